@@ -1,0 +1,33 @@
+"""chaosgrad: why gradients through long simulations explode or vanish.
+
+chaosgrad measures three rates on the same trajectory: the Lyapunov spectrum of the
+physical flow (lambda_physical), that of the user's numerical map (lambda_numerical), and
+the growth rate of the gradient the user actually gets, and attributes the difference.
+
+Importing chaosgrad enables float64 in JAX (``jax_enable_x64``): reference spectra are
+computed in float64, and a user's lower-precision simulator keeps its own dtype.
+"""
+
+import jax as _jax
+
+_jax.config.update("jax_enable_x64", True)
+
+from ._errors import ChaosgradInputError
+from ._lyapunov import LyapunovResult, kaplan_yorke_dimension, lyapunov_spectrum
+from ._serialize import Result, load_result
+from ._simulators import AbstractSimulator, MapSimulator, ODESimulator, RolloutSimulator
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AbstractSimulator",
+    "ChaosgradInputError",
+    "LyapunovResult",
+    "MapSimulator",
+    "ODESimulator",
+    "Result",
+    "RolloutSimulator",
+    "kaplan_yorke_dimension",
+    "load_result",
+    "lyapunov_spectrum",
+]

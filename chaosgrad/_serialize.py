@@ -1,0 +1,132 @@
+"""Lossless JSON for result objects.
+
+Results are frozen dataclasses that inherit :class:`Result`. They round-trip through
+JSON exactly: floats are written with ``repr`` precision, arrays keep dtype and shape,
+and non-finite floats are written as the strings ``"nan"``, ``"inf"``, ``"-inf"`` so
+the file stays strict JSON that any browser or tool can parse.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from typing import Any, ClassVar
+
+import numpy as np
+
+SCHEMA_VERSION = 1
+_REGISTRY: dict[str, type] = {}
+_NONFINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
+
+
+def _encode_float(x: float) -> Any:
+    if math.isfinite(x):
+        return x
+    return "nan" if math.isnan(x) else ("inf" if x > 0 else "-inf")
+
+
+def _decode_float(x: Any) -> float:
+    return _NONFINITE[x] if isinstance(x, str) else float(x)
+
+
+def encode(value: Any) -> Any:
+    """Turn a result, array, tuple or scalar into plain JSON data."""
+    if isinstance(value, Result):
+        out = {"__type__": type(value).__name__}
+        for f in dataclasses.fields(value):
+            out[f.name] = encode(getattr(value, f.name))
+        return out
+    if isinstance(value, np.ndarray) or (hasattr(value, "__array__") and not np.isscalar(value)):
+        arr = np.asarray(value)
+        flat = [
+            _encode_float(float(x)) if arr.dtype.kind == "f" else x.item()
+            for x in arr.reshape(-1)
+        ]
+        return {"__ndarray__": flat, "dtype": str(arr.dtype), "shape": list(arr.shape)}
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        value = float(value)
+        return value if math.isfinite(value) else {"__float__": _encode_float(value)}
+    if isinstance(value, tuple):
+        return {"__tuple__": [encode(v) for v in value]}
+    if isinstance(value, list):
+        return [encode(v) for v in value]
+    if isinstance(value, dict):
+        return {"__dict__": [[encode(k), encode(v)] for k, v in value.items()]}
+    if value is None or isinstance(value, str):
+        return value
+    raise TypeError(f"cannot serialise {type(value).__name__}: {value!r}")
+
+
+def decode(data: Any) -> Any:
+    """Inverse of :func:`encode`."""
+    if isinstance(data, list):
+        return [decode(v) for v in data]
+    if not isinstance(data, dict):
+        return data
+    if "__type__" in data:
+        cls = _REGISTRY.get(data["__type__"])
+        if cls is None:
+            raise ValueError(f"unknown result type {data['__type__']!r} in JSON")
+        kwargs = {k: decode(v) for k, v in data.items() if k != "__type__"}
+        names = {f.name for f in dataclasses.fields(cls)}
+        missing = names - set(kwargs)
+        if missing:
+            raise ValueError(f"{cls.__name__} JSON lacks fields {sorted(missing)}")
+        return cls(**{k: v for k, v in kwargs.items() if k in names})
+    if "__ndarray__" in data:
+        dtype = np.dtype(data["dtype"])
+        values = data["__ndarray__"]
+        if dtype.kind == "f":
+            values = [_decode_float(v) for v in values]
+        return np.asarray(values, dtype=dtype).reshape(data["shape"])
+    if "__float__" in data:
+        return _decode_float(data["__float__"])
+    if "__tuple__" in data:
+        return tuple(decode(v) for v in data["__tuple__"])
+    if "__dict__" in data:
+        return {decode(k): decode(v) for k, v in data["__dict__"]}
+    raise ValueError(f"unrecognised JSON object with keys {sorted(data)}")
+
+
+class Result:
+    """Mixin for frozen-dataclass results: ``to_json`` / ``from_json`` without loss."""
+
+    kind: ClassVar[str] = "result"
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        _REGISTRY[cls.__name__] = cls
+
+    def to_dict(self) -> dict:
+        return {"schema": SCHEMA_VERSION, "result": encode(self)}
+
+    def to_json(self, indent: int | None = None) -> str:
+        return json.dumps(self.to_dict(), indent=indent, allow_nan=False)
+
+    @classmethod
+    def from_dict(cls, data: dict):
+        if not isinstance(data, dict) or "result" not in data or "schema" not in data:
+            raise ValueError("not a chaosgrad results file: expected keys 'schema' and 'result'")
+        if data["schema"] != SCHEMA_VERSION:
+            raise ValueError(
+                f"results schema {data['schema']} is not the supported {SCHEMA_VERSION}"
+            )
+        out = decode(data["result"])
+        if cls is not Result and not isinstance(out, cls):
+            raise ValueError(f"expected a {cls.__name__}, found {type(out).__name__}")
+        return out
+
+    @classmethod
+    def from_json(cls, text: str):
+        return cls.from_dict(json.loads(text))
+
+
+def load_result(path) -> Result:
+    """Read any chaosgrad result from a JSON file written by ``Result.to_json``."""
+    with open(path, encoding="utf-8") as fh:
+        return Result.from_dict(json.load(fh))
