@@ -12,14 +12,38 @@ import jax as _jax
 
 _jax.config.update("jax_enable_x64", True)
 
+from ._diagnosis_types import (
+    CAUSES,
+    PHYSICS,
+    VERDICTS,
+    Ablation,
+    Diagnosis,
+    GradientGrowthResult,
+    Recommendation,
+)
 from ._errors import ChaosgradInputError
 from ._lyapunov import LyapunovResult, kaplan_yorke_dimension, lyapunov_spectrum
 from ._serialize import Result, load_result
+from ._rk import RK4
 from ._simulators import AbstractSimulator, MapSimulator, ODESimulator, RolloutSimulator
+from ._study import Figure, Section, Series, Study, Table
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "CAUSES",
+    "PHYSICS",
+    "VERDICTS",
+    "Ablation",
+    "Diagnosis",
+    "Figure",
+    "GradientGrowthResult",
+    "RK4",
+    "Recommendation",
+    "Section",
+    "Series",
+    "Study",
+    "Table",
     "AbstractSimulator",
     "ChaosgradInputError",
     "LyapunovResult",

@@ -1,0 +1,40 @@
+"""Registry of the bundled analyses: one study per system.
+
+Each study module registers a :class:`StudySpec` whose ``run(fast=..., progress=...)``
+returns a :class:`chaosgrad.Study`. ``chaosgrad analyze NAME`` and the scripts under
+``systems/`` run them.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import Callable
+
+from .._study import Study
+
+
+@dataclass(frozen=True)
+class StudySpec:
+    name: str
+    title: str
+    description: str
+    run: Callable[..., Study]
+
+
+# name -> module that defines `SPEC`; imported lazily so `chaosgrad list` is instant.
+_MODULES: dict[str, str] = {}
+
+
+def register(name: str, module: str) -> None:
+    _MODULES[name] = module
+
+
+def names() -> list[str]:
+    return sorted(_MODULES)
+
+
+def get(name: str) -> StudySpec:
+    if name not in _MODULES:
+        raise KeyError(name)
+    return importlib.import_module(_MODULES[name]).SPEC
