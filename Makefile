@@ -1,0 +1,30 @@
+# Two commands do all the set-up: `make demo` (the Lorenz-63 analysis and its report)
+# and `make test` (the test suite). Both create .venv and install chaosgrad on first use.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.chaosgrad-installed
+
+.PHONY: demo test test-fast systems bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(PY) systems/lorenz63.py
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+test-fast: $(STAMP)
+	$(PY) -m pytest -q -m "not slow"
+
+bench: $(STAMP)
+	$(PY) -m pip install --quiet -e '.[bench]'
+	$(PY) benchmarks/bench_lyapunov.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache

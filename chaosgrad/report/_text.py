@@ -1,0 +1,210 @@
+"""Words and number formatting shared by every report format (no matplotlib here)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+# verdict -> (plain words, tone). Tone picks the colour of the headline banner.
+VERDICT_WORDS = {
+    "stable": ("The gradient neither explodes nor vanishes over the horizons tested.", "good"),
+    "intrinsic-explosion": (
+        "The gradient explodes because the dynamics are chaotic: the exact derivative "
+        "really is this large, and the numerics are not to blame.",
+        "physics",
+    ),
+    "intrinsic-vanishing": (
+        "The gradient vanishes because the dynamics contract: the true sensitivity "
+        "really is this small, and the numerics are not to blame.",
+        "physics",
+    ),
+    "numerical-explosion": (
+        "The gradient explodes because of the numerics, not the physics: it grows "
+        "faster than the true dynamics allow.",
+        "numerics",
+    ),
+    "numerical-vanishing": (
+        "The gradient vanishes because of the numerics, not the physics: it decays "
+        "faster than the true dynamics demand.",
+        "numerics",
+    ),
+    "diverged": (
+        "The simulation or its gradient diverged: non-finite values (NaN or Inf) "
+        "appear before a growth rate could be measured.",
+        "bad",
+    ),
+}
+
+PHYSICS_WORDS = {
+    "chaotic": "chaotic (lambda_1 > 0: nearby trajectories separate exponentially)",
+    "neutral": "neutral (lambda_1 = 0 within its error: no exponential separation)",
+    "contracting": "contracting (lambda_1 < 0: trajectories converge)",
+}
+
+CAUSE_WORDS = {
+    "discretization": "discretisation: the solver's step is a different dynamical system "
+    "from the physics (lambda_numerical differs from lambda_physical)",
+    "adjoint": "adjoint: the way the gradient is computed is unstable (for example a "
+    "backsolve adjoint re-integrating a contracting flow backwards in time)",
+    "precision": "precision: round-off, overflow or underflow of the floating-point type",
+    "saturation": "saturation: saturated nonlinearities (tanh, sigmoid, clipping) damp "
+    "the gradient",
+    "nonfinite": "non-finite values: NaN or Inf appear in the forward or backward pass",
+}
+
+# Largest and smallest normal numbers of the floating-point types a simulator may use.
+DTYPE_LIMITS = {
+    "float16": (65504.0, 6.103515625e-05),
+    "bfloat16": (3.3895313892515355e38, 1.1754943508222875e-38),
+    "float32": (3.4028234663852886e38, 1.1754943508222875e-38),
+    "float64": (1.7976931348623157e308, 2.2250738585072014e-308),
+}
+
+
+def verdict_words(verdict: str) -> tuple[str, str]:
+    """Plain-words sentence and tone for a verdict (unknown verdicts are shown as given)."""
+    return VERDICT_WORDS.get(verdict, (f"Verdict: {verdict}.", "neutral"))
+
+
+def verdict_label(verdict: str) -> str:
+    return str(verdict).replace("-", " ")
+
+
+def cause_words(cause: str) -> str:
+    return CAUSE_WORDS.get(cause, cause)
+
+
+def physics_words(physics: str) -> str:
+    return PHYSICS_WORDS.get(physics, str(physics))
+
+
+def dtype_limits(dtype: str) -> tuple[float, float] | None:
+    return DTYPE_LIMITS.get(str(dtype))
+
+
+def as_float(x) -> float | None:
+    """A float, or ``None`` for ``None`` and things that are not numbers."""
+    if x is None:
+        return None
+    try:
+        return float(x)
+    except (TypeError, ValueError):
+        return None
+
+
+def is_finite(x) -> bool:
+    v = as_float(x)
+    return v is not None and math.isfinite(v)
+
+
+def fmt(x, digits: int = 3, *, signed: bool = False) -> str:
+    """Format a number with ``digits`` significant digits; say what a missing value is.
+
+    ``None`` becomes an em dash, NaN ``NaN`` and infinities ``+inf``/``-inf``, so a
+    non-finite value is shown, never silently dropped.
+    """
+    if x is None:
+        return "—"
+    if isinstance(x, (bool, np.bool_)):
+        return "yes" if x else "no"
+    if isinstance(x, (int, np.integer)):
+        return f"{int(x):+d}" if signed else f"{int(x)}"
+    v = as_float(x)
+    if v is None:
+        return str(x)
+    if math.isnan(v):
+        return "NaN"
+    if math.isinf(v):
+        return "+inf" if v > 0 else "-inf"
+    if v == 0:
+        return "+0" if signed else "0"
+    a = abs(v)
+    if a >= 10 ** (digits + 2) or a < 1e-3:
+        mant, exp = f"{v:.{max(digits - 1, 0)}e}".split("e")
+        s = f"{mant}e{int(exp)}"
+        return ("+" + s) if signed and v > 0 else s
+    decimals = max(digits - 1 - int(math.floor(math.log10(a))), 0)
+    s = f"{v:.{decimals}f}"
+    return ("+" + s) if signed and v > 0 else s
+
+
+def fmt_rate(x, err=None, digits: int = 3) -> str:
+    """``+0.906 ± 0.004`` (the error is omitted when missing)."""
+    s = fmt(x, digits, signed=True)
+    if err is not None and is_finite(err):
+        s += f" ± {fmt(err, 2)}"
+    return s
+
+
+def fmt_interval(interval, digits: int = 3) -> str:
+    try:
+        lo, hi = interval
+    except (TypeError, ValueError):
+        return "—"
+    return f"[{fmt(lo, digits, signed=True)}, {fmt(hi, digits, signed=True)}]"
+
+
+def fmt_value(v) -> str:
+    """Format a table cell or configuration value of any JSON-able type."""
+    if isinstance(v, (float, np.floating, int, np.integer, bool, np.bool_)) or v is None:
+        return fmt(v, 4)
+    if isinstance(v, np.ndarray):
+        return fmt_sequence(v.tolist())
+    if isinstance(v, (list, tuple)):
+        return fmt_sequence(v)
+    return str(v)
+
+
+def fmt_sequence(seq, limit: int = 8) -> str:
+    items = list(np.asarray(seq, dtype=object).reshape(-1)) if not isinstance(seq, (list, tuple)) else list(seq)
+    if len(items) > limit:
+        head = ", ".join(fmt_value(v) for v in items[: limit // 2])
+        tail = ", ".join(fmt_value(v) for v in items[-2:])
+        return f"[{head}, …, {tail}] ({len(items)} values)"
+    return "[" + ", ".join(fmt_value(v) for v in items) + "]"
+
+
+def plain(value, limit: int = 12):
+    """A JSON-able, short version of a configuration value (long arrays summarised)."""
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
+    if isinstance(value, dict):
+        return {str(k): plain(v, limit) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        if len(value) > limit:
+            return fmt_sequence(value, limit)
+        return [plain(v, limit) for v in value]
+    if isinstance(value, (np.floating, float)):
+        v = float(value)
+        return v if math.isfinite(v) else fmt(v)
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.bool_,)):
+        return bool(value)
+    if value is None or isinstance(value, (str, int, bool)):
+        return value
+    return str(value)
+
+
+def spectrum_text(exponents, errors=None, digits: int = 4, limit: int = 6) -> str:
+    lam = np.asarray(exponents, dtype=float).reshape(-1)
+    err = None if errors is None else np.asarray(errors, dtype=float).reshape(-1)
+    parts = []
+    for i, v in enumerate(lam[:limit]):
+        e = err[i] if err is not None and i < err.size else None
+        parts.append(fmt_rate(v, e, digits))
+    more = f", … ({lam.size} exponents)" if lam.size > limit else ""
+    return "(" + ", ".join(parts) + more + ")"
+
+
+def paragraphs(text: str | None) -> list[str]:
+    """Split text on blank lines into paragraphs, joining wrapped lines."""
+    if not text:
+        return []
+    out = []
+    for block in str(text).replace("\r\n", "\n").split("\n\n"):
+        block = " ".join(line.strip() for line in block.strip().splitlines())
+        if block:
+            out.append(block)
+    return out
