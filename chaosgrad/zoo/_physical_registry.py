@@ -1,0 +1,27 @@
+"""Registry of the bundled physical systems: name -> factory returning a ``System``.
+
+Every factory takes keyword overrides for its parameters and numerics and returns a
+:class:`~chaosgrad.zoo._system.System` whose ``name`` is its key here.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from ._flows import damped_oscillator, double_pendulum, lorenz63, lorenz96, rossler, van_der_pol
+from ._ks import kuramoto_sivashinsky, kuramoto_sivashinsky_36
+from ._maps import henon, logistic
+from ._system import System
+
+PHYSICAL_SYSTEMS: dict[str, Callable[..., System]] = {
+    "lorenz63": lorenz63,
+    "rossler": rossler,
+    "lorenz96": lorenz96,
+    "double_pendulum": double_pendulum,
+    "kuramoto_sivashinsky": kuramoto_sivashinsky,
+    "kuramoto_sivashinsky_36": kuramoto_sivashinsky_36,
+    "damped_oscillator": damped_oscillator,
+    "van_der_pol": van_der_pol,
+    "logistic": logistic,
+    "henon": henon,
+}
