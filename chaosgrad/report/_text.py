@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -187,13 +188,33 @@ def plain(value, limit: int = 12):
     return str(value)
 
 
-def spectrum_text(exponents, errors=None, digits: int = 4, limit: int = 6) -> str:
+def fmt_fixed(x, decimals: int, *, signed: bool = True) -> str:
+    """Fixed decimals (``+0.906``, ``-14.572``), for values that are compared side by side."""
+    v = as_float(x)
+    if v is None or not math.isfinite(v):
+        return fmt(x)
+    s = f"{v:+.{decimals}f}" if signed else f"{v:.{decimals}f}"
+    return s.replace("-0." + "0" * decimals, "+0." + "0" * decimals) if signed else s
+
+
+def spectrum_text(exponents, errors=None, limit: int = 6) -> str:
+    """A spectrum with common fixed decimals: ``(+0.906 ± 0.004, +0.000 ± 0.002, -14.572)``.
+
+    The decimals follow the largest magnitude (5 significant digits of it, 2 to 6 decimals),
+    so an exponent that is zero to working precision reads as ``+0.000``, not ``1.7e-17``.
+    """
     lam = np.asarray(exponents, dtype=float).reshape(-1)
     err = None if errors is None else np.asarray(errors, dtype=float).reshape(-1)
+    fin = lam[np.isfinite(lam)]
+    big = float(np.max(np.abs(fin))) if fin.size and np.max(np.abs(fin)) > 0 else 1.0
+    decimals = int(min(6, max(2, 4 - math.floor(math.log10(big)))))
     parts = []
     for i, v in enumerate(lam[:limit]):
+        s = fmt_fixed(v, decimals)
         e = err[i] if err is not None and i < err.size else None
-        parts.append(fmt_rate(v, e, digits))
+        if e is not None and math.isfinite(e):
+            s += f" ± {fmt(e, 2)}"
+        parts.append(s)
     more = f", … ({lam.size} exponents)" if lam.size > limit else ""
     return "(" + ", ".join(parts) + more + ")"
 
@@ -208,3 +229,31 @@ def paragraphs(text: str | None) -> list[str]:
         if block:
             out.append(block)
     return out
+
+
+def pretty_json(value, indent: int = 2, width: int = 88) -> str:
+    """JSON with short lists and dicts kept on one line (configuration blocks)."""
+
+    def dump(v, level):
+        one = json.dumps(v, ensure_ascii=False, default=str)
+        if len(one) + level * indent <= width or not isinstance(v, (dict, list)) or not v:
+            return one
+        pad, inner = " " * (indent * (level + 1)), " " * (indent * level)
+        if isinstance(v, dict):
+            items = [f"{pad}{json.dumps(str(k), ensure_ascii=False)}: {dump(x, level + 1)}" for k, x in v.items()]
+            return "{\n" + ",\n".join(items) + "\n" + inner + "}"
+        if all(not isinstance(x, (dict, list)) for x in v):  # scalars: fill lines
+            lines, line = [], ""
+            for x in v:
+                piece = json.dumps(x, ensure_ascii=False, default=str)
+                if line and len(pad) + len(line) + len(piece) + 2 > width:
+                    lines.append(line + ",")
+                    line = piece
+                else:
+                    line = f"{line}, {piece}" if line else piece
+            lines.append(line)
+            return "[\n" + "\n".join(pad + ln for ln in lines) + "\n" + inner + "]"
+        items = [pad + dump(x, level + 1) for x in v]
+        return "[\n" + ",\n".join(items) + "\n" + inner + "]"
+
+    return dump(value, 0)

@@ -1,0 +1,197 @@
+"""Reports: HTML and PDF from serialised results alone.
+
+A report is rendered from a :class:`chaosgrad.Study` (or a bare
+:class:`chaosgrad.Diagnosis`), typically loaded from the ``results.json`` an analysis
+wrote, so it can be rebuilt at any time without recomputing::
+
+    from chaosgrad import report
+    out = report.render(report.load("reports/lorenz63/results.json"), "reports/lorenz63")
+    report.write_index("reports")
+
+The HTML is one self-contained file (inline CSS, figures as base64 PNG, no network
+fetches). The PDF is that HTML printed by headless Chromium, so both carry the same
+content; without Chromium it is laid out with matplotlib instead, and says so. Every file
+is written atomically (temporary file in the same folder, then ``os.replace``).
+
+matplotlib is imported only while figures are drawn (Agg canvas, never pyplot), so
+importing chaosgrad or this package does not import it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .._diagnosis_types import Diagnosis
+from .._errors import bad_argument
+from .._serialize import Result
+from .._study import Study
+from ._atomic import Staging, write_atomic
+from ._index import write_index
+from ._pdf import PdfError, find_chromium
+
+FORMATS = ("html", "pdf", "json")
+PDF_ENGINES = ("auto", "chromium", "matplotlib")
+
+__all__ = [
+    "FORMATS",
+    "RenderResult",
+    "as_study",
+    "find_chromium",
+    "load",
+    "parse_formats",
+    "render",
+    "render_html",
+    "write_atomic",
+    "write_index",
+]
+
+
+@dataclass(frozen=True)
+class RenderResult:
+    """What :func:`render` wrote: ``files`` maps each format to its path."""
+
+    files: dict
+    pdf_engine: str | None = None
+    warnings: tuple = field(default=())
+
+
+def parse_formats(formats) -> tuple[str, ...]:
+    """``"html,pdf"`` or ``["html", "pdf"]`` -> ``("html", "pdf")``, checked."""
+    if isinstance(formats, str):
+        items = [f.strip().lower() for f in formats.split(",")]
+    else:
+        try:
+            items = [str(f).strip().lower() for f in formats]
+        except TypeError:
+            raise bad_argument("formats", f"{formats!r} is not a list of formats",
+                               f"pass a comma-separated subset of {','.join(FORMATS)}") from None
+    items = [f for f in items if f]
+    unknown = [f for f in items if f not in FORMATS]
+    if unknown or not items:
+        problem = f"unknown format(s) {', '.join(map(repr, unknown))}" if unknown else "no format given"
+        raise bad_argument("formats", problem, f"pass a comma-separated subset of {','.join(FORMATS)}, e.g. html,pdf")
+    return tuple(dict.fromkeys(items))
+
+
+def as_study(result) -> Study:
+    """A :class:`Study` to render: a Study as is, a Diagnosis wrapped with no extra sections."""
+    if isinstance(result, Study):
+        return result
+    if isinstance(result, Diagnosis):
+        return Study(
+            system=result.name,
+            title=result.name,
+            summary="",
+            diagnosis=result,
+            sections=(),
+            findings=(),
+            mode=str((result.config or {}).get("mode", "custom")),
+            config={},
+            extra={},
+        )
+    raise bad_argument(
+        "result",
+        f"is a {type(result).__name__}; reports are made from a Study or a Diagnosis",
+        "pass the Study returned by a bundled analysis or the Diagnosis returned by chaosgrad.diagnose",
+    )
+
+
+def load(path) -> Study:
+    """Read a ``results.json`` (a Study or a Diagnosis) for rendering.
+
+    Raises ``FileNotFoundError``/``OSError`` when the file cannot be read and
+    :class:`chaosgrad.ChaosgradInputError` when it is not a chaosgrad results file.
+    """
+    path = Path(path)
+    with open(path, encoding="utf-8") as fh:
+        try:
+            data = json.load(fh)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise bad_argument("results", f"{path} is not valid JSON ({exc})",
+                               "pass a results.json written by chaosgrad (Result.to_json)") from None
+    try:
+        result = Result.from_dict(data)
+    except (ValueError, TypeError, KeyError) as exc:
+        raise bad_argument("results", f"{path} is not a chaosgrad results file ({exc})",
+                           "pass a results.json written by chaosgrad (Result.to_json)") from None
+    return as_study(result)
+
+
+def render_html(result, *, dpi: int = 110, scale: float = 1.0) -> str:
+    """The report of a Study or Diagnosis as one self-contained HTML string."""
+    from . import _document, _html
+
+    return _html.render(_document.build(as_study(result), dpi=dpi, scale=scale))
+
+
+def render(
+    result,
+    out_dir,
+    formats=FORMATS,
+    *,
+    dpi: int = 110,
+    scale: float = 1.0,
+    pdf_engine: str = "auto",
+    basename: str = "report",
+) -> RenderResult:
+    """Write ``report.html``, ``report.pdf`` and/or ``results.json`` into ``out_dir``.
+
+    Args:
+        result: a :class:`Study` or :class:`Diagnosis` (e.g. from :func:`load`).
+        out_dir: folder to write into (created if missing).
+        formats: subset of ``("html", "pdf", "json")``, or a comma-separated string.
+        dpi: resolution of the figures (PNG).
+        scale: width of the figures relative to the default 6.4 inches.
+        pdf_engine: ``"auto"`` (Chromium if found, else matplotlib), ``"chromium"`` (fail
+            without it) or ``"matplotlib"``.
+        basename: file name stem of the report files.
+
+    Every file is staged in ``out_dir`` and moved into place only when all of them have
+    been rendered, so a failure leaves no new or half-written file behind.
+    """
+    from . import _document, _html, _pdf
+
+    fmts = parse_formats(formats)
+    if pdf_engine not in PDF_ENGINES:
+        raise bad_argument("pdf_engine", f"{pdf_engine!r} is not one of {PDF_ENGINES}", "pass 'auto', 'chromium' or 'matplotlib'")
+    study = as_study(result)
+    html_name, pdf_name = f"{basename}.html", f"{basename}.pdf"
+    need_doc = "html" in fmts or "pdf" in fmts
+    doc = _document.build(study, dpi=dpi, scale=scale) if need_doc else None
+    warnings = list(doc.warnings) if doc else []
+    engine = None
+    with Staging(out_dir) as st:
+        if need_doc:
+            html_tmp = st.write(html_name, _html.render(doc))
+        if "pdf" in fmts:
+            chromium = _pdf.find_chromium() if pdf_engine != "matplotlib" else None
+            if pdf_engine == "chromium" and chromium is None:
+                raise PdfError("no Chromium found: install chromium or set CHAOSGRAD_CHROMIUM to its path")
+            pdf_tmp = st.path(pdf_name)
+            if chromium is not None:
+                try:
+                    _pdf.print_with_chromium(html_tmp, pdf_tmp, chromium)
+                    engine = "chromium"
+                except PdfError as exc:
+                    if pdf_engine == "chromium":
+                        raise
+                    warnings.append(f"PDF drawn with matplotlib because Chromium failed: {exc}")
+            if engine is None:
+                reason = "Chromium was not found" if chromium is None else "Chromium failed"
+                if chromium is None and pdf_engine == "auto":
+                    warnings.append("PDF drawn with matplotlib because no Chromium was found "
+                                    "(install chromium or set CHAOSGRAD_CHROMIUM for a PDF identical to the HTML)")
+                _pdf.matplotlib_pdf(doc, pdf_tmp, reason if pdf_engine == "auto" else "requested")
+                engine = "matplotlib"
+        if "html" not in fmts and need_doc:
+            st.discard(html_name)
+        if "json" in fmts:
+            st.write("results.json", study.to_json() if isinstance(result, Study) else result.to_json())
+        written = st.commit()
+    files = {}
+    for fmt_name, name in (("html", html_name), ("pdf", pdf_name), ("json", "results.json")):
+        if fmt_name in fmts:
+            files[fmt_name] = written[name]
+    return RenderResult(files=files, pdf_engine=engine, warnings=tuple(warnings))

@@ -1,0 +1,429 @@
+"""The content of a report, independent of its format.
+
+:func:`build` turns a :class:`chaosgrad.Study` into a :class:`Document`: the headline,
+the table of rates, the figures (as PNG bytes), the study's sections, findings,
+recommendations and the reproducibility block. The HTML and the matplotlib PDF are two
+renderings of this one object, so they carry the same content.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import platform
+from dataclasses import dataclass, field
+from importlib import metadata
+
+import numpy as np
+
+from .._diagnosis_types import Diagnosis
+from . import _captions
+from ._text import (
+    as_float,
+    cause_words,
+    dtype_limits,
+    fmt,
+    fmt_interval,
+    fmt_rate,
+    fmt_value,
+    is_finite,
+    paragraphs,
+    physics_words,
+    plain,
+    pretty_json,
+    spectrum_text,
+    verdict_label,
+    verdict_words,
+)
+
+
+@dataclass
+class FigureItem:
+    id: str
+    title: str
+    caption: str
+    png: bytes | None = None
+    error: str | None = None
+
+
+@dataclass
+class TableItem:
+    title: str
+    columns: list
+    rows: list  # list of lists of str
+    caption: str = ""
+    row_classes: list = field(default_factory=list)
+
+
+@dataclass
+class SectionItem:
+    title: str
+    paragraphs: list
+    figures: list
+    tables: list
+
+
+@dataclass
+class Document:
+    title: str
+    system: str
+    mode: str
+    status: str
+    rendered: str
+    verdict: str
+    verdict_label: str
+    verdict_text: str
+    tone: str
+    physics: str
+    physics_text: str
+    causes: list  # [(key, words)]
+    explanation: list
+    summary: list
+    key_numbers: list  # [(label, value, detail)]
+    rates: TableItem
+    figures: list
+    ablation_table: TableItem | None
+    sections: list
+    findings: list
+    recommendations: TableItem | None
+    notes: list
+    extra_table: TableItem | None
+    repro: list  # [(key, value)]
+    command: str
+    configuration: str
+    warnings: list = field(default_factory=list)
+
+
+# ---------------------------------------------------------------------------- pieces
+
+
+def _lambda1(res):
+    exps = np.asarray(res.exponents, dtype=float).reshape(-1)
+    se = np.asarray(res.standard_error, dtype=float).reshape(-1)
+    return (float(exps[0]) if exps.size else None), (float(se[0]) if se.size else None)
+
+
+def _lyap_status(res) -> str:
+    if res.status == "ok":
+        return ""
+    where = (
+        f" in interval {int(res.first_nonfinite_interval) + 1} of {res.n_intervals}"
+        if res.first_nonfinite_interval is not None
+        else ""
+    )
+    return (
+        f" Not every interval was finite: the {res.nonfinite_quantity or 'state'} became "
+        f"non-finite{where}; the estimate uses the intervals before it."
+    )
+
+
+def rates_table(d: Diagnosis) -> TableItem:
+    p1, pse = _lambda1(d.lambda_physical)
+    n1, nse = _lambda1(d.lambda_numerical)
+    g = d.gradient
+    n_fit = int(np.asarray(g.fit_mask, dtype=bool).sum())
+    M = int(np.asarray(g.norms).shape[0]) if np.asarray(g.norms).ndim == 2 else 0
+    H = int(np.asarray(g.horizons).size)
+    conf = as_float(g.confidence)
+    conf_s = f"{100 * conf:.0f} %" if conf is not None and np.isfinite(conf) else "confidence"
+    rows, classes = [], []
+
+    def add(name, value, meaning, cls=""):
+        rows.append([name, value, meaning])
+        classes.append(cls)
+
+    p = d.lambda_physical
+    add(
+        "λ_physical (λ₁)",
+        fmt_rate(p1, pse, 4),
+        f"Leading Lyapunov exponent of the converged reference dynamics ({p.dtype}): how fast "
+        f"nearby true trajectories separate; positive means chaos. Full spectrum "
+        f"{spectrum_text(p.exponents, p.standard_error)}; Benettin/QR over "
+        f"{p.n_intervals} intervals of τ = {fmt(p.interval, 3)}, {p.error_method} errors."
+        + _lyap_status(p),
+        "" if p.status == "ok" else "warn",
+    )
+    n = d.lambda_numerical
+    add(
+        "λ_numerical (λ₁)",
+        fmt_rate(n1, nse, 4),
+        f"The same for the map your solver actually computes ({n.dtype}, step {fmt(n.dt, 3)}): "
+        f"what exact differentiation of your code sees. It differs from λ_physical when the "
+        f"step or the precision distorts the dynamics. Spectrum "
+        f"{spectrum_text(n.exponents, n.standard_error)}." + _lyap_status(n),
+        "" if n.status == "ok" else "warn",
+    )
+    fit_note = {
+        "ok": "",
+        "partial-nonfinite": " Some horizons were non-finite; the fit uses the finite ones.",
+        "nonfinite": " Too few finite horizons to fit a rate.",
+    }.get(g.status, f" Status: {g.status}.")
+    add(
+        "gradient rate γ",
+        f"{fmt(d.gradient_rate, 3, signed=True)} {fmt_interval(d.gradient_interval)}",
+        f"Measured growth rate of ‖∂L_T/∂{g.wrt}‖ with the horizon T (loss {g.loss}; "
+        f"{g.dtype}, {g.adjoint}): slope of ln‖grad‖ against T over {n_fit} of {H} horizons "
+        f"and {M} members, with its {conf_s} interval ({g.method})." + fit_note,
+        "" if is_finite(d.gradient_rate) and g.status == "ok" else "warn",
+    )
+    add(
+        "expected rate (physics)",
+        fmt(d.expected_rate, 4, signed=True),
+        "What exact differentiation of the true dynamics predicts for γ: λ₁ for gradients with "
+        "respect to the initial state, max(λ₁, 0) with respect to parameters.",
+    )
+    add(
+        "expected rate (numerics)",
+        fmt(d.expected_numerical_rate, 4, signed=True),
+        "The same prediction from λ_numerical: what your discretisation alone explains.",
+    )
+    lo, hi = (tuple(d.gradient_interval) + (None, None))[:2] if d.gradient_interval else (None, None)
+    if is_finite(d.gradient_rate) and is_finite(d.expected_rate):
+        gap = float(d.gradient_rate) - float(d.expected_rate)
+        inside = is_finite(lo) and is_finite(hi) and float(lo) <= float(d.expected_rate) <= float(hi)
+        add(
+            "gap γ − expected",
+            fmt(gap, 3, signed=True),
+            "The part of the growth the physics does not explain. "
+            + ("The expected rate lies inside γ's interval: no significant gap."
+               if inside else "The expected rate lies outside γ's interval: the gap is significant."),
+            "" if inside else "warn",
+        )
+    limits = dtype_limits(d.dtype)
+    lim_s = f" ({fmt(limits[0], 3)})" if limits else ""
+    add(
+        f"overflow horizon ({d.dtype})",
+        f"T ≈ {fmt(d.overflow_horizon, 3)}" if d.overflow_horizon is not None else "not reached",
+        f"Horizon at which ‖grad‖ reaches the largest {d.dtype}{lim_s} at the measured rate; "
+        "beyond it the gradient is Inf or NaN."
+        if d.overflow_horizon is not None
+        else "The gradient does not grow significantly, so it never overflows this type.",
+        "warn" if is_finite(d.overflow_horizon) and float(d.overflow_horizon) <= float(np.max(g.horizons, initial=0)) else "",
+    )
+    tiny_s = f" ({fmt(limits[1], 3)})" if limits else ""
+    add(
+        f"underflow horizon ({d.dtype})",
+        f"T ≈ {fmt(d.underflow_horizon, 3)}" if d.underflow_horizon is not None else "not reached",
+        f"Horizon at which ‖grad‖ falls below the smallest normal {d.dtype}{tiny_s}; beyond it "
+        "the gradient loses precision and then becomes exactly zero."
+        if d.underflow_horizon is not None
+        else "The gradient does not decay significantly, so it never underflows this type.",
+    )
+    add(
+        "truncation horizon",
+        fmt(d.truncation_horizon, 3) if d.truncation_horizon is not None else "not applicable",
+        "ln 2 / λ₁: the time over which errors double. Backpropagation windows of this order keep "
+        "gradients informative (Mikhaeil, Monfared & Durstewitz, NeurIPS 2022)."
+        if d.truncation_horizon is not None
+        else "Only defined for chaotic dynamics (λ₁ > 0).",
+    )
+    ky = d.lambda_physical.kaplan_yorke
+    if ky is not None:
+        add("Kaplan–Yorke dimension", fmt(ky, 4),
+            "j + (λ₁ + … + λ_j) / |λ_{j+1}| (Kaplan & Yorke 1979): the attractor's information dimension.")
+    return TableItem("Rates", ["quantity", "value", "what it means"], rows,
+                     caption="Rates are per unit of the simulator's time (per step for maps).",
+                     row_classes=classes)
+
+
+def ablation_table(d: Diagnosis) -> TableItem | None:
+    abl = tuple(d.ablations or ())
+    if not abl:
+        return None
+    rows, classes = [], []
+    for a in abl:
+        result = "confirmed" if a.confirmed else ("failed" if a.status != "ok" else "not confirmed")
+        if a.status != "ok":
+            result += f": {a.error or 'no error message recorded'}"
+        evidence = "; ".join(f"{k} = {fmt_value(v)}" for k, v in (a.evidence or {}).items())
+        rows.append([
+            a.name, a.cause, a.change,
+            f"{fmt(a.rate_before, 3, signed=True)} {fmt_interval(a.interval_before)}",
+            f"{fmt(a.rate_after, 3, signed=True)} {fmt_interval(a.interval_after)}",
+            result, evidence or "—",
+        ])
+        classes.append("good" if a.confirmed else ("bad" if a.status != "ok" else ""))
+    return TableItem(
+        "Ablations",
+        ["ablation", "cause tested", "change", "γ before", "γ after", "result", "evidence"],
+        rows,
+        caption="A cause is confirmed when changing only that one thing closes the gap between "
+        "the measured and the expected rate.",
+        row_classes=classes,
+    )
+
+
+def extra_table(extra: dict) -> TableItem | None:
+    if not extra:
+        return None
+    rows, classes = [], []
+    for label, r in extra.items():
+        if isinstance(r, Diagnosis):
+            p1, pse = _lambda1(r.lambda_physical)
+            n1, nse = _lambda1(r.lambda_numerical)
+            rows.append([
+                str(label), verdict_label(r.verdict), r.physics,
+                ", ".join(r.causes) if r.causes else "none",
+                fmt_rate(p1, pse), fmt_rate(n1, nse),
+                f"{fmt(r.gradient_rate, 3, signed=True)} {fmt_interval(r.gradient_interval)}",
+                r.dtype, r.status,
+            ])
+            classes.append("" if r.status == "ok" else "warn")
+        else:
+            rows.append([str(label), type(r).__name__] + ["—"] * 6 + [str(getattr(r, "status", "—"))])
+            classes.append("")
+    return TableItem(
+        "Other configurations",
+        ["configuration", "verdict", "physics", "causes", "λ₁ physical", "λ₁ numerical", "γ", "dtype", "status"],
+        rows,
+        caption="Diagnoses of the other configurations this study ran.",
+        row_classes=classes,
+    )
+
+
+def recommendations_table(d: Diagnosis) -> TableItem | None:
+    recs = tuple(d.recommendations or ())
+    if not recs:
+        return None
+    rows = []
+    for r in recs:
+        value = "—" if r.value is None else f"{fmt(r.value, 3)} {r.unit or ''}".strip()
+        rows.append([r.topic, r.text, value])
+    return TableItem("Recommendations", ["topic", "advice", "number"], rows)
+
+
+def _table(t) -> TableItem:
+    rows = [[fmt_value(v) for v in row] for row in (t.rows or ())]
+    return TableItem(t.title, [str(c) for c in (t.columns or ())], rows, caption=t.caption or "")
+
+
+def _version(cfgs, pkg: str) -> str:
+    for cfg in cfgs:
+        versions = cfg.get("versions")
+        if isinstance(versions, dict) and versions.get(pkg):
+            return str(versions[pkg])
+        for key in (f"{pkg}_version", pkg):
+            if isinstance(cfg.get(key), str):
+                return cfg[key]
+    try:
+        installed = metadata.version(pkg)
+    except metadata.PackageNotFoundError:
+        installed = "not installed"
+    return f"not recorded (installed at render time: {installed})"
+
+
+def _first(cfgs, *keys):
+    for cfg in cfgs:
+        for key in keys:
+            if cfg.get(key) not in (None, ""):
+                return cfg[key]
+    return None
+
+
+def repro_block(study, d: Diagnosis):
+    cfgs = [c for c in (study.config, d.config) if isinstance(c, dict)]
+    command = _first(cfgs, "command")
+    if not command:
+        command = f"chaosgrad analyze {study.system}" + (" --fast" if study.mode == "fast" else "")
+    device = _first(cfgs, "device", "devices", "platform")
+    seed = _first(cfgs, "seed")
+    if seed is None:
+        seed = d.lambda_physical.seed
+    items = [
+        ("chaosgrad", _version(cfgs, "chaosgrad")),
+        ("JAX", _version(cfgs, "jax")),
+        ("diffrax", _version(cfgs, "diffrax")),
+        ("device", fmt_value(device) if device is not None else "not recorded"),
+        ("dtype", d.dtype),
+        ("seed", fmt_value(seed)),
+        ("mode", study.mode),
+    ]
+    config = {"study": plain(study.config or {}), "diagnosis": plain(d.config or {})}
+    return items, str(command), pretty_json(config)
+
+
+def key_numbers(d: Diagnosis) -> list:
+    p1, pse = _lambda1(d.lambda_physical)
+    n1, nse = _lambda1(d.lambda_numerical)
+    out = [
+        ("λ₁ physical", fmt_rate(p1, pse, 4), f"reference, {d.lambda_physical.dtype}"),
+        ("λ₁ numerical", fmt_rate(n1, nse, 4), f"your step, {d.lambda_numerical.dtype}"),
+        ("gradient rate γ", fmt(d.gradient_rate, 3, signed=True), fmt_interval(d.gradient_interval)),
+    ]
+    if d.overflow_horizon is not None and is_finite(d.overflow_horizon):
+        out.append((f"{d.dtype} overflow", f"T ≈ {fmt(d.overflow_horizon, 3)}", "at the measured rate"))
+    elif d.underflow_horizon is not None and is_finite(d.underflow_horizon):
+        out.append((f"{d.dtype} underflow", f"T ≈ {fmt(d.underflow_horizon, 3)}", "at the measured rate"))
+    elif d.truncation_horizon is not None:
+        out.append(("truncation window", fmt(d.truncation_horizon, 3), "ln 2 / λ₁"))
+    return out
+
+
+# ---------------------------------------------------------------------------- build
+
+
+def build(study, *, dpi: int = 110, scale: float = 1.0, figures: bool = True) -> Document:
+    """Assemble the report content of a study (figures drawn with matplotlib, Agg)."""
+    d = study.diagnosis
+    words, tone = verdict_words(d.verdict)
+    figs = []
+    warnings = []
+    if figures:
+        from . import _figures, _plot
+
+        for fid, title, draw in _figures.STANDARD:
+            figs.append(_figure(fid, title, _captions.CAPTIONS[fid], draw, d, dpi, scale, warnings))
+    sections = []
+    for s_i, sec in enumerate(study.sections or ()):
+        sfigs = []
+        for f_i, spec in enumerate(sec.figures or ()):
+            if figures:
+                from . import _plot
+
+                sfigs.append(_figure(f"s{s_i + 1}-f{f_i + 1}", spec.title, lambda _d, c=spec.caption: c,
+                                     _plot.draw_generic, spec, dpi, scale, warnings))
+            else:
+                sfigs.append(FigureItem(f"s{s_i + 1}-f{f_i + 1}", spec.title, spec.caption))
+        sections.append(SectionItem(sec.title, paragraphs(sec.text), sfigs, [_table(t) for t in sec.tables or ()]))
+    repro, command, configuration = repro_block(study, d)
+    return Document(
+        title=study.title or study.system,
+        system=study.system,
+        mode=study.mode,
+        status=d.status,
+        rendered=_dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
+        verdict=d.verdict,
+        verdict_label=verdict_label(d.verdict),
+        verdict_text=words,
+        tone=tone,
+        physics=d.physics,
+        physics_text=physics_words(d.physics),
+        causes=[(c, cause_words(c)) for c in (d.causes or ())],
+        explanation=paragraphs(d.explanation),
+        summary=[p for p in paragraphs(study.summary) if p not in paragraphs(d.explanation)],
+        key_numbers=key_numbers(d),
+        rates=rates_table(d),
+        figures=figs,
+        ablation_table=ablation_table(d),
+        sections=sections,
+        findings=[str(f) for f in (study.findings or ())],
+        recommendations=recommendations_table(d),
+        notes=[str(n) for n in (d.notes or ())],
+        extra_table=extra_table(study.extra or {}),
+        repro=repro + [("Python", platform.python_version()), ("numpy", np.__version__)],
+        command=command,
+        configuration=configuration,
+        warnings=warnings,
+    )
+
+
+def _figure(fid, title, caption_fn, draw, data, dpi, scale, warnings) -> FigureItem:
+    from ._plot import BASE_SIZE, render_png
+
+    caption = caption_fn(data)
+    try:
+        png = render_png(draw, dpi, data, width=BASE_SIZE[0] * scale)
+    except Exception as exc:  # one bad figure must not take the whole report with it
+        msg = f"figure could not be drawn ({type(exc).__name__}: {exc})"
+        warnings.append(f"{title}: {msg}")
+        return FigureItem(fid, title, caption, None, msg)
+    return FigureItem(fid, title, caption, png)

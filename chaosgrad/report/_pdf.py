@@ -1,0 +1,288 @@
+"""PDF output: print the report's HTML with headless Chromium, or, when no Chromium is
+available, lay out the same document with matplotlib's ``PdfPages``.
+
+Printing the HTML keeps the PDF's content identical to the HTML's (the print stylesheet
+sets A4 pages). The matplotlib fallback renders the same :class:`Document`: headline,
+tables, figures and the reproducibility block, with a note on every page that says it
+was used.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import subprocess
+import tempfile
+import textwrap
+from pathlib import Path
+
+CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome")
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-extensions",
+    "--disable-default-apps",
+    "--no-first-run",
+    "--no-default-browser-check",
+    "--mute-audio",
+    "--hide-scrollbars",
+    "--no-pdf-header-footer",
+    "--print-to-pdf-no-header",
+    "--run-all-compositor-stages-before-draw",
+)
+
+
+class PdfError(RuntimeError):
+    """Chromium could not print the report."""
+
+
+def find_chromium() -> str | None:
+    """The Chromium (or Chrome) executable to print with, or ``None``.
+
+    ``CHAOSGRAD_CHROMIUM`` overrides the search: a path to the executable, or ``none`` to
+    force the matplotlib renderer.
+    """
+    env = os.environ.get("CHAOSGRAD_CHROMIUM")
+    if env is not None:
+        if env.strip().lower() in ("", "none", "0", "off"):
+            return None
+        return env if (os.path.isfile(env) and os.access(env, os.X_OK)) else shutil.which(env)
+    for name in CHROMIUM_NAMES:
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+def print_with_chromium(html_path: Path, pdf_path: Path, chromium: str, timeout: float = 120.0) -> None:
+    """Print ``html_path`` to ``pdf_path`` with headless Chromium (A4 from the print CSS)."""
+    with tempfile.TemporaryDirectory(prefix="chaosgrad-chromium-") as profile:
+        cmd = [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}",
+               f"--print-to-pdf={pdf_path}", Path(html_path).resolve().as_uri()]
+        try:
+            proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, timeout=timeout, check=False)
+        except subprocess.TimeoutExpired as exc:
+            raise PdfError(f"{chromium} did not finish printing within {timeout:.0f} s") from exc
+        except OSError as exc:
+            raise PdfError(f"could not start {chromium}: {exc}") from exc
+    ok = pdf_path.exists() and pdf_path.stat().st_size > 0
+    if ok:
+        with open(pdf_path, "rb") as fh:
+            ok = fh.read(5) == b"%PDF-"
+    if proc.returncode != 0 or not ok:
+        tail = proc.stderr.decode("utf-8", "replace").strip().splitlines()[-3:]
+        raise PdfError(f"{chromium} exited with {proc.returncode} without a PDF: {' | '.join(tail)}")
+
+
+# ------------------------------------------------------------------ matplotlib fallback
+
+A4 = (8.27, 11.69)
+MARGIN = 0.6
+
+
+class _Flow:
+    """A very small top-to-bottom layout engine on A4 matplotlib figures."""
+
+    def __init__(self, pdf, footer: str):
+        self.pdf = pdf
+        self.footer = footer
+        self.page = 0
+        self.fig = None
+        self.y = 0.0
+        self.width = A4[0] - 2 * MARGIN
+
+    def new_page(self):
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+
+        self.finish_page()
+        self.fig = Figure(figsize=A4)
+        FigureCanvasAgg(self.fig)
+        self.page += 1
+        self.y = MARGIN
+
+    def finish_page(self):
+        if self.fig is not None:
+            self.fig.text(0.5, 0.25 / A4[1], f"{self.footer} · page {self.page}", ha="center",
+                          va="bottom", fontsize=7, color="#666666")
+            self.pdf.savefig(self.fig)
+            self.fig = None
+
+    def need(self, height: float):
+        if self.fig is None or self.y + height > A4[1] - MARGIN:
+            self.new_page()
+
+    def _fx(self, x):
+        return x / A4[0]
+
+    def _fy(self, y):
+        return 1 - y / A4[1]
+
+    def text(self, s: str, size: float = 9, weight: str = "normal", color: str = "#1d2330",
+             indent: float = 0.0, gap: float = 0.06, mono: bool = False, width: float | None = None):
+        chars = int((width or self.width - indent) * 72 / (size * (0.60 if mono else 0.52)))
+        lines = []
+        chars = max(chars, 10)
+        for para in str(s).split("\n"):
+            if mono:  # keep indentation; cut long lines
+                lines.extend([para[i : i + chars] for i in range(0, len(para), chars)] or [""])
+            else:
+                lines.extend(textwrap.wrap(para, chars) or [""])
+        lh = size * 1.4 / 72
+        for line in lines:
+            self.need(lh)
+            self.fig.text(self._fx(MARGIN + indent), self._fy(self.y), line, fontsize=size, va="top",
+                          ha="left", weight=weight, color=color,
+                          family="monospace" if mono else "sans-serif")
+            self.y += lh
+        self.y += gap
+
+    def heading(self, s: str, size: float = 13):
+        self.need(1.6)  # a heading is never the last line of a page
+        self.y += 0.12
+        self.text(s, size=size, weight="bold", gap=0.08)
+
+    def table(self, columns, rows, widths=None, size: float = 7.5):
+        n = max(len(columns), 1)
+        if widths is None:
+            lens = [max([len(str(c))] + [len(str(r[i])) for r in rows if i < len(r)]) for i, c in enumerate(columns)]
+            lens = [min(max(v, 6), 60) for v in lens]
+            widths = [self.width * v / sum(lens) for v in lens]
+        lh = size * 1.35 / 72
+
+        def draw_row(cells, weight, color):
+            wrapped = []
+            for i in range(n):
+                chars = int(widths[i] * 72 / (size * 0.55))
+                cell = str(cells[i]) if i < len(cells) else ""
+                wrapped.append(textwrap.wrap(cell, max(chars, 4)) or [""])
+            h = max(len(w) for w in wrapped) * lh + 0.05
+            self.need(h)
+            x = MARGIN
+            for i, w in enumerate(wrapped):
+                for j, line in enumerate(w):
+                    self.fig.text(self._fx(x), self._fy(self.y + j * lh), line, fontsize=size, va="top",
+                                  weight=weight, color=color)
+                x += widths[i]
+            self.y += h
+            from matplotlib.lines import Line2D
+
+            self.fig.add_artist(Line2D([self._fx(MARGIN), self._fx(MARGIN + self.width)],
+                                       [self._fy(self.y - 0.02)] * 2, color="#dddddd", linewidth=0.5))
+
+        draw_row(columns, "bold", "#555555")
+        for r in rows:
+            draw_row(r, "normal", "#1d2330")
+        self.y += 0.08
+
+    def image_size(self, img, max_height: float = 4.2) -> tuple[float, float]:
+        h_px, w_px = img.shape[:2]
+        w = self.width
+        h = w * h_px / w_px
+        if h > max_height:
+            h, w = max_height, max_height * w_px / h_px
+        return w, h
+
+    def image(self, img):
+        w, h = self.image_size(img)
+        self.need(h + 0.05)
+        left = MARGIN + (self.width - w) / 2
+        ax = self.fig.add_axes([self._fx(left), self._fy(self.y + h), w / A4[0], h / A4[1]])
+        ax.imshow(img, interpolation="lanczos")
+        ax.set_axis_off()
+        self.y += h + 0.06
+
+
+def matplotlib_pdf(doc, pdf_path: Path, reason: str) -> None:
+    """Lay out ``doc`` on A4 pages with matplotlib's PdfPages (the no-Chromium fallback)."""
+    import matplotlib
+    from matplotlib.backends.backend_pdf import PdfPages
+
+    with matplotlib.rc_context({"pdf.fonttype": 42, "font.family": "sans-serif"}):
+        with PdfPages(pdf_path, metadata={"Title": f"{doc.title}: {doc.verdict_label}", "Creator": "chaosgrad"}) as pdf:
+            flow = _Flow(pdf, f"chaosgrad report · {doc.system} · PDF drawn with matplotlib ({reason})")
+            flow.new_page()
+            flow.text(doc.title, size=20, weight="bold", gap=0.02)
+            flow.text(f"system {doc.system} · {doc.mode} mode · status {doc.status} · rendered {doc.rendered}",
+                      size=8, color="#5b6472", gap=0.15)
+            tone = {"good": "#1b7f5b", "physics": "#1f5fa8", "numerics": "#c0392b", "bad": "#8e1b10"}.get(doc.tone, "#5b6472")
+            flow.text(f"VERDICT: {doc.verdict_label.upper()}", size=8.5, weight="bold", color=tone, gap=0.02)
+            flow.text(doc.verdict_text, size=12.5, weight="bold", gap=0.1)
+            flow.text(f"physics: {doc.physics_text}", size=8.5)
+            if doc.causes:
+                for _, w in doc.causes:
+                    flow.text(f"cause: {w}", size=8.5, color="#8e1b10")
+            else:
+                flow.text("causes: none confirmed: the numerics are sound", size=8.5, color="#5b6472")
+            for p in (doc.explanation or ["No explanation was recorded with this result."]) + doc.summary:
+                flow.text(p, size=9.5, gap=0.08)
+            for w in doc.warnings:
+                flow.text(w, size=8.5, color="#8a5a00")
+            flow.table(["", *(k for k, _, _ in doc.key_numbers)], [["", *(v for _, v, _ in doc.key_numbers)],
+                                                                 ["", *(dd for _, _, dd in doc.key_numbers)]],
+                       widths=[0.01] + [(flow.width - 0.01) / max(len(doc.key_numbers), 1)] * len(doc.key_numbers),
+                       size=9)
+            flow.heading("Rates")
+            flow.table(doc.rates.columns, doc.rates.rows, widths=[1.45, 1.45, flow.width - 2.9])
+            flow.text(doc.rates.caption, size=7.5, color="#5b6472")
+            flow.heading("Figures")
+            for f in doc.figures:
+                _figure(flow, f)
+            if doc.ablation_table:
+                flow.heading("Ablations")
+                flow.table(doc.ablation_table.columns, doc.ablation_table.rows)
+                flow.text(doc.ablation_table.caption, size=7.5, color="#5b6472")
+            for s in doc.sections:
+                flow.heading(s.title)
+                for p in s.paragraphs:
+                    flow.text(p, size=9.5)
+                for f in s.figures:
+                    _figure(flow, f)
+                for t in s.tables:
+                    flow.text(t.title, size=10, weight="bold")
+                    flow.table(t.columns, t.rows)
+                    if t.caption:
+                        flow.text(t.caption, size=7.5, color="#5b6472")
+            if doc.extra_table:
+                flow.heading(doc.extra_table.title)
+                flow.table(doc.extra_table.columns, doc.extra_table.rows)
+            if doc.findings:
+                flow.heading("Findings")
+                for f in doc.findings:
+                    flow.text(f"• {f}", size=9.5)
+            if doc.recommendations:
+                flow.heading("Recommendations")
+                flow.table(doc.recommendations.columns, doc.recommendations.rows)
+            if doc.notes:
+                flow.heading("Notes")
+                for n in doc.notes:
+                    flow.text(f"• {n}", size=9.5)
+            flow.heading("Reproducibility")
+            flow.table(["item", "value"], [[k, v] for k, v in doc.repro], widths=[1.5, flow.width - 1.5])
+            flow.text("Command that regenerates this report:", size=9, weight="bold")
+            flow.text(doc.command, size=8, mono=True)
+            flow.text("Configuration:", size=9, weight="bold")
+            flow.text(doc.configuration, size=7, mono=True, gap=0.0)
+            flow.finish_page()
+
+
+def _figure(flow: _Flow, f) -> None:
+    img = None
+    if f.png is not None:
+        import matplotlib.image as mpimg
+
+        img = mpimg.imread(io.BytesIO(f.png), format="png")
+    # Keep the title, the image and the start of the caption on one page.
+    flow.need(0.3 + (flow.image_size(img)[1] if img is not None else 0.4) + 0.4)
+    flow.text(f.title, size=10.5, weight="bold", gap=0.04)
+    if img is not None:
+        flow.image(img)
+    else:
+        flow.text(f.error or "figure not drawn", size=9, color="#c0392b")
+    flow.text(f.caption, size=8, color="#3d4450", gap=0.18)

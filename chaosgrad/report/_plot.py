@@ -1,0 +1,182 @@
+"""Matplotlib plumbing: a figure without pyplot's global state, PNG export, palette,
+and the generic renderer for a study's :class:`chaosgrad.Figure` descriptions.
+
+matplotlib is imported only inside these functions (Agg canvas, never pyplot), so
+``import chaosgrad`` and ``import chaosgrad.report`` stay free of it.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+
+import numpy as np
+
+PHYS = "#1f5fa8"  # lambda_physical
+NUM = "#e07a1f"  # lambda_numerical
+GRAD = "#1b7f5b"  # the measured gradient
+BAD = "#c0392b"  # non-finite values, failures
+REF = "#222222"  # literature values, reference lines
+GREY = "#8a8f98"
+CYCLE = ("#1f5fa8", "#e07a1f", "#1b7f5b", "#8e44ad", "#c0392b", "#5d6d7e", "#b7950b", "#17a2b8")
+
+BASE_SIZE = (6.4, 3.5)  # inches; one column of the report
+
+
+def new_figure(width: float = BASE_SIZE[0], height: float = BASE_SIZE[1], ncols: int = 1, nrows: int = 1):
+    """A matplotlib Figure on an Agg canvas and its axes (no pyplot, no global state)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width, height), layout="constrained")
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(nrows, ncols, squeeze=False)
+    for ax in axes.flat:
+        style_axes(ax)
+    return fig, axes
+
+
+def style_axes(ax) -> None:
+    ax.grid(True, which="major", color="#e3e6ea", linewidth=0.7)
+    ax.set_axisbelow(True)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    for side in ("left", "bottom"):
+        ax.spines[side].set_color("#9aa0a6")
+    ax.tick_params(labelsize=8, colors="#333333")
+
+
+def render_png(draw, dpi: int, *args, **kwargs) -> bytes:
+    """Call ``draw(*args, **kwargs) -> Figure`` under the report style; return PNG bytes."""
+    import matplotlib
+
+    style = {
+        "font.size": 8.5,
+        "axes.titlesize": 9,
+        "axes.labelsize": 8.5,
+        "legend.fontsize": 7.5,
+        "legend.frameon": False,
+        "figure.dpi": dpi,
+    }
+    with matplotlib.rc_context(style), warnings.catch_warnings():
+        # All-NaN slices and log scales of empty data are handled explicitly by the
+        # drawing code; numpy's and matplotlib's warnings about them are noise here.
+        warnings.simplefilter("ignore", RuntimeWarning)
+        warnings.simplefilter("ignore", UserWarning)
+        fig = draw(*args, **kwargs)
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=dpi, facecolor="white", metadata={"Software": None})
+    return buf.getvalue()
+
+
+def legend(ax, **kw) -> None:
+    handles, labels = ax.get_legend_handles_labels()
+    if handles:
+        ax.legend(fontsize=7.5, frameon=False, **kw)
+
+
+def note(ax, text: str, color: str = "#555555", *, blank: bool = False) -> None:
+    """A centred message in an axes that has nothing to show (instead of a blank plot)."""
+    if blank:
+        ax.set_axis_off()
+    ax.text(0.5, 0.5, text, transform=ax.transAxes, ha="center", va="center",
+            fontsize=9, color=color, wrap=True)
+
+
+def finite(a) -> np.ndarray:
+    a = np.asarray(a, dtype=float)
+    return a[np.isfinite(a)]
+
+
+# ------------------------------------------------------------------ generic figures
+
+
+def _is_categorical(x) -> bool:
+    return np.asarray(x).dtype.kind in "USO"
+
+
+def draw_generic(spec, *, width: float = BASE_SIZE[0], height: float = BASE_SIZE[1]):
+    """Draw a :class:`chaosgrad.Figure` description: each Series by its ``style``."""
+    fig, axes = new_figure(width, height)
+    ax = axes[0, 0]
+    series = tuple(spec.series or ())
+    bars = [s for s in series if s.style == "bar"]
+    cats: list = []
+    for s in bars:
+        if _is_categorical(s.x):
+            for c in np.asarray(s.x).reshape(-1).tolist():
+                if c not in cats:
+                    cats.append(c)
+    nbar = len(bars)
+    bar_i = 0
+    drew = False
+    for i, s in enumerate(series):
+        color = CYCLE[i % len(CYCLE)]
+        x = np.asarray(s.x)
+        y = np.asarray(s.y, dtype=float) if s.y is not None else np.zeros(0)
+        style = str(s.style)
+        if style == "hline":
+            if y.size and np.isfinite(y[0]):
+                ax.axhline(float(y[0]), color=REF, linestyle="--", linewidth=0.9, label=s.label)
+                drew = True
+            continue
+        if style == "hist":
+            xs = finite(x)
+            if xs.size:
+                ax.hist(xs, bins=min(40, max(8, int(np.sqrt(xs.size)))), color=color, alpha=0.55,
+                        edgecolor="white", linewidth=0.4, label=s.label)
+                drew = True
+            continue
+        if style == "bar":
+            if _is_categorical(x):
+                pos = np.array([cats.index(c) for c in x.reshape(-1).tolist()], dtype=float)
+            else:
+                pos = x.astype(float)
+            if cats:
+                wid = 0.8 / max(nbar, 1)
+                pos = pos + (bar_i - (nbar - 1) / 2) * wid
+            else:
+                step = np.min(np.diff(np.unique(pos))) if np.unique(pos).size > 1 else 1.0
+                wid = 0.8 * step / max(nbar, 1)
+                pos = pos + (bar_i - (nbar - 1) / 2) * wid
+            yerr = None
+            if s.lower is not None and s.upper is not None:
+                lo, hi = np.asarray(s.lower, float), np.asarray(s.upper, float)
+                yerr = np.vstack([np.clip(y - lo, 0, None), np.clip(hi - y, 0, None)])
+            ax.bar(pos, np.nan_to_num(y), width=wid, color=color, alpha=0.85, label=s.label,
+                   yerr=yerr, capsize=2, error_kw={"linewidth": 0.8})
+            bad = ~np.isfinite(y)
+            if bad.any():
+                ax.plot(pos[bad], np.zeros(bad.sum()), "x", color=BAD, markersize=7)
+            bar_i += 1
+            drew = True
+            continue
+        xf = x.astype(float) if not _is_categorical(x) else np.arange(x.size, dtype=float)
+        if s.lower is not None and s.upper is not None:
+            ax.fill_between(xf, np.asarray(s.lower, float), np.asarray(s.upper, float),
+                            color=color, alpha=0.18, linewidth=0)
+        if style == "marker":
+            ax.plot(xf, y, "o", color=color, markersize=4, label=s.label)
+        elif style == "line+marker":
+            ax.plot(xf, y, "-o", color=color, markersize=3.5, linewidth=1.4, label=s.label)
+        else:
+            ax.plot(xf, y, "-", color=color, linewidth=1.4, label=s.label)
+        bad = ~np.isfinite(y)
+        if bad.any() and xf.size == y.size:
+            from matplotlib.transforms import blended_transform_factory
+
+            tr = blended_transform_factory(ax.transData, ax.transAxes)
+            ax.plot(xf[bad], np.full(bad.sum(), 0.97), "x", color=BAD, transform=tr,
+                    markersize=6, clip_on=False, label="non-finite")
+        drew = True
+    for setter, scale in ((ax.set_xscale, spec.xscale), (ax.set_yscale, spec.yscale)):
+        if scale in ("log", "symlog", "logit"):
+            setter(scale)
+    if cats:
+        ax.set_xticks(range(len(cats)), [str(c) for c in cats], fontsize=8)
+    ax.set_xlabel(spec.xlabel)
+    ax.set_ylabel(spec.ylabel)
+    if not drew:
+        note(ax, "no finite data to show")
+    legend(ax)
+    return fig
