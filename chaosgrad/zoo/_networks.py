@@ -254,3 +254,219 @@ def lstm_rnn(
                     "note": "exponents tend to 0 as the forget gate saturates open (f -> 1)"},
         divergence=log_abs_det_divergence(step),
     )
+
+
+# ---------------------------------------------------------------------------- deep networks
+
+ACTIVATIONS = {
+    "tanh": jnp.tanh,
+    "sigmoid": jax.nn.sigmoid,
+    "relu": jax.nn.relu,
+    "linear": lambda v: v,
+}
+INITS = ("gaussian", "orthogonal", "xavier", "he")
+LAYER_NORM_EPS = 1e-5
+TANH_SATURATION = 0.99  # a tanh unit is saturated when |tanh(h)| > 0.99
+SIGMOID_SATURATION = 0.01  # a sigmoid unit is saturated when sigmoid'(h) < 0.01
+
+
+def init_weights(key, depth: int, width: int, init: str, sigma_w: float):
+    """``(depth, width, width)`` stacked square weights for one initialisation scheme.
+
+    - ``"gaussian"``: ``N(0, sigma_w^2 / n)`` (Poole et al., NeurIPS 2016);
+    - ``"orthogonal"``: ``sigma_w Q`` with ``Q`` Haar-distributed (QR of a Gaussian
+      matrix with the signs of ``diag(R)`` fixed, Mezzadri 2007; Saxe et al., ICLR 2014);
+    - ``"xavier"``: uniform with variance ``sigma_w^2 * 2 / (fan_in + fan_out)``
+      (Glorot & Bengio, AISTATS 2010);
+    - ``"he"``: ``N(0, sigma_w^2 * 2 / fan_in)`` (He et al., ICCV 2015).
+    """
+    shape = (depth, width, width)
+    if init == "gaussian":
+        return sigma_w * jax.random.normal(key, shape, jnp.float64) / math.sqrt(width)
+    if init == "he":
+        return sigma_w * math.sqrt(2.0 / width) * jax.random.normal(key, shape, jnp.float64)
+    if init == "xavier":
+        limit = sigma_w * math.sqrt(6.0 / (2 * width))
+        return jax.random.uniform(key, shape, jnp.float64, -limit, limit)
+    q, r = jnp.linalg.qr(jax.random.normal(key, shape, jnp.float64))
+    return sigma_w * q * jnp.sign(jnp.diagonal(r, axis1=-2, axis2=-1))[..., None, :]
+
+
+def _layer(x, W, b, cfg):
+    """One layer: returns ``(x_{l+1}, h_l)`` with ``h_l`` the (normalised) pre-activation."""
+    h = W.astype(x.dtype) @ x + b.astype(x.dtype)
+    if cfg["layer_norm"]:
+        h = (h - jnp.mean(h)) / jnp.sqrt(jnp.var(h) + LAYER_NORM_EPS)
+    out = ACTIVATIONS[cfg["activation"]](h)
+    return (x + out if cfg["residual"] else out), h
+
+
+def deep_network(
+    *, depth: int = 50, width: int = 100, activation: str = "tanh", init: str = "orthogonal",
+    sigma_w: float = 1.0, sigma_b: float = 0.0, bias: float = 0.0, residual: bool = False,
+    layer_norm: bool = False, seed: int = 0, dtype="float64",
+) -> System:
+    """A depth-``L`` fully connected network read layer by layer as a discrete map.
+
+    Equations, for ``l = 0, ..., L - 1``::
+
+        h_l = W_l x_l + b_l                       (LN(h) = (h - mean h) / sqrt(var h + 1e-5)
+        x_{l+1} = phi(h_l)   or   x_l + phi(h_l)   applied to h_l when layer_norm=True)
+
+    The state is ``{"x": x_l, "layer": l}``; the integer layer index is carried through
+    the map (the tangent machinery ignores integer leaves) and picks ``W[l]``, ``b[l]``
+    from ``args = {"W": (L, n, n), "b": (L, n)}``. Run exactly ``depth`` steps: past the
+    last layer the index is clamped and the last layer is applied again. Lyapunov
+    exponents of this map are per-layer log stretch rates; the singular values of the
+    input-output Jacobian ``dx_L/dx_0`` decide whether backpropagation is well
+    conditioned (Pennington, Schoenholz & Ganguli, NeurIPS 2017).
+
+    ``phi`` is ``"tanh"``, ``"sigmoid"``, ``"relu"`` or ``"linear"``; ``init`` one of
+    :data:`INITS` (see :func:`init_weights`); ``b_l ~ bias + sigma_b N(0, 1)``; the
+    input is ``x_0 ~ N(0, 1)``. Defaults ``L = 50``, ``n = 100``, tanh, orthogonal,
+    ``sigma_w = 1``, ``sigma_b = 0``. With orthogonal weights and a linear activation all
+    singular values are exactly 1 (dynamical isometry); tanh with ``sigma_w = 1``,
+    ``sigma_b = 0`` is at the order-chaos boundary (Poole et al., NeurIPS 2016);
+    relu is critical at He's variance ``2 / n``; a sigmoid layer scales gradients by
+    at most ``0.25 ||W_l||_2``.
+    """
+    depth, width = check_int("depth", depth), check_int("width", width)
+    check_choice("activation", activation, tuple(ACTIVATIONS))
+    check_choice("init", init, INITS)
+    sigma_w = check_real("sigma_w", sigma_w, positive=True)
+    sigma_b, bias = check_real("sigma_b", sigma_b), check_real("bias", bias)
+    seed = check_int("seed", seed, minimum=0)
+    for name, flag in (("residual", residual), ("layer_norm", layer_norm)):
+        if not isinstance(flag, bool):
+            raise bad_argument(name, f"{flag!r} is not a bool", "pass True or False")
+    cfg = {"depth": depth, "width": width, "activation": activation, "init": init,
+           "sigma_w": sigma_w, "sigma_b": sigma_b, "bias": bias, "residual": residual,
+           "layer_norm": layer_norm, "seed": seed}
+    kw, kb, kx = jax.random.split(jax.random.PRNGKey(seed), 3)
+    args = {
+        "W": init_weights(kw, depth, width, init, sigma_w),
+        "b": bias + sigma_b * jax.random.normal(kb, (depth, width), jnp.float64),
+    }
+    y0 = {"x": jax.random.normal(kx, (width,), jnp.float64), "layer": jnp.asarray(0, jnp.int32)}
+
+    def step(y, a):
+        index = jnp.clip(y["layer"], 0, depth - 1)
+        x1, _ = _layer(y["x"], a["W"][index], a["b"][index], cfg)
+        return {"x": x1, "layer": y["layer"] + 1}
+
+    form = "x + phi(h)" if residual else "phi(h)"
+    norm = "LN(W_l x_l + b_l)" if layer_norm else "W_l x_l + b_l"
+    return System(
+        name="deep_network",
+        title=f"Deep {activation} network (L = {depth}, n = {width}, {init})",
+        simulator=MapSimulator(step, dtype=dtype),
+        y0=y0,
+        args=args,
+        equations=f"h_l = {norm}; x_(l+1) = {form}, phi = {activation}",
+        parameters=cfg,
+        literature={"exponents": None,
+                    "source": "Pennington, Schoenholz & Ganguli, NeurIPS 2017; Poole et al., NeurIPS 2016",
+                    "note": "orthogonal + linear: all Jacobian singular values 1; sigmoid: <= 0.25 ||W||"},
+        divergence=log_abs_det_divergence(step),
+        notes=f"run exactly {depth} steps (one per layer)",
+    )
+
+
+# ---------------------------------------------------------------------------- diagnostics
+
+
+def _network(system, x, args, *, batch: bool):
+    if not isinstance(system, System) or system.name != "deep_network":
+        raise bad_argument("system", "is not a deep network", "build it with deep_network(...)")
+    cfg = system.parameters
+    args = system.args if args is None else args
+    x = system.y0["x"] if x is None else jnp.asarray(x, jnp.float64)
+    ndims = (1, 2) if batch else (1,)
+    if x.ndim not in ndims or x.shape[-1] != cfg["width"]:
+        shape = f"({cfg['width']},)" + (f" or (batch, {cfg['width']})" if batch else "")
+        raise bad_argument("x", f"has shape {x.shape}", f"pass an input of shape {shape}")
+    return cfg, args, x
+
+
+def _trace(cfg, args, x):
+    """Layer inputs ``(L, n)``, pre-activations ``(L, n)`` and the output ``x_L``."""
+
+    def body(x, wb):
+        x1, h = _layer(x, wb[0], wb[1], cfg)
+        return x1, (x, h)
+
+    out, (xs, hs) = jax.lax.scan(body, x, (args["W"], args["b"]))
+    return xs, hs, out
+
+
+def _preactivations(cfg, args, x):
+    """``(B, L, n)`` pre-activations for a single input ``(n,)`` or a batch ``(B, n)``."""
+    x = x[None] if x.ndim == 1 else x
+    return jax.vmap(lambda v: _trace(cfg, args, v)[1])(x)
+
+
+def jacobian_singular_values(system: System, x=None, *, args=None) -> np.ndarray:
+    """Singular values, descending, of the input-output Jacobian ``dx_L / dx_0``.
+
+    ``J = D_{L-1} ... D_1 D_0`` with ``D_l = diag(phi'(h_l)) W_l`` (plus ``I`` for residual
+    layers); computed exactly by forward-mode AD through all layers. Dynamical isometry
+    means all singular values near 1 (Pennington, Schoenholz & Ganguli, NeurIPS 2017).
+    ``x`` defaults to the system's input ``y0["x"]``; ``args`` to its weights.
+    """
+    cfg, args, x = _network(system, x, args, batch=False)
+    J = jax.jacfwd(lambda v: _trace(cfg, args, v)[2])(x)
+    return np.asarray(jnp.linalg.svd(J, compute_uv=False))
+
+
+def layer_jacobian_norms(system: System, x=None, *, args=None) -> np.ndarray:
+    """``(L,)`` spectral norms ``||D_l||_2`` of each layer's Jacobian ``dx_{l+1} / dx_l``.
+
+    For a sigmoid layer without residual or normalisation ``||D_l||_2 <= 0.25 ||W_l||_2``
+    because ``sigmoid' <= 1/4``.
+    """
+    cfg, args, x = _network(system, x, args, batch=False)
+    xs, _, _ = _trace(cfg, args, x)
+
+    def norm(xl, W, b):
+        return jnp.linalg.norm(jax.jacfwd(lambda v: _layer(v, W, b, cfg)[0])(xl), 2)
+
+    return np.asarray(jax.vmap(norm)(xs, args["W"], args["b"]))
+
+
+def saturation_fraction(system: System, x=None, *, args=None) -> np.ndarray:
+    """``(L,)`` fraction of saturated units per layer (over units and batch inputs).
+
+    A tanh unit is saturated when ``|tanh(h)| > 0.99`` (``tanh' < 0.0199``); a sigmoid
+    unit when ``sigmoid'(h) < 0.01``. Saturated units pass almost no gradient
+    (Glorot & Bengio, AISTATS 2010). ``x`` may be one input ``(n,)`` or a batch ``(B, n)``.
+    """
+    cfg, args, x = _network(system, x, args, batch=True)
+    if cfg["activation"] not in ("tanh", "sigmoid"):
+        raise bad_argument(
+            "system", f"has activation {cfg['activation']!r}; saturation is defined for tanh "
+            "and sigmoid", "use dead_relu_fraction for relu networks",
+        )
+    hs = _preactivations(cfg, args, x)
+    if cfg["activation"] == "tanh":
+        saturated = jnp.abs(jnp.tanh(hs)) > TANH_SATURATION
+    else:
+        s = jax.nn.sigmoid(hs)
+        saturated = s * (1.0 - s) < SIGMOID_SATURATION
+    return np.asarray(jnp.mean(saturated, axis=(0, 2)))
+
+
+def dead_relu_fraction(system: System, x=None, *, args=None) -> np.ndarray:
+    """``(L,)`` fraction of dead ReLU units per layer.
+
+    A unit is dead when its pre-activation is ``<= 0`` for every input given (one input
+    ``(n,)`` or a batch ``(B, n)``): its output and its gradient are then exactly 0 (Lu
+    et al., "Dying ReLU and initialization", 2020).
+    """
+    cfg, args, x = _network(system, x, args, batch=True)
+    if cfg["activation"] != "relu":
+        raise bad_argument(
+            "system", f"has activation {cfg['activation']!r}, not relu",
+            "use saturation_fraction for tanh and sigmoid networks",
+        )
+    dead = jnp.all(_preactivations(cfg, args, x) <= 0.0, axis=0)
+    return np.asarray(jnp.mean(dead, axis=1))

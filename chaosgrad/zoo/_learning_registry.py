@@ -1,0 +1,24 @@
+"""Registry of the bundled learning systems: recurrent and deep networks, control tasks.
+
+``LEARNING_SYSTEMS[name](**options)`` builds the :class:`System`; called without options
+it gives the documented defaults, and ``System.name`` equals the registry key.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from ._networks import deep_network, gru_rnn, lstm_rnn, tanh_rnn
+from ._rl import acrobot, bouncing_ball, cartpole, pendulum
+from ._system import System
+
+LEARNING_SYSTEMS: dict[str, Callable[..., System]] = {
+    "tanh_rnn": tanh_rnn,
+    "gru": gru_rnn,
+    "lstm": lstm_rnn,
+    "deep_network": deep_network,
+    "pendulum": pendulum,
+    "cartpole": cartpole,
+    "acrobot": acrobot,
+    "bouncing_ball": bouncing_ball,
+}
