@@ -21,7 +21,10 @@ from ._diagnosis_types import (
     GradientGrowthResult,
     Recommendation,
 )
+from ._diagnose import diagnose
 from ._errors import ChaosgradInputError
+from ._gradients import gradient_growth
+from ._losses import FinalStateLoss, LinearReadout, TimeAveragedLoss
 from ._lyapunov import LyapunovResult, kaplan_yorke_dimension, lyapunov_spectrum
 from ._serialize import Result, load_result
 from ._rk import RK4
@@ -45,6 +48,11 @@ __all__ = [
     "Study",
     "Table",
     "AbstractSimulator",
+    "FinalStateLoss",
+    "LinearReadout",
+    "TimeAveragedLoss",
+    "diagnose",
+    "gradient_growth",
     "ChaosgradInputError",
     "LyapunovResult",
     "MapSimulator",

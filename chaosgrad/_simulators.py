@@ -355,9 +355,12 @@ class ODESimulator(AbstractSimulator):
             return super().evolve(t0, y, args, n_steps)
         return self._diffeqsolve(t0, y, args, n_steps, diffrax.ForwardMode())
 
-    def _diffeqsolve(self, t0, y, args, n_steps, adjoint):
+    def _diffeqsolve(self, t0, y, args, n_steps, adjoint, t1=None):
+        """One ``diffeqsolve`` from ``t0`` to ``t1`` (default ``t0 + n_steps dt``);
+        ``n_steps`` (static) sizes ``max_steps``, so one compilation serves any traced
+        ``t1`` up to it."""
         t0 = self._time(t0)
-        t1 = t0 + n_steps * self.dt
+        t1 = t0 + n_steps * self.dt if t1 is None else self._time(t1)
         if self.constant_step:
             controller, dt0, max_steps = self.stepsize_controller, self.dt, n_steps + 16
         else:

@@ -1,0 +1,314 @@
+"""Gradient growth: how the user's gradient ``dL_T/d(wrt)`` grows with the horizon ``T``.
+
+For every horizon and ensemble member we compute the gradient the user would get (their
+step, dtype and adjoint) and fit the growth rate ``gamma`` of ``ln ||dL_T/d wrt||`` in
+``T``. With chaos ``gamma`` tends to lambda_1 (initial-state gradients) or max(lambda_1,
+0) (parameter gradients); see Metz, Freeman, Schoenholz & Kachman (2021) and Wang (2014).
+
+All horizons in one sweep (discretise-then-optimise simulators). The horizon is cut into
+``K`` blocks of ``b`` steps, every horizon ending on a block boundary. One forward scan
+stores the ``K + 1`` block-boundary states; one reverse scan carries a *batch* of ``H``
+cotangents, one per horizon: at block ``k`` it applies the block's VJP (recomputing that
+block's forward pass) to the cotangents of the horizons that extend past ``k`` and injects
+the seed ``dL/dy(T_h)`` of horizon ``h`` when it reaches ``T_h``. Total cost: two forward
+passes and one batched backward pass, against one forward and one backward pass for a
+single gradient; memory: ``K + 1`` states plus one block's checkpointed residuals.
+
+Simulators whose ``evolve`` uses another adjoint (e.g. diffrax's ``BacksolveAdjoint``)
+are differentiated horizon by horizon through ``evolve`` itself, so that adjoint's own
+numerics (and instabilities) are what is measured.
+"""
+
+from __future__ import annotations
+
+import math
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ._diagnosis_types import GradientGrowthResult
+from ._errors import bad_argument
+from ._fit import fit_growth_rate
+from ._losses import as_loss, check_scalar_loss
+from ._lyapunov import check_finite_input, check_step_shapes
+from ._pytree import float_leaves, is_float_array
+from ._simulators import AbstractSimulator, ODESimulator, check_simulator
+from ._wrt import Wrt, resolve_wrt
+
+MAX_BLOCKS = 2048
+
+
+def _tree_norm(tree):
+    leaves = [jnp.sum(jnp.square(x.astype(jnp.float64))) for x in float_leaves(tree)]
+    return jnp.sqrt(sum(leaves)) if leaves else jnp.asarray(0.0)
+
+
+def _zeros_batch(tree, H):
+    return jax.tree_util.tree_map(lambda x: jnp.zeros((H,) + jnp.shape(x), jnp.result_type(x)), tree)
+
+
+def _where_batch(mask, a, b):
+    """Per-horizon select on batched pytrees (mask has shape (H,))."""
+    return jax.tree_util.tree_map(
+        lambda x, y: jnp.where(mask.reshape((-1,) + (1,) * (x.ndim - 1)), x, y), a, b
+    )
+
+
+def _split_theta(sel: Wrt, args):
+    """The differentiable (float array) part of the selection, and a rebuild function."""
+    if sel.kind != "args":
+        return jnp.zeros(()), lambda theta: args
+    dyn, static = eqx.partition(sel.get(args), is_float_array)
+    return dyn, lambda theta: sel.set(args, eqx.combine(theta, static))
+
+
+def _block_fn(simulator, loss, rebuild, b):
+    """One block of ``b`` steps: ``(t, y, theta) -> (y_end, sum of loss dt)``."""
+
+    if not loss.time_averaged:
+        return lambda t, y, theta: (simulator.evolve(t, y, rebuild(theta), b), jnp.zeros((), jnp.float64))
+
+    def block(t, y, theta):
+        a = rebuild(theta)
+        step = jax.checkpoint(lambda t, y: simulator.step(t, y, a))
+
+        def body(carry, _):
+            t, y, acc = carry
+            cost = loss.at_state(y, y).astype(jnp.float64) * simulator.dt
+            return (t + simulator.dt, step(t, y), acc + cost), None
+
+        (_, y, acc), _ = jax.lax.scan(body, (t, y, jnp.zeros((), jnp.float64)), None, length=b)
+        return y, acc
+
+    return block
+
+
+def _sweep(simulator, y0, args, loss, sel: Wrt, b: int, K: int, horizon_blocks: tuple):
+    """All horizons' gradients for one member (see the module docstring)."""
+    H = len(horizon_blocks)
+    hb = jnp.asarray(horizon_blocks)
+    horizon_time = hb * (b * simulator.dt)
+    theta, rebuild = _split_theta(sel, args)
+    block = _block_fn(simulator, loss, rebuild, b)
+    block_time = b * simulator.dt
+
+    def forward(y, k):
+        y1, _ = block(k * block_time, y, theta)
+        return y1, y
+
+    y_last, ys = jax.lax.scan(forward, y0, jnp.arange(K))
+    ys = jax.tree_util.tree_map(lambda a, last: jnp.concatenate([a, last[None]]), ys, y_last)
+
+    def seed_at(y):
+        return jax.grad(lambda y: loss.at_state(y, y0))(y)
+
+    def backward(carry, k):
+        cot_y, cot_theta = carry
+        y_end = jax.tree_util.tree_map(lambda a: a[k + 1], ys)
+        if not loss.time_averaged:
+            seed = seed_at(y_end)
+            ends = hb == k + 1
+            cot_y = _where_batch(ends, jax.tree_util.tree_map(lambda s: jnp.broadcast_to(s, (H,) + s.shape), seed), cot_y)
+        active = k < hb
+        y_k = jax.tree_util.tree_map(lambda a: a[k], ys)
+        _, vjp = jax.vjp(lambda y, th: block(k * block_time, y, th), y_k, theta)
+        cot_s = jnp.where(active, 1.0 / horizon_time, 0.0) if loss.time_averaged else jnp.zeros(H)
+        g_y, g_theta = jax.vmap(lambda cy, cs: vjp((cy, cs)))(cot_y, cot_s)
+        cot_y = _where_batch(active, g_y, cot_y)
+        summed = jax.tree_util.tree_map(jnp.add, cot_theta, g_theta)
+        cot_theta = _where_batch(active, summed, cot_theta)
+        profile = _tree_norm(jax.tree_util.tree_map(lambda a: a[H - 1], cot_y))
+        return (cot_y, cot_theta), profile
+
+    init = (_zeros_batch(y0, H), _zeros_batch(theta, H))
+    (cot_y, cot_theta), profile = jax.lax.scan(backward, init, jnp.arange(K - 1, -1, -1))
+    grads = cot_y if sel.kind == "y0" else cot_theta
+    norms = jax.vmap(_tree_norm)(grads)
+    return norms, profile[::-1]
+
+
+@eqx.filter_jit
+def _sweep_ensemble(simulator, y0s, args, loss, sel, b, K, horizon_blocks):
+    return jax.vmap(lambda y: _sweep(simulator, y, args, loss, sel, b, K, horizon_blocks))(y0s)
+
+
+@eqx.filter_jit
+def _gradient_through_adjoint(simulator, y0s, args, loss, sel, n_max, horizon):
+    """Per-member gradient norm at one (traced) horizon, through one ``diffeqsolve``
+    with the simulator's own adjoint; compiled once for every horizon up to ``n_max``."""
+
+    def one(y0):
+        theta, rebuild = _split_theta(sel, args)
+
+        def objective(y, theta):
+            y_T = simulator._diffeqsolve(0.0, y, rebuild(theta), n_max, simulator.adjoint, t1=horizon)
+            return loss.at_state(y_T, y0)
+
+        g = jax.grad(objective, argnums=0 if sel.kind == "y0" else 1)(y0, theta)
+        return _tree_norm(g)
+
+    return jax.vmap(one)(y0s)
+
+
+def reverse_through_steps(simulator: AbstractSimulator) -> bool:
+    """Whether reverse mode through ``evolve`` is reverse mode through ``step``."""
+    return not isinstance(simulator, ODESimulator) or simulator.discretise_then_optimise
+
+
+def _horizon_steps(horizons, dt):
+    try:
+        h = np.asarray(horizons, dtype=float).reshape(-1)
+    except (TypeError, ValueError):
+        raise bad_argument("horizons", f"{horizons!r} is not a sequence of numbers", "pass e.g. [1, 2, 4, 8]") from None
+    if h.size < 3:
+        raise bad_argument("horizons", f"has {h.size} value(s); a growth rate needs at least 3", "pass 3 or more horizons")
+    if not np.all(np.isfinite(h)) or np.any(h <= 0) or np.any(np.diff(h) <= 0):
+        raise bad_argument("horizons", f"{h.tolist()} are not positive and increasing", "pass e.g. np.geomspace(1, 20, 8)")
+    steps = np.maximum(1, np.round(h / dt)).astype(np.int64)
+    n_max = int(steps[-1])
+    b = max(math.gcd(*[int(s) for s in steps]), -(-n_max // MAX_BLOCKS))
+    blocks = np.unique(np.maximum(1, np.round(steps / b)).astype(np.int64))
+    return blocks, b
+
+
+def make_members(y0, members: int, spread: float, seed: int):
+    """``members`` initial states: ``y0`` plus Gaussian perturbations of relative size
+    ``spread`` (member 0 is ``y0`` itself)."""
+    if not isinstance(members, (int, np.integer)) or members < 1:
+        raise bad_argument("members", f"{members!r} is not a positive int", "pass e.g. 8")
+    key = jax.random.PRNGKey(seed)
+    leaves, treedef = jax.tree_util.tree_flatten(y0)
+    out = []
+    for i, x in enumerate(leaves):
+        x = jnp.asarray(x)
+        if jnp.issubdtype(x.dtype, jnp.inexact):
+            noise = jax.random.normal(jax.random.fold_in(key, i), (members,) + x.shape, jnp.float64)
+            scale = spread * (1.0 + jnp.abs(x.astype(jnp.float64)))
+            pert = (x.astype(jnp.float64) + scale * noise).at[0].set(x.astype(jnp.float64))
+            out.append(pert.astype(x.dtype))
+        else:
+            out.append(jnp.broadcast_to(x, (members,) + x.shape))
+    return jax.tree_util.tree_unflatten(treedef, out)
+
+
+def gradient_growth(
+    simulator: AbstractSimulator,
+    y0,
+    args=None,
+    *,
+    loss=None,
+    horizons,
+    wrt="y0",
+    members: int = 8,
+    spread: float = 1e-3,
+    transient: float = 0.0,
+    ensemble: bool = False,
+    confidence: float = 0.95,
+    seed: int = 0,
+    progress=None,
+) -> GradientGrowthResult:
+    """Measure ``||dL_T / d wrt||`` over horizons and members, and its growth rate.
+
+    Arguments:
+        simulator, y0, args: as for :func:`lyapunov_spectrum`.
+        loss: ``None`` (a unit linear readout of ``y(T)``), a function of the final state
+            returning a scalar, ``FinalStateLoss(fn)`` or ``TimeAveragedLoss(fn)``.
+        horizons: positive increasing horizons (time units); they are rounded to whole
+            blocks of steps, and the horizons actually used are in the result.
+        wrt: ``"y0"``, ``"args"`` or a path into ``args`` such as ``"rho"``.
+        members: ensemble size; members are ``y0`` plus perturbations of relative size
+            ``spread``, each run for ``transient`` before the horizons start. With
+            ``ensemble=True``, ``y0`` already holds the members on axis 0.
+        confidence: level of the interval on the growth rate.
+        progress: optional ``progress(label, done, total)`` callback.
+
+    Returns:
+        A :class:`GradientGrowthResult`. Non-finite gradients are recorded with their
+        horizon, never raised; the rate is fitted on the finite part.
+    """
+    simulator = check_simulator(simulator)
+    if not 0 < confidence < 1:
+        raise bad_argument("confidence", f"{confidence!r} is not in (0, 1)", "pass e.g. 0.95")
+    y0 = simulator.prepare(y0)
+    check_finite_input("y0", y0)
+    check_finite_input("args", args)
+    # Python floats in args become arrays so that they can be differentiated.
+    args = jax.tree_util.tree_map(lambda x: jnp.asarray(x) if isinstance(x, float) else x, args)
+    sel = resolve_wrt(wrt, args)
+    loss = as_loss(loss)
+    blocks, b = _horizon_steps(horizons, simulator.dt)
+    if ensemble:
+        y0s = y0
+        one = jax.tree_util.tree_map(lambda x: x[0], y0s)
+    else:
+        one = y0
+        y0s = make_members(y0, members, spread, seed)
+    check_step_shapes(simulator, one, args)
+    check_scalar_loss(loss, one)
+    n_members = jax.tree_util.tree_leaves(y0s)[0].shape[0]
+
+    if transient > 0:
+        n_tr = max(1, int(round(transient / simulator.dt)))
+        y0s = _advance(simulator, y0s, args, n_tr)
+    report = progress or (lambda *a: None)
+
+    K = int(blocks[-1])
+    through_steps = reverse_through_steps(simulator)
+    report("gradient sweep", 0, 1)
+    norms, profile = _sweep_ensemble(simulator, y0s, args, loss, sel, b, K, tuple(int(x) for x in blocks))
+    norms, profile = np.asarray(norms, dtype=np.float64), np.asarray(profile, dtype=np.float64)
+    method_paths = "all horizons in one checkpointed sweep through the steps"
+    if not through_steps and not loss.time_averaged:
+        cols = []
+        for i, nb in enumerate(blocks):
+            report("gradient through the adjoint", i, len(blocks))
+            horizon = jnp.asarray(float(nb * b * simulator.dt))
+            cols.append(np.asarray(_gradient_through_adjoint(simulator, y0s, args, loss, sel, int(K * b), horizon)))
+        norms = np.stack(cols, axis=1).astype(np.float64)
+        method_paths = (
+            f"each horizon through the simulator's own adjoint ({type(simulator.adjoint).__name__}); "
+            "cotangent profile through the steps"
+        )
+    report("gradient sweep", 1, 1)
+
+    finite = np.isfinite(norms) & (norms > 0)
+    norms = np.where(np.isfinite(norms), norms, np.nan)
+    horizon_steps = blocks * b
+    times = horizon_steps * simulator.dt
+    fit = fit_growth_rate(times, norms, finite, confidence=confidence, seed=seed)
+    first_bad = np.where(finite.all(axis=1), -1, np.argmin(finite, axis=1))
+    if fit.status == "ok" and not finite.all():
+        status = "partial-nonfinite"
+    else:
+        status = fit.status
+    return GradientGrowthResult(
+        horizons=times.astype(np.float64),
+        horizon_steps=horizon_steps.astype(np.int64),
+        norms=norms,
+        finite=finite,
+        first_nonfinite_horizon=first_bad.astype(np.int64),
+        rate=fit.rate,
+        rate_low=fit.low,
+        rate_high=fit.high,
+        confidence=float(confidence),
+        fit_mask=fit.mask,
+        cotangent_times=(np.arange(K + 1)[:-1] * b * simulator.dt).astype(np.float64),
+        cotangent_norms=np.where(np.isfinite(profile), profile, np.nan),
+        wrt=sel.label,
+        loss=loss.name,
+        status=status,
+        method=f"{method_paths}; {fit.method}",
+        dtype=simulator.dtype,
+        adjoint=type(getattr(simulator, "adjoint", None)).__name__ if isinstance(simulator, ODESimulator) else "reverse mode through the steps",
+    )
+
+
+@eqx.filter_jit
+def _advance_jit(simulator, y0s, args, n):
+    return jax.vmap(lambda y: simulator.evolve(0.0, y, args, n))(y0s)
+
+
+def _advance(simulator, y0s, args, n):
+    return _advance_jit(simulator, y0s, args, n)
