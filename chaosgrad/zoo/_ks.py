@@ -57,14 +57,16 @@ def etdrk4_coefficients(c, h, contour_points: int = 32):
     theta = jnp.pi * (jnp.arange(1, contour_points + 1, dtype=work) - 0.5) / contour_points
     z = (h * c)[..., None] + jnp.exp(1j * theta).astype(ctype)
     ez, ez2 = jnp.exp(z), jnp.exp(z / 2)
+    iz = 1.0 / z
+    iz3, z2 = iz * iz * iz, z * z
 
     def mean(x):
         return jnp.real(jnp.mean(x, axis=-1))
 
-    Q = h * mean((ez2 - 1.0) / z)
-    f1 = h * mean((-4.0 - z + ez * (4.0 - 3.0 * z + z**2)) / z**3)
-    f2 = h * mean((2.0 + z + ez * (z - 2.0)) / z**3)
-    f3 = h * mean((-4.0 - 3.0 * z - z**2 + ez * (4.0 - z)) / z**3)
+    Q = h * mean((ez2 - 1.0) * iz)
+    f1 = h * mean((-4.0 - z + ez * (4.0 - 3.0 * z + z2)) * iz3)
+    f2 = h * mean((2.0 + z + ez * (z - 2.0)) * iz3)
+    f3 = h * mean((-4.0 - 3.0 * z - z2 + ez * (4.0 - z)) * iz3)
     return jnp.exp(h * c), jnp.exp(h * c / 2), Q, f1, f2, f3
 
 
