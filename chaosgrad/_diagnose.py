@@ -29,9 +29,9 @@ import numpy as np
 from ._advice import explain, recommend
 from ._diagnosis_types import Ablation, Diagnosis, GradientGrowthResult
 from ._errors import bad_argument
-from ._gradients import gradient_growth, make_members, reverse_through_steps
-from ._losses import as_loss
-from ._lyapunov import LyapunovResult, check_finite_input, lyapunov_spectrum
+from ._gradients import gradient_growth, horizon_blocks, make_members, reverse_through_steps
+from ._losses import as_loss, check_scalar_loss
+from ._lyapunov import LyapunovResult, check_finite_input, check_step_shapes, lyapunov_spectrum
 from ._pytree import FlatState
 from ._reference import agree, default_reference, check_reference, exponent_uncertainty, largest_safe_step, reference_spectrum
 from ._simulators import AbstractSimulator, ODESimulator, _replace, check_simulator
@@ -208,6 +208,11 @@ def diagnose(
         reference = check_reference(reference, y0, args)
     if not isinstance(members, (int, np.integer)) or members < 2:
         raise bad_argument("members", f"{members!r} is not an int >= 2", "pass e.g. 8 (the rate's interval needs an ensemble)")
+    # Check every argument before computing anything.
+    check_step_shapes(simulator, y0, args)
+    check_scalar_loss(loss, y0)
+    if horizons is not None:
+        horizon_blocks(horizons, simulator.dt)
     report = progress or (lambda *a: None)
     notes: list[str] = []
     n = FlatState.from_template(y0)[0].dim

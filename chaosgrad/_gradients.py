@@ -157,7 +157,8 @@ def reverse_through_steps(simulator: AbstractSimulator) -> bool:
     return not isinstance(simulator, ODESimulator) or simulator.discretise_then_optimise
 
 
-def _horizon_steps(horizons, dt):
+def horizon_blocks(horizons, dt):
+    """Validate ``horizons`` and round them to whole blocks: ``(blocks per horizon, b)``."""
     try:
         h = np.asarray(horizons, dtype=float).reshape(-1)
     except (TypeError, ValueError):
@@ -238,7 +239,7 @@ def gradient_growth(
     args = jax.tree_util.tree_map(lambda x: jnp.asarray(x) if isinstance(x, float) else x, args)
     sel = resolve_wrt(wrt, args)
     loss = as_loss(loss)
-    blocks, b = _horizon_steps(horizons, simulator.dt)
+    blocks, b = horizon_blocks(horizons, simulator.dt)
     if ensemble:
         y0s = y0
         one = jax.tree_util.tree_map(lambda x: x[0], y0s)

@@ -1,0 +1,155 @@
+"""The diagnosis on the cases where the right answer is known."""
+
+import json
+
+import diffrax
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import chaosgrad as cg
+from chaosgrad import ChaosgradInputError
+
+
+def lorenz(t, y, a):
+    x, yy, z = y
+    return jnp.stack([a["sigma"] * (yy - x), x * (a["rho"] - z) - yy, x * yy - a["beta"] * z])
+
+
+def oscillator(t, y, a):
+    return jnp.stack([y[1], -a["omega"] ** 2 * y[0] - 2 * a["zeta"] * a["omega"] * y[1]])
+
+
+LORENZ = {"sigma": 10.0, "rho": 28.0, "beta": 8.0 / 3.0}
+LAMBDA1 = 0.9056  # Sprott (2003)
+
+
+@pytest.mark.parametrize("wrt", ["y0", "rho"])
+def test_lorenz63_is_intrinsic_explosion(wrt):
+    sim = cg.ODESimulator(lorenz, solver=cg.RK4(), dt=0.01)
+    d = cg.diagnose(sim, jnp.array([1.0, 1.0, 1.0]), LORENZ, wrt=wrt, members=12, lyapunov_time=100.0)
+    assert d.physics == "chaotic"
+    assert d.verdict == "intrinsic-explosion"
+    assert d.causes == ()
+    # The issue's bound: the gradient rate within 15% of lambda_1.
+    assert abs(d.gradient_rate - LAMBDA1) < 0.15 * LAMBDA1
+    assert d.truncation_horizon == pytest.approx(np.log(2) / d.lambda_physical.exponents[0])
+    assert any(r.topic == "truncation" for r in d.recommendations)
+
+
+def test_backsolve_adjoint_on_contracting_lorenz_is_the_cause():
+    sim = cg.ODESimulator(lorenz, solver=cg.RK4(), dt=0.01, adjoint=diffrax.BacksolveAdjoint())
+    d = cg.diagnose(
+        sim, jnp.array([1.0, 1.0, 1.0]), dict(LORENZ, rho=10.0), wrt="rho", loss=lambda y: y[2],
+        horizons=np.geomspace(1.0, 20.0, 7), members=4, lyapunov_time=50.0,
+    )
+    assert d.physics == "contracting"
+    assert "adjoint" in d.causes
+    (ablation,) = [a for a in d.ablations if a.name == "checkpoint-adjoint"]
+    assert ablation.confirmed
+    # At the stable fixed point z* = rho - 1, so d z(T) / d rho -> 1 (REFERENCE.md);
+    # by T = 20 the transient e^{-0.6 T} has decayed to 1e-5.
+    assert ablation.evidence["median_gradient_longest"] == pytest.approx(1.0, abs=1e-3)
+    assert d.verdict == "numerical-explosion"
+
+
+def test_explicit_euler_at_large_step_explodes_numerically():
+    sim = cg.ODESimulator(oscillator, solver=diffrax.Euler(), dt=0.25)
+    d = cg.diagnose(sim, jnp.array([1.0, 0.0]), {"omega": 10.0, "zeta": 0.1}, members=4, lyapunov_time=200.0)
+    assert d.physics == "contracting"
+    assert d.causes == ("discretization",)
+    assert d.verdict == "numerical-explosion"
+    # Euler's amplification |1 + h lambda| for lambda = -1 ± 9.95i at h = 0.25 is 2.60:
+    # both exponents are ln(2.60) / 0.25 = 3.82 per time unit. Their sum is exact in
+    # every interval (ln|det|); each one alone oscillates by ~ln(cond)/T about it.
+    lam = -1.0 + 1j * np.sqrt(99.0)
+    exact = np.log(abs(1 + 0.25 * lam)) / 0.25
+    assert d.lambda_numerical.exponents.sum() == pytest.approx(2 * exact, abs=1e-9)
+    assert d.lambda_numerical.exponents[0] == pytest.approx(exact, abs=1e-2)
+    assert abs(d.gradient_rate - exact) < 0.05 * exact
+    step = [r for r in d.recommendations if r.topic == "step size"]
+    # Euler's rate error is ~ h |lambda|^2 / 2: it is within a factor 2 of the gradient
+    # over the horizon only for h below ~1e-3; the search halves from 0.25.
+    assert step and step[0].value is not None and step[0].value < 2e-3
+
+
+def test_explicit_euler_at_small_step_is_not_an_explosion():
+    sim = cg.ODESimulator(oscillator, solver=diffrax.Euler(), dt=0.001)
+    d = cg.diagnose(sim, jnp.array([1.0, 0.0]), {"omega": 10.0, "zeta": 0.1}, members=4, lyapunov_time=20.0)
+    assert d.physics == "contracting"
+    assert "explosion" not in d.verdict
+    assert d.gradient_rate < 0
+
+
+def test_float16_lorenz_overflows_from_precision():
+    sim = cg.ODESimulator(lorenz, solver=cg.RK4(), dt=0.01, dtype="float16")
+    d = cg.diagnose(sim, jnp.array([1.0, 1.0, 1.0]), LORENZ, members=6, lyapunov_time=50.0)
+    assert "precision" in d.causes
+    assert d.physics == "chaotic"
+    # float16 max is 65504 = e^11.1; at lambda_1 ~ 0.9 that is T ~ 12 plus the O(1)
+    # start-up of ||grad||; anything between 5 and 25 is consistent.
+    assert d.overflow_horizon is not None and 5.0 < d.overflow_horizon < 25.0
+    assert (~d.gradient.finite).any()  # the overflow was observed, not only predicted
+
+
+def _rnn(gain, n=100, seed=0):
+    W = jax.random.normal(jax.random.PRNGKey(seed), (n, n)) / np.sqrt(n)
+    sim = cg.MapSimulator(lambda h, a: jnp.tanh(a["gain"] * a["W"] @ h))
+    h0 = jax.random.normal(jax.random.PRNGKey(seed + 1), (n,))
+    return sim, h0, {"gain": gain, "W": W}
+
+
+def test_tanh_rnn_gain_decides_vanishing_or_explosion():
+    sim, h0, args = _rnn(0.5)
+    low = cg.diagnose(sim, h0, args, members=4, k=2, lyapunov_time=400.0)
+    sim, h0, args = _rnn(2.0)
+    high = cg.diagnose(sim, h0, args, members=4, k=2, lyapunov_time=400.0)
+    assert (low.physics, low.verdict) == ("contracting", "intrinsic-vanishing")
+    assert (high.physics, high.verdict) == ("chaotic", "intrinsic-explosion")
+    assert low.causes == () and high.causes == ()
+
+
+def test_diagnosis_round_trips_through_json(tmp_path):
+    sim = cg.ODESimulator(oscillator, solver=cg.RK4(), dt=0.01)
+    d = cg.diagnose(sim, jnp.array([1.0, 0.0]), {"omega": 2.0, "zeta": 0.3}, members=3, lyapunov_time=30.0, name="oscillator")
+    text = d.to_json()
+    json.loads(text)
+    back = cg.Diagnosis.from_json(text)
+    assert back.verdict == d.verdict and back.causes == d.causes
+    np.testing.assert_array_equal(back.gradient.norms, d.gradient.norms)
+    assert back.recommendations == d.recommendations
+    assert back.config["versions"]["jax"] == jax.__version__
+
+
+@pytest.mark.parametrize(
+    "kwargs, argument",
+    [
+        (dict(loss=lambda y: y), "`loss`"),
+        (dict(horizons=[2.0, 1.0, 3.0]), "`horizons`"),
+        (dict(wrt="omega_squared"), "`wrt`"),
+        (dict(reference=cg.ODESimulator(lambda t, y, a: jnp.zeros(3))), "`reference`"),
+        (dict(members=1), "`members`"),
+    ],
+)
+def test_bad_arguments_are_named(kwargs, argument):
+    sim = cg.ODESimulator(oscillator, dt=0.01)
+    with pytest.raises(ChaosgradInputError, match=argument):
+        cg.diagnose(sim, jnp.array([1.0, 0.0]), {"omega": 2.0, "zeta": 0.3}, lyapunov_time=1.0, **kwargs)
+
+
+def test_failed_ablation_is_reported_not_raised():
+    sim = cg.ODESimulator(oscillator, solver=cg.RK4(), dt=0.01)
+
+    def broken():
+        raise RuntimeError("this network cannot be rescaled")
+
+    d = cg.diagnose(
+        sim, jnp.array([1.0, 0.0]), {"omega": 2.0, "zeta": 0.3}, members=3, lyapunov_time=30.0,
+        extra_ablations=[("rescaled", "saturation", "weights rescaled", broken)],
+    )
+    (ab,) = d.ablations
+    assert ab.status == "failed" and "cannot be rescaled" in ab.error
+    assert d.status == "partial"
+    assert any("rescaled" in n for n in d.notes)
+    assert d.verdict == "intrinsic-vanishing"  # everything else was still measured

@@ -1,0 +1,123 @@
+"""Gradient growth: exact rates, modes agree, non-finite tails, bad arguments."""
+
+import diffrax
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import chaosgrad as cg
+from chaosgrad import ChaosgradInputError
+
+
+def lorenz(t, y, a):
+    x, yy, z = y
+    return jnp.stack([a["sigma"] * (yy - x), x * (a["rho"] - z) - yy, x * yy - a["beta"] * z])
+
+
+ARGS = {"sigma": 10.0, "rho": 28.0, "beta": 8.0 / 3.0}
+
+
+def test_linear_system_gradient_rate_equals_max_real_eigenvalue():
+    A = jnp.array([[-0.2, 1.0, 0.0], [-1.0, -0.2, 0.0], [0.0, 0.0, -1.5]])  # eig -0.2 ± i, -1.5
+    sim = cg.ODESimulator(lambda t, y, A: A @ y, dt=0.01)
+    g = cg.gradient_growth(sim, jnp.ones(3), A, horizons=np.geomspace(2, 40, 8), members=4)
+    # J(T)^T c decays exactly like e^{-0.2 T} once the -1.5 mode has died out
+    # (e^{-1.3 * 10} at the first fitted horizon); the issue asks for 2%.
+    assert abs(g.rate - (-0.2)) < 0.02 * 0.2
+    assert g.rate_low <= g.rate <= g.rate_high
+    assert g.status == "ok" and g.finite.all()
+
+
+def test_all_horizons_match_separate_gradients():
+    sim = cg.ODESimulator(lorenz, dt=0.01)
+    y0 = jnp.array([-8.0, 7.0, 27.0])
+    horizons = [0.5, 1.0, 3.0]
+    g = cg.gradient_growth(sim, y0, ARGS, horizons=horizons, wrt="rho", members=2, spread=1e-3)
+    c = jax.random.normal(jax.random.PRNGKey(0), (3,))
+    c = c / jnp.linalg.norm(c)
+    readout = jax.jit(jax.grad(lambda a, n: jnp.dot(c, sim.evolve(0.0, y0, a, n))), static_argnums=1)
+    for h, norm in zip(horizons, g.norms[0]):
+        direct = readout(ARGS, int(round(h / 0.01)))["rho"]
+        # One sweep and a separate jax.grad evaluate the same chain rule in another
+        # order; over T <= 3 of Lorenz-63 that is equal to ~1e-12 relative.
+        np.testing.assert_allclose(norm, abs(float(direct)), rtol=1e-9)
+
+
+def test_reverse_forward_and_finite_differences_agree_on_short_horizon():
+    sim = cg.ODESimulator(lorenz, dt=0.01)
+    y0 = jnp.array([-8.0, 7.0, 27.0])
+    f = jax.jit(lambda rho: sim.evolve(0.0, y0, dict(ARGS, rho=rho), 100)[2])
+    reverse = jax.grad(f)(28.0)
+    forward = jax.jvp(f, (28.0,), (1.0,))[1]
+    h = 1e-6
+    central = (f(28.0 + h) - f(28.0 - h)) / (2 * h)
+    # AD is exact for the program: forward and reverse agree to round-off.
+    assert abs(reverse - forward) < 1e-10 * abs(reverse)
+    # Central differences have O(h^2) truncation and O(eps/h) ~ 1e-10 * |f| round-off.
+    assert abs(central - reverse) < 1e-6 * max(1.0, abs(reverse))
+
+
+def test_time_averaged_loss_matches_direct_gradient():
+    sim = cg.MapSimulator(lambda x, a: a["r"] * x * (1 - x))
+    y0 = jnp.array([0.3])
+    g = cg.gradient_growth(sim, y0, {"r": 3.7}, loss=cg.TimeAveragedLoss(lambda y: y[0]), horizons=[4, 8, 16], wrt="r", members=1)
+
+    def avg(r):
+        def body(y, _):
+            return r * y * (1 - y), y[0]
+
+        _, ys = jax.lax.scan(body, y0, None, length=16)
+        return jnp.mean(ys)
+
+    # Same arithmetic in another order: round-off only.
+    np.testing.assert_allclose(g.norms[0, -1], abs(float(jax.grad(avg)(3.7))), rtol=1e-10)
+
+
+def test_overflow_is_recorded_not_raised():
+    sim = cg.MapSimulator(lambda y, a: 3.0 * y, dtype="float32")
+    # d y_n / d y_0 = 3^n overflows float32 at n = ln(3.4e38) / ln 3 ~ 81.
+    g = cg.gradient_growth(sim, jnp.ones(1), None, horizons=[10, 20, 40, 60, 80, 100, 150], members=2)
+    assert g.status == "partial-nonfinite"
+    assert not g.finite[:, -1].any() and g.finite[:, :4].all()
+    assert g.first_nonfinite_horizon[0] in (4, 5)
+    # The finite horizons give ln 3 exactly (float32 log: 1e-6 relative).
+    assert abs(g.rate - np.log(3.0)) < 1e-5
+
+
+def test_cotangent_profile_grows_backwards_through_chaos():
+    sim = cg.ODESimulator(lorenz, dt=0.01)
+    g = cg.gradient_growth(sim, jnp.array([-8.0, 7.0, 27.0]), ARGS, horizons=np.geomspace(1, 16, 5), members=2)
+    prof = np.nanmedian(g.cotangent_norms, axis=0)
+    # The cotangent at time t carries J(t -> T)^T c, which grows like e^{lambda_1 (T - t)}:
+    # far larger at t = 0 than near T (e^{0.9 * 15} ~ 1e6; a factor 1e3 is a safe floor).
+    assert prof[0] > 1e3 * prof[-1]
+    assert g.cotangent_times.shape == prof.shape
+
+
+@pytest.mark.parametrize(
+    "kwargs, argument",
+    [
+        (dict(horizons=[1.0, 0.5, 2.0]), "`horizons`"),
+        (dict(horizons=[-1.0, 1.0, 2.0]), "`horizons`"),
+        (dict(horizons=[1.0, 2.0]), "`horizons`"),
+        (dict(horizons=[1.0, 2.0, 3.0], wrt="kappa"), "`wrt`"),
+        (dict(horizons=[1.0, 2.0, 3.0], loss=lambda y: y), "`loss`"),
+        (dict(horizons=[1.0, 2.0, 3.0], members=0), "`members`"),
+    ],
+)
+def test_bad_arguments_name_the_argument(kwargs, argument):
+    sim = cg.ODESimulator(lorenz, dt=0.01)
+    with pytest.raises(ChaosgradInputError, match=argument):
+        cg.gradient_growth(sim, jnp.ones(3), ARGS, **kwargs)
+
+
+def test_long_horizons_run_in_bounded_blocks():
+    """A 200k-step sweep is cut into at most 2048 blocks (memory: block states + one block)."""
+    Q = np.linalg.qr(np.random.default_rng(0).normal(size=(40, 40)))[0]
+    sim = cg.MapSimulator(lambda y, a: a @ y)
+    g = cg.gradient_growth(sim, jnp.ones(40), jnp.asarray(0.9999 * Q), horizons=[50_000, 100_000, 200_000], members=2)
+    assert g.cotangent_times.size <= 2048
+    # A scaled orthogonal map: ||J^T c|| = 0.9999^n exactly, rate ln 0.9999 per step;
+    # 200k multiplications accumulate ~1e-11 relative round-off in the rate.
+    assert abs(g.rate - np.log(0.9999)) < 1e-9
