@@ -36,6 +36,7 @@ PDF_ENGINES = ("auto", "chromium", "matplotlib")
 
 __all__ = [
     "FORMATS",
+    "PdfError",
     "RenderResult",
     "as_study",
     "find_chromium",
@@ -114,12 +115,13 @@ def load(path) -> Study:
     try:
         result = Result.from_dict(data)
     except (ValueError, TypeError, KeyError) as exc:
-        raise bad_argument("results", f"{path} is not a chaosgrad results file ({exc})",
+        reason = str(exc).removeprefix("not a chaosgrad results file: ")
+        raise bad_argument("results", f"{path} is not a chaosgrad results file ({reason})",
                            "pass a results.json written by chaosgrad (Result.to_json)") from None
     return as_study(result)
 
 
-def render_html(result, *, dpi: int = 110, scale: float = 1.0) -> str:
+def render_html(result, *, dpi: int = 150, scale: float = 1.0) -> str:
     """The report of a Study or Diagnosis as one self-contained HTML string."""
     from . import _document, _html
 
@@ -131,7 +133,7 @@ def render(
     out_dir,
     formats=FORMATS,
     *,
-    dpi: int = 110,
+    dpi: int = 150,
     scale: float = 1.0,
     pdf_engine: str = "auto",
     basename: str = "report",

@@ -361,7 +361,7 @@ def key_numbers(d: Diagnosis) -> list:
 # ---------------------------------------------------------------------------- build
 
 
-def build(study, *, dpi: int = 110, scale: float = 1.0, figures: bool = True) -> Document:
+def build(study, *, dpi: int = 150, scale: float = 1.0, figures: bool = True) -> Document:
     """Assemble the report content of a study (figures drawn with matplotlib, Agg)."""
     d = study.diagnosis
     words, tone = verdict_words(d.verdict)

@@ -13,6 +13,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from ._plot import BAD, GRAD, GREY, NUM, PHYS, REF, finite, legend, new_figure, note
@@ -26,10 +28,15 @@ def _blend(ax):
 
 
 def _robust_band(log_norms):
-    """Median and 10-90 % band of ``log_norms`` (M, H) over members, ignoring NaN."""
-    med = np.nanmedian(log_norms, axis=0)
-    lo = np.nanpercentile(log_norms, 10, axis=0)
-    hi = np.nanpercentile(log_norms, 90, axis=0)
+    """Median and 10-90 % band of ``log_norms`` (M, H) over members, ignoring NaN.
+
+    Columns with no finite member give NaN (numpy's all-NaN warning is expected there).
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        med = np.nanmedian(log_norms, axis=0)
+        lo = np.nanpercentile(log_norms, 10, axis=0)
+        hi = np.nanpercentile(log_norms, 90, axis=0)
     return med, lo, hi
 
 

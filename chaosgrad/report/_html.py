@@ -76,7 +76,9 @@ pre { background: #f6f8fa; border: 1px solid var(--line); border-radius: 4px; pa
   font: .8rem/1.45 ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace; white-space: pre-wrap; word-break: break-word; }
 .warning { background: var(--warn-bg); border: 1px solid #f0d7a8; padding: 8px 12px; border-radius: 4px; font-size: .88rem; margin: 8px 0; }
 footer { margin-top: 30px; color: var(--muted); font-size: .8rem; border-top: 1px solid var(--line); padding-top: 8px; }
-@media (max-width: 700px) { main { padding: 14px; } .figs { grid-template-columns: 1fr; } table { font-size: .82rem; } }
+.tablewrap { overflow-x: auto; max-width: 100%; }
+@media (max-width: 700px) { main { padding: 14px; } .figs { grid-template-columns: 1fr; } table { font-size: .82rem; }
+  table.rates td:first-child, table.rates td:nth-child(2), td.num { white-space: normal; } h1 { font-size: 1.5rem; } }
 @page { size: A4; margin: 13mm 12mm 14mm; }
 @media print {
   body { background: #fff; font-size: 10pt; }
@@ -93,6 +95,7 @@ footer { margin-top: 30px; color: var(--muted); font-size: .8rem; border-top: 1p
   .verdict .words { font-size: 1.15rem; }
   a { color: inherit; text-decoration: none; }
   pre { white-space: pre-wrap; }
+  .tablewrap { overflow: visible; }
 }
 """
 
@@ -108,7 +111,8 @@ def _table(t: TableItem, cls: str = "") -> str:
         rc = t.row_classes[i] if i < len(t.row_classes) and t.row_classes[i] else ""
         cells = "".join(f"<td>{e(c)}</td>" for c in row)
         body.append(f'<tr class="{rc}">{cells}</tr>' if rc else f"<tr>{cells}</tr>")
-    out = f'<table class="{cls}"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
+    out = (f'<div class="tablewrap"><table class="{cls}"><thead><tr>{head}</tr></thead>'
+           f'<tbody>{"".join(body)}</tbody></table></div>')
     if t.caption:
         out += f'<p class="tcaption">{e(t.caption)}</p>'
     return out

@@ -84,6 +84,8 @@ def print_with_chromium(html_path: Path, pdf_path: Path, chromium: str, timeout:
 
 A4 = (8.27, 11.69)
 MARGIN = 0.6
+SPACING = 1.25  # matplotlib's linespacing: baseline distance in units of the text's line height
+LINE = 1.2 * SPACING  # the resulting baseline distance in units of the font size (approximately)
 
 
 class _Flow:
@@ -134,13 +136,15 @@ class _Flow:
                 lines.extend([para[i : i + chars] for i in range(0, len(para), chars)] or [""])
             else:
                 lines.extend(textwrap.wrap(para, chars) or [""])
-        lh = size * 1.4 / 72
-        for line in lines:
+        lh = size * LINE / 72
+        while lines:  # one text artist per page-chunk of the paragraph (drawing is per artist)
             self.need(lh)
-            self.fig.text(self._fx(MARGIN + indent), self._fy(self.y), line, fontsize=size, va="top",
-                          ha="left", weight=weight, color=color,
+            room = max(int((A4[1] - MARGIN - self.y) / lh), 1)
+            chunk, lines = lines[:room], lines[room:]
+            self.fig.text(self._fx(MARGIN + indent), self._fy(self.y), "\n".join(chunk), fontsize=size,
+                          va="top", ha="left", weight=weight, color=color, linespacing=SPACING,
                           family="monospace" if mono else "sans-serif")
-            self.y += lh
+            self.y += lh * len(chunk)
         self.y += gap
 
     def heading(self, s: str, size: float = 13):
@@ -154,7 +158,7 @@ class _Flow:
             lens = [max([len(str(c))] + [len(str(r[i])) for r in rows if i < len(r)]) for i, c in enumerate(columns)]
             lens = [min(max(v, 6), 60) for v in lens]
             widths = [self.width * v / sum(lens) for v in lens]
-        lh = size * 1.35 / 72
+        lh = size * LINE / 72
 
         def draw_row(cells, weight, color):
             wrapped = []
@@ -166,9 +170,8 @@ class _Flow:
             self.need(h)
             x = MARGIN
             for i, w in enumerate(wrapped):
-                for j, line in enumerate(w):
-                    self.fig.text(self._fx(x), self._fy(self.y + j * lh), line, fontsize=size, va="top",
-                                  weight=weight, color=color)
+                self.fig.text(self._fx(x), self._fy(self.y), "\n".join(w), fontsize=size, va="top",
+                              weight=weight, color=color, linespacing=SPACING)
                 x += widths[i]
             self.y += h
             from matplotlib.lines import Line2D
@@ -194,7 +197,7 @@ class _Flow:
         self.need(h + 0.05)
         left = MARGIN + (self.width - w) / 2
         ax = self.fig.add_axes([self._fx(left), self._fy(self.y + h), w / A4[0], h / A4[1]])
-        ax.imshow(img, interpolation="lanczos")
+        ax.imshow(img, interpolation="none")  # embedded as is, pixel for pixel
         ax.set_axis_off()
         self.y += h + 0.06
 
@@ -204,7 +207,7 @@ def matplotlib_pdf(doc, pdf_path: Path, reason: str) -> None:
     import matplotlib
     from matplotlib.backends.backend_pdf import PdfPages
 
-    with matplotlib.rc_context({"pdf.fonttype": 42, "font.family": "sans-serif"}):
+    with matplotlib.rc_context({"pdf.fonttype": 3, "font.family": "sans-serif"}):
         with PdfPages(pdf_path, metadata={"Title": f"{doc.title}: {doc.verdict_label}", "Creator": "chaosgrad"}) as pdf:
             flow = _Flow(pdf, f"chaosgrad report · {doc.system} · PDF drawn with matplotlib ({reason})")
             flow.new_page()

@@ -1,0 +1,521 @@
+"""The ``chaosgrad`` command: list, analyze, report and index.
+
+    chaosgrad list
+    chaosgrad analyze SYSTEM [--fast] [--out DIR] [--format html,pdf,json]
+    chaosgrad analyze --simulator MODULE:FACTORY [--out DIR] [--format ...]
+    chaosgrad report RESULTS.json [--out DIR] [--format html,pdf,json]
+    chaosgrad index [DIR]
+
+Exit codes are part of the interface (see ``EXIT_CODES``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import importlib
+import importlib.util
+import os
+import re
+import shlex
+import sys
+import tempfile
+import traceback
+from pathlib import Path
+
+EXIT_OK = 0
+EXIT_INCOMPLETE = 1
+EXIT_USAGE = 2
+EXIT_IO = 3
+EXIT_FAILED = 4
+EXIT_INTERRUPTED = 130
+
+EXIT_CODES = f"""exit codes:
+  {EXIT_OK}    success: the analysis ran and every requested file was written
+  {EXIT_INCOMPLETE}    analyze only: files written, but the result is incomplete: the diagnosis
+       status is "partial" or the verdict is "diverged" (see the report)
+  {EXIT_USAGE}    usage error: bad option or argument, unknown system, bad --format, a
+       --simulator factory that cannot be loaded or returns bad input
+  {EXIT_IO}    input/output error: results file missing, unreadable or not a chaosgrad
+       results file; output folder not writable; PDF printer unusable
+  {EXIT_FAILED}    the analysis itself failed with an unexpected error (--debug shows the traceback)
+  {EXIT_INTERRUPTED}  interrupted (Ctrl-C); nothing half-written is left behind"""
+
+FACTORY_KEYS = {"simulator", "y0", "args", "loss", "horizons", "wrt", "name", "reference"}
+
+
+class CliError(Exception):
+    """A failure with a one-line message and an exit code."""
+
+    def __init__(self, message: str, code: int):
+        super().__init__(message)
+        self.code = code
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors that say where the help is."""
+
+    def error(self, message):  # noqa: D401 (argparse API)
+        raise CliError(f"{message}. See `{self.prog} --help`", EXIT_USAGE)
+
+
+# ---------------------------------------------------------------------------- parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from . import report
+
+    fmt_help = (
+        f"comma-separated output formats out of {','.join(report.FORMATS)} "
+        "(default: all three). html is one self-contained file; pdf is the same page printed "
+        "by headless Chromium (matplotlib layout when Chromium is absent); json is the "
+        "results file a report can be rebuilt from"
+    )
+    common = _Parser(add_help=False)
+    common.add_argument("--format", default="html,pdf,json", metavar="FORMATS", help=fmt_help)
+    common.add_argument(
+        "--pdf-engine", default="auto", choices=("auto", "chromium", "matplotlib"),
+        help="how to make the PDF: auto (Chromium if found, else matplotlib), chromium (fail "
+        "without it) or matplotlib. CHAOSGRAD_CHROMIUM=/path/to/chromium picks the browser",
+    )
+    common.add_argument("--dpi", type=int, default=150, help="figure resolution in dots per inch (default 150)")
+    common.add_argument("-q", "--quiet", action="store_true", help="no progress output on stderr")
+    common.add_argument("--debug", action="store_true", help="print the traceback of unexpected errors")
+
+    parser = _Parser(
+        prog="chaosgrad",
+        description="Tell whether gradients through a long simulation explode or vanish because "
+        "of true chaos or because of poor numerical conditioning, and write the evidence as an "
+        "HTML/PDF report.",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    from . import __version__
+
+    parser.add_argument("--version", action="version", version=f"chaosgrad {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    sub.add_parser("list", help="list the bundled systems", description="List the bundled systems "
+                   "(names to pass to `chaosgrad analyze`) with their titles.", epilog=EXIT_CODES,
+                   formatter_class=argparse.RawDescriptionHelpFormatter)
+
+    an = sub.add_parser(
+        "analyze", parents=[common], help="analyse a bundled system or your own simulator",
+        description="Run the analysis of a bundled system (or of your simulator with --simulator) "
+        "and write DIR/NAME/results.json, report.html and report.pdf, then refresh DIR/index.html. "
+        "A progress bar is drawn on stderr and a summary table printed at the end.",
+        epilog=EXIT_CODES + "\n\nexamples:\n  chaosgrad analyze lorenz63 --fast\n"
+        "  chaosgrad analyze --simulator mysim:make --out results --format html,json",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    an.add_argument("system", nargs="?", metavar="SYSTEM", help="a bundled system (see `chaosgrad list`)")
+    an.add_argument(
+        "--simulator", metavar="MODULE:FACTORY",
+        help="analyse your own simulator instead: FACTORY() in MODULE (an importable module, or "
+        "path/to/file.py) returns a dict with keys simulator, y0, args and optionally loss, "
+        "horizons, wrt, reference, name; chaosgrad.diagnose(simulator, y0, args, ...) runs on it",
+    )
+    an.add_argument("--fast", action="store_true",
+                    help="bundled systems only: the quick version of the study (fewer horizons, "
+                    "members and sweep points) for a first look or CI")
+    an.add_argument("--out", default="reports", metavar="DIR",
+                    help="reports folder (default ./reports); files go to DIR/NAME/")
+
+    rp = sub.add_parser(
+        "report", parents=[common], help="re-render a report from results.json (no recomputation)",
+        description="Rebuild report.html/report.pdf from a results.json without recomputing. "
+        "Without --out the report is written next to RESULTS (and the index of the folder above "
+        "is refreshed if it has one); with --out DIR it goes to DIR/NAME/ and DIR/index.html is "
+        "refreshed.",
+        epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    rp.add_argument("results", metavar="RESULTS.json", help="a results file written by chaosgrad")
+    rp.add_argument("--out", default=None, metavar="DIR", help="reports folder to write DIR/NAME/ into")
+
+    ix = sub.add_parser("index", help="rebuild DIR/index.html from the results in DIR",
+                        description="Scan DIR/*/results.json and rewrite DIR/index.html listing every "
+                        "report with its verdict.", epilog=EXIT_CODES,
+                        formatter_class=argparse.RawDescriptionHelpFormatter)
+    ix.add_argument("dir", nargs="?", default="reports", metavar="DIR", help="reports folder (default ./reports)")
+    ix.add_argument("--debug", action="store_true", help="print the traceback of unexpected errors")
+    return parser
+
+
+# ---------------------------------------------------------------------------- helpers
+
+
+def _err(message: str) -> None:
+    sys.stderr.write(f"chaosgrad: error: {message}\n")
+    sys.stderr.flush()
+
+
+def _formats(text: str) -> tuple[str, ...]:
+    from . import ChaosgradInputError, report
+
+    try:
+        return report.parse_formats(text)
+    except ChaosgradInputError:
+        raise CliError(
+            f"--format {text!r}: use a comma-separated subset of {','.join(report.FORMATS)}, e.g. --format html,pdf",
+            EXIT_USAGE,
+        ) from None
+
+
+def _check_writable(folder: Path) -> None:
+    """Fail early (before a long analysis) if ``folder`` cannot be created and written.
+
+    Creates what is missing, writes and deletes a probe file, and removes the folders it
+    created again, so nothing is left behind.
+    """
+    made = []
+    try:
+        p = folder
+        missing = []
+        while not p.exists() and p.parent != p:
+            missing.append(p)
+            p = p.parent
+        for q in reversed(missing):
+            q.mkdir()
+            made.append(q)
+        fd, probe = tempfile.mkstemp(prefix=".chaosgrad-probe-", dir=folder)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise CliError(
+            f"cannot write to output folder {folder} ({exc.strerror or exc}); pass --out with a writable folder",
+            EXIT_IO,
+        ) from None
+    finally:
+        for q in reversed(made):
+            try:
+                q.rmdir()
+            except OSError:
+                pass
+
+
+def _safe_name(name: str) -> str:
+    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "-", str(name)).strip(".-")
+    return cleaned or "simulator"
+
+
+def _provenance() -> dict:
+    """Versions and device of this process (recorded with a fresh analysis)."""
+    from importlib import metadata
+
+    versions = {}
+    for pkg in ("chaosgrad", "jax", "jaxlib", "diffrax", "equinox", "numpy"):
+        try:
+            versions[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            pass
+    out = {"versions": versions}
+    try:
+        import jax
+
+        devs = jax.devices()
+        out["device"] = f"{len(devs)} x {devs[0].platform} ({getattr(devs[0], 'device_kind', '')})".strip()
+    except Exception:  # no backend: leave the device unrecorded
+        pass
+    return out
+
+
+def _with_provenance(study, command: str):
+    """Add the command, versions and device to the study's config where they are missing."""
+    cfg = dict(study.config or {})
+    dcfg = study.diagnosis.config or {}
+    cfg.setdefault("command", command)
+    prov = _provenance()
+    if not (cfg.get("versions") or dcfg.get("versions")):
+        cfg["versions"] = prov["versions"]
+    if "device" in prov and not (cfg.get("device") or dcfg.get("device")):
+        cfg["device"] = prov["device"]
+    return dataclasses.replace(study, config=cfg)
+
+
+def _command_line(argv) -> str:
+    return "chaosgrad " + " ".join(shlex.quote(a) for a in argv)
+
+
+def _summary(study, files, extra_files=()) -> str:
+    from .report._text import fmt, fmt_interval, fmt_rate, verdict_label
+
+    d = study.diagnosis
+    p, n = d.lambda_physical, d.lambda_numerical
+
+    def lam(r):
+        exps, se = list(r.exponents), list(r.standard_error)
+        return fmt_rate(exps[0] if exps else None, se[0] if se else None, 4)
+
+    rows = [
+        ("system", f"{study.system} ({study.mode})"),
+        ("verdict", verdict_label(d.verdict)),
+        ("physics", d.physics),
+        ("causes", ", ".join(d.causes) if d.causes else "none confirmed"),
+        ("lambda_1 physical", lam(p)),
+        ("lambda_1 numerical", lam(n)),
+        ("gradient rate", f"{fmt(d.gradient_rate, 3, signed=True)} {fmt_interval(d.gradient_interval)}"),
+        ("expected rate", fmt(d.expected_rate, 4, signed=True)),
+    ]
+    if d.overflow_horizon is not None:
+        rows.append((f"{d.dtype} overflow", f"T ~ {fmt(d.overflow_horizon, 3)}"))
+    if d.underflow_horizon is not None:
+        rows.append((f"{d.dtype} underflow", f"T ~ {fmt(d.underflow_horizon, 3)}"))
+    rows.append(("status", d.status))
+    paths = [str(f) for f in list(files) + list(extra_files)]
+    for i, f in enumerate(paths):
+        rows.append(("wrote" if i == 0 else "", f))
+    width = max(len(k) for k, _ in rows)
+    text = "\n".join(f"  {k:<{width}}  {v}" for k, v in rows)
+    return text.encode("ascii", "replace").decode("ascii") if not _utf8_stdout() else text
+
+
+def _utf8_stdout() -> bool:
+    enc = (getattr(sys.stdout, "encoding", None) or "").lower().replace("-", "")
+    return enc.startswith("utf")
+
+
+def _render(study, out_dir: Path, formats, args, progress):
+    from . import report
+
+    if "html" in formats or "pdf" in formats:
+        progress.message(f"rendering the report into {out_dir}")
+    try:
+        result = report.render(study, out_dir, formats, dpi=args.dpi, pdf_engine=args.pdf_engine)
+    except report.PdfError as exc:
+        raise CliError(f"cannot make the PDF: {exc}; use --pdf-engine matplotlib or --format html,json", EXIT_IO) from None
+    except OSError as exc:
+        raise CliError(f"cannot write the report to {out_dir} ({exc.strerror or exc}); pass --out with a writable folder", EXIT_IO) from None
+    for w in result.warnings:
+        sys.stderr.write(f"chaosgrad: warning: {w}\n")
+    return result
+
+
+def _refresh_index(folder: Path):
+    from . import report
+
+    try:
+        return report.write_index(folder)
+    except OSError as exc:
+        raise CliError(f"cannot write {folder / 'index.html'} ({exc.strerror or exc})", EXIT_IO) from None
+
+
+# ---------------------------------------------------------------------------- simulator factory
+
+
+def _load_factory(spec: str):
+    module_part, sep, attr = spec.rpartition(":")
+    if not sep or not module_part or not attr:
+        raise CliError(f"--simulator {spec!r}: expected MODULE:FACTORY, e.g. mysim:make or path/to/mysim.py:make", EXIT_USAGE)
+    try:
+        if module_part.endswith(".py") or os.sep in module_part or "/" in module_part:
+            path = Path(module_part)
+            if not path.is_file():
+                raise CliError(f"--simulator: no file {path}; pass an existing path/to/file.py:FACTORY", EXIT_USAGE)
+            mod_spec = importlib.util.spec_from_file_location(path.stem, path)
+            module = importlib.util.module_from_spec(mod_spec)
+            sys.modules.setdefault(path.stem, module)
+            mod_spec.loader.exec_module(module)
+        else:
+            if os.getcwd() not in sys.path and "" not in sys.path:
+                sys.path.insert(0, os.getcwd())
+            module = importlib.import_module(module_part)
+    except CliError:
+        raise
+    except ImportError as exc:
+        raise CliError(
+            f"--simulator: cannot import {module_part!r} ({exc}); run from the folder that holds it, "
+            "set PYTHONPATH, or pass path/to/file.py:FACTORY", EXIT_USAGE,
+        ) from None
+    except Exception as exc:
+        raise CliError(f"--simulator: importing {module_part!r} raised {type(exc).__name__}: {exc}", EXIT_FAILED) from exc
+    factory = getattr(module, attr, None)
+    if factory is None or not callable(factory):
+        what = "has no" if factory is None else "has a non-callable"
+        raise CliError(f"--simulator: module {module_part!r} {what} {attr!r}; name a function that returns the dict", EXIT_USAGE)
+    return factory, Path(module_part).stem if module_part.endswith(".py") else module_part.rsplit(".", 1)[-1]
+
+
+def _call_factory(factory, spec: str) -> dict:
+    try:
+        out = factory()
+    except Exception as exc:
+        raise CliError(f"--simulator: {spec}() raised {type(exc).__name__}: {exc}", EXIT_FAILED) from exc
+    if not isinstance(out, dict):
+        raise CliError(f"--simulator: {spec}() returned a {type(out).__name__}; return a dict with keys "
+                       "simulator, y0, args (and optionally loss, horizons, wrt, name)", EXIT_USAGE)
+    missing = [k for k in ("simulator", "y0", "args") if k not in out]
+    unknown = sorted(set(out) - FACTORY_KEYS)
+    if missing or unknown:
+        problem = (f"lacks {', '.join(missing)}" if missing else "") + ("; " if missing and unknown else "") + (
+            f"has unknown key(s) {', '.join(unknown)}" if unknown else "")
+        raise CliError(f"--simulator: the dict from {spec}() {problem}; allowed keys: "
+                       f"{', '.join(sorted(FACTORY_KEYS))}", EXIT_USAGE)
+    return out
+
+
+def _diagnose_simulator(args, progress):
+    import chaosgrad
+    from . import ChaosgradInputError, Study
+
+    factory, default_name = _load_factory(args.simulator)
+    spec = _call_factory(factory, args.simulator)
+    name = str(spec.get("name") or default_name)
+    diagnose = getattr(chaosgrad, "diagnose", None)
+    if diagnose is None:
+        raise CliError("this chaosgrad installation has no chaosgrad.diagnose; reinstall chaosgrad", EXIT_FAILED)
+    kwargs = {k: spec[k] for k in ("loss", "horizons", "wrt", "reference") if k in spec}
+    try:
+        d = diagnose(spec["simulator"], spec["y0"], spec["args"], name=name, progress=progress, **kwargs)
+    except ChaosgradInputError as exc:
+        raise CliError(f"--simulator {args.simulator}: {exc}", EXIT_USAGE) from None
+    return Study(system=_safe_name(name), title=name, summary="", diagnosis=d, sections=(), findings=(),
+                 mode="full", config={"simulator": args.simulator, "cwd": os.getcwd()}, extra={})
+
+
+# ---------------------------------------------------------------------------- commands
+
+
+def cmd_list(args) -> int:
+    from . import studies
+
+    names = studies.names()
+    if not names:
+        print("no bundled systems are registered")
+        return EXIT_OK
+    rows = []
+    for name in names:
+        try:
+            rows.append((name, studies.get(name).title))
+        except Exception as exc:  # list the rest even if one study cannot load
+            rows.append((name, f"(cannot load: {type(exc).__name__}: {exc})"))
+    width = max(len(n) for n, _ in rows)
+    for name, title in rows:
+        print(f"{name:<{width}}  {title}")
+    return EXIT_OK
+
+
+def cmd_analyze(args, argv) -> int:
+    from . import studies
+    from ._progress import StderrProgress
+
+    formats = _formats(args.format)
+    if (args.system is None) == (args.simulator is None):
+        raise CliError("give either a SYSTEM (see `chaosgrad list`) or --simulator MODULE:FACTORY, not "
+                       + ("both" if args.system else "neither"), EXIT_USAGE)
+    if args.simulator and args.fast:
+        raise CliError("--fast applies to bundled systems; for your simulator pass fewer horizons from the factory", EXIT_USAGE)
+    if args.dpi < 20 or args.dpi > 600:
+        raise CliError(f"--dpi {args.dpi}: use a value between 20 and 600", EXIT_USAGE)
+    spec = None
+    if args.system is not None:
+        known = studies.names()
+        if args.system not in known:
+            hint = f" (known: {', '.join(known)})" if known else " (none are registered)"
+            raise CliError(f"unknown system {args.system!r}{hint}; run `chaosgrad list` to see the bundled systems", EXIT_USAGE)
+        try:
+            spec = studies.get(args.system)
+        except Exception as exc:
+            raise CliError(f"cannot load the study {args.system!r}: {type(exc).__name__}: {exc}", EXIT_FAILED) from exc
+    out_root = Path(args.out)
+    _check_writable(out_root)
+
+    progress = StderrProgress(enabled=not args.quiet)
+    try:
+        if spec is not None:
+            study = spec.run(fast=args.fast, progress=progress)
+        else:
+            study = _diagnose_simulator(args, progress)
+    finally:
+        progress.close()
+    study = _with_provenance(study, _command_line(argv))
+    folder = out_root / _safe_name(study.system)
+    result = _render(study, folder, formats, args, progress)
+    index = _refresh_index(out_root)
+    print(_summary(study, result.files.values(), [index]))
+    d = study.diagnosis
+    return EXIT_INCOMPLETE if (d.status != "ok" or d.verdict == "diverged") else EXIT_OK
+
+
+def cmd_report(args) -> int:
+    from . import ChaosgradInputError, report
+    from ._progress import StderrProgress
+
+    formats = _formats(args.format)
+    src = Path(args.results)
+    try:
+        study = report.load(src)
+    except FileNotFoundError:
+        raise CliError(f"no such results file: {src}; pass the results.json that `chaosgrad analyze` wrote", EXIT_IO) from None
+    except IsADirectoryError:
+        raise CliError(f"{src} is a folder; pass the results.json inside it", EXIT_IO) from None
+    except OSError as exc:
+        raise CliError(f"cannot read {src} ({exc.strerror or exc})", EXIT_IO) from None
+    except ChaosgradInputError as exc:
+        detail = str(exc).split(": ", 1)[-1].split(". Fix:")[0]
+        raise CliError(f"{detail}; pass a results.json written by chaosgrad", EXIT_IO) from None
+    if args.out is None:
+        folder, index_root = src.resolve().parent, src.resolve().parent.parent
+        refresh = (index_root / "index.html").is_file()
+        if src.name == "results.json" and "json" in formats:
+            formats = tuple(f for f in formats if f != "json")  # it is the input itself
+    else:
+        index_root = Path(args.out)
+        _check_writable(index_root)
+        folder, refresh = index_root / _safe_name(study.system), True
+    if not formats:
+        print(f"nothing to write: {src} is already the results file")
+        return EXIT_OK
+    progress = StderrProgress(enabled=not args.quiet)
+    result = _render(study, folder, formats, args, progress)
+    extra = [_refresh_index(index_root)] if refresh else []
+    print(_summary(study, result.files.values(), extra))
+    return EXIT_OK
+
+
+def cmd_index(args) -> int:
+    folder = Path(args.dir)
+    if not folder.is_dir():
+        raise CliError(f"no such reports folder: {folder}; pass the folder `chaosgrad analyze --out` wrote to", EXIT_IO)
+    print(_refresh_index(folder))
+    return EXIT_OK
+
+
+def main(argv=None) -> int:
+    """Run the command line; return the exit code (see ``EXIT_CODES``)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if args.command is None:
+            parser.print_help(sys.stderr)
+            return EXIT_USAGE
+        if args.command == "list":
+            return cmd_list(args)
+        if args.command == "analyze":
+            return cmd_analyze(args, argv)
+        if args.command == "report":
+            return cmd_report(args)
+        return cmd_index(args)
+    except CliError as exc:
+        _err(str(exc))
+        if debug and exc.__cause__ is not None:
+            traceback.print_exception(exc.__cause__)
+        return exc.code
+    except KeyboardInterrupt:
+        _err("interrupted; no partial report was written")
+        return EXIT_INTERRUPTED
+    except Exception as exc:
+        from ._errors import ChaosgradInputError
+
+        if isinstance(exc, ChaosgradInputError):
+            _err(str(exc))
+            return EXIT_USAGE
+        if debug:
+            traceback.print_exc()
+        _err(f"the analysis failed: {type(exc).__name__}: {exc}" + ("" if debug else " (rerun with --debug for the traceback)"))
+        return EXIT_FAILED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

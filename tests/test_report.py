@@ -1,0 +1,579 @@
+"""Reports as a reader sees them: the HTML opened in headless Chromium, the PDF rendered
+to pixels and text with poppler, and the pieces (figures, captions, tables) checked
+against the numbers of the synthetic results they were drawn from."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import os
+import re
+import select
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from html.parser import HTMLParser
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import _synthetic as syn
+from chaosgrad import ChaosgradInputError, report
+from chaosgrad.report import _document, _figures, _pdf, _plot
+from chaosgrad.report._text import fmt, spectrum_text, verdict_words
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+POPPLER = all(shutil.which(t) for t in ("pdftoppm", "pdftotext", "pdfimages"))
+needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="headless Chromium is not installed (apt-get install chromium)")
+needs_poppler = pytest.mark.skipif(not POPPLER, reason="poppler-utils is not installed (apt-get install poppler-utils)")
+
+DPI = 60  # small figures keep the suite fast; the layout does not depend on the resolution
+N_STANDARD = len(_figures.STANDARD)
+STUDIES = {"lorenz": syn.lorenz_study, "float16": syn.float16_study, "degenerate": syn.degenerate_study}
+SCRATCH = Path(__file__).resolve().parent.parent / "reports" / "_scratch"
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()
+
+
+# ------------------------------------------------------------------ rendered reports
+
+
+@pytest.fixture(scope="module")
+def out(tmp_path_factory):
+    """The three synthetic studies rendered once for the whole module."""
+    root = tmp_path_factory.mktemp("reports")
+    engine = "auto" if CHROMIUM else "matplotlib"
+    results = {
+        "lorenz": report.render(STUDIES["lorenz"](), root / "lorenz63", dpi=DPI, pdf_engine=engine),
+        "float16": report.render(STUDIES["float16"](), root / "lorenz63-float16", dpi=DPI, pdf_engine=engine),
+        "degenerate": report.render(STUDIES["degenerate"](), root / "degenerate", dpi=DPI, pdf_engine="matplotlib"),
+    }
+    return root, results
+
+
+class _Scan(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.tags = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+
+
+def _tags(html_text):
+    p = _Scan()
+    p.feed(html_text)
+    return p.tags
+
+
+def test_import_does_not_load_matplotlib():
+    code = "import sys, chaosgrad, chaosgrad.report; print('matplotlib' in sys.modules)"
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert res.stdout.strip() == "False"
+
+
+def test_html_is_self_contained(out):
+    root, results = out
+    text = results["lorenz"].files["html"].read_text(encoding="utf-8")
+    tags = _tags(text)
+    imgs = [a for t, a in tags if t == "img"]
+    # 6 standard figures + 4 figures in the sweep section of the synthetic study.
+    assert len(imgs) == N_STANDARD + 4
+    for a in imgs:
+        assert a["src"].startswith("data:image/png;base64,")
+        png = base64.b64decode(a["src"].split(",", 1)[1])
+        assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    assert not [t for t, _ in tags if t in ("script", "link", "iframe", "object", "embed")]
+    for t, a in tags:
+        for key in ("src", "href"):
+            v = a.get(key)
+            if v is not None:
+                assert v.startswith(("#", "data:")), f"<{t} {key}={v[:60]!r}> points outside the file"
+    assert "@media print" in text and "@page" in text
+
+
+def test_report_has_every_part(out):
+    _, results = out
+    text = _squash(results["lorenz"].files["html"].read_text(encoding="utf-8"))
+    d = syn.lorenz_diagnosis()
+    # headline: plain-words verdict, physics class, explanation with its numbers
+    assert "The gradient explodes because the dynamics are chaotic" in text
+    assert "chaotic (lambda_1 &gt; 0" in text
+    assert _squash(d.explanation).replace("'", "&#x27;") in text
+    # rates table: each quantity with its value
+    for quantity, value in (
+        ("λ_physical (λ₁)", f"+0.9056 ± {fmt(d.lambda_physical.standard_error[0], 2)}"),
+        ("gradient rate γ", "+0.890 [+0.850, +0.930]"),
+        ("expected rate (physics)", "+0.9056"),
+        ("overflow horizon (float64)", "T ≈ 798"),
+        ("truncation horizon", "0.765"),
+    ):
+        assert re.search(re.escape(quantity) + r"</td><td>" + re.escape(value), text), quantity
+    # the study's section, its table, findings, recommendations, reproducibility
+    for piece in ("Sweep over rho", "Sweep points", "24.74", "Findings", "contains lambda_1 = 0.906",
+                  "Truncate backpropagation", "0.765 time units", "Reproducibility", "cpu (2 cores)",
+                  "chaosgrad analyze lorenz63 --fast", "Other configurations", "float16"):
+        assert piece in text, piece
+
+
+def test_missing_pieces_are_said_not_dropped(out):
+    _, results = out
+    f16 = _squash(results["float16"].files["html"].read_text(encoding="utf-8"))
+    assert "RESOURCE_EXHAUSTED: out of memory" in f16  # the failed ablation's error
+    assert "float16 overflow" in f16 and "T ≈ 12.2" in f16
+    n_bad = int((~syn.float16_diagnosis().gradient.finite).sum())
+    assert f"({n_bad} of 96 evaluations" in f16  # non-finite horizons counted in the caption
+    assert "became non-finite in interval 38" in f16  # the float16 spectrum's failure
+    deg = _squash(results["degenerate"].files["html"].read_text(encoding="utf-8"))
+    assert "No explanation was recorded" in deg
+    assert "too few horizons were finite to fit γ" in deg
+    assert "No ablations were run" in deg
+    assert "not recorded (installed at render time" in deg  # versions filled at render time
+    assert deg.count("<img ") == N_STANDARD  # every figure is still drawn, with a message
+
+
+# ------------------------------------------------------------------ the figures themselves
+
+
+def _lines(fig):
+    return {ln.get_label(): ln for ax in fig.axes for ln in ax.get_lines()}
+
+
+def test_gradient_figure_reference_slopes_and_nonfinite_marks():
+    d = syn.float16_diagnosis()
+    fig = _figures.gradient_growth(d)
+    lines = _lines(fig)
+    for key, slope in (("λ_physical", d.expected_rate), ("λ_numerical", d.expected_numerical_rate)):
+        (ln,) = [v for k, v in lines.items() if key in k]
+        x, y = ln.get_xdata(), ln.get_ydata()
+        # two points of a straight line: the slope is exact up to float round-off
+        assert (y[-1] - y[0]) / (x[-1] - x[0]) == pytest.approx(slope, rel=1e-12)
+    (marks,) = [v for k, v in lines.items() if k.startswith("non-finite gradient")]
+    bad = ~d.gradient.finite.all(axis=0)
+    np.testing.assert_array_equal(marks.get_xdata(), d.gradient.horizons[bad])
+    (over,) = [v for k, v in lines.items() if "overflow at T" in k]
+    assert over.get_xdata()[0] == pytest.approx(d.overflow_horizon)
+
+
+def test_spectrum_and_ablation_figures_show_the_data():
+    d = syn.lorenz_diagnosis()
+    fig = _figures.spectrum(d)
+    from matplotlib.container import BarContainer
+
+    bars = [c for c in fig.axes[0].containers if isinstance(c, BarContainer)][0]  # physical, full panel
+    np.testing.assert_allclose([b.get_height() for b in bars], d.lambda_physical.exponents, rtol=0, atol=0)
+    (lit,) = [ln for ln in fig.axes[0].get_lines() if ln.get_label() == "literature"]
+    np.testing.assert_allclose(lit.get_ydata(), d.literature["exponents"])
+    assert len(fig.axes) == 2  # lambda_3 = -14.6 hides lambda_1 = 0.9: a zoom panel is added
+    fig = _figures.ablations(syn.float16_diagnosis())
+    texts = " ".join(t.get_text() for t in fig.axes[0].texts)
+    assert "failed" in texts and "RESOURCE_EXHAUSTED" in texts and "confirmed" in texts
+
+
+def test_generic_figure_styles():
+    sec = syn.sweep_section()
+    lam_fig, norm_fig, bar_fig, hist_fig = sec.figures
+    fig = _plot.draw_generic(bar_fig)
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["stable", "intrinsic-explosion", "diverged"]
+    heights = [b.get_height() for c in ax.containers for b in c]
+    assert heights == [3.0, 5.0, 0.0, 3.0, 4.0, 1.0]
+    assert _plot.draw_generic(norm_fig).axes[0].get_yscale() == "log"
+    fig = _plot.draw_generic(lam_fig)
+    (zero,) = [ln for ln in fig.axes[0].get_lines() if ln.get_label() == "zero"]
+    assert list(zero.get_ydata()) == [0.0, 0.0]
+    assert len(fig.axes[0].collections) == 1  # the band of lambda_1 between lower and upper
+    fig = _plot.draw_generic(hist_fig)
+    assert sum(p.get_height() for p in fig.axes[0].patches) == 400  # every sample counted
+
+
+def test_text_formatting_of_missing_and_tiny_values():
+    assert fmt(None) == "—" and fmt(float("nan")) == "NaN" and fmt(float("inf")) == "+inf"
+    assert fmt(-float("inf")) == "-inf" and fmt(65504.0) == "65504" and fmt(0.9056, 3, signed=True) == "+0.906"
+    assert fmt(1.7976931348623157e308) == "1.80e308" and fmt(6.103515625e-05) == "6.10e-5"
+    assert spectrum_text([0.9056, 1e-17, -14.5723]) == "(+0.906, +0.000, -14.572)"
+
+
+# ------------------------------------------------------------------ round trip, atomicity
+
+
+def _strip_time(text):
+    return re.sub(r"rendered \d{4}-\d\d-\d\d \d\d:\d\d[^<;]*", "rendered T", text)
+
+
+def test_report_renders_from_json_alone(out, tmp_path):
+    root, results = out
+    path = results["lorenz"].files["json"]
+    loaded = report.load(path)
+    a = report.render_html(syn.lorenz_study(), dpi=DPI)
+    b = report.render_html(loaded, dpi=DPI)
+    assert _strip_time(a) == _strip_time(b)  # identical, figures included
+    # a bare Diagnosis file renders too (wrapped in a study with no sections)
+    p = tmp_path / "diagnosis.json"
+    p.write_text(syn.float16_diagnosis().to_json())
+    study = report.load(p)
+    assert study.diagnosis.verdict == "diverged" and study.sections == ()
+
+
+def test_load_rejects_what_is_not_a_results_file(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    with pytest.raises(ChaosgradInputError, match="not valid JSON"):
+        report.load(bad)
+    bad.write_text(json.dumps({"schema": 99, "result": {}}))
+    with pytest.raises(ChaosgradInputError, match="schema 99"):
+        report.load(bad)
+    bad.write_text(syn.make_lyapunov([0.5, -1.0], spread=(0.5, 0.5)).to_json())
+    with pytest.raises(ChaosgradInputError, match="LyapunovResult"):
+        report.load(bad)
+    with pytest.raises(FileNotFoundError):
+        report.load(tmp_path / "missing.json")
+    with pytest.raises(ChaosgradInputError, match="docx"):
+        report.parse_formats("html,docx")
+    assert report.parse_formats(" PDF, html ,pdf") == ("pdf", "html")
+
+
+def test_failed_render_leaves_nothing(tmp_path, monkeypatch):
+    def broken(doc, path, reason):
+        Path(path).write_bytes(b"%PDF-1.4 half a page")
+        raise RuntimeError("disk full in the middle of the PDF")
+
+    monkeypatch.setattr(_pdf, "matplotlib_pdf", broken)
+    target = tmp_path / "new" / "lorenz63"
+    with pytest.raises(RuntimeError, match="disk full"):
+        report.render(syn.lorenz_study(), target, dpi=DPI, pdf_engine="matplotlib")
+    assert not (tmp_path / "new").exists()  # the folders it created are gone too
+    # An existing report is kept untouched when its re-render fails.
+    old = tmp_path / "old"
+    old.mkdir()
+    (old / "report.html").write_text("previous report")
+    with pytest.raises(RuntimeError):
+        report.render(syn.lorenz_study(), old, dpi=DPI, pdf_engine="matplotlib")
+    assert sorted(p.name for p in old.iterdir()) == ["report.html"]
+    assert (old / "report.html").read_text() == "previous report"
+
+
+def test_written_files_are_complete_and_readable(out):
+    _, results = out
+    for r in results.values():
+        mode = r.files["html"].stat().st_mode & 0o777
+        assert mode & 0o044, "reports must be readable by others, not 0600 temporaries"
+        assert r.files["html"].read_text(encoding="utf-8").rstrip().endswith("</html>")
+        assert r.files["pdf"].read_bytes()[:5] == b"%PDF-"
+        assert not [p for p in r.files["html"].parent.iterdir() if p.name.startswith(".")]
+
+
+def test_index_lists_every_report(out, tmp_path):
+    root, _ = out
+    broken = root / "zz-broken"
+    broken.mkdir(exist_ok=True)
+    (broken / "results.json").write_text("{")
+    try:
+        index = report.write_index(root)
+        text = index.read_text(encoding="utf-8")
+        for href in re.findall(r'href="([^"#]+)"', text):
+            assert (root / href).is_file(), href
+    finally:
+        shutil.rmtree(broken)
+    rows = re.findall(r"<tr[^>]*>(.*?)</tr>", text, flags=re.S)[1:]
+    assert len(rows) == 4
+    assert "diverged" in rows[0] and 'href="degenerate/report.html"' in rows[0]
+    assert "intrinsic explosion" in rows[1] and 'href="lorenz63/report.html"' in rows[1]
+    assert "diverged" in rows[2] and 'href="lorenz63-float16/report.pdf"' in rows[2]
+    assert "cannot read results.json" in rows[3]
+
+
+# ------------------------------------------------------------------ PDF, as pixels and text
+
+
+def _pdf_text(path, page=None):
+    args = ["pdftotext", "-layout"] + (["-f", str(page), "-l", str(page)] if page else []) + [str(path), "-"]
+    return subprocess.run(args, capture_output=True, text=True, check=True).stdout
+
+
+def _pdf_images(path):
+    res = subprocess.run(["pdfimages", "-list", str(path)], capture_output=True, text=True, check=True)
+    rows = [ln.split() for ln in res.stdout.splitlines()[2:] if ln.strip()]
+    return [(int(r[0]), int(r[3]), int(r[4])) for r in rows if r[2] == "image"]  # page, width, height
+
+
+def _pages(path, tmp_path, dpi=40):
+    from PIL import Image
+
+    prefix = tmp_path / f"{Path(path).parent.name}-page"
+    subprocess.run(["pdftoppm", "-r", str(dpi), "-png", str(path), str(prefix)], check=True)
+    return [np.asarray(Image.open(p).convert("RGB")) for p in sorted(tmp_path.glob(prefix.name + "-*.png"))]
+
+
+def _colourful(page):
+    """Fraction of tinted pixels: plot lines, bands and bars (text is black or grey)."""
+    rgb = page.astype(int)
+    return float(np.mean(rgb.max(axis=2) - rgb.min(axis=2) > 12))
+
+
+def _pngs(figures):
+    from PIL import Image
+
+    return [np.asarray(Image.open(io.BytesIO(f.png)).convert("RGB")) for f in figures]
+
+
+def _check_pdf(path, tmp_path, figures, verdict):
+    """The PDF holds the verdict as text, each figure pixel for pixel, and no blank page."""
+    from PIL import Image
+
+    text = _squash(_pdf_text(path))
+    assert _squash(verdict) in text
+    out = tmp_path / f"{Path(path).parent.name}-img"
+    out.mkdir()
+    subprocess.run(["pdfimages", "-png", str(path), str(out / "i")], check=True)
+    found = [np.asarray(Image.open(p).convert("RGB")) for p in sorted(out.glob("i-*.png"))]
+    want = _pngs(figures)
+    assert len(found) == len(want)
+    for i, (a, b) in enumerate(zip(found, want)):
+        # Chromium stores images top-down, matplotlib bottom-up; the pixels are the same.
+        assert np.array_equal(a, b) or np.array_equal(a[::-1], b), f"figure {i + 1} differs in the PDF"
+    pages = _pages(path, tmp_path)
+    assert len(pages) >= 2
+    for i, page in enumerate(pages):
+        assert np.mean(page < 250) > 0.002, f"page {i + 1} is blank"
+    for p, _, _ in _pdf_images(path):
+        # The threshold is 5x the tinted fraction of a page of plain text (0.1 %).
+        assert _colourful(pages[p - 1]) > 0.005, f"page {p} holds a figure but shows no plot"
+    return text
+
+
+@needs_poppler
+@needs_chromium
+def test_chromium_pdf_matches_the_html(out, tmp_path):
+    _, results = out
+    r = results["lorenz"]
+    assert r.pdf_engine == "chromium"
+    doc = _document.build(syn.lorenz_study(), dpi=DPI)
+    figures = doc.figures + [f for s in doc.sections for f in s.figures]
+    text = _check_pdf(r.files["pdf"], tmp_path, figures, "The gradient explodes because the dynamics are chaotic")
+    for f in figures:
+        assert f.title in text, f.title  # every figure, with its title, is in the PDF
+    for row in doc.rates.rows:
+        assert row[0] in text
+    # and the PDF's figures are the HTML's figures
+    html = r.files["html"].read_text(encoding="utf-8")
+    assert [base64.b64encode(f.png).decode() for f in figures] == re.findall(r'src="data:image/png;base64,([^"]+)"', html)
+
+
+@needs_poppler
+def test_matplotlib_pdf_fallback(out, tmp_path):
+    _, results = out
+    r = results["degenerate"]
+    assert r.pdf_engine == "matplotlib"
+    doc = _document.build(syn.degenerate_study(), dpi=DPI)
+    text = _check_pdf(r.files["pdf"], tmp_path, doc.figures, "The simulation or its gradient diverged")
+    assert "PDF drawn with matplotlib" in text
+    assert "Reproducibility" in text and "Rates" in text
+
+
+@needs_poppler
+def test_matplotlib_pdf_when_chromium_is_absent(tmp_path, monkeypatch):
+    monkeypatch.setenv("CHAOSGRAD_CHROMIUM", "none")
+    r = report.render(syn.float16_study(), tmp_path / "f16", ("pdf",), dpi=DPI)
+    assert r.pdf_engine == "matplotlib"
+    assert any("no Chromium was found" in w for w in r.warnings)
+    assert sorted(p.name for p in (tmp_path / "f16").iterdir()) == ["report.pdf"]
+    doc = _document.build(syn.float16_study(), dpi=DPI)
+    text = _check_pdf(r.files["pdf"], tmp_path, doc.figures, "The simulation or its gradient diverged")
+    assert "Chromium was not found" in text and "RESOURCE_EXHAUSTED" in text
+    with pytest.raises(report.PdfError, match="no Chromium found"):
+        report.render(syn.float16_study(), tmp_path / "x", ("pdf",), dpi=DPI, pdf_engine="chromium")
+    assert not (tmp_path / "x").exists()
+
+
+# ------------------------------------------------------------------ the HTML in a browser
+
+
+class Browser:
+    """Headless Chromium driven over the DevTools protocol on a pipe (fds 3 and 4)."""
+
+    FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+             "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-extensions",
+             "--no-default-browser-check", "--mute-audio", "--hide-scrollbars",
+             "--host-resolver-rules=MAP * ~NOTFOUND")
+
+    def __init__(self, exe):
+        self.profile = tempfile.mkdtemp(prefix="chaosgrad-test-chromium-")
+        to_chrome_r, self._w = os.pipe()
+        self._r, from_chrome_w = os.pipe()
+
+        def wire():  # in the child: its fd 3 reads our commands, fd 4 writes its replies
+            a, b = os.dup(to_chrome_r), os.dup(from_chrome_w)
+            os.dup2(a, 3)
+            os.dup2(b, 4)
+
+        self.proc = subprocess.Popen(
+            [exe, *self.FLAGS, "--remote-debugging-pipe", f"--user-data-dir={self.profile}", "about:blank"],
+            preexec_fn=wire, close_fds=False, stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        os.close(to_chrome_r)
+        os.close(from_chrome_w)
+        self._buf = b""
+        self._id = 0
+        self.events = []
+        target = self.call("Target.createTarget", url="about:blank")["targetId"]
+        self.session = self.call("Target.attachToTarget", targetId=target, flatten=True)["sessionId"]
+        for domain in ("Page", "Runtime", "Network", "Log"):
+            self.call(f"{domain}.enable", session=True)
+
+    def _recv(self, deadline):
+        while b"\0" not in self._buf:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([self._r], [], [], left)[0]:
+                raise TimeoutError("Chromium did not answer")
+            chunk = os.read(self._r, 1 << 20)
+            if not chunk:
+                raise EOFError("Chromium closed the pipe")
+            self._buf += chunk
+        msg, self._buf = self._buf.split(b"\0", 1)
+        return json.loads(msg)
+
+    def call(self, method, session=False, timeout=30.0, **params):
+        self._id += 1
+        msg = {"id": self._id, "method": method, "params": params}
+        if session:
+            msg["sessionId"] = self.session
+        os.write(self._w, json.dumps(msg).encode() + b"\0")
+        deadline = time.monotonic() + timeout
+        while True:
+            m = self._recv(deadline)
+            if m.get("id") == self._id:
+                if "error" in m:
+                    raise RuntimeError(f"{method}: {m['error']}")
+                return m.get("result", {})
+            self.events.append(m)
+
+    def wait_event(self, method, timeout=30.0):
+        deadline = time.monotonic() + timeout
+        while True:
+            for i, m in enumerate(self.events):
+                if m.get("method") == method:
+                    return self.events.pop(i)
+            self.events.append(self._recv(deadline))
+
+    def open(self, url, width=1280, height=900, media=""):
+        self.events.clear()
+        self.call("Emulation.setDeviceMetricsOverride", session=True, width=width, height=height,
+                  deviceScaleFactor=1, mobile=False)
+        self.call("Emulation.setEmulatedMedia", session=True, media=media)
+        self.call("Page.navigate", session=True, url=url)
+        self.wait_event("Page.loadEventFired")
+        self.eval("Promise.all([...document.images].map(i => i.decode().catch(() => null)))")
+
+    def eval(self, expression):
+        r = self.call("Runtime.evaluate", session=True, expression=expression, returnByValue=True, awaitPromise=True)
+        if "exceptionDetails" in r:
+            raise RuntimeError(r["exceptionDetails"])
+        return r["result"].get("value")
+
+    def screenshot(self, path, full=True):
+        h = self.eval("document.documentElement.scrollHeight") if full else 900
+        w = self.eval("document.documentElement.scrollWidth")
+        r = self.call("Page.captureScreenshot", session=True, format="png", captureBeyondViewport=full,
+                      clip={"x": 0, "y": 0, "width": w, "height": min(h, 16000), "scale": 1})
+        Path(path).write_bytes(base64.b64decode(r["data"]))
+
+    def requests(self):
+        return [m["params"]["request"]["url"] for m in self.events if m.get("method") == "Network.requestWillBeSent"]
+
+    def errors(self):
+        out = []
+        for m in self.events:
+            meth, p = m.get("method"), m.get("params", {})
+            if meth == "Runtime.exceptionThrown":
+                out.append(str(p))
+            elif meth == "Runtime.consoleAPICalled" and p.get("type") in ("error", "assert"):
+                out.append(str(p.get("args")))
+            elif meth == "Log.entryAdded" and p.get("entry", {}).get("level") == "error":
+                out.append(p["entry"].get("text", ""))
+        return out
+
+    def close(self):
+        try:
+            self.call("Browser.close", timeout=5)
+        except Exception:
+            pass
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        os.close(self._w)
+        os.close(self._r)
+        shutil.rmtree(self.profile, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if CHROMIUM is None:
+        pytest.skip("headless Chromium is not installed (apt-get install chromium)")
+    b = Browser(CHROMIUM)
+    yield b
+    b.close()
+
+
+IMAGES_JS = "[...document.images].map(i => [i.complete, i.naturalWidth, i.naturalHeight, i.getBoundingClientRect().width])"
+VERDICT_JS = """(() => { const e = document.getElementById('verdict-text'); const r = e.getBoundingClientRect();
+  const s = getComputedStyle(e); return [e.innerText, r.top, r.height, s.visibility, s.display, innerHeight]; })()"""
+
+
+@pytest.mark.parametrize("name", ["lorenz", "float16", "degenerate"])
+def test_html_in_the_browser(out, browser, name, tmp_path):
+    _, results = out
+    path = results[name].files["html"]
+    browser.open(path.resolve().as_uri())
+    images = browser.eval(IMAGES_JS)
+    n_expected = N_STANDARD + (4 if name == "lorenz" else 0)
+    assert len(images) == n_expected
+    for complete, nw, nh, shown in images:
+        assert complete and nw > 0 and nh > 0 and shown > 200  # loaded, and laid out at a readable width
+    urls = browser.requests()
+    assert urls and all(u.startswith(("file:", "data:")) for u in urls), [u for u in urls if not u.startswith(("file:", "data:"))]
+    assert browser.errors() == []
+    words, top, height, visibility, display, view_h = browser.eval(VERDICT_JS)
+    verdict = STUDIES[name]().diagnosis.verdict
+    assert _squash(words) == _squash(verdict_words(verdict)[0])
+    assert 0 <= top and top + height <= view_h and visibility == "visible" and display != "none"  # above the fold
+    shot = (SCRATCH if SCRATCH.parent.is_dir() else tmp_path) / f"report-{name}.png"
+    shot.parent.mkdir(exist_ok=True)
+    browser.screenshot(shot)
+    from PIL import Image
+
+    img = np.asarray(Image.open(shot).convert("RGB"))
+    assert img.shape[1] == 1280 and img.shape[0] > 2000
+    assert _colourful(img) > 0.01  # the figures and the verdict banner are painted
+
+
+def test_html_on_a_narrow_screen_and_in_print(out, browser):
+    _, results = out
+    url = results["lorenz"].files["html"].resolve().as_uri()
+    browser.open(url, width=420, height=800)
+    assert browser.eval("document.documentElement.scrollWidth") <= 440  # no sideways scrolling
+    widths = [w for _, _, _, w in browser.eval(IMAGES_JS)]
+    assert min(widths) > 300  # figures shrink to the screen, one per row
+    browser.open(url, media="print")
+    assert browser.eval("getComputedStyle(document.querySelector('nav')).display") == "none"
+    assert all(c and w > 0 for c, w, _, _ in browser.eval(IMAGES_JS))
+
+
+def test_index_in_the_browser(out, browser):
+    root, _ = out
+    index = report.write_index(root)
+    browser.open(index.resolve().as_uri())
+    rows = browser.eval("[...document.querySelectorAll('tbody tr')].map(r => r.innerText)")
+    assert len(rows) == 3
+    assert any("intrinsic explosion" in r for r in rows) and any("diverged" in r for r in rows)
+    assert browser.errors() == []
+    assert all(u.startswith("file:") for u in browser.requests())
