@@ -96,6 +96,13 @@ def test_overrides_reach_args_dtype_and_literature():
     assert lorenz96(N=12, F=5.0).y0.shape == (12,) and lorenz96(N=12).literature is None
     assert double_pendulum(y0=[0.1, 0.2, 0.0, 0.0]).literature is None  # exponents depend on energy
     assert kuramoto_sivashinsky(n_grid=32).y0.shape == (2 * 10,)
+    # Where the default reference rule (an explicit high-order step) does not apply, the
+    # system carries its own: ETDRK4 for KS, Kvaerno5 for stiff van der Pol, Dopri8 for
+    # the flow behind the symplectic pendulum.
+    assert isinstance(kuramoto_sivashinsky(solver=cg.RK4()).reference, ETDRK4)
+    assert van_der_pol().reference is None
+    assert isinstance(van_der_pol(mu=1000.0).reference.solver, diffrax.Kvaerno5)
+    assert isinstance(double_pendulum().reference.solver, diffrax.Dopri8)
 
 
 @pytest.mark.parametrize(
@@ -259,6 +266,20 @@ def test_double_pendulum_step_is_symplectic_only_with_implicit_midpoint(solver, 
         assert (defect < 1e-12) if symplectic else (defect > 1e-8)
 
 
+def test_double_pendulum_vector_field_is_hamiltons_equations():
+    # The written-out equations against J grad H from automatic differentiation, at
+    # random states and unequal masses and lengths.
+    system = double_pendulum(g=9.0, m1=1.3, m2=0.8, l1=1.1, l2=0.7)
+    rng = np.random.default_rng(2)
+    for _ in range(5):
+        y = jnp.asarray(rng.uniform(-3.0, 3.0, 4))
+        dH = jax.grad(double_pendulum_energy)(y, system.args)
+        expected = np.asarray(jnp.stack([dH[2], dH[3], -dH[0], -dH[1]]))
+        got = np.asarray(system.simulator.vector_field(0.0, y, system.args))
+        # Two float64 evaluations of the same O(10) expressions: round-off only.
+        np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
+
+
 def energy_errors(system, n_steps):
     states = trajectory(system.simulator, system.y0, system.args, n_steps)
     E = jax.vmap(lambda y: double_pendulum_energy(y, system.args))(states)
@@ -392,15 +413,17 @@ def test_kuramoto_sivashinsky_gradient_wrt_length_matches_finite_differences():
 @pytest.mark.slow
 def test_kuramoto_sivashinsky_l22_matches_literature():
     system = kuramoto_sivashinsky()
-    res = spectrum(system, k=5, time=10_000.0, interval=1.0)
+    starts = jnp.stack([system.y0 * (1.0 + 0.01 * i) for i in range(4)])
+    res = cg.lyapunov_spectrum(system.simulator, starts, system.args, k=5, time=10_000.0, interval=1.0,
+                               transient=100.0, ensemble_axes=(0, None))
     lam, se = res.exponents, res.standard_error
     lo, hi = system.literature["lambda_1_range"]
-    # Independent computations span 0.043-0.048; our T = 1e4 estimate has a
-    # batch-means standard error ~2e-3, so allow three of them beyond the range.
-    assert lo - 3 * se[0] < lam[0] < hi + 3 * se[0]
-    # Two zero exponents (time and space translation), within three standard errors
-    # plus the 1/T residue of the QR frame (~1e-3).
-    assert np.all(np.abs(lam[1:3]) < 3 * se[1:3] + 1e-3)
+    # Independent computations span 0.043-0.048 and careful ones differ by up to ~4e-3;
+    # the four-member mean over T = 1e4 each has a standard error ~1e-3 (measured 0.049).
+    assert lo - 3 * se[0] - 2e-3 < lam[0] < hi + 3 * se[0] + 2e-3
+    # Two zero exponents (time and space translation): their finite-time residue at
+    # T = 1e4 is ~1e-3.
+    assert np.all(np.abs(lam[1:3]) < 3 * se[1:3] + 2e-3)
     assert lam[4] < -0.1  # then the strongly contracting directions (-0.19, ...)
 
 

@@ -23,13 +23,12 @@ import dataclasses
 from typing import Callable
 
 import equinox as eqx
-import jax
 import jax.numpy as jnp
 import numpy as np
 
 from .._errors import bad_argument
 from .._simulators import AbstractSimulator, ODESimulator, _check_dt, _check_dtype, _replace
-from ._flows import at_defaults, make_args, real_parameter, settle
+from ._flows import at_defaults, initial_state, make_args, real_parameter, settle
 from ._system import System
 
 # ---------------------------------------------------------------------------- ETDRK4
@@ -229,14 +228,13 @@ def kuramoto_sivashinsky(
         raise bad_argument("n_grid", f"{n_grid!r} is not an even int >= 8", "pass e.g. 64")
     model = KuramotoSivashinskyModel(n_grid=int(n_grid))
     dim = 2 * model.n_modes
-    if y0 is None:
+
+    def on_attractor():
         start = 0.1 * np.random.default_rng(0).standard_normal(dim)
         settler = ETDRK4(model.linear, model.nonlinear, dt=0.25, contour_points=32)
-        y0 = settle(settler, start, make_args(values, "float64"), 500.0)
-    arr = np.asarray(y0, np.float64)
-    if arr.shape != (dim,):
-        raise bad_argument("y0", f"has shape {arr.shape}, expected ({dim},)",
-                           f"pass {dim} numbers (Re a_1..a_K, Im a_1..a_K)")
+        return settle(settler, start, make_args(values, "float64"), 500.0)
+
+    y0, _ = initial_state(y0, (dim,), on_attractor, dtype)
     if solver is None:
         if stepsize_controller is not None or adjoint is not None:
             raise bad_argument(
@@ -257,7 +255,7 @@ def kuramoto_sivashinsky(
         name="kuramoto_sivashinsky",
         title=f"Kuramoto–Sivashinsky (L = {values['L']:g})",
         simulator=simulator,
-        y0=jnp.asarray(arr, jnp.dtype(dtype)),
+        y0=y0,
         args=make_args(values, dtype),
         equations="u_t = -u u_x - u_xx - u_xxxx, periodic on [0, L); a_k' = (q^2 - q^4) a_k - (i q/2) FFT[u^2]_k",
         parameters={**values, "n_grid": int(n_grid), "n_modes": model.n_modes},

@@ -10,19 +10,9 @@ from __future__ import annotations
 import jax.numpy as jnp
 import numpy as np
 
-from .._errors import bad_argument
 from .._simulators import MapSimulator
-from ._flows import SPROTT_2003, at_defaults, make_args, real_parameter, settle
+from ._flows import SPROTT_2003, at_defaults, initial_state, make_args, real_parameter, settle
 from ._system import System
-
-
-def _state(y0, default, dtype):
-    arr = np.asarray(default if y0 is None else y0, np.float64)
-    shape = np.shape(default)
-    if arr.shape != shape:
-        raise bad_argument("y0", f"has shape {arr.shape}, expected {shape}", f"pass {shape[0]} number(s)")
-    return jnp.asarray(arr, jnp.dtype(dtype))
-
 
 # ---------------------------------------------------------------------------- logistic
 
@@ -50,7 +40,7 @@ def logistic(*, r=4.0, y0=None, dtype="float64") -> System:
         name="logistic",
         title=f"Logistic map (r = {values['r']:g})",
         simulator=MapSimulator(logistic_step, dtype=dtype),
-        y0=_state(y0, [0.3], dtype),
+        y0=initial_state(y0, (1,), lambda: [0.3], dtype)[0],
         args=make_args(values, dtype),
         equations="x_{n+1} = r x_n (1 - x_n)",
         parameters=values,
@@ -81,8 +71,9 @@ def henon(*, a=1.4, b=0.3, y0=None, dtype="float64") -> System:
     Default ``y0``: on the attractor, 1000 iterations from (0, 0).
     """
     values = {"a": real_parameter("a", a), "b": real_parameter("b", b)}
-    if y0 is None:
-        y0 = settle(MapSimulator(henon_step), np.zeros(2), make_args(values, "float64"), 1000.0)
+    y0, _ = initial_state(
+        y0, (2,), lambda: settle(MapSimulator(henon_step), np.zeros(2), make_args(values, "float64"), 1000.0), dtype
+    )
     literature = None
     if at_defaults(values, {"a": 1.4, "b": 0.3}):
         literature = {"exponents": [0.41922, -1.62319], "source": SPROTT_2003}
@@ -90,7 +81,7 @@ def henon(*, a=1.4, b=0.3, y0=None, dtype="float64") -> System:
         name="henon",
         title="Hénon map",
         simulator=MapSimulator(henon_step, dtype=dtype),
-        y0=_state(y0, [0.0, 0.0], dtype),
+        y0=y0,
         args=make_args(values, dtype),
         equations="x_{n+1} = 1 - a x_n^2 + y_n; y_{n+1} = b x_n",
         parameters=values,
