@@ -256,12 +256,18 @@ def diagnose(
     if horizons is None:
         scale = np.nanmax(np.abs([lam1_p, lam1_n if np.isfinite(lam1_n) else 0.0]))
         horizons = _default_horizons(scale, simulator.dt)
-    grad_kwargs = dict(loss=loss, horizons=horizons, wrt=wrt, members=members, seed=seed)
+
+    # Members sampled along the reference trajectory, a quarter of the longest horizon
+    # apart; every gradient measurement (and ablation) starts from the same members.
+    blocks, b = horizon_blocks(horizons, simulator.dt)
+    spacing = float(blocks[-1] * b * simulator.dt) / 4
+    y0s_ref = make_members(ref_for_transient, ref_for_transient.prepare(y_start), args, members, spacing)
+    y0s = simulator.prepare(y0s_ref)
+    grad_kwargs = dict(loss=loss, horizons=horizons, wrt=wrt, seed=seed, ensemble=True)
 
     report("gradient growth", done, steps)
-    grad = gradient_growth(simulator, y_start, args, **grad_kwargs)
+    grad = gradient_growth(simulator, y0s, args, **grad_kwargs)
     done += 1
-    y0s = make_members(y_start, members, 1e-3, seed)
     forward_ok = _forward_finite(simulator, y0s, args, int(grad.horizon_steps[-1]))
 
     # ---- suspected causes and their ablations
@@ -277,7 +283,7 @@ def diagnose(
         ab, after = _ablation(
             "reference-step", "discretization",
             f"the reference step ({ref_run.note.split(',')[0]}) instead of the user's step, same dtype and adjoint",
-            grad, lambda: gradient_growth(ref_step, y_start, args, **grad_kwargs), expected,
+            grad, lambda: gradient_growth(ref_step, ref_step.prepare(y0s_ref), args, **grad_kwargs), expected,
         )
         ablations.append(ab)
         ablated["discretization"] = after
@@ -290,19 +296,19 @@ def diagnose(
         ab, after = _ablation(
             "checkpoint-adjoint", "adjoint",
             f"diffrax.RecursiveCheckpointAdjoint (discretise-then-optimise) instead of {type(simulator.adjoint).__name__}",
-            grad, lambda: gradient_growth(dto, y_start, args, **grad_kwargs), expected_num, evidence,
+            grad, lambda: gradient_growth(dto, y0s, args, **grad_kwargs), expected_num, evidence,
         )
         ablations.append(ab)
         ablated["adjoint"] = after
     if jnp.dtype(simulator.dtype).itemsize < 8:
         ab, after = _ablation(
             "float64", "precision", f"float64 instead of {simulator.dtype}",
-            grad, lambda: gradient_growth(simulator.with_dtype("float64"), y_start, args, **grad_kwargs), expected_num,
+            grad, lambda: gradient_growth(simulator.with_dtype("float64"), y0s_ref, args, **grad_kwargs), expected_num,
         )
         ablations.append(ab)
         ablated["precision"] = after
     for ab_name, cause, change, make in extra_ablations:
-        ab, after = _ablation(ab_name, cause, change, grad, lambda make=make: _run_extra(make, y_start, grad_kwargs), expected)
+        ab, after = _ablation(ab_name, cause, change, grad, lambda make=make: _run_extra(make, y0s, grad_kwargs), expected)
         ablations.append(ab)
         ablated[cause] = after
     done += 1
@@ -402,9 +408,9 @@ def diagnose(
     )
 
 
-def _run_extra(make, y_start, grad_kwargs):
+def _run_extra(make, y0s, grad_kwargs):
     sim, args = make()
-    return gradient_growth(sim, y_start, args, **grad_kwargs)
+    return gradient_growth(sim, sim.prepare(y0s), args, **grad_kwargs)
 
 
 def _overflow_horizons(grad: GradientGrowthResult, dtype: str) -> tuple[float | None, float | None]:

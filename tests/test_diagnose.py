@@ -38,6 +38,7 @@ def test_lorenz63_is_intrinsic_explosion(wrt):
     assert any(r.topic == "truncation" for r in d.recommendations)
 
 
+@pytest.mark.slow
 def test_backsolve_adjoint_on_contracting_lorenz_is_the_cause():
     sim = cg.ODESimulator(lorenz, solver=cg.RK4(), dt=0.01, adjoint=diffrax.BacksolveAdjoint())
     d = cg.diagnose(
@@ -54,6 +55,7 @@ def test_backsolve_adjoint_on_contracting_lorenz_is_the_cause():
     assert d.verdict == "numerical-explosion"
 
 
+@pytest.mark.slow
 def test_explicit_euler_at_large_step_explodes_numerically():
     sim = cg.ODESimulator(oscillator, solver=diffrax.Euler(), dt=0.25)
     d = cg.diagnose(sim, jnp.array([1.0, 0.0]), {"omega": 10.0, "zeta": 0.1}, members=4, lyapunov_time=200.0)
