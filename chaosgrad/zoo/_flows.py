@@ -75,9 +75,11 @@ def settle(simulator, y0, args, time: float) -> np.ndarray:
     """``y0`` advanced by ``time`` with ``simulator``: a transient onto the attractor.
 
     Compiled once per simulator structure, so building the same system again is cheap.
+    If the transient diverges (parameters without a bounded attractor), ``y0`` itself is
+    returned, so that the analyses run and record the blow-up as a finding.
     """
-    n_steps = int(round(time / simulator.dt))
-    return np.asarray(_run_steps(simulator, simulator.prepare(jnp.asarray(y0)), args, n_steps))
+    y = np.asarray(_run_steps(simulator, simulator.prepare(jnp.asarray(y0)), args, int(round(time / simulator.dt))))
+    return y if np.all(np.isfinite(y)) else np.asarray(y0, np.float64)
 
 
 def initial_state(y0, shape: tuple, default: Callable[[], np.ndarray], dtype):
@@ -392,7 +394,6 @@ def double_pendulum(
             )
         simulator = ImplicitMidpoint(double_pendulum_vector_field, dt=dt, dtype=dtype,
                                      newton_iterations=newton_iterations)
-        # lambda_physical: the flow itself, to eighth order, at half the step.
         reference = ODESimulator(double_pendulum_vector_field, solver=diffrax.Dopri8(), dt=simulator.dt / 2)
     else:
         simulator = ODESimulator(double_pendulum_vector_field, solver=solver, dt=dt, dtype=dtype,
@@ -426,8 +427,7 @@ def damped_oscillator_divergence(y, args):
     return -2.0 * args["zeta"] * args["omega"] + 0.0 * y[0]
 
 
-def damped_oscillator_matrix(omega: float, zeta: float) -> np.ndarray:
-    """``A`` of the linear system ``(x, v)' = A (x, v)``."""
+def damped_oscillator_matrix(omega: float, zeta: float) -> np.ndarray:  # (x, v)' = A (x, v)
     return np.array([[0.0, 1.0], [-(omega**2), -2.0 * zeta * omega]])
 
 
