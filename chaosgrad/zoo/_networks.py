@@ -9,13 +9,16 @@ singular values of the input-output Jacobian decide whether backpropagation is
 well-conditioned (dynamical isometry: Saxe, McClelland & Ganguli, ICLR 2014; Pennington,
 Schoenholz & Ganguli, NeurIPS 2017).
 
-Factories: :func:`tanh_rnn`, :func:`gru_rnn`, :func:`lstm_rnn`, :func:`deep_network`.
+Random weights and initial states are drawn with ``numpy.random.default_rng(seed)``
+(PCG64), so a seed gives the same system on every platform and nothing is compiled to
+build one. Factories: :func:`tanh_rnn`, :func:`gru_rnn`, :func:`lstm_rnn`, :func:`deep_network`.
 Deep-network diagnostics: :func:`jacobian_singular_values`, :func:`layer_jacobian_norms`,
 :func:`saturation_fraction`, :func:`dead_relu_fraction`.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import operator
 
@@ -101,9 +104,9 @@ def tanh_rnn(*, n: int = 100, g: float = 2.0, seed: int = 0, dtype="float64") ->
     n = check_int("n", n)
     g = check_real("g", g, positive=True)
     seed = check_int("seed", seed, minimum=0)
-    kw, kh = jax.random.split(jax.random.PRNGKey(seed))
-    W = jax.random.normal(kw, (n, n), jnp.float64) / math.sqrt(n)
-    h0 = jnp.tanh(jax.random.normal(kh, (n,), jnp.float64))
+    rng = np.random.default_rng(seed)
+    W = jnp.asarray(rng.standard_normal((n, n)) / math.sqrt(n))
+    h0 = jnp.asarray(np.tanh(rng.standard_normal(n)))
     args = {"W": W, "g": jnp.asarray(g, jnp.float64)}
 
     def step(h, a):
@@ -141,15 +144,14 @@ def tanh_rnn(*, n: int = 100, g: float = 2.0, seed: int = 0, dtype="float64") ->
 
 
 def _gated_weights(seed, n, n_in, g, names, input_scale):
-    keys = jax.random.split(jax.random.PRNGKey(seed), 2 * len(names) + 2)
+    rng = np.random.default_rng(seed)
     args = {}
-    for i, name in enumerate(names):
-        args[f"U_{name}"] = g * jax.random.normal(keys[2 * i], (n, n), jnp.float64) / math.sqrt(n)
-        args[f"W_{name}"] = jax.random.normal(keys[2 * i + 1], (n, n_in), jnp.float64) / math.sqrt(n_in)
+    for name in names:
+        args[f"U_{name}"] = jnp.asarray(g * rng.standard_normal((n, n)) / math.sqrt(n))
+        args[f"W_{name}"] = jnp.asarray(rng.standard_normal((n, n_in)) / math.sqrt(n_in))
         args[f"b_{name}"] = jnp.zeros(n, jnp.float64)
-    args["x"] = input_scale * jax.random.normal(keys[-2], (n_in,), jnp.float64)
-    xi = jax.random.normal(keys[-1], (n,), jnp.float64)
-    return args, xi
+    args["x"] = jnp.asarray(input_scale * rng.standard_normal(n_in))
+    return args, jnp.asarray(rng.standard_normal(n))
 
 
 def _gate(a, name, h, x):
@@ -270,8 +272,8 @@ TANH_SATURATION = 0.99  # a tanh unit is saturated when |tanh(h)| > 0.99
 SIGMOID_SATURATION = 0.01  # a sigmoid unit is saturated when sigmoid'(h) < 0.01
 
 
-def init_weights(key, depth: int, width: int, init: str, sigma_w: float):
-    """``(depth, width, width)`` stacked square weights for one initialisation scheme.
+def init_weights(rng: np.random.Generator, depth: int, width: int, init: str, sigma_w: float):
+    """``(depth, width, width)`` stacked square weights (numpy) for one initialisation.
 
     - ``"gaussian"``: ``N(0, sigma_w^2 / n)`` (Poole et al., NeurIPS 2016);
     - ``"orthogonal"``: ``sigma_w Q`` with ``Q`` Haar-distributed (QR of a Gaussian
@@ -282,14 +284,14 @@ def init_weights(key, depth: int, width: int, init: str, sigma_w: float):
     """
     shape = (depth, width, width)
     if init == "gaussian":
-        return sigma_w * jax.random.normal(key, shape, jnp.float64) / math.sqrt(width)
+        return sigma_w * rng.standard_normal(shape) / math.sqrt(width)
     if init == "he":
-        return sigma_w * math.sqrt(2.0 / width) * jax.random.normal(key, shape, jnp.float64)
+        return sigma_w * math.sqrt(2.0 / width) * rng.standard_normal(shape)
     if init == "xavier":
         limit = sigma_w * math.sqrt(6.0 / (2 * width))
-        return jax.random.uniform(key, shape, jnp.float64, -limit, limit)
-    q, r = jnp.linalg.qr(jax.random.normal(key, shape, jnp.float64))
-    return sigma_w * q * jnp.sign(jnp.diagonal(r, axis1=-2, axis2=-1))[..., None, :]
+        return rng.uniform(-limit, limit, shape)
+    q, r = np.linalg.qr(rng.standard_normal(shape))
+    return sigma_w * q * np.sign(np.diagonal(r, axis1=-2, axis2=-1))[..., None, :]
 
 
 def _layer(x, W, b, cfg):
@@ -342,12 +344,12 @@ def deep_network(
     cfg = {"depth": depth, "width": width, "activation": activation, "init": init,
            "sigma_w": sigma_w, "sigma_b": sigma_b, "bias": bias, "residual": residual,
            "layer_norm": layer_norm, "seed": seed}
-    kw, kb, kx = jax.random.split(jax.random.PRNGKey(seed), 3)
+    rng = np.random.default_rng(seed)
     args = {
-        "W": init_weights(kw, depth, width, init, sigma_w),
-        "b": bias + sigma_b * jax.random.normal(kb, (depth, width), jnp.float64),
+        "W": jnp.asarray(init_weights(rng, depth, width, init, sigma_w)),
+        "b": jnp.asarray(bias + sigma_b * rng.standard_normal((depth, width))),
     }
-    y0 = {"x": jax.random.normal(kx, (width,), jnp.float64), "layer": jnp.asarray(0, jnp.int32)}
+    y0 = {"x": jnp.asarray(rng.standard_normal(width)), "layer": jnp.asarray(0, jnp.int32)}
 
     def step(y, a):
         index = jnp.clip(y["layer"], 0, depth - 1)
@@ -402,7 +404,30 @@ def _trace(cfg, args, x):
 def _preactivations(cfg, args, x):
     """``(B, L, n)`` pre-activations for a single input ``(n,)`` or a batch ``(B, n)``."""
     x = x[None] if x.ndim == 1 else x
-    return jax.vmap(lambda v: _trace(cfg, args, v)[1])(x)
+    return _compiled("preactivations", cfg)(args, x)
+
+
+def _compiled(kind: str, cfg: dict):
+    """A jitted analysis of the network ``cfg`` (cached per configuration)."""
+    return _compiled_cached(kind, tuple(sorted(cfg.items())))
+
+
+@functools.lru_cache(maxsize=64)
+def _compiled_cached(kind, frozen):
+    cfg = dict(frozen)
+    if kind == "preactivations":
+        return jax.jit(lambda args, x: jax.vmap(lambda v: _trace(cfg, args, v)[1])(x))
+    if kind == "singular_values":
+        def sv(args, x):
+            J = jax.jacfwd(lambda v: _trace(cfg, args, v)[2])(x)
+            return jnp.linalg.svd(J, compute_uv=False)
+        return jax.jit(sv)
+
+    def norms(args, x):
+        def norm(xl, W, b):
+            return jnp.linalg.norm(jax.jacfwd(lambda v: _layer(v, W, b, cfg)[0])(xl), 2)
+        return jax.vmap(norm)(_trace(cfg, args, x)[0], args["W"], args["b"])
+    return jax.jit(norms)
 
 
 def jacobian_singular_values(system: System, x=None, *, args=None) -> np.ndarray:
@@ -414,8 +439,7 @@ def jacobian_singular_values(system: System, x=None, *, args=None) -> np.ndarray
     ``x`` defaults to the system's input ``y0["x"]``; ``args`` to its weights.
     """
     cfg, args, x = _network(system, x, args, batch=False)
-    J = jax.jacfwd(lambda v: _trace(cfg, args, v)[2])(x)
-    return np.asarray(jnp.linalg.svd(J, compute_uv=False))
+    return np.asarray(_compiled("singular_values", cfg)(args, x))
 
 
 def layer_jacobian_norms(system: System, x=None, *, args=None) -> np.ndarray:
@@ -425,12 +449,7 @@ def layer_jacobian_norms(system: System, x=None, *, args=None) -> np.ndarray:
     because ``sigmoid' <= 1/4``.
     """
     cfg, args, x = _network(system, x, args, batch=False)
-    xs, _, _ = _trace(cfg, args, x)
-
-    def norm(xl, W, b):
-        return jnp.linalg.norm(jax.jacfwd(lambda v: _layer(v, W, b, cfg)[0])(xl), 2)
-
-    return np.asarray(jax.vmap(norm)(xs, args["W"], args["b"]))
+    return np.asarray(_compiled("layer_norms", cfg)(args, x))
 
 
 def saturation_fraction(system: System, x=None, *, args=None) -> np.ndarray:

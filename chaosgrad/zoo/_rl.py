@@ -22,6 +22,7 @@ from typing import Callable
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from .._errors import bad_argument
 from .._simulators import AbstractSimulator, RolloutSimulator, check_simulator
@@ -36,18 +37,19 @@ INTEGRATORS = ("semi_implicit", "rk4")
 def policy_params(obs_dim: int, act_dim: int, *, hidden=(32, 32), seed: int = 0, gain: float = 1.0):
     """Seeded parameters of :func:`mlp_policy`: a list of ``{"W": (out, in), "b": (out,)}``.
 
-    ``W ~ gain * N(0, 1 / fan_in)`` (LeCun normal), ``b = 0``. The same ``seed`` always
-    gives the same parameters.
+    ``W ~ gain * N(0, 1 / fan_in)`` (LeCun normal), ``b = 0``, drawn with
+    ``numpy.random.default_rng(seed)``: the same ``seed`` gives the same parameters on
+    every platform.
     """
     obs_dim, act_dim = check_int("obs_dim", obs_dim), check_int("act_dim", act_dim)
     if not isinstance(hidden, (tuple, list)):
         raise bad_argument("hidden", f"{hidden!r} is not a tuple of layer widths", "pass e.g. (32, 32)")
     sizes = [obs_dim, *(check_int("hidden", h) for h in hidden), act_dim]
     gain = check_real("gain", gain, positive=True)
-    keys = jax.random.split(jax.random.PRNGKey(check_int("seed", seed, minimum=0)), len(sizes) - 1)
+    rng = np.random.default_rng(check_int("seed", seed, minimum=0))
     return [
-        {"W": gain * jax.random.normal(k, (m, n), jnp.float64) / math.sqrt(n), "b": jnp.zeros(m, jnp.float64)}
-        for k, n, m in zip(keys, sizes[:-1], sizes[1:])
+        {"W": jnp.asarray(gain * rng.standard_normal((m, n)) / math.sqrt(n)), "b": jnp.zeros(m, jnp.float64)}
+        for n, m in zip(sizes[:-1], sizes[1:])
     ]
 
 
