@@ -41,7 +41,7 @@ EXIT_CODES = f"""exit codes:
   {EXIT_FAILED}    the analysis itself failed with an unexpected error (--debug shows the traceback)
   {EXIT_INTERRUPTED}  interrupted (Ctrl-C); nothing half-written is left behind"""
 
-FACTORY_KEYS = {"simulator", "y0", "args", "loss", "horizons", "wrt", "name", "reference"}
+REQUIRED_KEYS = ("simulator", "y0", "args")
 
 
 class CliError(Exception):
@@ -93,7 +93,8 @@ def build_parser() -> argparse.ArgumentParser:
     from . import __version__
 
     parser.add_argument("--version", action="version", version=f"chaosgrad {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser,
+                                help="what to do; `chaosgrad COMMAND --help` explains each")
 
     sub.add_parser("list", help="list the bundled systems", description="List the bundled systems "
                    "(names to pass to `chaosgrad analyze`) with their titles.", epilog=EXIT_CODES,
@@ -113,7 +114,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--simulator", metavar="MODULE:FACTORY",
         help="analyse your own simulator instead: FACTORY() in MODULE (an importable module, or "
         "path/to/file.py) returns a dict with keys simulator, y0, args and optionally loss, "
-        "horizons, wrt, reference, name; chaosgrad.diagnose(simulator, y0, args, ...) runs on it",
+        "horizons, wrt, name or any other keyword option of chaosgrad.diagnose (reference, "
+        "members, seed, ...); chaosgrad.diagnose(simulator, y0, args, ...) runs on it and the "
+        "report goes to DIR/NAME/",
     )
     an.add_argument("--fast", action="store_true",
                     help="bundled systems only: the quick version of the study (fewer horizons, "
@@ -335,7 +338,15 @@ def _load_factory(spec: str):
     return factory, Path(module_part).stem if module_part.endswith(".py") else module_part.rsplit(".", 1)[-1]
 
 
-def _call_factory(factory, spec: str) -> dict:
+def _factory_keys(diagnose) -> set:
+    """Keys a factory may return: simulator, y0, args and diagnose's keyword options."""
+    import inspect
+
+    params = inspect.signature(diagnose).parameters
+    return set(REQUIRED_KEYS) | {k for k, p in params.items() if p.kind == p.KEYWORD_ONLY and k != "progress"}
+
+
+def _call_factory(factory, spec: str, allowed: set) -> dict:
     try:
         out = factory()
     except Exception as exc:
@@ -343,13 +354,13 @@ def _call_factory(factory, spec: str) -> dict:
     if not isinstance(out, dict):
         raise CliError(f"--simulator: {spec}() returned a {type(out).__name__}; return a dict with keys "
                        "simulator, y0, args (and optionally loss, horizons, wrt, name)", EXIT_USAGE)
-    missing = [k for k in ("simulator", "y0", "args") if k not in out]
-    unknown = sorted(set(out) - FACTORY_KEYS)
+    missing = [k for k in REQUIRED_KEYS if k not in out]
+    unknown = sorted(set(out) - allowed)
     if missing or unknown:
         problem = (f"lacks {', '.join(missing)}" if missing else "") + ("; " if missing and unknown else "") + (
             f"has unknown key(s) {', '.join(unknown)}" if unknown else "")
         raise CliError(f"--simulator: the dict from {spec}() {problem}; allowed keys: "
-                       f"{', '.join(sorted(FACTORY_KEYS))}", EXIT_USAGE)
+                       f"{', '.join(sorted(allowed))}", EXIT_USAGE)
     return out
 
 
@@ -357,13 +368,13 @@ def _diagnose_simulator(args, progress):
     import chaosgrad
     from . import ChaosgradInputError, Study
 
-    factory, default_name = _load_factory(args.simulator)
-    spec = _call_factory(factory, args.simulator)
-    name = str(spec.get("name") or default_name)
     diagnose = getattr(chaosgrad, "diagnose", None)
     if diagnose is None:
         raise CliError("this chaosgrad installation has no chaosgrad.diagnose; reinstall chaosgrad", EXIT_FAILED)
-    kwargs = {k: spec[k] for k in ("loss", "horizons", "wrt", "reference") if k in spec}
+    factory, default_name = _load_factory(args.simulator)
+    spec = _call_factory(factory, args.simulator, _factory_keys(diagnose))
+    name = str(spec.get("name") or default_name)
+    kwargs = {k: v for k, v in spec.items() if k not in REQUIRED_KEYS and k != "name"}
     try:
         d = diagnose(spec["simulator"], spec["y0"], spec["args"], name=name, progress=progress, **kwargs)
     except ChaosgradInputError as exc:
@@ -502,6 +513,8 @@ def main(argv=None) -> int:
         if debug and exc.__cause__ is not None:
             traceback.print_exception(exc.__cause__)
         return exc.code
+    except SystemExit as exc:  # --help and --version
+        return exc.code if isinstance(exc.code, int) else EXIT_OK
     except KeyboardInterrupt:
         _err("interrupted; no partial report was written")
         return EXIT_INTERRUPTED

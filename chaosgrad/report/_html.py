@@ -58,6 +58,7 @@ td.num, td.value { font-variant-numeric: tabular-nums; white-space: nowrap; }
 table.rates td:first-child { font-weight: 600; white-space: nowrap; }
 table.rates td:nth-child(2) { font-family: ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace; font-size: .86rem; white-space: nowrap; }
 table.rates td:nth-child(3) { color: #333a46; }
+table.recs td:last-child { white-space: nowrap; font-variant-numeric: tabular-nums; }
 tr.warn td { background: var(--warn-bg); }
 tr.bad td { background: var(--bad-bg); }
 tr.good td { background: var(--good-bg); }

@@ -1,0 +1,385 @@
+"""The ``chaosgrad`` command as a script would use it: exit codes, one-line errors,
+files written atomically, reports rebuilt from JSON, progress and help."""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import itertools
+import io
+import json
+import math
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+import _synthetic as syn
+import chaosgrad
+from chaosgrad import Study, cli, load_result, studies
+from chaosgrad._progress import StderrProgress
+from chaosgrad.report import _pdf
+
+FAST = ["--dpi", "40", "-q"]
+_UNIQUE = itertools.count()  # small figures and no progress: fast and quiet
+
+
+@pytest.fixture
+def registry(monkeypatch, tmp_path):
+    """A registry holding the synthetic study, plus a helper to register more."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(studies, "_MODULES", {"synthetic-lorenz": "_synthetic"})
+    mod_dir = tmp_path / "_studies"
+    mod_dir.mkdir()
+    monkeypatch.syspath_prepend(str(mod_dir))
+
+    def add(name, run_body, title="A test study"):
+        module = f"cg_test_study_{name.replace('-', '_')}_{next(_UNIQUE)}"  # fresh module per test
+        body = ["    " + ln for ln in textwrap.dedent(run_body).strip().splitlines()]
+        (mod_dir / f"{module}.py").write_text("\n".join([
+            "import _synthetic as syn",
+            "from chaosgrad.studies import StudySpec",
+            "CALLS = []",
+            "def run(fast=False, progress=None):",
+            "    CALLS.append(fast)",
+            *body,
+            f"SPEC = StudySpec(name={name!r}, title={title!r}, description='', run=run)",
+        ]) + "\n")
+        studies.register(name, module)
+        return module
+
+    return add
+
+
+def _run(argv, capsys):
+    code = cli.main(argv)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def _files(root: Path):
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*")) if root.exists() else []
+
+
+# ------------------------------------------------------------------ success paths
+
+
+def test_list(registry, capsys):
+    module = registry("broken-one", "raise RuntimeError('never runs')")
+    Path(f"_studies/{module}.py").write_text("raise ImportError('missing dependency xyz')\n")
+    code, out, err = _run(["list"], capsys)
+    assert code == 0 and err == ""
+    lines = out.splitlines()
+    assert lines[1].split(None, 1) == ["synthetic-lorenz", "Lorenz-63 (synthetic results)"]
+    assert lines[0].startswith("broken-one") and "cannot load: ImportError: missing dependency xyz" in lines[0]
+
+
+def test_analyze_writes_every_file_and_the_index(registry, capsys, tmp_path):
+    code, out, err = _run(["analyze", "synthetic-lorenz", "--fast", "--out", "rep", "--dpi", "40"], capsys)
+    assert code == 0
+    assert _files(tmp_path / "rep") == ["index.html", "lorenz63", "lorenz63/report.html",
+                                        "lorenz63/report.pdf", "lorenz63/results.json"]
+    study = load_result(tmp_path / "rep/lorenz63/results.json")
+    assert isinstance(study, Study) and study.mode == "fast"
+    assert study.diagnosis.to_json() == syn.lorenz_diagnosis().to_json()  # lossless
+    # the summary table on stdout
+    assert "verdict             intrinsic explosion" in out
+    assert "gradient rate       +0.890 [+0.850, +0.930]" in out
+    assert "rep/lorenz63/report.pdf" in out and "rep/index.html" in out
+    # progress on stderr: the stage label, then the rendering step
+    assert "synthetic analysis (1/3)" in err and "rendering the report" in err
+    index = (tmp_path / "rep/index.html").read_text(encoding="utf-8")
+    assert "intrinsic explosion" in index and 'href="lorenz63/report.html"' in index
+
+
+def test_analyze_records_the_command_versions_and_device(registry, capsys, tmp_path):
+    module = registry("bare", """
+        import dataclasses
+        s = syn.lorenz_study()
+        d = dataclasses.replace(s.diagnosis, config={})
+        return dataclasses.replace(s, diagnosis=d, config={})
+    """)
+    code, _, _ = _run(["analyze", "bare", "--format", "json", "--out", "rep", *FAST], capsys)
+    assert code == 0
+    cfg = load_result(tmp_path / "rep/lorenz63/results.json").config
+    assert cfg["command"] == "chaosgrad analyze bare --format json --out rep --dpi 40 -q"
+    assert cfg["versions"]["chaosgrad"] == chaosgrad.__version__ and "jax" in cfg["versions"]
+    assert "cpu" in cfg["device"].lower() or "gpu" in cfg["device"].lower() or "tpu" in cfg["device"].lower()
+    assert sys.modules[module].CALLS == [False]  # --fast not given
+
+
+def test_partial_result_exits_1(registry, capsys, tmp_path):
+    registry("f16", "return syn.float16_study()")
+    code, out, _ = _run(["analyze", "f16", "--format", "html,json", "--out", "rep", *FAST], capsys)
+    assert code == cli.EXIT_INCOMPLETE == 1
+    assert "verdict             diverged" in out and "status              partial" in out
+    assert (tmp_path / "rep/lorenz63-float16/report.html").is_file()
+
+
+def test_report_rebuilds_from_json_without_recomputing(registry, capsys, tmp_path):
+    module = registry("counted", "return syn.lorenz_study()")
+    assert _run(["analyze", "counted", "--format", "json", "--out", "rep", *FAST], capsys)[0] == 0
+    assert sys.modules[module].CALLS == [False]
+    before = (tmp_path / "rep/lorenz63/results.json").read_bytes()
+    code, out, _ = _run(["report", "rep/lorenz63/results.json", "--format", "html", *FAST], capsys)
+    assert code == 0
+    assert sys.modules[module].CALLS == [False]  # the analysis did not run again
+    assert (tmp_path / "rep/lorenz63/results.json").read_bytes() == before  # input untouched
+    html = (tmp_path / "rep/lorenz63/report.html").read_text(encoding="utf-8")
+    assert "The gradient explodes because the dynamics are chaotic" in html
+    assert str(tmp_path / "rep/index.html") in out  # the existing index is refreshed
+    # --out DIR: the DIR/NAME/ layout, with its own copy of the results and an index
+    code, _, _ = _run(["report", "rep/lorenz63/results.json", "--out", "other", "--format", "html,json", *FAST], capsys)
+    assert code == 0
+    assert _files(tmp_path / "other") == ["index.html", "lorenz63", "lorenz63/report.html", "lorenz63/results.json"]
+    assert load_result(tmp_path / "other/lorenz63/results.json").to_json() == load_result(
+        tmp_path / "rep/lorenz63/results.json").to_json()
+
+
+def test_report_of_a_bare_diagnosis(registry, capsys, tmp_path):
+    Path("diag.json").write_text(syn.float16_diagnosis().to_json())
+    code, out, _ = _run(["report", "diag.json", "--format", "html", *FAST], capsys)
+    assert code == 0 and (tmp_path / "report.html").is_file()
+    assert "lorenz63-float16" in out
+
+
+def test_index_command(registry, capsys, tmp_path):
+    assert _run(["analyze", "synthetic-lorenz", "--format", "json", "--out", "rep", *FAST], capsys)[0] == 0
+    (tmp_path / "rep/index.html").unlink()
+    code, out, _ = _run(["index", "rep"], capsys)
+    assert code == 0 and out.strip() == "rep/index.html"
+    assert "lorenz63" in (tmp_path / "rep/index.html").read_text(encoding="utf-8")
+
+
+# ------------------------------------------------------------------ your own simulator
+
+
+def _fake_diagnose(calls):
+    def diagnose(simulator, y0, args=None, *, loss=None, horizons=None, wrt="y0", reference=None,
+                 name=None, members=8, seed=0, progress=None):
+        calls.append(dict(simulator=simulator, y0=y0, args=args, loss=loss, horizons=horizons, wrt=wrt,
+                          name=name, members=members))
+        for i in range(4):
+            progress("fake stage", i + 1, 4)
+        return dataclasses.replace(syn.lorenz_diagnosis(), name=name)
+
+    return diagnose
+
+
+FACTORY = """
+def make():
+    return {"simulator": "SIM", "y0": [1.0, 2.0], "args": {"rho": 28.0}, "loss": "LOSS",
+            "horizons": [1.0, 2.0], "wrt": "rho", "name": "my model", "members": 3}
+"""
+
+
+def test_simulator_factory(registry, capsys, tmp_path, monkeypatch):
+    calls = []
+    monkeypatch.setattr(chaosgrad, "diagnose", _fake_diagnose(calls))
+    Path("mysim.py").write_text(FACTORY)
+    code, out, err = _run(["analyze", "--simulator", "mysim:make", "--format", "html,json", "--out", "rep", "--dpi", "40"], capsys)
+    assert code == 0, err
+    assert calls == [dict(simulator="SIM", y0=[1.0, 2.0], args={"rho": 28.0}, loss="LOSS", horizons=[1.0, 2.0],
+                          wrt="rho", name="my model", members=3)]
+    study = load_result(tmp_path / "rep/my-model/results.json")  # folder name made safe
+    assert study.sections == () and study.title == "my model"
+    assert study.config["simulator"] == "mysim:make" and study.config["cwd"] == str(tmp_path)
+    assert "fake stage" in err
+    # a path to a file works as well as a module name
+    Path("sub").mkdir()
+    Path("sub/other.py").write_text(FACTORY.replace('"my model"', '"other"'))
+    code, _, _ = _run(["analyze", "--simulator", "sub/other.py:make", "--format", "json", "--out", "rep", *FAST], capsys)
+    assert code == 0 and (tmp_path / "rep/other/results.json").is_file()
+
+
+@pytest.mark.slow
+def test_simulator_factory_with_the_real_diagnosis(registry, capsys, tmp_path):
+    """End to end on the logistic map at r = 4, whose exponent is ln 2 exactly."""
+    Path("logistic.py").write_text(textwrap.dedent("""
+        import jax.numpy as jnp
+        import chaosgrad as cg
+        def make():
+            sim = cg.MapSimulator(lambda y, a: a["r"] * y * (1 - y))
+            return {"simulator": sim, "y0": jnp.array([0.3]), "args": {"r": jnp.array(4.0)},
+                    "horizons": [2, 4, 6, 8, 10], "members": 4, "lyapunov_time": 2000}
+    """))
+    code, out, err = _run(["analyze", "--simulator", "logistic:make", "--format", "html,json", "--out", "rep", *FAST], capsys)
+    assert code in (0, 1), err
+    d = load_result(tmp_path / "rep/logistic/results.json").diagnosis
+    # 2000 iterations give a standard error near 0.01 on lambda_1; 0.05 is five of them.
+    assert abs(d.lambda_physical.exponents[0] - math.log(2)) < 0.05
+    assert d.verdict in chaosgrad.VERDICTS
+    assert "verdict" in out and (tmp_path / "rep/logistic/report.html").is_file()
+
+
+# ------------------------------------------------------------------ bad input
+
+
+def _write_inputs(tmp_path):
+    Path("bad.json").write_text("{not json")
+    Path("schema.json").write_text(json.dumps({"schema": 1, "result": {"__type__": "Nope"}}))
+    Path("lyap.json").write_text(syn.make_lyapunov([0.5, -1.0], spread=(0.5, 0.5)).to_json())
+    Path("afile").write_text("not a folder")
+    Path("adir").mkdir()
+    Path("factories.py").write_text(textwrap.dedent("""
+        def as_list():
+            return [1, 2]
+        def no_y0():
+            return {"simulator": 1, "args": None}
+        def extra_key():
+            return {"simulator": 1, "y0": 0, "args": None, "solver": "tsit5"}
+        def raises():
+            return 1 / 0
+        not_callable = 3
+    """))
+
+
+BAD = [
+    (["analyze", "nosuch"], 2, "unknown system 'nosuch' (known: synthetic-lorenz); run `chaosgrad list`"),
+    (["analyze"], 2, "give either a SYSTEM"),
+    (["analyze", "synthetic-lorenz", "--simulator", "m:f"], 2, "not both"),
+    (["analyze", "--simulator", "factories:no_y0", "--fast"], 2, "--fast applies to bundled systems"),
+    (["analyze", "synthetic-lorenz", "--format", "html,docx"], 2, "--format 'html,docx': use a comma-separated subset"),
+    (["analyze", "synthetic-lorenz", "--format", ","], 2, "--format"),
+    (["analyze", "synthetic-lorenz", "--dpi", "5"], 2, "--dpi 5"),
+    (["analyze", "synthetic-lorenz", "--pdf-engine", "word"], 2, "invalid choice: 'word'"),
+    (["frobnicate"], 2, "invalid choice: 'frobnicate'"),
+    (["analyze", "synthetic-lorenz", "--out", "afile/sub"], 3, "cannot write to output folder afile/sub"),
+    (["report", "missing.json"], 3, "no such results file: missing.json"),
+    (["report", "adir"], 3, "adir is a folder"),
+    (["report", "bad.json"], 3, "bad.json is not valid JSON"),
+    (["report", "schema.json"], 3, "unknown result type 'Nope'"),
+    (["report", "lyap.json"], 3, "is a LyapunovResult"),
+    (["report", "lyap.json", "--format", "pdf,html,xml"], 2, "--format"),
+    (["report", "missing.json", "--out", "afile/x"], 3, "no such results file"),
+    (["index", "nowhere"], 3, "no such reports folder: nowhere"),
+    (["analyze", "--simulator", "nocolon"], 2, "expected MODULE:FACTORY"),
+    (["analyze", "--simulator", "no_such_module_xyz:make"], 2, "cannot import 'no_such_module_xyz'"),
+    (["analyze", "--simulator", "missing.py:make"], 2, "no file missing.py"),
+    (["analyze", "--simulator", "factories:nope"], 2, "has no 'nope'"),
+    (["analyze", "--simulator", "factories:not_callable"], 2, "has a non-callable 'not_callable'"),
+    (["analyze", "--simulator", "factories:as_list"], 2, "returned a list"),
+    (["analyze", "--simulator", "factories:no_y0"], 2, "lacks y0"),
+    (["analyze", "--simulator", "factories:extra_key"], 2, "unknown key(s) solver"),
+    (["analyze", "--simulator", "factories:raises"], 4, "raised ZeroDivisionError: division by zero"),
+]
+
+
+@pytest.mark.parametrize("argv, code, message", BAD, ids=[" ".join(a) for a, _, _ in BAD])
+def test_bad_input_gets_one_line_and_its_exit_code(registry, capsys, tmp_path, argv, code, message):
+    _write_inputs(tmp_path)
+    before = _files(tmp_path)
+    got, out, err = _run(argv, capsys)
+    assert got == code
+    assert out == ""
+    assert err.endswith("\n") and err.count("\n") == 1, err  # exactly one line
+    assert err.startswith("chaosgrad: error: ") and message in err, err
+    new = sorted(set(_files(tmp_path)) - set(before))
+    assert [p for p in new if not p.startswith("__pycache__")] == []  # nothing written
+
+
+def test_output_folder_is_checked_before_the_analysis(registry, capsys):
+    module = registry("counted", "return syn.lorenz_study()")
+    Path("afile").write_text("")
+    code, _, err = _run(["analyze", "counted", "--out", "afile/reports", *FAST], capsys)
+    assert code == 3 and "pass --out with a writable folder" in err
+    assert sys.modules[module].CALLS == []  # the long analysis never started
+
+
+# ------------------------------------------------------------------ failures mid-way
+
+
+def _broken_pdf(exc):
+    def broken(doc, path, reason):
+        Path(path).write_bytes(b"%PDF-1.4 half a page")
+        raise exc
+
+    return broken
+
+
+@pytest.mark.parametrize("exc, code, message", [
+    (RuntimeError("renderer crashed"), 4, "the analysis failed: RuntimeError: renderer crashed"),
+    (OSError(28, "No space left on device"), 3, "No space left on device"),
+])
+def test_failure_mid_render_leaves_nothing_behind(registry, capsys, tmp_path, monkeypatch, exc, code, message):
+    monkeypatch.setattr(_pdf, "matplotlib_pdf", _broken_pdf(exc))
+    got, out, err = _run(["analyze", "synthetic-lorenz", "--pdf-engine", "matplotlib", "--out", "rep", *FAST], capsys)
+    assert got == code and message in err and err.count("\n") == 1
+    assert _files(tmp_path / "rep") == []  # no report, no temporary file, no index, no folder
+
+
+def test_failed_rerender_keeps_the_previous_report(registry, capsys, tmp_path, monkeypatch):
+    assert _run(["analyze", "synthetic-lorenz", "--pdf-engine", "matplotlib", "--out", "rep", *FAST], capsys)[0] == 0
+    snapshot = {p: (tmp_path / "rep" / p).read_bytes() for p in _files(tmp_path / "rep") if "." in p}
+    monkeypatch.setattr(_pdf, "matplotlib_pdf", _broken_pdf(RuntimeError("crash")))
+    code, _, _ = _run(["report", "rep/lorenz63/results.json", "--pdf-engine", "matplotlib", *FAST], capsys)
+    assert code == 4
+    assert {p: (tmp_path / "rep" / p).read_bytes() for p in _files(tmp_path / "rep") if "." in p} == snapshot
+
+
+def test_interrupt_and_crash_during_the_analysis(registry, capsys, tmp_path):
+    registry("interrupted", "raise KeyboardInterrupt")
+    registry("crashing", "raise ValueError('the simulator blew up the stack')")
+    code, _, err = _run(["analyze", "interrupted", "--out", "rep", *FAST], capsys)
+    assert code == 130 and "interrupted" in err
+    code, _, err = _run(["analyze", "crashing", "--out", "rep", *FAST], capsys)
+    assert code == 4 and err.count("\n") == 1
+    assert "ValueError: the simulator blew up the stack (rerun with --debug" in err
+    code, _, err = _run(["analyze", "crashing", "--out", "rep", "--debug", *FAST], capsys)
+    assert code == 4 and "Traceback (most recent call last)" in err
+    assert not Path("rep").exists()
+
+
+# ------------------------------------------------------------------ help, entry point, progress
+
+
+@pytest.mark.parametrize("command", [None, "list", "analyze", "report", "index"])
+def test_help_explains_every_option_and_the_exit_codes(capsys, command):
+    argv = ([command] if command else []) + ["--help"]
+    code, out, _ = _run(argv, capsys)
+    assert code == 0
+    parser = cli.build_parser()
+    if command:
+        parser = parser._subparsers._group_actions[0].choices[command]
+    for action in parser._actions:
+        assert action.help, f"{command}: {action.option_strings or action.dest} has no help"
+        for opt in action.option_strings:
+            assert opt in out
+    assert "exit codes:" in out
+    for code_ in (0, 1, 2, 3, 4, 130):
+        assert f"\n  {code_} " in out
+
+
+def test_console_entry_point(capsys):
+    code, out, _ = _run(["--version"], capsys)
+    assert code == 0 and out.strip() == f"chaosgrad {chaosgrad.__version__}"
+    res = subprocess.run([sys.executable, "-m", "chaosgrad.cli", "report", "nope.json"], capture_output=True, text=True)
+    assert res.returncode == 3 and res.stderr.startswith("chaosgrad: error: no such results file")
+
+
+def test_progress_lines_and_bars():
+    log = io.StringIO()
+    p = StderrProgress(log, bars=False)
+    for label, done in (("lambda_numerical", 0), ("lambda_physical", 1), ("gradient growth", 2), ("done", 5)):
+        p(label, done, 5)
+    p.close()
+    lines = [ln.split("] ", 1)[1] for ln in log.getvalue().splitlines()]
+    assert lines[:4] == ["lambda_numerical (0/5)", "lambda_physical (1/5)", "gradient growth (2/5)", "done (5/5)"]
+    assert lines[4].startswith("finished in") and len(lines) == 5
+    bars = io.StringIO()
+    p = StderrProgress(bars, bars=True)
+    for i in range(4):
+        p("sweep", i, 3 if i < 3 else 7)  # a new total starts a new bar
+    p.close()
+    text = bars.getvalue()
+    assert "sweep" in text and "2/3" in text and "3/7" in text
+    quiet = io.StringIO()
+    StderrProgress(quiet, enabled=False)("x", 1, 2)
+    assert quiet.getvalue() == ""
+
+
+def test_main_signature():
+    assert list(inspect.signature(cli.main).parameters) == ["argv"]
