@@ -22,6 +22,7 @@ import sys
 from typing import Callable, Sequence
 
 import diffrax
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -32,7 +33,7 @@ from ._errors import bad_argument
 from ._gradients import gradient_growth, horizon_blocks, make_members, reverse_through_steps
 from ._losses import as_loss, check_scalar_loss
 from ._lyapunov import LyapunovResult, check_finite_input, check_step_shapes, lyapunov_spectrum
-from ._pytree import FlatState
+from ._pytree import FlatState, all_finite
 from ._reference import agree, default_reference, check_reference, exponent_uncertainty, largest_safe_step, reference_spectrum
 from ._simulators import AbstractSimulator, ODESimulator, _replace, check_simulator
 from ._wrt import resolve_wrt
@@ -144,16 +145,9 @@ def _ablation(name, cause, change, before: GradientGrowthResult, run: Callable, 
     )
 
 
-def _forward_finite(simulator, y0s, args, n_steps) -> bool:
-    @jax.jit
-    def run(y0s, args):
-        out = jax.vmap(lambda y: simulator.evolve(0.0, y, args, n_steps))(y0s)
-        return jnp.all(jnp.stack([jnp.all(jnp.isfinite(x)) for x in jax.tree_util.tree_leaves(out) if jnp.issubdtype(x.dtype, jnp.inexact)]))
-
-    try:
-        return bool(run(y0s, args))
-    except Exception:
-        return True
+@eqx.filter_jit
+def _evolve(simulator, y0, args, n_steps: int):
+    return simulator.evolve(0.0, y0, args, n_steps)
 
 
 def diagnose(
@@ -228,10 +222,8 @@ def diagnose(
     n_tr = max(0, int(round(transient / simulator.dt)))
     y_start = y0
     if n_tr:
-        y_start = jax.jit(lambda y, a: ref_for_transient.evolve(0.0, y, a, int(round(transient / ref_for_transient.dt))))(
-            ref_for_transient.prepare(y0), args
-        )
-        if not all(bool(jnp.all(jnp.isfinite(x))) for x in jax.tree_util.tree_leaves(y_start) if jnp.issubdtype(jnp.asarray(x).dtype, jnp.inexact)):
+        y_start = _evolve(ref_for_transient, ref_for_transient.prepare(y0), args, int(round(transient / ref_for_transient.dt)))
+        if not bool(all_finite(y_start)):
             notes.append("the transient diverged with the reference dynamics; measurements start from y0 itself")
             y_start = y0
         y_start = simulator.prepare(y_start)
@@ -268,7 +260,7 @@ def diagnose(
     report("gradient growth", done, steps)
     grad = gradient_growth(simulator, y0s, args, **grad_kwargs)
     done += 1
-    forward_ok = _forward_finite(simulator, y0s, args, int(grad.horizon_steps[-1]))
+    forward_ok = bool(grad.state_finite.all())
 
     # ---- suspected causes and their ablations
     report("ablations", done, steps)

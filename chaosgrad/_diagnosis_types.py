@@ -49,6 +49,9 @@ class GradientGrowthResult(Result):
             rest) or ``"nonfinite"`` (too few finite horizons to fit).
         method: how the rate and interval were computed.
         dtype, adjoint: the user's state dtype and adjoint.
+        state_finite: ``(M, H)`` whether the forward state stayed finite up to each
+            horizon (``None`` if not measured): tells a simulation that blew up from a
+            gradient that overflowed on the way back.
     """
 
     horizons: np.ndarray
@@ -70,6 +73,7 @@ class GradientGrowthResult(Result):
     dtype: str
     adjoint: str
     kind: str = "gradient-growth"
+    state_finite: np.ndarray | None = None
 
 
 @dataclass(frozen=True)

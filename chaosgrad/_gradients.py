@@ -33,7 +33,7 @@ from ._errors import bad_argument
 from ._fit import fit_growth_rate
 from ._losses import as_loss, check_scalar_loss
 from ._lyapunov import check_finite_input, check_step_shapes
-from ._pytree import float_leaves, is_float_array
+from ._pytree import all_finite, float_leaves, is_float_array
 from ._simulators import AbstractSimulator, ODESimulator, check_simulator
 from ._wrt import Wrt, resolve_wrt
 
@@ -96,10 +96,12 @@ def _sweep(simulator, y0, args, loss, sel: Wrt, b: int, K: int, horizon_blocks: 
 
     def forward(y, k):
         y1, _ = block(k * block_time, y, theta)
-        return y1, y
+        return y1, (y, all_finite(y1))
 
-    y_last, ys = jax.lax.scan(forward, y0, jnp.arange(K))
+    y_last, (ys, block_ok) = jax.lax.scan(forward, y0, jnp.arange(K))
     ys = jax.tree_util.tree_map(lambda a, last: jnp.concatenate([a, last[None]]), ys, y_last)
+    # The state is finite up to horizon h if every block boundary up to it is.
+    state_ok = jnp.cumprod(block_ok.astype(jnp.int32)).astype(bool)[hb - 1]
 
     def seed_at(y):
         return jax.grad(lambda y: loss.at_state(y, y0))(y)
@@ -126,7 +128,7 @@ def _sweep(simulator, y0, args, loss, sel: Wrt, b: int, K: int, horizon_blocks: 
     (cot_y, cot_theta), profile = jax.lax.scan(backward, init, jnp.arange(K - 1, -1, -1))
     grads = cot_y if sel.kind == "y0" else cot_theta
     norms = jax.vmap(_tree_norm)(grads)
-    return norms, profile[::-1]
+    return norms, profile[::-1], state_ok
 
 
 @eqx.filter_jit
@@ -258,7 +260,7 @@ def gradient_growth(
     K = int(blocks[-1])
     through_steps = reverse_through_steps(simulator)
     report("gradient sweep", 0, 1)
-    norms, profile = _sweep_ensemble(simulator, y0s, args, loss, sel, b, K, tuple(int(x) for x in blocks))
+    norms, profile, state_ok = _sweep_ensemble(simulator, y0s, args, loss, sel, b, K, tuple(int(x) for x in blocks))
     norms, profile = np.asarray(norms, dtype=np.float64), np.asarray(profile, dtype=np.float64)
     method_paths = "all horizons in one checkpointed sweep through the steps"
     if not through_steps and not loss.time_averaged:
@@ -303,4 +305,5 @@ def gradient_growth(
         method=f"{method_paths}; {fit.method}",
         dtype=simulator.dtype,
         adjoint=type(getattr(simulator, "adjoint", None)).__name__ if isinstance(simulator, ODESimulator) else "reverse mode through the steps",
+        state_finite=np.asarray(state_ok, dtype=bool),
     )

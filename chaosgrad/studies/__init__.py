@@ -23,7 +23,9 @@ class StudySpec:
 
 
 # name -> module that defines `SPEC`; imported lazily so `chaosgrad list` is instant.
-_MODULES: dict[str, str] = {}
+_MODULES: dict[str, str] = {
+    "lorenz63": "chaosgrad.studies.lorenz63",
+}
 
 
 def register(name: str, module: str) -> None:
@@ -32,6 +34,10 @@ def register(name: str, module: str) -> None:
 
 def names() -> list[str]:
     return sorted(_MODULES)
+
+
+def title(name: str) -> str:
+    return get(name).title
 
 
 def get(name: str) -> StudySpec:

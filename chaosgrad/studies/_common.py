@@ -1,0 +1,102 @@
+"""Building blocks shared by the bundled studies: diagnose a zoo system, sweep a
+parameter, and turn the results into figures and tables (data only)."""
+
+from __future__ import annotations
+
+import math
+from typing import Callable, Sequence
+
+import numpy as np
+
+from .._diagnose import diagnose
+from .._diagnosis_types import Diagnosis
+from .._reference import exponent_uncertainty
+from .._study import Figure, Section, Series, Study, Table
+from ..zoo import System
+
+
+def no_progress(label: str, done: int, total: int) -> None:
+    del label, done, total
+
+
+def diagnose_system(system: System, *, progress=None, **kwargs) -> Diagnosis:
+    """``diagnose`` a zoo system with its own reference and literature values."""
+    kwargs.setdefault("reference", system.reference)
+    kwargs.setdefault("literature", system.literature)
+    kwargs.setdefault("name", system.title)
+    return diagnose(system.simulator, system.y0, system.args, progress=progress, **kwargs)
+
+
+def lam1(d: Diagnosis) -> tuple[float, float]:
+    """Physical lambda_1 and its uncertainty (standard error and drift combined)."""
+    return float(d.lambda_physical.exponents[0]), exponent_uncertainty(d.lambda_physical, 0)
+
+
+def fmt(x, digits: int = 3) -> str:
+    if x is None or (isinstance(x, float) and not math.isfinite(x)):
+        return "n/a"
+    return f"{x:.{digits}g}" if isinstance(x, float) else str(x)
+
+
+def sweep(values: Sequence[float], run: Callable[[float], Diagnosis], progress, label: str) -> list[Diagnosis]:
+    out = []
+    for i, v in enumerate(values):
+        progress(f"{label} = {v:g}", i, len(values))
+        out.append(run(v))
+    progress(label, len(values), len(values))
+    return out
+
+
+def rates_figure(x, diagnoses: Sequence[Diagnosis], *, xlabel: str, title: str, caption: str, xscale="linear") -> Figure:
+    """lambda_1 (physical and numerical) and the gradient rate with its interval against ``x``."""
+    x = np.asarray(x, dtype=float)
+    lp = np.array([lam1(d)[0] for d in diagnoses])
+    up = np.array([lam1(d)[1] for d in diagnoses])
+    ln = np.array([float(d.lambda_numerical.exponents[0]) for d in diagnoses])
+    g = np.array([d.gradient_rate for d in diagnoses])
+    glo = np.array([d.gradient_interval[0] for d in diagnoses])
+    ghi = np.array([d.gradient_interval[1] for d in diagnoses])
+    return Figure(
+        title=title, caption=caption, xlabel=xlabel, ylabel="rate (1 / time unit)", xscale=xscale,
+        series=(
+            Series("lambda_1 physical (± 2 u)", x, lp, lower=lp - 2 * up, upper=lp + 2 * up, style="line+marker"),
+            Series("lambda_1 numerical", x, ln, style="marker"),
+            Series("gradient rate (95% interval)", x, g, lower=glo, upper=ghi, style="line+marker"),
+            Series("zero", x[:1], np.zeros(1), style="hline"),
+        ),
+    )
+
+
+def verdict_table(title: str, xname: str, x, diagnoses: Sequence[Diagnosis], caption: str = "") -> Table:
+    rows = []
+    for v, d in zip(x, diagnoses):
+        lp, up = lam1(d)
+        rows.append((
+            fmt(float(v), 4), d.physics, d.verdict, ", ".join(d.causes) or "none",
+            f"{lp:+.3f} ± {up:.3f}", f"{d.gradient_rate:+.3f} [{d.gradient_interval[0]:+.3f}, {d.gradient_interval[1]:+.3f}]",
+        ))
+    return Table(
+        title=title, caption=caption,
+        columns=(xname, "physics", "verdict", "causes", "lambda_1 physical", "gradient rate [95% interval]"),
+        rows=tuple(rows),
+    )
+
+
+def transitions(x, labels) -> list[tuple[float, float, str, str]]:
+    """Consecutive sweep points where a label changes: ``(x_before, x_after, before, after)``."""
+    return [(float(x[i]), float(x[i + 1]), labels[i], labels[i + 1]) for i in range(len(x) - 1) if labels[i] != labels[i + 1]]
+
+
+def make_study(system: str, title: str, summary: str, diagnosis: Diagnosis, sections, findings, *, fast: bool, config: dict, extra=None) -> Study:
+    return Study(
+        system=system, title=title, summary=summary, diagnosis=diagnosis, sections=tuple(sections),
+        findings=tuple(findings), mode="fast" if fast else "full",
+        config={"command": f"chaosgrad analyze {system}" + (" --fast" if fast else ""), **config},
+        extra=extra or {},
+    )
+
+
+__all__ = [
+    "Figure", "Section", "Series", "Table", "diagnose_system", "fmt", "lam1", "make_study", "no_progress",
+    "rates_figure", "sweep", "transitions", "verdict_table",
+]

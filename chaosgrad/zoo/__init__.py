@@ -1,0 +1,53 @@
+"""The bundled systems: flows, maps, recurrent and deep networks, control tasks.
+
+Each factory returns a :class:`System` (simulator, default state and parameters,
+equations, literature values with their source). ``SYSTEMS`` maps every registry name
+to its factory; ``get(name, **overrides)`` builds one.
+"""
+
+from __future__ import annotations
+
+from .._errors import bad_argument
+from ._flows import damped_oscillator, double_pendulum, double_pendulum_energy, lorenz63, lorenz96, rossler, van_der_pol
+from ._ks import kuramoto_sivashinsky, kuramoto_sivashinsky_36
+from ._learning_registry import LEARNING_SYSTEMS
+from ._maps import henon, logistic
+from ._networks import deep_network, gru_rnn, lstm_rnn, tanh_rnn
+from ._physical_registry import PHYSICAL_SYSTEMS
+from ._rl import acrobot, bouncing_ball, cartpole, pendulum
+from ._system import System
+
+SYSTEMS = {**PHYSICAL_SYSTEMS, **LEARNING_SYSTEMS}
+
+
+def get(name: str, **overrides) -> System:
+    """Build the bundled system ``name`` with parameter or numerics ``overrides``."""
+    if name not in SYSTEMS:
+        raise bad_argument("name", f"{name!r} is not a bundled system", f"use one of {sorted(SYSTEMS)}")
+    return SYSTEMS[name](**overrides)
+
+
+__all__ = [
+    "SYSTEMS",
+    "System",
+    "acrobot",
+    "bouncing_ball",
+    "cartpole",
+    "damped_oscillator",
+    "deep_network",
+    "double_pendulum",
+    "double_pendulum_energy",
+    "get",
+    "gru_rnn",
+    "henon",
+    "kuramoto_sivashinsky",
+    "kuramoto_sivashinsky_36",
+    "logistic",
+    "lorenz63",
+    "lorenz96",
+    "lstm_rnn",
+    "pendulum",
+    "rossler",
+    "tanh_rnn",
+    "van_der_pol",
+]
