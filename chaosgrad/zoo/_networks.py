@@ -36,6 +36,8 @@ from ._system import System
 
 def check_int(name: str, value, minimum: int = 1) -> int:
     try:
+        if isinstance(value, bool):
+            raise TypeError
         v = operator.index(value)
     except TypeError:
         raise bad_argument(name, f"{value!r} is not an int", f"pass an int >= {minimum}") from None
@@ -94,10 +96,12 @@ def tanh_rnn(*, n: int = 100, g: float = 2.0, seed: int = 0, dtype="float64") ->
     ``args = {"W": W, "g": g}`` (differentiate with respect to either).
 
     Behaviour: the continuous-time network ``dh/dt = -h + g W tanh(h)`` becomes chaotic at
-    ``g = 1`` (Sompolinsky, Crisanti & Sommers, PRL 61, 259, 1988); so does this discrete
-    map (Molgedey, Schuchhardt & Schuster, PRL 69, 3717, 1992; Cessac, J. Phys. I 5, 409,
-    1995). For ``g < 1`` the origin attracts and the exponents are ``ln|eig(g W)|``
-    exactly, so ``lambda_1 = ln(g rho(W)) -> ln g``. Every step obeys
+    ``g = 1`` as ``N -> infinity`` (Sompolinsky, Crisanti & Sommers, PRL 61, 259, 1988);
+    so does this discrete map (Molgedey, Schuchhardt & Schuster, PRL 69, 3717, 1992;
+    Cessac, J. Phys. I 5, 409, 1995). At ``N = 100`` the edge is blurred by finite size:
+    with seed 0, lambda_1 = -0.017 at g = 1, 0.000 at 1.2, +0.023 at 1.5, +0.132 at 2
+    (measured here). For ``g < 1`` the origin attracts and the exponents are
+    ``ln|eig(g W)|`` exactly, so ``lambda_1 = ln(g rho(W)) -> ln g``. Every step obeys
     ``||Df|| <= g ||W||_2`` because ``|tanh'| <= 1``, so ``lambda_1 <= ln(g ||W||_2)``.
     ``divergence`` is ``ln|det Df| = sum_i ln sech^2((g W h)_i) + N ln g + ln|det W|``.
     """

@@ -413,6 +413,15 @@ def bouncing_ball(
 
 # ---------------------------------------------------------------------------- returns
 
+ENV_REWARDS: dict[str, Callable] = {
+    "pendulum": pendulum_reward,
+    "cartpole": cartpole_reward,
+    "acrobot": acrobot_reward,
+    "bouncing_ball": bouncing_ball_reward,
+}
+"""The reward ``reward(state, action)`` of each environment, by system name."""
+
+
 
 def rollout_return(
     simulator: AbstractSimulator, reward: Callable, y0, args, n_steps: int, *, discount: float = 1.0
