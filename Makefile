@@ -22,6 +22,9 @@ test: $(STAMP)
 test-fast: $(STAMP)
 	$(PY) -m pytest -q -m "not slow"
 
+systems: $(STAMP)
+	$(VENV)/bin/chaosgrad analyze all
+
 bench: $(STAMP)
 	$(PY) -m pip install --quiet -e '.[bench]'
 	$(PY) benchmarks/bench_lyapunov.py

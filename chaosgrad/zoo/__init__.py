@@ -12,9 +12,32 @@ from ._flows import damped_oscillator, double_pendulum, double_pendulum_energy, 
 from ._ks import kuramoto_sivashinsky, kuramoto_sivashinsky_36
 from ._learning_registry import LEARNING_SYSTEMS
 from ._maps import henon, logistic
-from ._networks import deep_network, gru_rnn, lstm_rnn, tanh_rnn
+from ._networks import (
+    dead_relu_fraction,
+    deep_network,
+    gru_rnn,
+    jacobian_singular_values,
+    layer_jacobian_norms,
+    lstm_rnn,
+    saturation_fraction,
+    tanh_rnn,
+)
 from ._physical_registry import PHYSICAL_SYSTEMS
-from ._rl import acrobot, bouncing_ball, cartpole, pendulum
+from ._rl import (
+    ENV_REWARDS,
+    acrobot,
+    acrobot_reward,
+    bouncing_ball,
+    bouncing_ball_reward,
+    cartpole,
+    cartpole_reward,
+    mlp_policy,
+    pendulum,
+    pendulum_energy,
+    pendulum_reward,
+    policy_params,
+    rollout_return,
+)
 from ._system import System
 
 SYSTEMS = {**PHYSICAL_SYSTEMS, **LEARNING_SYSTEMS}
@@ -28,7 +51,20 @@ def get(name: str, **overrides) -> System:
 
 
 __all__ = [
+    "ENV_REWARDS",
     "SYSTEMS",
+    "acrobot_reward",
+    "bouncing_ball_reward",
+    "cartpole_reward",
+    "dead_relu_fraction",
+    "jacobian_singular_values",
+    "layer_jacobian_norms",
+    "mlp_policy",
+    "pendulum_energy",
+    "pendulum_reward",
+    "policy_params",
+    "rollout_return",
+    "saturation_fraction",
     "System",
     "acrobot",
     "bouncing_ball",
