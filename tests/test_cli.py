@@ -9,7 +9,6 @@ import itertools
 import io
 import json
 import math
-import os
 import subprocess
 import sys
 import textwrap

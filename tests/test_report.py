@@ -23,7 +23,7 @@ import pytest
 
 import _synthetic as syn
 from chaosgrad import ChaosgradInputError, report
-from chaosgrad.report import _document, _figures, _pdf, _plot
+from chaosgrad.report import _document, _figures, _html, _pdf, _plot
 from chaosgrad.report._text import fmt, spectrum_text, verdict_words
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
@@ -211,7 +211,7 @@ def test_report_renders_from_json_alone(out, tmp_path):
     root, results = out
     path = results["lorenz"].files["json"]
     loaded = report.load(path)
-    a = report.render_html(syn.lorenz_study(), dpi=DPI)
+    a = results["lorenz"].files["html"].read_text(encoding="utf-8")  # rendered from the study in memory
     b = report.render_html(loaded, dpi=DPI)
     assert _strip_time(a) == _strip_time(b)  # identical, figures included
     # a bare Diagnosis file renders too (wrapped in a study with no sections)
@@ -245,6 +245,8 @@ def test_failed_render_leaves_nothing(tmp_path, monkeypatch):
         raise RuntimeError("disk full in the middle of the PDF")
 
     monkeypatch.setattr(_pdf, "matplotlib_pdf", broken)
+    build = _document.build  # figures are not what this test is about: skip drawing them
+    monkeypatch.setattr(_document, "build", lambda study, **kw: build(study, figures=False))
     target = tmp_path / "new" / "lorenz63"
     with pytest.raises(RuntimeError, match="disk full"):
         report.render(syn.lorenz_study(), target, dpi=DPI, pdf_engine="matplotlib")
@@ -317,13 +319,16 @@ def _colourful(page):
     return float(np.mean(rgb.max(axis=2) - rgb.min(axis=2) > 12))
 
 
-def _pngs(figures):
+def _html_pngs(html_path):
+    """The figures embedded in a report's HTML, as RGB arrays, in page order."""
     from PIL import Image
 
-    return [np.asarray(Image.open(io.BytesIO(f.png)).convert("RGB")) for f in figures]
+    text = Path(html_path).read_text(encoding="utf-8")
+    return [np.asarray(Image.open(io.BytesIO(base64.b64decode(b))).convert("RGB"))
+            for b in re.findall(r'src="data:image/png;base64,([^"]+)"', text)]
 
 
-def _check_pdf(path, tmp_path, figures, verdict):
+def _check_pdf(path, tmp_path, want, verdict):
     """The PDF holds the verdict as text, each figure pixel for pixel, and no blank page."""
     from PIL import Image
 
@@ -333,7 +338,6 @@ def _check_pdf(path, tmp_path, figures, verdict):
     out.mkdir()
     subprocess.run(["pdfimages", "-png", str(path), str(out / "i")], check=True)
     found = [np.asarray(Image.open(p).convert("RGB")) for p in sorted(out.glob("i-*.png"))]
-    want = _pngs(figures)
     assert len(found) == len(want)
     for i, (a, b) in enumerate(zip(found, want)):
         # Chromium stores images top-down, matplotlib bottom-up; the pixels are the same.
@@ -354,16 +358,15 @@ def test_chromium_pdf_matches_the_html(out, tmp_path):
     _, results = out
     r = results["lorenz"]
     assert r.pdf_engine == "chromium"
-    doc = _document.build(syn.lorenz_study(), dpi=DPI)
-    figures = doc.figures + [f for s in doc.sections for f in s.figures]
-    text = _check_pdf(r.files["pdf"], tmp_path, figures, "The gradient explodes because the dynamics are chaotic")
-    for f in figures:
-        assert f.title in text, f.title  # every figure, with its title, is in the PDF
+    # the PDF's figures are the HTML's figures, pixel for pixel
+    want = _html_pngs(r.files["html"])
+    assert len(want) == N_STANDARD + 4
+    text = _check_pdf(r.files["pdf"], tmp_path, want, "The gradient explodes because the dynamics are chaotic")
+    doc = _document.build(syn.lorenz_study(), figures=False)
+    for f in doc.figures + [f for s in doc.sections for f in s.figures]:
+        assert f.title in text, f.title  # every figure, with its title
     for row in doc.rates.rows:
         assert row[0] in text
-    # and the PDF's figures are the HTML's figures
-    html = r.files["html"].read_text(encoding="utf-8")
-    assert [base64.b64encode(f.png).decode() for f in figures] == re.findall(r'src="data:image/png;base64,([^"]+)"', html)
 
 
 @needs_poppler
@@ -371,21 +374,20 @@ def test_matplotlib_pdf_fallback(out, tmp_path):
     _, results = out
     r = results["degenerate"]
     assert r.pdf_engine == "matplotlib"
-    doc = _document.build(syn.degenerate_study(), dpi=DPI)
-    text = _check_pdf(r.files["pdf"], tmp_path, doc.figures, "The simulation or its gradient diverged")
+    text = _check_pdf(r.files["pdf"], tmp_path, _html_pngs(r.files["html"]), "The simulation or its gradient diverged")
     assert "PDF drawn with matplotlib" in text
     assert "Reproducibility" in text and "Rates" in text
 
 
 @needs_poppler
-def test_matplotlib_pdf_when_chromium_is_absent(tmp_path, monkeypatch):
+def test_matplotlib_pdf_when_chromium_is_absent(out, tmp_path, monkeypatch):
     monkeypatch.setenv("CHAOSGRAD_CHROMIUM", "none")
     r = report.render(syn.float16_study(), tmp_path / "f16", ("pdf",), dpi=DPI)
     assert r.pdf_engine == "matplotlib"
     assert any("no Chromium was found" in w for w in r.warnings)
     assert sorted(p.name for p in (tmp_path / "f16").iterdir()) == ["report.pdf"]
-    doc = _document.build(syn.float16_study(), dpi=DPI)
-    text = _check_pdf(r.files["pdf"], tmp_path, doc.figures, "The simulation or its gradient diverged")
+    same_figures = _html_pngs(out[1]["float16"].files["html"])  # drawing is deterministic
+    text = _check_pdf(r.files["pdf"], tmp_path, same_figures, "The simulation or its gradient diverged")
     assert "Chromium was not found" in text and "RESOURCE_EXHAUSTED" in text
     with pytest.raises(report.PdfError, match="no Chromium found"):
         report.render(syn.float16_study(), tmp_path / "x", ("pdf",), dpi=DPI, pdf_engine="chromium")
@@ -577,3 +579,47 @@ def test_index_in_the_browser(out, browser):
     assert any("intrinsic explosion" in r for r in rows) and any("diverged" in r for r in rows)
     assert browser.errors() == []
     assert all(u.startswith("file:") for u in browser.requests())
+
+
+def _gutted():
+    """A diagnosis with every optional or numeric field missing, NaN or empty."""
+    import dataclasses as dc
+
+    d = syn.lorenz_diagnosis()
+    nan3 = np.full(3, np.nan)
+    num = dc.replace(d.lambda_numerical, exponents=nan3, standard_error=nan3, history=np.zeros((0, 3)),
+                     finite_time_exponents=np.zeros((4, 0, 3)), kaplan_yorke=None, status="nonfinite",
+                     first_nonfinite_interval=0, nonfinite_quantity=None)
+    abl = dc.replace(d.ablations[0], interval_after=None, rate_after=None, evidence={}, status="failed", error=None)
+    return dc.replace(
+        d, lambda_numerical=num, ablations=(abl,), gradient_interval=(), expected_numerical_rate=None,
+        literature={"exponents": [0.9056, None, -14.5723]}, overflow_horizon=float("inf"),
+        truncation_horizon=float("nan"), explanation="   ", notes=("a note",), config={"seed": None},
+        recommendations=(syn.Recommendation("x", "do y", float("nan"), None),),
+    )
+
+
+def test_missing_and_nonfinite_fields_render():
+    d = _gutted()
+    doc = _document.build(report.as_study(d), dpi=DPI)
+    assert doc.warnings == []  # every figure was drawn
+    assert all(f.png for f in doc.figures)
+    html = _html.render(doc)
+    assert "NaN" in html and "failed: no error message recorded" in html
+    assert "whether the gap is significant is unknown" in html  # no interval: no claim
+    assert "source not given" in html  # literature without its source says so
+
+
+def test_a_figure_that_cannot_be_drawn_is_reported_in_place(monkeypatch):
+    def broken(d, width=6.4):
+        raise ValueError("bad axis limits")
+
+    standard = list(_figures.STANDARD)
+    standard[2] = (standard[2][0], standard[2][1], broken)
+    monkeypatch.setattr(_figures, "STANDARD", tuple(standard))
+    doc = _document.build(syn.float16_study(), dpi=DPI)
+    assert [f.png is None for f in doc.figures] == [False, False, True, False, False, False]
+    assert doc.figures[2].error == "figure could not be drawn (ValueError: bad axis limits)"
+    html = _html.render(doc)
+    assert "figure could not be drawn (ValueError: bad axis limits)" in html
+    assert html.count('class="warning"') == 1

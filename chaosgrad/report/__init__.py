@@ -160,6 +160,9 @@ def render(
         raise bad_argument("pdf_engine", f"{pdf_engine!r} is not one of {PDF_ENGINES}", "pass 'auto', 'chromium' or 'matplotlib'")
     study = as_study(result)
     html_name, pdf_name = f"{basename}.html", f"{basename}.pdf"
+    chromium = _pdf.find_chromium() if "pdf" in fmts and pdf_engine != "matplotlib" else None
+    if "pdf" in fmts and pdf_engine == "chromium" and chromium is None:  # before any work
+        raise PdfError("no Chromium found: install chromium or set CHAOSGRAD_CHROMIUM to its path")
     need_doc = "html" in fmts or "pdf" in fmts
     doc = _document.build(study, dpi=dpi, scale=scale) if need_doc else None
     warnings = list(doc.warnings) if doc else []
@@ -168,9 +171,6 @@ def render(
         if need_doc:
             html_tmp = st.write(html_name, _html.render(doc))
         if "pdf" in fmts:
-            chromium = _pdf.find_chromium() if pdf_engine != "matplotlib" else None
-            if pdf_engine == "chromium" and chromium is None:
-                raise PdfError("no Chromium found: install chromium or set CHAOSGRAD_CHROMIUM to its path")
             pdf_tmp = st.path(pdf_name)
             if chromium is not None:
                 try:

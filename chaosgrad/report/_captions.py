@@ -60,7 +60,7 @@ def convergence(d) -> str:
     for name, r in (("reference", p), ("numerical", n)):
         if r.first_nonfinite_interval is not None:
             s += (
-                f" The {name} run's {r.nonfinite_quantity or 'state'} became non-finite in interval "
+                f" The {name} run's {r.nonfinite_quantity or 'value'} became non-finite in interval "
                 f"{int(r.first_nonfinite_interval) + 1} (red line); estimates use the intervals before it."
             )
     return s
@@ -117,9 +117,9 @@ def ablations(d) -> str:
 
 def spectrum(d) -> str:
     s = (
-        f"The Lyapunov spectrum of the reference dynamics (blue, ±1 standard error) and of "
-        f"your numerical map (orange). Equal bars mean the solver reproduces the physics; a "
-        f"shifted λ₁ is a discretisation artefact."
+        "The Lyapunov spectrum of the reference dynamics (blue, ±1 standard error) and of "
+        "your numerical map (orange). Equal bars mean the solver reproduces the physics; a "
+        "shifted λ₁ is a discretisation artefact."
     )
     if isinstance(d.literature, dict) and d.literature.get("exponents"):
         s += f" Black ticks: published values ({d.literature.get('source', 'source not given')})."

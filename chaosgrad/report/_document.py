@@ -111,7 +111,7 @@ def _lyap_status(res) -> str:
         else ""
     )
     return (
-        f" Not every interval was finite: the {res.nonfinite_quantity or 'state'} became "
+        f" Not every interval was finite: the {res.nonfinite_quantity or 'value'} became "
         f"non-finite{where}; the estimate uses the intervals before it."
     )
 
@@ -179,15 +179,16 @@ def rates_table(d: Diagnosis) -> TableItem:
     lo, hi = (tuple(d.gradient_interval) + (None, None))[:2] if d.gradient_interval else (None, None)
     if is_finite(d.gradient_rate) and is_finite(d.expected_rate):
         gap = float(d.gradient_rate) - float(d.expected_rate)
-        inside = is_finite(lo) and is_finite(hi) and float(lo) <= float(d.expected_rate) <= float(hi)
-        add(
-            "gap γ − expected",
-            fmt(gap, 3, signed=True),
-            "The part of the growth the physics does not explain. "
-            + ("The expected rate lies inside γ's interval: no significant gap."
-               if inside else "The expected rate lies outside γ's interval: the gap is significant."),
-            "" if inside else "warn",
-        )
+        has_interval = is_finite(lo) and is_finite(hi)
+        inside = has_interval and float(lo) <= float(d.expected_rate) <= float(hi)
+        if not has_interval:
+            verdict, cls = "No interval was measured for γ, so whether the gap is significant is unknown.", "warn"
+        elif inside:
+            verdict, cls = "The expected rate lies inside γ's interval: no significant gap.", ""
+        else:
+            verdict, cls = "The expected rate lies outside γ's interval: the gap is significant.", "warn"
+        add("gap γ − expected", fmt(gap, 3, signed=True),
+            "The part of the growth the physics does not explain. " + verdict, cls)
     limits = dtype_limits(d.dtype)
     lim_s = f" ({fmt(limits[0], 3)})" if limits else ""
     add(
@@ -367,22 +368,19 @@ def build(study, *, dpi: int = 150, scale: float = 1.0, figures: bool = True) ->
     words, tone = verdict_words(d.verdict)
     figs = []
     warnings = []
-    if figures:
-        from . import _figures, _plot
+    from . import _figures, _plot  # matplotlib itself is imported only when drawing
 
-        for fid, title, draw in _figures.STANDARD:
-            figs.append(_figure(fid, title, _captions.CAPTIONS[fid], draw, d, dpi, scale, warnings))
+    for fid, title, draw in _figures.STANDARD:
+        caption = _captions.CAPTIONS[fid](d)
+        figs.append(_figure(fid, title, caption, draw, d, dpi, scale, warnings) if figures
+                    else FigureItem(fid, title, caption))
     sections = []
     for s_i, sec in enumerate(study.sections or ()):
         sfigs = []
         for f_i, spec in enumerate(sec.figures or ()):
-            if figures:
-                from . import _plot
-
-                sfigs.append(_figure(f"s{s_i + 1}-f{f_i + 1}", spec.title, lambda _d, c=spec.caption: c,
-                                     _plot.draw_generic, spec, dpi, scale, warnings))
-            else:
-                sfigs.append(FigureItem(f"s{s_i + 1}-f{f_i + 1}", spec.title, spec.caption))
+            fid = f"s{s_i + 1}-f{f_i + 1}"
+            sfigs.append(_figure(fid, spec.title, spec.caption, _plot.draw_generic, spec, dpi, scale, warnings)
+                         if figures else FigureItem(fid, spec.title, spec.caption))
         sections.append(SectionItem(sec.title, paragraphs(sec.text), sfigs, [_table(t) for t in sec.tables or ()]))
     repro, command, configuration = repro_block(study, d)
     return Document(
@@ -416,10 +414,9 @@ def build(study, *, dpi: int = 150, scale: float = 1.0, figures: bool = True) ->
     )
 
 
-def _figure(fid, title, caption_fn, draw, data, dpi, scale, warnings) -> FigureItem:
+def _figure(fid, title, caption, draw, data, dpi, scale, warnings) -> FigureItem:
     from ._plot import BASE_SIZE, render_png
 
-    caption = caption_fn(data)
     try:
         png = render_png(draw, dpi, data, width=BASE_SIZE[0] * scale)
     except Exception as exc:  # one bad figure must not take the whole report with it
