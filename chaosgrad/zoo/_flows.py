@@ -260,7 +260,7 @@ class ImplicitMidpoint(AbstractSimulator):
     bounded instead of drifting.
 
     The implicit equation is solved by ``newton_iterations`` full Newton steps from the
-    explicit Euler predictor, unrolled (no data-dependent stopping, rule 4 of the
+    explicit Euler predictor, a fixed count (no data-dependent stopping, rule 4 of the
     simulator contract), so ``jax.jvp`` and reverse mode differentiate the converged
     map. The predictor error is ``O(dt^2)`` and each Newton step squares it, so four
     iterations reach round-off when ``dt ||Df|| << 1``. States may be any pytree of
