@@ -439,7 +439,7 @@ def cmd_analyze(args, argv) -> int:
     finally:
         progress.close()
     study = _with_provenance(study, _command_line(argv))
-    folder = out_root / _safe_name(study.system)
+    folder = out_root / _safe_name(args.system or study.system)  # DIR/SYSTEM/ as documented
     result = _render(study, folder, formats, args, progress)
     index = _refresh_index(out_root)
     print(_summary(study, result.files.values(), [index]))

@@ -20,7 +20,7 @@ import _synthetic as syn
 import chaosgrad
 from chaosgrad import Study, cli, load_result, studies
 from chaosgrad._progress import StderrProgress
-from chaosgrad.report import _pdf
+from chaosgrad.report import _document, _pdf
 
 FAST = ["--dpi", "40", "-q"]
 _UNIQUE = itertools.count()  # small figures and no progress: fast and quiet
@@ -79,19 +79,19 @@ def test_list(registry, capsys):
 def test_analyze_writes_every_file_and_the_index(registry, capsys, tmp_path):
     code, out, err = _run(["analyze", "synthetic-lorenz", "--fast", "--out", "rep", "--dpi", "40"], capsys)
     assert code == 0
-    assert _files(tmp_path / "rep") == ["index.html", "lorenz63", "lorenz63/report.html",
-                                        "lorenz63/report.pdf", "lorenz63/results.json"]
-    study = load_result(tmp_path / "rep/lorenz63/results.json")
+    assert _files(tmp_path / "rep") == ["index.html", "synthetic-lorenz", "synthetic-lorenz/report.html",
+                                        "synthetic-lorenz/report.pdf", "synthetic-lorenz/results.json"]
+    study = load_result(tmp_path / "rep/synthetic-lorenz/results.json")
     assert isinstance(study, Study) and study.mode == "fast"
     assert study.diagnosis.to_json() == syn.lorenz_diagnosis().to_json()  # lossless
     # the summary table on stdout
     assert "verdict             intrinsic explosion" in out
     assert "gradient rate       +0.890 [+0.850, +0.930]" in out
-    assert "rep/lorenz63/report.pdf" in out and "rep/index.html" in out
+    assert "rep/synthetic-lorenz/report.pdf" in out and "rep/index.html" in out
     # progress on stderr: the stage label, then the rendering step
     assert "synthetic analysis (1/3)" in err and "rendering the report" in err
     index = (tmp_path / "rep/index.html").read_text(encoding="utf-8")
-    assert "intrinsic explosion" in index and 'href="lorenz63/report.html"' in index
+    assert "intrinsic explosion" in index and 'href="synthetic-lorenz/report.html"' in index
 
 
 def test_analyze_records_the_command_versions_and_device(registry, capsys, tmp_path):
@@ -103,7 +103,7 @@ def test_analyze_records_the_command_versions_and_device(registry, capsys, tmp_p
     """)
     code, _, _ = _run(["analyze", "bare", "--format", "json", "--out", "rep", *FAST], capsys)
     assert code == 0
-    cfg = load_result(tmp_path / "rep/lorenz63/results.json").config
+    cfg = load_result(tmp_path / "rep/bare/results.json").config
     assert cfg["command"] == "chaosgrad analyze bare --format json --out rep --dpi 40 -q"
     assert cfg["versions"]["chaosgrad"] == chaosgrad.__version__ and "jax" in cfg["versions"]
     assert "cpu" in cfg["device"].lower() or "gpu" in cfg["device"].lower() or "tpu" in cfg["device"].lower()
@@ -112,30 +112,30 @@ def test_analyze_records_the_command_versions_and_device(registry, capsys, tmp_p
 
 def test_partial_result_exits_1(registry, capsys, tmp_path):
     registry("f16", "return syn.float16_study()")
-    code, out, _ = _run(["analyze", "f16", "--format", "html,json", "--out", "rep", *FAST], capsys)
+    code, out, _ = _run(["analyze", "f16", "--format", "json", "--out", "rep", *FAST], capsys)
     assert code == cli.EXIT_INCOMPLETE == 1
     assert "verdict             diverged" in out and "status              partial" in out
-    assert (tmp_path / "rep/lorenz63-float16/report.html").is_file()
+    assert (tmp_path / "rep/f16/results.json").is_file()
 
 
 def test_report_rebuilds_from_json_without_recomputing(registry, capsys, tmp_path):
     module = registry("counted", "return syn.lorenz_study()")
     assert _run(["analyze", "counted", "--format", "json", "--out", "rep", *FAST], capsys)[0] == 0
     assert sys.modules[module].CALLS == [False]
-    before = (tmp_path / "rep/lorenz63/results.json").read_bytes()
-    code, out, _ = _run(["report", "rep/lorenz63/results.json", "--format", "html", *FAST], capsys)
+    before = (tmp_path / "rep/counted/results.json").read_bytes()
+    code, out, _ = _run(["report", "rep/counted/results.json", "--format", "html", *FAST], capsys)
     assert code == 0
     assert sys.modules[module].CALLS == [False]  # the analysis did not run again
-    assert (tmp_path / "rep/lorenz63/results.json").read_bytes() == before  # input untouched
-    html = (tmp_path / "rep/lorenz63/report.html").read_text(encoding="utf-8")
+    assert (tmp_path / "rep/counted/results.json").read_bytes() == before  # input untouched
+    html = (tmp_path / "rep/counted/report.html").read_text(encoding="utf-8")
     assert "The gradient explodes because the dynamics are chaotic" in html
     assert str(tmp_path / "rep/index.html") in out  # the existing index is refreshed
     # --out DIR: the DIR/NAME/ layout, with its own copy of the results and an index
-    code, _, _ = _run(["report", "rep/lorenz63/results.json", "--out", "other", "--format", "html,json", *FAST], capsys)
-    assert code == 0
+    code, _, _ = _run(["report", "rep/counted/results.json", "--out", "other", "--format", "html,json", *FAST], capsys)
+    assert code == 0  # with --out, the folder is named after the study's system
     assert _files(tmp_path / "other") == ["index.html", "lorenz63", "lorenz63/report.html", "lorenz63/results.json"]
     assert load_result(tmp_path / "other/lorenz63/results.json").to_json() == load_result(
-        tmp_path / "rep/lorenz63/results.json").to_json()
+        tmp_path / "rep/counted/results.json").to_json()
 
 
 def test_report_of_a_bare_diagnosis(registry, capsys, tmp_path):
@@ -150,7 +150,7 @@ def test_index_command(registry, capsys, tmp_path):
     (tmp_path / "rep/index.html").unlink()
     code, out, _ = _run(["index", "rep"], capsys)
     assert code == 0 and out.strip() == "rep/index.html"
-    assert "lorenz63" in (tmp_path / "rep/index.html").read_text(encoding="utf-8")
+    assert 'href="synthetic-lorenz/results.json"' in (tmp_path / "rep/index.html").read_text(encoding="utf-8")
 
 
 # ------------------------------------------------------------------ your own simulator
@@ -305,16 +305,21 @@ def _broken_pdf(exc):
 ])
 def test_failure_mid_render_leaves_nothing_behind(registry, capsys, tmp_path, monkeypatch, exc, code, message):
     monkeypatch.setattr(_pdf, "matplotlib_pdf", _broken_pdf(exc))
+    build = _document.build  # the figures are not what this test is about: skip drawing them
+    monkeypatch.setattr(_document, "build", lambda study, **kw: build(study, figures=False))
     got, out, err = _run(["analyze", "synthetic-lorenz", "--pdf-engine", "matplotlib", "--out", "rep", *FAST], capsys)
     assert got == code and message in err and err.count("\n") == 1
     assert _files(tmp_path / "rep") == []  # no report, no temporary file, no index, no folder
 
 
 def test_failed_rerender_keeps_the_previous_report(registry, capsys, tmp_path, monkeypatch):
-    assert _run(["analyze", "synthetic-lorenz", "--pdf-engine", "matplotlib", "--out", "rep", *FAST], capsys)[0] == 0
+    assert _run(["analyze", "synthetic-lorenz", "--format", "html,json", "--out", "rep", *FAST], capsys)[0] == 0
     snapshot = {p: (tmp_path / "rep" / p).read_bytes() for p in _files(tmp_path / "rep") if "." in p}
+    assert len(snapshot) == 3
     monkeypatch.setattr(_pdf, "matplotlib_pdf", _broken_pdf(RuntimeError("crash")))
-    code, _, _ = _run(["report", "rep/lorenz63/results.json", "--pdf-engine", "matplotlib", *FAST], capsys)
+    build = _document.build
+    monkeypatch.setattr(_document, "build", lambda study, **kw: build(study, figures=False))
+    code, _, _ = _run(["report", "rep/synthetic-lorenz/results.json", "--pdf-engine", "matplotlib", *FAST], capsys)
     assert code == 4
     assert {p: (tmp_path / "rep" / p).read_bytes() for p in _files(tmp_path / "rep") if "." in p} == snapshot
 
