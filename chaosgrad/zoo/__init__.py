@@ -8,8 +8,17 @@ to its factory; ``get(name, **overrides)`` builds one.
 from __future__ import annotations
 
 from .._errors import bad_argument
-from ._flows import damped_oscillator, double_pendulum, double_pendulum_energy, lorenz63, lorenz96, rossler, van_der_pol
-from ._ks import kuramoto_sivashinsky, kuramoto_sivashinsky_36
+from ._flows import (
+    ImplicitMidpoint,
+    damped_oscillator,
+    double_pendulum,
+    double_pendulum_energy,
+    lorenz63,
+    lorenz96,
+    rossler,
+    van_der_pol,
+)
+from ._ks import ETDRK4, KuramotoSivashinskyModel, etdrk4_coefficients, kuramoto_sivashinsky, kuramoto_sivashinsky_36
 from ._learning_registry import LEARNING_SYSTEMS
 from ._maps import henon, logistic
 from ._networks import (
@@ -52,6 +61,12 @@ def get(name: str, **overrides) -> System:
 
 __all__ = [
     "ENV_REWARDS",
+    "ETDRK4",
+    "ImplicitMidpoint",
+    "KuramotoSivashinskyModel",
+    "LEARNING_SYSTEMS",
+    "PHYSICAL_SYSTEMS",
+    "etdrk4_coefficients",
     "SYSTEMS",
     "acrobot_reward",
     "bouncing_ball_reward",
