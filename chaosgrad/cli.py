@@ -19,7 +19,6 @@ import os
 import re
 import shlex
 import sys
-import tempfile
 import traceback
 from pathlib import Path
 
@@ -165,35 +164,16 @@ def _formats(text: str) -> tuple[str, ...]:
 
 
 def _check_writable(folder: Path) -> None:
-    """Fail early (before a long analysis) if ``folder`` cannot be created and written.
+    """Fail early (before a long analysis) if ``folder`` cannot be created and written."""
+    from .report._atomic import check_writable
 
-    Creates what is missing, writes and deletes a probe file, and removes the folders it
-    created again, so nothing is left behind.
-    """
-    made = []
     try:
-        p = folder
-        missing = []
-        while not p.exists() and p.parent != p:
-            missing.append(p)
-            p = p.parent
-        for q in reversed(missing):
-            q.mkdir()
-            made.append(q)
-        fd, probe = tempfile.mkstemp(prefix=".chaosgrad-probe-", dir=folder)
-        os.close(fd)
-        os.unlink(probe)
+        check_writable(folder)
     except OSError as exc:
         raise CliError(
             f"cannot write to output folder {folder} ({exc.strerror or exc}); pass --out with a writable folder",
             EXIT_IO,
         ) from None
-    finally:
-        for q in reversed(made):
-            try:
-                q.rmdir()
-            except OSError:
-                pass
 
 
 def _safe_name(name: str) -> str:
@@ -240,41 +220,10 @@ def _command_line(argv) -> str:
 
 
 def _summary(study, files, extra_files=()) -> str:
-    from .report._text import fmt, fmt_interval, fmt_rate, verdict_label
+    from .report._text import summary_table
 
-    d = study.diagnosis
-    p, n = d.lambda_physical, d.lambda_numerical
-
-    def lam(r):
-        exps, se = list(r.exponents), list(r.standard_error)
-        return fmt_rate(exps[0] if exps else None, se[0] if se else None, 4)
-
-    rows = [
-        ("system", f"{study.system} ({study.mode})"),
-        ("verdict", verdict_label(d.verdict)),
-        ("physics", d.physics),
-        ("causes", ", ".join(d.causes) if d.causes else "none confirmed"),
-        ("lambda_1 physical", lam(p)),
-        ("lambda_1 numerical", lam(n)),
-        ("gradient rate", f"{fmt(d.gradient_rate, 3, signed=True)} {fmt_interval(d.gradient_interval)}"),
-        ("expected rate", fmt(d.expected_rate, 4, signed=True)),
-    ]
-    if d.overflow_horizon is not None:
-        rows.append((f"{d.dtype} overflow", f"T ~ {fmt(d.overflow_horizon, 3)}"))
-    if d.underflow_horizon is not None:
-        rows.append((f"{d.dtype} underflow", f"T ~ {fmt(d.underflow_horizon, 3)}"))
-    rows.append(("status", d.status))
-    paths = [str(f) for f in list(files) + list(extra_files)]
-    for i, f in enumerate(paths):
-        rows.append(("wrote" if i == 0 else "", f))
-    width = max(len(k) for k, _ in rows)
-    text = "\n".join(f"  {k:<{width}}  {v}" for k, v in rows)
-    return text.encode("ascii", "replace").decode("ascii") if not _utf8_stdout() else text
-
-
-def _utf8_stdout() -> bool:
     enc = (getattr(sys.stdout, "encoding", None) or "").lower().replace("-", "")
-    return enc.startswith("utf")
+    return summary_table(study, list(files) + list(extra_files), ascii_only=not enc.startswith("utf"))
 
 
 def _render(study, out_dir: Path, formats, args, progress):

@@ -126,3 +126,30 @@ class Staging:
             except OSError:
                 pass
         self._made.clear()
+
+
+def check_writable(folder) -> None:
+    """Raise ``OSError`` if ``folder`` cannot be created and written; leave no trace.
+
+    Creates what is missing, writes and deletes a probe file, then removes the folders
+    it created, so a long computation can check its output folder before it starts.
+    """
+    folder = Path(folder)
+    made = []
+    try:
+        p, missing = folder, []
+        while not p.exists() and p.parent != p:
+            missing.append(p)
+            p = p.parent
+        for q in reversed(missing):
+            q.mkdir()
+            made.append(q)
+        fd, probe = tempfile.mkstemp(prefix=".chaosgrad-probe-", dir=folder)
+        os.close(fd)
+        os.unlink(probe)
+    finally:
+        for q in reversed(made):
+            try:
+                q.rmdir()
+            except OSError:
+                pass

@@ -257,3 +257,33 @@ def pretty_json(value, indent: int = 2, width: int = 88) -> str:
         return "[\n" + ",\n".join(items) + "\n" + inner + "]"
 
     return dump(value, 0)
+
+
+def summary_table(study, paths=(), *, ascii_only: bool = False) -> str:
+    """The end-of-run table for a terminal: verdict, rates and the files written."""
+    d = study.diagnosis
+
+    def lam(r):
+        exps, se = list(r.exponents), list(r.standard_error)
+        return fmt_rate(exps[0] if exps else None, se[0] if se else None, 4)
+
+    rows = [
+        ("system", f"{study.system} ({study.mode})"),
+        ("verdict", verdict_label(d.verdict)),
+        ("physics", d.physics),
+        ("causes", ", ".join(d.causes) if d.causes else "none confirmed"),
+        ("lambda_1 physical", lam(d.lambda_physical)),
+        ("lambda_1 numerical", lam(d.lambda_numerical)),
+        ("gradient rate", f"{fmt(d.gradient_rate, 3, signed=True)} {fmt_interval(d.gradient_interval)}"),
+        ("expected rate", fmt(d.expected_rate, 4, signed=True)),
+    ]
+    if d.overflow_horizon is not None:
+        rows.append((f"{d.dtype} overflow", f"T ~ {fmt(d.overflow_horizon, 3)}"))
+    if d.underflow_horizon is not None:
+        rows.append((f"{d.dtype} underflow", f"T ~ {fmt(d.underflow_horizon, 3)}"))
+    rows.append(("status", d.status))
+    for i, path in enumerate(paths):
+        rows.append(("wrote" if i == 0 else "", str(path)))
+    width = max(len(k) for k, _ in rows)
+    text = "\n".join(f"  {k:<{width}}  {v}" for k, v in rows)
+    return text.replace("±", "+/-").encode("ascii", "replace").decode("ascii") if ascii_only else text
