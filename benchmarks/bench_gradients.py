@@ -18,7 +18,6 @@ import argparse
 import json
 import os
 import platform
-import resource
 import subprocess
 import sys
 import time
@@ -59,7 +58,6 @@ def best_of(fn, repeats=5):
 
 def cost_rows(quick: bool):
     import jax
-    import jax.numpy as jnp
     import numpy as np
 
     import chaosgrad as cg

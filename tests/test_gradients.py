@@ -1,6 +1,5 @@
 """Gradient growth: exact rates, modes agree, non-finite tails, bad arguments."""
 
-import diffrax
 import jax
 import jax.numpy as jnp
 import numpy as np

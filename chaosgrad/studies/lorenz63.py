@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._losses import FinalStateLoss
+from .._study import Study
 from ..zoo import lorenz63
 from . import StudySpec
 from ._common import (
@@ -26,7 +27,7 @@ def _z(y):
     return y[2]
 
 
-def run(*, fast: bool = False, progress=None) -> "Study":
+def run(*, fast: bool = False, progress=None) -> Study:
     progress = progress or no_progress
     members = 6 if fast else 16
     lyap_time = 100.0 if fast else 1000.0
