@@ -12,7 +12,6 @@ Exit codes are part of the interface (see ``EXIT_CODES``).
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import importlib
 import importlib.util
 import os
@@ -104,11 +103,13 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run the analysis of a bundled system (or of your simulator with --simulator) "
         "and write DIR/NAME/results.json, report.html and report.pdf, then refresh DIR/index.html. "
         "A progress bar is drawn on stderr and a summary table printed at the end.",
-        epilog=EXIT_CODES + "\n\nexamples:\n  chaosgrad analyze lorenz63 --fast\n"
+        epilog=EXIT_CODES + "\n\nexamples:\n  chaosgrad analyze lorenz63 --fast\n  chaosgrad analyze all\n"
         "  chaosgrad analyze --simulator mysim:make --out results --format html,json",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    an.add_argument("system", nargs="?", metavar="SYSTEM", help="a bundled system (see `chaosgrad list`)")
+    an.add_argument("system", nargs="?", metavar="SYSTEM",
+                    help="a bundled system (see `chaosgrad list`), or `all` for every one of them "
+                    "(the exit code is then the worst of theirs)")
     an.add_argument(
         "--simulator", metavar="MODULE:FACTORY",
         help="analyse your own simulator instead: FACTORY() in MODULE (an importable module, or "
@@ -181,38 +182,10 @@ def _safe_name(name: str) -> str:
     return cleaned or "simulator"
 
 
-def _provenance() -> dict:
-    """Versions and device of this process (recorded with a fresh analysis)."""
-    from importlib import metadata
-
-    versions = {}
-    for pkg in ("chaosgrad", "jax", "jaxlib", "diffrax", "equinox", "numpy"):
-        try:
-            versions[pkg] = metadata.version(pkg)
-        except metadata.PackageNotFoundError:
-            pass
-    out = {"versions": versions}
-    try:
-        import jax
-
-        devs = jax.devices()
-        out["device"] = f"{len(devs)} x {devs[0].platform} ({getattr(devs[0], 'device_kind', '')})".strip()
-    except Exception:  # no backend: leave the device unrecorded
-        pass
-    return out
-
-
 def _with_provenance(study, command: str):
-    """Add the command, versions and device to the study's config where they are missing."""
-    cfg = dict(study.config or {})
-    dcfg = study.diagnosis.config or {}
-    cfg.setdefault("command", command)
-    prov = _provenance()
-    if not (cfg.get("versions") or dcfg.get("versions")):
-        cfg["versions"] = prov["versions"]
-    if "device" in prov and not (cfg.get("device") or dcfg.get("device")):
-        cfg["device"] = prov["device"]
-    return dataclasses.replace(study, config=cfg)
+    from .report._provenance import with_provenance
+
+    return with_provenance(study, command)
 
 
 def _command_line(argv) -> str:
@@ -354,6 +327,57 @@ def cmd_list(args) -> int:
     return EXIT_OK
 
 
+def _load_spec(name: str):
+    from . import studies
+
+    try:
+        return studies.get(name)
+    except Exception as exc:
+        raise CliError(f"cannot load the study {name!r}: {type(exc).__name__}: {exc}", EXIT_FAILED) from exc
+
+
+def _outcome(study) -> int:
+    d = study.diagnosis
+    return EXIT_INCOMPLETE if (d.status != "ok" or d.verdict == "diverged") else EXIT_OK
+
+
+def _finish(study, name, args, argv, out_root, formats, progress) -> int:
+    """Record provenance, write DIR/NAME/ and the index, print the summary."""
+    study = _with_provenance(study, _command_line(argv))
+    result = _render(study, out_root / _safe_name(name), formats, args, progress)
+    index = _refresh_index(out_root)
+    print(_summary(study, result.files.values(), [index]))
+    return _outcome(study)
+
+
+def _analyze_all(names, args, argv, out_root, formats, progress) -> int:
+    """Every bundled system in turn; one failing system does not stop the others."""
+    codes = {}
+    for name in names:
+        progress.message(f"analysing {name}")
+        try:
+            spec = _load_spec(name)
+            try:
+                study = spec.run(fast=args.fast, progress=progress)
+            finally:
+                progress.close()
+            codes[name] = _finish(study, name, args, argv, out_root, formats, progress)
+        except CliError as exc:
+            _err(f"{name}: {exc}")
+            codes[name] = exc.code
+        except Exception as exc:
+            if args.debug:
+                traceback.print_exc()
+            _err(f"{name}: the analysis failed: {type(exc).__name__}: {exc}")
+            codes[name] = EXIT_FAILED
+        print()
+    failed = {n: c for n, c in codes.items() if c > EXIT_INCOMPLETE}
+    print(f"analysed {len(codes)} systems: {sum(c == EXIT_OK for c in codes.values())} ok, "
+          f"{sum(c == EXIT_INCOMPLETE for c in codes.values())} incomplete, {len(failed)} failed"
+          + (f" ({', '.join(failed)})" if failed else ""))
+    return max(failed.values()) if failed else max(codes.values(), default=EXIT_OK)
+
+
 def cmd_analyze(args, argv) -> int:
     from . import studies
     from ._progress import StderrProgress
@@ -366,34 +390,23 @@ def cmd_analyze(args, argv) -> int:
         raise CliError("--fast applies to bundled systems; for your simulator pass fewer horizons from the factory", EXIT_USAGE)
     if args.dpi < 20 or args.dpi > 600:
         raise CliError(f"--dpi {args.dpi}: use a value between 20 and 600", EXIT_USAGE)
-    spec = None
-    if args.system is not None:
-        known = studies.names()
-        if args.system not in known:
-            hint = f" (known: {', '.join(known)})" if known else " (none are registered)"
-            raise CliError(f"unknown system {args.system!r}{hint}; run `chaosgrad list` to see the bundled systems", EXIT_USAGE)
-        try:
-            spec = studies.get(args.system)
-        except Exception as exc:
-            raise CliError(f"cannot load the study {args.system!r}: {type(exc).__name__}: {exc}", EXIT_FAILED) from exc
+    known = studies.names()
+    every = args.system == "all" and "all" not in known
+    if args.system is not None and not every and args.system not in known:
+        hint = f" (known: {', '.join(known)})" if known else " (none are registered)"
+        raise CliError(f"unknown system {args.system!r}{hint}; run `chaosgrad list` to see the bundled systems", EXIT_USAGE)
+    spec = _load_spec(args.system) if args.system is not None and not every else None
     out_root = Path(args.out)
     _check_writable(out_root)
 
     progress = StderrProgress(enabled=not args.quiet)
+    if every:
+        return _analyze_all(known, args, argv, out_root, formats, progress)
     try:
-        if spec is not None:
-            study = spec.run(fast=args.fast, progress=progress)
-        else:
-            study = _diagnose_simulator(args, progress)
+        study = spec.run(fast=args.fast, progress=progress) if spec is not None else _diagnose_simulator(args, progress)
     finally:
         progress.close()
-    study = _with_provenance(study, _command_line(argv))
-    folder = out_root / _safe_name(args.system or study.system)  # DIR/SYSTEM/ as documented
-    result = _render(study, folder, formats, args, progress)
-    index = _refresh_index(out_root)
-    print(_summary(study, result.files.values(), [index]))
-    d = study.diagnosis
-    return EXIT_INCOMPLETE if (d.status != "ok" or d.verdict == "diverged") else EXIT_OK
+    return _finish(study, args.system or study.system, args, argv, out_root, formats, progress)
 
 
 def cmd_report(args) -> int:

@@ -118,6 +118,19 @@ def test_partial_result_exits_1(registry, capsys, tmp_path):
     assert (tmp_path / "rep/f16/results.json").is_file()
 
 
+def test_analyze_all_runs_every_system_and_reports_the_worst(registry, capsys, tmp_path):
+    registry("f16", "return syn.float16_study()")
+    registry("crashing", "raise ValueError('no convergence')")
+    code, out, err = _run(["analyze", "all", "--format", "json", "--out", "rep", *FAST], capsys)
+    assert code == 4  # the worst outcome: one analysis failed
+    assert "analysed 3 systems: 1 ok, 1 incomplete, 1 failed (crashing)" in out
+    assert err == "chaosgrad: error: crashing: the analysis failed: ValueError: no convergence\n"
+    assert _files(tmp_path / "rep") == ["f16", "f16/results.json", "index.html",
+                                        "synthetic-lorenz", "synthetic-lorenz/results.json"]
+    studies._MODULES.pop("crashing")
+    assert _run(["analyze", "all", "--format", "json", "--out", "rep", *FAST], capsys)[0] == 1  # f16 is partial
+
+
 def test_report_rebuilds_from_json_without_recomputing(registry, capsys, tmp_path):
     module = registry("counted", "return syn.lorenz_study()")
     assert _run(["analyze", "counted", "--format", "json", "--out", "rep", *FAST], capsys)[0] == 0
