@@ -411,9 +411,15 @@ def _preactivations(cfg, args, x):
     return _compiled("preactivations", cfg)(args, x)
 
 
+# The fields of a network configuration that change the computation; the others (depth,
+# width, initialisation, scales, seed) only change the traced weights and their shapes.
+_STRUCTURE = ("activation", "residual", "layer_norm")
+
+
 def _compiled(kind: str, cfg: dict):
-    """A jitted analysis of the network ``cfg`` (cached per configuration)."""
-    return _compiled_cached(kind, tuple(sorted(cfg.items())))
+    """A jitted analysis of the network ``cfg``, cached per structure (activation, residual,
+    layer norm), so networks that differ only in their weights share one compilation."""
+    return _compiled_cached(kind, tuple((k, cfg[k]) for k in _STRUCTURE))
 
 
 @functools.lru_cache(maxsize=64)
