@@ -8,11 +8,12 @@ port, websocket library or browser-automation package is needed.
 from __future__ import annotations
 
 import base64
+import fcntl
 import json
 import os
 import select
 import shutil
-import subprocess
+import signal
 import tempfile
 import time
 from pathlib import Path
@@ -31,18 +32,22 @@ class Browser:
         to_chrome_r, self._w = os.pipe()
         self._r, from_chrome_w = os.pipe()
 
-        def wire():  # in the child: its fd 3 reads our commands, fd 4 writes its replies
-            a, b = os.dup(to_chrome_r), os.dup(from_chrome_w)
-            os.dup2(a, 3)
-            os.dup2(b, 4)
-
-        self.proc = subprocess.Popen(
-            [exe, *self.FLAGS, "--remote-debugging-pipe", f"--user-data-dir={self.profile}", "about:blank"],
-            preexec_fn=wire, close_fds=False, stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
-        os.close(to_chrome_r)
-        os.close(from_chrome_w)
+        # Chromium's fd 3 must read our commands and its fd 4 carry its replies.
+        # posix_spawn's dup2 actions put the pipe ends there without running Python code
+        # between fork and exec (unsafe in a process with JAX's threads). The ends are
+        # first moved above 9 so that the two dup2 actions cannot clobber one another.
+        a, b = (fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 10) for fd in (to_chrome_r, from_chrome_w))
+        actions = [
+            (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
+            (os.POSIX_SPAWN_OPEN, 1, os.devnull, os.O_WRONLY, 0),
+            (os.POSIX_SPAWN_OPEN, 2, os.devnull, os.O_WRONLY, 0),
+            (os.POSIX_SPAWN_DUP2, a, 3),
+            (os.POSIX_SPAWN_DUP2, b, 4),
+        ]
+        argv = [exe, *self.FLAGS, "--remote-debugging-pipe", f"--user-data-dir={self.profile}", "about:blank"]
+        self.pid = os.posix_spawn(exe, argv, os.environ, file_actions=actions)
+        for fd in (to_chrome_r, from_chrome_w, a, b):
+            os.close(fd)
         self._buf = b""
         self._id = 0
         self.events = []
@@ -128,11 +133,13 @@ class Browser:
             self.call("Browser.close", timeout=5)
         except Exception:
             pass
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        deadline = time.monotonic() + 10
+        while os.waitpid(self.pid, os.WNOHANG) == (0, 0):
+            if time.monotonic() > deadline:
+                os.kill(self.pid, signal.SIGKILL)
+                os.waitpid(self.pid, 0)
+                break
+            time.sleep(0.05)
         os.close(self._w)
         os.close(self._r)
         shutil.rmtree(self.profile, ignore_errors=True)
