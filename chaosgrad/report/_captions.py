@@ -92,8 +92,8 @@ def cotangent(d) -> str:
         f"trajectory, median and 10–90 % band over members. Reading right to left follows the "
         f"backward pass: a straight line of slope −λ₁ (dashed) means the gradient gains the same "
         f"factor in every stretch of time, as chaos predicts; jumps locate the intervals where "
-        f"it grows. Right: that growth rate per interval, "
-        f"ln(‖∂L/∂y(t_i)‖/‖∂L/∂y(t_i+1)‖)/Δt, against λ₁ = "
+        f"it grows. Right: that growth rate per block of time (at most 25 blocks), "
+        f"ln(‖∂L/∂y(t_i)‖/‖∂L/∂y(t_i+1)‖)/(t_i+1 − t_i), against λ₁ = "
         f"{fmt(float(np.asarray(d.lambda_physical.exponents, dtype=float)[0]), 3, signed=True)}."
     )
 

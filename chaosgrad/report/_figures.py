@@ -257,13 +257,16 @@ def cotangent(d, width=6.4, height=3.0):
     ax.set_ylabel("ln ‖∂L/∂y(t)‖")
     legend(ax, loc="upper right")
 
-    dt = np.diff(t)
-    rate = (logc[:, :-1] - logc[:, 1:]) / dt  # growth per unit time, going backwards
+    # Growth per unit time going backwards, over at most 25 blocks of consecutive
+    # intervals (single short intervals are dominated by the local stretching noise).
+    edges = np.unique(np.linspace(0, t.size - 1, min(t.size, 26)).round().astype(int))
+    dt = np.diff(t[edges])
+    rate = (logc[:, edges[:-1]] - logc[:, edges[1:]]) / dt
     rmed, rlo, rhi = _robust_band(rate)
-    mid = 0.5 * (t[1:] + t[:-1])
+    mid = 0.5 * (t[edges[1:]] + t[edges[:-1]])
     have_r = np.isfinite(rmed)
     ax2.fill_between(mid, rlo, rhi, where=have_r, step="mid", color=GRAD, alpha=0.16, linewidth=0)
-    ax2.step(mid, rmed, where="mid", color=GRAD, linewidth=1.2, label="median rate per interval")
+    ax2.step(mid, rmed, where="mid", color=GRAD, linewidth=1.2, label="median rate per block")
     if np.isfinite(lam):
         ax2.axhline(lam, color=PHYS, linestyle="--", linewidth=1.2, label=f"λ₁ physical {fmt(lam, 3, signed=True)}")
     ax2.axhline(0.0, color=GREY, linewidth=0.7)
@@ -343,17 +346,19 @@ def spectrum(d, width=6.4, height=3.2):
     zoom = np.nonzero(np.abs(np.nan_to_num(phys, nan=np.inf)) <= 3 * lead)[0] if lead > 0 else np.zeros(0, int)
     split = k > 1 and lead > 0 and scale > 8 * lead and 0 < zoom.size < k
     fig, axes = new_figure(width, height, ncols=2 if split else 1)
-    _spectrum_bars(axes[0, 0], d, phys, num, np.arange(k), scale)
+    # Value labels: in the zoom panel for the exponents it shows, in the full panel for the rest.
+    _spectrum_bars(axes[0, 0], d, phys, num, np.arange(k), scale,
+                   labelled=set(range(k)) - set(zoom.tolist()) if split else set(range(k)))
     if split:
         ax = axes[0, 1]
-        _spectrum_bars(ax, d, phys, num, zoom, scale)
+        _spectrum_bars(ax, d, phys, num, zoom, scale, labelled=set(zoom.tolist()))
         ax.set_title("zoom on the leading exponents", fontsize=8.5)
         axes[0, 0].set_title("full spectrum", fontsize=8.5)
     _figure_legend(fig, axes[0, 0])
     return fig
 
 
-def _spectrum_bars(ax, d, phys, num, which, scale):
+def _spectrum_bars(ax, d, phys, num, which, scale, labelled=frozenset()):
     which = np.asarray(which, dtype=int)
     idx = which + 1
     w = 0.38
@@ -373,8 +378,11 @@ def _spectrum_bars(ax, d, phys, num, which, scale):
             ax.plot(pos[~good], np.zeros((~good).sum()), "x", color=BAD, markersize=8, mew=1.6,
                     label=f"{name}: non-finite")
         if which.size <= 6:
-            for p, val in zip(pos[good], v[good]):
-                ax.annotate(_bar_label(val, scale), (p, val), xytext=(0, 3 if val >= 0 else -3),
+            for p, val, err_i, i in zip(pos[good], v[good], e[good], sel[good]):
+                if i not in labelled:
+                    continue
+                tip = val + err_i if val >= 0 else val - err_i  # above the error bar
+                ax.annotate(_bar_label(val, scale), (p, tip), xytext=(0, 3 if val >= 0 else -3),
                             textcoords="offset points", ha="center",
                             va="bottom" if val >= 0 else "top", fontsize=6.5, color="#333333")
     lit = (d.literature or {}).get("exponents") if isinstance(d.literature, dict) else None

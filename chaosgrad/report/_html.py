@@ -63,7 +63,7 @@ tr.warn td { background: var(--warn-bg); }
 tr.bad td { background: var(--bad-bg); }
 tr.good td { background: var(--good-bg); }
 .tcaption { color: var(--muted); font-size: .84rem; margin: 2px 0 14px; }
-.figs { display: grid; grid-template-columns: repeat(auto-fit, minmax(460px, 1fr)); gap: 22px 26px; }
+.figs { display: grid; grid-template-columns: repeat(auto-fill, minmax(460px, 1fr)); gap: 22px 26px; }
 figure { margin: 0; break-inside: avoid; page-break-inside: avoid; }
 figure img { width: 100%; height: auto; display: block; border: 1px solid var(--line); border-radius: 4px; background: #fff; }
 figure h3 { margin: 4px 0 6px; }
