@@ -92,7 +92,9 @@ footer { margin-top: 30px; color: var(--muted); font-size: .8rem; border-top: 1p
   figure { margin: 0 0 14px; }
   figure img { max-height: 92mm; width: auto; max-width: 100%; margin: 0 auto; }
   tr, .card, .verdict { break-inside: avoid; page-break-inside: avoid; }
-  .card .v { font-size: 1.05rem; }
+  .cards { grid-template-columns: repeat(4, 1fr); gap: 8px; }
+  .card { padding: 6px 10px; }
+  .card .v { font-size: 1.0rem; }
   .verdict .words { font-size: 1.15rem; }
   a { color: inherit; text-decoration: none; }
   pre { white-space: pre-wrap; }
