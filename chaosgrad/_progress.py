@@ -6,8 +6,8 @@ bar follows a run of calls with the same ``total`` and non-decreasing ``done`` (
 label becomes the bar's description, so a multi-stage analysis shows one bar whose text
 says the current stage); a new ``total`` or a ``done`` that goes back starts a new bar.
 
-On a terminal the bar is drawn with tqdm; when stderr is not a terminal (a log file, CI)
-each new label prints one line with its elapsed time, so logs stay readable.
+On a terminal the bar is drawn with tqdm; when stderr is not a terminal (a log file, CI),
+or tqdm is not installed, each new label prints one line instead, so logs stay readable.
 """
 
 from __future__ import annotations
@@ -37,10 +37,13 @@ class StderrProgress:
             self._finish()
             self._total, self._start = total, time.monotonic()
             if self.bars:
-                from tqdm import tqdm
-
-                self._bar = tqdm(total=total or None, desc=label, file=self.stream, leave=True,
-                                 dynamic_ncols=True, mininterval=0.2)
+                try:
+                    from tqdm import tqdm
+                except ImportError:  # no tqdm: one line per stage instead of a bar
+                    self.bars = False
+                else:
+                    self._bar = tqdm(total=total or None, desc=label, file=self.stream, leave=True,
+                                     dynamic_ncols=True, mininterval=0.2)
         self._done = done
         if label != self._label:
             self._label = label
