@@ -25,6 +25,9 @@ class StudySpec:
 # name -> module that defines `SPEC`; imported lazily so `chaosgrad list` is instant.
 _MODULES: dict[str, str] = {
     "lorenz63": "chaosgrad.studies.lorenz63",
+    "rnn": "chaosgrad.studies.rnn",
+    "deep_network": "chaosgrad.studies.deep_network",
+    "rl": "chaosgrad.studies.rl",
 }
 
 
