@@ -1,4 +1,4 @@
-"""The Kuramoto–Sivashinsky equation, pseudo-spectral, with an ETDRK4 simulator.
+"""The Kuramoto–Sivashinsky equation, pseudo-spectral, stepped by ETDRK4 (``_integrators``).
 
     u_t = -u u_x - u_xx - u_xxxx,   x in [0, L), periodic
 
@@ -20,125 +20,16 @@ exact, beside the time-translation zero of any autonomous flow.
 from __future__ import annotations
 
 import dataclasses
-from typing import Callable
 
 import equinox as eqx
 import jax.numpy as jnp
 import numpy as np
 
 from .._errors import bad_argument
-from .._simulators import AbstractSimulator, ODESimulator, _check_dt, _check_dtype, _replace
+from .._simulators import ODESimulator
 from ._flows import at_defaults, initial_state, make_args, real_parameter, settle
+from ._integrators import ETDRK4, etdrk4_coefficients  # noqa: F401 (importable from here)
 from ._system import System
-
-# ---------------------------------------------------------------------------- ETDRK4
-
-
-def etdrk4_coefficients(c, h, contour_points: int = 32):
-    """ETDRK4 coefficients for the diagonal linear part ``c`` and step ``h``.
-
-    Returns ``(E, E2, Q, f1, f2, f3)`` with ``z = h c``::
-
-        E = e^z,  E2 = e^{z/2},  Q = h (e^{z/2} - 1) / z,
-        f1 = h (-4 - z + e^z (4 - 3z + z^2)) / z^3,
-        f2 = h (2 + z + e^z (z - 2)) / z^3,
-        f3 = h (-4 - 3z - z^2 + e^z (4 - z)) / z^3.
-
-    The phi-function quotients cancel catastrophically for small ``|z|``; following
-    Kassam & Trefethen (SIAM J. Sci. Comput. 26, 1214, 2005) each is evaluated as the
-    mean over ``contour_points`` points ``z + exp(i theta_j)`` on the upper half of the
-    unit circle around ``z`` (real part; the lower half is its complex conjugate).
-    """
-    work = jnp.promote_types(jnp.result_type(c), jnp.float32)
-    c = jnp.asarray(c, work)
-    h = jnp.asarray(h, work)
-    ctype = jnp.promote_types(work, jnp.complex64)
-    theta = jnp.pi * (jnp.arange(1, contour_points + 1, dtype=work) - 0.5) / contour_points
-    z = (h * c)[..., None] + jnp.exp(1j * theta).astype(ctype)
-    ez, ez2 = jnp.exp(z), jnp.exp(z / 2)
-    iz = 1.0 / z
-    iz3, z2 = iz * iz * iz, z * z
-
-    def mean(x):
-        return jnp.real(jnp.mean(x, axis=-1))
-
-    Q = h * mean((ez2 - 1.0) * iz)
-    f1 = h * mean((-4.0 - z + ez * (4.0 - 3.0 * z + z2)) * iz3)
-    f2 = h * mean((2.0 + z + ez * (z - 2.0)) * iz3)
-    f3 = h * mean((-4.0 - 3.0 * z - z2 + ez * (4.0 - z)) * iz3)
-    return jnp.exp(h * c), jnp.exp(h * c / 2), Q, f1, f2, f3
-
-
-class ETDRK4(AbstractSimulator):
-    """Exponential time differencing fourth-order Runge–Kutta for ``y' = c y + N(t, y)``.
-
-    Cox & Matthews (J. Comput. Phys. 176, 430, 2002), with the coefficients of
-    :func:`etdrk4_coefficients` computed by Kassam & Trefethen's contour integrals. The
-    linear part is diagonal, ``c = linear(args)`` with the shape of ``y``, and is
-    integrated exactly, so stiff decaying modes impose no step limit; the step is::
-
-        a = E2 y + Q N(t, y)                   N_a = N(t + h/2, a)
-        b = E2 y + Q N_a                       N_b = N(t + h/2, b)
-        d = E2 a + Q (2 N_b - N(t, y))         N_d = N(t + h, d)
-        y1 = E y + f1 N(t, y) + 2 f2 (N_a + N_b) + f3 N_d
-
-    Arguments:
-        linear: ``linear(args) -> c``, real, the diagonal of the linear operator.
-        nonlinear: ``nonlinear(t, y, args) -> N``, the rest of the vector field.
-        dt: the step; dtype: the state dtype; contour_points: points on the contour.
-
-    The coefficients are recomputed from ``args`` in every step, so gradients with
-    respect to parameters of the linear part (e.g. the domain length) are exact. States
-    are flat real arrays; 16-bit states are stepped in float32 and rounded back.
-    """
-
-    linear: Callable
-    nonlinear: Callable
-    dt: float = eqx.field(static=True)
-    dtype: str = eqx.field(static=True)
-    contour_points: int = eqx.field(static=True)
-
-    def __init__(self, linear: Callable, nonlinear: Callable, *, dt: float = 0.25, dtype="float64",
-                 contour_points: int = 32):
-        self.linear = linear
-        self.nonlinear = nonlinear
-        self.dt = _check_dt(dt)
-        self.dtype = _check_dtype(dtype)
-        self.contour_points = contour_points
-
-    def __check_init__(self):
-        for name in ("linear", "nonlinear"):
-            if not callable(getattr(self, name)):
-                raise bad_argument(name, "is not callable", f"pass a function for {name}")
-        m = self.contour_points
-        if isinstance(m, bool) or not isinstance(m, int) or m < 4:
-            raise bad_argument("contour_points", f"{m!r} is not an int >= 4", "pass e.g. 32")
-
-    def step(self, t, y, args):
-        work = jnp.promote_types(self.dtype, jnp.float32)
-        y = jnp.asarray(y, work)
-        E, E2, Q, f1, f2, f3 = etdrk4_coefficients(self.linear(args), self.dt, self.contour_points)
-        h = jnp.asarray(self.dt, work)
-        t = jnp.asarray(t, work)
-
-        def N(s, v):
-            return jnp.asarray(self.nonlinear(s, v, args), work)
-
-        Ny = N(t, y)
-        a = E2 * y + Q * Ny
-        Na = N(t + h / 2, a)
-        b = E2 * y + Q * Na
-        Nb = N(t + h / 2, b)
-        d = E2 * a + Q * (2.0 * Nb - Ny)
-        Nd = N(t + h, d)
-        return self.prepare(E * y + f1 * Ny + 2.0 * f2 * (Na + Nb) + f3 * Nd)
-
-    def with_dtype(self, dtype):
-        return _replace(self, dtype=dtype)
-
-    def describe(self) -> dict:
-        return {**super().describe(), "solver": "ETDRK4", "contour_points": self.contour_points}
-
 
 # ---------------------------------------------------------------------------- KS model
 
