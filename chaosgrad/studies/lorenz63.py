@@ -21,6 +21,10 @@ from ._common import (
 )
 
 RHO_HOPF = 10.0 * (10.0 + 8.0 / 3.0 + 3.0) / (10.0 - 8.0 / 3.0 - 1.0)
+# The chaotic attractor exists from rho ~ 24.06 (Kaplan & Yorke 1979; Sparrow 1982),
+# coexisting with the stable fixed points up to rho_H: which one a trajectory finds
+# depends on where it starts.
+RHO_ATTRACTOR = 24.06
 
 
 def _z(y):
@@ -63,8 +67,9 @@ def run(*, fast: bool = False, progress=None) -> Study:
         findings.append(f"The verdict changes from {va} to {vb} between rho = {a:g} and rho = {b:g}.")
     for a, b, va, vb in phys_changes:
         findings.append(
-            f"The physics changes from {va} to {vb} between rho = {a:g} and rho = {b:g} "
-            f"(the fixed points lose stability at rho_H = {RHO_HOPF:.2f})."
+            f"The physics changes from {va} to {vb} between rho = {a:g} and rho = {b:g}: the chaotic "
+            f"attractor appears at rho ≈ {RHO_ATTRACTOR} and coexists with the stable fixed points up to "
+            f"rho_H = {RHO_HOPF:.2f}, so in between the answer depends on the initial state."
         )
     if changes and phys_changes and [c[:2] for c in changes] == [c[:2] for c in phys_changes]:
         findings.append("The verdict changes exactly where the physics changes: the gradient follows the dynamics.")
@@ -79,8 +84,9 @@ def run(*, fast: bool = False, progress=None) -> Study:
             f"For each rho, lambda_1 of the reference dynamics and the growth rate of d z(T)/d rho "
             f"({members} members on the attractor) are measured. For a parameter gradient the expected rate is "
             "max(lambda_1, 0): below the onset the sensitivity converges (rate 0), above it grows like "
-            "exp(lambda_1 T). Between rho ≈ 13.9 and 24.06 the system has transient chaos before settling "
-            "on C±, so short horizons may still show growth there."
+            "exp(lambda_1 T). Between rho ≈ 13.9 and 24.06 trajectories wander chaotically for a while "
+            "before settling on C± (transient chaos); between 24.06 and 24.74 a chaotic attractor coexists "
+            "with the stable fixed points. Each point starts from the state reached from (1, 1, 1)."
         ),
         figures=(
             rates_figure(
