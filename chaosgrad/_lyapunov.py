@@ -16,6 +16,7 @@ step it is lambda_physical.
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import math
 from dataclasses import dataclass
@@ -139,7 +140,17 @@ def check_finite_input(name: str, tree) -> None:
 
 
 def check_step_shapes(simulator: AbstractSimulator, y, args) -> None:
-    """The step must map the state to a state of the same structure, shapes and dtypes."""
+    """The step must map the state to a state of the same structure, shapes and dtypes.
+
+    The check traces ``simulator.step`` abstractly (``jax.eval_shape``). Its outcome
+    depends only on the simulator and on the structure, shapes and dtypes of ``y`` and
+    ``args``, so a passed check is remembered under that signature and repeated calls
+    with the same kind of input do not trace the step again.
+    """
+    key = _check_key(simulator, y, args)
+    if key is not None and key in _CHECKED:
+        _CHECKED.move_to_end(key)
+        return
     try:
         out = jax.eval_shape(lambda y, a: simulator.step(0.0, y, a), y, args)
     except Exception as exc:  # the user's step cannot run on this y/args: say so
@@ -156,6 +167,44 @@ def check_step_shapes(simulator: AbstractSimulator, y, args) -> None:
             f"one step maps the state {expect} to {got}; structure, shapes and dtypes must match",
             "make step return a state shaped like its input, and cast y0 to the simulator's dtype",
         )
+    if key is not None:
+        _CHECKED[key] = None
+        while len(_CHECKED) > _CHECKED_MAX:
+            _CHECKED.popitem(last=False)
+
+
+# Signatures of (simulator, y, args) whose step passed check_step_shapes, most recent last.
+_CHECKED: collections.OrderedDict = collections.OrderedDict()
+_CHECKED_MAX = 256
+
+
+def _leaf_signature(x, abstract: bool):
+    """What the check depends on in one leaf. Arrays: shape, dtype and weak type. Python
+    numbers: their type where ``jax.eval_shape`` abstracts them (``abstract``, the leaves
+    of ``y`` and ``args``), their value where the step closes over them (the simulator's
+    fields). Anything else (functions, flags): the object itself."""
+    if isinstance(x, (bool, int, float, complex)):
+        return type(x) if abstract else (type(x), x)
+    if hasattr(x, "shape") and hasattr(x, "dtype"):
+        return (tuple(x.shape), jnp.dtype(x.dtype).name, bool(getattr(x, "weak_type", False)))
+    return x
+
+
+def _check_key(simulator, y, args):
+    """A hashable signature of the inputs of check_step_shapes, or ``None`` if some leaf
+    is unhashable (then nothing is remembered). The simulator's array fields enter by
+    shape and dtype only: the engine traces them, so their values cannot decide the
+    shapes a step it can run produces."""
+    parts = [jax.config.jax_enable_x64]
+    for tree, abstract in ((simulator, False), (y, True), (args, True)):
+        leaves, treedef = jax.tree_util.tree_flatten(tree)
+        parts.append((treedef, tuple(_leaf_signature(x, abstract) for x in leaves)))
+    key = tuple(parts)
+    try:
+        hash(key)
+    except TypeError:
+        return None
+    return key
 
 
 def _leading_size(tree, name: str) -> int:
@@ -172,21 +221,6 @@ def _leading_size(tree, name: str) -> int:
 # ---------------------------------------------------------------------------- engine
 
 
-def _tangent_step(simulator, flat: FlatState, t, u, rest, Q, args):
-    """Advance the flat state ``u`` one step and push the columns of ``Q`` with it."""
-
-    def f(u):
-        y1 = simulator.step(t, flat.combine(u, rest), args)
-        u1, rest1 = flat.split(y1)
-        return u1, rest1
-
-    def push(v):
-        return jax.jvp(f, (u,), (v,), has_aux=True)
-
-    u1, Q1, rest1 = jax.vmap(push, in_axes=1, out_axes=(None, 1, None))(Q)
-    return u1, rest1, Q1
-
-
 def _qr_positive(Q):
     """QR with a non-negative diagonal of R, in at least float32 (LAPACK has no float16)."""
     work = Q.astype(jnp.promote_types(Q.dtype, jnp.float32))
@@ -194,6 +228,14 @@ def _qr_positive(Q):
     d = jnp.diagonal(r)
     sign = jnp.where(d < 0, -1.0, 1.0).astype(work.dtype)
     return (q * sign).astype(Q.dtype), jnp.log(jnp.abs(d))
+
+
+def _initial_frame(seed, n: int, k: int, dtype):
+    """The random orthonormal ``(n, k)`` initial frame: QR of a standard normal matrix
+    drawn from ``PRNGKey(seed)`` in float64, cast to the state dtype. Traced inside the
+    compiled run, so a new seed does not recompile and no eager work precedes the run."""
+    key = jax.random.PRNGKey(seed)
+    return jnp.linalg.qr(jax.random.normal(key, (n, k), dtype=jnp.float64))[0].astype(dtype)
 
 
 def _run_one(simulator, y0, args, Q0, n_transient: int, m: int, n_intervals: int, unroll: int):
@@ -205,24 +247,23 @@ def _run_one(simulator, y0, args, Q0, n_transient: int, m: int, n_intervals: int
     whether the state stayed finite.
     """
     dt = simulator.dt
-    flat, u, rest = FlatState.from_template(y0)
 
     def one_step(carry, _):
-        t, u, rest, Q = carry
-        u1, rest1, Q1 = _tangent_step(simulator, flat, t, u, rest, Q, args)
-        return (t + dt, u1, rest1, Q1), None
+        t, y, Q = carry
+        y1, Q1 = simulator.tangent_step(t, y, Q, args)
+        return (t + dt, y1, Q1), None
 
     def interval(carry, _):
         carry, _ = jax.lax.scan(one_step, carry, None, length=m, unroll=unroll)
-        t, u, rest, Q = carry
-        state_ok = jnp.all(jnp.isfinite(u)) & all_finite(rest)
+        t, y, Q = carry
+        state_ok = all_finite(y)
         Q, logs = _qr_positive(Q)
-        return (t, u, rest, Q), (logs, state_ok)
+        return (t, y, Q), (logs, state_ok)
 
     # The transient evolves the tangent frame too (whole intervals, logs discarded), so
     # measurement starts from a frame aligned with the leading Lyapunov directions and
     # the 1/T bias of a random initial frame is not in the estimate.
-    carry = (jnp.asarray(0.0, jnp.float64), u, rest, Q0)
+    carry = (jnp.asarray(0.0, jnp.float64), y0, Q0)
     carry, (_, transient_ok) = jax.lax.scan(interval, carry, None, length=-(-n_transient // m))
     transient_ok = jnp.all(transient_ok)
     _, (logs, state_ok) = jax.lax.scan(interval, carry, None, length=n_intervals)
@@ -230,12 +271,17 @@ def _run_one(simulator, y0, args, Q0, n_transient: int, m: int, n_intervals: int
 
 
 # Compiled once per (simulator, shapes, counts): jit caches on the static arguments and
-# the simulator's non-array fields, so repeated calls do not recompile.
-_run_single = eqx.filter_jit(_run_one)
+# the simulator's non-array fields, so repeated calls do not recompile. The seed is a
+# traced array, so changing it does not recompile either.
+@eqx.filter_jit
+def _run_single(simulator, y0, args, seed, n, k, dtype, n_transient, m, n_intervals, unroll):
+    Q0 = _initial_frame(seed, n, k, dtype)
+    return _run_one(simulator, y0, args, Q0, n_transient, m, n_intervals, unroll)
 
 
 @eqx.filter_jit
-def _run_ensemble(simulator, y0, args, Q0, n_transient, m, n_intervals, unroll, y_axis, a_axis):
+def _run_ensemble(simulator, y0, args, seed, n, k, dtype, n_transient, m, n_intervals, unroll, y_axis, a_axis):
+    Q0 = _initial_frame(seed, n, k, dtype)
     run = lambda y, a: _run_one(simulator, y, a, Q0, n_transient, m, n_intervals, unroll)
     return jax.vmap(run, in_axes=(y_axis, a_axis))(y0, args)
 
@@ -307,8 +353,8 @@ def lyapunov_spectrum(
         if not isinstance(n_intervals, (int, np.integer)) or n_intervals < 1:
             raise bad_argument("n_intervals", f"{n_intervals!r} is not a positive int", "pass e.g. 1000")
         n_int = int(n_intervals)
-    if not isinstance(seed, (int, np.integer)):
-        raise bad_argument("seed", f"{seed!r} is not an int", "pass an int")
+    if not isinstance(seed, (int, np.integer)) or not -(2**63) <= seed < 2**63:
+        raise bad_argument("seed", f"{seed!r} is not a 64-bit int", "pass an int, e.g. 0")
 
     y_axis, a_axis = (None, None) if ensemble_axes is None else tuple(ensemble_axes)
     if ensemble_axes is not None and (
@@ -344,16 +390,17 @@ def lyapunov_spectrum(
         raise bad_argument("k", f"{k!r} is not between 1 and the state dimension {n}", f"pass 1 <= k <= {n}")
     k = int(k)
 
-    key = jax.random.PRNGKey(seed)
-    Q0 = jnp.linalg.qr(jax.random.normal(key, (n, k), dtype=jnp.float64))[0].astype(flat.dtype)
-
+    seed_in, dtype = np.asarray(seed, dtype=np.int64), jnp.dtype(flat.dtype).name
     if members is None:
-        logs, ok = _run_single(simulator, y0, args, Q0, transient_steps, m, n_int, unroll)
+        logs, ok = _run_single(
+            simulator, y0, args, seed_in, n, k, dtype, transient_steps, m, n_int, unroll
+        )
         logs, ok = np.asarray(logs)[None], np.asarray(ok)[None]
     else:
         y_in, a_in = shard_ensemble((y0, args), (y_axis, a_axis), members, enabled=shard)
         logs, ok = _run_ensemble(
-            simulator, y_in, a_in, Q0, transient_steps, m, n_int, unroll, y_axis, a_axis
+            simulator, y_in, a_in, seed_in, n, k, dtype, transient_steps, m, n_int, unroll,
+            y_axis, a_axis,
         )
         logs, ok = np.asarray(logs)[:members], np.asarray(ok)[:members]
 

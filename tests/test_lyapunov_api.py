@@ -6,6 +6,7 @@ import subprocess
 import sys
 import textwrap
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -49,6 +50,42 @@ def test_step_that_changes_shape_is_a_clear_error():
     bad = cg.MapSimulator(lambda y, a: jnp.concatenate([y, y]))
     with pytest.raises(ChaosgradInputError, match="`y0`.*shape"):
         cg.lyapunov_spectrum(bad, jnp.ones(2), None, n_intervals=5)
+
+
+def test_shape_check_traces_the_step_once_per_kind_of_input():
+    traces = []
+
+    def scale(y, a):
+        traces.append(y.shape)  # runs only while JAX traces the step
+        return a * y
+
+    sim = cg.MapSimulator(scale)
+    cg.lyapunov_spectrum(sim, jnp.ones(2), 2.0, n_intervals=5)
+    first = len(traces)
+    assert first >= 2  # the shape check and the compiled run
+    cg.lyapunov_spectrum(sim, jnp.full(2, 3.0), 2.0, n_intervals=5, seed=7)
+    assert len(traces) == first  # same shapes, new values and seed: nothing re-traced
+    cg.lyapunov_spectrum(sim, jnp.ones(3), 2.0, n_intervals=5)
+    assert (3,) in traces[first:]  # a new shape is checked (and compiled) again
+    # A failed check is not remembered: the error comes on every call.
+    bad = cg.MapSimulator(lambda y, a: jnp.concatenate([y, y]))
+    for _ in range(2):
+        with pytest.raises(ChaosgradInputError, match="`y0`.*shape"):
+            cg.lyapunov_spectrum(bad, jnp.ones(2), None, n_intervals=5)
+
+
+def test_initial_frame_is_built_inside_the_compiled_run_bit_for_bit():
+    from chaosgrad._lyapunov import _initial_frame
+
+    build = jax.jit(_initial_frame, static_argnums=(1, 2, 3))
+    for n, k, dtype in ((3, 3, "float64"), (40, 7, "float64"), (5, 2, "float32"), (4, 4, "float16")):
+        for seed in (0, 1, -5, 2**40):
+            eager = jnp.linalg.qr(jax.random.normal(jax.random.PRNGKey(seed), (n, k), dtype=jnp.float64))[0]
+            traced = build(np.asarray(seed, np.int64), n, k, dtype)
+            assert traced.dtype == jnp.dtype(dtype)
+            np.testing.assert_array_equal(traced, eager.astype(dtype))  # same draw, same QR
+    with pytest.raises(ChaosgradInputError, match="`seed`"):
+        cg.lyapunov_spectrum(SCALE, jnp.ones(3), 2.0, n_intervals=5, seed=2**64)
 
 
 def test_wrong_simulator_type_is_a_clear_error():
