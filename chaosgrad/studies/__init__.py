@@ -24,6 +24,7 @@ class StudySpec:
 
 # name -> module that defines `SPEC`; imported lazily so `chaosgrad list` is instant.
 _MODULES: dict[str, str] = {
+    "rossler": "chaosgrad.studies.rossler",
     "oscillators": "chaosgrad.studies.oscillators",
     "maps": "chaosgrad.studies.maps",
     "lorenz63": "chaosgrad.studies.lorenz63",
