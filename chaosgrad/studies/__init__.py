@@ -24,6 +24,7 @@ class StudySpec:
 
 # name -> module that defines `SPEC`; imported lazily so `chaosgrad list` is instant.
 _MODULES: dict[str, str] = {
+    "lorenz96": "chaosgrad.studies.lorenz96",
     "rossler": "chaosgrad.studies.rossler",
     "oscillators": "chaosgrad.studies.oscillators",
     "maps": "chaosgrad.studies.maps",
