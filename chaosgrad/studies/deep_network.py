@@ -35,7 +35,7 @@ from .._study import Figure, Section, Series, Table
 from ..zoo import dead_relu_fraction, deep_network, jacobian_singular_values, layer_jacobian_norms, saturation_fraction
 from ..zoo._networks import _layer
 from . import StudySpec
-from ._common import fmt, lam1, make_study, no_progress
+from ._common import lam1, make_study, no_progress
 
 ACTIVATIONS = ("sigmoid", "tanh", "relu", "linear")
 INITS = ("gaussian", "orthogonal", "xavier", "he")
@@ -201,8 +201,9 @@ def _sigma_sweep(cfg, batch, progress):
         title="Per-layer gradient growth rate against the weight scale",
         caption=(
             "lambda_1 of the layer map (± 2 standard errors) for Gaussian weights N(0, sigma_w^2/n), no bias. tanh "
-            "crosses zero near sigma_w = 1 (the order-chaos edge of Poole et al. 2016), ReLU at sigma_w = sqrt(2) "
-            "(He), while sigmoid stays negative even at sigma_w = 8: its derivative is at most 1/4."
+            "crosses zero a little above sigma_w = 1 (the mean-field order-chaos edge of Poole et al. 2016 is exactly 1; "
+            "finite width and depth shift it), ReLU near sigma_w = sqrt(2) (He), while sigmoid stays negative even at "
+            "sigma_w = 8: its derivative is at most 1/4."
         ),
         xlabel="sigma_w", ylabel="lambda_1 (1 / layer)", xscale="log",
         series=tuple(
