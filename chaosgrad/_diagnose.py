@@ -323,18 +323,29 @@ def diagnose(
     elif grad.status == "nonfinite":
         verdict = "numerical-explosion" if causes else "diverged"
     else:
-        # Direction of the measured gradient (a finite fit with an overflowing tail
-        # explodes), against the direction the physics predicts.
+        # Direction of the measured gradient: significant (interval excludes 0) and
+        # material (a factor above 2 over the horizons studied); a finite fit with an
+        # overflowing tail explodes. It is "numerical" only when it differs from what the
+        # physics predicts and an ablation confirmed a numerical cause.
         direction = _sign_class(grad.rate_low, grad.rate_high)
+        if abs(grad.rate) * float(grad.horizons[-1]) <= LOG2:
+            direction = 0
         if direction == 0 and _nonfinite_fraction(grad) > 0:
             direction = 1
         physical_direction = _sign_class(expected - 2 * u_p, expected + 2 * u_p) if expected != 0 else 0
         if direction == 0:
             verdict = "stable"
-        elif direction == physical_direction:
-            verdict = "intrinsic-explosion" if direction > 0 else "intrinsic-vanishing"
-        else:
+        elif direction != physical_direction and causes:
             verdict = "numerical-explosion" if direction > 0 else "numerical-vanishing"
+        else:
+            verdict = "intrinsic-explosion" if direction > 0 else "intrinsic-vanishing"
+            if direction != physical_direction:
+                notes.append(
+                    f"the gradient {'grows' if direction > 0 else 'shrinks'} although the reference exponent "
+                    f"predicts {expected:+.3g}, and no numerical cause was confirmed: polynomial growth of a "
+                    "neutral system (phase drift), transient non-normal growth or unbounded motion are physical "
+                    "explanations to check"
+                )
 
     overflow, underflow = _overflow_horizons(grad, simulator.dtype)
     truncation = LOG2 / lam1_p if physics == "chaotic" else None

@@ -110,21 +110,29 @@ def _backward_from(simulator, ys, args, loss, sel: Wrt, b: int, K: int, k_h):
     theta, rebuild = _split_theta(sel, args)
     block = _block_fn(simulator, loss, rebuild, b)
     block_time = b * simulator.dt
-    pick = lambda k: jax.tree_util.tree_map(lambda a: a[k], ys)
-    y_end = pick(k_h)
+    pick = lambda k: eqx.partition(jax.tree_util.tree_map(lambda a: a[k], ys), is_float_array)
+    # Only the floating leaves carry cotangents; integer leaves (counters, layer
+    # indices) ride along from the stored states.
+    yf_end, rest_end = pick(k_h)
     if loss.time_averaged:
-        cot_y = jax.tree_util.tree_map(jnp.zeros_like, y_end)
+        cot_y = jax.tree_util.tree_map(jnp.zeros_like, yf_end)
         cot_s = 1.0 / (k_h * block_time)
     else:
-        cot_y = jax.grad(lambda y: loss.at_state(y, y_end))(y_end)
+        y_end = eqx.combine(yf_end, rest_end)
+        cot_y = jax.grad(lambda yf: loss.at_state(eqx.combine(yf, rest_end), y_end))(yf_end)
         cot_s = jnp.zeros(())
     cot_theta = jax.tree_util.tree_map(jnp.zeros_like, theta)
     profile = jnp.zeros(K)
 
+    def float_block(t, yf, rest, th):
+        y1, acc = block(t, eqx.combine(yf, rest), th)
+        return eqx.partition(y1, is_float_array)[0], acc
+
     def body(i, carry):
         cot_y, cot_theta, profile = carry
         k = k_h - 1 - i
-        _, vjp = jax.vjp(lambda y, th: block(k * block_time, y, th), pick(k), theta)
+        yf, rest = pick(k)
+        _, vjp = jax.vjp(lambda yf, th: float_block(k * block_time, yf, rest, th), yf, theta)
         g_y, g_theta = vjp((cot_y, jnp.asarray(cot_s, jnp.float64)))
         cot_theta = jax.tree_util.tree_map(jnp.add, cot_theta, g_theta)
         return g_y, cot_theta, profile.at[k].set(_tree_norm(g_y))
@@ -166,12 +174,13 @@ def _gradient_through_adjoint(simulator, y0s, args, loss, sel, n_max, horizon):
 
     def one(y0):
         theta, rebuild = _split_theta(sel, args)
+        y0f, rest = eqx.partition(y0, is_float_array)
 
-        def objective(y, theta):
-            y_T = simulator._diffeqsolve(0.0, y, rebuild(theta), n_max, simulator.adjoint, t1=horizon)
+        def objective(yf, theta):
+            y_T = simulator._diffeqsolve(0.0, eqx.combine(yf, rest), rebuild(theta), n_max, simulator.adjoint, t1=horizon)
             return loss.at_state(y_T, y0)
 
-        g = jax.grad(objective, argnums=0 if sel.kind == "y0" else 1)(y0, theta)
+        g = jax.grad(objective, argnums=0 if sel.kind == "y0" else 1)(y0f, theta)
         return _tree_norm(g)
 
     return jax.vmap(one)(y0s)

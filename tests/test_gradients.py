@@ -121,3 +121,13 @@ def test_long_horizons_run_in_bounded_blocks():
     # A scaled orthogonal map: ||J^T c|| = 0.9999^n exactly, rate ln 0.9999 per step;
     # 200k multiplications accumulate ~1e-11 relative round-off in the rate.
     assert abs(g.rate - np.log(0.9999)) < 1e-9
+
+
+def test_state_with_integer_leaves():
+    """Integer leaves (a counter choosing the layer) ride along; only floats get cotangents."""
+    W = jnp.stack([0.5 * jnp.eye(2), 2.0 * jnp.eye(2), 1.0 * jnp.eye(2)])
+    sim = cg.MapSimulator(lambda y, a: {"x": a["W"][y["n"] % 3] @ y["x"], "n": y["n"] + 1})
+    g = cg.gradient_growth(sim, {"x": jnp.ones(2), "n": jnp.array(0)}, {"W": W}, horizons=[3, 6, 9, 12], members=2)
+    # Every 3-layer cycle multiplies by 0.5 * 2 * 1 = 1, so ||J^T c|| = 1 exactly.
+    np.testing.assert_allclose(g.norms, 1.0, rtol=1e-12)
+    assert abs(g.rate) < 1e-10
