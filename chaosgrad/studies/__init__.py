@@ -24,6 +24,7 @@ class StudySpec:
 
 # name -> module that defines `SPEC`; imported lazily so `chaosgrad list` is instant.
 _MODULES: dict[str, str] = {
+    "kuramoto_sivashinsky": "chaosgrad.studies.kuramoto_sivashinsky",
     "double_pendulum": "chaosgrad.studies.double_pendulum",
     "lorenz96": "chaosgrad.studies.lorenz96",
     "rossler": "chaosgrad.studies.rossler",
