@@ -1,7 +1,7 @@
 """Peer computations and helpers for the Lyapunov benchmark.
 
 Three ways of computing the same Lyapunov spectra, written as each tool is meant to be
-used:
+used (and, for chaosgrad's own two tangent steps, a wrapper that forces one of them):
 
 - lyapax (https://github.com/Ziaeemehr/lyapax): ``lyapax.lyapunov_spectrum`` on a
   ``state -> state`` RK4 step, and ``lyapax.sweep.sweep_lyapunov_spectrum`` (one
@@ -24,9 +24,11 @@ import subprocess
 import sys
 from importlib import metadata
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
+from chaosgrad import AbstractSimulator, ODESimulator
 
 LORENZ63 = (10.0, 28.0, 8.0 / 3.0)
 LORENZ63_LITERATURE = np.array([0.9056, 0.0, -14.5723])  # Sprott 2003, App. A
@@ -47,6 +49,15 @@ def lorenz96(t, x, forcing):
     """Lorenz (1996): x_i' = (x_{i+1} - x_{i-2}) x_{i-1} - x_i + F, cyclic indices."""
     del t
     return (jnp.roll(x, -1) - jnp.roll(x, 2)) * jnp.roll(x, 1) - x + forcing
+
+
+VAN_DER_POL = 1.0  # mu
+
+
+def van_der_pol(t, y, mu):
+    """van der Pol (1926): x' = v, v' = mu (1 - x^2) v - x."""
+    del t
+    return jnp.stack([y[1], mu * (1.0 - y[0] ** 2) * y[1] - y[0]])
 
 
 # ------------------------------------------------------------------------------ lyapax
@@ -100,6 +111,43 @@ def lyapax_sweep_jit(step_p, dt, n_steps, *, k, renorm_every, t_transient, seed=
             t_transient=t_transient, seed=seed,
         )
     )
+
+
+# ------------------------------------------------- chaosgrad against itself: tangent steps
+
+
+class ForcedTangents(AbstractSimulator):
+    """An ``ODESimulator``'s own step with one tangent path forced: ``"jvp"`` (the
+    default of the simulator contract) or ``"variational"`` (the solver's tableau on the
+    variational system), whatever ``ODESimulator.tangent_step`` would pick."""
+
+    inner: ODESimulator
+    path: str = eqx.field(static=True)
+    dt: float = eqx.field(static=True)
+    dtype: str = eqx.field(static=True)
+
+    def __init__(self, inner, path):
+        self.inner, self.path, self.dt, self.dtype = inner, path, inner.dt, inner.dtype
+
+    def step(self, t, y, args):
+        return self.inner.step(t, y, args)
+
+    def tangent_step(self, t, y, Q, args):
+        if self.path == "variational":
+            return self.inner._variational_tangent_step(t, y, Q, args)
+        return super().tangent_step(t, y, Q, args)
+
+    def with_dtype(self, dtype):
+        return ForcedTangents(self.inner.with_dtype(dtype), self.path)
+
+
+def tangent_system(name, N):
+    """Vector field, parameters and initial state of a system of the tangent-step table."""
+    if name == "vdp":
+        return van_der_pol, VAN_DER_POL, jnp.array([2.0, 0.0])
+    if name == "l63":
+        return lorenz63, LORENZ63, jnp.array([1.0, 1.0, 1.0])
+    return lorenz96, 8.0, jnp.full((N,), 8.0).at[0].add(0.01)
 
 
 # ------------------------------------------------------------------------------- scipy
@@ -205,3 +253,38 @@ def machine_info() -> dict:
         "chaosgrad commit": commit,
         "XLA_FLAGS": os.environ.get("XLA_FLAGS", "(unset)"),
     }
+
+
+def previous_targets(path):
+    """``(header line, {target: (wall ratio, CPU ratio or None)})`` from the results file
+    about to be replaced, so that a new run shows the change; ``(None, {})`` if absent."""
+    try:
+        with open(path) as fh:
+            text = fh.read()
+    except OSError:
+        return None, {}
+    stamp = {}
+    for line in text.splitlines():
+        line = line.lstrip("- ")
+        for key in ("Date", "chaosgrad commit"):
+            if line.startswith(key + ":") and key not in stamp:
+                stamp[key] = line.split(":", 1)[1].strip()
+        if line.startswith("Load average") and "at start " in line:
+            stamp["load"] = line.split("at start ", 1)[1].split(",", 1)[0]
+    if "## Targets" not in text:
+        return None, {}
+    out = {}
+    for line in text.split("## Targets", 1)[1].split("\n\n", 2)[1].splitlines()[2:]:
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        try:
+            wall = float(cells[1])
+        except (IndexError, ValueError):
+            continue
+        try:
+            cpu = float(cells[2])
+        except (IndexError, ValueError):
+            cpu = None
+        out[cells[0]] = (wall, cpu)
+    header = (f"previous results file: {stamp.get('Date', '?')}, commit "
+              f"{stamp.get('chaosgrad commit', '?')}, load average at start {stamp.get('load', '?')}")
+    return header, out

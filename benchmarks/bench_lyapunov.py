@@ -11,6 +11,9 @@ Three problems, each timed in this one process on this one machine:
 2. 1024 Lorenz-63 initial states, leading exponent (k = 1) over T = 200, in one call:
    chaosgrad's ``ensemble_axes=(0, None)`` against ``lyapax.sweep``.
 3. Lorenz-96, N = 40, F = 8, full spectrum over T = 100.
+4. chaosgrad alone: its two tangent steps (``jax.jvp`` through the step, and the
+   variational system integrated with the solver's tableau) on systems of several sizes,
+   single runs and ensembles, and which one ``ODESimulator.tangent_step`` picks.
 
 The JAX tools run at identical settings (initial state, transient, RK4 step, QR
 interval, seed). Times use ``time.perf_counter`` around calls whose outputs are forced
@@ -61,6 +64,22 @@ QUICK = dict(
     ens=dict(members=64, dt=0.01, interval=0.1, transient=5.0, time=10.0),
     l96=dict(n=40, forcing=8.0, dt=0.01, interval=0.1, transient=2.0, time=5.0),
 )
+# Tangent-step comparison: (label, system, N, ensemble members or 0, k or None, T).
+TANGENT_CASES_FULL = (
+    ("van der Pol, k = 2", "vdp", 2, 0, None, 4000.0),
+    ("64 x van der Pol, k = 1", "vdp", 2, 64, 1, 300.0),
+    ("Lorenz-63, k = 3", "l63", 3, 0, None, 2000.0),
+    ("256 x Lorenz-63, k = 1", "l63", 3, 256, 1, 100.0),
+    ("64 x Lorenz-63, k = 3", "l63", 3, 64, None, 100.0),
+    ("Lorenz-96 N = 4, k = 4", "l96", 4, 0, None, 1000.0),
+    ("64 x Lorenz-96 N = 4, k = 1", "l96", 4, 64, 1, 60.0),
+    ("Lorenz-96 N = 10, k = 10", "l96", 10, 0, None, 300.0),
+    ("Lorenz-96 N = 40, k = 10", "l96", 40, 0, 10, 150.0),
+    ("Lorenz-96 N = 40, k = 40", "l96", 40, 0, None, 40.0),
+    ("16 x Lorenz-96 N = 40, k = 40", "l96", 40, 16, None, 2.0),
+)
+TANGENT_COMPARED = 10  # intervals whose finite-time exponents the two paths are compared on
+TANGENT_CASES_QUICK = tuple((c[0], c[1], c[2], c[3], c[4], c[5] / 100) for c in TANGENT_CASES_FULL[::3])
 REPEATS = 3
 CRITERION = 5e-3  # |lambda_i - literature_i| for every i, per the benchmark's definition
 SEED = 0  # the initial tangent frame of both JAX tools (their default); not tuned
@@ -229,6 +248,44 @@ def row_lorenz96(cfg):
     return dict(times=times, exps=exps, N=N)
 
 
+def row_tangent_paths(cases, dt=0.01, interval=0.1):
+    """CPU time of both tangent paths per case (best of ``REPEATS``, interleaved)."""
+    from chaosgrad._simulators import _VARIATIONAL_MIN_SIZE
+
+    rows = []
+    for label, name, N, M, k, T in cases:
+        vf, args, y0 = peers.tangent_system(name, N)
+        sim = cg.ODESimulator(vf, solver=cg.RK4(), dt=dt)
+        kk = N if k is None else k
+        kw = dict(k=kk, transient=1.0, interval=interval, time=T, seed=SEED)
+        if M:
+            y0 = y0 + 0.1 * jax.random.normal(jax.random.PRNGKey(1), (M, N))
+            kw["ensemble_axes"] = (0, None)
+        tools = {path: (lambda path=path: cg.lyapunov_spectrum(peers.ForcedTangents(sim, path), y0, args, **kw))
+                 for path in ("jvp", "variational")}
+        m_ = measure(tools)
+        t_jvp, t_var = m_["jvp"][0].best_cpu, m_["variational"][0].best_cpu
+        # Round-off differences between the paths grow like e^{lambda_1 t}; compare the
+        # first intervals, before chaos has made the two trajectories unrelated.
+        diff = float(np.max(np.abs(m_["jvp"][1].finite_time_exponents[:, :TANGENT_COMPARED]
+                                   - m_["variational"][1].finite_time_exponents[:, :TANGENT_COMPARED])))
+        size = N * (kk + 1)
+        picked = "variational" if size >= _VARIATIONAL_MIN_SIZE else "jvp"
+        rows.append(dict(label=label, size=size, jvp=t_jvp, var=t_var, diff=diff, picked=picked))
+        print(f"  {label}: jvp {t_jvp:.3f} s, variational {t_var:.3f} s (CPU)", flush=True)
+    return rows
+
+
+def tangent_table(rows):
+    body = [[r["label"], r["size"], f"{r['jvp']:.3f}", f"{r['var']:.3f}", f"{r['jvp'] / r['var']:.2f}",
+             f"{r['diff']:.1e}", r["picked"]] for r in rows]
+    return _md_table(["case (RK4, dt = 0.01, QR every 0.1)", "entries of [u; Q^T]",
+                      f"jvp: CPU [s], best of {REPEATS}", "variational: CPU [s]",
+                      "speed-up of variational",
+                      f"largest FTLE difference, first {TANGENT_COMPARED} intervals", "path taken by chaosgrad"],
+                     body)
+
+
 # ------------------------------------------------------------------------------ report
 
 
@@ -311,7 +368,7 @@ def accuracy_table(l63):
         flags[tool] = add(tool, l63["T"], e, se)
     for tool, (e, se) in l63["long"].items():
         add(tool + " (10x longer run)", l63["TL"], e, se)
-    table = _md_table(["tool", "T", "lambda_1", "lambda_2", "lambda_3", "max |error|",
+    table = _md_table(["tool", "T", "lambda_1", "lambda_2", "lambda_3", "largest error",
                        "std. error (batch means)", f"all within {CRITERION:g}"], rows)
     return table, flags
 
@@ -377,6 +434,8 @@ def main(argv=None):
     ens = row_ensemble(cfg["ens"])
     print(f"Lorenz-96 N = {cfg['l96']['n']} ...", flush=True)
     l96 = row_lorenz96(cfg["l96"])
+    print("chaosgrad tangent steps: jvp vs variational system ...", flush=True)
+    tangents = row_tangent_paths(TANGENT_CASES_QUICK if opts.quick else TANGENT_CASES_FULL)
     total = time.perf_counter() - started
     load_end = os.getloadavg()
 
@@ -387,9 +446,22 @@ def main(argv=None):
     ])
     acc, _ = accuracy_table(l63)
     tg = targets(l63, ens, l96)
-    tg_table = _md_table(["target", "measured (wall)", "same by CPU time", "limit", "result (wall)"],
-                         [[d, f"{v:.3f}", f"{vc:.3f}", lim, "PASS" if ok else "MISS"]
+    prev_header, prev = peers.previous_targets(results) if results else (None, {})
+
+    def _prev(d):
+        if d not in prev:
+            return "-"
+        wall, cpu = prev[d]
+        return f"{wall:.3f}" + ("" if cpu is None else f" ({cpu:.3f})")
+
+    tg_table = _md_table(["target", "measured (wall)", "same by CPU time", "limit", "result (wall)",
+                          "previous run: wall (CPU)"],
+                         [[d, f"{v:.3f}", f"{vc:.3f}", lim, "PASS" if ok else "MISS", _prev(d)]
                           for d, v, vc, lim, ok in tg])
+    if prev_header:
+        tg_table += (f"\n\nThe last column is read from the results file this run replaced "
+                     f"({prev_header}), for comparison across versions; it was measured in "
+                     "another process, at another load.")
     command = shlex.join([os.path.relpath(sys.executable) if not os.path.isabs(sys.argv[0]) else sys.executable,
                           *sys.argv])
     text = "\n\n".join([
@@ -411,6 +483,14 @@ def main(argv=None):
         + f"\n\nscipy used {l63['nfev']} evaluations of the 12-dimensional variational system.",
         "## Ensemble: leading exponent\n\n" + ensemble_table(ens),
         "## Lorenz-96 spectrum\n\n" + l96_table(l96),
+        "## chaosgrad's two tangent steps\n\nThe same `lyapunov_spectrum` call with the "
+        "tangent columns pushed through the RK4 step by `jax.jvp` (the default of the "
+        "simulator contract) and with the variational system `u' = f(u), Q' = Df(u) Q` "
+        "integrated with the same RK4 tableau on the stacked array `[u; Q^T]` (what "
+        "`ODESimulator.tangent_step` does from 8 entries up). Both paths run the same "
+        "transient (1 time unit) and seed; CPU time of this process, interleaved repeats. The last "
+        "column is the path `ODESimulator.tangent_step` takes for that size.\n\n"
+        + tangent_table(tangents),
     ]) + "\n"
     print()
     print(text)

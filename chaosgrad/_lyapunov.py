@@ -17,10 +17,8 @@ step it is lambda_physical.
 from __future__ import annotations
 
 import collections
-import dataclasses
 import math
 from dataclasses import dataclass
-from typing import Any
 
 import equinox as eqx
 import jax
@@ -262,11 +260,28 @@ def _run_one(simulator, y0, args, Q0, n_transient: int, m: int, n_intervals: int
 
     # The transient evolves the tangent frame too (whole intervals, logs discarded), so
     # measurement starts from a frame aligned with the leading Lyapunov directions and
-    # the 1/T bias of a random initial frame is not in the estimate.
-    carry = (jnp.asarray(0.0, jnp.float64), y0, Q0)
-    carry, (_, transient_ok) = jax.lax.scan(interval, carry, None, length=-(-n_transient // m))
-    transient_ok = jnp.all(transient_ok)
-    _, (logs, state_ok) = jax.lax.scan(interval, carry, None, length=n_intervals)
+    # the 1/T bias of a random initial frame is not in the estimate. Transient and
+    # measurement are one loop over intervals (one compiled body, not two): a transient
+    # interval writes its logs to row 0, which the first measured interval overwrites.
+    n_tr = -(-n_transient // m)
+
+    def body(i, state):
+        carry, logs, ok, transient_ok = state
+        carry, (logs_i, ok_i) = interval(carry, None)
+        row = jnp.maximum(i - n_tr, 0)
+        logs = jax.lax.dynamic_update_index_in_dim(logs, logs_i, row, 0)
+        ok = jax.lax.dynamic_update_index_in_dim(ok, ok_i, row, 0)
+        return carry, logs, ok, transient_ok & (ok_i | (i >= n_tr))
+
+    k = Q0.shape[1]
+    log_dtype = jnp.promote_types(Q0.dtype, jnp.float32)
+    state = (
+        (jnp.asarray(0.0, jnp.float64), y0, Q0),
+        jnp.zeros((n_intervals, k), log_dtype),
+        jnp.zeros((n_intervals,), bool),
+        jnp.asarray(True),
+    )
+    _, logs, state_ok, transient_ok = jax.lax.fori_loop(0, n_tr + n_intervals, body, state)
     return logs, state_ok & transient_ok
 
 

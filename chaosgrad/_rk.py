@@ -84,8 +84,9 @@ def variational_rk_step(solver, flat_field, t, h, u, Q):
     The state and the tangents are stacked as the rows of one ``(k + 1, n)`` array
     ``W = [u; Q^T]``, so every stage update ``W + h sum_j a_ij K_j`` is one array
     operation; each stage evaluates ``f`` once at ``W[0]`` and its Jacobian-vector
-    products (``jax.jvp``, vmapped) on the other rows. On XLA's CPU backend this fuses
-    into fewer, larger kernels than pushing ``Q`` through the step with ``jax.jvp``.
+    products (``jax.jvp``, vmapped) on the other rows. XLA fuses this into fewer, larger
+    kernels than ``jax.jvp`` through the step, except for the smallest systems (see
+    ``ODESimulator.tangent_step`` for when it is used).
 
     Returns ``(u_1, Q_1)``.
     """

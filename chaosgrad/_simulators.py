@@ -368,14 +368,13 @@ class ODESimulator(AbstractSimulator):
         ``[u; Q^T]`` has at least ``_VARIATIONAL_MIN_SIZE`` (8) entries; below that, and
         for other solvers and controllers, the default ``jax.jvp`` is used.
 
-        Why the threshold: on XLA's CPU backend the stacked form fuses into fewer, larger
-        kernels, which made it faster in every case measured with at least 8 entries
-        (Lorenz-96 with N = 4 to 40, single runs and ensembles: 2.5 to 12 times; Lorenz-63
-        and Rossler with all 3 exponents: 1.0 to 1.6 times). With fewer entries the
-        slicing and concatenation cost as much as the arithmetic they save, and under
-        ``vmap`` over ensemble members the stacked form was 1.1 to 1.4 times slower
-        (Lorenz-63, Rossler, van der Pol with one or two exponents). The figures and the
-        script are in ``benchmarks/RESULTS.md``.
+        Why the threshold (RK4, measured on XLA's CPU backend; table and script in
+        ``benchmarks/``): the stacked form fuses into fewer, larger kernels, and from 8
+        entries up it was never slower: Lorenz-96 with N = 4 to 40, single runs and
+        ensembles, 2.2 to 5.2 times faster; Lorenz-63 with all three exponents 1.0 to 1.1
+        times. Below 8 entries the slicing and concatenation cost as much as the
+        arithmetic they save: van der Pol and a 256-member Lorenz-63 ensemble with k = 1
+        ran 1.05 to 1.6 times slower stacked, so they keep ``jax.jvp``.
         """
         flat, u, rest = FlatState.from_template(y)
         if (
