@@ -368,13 +368,13 @@ class ODESimulator(AbstractSimulator):
         ``[u; Q^T]`` has at least ``_VARIATIONAL_MIN_SIZE`` (8) entries; below that, and
         for other solvers and controllers, the default ``jax.jvp`` is used.
 
-        Why the threshold (RK4, measured on XLA's CPU backend; table and script in
-        ``benchmarks/``): the stacked form fuses into fewer, larger kernels, and from 8
-        entries up it was never slower: Lorenz-96 with N = 4 to 40, single runs and
-        ensembles, 2.2 to 5.2 times faster; Lorenz-63 with all three exponents 1.0 to 1.1
-        times. Below 8 entries the slicing and concatenation cost as much as the
-        arithmetic they save: van der Pol and a 256-member Lorenz-63 ensemble with k = 1
-        ran 1.05 to 1.6 times slower stacked, so they keep ``jax.jvp``.
+        Why the threshold (RK4 on XLA's CPU backend; ``benchmarks/bench_lyapunov.py``,
+        results in ``benchmarks/RESULTS.md``): the stacked form fuses into fewer, larger
+        kernels, and from 8 entries up it was never slower: Lorenz-96 with N = 4 to 40,
+        single runs and ensembles, 2.2 to 5.4 times faster; Lorenz-63 with all three
+        exponents 1.0 to 1.1 times. Below 8 entries the slicing and concatenation cost
+        as much as the arithmetic they save: van der Pol (single and ensemble) and a
+        256-member Lorenz-63 ensemble with k = 1 ran 1.1 to 1.6 times slower stacked.
         """
         flat, u, rest = FlatState.from_template(y)
         if (
