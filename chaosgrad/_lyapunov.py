@@ -6,10 +6,12 @@ are the growth rates of the QR factors of the tangent propagator:
     J_{N-1} ... J_1 J_0 Q_0 = Q_N R_N ... R_1,   lambda_i = lim (1 / (N dt)) sum_j ln |R_j[i, i]|
 
 (Benettin, Galgani, Giorgilli & Strelcyn, Meccanica 15, 1980; Shimada & Nagashima,
-Prog. Theor. Phys. 61, 1979). Tangent columns are pushed through ``simulator.step`` with
-``jax.jvp`` (``vmap`` over columns, so the primal step is computed once), inside a
-``lax.scan`` over steps nested in a ``lax.scan`` over renormalisation intervals, compiled
-once per configuration. Because the tangent map is that of the user's *own* step (their
+Prog. Theor. Phys. 61, 1979). Each step advances the state and the tangent columns with
+``simulator.tangent_step`` (by default ``jax.jvp`` through ``simulator.step``, ``vmap``-ed
+over columns so the primal step is computed once; ``ODESimulator`` integrates the
+variational equations with its own tableau instead), inside a ``lax.scan`` over steps
+nested in one loop over renormalisation intervals (transient, then measurement), compiled
+once per configuration; the random initial frame is drawn inside the compiled run. Because the tangent map is that of the user's *own* step (their
 solver, step size and dtype), the result is lambda_numerical; with a converged reference
 step it is lambda_physical.
 """
