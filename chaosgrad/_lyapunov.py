@@ -11,9 +11,10 @@ Prog. Theor. Phys. 61, 1979). Each step advances the state and the tangent colum
 over columns so the primal step is computed once; ``ODESimulator`` integrates the
 variational equations with its own tableau instead), inside a ``lax.scan`` over steps
 nested in one loop over renormalisation intervals (transient, then measurement), compiled
-once per configuration; the random initial frame is drawn inside the compiled run. Because the tangent map is that of the user's *own* step (their
-solver, step size and dtype), the result is lambda_numerical; with a converged reference
-step it is lambda_physical.
+once per configuration; the random initial frame is drawn inside the compiled run.
+Because the tangent map is that of the user's *own* step (their solver, step size and
+dtype), the result is lambda_numerical; with a converged reference step it is
+lambda_physical.
 """
 
 from __future__ import annotations
