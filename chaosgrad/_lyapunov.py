@@ -8,8 +8,9 @@ are the growth rates of the QR factors of the tangent propagator:
 (Benettin, Galgani, Giorgilli & Strelcyn, Meccanica 15, 1980; Shimada & Nagashima,
 Prog. Theor. Phys. 61, 1979). Each step advances the state and the tangent columns with
 ``simulator.tangent_step`` (by default ``jax.jvp`` through ``simulator.step``, ``vmap``-ed
-over columns so the primal step is computed once; ``ODESimulator`` integrates the
-variational equations with its own tableau instead), inside a ``lax.scan`` over steps
+over columns so the primal step is computed once; ``ODESimulator`` with an explicit
+Runge–Kutta solver at a constant step integrates the variational equations with the same
+tableau instead, see its ``tangent_step``), inside a ``lax.scan`` over steps
 nested in one loop over renormalisation intervals (transient, then measurement), compiled
 once per configuration; the random initial frame is drawn inside the compiled run.
 Because the tangent map is that of the user's *own* step (their solver, step size and
