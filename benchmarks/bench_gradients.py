@@ -67,7 +67,7 @@ def cost_rows(quick: bool):
     from chaosgrad.zoo import lorenz63, lorenz96
 
     rows = []
-    cases = [("Lorenz-63, RK4 dt 0.01", lorenz63(solver=cg.RK4(), dt=0.01), 20.0),
+    cases = [("Lorenz-63, RK4 dt 0.01", lorenz63(solver=cg.RK4(), dt=0.01), 5.0 if quick else 100.0),
              ("Lorenz-96 N=40, RK4 dt 0.01", lorenz96(N=40, solver=cg.RK4(), dt=0.01), 5.0 if quick else 20.0)]
     for label, system, t_max in cases:
         sim, y0, args = system.simulator, system.y0, system.args
