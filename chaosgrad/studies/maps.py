@@ -87,10 +87,10 @@ def _rates_figure(cfg, lam_dense, points) -> Figure:
     return Figure(
         title="Logistic map: Lyapunov exponent and gradient growth rate against r",
         caption=(
-            "lambda(r) (blue line, one Benettin run per r) dips at every periodic window and touches 0 at each "
+            "lambda(r) (line, one Benettin run per r) dips at every periodic window and touches 0 at each "
             "period doubling (r = 3, 3.449, 3.544, ...), then turns positive past the accumulation point "
-            f"r_inf = {R_INF}; it reaches ln 2 at r = 4 (black dashed). The growth rate of d x_n / d x_0 "
-            "(green, 95% interval) follows it: the gradient vanishes on periodic orbits and explodes in chaos."
+            f"r_inf = {R_INF}; it reaches ln 2 at r = 4 (upper dashed line). The growth rate of d x_n / d x_0 "
+            "(markers with 95% intervals) follows it: the gradient vanishes on periodic orbits and explodes in chaos."
         ),
         xlabel="r", ylabel="rate (1 / iteration)",
         series=(

@@ -5,18 +5,18 @@ chaotic with lambda_1 = 0.0714 (Sprott 2003), thirteen times slower than Lorenz-
 perturbation grows by a factor e only every 14 time units, about 2.4 turns around the
 attractor. Over short horizons the growth of ``d x(T) / d y0`` is hidden by the O(1)
 oscillation of the gradient norm along the orbit, so its fitted rate is either
-consistent with zero or biased. This study measures the gradient once over log-spaced
-horizons up to a long ``T_max`` and refits the rate on the horizons up to each shorter
-``T`` (the fit uses ``T/4 <= horizon <= T``), showing from which ``T`` (equivalently,
-which number of e-foldings ``lambda_1 T``) the 95% interval excludes 0 and brackets
-lambda_1.
+consistent with zero or biased. This study measures the gradient growth rate with the
+longest horizon ``T`` ranging from 10 to 640 (or 1280), each time over nine log-spaced
+horizons from ``T / 16`` to ``T`` from the same ensemble members, showing from which
+``T`` (equivalently, which number of e-foldings ``lambda_1 T``) the 95% interval
+excludes 0 and brackets lambda_1.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .._fit import fit_growth_rate
+from .._gradients import gradient_growth
 from .._losses import FinalStateLoss
 from .._study import Figure, Section, Series, Table
 from ..zoo import rossler
@@ -35,20 +35,30 @@ def _settings(fast: bool) -> dict:
         dt=0.05 if fast else 0.01,
         members=12 if fast else 16,
         lyapunov_time=2000.0 if fast else 10000.0,
-        horizons=np.geomspace(t_max / 128, t_max, 22),
+        horizons=np.geomspace(t_max / 16, t_max, 9),
         windows=[10.0, 20.0, 40.0, 80.0, 160.0, 320.0, 640.0] + ([] if fast else [1280.0]),
+        # Members 100 time units (7 e-foldings, about 17 turns) apart along the orbit: the
+        # same initial states for every window.
+        spacing=100.0,
     )
 
 
-def horizon_refits(grad, windows):
-    """Growth rate and interval refitted on the horizons up to each ``T`` in ``windows``."""
+def horizon_sweep(system, loss, windows, *, members: int, spacing: float, progress=None):
+    """The gradient growth rate measured up to each longest horizon ``T`` in ``windows``.
+
+    For each ``T``, :func:`chaosgrad.gradient_growth` over nine log-spaced horizons from
+    ``T / 16`` to ``T`` (the shape ``diagnose`` uses), from the same ``members`` states
+    ``spacing`` apart along the orbit. Returns ``[(T, rate, low, high), ...]``.
+    """
     out = []
-    for T in windows:
-        use = grad.horizons <= T * (1 + 1e-9)
-        if use.sum() < 3:
-            continue
-        fit = fit_growth_rate(grad.horizons[use], grad.norms[:, use], grad.finite[:, use], confidence=grad.confidence)
-        out.append((float(grad.horizons[use][-1]), fit.rate, fit.low, fit.high))
+    for i, T in enumerate(windows):
+        if progress is not None:
+            progress(f"horizon T = {T:g}", i, len(windows))
+        g = gradient_growth(
+            system.simulator, system.y0, system.args, loss=loss, horizons=np.geomspace(T / 16, T, 9),
+            members=members, spacing=spacing,
+        )
+        out.append((float(g.horizons[-1]), float(g.rate), float(g.rate_low), float(g.rate_high)))
     return out
 
 
@@ -72,7 +82,7 @@ def run(*, fast: bool = False, progress=None):
         system, loss=loss, horizons=cfg["horizons"], members=cfg["members"], lyapunov_time=cfg["lyapunov_time"], k=3,
     )
     lp, up = lam1(main)
-    rows = horizon_refits(main.gradient, cfg["windows"])
+    rows = horizon_sweep(system, loss, cfg["windows"], members=cfg["members"], spacing=cfg["spacing"], progress=progress)
     T = np.array([r[0] for r in rows])
     rate = np.array([r[1] for r in rows])
     lo = np.array([r[2] for r in rows])
@@ -103,7 +113,7 @@ def run(*, fast: bool = False, progress=None):
     if short:
         findings.append(
             "Shorter horizons: "
-            + "; ".join(f"T = {r[0]:g}: {r[1]:+.3f} [{r[2]:+.3f}, {r[3]:+.3f}]" for r in short)
+            + "; ".join(f"T = {r[0]:.3g}: {r[1]:+.3f} [{r[2]:+.3f}, {r[3]:+.3f}]" for r in short)
             + ". Over a few turns of the attractor the norm of the gradient oscillates along the orbit by more "
             "than the exponential growth, and finite-time exponents fluctuate strongly from turn to turn."
         )
@@ -116,12 +126,12 @@ def run(*, fast: bool = False, progress=None):
     table = Table(
         title="Gradient rate against the longest horizon",
         caption=(
-            "Each row refits the same gradient norms on the horizons up to T (fit over T/4 to T). lambda_1 T is the "
-            "number of e-foldings the physics predicts over the horizon."
+            "Each row is a gradient measurement over nine horizons from T/16 to T, from the same members. lambda_1 T "
+            "is the number of e-foldings the physics predicts over the longest horizon."
         ),
         columns=("T", "lambda_1 T", "gradient rate", "95% interval", "excludes 0", "contains lambda_1"),
         rows=tuple(
-            (f"{t:g}", f"{lp * t:.1f}", f"{r:+.4f}", f"[{a:+.4f}, {b:+.4f}]", "yes" if a > 0 else "no",
+            (f"{t:.3g}", f"{lp * t:.1f}", f"{r:+.4f}", f"[{a:+.4f}, {b:+.4f}]", "yes" if a > 0 else "no",
              "yes" if a <= lp <= b else "no")
             for t, r, a, b in zip(T, rate, lo, hi)
         ),
@@ -129,10 +139,10 @@ def run(*, fast: bool = False, progress=None):
     figure = Figure(
         title="Gradient rate against the longest horizon",
         caption=(
-            f"The growth rate of d x(T) / d y0 (green, 95% interval) fitted on horizons up to T. At short T the "
+            f"The growth rate of d x(T) / d y0 (markers, shaded 95% interval) measured over horizons up to T. At short T the "
             f"interval is wide or misses lambda_1 = {lp:.4f} (dashed); it excludes 0 (dashed) from T = "
             f"{excl0 if excl0 is not None else float('nan'):g} and also contains lambda_1 from T = "
-            f"{measured if measured is not None else float('nan'):g}. The table beside it gives the number of e-foldings lambda_1 T for each T."
+            f"{measured if measured is not None else float('nan'):g}. The table below gives the number of e-foldings lambda_1 T for each T."
         ),
         xlabel="longest horizon T", ylabel="rate (1 / time unit)", xscale="log",
         series=(
@@ -144,9 +154,9 @@ def run(*, fast: bool = False, progress=None):
     section = Section(
         title="How long a horizon the rate needs",
         text=(
-            f"One gradient measurement ({cfg['members']} members on the attractor, {len(cfg['horizons'])} log-spaced "
-            f"horizons from {cfg['horizons'][0]:g} to {cfg['horizons'][-1]:g}, Tsit5 at dt = {cfg['dt']:g}) refitted on "
-            "the horizons up to each T. The gradient is with respect to the initial state, whose growth rate is "
+            f"For each longest horizon T, the growth rate of the gradient over nine horizons from T/16 to T "
+            f"({cfg['members']} members {cfg['spacing']:g} time units apart on the attractor, the same for every T; "
+            f"Tsit5 at dt = {cfg['dt']:g}). The gradient is with respect to the initial state, whose growth rate is "
             "lambda_1 itself (a parameter gradient would add the polynomial growth of the phase drift)."
         ),
         figures=(figure,),
@@ -161,7 +171,8 @@ def run(*, fast: bool = False, progress=None):
     return make_study(
         "rossler", "Rössler: how long a horizon slow chaos needs", summary, main, [section], findings, fast=fast,
         config={"dt": cfg["dt"], "members": cfg["members"], "lyapunov_time": cfg["lyapunov_time"],
-                "windows": [float(t) for t in T]},
+                "windows": [float(t) for t in T],
+                "window_rates": [[float(v) for v in row] for row in rows]},
     )
 
 
