@@ -55,6 +55,15 @@ def trajectory(simulator, y, args, n_steps: int):
 # ---------------------------------------------------------------------------- registry
 
 
+def test_integrators_are_importable_from_their_old_homes():
+    # They live in _integrators; _flows, _ks and chaosgrad.zoo re-export the same classes.
+    from chaosgrad.zoo import _flows, _integrators, _ks
+
+    assert _flows.ImplicitMidpoint is _integrators.ImplicitMidpoint is cg.zoo.ImplicitMidpoint
+    assert _ks.ETDRK4 is _integrators.ETDRK4 is cg.zoo.ETDRK4
+    assert _ks.etdrk4_coefficients is _integrators.etdrk4_coefficients is cg.zoo.etdrk4_coefficients
+
+
 @pytest.mark.parametrize("name", sorted(PHYSICAL_SYSTEMS))
 def test_registry_entry_builds_a_consistent_system(name):
     system = PHYSICAL_SYSTEMS[name]()
