@@ -131,7 +131,7 @@ def run(*, fast: bool = False, progress=None):
         ),
         columns=("T", "lambda_1 T", "gradient rate", "95% interval", "excludes 0", "contains lambda_1"),
         rows=tuple(
-            (f"{t:.3g}", f"{lp * t:.1f}", f"{r:+.4f}", f"[{a:+.4f}, {b:+.4f}]", "yes" if a > 0 else "no",
+            (f"{t:.4g}", f"{lp * t:.1f}", f"{r:+.4f}", f"[{a:+.4f}, {b:+.4f}]", "yes" if a > 0 else "no",
              "yes" if a <= lp <= b else "no")
             for t, r, a, b in zip(T, rate, lo, hi)
         ),
