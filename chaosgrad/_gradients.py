@@ -206,7 +206,14 @@ def horizon_blocks(horizons, dt):
         raise bad_argument("horizons", f"{h.tolist()} are not positive and increasing", "pass e.g. np.geomspace(1, 20, 8)")
     steps = np.maximum(1, np.round(h / dt)).astype(np.int64)
     n_max = int(steps[-1])
-    b = max(math.gcd(*[int(s) for s in steps]), -(-n_max // MAX_BLOCKS))
+    gcd = math.gcd(*[int(s) for s in steps])
+    smallest = -(-n_max // MAX_BLOCKS)
+    if gcd >= smallest:
+        b = gcd  # every horizon is exact
+    else:
+        # Keep the longest horizon exact when a block length near the smallest one
+        # divides it; the shorter horizons are rounded to whole blocks.
+        b = next((d for d in range(smallest, 2 * smallest + 1) if n_max % d == 0), smallest)
     blocks = np.unique(np.maximum(1, np.round(steps / b)).astype(np.int64))
     return blocks, b
 
