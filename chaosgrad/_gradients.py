@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 
+import diffrax
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -35,7 +36,7 @@ from ._fit import fit_growth_rate
 from ._losses import as_loss, check_scalar_loss
 from ._lyapunov import check_finite_input, check_step_shapes
 from ._pytree import all_finite, float_leaves, is_float_array
-from ._simulators import AbstractSimulator, ODESimulator, check_simulator
+from ._simulators import AbstractSimulator, ODESimulator, _replace, check_simulator
 from ._wrt import Wrt, resolve_wrt
 
 # At most this many blocks: fewer, longer blocks mean fewer iterations of the backward
@@ -70,11 +71,17 @@ def _block_fn(simulator, loss, rebuild, b):
     once instead of twice.
     """
 
+    through_steps = reverse_through_steps(simulator)
+
     def block(t, y, theta):
         a = rebuild(theta)
-        if b > MAX_STORED_STEPS and not loss.time_averaged:
+        if (b > MAX_STORED_STEPS or not through_steps) and not loss.time_averaged:
             return simulator.evolve(t, y, a, b), jnp.zeros((), jnp.float64)
-        step = jax.checkpoint(simulator.step) if b > MAX_STORED_STEPS else simulator.step
+        if not through_steps:
+            # Adaptive steps are solves that reverse mode enters only through evolve.
+            step = lambda t, y, a: simulator.evolve(t, y, a, 1)
+        else:
+            step = jax.checkpoint(simulator.step) if b > MAX_STORED_STEPS else simulator.step
 
         def body(carry, _):
             t, y, acc = carry
@@ -301,8 +308,14 @@ def gradient_growth(
 
     K = int(blocks[-1])
     through_steps = reverse_through_steps(simulator)
+    if not through_steps:
+        # The all-horizon sweep (cotangent profile, forward finiteness) goes through
+        # diffrax's discretise-then-optimise adjoint; the norms below use the user's.
+        sweep_sim = _replace(simulator, adjoint=diffrax.RecursiveCheckpointAdjoint())
+    else:
+        sweep_sim = simulator
     report("gradient sweep", 0, 1)
-    norms, profile, state_ok = sweep_horizons(simulator, y0s, args, loss, sel, b, blocks)
+    norms, profile, state_ok = sweep_horizons(sweep_sim, y0s, args, loss, sel, b, blocks)
     report("gradient sweep", 1, 1)
     method_paths = "one forward pass, then each horizon's backward pass through the steps"
     if not through_steps and not loss.time_averaged:
