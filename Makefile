@@ -28,6 +28,7 @@ systems: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m pip install --quiet -e '.[bench]'
 	$(PY) benchmarks/bench_lyapunov.py
+	$(PY) benchmarks/bench_gradients.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache
