@@ -6,7 +6,7 @@ step, dtype and adjoint) and fit the growth rate ``gamma`` of ``ln ||dL_T/d wrt|
 0) (parameter gradients); see Metz, Freeman, Schoenholz & Kachman (2021) and Wang (2014).
 
 All horizons from one forward pass (discretise-then-optimise simulators). The longest
-horizon is cut into ``K <= 64`` blocks of ``b`` steps, every horizon ending on a block
+horizon is cut into ``K <= 128`` blocks of ``b`` steps, every horizon ending on a block
 boundary. One forward scan stores the ``K + 1`` block-boundary states; then, for each
 horizon ``T_h``, a backward loop seeds ``dL/dy(T_h)`` and applies the blocks' VJPs (each
 recomputing its block from the stored boundary state) back to time 0. The loop's trip
@@ -40,9 +40,9 @@ from ._simulators import AbstractSimulator, ODESimulator, _replace, check_simula
 from ._wrt import Wrt, resolve_wrt
 
 # At most this many blocks: fewer, longer blocks mean fewer iterations of the backward
-# loops (measured: 64 blocks cost 20% less than 256 in benchmarks/bench_gradients.py)
-# and still resolve where along the trajectory the cotangent grows.
-MAX_BLOCKS = 64
+# loops (benchmarks/bench_gradients.py: 256 blocks cost ~25% more than 64)
+# while 128 still place the horizons finely enough to sample an oscillating gradient.
+MAX_BLOCKS = 128
 
 
 def _tree_norm(tree):
