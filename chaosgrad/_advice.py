@@ -79,7 +79,7 @@ def explain(*, name, physics, verdict, causes, lam1_phys, u_phys, lam1_num, grad
 
 
 def recommend(*, physics, verdict, causes, lam1_phys, lam1_num, grad, simulator, ref_simulator, overflow, underflow,
-              ablated, is_state, safe_step=None) -> list[Recommendation]:
+              is_state, safe_step=None) -> list[Recommendation]:
     recs: list[Recommendation] = []
     if physics == "chaotic" and lam1_phys > 0:
         window = math.log(2.0) / lam1_phys

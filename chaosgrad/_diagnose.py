@@ -106,18 +106,15 @@ def _lyap_defaults(simulator: AbstractSimulator, n: int, lyapunov_time, k) -> di
     )
 
 
-def _ablation(name, cause, change, before: GradientGrowthResult, run: Callable, expected: float, evidence_fn=None) -> tuple[Ablation, GradientGrowthResult | None]:
+def _ablation(name, cause, change, before: GradientGrowthResult, run: Callable, expected: float, evidence_fn=None) -> Ablation:
     """Rerun with one thing changed; confirm when the rate moves materially towards ``expected``."""
     try:
         after = run()
     except Exception as exc:  # an ablation that cannot run is reported, not raised
-        return (
-            Ablation(
-                name=name, cause=cause, change=change, rate_before=before.rate, rate_after=math.nan,
-                interval_before=(before.rate_low, before.rate_high), interval_after=(math.nan, math.nan),
-                confirmed=False, status="failed", error=f"{type(exc).__name__}: {exc}", evidence={},
-            ),
-            None,
+        return Ablation(
+            name=name, cause=cause, change=change, rate_before=before.rate, rate_after=math.nan,
+            interval_before=(before.rate_low, before.rate_high), interval_after=(math.nan, math.nan),
+            confirmed=False, status="failed", error=f"{type(exc).__name__}: {exc}", evidence={},
         )
     moved = rates_differ(before, after)
     if after.status == "nonfinite":
@@ -135,13 +132,10 @@ def _ablation(name, cause, change, before: GradientGrowthResult, run: Callable, 
     }
     if evidence_fn is not None:
         evidence.update(evidence_fn(after))
-    return (
-        Ablation(
-            name=name, cause=cause, change=change, rate_before=before.rate, rate_after=after.rate,
-            interval_before=(before.rate_low, before.rate_high), interval_after=(after.rate_low, after.rate_high),
-            confirmed=bool((moved and towards) or fixes_nonfinite), status="ok", error=None, evidence=evidence,
-        ),
-        after,
+    return Ablation(
+        name=name, cause=cause, change=change, rate_before=before.rate, rate_after=after.rate,
+        interval_before=(before.rate_low, before.rate_high), interval_after=(after.rate_low, after.rate_high),
+        confirmed=bool((moved and towards) or fixes_nonfinite), status="ok", error=None, evidence=evidence,
     )
 
 
@@ -265,44 +259,39 @@ def diagnose(
     # ---- suspected causes and their ablations
     report("ablations", done, steps)
     ablations: list[Ablation] = []
-    ablated: dict[str, GradientGrowthResult] = {}
     gap_num = lam_num.status == "nonfinite" or not agree(lam1_n, u_n, lam1_p, u_p)
     material = not np.isfinite(lam1_n) or abs(lam1_n - lam1_p) * float(grad.horizons[-1]) > LOG2
     if gap_num and material:
-        ref_step = _replace(ref_run.simulator, dtype=simulator.dtype) if isinstance(simulator, ODESimulator) and reference is None else ref_run.simulator.with_dtype(simulator.dtype)
+        ref_step = ref_run.simulator.with_dtype(simulator.dtype)
         if isinstance(simulator, ODESimulator) and isinstance(ref_step, ODESimulator):
             ref_step = _replace(ref_step, adjoint=simulator.adjoint)
-        ab, after = _ablation(
+        ab = _ablation(
             "reference-step", "discretization",
             f"the reference step ({ref_run.note.split(',')[0]}) instead of the user's step, same dtype and adjoint",
             grad, lambda: gradient_growth(ref_step, ref_step.prepare(y0s_ref), args, **grad_kwargs), expected,
         )
         ablations.append(ab)
-        ablated["discretization"] = after
     if isinstance(simulator, ODESimulator) and not reverse_through_steps(simulator):
         dto = _replace(simulator, adjoint=diffrax.RecursiveCheckpointAdjoint())
 
         def evidence(after):
             return {"median_gradient_longest": float(np.nanmedian(after.norms[:, -1]))}
 
-        ab, after = _ablation(
+        ab = _ablation(
             "checkpoint-adjoint", "adjoint",
             f"diffrax.RecursiveCheckpointAdjoint (discretise-then-optimise) instead of {type(simulator.adjoint).__name__}",
             grad, lambda: gradient_growth(dto, y0s, args, **grad_kwargs), expected_num, evidence,
         )
         ablations.append(ab)
-        ablated["adjoint"] = after
     if jnp.dtype(simulator.dtype).itemsize < 8:
-        ab, after = _ablation(
+        ab = _ablation(
             "float64", "precision", f"float64 instead of {simulator.dtype}",
             grad, lambda: gradient_growth(simulator.with_dtype("float64"), y0s_ref, args, **grad_kwargs), expected_num,
         )
         ablations.append(ab)
-        ablated["precision"] = after
     for ab_name, cause, change, make in extra_ablations:
-        ab, after = _ablation(ab_name, cause, change, grad, lambda make=make: _run_extra(make, y0s, grad_kwargs), expected)
+        ab = _ablation(ab_name, cause, change, grad, lambda make=make: _run_extra(make, y0s, grad_kwargs), expected)
         ablations.append(ab)
-        ablated[cause] = after
     done += 1
 
     causes = [a.cause for a in ablations if a.confirmed and a.status == "ok"]
@@ -377,7 +366,7 @@ def diagnose(
     recommendations = recommend(
         physics=physics, verdict=verdict, causes=causes, lam1_phys=lam1_p, lam1_num=lam1_n, grad=grad,
         simulator=simulator, ref_simulator=ref_run.simulator, overflow=overflow, underflow=underflow,
-        ablated=ablated, is_state=is_state, safe_step=safe_step,
+        is_state=is_state, safe_step=safe_step,
     )
     explanation = explain(
         name=diag_name, physics=physics, verdict=verdict, causes=causes, lam1_phys=lam1_p, u_phys=u_p,
