@@ -33,7 +33,7 @@ from ._errors import bad_argument
 from ._gradients import gradient_growth, horizon_blocks, make_members, reverse_through_steps
 from ._losses import as_loss, check_scalar_loss
 from ._lyapunov import LyapunovResult, check_finite_input, check_step_shapes, lyapunov_spectrum
-from ._pytree import FlatState, all_finite
+from ._pytree import FlatState, all_finite, floats_as_arrays
 from ._reference import agree, default_reference, check_reference, exponent_uncertainty, largest_safe_step, reference_spectrum
 from ._simulators import AbstractSimulator, ODESimulator, _replace, check_simulator
 from ._wrt import resolve_wrt
@@ -189,7 +189,7 @@ def diagnose(
     y0 = simulator.prepare(y0)
     check_finite_input("y0", y0)
     check_finite_input("args", args)
-    args = jax.tree_util.tree_map(lambda x: jnp.asarray(x) if isinstance(x, float) else x, args)
+    args = floats_as_arrays(args)
     sel = resolve_wrt(wrt, args)
     loss = as_loss(loss)
     if reference is not None:

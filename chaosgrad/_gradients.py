@@ -35,7 +35,7 @@ from ._errors import bad_argument
 from ._fit import fit_growth_rate
 from ._losses import as_loss, check_scalar_loss
 from ._lyapunov import check_finite_input, check_step_shapes
-from ._pytree import all_finite, float_leaves, is_float_array
+from ._pytree import all_finite, float_leaves, floats_as_arrays, is_float_array
 from ._simulators import AbstractSimulator, ODESimulator, _replace, check_simulator
 from ._wrt import Wrt, resolve_wrt
 
@@ -289,8 +289,7 @@ def gradient_growth(
     y0 = simulator.prepare(y0)
     check_finite_input("y0", y0)
     check_finite_input("args", args)
-    # Python floats in args become arrays so that they can be differentiated.
-    args = jax.tree_util.tree_map(lambda x: jnp.asarray(x) if isinstance(x, float) else x, args)
+    args = floats_as_arrays(args)
     sel = resolve_wrt(wrt, args)
     loss = as_loss(loss)
     blocks, b = horizon_blocks(horizons, simulator.dt)

@@ -72,3 +72,8 @@ def cast_floats(tree, dtype):
     return jax.tree_util.tree_map(
         lambda x: jnp.asarray(x, dtype) if is_float_leaf(x) else x, tree
     )
+
+
+def floats_as_arrays(tree):
+    """Python floats become arrays, so that they can be differentiated and traced."""
+    return jax.tree_util.tree_map(lambda x: jnp.asarray(x) if isinstance(x, float) else x, tree)
