@@ -21,11 +21,13 @@ from ._diagnosis_types import (
     GradientGrowthResult,
     Recommendation,
 )
+from ._capabilities import SwappableAdjoint
+from ._causes import DEFAULT_CAUSES, AbstractCause, Adjoint, CauseEvidence, Discretization, Precision
 from ._diagnose import diagnose
 from ._errors import ChaosgradInputError
 from ._gradients import gradient_growth
 from ._losses import FinalStateLoss, LinearReadout, TimeAveragedLoss
-from ._lyapunov import LyapunovResult, kaplan_yorke_dimension, lyapunov_spectrum
+from ._lyapunov import LyapunovResult, UntilConverged, kaplan_yorke_dimension, lyapunov_spectrum
 from ._serialize import Result, load_result
 from ._rk import RK4
 from ._simulators import AbstractSimulator, MapSimulator, ODESimulator, RolloutSimulator
@@ -34,7 +36,15 @@ from ._study import Figure, Section, Series, Study, Table
 __version__ = "0.1.0"
 
 __all__ = [
+    "AbstractCause",
+    "Adjoint",
     "CAUSES",
+    "CauseEvidence",
+    "DEFAULT_CAUSES",
+    "Discretization",
+    "Precision",
+    "SwappableAdjoint",
+    "UntilConverged",
     "PHYSICS",
     "VERDICTS",
     "Ablation",

@@ -1,11 +1,10 @@
-"""Plain-words explanation and recommendations, with the measured numbers.
+"""Plain-words explanation and the recommendations that do not belong to one cause.
 
 Advice follows the literature: with chaos, truncate gradient windows near ln 2 / lambda_1
 (Mikhaeil, Monfared & Durstewitz 2022) and use shadowing (least-squares shadowing, Wang
 2014; NILSS, Ni & Wang 2017) for long-time averages, or smoothed / likelihood-ratio
-estimators (Metz et al. 2021; Suh et al. 2022) rather than clipping; with a reverse-time
-adjoint on a dissipative system use discretise-then-optimise; with overflow use a wider
-dtype or loss scaling.
+estimators (Metz et al. 2021; Suh et al. 2022) rather than clipping; with overflow use a
+wider dtype or loss scaling. Each cause adds its own advice (``AbstractCause.recommend``).
 """
 
 from __future__ import annotations
@@ -13,7 +12,6 @@ from __future__ import annotations
 import math
 
 from ._diagnosis_types import GradientGrowthResult, Recommendation
-from ._simulators import ODESimulator
 
 VERDICT_WORDS = {
     "stable": "the gradient neither explodes nor vanishes",
@@ -22,64 +20,53 @@ VERDICT_WORDS = {
     "numerical-explosion": "the gradient explodes because of the numerics, not the physics",
     "numerical-vanishing": "the gradient vanishes because of the numerics, not the physics",
     "diverged": "the simulation itself diverged",
-}
-
-CAUSE_WORDS = {
-    "discretization": "the solver's step makes the numerical map a different dynamical system from the physics",
-    "adjoint": "the adjoint method is unstable for this system",
-    "precision": "the floating-point dtype overflows, underflows or loses the signal",
-    "saturation": "saturated units scale the gradient down at every step",
-    "nonfinite": "non-finite values appear in the simulation or its gradient",
+    "no-gradient": "the gradient is exactly zero: the step propagates no derivative",
+    "inconclusive": "the evidence does not decide why the gradient behaves as it does",
 }
 
 
 def _fmt(x: float | None, digits: int = 3) -> str:
     if x is None or not math.isfinite(x):
-        return "n/a"
+        return "n/a" if x is None or math.isnan(x) else ("+inf" if x > 0 else "-inf")
     return f"{x:.{digits}g}"
 
 
-def explain(*, name, physics, verdict, causes, lam1_phys, u_phys, lam1_num, grad: GradientGrowthResult, expected,
-            ablations, overflow, dtype, forward_ok) -> str:
-    parts = [f"For {name}, {VERDICT_WORDS[verdict]}."]
+def explain(*, name, decision, physics, lam_phys, lam_num, grad: GradientGrowthResult, expected, ablations,
+            overflow, dtype) -> str:
+    """One paragraph: the verdict, the three rates, the ablations, the reasons."""
+    lp, hp = float(lam_phys.exponents[0]), float(lam_phys.uncertainty[0])
+    ln, hn = float(lam_num.exponents[0]), float(lam_num.uncertainty[0])
+    parts = [f"For {name}, {VERDICT_WORDS[decision.verdict]}."]
     parts.append(
-        f"The reference dynamics have lambda_1 = {lam1_phys:+.4g} ± {u_phys:.2g} ({physics}); "
-        f"the user's numerical map has lambda_1 = {_fmt(lam1_num, 4)}."
+        f"The reference dynamics have lambda_1 = {_fmt(lp, 4)} ± {_fmt(hp, 2)} ({physics}); "
+        f"the user's numerical map has lambda_1 = {_fmt(ln, 4)} ± {_fmt(hn, 2)} (95% intervals)."
     )
-    if grad.status == "nonfinite":
-        parts.append("The gradient was non-finite at too many horizons to fit a growth rate.")
-    else:
+    if math.isfinite(grad.rate):
         parts.append(
             f"The measured gradient of the {grad.loss} with respect to {grad.wrt} grows at "
-            f"{grad.rate:+.4g} per time unit ({int(grad.confidence * 100)}% interval "
-            f"[{grad.rate_low:+.4g}, {grad.rate_high:+.4g}]) against an expected {expected:+.4g} from the physics."
+            f"{grad.rate:+.4g} per time unit (95% interval [{grad.rate_low:+.4g}, {grad.rate_high:+.4g}]) "
+            f"against {_fmt(expected, 4)} predicted by the physics."
         )
-    if not forward_ok:
-        parts.append("The forward simulation itself became non-finite within the horizons studied.")
-    bad = int((~grad.finite).any(axis=0).sum())
+    bad = int((~grad.finite & ~grad.zero).any(axis=0).sum())
     if bad:
-        first = grad.horizons[int((~grad.finite).any(axis=0).argmax())]
+        first = grad.horizons[int((~grad.finite & ~grad.zero).any(axis=0).argmax())]
         parts.append(f"Gradients were non-finite at {bad} of {grad.horizons.size} horizons, from T = {first:.3g}.")
     for a in ablations:
         if a.status != "ok":
             parts.append(f"The {a.name} ablation could not run ({a.error}).")
             continue
         verb = "confirms" if a.confirmed else "does not confirm"
-        parts.append(
-            f"Ablation '{a.name}' ({a.change}) moves the rate from {_fmt(a.rate_before, 4)} to {_fmt(a.rate_after, 4)} "
-            f"and {verb} the {a.cause} cause."
-        )
-    if causes:
-        parts.append("Confirmed causes: " + "; ".join(f"{c} ({CAUSE_WORDS[c]})" for c in causes) + ".")
-    elif verdict != "diverged":
-        parts.append("No poor-conditioning cause was found: the numerics are sound.")
+        parts.append(f"Ablation '{a.name}' ({a.change}) {verb} the {a.cause} cause: {a.reason}.")
+    parts.append("Because " + "; ".join(decision.reasons) + ".")
+    if decision.to_decide:
+        parts.append("To decide: " + "; or ".join(decision.to_decide) + ".")
     if overflow is not None:
         parts.append(f"At this rate the gradient overflows {dtype} at T ≈ {overflow:.3g}.")
     return " ".join(parts)
 
 
-def recommend(*, physics, verdict, causes, lam1_phys, lam1_num, grad, simulator, ref_simulator, overflow, underflow,
-              is_state, safe_step=None) -> list[Recommendation]:
+def recommend(*, physics, verdict, lam1_phys, grad, dtype, overflow, underflow, is_state) -> list[Recommendation]:
+    """Advice that follows from the physics and the measured rate (not from one cause)."""
     recs: list[Recommendation] = []
     if physics == "chaotic" and lam1_phys > 0:
         window = math.log(2.0) / lam1_phys
@@ -96,50 +83,22 @@ def recommend(*, physics, verdict, causes, lam1_phys, lam1_num, grad, simulator,
             "explosion but does not remove the variance.",
             None, None,
         ))
-    if "discretization" in causes:
-        if safe_step is not None:
-            recs.append(Recommendation(
-                "step size",
-                f"Reduce the step from {simulator.dt:g} to at most {safe_step:.3g}: at that step the numerical "
-                "map's lambda_1 matches the physics.", safe_step, "time",
-            ))
-        else:
-            recs.append(Recommendation(
-                "step size",
-                f"The step {simulator.dt:g} changes the dynamics; use the reference discretisation "
-                f"({ref_simulator.describe().get('solver', type(ref_simulator).__name__)} at dt = {ref_simulator.dt:g}) "
-                "or an implicit / exponential integrator for stiff systems.", ref_simulator.dt, "time",
-            ))
-    if "adjoint" in causes and isinstance(simulator, ODESimulator):
+    if overflow is not None:
+        wider = "" if dtype == "float64" else "compute in float64, "
         recs.append(Recommendation(
-            "adjoint",
-            f"Replace {type(simulator.adjoint).__name__} with diffrax.RecursiveCheckpointAdjoint "
-            "(discretise-then-optimise): it differentiates the forward computation itself instead of "
-            "re-integrating the ODE backwards in time, which is unstable when the forward flow contracts.",
-            None, None,
+            "dtype",
+            f"In {dtype} the gradient overflows at T ≈ {overflow:.3g}: keep horizons below that, "
+            f"{wider}or scale the loss by exp(-{max(grad.rate, 0):.3g} T).",
+            overflow, "time",
         ))
-    if "precision" in causes or overflow is not None or underflow is not None:
-        if overflow is not None:
-            wider = "" if simulator.dtype == "float64" else "compute in float64, "
-            recs.append(Recommendation(
-                "dtype",
-                f"In {simulator.dtype} the gradient overflows at T ≈ {overflow:.3g}: keep horizons below that, "
-                f"{wider}or scale the loss by exp(-{max(grad.rate, 0):.3g} T).",
-                overflow, "time",
-            ))
-        if underflow is not None:
-            recs.append(Recommendation(
-                "dtype",
-                f"In {simulator.dtype} the gradient underflows at T ≈ {underflow:.3g}: the signal is lost past "
-                "that horizon; use shorter horizons" + ("." if simulator.dtype == "float64" else " or float64."),
-                underflow, "time",
-            ))
-        if "precision" in causes and overflow is None and underflow is None:
-            recs.append(Recommendation(
-                "dtype", f"Compute in float64 instead of {simulator.dtype}: the ablation shows it fixes the gradient.",
-                None, None,
-            ))
-    if physics == "contracting" and not is_state and lam1_phys < 0:
+    if underflow is not None:
+        recs.append(Recommendation(
+            "dtype",
+            f"In {dtype} the gradient underflows at T ≈ {underflow:.3g}: the signal is lost past "
+            "that horizon; use shorter horizons" + ("." if dtype == "float64" else " or float64."),
+            underflow, "time",
+        ))
+    if physics == "contracting" and not is_state and lam1_phys < 0 and math.isfinite(lam1_phys):
         memory = 5.0 / abs(lam1_phys)
         recs.append(Recommendation(
             "horizon",
@@ -155,12 +114,26 @@ def recommend(*, physics, verdict, causes, lam1_phys, lam1_num, grad, simulator,
             "residual connections to keep the Jacobian near an isometry.",
             None, None,
         ))
-    if "saturation" in causes:
-        recs.append(Recommendation(
-            "saturation",
-            "Saturated units scale gradients down: rescale weights or inputs (e.g. critical initialisation), "
-            "or use non-saturating activations.", None, None,
-        ))
-    if not recs:
-        recs.append(Recommendation("none", "The gradient is well conditioned at these horizons; no change needed.", None, None))
     return recs
+
+
+def overflow_horizons(grad: GradientGrowthResult, dtype: str) -> tuple[float | None, float | None]:
+    """Horizon at which ``||grad||`` reaches the largest (smallest normal) number of
+    ``dtype``: ``T_last + (ln max - ln ||grad(T_last)||) / gamma`` from the last fitted
+    horizon ``T_last``. Only for a rate whose 95% interval excludes zero: a rate that is
+    zero within its interval predicts neither."""
+    import jax.numpy as jnp
+    import numpy as np
+
+    if not (np.isfinite(grad.rate) and grad.fit_mask.any()):
+        return None, None
+    info = jnp.finfo(jnp.dtype(dtype))
+    idx = np.nonzero(grad.fit_mask)[0][-1]
+    with np.errstate(all="ignore"):
+        log_g = float(np.nanmedian(np.log(grad.norms[:, idx])))
+    if not math.isfinite(log_g):
+        return None, None
+    t0 = float(grad.horizons[idx])
+    overflow = t0 + (math.log(float(info.max)) - log_g) / grad.rate if grad.rate_low > 0 else None
+    underflow = t0 + (math.log(float(info.smallest_normal)) - log_g) / grad.rate if grad.rate_high < 0 else None
+    return overflow, underflow

@@ -1,72 +1,50 @@
-"""The diagnosis: the three rates, the ablations that confirm each cause, a verdict.
+"""The diagnosis: the three rates, the ablations that test each cause, a verdict.
 
 1. ``lambda_physical``: spectrum of the converged reference dynamics (``_reference``).
 2. ``lambda_numerical``: spectrum of the user's own step and dtype.
 3. ``gamma``: growth rate of the user's gradient (``_gradients``).
 
-The expected rate is lambda_1 for gradients with respect to the initial state and
-max(lambda_1, 0) for parameters (a contracting system has a finite steady-state
-sensitivity). A *suspected* cause is a measured gap: lambda_numerical vs
-lambda_physical (discretisation), a non-default adjoint, a low-precision dtype,
-non-finite gradients. Each suspicion is tested by an ablation that changes only that
-one thing and reruns the gradient measurement; the cause is *confirmed* when the rate
-moves by more than both confidence intervals and by a material amount (the change alters
-the gradient at the longest horizon by more than a factor of 2), towards the physics.
-All thresholds come from the measured intervals, none from tuned constants.
+Each cause in ``causes=`` (``_causes``) looks at these measurements and says whether it
+is suspect; a suspect cause builds its ablation (the user's set-up with one thing
+changed), whose gradient is measured on the same members and horizons and compared with
+the user's by value and by rate (``_compare``). The verdict is a pure function of the
+numbers (``_verdict``). Everything is checked before anything is computed; after that,
+nothing raises: a blow-up anywhere (transient, members, an ablation) is recorded.
 """
 
 from __future__ import annotations
 
 import math
 import sys
-from typing import Callable, Sequence
+from typing import Sequence
 
 import diffrax
-import equinox as eqx
 import jax
-import jax.numpy as jnp
 import numpy as np
 
-from ._advice import explain, recommend
-from ._diagnosis_types import Ablation, Diagnosis, GradientGrowthResult
+from ._advice import explain, overflow_horizons, recommend
+from ._causes import DEFAULT_CAUSES, AbstractCause, CauseEvidence
+from ._checks import check_finite_input, check_step_shapes
+from ._compare import compare
+from ._diagnosis_types import Ablation, Diagnosis, GradientGrowthResult, Recommendation
 from ._errors import bad_argument
-from ._gradients import gradient_growth, horizon_blocks, make_members, reverse_through_steps
+from ._gradients import make_members, measure_growth
+from ._horizons import plan_horizons
 from ._losses import as_loss, check_scalar_loss
-from ._lyapunov import LyapunovResult, check_finite_input, check_step_shapes, lyapunov_spectrum
-from ._pytree import FlatState, all_finite, floats_as_arrays
-from ._reference import agree, default_reference, check_reference, exponent_uncertainty, largest_safe_step, reference_spectrum
-from ._simulators import AbstractSimulator, ODESimulator, _replace, check_simulator
+from ._lyapunov import UntilConverged, lyapunov_spectrum
+from ._probe import probe_step
+from ._pytree import FlatState, floats_as_arrays
+from ._reference import check_reference, reference_spectrum, run_transient
+from ._simulators import AbstractSimulator, ODESimulator, check_simulator
+from ._verdict import VerdictInputs, decide, expected_rate, physics_class
 from ._wrt import resolve_wrt
 
 LOG2 = math.log(2.0)
-
-
-def _half_width(g: GradientGrowthResult) -> float:
-    return 0.5 * (g.rate_high - g.rate_low)
-
-
-def rates_differ(before: GradientGrowthResult, after: GradientGrowthResult) -> bool:
-    """Significant (intervals disjoint) and material (> factor 2 at the longest horizon)."""
-    if before.status == "nonfinite" or after.status == "nonfinite":
-        return before.status != after.status
-    gap = abs(before.rate - after.rate)
-    t_max = float(after.horizons[-1])
-    return gap > _half_width(before) + _half_width(after) and gap * t_max > LOG2
-
-
-def _nonfinite_fraction(g: GradientGrowthResult) -> float:
-    return float(1.0 - g.finite.mean())
-
-
-def _sign_class(lo: float, hi: float) -> int:
-    return 1 if lo > 0 else (-1 if hi < 0 else 0)
-
-
-def classify_physics(res: LyapunovResult) -> str:
-    if res.status != "ok" and not np.isfinite(res.exponents[0]):
-        return "neutral"
-    lam, u = float(res.exponents[0]), exponent_uncertainty(res, 0)
-    return {1: "chaotic", -1: "contracting", 0: "neutral"}[_sign_class(lam - 2 * u, lam + 2 * u)]
+# Default horizons: the longest is where the expected rate changes the gradient by e^25
+# (~1e11): long enough to fit a rate, short enough not to overflow float64; within
+# [50, 20000] steps.
+E_FOLDINGS = 25.0
+MIN_DEFAULT_STEPS, MAX_DEFAULT_STEPS = 50, 20000
 
 
 def _versions() -> dict:
@@ -86,62 +64,70 @@ def _device() -> str:
     return f"{d.platform}:{getattr(d, 'device_kind', '')} x{jax.device_count()}"
 
 
-def _default_horizons(rate: float, dt: float) -> np.ndarray:
-    """Horizons over which ``|rate| T`` reaches 25 (a gradient change of e^25 ~ 1e11),
-    long enough to fit a rate, short enough not to overflow float64; log-spaced."""
-    scale = max(abs(rate), 1e-3)
-    t_max = float(np.clip(25.0 / scale, 50 * dt, 20000 * dt))
+def default_horizons(rate: float, dt: float) -> np.ndarray:
+    """Nine log-spaced horizons up to where ``|rate| T`` reaches ``E_FOLDINGS``."""
+    scale = max(abs(rate), 1e-3) if math.isfinite(rate) else 1.0
+    t_max = float(np.clip(E_FOLDINGS / scale, MIN_DEFAULT_STEPS * dt, MAX_DEFAULT_STEPS * dt))
     return np.geomspace(t_max / 16, t_max, 9)
 
 
-def _lyap_defaults(simulator: AbstractSimulator, n: int, lyapunov_time, k) -> dict:
-    dt = simulator.dt
-    steps_per_interval = 1 if dt >= 1 else 10
-    time = lyapunov_time if lyapunov_time is not None else 20000 * dt
-    return dict(
-        k=min(n, 8) if k is None else k,
-        transient=time / 10,
-        interval=steps_per_interval * dt,
-        time=time,
-    )
-
-
-def _ablation(name, cause, change, before: GradientGrowthResult, run: Callable, expected: float, evidence_fn=None) -> Ablation:
-    """Rerun with one thing changed; confirm when the rate moves materially towards ``expected``."""
+def check_causes(causes) -> tuple[AbstractCause, ...]:
     try:
-        after = run()
+        causes = tuple(causes)
+    except TypeError:
+        raise bad_argument("causes", f"{causes!r} is not a sequence of causes", "pass e.g. chaosgrad.DEFAULT_CAUSES") from None
+    for c in causes:
+        if isinstance(c, type) and issubclass(c, AbstractCause):
+            raise bad_argument("causes", f"{c.__name__} is a class, not an instance", f"pass {c.__name__}()")
+        if not isinstance(c, AbstractCause):
+            raise bad_argument("causes", f"{c!r} is not a chaosgrad cause", "subclass chaosgrad.AbstractCause")
+    names = [c.name for c in causes]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise bad_argument("causes", f"cause names {dup} appear more than once", "give every cause a distinct name")
+    return causes
+
+
+def _lyapunov_options(simulator, n, lyapunov_time, k, t_max_hint, seed) -> dict:
+    dt = simulator.dt
+    if lyapunov_time is None:
+        # An error of a tenth of ln 2 over the longest horizon changes the predicted
+        # gradient there by under 7%; without horizons, the longest default one.
+        atol = 0.1 * LOG2 / t_max_hint
+        time = UntilConverged(atol=atol)
+    else:
+        time = lyapunov_time
+    return dict(k=min(n, 8) if k is None else k, transient=0.0, interval=(1 if dt >= 1 else 10) * dt, time=time, seed=seed)
+
+
+def _ablation_name(cause) -> str:
+    return getattr(cause, "ablation_name", None) or cause.name
+
+
+def _test_cause(cause, evidence: CauseEvidence, y0s, measure) -> tuple[Ablation, GradientGrowthResult | None] | None:
+    """Suspect, ablate, measure and compare one cause; ``None`` when not suspected."""
+    grad = evidence.gradient
+    suspected = cause.suspect(evidence)
+    if suspected is None:
+        return None
+    name = _ablation_name(cause)
+    try:
+        sim, args, change = cause.ablate(evidence)
+        after = measure(check_simulator(sim), args, y0s)
     except Exception as exc:  # an ablation that cannot run is reported, not raised
         return Ablation(
-            name=name, cause=cause, change=change, rate_before=before.rate, rate_after=math.nan,
-            interval_before=(before.rate_low, before.rate_high), interval_after=(math.nan, math.nan),
-            confirmed=False, status="failed", error=f"{type(exc).__name__}: {exc}", evidence={},
-        )
-    moved = rates_differ(before, after)
-    if after.status == "nonfinite":
-        towards = False
-    elif before.status == "nonfinite":
-        towards = True
-    else:
-        towards = abs(after.rate - expected) < abs(before.rate - expected)
-    fixes_nonfinite = _nonfinite_fraction(before) > 0 and _nonfinite_fraction(after) == 0
-    evidence = {
-        "nonfinite_fraction_before": _nonfinite_fraction(before),
-        "nonfinite_fraction_after": _nonfinite_fraction(after),
-        "median_norm_longest_before": float(np.nanmedian(before.norms[:, -1])) if np.isfinite(before.norms[:, -1]).any() else math.nan,
-        "median_norm_longest_after": float(np.nanmedian(after.norms[:, -1])) if np.isfinite(after.norms[:, -1]).any() else math.nan,
-    }
-    if evidence_fn is not None:
-        evidence.update(evidence_fn(after))
+            name=name, cause=cause.name, change="(could not be built)", suspected=suspected, rate_before=grad.rate,
+            rate_after=math.nan, interval_before=(grad.rate_low, grad.rate_high), interval_after=(math.nan, math.nan),
+            confirmed=False, reason="the ablation could not run", status="failed", error=f"{type(exc).__name__}: {exc}",
+            evidence={},
+        ), None
+    target = None if cause.exact else cause.target(evidence)
+    result = compare(grad, after, exact=cause.exact, target=target, t_max=evidence.t_max)
     return Ablation(
-        name=name, cause=cause, change=change, rate_before=before.rate, rate_after=after.rate,
-        interval_before=(before.rate_low, before.rate_high), interval_after=(after.rate_low, after.rate_high),
-        confirmed=bool((moved and towards) or fixes_nonfinite), status="ok", error=None, evidence=evidence,
-    )
-
-
-@eqx.filter_jit
-def _evolve(simulator, y0, args, n_steps: int):
-    return simulator.evolve(0.0, y0, args, n_steps)
+        name=name, cause=cause.name, change=change, suspected=suspected, rate_before=grad.rate, rate_after=after.rate,
+        interval_before=(grad.rate_low, grad.rate_high), interval_after=(after.rate_low, after.rate_high),
+        confirmed=result.confirmed, reason=result.reason, status="ok", error=None, evidence=result.numbers,
+    ), after
 
 
 def diagnose(
@@ -156,10 +142,10 @@ def diagnose(
     name: str | None = None,
     members: int = 8,
     transient: float | None = None,
-    lyapunov_time: float | None = None,
+    lyapunov_time: float | UntilConverged | None = None,
     k: int | None = None,
     literature: dict | None = None,
-    extra_ablations: Sequence = (),
+    causes: Sequence[AbstractCause] = DEFAULT_CAUSES,
     seed: int = 0,
     config: dict | None = None,
     progress=None,
@@ -168,23 +154,32 @@ def diagnose(
 
     Arguments:
         simulator, y0, args: the user's simulator as they run it.
-        loss, horizons, wrt, members: as for :func:`gradient_growth` (default horizons:
-            log-spaced up to where the expected rate changes the gradient by e^25).
+        loss, wrt: as for :func:`gradient_growth`.
+        horizons: the horizons to report (default: nine log-spaced up to where the
+            expected rate changes the gradient by e^25). The rate is fitted on an
+            internal grid between the shortest and the longest, so its interval does not
+            depend on how many are listed.
+        members: independent initial states, sampled along the reference trajectory one
+            longest horizon apart (the rate's interval has ``members - 1`` degrees of
+            freedom).
         reference: simulator for lambda_physical (default: see ``_reference``).
-        transient: time run from ``y0`` before measuring (default: a tenth of the
-            Lyapunov time), so that the state is on the attractor.
-        lyapunov_time, k: measured time and number of exponents of the spectra
-            (defaults: 20000 steps, up to 8 exponents).
+        transient: time run from ``y0`` with the reference dynamics before measuring
+            (default: a tenth of ``lyapunov_time``, or 2000 steps), so that the state is
+            on the attractor.
+        lyapunov_time, k: measured time and number of exponents of the spectra. The
+            default time is :class:`UntilConverged`: until lambda_1's 95% half-width is
+            2% of its size (or a tenth of ln 2 over the longest horizon), within 500,000
+            steps. Default ``k``: up to 8 exponents.
         literature: ``{"exponents": [...], "source": "..."}`` shown beside the results.
-        extra_ablations: ``(name, cause, change, make_simulator_and_args)`` tuples for
-            causes chaosgrad cannot rerun by itself (e.g. ``"saturation"``: a
-            network with rescaled weights); the callable returns ``(simulator, args)``.
+        causes: the causes to test (default ``DEFAULT_CAUSES``: discretisation, adjoint,
+            precision); add your own :class:`AbstractCause` subclasses.
         progress: optional ``progress(label, done, total)`` callback.
 
     Returns:
         A :class:`Diagnosis`. Parts that could not be measured are reported in
         ``notes`` and ``status == "partial"``, never raised.
     """
+    # ---- every argument is checked before anything is computed
     simulator = check_simulator(simulator)
     y0 = simulator.prepare(y0)
     check_finite_input("y0", y0)
@@ -194,159 +189,143 @@ def diagnose(
     loss = as_loss(loss)
     if reference is not None:
         reference = check_reference(reference, y0, args)
-    if not isinstance(members, (int, np.integer)) or members < 2:
+    if not isinstance(members, (int, np.integer)) or isinstance(members, bool) or members < 2:
         raise bad_argument("members", f"{members!r} is not an int >= 2", "pass e.g. 8 (the rate's interval needs an ensemble)")
-    # Check every argument before computing anything.
+    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or not 0 <= seed < 2**63:
+        raise bad_argument("seed", f"{seed!r} is not a non-negative 64-bit int", "pass e.g. 0")
+    if transient is not None and (not isinstance(transient, (int, float)) or not 0 <= transient < math.inf):
+        raise bad_argument("transient", f"{transient!r} is not a non-negative time", "pass e.g. 10.0 or None")
+    if lyapunov_time is not None and not isinstance(lyapunov_time, UntilConverged) and (
+        not isinstance(lyapunov_time, (int, float)) or not 0 < lyapunov_time < math.inf
+    ):
+        raise bad_argument("lyapunov_time", f"{lyapunov_time!r} is not a positive time", "pass e.g. 100.0, or UntilConverged()")
+    causes = check_causes(causes)
     check_step_shapes(simulator, y0, args)
     check_scalar_loss(loss, y0)
-    if horizons is not None:
-        horizon_blocks(horizons, simulator.dt)
-    report = progress or (lambda *a: None)
-    notes: list[str] = []
+    plan = plan_horizons(horizons, simulator.dt) if horizons is not None else None
     n = FlatState.from_template(y0)[0].dim
-    lyap = _lyap_defaults(simulator, n, lyapunov_time, k)
+    if k is not None and (not isinstance(k, (int, np.integer)) or not 1 <= k <= n):
+        raise bad_argument("k", f"{k!r} is not between 1 and the state dimension {n}", f"pass 1 <= k <= {n}")
+    report = progress or (lambda *a: None)
+    steps, notes = 5, []
+    t_hint = float(plan.times(simulator.dt)[-1]) if plan is not None else MAX_DEFAULT_STEPS * simulator.dt
+    lyap = _lyapunov_options(simulator, n, lyapunov_time, k, t_hint, int(seed))
     if transient is None:
-        transient = lyap["transient"]
-    steps = 5
-    done = 0
+        transient = 0.1 * (lyapunov_time if isinstance(lyapunov_time, (int, float)) else 20000 * simulator.dt)
 
-    # Start every measurement from the same state on the attractor, reached with the
-    # reference dynamics (the user's step may be the unstable thing under test).
-    ref_for_transient = reference or default_reference(simulator)
-    n_tr = max(0, int(round(transient / simulator.dt)))
-    y_start = y0
-    if n_tr:
-        y_start = _evolve(ref_for_transient, ref_for_transient.prepare(y0), args, int(round(transient / ref_for_transient.dt)))
-        if not bool(all_finite(y_start)):
-            notes.append("the transient diverged with the reference dynamics; measurements start from y0 itself")
-            y_start = y0
-        y_start = simulator.prepare(y_start)
-    lyap_run = dict(lyap, transient=0.0)
+    # ---- up front: does one step propagate a derivative at all?
+    step_derivatives, probe_notes = probe_step(simulator, y0, args, sel)
+    notes += probe_notes
 
-    report("lambda_numerical", done, steps)
-    lam_num = lyapunov_spectrum(simulator, y_start, args, seed=seed, **lyap_run)
-    done += 1
-    report("lambda_physical", done, steps)
-    ref_run = reference_spectrum(simulator, reference, simulator.with_dtype("float64").prepare(y_start), args, lyap_kwargs=dict(lyap_run, seed=seed))
+    # ---- transient with the reference dynamics (the user's step may be what is unstable)
+    report("transient", 0, steps)
+    ref_start, y_ref, problem = run_transient(simulator, reference, y0, args, float(transient))
+    reference_diverged = problem is not None
+    if reference_diverged:
+        notes.append(f"{problem}; measurements start from y0 itself")
+        y_ref = ref_start.prepare(y0)
+
+    # ---- the two spectra (the user's measured over the same time as the reference)
+    report("lambda_physical", 1, steps)
+    ref_run = reference_spectrum(simulator, reference, y_ref, args, lyap_kwargs=lyap, start=ref_start)
     lam_phys = ref_run.result
     notes.append(f"reference dynamics: {ref_run.note}")
-    if not ref_run.converged:
-        notes.append("the reference spectrum did not converge; lambda_physical is uncertain")
-    done += 1
+    notes.append(f"measuring time of the reference spectrum: {lam_phys.convergence}")
+    report("lambda_numerical", 2, steps)
+    lam_num = lyapunov_spectrum(simulator, simulator.prepare(y_ref), args, **dict(lyap, time=lam_phys.time))
+    reference_diverged |= lam_phys.status != "ok" and lam_phys.nonfinite_quantity == "state"
 
-    lam1_p, u_p = float(lam_phys.exponents[0]), exponent_uncertainty(lam_phys, 0)
-    lam1_n, u_n = float(lam_num.exponents[0]), exponent_uncertainty(lam_num, 0)
+    lam1_p = float(lam_phys.exponents[0])
+    h_p = float(lam_phys.uncertainty[0])
+    if not ref_run.converged and lam_phys.status == "ok":
+        # The reference's own discretisation error: the last halving's change.
+        h_p = math.hypot(h_p, ref_run.step_error)
+        notes.append(f"the reference did not converge; lambda_physical's interval includes the last halving's change ({ref_run.step_error:.2g})")
     is_state = sel.kind == "y0"
-    expected = lam1_p if is_state else max(lam1_p, 0.0)
-    expected_num = lam1_n if is_state else max(lam1_n, 0.0)
-    if horizons is None:
-        scale = np.nanmax(np.abs([lam1_p, lam1_n if np.isfinite(lam1_n) else 0.0]))
-        horizons = _default_horizons(scale, simulator.dt)
+    expected, e_lo, e_hi = expected_rate(lam1_p, h_p, wrt_state=is_state)
+    lam1_n = float(lam_num.exponents[0])
+    expected_num = expected_rate(lam1_n, float(lam_num.uncertainty[0]), wrt_state=is_state)[0]
+    if plan is None:
+        finite = [abs(x) for x in (lam1_p, lam1_n) if math.isfinite(x)]
+        plan = plan_horizons(default_horizons(max(finite) if finite else math.nan, simulator.dt), simulator.dt)
+    t_max = float(plan.times(simulator.dt)[-1])
 
-    # Members sampled along the reference trajectory, a quarter of the longest horizon
-    # apart; every gradient measurement (and ablation) starts from the same members.
-    blocks, b = horizon_blocks(horizons, simulator.dt)
-    spacing = float(blocks[-1] * b * simulator.dt) / 4
-    y0s_ref = make_members(ref_for_transient, ref_for_transient.prepare(y_start), args, members, spacing)
+    # ---- members: independent states along the reference trajectory, one longest horizon apart
+    report("gradient growth", 3, steps)
+    member_sim = ref_start if not reference_diverged else simulator.with_dtype("float64")
+    y0s_ref = make_members(member_sim, member_sim.prepare(y_ref), args, int(members), t_max)
     y0s = simulator.prepare(y0s_ref)
-    grad_kwargs = dict(loss=loss, horizons=horizons, wrt=wrt, seed=seed, ensemble=True)
 
-    report("gradient growth", done, steps)
-    grad = gradient_growth(simulator, y0s, args, **grad_kwargs)
-    done += 1
-    forward_ok = bool(grad.state_finite.all())
+    def measure(sim, a, starts):
+        """The same members and reported horizons through an ablated set-up."""
+        same_grid = sim.dt == simulator.dt
+        a = floats_as_arrays(a)
+        grid = plan if same_grid else plan_horizons(plan.times(simulator.dt)[plan.reported], sim.dt)
+        return measure_growth(sim, sim.prepare(starts), a, loss=loss, sel=resolve_wrt(wrt, a), plan=grid)
 
-    # ---- suspected causes and their ablations
-    report("ablations", done, steps)
-    ablations: list[Ablation] = []
-    gap_num = lam_num.status == "nonfinite" or not agree(lam1_n, u_n, lam1_p, u_p)
-    material = not np.isfinite(lam1_n) or abs(lam1_n - lam1_p) * float(grad.horizons[-1]) > LOG2
-    if gap_num and material:
-        ref_step = ref_run.simulator.with_dtype(simulator.dtype)
-        if isinstance(simulator, ODESimulator) and isinstance(ref_step, ODESimulator):
-            ref_step = _replace(ref_step, adjoint=simulator.adjoint)
-        ab = _ablation(
-            "reference-step", "discretization",
-            f"the reference step ({ref_run.note.split(',')[0]}) instead of the user's step, same dtype and adjoint",
-            grad, lambda: gradient_growth(ref_step, ref_step.prepare(y0s_ref), args, **grad_kwargs), expected,
-        )
-        ablations.append(ab)
-    if isinstance(simulator, ODESimulator) and not reverse_through_steps(simulator):
-        dto = _replace(simulator, adjoint=diffrax.RecursiveCheckpointAdjoint())
+    grad = measure_growth(simulator, y0s, args, loss=loss, sel=sel, plan=plan)
+    forward_diverged = not bool(grad.state_finite.all())
 
-        def evidence(after):
-            return {"median_gradient_longest": float(np.nanmedian(after.norms[:, -1]))}
-
-        ab = _ablation(
-            "checkpoint-adjoint", "adjoint",
-            f"diffrax.RecursiveCheckpointAdjoint (discretise-then-optimise) instead of {type(simulator.adjoint).__name__}",
-            grad, lambda: gradient_growth(dto, y0s, args, **grad_kwargs), expected_num, evidence,
-        )
-        ablations.append(ab)
-    if jnp.dtype(simulator.dtype).itemsize < 8:
-        ab = _ablation(
-            "float64", "precision", f"float64 instead of {simulator.dtype}",
-            grad, lambda: gradient_growth(simulator.with_dtype("float64"), y0s_ref, args, **grad_kwargs), expected_num,
-        )
-        ablations.append(ab)
-    for ab_name, cause, change, make in extra_ablations:
-        ab = _ablation(ab_name, cause, change, grad, lambda make=make: _run_extra(make, y0s, grad_kwargs), expected)
-        ablations.append(ab)
-    done += 1
-
-    causes = [a.cause for a in ablations if a.confirmed and a.status == "ok"]
-    unexplained_nonfinite = _nonfinite_fraction(grad) > 0 and not any(
-        a.confirmed and a.evidence.get("nonfinite_fraction_after", 1.0) == 0 for a in ablations
+    # ---- causes
+    report("ablations", 4, steps)
+    evidence = CauseEvidence(
+        simulator=simulator, args=args, reference=ref_run.simulator,
+        reference_differs=reference is not None or isinstance(simulator, ODESimulator),
+        lambda_physical=lam_phys, lambda_numerical=lam_num, gradient=grad,
+        expected_physical=expected, expected_numerical=expected_num, t_max=t_max, wrt_state=is_state,
+        y_start=simulator.prepare(y_ref), lyapunov_options=dict(lyap, time=lam_phys.time),
     )
-    if unexplained_nonfinite or not forward_ok:
-        causes.append("nonfinite")
-    failed = [a for a in ablations if a.status == "failed"]
-    for a in failed:
-        notes.append(f"ablation {a.name} could not run: {a.error}")
-    causes = tuple(dict.fromkeys(causes))
+    tested = [(c, _test_cause(c, evidence, y0s, measure)) for c in causes]
+    tested = [(c, r) for c, r in tested if r is not None]
+    ablations = tuple(ab for _, (ab, _) in tested)
+    for ab in ablations:
+        if ab.status == "failed":
+            notes.append(f"ablation {ab.name} could not run: {ab.error}")
 
-    # ---- verdict
-    physics = classify_physics(lam_phys)
-    if not forward_ok:
-        verdict = "diverged"
-    elif grad.status == "nonfinite":
-        verdict = "numerical-explosion" if causes else "diverged"
-    else:
-        # Direction of the measured gradient: significant (interval excludes 0) and
-        # material (a factor above 2 over the horizons studied); a finite fit with an
-        # overflowing tail explodes. It is "numerical" only when it differs from what the
-        # physics predicts and an ablation confirmed a numerical cause.
-        direction = _sign_class(grad.rate_low, grad.rate_high)
-        if abs(grad.rate) * float(grad.horizons[-1]) <= LOG2:
-            direction = 0
-        if direction == 0 and _nonfinite_fraction(grad) > 0:
-            direction = 1
-        physical_direction = _sign_class(expected - 2 * u_p, expected + 2 * u_p) if expected != 0 else 0
-        if direction == 0:
-            verdict = "stable"
-        elif direction != physical_direction and causes:
-            verdict = "numerical-explosion" if direction > 0 else "numerical-vanishing"
-        else:
-            verdict = "intrinsic-explosion" if direction > 0 else "intrinsic-vanishing"
-            if direction != physical_direction:
-                notes.append(
-                    f"the gradient {'grows' if direction > 0 else 'shrinks'} although the reference exponent "
-                    f"predicts {expected:+.3g}, and no numerical cause was confirmed: polynomial growth of a "
-                    "neutral system (phase drift), transient non-normal growth or unbounded motion are physical "
-                    "explanations to check"
-                )
+    physics = physics_class(lam1_p, h_p, t_max, reference_ok=lam_phys.status == "ok", reference_diverged=reference_diverged)
+    decision = decide(VerdictInputs(
+        rate=grad.rate, rate_low=grad.rate_low, rate_high=grad.rate_high,
+        expected=expected, expected_low=e_lo, expected_high=e_hi, t_max=t_max,
+        gradient_status=grad.status, forward_diverged=forward_diverged, reference_diverged=reference_diverged,
+        confirmed=tuple(ab.cause for ab in ablations if ab.confirmed),
+        failed=tuple(ab.name for ab in ablations if ab.status == "failed"), physics=physics,
+        rate_dof=grad.rate_dof, expected_dof=lam_phys.dof,
+    ))
 
-    overflow, underflow = _overflow_horizons(grad, simulator.dtype)
-    truncation = LOG2 / lam1_p if physics == "chaotic" else None
+    overflow, underflow = overflow_horizons(grad, simulator.dtype)
+    recommendations = []
+    for cause, (ab, after) in tested:
+        if ab.confirmed:
+            try:
+                recommendations += cause.recommend(evidence, after)
+            except Exception as exc:
+                notes.append(f"cause {cause.name} could not word its advice: {type(exc).__name__}: {exc}")
+    recommendations = recommend(
+        physics=physics, verdict=decision.verdict, lam1_phys=lam1_p, grad=grad, dtype=simulator.dtype,
+        overflow=overflow, underflow=underflow, is_state=is_state,
+    ) + recommendations
+    if not recommendations and decision.verdict == "stable":
+        recommendations.append(Recommendation("none", "The gradient is well conditioned at these horizons; no change needed.", None, None))
+    diag_name = name or "user simulator"
+    explanation = explain(
+        name=diag_name, decision=decision, physics=physics, lam_phys=lam_phys, lam_num=lam_num, grad=grad,
+        expected=expected, ablations=ablations, overflow=overflow, dtype=simulator.dtype,
+    )
+    failed = any(ab.status == "failed" for ab in ablations)
     status = "partial" if failed or lam_phys.status != "ok" or not ref_run.converged else "ok"
     cfg = {
-        "horizons": [float(h) for h in grad.horizons],
+        "horizons": [float(h) for h in grad.reported_horizons],
+        "fit_horizons": [float(h) for h in grad.horizons[grad.fit_mask]],
         "members": int(members),
         "wrt": grad.wrt,
         "loss": grad.loss,
         "seed": int(seed),
         "transient": float(transient),
-        "lyapunov": {k2: (float(v) if isinstance(v, float) else v) for k2, v in lyap.items()},
+        "lyapunov": {
+            "k": lyap["k"], "interval": float(lyap["interval"]), "time": float(lam_phys.time),
+            "convergence": lam_phys.convergence,
+        },
+        "causes": [c.name for c in causes],
         "simulator": simulator.describe(),
         "reference": ref_run.simulator.describe(),
         "versions": _versions(),
@@ -355,24 +334,6 @@ def diagnose(
         "command": " ".join(sys.argv) if sys.argv and sys.argv[0] else "python",
         **(config or {}),
     }
-    diag_name = name or "user simulator"
-    safe_step = None
-    if "discretization" in causes:
-        report("largest safe step", done, steps)
-        safe_step = largest_safe_step(
-            simulator, y_start, args, lam1_p, u_p, float(grad.horizons[-1]),
-            lyap_kwargs=dict(lyap_run, seed=seed, time=lyap_run["time"] / 4),
-        )
-    recommendations = recommend(
-        physics=physics, verdict=verdict, causes=causes, lam1_phys=lam1_p, lam1_num=lam1_n, grad=grad,
-        simulator=simulator, ref_simulator=ref_run.simulator, overflow=overflow, underflow=underflow,
-        is_state=is_state, safe_step=safe_step,
-    )
-    explanation = explain(
-        name=diag_name, physics=physics, verdict=verdict, causes=causes, lam1_phys=lam1_p, u_phys=u_p,
-        lam1_num=lam1_n, grad=grad, expected=expected, ablations=ablations, overflow=overflow,
-        dtype=simulator.dtype, forward_ok=forward_ok,
-    )
     report("done", steps, steps)
     return Diagnosis(
         name=diag_name,
@@ -382,42 +343,24 @@ def diagnose(
         gradient_rate=float(grad.rate),
         gradient_interval=(float(grad.rate_low), float(grad.rate_high)),
         expected_rate=float(expected),
+        expected_interval=(float(e_lo), float(e_hi)),
         expected_numerical_rate=float(expected_num),
         physics=physics,
-        causes=causes,
-        verdict=verdict,
+        causes=decision.causes,
+        cause_words={c.name: c.words for c, _ in tested},
+        verdict=decision.verdict,
+        reasons=decision.reasons,
+        to_decide=decision.to_decide,
         explanation=explanation,
-        ablations=tuple(ablations),
+        ablations=ablations,
         recommendations=tuple(recommendations),
         overflow_horizon=overflow,
         underflow_horizon=underflow,
-        truncation_horizon=truncation,
+        truncation_horizon=LOG2 / lam1_p if physics == "chaotic" else None,
         dtype=simulator.dtype,
         literature=literature,
         config=cfg,
+        step_derivatives=step_derivatives,
         notes=tuple(notes),
         status=status,
     )
-
-
-def _run_extra(make, y0s, grad_kwargs):
-    sim, args = make()
-    return gradient_growth(sim, sim.prepare(y0s), args, **grad_kwargs)
-
-
-def _overflow_horizons(grad: GradientGrowthResult, dtype: str) -> tuple[float | None, float | None]:
-    """Horizon at which ``||grad||`` reaches the largest (smallest normal) number of
-    ``dtype``: ``T_last + (ln max - ln ||grad(T_last)||) / gamma`` from the last fitted
-    horizon ``T_last``."""
-    if grad.status == "nonfinite" or not np.isfinite(grad.rate):
-        return None, None
-    info = jnp.finfo(jnp.dtype(dtype))
-    idx = np.nonzero(grad.fit_mask)[0][-1]
-    with np.errstate(all="ignore"):
-        log_g = float(np.nanmedian(np.log(grad.norms[:, idx])))
-    t0 = float(grad.horizons[idx])
-    # The point estimate decides the direction: a non-finite tail leaves few horizons to
-    # fit, and the overflow horizon is most needed exactly then.
-    overflow = t0 + (math.log(float(info.max)) - log_g) / grad.rate if grad.rate > 0 else None
-    underflow = t0 + (math.log(float(info.smallest_normal)) - log_g) / grad.rate if grad.rate < 0 else None
-    return overflow, underflow

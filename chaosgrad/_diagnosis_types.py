@@ -11,19 +11,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._lyapunov import LyapunovResult
+from ._lyapunov_result import LyapunovResult
 from ._serialize import Result
 
-PHYSICS = ("chaotic", "neutral", "contracting")
-CAUSES = ("discretization", "adjoint", "precision", "saturation", "nonfinite")
-VERDICTS = (
-    "stable",
-    "intrinsic-explosion",
-    "intrinsic-vanishing",
-    "numerical-explosion",
-    "numerical-vanishing",
-    "diverged",
-)
+from ._verdict import PHYSICS, VERDICTS
+
+# Names of the bundled causes (``chaosgrad.DEFAULT_CAUSES``); a user's own cause adds its own.
+CAUSES = ("discretization", "adjoint", "precision")
 
 
 @dataclass(frozen=True)
@@ -50,8 +44,18 @@ class GradientGrowthResult(Result):
         method: how the rate and interval were computed.
         dtype, adjoint: the user's state dtype and adjoint.
         state_finite: ``(M, H)`` whether the forward state stayed finite up to each
-            horizon (``None`` if not measured): tells a simulation that blew up from a
-            gradient that overflowed on the way back.
+            horizon: tells a simulation that blew up from a gradient that overflowed on
+            the way back.
+        zero: ``(M, H)`` where the gradient was exactly zero (the step propagated no
+            derivative); zeros are neither finite values to fit nor non-finite ones.
+        reported: ``(H,)`` the caller's horizons (the others are the internal fit grid).
+        member_rates: ``(M,)`` each member's own fitted slope (NaN where not fitted).
+        rate_uncertainty, rate_dof: the standard uncertainty of ``rate`` and the degrees
+            of freedom of its Student-t interval.
+        gradient_sketch: ``(M, R, P)`` the gradients at the ``R`` reported horizons
+            (exact when ``P`` is the gradient's size, else a CountSketch, see ``sketch``).
+        state_sketch: ``(M, R, S)`` the forward states at the reported horizons, likewise.
+        sketch: how the two sketches were made.
     """
 
     horizons: np.ndarray
@@ -72,8 +76,20 @@ class GradientGrowthResult(Result):
     method: str
     dtype: str
     adjoint: str
+    state_finite: np.ndarray
+    zero: np.ndarray
+    reported: np.ndarray
+    member_rates: np.ndarray
+    rate_uncertainty: float
+    rate_dof: int
+    gradient_sketch: np.ndarray
+    state_sketch: np.ndarray
+    sketch: str
     kind: str = "gradient-growth"
-    state_finite: np.ndarray | None = None
+
+    @property
+    def reported_horizons(self) -> np.ndarray:
+        return self.horizons[self.reported]
 
 
 @dataclass(frozen=True)
@@ -81,25 +97,31 @@ class Ablation(Result):
     """One rerun with a single thing changed, as evidence for (or against) a cause.
 
     Attributes:
-        name: short id, e.g. ``"float64"``, ``"reference-step"``, ``"checkpoint-adjoint"``.
-        cause: the cause it tests (one of ``CAUSES``).
+        name: short id of the rerun, e.g. ``"float64"``, ``"reference-step"``.
+        cause: the cause it tests.
         change: what was changed, in words.
+        suspected: why the cause was suspected.
         rate_before, rate_after: gradient growth rate without and with the change.
-        interval_before, interval_after: their confidence intervals ``(low, high)``.
-        confirmed: whether the change closed the gap (the cause is real).
-        status: ``"ok"`` or ``"failed"``.
+        interval_before, interval_after: their 95% intervals ``(low, high)``.
+        confirmed: whether the change confirmed the cause (see ``reason``).
+        reason: why it was confirmed or not, in words, with the numbers.
+        status: ``"ok"`` or ``"failed"`` (it could not run).
         error: why it failed (``None`` when it ran).
-        evidence: other numbers that support the conclusion, e.g. ``{"dz_drho": 1.0}``.
+        evidence: the numbers of the comparison: rates, non-finite fractions and, member
+            by member at one horizon, the median log-ratio of the gradient norms and the
+            median cosine with their interquartile ranges.
     """
 
     name: str
     cause: str
     change: str
+    suspected: str
     rate_before: float
     rate_after: float
     interval_before: tuple
     interval_after: tuple
     confirmed: bool
+    reason: str
     status: str
     error: str | None
     evidence: dict
@@ -126,13 +148,17 @@ class Diagnosis(Result):
         lambda_physical: spectrum of the converged reference dynamics.
         lambda_numerical: spectrum of the user's own numerical step and dtype.
         gradient: the measured gradient growth.
-        gradient_rate, gradient_interval: ``gamma`` and its confidence interval.
-        expected_rate: lambda_1 (wrt the initial state) or max(lambda_1, 0) (wrt params),
-            of the physical spectrum.
+        gradient_rate, gradient_interval: ``gamma`` and its 95% interval.
+        expected_rate, expected_interval: lambda_1 (wrt the initial state) or
+            max(lambda_1, 0) (wrt params), of the physical spectrum, and its 95% interval.
         expected_numerical_rate: the same from lambda_numerical.
-        physics: ``"chaotic"``, ``"neutral"`` or ``"contracting"``.
-        causes: confirmed poor-conditioning causes (subset of ``CAUSES``).
+        physics: one of ``PHYSICS``.
+        causes: confirmed poor-conditioning causes (names of causes).
+        cause_words: ``{name: words}`` of every cause tested, for reports.
         verdict: one of ``VERDICTS``.
+        reasons: why this verdict, in words with the numbers (what ``diagnose`` decided;
+            reports show these and never decide again).
+        to_decide: for ``"inconclusive"``, what would decide it.
         explanation: one paragraph in plain words with the measured numbers.
         ablations: the reruns, with before/after rates.
         recommendations: concrete advice with numbers.
@@ -144,6 +170,9 @@ class Diagnosis(Result):
         literature: ``{"exponents": [...], "source": "..."}`` or ``None``.
         config: everything needed to reproduce the run (horizons, ensemble, seed,
             simulator description, versions, device, command).
+        step_derivatives: the norm of one step's derivative along random directions,
+            measured before anything else: ``{"state": ..., "wrt": ...}``; a zero means
+            the step propagates no derivative.
         notes: anything else worth knowing (failed ablations, warnings).
         status: ``"ok"`` or ``"partial"`` (some part could not be measured).
     """
@@ -155,10 +184,14 @@ class Diagnosis(Result):
     gradient_rate: float
     gradient_interval: tuple
     expected_rate: float
+    expected_interval: tuple
     expected_numerical_rate: float
     physics: str
     causes: tuple
+    cause_words: dict
     verdict: str
+    reasons: tuple
+    to_decide: tuple
     explanation: str
     ablations: tuple
     recommendations: tuple
@@ -168,6 +201,7 @@ class Diagnosis(Result):
     dtype: str
     literature: dict | None
     config: dict
+    step_derivatives: dict
     notes: tuple
     status: str
     kind: str = "diagnosis"
@@ -175,20 +209,23 @@ class Diagnosis(Result):
     def summary(self) -> str:
         """A plain-text table of the diagnosis, for terminals."""
         lo, hi = self.gradient_interval
+        p, n = self.lambda_physical, self.lambda_numerical
         lines = [
             f"chaosgrad diagnosis: {self.name}",
             f"  verdict            {self.verdict}",
             f"  physics            {self.physics}",
-            f"  causes             {', '.join(self.causes) if self.causes else 'none (numerics are sound)'}",
-            f"  lambda_1 physical  {self.lambda_physical.exponents[0]:+.4f} ± {self.lambda_physical.standard_error[0]:.4f}",
-            f"  lambda_1 numerical {self.lambda_numerical.exponents[0]:+.4f} ± {self.lambda_numerical.standard_error[0]:.4f}",
-            f"  gradient rate      {self.gradient_rate:+.4f}  [{lo:+.4f}, {hi:+.4f}]",
-            f"  expected rate      {self.expected_rate:+.4f}",
+            f"  causes             {', '.join(self.causes) if self.causes else 'none confirmed'}",
+            f"  lambda_1 physical  {p.exponents[0]:+.4f} ± {p.uncertainty[0]:.2g} (95%)",
+            f"  lambda_1 numerical {n.exponents[0]:+.4f} ± {n.uncertainty[0]:.2g} (95%)",
+            f"  gradient rate      {self.gradient_rate:+.4f}  [{lo:+.4f}, {hi:+.4f}] (95%)",
+            f"  expected rate      {self.expected_rate:+.4f}  [{self.expected_interval[0]:+.4f}, {self.expected_interval[1]:+.4f}]",
         ]
         if self.overflow_horizon is not None:
             lines.append(f"  {self.dtype} overflow at T ≈ {self.overflow_horizon:.3g}")
         if self.underflow_horizon is not None:
             lines.append(f"  {self.dtype} underflow at T ≈ {self.underflow_horizon:.3g}")
+        lines += [f"  because: {r}" for r in self.reasons]
+        lines += [f"  to decide: {t}" for t in self.to_decide]
         for rec in self.recommendations:
             lines.append(f"  - {rec.text}")
         return "\n".join(lines)

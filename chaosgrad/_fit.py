@@ -1,23 +1,51 @@
-"""Growth-rate fit of ``ln ||grad||`` against the horizon, with a confidence interval.
+"""Growth rate of ``ln ||grad||`` against the horizon, with a calibrated interval.
 
-The rate is the least-squares slope of the ensemble median of ``ln ||grad_T||`` against
-``T`` over the later horizons (``T >= T_last / 4``, where the asymptotic exponential
-regime has set in; the early horizons carry the O(1) transient of the Lyapunov vectors).
-Its uncertainty combines two independent sources: the scatter of the points about the
-line (ordinary least-squares standard error) and the sampling of ensemble members (a
-bootstrap over members, Efron 1979). The interval is ``rate ± t_{q, n-2} * sqrt(se_ols^2
-+ se_boot^2)``. Horizons where fewer than half of the members are finite are left out,
-so a non-finite tail does not bias the rate, and are reported.
+Model. For member ``m`` (an independent initial state) and horizon ``T``,
+
+    ln ||g_m(T)|| = a_m + gamma T + e_m(T),
+
+where ``a_m`` is the member's prefactor and ``e_m`` is correlated in ``T`` (finite-time
+exponent fluctuations accumulate like a random walk; the projection on the loss adds
+bounded noise). Least squares through the points of *one* curve therefore badly
+misjudges its own error, and a Student-t on the number of horizons makes the interval
+depend on how many horizons were listed. The independent units are the members:
+
+1. each member's slope ``s_m`` is the least-squares slope of its own finite points over
+   the fit window (``T >= T_last / 4``, where the asymptotic regime has set in);
+2. ``gamma`` is the mean of the ``s_m``; its sampling error is ``sd(s_m) / sqrt(M)``
+   with ``M - 1`` degrees of freedom (Student 1908);
+3. members can be far from independent (a contracting system whose members all sit on
+   one fixed point gives identical curves and zero spread). Independent members scatter
+   about as much as one member's own residuals say, so the spread-based error is about
+   the least-squares error ``se_curve`` of the member-mean curve's slope; members that
+   agree far better than that (``se < se_curve / sqrt(M)``, which independent Gaussian
+   members do with probability about 0.5% at M = 8) are treated as one curve: the error
+   is then ``se_curve``, with ``points - 2`` degrees of freedom;
+4. the interval is ``gamma ± t_{0.975, dof} * se``, with a round-off floor so an exact
+   line does not get an interval narrower than the arithmetic.
+
+The statistics depend on the window's end points, not on how many horizons a caller
+listed: ``fit_grid`` places the fit horizons, ``_gradients`` measures them. Coverage of
+the interval is checked by simulation in ``tests/test_calibration.py`` and reported in
+``benchmarks/RESULTS_calibration.md``.
 """
 
 from __future__ import annotations
 
+import math
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 from scipy import stats
 
-N_BOOTSTRAP = 400
+# Points of the internal fit grid, evenly spaced over the fit window: enough that each
+# member's slope averages its bounded noise and each half of the window holds four
+# points for the systematic term, at a cost of about 5 gradients at the longest horizon.
+FIT_POINTS = 8
+# The window starts at this fraction of the longest horizon: the early horizons carry
+# the O(1) transient of the gradient's alignment with the leading Lyapunov vector.
+WINDOW_START = 0.25
 
 
 @dataclass(frozen=True)
@@ -25,64 +53,106 @@ class Fit:
     rate: float
     low: float
     high: float
-    intercept: float
+    standard_uncertainty: float
+    dof: int
+    member_rates: np.ndarray
     mask: np.ndarray
     status: str
     method: str
 
 
-def _median_log(norms, finite):
-    logs = np.where(finite, np.log(np.where(finite, norms, 1.0)), np.nan)
-    with np.errstate(all="ignore"):
-        import warnings
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            return np.nanmedian(logs, axis=0)
+def fit_grid(t_min: float, t_max: float, n: int = FIT_POINTS) -> np.ndarray:
+    """The horizons the fit uses: ``n`` evenly spaced over ``[max(t_min, t_max/4), t_max]``."""
+    lo = max(float(t_min), WINDOW_START * float(t_max))
+    return np.linspace(lo, float(t_max), n)
 
 
-def _slope(t, y):
-    A = np.stack([t, np.ones_like(t)], axis=1)
-    coef, *_ = np.linalg.lstsq(A, y, rcond=None)
-    return coef[0], coef[1]
+def _slopes(t: np.ndarray, logs: np.ndarray, ok: np.ndarray) -> np.ndarray:
+    """Least-squares slope of each row's finite points (NaN with fewer than 3)."""
+    out = np.full(logs.shape[0], np.nan)
+    for m in range(logs.shape[0]):
+        sel = ok[m]
+        if sel.sum() >= 3 and np.ptp(t[sel]) > 0:
+            out[m] = np.polyfit(t[sel], logs[m, sel], 1)[0]
+    return out
 
 
-def fit_growth_rate(times, norms, finite, *, confidence=0.95, seed=0) -> Fit:
+def _ols_slope_se(t: np.ndarray, y: np.ndarray) -> float:
+    """Ordinary least-squares standard error of the slope of ``y`` on ``t``."""
+    if t.size < 3:
+        return math.nan
+    coef = np.polyfit(t, y, 1)
+    resid = y - np.polyval(coef, t)
+    return float(np.sqrt(np.sum(resid**2) / (t.size - 2) / np.sum((t - t.mean()) ** 2)))
+
+
+def _mean_and_se(x: np.ndarray) -> tuple[float, float, int]:
+    x = x[np.isfinite(x)]
+    if x.size == 0:
+        return math.nan, math.nan, 0
+    if x.size == 1:
+        return float(x[0]), math.nan, 1
+    return float(x.mean()), float(x.std(ddof=1) / math.sqrt(x.size)), int(x.size)
+
+
+def fit_growth_rate(times, norms, finite, *, fit_mask=None, confidence=0.95, dtype_eps=np.finfo(np.float64).eps) -> Fit:
+    """Fit ``gamma`` over the horizons in ``fit_mask`` (default: ``T >= T_last/4``).
+
+    ``norms`` is ``(M, H)``; ``finite`` marks usable entries (finite and non-zero).
+    Horizons where fewer than half of the members are usable are left out, so a
+    non-finite tail does not bias the rate; the window then ends at the last usable one.
+    """
     times = np.asarray(times, dtype=float)
     M = norms.shape[0]
     usable = finite.sum(axis=0) >= max(1, -(-M // 2))
     method = (
-        f"least-squares slope of the median ln||grad|| over horizons T >= T_last/4; "
-        f"{int(confidence * 100)}% interval from fit residuals and a {N_BOOTSTRAP}-sample bootstrap over members"
+        f"mean over members of each member's least-squares slope of ln||grad|| over T >= T_last/4; "
+        f"{int(round(confidence * 100))}% Student-t interval from the member spread (M - 1 degrees of freedom), "
+        "or the member-mean curve's own least-squares error when the members are not independent"
     )
-    if usable.sum() < 3:
-        return Fit(np.nan, np.nan, np.nan, np.nan, usable & False, "nonfinite", method)
-    t_last = times[usable][-1]
-    mask = usable & (times >= t_last / 4)
-    if mask.sum() < 3:
-        idx = np.nonzero(usable)[0][-3:]
-        mask = np.zeros_like(usable)
-        mask[idx] = True
-    t = times[mask]
-    y = _median_log(norms[:, mask], finite[:, mask])
-    rate, intercept = _slope(t, y)
-    dof = t.size - 2
-    if dof > 0:
-        resid = y - (rate * t + intercept)
-        se_ols = np.sqrt(np.sum(resid**2) / dof / np.sum((t - t.mean()) ** 2))
+    if fit_mask is None:
+        fit_mask = np.ones_like(usable)
+    window = np.asarray(fit_mask, bool) & usable
+    if window.sum() >= 3:
+        # A non-finite tail moves the window's end: keep T >= T_last / 4 of what is left.
+        t_last = times[window][-1]
+        window &= times >= WINDOW_START * t_last
+    if window.sum() < 3:
+        # Too few fit-grid points survive: fall back to the last usable horizons.
+        idx = np.nonzero(usable)[0]
+        window = np.zeros_like(usable)
+        window[idx[-max(3, min(idx.size, FIT_POINTS)):]] = True
+        window &= usable
+    if window.sum() < 3:
+        nan = math.nan
+        return Fit(nan, nan, nan, nan, 0, np.full(M, nan), window, "nonfinite", method)
+
+    t = times[window]
+    ok = finite[:, window]
+    with np.errstate(all="ignore"):
+        logs = np.where(ok, np.log(np.where(ok, norms[:, window], 1.0)), np.nan)
+    member_rates = _slopes(t, logs, ok)
+    rate, se, n_fit = _mean_and_se(member_rates)
+    if n_fit == 0:
+        nan = math.nan
+        return Fit(nan, nan, nan, nan, 0, member_rates, window, "nonfinite", method)
+    # The member-mean curve over horizons where every fitted member is finite.
+    fitted = np.isfinite(member_rates)
+    common = ok[fitted].all(axis=0)
+    se_curve = _ols_slope_se(t[common], logs[fitted][:, common].mean(axis=0)) if common.sum() >= 3 else math.nan
+    se_members = se if np.isfinite(se) else 0.0
+    dof = n_fit - 1
+    se_total = se_members
+    if np.isfinite(se_curve) and se_members < se_curve / math.sqrt(n_fit):
+        se_total, dof = se_curve, int(common.sum()) - 2
+    # Round-off floor: the logs carry a relative error of a few eps of the user's dtype.
+    span = float(t[-1] - t[0])
+    floor = 10.0 * dtype_eps * (1.0 + float(np.nanmax(np.abs(logs)))) / span
+    if dof >= 1:
+        u = math.hypot(se_total, floor)
+        q = float(stats.t.ppf(0.5 + confidence / 2, dof))
+        low, high = rate - q * u, rate + q * u
     else:
-        se_ols = 0.0
-    se_boot = 0.0
-    if M > 1:
-        rng = np.random.default_rng(seed)
-        slopes = []
-        for _ in range(N_BOOTSTRAP):
-            pick = rng.integers(0, M, M)
-            yb = _median_log(norms[pick][:, mask], finite[pick][:, mask])
-            if np.all(np.isfinite(yb)):
-                slopes.append(_slope(t, yb)[0])
-        if len(slopes) > 1:
-            se_boot = float(np.std(slopes, ddof=1))
-    q = stats.t.ppf(0.5 + confidence / 2, max(dof, 1))
-    half = q * np.sqrt(se_ols**2 + se_boot**2)
-    return Fit(float(rate), float(rate - half), float(rate + half), float(intercept), mask, "ok", method)
+        # Nothing measures the sampling error: the interval is unbounded.
+        u, low, high, dof = math.inf, -math.inf, math.inf, 0
+    return Fit(float(rate), float(low), float(high), float(u), dof, member_rates, window, "ok", method)

@@ -13,6 +13,11 @@ Runge–Kutta solver at a constant step integrates the variational equations wit
 tableau instead, see its ``tangent_step``), inside a ``lax.scan`` over steps
 nested in one loop over renormalisation intervals (transient, then measurement), compiled
 once per configuration; the random initial frame is drawn inside the compiled run.
+
+The measuring time is a fixed ``time`` (or ``n_intervals``) or a strategy,
+:class:`UntilConverged`: one compiled chunk of intervals is called again and again,
+continuing from its last state and frame, until the leading exponent's 95% interval is
+small against its size or the step budget is spent.
 Because the tangent map is that of the user's *own* step (their solver, step size and
 dtype), the result is lambda_numerical; with a converged reference step it is
 lambda_physical.
@@ -20,7 +25,6 @@ lambda_physical.
 
 from __future__ import annotations
 
-import collections
 import math
 from dataclasses import dataclass
 
@@ -29,195 +33,21 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ._checks import as_count, check_finite_input, check_step_shapes, leading_size
 from ._errors import bad_argument
-from ._pytree import FlatState, all_finite, float_leaves
-from ._serialize import Result
+from ._lyapunov_result import LyapunovResult, kaplan_yorke_dimension, summarise
+from ._pytree import FlatState, all_finite
 from ._sharding import shard_ensemble
 from ._simulators import AbstractSimulator, check_simulator
 
-
-@dataclass(frozen=True)
-class LyapunovResult(Result):
-    """The Lyapunov spectrum of one simulator, with its uncertainty and history.
-
-    Attributes:
-        exponents: ``(k,)`` estimates, descending; the ensemble mean for ensembles.
-        standard_error: ``(k,)`` standard error: batch means over intervals for a single
-            trajectory (Flyvbjerg & Petersen 1989), member spread / sqrt(M) for ensembles.
-        member_exponents: ``(M, k)`` per ensemble member (``M = 1`` for one trajectory).
-        history: ``(n_intervals, k)`` running estimate after each interval (ensemble mean).
-        finite_time_exponents: ``(M, n_intervals, k)`` ``ln|R_ii| / tau`` of each interval.
-        valid_intervals: ``(M,)`` intervals each member completed with finite values.
-        kaplan_yorke: ``j + S_j / |lambda_{j+1}|`` (Kaplan & Yorke 1979), ``None`` if the
-            computed exponents do not reach a negative partial sum.
-        status: ``"ok"`` or ``"nonfinite"``.
-        first_nonfinite_interval: earliest interval (0-based, any member) with a
-            non-finite value, or ``None``.
-        nonfinite_quantity: ``"state"`` or ``"tangent"`` for that interval, or ``None``.
-        dimension, k, dt, steps_per_interval, interval, transient, time, n_intervals,
-        error_method, seed, simulator, dtype: how the run was configured.
-    """
-
-    exponents: np.ndarray
-    standard_error: np.ndarray
-    member_exponents: np.ndarray
-    history: np.ndarray
-    finite_time_exponents: np.ndarray
-    valid_intervals: np.ndarray
-    kaplan_yorke: float | None
-    status: str
-    first_nonfinite_interval: int | None
-    nonfinite_quantity: str | None
-    dimension: int
-    k: int
-    dt: float
-    steps_per_interval: int
-    interval: float
-    transient: float
-    time: float
-    n_intervals: int
-    error_method: str
-    seed: int
-    simulator: dict
-    dtype: str
-    kind: str = "lyapunov"
-
-    @property
-    def leading(self) -> float:
-        return float(self.exponents[0])
-
-    def summary(self) -> str:
-        rows = [f"{'i':>3} {'lambda_i':>12} {'std.err':>10}"]
-        for i, (lam, se) in enumerate(zip(self.exponents, self.standard_error), 1):
-            rows.append(f"{i:>3} {lam:>12.5f} {se:>10.2e}")
-        return "\n".join(rows)
-
-
-def kaplan_yorke_dimension(exponents) -> float | None:
-    """Kaplan–Yorke dimension ``D = j + (lambda_1 + ... + lambda_j) / |lambda_{j+1}|``.
-
-    ``j`` is the largest index with a non-negative partial sum. Returns 0 when
-    ``lambda_1 < 0`` and ``None`` when all partial sums of the given exponents are
-    non-negative (the dimension needs more exponents than were computed).
-    """
-    lam = np.sort(np.asarray(exponents, dtype=float))[::-1]
-    if not np.all(np.isfinite(lam)):
-        return None
-    sums = np.cumsum(lam)
-    if sums[0] < 0:
-        return 0.0
-    j = int(np.max(np.nonzero(sums >= 0)[0])) + 1
-    if j == lam.size:
-        return None
-    return float(j + sums[j - 1] / abs(lam[j]))
-
-
-# ---------------------------------------------------------------------------- checks
-
-
-def _as_count(name: str, value: float, dt: float, *, allow_zero: bool) -> int:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise bad_argument(name, f"{value!r} is not a number", "pass a time in the simulator's units") from None
-    if not math.isfinite(v) or v < 0 or (v == 0 and not allow_zero):
-        raise bad_argument(name, f"{value!r} is not a positive finite time", "pass a positive time")
-    n = int(round(v / dt))
-    if n == 0 and not allow_zero:
-        raise bad_argument(name, f"{value!r} is shorter than one step (dt = {dt})", f"pass at least {dt}")
-    return n
-
-
-def check_finite_input(name: str, tree) -> None:
-    """Raise if any floating leaf of a (concrete) input pytree is non-finite."""
-    for leaf in float_leaves(tree):
-        arr = np.asarray(leaf)
-        if not np.all(np.isfinite(arr)):
-            raise bad_argument(
-                name,
-                f"contains {int(np.sum(~np.isfinite(arr)))} non-finite value(s)",
-                "pass finite values; a state that becomes non-finite during the run is "
-                "reported in the result's status instead",
-            )
-
-
-def check_step_shapes(simulator: AbstractSimulator, y, args) -> None:
-    """The step must map the state to a state of the same structure, shapes and dtypes.
-
-    The check traces ``simulator.step`` abstractly (``jax.eval_shape``). Its outcome
-    depends only on the simulator and on the structure, shapes and dtypes of ``y`` and
-    ``args``, so a passed check is remembered under that signature and repeated calls
-    with the same kind of input do not trace the step again.
-    """
-    key = _check_key(simulator, y, args)
-    if key is not None and key in _CHECKED:
-        _CHECKED.move_to_end(key)
-        return
-    try:
-        out = jax.eval_shape(lambda y, a: simulator.step(0.0, y, a), y, args)
-    except Exception as exc:  # the user's step cannot run on this y/args: say so
-        raise bad_argument(
-            "y0",
-            f"the simulator's step fails on this state and args ({type(exc).__name__}: {exc})",
-            "pass y0 and args of the shapes the step function expects",
-        ) from exc
-    expect = jax.tree_util.tree_map(lambda x: (jnp.shape(x), jnp.result_type(x)), y)
-    got = jax.tree_util.tree_map(lambda x: (x.shape, x.dtype), out)
-    if jax.tree_util.tree_structure(out) != jax.tree_util.tree_structure(y) or expect != got:
-        raise bad_argument(
-            "y0",
-            f"one step maps the state {expect} to {got}; structure, shapes and dtypes must match",
-            "make step return a state shaped like its input, and cast y0 to the simulator's dtype",
-        )
-    if key is not None:
-        _CHECKED[key] = None
-        while len(_CHECKED) > _CHECKED_MAX:
-            _CHECKED.popitem(last=False)
-
-
-# Signatures of (simulator, y, args) whose step passed check_step_shapes, most recent last.
-_CHECKED: collections.OrderedDict = collections.OrderedDict()
-_CHECKED_MAX = 256
-
-
-def _leaf_signature(x, abstract: bool):
-    """What the check depends on in one leaf. Arrays: shape, dtype and weak type. Python
-    numbers: their type where ``jax.eval_shape`` abstracts them (``abstract``, the leaves
-    of ``y`` and ``args``), their value where the step closes over them (the simulator's
-    fields). Anything else (functions, flags): the object itself."""
-    if isinstance(x, (bool, int, float, complex)):
-        return type(x) if abstract else (type(x), x)
-    if hasattr(x, "shape") and hasattr(x, "dtype"):
-        return (tuple(x.shape), jnp.dtype(x.dtype).name, bool(getattr(x, "weak_type", False)))
-    return x
-
-
-def _check_key(simulator, y, args):
-    """A hashable signature of the inputs of check_step_shapes, or ``None`` if some leaf
-    is unhashable (then nothing is remembered). The simulator's array fields enter by
-    shape and dtype only: the engine traces them, so their values cannot decide the
-    shapes a step it can run produces."""
-    parts = [jax.config.jax_enable_x64]
-    for tree, abstract in ((simulator, False), (y, True), (args, True)):
-        leaves, treedef = jax.tree_util.tree_flatten(tree)
-        parts.append((treedef, tuple(_leaf_signature(x, abstract) for x in leaves)))
-    key = tuple(parts)
-    try:
-        hash(key)
-    except TypeError:
-        return None
-    return key
-
-
-def _leading_size(tree, name: str) -> int:
-    sizes = {np.shape(x)[0] if np.ndim(x) else None for x in jax.tree_util.tree_leaves(tree)}
-    if len(sizes) != 1 or None in sizes:
-        raise bad_argument(
-            name,
-            f"an ensemble needs a common leading axis on every leaf, found sizes {sizes}",
-            "stack the members along axis 0 of every leaf",
-        )
-    return sizes.pop()
+__all__ = [
+    "LyapunovResult",
+    "UntilConverged",
+    "check_finite_input",
+    "check_step_shapes",
+    "kaplan_yorke_dimension",
+    "lyapunov_spectrum",
+]
 
 
 # ---------------------------------------------------------------------------- engine
@@ -240,13 +70,10 @@ def _initial_frame(seed, n: int, k: int, dtype):
     return jnp.linalg.qr(jax.random.normal(key, (n, k), dtype=jnp.float64))[0].astype(dtype)
 
 
-def _run_one(simulator, y0, args, Q0, n_transient: int, m: int, n_intervals: int, unroll: int):
-    """Transient, then ``n_intervals`` intervals of ``m`` tangent steps each, with QR.
+def _interval_fn(simulator, args, m: int, unroll: int):
+    """One renormalisation interval: ``m`` tangent steps, then QR of the frame.
 
-    The transient is rounded up to whole intervals.
-
-    Returns the ``(n_intervals, k)`` log stretches ``ln |R_ii|`` and, per interval,
-    whether the state stayed finite.
+    Returns ``(t, y, Q) -> ((t, y, Q), (ln |R_ii|, state finite))``.
     """
     dt = simulator.dt
 
@@ -255,13 +82,25 @@ def _run_one(simulator, y0, args, Q0, n_transient: int, m: int, n_intervals: int
         y1, Q1 = simulator.tangent_step(t, y, Q, args)
         return (t + dt, y1, Q1), None
 
-    def interval(carry, _):
+    def interval(carry):
         carry, _ = jax.lax.scan(one_step, carry, None, length=m, unroll=unroll)
         t, y, Q = carry
         state_ok = all_finite(y)
         Q, logs = _qr_positive(Q)
         return (t, y, Q), (logs, state_ok)
 
+    return interval
+
+
+def _run_one(simulator, y0, args, Q0, n_transient: int, m: int, n_intervals: int, unroll: int):
+    """Transient, then ``n_intervals`` intervals of ``m`` tangent steps each, with QR.
+
+    The transient is rounded up to whole intervals.
+
+    Returns the ``(n_intervals, k)`` log stretches ``ln |R_ii|`` and, per interval,
+    whether the state stayed finite.
+    """
+    interval = _interval_fn(simulator, args, m, unroll)
     # The transient evolves the tangent frame too (whole intervals, logs discarded), so
     # measurement starts from a frame aligned with the leading Lyapunov directions and
     # the 1/T bias of a random initial frame is not in the estimate. Transient and
@@ -271,7 +110,7 @@ def _run_one(simulator, y0, args, Q0, n_transient: int, m: int, n_intervals: int
 
     def body(i, state):
         carry, logs, ok, transient_ok = state
-        carry, (logs_i, ok_i) = interval(carry, None)
+        carry, (logs_i, ok_i) = interval(carry)
         row = jnp.maximum(i - n_tr, 0)
         logs = jax.lax.dynamic_update_index_in_dim(logs, logs_i, row, 0)
         ok = jax.lax.dynamic_update_index_in_dim(ok, ok_i, row, 0)
@@ -305,15 +144,108 @@ def _run_ensemble(simulator, y0, args, seed, n, k, dtype, n_transient, m, n_inte
     return jax.vmap(run, in_axes=(y_axis, a_axis))(y0, args)
 
 
-def _batch_means_error(ftle: np.ndarray, n_batches: int) -> np.ndarray:
-    """Standard error of the mean FTLE by non-overlapping batch means."""
-    n = ftle.shape[0]
-    b = min(n_batches, n)
-    if b < 2:
-        return np.full(ftle.shape[1], np.nan)
-    size = n // b
-    means = ftle[: b * size].reshape(b, size, -1).mean(axis=1)
-    return means.std(axis=0, ddof=1) / math.sqrt(b)
+# ---------------------------------------------------------------------------- until converged
+
+
+@dataclass(frozen=True)
+class UntilConverged:
+    """Measuring-time strategy: run until the leading exponent is known well enough.
+
+    The run is extended (doubling, from ``min_intervals`` renormalisation intervals)
+    until the 95% half-width of lambda_1 is at most ``rtol * |lambda_1| + atol``, or
+    until ``max_steps`` steps have been taken; ``result.convergence`` says which. The
+    time is then set by the system's own fluctuations and time scale (a slow or
+    strongly fluctuating exponent takes longer), not by a step count.
+
+    Arguments:
+        rtol: relative half-width to reach (default 2%: well inside the typical
+            gradient-rate interval, so lambda_1 does not dominate the comparison).
+        atol: absolute half-width that is also good enough (1 / time unit), for
+            exponents near zero; ``diagnose`` sets it to a tenth of ln 2 over the longest
+            horizon (an error that changes the gradient there by under 7%).
+        max_steps: the budget, in steps of the simulator.
+        min_intervals: the first length checked (20 batches of 20 intervals).
+    """
+
+    rtol: float = 0.02
+    atol: float = 0.0
+    max_steps: int = 500_000
+    min_intervals: int = 400
+
+    def __post_init__(self):
+        for name in ("rtol", "atol"):
+            v = getattr(self, name)
+            if not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
+                raise bad_argument(name, f"{v!r} is not a non-negative number", "pass e.g. 0.02")
+        if self.rtol == 0 and self.atol == 0:
+            raise bad_argument("rtol", "rtol and atol are both 0, so the run could never stop early", "pass rtol=0.02")
+        for name in ("max_steps", "min_intervals"):
+            v = getattr(self, name)
+            if not isinstance(v, (int, np.integer)) or v < 1:
+                raise bad_argument(name, f"{v!r} is not a positive int", "pass e.g. 500_000")
+
+    def done(self, res: LyapunovResult) -> bool:
+        lam, h = float(res.exponents[0]), float(res.uncertainty[0])
+        return lam == -math.inf or (math.isfinite(h) and h <= self.rtol * abs(lam) + self.atol)
+
+
+@eqx.filter_jit
+def _chunk_single(simulator, carry, args, m, n_intervals, unroll):
+    interval = _interval_fn(simulator, args, m, unroll)
+    return jax.lax.scan(lambda c, _: interval(c), carry, None, length=n_intervals)
+
+
+@eqx.filter_jit
+def _chunk_ensemble(simulator, carry, args, m, n_intervals, unroll, y_axis, a_axis):
+    def run(c, a):
+        interval = _interval_fn(simulator, a, m, unroll)
+        return jax.lax.scan(lambda c, _: interval(c), c, None, length=n_intervals)
+
+    carry_axes = (0, 0 if y_axis == 0 or a_axis == 0 else None, 0)
+    return jax.vmap(run, in_axes=(carry_axes, a_axis))(carry, args)
+
+
+def _run_until(strategy: UntilConverged, simulator, y0, args, Q0, *, n_transient, m, unroll, members, axes, summary):
+    """Chunks of ``strategy.min_intervals`` intervals of the same compiled program, until
+    ``strategy.done`` or the budget; returns ``(logs, ok, convergence)``."""
+    chunk = int(strategy.min_intervals)
+    max_intervals = max(chunk, strategy.max_steps // m)
+    if members is None:
+        carry = (jnp.asarray(0.0, jnp.float64), y0, Q0)
+        run = lambda c: _chunk_single(simulator, c, args, m, chunk, unroll)
+    else:
+        M = members
+        carry = (jnp.zeros(M, jnp.float64), y0 if axes[0] == 0 else jax.tree_util.tree_map(lambda x: jnp.broadcast_to(x, (M,) + jnp.shape(x)), y0),
+                 jnp.broadcast_to(Q0, (M,) + Q0.shape))
+        run = lambda c: _chunk_ensemble(simulator, c, args, m, chunk, unroll, 0, axes[1])
+    transient_ok = True
+    for _ in range(-(-n_transient // (m * chunk))):
+        carry, (_, ok) = run(carry)
+        transient_ok = transient_ok and bool(np.all(ok))
+    logs, oks, target = [], [], chunk
+    while True:
+        carry, (lg, ok) = run(carry)
+        lg, ok = np.asarray(lg), np.asarray(ok)
+        if members is None:
+            lg, ok = lg[None], ok[None]
+        else:
+            lg, ok = np.swapaxes(lg, 0, 1), np.swapaxes(ok, 0, 1)
+        logs.append(lg)
+        oks.append(ok & transient_ok)
+        n = sum(x.shape[1] for x in logs)
+        if n < target:
+            continue
+        res = summary(np.concatenate(logs, axis=1), np.concatenate(oks, axis=1), n, "")
+        if res.status != "ok":
+            return np.concatenate(logs, axis=1), np.concatenate(oks, axis=1), "stopped where the run became non-finite"
+        if strategy.done(res):
+            how = f"converged: lambda_1's 95% half-width {float(res.uncertainty[0]):.2g} <= {strategy.rtol:g} |lambda_1| + {strategy.atol:.2g}"
+            return np.concatenate(logs, axis=1), np.concatenate(oks, axis=1), how
+        if n >= max_intervals:
+            how = (f"not converged: the budget of {strategy.max_steps} steps was spent with lambda_1's 95% half-width "
+                   f"{float(res.uncertainty[0]):.2g} > {strategy.rtol:g} |lambda_1| + {strategy.atol:.2g}")
+            return np.concatenate(logs, axis=1), np.concatenate(oks, axis=1), how
+        target = min(2 * target, max_intervals)
 
 
 def lyapunov_spectrum(
@@ -324,7 +256,7 @@ def lyapunov_spectrum(
     k: int | None = None,
     transient: float = 0.0,
     interval: float | None = None,
-    time: float | None = None,
+    time: float | UntilConverged | None = None,
     n_intervals: int | None = None,
     ensemble_axes: tuple[int | None, int | None] | None = None,
     n_batches: int = 20,
@@ -342,7 +274,9 @@ def lyapunov_spectrum(
         transient: time to integrate before measuring (discarded).
         interval: renormalisation interval tau (default: one step for maps and rollouts
             with ``dt = 1``, else about 10 steps). Rounded to whole steps.
-        time: total measured time; alternatively ``n_intervals``.
+        time: the measured time, or :class:`UntilConverged` to measure until the
+            leading exponent's interval is small against its size; alternatively
+            ``n_intervals``.
         ensemble_axes: ``(axis_of_y0, axis_of_args)`` as for ``jax.vmap`` (``0`` or
             ``None``), to run many initial states and/or parameter sets in one call. The
             ensemble is sharded across all visible devices (``shard=False`` to keep it on
@@ -354,21 +288,23 @@ def lyapunov_spectrum(
     Returns:
         A :class:`LyapunovResult`; ``status == "nonfinite"`` if the state or the tangent
         frame became non-finite, with the estimate from the intervals before it kept.
+        A direction that collapses exactly has exponent ``-inf`` and is not a failure.
     """
     simulator = check_simulator(simulator)
     dt = simulator.dt
-    transient_steps = _as_count("transient", transient, dt, allow_zero=True)
+    transient_steps = as_count("transient", transient, dt, allow_zero=True)
     if interval is None:
         m = 1 if dt >= 1 else 10
     else:
-        m = _as_count("interval", interval, dt, allow_zero=False)
+        m = as_count("interval", interval, dt, allow_zero=False)
     if (time is None) == (n_intervals is None):
         raise bad_argument(
             "time", "give exactly one of `time` and `n_intervals`", "pass e.g. time=1000.0"
         )
-    if time is not None:
-        n_int = _as_count("time", time, dt * m, allow_zero=False)
-    else:
+    strategy = time if isinstance(time, UntilConverged) else None
+    if strategy is None and time is not None:
+        n_int = as_count("time", time, dt * m, allow_zero=False)
+    elif strategy is None:
         if not isinstance(n_intervals, (int, np.integer)) or n_intervals < 1:
             raise bad_argument("n_intervals", f"{n_intervals!r} is not a positive int", "pass e.g. 1000")
         n_int = int(n_intervals)
@@ -390,9 +326,9 @@ def lyapunov_spectrum(
 
     members = None
     if y_axis == 0:
-        members = _leading_size(y0, "y0")
+        members = leading_size(y0, "y0")
     if a_axis == 0:
-        m_args = _leading_size(args, "args")
+        m_args = leading_size(args, "args")
         if members is not None and m_args != members:
             raise bad_argument("args", f"has {m_args} members but y0 has {members}", "use equal ensemble sizes")
         members = m_args
@@ -409,7 +345,25 @@ def lyapunov_spectrum(
         raise bad_argument("k", f"{k!r} is not between 1 and the state dimension {n}", f"pass 1 <= k <= {n}")
     k = int(k)
 
+    def summary(logs, ok, n_int, convergence):
+        return summarise(
+            logs.astype(np.float64), ok, simulator=simulator, n=n, k=k, m=m, n_int=n_int,
+            transient_steps=transient_steps, n_batches=n_batches, seed=int(seed),
+            ensemble=members is not None, convergence=convergence,
+        )
+
     seed_in, dtype = np.asarray(seed, dtype=np.int64), jnp.dtype(flat.dtype).name
+    if strategy is not None:
+        Q0 = _initial_frame(seed_in, n, k, dtype)
+        y_in, a_in = (y0, args) if members is None else shard_ensemble((y0, args), (y_axis, a_axis), members, enabled=shard)
+        padded = None if members is None else leading_size(y_in if y_axis == 0 else a_in, "y0")
+        logs, ok, how = _run_until(
+            strategy, simulator, y_in, a_in, Q0, n_transient=transient_steps, m=m, unroll=unroll,
+            members=padded, axes=(y_axis, a_axis), summary=summary,
+        )
+        if members is not None:
+            logs, ok = logs[:members], ok[:members]
+        return summary(logs, ok, logs.shape[1], how)
     if members is None:
         logs, ok = _run_single(
             simulator, y0, args, seed_in, n, k, dtype, transient_steps, m, n_int, unroll
@@ -422,71 +376,4 @@ def lyapunov_spectrum(
             y_axis, a_axis,
         )
         logs, ok = np.asarray(logs)[:members], np.asarray(ok)[:members]
-
-    return _summarise(
-        logs.astype(np.float64), ok, simulator=simulator, n=n, k=k, m=m, n_int=n_int,
-        transient_steps=transient_steps, n_batches=n_batches, seed=int(seed),
-        ensemble=members is not None,
-    )
-
-
-def _summarise(logs, state_ok, *, simulator, n, k, m, n_int, transient_steps, n_batches, seed, ensemble):
-    """Turn per-interval log stretches into exponents, errors and a status (numpy)."""
-    tau = simulator.dt * m
-    ftle = logs / tau  # (M, n_int, k)
-    finite = np.all(np.isfinite(ftle), axis=2) & state_ok  # (M, n_int)
-    # An interval is valid only if it and every interval before it are finite.
-    valid_mask = np.cumprod(finite, axis=1).astype(bool)
-    valid = valid_mask.sum(axis=1)  # (M,)
-    M = ftle.shape[0]
-
-    member_exp = np.full((M, k), np.nan)
-    for i in range(M):
-        if valid[i]:
-            member_exp[i] = ftle[i, : valid[i]].mean(axis=0)
-    counts = np.arange(1, n_int + 1)[None, :, None]
-    running = np.where(valid_mask[..., None], np.cumsum(np.where(valid_mask[..., None], ftle, 0.0), axis=1) / counts, np.nan)
-    with np.errstate(invalid="ignore"):
-        history = np.nanmean(running, axis=0) if M > 1 else running[0]
-
-    usable = valid > 0
-    if ensemble:
-        exps = member_exp[usable].mean(axis=0) if usable.any() else np.full(k, np.nan)
-        se = (member_exp[usable].std(axis=0, ddof=1) / math.sqrt(usable.sum())) if usable.sum() > 1 else np.full(k, np.nan)
-        method = "ensemble-spread"
-    else:
-        exps = member_exp[0]
-        se = _batch_means_error(ftle[0, : valid[0]], n_batches) if valid[0] else np.full(k, np.nan)
-        method = "batch-means"
-
-    bad = valid < n_int
-    first_bad = int(valid[bad].min()) if bad.any() else None
-    quantity = None
-    if first_bad is not None:
-        member = int(np.nonzero(bad & (valid == first_bad))[0][0])
-        quantity = "tangent" if state_ok[member, first_bad] else "state"
-
-    return LyapunovResult(
-        exponents=exps,
-        standard_error=se,
-        member_exponents=member_exp,
-        history=history,
-        finite_time_exponents=ftle,
-        valid_intervals=valid,
-        kaplan_yorke=kaplan_yorke_dimension(exps) if k == n or np.any(np.cumsum(exps) < 0) else None,
-        status="ok" if first_bad is None else "nonfinite",
-        first_nonfinite_interval=first_bad,
-        nonfinite_quantity=quantity,
-        dimension=n,
-        k=k,
-        dt=float(simulator.dt),
-        steps_per_interval=m,
-        interval=float(tau),
-        transient=float(-(-transient_steps // m) * m * simulator.dt),
-        time=float(n_int * tau),
-        n_intervals=n_int,
-        error_method=method,
-        seed=seed,
-        simulator=simulator.describe(),
-        dtype=simulator.dtype,
-    )
+    return summary(logs, ok, n_int, f"fixed time {n_int * m * dt:g}")

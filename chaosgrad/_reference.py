@@ -1,9 +1,11 @@
-"""The reference dynamics for lambda_physical, and the uncertainty of an exponent.
+"""The reference dynamics for lambda_physical.
 
 For an ``ODESimulator`` the default reference is the same vector field in float64 with
 an eighth-order Runge–Kutta method (Dormand–Prince 8(5,3), diffrax ``Dopri8``), at a
 step no larger than the user's, halved until the leading exponents stop moving: two
-successive estimates agree within their combined uncertainty. For maps and rollouts the
+successive estimates agree within their combined 95% intervals. A reference step at
+which the reference itself blows up (a stiff system: Dopri8's real stability interval
+ends near -6.9 / dt) is halved before anything is measured. For maps and rollouts the
 default reference is the same step in float64; pass ``reference=`` (for example the same
 environment with finer substeps) to do better.
 """
@@ -14,45 +16,42 @@ import math
 from dataclasses import dataclass
 
 import diffrax
+import equinox as eqx
 import jax
 import numpy as np
 
 from ._errors import bad_argument
-from ._lyapunov import LyapunovResult, lyapunov_spectrum
+from ._lyapunov import LyapunovResult, UntilConverged, lyapunov_spectrum
+from ._pytree import all_finite
 from ._simulators import AbstractSimulator, ODESimulator, _replace, check_simulator
 
 MAX_HALVINGS = 4
+# Halvings allowed to find a reference step at which the reference stays finite.
+MAX_STABILITY_HALVINGS = 8
 
 
 def exponent_uncertainty(res: LyapunovResult, i: int = 0) -> float:
-    """Uncertainty of ``lambda_i``: standard error combined with the drift of the running
-    estimate over the second half of the run.
-
-    The standard error misses the O(1/T) bias of finite-time estimates (a zero exponent
-    of a limit cycle has a tiny standard error but a slowly decaying bias); the change of
-    the running estimate between T/2 and T measures that bias from the data.
-    """
-    se = float(res.standard_error[i]) if np.isfinite(res.standard_error[i]) else 0.0
-    hist = res.history[:, i]
-    valid = np.nonzero(np.isfinite(hist))[0]
-    if valid.size < 2:
-        return se if se > 0 else math.inf
-    end = valid[-1]
-    drift = abs(hist[end] - hist[valid[len(valid) // 2]])
-    return math.hypot(se, drift)
+    """The 95% half-width of ``lambda_i`` (``LyapunovResult.uncertainty``)."""
+    return float(res.uncertainty[i])
 
 
-def agree(a: float, ua: float, b: float, ub: float, z: float = 2.0) -> bool:
-    """Two estimates agree when their difference is within ``z`` combined uncertainties."""
-    return abs(a - b) <= z * math.hypot(ua, ub)
+def agree(a: float, ha: float, b: float, hb: float) -> bool:
+    """Two estimates agree when their difference is within the combined half-widths."""
+    if a == b:
+        return True
+    return abs(a - b) <= math.hypot(ha, hb)
 
 
 @dataclass(frozen=True)
 class ReferenceRun:
+    """``step_error``: how far the leading exponent moved at the last step halving (an
+    estimate of the reference's own discretisation error; 0 when not halved)."""
+
     simulator: AbstractSimulator
     result: LyapunovResult
     converged: bool
     note: str
+    step_error: float = 0.0
 
 
 def default_reference(simulator: AbstractSimulator) -> AbstractSimulator:
@@ -89,36 +88,75 @@ def check_reference(reference, y0, args) -> AbstractSimulator:
     return reference
 
 
-def reference_spectrum(simulator, reference, y0, args, *, lyap_kwargs: dict) -> ReferenceRun:
-    """Spectrum of the reference dynamics, with a step-halving convergence check."""
-    if reference is not None:
-        res = lyapunov_spectrum(reference, y0, args, **lyap_kwargs)
-        return ReferenceRun(reference, res, res.status == "ok", "reference supplied by the caller")
-    ref = default_reference(simulator)
-    if not isinstance(simulator, ODESimulator):
+@eqx.filter_jit
+def _evolve(simulator, y0, args, n_steps: int):
+    return simulator.evolve_forward(0.0, y0, args, n_steps)
+
+
+def run_transient(simulator, reference, y0, args, time: float) -> tuple[AbstractSimulator, object, str | None]:
+    """The reference, and the state after ``time`` with it; halves the default ODE
+    reference's step while the transient blows up. Returns ``(reference, y, problem)``
+    where ``problem`` says what failed (``None`` when the transient stayed finite)."""
+    ref = reference if reference is not None else default_reference(simulator)
+    halvable = reference is None and isinstance(simulator, ODESimulator)
+    for _ in range(MAX_STABILITY_HALVINGS + 1):
+        n = max(0, int(round(time / ref.dt)))
+        y = _evolve(ref, ref.prepare(y0), args, n) if n else ref.prepare(y0)
+        if bool(all_finite(y)):
+            return ref, y, None
+        if not halvable:
+            break
+        ref = _replace(ref, dt=ref.dt / 2)
+    what = "the reference dynamics" + (f" (down to dt = {ref.dt:g})" if halvable else "")
+    return ref, None, f"the transient of {time:g} time units diverged with {what}"
+
+
+def _fixed_time(lyap_kwargs: dict, res: LyapunovResult) -> dict:
+    """After an adaptive first run, later runs measure the same time (comparable errors)."""
+    if isinstance(lyap_kwargs.get("time"), UntilConverged):
+        return dict(lyap_kwargs, time=res.time)
+    return lyap_kwargs
+
+
+def reference_spectrum(simulator, reference, y0, args, *, lyap_kwargs: dict, start: AbstractSimulator | None = None) -> ReferenceRun:
+    """Spectrum of the reference dynamics, with a step-halving convergence check.
+
+    ``reference`` is the caller's (measured as given); otherwise the default reference
+    is halved from ``start`` (default: :func:`default_reference`; :func:`run_transient`
+    returns a start at which the reference stays finite).
+    """
+    if reference is not None or not isinstance(simulator, ODESimulator):
+        ref = reference if reference is not None else default_reference(simulator)
         res = lyapunov_spectrum(ref, y0, args, **lyap_kwargs)
-        return ReferenceRun(ref, res, res.status == "ok", "the same step in float64")
+        note = "reference supplied by the caller" if reference is not None else "the same step in float64"
+        return ReferenceRun(ref, res, res.status == "ok", note)
+    ref = start if start is not None else default_reference(simulator)
     previous = None
+    kwargs = lyap_kwargs
+    moved = math.inf
     for _ in range(MAX_HALVINGS + 1):
-        res = lyapunov_spectrum(ref, y0, args, **lyap_kwargs)
+        res = lyapunov_spectrum(ref, y0, args, **kwargs)
+        kwargs = _fixed_time(kwargs, res)
         if res.status == "ok" and previous is not None and previous.status == "ok":
             k = min(2, res.k)
+            moved = abs(float(res.exponents[0]) - float(previous.exponents[0]))
             if all(
-                agree(res.exponents[i], exponent_uncertainty(res, i), previous.exponents[i], exponent_uncertainty(previous, i))
+                agree(res.exponents[i], res.uncertainty[i], previous.exponents[i], previous.uncertainty[i])
                 for i in range(k)
             ):
                 note = f"Dopri8 in float64, converged at dt = {ref.dt:g} (halving the step moved the leading exponents by less than their uncertainty)"
-                return ReferenceRun(ref, res, True, note)
+                return ReferenceRun(ref, res, True, note, moved)
         previous = res
         ref = _replace(ref, dt=ref.dt / 2)
-    note = f"Dopri8 in float64 did not converge down to dt = {2 * ref.dt:g}; lambda_physical is the last estimate"
-    return ReferenceRun(_replace(ref, dt=2 * ref.dt), previous, False, note)
+    last = _replace(ref, dt=2 * ref.dt)
+    note = f"Dopri8 in float64 did not converge down to dt = {last.dt:g}; lambda_physical is the last estimate"
+    return ReferenceRun(last, previous, False, note, moved)
 
 
-def largest_safe_step(simulator, y0, args, lam1_phys, u_phys, t_max, *, lyap_kwargs, max_halvings=10, max_steps=4_000_000):
+def largest_safe_step(simulator, y0, args, lam1_phys, h_phys, t_max, *, lyap_kwargs, max_halvings=10, max_steps=4_000_000):
     """Largest ``dt / 2^j`` at which the user's solver reproduces the physical lambda_1.
 
-    "Reproduces" means: within the combined uncertainty, or close enough that the gap
+    "Reproduces" means: within the combined 95% intervals, or close enough that the gap
     changes the gradient by less than a factor of 2 over ``t_max``. Returns ``None`` when
     no halving (within the step budget) gets there, or for simulators without a step.
     """
@@ -132,7 +170,7 @@ def largest_safe_step(simulator, y0, args, lam1_phys, u_phys, t_max, *, lyap_kwa
         res = lyapunov_spectrum(sim, y0, args, **dict(lyap_kwargs, k=1))
         if res.status != "ok":
             continue
-        lam, u = float(res.exponents[0]), exponent_uncertainty(res, 0)
-        if agree(lam, u, lam1_phys, u_phys) or abs(lam - lam1_phys) * t_max <= math.log(2.0):
+        lam, h = float(res.exponents[0]), float(res.uncertainty[0])
+        if agree(lam, h, lam1_phys, h_phys) or abs(lam - lam1_phys) * t_max <= math.log(2.0):
             return sim.dt
     return None

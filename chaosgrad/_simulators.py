@@ -20,6 +20,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 
+from ._capabilities import SwappableAdjoint
 from ._errors import bad_argument
 from ._pytree import FlatState, cast_floats
 from ._rk import has_unrolled_step, unrolled_rk_step, variational_rk_step
@@ -243,7 +244,7 @@ class RolloutSimulator(AbstractSimulator):
         return {**super().describe(), "substeps": self.substeps}
 
 
-class ODESimulator(AbstractSimulator):
+class ODESimulator(AbstractSimulator, SwappableAdjoint):
     """An ODE ``dy/dt = vector_field(t, y, args)`` solved with diffrax.
 
     Arguments:
@@ -406,6 +407,24 @@ class ODESimulator(AbstractSimulator):
     def discretise_then_optimise(self) -> bool:
         """Constant steps with the default adjoint: reverse mode through the step itself."""
         return self.constant_step and type(self.adjoint) is diffrax.RecursiveCheckpointAdjoint
+
+    @property
+    def reverse_through_steps(self) -> bool:
+        """Capability rule 3 of :class:`SwappableAdjoint`."""
+        return self.discretise_then_optimise
+
+    def with_adjoint(self, adjoint):
+        if not isinstance(adjoint, diffrax.AbstractAdjoint):
+            raise bad_argument("adjoint", f"{adjoint!r} is not a diffrax adjoint", "pass e.g. diffrax.RecursiveCheckpointAdjoint()")
+        return _replace(self, adjoint=adjoint)
+
+    def exact_adjoint(self):
+        return diffrax.RecursiveCheckpointAdjoint()
+
+    def evolve_until(self, t0, y, args, t1, max_steps: int):
+        """Capability rule 5 of :class:`SwappableAdjoint`: one ``diffeqsolve`` to a traced
+        ``t1`` with the user's adjoint."""
+        return self._diffeqsolve(t0, y, args, max_steps, self.adjoint, t1=t1)
 
     def evolve(self, t0, y, args, n_steps: int):
         """Solve over ``n_steps * dt`` as the user's code would.

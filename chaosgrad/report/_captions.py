@@ -51,8 +51,8 @@ def convergence(d) -> str:
     s = (
         f"Running estimates of the leading exponents against integration time for the reference "
         f"dynamics ({p.dtype}, {p.n_intervals} intervals of τ = {fmt(p.interval, 3)}) and for your "
-        f"own numerical step ({n.dtype}). A flat curve has converged; the band is ±1 standard "
-        f"error ({p.error_method}), shrinking as 1/√n from its final value. The two should "
+        f"own numerical step ({n.dtype}). A flat curve has converged; the band is the 95% "
+        f"interval ({p.error_method}), shrinking as 1/√n from its final value. The two should "
         f"agree when the discretisation is sound."
     )
     if isinstance(d.literature, dict) and d.literature.get("exponents"):
@@ -117,7 +117,7 @@ def ablations(d) -> str:
 
 def spectrum(d) -> str:
     s = (
-        "The Lyapunov spectrum of the reference dynamics (blue, ±1 standard error) and of "
+        "The Lyapunov spectrum of the reference dynamics (blue, with 95% intervals) and of "
         "your numerical map (orange). Equal bars mean the solver reproduces the physics; a "
         "shifted λ₁ is a discretisation artefact."
     )

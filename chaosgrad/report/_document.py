@@ -77,6 +77,9 @@ class Document:
     physics_text: str
     causes: list  # [(key, words)]
     explanation: list
+    reasons: list
+    to_decide: list
+    no_cause_text: str
     summary: list
     key_numbers: list  # [(label, value, detail)]
     rates: TableItem
@@ -97,8 +100,9 @@ class Document:
 
 
 def _lambda1(res):
+    """lambda_1 and its 95% half-width: the one uncertainty every part of a report shows."""
     exps = np.asarray(res.exponents, dtype=float).reshape(-1)
-    se = np.asarray(res.standard_error, dtype=float).reshape(-1)
+    se = np.asarray(res.uncertainty, dtype=float).reshape(-1)
     return (float(exps[0]) if exps.size else None), (float(se[0]) if se.size else None)
 
 
@@ -137,8 +141,8 @@ def rates_table(d: Diagnosis) -> TableItem:
         fmt_rate(p1, pse, 4),
         f"Leading Lyapunov exponent of the converged reference dynamics ({p.dtype}): how fast "
         f"nearby true trajectories separate; positive means chaos. Full spectrum "
-        f"{spectrum_text(p.exponents, p.standard_error)}; Benettin/QR over "
-        f"{p.n_intervals} intervals of τ = {fmt(p.interval, 3)}, {p.error_method} errors."
+        f"{spectrum_text(p.exponents, p.uncertainty)} (± 95% half-widths); Benettin/QR over "
+        f"{p.n_intervals} intervals of τ = {fmt(p.interval, 3)}; {p.error_method}; measuring time: {p.convergence}."
         + _lyap_status(p),
         "" if p.status == "ok" else "warn",
     )
@@ -149,7 +153,7 @@ def rates_table(d: Diagnosis) -> TableItem:
         f"The same for the map your solver actually computes ({n.dtype}, step {fmt(n.dt, 3)}): "
         f"what exact differentiation of your code sees. It differs from λ_physical when the "
         f"step or the precision distorts the dynamics. Spectrum "
-        f"{spectrum_text(n.exponents, n.standard_error)}." + _lyap_status(n),
+        f"{spectrum_text(n.exponents, n.uncertainty)}." + _lyap_status(n),
         "" if n.status == "ok" else "warn",
     )
     fit_note = {
@@ -167,7 +171,7 @@ def rates_table(d: Diagnosis) -> TableItem:
     )
     add(
         "expected rate (physics)",
-        fmt(d.expected_rate, 4, signed=True),
+        f"{fmt(d.expected_rate, 4, signed=True)} {fmt_interval(d.expected_interval)}",
         "What exact differentiation of the true dynamics predicts for γ: λ₁ for gradients with "
         "respect to the initial state, max(λ₁, 0) with respect to parameters.",
     )
@@ -176,19 +180,13 @@ def rates_table(d: Diagnosis) -> TableItem:
         fmt(d.expected_numerical_rate, 4, signed=True),
         "The same prediction from λ_numerical: what your discretisation alone explains.",
     )
-    lo, hi = (tuple(d.gradient_interval) + (None, None))[:2] if d.gradient_interval else (None, None)
     if is_finite(d.gradient_rate) and is_finite(d.expected_rate):
         gap = float(d.gradient_rate) - float(d.expected_rate)
-        has_interval = is_finite(lo) and is_finite(hi)
-        inside = has_interval and float(lo) <= float(d.expected_rate) <= float(hi)
-        if not has_interval:
-            verdict, cls = "No interval was measured for γ, so whether the gap is significant is unknown.", "warn"
-        elif inside:
-            verdict, cls = "The expected rate lies inside γ's interval: no significant gap.", ""
-        else:
-            verdict, cls = "The expected rate lies outside γ's interval: the gap is significant.", "warn"
+        numerical = str(d.verdict).startswith("numerical")
         add("gap γ − expected", fmt(gap, 3, signed=True),
-            "The part of the growth the physics does not explain. " + verdict, cls)
+            "The part of the growth the physics does not explain. The diagnosis decided: "
+            + "; ".join(str(r) for r in (d.reasons or ())) + ".",
+            "warn" if numerical or d.verdict == "inconclusive" else "")
     limits = dtype_limits(d.dtype)
     lim_s = f" ({fmt(limits[0], 3)})" if limits else ""
     add(
@@ -235,6 +233,8 @@ def ablation_table(d: Diagnosis) -> TableItem | None:
         result = "confirmed" if a.confirmed else ("failed" if a.status != "ok" else "not confirmed")
         if a.status != "ok":
             result += f": {a.error or 'no error message recorded'}"
+        else:
+            result += f": {a.reason}"
         evidence = "; ".join(f"{k} = {fmt_value(v)}" for k, v in (a.evidence or {}).items())
         rows.append([
             a.name, a.cause, a.change,
@@ -247,8 +247,9 @@ def ablation_table(d: Diagnosis) -> TableItem | None:
         "Ablations",
         ["ablation", "cause tested", "change", "γ before", "γ after", "result", "evidence"],
         rows,
-        caption="A cause is confirmed when changing only that one thing closes the gap between "
-        "the measured and the expected rate.",
+        caption="A cause is confirmed when changing only that one thing removes non-finite values, "
+        "moves the rate towards the prediction, or (where the ablation is the exact derivative of the "
+        "same map) changes the gradient member by member by more than a factor 2 or 60 degrees.",
         row_classes=classes,
     )
 
@@ -395,8 +396,12 @@ def build(study, *, dpi: int = 150, scale: float = 1.0, figures: bool = True) ->
         tone=tone,
         physics=d.physics,
         physics_text=physics_words(d.physics),
-        causes=[(c, cause_words(c)) for c in (d.causes or ())],
+        causes=[(c, cause_words(c, d.cause_words)) for c in (d.causes or ())],
         explanation=paragraphs(d.explanation),
+        reasons=[str(r) for r in (d.reasons or ())],
+        to_decide=[str(t) for t in (d.to_decide or ())],
+        no_cause_text="none confirmed: the numerics are sound"
+        if d.verdict in ("stable", "intrinsic-explosion", "intrinsic-vanishing") else "none confirmed",
         summary=[p for p in paragraphs(study.summary) if p not in paragraphs(d.explanation)],
         key_numbers=key_numbers(d),
         rates=rates_table(d),

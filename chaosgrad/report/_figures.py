@@ -148,7 +148,7 @@ def convergence(d, width=6.4, height=3.2):
             n = np.arange(1, hist.shape[0] + 1)
             t = n * float(res.interval)
             y = hist[:, i]
-            se = np.asarray(res.standard_error, dtype=float)
+            se = np.asarray(res.uncertainty, dtype=float)
             band = se[i] * np.sqrt(hist.shape[0] / n) if se.size > i and np.isfinite(se[i]) else None
             if band is not None:
                 ax.fill_between(t, y - band, y + band, color=color, alpha=0.15, linewidth=0)
@@ -368,7 +368,7 @@ def _spectrum_bars(ax, d, phys, num, which, scale, labelled=frozenset()):
     ):
         sel = which[which < vals.size]
         v = vals[sel]
-        err = np.asarray(res.standard_error, dtype=float)
+        err = np.asarray(res.uncertainty, dtype=float)
         e = np.array([err[i] if i < err.size and np.isfinite(err[i]) else 0.0 for i in sel])
         pos = sel + 1 + off
         good = np.isfinite(v)

@@ -169,10 +169,13 @@ def render(doc: Document) -> str:
     if doc.causes:
         chips += [f'<span class="chip cause" title="{e(w)}"><b>cause</b> {e(w)}</span>' for _, w in doc.causes]
     else:
-        chips.append('<span class="chip none"><b>causes</b> none confirmed: the numerics are sound</span>')
+        chips.append(f'<span class="chip none"><b>causes</b> {e(doc.no_cause_text)}</span>')
     add(f'<div class="chips">{"".join(chips)}</div>')
     for p in doc.explanation or ["No explanation was recorded with this result."]:
         add(f"<p>{e(p)}</p>")
+    if doc.to_decide:
+        add('<div id="to-decide"><b>What would decide it:</b><ul>'
+            + "".join(f"<li>{e(t)}</li>" for t in doc.to_decide) + "</ul></div>")
     for p in doc.summary:
         add(f"<p>{e(p)}</p>")
     add("</section>")

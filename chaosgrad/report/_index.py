@@ -22,7 +22,7 @@ def _row(folder: Path, results: Path, load) -> dict:
         return row
     d = study.diagnosis
     exps = list(getattr(d.lambda_physical, "exponents", []))
-    ses = list(getattr(d.lambda_physical, "standard_error", []))
+    ses = list(getattr(d.lambda_physical, "uncertainty", []))
     row.update(
         system=study.system,
         title=study.title or study.system,

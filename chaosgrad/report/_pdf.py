@@ -222,9 +222,11 @@ def matplotlib_pdf(doc, pdf_path: Path, reason: str) -> None:
                 for _, w in doc.causes:
                     flow.text(f"cause: {w}", size=8.5, color="#8e1b10")
             else:
-                flow.text("causes: none confirmed: the numerics are sound", size=8.5, color="#5b6472")
+                flow.text(f"causes: {doc.no_cause_text}", size=8.5, color="#5b6472")
             for p in (doc.explanation or ["No explanation was recorded with this result."]) + doc.summary:
                 flow.text(p, size=9.5, gap=0.08)
+            for t in doc.to_decide:
+                flow.text(f"To decide: {t}", size=9, color="#8a5a00")
             for w in doc.warnings:
                 flow.text(w, size=8.5, color="#8a5a00")
             flow.table(["", *(k for k, _, _ in doc.key_numbers)], [["", *(v for _, v, _ in doc.key_numbers)],

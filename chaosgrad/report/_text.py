@@ -35,12 +35,24 @@ VERDICT_WORDS = {
         "appear before a growth rate could be measured.",
         "bad",
     ),
+    "no-gradient": (
+        "The gradient is exactly zero: the simulation step propagates no derivative "
+        "(a stop_gradient, an integer or discrete operation, or a detached environment step).",
+        "bad",
+    ),
+    "inconclusive": (
+        "The evidence does not decide why the gradient behaves as it does; the report says "
+        "what would decide it.",
+        "neutral",
+    ),
 }
 
 PHYSICS_WORDS = {
     "chaotic": "chaotic (lambda_1 > 0: nearby trajectories separate exponentially)",
     "neutral": "neutral (lambda_1 = 0 within its error: no exponential separation)",
     "contracting": "contracting (lambda_1 < 0: trajectories converge)",
+    "undetermined": "undetermined (lambda_1's interval does not decide its sign at these horizons)",
+    "unbounded": "unbounded (the reference dynamics themselves blow up)",
 }
 
 CAUSE_WORDS = {
@@ -72,7 +84,11 @@ def verdict_label(verdict: str) -> str:
     return str(verdict).replace("-", " ")
 
 
-def cause_words(cause: str) -> str:
+def cause_words(cause: str, recorded: dict | None = None) -> str:
+    """Words for a cause: those the diagnosis recorded for it (a user's own cause carries
+    its own), else the bundled ones."""
+    if isinstance(recorded, dict) and isinstance(recorded.get(cause), str):
+        return f"{cause}: {recorded[cause]}"
     return CAUSE_WORDS.get(cause, cause)
 
 
@@ -264,7 +280,7 @@ def summary_table(study, paths=(), *, ascii_only: bool = False) -> str:
     d = study.diagnosis
 
     def lam(r):
-        exps, se = list(r.exponents), list(r.standard_error)
+        exps, se = list(r.exponents), list(r.uncertainty)
         return fmt_rate(exps[0] if exps else None, se[0] if se else None, 4)
 
     rows = [
@@ -275,8 +291,10 @@ def summary_table(study, paths=(), *, ascii_only: bool = False) -> str:
         ("lambda_1 physical", lam(d.lambda_physical)),
         ("lambda_1 numerical", lam(d.lambda_numerical)),
         ("gradient rate", f"{fmt(d.gradient_rate, 3, signed=True)} {fmt_interval(d.gradient_interval)}"),
-        ("expected rate", fmt(d.expected_rate, 4, signed=True)),
+        ("expected rate", f"{fmt(d.expected_rate, 4, signed=True)} {fmt_interval(d.expected_interval)}"),
     ]
+    rows += [("because" if i == 0 else "", r) for i, r in enumerate(d.reasons)]
+    rows += [("to decide" if i == 0 else "", t) for i, t in enumerate(d.to_decide)]
     if d.overflow_horizon is not None:
         rows.append((f"{d.dtype} overflow", f"T ~ {fmt(d.overflow_horizon, 3)}"))
     if d.underflow_horizon is not None:

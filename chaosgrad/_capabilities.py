@@ -1,0 +1,63 @@
+"""Capabilities a simulator may carry, as small markers the engines test for.
+
+The engines never test for a concrete simulator class. A cause that needs to change one
+thing about the user's numerics asks for the capability instead, so any simulator (the
+bundled ones or a user's own) that carries the marker can be ablated the same way.
+
+Every simulator has a float64 twin (``AbstractSimulator.with_dtype``, contract rule 7).
+"""
+
+from __future__ import annotations
+
+import abc
+
+import equinox as eqx
+
+
+class SwappableAdjoint(eqx.Module):
+    """Capability: how reverse mode differentiates ``evolve`` can be replaced.
+
+    Rules for implementors:
+
+    1. ``adjoint`` is the current strategy (for diffrax simulators a
+       ``diffrax.AbstractAdjoint``).
+    2. ``with_adjoint(adjoint)`` returns the same simulator with only the adjoint
+       changed: the same step, dt and dtype, so the forward map is unchanged.
+    3. ``reverse_through_steps`` is ``True`` when reverse mode through ``evolve`` is
+       reverse mode through ``step`` (discretise-then-optimise: the exact derivative of
+       the computed map), ``False`` when the adjoint has numerics of its own (for
+       example a backsolve that re-integrates the ODE backwards in time).
+    4. ``exact_adjoint()`` returns the strategy whose gradient is the exact derivative of
+       the same forward computation (for diffrax: ``RecursiveCheckpointAdjoint``).
+    5. ``evolve_until(t0, y, args, t1, max_steps)`` is ``evolve`` from ``t0`` to a traced
+       end time ``t1`` (at most ``max_steps`` steps, static) through the current adjoint,
+       so one compiled program serves every horizon.
+    """
+
+    @abc.abstractmethod
+    def with_adjoint(self, adjoint):
+        """The same simulator with another adjoint."""
+
+    @property
+    @abc.abstractmethod
+    def reverse_through_steps(self) -> bool:
+        """Whether reverse mode through ``evolve`` is reverse mode through ``step``."""
+
+    @abc.abstractmethod
+    def exact_adjoint(self):
+        """The discretise-then-optimise strategy for this simulator."""
+
+    @abc.abstractmethod
+    def evolve_until(self, t0, y, args, t1, max_steps: int):
+        """``evolve`` to a traced end time through the current adjoint."""
+
+
+def reverse_through_steps(simulator) -> bool:
+    """Whether reverse mode through ``simulator.evolve`` is reverse mode through its steps."""
+    return not isinstance(simulator, SwappableAdjoint) or simulator.reverse_through_steps
+
+
+def adjoint_name(simulator) -> str:
+    if isinstance(simulator, SwappableAdjoint):
+        return type(simulator.adjoint).__name__
+    return "reverse mode through the steps"

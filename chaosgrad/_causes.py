@@ -1,0 +1,207 @@
+"""Causes of poor conditioning: the second extension point of chaosgrad.
+
+A cause is one small class: what it is called, when the measurements make it suspect,
+how it builds the ablated set-up (the user's with exactly one thing changed), and what it
+recommends when the ablation confirms it. :func:`chaosgrad.diagnose` iterates over its
+``causes=`` argument; the comparison of the ablated gradient with the user's
+(``_compare``) and the verdict (``_verdict``) are the same for every cause.
+"""
+
+from __future__ import annotations
+
+import abc
+import math
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import equinox as eqx
+import jax.numpy as jnp
+
+from ._capabilities import SwappableAdjoint, adjoint_name, reverse_through_steps
+from ._diagnosis_types import GradientGrowthResult, Recommendation
+from ._lyapunov import LyapunovResult
+from ._reference import agree, largest_safe_step
+from ._simulators import AbstractSimulator
+
+LOG2 = math.log(2.0)
+
+
+@dataclass(frozen=True)
+class CauseEvidence:
+    """What a cause may look at: the measurements made before any ablation.
+
+    Attributes:
+        simulator, args: the user's set-up.
+        reference: the reference dynamics (converged, float64).
+        reference_differs: whether the reference is a different discretisation of the
+            same physics (``False`` when it is the user's own step in float64, as for a
+            map without ``reference=``).
+        lambda_physical, lambda_numerical: the two spectra.
+        gradient: the user's gradient growth.
+        expected_physical, expected_numerical: the gradient rate each spectrum predicts
+            for this ``wrt`` (lambda_1 for the initial state, max(lambda_1, 0) for
+            parameters).
+        t_max: the longest horizon.
+        wrt_state: whether the gradient is with respect to the initial state.
+        y_start: the state on the attractor every measurement starts from.
+        lyapunov_options: the keyword arguments the spectra were measured with.
+    """
+
+    simulator: AbstractSimulator
+    args: Any
+    reference: AbstractSimulator
+    reference_differs: bool
+    lambda_physical: LyapunovResult
+    lambda_numerical: LyapunovResult
+    gradient: GradientGrowthResult
+    expected_physical: float
+    expected_numerical: float
+    t_max: float
+    wrt_state: bool
+    y_start: Any
+    lyapunov_options: dict
+
+
+class AbstractCause(eqx.Module):
+    """A suspected cause of an exploding or vanishing gradient, tested by an ablation.
+
+    Rules for implementors (all required):
+
+    1. ``name`` is a short unique id (``"adjoint"``); ``words`` is one sentence saying
+       what the cause is, shown in reports.
+    2. ``suspect(evidence)`` is a pure function of the :class:`CauseEvidence`: it
+       returns why the cause is suspected, in words, or ``None`` (then no ablation runs).
+    3. ``ablate(evidence)`` returns ``(simulator, args, change)``: the user's set-up with
+       exactly this one thing changed, and that change in words. The simulator must step
+       the same state pytree. It may raise: the ablation is then reported as failed,
+       never raised, and the rest of the diagnosis still runs.
+    4. ``exact`` is ``True`` when the ablated gradient is, by construction, the exact
+       derivative of the same numerical map (a discretise-then-optimise adjoint, a
+       float64 twin): a material difference member by member along coinciding forward
+       trajectories then confirms the cause. When ``False`` (the ablation changes the
+       map: a finer step, rescaled weights) it is confirmed only by removing non-finite
+       values or by moving the gradient's rate towards ``target(evidence)``.
+    5. ``target(evidence)`` is the rate the ablated gradient should approach (default:
+       the physics' prediction, ``evidence.expected_physical``).
+    6. ``recommend(evidence, ablated)`` returns :class:`~chaosgrad.Recommendation` s for
+       when the cause is confirmed (``ablated`` is its gradient measurement).
+
+    :class:`Precision` is the shortest reference implementation.
+    """
+
+    name: ClassVar[str]
+    words: ClassVar[str]
+    exact: ClassVar[bool] = False
+
+    @abc.abstractmethod
+    def suspect(self, evidence: CauseEvidence) -> str | None:
+        """Why this cause is suspected, or ``None``."""
+
+    @abc.abstractmethod
+    def ablate(self, evidence: CauseEvidence) -> tuple[AbstractSimulator, Any, str]:
+        """The set-up with this one thing changed, and the change in words."""
+
+    def target(self, evidence: CauseEvidence) -> float:
+        return evidence.expected_physical
+
+    def recommend(self, evidence: CauseEvidence, ablated: GradientGrowthResult) -> list[Recommendation]:
+        del evidence, ablated
+        return []
+
+
+class Precision(AbstractCause):
+    """Round-off, overflow or underflow of a 16- or 32-bit floating-point type."""
+
+    name: ClassVar[str] = "precision"
+    words: ClassVar[str] = "the floating-point dtype overflows, underflows or loses the signal in round-off"
+    exact: ClassVar[bool] = True
+
+    def suspect(self, evidence):
+        dtype = evidence.simulator.dtype
+        return f"the simulator computes in {dtype}" if jnp.dtype(dtype).itemsize < 8 else None
+
+    def ablate(self, evidence):
+        sim = evidence.simulator
+        return sim.with_dtype("float64"), evidence.args, f"float64 instead of {sim.dtype}"
+
+    def recommend(self, evidence, ablated):
+        return [Recommendation(
+            "dtype", f"Compute in float64 instead of {evidence.simulator.dtype} (or scale the loss so the gradient "
+            "stays inside the type's range): the float64 ablation shows it changes the gradient.", None, None,
+        )]
+
+
+class Adjoint(AbstractCause):
+    """An adjoint with numerics of its own (for example a backsolve that re-integrates
+    the ODE backwards in time, which expands at rate -lambda_n; Chen et al. 2018,
+    Gholami, Keutzer & Biros 2019)."""
+
+    name: ClassVar[str] = "adjoint"
+    words: ClassVar[str] = "the adjoint method computes a gradient that differs from the exact derivative of the forward computation"
+    exact: ClassVar[bool] = True
+
+    def suspect(self, evidence):
+        sim = evidence.simulator
+        if isinstance(sim, SwappableAdjoint) and not reverse_through_steps(sim):
+            return f"the gradient goes through {adjoint_name(sim)}, which has numerics of its own"
+        return None
+
+    def ablate(self, evidence):
+        sim = evidence.simulator
+        exact = sim.exact_adjoint()
+        return sim.with_adjoint(exact), evidence.args, (
+            f"{type(exact).__name__} (discretise-then-optimise) instead of {adjoint_name(sim)}"
+        )
+
+    def recommend(self, evidence, ablated):
+        sim = evidence.simulator
+        return [Recommendation(
+            "adjoint",
+            f"Replace {adjoint_name(sim)} with {type(sim.exact_adjoint()).__name__} (discretise-then-optimise): it "
+            "differentiates the forward computation itself instead of re-integrating the ODE backwards in time, "
+            "which is unstable when the forward flow contracts.",
+            None, None,
+        )]
+
+
+class Discretization(AbstractCause):
+    """The solver's step makes the numerical map a different dynamical system from the
+    physics: lambda_numerical differs from lambda_physical (a step beyond the solver's
+    stability region, a stiff system on an explicit method)."""
+
+    name: ClassVar[str] = "discretization"
+    words: ClassVar[str] = "the solver's step makes the numerical map a different dynamical system from the physics"
+
+    def suspect(self, evidence):
+        if not evidence.reference_differs:
+            return None
+        p, n = evidence.lambda_physical, evidence.lambda_numerical
+        lp, ln = float(p.exponents[0]), float(n.exponents[0])
+        if n.status != "ok" and p.status == "ok":
+            return "the user's numerical map blows up where the reference does not"
+        if not evidence.gradient.state_finite.all():
+            return "the user's forward simulation became non-finite"
+        if not (math.isfinite(lp) and math.isfinite(ln)):
+            return None
+        if not agree(ln, float(n.uncertainty[0]), lp, float(p.uncertainty[0])) and abs(ln - lp) * evidence.t_max > LOG2:
+            return f"lambda_1 of the numerical map ({ln:+.4g}) differs from the physics ({lp:+.4g})"
+        return None
+
+    def ablate(self, evidence):
+        sim, ref = evidence.simulator, evidence.reference.with_dtype(evidence.simulator.dtype)
+        if isinstance(sim, SwappableAdjoint) and isinstance(ref, SwappableAdjoint):
+            ref = ref.with_adjoint(sim.adjoint)
+        solver = ref.describe().get("solver", type(ref).__name__)
+        return ref, evidence.args, f"the reference step ({solver}, dt = {ref.dt:g}) instead of the user's, same dtype and adjoint"
+
+    def recommend(self, evidence, ablated):
+        ref = evidence.reference
+        return [Recommendation(
+            "step size",
+            f"The step {evidence.simulator.dt:g} changes the dynamics; use a smaller step, the reference "
+            f"discretisation ({ref.describe().get('solver', type(ref).__name__)} at dt = {ref.dt:g}) or an implicit / "
+            "exponential integrator for stiff systems.", ref.dt, "time",
+        )]
+
+
+DEFAULT_CAUSES: tuple[AbstractCause, ...] = (Discretization(), Adjoint(), Precision())

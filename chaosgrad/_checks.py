@@ -1,0 +1,124 @@
+"""Checks of the caller's arguments, run before any computation.
+
+Every check raises :class:`~chaosgrad.ChaosgradInputError` naming the argument and the
+fix. Non-finite values that appear *during* a run are never checked here: they are
+findings, recorded in the result.
+"""
+
+from __future__ import annotations
+
+import collections
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ._errors import bad_argument
+from ._pytree import float_leaves
+from ._simulators import AbstractSimulator
+
+
+def as_count(name: str, value: float, dt: float, *, allow_zero: bool) -> int:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise bad_argument(name, f"{value!r} is not a number", "pass a time in the simulator's units") from None
+    if not math.isfinite(v) or v < 0 or (v == 0 and not allow_zero):
+        raise bad_argument(name, f"{value!r} is not a positive finite time", "pass a positive time")
+    n = int(round(v / dt))
+    if n == 0 and not allow_zero:
+        raise bad_argument(name, f"{value!r} is shorter than one step (dt = {dt})", f"pass at least {dt}")
+    return n
+
+
+def check_finite_input(name: str, tree) -> None:
+    """Raise if any floating leaf of a (concrete) input pytree is non-finite."""
+    for leaf in float_leaves(tree):
+        arr = np.asarray(leaf)
+        if not np.all(np.isfinite(arr)):
+            raise bad_argument(
+                name,
+                f"contains {int(np.sum(~np.isfinite(arr)))} non-finite value(s)",
+                "pass finite values; a state that becomes non-finite during the run is "
+                "reported in the result's status instead",
+            )
+
+
+def check_step_shapes(simulator: AbstractSimulator, y, args) -> None:
+    """The step must map the state to a state of the same structure, shapes and dtypes.
+
+    The check traces ``simulator.step`` abstractly (``jax.eval_shape``). Its outcome
+    depends only on the simulator and on the structure, shapes and dtypes of ``y`` and
+    ``args``, so a passed check is remembered under that signature and repeated calls
+    with the same kind of input do not trace the step again.
+    """
+    key = _check_key(simulator, y, args)
+    if key is not None and key in _CHECKED:
+        _CHECKED.move_to_end(key)
+        return
+    try:
+        out = jax.eval_shape(lambda y, a: simulator.step(0.0, y, a), y, args)
+    except Exception as exc:  # the user's step cannot run on this y/args: say so
+        raise bad_argument(
+            "y0",
+            f"the simulator's step fails on this state and args ({type(exc).__name__}: {exc})",
+            "pass y0 and args of the shapes the step function expects",
+        ) from exc
+    expect = jax.tree_util.tree_map(lambda x: (jnp.shape(x), jnp.result_type(x)), y)
+    got = jax.tree_util.tree_map(lambda x: (x.shape, x.dtype), out)
+    if jax.tree_util.tree_structure(out) != jax.tree_util.tree_structure(y) or expect != got:
+        raise bad_argument(
+            "y0",
+            f"one step maps the state {expect} to {got}; structure, shapes and dtypes must match",
+            "make step return a state shaped like its input, and cast y0 to the simulator's dtype",
+        )
+    if key is not None:
+        _CHECKED[key] = None
+        while len(_CHECKED) > _CHECKED_MAX:
+            _CHECKED.popitem(last=False)
+
+
+# Signatures of (simulator, y, args) whose step passed check_step_shapes, most recent last.
+_CHECKED: collections.OrderedDict = collections.OrderedDict()
+_CHECKED_MAX = 256
+
+
+def _leaf_signature(x, abstract: bool):
+    """What the check depends on in one leaf. Arrays: shape, dtype and weak type. Python
+    numbers: their type where ``jax.eval_shape`` abstracts them (``abstract``, the leaves
+    of ``y`` and ``args``), their value where the step closes over them (the simulator's
+    fields). Anything else (functions, flags): the object itself."""
+    if isinstance(x, (bool, int, float, complex)):
+        return type(x) if abstract else (type(x), x)
+    if hasattr(x, "shape") and hasattr(x, "dtype"):
+        return (tuple(x.shape), jnp.dtype(x.dtype).name, bool(getattr(x, "weak_type", False)))
+    return x
+
+
+def _check_key(simulator, y, args):
+    """A hashable signature of the inputs of check_step_shapes, or ``None`` if some leaf
+    is unhashable (then nothing is remembered). The simulator's array fields enter by
+    shape and dtype only: the engine traces them, so their values cannot decide the
+    shapes a step it can run produces."""
+    parts = [jax.config.jax_enable_x64]
+    for tree, abstract in ((simulator, False), (y, True), (args, True)):
+        leaves, treedef = jax.tree_util.tree_flatten(tree)
+        parts.append((treedef, tuple(_leaf_signature(x, abstract) for x in leaves)))
+    key = tuple(parts)
+    try:
+        hash(key)
+    except TypeError:
+        return None
+    return key
+
+
+def leading_size(tree, name: str) -> int:
+    sizes = {np.shape(x)[0] if np.ndim(x) else None for x in jax.tree_util.tree_leaves(tree)}
+    if len(sizes) != 1 or None in sizes:
+        raise bad_argument(
+            name,
+            f"an ensemble needs a common leading axis on every leaf, found sizes {sizes}",
+            "stack the members along axis 0 of every leaf",
+        )
+    return sizes.pop()

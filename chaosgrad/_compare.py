@@ -1,0 +1,154 @@
+"""Compare the user's gradient with an ablated one: by value, member by member, and by rate.
+
+Rates alone miss the plainest numerical failure: an adjoint that is wrong by a factor of
+10^11, or in sign, at every horizon while growing at an ordinary rate. So the two runs
+(the same members, the same reported horizons) are compared in three ways:
+
+1. **non-finite values**: the user's run has NaN/Inf (state or gradient) and the
+   ablation has none;
+2. **rate**: the rates differ beyond their combined 95% half-widths and materially (a
+   factor 2 over the longest horizon), and the ablated rate is closer to the prediction;
+3. **value** (only where the ablated gradient is the exact derivative of the same map):
+   at the longest horizon where the forward states of at least half of the members still
+   coincide (within ``STATE_MATCH`` of the state's size), at least a quarter of those
+   members (and at least two) have gradients that differ by more than a factor 2 in norm
+   or point more than 60 degrees apart (cosine below 1/2). Along coinciding trajectories
+   a correct gradient agrees with the exact derivative to far better than that (a
+   member only strays when its gradient nearly vanishes, which one member in several
+   does not do by chance), so a quarter is already decisive; where chaos has separated
+   the trajectories, gradients decorrelate for physical reasons and only the rate can be
+   compared.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._diagnosis_types import GradientGrowthResult
+
+LOG2 = math.log(2.0)
+# Forward states that differ by less than this fraction of the state's size are the same
+# trajectory for comparing gradients: along them the gradient changes by about as much.
+STATE_MATCH = 1e-2
+# A gradient differs materially when its norm changes by more than a factor 2 or its
+# direction by more than 60 degrees.
+NORM_FACTOR = 2.0
+MIN_COSINE = 0.5
+# Fraction (and least number) of the paired members that must differ.
+DIFFERING_FRACTION = 0.25
+DIFFERING_MIN = 2
+
+
+@dataclass(frozen=True)
+class Comparison:
+    confirmed: bool
+    reason: str
+    numbers: dict
+
+
+def nonfinite_fraction(g: GradientGrowthResult) -> float:
+    """Fraction of (member, horizon) entries whose gradient or forward state is non-finite."""
+    bad = ~np.isfinite(g.norms) | ~np.asarray(g.state_finite, bool)
+    return float(bad.mean())
+
+
+def half_width(g: GradientGrowthResult) -> float:
+    return 0.5 * (g.rate_high - g.rate_low)
+
+
+def _common_horizons(before: GradientGrowthResult, after: GradientGrowthResult):
+    tb, ta = before.reported_horizons, after.reported_horizons
+    pairs = []
+    for i, t in enumerate(tb):
+        j = np.nonzero(np.isclose(ta, t, rtol=1e-9, atol=0.0))[0]
+        if j.size:
+            pairs.append((i, int(j[0])))
+    return pairs
+
+
+def _paired(before, after, i, j):
+    """Per-member log-ratio, cosine and whether the pair is comparable at one horizon."""
+    nb = before.norms[:, before.reported][:, i]
+    na = after.norms[:, after.reported][:, j]
+    ok = before.finite[:, before.reported][:, i] & after.finite[:, after.reported][:, j]
+    sb, sa = before.state_sketch[:, i], after.state_sketch[:, j]
+    with np.errstate(all="ignore"):
+        scale = np.nanmedian(np.linalg.norm(sb, axis=1))
+        dist = np.linalg.norm(sa - sb, axis=1)
+        matched = np.isfinite(dist) & (dist <= STATE_MATCH * max(scale, np.finfo(float).tiny))
+        gb, ga = before.gradient_sketch[:, i], after.gradient_sketch[:, j]
+        cos = np.sum(ga * gb, axis=1) / (np.linalg.norm(ga, axis=1) * np.linalg.norm(gb, axis=1))
+        log_ratio = np.log(na / nb)
+    return log_ratio, cos, ok & matched & np.isfinite(cos)
+
+
+def _value_test(before, after):
+    """The value comparison (rule 3 of the module docstring), or ``None`` if no horizon
+    has enough members on coinciding trajectories."""
+    M = before.norms.shape[0]
+    need = max(2, -(-M // 2)) if M > 1 else 1
+    for i, j in reversed(_common_horizons(before, after)):
+        log_ratio, cos, paired = _paired(before, after, i, j)
+        if paired.sum() < need:
+            continue
+        lr, c = log_ratio[paired], cos[paired]
+        differ = (np.abs(lr) > math.log(NORM_FACTOR)) | (c < MIN_COSINE)
+        return {
+            "horizon": float(before.reported_horizons[i]),
+            "paired_members": int(paired.sum()),
+            "median_log_ratio": float(np.median(lr)),
+            "log_ratio_iqr": [float(np.percentile(lr, 25)), float(np.percentile(lr, 75))],
+            "median_cosine": float(np.median(c)),
+            "cosine_iqr": [float(np.percentile(c, 25)), float(np.percentile(c, 75))],
+            "members_differing": int(differ.sum()),
+            "values_differ": bool(differ.sum() >= max(DIFFERING_MIN, DIFFERING_FRACTION * paired.sum())),
+        }
+    return None
+
+
+def compare(before: GradientGrowthResult, after: GradientGrowthResult, *, exact: bool, target: float | None, t_max: float) -> Comparison:
+    """Does the ablation ``after`` change the user's gradient ``before``, towards ``target``?
+
+    ``exact``: the ablated gradient is the exact derivative of the same numerical map, so
+    it is itself the target and a value mismatch confirms. ``target``: otherwise, the
+    rate the ablated gradient should approach (e.g. the physics' prediction).
+    """
+    nf_b, nf_a = nonfinite_fraction(before), nonfinite_fraction(after)
+    numbers: dict = {
+        "rate_before": float(before.rate), "rate_after": float(after.rate),
+        "nonfinite_fraction_before": nf_b, "nonfinite_fraction_after": nf_a,
+    }
+    if nf_b > 0 and nf_a == 0:
+        return Comparison(True, f"the change removes the non-finite values ({nf_b:.0%} of the user's entries)", numbers)
+    if exact and nf_a > nf_b:
+        return Comparison(False, "the ablated run itself has more non-finite values", numbers)
+
+    rate_moved = towards = False
+    if np.isfinite(before.rate) and np.isfinite(after.rate):
+        gap = after.rate - before.rate
+        rate_moved = abs(gap) > math.hypot(half_width(before), half_width(after)) and abs(gap) * t_max > LOG2
+        towards = exact or (target is not None and np.isfinite(target) and abs(after.rate - target) < abs(before.rate - target))
+        numbers.update(rate_gap=float(gap), rate_moved=bool(rate_moved), towards_target=bool(towards))
+    values = _value_test(before, after) if exact else None
+    if values is not None:
+        numbers["values"] = values
+    if rate_moved and towards:
+        where = "the exact derivative's" if exact else "the prediction's"
+        return Comparison(True, f"the change moves the rate from {before.rate:+.4g} to {after.rate:+.4g}, towards {where}", numbers)
+    if values is not None and values["values_differ"]:
+        return Comparison(
+            True,
+            f"at T = {values['horizon']:.4g}, along the same forward trajectories, {values['members_differing']} of "
+            f"{values['paired_members']} members' gradients differ from the exact derivative by more than a factor "
+            f"{NORM_FACTOR:g} or 60 degrees (median norm ratio {math.exp(values['median_log_ratio']):.3g}, median cosine "
+            f"{values['median_cosine']:+.2f})",
+            numbers,
+        )
+    if rate_moved and not towards:
+        return Comparison(False, f"the change moves the rate from {before.rate:+.4g} to {after.rate:+.4g}, away from the prediction", numbers)
+    if values is None and exact:
+        return Comparison(False, "the rates agree, and the forward trajectories separate before any horizon where values could be compared", numbers)
+    return Comparison(False, "the change leaves the gradient's rate" + (" and values" if values is not None else "") + " as they were", numbers)

@@ -1,0 +1,93 @@
+"""Which horizons a gradient-growth measurement computes, and on which block grid.
+
+The caller's horizons are the ones reported. The rate is fitted on an internal grid of
+``FIT_POINTS`` horizons evenly spaced over the fit window (``_fit.fit_grid``), decided
+only by the caller's shortest and longest horizon, so the statistics do not depend on
+how many horizons were listed. Every horizon ends on a boundary of a grid of ``K`` blocks
+of ``b`` steps (``K <= MAX_BLOCKS``): the sweep stores one state per block boundary.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._errors import bad_argument
+from ._fit import FIT_POINTS, fit_grid
+
+# At most this many blocks: fewer, longer blocks mean fewer iterations of the backward
+# loops (benchmarks/bench_gradients.py: 256 blocks cost ~25% more than 64) while 128
+# still place the horizons finely enough to sample an oscillating gradient.
+MAX_BLOCKS = 128
+# Prefer at least this many blocks, so the internal fit grid has room between the
+# caller's horizons (4 blocks per fit point).
+MIN_BLOCKS = 4 * FIT_POINTS
+
+
+@dataclass(frozen=True)
+class HorizonPlan:
+    """``blocks``: ``(H,)`` increasing block counts of every measured horizon; ``b``: steps
+    per block; ``reported``/``fit``: ``(H,)`` which horizons are the caller's and which the
+    fit uses."""
+
+    blocks: np.ndarray
+    b: int
+    reported: np.ndarray
+    fit: np.ndarray
+
+    def times(self, dt: float) -> np.ndarray:
+        return (self.blocks * self.b * dt).astype(np.float64)
+
+
+def check_horizons(horizons, dt: float) -> np.ndarray:
+    """Validate ``horizons`` and return them as step counts (raises before any work)."""
+    try:
+        h = np.asarray(horizons, dtype=float).reshape(-1)
+    except (TypeError, ValueError):
+        raise bad_argument("horizons", f"{horizons!r} is not a sequence of numbers", "pass e.g. [1, 2, 4, 8]") from None
+    if h.size < 3:
+        raise bad_argument("horizons", f"has {h.size} value(s); a growth rate needs at least 3", "pass 3 or more horizons")
+    if not np.all(np.isfinite(h)) or np.any(h <= 0) or np.any(np.diff(h) <= 0):
+        raise bad_argument("horizons", f"{h.tolist()} are not positive and increasing", "pass e.g. np.geomspace(1, 20, 8)")
+    steps = np.maximum(1, np.round(h / dt)).astype(np.int64)
+    distinct = np.unique(steps)
+    if distinct.size < 3 or distinct[-1] < 3:
+        raise bad_argument(
+            "horizons",
+            f"{h.tolist()} round to {distinct.size} distinct step count(s) {distinct.tolist()} at dt = {dt:g}",
+            f"pass horizons at least 3 steps ({3 * dt:g} time units) long and at least one step apart",
+        )
+    return steps
+
+
+def _divisors(n: int) -> list[int]:
+    small = [d for d in range(1, math.isqrt(n) + 1) if n % d == 0]
+    return sorted(set(small + [n // d for d in small]))
+
+
+def _block_length(steps: np.ndarray) -> int:
+    """Steps per block: a divisor of every caller horizon when one gives between
+    ``MIN_BLOCKS`` and ``MAX_BLOCKS`` blocks (the caller's horizons stay exact), else the
+    smallest length within ``MAX_BLOCKS`` that divides the longest horizon."""
+    n_max = int(steps[-1])
+    smallest = -(-n_max // MAX_BLOCKS)
+    g = math.gcd(*[int(s) for s in steps])
+    exact = [d for d in _divisors(g) if d >= smallest and n_max // d >= min(MIN_BLOCKS, n_max)]
+    if exact:
+        return max(exact)
+    if g >= smallest:
+        return g
+    return next((d for d in range(smallest, 2 * smallest + 1) if n_max % d == 0), smallest)
+
+
+def plan_horizons(horizons, dt: float) -> HorizonPlan:
+    """The caller's horizons and the internal fit grid on one block grid."""
+    steps = check_horizons(horizons, dt)
+    b = _block_length(steps)
+    user = np.unique(np.maximum(1, np.round(steps / b)).astype(np.int64))
+    grid_steps = fit_grid(steps[0], steps[-1])
+    grid = np.unique(np.clip(np.round(grid_steps / b), 1, user[-1]).astype(np.int64))
+    blocks = np.union1d(user, grid)
+    return HorizonPlan(blocks=blocks, b=b, reported=np.isin(blocks, user), fit=np.isin(blocks, grid))

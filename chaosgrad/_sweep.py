@@ -1,0 +1,204 @@
+"""The compiled all-horizon gradient sweep (one forward pass, every horizon's backward pass).
+
+The longest horizon is cut into ``K`` blocks of ``b`` steps, every horizon ending on a
+block boundary. One forward scan stores the ``K + 1`` block-boundary states; then, for
+each horizon ``T_h``, a backward loop seeds ``dL/dy(T_h)`` and applies the blocks' VJPs
+(each recomputing its block from the stored boundary state) back to time 0. The loop's
+trip count is traced, so one compilation serves every horizon and each costs only its
+own length. Memory is ``K + 1`` states plus one block's residuals, whatever the horizon.
+
+Simulators whose reverse mode is not reverse mode through their steps (a
+:class:`~chaosgrad.SwappableAdjoint` such as diffrax's ``BacksolveAdjoint``) are also
+differentiated horizon by horizon through their own adjoint (``through_adjoint``), so
+that adjoint's own numerics (and instabilities) are what is measured.
+
+Besides the norms, every horizon returns a sketch of the gradient and of the forward
+state (``_sketch``), so that two runs can be compared member by member.
+"""
+
+from __future__ import annotations
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ._capabilities import reverse_through_steps
+from ._pytree import all_finite, float_leaves, is_float_array
+from ._sketch import sketch_tree
+from ._wrt import Wrt
+
+# Blocks up to this many steps keep every step's residuals for the block's VJP (one
+# forward recomputation per block); longer blocks fall back to sqrt(b) checkpointing.
+MAX_STORED_STEPS = 4096
+
+
+def tree_norm(tree):
+    leaves = [jnp.sum(jnp.square(x.astype(jnp.float64))) for x in float_leaves(tree)]
+    return jnp.sqrt(sum(leaves)) if leaves else jnp.asarray(0.0)
+
+
+def split_theta(sel: Wrt, args):
+    """The differentiable (float array) part of the selection, and a rebuild function."""
+    if sel.kind != "args":
+        return jnp.zeros(()), lambda theta: args
+    dyn, static = eqx.partition(sel.get(args), is_float_array)
+    return dyn, lambda theta: sel.set(args, eqx.combine(theta, static))
+
+
+def _block_fn(simulator, loss, rebuild, b):
+    """One block of ``b`` steps: ``(t, y, theta) -> (y_end, sum of loss dt)``.
+
+    A plain scan of ``step`` (the same map as ``evolve`` for these simulators): its VJP
+    stores the block's residuals, so the sweep's backward pass recomputes each block
+    once instead of twice.
+    """
+
+    through_steps = reverse_through_steps(simulator)
+
+    def block(t, y, theta):
+        a = rebuild(theta)
+        if (b > MAX_STORED_STEPS or not through_steps) and not loss.time_averaged:
+            return simulator.evolve(t, y, a, b), jnp.zeros((), jnp.float64)
+        if not through_steps:
+            # Adaptive steps are solves that reverse mode enters only through evolve.
+            step = lambda t, y, a: simulator.evolve(t, y, a, 1)
+        else:
+            step = jax.checkpoint(simulator.step) if b > MAX_STORED_STEPS else simulator.step
+
+        def body(carry, _):
+            t, y, acc = carry
+            if loss.time_averaged:
+                acc = acc + loss.at_state(y, y).astype(jnp.float64) * simulator.dt
+            return (t + simulator.dt, step(t, y, a), acc), None
+
+        (_, y, acc), _ = jax.lax.scan(body, (t, y, jnp.zeros((), jnp.float64)), None, length=b)
+        return y, acc
+
+    return block
+
+
+def _forward_boundaries(simulator, y0, args, loss, sel: Wrt, b: int, K: int):
+    """The ``K + 1`` block-boundary states of one member, and where they stay finite."""
+    theta, rebuild = split_theta(sel, args)
+    block = _block_fn(simulator, loss, rebuild, b)
+
+    def forward(y, k):
+        y1, _ = block(k * (b * simulator.dt), y, theta)
+        return y1, (y, all_finite(y1))
+
+    y_last, (ys, block_ok) = jax.lax.scan(forward, y0, jnp.arange(K))
+    ys = jax.tree_util.tree_map(lambda a, last: jnp.concatenate([a, last[None]]), ys, y_last)
+    # The state is finite up to block boundary k if every boundary up to it is (and the
+    # member itself was finite to begin with).
+    ok = jnp.cumprod(block_ok.astype(jnp.int32)).astype(bool) & all_finite(y0)
+    return ys, ok
+
+
+def _backward_from(simulator, ys, args, loss, sel: Wrt, b: int, K: int, k_h):
+    """Gradient at the horizon ending on boundary ``k_h`` (traced), one member.
+
+    A ``fori_loop`` of ``k_h`` block VJPs from ``T_h`` back to 0: its trip count is
+    dynamic, so one compilation serves every horizon and each horizon costs only its own
+    length. Returns the gradient's norm and sketch and ``||dL/dy(t)||`` at every block
+    boundary (zero past ``T_h``).
+    """
+    theta, rebuild = split_theta(sel, args)
+    block = _block_fn(simulator, loss, rebuild, b)
+    block_time = b * simulator.dt
+    pick = lambda k: eqx.partition(jax.tree_util.tree_map(lambda a: a[k], ys), is_float_array)
+    # Only the floating leaves carry cotangents; integer leaves (counters, layer
+    # indices) ride along from the stored states.
+    yf_end, rest_end = pick(k_h)
+    if loss.time_averaged:
+        cot_y = jax.tree_util.tree_map(jnp.zeros_like, yf_end)
+        cot_s = 1.0 / (k_h * block_time)
+    else:
+        y_end = eqx.combine(yf_end, rest_end)
+        cot_y = jax.grad(lambda yf: loss.at_state(eqx.combine(yf, rest_end), y_end))(yf_end)
+        cot_s = jnp.zeros(())
+    cot_theta = jax.tree_util.tree_map(jnp.zeros_like, theta)
+    profile = jnp.zeros(K)
+
+    def float_block(t, yf, rest, th):
+        y1, acc = block(t, eqx.combine(yf, rest), th)
+        return eqx.partition(y1, is_float_array)[0], acc
+
+    def body(i, carry):
+        cot_y, cot_theta, profile = carry
+        k = k_h - 1 - i
+        yf, rest = pick(k)
+        _, vjp = jax.vjp(lambda yf, th: float_block(k * block_time, yf, rest, th), yf, theta)
+        g_y, g_theta = vjp((cot_y, jnp.asarray(cot_s, jnp.float64)))
+        cot_theta = jax.tree_util.tree_map(jnp.add, cot_theta, g_theta)
+        return g_y, cot_theta, profile.at[k].set(tree_norm(g_y))
+
+    cot_y, cot_theta, profile = jax.lax.fori_loop(0, k_h, body, (cot_y, cot_theta, profile))
+    g = cot_y if sel.kind == "y0" else cot_theta
+    return tree_norm(g), profile, sketch_tree(g)
+
+
+@eqx.filter_jit
+def _sweep_ensemble(simulator, y0s, args, loss, sel, b, K, blocks):
+    """Forward pass, then every horizon's backward loop, for every member, in one call."""
+
+    def member(y0):
+        ys, state_ok = _forward_boundaries(simulator, y0, args, loss, sel, b, K)
+        norms, profiles, grads = jax.lax.map(lambda kh: _backward_from(simulator, ys, args, loss, sel, b, K, kh), blocks)
+        states = jax.vmap(lambda k: sketch_tree(jax.tree_util.tree_map(lambda a: a[k], ys)))(blocks)
+        return norms, profiles[-1], state_ok[blocks - 1], grads, states
+
+    return jax.vmap(member)(y0s)
+
+
+def sweep_horizons(simulator, y0s, args, loss, sel: Wrt, b: int, blocks):
+    """All horizons for all members, as NumPy arrays:
+
+    norms ``(M, H)``, the longest horizon's cotangent profile ``(M, K)``, whether the
+    state stayed finite ``(M, H)``, gradient sketches ``(M, H, P)`` and state sketches
+    ``(M, H, S)``.
+
+    Cost: one forward pass over the longest horizon, then per horizon one recomputing
+    backward pass of its own length (``lax.map`` runs them in turn inside one compiled
+    call): the total is the sum of the horizons, in units of one gradient at the longest.
+    """
+    blocks = np.asarray(blocks, dtype=np.int32)
+    out = _sweep_ensemble(simulator, y0s, args, loss, sel, b, int(blocks[-1]), jnp.asarray(blocks))
+    norms, profile, state, grads, states = out
+    return (
+        np.asarray(norms, np.float64), np.asarray(profile, np.float64), np.asarray(state, bool),
+        np.asarray(grads, np.float64), np.asarray(states, np.float64),
+    )
+
+
+@eqx.filter_jit
+def _gradient_through_adjoint(simulator, y0s, args, loss, sel, n_max, horizon):
+    """Per-member gradient norm and sketch at one (traced) horizon, through the
+    simulator's own adjoint (``evolve_until``); compiled once for every horizon up to
+    ``n_max`` steps."""
+
+    def one(y0):
+        theta, rebuild = split_theta(sel, args)
+        y0f, rest = eqx.partition(y0, is_float_array)
+
+        def objective(yf, theta):
+            y_T = simulator.evolve_until(0.0, eqx.combine(yf, rest), rebuild(theta), horizon, n_max)
+            return loss.at_state(y_T, y0)
+
+        g = jax.grad(objective, argnums=0 if sel.kind == "y0" else 1)(y0f, theta)
+        return tree_norm(g), sketch_tree(g)
+
+    return jax.vmap(one)(y0s)
+
+
+def through_adjoint(simulator, y0s, args, loss, sel: Wrt, b: int, blocks, progress):
+    """Norms ``(M, H)`` and gradient sketches ``(M, H, P)`` through the user's adjoint."""
+    n_max = int(blocks[-1]) * b
+    norms, grads = [], []
+    for i, nb in enumerate(blocks):
+        progress("gradient through the adjoint", i, len(blocks))
+        horizon = jnp.asarray(float(nb * b * simulator.dt))
+        n, g = _gradient_through_adjoint(simulator, y0s, args, loss, sel, n_max, horizon)
+        norms.append(np.asarray(n, np.float64))
+        grads.append(np.asarray(g, np.float64))
+    return np.stack(norms, axis=1), np.stack(grads, axis=1)

@@ -1,0 +1,230 @@
+"""The verdict: a pure function of measured numbers.
+
+Inputs are rates with 95% intervals, statuses and which ablations confirmed a cause
+(:class:`VerdictInputs`); the output is a :class:`Decision` with the verdict, the reasons
+in words, and, when the evidence does not decide, what would. No simulator is touched
+here, so every rule is tested on synthetic inputs (``tests/test_verdict_rules.py``).
+
+A rate is classed against the longest horizon ``T`` (``growth_class``): a change of the
+gradient by a factor 2 over ``T`` (``|r| T = ln 2``) is the smallest change called
+material.
+
+- ``grows``: the interval excludes 0 from below and the rate is material;
+- ``shrinks``: the same, downwards;
+- ``flat``: the rate is immaterial and the whole interval stays within a factor 4 over
+  ``T`` (``max(|lo|, |hi|) T <= 2 ln 2``): no rate the data allow changes the gradient
+  much;
+- otherwise undecided: the interval spans more than one class.
+
+Order of the rules: the forward simulation diverged; the gradient is identically zero;
+the gradient is non-finite at too many horizons to fit; its rate is undecided; it
+disagrees with the physics (numerical when an ablation explains the gap, inconclusive
+when none does); the physics is undetermined; otherwise the gradient is what the physics
+predicts and the verdict names its class (intrinsic explosion or vanishing, stable).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from scipy import stats
+
+LOG2 = math.log(2.0)
+
+PHYSICS = ("chaotic", "neutral", "contracting", "undetermined", "unbounded")
+VERDICTS = (
+    "stable",
+    "intrinsic-explosion",
+    "intrinsic-vanishing",
+    "numerical-explosion",
+    "numerical-vanishing",
+    "diverged",
+    "no-gradient",
+    "inconclusive",
+)
+
+
+@dataclass(frozen=True)
+class VerdictInputs:
+    """The measured numbers the verdict depends on.
+
+    ``rate``/``rate_low``/``rate_high``: the user's gradient rate and 95% interval;
+    ``expected``/``expected_low``/``expected_high``: the physics' prediction for this
+    ``wrt`` and its interval (NaN when unknown); ``t_max``: the longest horizon;
+    ``gradient_status``: ``"ok"``, ``"partial-nonfinite"``, ``"nonfinite"`` or
+    ``"zero"``; ``forward_diverged``: the user's forward state became non-finite within
+    the horizons; ``reference_diverged``: the reference dynamics blew up too;
+    ``confirmed``: causes whose ablation confirmed them; ``failed``: ablations that
+    could not run; ``physics``: the class of lambda_1 (``PHYSICS``); ``rate_dof``,
+    ``expected_dof``: degrees of freedom behind the two 95% intervals.
+    """
+
+    rate: float
+    rate_low: float
+    rate_high: float
+    expected: float
+    expected_low: float
+    expected_high: float
+    t_max: float
+    gradient_status: str
+    forward_diverged: bool
+    reference_diverged: bool
+    confirmed: tuple = ()
+    failed: tuple = ()
+    physics: str = "undetermined"
+    rate_dof: int = 1000
+    expected_dof: int = 1000
+
+
+@dataclass(frozen=True)
+class Decision:
+    verdict: str
+    causes: tuple
+    reasons: tuple
+    to_decide: tuple
+
+
+def growth_class(rate: float, low: float, high: float, t_max: float) -> str | None:
+    """``"grows"``, ``"shrinks"``, ``"flat"`` or ``None`` (undecided); see the module."""
+    if any(math.isnan(x) for x in (rate, low, high)) or not t_max > 0:
+        return None
+    if low > 0 and rate * t_max > LOG2:
+        return "grows"
+    if high < 0 and rate * t_max < -LOG2:
+        return "shrinks"
+    if abs(rate) * t_max <= LOG2 and max(abs(low), abs(high)) * t_max <= 2 * LOG2:
+        return "flat"
+    return None
+
+
+def physics_class(lam: float, half_width: float, t_max: float, *, reference_ok: bool, reference_diverged: bool) -> str:
+    """Class of the reference lambda_1 with its 95% half-width."""
+    if reference_diverged:
+        return "unbounded"
+    if lam == -math.inf:
+        return "contracting"
+    if not reference_ok or not math.isfinite(lam) or math.isnan(half_width):
+        return "undetermined"
+    lo, hi = lam - half_width, lam + half_width
+    if lo > 0:
+        return "chaotic"
+    if hi < 0:
+        return "contracting"
+    if max(abs(lo), abs(hi)) * t_max <= 2 * LOG2:
+        return "neutral"
+    return "undetermined"
+
+
+def expected_rate(lam: float, half_width: float, *, wrt_state: bool) -> tuple[float, float, float]:
+    """The gradient rate the spectrum predicts, with its interval: lambda_1 for the
+    initial state, max(lambda_1, 0) for parameters (a contracting system has a finite
+    steady-state parameter sensitivity)."""
+    lo, hi = lam - half_width, lam + half_width
+    if wrt_state:
+        return lam, lo, hi
+    return max(lam, 0.0), max(lo, 0.0), max(hi, 0.0)
+
+
+def _interval(lo: float, hi: float) -> str:
+    return f"[{lo:+.3g}, {hi:+.3g}]"
+
+
+# Disagreement with the physics is the claim that makes a verdict numerical or
+# inconclusive, so it is tested at this level rather than 95%: a false alarm in 1% of
+# diagnoses instead of 5%. The numerical causes met in practice move the rate far more.
+DISAGREEMENT_LEVEL = 0.99
+
+
+def _widen(half_width_95: float, dof: int) -> float:
+    """A 95% half-width rescaled to ``DISAGREEMENT_LEVEL`` with the same Student-t."""
+    dof = max(int(dof), 1)
+    return half_width_95 * stats.t.ppf(0.5 + DISAGREEMENT_LEVEL / 2, dof) / stats.t.ppf(0.975, dof)
+
+
+def disagreement(v: VerdictInputs) -> bool:
+    """The user's rate differs from the prediction beyond both intervals (at
+    ``DISAGREEMENT_LEVEL``) and materially (a factor 2 over the longest horizon)."""
+    if any(math.isnan(x) for x in (v.rate, v.expected, v.expected_low, v.expected_high)):
+        return False
+    gap = v.rate - v.expected
+    if math.isinf(gap):
+        return True
+    h = math.hypot(
+        _widen(0.5 * (v.rate_high - v.rate_low), v.rate_dof),
+        _widen(0.5 * (v.expected_high - v.expected_low), v.expected_dof),
+    )
+    return abs(gap) > h and abs(gap) * v.t_max > LOG2
+
+
+def decide(v: VerdictInputs) -> Decision:
+    """The verdict for measured numbers ``v`` (see the module docstring for the rules)."""
+    causes = tuple(dict.fromkeys(v.confirmed))
+    failed = tuple(v.failed)
+    if v.forward_diverged:
+        reasons = ["the forward simulation became non-finite within the horizons studied"]
+        if v.reference_diverged:
+            reasons.append("the reference dynamics blow up as well: the motion itself is unbounded, not a numerical artefact")
+        elif causes:
+            reasons.append("the ablation of " + ", ".join(causes) + " stays finite")
+        return Decision("diverged", causes, tuple(reasons), ())
+    if v.gradient_status == "zero":
+        return Decision(
+            "no-gradient", causes,
+            ("the gradient is exactly zero at every horizon and member: the step propagates no derivative "
+             "(a stop_gradient, an integer or discrete operation, or a state that does not enter the loss)",),
+            ("make the step differentiable, e.g. a transition with gradients enabled or a relaxed discrete action",),
+        )
+    if v.gradient_status == "nonfinite":
+        if causes:
+            return Decision(
+                "numerical-explosion", causes,
+                ("the gradient is non-finite at too many horizons to fit a rate, and removing "
+                 + ", ".join(causes) + " makes it finite",), (),
+            )
+        return Decision(
+            "inconclusive", causes,
+            ("the gradient is non-finite at too many horizons to fit a rate, and no ablation made it finite",),
+            ("shorter horizons, below where the gradient overflows", "a wider dtype if the simulator is in 16 or 32 bits"),
+        )
+
+    user = growth_class(v.rate, v.rate_low, v.rate_high, v.t_max)
+    rate_words = f"the gradient rate {v.rate:+.4g} {_interval(v.rate_low, v.rate_high)}"
+    if user is None:
+        return Decision(
+            "inconclusive", causes,
+            (f"{rate_words} spans more than one class over T = {v.t_max:.4g} (growth, decay or flat)",),
+            ("longer horizons (the interval narrows like 1 / T)", "more members (the interval narrows like 1 / sqrt(members))"),
+        )
+    expected_words = f"the physics predicts {v.expected:+.4g} {_interval(v.expected_low, v.expected_high)}"
+    if disagreement(v):
+        direction = "explosion" if v.rate > v.expected else "vanishing"
+        if causes:
+            return Decision(
+                f"numerical-{direction}", causes,
+                (f"{rate_words} while {expected_words}", "the ablation of " + ", ".join(causes) + " explains the gap"),
+                (),
+            )
+        reasons = [f"{rate_words} while {expected_words}", "no ablation explains the gap"]
+        if failed:
+            reasons.append("the ablation(s) " + ", ".join(failed) + " could not run")
+        to_decide = ["an ablation of the cause you suspect (diagnose(..., causes=[...]))",
+                     "a reference= simulator that is known to resolve the physics"]
+        if v.physics == "neutral" and v.rate > v.expected:
+            to_decide.insert(0, "a check for polynomial growth: on a neutral orbit parameter gradients grow like T "
+                                "(phase drift), which a short window mistakes for an exponential")
+        return Decision("inconclusive", causes, tuple(reasons), tuple(to_decide))
+    physics = growth_class(v.expected, v.expected_low, v.expected_high, v.t_max)
+    if physics is None or v.physics in ("undetermined", "unbounded"):
+        return Decision(
+            "inconclusive", causes,
+            (f"{rate_words} agrees with the physics, but {expected_words}, which does not decide its class",),
+            ("a longer Lyapunov time (lyapunov_time= or a larger UntilConverged budget)",
+             "a reference= simulator if the default reference did not converge"),
+        )
+    verdict = {"grows": "intrinsic-explosion", "shrinks": "intrinsic-vanishing", "flat": "stable"}[user]
+    reasons = [f"{rate_words} agrees with what {expected_words[4:]}"]
+    if causes:
+        reasons.append("the ablation of " + ", ".join(causes) + " shows the user's gradient is wrong in value, "
+                       "although it grows at the physical rate")
+    return Decision(verdict, causes, tuple(reasons), ())
