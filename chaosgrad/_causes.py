@@ -67,8 +67,10 @@ class AbstractCause(eqx.Module):
 
     Rules for implementors (all required):
 
-    1. ``name`` is a short unique id (``"adjoint"``); ``words`` is one sentence saying
-       what the cause is, shown in reports.
+    1. ``name`` is a short id (``"adjoint"``); ``words`` is one sentence saying what the
+       cause is, shown in reports; ``ablation_name`` names the rerun (default: ``name``)
+       and is unique among the causes passed to ``diagnose``, so one cause may be tested
+       by several ablations (a class attribute, or a field of the instance).
     2. ``suspect(evidence)`` is a pure function of the :class:`CauseEvidence`: it
        returns why the cause is suspected, in words, or ``None`` (then no ablation runs).
     3. ``ablate(evidence)`` returns ``(simulator, args, change)``: the user's set-up with
@@ -113,6 +115,7 @@ class Precision(AbstractCause):
     """Round-off, overflow or underflow of a 16- or 32-bit floating-point type."""
 
     name: ClassVar[str] = "precision"
+    ablation_name: ClassVar[str] = "float64"
     words: ClassVar[str] = "the floating-point dtype overflows, underflows or loses the signal in round-off"
     exact: ClassVar[bool] = True
 
@@ -137,6 +140,7 @@ class Adjoint(AbstractCause):
     Gholami, Keutzer & Biros 2019)."""
 
     name: ClassVar[str] = "adjoint"
+    ablation_name: ClassVar[str] = "checkpoint-adjoint"
     words: ClassVar[str] = "the adjoint method computes a gradient that differs from the exact derivative of the forward computation"
     exact: ClassVar[bool] = True
 
@@ -170,6 +174,7 @@ class Discretization(AbstractCause):
     stability region, a stiff system on an explicit method)."""
 
     name: ClassVar[str] = "discretization"
+    ablation_name: ClassVar[str] = "reference-step"
     words: ClassVar[str] = "the solver's step makes the numerical map a different dynamical system from the physics"
 
     def suspect(self, evidence):
@@ -195,6 +200,19 @@ class Discretization(AbstractCause):
         return ref, evidence.args, f"the reference step ({solver}, dt = {ref.dt:g}) instead of the user's, same dtype and adjoint"
 
     def recommend(self, evidence, ablated):
+        sim, p = evidence.simulator, evidence.lambda_physical
+        # A quarter of the measured time, renormalising every 10 steps of each refined step.
+        options = dict(evidence.lyapunov_options, time=float(evidence.lambda_numerical.time) / 4, interval=None)
+        safe = largest_safe_step(
+            sim, evidence.y_start, evidence.args, float(p.exponents[0]), float(p.uncertainty[0]), evidence.t_max,
+            lyap_kwargs=options,
+        )
+        if safe is not None:
+            return [Recommendation(
+                "step size",
+                f"Reduce the step from {sim.dt:g} to at most {safe:.3g}: at that step the numerical map's lambda_1 "
+                "matches the physics.", safe, "time",
+            )]
         ref = evidence.reference
         return [Recommendation(
             "step size",

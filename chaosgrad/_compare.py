@@ -59,6 +59,12 @@ def half_width(g: GradientGrowthResult) -> float:
     return 0.5 * (g.rate_high - g.rate_low)
 
 
+def _median_longest(g: GradientGrowthResult) -> float:
+    """Median over members of ``||grad||`` at the longest reported horizon (NaN if none finite)."""
+    last = g.norms[:, g.reported][:, -1]
+    return float(np.median(last[np.isfinite(last)])) if np.isfinite(last).any() else float("nan")
+
+
 def _common_horizons(before: GradientGrowthResult, after: GradientGrowthResult):
     tb, ta = before.reported_horizons, after.reported_horizons
     pairs = []
@@ -120,6 +126,8 @@ def compare(before: GradientGrowthResult, after: GradientGrowthResult, *, exact:
     numbers: dict = {
         "rate_before": float(before.rate), "rate_after": float(after.rate),
         "nonfinite_fraction_before": nf_b, "nonfinite_fraction_after": nf_a,
+        "median_norm_longest_before": _median_longest(before),
+        "median_norm_longest_after": _median_longest(after),
     }
     if nf_b > 0 and nf_a == 0:
         return Comparison(True, f"the change removes the non-finite values ({nf_b:.0%} of the user's entries)", numbers)

@@ -25,7 +25,7 @@ import numpy as np
 from ._advice import explain, overflow_horizons, recommend
 from ._causes import DEFAULT_CAUSES, AbstractCause, CauseEvidence
 from ._checks import check_finite_input, check_step_shapes
-from ._compare import compare
+from ._compare import compare, nonfinite_fraction
 from ._diagnosis_types import Ablation, Diagnosis, GradientGrowthResult, Recommendation
 from ._errors import bad_argument
 from ._gradients import make_members, measure_growth
@@ -81,10 +81,11 @@ def check_causes(causes) -> tuple[AbstractCause, ...]:
             raise bad_argument("causes", f"{c.__name__} is a class, not an instance", f"pass {c.__name__}()")
         if not isinstance(c, AbstractCause):
             raise bad_argument("causes", f"{c!r} is not a chaosgrad cause", "subclass chaosgrad.AbstractCause")
-    names = [c.name for c in causes]
+    # One cause may be tested by several ablations; each ablation needs its own name.
+    names = [_ablation_name(c) for c in causes]
     dup = sorted({n for n in names if names.count(n) > 1})
     if dup:
-        raise bad_argument("causes", f"cause names {dup} appear more than once", "give every cause a distinct name")
+        raise bad_argument("causes", f"ablation names {dup} appear more than once", "give every ablation a distinct ablation_name")
     return causes
 
 
@@ -101,6 +102,7 @@ def _lyapunov_options(simulator, n, lyapunov_time, k, t_max_hint, seed) -> dict:
 
 
 def _ablation_name(cause) -> str:
+    """The optional ``ablation_name`` (class attribute or field), else the cause's name."""
     return getattr(cause, "ablation_name", None) or cause.name
 
 
@@ -289,7 +291,11 @@ def diagnose(
         gradient_status=grad.status, forward_diverged=forward_diverged, reference_diverged=reference_diverged,
         confirmed=tuple(ab.cause for ab in ablations if ab.confirmed),
         failed=tuple(ab.name for ab in ablations if ab.status == "failed"), physics=physics,
-        rate_dof=grad.rate_dof, expected_dof=lam_phys.dof,
+        rate_dof=grad.rate_dof, expected_dof=lam_phys.dof, nonfinite_fraction=nonfinite_fraction(grad),
+        nonfinite_fixed_by=tuple(
+            ab.cause for ab in ablations
+            if ab.confirmed and ab.evidence.get("nonfinite_fraction_before", 0) > 0 and ab.evidence.get("nonfinite_fraction_after") == 0
+        ),
     ))
 
     overflow, underflow = overflow_horizons(grad, simulator.dtype)

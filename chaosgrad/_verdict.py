@@ -17,7 +17,9 @@ material.
 - otherwise undecided: the interval spans more than one class.
 
 Order of the rules: the forward simulation diverged; the gradient is identically zero;
-the gradient is non-finite at too many horizons to fit; its rate is undecided; it
+the gradient is non-finite where no rate can be fitted and an ablation removes that
+(numerical explosion); the gradient is non-finite at too many horizons to fit (otherwise
+inconclusive); its rate is undecided; it
 disagrees with the physics (numerical when an ablation explains the gap, inconclusive
 when none does); the physics is undetermined; otherwise the gradient is what the physics
 predicts and the verdict names its class (intrinsic explosion or vanishing, stable).
@@ -57,7 +59,9 @@ class VerdictInputs:
     the horizons; ``reference_diverged``: the reference dynamics blew up too;
     ``confirmed``: causes whose ablation confirmed them; ``failed``: ablations that
     could not run; ``physics``: the class of lambda_1 (``PHYSICS``); ``rate_dof``,
-    ``expected_dof``: degrees of freedom behind the two 95% intervals.
+    ``expected_dof``: degrees of freedom behind the two 95% intervals;
+    ``nonfinite_fraction``: fraction of (member, horizon) gradients that are NaN or Inf;
+    ``nonfinite_fixed_by``: confirmed causes whose ablation removed them.
     """
 
     rate: float
@@ -75,6 +79,8 @@ class VerdictInputs:
     physics: str = "undetermined"
     rate_dof: int = 1000
     expected_dof: int = 1000
+    nonfinite_fraction: float = 0.0
+    nonfinite_fixed_by: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -175,20 +181,22 @@ def decide(v: VerdictInputs) -> Decision:
              "(a stop_gradient, an integer or discrete operation, or a state that does not enter the loss)",),
             ("make the step differentiable, e.g. a transition with gradients enabled or a relaxed discrete action",),
         )
+    user = growth_class(v.rate, v.rate_low, v.rate_high, v.t_max)
+    if v.nonfinite_fixed_by and (v.gradient_status == "nonfinite" or user is None):
+        # No rate can be measured on what is left, and one change removes the blow-up.
+        return Decision(
+            "numerical-explosion", causes,
+            (f"the gradient is non-finite at {v.nonfinite_fraction:.0%} of the measured horizons and members while "
+             "the forward simulation stays finite, so no rate can be measured on the rest",
+             "the ablation of " + ", ".join(v.nonfinite_fixed_by) + " makes it finite"), (),
+        )
     if v.gradient_status == "nonfinite":
-        if causes:
-            return Decision(
-                "numerical-explosion", causes,
-                ("the gradient is non-finite at too many horizons to fit a rate, and removing "
-                 + ", ".join(causes) + " makes it finite",), (),
-            )
         return Decision(
             "inconclusive", causes,
             ("the gradient is non-finite at too many horizons to fit a rate, and no ablation made it finite",),
             ("shorter horizons, below where the gradient overflows", "a wider dtype if the simulator is in 16 or 32 bits"),
         )
 
-    user = growth_class(v.rate, v.rate_low, v.rate_high, v.t_max)
     rate_words = f"the gradient rate {v.rate:+.4g} {_interval(v.rate_low, v.rate_high)}"
     if user is None:
         return Decision(

@@ -31,7 +31,8 @@ EXIT_INTERRUPTED = 130
 EXIT_CODES = f"""exit codes:
   {EXIT_OK}    success: the analysis ran and every requested file was written
   {EXIT_INCOMPLETE}    analyze only: files written, but the result is incomplete: the diagnosis
-       status is "partial" or the verdict is "diverged" (see the report)
+       status is "partial" or the verdict is "diverged", "no-gradient" or
+       "inconclusive" (see the report: it says what would decide it)
   {EXIT_USAGE}    usage error: bad option or argument, unknown system, bad --format, a
        --simulator factory that cannot be loaded or returns bad input
   {EXIT_IO}    input/output error: results file missing, unreadable or not a chaosgrad
@@ -338,7 +339,8 @@ def _load_spec(name: str):
 
 def _outcome(study) -> int:
     d = study.diagnosis
-    return EXIT_INCOMPLETE if (d.status != "ok" or d.verdict == "diverged") else EXIT_OK
+    undecided = d.verdict in ("diverged", "no-gradient", "inconclusive")
+    return EXIT_INCOMPLETE if (d.status != "ok" or undecided) else EXIT_OK
 
 
 def _finish(study, name, args, argv, out_root, formats, progress) -> int:

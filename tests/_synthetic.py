@@ -105,6 +105,10 @@ def make_lyapunov(
         seed=seed,
         simulator={"type": "ODESimulator", "solver": "Tsit5", "dt0": 0.01, "dtype": dtype},
         dtype=dtype,
+        # 95% half-widths: a Student-t on the batches (or members) around the standard error.
+        uncertainty=2.1 * se,
+        dof=9 if members == 1 else members - 1,
+        convergence="fixed time",
     )
 
 
@@ -142,6 +146,8 @@ def make_gradient(
     if all_nonfinite:
         cot[:] = np.nan
     lo, hi = interval
+    reported = np.ones(horizons.size, dtype=bool)
+    grads = np.where(finite[..., None], norms[..., None] * np.array([0.6, 0.8, 0.0]), np.nan)
     return GradientGrowthResult(
         horizons=horizons,
         horizon_steps=np.round(horizons / 0.01).astype(np.int64),
@@ -161,6 +167,15 @@ def make_gradient(
         method="least squares of the member median of ln||grad|| on T; bootstrap over members",
         dtype=dtype,
         adjoint="RecursiveCheckpointAdjoint",
+        state_finite=np.ones_like(finite),
+        zero=np.zeros_like(finite),
+        reported=reported,
+        member_rates=np.full(members, float(rate)),
+        rate_uncertainty=float((hi - lo) / 4.6) if np.isfinite(hi - lo) else math.nan,
+        rate_dof=members - 1,
+        gradient_sketch=grads,
+        state_sketch=np.ones((members, horizons.size, 3)),
+        sketch="exact (3 entries)",
     )
 
 
@@ -187,11 +202,13 @@ def lorenz_diagnosis() -> Diagnosis:
             name="reference-step",
             cause="discretization",
             change="step 0.01 -> 0.001 (converged reference)",
+            suspected="lambda_1 of the numerical map differs from the physics",
             rate_before=0.89,
             rate_after=0.902,
             interval_before=(0.85, 0.93),
             interval_after=(0.86, 0.94),
             confirmed=False,
+            reason="the change leaves the gradient's rate as it was",
             status="ok",
             error=None,
             evidence={"lambda1_gap": 0.0026},
@@ -200,11 +217,13 @@ def lorenz_diagnosis() -> Diagnosis:
             name="checkpoint-adjoint",
             cause="adjoint",
             change="BacksolveAdjoint -> RecursiveCheckpointAdjoint",
+            suspected="the gradient goes through BacksolveAdjoint, which has numerics of its own",
             rate_before=0.89,
             rate_after=0.887,
             interval_before=(0.85, 0.93),
             interval_after=(0.845, 0.929),
             confirmed=False,
+            reason="the change leaves the gradient's rate and values as they were",
             status="ok",
             error=None,
             evidence={},
@@ -227,10 +246,14 @@ def lorenz_diagnosis() -> Diagnosis:
         gradient_rate=0.89,
         gradient_interval=(0.85, 0.93),
         expected_rate=0.9056,
+        expected_interval=(0.8966, 0.9146),
         expected_numerical_rate=0.903,
         physics="chaotic",
         causes=(),
+        cause_words={"discretization": "the solver's step changes the dynamics", "adjoint": "the adjoint is unstable"},
         verdict="intrinsic-explosion",
+        reasons=("the gradient rate +0.89 [+0.85, +0.93] agrees with what physics predicts +0.906 [+0.897, +0.915]",),
+        to_decide=(),
         explanation=(
             f"The largest Lyapunov exponent of the converged dynamics is 0.906 ± {phys.standard_error[0]:.3f}, "
             "and your gradient grows at 0.89 per time unit (95% interval 0.85 to 0.93), "
@@ -246,6 +269,7 @@ def lorenz_diagnosis() -> Diagnosis:
         dtype="float64",
         literature=dict(LORENZ_LITERATURE),
         config=_config(),
+        step_derivatives={"state": 1.3, "wrt": 1.3},
         notes=(),
         status="ok",
     )
@@ -264,11 +288,13 @@ def float16_diagnosis() -> Diagnosis:
             name="float64",
             cause="precision",
             change="float16 -> float64",
+            suspected="the simulator computes in float16",
             rate_before=0.91,
             rate_after=0.89,
             interval_before=(0.80, 1.02),
             interval_after=(0.85, 0.93),
             confirmed=True,
+            reason="the change removes the non-finite values",
             status="ok",
             error=None,
             evidence={"nonfinite_before": int((~grad.finite).sum()), "nonfinite_after": 0},
@@ -277,11 +303,13 @@ def float16_diagnosis() -> Diagnosis:
             name="checkpoint-adjoint",
             cause="adjoint",
             change="BacksolveAdjoint -> RecursiveCheckpointAdjoint",
+            suspected="the gradient goes through BacksolveAdjoint, which has numerics of its own",
             rate_before=0.91,
             rate_after=math.nan,
             interval_before=(0.80, 1.02),
             interval_after=(math.nan, math.nan),
             confirmed=False,
+            reason="the ablation could not run",
             status="failed",
             error="RESOURCE_EXHAUSTED: out of memory while trying to allocate 2.1 GiB",
             evidence={},
@@ -299,10 +327,15 @@ def float16_diagnosis() -> Diagnosis:
         gradient_rate=0.91,
         gradient_interval=(0.80, 1.02),
         expected_rate=0.9056,
+        expected_interval=(0.8966, 0.9146),
         expected_numerical_rate=0.95,
         physics="chaotic",
-        causes=("precision", "nonfinite"),
-        verdict="diverged",
+        causes=("precision",),
+        cause_words={"precision": "the floating-point dtype overflows", "adjoint": "the adjoint is unstable"},
+        verdict="numerical-explosion",
+        reasons=("the gradient is non-finite at 30% of the measured horizons and members while the forward "
+                 "simulation stays finite", "the ablation of precision makes it finite"),
+        to_decide=(),
         explanation=(
             "In float16 the gradient grows at 0.91 per time unit (0.80 to 1.02) until it "
             "overflows the largest float16, 65504, near T = 12.2; past that horizon every "
@@ -317,6 +350,7 @@ def float16_diagnosis() -> Diagnosis:
         dtype="float16",
         literature=dict(LORENZ_LITERATURE),
         config=_config("float16", "chaosgrad analyze lorenz63"),
+        step_derivatives={"state": 1.3, "wrt": 1.3},
         notes=("ablation checkpoint-adjoint failed: out of memory",),
         status="partial",
     )
@@ -341,10 +375,14 @@ def degenerate_diagnosis() -> Diagnosis:
         gradient_rate=math.nan,
         gradient_interval=(math.nan, math.nan),
         expected_rate=0.5,
+        expected_interval=(0.4, 0.6),
         expected_numerical_rate=math.nan,
         physics="chaotic",
-        causes=("nonfinite",),
-        verdict="diverged",
+        causes=(),
+        cause_words={},
+        verdict="inconclusive",
+        reasons=("the gradient is non-finite at too many horizons to fit a rate, and no ablation made it finite",),
+        to_decide=("shorter horizons, below where the gradient overflows",),
         explanation="",
         ablations=(),
         recommendations=(),
@@ -354,6 +392,7 @@ def degenerate_diagnosis() -> Diagnosis:
         dtype="float32",
         literature=None,
         config={},
+        step_derivatives={},
         notes=(),
         status="partial",
     )

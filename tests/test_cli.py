@@ -114,7 +114,7 @@ def test_partial_result_exits_1(registry, capsys, tmp_path):
     registry("f16", "return syn.float16_study()")
     code, out, _ = _run(["analyze", "f16", "--format", "json", "--out", "rep", *FAST], capsys)
     assert code == cli.EXIT_INCOMPLETE == 1
-    assert "verdict             diverged" in out and "status              partial" in out
+    assert "verdict             numerical explosion" in out and "status              partial" in out
     assert (tmp_path / "rep/f16/results.json").is_file()
 
 

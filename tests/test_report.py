@@ -105,9 +105,9 @@ def test_report_has_every_part(out):
     assert _squash(d.explanation).replace("'", "&#x27;") in text
     # rates table: each quantity with its value
     for quantity, value in (
-        ("λ_physical (λ₁)", f"+0.9056 ± {fmt(d.lambda_physical.standard_error[0], 2)}"),
+        ("λ_physical (λ₁)", f"+0.9056 ± {fmt(d.lambda_physical.uncertainty[0], 2)}"),
         ("gradient rate γ", "+0.890 [+0.850, +0.930]"),
-        ("expected rate (physics)", "+0.9056"),
+        ("expected rate (physics)", "+0.9056 [+0.897, +0.915]"),
         ("overflow horizon (float64)", "T ≈ 798"),
         ("truncation horizon", "0.765"),
     ):
@@ -215,7 +215,7 @@ def test_report_renders_from_json_alone(out, tmp_path):
     p = tmp_path / "diagnosis.json"
     p.write_text(syn.float16_diagnosis().to_json())
     study = report.load(p)
-    assert study.diagnosis.verdict == "diverged" and study.sections == ()
+    assert study.diagnosis.verdict == "numerical-explosion" and study.sections == ()
 
 
 def test_load_rejects_what_is_not_a_results_file(tmp_path):
@@ -282,9 +282,9 @@ def test_index_lists_every_report(out, tmp_path):
         shutil.rmtree(broken)
     rows = re.findall(r"<tr[^>]*>(.*?)</tr>", text, flags=re.S)[1:]
     assert len(rows) == 4
-    assert "diverged" in rows[0] and 'href="degenerate/report.html"' in rows[0]
+    assert "inconclusive" in rows[0] and 'href="degenerate/report.html"' in rows[0]
     assert "intrinsic explosion" in rows[1] and 'href="lorenz63/report.html"' in rows[1]
-    assert "diverged" in rows[2] and 'href="lorenz63-float16/report.pdf"' in rows[2]
+    assert "numerical explosion" in rows[2] and 'href="lorenz63-float16/report.pdf"' in rows[2]
     assert "cannot read results.json" in rows[3]
 
 
@@ -371,7 +371,8 @@ def test_matplotlib_pdf_fallback(out, tmp_path):
     _, results = out
     r = results["degenerate"]
     assert r.pdf_engine == "matplotlib"
-    text = _check_pdf(r.files["pdf"], tmp_path, _html_pngs(r.files["html"]), "The simulation or its gradient diverged")
+    text = _check_pdf(r.files["pdf"], tmp_path, _html_pngs(r.files["html"]), "The evidence does not decide")
+    assert "To decide: shorter horizons" in text
     assert "PDF drawn with matplotlib" in text
     assert "Reproducibility" in text and "Rates" in text
 
@@ -384,7 +385,7 @@ def test_matplotlib_pdf_when_chromium_is_absent(out, tmp_path, monkeypatch):
     assert any("no Chromium was found" in w for w in r.warnings)
     assert sorted(p.name for p in (tmp_path / "f16").iterdir()) == ["report.pdf"]
     same_figures = _html_pngs(out[1]["float16"].files["html"])  # drawing is deterministic
-    text = _check_pdf(r.files["pdf"], tmp_path, same_figures, "The simulation or its gradient diverged")
+    text = _check_pdf(r.files["pdf"], tmp_path, same_figures, "The gradient explodes because of the numerics")
     assert "Chromium was not found" in text and "RESOURCE_EXHAUSTED" in text
     with pytest.raises(report.PdfError, match="no Chromium found"):
         report.render(syn.float16_study(), tmp_path / "x", ("pdf",), dpi=DPI, pdf_engine="chromium")
@@ -453,7 +454,7 @@ def test_index_in_the_browser(out, browser):
     browser.open(index.resolve().as_uri())
     rows = browser.eval("[...document.querySelectorAll('tbody tr')].map(r => r.innerText)")
     assert len(rows) == 3
-    assert any("intrinsic explosion" in r for r in rows) and any("diverged" in r for r in rows)
+    assert any("intrinsic explosion" in r for r in rows) and any("numerical explosion" in r for r in rows)
     assert browser.errors() == []
     assert all(u.startswith("file:") for u in browser.requests())
 
@@ -464,7 +465,7 @@ def _gutted():
 
     d = syn.lorenz_diagnosis()
     nan3 = np.full(3, np.nan)
-    num = dc.replace(d.lambda_numerical, exponents=nan3, standard_error=nan3, history=np.zeros((0, 3)),
+    num = dc.replace(d.lambda_numerical, exponents=nan3, standard_error=nan3, uncertainty=nan3, history=np.zeros((0, 3)),
                      finite_time_exponents=np.zeros((4, 0, 3)), kaplan_yorke=None, status="nonfinite",
                      first_nonfinite_interval=0, nonfinite_quantity=None)
     abl = dc.replace(d.ablations[0], interval_after=None, rate_after=None, evidence={}, status="failed", error=None)
@@ -483,7 +484,7 @@ def test_missing_and_nonfinite_fields_render():
     assert all(f.png for f in doc.figures)
     html = _html.render(doc)
     assert "NaN" in html and "failed: no error message recorded" in html
-    assert "whether the gap is significant is unknown" in html  # no interval: no claim
+    assert "The diagnosis decided: the gradient rate" in html  # the report shows diagnose's decision
     assert "source not given" in html  # literature without its source says so
 
 

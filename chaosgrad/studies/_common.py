@@ -28,7 +28,7 @@ def diagnose_system(system: System, *, progress=None, **kwargs) -> Diagnosis:
 
 
 def lam1(d: Diagnosis) -> tuple[float, float]:
-    """Physical lambda_1 and its uncertainty (standard error and drift combined)."""
+    """Physical lambda_1 and its 95% half-width (the one uncertainty every report shows)."""
     return float(d.lambda_physical.exponents[0]), exponent_uncertainty(d.lambda_physical, 0)
 
 
@@ -59,7 +59,7 @@ def rates_figure(x, diagnoses: Sequence[Diagnosis], *, xlabel: str, title: str, 
     return Figure(
         title=title, caption=caption, xlabel=xlabel, ylabel="rate (1 / time unit)", xscale=xscale,
         series=(
-            Series("lambda_1 physical (± 2 u)", x, lp, lower=lp - 2 * up, upper=lp + 2 * up, style="line+marker"),
+            Series("lambda_1 physical (95% interval)", x, lp, lower=lp - up, upper=lp + up, style="line+marker"),
             Series("lambda_1 numerical", x, ln, style="marker"),
             Series("gradient rate (95% interval)", x, g, lower=glo, upper=ghi, style="line+marker"),
             Series("zero", x[:1], np.zeros(1), style="hline"),

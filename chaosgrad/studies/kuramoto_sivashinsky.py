@@ -80,8 +80,8 @@ def _exponent_figure(d22, d36) -> Figure:
         res = d.lambda_physical
         i = np.arange(1, res.k + 1, dtype=float)
         u = np.array([exponent_uncertainty(res, j) for j in range(res.k)])
-        series.append(Series(f"{label}, measured (± 2 u)", i, res.exponents, lower=res.exponents - 2 * u,
-                             upper=res.exponents + 2 * u, style="line+marker"))
+        series.append(Series(f"{label}, measured (95% interval)", i, res.exponents, lower=res.exponents - u,
+                             upper=res.exponents + u, style="line+marker"))
         lit = (d.literature or {}).get("exponents")
         if lit:
             series.append(Series(f"{label}, literature", np.arange(1, len(lit) + 1, dtype=float), np.asarray(lit), style="marker"))
@@ -89,7 +89,7 @@ def _exponent_figure(d22, d36) -> Figure:
     return Figure(
         title="Leading Lyapunov exponents of Kuramoto–Sivashinsky",
         caption=(
-            "Measured leading exponents (lines, ± 2 u) and literature values (markers). The larger domain has more "
+            "Measured leading exponents (lines, with 95% intervals) and literature values (markers). The larger domain has more "
             "unstable directions (extensive chaos) and a larger lambda_1; both have exponents near zero from the "
             "time and space translation symmetries."
         ),
@@ -152,9 +152,9 @@ def run(*, fast: bool = False, progress=None):
         + ", ".join(f"{v:+.3f}" for v in (d36.literature or {}).get("exponents", []))
         + f" (Edson et al. 2019); verdict {d36.verdict} ({d36.physics})."
     )
-    n_pos36 = int(np.sum(l36 - 2 * np.array([exponent_uncertainty(d36.lambda_physical, i) for i in range(l36.size)]) > 0))
+    n_pos36 = int(np.sum(l36 - np.array([exponent_uncertainty(d36.lambda_physical, i) for i in range(l36.size)]) > 0))
     findings.append(f"L = 36 has {n_pos36} exponents positive beyond two uncertainties, L = 22 has "
-                    f"{int(np.sum(main.lambda_physical.exponents - 2 * np.array([exponent_uncertainty(main.lambda_physical, i) for i in range(3)]) > 0))}.")
+                    f"{int(np.sum(main.lambda_physical.exponents - np.array([exponent_uncertainty(main.lambda_physical, i) for i in range(3)]) > 0))}.")
     if fast:
         findings.append(f"Fast mode: Lyapunov time {cfg['lyapunov_time']:g}, {cfg['members']} members, no RK4 step table.")
 

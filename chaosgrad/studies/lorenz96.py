@@ -61,14 +61,14 @@ def _spectrum_figure(full, main) -> Figure:
         title=f"Lyapunov spectrum of Lorenz-96 (N = {N}, F = 8)",
         caption=(
             f"All {full.exponents.size} exponents of the user's map (Tsit5, dt = 0.01; line) and the leading "
-            f"{lp.size} of the converged reference (markers, ± 2 u). {int((full.exponents - 2 * full.standard_error > 0).sum())} "
+            f"{lp.size} of the converged reference (markers, 95% intervals). {int((full.exponents - full.uncertainty > 0).sum())} "
             "are positive beyond two standard errors; the next is the zero exponent of the autonomous flow, the rest "
             "contract, and all of them sum to -N."
         ),
         xlabel="index i", ylabel="lambda_i (1 / time unit)",
         series=(
             Series("user's map, full spectrum", i_full, np.asarray(full.exponents), style="line+marker"),
-            Series("reference, leading exponents (± 2 u)", i_lead, lp, lower=lp - 2 * up, upper=lp + 2 * up, style="marker"),
+            Series("reference, leading exponents (95% interval)", i_lead, lp, lower=lp - up, upper=lp + up, style="marker"),
             Series("zero", np.zeros(1), np.zeros(1), style="hline"),
         ),
     )
@@ -109,7 +109,7 @@ def run(*, fast: bool = False, progress=None):
     ky = kaplan_yorke_dimension(full.exponents)
     # Positive beyond two standard errors: the zero exponent of the flow is not counted
     # when its finite-time estimate comes out slightly above zero.
-    n_pos = int((full.exponents - 2 * full.standard_error > 0).sum())
+    n_pos = int((full.exponents - full.uncertainty > 0).sum())
 
     forcings = cfg["forcings"]
 
@@ -189,7 +189,7 @@ def run(*, fast: bool = False, progress=None):
                 rates_figure(
                     forcings, points, xlabel="forcing F", title="lambda_1 and gradient growth rate against F",
                     caption=(
-                        "lambda_1 (with its ± 2 u band) is negative where the steady state x_i = F attracts, zero on the "
+                        "lambda_1 (with its 95% band) is negative where the steady state x_i = F attracts, zero on the "
                         "travelling waves and grows with F in chaos; the gradient rate (with its 95% interval) follows it."
                     ),
                 ),

@@ -122,7 +122,7 @@ def _orbit_figure(cfg, orbits) -> Figure:
 
 def _henon_table(d) -> Table:
     lam = d.lambda_physical.exponents
-    se = d.lambda_physical.standard_error
+    se = d.lambda_physical.uncertainty
     rows = [
         ("lambda_1", f"{lam[0]:+.5f} ± {se[0]:.5f}", f"{HENON_LIT[0]:+.5f}", f"{lam[0] - HENON_LIT[0]:+.5f}"),
         ("lambda_2", f"{lam[1]:+.5f} ± {se[1]:.5f}", f"{HENON_LIT[1]:+.5f}", f"{lam[1] - HENON_LIT[1]:+.5f}"),
@@ -192,7 +192,7 @@ def run(*, fast: bool = False, progress=None):
         )
     agree_pts = [
         d for d in points
-        if d.gradient_interval[0] - 2 * lam1(d)[1] <= lam1(d)[0] <= d.gradient_interval[1] + 2 * lam1(d)[1]
+        if d.gradient_interval[0] - lam1(d)[1] <= lam1(d)[0] <= d.gradient_interval[1] + lam1(d)[1]
     ]
     findings.append(
         f"At {len(agree_pts)} of {len(points)} sweep points the gradient rate's 95% interval contains lambda(r) "

@@ -218,7 +218,7 @@ def run(*, fast: bool = False, progress=None):
             rates_figure(
                 tanh_gains, tanh_points, xlabel="gain g", title="tanh network: lambda_1 and gradient rate against g",
                 caption=(
-                    "The gradient rate (with its 95% interval) lies on lambda_1 (± 2 uncertainties) at every gain: negative "
+                    "The gradient rate (with its 95% interval) lies on lambda_1 (within their 95% intervals) at every gain: negative "
                     "(vanishing) below the onset, positive (exploding) above it. 'numerical' equals 'physical' here "
                     "because the map is its own reference. The dashed line is zero."
                 ),
