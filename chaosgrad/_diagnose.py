@@ -162,8 +162,8 @@ def diagnose(
             internal grid between the shortest and the longest, so its interval does not
             depend on how many are listed.
         members: independent initial states, sampled along the reference trajectory one
-            longest horizon apart (the rate's interval has ``members - 1`` degrees of
-            freedom).
+            to two longest horizons apart (the rate's interval has ``members - 1``
+            degrees of freedom).
         reference: simulator for lambda_physical (default: see ``_reference``).
         transient: time run from ``y0`` with the reference dynamics before measuring
             (default: a tenth of ``lyapunov_time``, or 2000 steps), so that the state is
@@ -255,7 +255,7 @@ def diagnose(
     # ---- members: independent states along the reference trajectory, one longest horizon apart
     report("gradient growth", 3, steps)
     member_sim = ref_start if not reference_diverged else simulator.with_dtype("float64")
-    y0s_ref = make_members(member_sim, member_sim.prepare(y_ref), args, int(members), t_max)
+    y0s_ref = make_members(member_sim, member_sim.prepare(y_ref), args, int(members), t_max, seed=int(seed))
     y0s = simulator.prepare(y0s_ref)
 
     def measure(sim, a, starts):

@@ -19,8 +19,11 @@ depend on how many horizons were listed. The independent units are the members:
    about as much as one member's own residuals say, so the spread-based error is about
    the least-squares error ``se_curve`` of the member-mean curve's slope; members that
    agree far better than that (``se < se_curve / sqrt(M)``, which independent Gaussian
-   members do with probability about 0.5% at M = 8) are treated as one curve: the error
-   is then ``se_curve``, with ``points - 2`` degrees of freedom;
+   members do with probability about 0.5% at M = 8) are treated as one curve. One curve
+   has no sampling error, only a systematic one: a transient that has not decayed (two
+   leading eigenvalues of nearly equal modulus align slowly) bends the curve, and the
+   slope changes between the window's halves by ``d``. The error is then
+   ``sqrt(se_curve^2 + (d / 2)^2)``, with ``points - 2`` degrees of freedom;
 4. the interval is ``gamma ± t_{0.975, dof} * se``, with a round-off floor so an exact
    line does not get an interval narrower than the arithmetic.
 
@@ -41,7 +44,8 @@ from scipy import stats
 
 # Points of the internal fit grid, evenly spaced over the fit window: enough that each
 # member's slope averages its bounded noise and each half of the window holds four
-# points for the systematic term, at a cost of about 5 gradients at the longest horizon.
+# points for the bend of a single curve, at a cost of about 5 gradients at the longest
+# horizon.
 FIT_POINTS = 8
 # The window starts at this fraction of the longest horizon: the early horizons carry
 # the O(1) transient of the gradient's alignment with the leading Lyapunov vector.
@@ -84,6 +88,14 @@ def _ols_slope_se(t: np.ndarray, y: np.ndarray) -> float:
     coef = np.polyfit(t, y, 1)
     resid = y - np.polyval(coef, t)
     return float(np.sqrt(np.sum(resid**2) / (t.size - 2) / np.sum((t - t.mean()) ** 2)))
+
+
+def _half_slope_change(t: np.ndarray, y: np.ndarray) -> float:
+    """Slope over the second half of the points minus that over the first (0 if too few)."""
+    half = t.size // 2
+    if half < 2 or t.size - half < 2:
+        return 0.0
+    return float(np.polyfit(t[half:], y[half:], 1)[0] - np.polyfit(t[:half], y[:half], 1)[0])
 
 
 def _mean_and_se(x: np.ndarray) -> tuple[float, float, int]:
@@ -144,7 +156,8 @@ def fit_growth_rate(times, norms, finite, *, fit_mask=None, confidence=0.95, dty
     dof = n_fit - 1
     se_total = se_members
     if np.isfinite(se_curve) and se_members < se_curve / math.sqrt(n_fit):
-        se_total, dof = se_curve, int(common.sum()) - 2
+        bend = _half_slope_change(t[common], logs[fitted][:, common].mean(axis=0))
+        se_total, dof = math.hypot(se_curve, 0.5 * bend), int(common.sum()) - 2
     # Round-off floor: the logs carry a relative error of a few eps of the user's dtype.
     span = float(t[-1] - t[0])
     floor = 10.0 * dtype_eps * (1.0 + float(np.nanmax(np.abs(logs)))) / span

@@ -33,26 +33,39 @@ from ._wrt import Wrt, resolve_wrt
 
 
 @eqx.filter_jit
-def _along_trajectory(simulator, y0, args, members: int, spacing: int):
-    def body(y, _):
-        return simulator.evolve(0.0, y, args, spacing), y
+def _along_trajectory(simulator, y0, args, gaps):
+    """The state after each cumulative gap (steps, traced): one member per gap."""
 
-    return jax.lax.scan(body, y0, None, length=members)[1]
+    def advance(y, n):
+        def step(i, carry):
+            t, y = carry
+            return t + simulator.dt, simulator.step(t, y, args)
+
+        y = jax.lax.fori_loop(0, n, step, (jnp.asarray(0.0, jnp.float64), y))[1]
+        return y, y
+
+    return jax.lax.scan(advance, y0, gaps)[1]
 
 
-def make_members(simulator, y0, args, members: int, spacing: float):
-    """``members`` initial states along the trajectory from ``y0``, ``spacing`` apart.
+def make_members(simulator, y0, args, members: int, spacing: float, *, seed: int = 0):
+    """``members`` initial states along the trajectory from ``y0``, at least ``spacing`` apart.
 
     Sampling the attractor (rather than perturbing ``y0``) gives independent members
     once ``spacing`` exceeds the decorrelation time, and an unbiased growth rate: the
     median over nearby perturbations of one state inherits that state's finite-time
-    exponent. A trajectory that blows up gives non-finite members: they are measured
-    (and reported as diverged), never refused.
+    exponent. The gaps are ``spacing`` plus a random fraction of it (seeded): a fixed
+    stride can be close to a whole number of periods of a limit cycle nobody knows, which
+    would put every member at the same phase. The first member is ``y0`` itself. A
+    trajectory that blows up gives non-finite members: they are measured (and reported as
+    diverged), never refused.
     """
     if not isinstance(members, (int, np.integer)) or members < 1:
         raise bad_argument("members", f"{members!r} is not a positive int", "pass e.g. 8")
     steps = max(1, int(round(spacing / simulator.dt)))
-    return _along_trajectory(simulator, y0, args, int(members), steps)
+    jitter = np.random.default_rng(seed).random(int(members))
+    gaps = np.round(steps * (1.0 + jitter)).astype(np.int32)
+    gaps[0] = 0
+    return _along_trajectory(simulator, y0, args, jnp.asarray(gaps))
 
 
 def _wrt_dimension(sel: Wrt, y_template, args) -> int:
@@ -162,13 +175,13 @@ def gradient_growth(
             blocks of steps. These are the horizons reported; the rate is fitted on an
             internal grid between their shortest and longest (``result.fit_mask``).
         wrt: ``"y0"``, ``"args"`` or a path into ``args`` such as ``"rho"``.
-        members: ensemble size; after ``transient``, the members are the states along
-            the trajectory from ``y0`` every ``spacing`` time units (default: the longest
-            horizon, so the members' windows do not overlap and their rates are
+        members: ensemble size; after ``transient``, the members are states along the
+            trajectory from ``y0``, between one and two ``spacing`` apart (default: the
+            longest horizon, so the members' windows do not overlap and their rates are
             independent). With ``ensemble=True``, ``y0`` already holds the members on
             axis 0.
         confidence: level of the interval on the growth rate.
-        seed: unused by the measurement itself (kept for reproducible call signatures).
+        seed: seed of the random gaps between members.
         progress: optional ``progress(label, done, total)`` callback.
 
     Returns:
@@ -194,13 +207,12 @@ def gradient_growth(
         raise bad_argument("spacing", f"{spacing!r} is not a positive time", "pass e.g. the longest horizon")
     if not isinstance(transient, (int, float)) or transient < 0:
         raise bad_argument("transient", f"{transient!r} is not a non-negative time", "pass e.g. 0.0")
-    del seed
     if ensemble:
         y0s = y0
     else:
         if transient > 0:
             y0 = simulator.evolve(0.0, y0, args, max(1, int(round(transient / simulator.dt))))
         t_max = float(plan.times(simulator.dt)[-1])
-        y0s = make_members(simulator, y0, args, members, t_max if spacing is None else spacing)
+        y0s = make_members(simulator, y0, args, members, t_max if spacing is None else spacing, seed=seed)
     return measure_growth(simulator, y0s, args, loss=loss, sel=sel, plan=plan, confidence=confidence, progress=progress)
 

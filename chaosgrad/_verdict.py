@@ -11,9 +11,10 @@ material.
 
 - ``grows``: the interval excludes 0 from below and the rate is material;
 - ``shrinks``: the same, downwards;
-- ``flat``: the rate is immaterial and the whole interval stays within a factor 4 over
-  ``T`` (``max(|lo|, |hi|) T <= 2 ln 2``): no rate the data allow changes the gradient
-  much;
+- ``flat``: the rate is immaterial and the whole interval stays within an order of
+  magnitude over ``T`` (``max(|lo|, |hi|) T <= ln 10``): no rate the data allow makes
+  the gradient explode or vanish. (A factor 4 would need about 30 members to show for
+  a gradient that oscillates by a factor 10 along a limit cycle);
 - otherwise undecided: the interval spans more than one class.
 
 Order of the rules: the forward simulation diverged; the gradient is identically zero;
@@ -33,6 +34,9 @@ from dataclasses import dataclass
 from scipy import stats
 
 LOG2 = math.log(2.0)
+# The largest change over the longest horizon that the flat (and neutral) class allows
+# for every rate in the interval: an order of magnitude.
+FLAT_BOUND = math.log(10.0)
 
 PHYSICS = ("chaotic", "neutral", "contracting", "undetermined", "unbounded")
 VERDICTS = (
@@ -99,7 +103,7 @@ def growth_class(rate: float, low: float, high: float, t_max: float) -> str | No
         return "grows"
     if high < 0 and rate * t_max < -LOG2:
         return "shrinks"
-    if abs(rate) * t_max <= LOG2 and max(abs(low), abs(high)) * t_max <= 2 * LOG2:
+    if abs(rate) * t_max <= LOG2 and max(abs(low), abs(high)) * t_max <= FLAT_BOUND:
         return "flat"
     return None
 
@@ -117,19 +121,26 @@ def physics_class(lam: float, half_width: float, t_max: float, *, reference_ok: 
         return "chaotic"
     if hi < 0:
         return "contracting"
-    if max(abs(lo), abs(hi)) * t_max <= 2 * LOG2:
+    if max(abs(lo), abs(hi)) * t_max <= FLAT_BOUND:
         return "neutral"
     return "undetermined"
 
 
 def expected_rate(lam: float, half_width: float, *, wrt_state: bool) -> tuple[float, float, float]:
-    """The gradient rate the spectrum predicts, with its interval: lambda_1 for the
-    initial state, max(lambda_1, 0) for parameters (a contracting system has a finite
-    steady-state parameter sensitivity)."""
+    """The gradient rate the spectrum predicts, with its interval.
+
+    For the initial state: lambda_1. For parameters: max(lambda_1, 0). Where lambda_1
+    may be negative, the parameter gradient converges to its steady-state sensitivity at
+    rate lambda_1; that sensitivity is zero when the attractor does not move with the
+    parameter (y' = A y decays to 0 whatever A is), and the gradient then decays at
+    lambda_1 itself. Both are physical, so the interval spans lambda_1 to 0.
+    """
     lo, hi = lam - half_width, lam + half_width
     if wrt_state:
         return lam, lo, hi
-    return max(lam, 0.0), max(lo, 0.0), max(hi, 0.0)
+    if lo > 0:
+        return lam, lo, hi
+    return max(lam, 0.0), lo, max(hi, 0.0)
 
 
 def _interval(lo: float, hi: float) -> str:
@@ -149,18 +160,42 @@ def _widen(half_width_95: float, dof: int) -> float:
 
 
 def disagreement(v: VerdictInputs) -> bool:
-    """The user's rate differs from the prediction beyond both intervals (at
-    ``DISAGREEMENT_LEVEL``) and materially (a factor 2 over the longest horizon)."""
+    """The user's rate lies outside the prediction's interval, significantly (the two
+    intervals, widened to ``DISAGREEMENT_LEVEL``, do not reach each other's centres) and
+    materially (a factor 2 over the longest horizon from the interval's nearest end)."""
     if any(math.isnan(x) for x in (v.rate, v.expected, v.expected_low, v.expected_high)):
         return False
-    gap = v.rate - v.expected
-    if math.isinf(gap):
-        return True
+    if v.expected_low <= v.rate <= v.expected_high:
+        return False
+    nearest = v.expected_low if v.rate < v.expected_low else v.expected_high
+    if math.isinf(nearest) or math.isinf(v.rate):
+        return v.rate != nearest
+    if abs(v.rate - nearest) * v.t_max <= LOG2:
+        return False
+    # Against the middle of the prediction's interval (not its point): for a contracting
+    # system's parameter gradient the interval runs from lambda_1 to 0.
+    centre = 0.5 * (v.expected_low + v.expected_high)
     h = math.hypot(
         _widen(0.5 * (v.rate_high - v.rate_low), v.rate_dof),
         _widen(0.5 * (v.expected_high - v.expected_low), v.expected_dof),
     )
-    return abs(gap) > h and abs(gap) * v.t_max > LOG2
+    return abs(v.rate - centre) > h
+
+
+def _explained_gap(user: str, above: bool) -> str:
+    """The verdict for a gap from the physics that a confirmed cause explains.
+
+    Numerical when the numerics push the gradient beyond the physics in the direction it
+    moves (it grows faster, or shrinks faster, than the physics allows); when they only
+    soften what the physics does (a chaotic gradient that grows more slowly, a decaying
+    one that decays more slowly) the physics still names the class, and the cause is
+    reported beside it. A flat gradient is stable whatever the physics predicts.
+    """
+    if user == "grows":
+        return "numerical-explosion" if above else "intrinsic-explosion"
+    if user == "shrinks":
+        return "intrinsic-vanishing" if above else "numerical-vanishing"
+    return "stable"
 
 
 def decide(v: VerdictInputs) -> Decision:
@@ -206,10 +241,9 @@ def decide(v: VerdictInputs) -> Decision:
         )
     expected_words = f"the physics predicts {v.expected:+.4g} {_interval(v.expected_low, v.expected_high)}"
     if disagreement(v):
-        direction = "explosion" if v.rate > v.expected else "vanishing"
         if causes:
             return Decision(
-                f"numerical-{direction}", causes,
+                _explained_gap(user, v.rate > v.expected), causes,
                 (f"{rate_words} while {expected_words}", "the ablation of " + ", ".join(causes) + " explains the gap"),
                 (),
             )
@@ -222,16 +256,23 @@ def decide(v: VerdictInputs) -> Decision:
             to_decide.insert(0, "a check for polynomial growth: on a neutral orbit parameter gradients grow like T "
                                 "(phase drift), which a short window mistakes for an exponential")
         return Decision("inconclusive", causes, tuple(reasons), tuple(to_decide))
-    physics = growth_class(v.expected, v.expected_low, v.expected_high, v.t_max)
-    if physics is None or v.physics in ("undetermined", "unbounded"):
+    if v.physics in ("undetermined", "unbounded"):
         return Decision(
             "inconclusive", causes,
             (f"{rate_words} agrees with the physics, but {expected_words}, which does not decide its class",),
             ("a longer Lyapunov time (lyapunov_time= or a larger UntilConverged budget)",
              "a reference= simulator if the default reference did not converge"),
         )
-    verdict = {"grows": "intrinsic-explosion", "shrinks": "intrinsic-vanishing", "flat": "stable"}[user]
+    # The rates agree. The physics' class names the verdict when it is decided (the
+    # spectrum is the longer, better-resolved measurement); the gradient's own class only
+    # when the physics' interval leaves the class open.
+    physics = growth_class(v.expected, v.expected_low, v.expected_high, v.t_max)
+    names = {"grows": "intrinsic-explosion", "shrinks": "intrinsic-vanishing", "flat": "stable"}
+    verdict = names[physics or user]
     reasons = [f"{rate_words} agrees with what {expected_words[4:]}"]
+    if physics is not None and physics != user:
+        reasons.append(f"on its own the gradient's rate looks {'flat' if user == 'flat' else 'like ' + ('growth' if user == 'grows' else 'decay')}"
+                       f" over T = {v.t_max:.4g}, but it is consistent with the physics, whose class is decided")
     if causes:
         reasons.append("the ablation of " + ", ".join(causes) + " shows the user's gradient is wrong in value, "
                        "although it grows at the physical rate")
