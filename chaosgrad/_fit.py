@@ -42,7 +42,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-# Points of the internal fit grid, evenly spaced over the fit window: enough that each
+# Points of the internal fit grid, spread over the fit window: enough that each
 # member's slope averages its bounded noise and each half of the window holds four
 # points for the bend of a single curve, at a cost of about 5 gradients at the longest
 # horizon.
@@ -66,9 +66,17 @@ class Fit:
 
 
 def fit_grid(t_min: float, t_max: float, n: int = FIT_POINTS) -> np.ndarray:
-    """The horizons the fit uses: ``n`` evenly spaced over ``[max(t_min, t_max/4), t_max]``."""
-    lo = max(float(t_min), WINDOW_START * float(t_max))
-    return np.linspace(lo, float(t_max), n)
+    """The horizons the fit uses: ``n`` over ``[max(t_min, t_max/4), t_max]``.
+
+    Both ends, and ``n - 2`` interior points one in each of ``n - 2`` equal strata at a
+    seeded random place within it (stratified jitter). An evenly spaced grid aliases with
+    an oscillation whose period is close to a multiple of the spacing: the sampled
+    oscillation then looks like a trend, not like scatter, and no error estimate sees it.
+    """
+    lo, hi = max(float(t_min), WINDOW_START * float(t_max)), float(t_max)
+    u = np.random.default_rng(0).random(n - 2)
+    inner = lo + (np.arange(n - 2) + u) / (n - 2) * (hi - lo)
+    return np.concatenate([[lo], inner, [hi]])
 
 
 def _slopes(t: np.ndarray, logs: np.ndarray, ok: np.ndarray) -> np.ndarray:

@@ -15,6 +15,7 @@ import diffrax
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optimistix as optx
 
 import chaosgrad as cg
 import chaosgrad.zoo  # noqa: F401  (cg.zoo)
@@ -166,6 +167,10 @@ CASES = [
     Case("stiff system, explicit Euler", _ode(stiff, [1.0, 1.0], None, solver=diffrax.Euler(), dt=0.02,
                                               kw=dict(horizons=(0.2, 0.5, 1, 2))),
          "numerical-explosion", ("discretization",), "|1 - 500 h| = 9: Euler's map grows at ln 9 / h = 110"),
+    Case("centre, implicit Euler h = 0.5", _ode(linear, [1.0, 0.0], A_ROT, dt=0.5, kw=dict(horizons=(5, 10, 20, 40)),
+                                                solver=diffrax.ImplicitEuler(root_finder=optx.Newton(rtol=1e-10, atol=1e-10))),
+         "numerical-vanishing", ("discretization",),
+         "|1 / (1 - h i)| = 1 / sqrt(1 + h^2): the map contracts at -ln(1.25) / (2 h) = -0.223 while the centre is neutral"),
     Case("damped oscillator, Euler h = 0.25", _ode(oscillator, [1.0, 0.0], {"omega": 10.0, "zeta": 0.1},
                                                    solver=diffrax.Euler(), dt=0.25, kw=dict(lyapunov_time=200.0, members=4)),
          "numerical-explosion", ("discretization",), "|1 + h(-1 ± 9.95i)| = 2.60 > 1: the map expands", slow=True),
