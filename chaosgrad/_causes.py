@@ -201,11 +201,10 @@ class Discretization(AbstractCause):
 
     def recommend(self, evidence, ablated):
         sim, p = evidence.simulator, evidence.lambda_physical
-        # A quarter of the measured time, renormalising every 10 steps of each refined step.
-        options = dict(evidence.lyapunov_options, time=float(evidence.lambda_numerical.time) / 4, interval=None)
+        # At most a quarter of the measured time per halving.
         safe = largest_safe_step(
             sim, evidence.y_start, evidence.args, float(p.exponents[0]), float(p.uncertainty[0]), evidence.t_max,
-            lyap_kwargs=options,
+            time=float(evidence.lambda_numerical.time) / 4, seed=int(evidence.lyapunov_options.get("seed", 0)),
         )
         if safe is not None:
             return [Recommendation(

@@ -153,21 +153,27 @@ def reference_spectrum(simulator, reference, y0, args, *, lyap_kwargs: dict, sta
     return ReferenceRun(last, previous, False, note, moved)
 
 
-def largest_safe_step(simulator, y0, args, lam1_phys, h_phys, t_max, *, lyap_kwargs, max_halvings=10, max_steps=4_000_000):
+def largest_safe_step(simulator, y0, args, lam1_phys, h_phys, t_max, *, time, seed=0, max_halvings=10, max_steps=4_000_000):
     """Largest ``dt / 2^j`` at which the user's solver reproduces the physical lambda_1.
 
     "Reproduces" means: within the combined 95% intervals, or close enough that the gap
-    changes the gradient by less than a factor of 2 over ``t_max``. Returns ``None`` when
-    no halving (within the step budget) gets there, or for simulators without a step.
+    changes the gradient by less than a factor of 2 over ``t_max``. Each halving measures
+    lambda_1 until it is known to that precision, within ``time`` time units
+    (:class:`UntilConverged`), so a step that blows up costs one chunk, not the whole
+    run. Returns ``None`` when no halving (within the step budget) gets there, or for
+    simulators without a step.
     """
     if not isinstance(simulator, ODESimulator):
         return None
     sim = simulator
+    # Precision enough for the test below: half the gap that counts (ln 2 over t_max).
+    atol = 0.5 * math.log(2.0) / t_max
     for _ in range(max_halvings):
         sim = _replace(sim, dt=sim.dt / 2)
-        if lyap_kwargs["time"] / sim.dt > max_steps:
+        if time / sim.dt > max_steps:
             return None
-        res = lyapunov_spectrum(sim, y0, args, **dict(lyap_kwargs, k=1))
+        strategy = UntilConverged(rtol=0.05, atol=atol, max_steps=max(1, int(time / sim.dt)))
+        res = lyapunov_spectrum(sim, y0, args, k=1, time=strategy, seed=seed)
         if res.status != "ok":
             continue
         lam, h = float(res.exponents[0]), float(res.uncertainty[0])

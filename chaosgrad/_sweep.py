@@ -1,11 +1,11 @@
 """The compiled all-horizon gradient sweep (one forward pass, every horizon's backward pass).
 
 The longest horizon is cut into ``K`` blocks of ``b`` steps, every horizon ending on a
-block boundary. One forward scan stores the ``K + 1`` block-boundary states; then, for
-each horizon ``T_h``, a backward loop seeds ``dL/dy(T_h)`` and applies the blocks' VJPs
-(each recomputing its block from the stored boundary state) back to time 0. The loop's
-trip count is traced, so one compilation serves every horizon and each costs only its
-own length. Memory is ``K + 1`` states plus one block's residuals, whatever the horizon.
+block boundary. One forward scan stores the ``K + 1`` block-boundary states; then one
+backward loop from the last boundary to 0 applies each block's VJP (recomputing the
+block from its stored boundary state) to the cotangents of all horizons at once, each
+horizon's ``dL/dy(T_h)`` joining the batch when the loop reaches ``T_h``. Memory is
+``K + 1`` states, one block's residuals and ``H`` cotangents, whatever the horizon.
 
 Simulators whose reverse mode is not reverse mode through their steps (a
 :class:`~chaosgrad.SwappableAdjoint` such as diffrax's ``BacksolveAdjoint``) are also
@@ -95,30 +95,43 @@ def _forward_boundaries(simulator, y0, args, loss, sel: Wrt, b: int, K: int):
     return ys, ok
 
 
-def _backward_from(simulator, ys, args, loss, sel: Wrt, b: int, K: int, k_h):
-    """Gradient at the horizon ending on boundary ``k_h`` (traced), one member.
+def _masked(mask, tree):
+    """Zero the lanes (axis 0) of every leaf where ``mask`` is False (NaN-safe)."""
+    return jax.tree_util.tree_map(
+        lambda x: jnp.where(mask.reshape(mask.shape + (1,) * (x.ndim - 1)), x, jnp.zeros_like(x)), tree
+    )
 
-    A ``fori_loop`` of ``k_h`` block VJPs from ``T_h`` back to 0: its trip count is
-    dynamic, so one compilation serves every horizon and each horizon costs only its own
-    length. Returns the gradient's norm and sketch and ``||dL/dy(t)||`` at every block
-    boundary (zero past ``T_h``).
+
+def _backward_all(simulator, ys, args, loss, sel: Wrt, b: int, K: int, blocks):
+    """Every horizon's gradient in one backward pass, one member.
+
+    The VJP is linear in the cotangent, so the cotangents of all ``H`` horizons travel
+    together as one batch: the pass runs from the last block boundary back to 0, and the
+    cotangent of the horizon ending on boundary ``k_h`` is injected when the pass reaches
+    it. Each block's forward is recomputed once from its stored boundary state and its
+    VJP applied to the whole batch (``vmap``); lanes whose horizon has not started yet
+    are held at zero with ``where``, so a blow-up beyond a short horizon cannot reach it
+    through ``0 * inf``. Returns per horizon the gradient's norm and sketch, and
+    ``||dL/dy(t)||`` of the longest horizon at every block boundary.
     """
     theta, rebuild = split_theta(sel, args)
     block = _block_fn(simulator, loss, rebuild, b)
     block_time = b * simulator.dt
     pick = lambda k: eqx.partition(jax.tree_util.tree_map(lambda a: a[k], ys), is_float_array)
-    # Only the floating leaves carry cotangents; integer leaves (counters, layer
-    # indices) ride along from the stored states.
-    yf_end, rest_end = pick(k_h)
-    if loss.time_averaged:
-        cot_y = jax.tree_util.tree_map(jnp.zeros_like, yf_end)
-        cot_s = 1.0 / (k_h * block_time)
-    else:
+
+    def seed(k_h):
+        # Only the floating leaves carry cotangents; integer leaves (counters, layer
+        # indices) ride along from the stored states.
+        yf_end, rest_end = pick(k_h)
+        if loss.time_averaged:
+            return jax.tree_util.tree_map(jnp.zeros_like, yf_end)
         y_end = eqx.combine(yf_end, rest_end)
-        cot_y = jax.grad(lambda yf: loss.at_state(eqx.combine(yf, rest_end), y_end))(yf_end)
-        cot_s = jnp.zeros(())
-    cot_theta = jax.tree_util.tree_map(jnp.zeros_like, theta)
-    profile = jnp.zeros(K)
+        return jax.grad(lambda yf: loss.at_state(eqx.combine(yf, rest_end), y_end))(yf_end)
+
+    seeds = jax.vmap(seed)(blocks)
+    H = blocks.shape[0]
+    cot_s = (1.0 / (blocks * block_time)).astype(jnp.float64) if loss.time_averaged else jnp.zeros(H, jnp.float64)
+    cot_theta = jax.tree_util.tree_map(lambda x: jnp.zeros((H,) + jnp.shape(x), jnp.result_type(x)), theta)
 
     def float_block(t, yf, rest, th):
         y1, acc = block(t, eqx.combine(yf, rest), th)
@@ -126,27 +139,32 @@ def _backward_from(simulator, ys, args, loss, sel: Wrt, b: int, K: int, k_h):
 
     def body(i, carry):
         cot_y, cot_theta, profile = carry
-        k = k_h - 1 - i
+        k = K - 1 - i
+        cot_y = jax.tree_util.tree_map(jnp.add, cot_y, _masked(blocks == k + 1, seeds))
+        active = blocks >= k + 1
         yf, rest = pick(k)
         _, vjp = jax.vjp(lambda yf, th: float_block(k * block_time, yf, rest, th), yf, theta)
-        g_y, g_theta = vjp((cot_y, jnp.asarray(cot_s, jnp.float64)))
+        g_y, g_theta = jax.vmap(vjp)((cot_y, jnp.where(active, cot_s, 0.0)))
+        g_y, g_theta = _masked(active, g_y), _masked(active, g_theta)
         cot_theta = jax.tree_util.tree_map(jnp.add, cot_theta, g_theta)
-        return g_y, cot_theta, profile.at[k].set(tree_norm(g_y))
+        longest = jax.tree_util.tree_map(lambda x: x[H - 1], g_y)
+        return g_y, cot_theta, profile.at[k].set(tree_norm(longest))
 
-    cot_y, cot_theta, profile = jax.lax.fori_loop(0, k_h, body, (cot_y, cot_theta, profile))
+    start = (jax.tree_util.tree_map(jnp.zeros_like, seeds), cot_theta, jnp.zeros(K))
+    cot_y, cot_theta, profile = jax.lax.fori_loop(0, K, body, start)
     g = cot_y if sel.kind == "y0" else cot_theta
-    return tree_norm(g), profile, sketch_tree(g)
+    return jax.vmap(tree_norm)(g), profile, jax.vmap(sketch_tree)(g)
 
 
 @eqx.filter_jit
 def _sweep_ensemble(simulator, y0s, args, loss, sel, b, K, blocks):
-    """Forward pass, then every horizon's backward loop, for every member, in one call."""
+    """Forward pass, then one backward pass for every horizon, for every member, in one call."""
 
     def member(y0):
         ys, state_ok = _forward_boundaries(simulator, y0, args, loss, sel, b, K)
-        norms, profiles, grads = jax.lax.map(lambda kh: _backward_from(simulator, ys, args, loss, sel, b, K, kh), blocks)
+        norms, profile, grads = _backward_all(simulator, ys, args, loss, sel, b, K, blocks)
         states = jax.vmap(lambda k: sketch_tree(jax.tree_util.tree_map(lambda a: a[k], ys)))(blocks)
-        return norms, profiles[-1], state_ok[blocks - 1], grads, states
+        return norms, profile, state_ok[blocks - 1], grads, states
 
     return jax.vmap(member)(y0s)
 
@@ -158,9 +176,9 @@ def sweep_horizons(simulator, y0s, args, loss, sel: Wrt, b: int, blocks):
     state stayed finite ``(M, H)``, gradient sketches ``(M, H, P)`` and state sketches
     ``(M, H, S)``.
 
-    Cost: one forward pass over the longest horizon, then per horizon one recomputing
-    backward pass of its own length (``lax.map`` runs them in turn inside one compiled
-    call): the total is the sum of the horizons, in units of one gradient at the longest.
+    Cost: one forward pass over the longest horizon, then one recomputing backward pass
+    over it that carries every horizon's cotangent at once: about one gradient at the
+    longest horizon plus, per block, the VJP applied to a batch of ``H`` cotangents.
     """
     blocks = np.asarray(blocks, dtype=np.int32)
     out = _sweep_ensemble(simulator, y0s, args, loss, sel, b, int(blocks[-1]), jnp.asarray(blocks))

@@ -81,8 +81,8 @@ def test_overflow_is_recorded_not_raised():
     g = cg.gradient_growth(sim, jnp.ones(1), None, horizons=[10, 20, 40, 60, 80, 100, 150], members=2)
     assert g.status == "partial-nonfinite"
     # Horizons are the caller's plus the internal fit grid: finite up to n = 80, not beyond 81.
-    assert not g.finite[:, -1].any() and g.finite[:, g.horizons <= 80].all()
-    assert 80 < g.horizons[g.first_nonfinite_horizon[0]] <= 90
+    assert g.finite[:, g.horizons <= 80].all() and not g.finite[:, g.horizons >= 82].any()
+    assert 80 < g.horizons[g.first_nonfinite_horizon[0]] <= 100
     assert (g.reported_horizons == [10, 20, 40, 60, 80, 100, 150]).all()
     # The finite horizons give ln 3 exactly (float32 log: 1e-6 relative).
     assert abs(g.rate - np.log(3.0)) < 1e-5
@@ -144,7 +144,9 @@ def test_adaptive_step_simulator_is_differentiated_through_its_solves():
 
     A = jnp.array([[-0.3, 2.0], [-2.0, -0.3]])  # eig -0.3 ± 2i
     sim = cg.ODESimulator(lambda t, y, A: A @ y, dt=0.5, stepsize_controller=diffrax.PIDController(rtol=1e-8, atol=1e-10))
-    g = cg.gradient_growth(sim, jnp.ones(2), A, horizons=[4.0, 8.0, 16.0, 32.0], members=2)
+    # Members 4 to 8 time units apart: further down the decaying trajectory |y| nears the
+    # controller's atol, and the solve (hence its exact derivative) is only 1e-3 accurate.
+    g = cg.gradient_growth(sim, jnp.ones(2), A, horizons=[4.0, 8.0, 16.0, 32.0], members=2, spacing=4.0)
     # A is normal: ||J(T)^T c|| = e^{-0.3 T} exactly, up to the solver tolerance.
     assert g.status == "ok" and abs(g.rate + 0.3) < 1e-4
     assert np.isfinite(g.cotangent_norms).all()
