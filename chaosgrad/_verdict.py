@@ -18,8 +18,8 @@ material.
 - otherwise undecided: the interval spans more than one class.
 
 Order of the rules: the forward simulation diverged; the gradient is identically zero;
-the gradient is non-finite where no rate can be fitted and an ablation removes that
-(numerical explosion); the gradient is non-finite at too many horizons to fit (otherwise
+the gradient is partly non-finite, what stays finite does not grow, and an ablation
+removes the blow-up (numerical explosion); the gradient is non-finite at too many horizons to fit (otherwise
 inconclusive); its rate is undecided; it
 disagrees with the physics (numerical when an ablation explains the gap, inconclusive
 when none does); the physics is undetermined; otherwise the gradient is what the physics
@@ -217,12 +217,16 @@ def decide(v: VerdictInputs) -> Decision:
             ("make the step differentiable, e.g. a transition with gradients enabled or a relaxed discrete action",),
         )
     user = growth_class(v.rate, v.rate_low, v.rate_high, v.t_max)
-    if v.nonfinite_fixed_by and (v.gradient_status == "nonfinite" or user is None):
-        # No rate can be measured on what is left, and one change removes the blow-up.
+    if v.nonfinite_fixed_by and user != "grows":
+        # Non-finite values are the overflow of a physical explosion only when what stays
+        # finite grows; otherwise a blow-up that one change removes is numerical.
+        rest = ("no rate can be measured on the rest" if user is None or v.gradient_status == "nonfinite"
+                else f"what stays finite does not grow ({v.rate:+.3g} per time unit), so the blow-up is not an overflow "
+                     "of growth")
         return Decision(
             "numerical-explosion", causes,
             (f"the gradient is non-finite at {v.nonfinite_fraction:.0%} of the measured horizons and members while "
-             "the forward simulation stays finite, so no rate can be measured on the rest",
+             f"the forward simulation stays finite, and {rest}",
              "the ablation of " + ", ".join(v.nonfinite_fixed_by) + " makes it finite"), (),
         )
     if v.gradient_status == "nonfinite":
