@@ -185,6 +185,11 @@ CASES = [
                                       kw=dict(horizons=(2, 4, 8, 16))),
          "intrinsic-explosion", (),
          "float32 shadows the float64 trajectory statistically: same rate, nothing overflows", slow=True),
+    Case("Lorenz-63 in float16", _ode(lorenz, [1.0, 1.0, 1.0], LORENZ, solver=cg.RK4(), dt=0.01, dtype="float16",
+                                      kw=dict(members=6, lyapunov_time=50.0)),
+         "intrinsic-explosion", ("precision",),
+         "the gradient grows at lambda_1 = 0.906 and overflows float16 (65504 = e^11.1) near T = 12, inside the "
+         "default horizons; float64 removes the overflow", slow=True),
     Case("Lorenz-63 at rho = 10, backsolve", _ode(lorenz, [1.0, 1.0, 1.0], dict(LORENZ, rho=10.0), solver=cg.RK4(),
                                                   dt=0.01, adjoint=diffrax.BacksolveAdjoint(),
                                                   kw=dict(horizons=np.geomspace(1, 20, 7), wrt="rho", members=4,
