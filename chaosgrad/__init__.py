@@ -12,10 +12,9 @@ import jax as _jax
 
 _jax.config.update("jax_enable_x64", True)
 
+from ._verdict import PHYSICS, VERDICTS
 from ._diagnosis_types import (
     CAUSES,
-    PHYSICS,
-    VERDICTS,
     Ablation,
     Diagnosis,
     GradientGrowthResult,

@@ -132,6 +132,96 @@ def _test_cause(cause, evidence: CauseEvidence, y0s, measure) -> tuple[Ablation,
     ), after
 
 
+def _checked(simulator, y0, args, *, loss, horizons, wrt, reference, members, transient, lyapunov_time, k, causes, seed):
+    """Every argument of :func:`diagnose`, checked before anything is computed."""
+    simulator = check_simulator(simulator)
+    y0 = simulator.prepare(y0)
+    check_finite_input("y0", y0)
+    check_finite_input("args", args)
+    args = floats_as_arrays(args)
+    sel = resolve_wrt(wrt, args)
+    loss = as_loss(loss)
+    if reference is not None:
+        reference = check_reference(reference, y0, args)
+    if not isinstance(members, (int, np.integer)) or isinstance(members, bool) or members < 2:
+        raise bad_argument("members", f"{members!r} is not an int >= 2", "pass e.g. 8 (the rate's interval needs an ensemble)")
+    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or not 0 <= seed < 2**63:
+        raise bad_argument("seed", f"{seed!r} is not a non-negative 64-bit int", "pass e.g. 0")
+    if transient is not None and (not isinstance(transient, (int, float)) or not 0 <= transient < math.inf):
+        raise bad_argument("transient", f"{transient!r} is not a non-negative time", "pass e.g. 10.0 or None")
+    if lyapunov_time is not None and not isinstance(lyapunov_time, UntilConverged) and (
+        not isinstance(lyapunov_time, (int, float)) or not 0 < lyapunov_time < math.inf
+    ):
+        raise bad_argument("lyapunov_time", f"{lyapunov_time!r} is not a positive time", "pass e.g. 100.0, or UntilConverged()")
+    causes = check_causes(causes)
+    check_step_shapes(simulator, y0, args)
+    check_scalar_loss(loss, y0)
+    plan = plan_horizons(horizons, simulator.dt) if horizons is not None else None
+    n = FlatState.from_template(y0)[0].dim
+    if k is not None and (not isinstance(k, (int, np.integer)) or not 1 <= k <= n):
+        raise bad_argument("k", f"{k!r} is not between 1 and the state dimension {n}", f"pass 1 <= k <= {n}")
+    return simulator, y0, args, sel, loss, reference, causes, plan, n
+
+
+def _verdict_inputs(grad, ablations, prediction, t_max, physics, reference_diverged, expected_dof) -> VerdictInputs:
+    """The numbers the verdict depends on, from the measurements (pure)."""
+    expected, e_lo, e_hi = prediction
+    return VerdictInputs(
+        rate=grad.rate, rate_low=grad.rate_low, rate_high=grad.rate_high,
+        expected=expected, expected_low=e_lo, expected_high=e_hi, t_max=t_max,
+        gradient_status=grad.status, forward_diverged=not bool(grad.state_finite.all()),
+        reference_diverged=reference_diverged,
+        confirmed=tuple(ab.cause for ab in ablations if ab.confirmed),
+        failed=tuple(ab.name for ab in ablations if ab.status == "failed"), physics=physics,
+        rate_dof=grad.rate_dof, expected_dof=expected_dof, nonfinite_fraction=nonfinite_fraction(grad),
+        nonfinite_fixed_by=tuple(
+            ab.cause for ab in ablations
+            if ab.confirmed and ab.evidence.get("nonfinite_fraction_before", 0) > 0 and ab.evidence.get("nonfinite_fraction_after") == 0
+        ),
+    )
+
+
+def _recommendations(tested, evidence, notes, **general) -> list:
+    """The general advice, then each confirmed cause's own; a cause that cannot word its
+    advice is noted, not raised."""
+    own = []
+    for cause, (ab, after) in tested:
+        if ab.confirmed:
+            try:
+                own += cause.recommend(evidence, after)
+            except Exception as exc:
+                notes.append(f"cause {cause.name} could not word its advice: {type(exc).__name__}: {exc}")
+    recs = recommend(**general) + own
+    if not recs and general["verdict"] == "stable":
+        recs.append(Recommendation("none", "The gradient is well conditioned at these horizons; no change needed.", None, None))
+    return recs
+
+
+def _config(grad, simulator, ref_run, lam_phys, lyap, causes, *, members, seed, transient, extra) -> dict:
+    """Everything needed to reproduce the run."""
+    return {
+        "horizons": [float(h) for h in grad.reported_horizons],
+        "fit_horizons": [float(h) for h in grad.horizons[grad.fit_mask]],
+        "members": int(members),
+        "wrt": grad.wrt,
+        "loss": grad.loss,
+        "seed": int(seed),
+        "transient": float(transient),
+        "lyapunov": {
+            "k": lyap["k"], "interval": float(lyap["interval"]), "time": float(lam_phys.time),
+            "convergence": lam_phys.convergence,
+        },
+        "causes": [c.name for c in causes],
+        "simulator": simulator.describe(),
+        "reference": ref_run.simulator.describe(),
+        "versions": _versions(),
+        "device": _device(),
+        "dtype": simulator.dtype,
+        "command": " ".join(sys.argv) if sys.argv and sys.argv[0] else "python",
+        **(extra or {}),
+    }
+
+
 def diagnose(
     simulator: AbstractSimulator,
     y0,
@@ -181,33 +271,10 @@ def diagnose(
         A :class:`Diagnosis`. Parts that could not be measured are reported in
         ``notes`` and ``status == "partial"``, never raised.
     """
-    # ---- every argument is checked before anything is computed
-    simulator = check_simulator(simulator)
-    y0 = simulator.prepare(y0)
-    check_finite_input("y0", y0)
-    check_finite_input("args", args)
-    args = floats_as_arrays(args)
-    sel = resolve_wrt(wrt, args)
-    loss = as_loss(loss)
-    if reference is not None:
-        reference = check_reference(reference, y0, args)
-    if not isinstance(members, (int, np.integer)) or isinstance(members, bool) or members < 2:
-        raise bad_argument("members", f"{members!r} is not an int >= 2", "pass e.g. 8 (the rate's interval needs an ensemble)")
-    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or not 0 <= seed < 2**63:
-        raise bad_argument("seed", f"{seed!r} is not a non-negative 64-bit int", "pass e.g. 0")
-    if transient is not None and (not isinstance(transient, (int, float)) or not 0 <= transient < math.inf):
-        raise bad_argument("transient", f"{transient!r} is not a non-negative time", "pass e.g. 10.0 or None")
-    if lyapunov_time is not None and not isinstance(lyapunov_time, UntilConverged) and (
-        not isinstance(lyapunov_time, (int, float)) or not 0 < lyapunov_time < math.inf
-    ):
-        raise bad_argument("lyapunov_time", f"{lyapunov_time!r} is not a positive time", "pass e.g. 100.0, or UntilConverged()")
-    causes = check_causes(causes)
-    check_step_shapes(simulator, y0, args)
-    check_scalar_loss(loss, y0)
-    plan = plan_horizons(horizons, simulator.dt) if horizons is not None else None
-    n = FlatState.from_template(y0)[0].dim
-    if k is not None and (not isinstance(k, (int, np.integer)) or not 1 <= k <= n):
-        raise bad_argument("k", f"{k!r} is not between 1 and the state dimension {n}", f"pass 1 <= k <= {n}")
+    simulator, y0, args, sel, loss, reference, causes, plan, n = _checked(
+        simulator, y0, args, loss=loss, horizons=horizons, wrt=wrt, reference=reference, members=members,
+        transient=transient, lyapunov_time=lyapunov_time, k=k, causes=causes, seed=seed,
+    )
     report = progress or (lambda *a: None)
     steps, notes = 5, []
     t_hint = float(plan.times(simulator.dt)[-1]) if plan is not None else MAX_DEFAULT_STEPS * simulator.dt
@@ -266,7 +333,6 @@ def diagnose(
         return measure_growth(sim, sim.prepare(starts), a, loss=loss, sel=resolve_wrt(wrt, a), plan=grid)
 
     grad = measure_growth(simulator, y0s, args, loss=loss, sel=sel, plan=plan)
-    forward_diverged = not bool(grad.state_finite.all())
 
     # ---- causes
     report("ablations", 4, steps)
@@ -285,33 +351,13 @@ def diagnose(
             notes.append(f"ablation {ab.name} could not run: {ab.error}")
 
     physics = physics_class(lam1_p, h_p, t_max, reference_ok=lam_phys.status == "ok", reference_diverged=reference_diverged)
-    decision = decide(VerdictInputs(
-        rate=grad.rate, rate_low=grad.rate_low, rate_high=grad.rate_high,
-        expected=expected, expected_low=e_lo, expected_high=e_hi, t_max=t_max,
-        gradient_status=grad.status, forward_diverged=forward_diverged, reference_diverged=reference_diverged,
-        confirmed=tuple(ab.cause for ab in ablations if ab.confirmed),
-        failed=tuple(ab.name for ab in ablations if ab.status == "failed"), physics=physics,
-        rate_dof=grad.rate_dof, expected_dof=lam_phys.dof, nonfinite_fraction=nonfinite_fraction(grad),
-        nonfinite_fixed_by=tuple(
-            ab.cause for ab in ablations
-            if ab.confirmed and ab.evidence.get("nonfinite_fraction_before", 0) > 0 and ab.evidence.get("nonfinite_fraction_after") == 0
-        ),
-    ))
+    decision = decide(_verdict_inputs(grad, ablations, (expected, e_lo, e_hi), t_max, physics, reference_diverged, lam_phys.dof))
 
     overflow, underflow = overflow_horizons(grad, simulator.dtype)
-    recommendations = []
-    for cause, (ab, after) in tested:
-        if ab.confirmed:
-            try:
-                recommendations += cause.recommend(evidence, after)
-            except Exception as exc:
-                notes.append(f"cause {cause.name} could not word its advice: {type(exc).__name__}: {exc}")
-    recommendations = recommend(
-        physics=physics, verdict=decision.verdict, lam1_phys=lam1_p, grad=grad, dtype=simulator.dtype,
-        overflow=overflow, underflow=underflow, is_state=is_state,
-    ) + recommendations
-    if not recommendations and decision.verdict == "stable":
-        recommendations.append(Recommendation("none", "The gradient is well conditioned at these horizons; no change needed.", None, None))
+    recommendations = _recommendations(
+        tested, evidence, notes, physics=physics, verdict=decision.verdict, lam1_phys=lam1_p, grad=grad,
+        dtype=simulator.dtype, overflow=overflow, underflow=underflow, is_state=is_state,
+    )
     diag_name = name or "user simulator"
     explanation = explain(
         name=diag_name, decision=decision, physics=physics, lam_phys=lam_phys, lam_num=lam_num, grad=grad,
@@ -319,27 +365,7 @@ def diagnose(
     )
     failed = any(ab.status == "failed" for ab in ablations)
     status = "partial" if failed or lam_phys.status != "ok" or not ref_run.converged else "ok"
-    cfg = {
-        "horizons": [float(h) for h in grad.reported_horizons],
-        "fit_horizons": [float(h) for h in grad.horizons[grad.fit_mask]],
-        "members": int(members),
-        "wrt": grad.wrt,
-        "loss": grad.loss,
-        "seed": int(seed),
-        "transient": float(transient),
-        "lyapunov": {
-            "k": lyap["k"], "interval": float(lyap["interval"]), "time": float(lam_phys.time),
-            "convergence": lam_phys.convergence,
-        },
-        "causes": [c.name for c in causes],
-        "simulator": simulator.describe(),
-        "reference": ref_run.simulator.describe(),
-        "versions": _versions(),
-        "device": _device(),
-        "dtype": simulator.dtype,
-        "command": " ".join(sys.argv) if sys.argv and sys.argv[0] else "python",
-        **(config or {}),
-    }
+    cfg = _config(grad, simulator, ref_run, lam_phys, lyap, causes, members=members, seed=seed, transient=transient, extra=config)
     report("done", steps, steps)
     return Diagnosis(
         name=diag_name,

@@ -14,8 +14,6 @@ import numpy as np
 from ._lyapunov_result import LyapunovResult
 from ._serialize import Result
 
-from ._verdict import PHYSICS, VERDICTS
-
 # Names of the bundled causes (``chaosgrad.DEFAULT_CAUSES``); a user's own cause adds its own.
 CAUSES = ("discretization", "adjoint", "precision")
 

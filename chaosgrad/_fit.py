@@ -36,7 +36,6 @@ the interval is checked by simulation in ``tests/test_calibration.py`` and repor
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
