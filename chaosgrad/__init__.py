@@ -20,7 +20,7 @@ from ._diagnosis_types import (
     GradientGrowthResult,
     Recommendation,
 )
-from ._capabilities import SwappableAdjoint
+from ._capabilities import Refinable, SwappableAdjoint
 from ._causes import DEFAULT_CAUSES, AbstractCause, Adjoint, CauseEvidence, Discretization, Precision
 from ._diagnose import diagnose
 from ._errors import ChaosgradInputError
@@ -29,7 +29,8 @@ from ._losses import FinalStateLoss, LinearReadout, TimeAveragedLoss
 from ._lyapunov import LyapunovResult, UntilConverged, kaplan_yorke_dimension, lyapunov_spectrum
 from ._serialize import Result, load_result
 from ._rk import RK4
-from ._simulators import AbstractSimulator, MapSimulator, ODESimulator, RolloutSimulator
+from ._simulators import STEP_FAILURES, SUCCESS, AbstractSimulator, MapSimulator, RolloutSimulator, first_failure, replace_fields
+from ._ode import ODESimulator
 from ._study import Figure, Section, Series, Study, Table
 
 __version__ = "0.1.0"
@@ -42,7 +43,12 @@ __all__ = [
     "DEFAULT_CAUSES",
     "Discretization",
     "Precision",
+    "Refinable",
+    "STEP_FAILURES",
+    "SUCCESS",
     "SwappableAdjoint",
+    "first_failure",
+    "replace_fields",
     "UntilConverged",
     "PHYSICS",
     "VERDICTS",

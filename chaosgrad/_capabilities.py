@@ -5,6 +5,13 @@ thing about the user's numerics asks for the capability instead, so any simulato
 bundled ones or a user's own) that carries the marker can be ablated the same way.
 
 Every simulator has a float64 twin (``AbstractSimulator.with_dtype``, contract rule 7).
+The markers:
+
+- :class:`SwappableAdjoint`: how reverse mode differentiates ``evolve`` can be replaced
+  (the adjoint ablation).
+- :class:`Refinable`: the step can be refined, and a more accurate discretisation of the
+  same physics exists (the default reference of lambda_physical and the discretisation
+  ablation).
 """
 
 from __future__ import annotations
@@ -50,6 +57,39 @@ class SwappableAdjoint(eqx.Module):
     @abc.abstractmethod
     def evolve_until(self, t0, y, args, t1, max_steps: int):
         """``evolve`` to a traced end time through the current adjoint."""
+
+
+class Refinable(eqx.Module):
+    """Capability: the simulator discretises continuous-time physics with a step that can
+    be refined.
+
+    Rules for implementors:
+
+    1. ``with_step(dt)`` returns the same simulator with step ``dt`` (through the
+       validated constructor): the same physics, method, dtype and adjoint.
+    2. ``accurate_twin()`` returns a more accurate discretisation of the same physics in
+       float64 at the current step, with reverse mode through the steps (for diffrax
+       simulators: ``Dopri8`` at a constant step with ``RecursiveCheckpointAdjoint``).
+       Halving its step converges to the physical flow; chaosgrad halves it until the
+       leading exponents stop moving (lambda_physical).
+    3. Refining the step must not change the state pytree, so every run can start from
+       the same states.
+
+    A simulator without this marker (a map, an RL environment with a fixed physics step)
+    is its own physics: its reference is its float64 twin, unless the caller passes one.
+    """
+
+    @abc.abstractmethod
+    def with_step(self, dt: float):
+        """The same simulator with step ``dt``."""
+
+    @abc.abstractmethod
+    def accurate_twin(self):
+        """A more accurate discretisation of the same physics, float64, same step."""
+
+
+def refinable(simulator) -> bool:
+    return isinstance(simulator, Refinable)
 
 
 def reverse_through_steps(simulator) -> bool:

@@ -33,9 +33,10 @@ from ._horizons import plan_horizons
 from ._losses import as_loss, check_scalar_loss
 from ._lyapunov import UntilConverged, lyapunov_spectrum
 from ._probe import probe_step
-from ._pytree import FlatState, floats_as_arrays
+from ._pytree import floats_as_arrays
 from ._reference import check_reference, reference_spectrum, run_transient
-from ._simulators import AbstractSimulator, ODESimulator, check_simulator
+from ._capabilities import refinable
+from ._simulators import AbstractSimulator, check_simulator
 from ._verdict import VerdictInputs, decide, expected_rate, physics_class
 from ._wrt import resolve_wrt
 
@@ -157,7 +158,7 @@ def _checked(simulator, y0, args, *, loss, horizons, wrt, reference, members, tr
     check_step_shapes(simulator, y0, args)
     check_scalar_loss(loss, y0)
     plan = plan_horizons(horizons, simulator.dt) if horizons is not None else None
-    n = FlatState.from_template(y0)[0].dim
+    n = simulator.tangent_space(y0)[0].dim
     if k is not None and (not isinstance(k, (int, np.integer)) or not 1 <= k <= n):
         raise bad_argument("k", f"{k!r} is not between 1 and the state dimension {n}", f"pass 1 <= k <= {n}")
     return simulator, y0, args, sel, loss, reference, causes, plan, n
@@ -302,6 +303,9 @@ def diagnose(
     notes.append(f"measuring time of the reference spectrum: {lam_phys.convergence}")
     report("lambda_numerical", 2, steps)
     lam_num = lyapunov_spectrum(simulator, simulator.prepare(y_ref), args, **dict(lyap, time=lam_phys.time))
+    for name, res in (("the reference", lam_phys), ("the user's simulator", lam_num)):
+        if res.failure:
+            notes.append(f"{name}'s step reported a failure at {res.failure}")
     reference_diverged |= lam_phys.status != "ok" and lam_phys.nonfinite_quantity == "state"
 
     lam1_p = float(lam_phys.exponents[0])
@@ -338,7 +342,7 @@ def diagnose(
     report("ablations", 4, steps)
     evidence = CauseEvidence(
         simulator=simulator, args=args, reference=ref_run.simulator,
-        reference_differs=reference is not None or isinstance(simulator, ODESimulator),
+        reference_differs=reference is not None or refinable(simulator),
         lambda_physical=lam_phys, lambda_numerical=lam_num, gradient=grad,
         expected_physical=expected, expected_numerical=expected_num, t_max=t_max, wrt_state=is_state,
         y_start=simulator.prepare(y_ref), lyapunov_options=dict(lyap, time=lam_phys.time),

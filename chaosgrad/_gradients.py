@@ -25,7 +25,7 @@ from ._fit import fit_growth_rate
 from ._horizons import HorizonPlan, plan_horizons
 from ._losses import as_loss, check_scalar_loss
 from ._lyapunov import check_finite_input, check_step_shapes
-from ._pytree import FlatState, floats_as_arrays
+from ._pytree import floats_as_arrays
 from ._simulators import AbstractSimulator, check_simulator
 from ._sketch import describe_sketch
 from ._sweep import split_theta, sweep_horizons, through_adjoint
@@ -68,9 +68,9 @@ def make_members(simulator, y0, args, members: int, spacing: float, *, seed: int
     return _along_trajectory(simulator, y0, args, jnp.asarray(gaps))
 
 
-def _wrt_dimension(sel: Wrt, y_template, args) -> int:
+def _wrt_dimension(simulator, sel: Wrt, y_template, args) -> int:
     if sel.kind == "y0":
-        return FlatState.from_template(y_template)[0].dim
+        return simulator.tangent_space(y_template)[0].dim
     theta, _ = split_theta(sel, args)
     return int(sum(np.size(x) for x in jax.tree_util.tree_leaves(theta)))
 
@@ -117,7 +117,7 @@ def measure_growth(simulator, y0s, args, *, loss, sel: Wrt, plan: HorizonPlan, c
         status = fit.status
     rep = plan.reported
     template = jax.tree_util.tree_map(lambda x: x[0], y0s)
-    dim = _wrt_dimension(sel, template, args)
+    dim = _wrt_dimension(simulator, sel, template, args)
     return GradientGrowthResult(
         horizons=times,
         horizon_steps=(blocks * b).astype(np.int64),
@@ -145,7 +145,7 @@ def measure_growth(simulator, y0s, args, *, loss, sel: Wrt, plan: HorizonPlan, c
         rate_dof=int(fit.dof),
         gradient_sketch=grads[:, rep],
         state_sketch=states[:, rep],
-        sketch=f"gradient: {describe_sketch(dim)}; state: {describe_sketch(FlatState.from_template(template)[0].dim)}",
+        sketch=f"gradient: {describe_sketch(dim)}; state: {describe_sketch(simulator.tangent_space(template)[0].dim)}",
     )
 
 

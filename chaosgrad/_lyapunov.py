@@ -25,6 +25,7 @@ lambda_physical.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -36,9 +37,9 @@ import numpy as np
 from ._checks import as_count, check_finite_input, check_step_shapes, leading_size
 from ._errors import bad_argument
 from ._lyapunov_result import LyapunovResult, kaplan_yorke_dimension, summarise
-from ._pytree import FlatState, all_finite
+from ._pytree import all_finite
 from ._sharding import shard_ensemble
-from ._simulators import AbstractSimulator, check_simulator
+from ._simulators import AbstractSimulator, check_simulator, first_failure
 
 __all__ = [
     "LyapunovResult",
@@ -248,6 +249,24 @@ def _run_until(strategy: UntilConverged, simulator, y0, args, Q0, *, n_transient
         target = min(2 * target, max_intervals)
 
 
+def _with_failure(res: LyapunovResult, simulator, y0, args, ok, *, members, axes, m, transient_steps) -> LyapunovResult:
+    """When the state became non-finite, replay the first member that did with
+    ``advance`` (contract rule 9) and record the step's own reason, if it reported one."""
+    if res.status == "ok" or res.nonfinite_quantity != "state":
+        return res
+    ok = np.asarray(ok)
+    bad_at = np.where(ok.all(axis=1), ok.shape[1], np.argmin(ok, axis=1))
+    i = int(np.argmin(bad_at))
+    y_axis, a_axis = axes
+    take = lambda tree, axis: tree if members is None or axis is None else jax.tree_util.tree_map(lambda x: x[i], tree)
+    n_steps = -(-transient_steps // m) * m + (int(bad_at[i]) + 1) * m
+    found = first_failure(simulator, take(y0, y_axis), take(args, a_axis), n_steps)
+    if found is None:
+        return res
+    step, why = found
+    return dataclasses.replace(res, failure=f"step {step} (t = {step * simulator.dt:g}): {why}")
+
+
 def lyapunov_spectrum(
     simulator: AbstractSimulator,
     y0,
@@ -336,7 +355,7 @@ def lyapunov_spectrum(
     one_a = jax.tree_util.tree_map(lambda x: x[0], args) if a_axis == 0 else args
     check_step_shapes(simulator, one_y, one_a)
 
-    flat, u_template, _ = FlatState.from_template(one_y)
+    flat, u_template, _ = simulator.tangent_space(one_y)
     n = flat.dim
     if n == 0:
         raise bad_argument("y0", "has no floating-point leaves", "pass a state with float arrays")
@@ -352,6 +371,11 @@ def lyapunov_spectrum(
             ensemble=members is not None, convergence=convergence,
         )
 
+    def finish(logs, ok, n_int, convergence):
+        res = summary(logs, ok, n_int, convergence)
+        return _with_failure(res, simulator, y0, args, ok, members=members, axes=(y_axis, a_axis), m=m,
+                             transient_steps=transient_steps)
+
     seed_in, dtype = np.asarray(seed, dtype=np.int64), jnp.dtype(flat.dtype).name
     if strategy is not None:
         Q0 = _initial_frame(seed_in, n, k, dtype)
@@ -363,7 +387,7 @@ def lyapunov_spectrum(
         )
         if members is not None:
             logs, ok = logs[:members], ok[:members]
-        return summary(logs, ok, logs.shape[1], how)
+        return finish(logs, ok, logs.shape[1], how)
     if members is None:
         logs, ok = _run_single(
             simulator, y0, args, seed_in, n, k, dtype, transient_steps, m, n_int, unroll
@@ -376,4 +400,4 @@ def lyapunov_spectrum(
             y_axis, a_axis,
         )
         logs, ok = np.asarray(logs)[:members], np.asarray(ok)[:members]
-    return summary(logs, ok, n_int, f"fixed time {n_int * m * dt:g}")
+    return finish(logs, ok, n_int, f"fixed time {n_int * m * dt:g}")

@@ -63,6 +63,9 @@ class LyapunovResult(Result):
         first_nonfinite_interval: earliest interval (0-based, any member) with a
             non-finite value, or ``None``.
         nonfinite_quantity: ``"state"`` or ``"tangent"`` for that interval, or ``None``.
+        failure: why the state became non-finite when the simulator's step reported a
+            failure (contract rule 9, e.g. an adaptive solve that reached ``max_steps``),
+            with the step where it happened; ``None`` otherwise.
         dimension, k, dt, steps_per_interval, interval, transient, time, n_intervals,
         error_method, seed, simulator, dtype: how the run was configured.
     """
@@ -93,6 +96,7 @@ class LyapunovResult(Result):
     dof: int
     convergence: str
     kind: str = "lyapunov"
+    failure: str | None = None
 
     @property
     def leading(self) -> float:

@@ -4,6 +4,11 @@ A step that propagates no derivative (``jax.lax.stop_gradient`` inside it, integ
 discrete operations, a parameter that does not enter it) makes every later measurement
 degenerate: exponents of ``-inf``, gradients that are exactly zero. Saying so up front,
 with the fix, is worth one forward-mode derivative of one step.
+
+The same probe, leaf by leaf, finds *passive* leaves of the tangent space: a leaf the
+step writes but never reads (a record of the last action, kinematics recomputed from the
+coordinates). Its direction collapses exactly in one step (exponent ``-inf``); it is
+reported by name with the ``tangent=`` that leaves it out.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 
-from ._pytree import FlatState, is_float_array
+from ._pytree import is_float_array, leaf_names, tangent_mask
 from ._sketch import flat_floats
 from ._sweep import split_theta
 from ._wrt import Wrt
@@ -20,7 +25,7 @@ from ._wrt import Wrt
 
 @eqx.filter_jit
 def _probe(simulator, y0, args, sel: Wrt):
-    flat, u, rest = FlatState.from_template(y0)
+    flat, u, rest = simulator.tangent_space(y0)
     key_y, key_t = jax.random.split(jax.random.PRNGKey(0))
 
     def through_state(u):
@@ -28,8 +33,16 @@ def _probe(simulator, y0, args, sel: Wrt):
 
     v = jax.random.normal(key_y, u.shape, jnp.float64).astype(u.dtype)
     state = jnp.linalg.norm(jax.jvp(through_state, (u,), (v,))[1])
+    # Leaf by leaf: the same random direction restricted to one leaf's entries.
+    sizes = [int(jnp.size(x)) for x in jax.tree_util.tree_leaves(flat.unravel(u))]
+    offsets = [sum(sizes[:i]) for i in range(len(sizes))]
+    per_leaf = []
+    for start, size in zip(offsets, sizes):
+        window = (jnp.arange(u.size) >= start) & (jnp.arange(u.size) < start + size)
+        per_leaf.append(jnp.linalg.norm(jax.jvp(through_state, (u,), (jnp.where(window, v, 0),))[1]))
+    per_leaf = jnp.stack(per_leaf) if per_leaf else jnp.zeros(0)
     if sel.kind != "args":
-        return state, state
+        return state, state, per_leaf
     theta, rebuild = split_theta(sel, args)
     leaves, treedef = jax.tree_util.tree_flatten(theta)
     keys = jax.random.split(key_t, max(len(leaves), 1))
@@ -37,15 +50,26 @@ def _probe(simulator, y0, args, sel: Wrt):
         treedef, [jax.random.normal(k, jnp.shape(x), jnp.float64).astype(x.dtype) for k, x in zip(keys, leaves)]
     )
     through_wrt = lambda th: flat_floats(simulator.step(0.0, y0, rebuild(th)))
-    return state, jnp.linalg.norm(jax.jvp(through_wrt, (theta,), (w,))[1])
+    return state, jnp.linalg.norm(jax.jvp(through_wrt, (theta,), (w,))[1]), per_leaf
 
 
 def probe_step(simulator, y0, args, sel: Wrt) -> tuple[dict, list[str]]:
-    """``({"state": |D_y step v|, "wrt": |D_wrt step w|}, notes)`` for random ``v, w``."""
+    """``({"state": |D_y step v|, "wrt": |D_wrt step w|, "passive": [leaf names]}, notes)``
+    for random ``v, w``."""
     if not jax.tree_util.tree_leaves(eqx.filter(y0, is_float_array)):
-        return {"state": float("nan"), "wrt": float("nan")}, []
-    state, wrt = (float(x) for x in _probe(simulator, y0, args, sel))
+        return {"state": float("nan"), "wrt": float("nan"), "passive": []}, []
+    state, wrt, per_leaf = _probe(simulator, y0, args, sel)
+    state, wrt, per_leaf = float(state), float(wrt), [float(x) for x in per_leaf]
+    names = leaf_names(y0, tangent_mask(y0, simulator.tangent_selector))
+    passive = [name for name, norm in zip(names, per_leaf) if norm == 0] if state != 0 else []
     notes = []
+    if passive:
+        active = [name for name in names if name not in passive]
+        notes.append(
+            f"the step never reads the state leaf/leaves {', '.join(passive)}: their directions collapse exactly in one "
+            "step (exponent -inf), a passive record rather than dynamics. Fix: pass tangent= to the simulator, a "
+            f"function returning only the leaves that carry dynamics ({', '.join('s' + a for a in active)})"
+        )
     if state == 0:
         notes.append(
             "one step's derivative with respect to the state is exactly zero at y0: the step propagates no "
@@ -58,4 +82,4 @@ def probe_step(simulator, y0, args, sel: Wrt) -> tuple[dict, list[str]]:
             f"one step's derivative with respect to {sel.label} is exactly zero at y0: the parameter does not enter "
             "the step differentiably here"
         )
-    return {"state": state, "wrt": wrt}, notes
+    return {"state": state, "wrt": wrt, "passive": passive}, notes

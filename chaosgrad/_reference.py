@@ -1,12 +1,13 @@
 """The reference dynamics for lambda_physical.
 
-For an ``ODESimulator`` the default reference is the same vector field in float64 with
-an eighth-order Runge–Kutta method (Dormand–Prince 8(5,3), diffrax ``Dopri8``), at a
-step no larger than the user's, halved until the leading exponents stop moving: two
+For a :class:`~chaosgrad.Refinable` simulator (an ``ODESimulator``: the same vector field
+in float64 with an eighth-order Runge–Kutta method, Dormand–Prince 8(5,3), diffrax
+``Dopri8``) the default reference is its ``accurate_twin()``, at a step no larger than
+the user's, halved until the leading exponents stop moving: two
 successive estimates agree within their combined 95% intervals. A reference step at
 which the reference itself blows up (a stiff system: Dopri8's real stability interval
 ends near -6.9 / dt) is halved before anything is measured. For maps and rollouts the
-default reference is the same step in float64; pass ``reference=`` (for example the same
+default reference is the same step in float64 (its float64 twin); pass ``reference=`` (for example the same
 environment with finer substeps) to do better.
 """
 
@@ -15,7 +16,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import diffrax
 import equinox as eqx
 import jax
 import numpy as np
@@ -23,11 +23,16 @@ import numpy as np
 from ._errors import bad_argument
 from ._lyapunov import LyapunovResult, UntilConverged, lyapunov_spectrum
 from ._pytree import all_finite
-from ._simulators import AbstractSimulator, ODESimulator, _replace, check_simulator
+from ._capabilities import refinable
+from ._simulators import AbstractSimulator, check_simulator
 
 MAX_HALVINGS = 4
 # Halvings allowed to find a reference step at which the reference stays finite.
 MAX_STABILITY_HALVINGS = 8
+
+
+def _name(simulator) -> str:
+    return simulator.describe().get("solver", type(simulator).__name__)
 
 
 def exponent_uncertainty(res: LyapunovResult, i: int = 0) -> float:
@@ -55,14 +60,8 @@ class ReferenceRun:
 
 
 def default_reference(simulator: AbstractSimulator) -> AbstractSimulator:
-    if isinstance(simulator, ODESimulator):
-        return _replace(
-            simulator,
-            solver=diffrax.Dopri8(),
-            stepsize_controller=diffrax.ConstantStepSize(),
-            adjoint=diffrax.RecursiveCheckpointAdjoint(),
-            dtype="float64",
-        )
+    if refinable(simulator):
+        return simulator.accurate_twin()
     return simulator.with_dtype("float64")
 
 
@@ -98,7 +97,7 @@ def run_transient(simulator, reference, y0, args, time: float) -> tuple[Abstract
     reference's step while the transient blows up. Returns ``(reference, y, problem)``
     where ``problem`` says what failed (``None`` when the transient stayed finite)."""
     ref = reference if reference is not None else default_reference(simulator)
-    halvable = reference is None and isinstance(simulator, ODESimulator)
+    halvable = reference is None and refinable(simulator)
     for _ in range(MAX_STABILITY_HALVINGS + 1):
         n = max(0, int(round(time / ref.dt)))
         y = _evolve(ref, ref.prepare(y0), args, n) if n else ref.prepare(y0)
@@ -106,7 +105,7 @@ def run_transient(simulator, reference, y0, args, time: float) -> tuple[Abstract
             return ref, y, None
         if not halvable:
             break
-        ref = _replace(ref, dt=ref.dt / 2)
+        ref = ref.with_step(ref.dt / 2)
     what = "the reference dynamics" + (f" (down to dt = {ref.dt:g})" if halvable else "")
     return ref, None, f"the transient of {time:g} time units diverged with {what}"
 
@@ -125,7 +124,7 @@ def reference_spectrum(simulator, reference, y0, args, *, lyap_kwargs: dict, sta
     is halved from ``start`` (default: :func:`default_reference`; :func:`run_transient`
     returns a start at which the reference stays finite).
     """
-    if reference is not None or not isinstance(simulator, ODESimulator):
+    if reference is not None or not refinable(simulator):
         ref = reference if reference is not None else default_reference(simulator)
         res = lyapunov_spectrum(ref, y0, args, **lyap_kwargs)
         note = "reference supplied by the caller" if reference is not None else "the same step in float64"
@@ -144,12 +143,12 @@ def reference_spectrum(simulator, reference, y0, args, *, lyap_kwargs: dict, sta
                 agree(res.exponents[i], res.uncertainty[i], previous.exponents[i], previous.uncertainty[i])
                 for i in range(k)
             ):
-                note = f"Dopri8 in float64, converged at dt = {ref.dt:g} (halving the step moved the leading exponents by less than their uncertainty)"
+                note = f"{_name(ref)} in float64, converged at dt = {ref.dt:g} (halving the step moved the leading exponents by less than their uncertainty)"
                 return ReferenceRun(ref, res, True, note, moved)
         previous = res
-        ref = _replace(ref, dt=ref.dt / 2)
-    last = _replace(ref, dt=2 * ref.dt)
-    note = f"Dopri8 in float64 did not converge down to dt = {last.dt:g}; lambda_physical is the last estimate"
+        ref = ref.with_step(ref.dt / 2)
+    last = ref.with_step(2 * ref.dt)
+    note = f"{_name(last)} in float64 did not converge down to dt = {last.dt:g}; lambda_physical is the last estimate"
     return ReferenceRun(last, previous, False, note, moved)
 
 
@@ -163,13 +162,13 @@ def largest_safe_step(simulator, y0, args, lam1_phys, h_phys, t_max, *, time, se
     run. Returns ``None`` when no halving (within the step budget) gets there, or for
     simulators without a step.
     """
-    if not isinstance(simulator, ODESimulator):
+    if not refinable(simulator):
         return None
     sim = simulator
     # Precision enough for the test below: half the gap that counts (ln 2 over t_max).
     atol = 0.5 * math.log(2.0) / t_max
     for _ in range(max_halvings):
-        sim = _replace(sim, dt=sim.dt / 2)
+        sim = sim.with_step(sim.dt / 2)
         if time / sim.dt > max_steps:
             return None
         strategy = UntilConverged(rtol=0.05, atol=atol, max_steps=max(1, int(time / sim.dt)))

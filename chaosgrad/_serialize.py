@@ -73,8 +73,11 @@ def decode(data: Any) -> Any:
         if cls is None:
             raise ValueError(f"unknown result type {data['__type__']!r} in JSON")
         kwargs = {k: decode(v) for k, v in data.items() if k != "__type__"}
-        names = {f.name for f in dataclasses.fields(cls)}
-        missing = names - set(kwargs)
+        fields = dataclasses.fields(cls)
+        names = {f.name for f in fields}
+        # A field added later with a default may be absent from an older file.
+        required = {f.name for f in fields if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING}
+        missing = required - set(kwargs)
         if missing:
             raise ValueError(f"{cls.__name__} JSON lacks fields {sorted(missing)}")
         return cls(**{k: v for k, v in kwargs.items() if k in names})

@@ -12,27 +12,51 @@ from __future__ import annotations
 
 import abc
 import dataclasses
+import inspect
 import math
-from typing import Any, Callable
+from typing import Any, Callable, ClassVar
 
-import diffrax
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 
-from ._capabilities import SwappableAdjoint
 from ._errors import bad_argument
-from ._pytree import FlatState, cast_floats
-from ._rk import has_unrolled_step, unrolled_rk_step, variational_rk_step
+from ._pytree import FlatState, as_arrays, cast_floats
 
 _FLOAT_DTYPES = ("float16", "bfloat16", "float32", "float64")
-# Smallest stacked array [u; Q^T] for which ODESimulator.tangent_step integrates the
-# variational system (see its docstring for the measurements behind the number).
-_VARIATIONAL_MIN_SIZE = 8
+
+# Result codes of one step (rule 9). 0 is success; the messages say what failed and how to
+# fix it. Codes are int32 scalars so that they can be carried through a compiled loop.
+SUCCESS = 0
+STEP_FAILURES = {
+    1: "the solver reached its max_steps before the end of the step (raise max_steps, or loosen rtol/atol)",
+    2: "the solver's step size fell below its minimum (the system is stiff here: use an implicit solver)",
+    3: "the solver's nonlinear or linear solve failed (raise its iteration budget or shorten dt)",
+    4: "the solver reported non-finite values inside the step",
+    5: "the solver reported a failure",
+}
+
+
+def failure_message(code: int) -> str:
+    return STEP_FAILURES.get(int(code), f"the step failed with code {int(code)}")
+
+
+def mark_failed(y, code):
+    """``y`` where ``code`` is success, else every floating leaf set to NaN: a failed step
+    ends the trajectory visibly (the engines record where), never by a silent stall."""
+    failed = jnp.asarray(code) != SUCCESS
+    return jax.tree_util.tree_map(
+        lambda x: jnp.where(failed, jnp.asarray(jnp.nan, x.dtype), x)
+        if jnp.issubdtype(jnp.result_type(x), jnp.inexact) else x,
+        y,
+    )
 
 
 def _check_dtype(dtype) -> str:
-    name = jnp.dtype(dtype).name
+    try:
+        name = jnp.dtype(dtype).name
+    except TypeError:
+        raise bad_argument("dtype", f"{dtype!r} is not a dtype", f"use one of {_FLOAT_DTYPES}") from None
     if name not in _FLOAT_DTYPES:
         raise bad_argument("dtype", f"{name!r} is not a floating dtype", f"use one of {_FLOAT_DTYPES}")
     return name
@@ -48,17 +72,27 @@ def _check_dt(dt) -> float:
     return value
 
 
+def _check_tangent_arg(tangent) -> None:
+    if tangent is not None and not callable(tangent):
+        raise bad_argument(
+            "tangent", f"{tangent!r} is not callable",
+            "pass a function from the state to the leaves that carry dynamics, e.g. lambda s: (s.theta, s.theta_dot)",
+        )
+
+
 class AbstractSimulator(eqx.Module):
     """One numerical step of a dynamical system, and its composition over many steps.
 
-    Contract for implementors (rules, all required):
+    Contract for implementors (rules, all required; ``tests/test_conformance.py`` checks
+    every rule for every simulator class listed there: add yours with one line):
 
     1. ``step(t, y, args) -> y_next`` advances the state by one numerical step, from time
        ``t`` to ``t + dt``. It is a pure JAX function, differentiable in ``y`` and in the
        floating leaves of ``args`` in both forward (``jax.jvp``) and reverse mode.
     2. ``dt`` is the time one step advances (1 for maps and rollouts counted in steps).
-    3. ``y`` may be any pytree. Its floating leaves are the tangent space; other leaves
-       (counters, keys) are carried and may change, but not their structure or shapes.
+    3. ``y`` may be any pytree. Its floating leaves are the tangent space, or those that
+       ``tangent(y)`` selects (rule 10); other leaves (counters, keys, passive records)
+       are carried and may change, but not their structure, shapes or dtypes.
     4. Nothing branches in Python on traced values and nothing raises on non-finite
        values: a blow-up propagates NaN/inf, which chaosgrad records as a finding.
     5. ``evolve(t0, y, args, n_steps)`` is the map a user differentiates in reverse mode.
@@ -66,21 +100,36 @@ class AbstractSimulator(eqx.Module):
        gradients through a particular adjoint; it must compute the same map as
        ``n_steps`` applications of ``step`` (up to that adjoint's own numerics).
        ``evolve_forward`` is the same map for forward mode (default: ``evolve``).
-    6. ``dtype`` is the floating dtype of the state; ``prepare(y)`` casts to it.
-    7. ``with_dtype(dtype)`` returns the same simulator in another dtype (used by the
-       float64 ablation); ``describe()`` returns a short JSON-able description.
+    6. ``dtype`` is the floating dtype of the state; ``prepare(y)`` casts to it (and turns
+       Python numbers into arrays).
+    7. ``with_dtype(dtype)`` returns the same simulator in another dtype (its float64 twin
+       is what the precision ablation runs); ``describe()`` returns a short JSON-able
+       description. Variants are built through the validated constructor
+       (:func:`replace_fields`), never by bypassing ``__init__``.
     8. ``tangent_step(t, y, Q, args) -> (y_next, Q_next)`` is one step together with its
        tangent map: ``y_next = step(t, y, args)`` and ``Q_next = D_y step(t, y, args) Q``
-       for tangent columns ``Q`` of shape ``(n, k)``, indexed like the flattened floating
-       leaves of ``y`` (``jax.flatten_util.ravel_pytree`` order). The default pushes the
-       columns through ``step`` with ``jax.jvp``. Override it only with a faster
-       formulation of the same map (equal up to round-off), as ``ODESimulator`` does.
+       for tangent columns ``Q`` of shape ``(n, k)``, indexed like the flattened tangent
+       leaves of ``y`` (:meth:`tangent_space`). The default pushes the columns through
+       ``step`` with ``jax.jvp``. Override it only with a faster formulation of the same
+       map (equal up to round-off), as ``ODESimulator`` does.
+    9. A step that can fail (an adaptive solve that runs out of steps, an iterative solve
+       that does not converge) overrides ``advance(t, y, args) -> (y_next, code)`` with
+       an int32 ``code`` (``SUCCESS`` = 0, else a key of ``STEP_FAILURES``), and its
+       ``step`` returns ``mark_failed(*advance(...))``: NaN from the failed step on, so
+       the engines record where the trajectory ended and :func:`first_failure` says why.
+       The default ``advance`` is ``(step(...), SUCCESS)``.
+    10. ``tangent`` (optional, default ``None``: every floating leaf) is a function from
+        the state to the leaves that carry dynamics, e.g. ``lambda s: (s.q, s.qd)``;
+        passive or derived leaves (a record of the last action, kinematics recomputed
+        from the coordinates, a running return) are then carried, not measured.
 
     ``MapSimulator`` is the shortest reference implementation.
     """
 
     dt: eqx.AbstractVar[float]
     dtype: eqx.AbstractVar[str]
+    # The name of the user's function that ``step`` calls, for error messages.
+    step_function_name: ClassVar[str] = "step"
 
     @abc.abstractmethod
     def step(self, t, y, args):
@@ -90,17 +139,31 @@ class AbstractSimulator(eqx.Module):
     def with_dtype(self, dtype) -> "AbstractSimulator":
         """The same simulator with states in ``dtype``."""
 
+    def advance(self, t, y, args):
+        """One step and its result code (rule 9); the default step cannot fail."""
+        return self.step(t, y, args), jnp.asarray(SUCCESS, jnp.int32)
+
     def describe(self) -> dict:
         return {"kind": type(self).__name__, "dt": self.dt, "dtype": self.dtype}
 
     def prepare(self, y):
-        """Cast the floating leaves of ``y`` to this simulator's dtype."""
-        return cast_floats(y, self.dtype)
+        """Cast the floating leaves of ``y`` to this simulator's dtype; Python numbers
+        become arrays (a step may return ``reward=1.0``)."""
+        return cast_floats(as_arrays(y), self.dtype)
+
+    @property
+    def tangent_selector(self) -> Callable | None:
+        """Rule 10: the user's ``tangent`` function, or ``None`` for every floating leaf."""
+        return getattr(self, "tangent", None)
+
+    def tangent_space(self, y) -> tuple[FlatState, jax.Array, Any]:
+        """``(flat, u, rest)``: the tangent leaves of ``y`` flattened to ``u`` and the rest."""
+        return FlatState.from_template(y, self.tangent_selector)
 
     def tangent_step(self, t, y, Q, args):
         """One step of ``y`` and of the tangent columns ``Q`` (rule 8): ``jax.jvp`` of
         ``step`` along each column, ``vmap``-ed so that the step itself runs once."""
-        flat, u, rest = FlatState.from_template(y)
+        flat, u, rest = self.tangent_space(y)
 
         def f(u):
             return flat.split(self.step(t, flat.combine(u, rest), args))
@@ -126,6 +189,11 @@ class AbstractSimulator(eqx.Module):
         return self.evolve(t0, y, args, n_steps)
 
 
+def clock(t0):
+    """The step clock: float64 where JAX allows it (inside chaosgrad's computations)."""
+    return jnp.asarray(t0, jnp.float64 if jax.config.jax_enable_x64 else jnp.float32)
+
+
 def checkpointed_steps(step, t0, y, args, n_steps: int, dt: float):
     """``n_steps`` applications of ``step(t, y, args)`` with sqrt(n) checkpointing."""
     block = max(1, math.isqrt(max(n_steps, 1)))
@@ -143,11 +211,35 @@ def checkpointed_steps(step, t0, y, args, n_steps: int, dt: float):
     def outer(carry, _):
         return run_block(*carry), None
 
-    carry = (jnp.asarray(t0, jnp.float64), y)
+    carry = (clock(t0), y)
     carry, _ = jax.lax.scan(outer, carry, None, length=n_blocks)
     if remainder:
         carry = run(*carry, remainder)
     return carry[1]
+
+
+@eqx.filter_jit
+def _first_failure(simulator, y0, args, n_steps: int):
+    def body(carry, _):
+        t, y, first, code = carry
+        y1, c = simulator.advance(t, y, args)
+        failed_now = (c != SUCCESS) & (first < 0)
+        first = jnp.where(failed_now, jnp.round(t / simulator.dt).astype(jnp.int32), first)
+        code = jnp.where(failed_now, c, code)
+        return (t + simulator.dt, mark_failed(y1, c), first, code), None
+
+    start = (clock(0.0), y0, jnp.asarray(-1, jnp.int32), jnp.asarray(SUCCESS, jnp.int32))
+    (_, _, first, code), _ = jax.lax.scan(body, start, None, length=n_steps)
+    return first, code
+
+
+def first_failure(simulator, y0, args, n_steps: int) -> tuple[int, str] | None:
+    """``(step index, reason)`` of the first step whose result code is not success within
+    ``n_steps`` steps from ``y0``, or ``None`` (rule 9). One forward pass of ``advance``."""
+    if n_steps < 1:
+        return None
+    first, code = (int(x) for x in _first_failure(simulator, y0, args, int(n_steps)))
+    return None if first < 0 else (first, failure_message(code))
 
 
 class MapSimulator(AbstractSimulator):
@@ -159,24 +251,28 @@ class MapSimulator(AbstractSimulator):
     map_step: Callable
     dt: float = eqx.field(static=True)
     dtype: str = eqx.field(static=True)
+    tangent: Callable | None = eqx.field(static=True)
+    step_function_name: ClassVar[str] = "map_step"
 
-    def __init__(self, map_step: Callable, *, dt: float = 1.0, dtype="float64"):
+    def __init__(self, map_step: Callable, *, dt: float = 1.0, dtype="float64", tangent: Callable | None = None):
         self.map_step = map_step
         self.dt = _check_dt(dt)
         self.dtype = _check_dtype(dtype)
+        self.tangent = tangent
 
     def __check_init__(self):
         if not callable(self.map_step):
             raise bad_argument(
                 "map_step", f"{self.map_step!r} is not callable", "pass a function step(y, args) -> y"
             )
+        _check_tangent_arg(self.tangent)
 
     def step(self, t, y, args):
         del t
-        return self.map_step(y, args)
+        return self.prepare(self.map_step(y, args))
 
     def with_dtype(self, dtype):
-        return _replace(self, dtype=dtype)
+        return replace_fields(self, dtype=dtype)
 
 
 class RolloutSimulator(AbstractSimulator):
@@ -190,7 +286,9 @@ class RolloutSimulator(AbstractSimulator):
 
     The closed-loop Lyapunov exponents are those of ``s -> env_step(s, policy(theta,
     observe(s)))``; gradients of a return with respect to ``theta`` go through every
-    step, as in analytic policy gradients (Metz et al. 2021; Suh et al. 2022).
+    step, as in analytic policy gradients (Metz et al. 2021; Suh et al. 2022). For
+    environments with keys, rewards and auto-reset (gymnax, Brax) use the adapters in
+    :mod:`chaosgrad.envs`, which build on this class.
     """
 
     env_step: Callable
@@ -199,6 +297,8 @@ class RolloutSimulator(AbstractSimulator):
     substeps: int = eqx.field(static=True)
     dt: float = eqx.field(static=True)
     dtype: str = eqx.field(static=True)
+    tangent: Callable | None = eqx.field(static=True)
+    step_function_name: ClassVar[str] = "env_step"
 
     def __init__(
         self,
@@ -209,6 +309,7 @@ class RolloutSimulator(AbstractSimulator):
         substeps: int = 1,
         dt: float = 1.0,
         dtype="float64",
+        tangent: Callable | None = None,
     ):
         self.env_step = env_step
         self.policy = policy
@@ -216,6 +317,7 @@ class RolloutSimulator(AbstractSimulator):
         self.substeps = substeps
         self.dt = _check_dt(dt)
         self.dtype = _check_dtype(dtype)
+        self.tangent = tangent
 
     def __check_init__(self):
         for name in ("env_step", "policy"):
@@ -223,8 +325,9 @@ class RolloutSimulator(AbstractSimulator):
                 raise bad_argument(name, "is not callable", f"pass a function for {name}")
         if self.observe is not None and not callable(self.observe):
             raise bad_argument("observe", "is not callable", "pass observe(state) -> obs or None")
-        if not isinstance(self.substeps, int) or self.substeps < 1:
+        if isinstance(self.substeps, bool) or not isinstance(self.substeps, int) or self.substeps < 1:
             raise bad_argument("substeps", f"{self.substeps!r} is not a positive int", "pass e.g. 1")
+        _check_tangent_arg(self.tangent)
 
     def action(self, y, args):
         obs = y if self.observe is None else self.observe(y)
@@ -234,267 +337,53 @@ class RolloutSimulator(AbstractSimulator):
         del t
         a = self.action(y, args)
         for _ in range(self.substeps):
-            y = self.env_step(y, a)
+            y = self.prepare(self.env_step(y, a))
         return y
 
     def with_dtype(self, dtype):
-        return _replace(self, dtype=dtype)
+        return replace_fields(self, dtype=dtype)
 
     def describe(self) -> dict:
         return {**super().describe(), "substeps": self.substeps}
 
 
-class ODESimulator(AbstractSimulator, SwappableAdjoint):
-    """An ODE ``dy/dt = vector_field(t, y, args)`` solved with diffrax.
+def replace_fields(simulator, **changes):
+    """A copy of ``simulator`` with some fields changed, built through its constructor so
+    that every argument check runs again (``replace_fields(sim, dt=-1.0)`` raises).
 
-    Arguments:
-        vector_field: ``f(t, y, args) -> dy/dt``, any pytree ``y``.
-        solver: a diffrax solver (default ``diffrax.Tsit5()``).
-        dt: the step. With a constant step (the default) one chaosgrad step is one solver
-            step, taken directly with ``solver.step`` so that ``jax.jvp`` works and no
-            per-interval ``diffeqsolve`` overhead is paid. With an adaptive
-            ``stepsize_controller`` one chaosgrad step is one solve over ``[t, t + dt]``
-            and ``dt`` is also the initial step guess.
-        stepsize_controller: diffrax controller (default ``ConstantStepSize()``).
-        adjoint: how reverse mode differentiates ``evolve`` (default
-            ``RecursiveCheckpointAdjoint()``, discretise-then-optimise). Forward-mode
-            analyses never use it: diffrax's default adjoint refuses ``jax.jvp``, so
-            adaptive steps use ``diffrax.ForwardMode`` and constant steps bypass
-            ``diffeqsolve`` altogether.
-        dtype: state dtype (default float64).
-        max_steps: cap on solver steps per adaptive ``step`` (and per ``evolve`` call with
-            an adaptive controller, multiplied by the number of steps).
+    The constructor's parameters are matched to fields by name; a field the constructor
+    does not take is copied as it is.
     """
-
-    vector_field: Callable
-    solver: diffrax.AbstractSolver
-    dt: float = eqx.field(static=True)
-    stepsize_controller: diffrax.AbstractStepSizeController
-    adjoint: diffrax.AbstractAdjoint
-    dtype: str = eqx.field(static=True)
-    max_steps: int = eqx.field(static=True)
-
-    def __init__(
-        self,
-        vector_field: Callable,
-        *,
-        solver: diffrax.AbstractSolver | None = None,
-        dt: float = 0.01,
-        stepsize_controller: diffrax.AbstractStepSizeController | None = None,
-        adjoint: diffrax.AbstractAdjoint | None = None,
-        dtype="float64",
-        max_steps: int = 4096,
-    ):
-        self.vector_field = vector_field
-        self.solver = diffrax.Tsit5() if solver is None else solver
-        self.dt = _check_dt(dt)
-        self.stepsize_controller = (
-            diffrax.ConstantStepSize() if stepsize_controller is None else stepsize_controller
+    cls = type(simulator)
+    fields = {f.name: getattr(simulator, f.name) for f in dataclasses.fields(simulator)}
+    unknown = set(changes) - set(fields)
+    if unknown:
+        raise bad_argument(
+            "changes", f"{sorted(unknown)} are not fields of {cls.__name__}", f"change one of {sorted(fields)}"
         )
-        self.adjoint = diffrax.RecursiveCheckpointAdjoint() if adjoint is None else adjoint
-        self.dtype = _check_dtype(dtype)
-        self.max_steps = max_steps
-
-    def __check_init__(self):
-        if not callable(self.vector_field):
-            raise bad_argument(
-                "vector_field", "is not callable", "pass a function f(t, y, args) -> dy/dt"
-            )
-        if not isinstance(self.solver, diffrax.AbstractSolver):
-            raise bad_argument("solver", f"{self.solver!r} is not a diffrax solver", "pass e.g. diffrax.Tsit5()")
-        if not isinstance(self.stepsize_controller, diffrax.AbstractStepSizeController):
-            raise bad_argument(
-                "stepsize_controller",
-                f"{self.stepsize_controller!r} is not a diffrax step-size controller",
-                "pass diffrax.ConstantStepSize() or diffrax.PIDController(rtol=..., atol=...)",
-            )
-        if not isinstance(self.adjoint, diffrax.AbstractAdjoint):
-            raise bad_argument("adjoint", f"{self.adjoint!r} is not a diffrax adjoint", "pass e.g. diffrax.RecursiveCheckpointAdjoint()")
-        if not isinstance(self.max_steps, int) or self.max_steps < 1:
-            raise bad_argument("max_steps", f"{self.max_steps!r} is not a positive int", "pass e.g. 4096")
-
-    @property
-    def constant_step(self) -> bool:
-        return isinstance(self.stepsize_controller, diffrax.ConstantStepSize)
-
-    @property
-    def terms(self):
-        return diffrax.ODETerm(self.vector_field)
-
-    def _time(self, t):
-        # The clock runs in the state dtype so that the solver's stage arithmetic
-        # (h * k_i) is done in the user's precision, except for 16-bit states: a float16
-        # clock cannot resolve t + dt past t = 2048 dt, so 16-bit states get a float32
-        # clock, their stage sums are promoted to float32 and the state is rounded back
-        # to 16 bits after every step, as in mixed-precision training.
-        clock = "float32" if jnp.dtype(self.dtype).itemsize < 4 else self.dtype
-        return jnp.asarray(t, clock)
-
-    def step(self, t, y, args):
-        t0 = self._time(t)
-        t1 = t0 + self.dt
-        if self.constant_step and has_unrolled_step(self.solver):
-            y1 = unrolled_rk_step(self.solver, self.vector_field, t0, t1 - t0, y, args)
-            return self.prepare(y1)
-        if self.constant_step:
-            state = self.solver.init(self.terms, t0, t1, y, args)
-            y1, _, _, _, _ = _jvp_capable(self.solver).step(
-                self.terms, t0, t1, y, args, state, False
-            )
-            return self.prepare(y1)
-        sol = diffrax.diffeqsolve(
-            self.terms,
-            self.solver,
-            t0,
-            t1,
-            self.dt,
-            y,
-            args,
-            stepsize_controller=self.stepsize_controller,
-            adjoint=diffrax.ForwardMode(),
-            saveat=diffrax.SaveAt(t1=True),
-            max_steps=self.max_steps,
-            throw=False,
-        )
-        return self.prepare(jax.tree_util.tree_map(lambda x: x[-1], sol.ys))
-
-    def tangent_step(self, t, y, Q, args):
-        """One step and its tangent map (rule 8).
-
-        With a constant step and an explicit Runge–Kutta tableau, the state and the
-        tangent columns are integrated together as the variational system
-        ``u' = f(u), Q' = Df(u) Q`` with the same tableau
-        (:func:`chaosgrad._rk.variational_rk_step`): the same map as ``jax.jvp``
-        through :meth:`step`, up to round-off. It is used when the stacked array
-        ``[u; Q^T]`` has at least ``_VARIATIONAL_MIN_SIZE`` (8) entries; below that, and
-        for other solvers and controllers, the default ``jax.jvp`` is used.
-
-        Why the threshold (RK4 on XLA's CPU backend; ``benchmarks/bench_lyapunov.py``,
-        results in ``benchmarks/RESULTS.md``): the stacked form fuses into fewer, larger
-        kernels, and from 8 entries up it was never slower: Lorenz-96 with N = 4 to 40,
-        single runs and ensembles, 2.2 to 5.4 times faster; Lorenz-63 with all three
-        exponents 1.0 to 1.1 times. Below 8 entries the slicing and concatenation cost
-        as much as the arithmetic they save: van der Pol (single and ensemble) and a
-        256-member Lorenz-63 ensemble with k = 1 ran 1.1 to 1.6 times slower stacked.
-        """
-        flat, u, rest = FlatState.from_template(y)
-        if (
-            self._variational_tangents
-            and not jax.tree_util.tree_leaves(rest)
-            and u.size * (Q.shape[1] + 1) >= _VARIATIONAL_MIN_SIZE
-        ):
-            return self._variational_tangent_step(t, y, Q, args)
-        return super().tangent_step(t, y, Q, args)
-
-    def _variational_tangent_step(self, t, y, Q, args):
-        """:meth:`tangent_step` by the variational system, whatever the size (needs a
-        constant step, an explicit tableau and a state whose leaves are all floating)."""
-        flat, u, rest = FlatState.from_template(y)
-        t0 = self._time(t)
-
-        def flat_field(t, u):
-            return flat.split(self.vector_field(t, flat.combine(u, rest), args))[0]
-
-        u1, Q1 = variational_rk_step(self.solver, flat_field, t0, (t0 + self.dt) - t0, u, Q)
-        return self.prepare(flat.combine(u1, rest)), Q1.astype(Q.dtype)
-
-    @property
-    def _variational_tangents(self) -> bool:
-        """Whether :meth:`tangent_step` may integrate the variational system."""
-        return self.constant_step and has_unrolled_step(self.solver)
-
-    @property
-    def discretise_then_optimise(self) -> bool:
-        """Constant steps with the default adjoint: reverse mode through the step itself."""
-        return self.constant_step and type(self.adjoint) is diffrax.RecursiveCheckpointAdjoint
-
-    @property
-    def reverse_through_steps(self) -> bool:
-        """Capability rule 3 of :class:`SwappableAdjoint`."""
-        return self.discretise_then_optimise
-
-    def with_adjoint(self, adjoint):
-        if not isinstance(adjoint, diffrax.AbstractAdjoint):
-            raise bad_argument("adjoint", f"{adjoint!r} is not a diffrax adjoint", "pass e.g. diffrax.RecursiveCheckpointAdjoint()")
-        return _replace(self, adjoint=adjoint)
-
-    def exact_adjoint(self):
-        return diffrax.RecursiveCheckpointAdjoint()
-
-    def evolve_until(self, t0, y, args, t1, max_steps: int):
-        """Capability rule 5 of :class:`SwappableAdjoint`: one ``diffeqsolve`` to a traced
-        ``t1`` with the user's adjoint."""
-        return self._diffeqsolve(t0, y, args, max_steps, self.adjoint, t1=t1)
-
-    def evolve(self, t0, y, args, n_steps: int):
-        """Solve over ``n_steps * dt`` as the user's code would.
-
-        With a constant step and ``RecursiveCheckpointAdjoint`` (discretise-then-optimise)
-        this is the checkpointed scan of :meth:`step`: the same numbers as diffrax, and
-        forward mode works too. Any other adjoint or controller goes through one
-        ``diffeqsolve`` with the user's adjoint, so its numerics are what is measured.
-        """
-        if self.discretise_then_optimise:
-            return super().evolve(t0, y, args, n_steps)
-        return self._diffeqsolve(t0, y, args, n_steps, self.adjoint)
-
-    def evolve_forward(self, t0, y, args, n_steps: int):
-        if self.discretise_then_optimise:
-            return super().evolve(t0, y, args, n_steps)
-        return self._diffeqsolve(t0, y, args, n_steps, diffrax.ForwardMode())
-
-    def _diffeqsolve(self, t0, y, args, n_steps, adjoint, t1=None):
-        """One ``diffeqsolve`` from ``t0`` to ``t1`` (default ``t0 + n_steps dt``);
-        ``n_steps`` (static) sizes ``max_steps``, so one compilation serves any traced
-        ``t1`` up to it."""
-        t0 = self._time(t0)
-        t1 = t0 + n_steps * self.dt if t1 is None else self._time(t1)
-        if self.constant_step:
-            controller, dt0, max_steps = self.stepsize_controller, self.dt, n_steps + 16
+    fields.update(changes)
+    params = inspect.signature(cls.__init__).parameters
+    accepts_all = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+    positional, keyword = [], {}
+    for name, p in list(params.items())[1:]:
+        if name not in fields:
+            continue
+        if p.kind in (inspect.Parameter.POSITIONAL_ONLY,):
+            positional.append(fields.pop(name))
         else:
-            controller, dt0, max_steps = self.stepsize_controller, self.dt, self.max_steps * n_steps
-        sol = diffrax.diffeqsolve(
-            self.terms,
-            self.solver,
-            t0,
-            t1,
-            dt0,
-            y,
-            args,
-            stepsize_controller=controller,
-            adjoint=adjoint,
-            saveat=diffrax.SaveAt(t1=True),
-            max_steps=max_steps,
-            throw=False,
-        )
-        return self.prepare(jax.tree_util.tree_map(lambda x: x[-1], sol.ys))
-
-    def with_dtype(self, dtype):
-        return _replace(self, dtype=dtype)
-
-    def describe(self) -> dict:
-        return {
-            **super().describe(),
-            "solver": type(self.solver).__name__,
-            "stepsize_controller": type(self.stepsize_controller).__name__,
-            "adjoint": type(self.adjoint).__name__,
-        }
-
-
-def _jvp_capable(solver):
-    """diffrax's default checkpointed stage loop refuses ``jax.jvp``; use a plain loop."""
-    if isinstance(solver, diffrax.AbstractRungeKutta) and solver.scan_kind is None:
-        return eqx.tree_at(lambda s: s.scan_kind, solver, "lax", is_leaf=lambda x: x is None)
-    return solver
-
-
-def _replace(simulator, **changes):
-    """A copy of ``simulator`` with some fields changed (equinox modules are frozen)."""
-    if "dtype" in changes:
-        changes["dtype"] = _check_dtype(changes["dtype"])
-    obj = object.__new__(type(simulator))
-    for f in dataclasses.fields(simulator):
-        object.__setattr__(obj, f.name, changes.get(f.name, getattr(simulator, f.name)))
+            keyword[name] = fields.pop(name)
+    if accepts_all:
+        keyword.update(fields)
+        fields = {}
+    obj = cls(*positional, **keyword)
+    # Fields the constructor derives or does not take: copied (they are not arguments the
+    # caller could have got wrong).
+    for name, value in fields.items():
+        if name in changes:
+            raise bad_argument(
+                "changes", f"{cls.__name__}.__init__ does not take {name!r}", "change a constructor argument instead"
+            )
+        object.__setattr__(obj, name, value)
     return obj
 
 
@@ -504,6 +393,7 @@ def check_simulator(simulator: Any) -> AbstractSimulator:
             "simulator",
             f"{type(simulator).__name__} is not a chaosgrad simulator",
             "wrap your code in ODESimulator, MapSimulator or RolloutSimulator, "
-            "or subclass AbstractSimulator",
+            "use an adapter from chaosgrad.envs, or subclass AbstractSimulator",
         )
     return simulator
+

@@ -24,7 +24,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._capabilities import reverse_through_steps
-from ._pytree import all_finite, float_leaves, is_float_array
+from ._pytree import all_finite, float_leaves, is_float_array, tangent_mask
 from ._sketch import sketch_tree
 from ._wrt import Wrt
 
@@ -95,6 +95,16 @@ def _forward_boundaries(simulator, y0, args, loss, sel: Wrt, b: int, K: int):
     return ys, ok
 
 
+def tangent_part(simulator, g, template):
+    """The gradient with respect to the state restricted to its tangent leaves (contract
+    rule 10): a passive leaf's gradient (a running return: exactly 1) is not a
+    sensitivity of the dynamics. ``template`` has the structure of ``g`` without its
+    batch axes."""
+    if simulator.tangent_selector is None:
+        return g
+    return eqx.filter(g, tangent_mask(template, simulator.tangent_selector))
+
+
 def _masked(mask, tree):
     """Zero the lanes (axis 0) of every leaf where ``mask`` is False (NaN-safe)."""
     return jax.tree_util.tree_map(
@@ -152,7 +162,7 @@ def _backward_all(simulator, ys, args, loss, sel: Wrt, b: int, K: int, blocks):
 
     start = (jax.tree_util.tree_map(jnp.zeros_like, seeds), cot_theta, jnp.zeros(K))
     cot_y, cot_theta, profile = jax.lax.fori_loop(0, K, body, start)
-    g = cot_y if sel.kind == "y0" else cot_theta
+    g = tangent_part(simulator, cot_y, pick(0)[0]) if sel.kind == "y0" else cot_theta
     return jax.vmap(tree_norm)(g), profile, jax.vmap(sketch_tree)(g)
 
 
@@ -204,6 +214,7 @@ def _gradient_through_adjoint(simulator, y0s, args, loss, sel, n_max, horizon):
             return loss.at_state(y_T, y0)
 
         g = jax.grad(objective, argnums=0 if sel.kind == "y0" else 1)(y0f, theta)
+        g = tangent_part(simulator, g, y0f) if sel.kind == "y0" else g
         return tree_norm(g), sketch_tree(g)
 
     return jax.vmap(one)(y0s)

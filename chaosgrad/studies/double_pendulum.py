@@ -23,7 +23,7 @@ import numpy as np
 
 from .._losses import FinalStateLoss
 from .._reference import exponent_uncertainty
-from .._simulators import ODESimulator
+from .._ode import ODESimulator
 from .._study import Figure, Section, Series, Table
 from ..zoo import double_pendulum, double_pendulum_energy
 from ..zoo._flows import double_pendulum_vector_field

@@ -30,7 +30,7 @@ import numpy as np
 
 from .._errors import bad_argument
 from .._rk import RK4
-from .._simulators import ODESimulator
+from .._ode import ODESimulator
 from ._integrators import ImplicitMidpoint  # noqa: F401 (importable from here)
 from ._system import System
 

@@ -11,18 +11,21 @@ from __future__ import annotations
 
 from typing import Callable
 
+import diffrax
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 from jax.flatten_util import ravel_pytree
 
+from .._capabilities import Refinable
 from .._errors import bad_argument
-from .._simulators import AbstractSimulator, _check_dt, _check_dtype, _replace
+from .._ode import ODESimulator
+from .._simulators import AbstractSimulator, _check_dt, _check_dtype, replace_fields
 
 # ---------------------------------------------------------------------------- implicit midpoint
 
 
-class ImplicitMidpoint(AbstractSimulator):
+class ImplicitMidpoint(AbstractSimulator, Refinable):
     """The implicit midpoint rule ``y1 = y0 + dt f(t + dt/2, (y0 + y1) / 2)``.
 
     The one-stage Gauss–Legendre method: symplectic, symmetric, second order (Hairer,
@@ -76,10 +79,17 @@ class ImplicitMidpoint(AbstractSimulator):
         return self.prepare(unravel(u1))
 
     def with_dtype(self, dtype):
-        return _replace(self, dtype=dtype)
+        return replace_fields(self, dtype=dtype)
 
     def describe(self) -> dict:
         return {**super().describe(), "solver": "ImplicitMidpoint", "newton_iterations": self.newton_iterations}
+
+    def with_step(self, dt):
+        return replace_fields(self, dt=dt)
+
+    def accurate_twin(self):
+        """Dopri8 on the same vector field, float64 (capability rule 2 of Refinable)."""
+        return ODESimulator(self.vector_field, solver=diffrax.Dopri8(), dt=self.dt, dtype="float64")
 
 
 # ---------------------------------------------------------------------------- ETDRK4
@@ -120,7 +130,7 @@ def etdrk4_coefficients(c, h, contour_points: int = 32):
     return jnp.exp(h * c), jnp.exp(h * c / 2), Q, f1, f2, f3
 
 
-class ETDRK4(AbstractSimulator):
+class ETDRK4(AbstractSimulator, Refinable):
     """Exponential time differencing fourth-order Runge–Kutta for ``y' = c y + N(t, y)``.
 
     Cox & Matthews (J. Comput. Phys. 176, 430, 2002), with the coefficients of
@@ -185,7 +195,16 @@ class ETDRK4(AbstractSimulator):
         return self.prepare(E * y + f1 * Ny + 2.0 * f2 * (Na + Nb) + f3 * Nd)
 
     def with_dtype(self, dtype):
-        return _replace(self, dtype=dtype)
+        return replace_fields(self, dtype=dtype)
 
     def describe(self) -> dict:
         return {**super().describe(), "solver": "ETDRK4", "contour_points": self.contour_points}
+
+    def with_step(self, dt):
+        return replace_fields(self, dt=dt)
+
+    def accurate_twin(self):
+        """ETDRK4 itself in float64: its linear part is exact, so halving its step
+        converges on a stiff system where an explicit method at the same step cannot
+        even stay finite (capability rule 2 of Refinable)."""
+        return self.with_dtype("float64")

@@ -26,7 +26,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._errors import bad_argument
-from .._simulators import ODESimulator
+from .._ode import ODESimulator
 from ._flows import at_defaults, initial_state, make_args, real_parameter, settle
 from ._integrators import ETDRK4, etdrk4_coefficients  # noqa: F401 (importable from here)
 from ._system import System
