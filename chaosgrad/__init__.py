@@ -4,15 +4,21 @@ chaosgrad measures three rates on the same trajectory: the Lyapunov spectrum of 
 physical flow (lambda_physical), that of the user's numerical map (lambda_numerical), and
 the growth rate of the gradient the user actually gets, and attributes the difference.
 
-Importing chaosgrad enables float64 in JAX (``jax_enable_x64``): reference spectra are
-computed in float64, and a user's lower-precision simulator keeps its own dtype.
+Importing chaosgrad does not change JAX's configuration: its own computations run with
+float64 enabled in a scope (``jax.enable_x64``), and a user's lower-precision simulator
+keeps its own dtype.
 """
 
-import jax as _jax
-
-_jax.config.update("jax_enable_x64", True)
-
-from ._verdict import PHYSICS, VERDICTS
+from ._capabilities import Refinable, SwappableAdjoint
+from ._causes import (
+    DEFAULT_CAUSES,
+    AbstractCause,
+    Adjoint,
+    CauseEvidence,
+    Discretization,
+    Precision,
+)
+from ._diagnose import diagnose
 from ._diagnosis_types import (
     CAUSES,
     Ablation,
@@ -20,18 +26,29 @@ from ._diagnosis_types import (
     GradientGrowthResult,
     Recommendation,
 )
-from ._capabilities import Refinable, SwappableAdjoint
-from ._causes import DEFAULT_CAUSES, AbstractCause, Adjoint, CauseEvidence, Discretization, Precision
-from ._diagnose import diagnose
 from ._errors import ChaosgradInputError
 from ._gradients import gradient_growth
 from ._losses import FinalStateLoss, LinearReadout, TimeAveragedLoss
-from ._lyapunov import LyapunovResult, UntilConverged, kaplan_yorke_dimension, lyapunov_spectrum
-from ._serialize import Result, load_result
-from ._rk import RK4
-from ._simulators import STEP_FAILURES, SUCCESS, AbstractSimulator, MapSimulator, RolloutSimulator, first_failure, replace_fields
+from ._lyapunov import (
+    LyapunovResult,
+    UntilConverged,
+    kaplan_yorke_dimension,
+    lyapunov_spectrum,
+)
 from ._ode import ODESimulator
+from ._rk import RK4
+from ._serialize import Result, load_result
+from ._simulators import (
+    STEP_FAILURES,
+    SUCCESS,
+    AbstractSimulator,
+    MapSimulator,
+    RolloutSimulator,
+    first_failure,
+    replace_fields,
+)
 from ._study import Figure, Section, Series, Study, Table
+from ._verdict import PHYSICS, VERDICTS
 
 __version__ = "0.1.0"
 

@@ -23,6 +23,7 @@ import jax
 import numpy as np
 
 from ._advice import explain, overflow_horizons, recommend
+from ._capabilities import refinable
 from ._causes import DEFAULT_CAUSES, AbstractCause, CauseEvidence
 from ._checks import check_finite_input, check_step_shapes
 from ._compare import compare, nonfinite_fraction
@@ -32,10 +33,10 @@ from ._gradients import make_members, measure_growth
 from ._horizons import plan_horizons
 from ._losses import as_loss, check_scalar_loss
 from ._lyapunov import UntilConverged, lyapunov_spectrum
+from ._precision import float64_scope
 from ._probe import probe_step
 from ._pytree import floats_as_arrays
 from ._reference import check_reference, reference_spectrum, run_transient
-from ._capabilities import refinable
 from ._simulators import AbstractSimulator, check_simulator
 from ._verdict import VerdictInputs, decide, expected_rate, physics_class
 from ._wrt import resolve_wrt
@@ -223,6 +224,7 @@ def _config(grad, simulator, ref_run, lam_phys, lyap, causes, *, members, seed, 
     }
 
 
+@float64_scope
 def diagnose(
     simulator: AbstractSimulator,
     y0,

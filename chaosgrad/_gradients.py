@@ -25,6 +25,7 @@ from ._fit import fit_growth_rate
 from ._horizons import HorizonPlan, plan_horizons
 from ._losses import as_loss, check_scalar_loss
 from ._lyapunov import check_finite_input, check_step_shapes
+from ._precision import float64_scope
 from ._pytree import floats_as_arrays
 from ._simulators import AbstractSimulator, check_simulator
 from ._sketch import describe_sketch
@@ -149,6 +150,7 @@ def measure_growth(simulator, y0s, args, *, loss, sel: Wrt, plan: HorizonPlan, c
     )
 
 
+@float64_scope
 def gradient_growth(
     simulator: AbstractSimulator,
     y0,

@@ -37,6 +37,7 @@ import numpy as np
 from ._checks import as_count, check_finite_input, check_step_shapes, leading_size
 from ._errors import bad_argument
 from ._lyapunov_result import LyapunovResult, kaplan_yorke_dimension, summarise
+from ._precision import float64_scope
 from ._pytree import all_finite
 from ._sharding import shard_ensemble
 from ._simulators import AbstractSimulator, check_simulator, first_failure
@@ -267,6 +268,7 @@ def _with_failure(res: LyapunovResult, simulator, y0, args, ok, *, members, axes
     return dataclasses.replace(res, failure=f"step {step} (t = {step * simulator.dt:g}): {why}")
 
 
+@float64_scope
 def lyapunov_spectrum(
     simulator: AbstractSimulator,
     y0,

@@ -266,6 +266,7 @@ class ODESimulator(AbstractSimulator, SwappableAdjoint, Refinable):
         ``t1`` up to it."""
         t0 = self._time(t0)
         t1 = t0 + n_steps * self.dt if t1 is None else self._time(t1)
+        y = self.prepare(y)
         if self.constant_step:
             controller, dt0, max_steps = self.stepsize_controller, self.dt, n_steps + 16
         else:

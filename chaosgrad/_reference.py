@@ -20,10 +20,10 @@ import equinox as eqx
 import jax
 import numpy as np
 
+from ._capabilities import refinable
 from ._errors import bad_argument
 from ._lyapunov import LyapunovResult, UntilConverged, lyapunov_spectrum
 from ._pytree import all_finite
-from ._capabilities import refinable
 from ._simulators import AbstractSimulator, check_simulator
 
 MAX_HALVINGS = 4

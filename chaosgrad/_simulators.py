@@ -21,6 +21,7 @@ import jax
 import jax.numpy as jnp
 
 from ._errors import bad_argument
+from ._precision import float64_scope
 from ._pytree import FlatState, as_arrays, cast_floats
 
 _FLOAT_DTYPES = ("float16", "bfloat16", "float32", "float64")
@@ -182,7 +183,7 @@ class AbstractSimulator(eqx.Module):
         (Griewank & Walther 2000, two-level checkpointing), so memory grows like sqrt(n)
         instead of n, for one extra forward pass. Forward mode (``jax.jvp``) works too.
         """
-        return checkpointed_steps(self.step, t0, y, args, n_steps, self.dt)
+        return checkpointed_steps(self.step, t0, self.prepare(y), args, n_steps, self.dt)
 
     def evolve_forward(self, t0, y, args, n_steps: int):
         """The same map as :meth:`evolve`, differentiable with ``jax.jvp``."""
@@ -233,6 +234,7 @@ def _first_failure(simulator, y0, args, n_steps: int):
     return first, code
 
 
+@float64_scope
 def first_failure(simulator, y0, args, n_steps: int) -> tuple[int, str] | None:
     """``(step index, reason)`` of the first step whose result code is not success within
     ``n_steps`` steps from ``y0``, or ``None`` (rule 9). One forward pass of ``advance``."""

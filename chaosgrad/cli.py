@@ -21,6 +21,8 @@ import sys
 import traceback
 from pathlib import Path
 
+from ._precision import float64_scope
+
 EXIT_OK = 0
 EXIT_INCOMPLETE = 1
 EXIT_USAGE = 2
@@ -289,6 +291,7 @@ def _call_factory(factory, spec: str, allowed: set) -> dict:
 
 def _diagnose_simulator(args, progress):
     import chaosgrad
+
     from . import ChaosgradInputError, Study
 
     diagnose = getattr(chaosgrad, "diagnose", None)
@@ -455,6 +458,7 @@ def cmd_index(args) -> int:
     return EXIT_OK
 
 
+@float64_scope
 def main(argv=None) -> int:
     """Run the command line; return the exit code (see ``EXIT_CODES``)."""
     argv = list(sys.argv[1:] if argv is None else argv)

@@ -18,7 +18,7 @@ def lorenz(t, y, a):
 
 
 LORENZ_ARGS = {"sigma": 10.0, "rho": 28.0, "beta": 8.0 / 3.0}
-LORENZ_Y0 = jnp.array([-8.0, 7.0, 27.0])
+LORENZ_Y0 = np.array([-8.0, 7.0, 27.0])
 
 
 def test_diagonal_linear_map_gives_log_abs_eigenvalues():

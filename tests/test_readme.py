@@ -13,6 +13,10 @@ def _block(heading: str) -> str:
     return re.search(r"```python\n(.*?)```", section, flags=re.S).group(1)
 
 
+# The README's examples run as a user's script would: with JAX's default configuration.
+pytestmark = pytest.mark.user_process
+
+
 @pytest.mark.slow
 def test_own_simulator_example(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)

@@ -47,7 +47,7 @@ def lozi(y, a):
     return jnp.stack([1 - a["a"] * jnp.abs(y[0]) + y[1], a["b"] * y[0]])
 
 
-CAT = jnp.array([[2.0, 1.0], [1.0, 1.0]])  # eigenvalues (3 ± sqrt 5) / 2
+CAT = np.array([[2.0, 1.0], [1.0, 1.0]])  # eigenvalues (3 ± sqrt 5) / 2
 
 
 def rotation(angle, scale=1.0):
@@ -81,8 +81,8 @@ def linear(t, y, A):
     return A @ y
 
 
-A_DAMPED = jnp.array([[-0.2, 1.0], [-1.0, -0.2]])  # eigenvalues -0.2 ± i
-A_ROT = jnp.array([[0.0, 1.0], [-1.0, 0.0]])  # eigenvalues ± i
+A_DAMPED = np.array([[-0.2, 1.0], [-1.0, -0.2]])  # eigenvalues -0.2 ± i
+A_ROT = np.array([[0.0, 1.0], [-1.0, 0.0]])  # eigenvalues ± i
 
 
 def lorenz(t, y, a):

@@ -32,9 +32,16 @@ import numpy as np
 from .._causes import DEFAULT_CAUSES, AbstractCause
 from .._diagnose import diagnose
 from .._lyapunov import lyapunov_spectrum
+from .._precision import float64_scope
 from .._simulators import AbstractSimulator
 from .._study import Figure, Section, Series, Table
-from ..zoo import dead_relu_fraction, deep_network, jacobian_singular_values, layer_jacobian_norms, saturation_fraction
+from ..zoo import (
+    dead_relu_fraction,
+    deep_network,
+    jacobian_singular_values,
+    layer_jacobian_norms,
+    saturation_fraction,
+)
 from ..zoo._networks import _layer
 from . import StudySpec
 from ._common import lam1, make_study, no_progress
@@ -293,6 +300,7 @@ def _variants(cfg, batch, progress):
     return measured, table
 
 
+@float64_scope
 def run(*, fast: bool = False, progress=None):
     progress = progress or no_progress
     cfg = _settings(fast)

@@ -22,8 +22,9 @@ import jax
 import numpy as np
 
 from .._losses import FinalStateLoss
-from .._reference import exponent_uncertainty
 from .._ode import ODESimulator
+from .._precision import float64_scope
+from .._reference import exponent_uncertainty
 from .._study import Figure, Section, Series, Table
 from ..zoo import double_pendulum, double_pendulum_energy
 from ..zoo._flows import double_pendulum_vector_field
@@ -84,6 +85,7 @@ def _pairs_table(results: dict) -> Table:
     )
 
 
+@float64_scope
 def run(*, fast: bool = False, progress=None):
     progress = progress or no_progress
     cfg = _settings(fast)

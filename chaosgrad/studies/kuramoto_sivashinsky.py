@@ -21,6 +21,7 @@ import numpy as np
 
 from .._losses import FinalStateLoss
 from .._lyapunov import lyapunov_spectrum
+from .._precision import float64_scope
 from .._reference import exponent_uncertainty
 from .._rk import RK4
 from .._study import Figure, Section, Series, Table
@@ -97,6 +98,7 @@ def _exponent_figure(d22, d36) -> Figure:
     )
 
 
+@float64_scope
 def run(*, fast: bool = False, progress=None):
     progress = progress or no_progress
     cfg = _settings(fast)

@@ -13,11 +13,21 @@ from __future__ import annotations
 import numpy as np
 
 from .._losses import FinalStateLoss
+from .._precision import float64_scope
 from .._study import Study
 from ..zoo import lorenz63
 from . import StudySpec
 from ._common import (
-    Section, diagnose_system, fmt, lam1, make_study, no_progress, rates_figure, sweep, transitions, verdict_table,
+    Section,
+    diagnose_system,
+    fmt,
+    lam1,
+    make_study,
+    no_progress,
+    rates_figure,
+    sweep,
+    transitions,
+    verdict_table,
 )
 
 RHO_HOPF = 10.0 * (10.0 + 8.0 / 3.0 + 3.0) / (10.0 - 8.0 / 3.0 - 1.0)
@@ -31,6 +41,7 @@ def _z(y):
     return y[2]
 
 
+@float64_scope
 def run(*, fast: bool = False, progress=None) -> Study:
     progress = progress or no_progress
     members = 6 if fast else 16

@@ -22,11 +22,22 @@ import numpy as np
 
 from .._losses import FinalStateLoss
 from .._lyapunov import kaplan_yorke_dimension, lyapunov_spectrum
+from .._precision import float64_scope
 from .._reference import exponent_uncertainty
 from .._study import Figure, Section, Series, Table
 from ..zoo import lorenz96
 from . import StudySpec
-from ._common import diagnose_system, fmt, lam1, make_study, no_progress, rates_figure, sweep, transitions, verdict_table
+from ._common import (
+    diagnose_system,
+    fmt,
+    lam1,
+    make_study,
+    no_progress,
+    rates_figure,
+    sweep,
+    transitions,
+    verdict_table,
+)
 
 N = 40
 LIT_LAMBDA1 = (1.66, 1.70)
@@ -94,6 +105,7 @@ def _leading_table(full, main) -> Table:
     )
 
 
+@float64_scope
 def run(*, fast: bool = False, progress=None):
     progress = progress or no_progress
     cfg = _settings(fast)

@@ -25,11 +25,21 @@ import numpy as np
 
 from .._losses import FinalStateLoss
 from .._lyapunov import lyapunov_spectrum
+from .._precision import float64_scope
 from .._study import Figure, Section, Series, Table
 from ..zoo import henon, logistic
 from ..zoo._maps import logistic_step
 from . import StudySpec
-from ._common import diagnose_system, fmt, lam1, make_study, no_progress, sweep, transitions, verdict_table
+from ._common import (
+    diagnose_system,
+    fmt,
+    lam1,
+    make_study,
+    no_progress,
+    sweep,
+    transitions,
+    verdict_table,
+)
 
 # Period-doubling points r_1..r_4 and their accumulation point (Feigenbaum 1978).
 DOUBLINGS = (3.0, 1.0 + math.sqrt(6.0), 3.544090, 3.564407)
@@ -139,6 +149,7 @@ def _henon_table(d) -> Table:
     )
 
 
+@float64_scope
 def run(*, fast: bool = False, progress=None):
     progress = progress or no_progress
     cfg = _settings(fast)

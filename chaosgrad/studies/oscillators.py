@@ -27,12 +27,25 @@ import numpy as np
 
 from .._losses import FinalStateLoss
 from .._lyapunov import lyapunov_spectrum
+from .._precision import float64_scope
 from .._simulators import MapSimulator
 from .._study import Figure, Section, Series
 from ..zoo import damped_oscillator, van_der_pol
-from ..zoo._flows import damped_oscillator_matrix, damped_oscillator_vector_field, van_der_pol_vector_field
+from ..zoo._flows import (
+    damped_oscillator_matrix,
+    damped_oscillator_vector_field,
+    van_der_pol_vector_field,
+)
 from . import StudySpec
-from ._common import diagnose_system, fmt, lam1, make_study, no_progress, sweep, verdict_table
+from ._common import (
+    diagnose_system,
+    fmt,
+    lam1,
+    make_study,
+    no_progress,
+    sweep,
+    verdict_table,
+)
 
 OMEGA, ZETA = 10.0, 0.1
 H_EXACT = 2.0 * ZETA / OMEGA
@@ -171,6 +184,7 @@ def _vdp_figure(cfg, lam, complete, dts, points, lam_phys) -> Figure:
     )
 
 
+@float64_scope
 def run(*, fast: bool = False, progress=None):
     progress = progress or no_progress
     cfg = _settings(fast)

@@ -26,6 +26,7 @@ import numpy as np
 
 from .._losses import TimeAveragedLoss
 from .._lyapunov import lyapunov_spectrum
+from .._precision import float64_scope
 from .._reference import exponent_uncertainty
 from .._study import Figure, Section, Series, Table
 from ..zoo import _rl as rl
@@ -268,6 +269,7 @@ def _environment_notes(diags: dict) -> list[str]:
     return out
 
 
+@float64_scope
 def run(*, fast: bool = False, progress=None):
     progress = progress or no_progress
     cfg = _settings(fast)

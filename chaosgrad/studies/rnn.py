@@ -19,10 +19,21 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._precision import float64_scope
 from .._study import Figure, Section, Series, Table
 from ..zoo import gru_rnn, lstm_rnn, tanh_rnn
 from . import StudySpec
-from ._common import diagnose_system, fmt, lam1, make_study, no_progress, rates_figure, sweep, transitions, verdict_table
+from ._common import (
+    diagnose_system,
+    fmt,
+    lam1,
+    make_study,
+    no_progress,
+    rates_figure,
+    sweep,
+    transitions,
+    verdict_table,
+)
 
 HEADLINE_GAIN = 2.0
 NETWORKS = {"tanh": tanh_rnn, "GRU": gru_rnn, "LSTM": lstm_rnn}
@@ -134,6 +145,7 @@ def _memory_table(points: dict, gains: dict) -> Table:
     )
 
 
+@float64_scope
 def run(*, fast: bool = False, progress=None):
     progress = progress or no_progress
     cfg = _settings(fast)

@@ -18,6 +18,7 @@ import numpy as np
 
 from .._gradients import gradient_growth
 from .._losses import FinalStateLoss
+from .._precision import float64_scope
 from .._study import Figure, Section, Series, Table
 from ..zoo import rossler
 from . import StudySpec
@@ -70,6 +71,7 @@ def _first_from_which(rows, ok) -> float | None:
     return first
 
 
+@float64_scope
 def run(*, fast: bool = False, progress=None):
     progress = progress or no_progress
     cfg = _settings(fast)

@@ -8,6 +8,7 @@ to its factory; ``get(name, **overrides)`` builds one.
 from __future__ import annotations
 
 from .._errors import bad_argument
+from .._precision import float64_scope
 from ._flows import (
     ImplicitMidpoint,
     damped_oscillator,
@@ -18,7 +19,13 @@ from ._flows import (
     rossler,
     van_der_pol,
 )
-from ._ks import ETDRK4, KuramotoSivashinskyModel, etdrk4_coefficients, kuramoto_sivashinsky, kuramoto_sivashinsky_36
+from ._ks import (
+    ETDRK4,
+    KuramotoSivashinskyModel,
+    etdrk4_coefficients,
+    kuramoto_sivashinsky,
+    kuramoto_sivashinsky_36,
+)
 from ._learning_registry import LEARNING_SYSTEMS
 from ._maps import henon, logistic
 from ._networks import (
@@ -49,9 +56,22 @@ from ._rl import (
 )
 from ._system import System
 
+# The factories and the analysis helpers build and measure in float64, inside the scope
+# of chaosgrad._precision; the caller's JAX configuration is left as it is. Functions meant
+# to run inside a user's step (vector fields, policies, rewards) are not wrapped: they
+# follow the dtype of the arrays they are given.
+PHYSICAL_SYSTEMS = {name: float64_scope(f) for name, f in PHYSICAL_SYSTEMS.items()}
+LEARNING_SYSTEMS = {name: float64_scope(f) for name, f in LEARNING_SYSTEMS.items()}
 SYSTEMS = {**PHYSICAL_SYSTEMS, **LEARNING_SYSTEMS}
+for _name, _factory in SYSTEMS.items():
+    globals()[_factory.__name__] = _factory
+(dead_relu_fraction, jacobian_singular_values, layer_jacobian_norms, saturation_fraction, policy_params) = (
+    float64_scope(f) for f in
+    (dead_relu_fraction, jacobian_singular_values, layer_jacobian_norms, saturation_fraction, policy_params)
+)
 
 
+@float64_scope
 def get(name: str, **overrides) -> System:
     """Build the bundled system ``name`` with parameter or numerics ``overrides``."""
     if name not in SYSTEMS:

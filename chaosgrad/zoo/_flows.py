@@ -29,8 +29,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._errors import bad_argument
-from .._rk import RK4
 from .._ode import ODESimulator
+from .._rk import RK4
 from ._integrators import ImplicitMidpoint  # noqa: F401 (importable from here)
 from ._system import System
 

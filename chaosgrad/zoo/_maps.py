@@ -11,7 +11,14 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._simulators import MapSimulator
-from ._flows import SPROTT_2003, at_defaults, initial_state, make_args, real_parameter, settle
+from ._flows import (
+    SPROTT_2003,
+    at_defaults,
+    initial_state,
+    make_args,
+    real_parameter,
+    settle,
+)
 from ._system import System
 
 # ---------------------------------------------------------------------------- logistic

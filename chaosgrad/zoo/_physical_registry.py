@@ -8,7 +8,14 @@ from __future__ import annotations
 
 from typing import Callable
 
-from ._flows import damped_oscillator, double_pendulum, lorenz63, lorenz96, rossler, van_der_pol
+from ._flows import (
+    damped_oscillator,
+    double_pendulum,
+    lorenz63,
+    lorenz96,
+    rossler,
+    van_der_pol,
+)
 from ._ks import kuramoto_sivashinsky, kuramoto_sivashinsky_36
 from ._maps import henon, logistic
 from ._system import System

@@ -1,0 +1,26 @@
+"""Test-wide settings.
+
+chaosgrad runs its own computations with float64 enabled in a scope and leaves the
+process's JAX configuration alone (``chaosgrad._precision``). Many tests here check
+internal functions against float64 truths directly, outside any public entry point, so
+every test runs inside ``jax.enable_x64(True)`` as well, except those marked
+``user_process``: they run as a user's script would, with JAX's defaults (float32), to
+check that the public API works there and changes nothing.
+"""
+
+import jax
+import pytest
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "user_process: runs with the process's own JAX configuration (no float64 scope)")
+
+
+@pytest.fixture(autouse=True)
+def _float64_for_internal_checks(request):
+    if request.node.get_closest_marker("user_process") is not None:
+        assert not jax.config.jax_enable_x64, "importing chaosgrad must not enable float64 for the process"
+        yield
+        return
+    with jax.enable_x64(True):
+        yield
