@@ -10,6 +10,7 @@ from __future__ import annotations
 import collections
 import math
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -58,13 +59,11 @@ def check_step_shapes(simulator: AbstractSimulator, y, args) -> None:
         _CHECKED.move_to_end(key)
         return
     try:
-        out = jax.eval_shape(lambda y, a: simulator.step(0.0, y, a), y, args)
-    except Exception as exc:  # the user's step cannot run on this y/args: say so
-        raise bad_argument(
-            "y0",
-            f"the simulator's step fails on this state and args ({type(exc).__name__}: {exc})",
-            "pass y0 and args of the shapes the step function expects",
-        ) from exc
+        # equinox's filter: non-array leaves of args (an equinox module's activation
+        # functions, flags) are closed over, array leaves abstracted.
+        out = eqx.filter_eval_shape(lambda y, a: simulator.step(0.0, y, a), y, args)
+    except Exception as exc:  # the user's step cannot run on this y/args: say who is at fault
+        raise step_function_error(simulator, exc, y, args) from exc
     expect = jax.tree_util.tree_map(lambda x: (jnp.shape(x), jnp.result_type(x)), y)
     got = jax.tree_util.tree_map(lambda x: (x.shape, x.dtype), out)
     if jax.tree_util.tree_structure(out) != jax.tree_util.tree_structure(y) or expect != got:
@@ -77,6 +76,52 @@ def check_step_shapes(simulator: AbstractSimulator, y, args) -> None:
         _CHECKED[key] = None
         while len(_CHECKED) > _CHECKED_MAX:
             _CHECKED.popitem(last=False)
+
+
+# JAX's errors for Python control flow or NumPy on traced values: the step function's
+# fault whatever y0 and args are.
+_TRACER_ERRORS = {
+    "TracerBoolConversionError": (
+        "branches in Python (`if`, `while`, `and`/`or`) on a traced value",
+        "use jnp.where(cond, a, b) or jax.lax.cond / jax.lax.while_loop instead of Python control flow",
+    ),
+    "ConcretizationTypeError": (
+        "needs a concrete value of a traced array (Python control flow, a shape or an index computed from the state)",
+        "use jnp.where / jax.lax.cond, and keep shapes independent of the state's values",
+    ),
+    "TracerIntegerConversionError": (
+        "converts a traced value to a Python int",
+        "index with jnp arrays (jnp.take, jax.lax.dynamic_slice) instead of int(...)",
+    ),
+    "TracerArrayConversionError": (
+        "calls NumPy (or converts to a NumPy array) on a traced value",
+        "use jax.numpy (jnp) instead of numpy (np) inside the step",
+    ),
+}
+
+
+def _shapes(tree) -> str:
+    leaves = [x for x in jax.tree_util.tree_leaves(tree) if hasattr(x, "shape") or isinstance(x, (int, float))]
+    return str([tuple(np.shape(x)) for x in leaves][:8]) + (" ..." if len(leaves) > 8 else "")
+
+
+def step_function_error(simulator, exc: Exception, y, args):
+    """The error for a step that raised while being traced on ``(y, args)``: JAX's
+    tracer errors blame the user's step function and give the fix; anything else names
+    the step function too and says what it was given."""
+    name = simulator.step_function_name
+    kind = type(exc).__name__
+    first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else kind
+    if kind in _TRACER_ERRORS:
+        problem, fix = _TRACER_ERRORS[kind]
+        return bad_argument(name, f"the step function {problem} ({kind}: {first_line})", fix)
+    return bad_argument(
+        name,
+        f"the step function raised {kind}: {first_line}, on y0 with leaf shapes {_shapes(y)} and args with leaf "
+        f"shapes {_shapes(args)}",
+        "if y0 and args are what the step function expects, the step function itself is at fault (run it once on "
+        "them outside chaosgrad to see); otherwise pass y0 and args of the shapes it expects",
+    )
 
 
 # Signatures of (simulator, y, args) whose step passed check_step_shapes, most recent last.

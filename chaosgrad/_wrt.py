@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import equinox as eqx
-import jax
 
 from ._errors import bad_argument
 from ._pytree import float_leaves
@@ -67,6 +66,11 @@ def resolve_wrt(wrt: Any, args) -> Wrt:
             "wrt", f"{wrt!r} is not in args" + (f" (keys: {keys})" if keys else ""),
             "name a parameter that args contains, or pass 'y0'",
         ) from None
-    if not float_leaves(target) or not all(hasattr(x, "dtype") or isinstance(x, float) for x in jax.tree_util.tree_leaves(target)):
-        raise bad_argument("wrt", f"{wrt!r} selects no floating-point values", "select a float parameter")
+    # Non-array leaves (an equinox module's activation functions, flags) are carried,
+    # as equinox's filtered transformations do; only floating arrays are differentiated.
+    if not float_leaves(target):
+        raise bad_argument(
+            "wrt", f"{wrt!r} selects no floating-point values",
+            "select a float parameter (for an equinox module, a field holding arrays, e.g. 'layers')",
+        )
     return sel
