@@ -28,7 +28,7 @@ from ._diagnosis_types import (
 )
 from ._errors import ChaosgradInputError
 from ._gradients import gradient_growth
-from ._losses import FinalStateLoss, LinearReadout, TimeAveragedLoss
+from ._losses import FinalStateLoss, LinearReadout, ReturnLoss, TimeAveragedLoss
 from ._lyapunov import (
     LyapunovResult,
     UntilConverged,
@@ -49,6 +49,8 @@ from ._simulators import (
 )
 from ._study import Figure, Section, Series, Study, Table
 from ._verdict import PHYSICS, VERDICTS
+
+from . import envs
 
 __version__ = "0.1.0"
 
@@ -83,6 +85,7 @@ __all__ = [
     "FinalStateLoss",
     "LinearReadout",
     "TimeAveragedLoss",
+    "ReturnLoss",
     "diagnose",
     "gradient_growth",
     "ChaosgradInputError",

@@ -5,6 +5,8 @@
 as in shadowing studies: Wang 2014). ``LinearReadout`` is the default: a fixed random unit
 functional ``c . y(T)``, whose gradient with respect to ``y0`` is ``J(T)^T c`` and so
 grows exactly like the tangent propagator, with no factor from the size of ``y(T)``.
+``ReturnLoss`` is the return of an RL rollout, ``R_T = sum_{k < n} gamma^k r_k``,
+accumulated step by step in the state of the :mod:`chaosgrad.envs` adapters.
 """
 
 from __future__ import annotations
@@ -12,10 +14,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 
-from ._errors import bad_argument
+from ._errors import ChaosgradInputError, bad_argument
 from ._pytree import FlatState
 
 
@@ -58,11 +61,34 @@ class LinearReadout:
         return jnp.dot(c, flat.split(y)[0])
 
 
+@dataclass(frozen=True)
+class ReturnLoss:
+    """``L_T = R_T = sum_{k < n} gamma^k r_k``: the (discounted) return of a rollout.
+
+    The :mod:`chaosgrad.envs` adapters accumulate it in the state (``y.ret``, a passive
+    leaf outside the tangent space), so the gradient of the return with respect to the
+    policy parameters is the analytic policy gradient through every step (Metz et al.
+    2021; Suh et al. 2022). ``discount`` is the adapter's.
+    """
+
+    name: str = "return (sum of rewards)"
+    time_averaged = False
+
+    def at_state(self, y, template):
+        del template
+        if not hasattr(y, "ret"):
+            raise bad_argument(
+                "loss", "ReturnLoss reads the return accumulated in the state (y.ret), which this state lacks",
+                "build the simulator with chaosgrad.envs.gymnax or chaosgrad.envs.brax, or pass another loss",
+            )
+        return y.ret
+
+
 def as_loss(loss):
     """Accept a loss object, a plain function of the final state, or ``None``."""
     if loss is None:
         return LinearReadout()
-    if isinstance(loss, (FinalStateLoss, TimeAveragedLoss, LinearReadout)):
+    if isinstance(loss, (FinalStateLoss, TimeAveragedLoss, LinearReadout, ReturnLoss)):
         return loss
     if callable(loss):
         label = getattr(loss, "__name__", "<lambda>")
@@ -77,7 +103,9 @@ def as_loss(loss):
 
 def check_scalar_loss(loss, y_template) -> None:
     try:
-        out = jax.eval_shape(lambda y: loss.at_state(y, y_template), y_template)
+        out = eqx.filter_eval_shape(lambda y: loss.at_state(y, y_template), y_template)
+    except ChaosgradInputError:
+        raise
     except Exception as exc:
         raise bad_argument(
             "loss", f"cannot be evaluated on the state ({type(exc).__name__}: {exc})",

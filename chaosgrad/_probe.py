@@ -64,7 +64,9 @@ def probe_step(simulator, y0, args, sel: Wrt) -> tuple[dict, list[str]]:
     passive = [name for name, norm in zip(names, per_leaf) if norm == 0] if state != 0 else []
     notes = []
     if passive:
-        active = [name for name in names if name not in passive]
+        root = simulator.tangent_root
+        strip = lambda name: name[len(root):] if root and name.startswith(root) else name
+        passive, active = [strip(n) for n in passive], [strip(n) for n in names if n not in passive]
         notes.append(
             f"the step never reads the state leaf/leaves {', '.join(passive)}: their directions collapse exactly in one "
             "step (exponent -inf), a passive record rather than dynamics. Fix: pass tangent= to the simulator, a "

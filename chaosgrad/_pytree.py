@@ -115,9 +115,13 @@ def cast_floats(tree, dtype):
 
 
 def as_arrays(tree):
-    """Python floats and ints (not bools) become JAX arrays; everything else is kept."""
+    """Python floats and ints (not bools) become JAX arrays of the default dtype, strongly
+    typed (a weak int32 would count as int64 in a float64 scope); the rest is kept."""
+    def strong(x):
+        return jnp.asarray(x, dtype=jnp.asarray(x).dtype)
+
     return jax.tree_util.tree_map(
-        lambda x: jnp.asarray(x) if isinstance(x, (float, int)) and not isinstance(x, bool) else x, tree
+        lambda x: strong(x) if isinstance(x, (float, int)) and not isinstance(x, bool) else x, tree
     )
 
 

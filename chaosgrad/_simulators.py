@@ -131,6 +131,9 @@ class AbstractSimulator(eqx.Module):
     dtype: eqx.AbstractVar[str]
     # The name of the user's function that ``step`` calls, for error messages.
     step_function_name: ClassVar[str] = "step"
+    # Where the user's ``tangent=`` function starts in the state (adapters wrap the
+    # environment's state in their own), so that leaf names are given as the user writes them.
+    tangent_root: ClassVar[str] = ""
 
     @abc.abstractmethod
     def step(self, t, y, args):

@@ -1,0 +1,118 @@
+"""gymnax environments (Lange 2022) closed with a policy.
+
+gymnax's ``env.step(key, state, action, params)`` auto-resets when an episode ends (at
+``max_steps_in_episode`` for Pendulum-v1: every 200 steps), which would cut every
+trajectory chaosgrad measures; its environments detach their transitions with
+``jax.lax.stop_gradient`` unless built with ``env.with_transition_gradients()``, and
+some hard-code it. The adapter steps with ``env.step_env`` (no auto-reset: the analysis
+follows one trajectory, as the physics does), enables transition gradients where the
+environment supports them and refuses, before anything runs, where it does not.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import jax
+import jax.numpy as jnp
+
+from .._errors import bad_argument
+from ._rollout import EnvironmentSimulator
+
+GRADIENTS = ("require", "as-shipped")
+
+
+def _n_discrete(space) -> int | None:
+    """The number of actions of a gymnax ``Discrete`` space, ``None`` for a ``Box``."""
+    kind = type(space).__name__
+    if kind == "Discrete":
+        return int(space.n)
+    if kind == "Box":
+        return None
+    raise bad_argument("env", f"its action space is a {kind}, which the adapter does not handle", "use a Box or Discrete action space")
+
+
+def gymnax(
+    env,
+    env_params=None,
+    policy: Callable | None = None,
+    *,
+    transition_gradients: str = "require",
+    discrete: str = "refuse",
+    discount: float = 1.0,
+    dtype=None,
+    tangent: Callable | None = None,
+) -> EnvironmentSimulator:
+    """A gymnax environment closed with ``policy(params, obs) -> action``.
+
+    Arguments:
+        env, env_params: as returned by ``gymnax.make(name)`` (default params:
+            ``env.default_params``).
+        policy: the user's policy; its parameters are the ``args`` of every analysis.
+        transition_gradients: ``"require"`` (default) enables
+            ``env.with_transition_gradients()`` and refuses an environment that does not
+            support it (its step would propagate no derivative); ``"as-shipped"`` keeps
+            the environment as it is (an analysis then reports ``no-gradient``).
+        discrete: for discrete action spaces, ``"refuse"`` (default) or ``"expected"``
+            (the expected transition under the policy's softmax; see
+            :class:`EnvironmentSimulator`).
+        discount: ``gamma`` of the return ``sum_k gamma^k r_k`` (:class:`~chaosgrad.ReturnLoss`).
+        dtype: the state dtype (default: that of the environment's reset state).
+        tangent: the leaves of gymnax's state that carry dynamics, e.g.
+            ``lambda s: (s.theta, s.theta_dot)`` for Pendulum-v1 (default: every
+            floating leaf; a leaf the step never reads, such as ``last_u``, is then
+            reported by name).
+
+    Returns:
+        An :class:`EnvironmentSimulator` with ``dt`` = one environment step; start states
+        from ``simulator.initial_state(seed)``.
+    """
+    if not hasattr(env, "step_env") or not hasattr(env, "reset_env"):
+        raise bad_argument("env", f"{type(env).__name__} is not a gymnax environment", "pass env from gymnax.make(name)")
+    if policy is None or not callable(policy):
+        raise bad_argument("policy", f"{policy!r} is not callable", "pass policy(params, obs) -> action")
+    if transition_gradients not in GRADIENTS:
+        raise bad_argument("transition_gradients", f"{transition_gradients!r} is not one of {GRADIENTS}", "pass 'require'")
+    params = env.default_params if env_params is None else env_params
+    name = getattr(env, "name", type(env).__name__)
+    notes = ["auto-reset off: stepped with env.step_env, so one trajectory is followed past the episode limit"]
+    if transition_gradients == "require":
+        if not getattr(env, "supports_transition_gradients", False):
+            raise bad_argument(
+                "env",
+                f"{name} detaches its transitions (jax.lax.stop_gradient in its step_env) and does not support "
+                "with_transition_gradients(): its step propagates no derivative",
+                "use an environment that supports transition gradients (e.g. Pendulum-v1, MountainCarContinuous-v0), "
+                "a differentiable re-implementation (chaosgrad.zoo has cartpole and acrobot), or pass "
+                "transition_gradients='as-shipped' to analyse it as it is",
+            )
+        if not env.transition_gradients_enabled:
+            env = env.with_transition_gradients()
+        notes.append("transition gradients enabled (env.with_transition_gradients())")
+    else:
+        notes.append("environment as shipped: its transitions may be detached")
+    n_actions = _n_discrete(env.action_space(params))
+
+    def transition(key, state, action):
+        if n_actions is None:
+            action = jnp.reshape(action, env.action_space(params).shape)
+        _, state1, reward, _, _ = env.step_env(key, state, action, params)
+        return state1, reward
+
+    def observe(state):
+        return env.get_obs(state, params)
+
+    def reset(key):
+        return env.reset_env(key, params)[1]
+
+    x64 = bool(jax.config.jax_enable_x64)
+    if dtype is None:
+        with jax.enable_x64(x64):
+            probe = reset(jax.random.PRNGKey(0))
+        floats = [x for x in jax.tree_util.tree_leaves(probe) if jnp.issubdtype(jnp.result_type(x), jnp.inexact)]
+        dtype = jnp.result_type(floats[0]).name if floats else "float32"
+    return EnvironmentSimulator(
+        transition, observe, reset, policy, n_actions=n_actions, discrete=discrete, discount=discount,
+        dt=1.0, dtype=dtype, x64=x64 or jnp.dtype(dtype).itemsize == 8, tangent_env=tangent, name=f"gymnax {name}",
+        notes=tuple(notes),
+    )
