@@ -29,7 +29,9 @@ def _probe(simulator, y0, args, sel: Wrt):
     key_y, key_t = jax.random.split(jax.random.PRNGKey(0))
 
     def through_state(u):
-        return flat_floats(simulator.step(0.0, flat.combine(u, rest), args))
+        # The tangent part of the output: what the tangent map (and so every exponent)
+        # sees; passive outputs such as a running return are not dynamics.
+        return flat.split(simulator.step(0.0, flat.combine(u, rest), args))[0]
 
     v = jax.random.normal(key_y, u.shape, jnp.float64).astype(u.dtype)
     state = jnp.linalg.norm(jax.jvp(through_state, (u,), (v,))[1])
@@ -51,6 +53,34 @@ def _probe(simulator, y0, args, sel: Wrt):
     )
     through_wrt = lambda th: flat_floats(simulator.step(0.0, y0, rebuild(th)))
     return state, jnp.linalg.norm(jax.jvp(through_wrt, (theta,), (w,))[1]), per_leaf
+
+
+def _outside_mask(simulator, y0):
+    """Floating leaves of ``y0`` outside the tangent space (rule 10)."""
+    inside = tangent_mask(y0, simulator.tangent_selector)
+    return jax.tree_util.tree_map(lambda x, t: is_float_array(x) and not t, y0, inside)
+
+
+@eqx.filter_jit
+def _outside_reads(simulator, y0, args):
+    """``|D_w tangent(step) v_w|`` for each floating leaf ``w`` outside the tangent space:
+    non-zero when the tangent leaves' next values depend on a leaf the tangent map leaves
+    out (the policy reading a stored observation, say)."""
+    flat, _, _ = simulator.tangent_space(y0)
+    outside, others = eqx.partition(y0, _outside_mask(simulator, y0))
+    leaves, treedef = jax.tree_util.tree_flatten(outside)
+    keys = jax.random.split(jax.random.PRNGKey(1), max(len(leaves), 1))
+
+    def tangent_out(tree):
+        return flat.split(simulator.step(0.0, eqx.combine(tree, others), args))[0]
+
+    norms = []
+    for i, leaf in enumerate(leaves):
+        direction = [jnp.zeros_like(x) for x in leaves]
+        direction[i] = jax.random.normal(keys[i], jnp.shape(leaf), jnp.float64).astype(leaf.dtype)
+        v = jax.tree_util.tree_unflatten(treedef, direction)
+        norms.append(jnp.linalg.norm(jax.jvp(tangent_out, (outside,), (v,))[1]))
+    return jnp.stack(norms) if norms else jnp.zeros(0)
 
 
 def probe_step(simulator, y0, args, sel: Wrt) -> tuple[dict, list[str]]:
@@ -84,4 +114,17 @@ def probe_step(simulator, y0, args, sel: Wrt) -> tuple[dict, list[str]]:
             f"one step's derivative with respect to {sel.label} is exactly zero at y0: the parameter does not enter "
             "the step differentiably here"
         )
-    return {"state": state, "wrt": wrt, "passive": passive}, notes
+    read = []
+    if simulator.tangent_selector is not None:
+        names_out = leaf_names(y0, _outside_mask(simulator, y0))
+        read = [n for n, norm in zip(names_out, (float(x) for x in _outside_reads(simulator, y0, args))) if norm != 0]
+    if read:
+        root = simulator.tangent_root
+        shown = [n[len(root):] if root and n.startswith(root) else n for n in read]
+        notes.append(
+            f"the step reads the state leaf/leaves {', '.join(shown)}, which are outside the tangent space: the "
+            "tangent map leaves out that dependence, so the exponents are not those of the closed loop. Fix: add "
+            "them to tangent= (a leaf recomputed from the others every step only adds exponents of -inf), or make "
+            "the step recompute them from the tangent leaves"
+        )
+    return {"state": state, "wrt": wrt, "passive": passive, "read_outside": read}, notes

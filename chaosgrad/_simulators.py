@@ -89,7 +89,9 @@ class AbstractSimulator(eqx.Module):
 
     1. ``step(t, y, args) -> y_next`` advances the state by one numerical step, from time
        ``t`` to ``t + dt``. It is a pure JAX function, differentiable in ``y`` and in the
-       floating leaves of ``args`` in both forward (``jax.jvp``) and reverse mode.
+       floating leaves of ``args`` in forward mode (``jax.jvp``); reverse mode goes
+       through ``evolve`` (rule 5), which for most simulators is a scan of ``step`` (an
+       adaptive diffrax solve is differentiated in reverse only through its adjoint).
     2. ``dt`` is the time one step advances (1 for maps and rollouts counted in steps).
     3. ``y`` may be any pytree. Its floating leaves are the tangent space, or those that
        ``tangent(y)`` selects (rule 10); other leaves (counters, keys, passive records)

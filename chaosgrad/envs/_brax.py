@@ -1,13 +1,17 @@
 """Brax environments (Freeman et al. 2021) closed with a policy.
 
 A Brax ``State`` carries the pipeline state (generalised coordinates ``q``, velocities
-``qd`` and everything derived from them: link transforms ``x``, ``xd``, inertia, contact
-and constraint data), the observation, the reward, ``done`` and metrics. Only ``q`` and
-``qd`` carry dynamics: the step recomputes the rest from them, so their directions
-collapse exactly (exponent ``-inf``). The adapter's default tangent space is therefore
-``(pipeline_state.q, pipeline_state.qd)``. Brax's ``reward=1.0`` Python floats are made
-arrays, and the environment runs in the float64 setting the caller built it in (a Brax
-system built in float32 cannot step float64 states inside its own scans).
+``qd`` and fields derived from them: link transforms, inertia, contact and constraint
+data), the observation, the reward, ``done`` and metrics. Which of these the next step
+reads depends on the pipeline: the generalized pipeline reads the previous step's
+composite inertia, motion subspaces and inverse mass matrix, and the policy reads the
+stored observation, so ``(q, qd)`` alone would leave feedback paths out of the tangent
+map. The adapter's default tangent space is therefore every floating leaf; the probe
+of :func:`chaosgrad.diagnose` names the leaves the step never reads (their exponents are
+``-inf``) and, for a ``tangent=`` the user passes, any leaf outside it that the step
+does read. Brax's ``reward=1.0`` Python floats are made arrays, and the environment runs
+in the float64 setting the caller built it in (a Brax system built in float32 cannot
+step float64 states inside its own scans).
 """
 
 from __future__ import annotations
@@ -22,8 +26,9 @@ from ._rollout import EnvironmentSimulator
 
 
 def coordinates(state):
-    """The default tangent space of a Brax state: ``q`` and ``qd`` of its pipeline state."""
-    return (state.pipeline_state.q, state.pipeline_state.qd)
+    """``q``, ``qd`` and the observation of a Brax state: a tangent space for pipelines
+    whose step recomputes everything else from ``q`` and ``qd`` (the probe says if not)."""
+    return (state.pipeline_state.q, state.pipeline_state.qd, state.obs)
 
 
 def _unwrap_auto_reset(env) -> tuple[object, list[str]]:
@@ -42,7 +47,7 @@ def brax(
     *,
     discount: float = 1.0,
     dtype=None,
-    tangent: Callable | None = coordinates,
+    tangent: Callable | None = None,
 ) -> EnvironmentSimulator:
     """A Brax environment closed with ``policy(params, obs) -> action``.
 
@@ -52,8 +57,8 @@ def brax(
         policy: the user's policy; its parameters are the ``args`` of every analysis.
         discount: ``gamma`` of the return (:class:`~chaosgrad.ReturnLoss`).
         dtype: the state dtype (default: that of the environment's ``q``).
-        tangent: the leaves of the Brax ``State`` that carry dynamics (default
-            :func:`coordinates`: ``q`` and ``qd``); ``None`` for every floating leaf.
+        tangent: the leaves of the Brax ``State`` that carry dynamics (default ``None``:
+            every floating leaf; :func:`coordinates` for ``q``, ``qd`` and ``obs``).
 
     Returns:
         An :class:`EnvironmentSimulator` with ``dt = env.dt``; start states from

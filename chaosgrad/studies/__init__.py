@@ -34,6 +34,8 @@ _MODULES: dict[str, str] = {
     "rnn": "chaosgrad.studies.rnn",
     "deep_network": "chaosgrad.studies.deep_network",
     "rl": "chaosgrad.studies.rl",
+    "gymnax_pendulum": "chaosgrad.studies.gymnax_pendulum",
+    "brax_inverted_pendulum": "chaosgrad.studies.brax_inverted_pendulum",
 }
 
 

@@ -33,7 +33,7 @@ from .._causes import DEFAULT_CAUSES, AbstractCause
 from .._diagnose import diagnose
 from .._lyapunov import lyapunov_spectrum
 from .._precision import float64_scope
-from .._simulators import AbstractSimulator
+from .._simulators import AbstractSimulator, _check_dtype
 from .._study import Figure, Section, Series, Table
 from ..zoo import (
     dead_relu_fraction,
@@ -73,7 +73,7 @@ class LayerByLayer(AbstractSimulator):
     def __init__(self, activation: str, residual: bool, layer_norm: bool, *, dtype="float64"):
         self.activation, self.residual, self.layer_norm = activation, residual, layer_norm
         self.dt = 1.0
-        self.dtype = jnp.dtype(dtype).name
+        self.dtype = _check_dtype(dtype)
 
     def step(self, t, y, args):
         cfg = {"activation": self.activation, "residual": self.residual, "layer_norm": self.layer_norm}
