@@ -10,7 +10,7 @@ STAMP := $(VENV)/.chaosgrad-installed
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet -e '.[test,envs]'
 	touch $(STAMP)
 
 demo: $(STAMP)
