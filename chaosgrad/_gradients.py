@@ -45,7 +45,8 @@ def _along_trajectory(simulator, y0, args, gaps):
         y = jax.lax.fori_loop(0, n, step, (jnp.asarray(0.0, jnp.float64), y))[1]
         return y, y
 
-    return jax.lax.scan(advance, y0, gaps)[1]
+    # Each member is a new start (rule 11): accumulators such as a running return restart.
+    return jax.vmap(simulator.restart)(jax.lax.scan(advance, y0, gaps)[1])
 
 
 def make_members(simulator, y0, args, members: int, spacing: float, *, seed: int = 0):
@@ -210,7 +211,7 @@ def gradient_growth(
     if not isinstance(transient, (int, float)) or transient < 0:
         raise bad_argument("transient", f"{transient!r} is not a non-negative time", "pass e.g. 0.0")
     if ensemble:
-        y0s = y0
+        y0s = jax.vmap(simulator.restart)(y0)
     else:
         if transient > 0:
             y0 = simulator.evolve(0.0, y0, args, max(1, int(round(transient / simulator.dt))))

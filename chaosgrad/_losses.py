@@ -63,25 +63,31 @@ class LinearReadout:
 
 @dataclass(frozen=True)
 class ReturnLoss:
-    """``L_T = R_T = sum_{k < n} gamma^k r_k``: the (discounted) return of a rollout.
+    """The return of a rollout, ``R_T = sum_{k < n} gamma^k r_k``, per step by default.
 
-    The :mod:`chaosgrad.envs` adapters accumulate it in the state (``y.ret``, a passive
-    leaf outside the tangent space), so the gradient of the return with respect to the
-    policy parameters is the analytic policy gradient through every step (Metz et al.
-    2021; Suh et al. 2022). ``discount`` is the adapter's.
+    The :mod:`chaosgrad.envs` adapters accumulate ``R_T`` and ``W_T = sum_{k < n}
+    gamma^k`` in the state (``y.ret``, ``y.total``: passive leaves outside the tangent
+    space). With ``per_step=True`` (default) the loss is ``R_T / W_T``, the
+    discount-weighted mean reward: a sum of ``n`` rewards has a gradient that grows like
+    ``n`` even when every reward's sensitivity is bounded, and that linear growth is not
+    an exponential rate; the mean's gradient is ``dR_T / W_T``, so its growth rate is that
+    of the sensitivity itself (as for :class:`TimeAveragedLoss`). ``per_step=False`` is
+    the plain return. Its gradient with respect to the policy parameters is the analytic
+    policy gradient through every step (Metz et al. 2021; Suh et al. 2022).
     """
 
-    name: str = "return (sum of rewards)"
+    per_step: bool = True
+    name: str = "return"
     time_averaged = False
 
     def at_state(self, y, template):
         del template
-        if not hasattr(y, "ret"):
+        if not (hasattr(y, "ret") and hasattr(y, "total")):
             raise bad_argument(
-                "loss", "ReturnLoss reads the return accumulated in the state (y.ret), which this state lacks",
+                "loss", "ReturnLoss reads the return accumulated in the state (y.ret, y.total), which this state lacks",
                 "build the simulator with chaosgrad.envs.gymnax or chaosgrad.envs.brax, or pass another loss",
             )
-        return y.ret
+        return y.ret / jnp.maximum(y.total, 1e-30) if self.per_step else y.ret
 
 
 def as_loss(loss):

@@ -126,6 +126,11 @@ class AbstractSimulator(eqx.Module):
         passive or derived leaves (a record of the last action, kinematics recomputed
         from the coordinates, a running return) are then carried, not measured.
 
+    11. ``restart(y)`` (optional, default: ``y``) is ``y`` as the start of a new
+        measurement: records that accumulate along a trajectory (a running return) are
+        reset, the dynamics' leaves are unchanged. Members sampled along a trajectory are
+        restarted before their gradients are measured.
+
     ``MapSimulator`` is the shortest reference implementation.
     """
 
@@ -151,6 +156,10 @@ class AbstractSimulator(eqx.Module):
 
     def describe(self) -> dict:
         return {"kind": type(self).__name__, "dt": self.dt, "dtype": self.dtype}
+
+    def restart(self, y):
+        """Rule 11: ``y`` as the start of a new measurement (default: unchanged)."""
+        return y
 
     def prepare(self, y):
         """Cast the floating leaves of ``y`` to this simulator's dtype; Python numbers

@@ -290,3 +290,11 @@ def test_equinox_fields_of_an_eqx_module_state_are_selectable():
     res = cg.lyapunov_spectrum(sim, State(q=jnp.ones(2), record=jnp.zeros(2)), None, time=50.0)
     np.testing.assert_allclose(res.exponents, np.log(0.9), rtol=1e-9)
     assert res.dimension == 2
+
+
+def test_rule_11_restart_keeps_the_dynamics(case):
+    sim, y0, args = case
+    y = sim.evolve(0.0, y0, args, 3)
+    r = sim.restart(y)
+    assert jax.tree_util.tree_structure(r) == jax.tree_util.tree_structure(y)
+    np.testing.assert_array_equal(np.asarray(sim.tangent_space(r)[1]), np.asarray(sim.tangent_space(y)[1]))

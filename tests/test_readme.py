@@ -8,6 +8,11 @@ import pytest
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
 
 
+def _blocks(heading: str) -> list[str]:
+    section = README.split(f"## {heading}\n", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"```python\n(.*?)```", section, flags=re.S)
+
+
 def _block(heading: str) -> str:
     section = README.split(f"## {heading}\n", 1)[1]
     return re.search(r"```python\n(.*?)```", section, flags=re.S).group(1)
@@ -38,3 +43,22 @@ def test_own_cause_example(capsys):
     (ab,) = [a for a in d.ablations if a.cause == "saturation"]
     assert ab.status == "ok" and not ab.confirmed
     assert "intrinsic-vanishing" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_environment_example(capsys):
+    pytest.importorskip("gymnax")
+    scope: dict = {}
+    exec(compile(_blocks("Environments and models written by others")[0], "README: environments", "exec"), scope)
+    d = scope["d"]
+    assert d.verdict in scope["cg"].VERDICTS and d.gradient.norms.shape[0] == 4
+    assert "chaosgrad diagnosis" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_neural_ode_example(capsys):
+    scope: dict = {}
+    exec(compile(_blocks("Environments and models written by others")[1], "README: neural ODE", "exec"), scope)
+    d = scope["d"]
+    assert d.verdict in scope["cg"].VERDICTS and d.physics in scope["cg"].PHYSICS
+    assert d.verdict in capsys.readouterr().out

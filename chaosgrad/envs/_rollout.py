@@ -30,11 +30,13 @@ DISCRETE = ("refuse", "expected")
 
 class RolloutState(eqx.Module):
     """``env``: the environment's own state; ``ret``: ``sum_{j < k} gamma^j r_j``;
-    ``weight``: ``gamma^k``; ``key``: the PRNG key of the next step."""
+    ``weight``: ``gamma^k``; ``total``: ``sum_{j < k} gamma^j``; ``key``: the PRNG key of
+    the next step."""
 
     env: Any
     ret: jax.Array
     weight: jax.Array
+    total: jax.Array
     key: jax.Array
 
 
@@ -115,13 +117,18 @@ class EnvironmentSimulator(AbstractSimulator):
         with jax.enable_x64(self.x64):
             env = self.reset_fn(sub)
         zero = jnp.zeros((), self.dtype)
-        return self.prepare(RolloutState(env=env, ret=zero, weight=jnp.ones((), self.dtype), key=key))
+        return self.prepare(RolloutState(env=env, ret=zero, weight=jnp.ones((), self.dtype), total=zero, key=key))
 
     def prepare(self, y):
         """Python numbers become arrays under the environment's own float64 setting
         (a gymnax ``time=0`` is then the int32 its step produces), floats are cast."""
         with jax.enable_x64(self.x64):
             return super().prepare(y)
+
+    def restart(self, y: RolloutState) -> RolloutState:
+        """Contract rule 11: a member's return starts at zero with weight 1."""
+        zero = jnp.zeros_like(y.ret)
+        return RolloutState(env=y.env, ret=zero, weight=jnp.ones_like(y.weight), total=zero, key=y.key)
 
     def action(self, y: RolloutState, params):
         return self.policy(params, self.observe(y.env))
@@ -142,8 +149,9 @@ class EnvironmentSimulator(AbstractSimulator):
             envs, rewards = jax.vmap(lambda a: self._transition(sub, y.env, a))(jnp.arange(self.n_actions))
             mix = lambda x: jnp.tensordot(p.astype(x.dtype), x, axes=1) if _float(x) else x[0]
             env1, reward = jax.tree_util.tree_map(mix, envs), jnp.dot(p.astype(rewards.dtype), rewards)
-        ret = y.ret + y.weight * reward
-        return RolloutState(env=env1, ret=ret.astype(self.dtype), weight=(y.weight * self.discount).astype(self.dtype), key=key)
+        ret = (y.ret + y.weight * reward).astype(self.dtype)
+        total = (y.total + y.weight).astype(self.dtype)
+        return RolloutState(env=env1, ret=ret, weight=(y.weight * self.discount).astype(self.dtype), total=total, key=key)
 
     def with_dtype(self, dtype):
         return replace_fields(self, dtype=dtype, x64=self.x64 or jnp.dtype(dtype).itemsize == 8)
