@@ -9,6 +9,7 @@ float64 enabled in a scope (``jax.enable_x64``), and a user's lower-precision si
 keeps its own dtype.
 """
 
+from . import envs
 from ._capabilities import Refinable, SwappableAdjoint
 from ._causes import (
     DEFAULT_CAUSES,
@@ -50,11 +51,10 @@ from ._simulators import (
 from ._study import Figure, Section, Series, Study, Table
 from ._verdict import PHYSICS, VERDICTS
 
-from . import envs
-
 __version__ = "0.1.0"
 
 __all__ = [
+    "envs",
     "AbstractCause",
     "Adjoint",
     "CAUSES",

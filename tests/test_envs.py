@@ -224,3 +224,17 @@ def test_the_public_api_in_a_default_process_gives_float64_references():
     res = cg.lyapunov_spectrum(sim, jnp.array([0.3]), 4.0, time=5000.0)
     assert res.dtype == "float64" and not jax.config.jax_enable_x64
     assert abs(res.exponents[0] - np.log(2)) < 3 * res.uncertainty[0] + 1e-3
+
+
+@pytest.mark.slow
+def test_gymnax_study_says_what_each_way_of_plugging_in_finds():
+    from chaosgrad import studies
+
+    study = studies.get("gymnax_pendulum").run(fast=True)
+    shipped = study.extra["as shipped (transitions detached)"]
+    every = study.extra["transition gradients, every leaf"]
+    assert shipped.step_derivatives["state"] == 0
+    assert every.step_derivatives["passive"] == [".env.last_u"]
+    assert study.diagnosis.lambda_physical.dimension == 2
+    assert study.diagnosis.verdict in cg.VERDICTS
+    assert "brax_inverted_pendulum" in studies.names()

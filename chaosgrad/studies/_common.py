@@ -27,6 +27,23 @@ def diagnose_system(system: System, *, progress=None, **kwargs) -> Diagnosis:
     return diagnose(system.simulator, system.y0, system.args, progress=progress, **kwargs)
 
 
+def exponent_list(d: Diagnosis, digits: int = 3) -> str:
+    """The physical spectrum of ``d`` as text (``n/a`` for a collapsed direction)."""
+    return ", ".join(fmt(float(x), digits) for x in d.lambda_physical.exponents)
+
+
+def import_optional(module: str, study: str):
+    """Import a third-party package a study needs, or say how to install it."""
+    import importlib
+
+    from .._errors import bad_argument
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise bad_argument("system", f"the {study} study needs {module}", "pip install 'chaosgrad[envs]'") from exc
+
+
 def lam1(d: Diagnosis) -> tuple[float, float]:
     """Physical lambda_1 and its 95% half-width (the one uncertainty every report shows)."""
     return float(d.lambda_physical.exponents[0]), exponent_uncertainty(d.lambda_physical, 0)
@@ -97,6 +114,7 @@ def make_study(system: str, title: str, summary: str, diagnosis: Diagnosis, sect
 
 
 __all__ = [
-    "Figure", "Section", "Series", "Table", "diagnose_system", "fmt", "lam1", "make_study", "no_progress",
+    "Figure", "Section", "Series", "Table", "diagnose_system", "exponent_list", "fmt", "import_optional", "lam1",
+    "make_study", "no_progress",
     "rates_figure", "sweep", "transitions", "verdict_table",
 ]

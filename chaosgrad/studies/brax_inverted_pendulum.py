@@ -16,13 +16,12 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._diagnose import diagnose
-from .._errors import bad_argument
 from .._losses import FinalStateLoss, ReturnLoss
 from .._precision import float64_scope
 from .._study import Section, Table
 from ..envs import brax as brax_adapter
 from . import StudySpec
-from ._common import fmt, lam1, make_study, no_progress
+from ._common import exponent_list, import_optional, lam1, make_study, no_progress
 
 # obs = (cart x, pole angle, cart velocity, pole angular velocity)
 BALANCING = (0.1, 2.0, 0.2, 0.3)
@@ -47,19 +46,11 @@ def _settings(fast: bool) -> dict:
     return {"horizon_steps": (10, 20, 40, 80), "members": 6, "lyapunov_steps": 2000}
 
 
-def _import_brax_envs():
-    try:
-        from brax import envs
-    except ImportError as exc:
-        raise bad_argument("system", "the Brax study needs the brax package", "pip install 'chaosgrad[envs]'") from exc
-    return envs
-
-
 @float64_scope
 def run(*, fast: bool = False, progress=None):
     progress = progress or no_progress
     cfg = _settings(fast)
-    envs = _import_brax_envs()
+    envs = import_optional("brax.envs", "Brax")
     env = envs.get_environment("inverted_pendulum", backend="generalized")
     sim = brax_adapter(env, linear_policy)
     y0 = sim.initial_state(0)
@@ -79,15 +70,12 @@ def run(*, fast: bool = False, progress=None):
     main, falling, ret = results.values()
     lp, up = lam1(main)
 
-    def exps(d):
-        return ", ".join(fmt(float(x), 3) for x in d.lambda_physical.exponents)
-
     table = Table(
         title="Two gains and two losses",
         caption=f"Exponents per unit of simulated time (one environment step is {sim.dt:.3g} s).",
         columns=("case", "gain K", "verdict", "physics", "exponents", "gradient rate"),
         rows=tuple(
-            (label, str(cases[label][0]), d.verdict, d.physics, exps(d),
+            (label, str(cases[label][0]), d.verdict, d.physics, exponent_list(d),
              f"{d.gradient_rate:+.3f}" if np.isfinite(d.gradient_rate) else "n/a")
             for label, d in results.items()
         ),
@@ -105,7 +93,7 @@ def run(*, fast: bool = False, progress=None):
     )
     findings = [
         f"Balancing gain: verdict {main.verdict} ({main.physics}), lambda_1 = {lp:+.3f} ± {up:.3f} per second.",
-        f"Falling gain: verdict {falling.verdict} ({falling.physics}); exponents {exps(falling)}.",
+        f"Falling gain: verdict {falling.verdict} ({falling.physics}); exponents {exponent_list(falling)}.",
         f"Return (reward 1 at every step): verdict {ret.verdict}: the gradient of a constant return is exactly zero.",
     ]
     findings += [f"Falling gain: {n}" for n in falling.notes if "diverged" in n or "non-finite" in n][:2]

@@ -20,13 +20,12 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._diagnose import diagnose
-from .._errors import bad_argument
 from .._losses import ReturnLoss
 from .._precision import float64_scope
 from .._study import Section, Table
 from ..envs import gymnax as gymnax_adapter
 from . import StudySpec
-from ._common import fmt, lam1, make_study, no_progress
+from ._common import exponent_list, import_optional, lam1, make_study, no_progress
 
 HIDDEN = 16
 POLICY_SEED = 0
@@ -54,21 +53,11 @@ def _settings(fast: bool) -> dict:
     return {"horizons": (50, 100, 200, 400), "members": 8, "transient": 500.0}
 
 
-def _import_gymnax():
-    try:
-        import gymnax
-    except ImportError as exc:
-        raise bad_argument(
-            "system", "the gymnax study needs the gymnax package", "pip install 'chaosgrad[envs]'"
-        ) from exc
-    return gymnax
-
-
 @float64_scope
 def run(*, fast: bool = False, progress=None):
     progress = progress or no_progress
     cfg = _settings(fast)
-    gymnax = _import_gymnax()
+    gymnax = import_optional("gymnax", "gymnax")
     env, env_params = gymnax.make("Pendulum-v1")
     params = policy_params()
     kw = dict(loss=ReturnLoss(), wrt="args", horizons=cfg["horizons"], members=cfg["members"], transient=cfg["transient"])
@@ -88,11 +77,8 @@ def run(*, fast: bool = False, progress=None):
     shipped, every, main = results.values()
     lp, up = lam1(main)
 
-    def exps(d):
-        return ", ".join(fmt(float(x), 3) for x in d.lambda_physical.exponents)
-
     rows = tuple(
-        (label, d.verdict, d.physics, exps(d), f"{d.gradient_rate:+.4f}" if np.isfinite(d.gradient_rate) else "n/a",
+        (label, d.verdict, d.physics, exponent_list(d), f"{d.gradient_rate:+.4f}" if np.isfinite(d.gradient_rate) else "n/a",
          "; ".join(n for n in d.notes if "never reads" in n or "derivative with respect to the state" in n) or "-")
         for label, d in results.items()
     )
@@ -125,7 +111,7 @@ def run(*, fast: bool = False, progress=None):
         f"the horizon grows {T[-1] / T[0]:.0f}-fold, i.e. linearly, not exponentially. Verdict {shipped.verdict}"
         + (": over one window a linear growth cannot be told from a slow exponential one" if shipped.verdict == "inconclusive" else "")
         + ".",
-        f"Every leaf as the tangent space: exponents {exps(every)}; the probe names last_u as a leaf the step never "
+        f"Every leaf as the tangent space: exponents {exponent_list(every)}; the probe names last_u as a leaf the step never "
         "reads.",
         f"tangent = (theta, theta_dot): verdict {main.verdict} ({main.physics}), lambda_1 = {lp:+.4f} ± {up:.4f} "
         f"per step; gradient rate {main.gradient_rate:+.4f} [{main.gradient_interval[0]:+.4f}, "
