@@ -20,7 +20,8 @@ from ._pytree import float_leaves
 from ._simulators import AbstractSimulator
 
 
-def as_count(name: str, value: float, dt: float, *, allow_zero: bool) -> int:
+def as_count(name: str, value: float, dt: float, *, allow_zero: bool, unit: str = "one step (dt = {dt:g})") -> int:
+    """``value`` (a time) as a whole number of ``dt``; ``unit`` names ``dt`` in messages."""
     try:
         v = float(value)
     except (TypeError, ValueError):
@@ -29,8 +30,38 @@ def as_count(name: str, value: float, dt: float, *, allow_zero: bool) -> int:
         raise bad_argument(name, f"{value!r} is not a positive finite time", "pass a positive time")
     n = int(round(v / dt))
     if n == 0 and not allow_zero:
-        raise bad_argument(name, f"{value!r} is shorter than one step (dt = {dt})", f"pass at least {dt}")
+        raise bad_argument(name, f"{value!r} is shorter than {unit.format(dt=dt)}", f"pass at least {dt:g}")
     return n
+
+
+def check_seed(seed, name: str = "seed") -> int:
+    """One rule for every seed: a non-negative int below 2**63 (NumPy's and JAX's common
+    range), not a bool."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**63:
+        raise bad_argument(name, f"{seed!r} is not a non-negative int below 2**63", "pass e.g. 0")
+    return int(seed)
+
+
+def check_state_values(name: str, y) -> None:
+    """Leaves chaosgrad cannot use, caught before anything runs: complex values (the
+    tangent space is real), a state with no floating leaf, a Python list of numbers."""
+    leaves = jax.tree_util.tree_leaves(y)
+    if isinstance(y, (list, tuple)) and leaves and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in leaves):
+        raise bad_argument(
+            name, f"is a Python {type(y).__name__} of {len(leaves)} numbers, which is a pytree of {len(leaves)} separate "
+            "scalar leaves, not a vector", f"pass jnp.asarray({name}) for a vector",
+        )
+    for x in leaves:
+        if jnp.issubdtype(jnp.result_type(x), jnp.complexfloating):
+            raise bad_argument(
+                name, "has complex values; the tangent space is real",
+                "split real and imaginary parts into two real leaves (e.g. a dict {'re': ..., 'im': ...})",
+            )
+    if not float_leaves(y):
+        raise bad_argument(
+            name, "has no floating-point leaves (integer leaves are carried as counters, never cast)",
+            f"pass floats, e.g. jnp.asarray({name}, dtype=float)",
+        )
 
 
 def check_finite_input(name: str, tree) -> None:

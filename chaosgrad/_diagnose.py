@@ -25,7 +25,12 @@ import numpy as np
 from ._advice import explain, overflow_horizons, recommend
 from ._capabilities import refinable
 from ._causes import DEFAULT_CAUSES, AbstractCause, CauseEvidence
-from ._checks import check_finite_input, check_step_shapes
+from ._checks import (
+    check_finite_input,
+    check_seed,
+    check_state_values,
+    check_step_shapes,
+)
 from ._compare import compare, nonfinite_fraction
 from ._diagnosis_types import Ablation, Diagnosis, GradientGrowthResult, Recommendation
 from ._errors import bad_argument
@@ -134,9 +139,26 @@ def _test_cause(cause, evidence: CauseEvidence, y0s, measure) -> tuple[Ablation,
     ), after
 
 
-def _checked(simulator, y0, args, *, loss, horizons, wrt, reference, members, transient, lyapunov_time, k, causes, seed):
+def check_literature(literature) -> None:
+    """``literature``: ``None`` or ``{"exponents": [numbers], "source": str}``."""
+    if literature is None:
+        return
+    fix = 'pass {"exponents": [0.9056, 0.0, -14.5723], "source": "Sprott 2003"} or None'
+    if not isinstance(literature, dict) or "exponents" not in literature:
+        raise bad_argument("literature", f"{literature!r} is not a dict with 'exponents'", fix)
+    values = literature["exponents"]
+    if isinstance(values, (str, bytes)) or not all(isinstance(v, (int, float, np.floating, np.integer)) and not isinstance(v, bool)
+                                                   for v in np.ravel(np.asarray(values, dtype=object))):
+        raise bad_argument("literature", f"exponents {values!r} are not a list of numbers", fix)
+    if "source" in literature and not isinstance(literature["source"], str):
+        raise bad_argument("literature", f"source {literature['source']!r} is not a string", fix)
+
+
+def _checked(simulator, y0, args, *, loss, horizons, wrt, reference, members, transient, lyapunov_time, k, causes, seed, literature=None):
     """Every argument of :func:`diagnose`, checked before anything is computed."""
     simulator = check_simulator(simulator)
+    seed = check_seed(seed)
+    check_state_values("y0", y0)
     y0 = simulator.prepare(y0)
     check_finite_input("y0", y0)
     check_finite_input("args", args)
@@ -147,14 +169,13 @@ def _checked(simulator, y0, args, *, loss, horizons, wrt, reference, members, tr
         reference = check_reference(reference, y0, args)
     if not isinstance(members, (int, np.integer)) or isinstance(members, bool) or members < 2:
         raise bad_argument("members", f"{members!r} is not an int >= 2", "pass e.g. 8 (the rate's interval needs an ensemble)")
-    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or not 0 <= seed < 2**63:
-        raise bad_argument("seed", f"{seed!r} is not a non-negative 64-bit int", "pass e.g. 0")
     if transient is not None and (not isinstance(transient, (int, float)) or not 0 <= transient < math.inf):
         raise bad_argument("transient", f"{transient!r} is not a non-negative time", "pass e.g. 10.0 or None")
     if lyapunov_time is not None and not isinstance(lyapunov_time, UntilConverged) and (
         not isinstance(lyapunov_time, (int, float)) or not 0 < lyapunov_time < math.inf
     ):
         raise bad_argument("lyapunov_time", f"{lyapunov_time!r} is not a positive time", "pass e.g. 100.0, or UntilConverged()")
+    check_literature(literature)
     causes = check_causes(causes)
     check_step_shapes(simulator, y0, args)
     check_scalar_loss(loss, y0)
@@ -276,7 +297,7 @@ def diagnose(
     """
     simulator, y0, args, sel, loss, reference, causes, plan, n = _checked(
         simulator, y0, args, loss=loss, horizons=horizons, wrt=wrt, reference=reference, members=members,
-        transient=transient, lyapunov_time=lyapunov_time, k=k, causes=causes, seed=seed,
+        transient=transient, lyapunov_time=lyapunov_time, k=k, causes=causes, seed=seed, literature=literature,
     )
     report = progress or (lambda *a: None)
     steps, notes = 5, []

@@ -19,6 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._capabilities import adjoint_name, reverse_through_steps
+from ._checks import check_seed, check_state_values
 from ._diagnosis_types import GradientGrowthResult
 from ._errors import bad_argument
 from ._fit import fit_growth_rate
@@ -194,6 +195,8 @@ def gradient_growth(
     simulator = check_simulator(simulator)
     if not 0 < confidence < 1:
         raise bad_argument("confidence", f"{confidence!r} is not in (0, 1)", "pass e.g. 0.95")
+    seed = check_seed(seed)
+    check_state_values("y0", y0)
     y0 = simulator.prepare(y0)
     check_finite_input("y0", y0)
     check_finite_input("args", args)

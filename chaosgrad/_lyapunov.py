@@ -34,7 +34,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._checks import as_count, check_finite_input, check_step_shapes, leading_size
+from ._checks import (
+    as_count,
+    check_finite_input,
+    check_seed,
+    check_state_values,
+    check_step_shapes,
+    leading_size,
+)
 from ._errors import bad_argument
 from ._lyapunov_result import LyapunovResult, kaplan_yorke_dimension, summarise
 from ._precision import float64_scope
@@ -324,23 +331,26 @@ def lyapunov_spectrum(
         )
     strategy = time if isinstance(time, UntilConverged) else None
     if strategy is None and time is not None:
-        n_int = as_count("time", time, dt * m, allow_zero=False)
+        n_int = as_count("time", time, dt * m, allow_zero=False, unit="one renormalisation interval ({dt:g})")
     elif strategy is None:
         if not isinstance(n_intervals, (int, np.integer)) or n_intervals < 1:
             raise bad_argument("n_intervals", f"{n_intervals!r} is not a positive int", "pass e.g. 1000")
         n_int = int(n_intervals)
-    if not isinstance(seed, (int, np.integer)) or not -(2**63) <= seed < 2**63:
-        raise bad_argument("seed", f"{seed!r} is not a 64-bit int", "pass an int, e.g. 0")
+    seed = check_seed(seed)
 
-    y_axis, a_axis = (None, None) if ensemble_axes is None else tuple(ensemble_axes)
-    if ensemble_axes is not None and (
-        len(ensemble_axes) != 2 or y_axis not in (0, None) or a_axis not in (0, None)
-        or (y_axis is None and a_axis is None)
-    ):
+    axes = (None, None) if ensemble_axes is None else ensemble_axes
+    if not isinstance(axes, (tuple, list)) or len(axes) != 2:
         raise bad_argument(
             "ensemble_axes", f"{ensemble_axes!r} is not a pair of 0/None with at least one 0",
             "pass (0, None) for many initial states, (None, 0) for many parameter sets",
         )
+    y_axis, a_axis = axes
+    if ensemble_axes is not None and (y_axis not in (0, None) or a_axis not in (0, None) or (y_axis is None and a_axis is None)):
+        raise bad_argument(
+            "ensemble_axes", f"{ensemble_axes!r} is not a pair of 0/None with at least one 0",
+            "pass (0, None) for many initial states, (None, 0) for many parameter sets",
+        )
+    check_state_values("y0", y0)
     y0 = simulator.prepare(y0)
     check_finite_input("y0", y0)
     check_finite_input("args", args)

@@ -39,7 +39,10 @@ class LyapunovResult(Result):
     """The Lyapunov spectrum of one simulator, with its uncertainty and history.
 
     Attributes:
-        exponents: ``(k,)`` estimates, descending; the ensemble mean for ensembles.
+        exponents: ``(k,)`` estimates in the order of the QR columns (the ensemble mean
+            for ensembles): descending once the run has separated the directions; a run
+            too short to separate two exponents may list them out of order, which then
+            shows in their overlapping ``uncertainty``.
         standard_error: ``(k,)`` standard error: batch means over intervals for a single
             trajectory (Flyvbjerg & Petersen 1989), member spread / sqrt(M) for ensembles.
         member_exponents: ``(M, k)`` per ensemble member (``M = 1`` for one trajectory).

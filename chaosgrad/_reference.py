@@ -24,7 +24,7 @@ from ._capabilities import refinable
 from ._errors import bad_argument
 from ._lyapunov import LyapunovResult, UntilConverged, lyapunov_spectrum
 from ._pytree import all_finite
-from ._simulators import AbstractSimulator, check_simulator
+from ._simulators import AbstractSimulator
 
 MAX_HALVINGS = 4
 # Halvings allowed to find a reference step at which the reference stays finite.
@@ -67,7 +67,11 @@ def default_reference(simulator: AbstractSimulator) -> AbstractSimulator:
 
 def check_reference(reference, y0, args) -> AbstractSimulator:
     """The reference must step the caller's state: same structure and shapes."""
-    reference = check_simulator(reference)
+    if not isinstance(reference, AbstractSimulator):
+        raise bad_argument(
+            "reference", f"{type(reference).__name__} is not a chaosgrad simulator",
+            "pass a simulator of the same physics (e.g. the same vector field with a smaller dt), or None",
+        )
 
     def shapes(tree):
         return jax.tree_util.tree_structure(tree), [np.shape(x) for x in jax.tree_util.tree_leaves(tree)]

@@ -260,7 +260,10 @@ def _load_factory(spec: str):
     if factory is None or not callable(factory):
         what = "has no" if factory is None else "has a non-callable"
         raise CliError(f"--simulator: module {module_part!r} {what} {attr!r}; name a function that returns the dict", EXIT_USAGE)
-    return factory, Path(module_part).stem if module_part.endswith(".py") else module_part.rsplit(".", 1)[-1]
+    # The default report folder names the module and the factory: two factories of one
+    # module never overwrite each other's report.
+    stem = Path(module_part).stem if module_part.endswith(".py") else module_part.rsplit(".", 1)[-1]
+    return factory, f"{stem}-{attr}"
 
 
 def _factory_keys(diagnose) -> set:
@@ -306,7 +309,7 @@ def _diagnose_simulator(args, progress):
     except ChaosgradInputError as exc:
         raise CliError(f"--simulator {args.simulator}: {exc}", EXIT_USAGE) from None
     return Study(system=_safe_name(name), title=name, summary="", diagnosis=d, sections=(), findings=(),
-                 mode="full", config={"simulator": args.simulator, "cwd": os.getcwd()}, extra={})
+                 mode="full", config={"simulator": args.simulator}, extra={})
 
 
 # ---------------------------------------------------------------------------- commands

@@ -198,13 +198,21 @@ def test_simulator_factory(registry, capsys, tmp_path, monkeypatch):
                           wrt="rho", name="my model", members=3)]
     study = load_result(tmp_path / "rep/my-model/results.json")  # folder name made safe
     assert study.sections == () and study.title == "my model"
-    assert study.config["simulator"] == "mysim:make" and study.config["cwd"] == str(tmp_path)
+    # No absolute path of the machine it ran on is recorded.
+    assert study.config["simulator"] == "mysim:make" and str(tmp_path) not in study.to_json()
     assert "fake stage" in err
     # a path to a file works as well as a module name
     Path("sub").mkdir()
     Path("sub/other.py").write_text(FACTORY.replace('"my model"', '"other"'))
     code, _, _ = _run(["analyze", "--simulator", "sub/other.py:make", "--format", "json", "--out", "rep", *FAST], capsys)
     assert code == 0 and (tmp_path / "rep/other/results.json").is_file()
+    # Unnamed factories of one module get folders of their own (module-factory).
+    Path("two.py").write_text(FACTORY.replace('"name": "my model", ', "").replace("def make", "def first")
+                              + FACTORY.replace('"name": "my model", ', "").replace("def make", "def second"))
+    for factory in ("first", "second"):
+        code, _, err = _run(["analyze", "--simulator", f"two:{factory}", "--format", "json", "--out", "rep", *FAST], capsys)
+        assert code == 0, err
+    assert (tmp_path / "rep/two-first/results.json").is_file() and (tmp_path / "rep/two-second/results.json").is_file()
 
 
 @pytest.mark.slow

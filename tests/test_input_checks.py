@@ -1,0 +1,73 @@
+"""Bad input is caught before anything runs, with the argument named and the fix."""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import chaosgrad as cg
+
+LOGISTIC = cg.MapSimulator(lambda x, r: r * x * (1 - x))
+DECAY = cg.ODESimulator(lambda t, y, a: -y, dt=0.01)
+X0 = jnp.array([0.3])
+
+CALLS = {
+    "lyapunov_spectrum": lambda **kw: cg.lyapunov_spectrum(LOGISTIC, kw.pop("y0", X0), 4.0, time=20.0, **kw),
+    "gradient_growth": lambda **kw: cg.gradient_growth(LOGISTIC, kw.pop("y0", X0), 4.0, horizons=(2, 4, 8), **kw),
+    "diagnose": lambda **kw: cg.diagnose(LOGISTIC, kw.pop("y0", X0), 4.0, horizons=(2, 4, 8), **kw),
+}
+
+
+@pytest.mark.parametrize("entry", sorted(CALLS))
+@pytest.mark.parametrize("seed", [-1, 2**63, 2**70, True, 1.5, "0"])
+def test_one_seed_rule_everywhere(entry, seed):
+    with pytest.raises(cg.ChaosgradInputError, match="argument `seed`"):
+        CALLS[entry](seed=seed)
+
+
+@pytest.mark.parametrize("entry", sorted(CALLS))
+@pytest.mark.parametrize("y0,what", [
+    (jnp.array([0.3 + 0.1j]), "complex"),
+    (jnp.array([1, 2]), "no floating-point leaves"),
+    ([0.3, 0.4], "Python list"),
+])
+def test_states_chaosgrad_cannot_use(entry, y0, what):
+    with pytest.raises(cg.ChaosgradInputError, match=f"argument `y0`.*{what}"):
+        CALLS[entry](y0=y0)
+
+
+def test_ensemble_axes_of_the_wrong_length():
+    with pytest.raises(cg.ChaosgradInputError, match="ensemble_axes"):
+        cg.lyapunov_spectrum(LOGISTIC, jnp.array([[0.3]]), 4.0, time=10.0, ensemble_axes=(0,))
+
+
+def test_a_reference_that_is_not_a_simulator_is_named_reference():
+    with pytest.raises(cg.ChaosgradInputError, match="argument `reference`"):
+        cg.diagnose(LOGISTIC, X0, 4.0, reference="x")
+
+
+def test_a_time_shorter_than_one_interval_names_the_interval():
+    with pytest.raises(cg.ChaosgradInputError, match="renormalisation interval"):
+        cg.lyapunov_spectrum(DECAY, jnp.ones(2), None, time=0.05, interval=0.1)
+
+
+@pytest.mark.parametrize("literature", [{"exponents": "abc"}, {"source": "x"}, [0.9], {"exponents": [0.9], "source": 3}])
+def test_literature_is_checked(literature):
+    with pytest.raises(cg.ChaosgradInputError, match="argument `literature`"):
+        cg.diagnose(LOGISTIC, X0, 4.0, literature=literature)
+
+
+@pytest.mark.parametrize("horizons", [[0.001, 0.002, 0.003], [1.0, 1.2, 1.4]])
+def test_horizons_that_collapse_to_too_few_steps(horizons):
+    sim = DECAY if horizons[0] < 0.01 else LOGISTIC
+    with pytest.raises(cg.ChaosgradInputError, match="argument `horizons`.*distinct step"):
+        cg.gradient_growth(sim, jnp.ones(1) * 0.3, None if sim is DECAY else 4.0, horizons=horizons)
+
+
+def test_a_diverged_ensemble_member_is_not_averaged_in():
+    # Member 0 grows at ln 2 and stays finite; member 1 runs off to infinity (logistic r = 4
+    # from x = 1.5 leaves [0, 1]). The ensemble's exponent is member 0's, not their mean.
+    res = cg.lyapunov_spectrum(LOGISTIC, jnp.array([[0.3], [1.5]]), 4.0, time=2000.0, ensemble_axes=(0, None))
+    assert res.status == "nonfinite"
+    assert abs(res.exponents[0] - np.log(2)) < 0.05
