@@ -326,9 +326,9 @@ def diagnose(
     notes.append(f"measuring time of the reference spectrum: {lam_phys.convergence}")
     report("lambda_numerical", 2, steps)
     lam_num = lyapunov_spectrum(simulator, simulator.prepare(y_ref), args, **dict(lyap, time=lam_phys.time))
-    for name, res in (("the reference", lam_phys), ("the user's simulator", lam_num)):
+    for whose, res in (("the reference", lam_phys), ("the user's simulator", lam_num)):
         if res.failure:
-            notes.append(f"{name}'s step reported a failure at {res.failure}")
+            notes.append(f"{whose}'s step reported a failure at {res.failure}")
     reference_diverged |= lam_phys.status != "ok" and lam_phys.nonfinite_quantity == "state"
 
     lam1_p = float(lam_phys.exponents[0])

@@ -11,6 +11,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import types
+import typing
 from typing import Any, ClassVar
 
 import numpy as np
@@ -62,6 +64,54 @@ def encode(value: Any) -> Any:
     raise TypeError(f"cannot serialise {type(value).__name__}: {value!r}")
 
 
+def _hints(cls) -> dict:
+    try:
+        return typing.get_type_hints(cls)
+    except Exception:  # an annotation that cannot be resolved is not checked
+        return {}
+
+
+def _short(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _hint_name(hint) -> str:
+    return getattr(hint, "__name__", None) or str(hint).replace("typing.", "")
+
+
+def _conforms(value, hint) -> bool:
+    """Whether a decoded value fits a field's annotation (the schema): numbers, strings,
+    arrays, containers, nested results and ``X | None``; anything else is accepted."""
+    if hint is Any:
+        return True
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        return any(_conforms(value, h) for h in typing.get_args(hint))
+    if hint is type(None):
+        return value is None
+    if hint is float:
+        return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
+    if hint is int:
+        return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+    if hint is bool:
+        return isinstance(value, (bool, np.bool_))
+    if hint is str:
+        return isinstance(value, str)
+    if hint is np.ndarray:
+        return isinstance(value, np.ndarray)
+    if origin is not None:
+        hint = origin
+    if isinstance(hint, type):
+        if hint is tuple:
+            return isinstance(value, tuple)
+        if hint in (dict, list):
+            return isinstance(value, hint)
+        if issubclass(hint, Result) or dataclasses.is_dataclass(hint):
+            return isinstance(value, hint)
+    return True
+
+
 def decode(data: Any) -> Any:
     """Inverse of :func:`encode`."""
     if isinstance(data, list):
@@ -80,6 +130,12 @@ def decode(data: Any) -> Any:
         missing = required - set(kwargs)
         if missing:
             raise ValueError(f"{cls.__name__} JSON lacks fields {sorted(missing)}")
+        hints = _hints(cls)
+        for name, value in kwargs.items():
+            if name in names and name in hints and not _conforms(value, hints[name]):
+                raise ValueError(
+                    f"field {cls.__name__}.{name} holds {type(value).__name__} {_short(value)}, not {_hint_name(hints[name])}"
+                )
         return cls(**{k: v for k, v in kwargs.items() if k in names})
     if "__ndarray__" in data:
         dtype = np.dtype(data["dtype"])
@@ -106,7 +162,9 @@ class Result:
         _REGISTRY[cls.__name__] = cls
 
     def to_dict(self) -> dict:
-        return {"schema": SCHEMA_VERSION, "result": encode(self)}
+        from . import __version__
+
+        return {"schema": SCHEMA_VERSION, "chaosgrad": __version__, "result": encode(self)}
 
     def to_json(self, indent: int | None = None) -> str:
         return json.dumps(self.to_dict(), indent=indent, allow_nan=False)
@@ -115,10 +173,11 @@ class Result:
     def from_dict(cls, data: dict):
         if not isinstance(data, dict) or "result" not in data or "schema" not in data:
             raise ValueError("not a chaosgrad results file: expected keys 'schema' and 'result'")
-        if data["schema"] != SCHEMA_VERSION:
-            raise ValueError(
-                f"results schema {data['schema']} is not the supported {SCHEMA_VERSION}"
-            )
+        schema = data["schema"]
+        if isinstance(schema, bool) or not isinstance(schema, int):
+            raise ValueError(f"its schema {schema!r} is a {type(schema).__name__}, not the integer {SCHEMA_VERSION}")
+        if schema != SCHEMA_VERSION:
+            raise ValueError(f"its schema {schema} is not the supported {SCHEMA_VERSION}")
         out = decode(data["result"])
         if cls is not Result and not isinstance(out, cls):
             raise ValueError(f"expected a {cls.__name__}, found {type(out).__name__}")

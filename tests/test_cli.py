@@ -408,3 +408,30 @@ def test_progress_lines_and_bars():
 
 def test_main_signature():
     assert list(inspect.signature(cli.main).parameters) == ["argv"]
+
+
+@pytest.mark.parametrize("edit,field", [
+    (lambda r: r["result"].__setitem__("lambda_physical", "abc"), "Diagnosis.lambda_physical"),
+    (lambda r: r["result"].__setitem__("gradient_rate", "abc"), "Diagnosis.gradient_rate"),
+    (lambda r: r["result"].__setitem__("verdict", 5), "Diagnosis.verdict"),
+    (lambda r: r.__setitem__("schema", "1"), "schema '1' is a str"),
+])
+def test_report_validates_every_field_against_the_schema(edit, field, capsys, tmp_path):
+    data = json.loads(syn.lorenz_diagnosis().to_json())
+    edit(data)
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(data))
+    code, _, err = _run(["report", str(path), "--format", "html", "--out", str(tmp_path / "out"), *FAST], capsys)
+    assert code == cli.EXIT_IO and str(path) in err and field in err, err
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").rglob("report.html"))
+
+
+def test_report_refuses_json_nested_too_deeply(capsys, tmp_path):
+    path = tmp_path / "deep.json"
+    path.write_text("[" * 100_000 + "]" * 100_000)
+    code, _, err = _run(["report", str(path), "--format", "html", *FAST], capsys)
+    assert code == cli.EXIT_IO and "nested too deeply" in err
+
+
+def test_results_record_the_chaosgrad_version():
+    assert json.loads(syn.lorenz_diagnosis().to_json())["chaosgrad"] == chaosgrad.__version__

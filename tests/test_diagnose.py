@@ -188,3 +188,12 @@ def test_bad_causes_are_refused_before_running(causes, match):
     sim = cg.ODESimulator(oscillator, dt=0.01)
     with pytest.raises(ChaosgradInputError, match=f"`causes`.*{match}"):
         cg.diagnose(sim, jnp.array([1.0, 0.0]), {"omega": 2.0, "zeta": 0.3}, causes=causes)
+
+
+def test_the_name_given_is_the_name_reported():
+    import chaosgrad as cg
+    import jax.numpy as jnp
+
+    d = cg.diagnose(cg.MapSimulator(lambda x, r: r * x * (1 - x)), jnp.array([0.3]), 4.0, horizons=(4, 8, 16),
+                    members=2, name="my logistic map")
+    assert d.name == "my logistic map" and d.summary().startswith("chaosgrad diagnosis: my logistic map")

@@ -112,9 +112,15 @@ def load(path) -> Study:
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise bad_argument("results", f"{path} is not valid JSON ({exc})",
                                "pass a results.json written by chaosgrad (Result.to_json)") from None
+        except RecursionError:
+            raise bad_argument("results", f"{path} is nested too deeply to be a chaosgrad results file",
+                               "pass a results.json written by chaosgrad (Result.to_json)") from None
     try:
         result = Result.from_dict(data)
-    except (ValueError, TypeError, KeyError) as exc:
+    except RecursionError:
+        raise bad_argument("results", f"{path} is nested too deeply to be a chaosgrad results file",
+                           "pass a results.json written by chaosgrad (Result.to_json)") from None
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
         reason = str(exc).removeprefix("not a chaosgrad results file: ")
         raise bad_argument("results", f"{path} is not a chaosgrad results file ({reason})",
                            "pass a results.json written by chaosgrad (Result.to_json)") from None
