@@ -9,47 +9,76 @@ float64 enabled in a scope (``jax.enable_x64``), and a user's lower-precision si
 keeps its own dtype.
 """
 
-from . import envs
-from ._capabilities import Refinable, SwappableAdjoint
-from ._causes import (
-    DEFAULT_CAUSES,
-    AbstractCause,
-    Adjoint,
-    CauseEvidence,
-    Discretization,
-    Precision,
-)
-from ._diagnose import diagnose
-from ._diagnosis_types import (
-    CAUSES,
-    Ablation,
-    Diagnosis,
-    GradientGrowthResult,
-    Recommendation,
-)
-from ._errors import ChaosgradInputError
-from ._gradients import gradient_growth
-from ._losses import FinalStateLoss, LinearReadout, ReturnLoss, TimeAveragedLoss
-from ._lyapunov import (
-    LyapunovResult,
-    UntilConverged,
-    kaplan_yorke_dimension,
-    lyapunov_spectrum,
-)
-from ._ode import ODESimulator
-from ._rk import RK4
-from ._serialize import Result, load_result
-from ._simulators import (
-    STEP_FAILURES,
-    SUCCESS,
-    AbstractSimulator,
-    MapSimulator,
-    RolloutSimulator,
-    first_failure,
-    replace_fields,
-)
-from ._study import Figure, Section, Series, Study, Table
-from ._verdict import PHYSICS, VERDICTS
+import importlib as _importlib
+
+# Public names and the module that defines each, imported on first use (PEP 562), so that
+# `import chaosgrad` (and the command line, which installs its interrupt handling first)
+# starts without importing JAX.
+_EXPORTS = {
+    "envs": "",
+    "Refinable": "_capabilities",
+    "SwappableAdjoint": "_capabilities",
+    "DEFAULT_CAUSES": "_causes",
+    "AbstractCause": "_causes",
+    "Adjoint": "_causes",
+    "CauseEvidence": "_causes",
+    "Discretization": "_causes",
+    "Precision": "_causes",
+    "diagnose": "_diagnose",
+    "CAUSES": "_diagnosis_types",
+    "Ablation": "_diagnosis_types",
+    "Diagnosis": "_diagnosis_types",
+    "GradientGrowthResult": "_diagnosis_types",
+    "Recommendation": "_diagnosis_types",
+    "ChaosgradInputError": "_errors",
+    "gradient_growth": "_gradients",
+    "FinalStateLoss": "_losses",
+    "LinearReadout": "_losses",
+    "ReturnLoss": "_losses",
+    "TimeAveragedLoss": "_losses",
+    "LyapunovResult": "_lyapunov",
+    "UntilConverged": "_lyapunov",
+    "kaplan_yorke_dimension": "_lyapunov",
+    "lyapunov_spectrum": "_lyapunov",
+    "ODESimulator": "_ode",
+    "RK4": "_rk",
+    "Result": "_serialize",
+    "load_result": "_serialize",
+    "STEP_FAILURES": "_simulators",
+    "SUCCESS": "_simulators",
+    "AbstractSimulator": "_simulators",
+    "MapSimulator": "_simulators",
+    "RolloutSimulator": "_simulators",
+    "first_failure": "_simulators",
+    "replace_fields": "_simulators",
+    "Figure": "_study",
+    "Section": "_study",
+    "Series": "_study",
+    "Study": "_study",
+    "Table": "_study",
+    "PHYSICS": "_verdict",
+    "VERDICTS": "_verdict",
+}
+
+
+def __getattr__(name):
+    module = _EXPORTS.get(name)
+    if module is not None:
+        value = getattr(_importlib.import_module(f".{module}", __name__), name) if module else \
+            _importlib.import_module(f".{name}", __name__)
+        globals()[name] = value
+        return value
+    try:
+        return _importlib.import_module(f".{name}", __name__)
+    except ModuleNotFoundError as exc:
+        if exc.name != f"{__name__}.{name}":
+            raise
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_EXPORTS))
+
 
 __version__ = "0.1.0"
 

@@ -1,7 +1,5 @@
 """``python -m chaosgrad``: the same as the ``chaosgrad`` command."""
 
-import sys
+from .cli import entry
 
-from .cli import main
-
-sys.exit(main())
+entry()

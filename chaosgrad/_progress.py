@@ -15,6 +15,8 @@ from __future__ import annotations
 import sys
 import time
 
+from . import _interrupts as interrupts
+
 
 class StderrProgress:
     """``progress(label, done, total)`` drawn on ``stream`` (stderr by default)."""
@@ -30,6 +32,9 @@ class StderrProgress:
         self._start = time.monotonic()
 
     def __call__(self, label: str, done: int, total: int) -> None:
+        # A checkpoint: an interrupt swallowed where it arrived (inside a callback of the
+        # runtime) ends the command here.
+        interrupts.raise_if_interrupted()
         if not self.enabled:
             return
         label, done, total = str(label), int(done), max(int(total), 0)

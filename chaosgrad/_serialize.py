@@ -64,6 +64,15 @@ def encode(value: Any) -> Any:
     raise TypeError(f"cannot serialise {type(value).__name__}: {value!r}")
 
 
+def _registered(name: str):
+    """Result classes register when their module is imported; import them all once."""
+    import importlib
+
+    for module in ("_lyapunov_result", "_diagnosis_types", "_study"):
+        importlib.import_module(f"chaosgrad.{module}")
+    return _REGISTRY.get(name)
+
+
 def _hints(cls) -> dict:
     try:
         return typing.get_type_hints(cls)
@@ -119,7 +128,7 @@ def decode(data: Any) -> Any:
     if not isinstance(data, dict):
         return data
     if "__type__" in data:
-        cls = _REGISTRY.get(data["__type__"])
+        cls = _REGISTRY.get(data["__type__"]) or _registered(data["__type__"])
         if cls is None:
             raise ValueError(f"unknown result type {data['__type__']!r} in JSON")
         kwargs = {k: decode(v) for k, v in data.items() if k != "__type__"}

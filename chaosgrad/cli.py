@@ -21,7 +21,7 @@ import sys
 import traceback
 from pathlib import Path
 
-from ._precision import float64_scope
+from . import _interrupts as interrupts
 
 EXIT_OK = 0
 EXIT_INCOMPLETE = 1
@@ -461,9 +461,19 @@ def cmd_index(args) -> int:
     return EXIT_OK
 
 
-@float64_scope
 def main(argv=None) -> int:
-    """Run the command line; return the exit code (see ``EXIT_CODES``)."""
+    """Run the command line; return the exit code (see ``EXIT_CODES``). Everything it
+    computes runs with float64 enabled in a scope (``chaosgrad._precision``)."""
+    try:
+        import jax
+    except KeyboardInterrupt:
+        _err("interrupted; no partial report was written")
+        return EXIT_INTERRUPTED
+    with jax.enable_x64(True):
+        return _main(argv)
+
+
+def _main(argv) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
     try:
@@ -490,16 +500,41 @@ def main(argv=None) -> int:
         _err("interrupted; no partial report was written")
         return EXIT_INTERRUPTED
     except Exception as exc:
-        from ._errors import ChaosgradInputError
+        if interrupts.interrupted():  # an interrupt that surfaced as another exception
+            _err("interrupted; no partial report was written")
+            return EXIT_INTERRUPTED
+        return _failed(exc, debug)
 
-        if isinstance(exc, ChaosgradInputError):
-            _err(str(exc))
-            return EXIT_USAGE
-        if debug:
-            traceback.print_exc()
-        _err(f"the analysis failed: {type(exc).__name__}: {exc}" + ("" if debug else " (rerun with --debug for the traceback)"))
-        return EXIT_FAILED
+
+def _failed(exc: Exception, debug: bool) -> int:
+    """Exit code and message for an exception the command did not expect."""
+    from ._errors import ChaosgradInputError
+
+    if isinstance(exc, ChaosgradInputError):
+        _err(str(exc))
+        return EXIT_USAGE
+    if debug:
+        traceback.print_exception(exc)
+    _err(f"the analysis failed: {type(exc).__name__}: {exc}" + ("" if debug else " (rerun with --debug for the traceback)"))
+    return EXIT_FAILED
+
+
+def entry(argv=None) -> None:
+    """The ``chaosgrad`` command: :func:`main` with interrupts handled, then exit.
+
+    Interrupts end the process at once with exit 130 (:mod:`chaosgrad._interrupts`)."""
+    interrupts.install()
+    try:
+        code = main(argv)
+    except KeyboardInterrupt:
+        _err("interrupted; no partial report was written")
+        code = EXIT_INTERRUPTED
+    if code == EXIT_INTERRUPTED:
+        interrupts.exit_now(EXIT_INTERRUPTED)
+    # An interrupt that arrived after the last checkpoint, when everything was written,
+    # leaves a complete result: the command's own code stands.
+    sys.exit(code)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()

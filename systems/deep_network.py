@@ -7,7 +7,7 @@ Writes reports/deep_network/{results.json,report.html,report.pdf}.
 
 import sys
 
-from chaosgrad.cli import main
+from chaosgrad.cli import entry
 
 if __name__ == "__main__":
-    sys.exit(main(["analyze", "deep_network", *sys.argv[1:]]))
+    entry(["analyze", "deep_network", *sys.argv[1:]])

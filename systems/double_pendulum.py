@@ -7,7 +7,7 @@ reports/double_pendulum/{results.json,report.html,report.pdf}.
 
 import sys
 
-from chaosgrad.cli import main
+from chaosgrad.cli import entry
 
 if __name__ == "__main__":
-    sys.exit(main(["analyze", "double_pendulum", *sys.argv[1:]]))
+    entry(["analyze", "double_pendulum", *sys.argv[1:]])

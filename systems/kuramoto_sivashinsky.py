@@ -7,7 +7,7 @@ reports/kuramoto_sivashinsky/{results.json,report.html,report.pdf}.
 
 import sys
 
-from chaosgrad.cli import main
+from chaosgrad.cli import entry
 
 if __name__ == "__main__":
-    sys.exit(main(["analyze", "kuramoto_sivashinsky", *sys.argv[1:]]))
+    entry(["analyze", "kuramoto_sivashinsky", *sys.argv[1:]])

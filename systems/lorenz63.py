@@ -6,7 +6,7 @@ onset of chaos. Writes reports/lorenz63/{results.json,report.html,report.pdf}.
 
 import sys
 
-from chaosgrad.cli import main
+from chaosgrad.cli import entry
 
 if __name__ == "__main__":
-    sys.exit(main(["analyze", "lorenz63", *sys.argv[1:]]))
+    entry(["analyze", "lorenz63", *sys.argv[1:]])

@@ -8,7 +8,7 @@ reports/oscillators/{results.json,report.html,report.pdf}.
 
 import sys
 
-from chaosgrad.cli import main
+from chaosgrad.cli import entry
 
 if __name__ == "__main__":
-    sys.exit(main(["analyze", "oscillators", *sys.argv[1:]]))
+    entry(["analyze", "oscillators", *sys.argv[1:]])

@@ -12,6 +12,8 @@ import os
 import tempfile
 from pathlib import Path
 
+from .. import _interrupts as interrupts
+
 
 def _umask() -> int:
     mask = os.umask(0o022)
@@ -102,7 +104,11 @@ class Staging:
             tmp.unlink(missing_ok=True)
 
     def commit(self) -> dict[str, Path]:
-        """Move every staged file to its final name; return ``{name: final path}``."""
+        """Move every staged file to its final name; return ``{name: final path}``.
+
+        An interrupt that arrived before the commit (even one swallowed where it was
+        delivered) aborts it: the old files stay."""
+        interrupts.raise_if_interrupted()
         out = {}
         for name, tmp in list(self._staged.items()):
             final = self.folder / name

@@ -15,6 +15,7 @@ from importlib import metadata
 
 import numpy as np
 
+from .. import _interrupts as interrupts
 from .._diagnosis_types import Diagnosis
 from . import _captions
 from ._text import (
@@ -425,6 +426,7 @@ def _figure(fid, title, caption, draw, data, dpi, scale, warnings) -> FigureItem
     try:
         png = render_png(draw, dpi, data, width=BASE_SIZE[0] * scale)
     except Exception as exc:  # one bad figure must not take the whole report with it
+        interrupts.raise_if_interrupted()  # ...but an interrupt ends the whole command
         msg = f"figure could not be drawn ({type(exc).__name__}: {exc})"
         warnings.append(f"{title}: {msg}")
         return FigureItem(fid, title, caption, None, msg)
