@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.chaosgrad-installed
 
-.PHONY: demo test test-fast systems bench clean
+.PHONY: demo test test-fast test-long systems bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,9 @@ test: $(STAMP)
 
 test-fast: $(STAMP)
 	$(PY) -m pytest -q -m "not slow"
+
+test-long: $(STAMP)
+	HYPOTHESIS_PROFILE=long $(PY) -m pytest -q
 
 systems: $(STAMP)
 	$(VENV)/bin/chaosgrad analyze all
