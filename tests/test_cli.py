@@ -228,11 +228,11 @@ def test_simulator_factory_with_the_real_diagnosis(registry, capsys, tmp_path):
     """))
     code, out, err = _run(["analyze", "--simulator", "logistic:make", "--format", "html,json", "--out", "rep", *FAST], capsys)
     assert code in (0, 1), err
-    d = load_result(tmp_path / "rep/logistic/results.json").diagnosis
+    d = load_result(tmp_path / "rep/logistic-make/results.json").diagnosis
     # 2000 iterations give a standard error near 0.01 on lambda_1; 0.05 is five of them.
     assert abs(d.lambda_physical.exponents[0] - math.log(2)) < 0.05
     assert d.verdict in chaosgrad.VERDICTS
-    assert "verdict" in out and (tmp_path / "rep/logistic/report.html").is_file()
+    assert "verdict" in out and (tmp_path / "rep/logistic-make/report.html").is_file()
 
 
 # ------------------------------------------------------------------ bad input
