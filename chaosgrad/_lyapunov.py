@@ -46,7 +46,7 @@ from ._errors import bad_argument
 from ._lyapunov_result import LyapunovResult, kaplan_yorke_dimension, summarise
 from ._precision import float64_scope
 from ._pytree import all_finite
-from ._sharding import shard_ensemble
+from ._sharding import shard_ensemble, to_host
 from ._simulators import AbstractSimulator, check_simulator, first_failure
 
 __all__ = [
@@ -234,7 +234,7 @@ def _run_until(strategy: UntilConverged, simulator, y0, args, Q0, *, n_transient
     logs, oks, target = [], [], chunk
     while True:
         carry, (lg, ok) = run(carry)
-        lg, ok = np.asarray(lg), np.asarray(ok)
+        lg, ok = to_host(lg), to_host(ok)
         if members is None:
             lg, ok = lg[None], ok[None]
         else:
@@ -411,5 +411,5 @@ def lyapunov_spectrum(
             simulator, y_in, a_in, seed_in, n, k, dtype, transient_steps, m, n_int, unroll,
             y_axis, a_axis,
         )
-        logs, ok = np.asarray(logs)[:members], np.asarray(ok)[:members]
+        logs, ok = to_host(logs)[:members], to_host(ok)[:members]
     return finish(logs, ok, n_int, f"fixed time {n_int * m * dt:g}")

@@ -25,6 +25,7 @@ import numpy as np
 
 from ._capabilities import reverse_through_steps
 from ._pytree import all_finite, float_leaves, is_float_array, tangent_mask
+from ._sharding import shard_ensemble, to_host
 from ._sketch import sketch_tree
 from ._wrt import Wrt
 
@@ -191,11 +192,14 @@ def sweep_horizons(simulator, y0s, args, loss, sel: Wrt, b: int, blocks):
     longest horizon plus, per block, the VJP applied to a batch of ``H`` cotangents.
     """
     blocks = np.asarray(blocks, dtype=np.int32)
-    out = _sweep_ensemble(simulator, y0s, args, loss, sel, b, int(blocks[-1]), jnp.asarray(blocks))
-    norms, profile, state, grads, states = out
+    # The members are independent: shard them over every device (and every process).
+    M = jax.tree_util.tree_leaves(y0s)[0].shape[0]
+    y_in, a_in = shard_ensemble((y0s, args), (0, None), M)
+    out = _sweep_ensemble(simulator, y_in, a_in, loss, sel, b, int(blocks[-1]), jnp.asarray(blocks))
+    norms, profile, state, grads, states = (to_host(x)[:M] for x in out)
     return (
-        np.asarray(norms, np.float64), np.asarray(profile, np.float64), np.asarray(state, bool),
-        np.asarray(grads, np.float64), np.asarray(states, np.float64),
+        norms.astype(np.float64), profile.astype(np.float64), state.astype(bool),
+        grads.astype(np.float64), states.astype(np.float64),
     )
 
 
