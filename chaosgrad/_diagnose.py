@@ -139,16 +139,23 @@ def _test_cause(cause, evidence: CauseEvidence, y0s, measure) -> tuple[Ablation,
     ), after
 
 
+def _numbers(values) -> bool:
+    if isinstance(values, (str, bytes)):
+        return False
+    return all(isinstance(v, (int, float, np.floating, np.integer)) and not isinstance(v, bool)
+               for v in np.ravel(np.asarray(values, dtype=object)))
+
+
 def check_literature(literature) -> None:
-    """``literature``: ``None`` or ``{"exponents": [numbers], "source": str}``."""
+    """``literature``: ``None`` or a dict whose ``"exponents"`` (if given and not ``None``)
+    are numbers and whose ``"source"`` (if given) is a string; other keys are notes."""
     if literature is None:
         return
     fix = 'pass {"exponents": [0.9056, 0.0, -14.5723], "source": "Sprott 2003"} or None'
-    if not isinstance(literature, dict) or "exponents" not in literature:
-        raise bad_argument("literature", f"{literature!r} is not a dict with 'exponents'", fix)
-    values = literature["exponents"]
-    if isinstance(values, (str, bytes)) or not all(isinstance(v, (int, float, np.floating, np.integer)) and not isinstance(v, bool)
-                                                   for v in np.ravel(np.asarray(values, dtype=object))):
+    if not isinstance(literature, dict):
+        raise bad_argument("literature", f"{literature!r} is not a dict", fix)
+    values = literature.get("exponents")
+    if values is not None and not _numbers(values):
         raise bad_argument("literature", f"exponents {values!r} are not a list of numbers", fix)
     if "source" in literature and not isinstance(literature["source"], str):
         raise bad_argument("literature", f"source {literature['source']!r} is not a string", fix)

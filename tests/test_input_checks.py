@@ -52,7 +52,7 @@ def test_a_time_shorter_than_one_interval_names_the_interval():
         cg.lyapunov_spectrum(DECAY, jnp.ones(2), None, time=0.05, interval=0.1)
 
 
-@pytest.mark.parametrize("literature", [{"exponents": "abc"}, {"source": "x"}, [0.9], {"exponents": [0.9], "source": 3}])
+@pytest.mark.parametrize("literature", [{"exponents": "abc"}, {"exponents": [0.9, "x"]}, [0.9], {"exponents": [0.9], "source": 3}])
 def test_literature_is_checked(literature):
     with pytest.raises(cg.ChaosgradInputError, match="argument `literature`"):
         cg.diagnose(LOGISTIC, X0, 4.0, literature=literature)
