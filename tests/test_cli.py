@@ -435,3 +435,38 @@ def test_report_refuses_json_nested_too_deeply(capsys, tmp_path):
 
 def test_results_record_the_chaosgrad_version():
     assert json.loads(syn.lorenz_diagnosis().to_json())["chaosgrad"] == chaosgrad.__version__
+
+
+FAULTY = textwrap.dedent("""
+    import jax.numpy as jnp
+    import chaosgrad as cg
+
+    TRACES = {"n": 0}
+
+    def make():
+        def step(x, r):
+            TRACES["n"] += 1  # the step is traced once per compiled program
+            if TRACES["n"] == FAULT_AT:
+                raise RuntimeError("injected fault")
+            return r * x * (1 - x)
+        return {"simulator": cg.MapSimulator(step), "y0": jnp.array([0.3]), "args": 4.0,
+                "horizons": [2, 4, 8], "members": 2, "lyapunov_time": 200, "name": "faulty"}
+""")
+
+
+@pytest.mark.parametrize("fault_at", [2, 3, 5, 8])
+def test_a_step_that_raises_part_way_leaves_the_old_report(registry, capsys, tmp_path, fault_at):
+    Path("faulty.py").write_text(FAULTY.replace("FAULT_AT", "10**9"))
+    code, _, err = _run(["analyze", "--simulator", "faulty:make", "--format", "html,json", "--out", "rep", *FAST], capsys)
+    assert code in (0, 1), err
+    before = {p: p.read_bytes() for p in (tmp_path / "rep").rglob("*") if p.is_file()}
+    sys.modules.pop("faulty", None)
+    Path("faulty.py").write_text(FAULTY.replace("FAULT_AT", str(fault_at)))
+    code, _, err = _run(["analyze", "--simulator", "faulty:make", "--format", "html,json", "--out", "rep", *FAST], capsys)
+    sys.modules.pop("faulty", None)
+    if code in (0, 1):  # the fault hit an ablation, which is reported as failed, not raised
+        assert load_result(tmp_path / "rep/faulty/results.json").diagnosis.status in ("ok", "partial")
+        return
+    assert code in (cli.EXIT_FAILED, cli.EXIT_USAGE) and "injected fault" in err, err
+    after = {p: p.read_bytes() for p in (tmp_path / "rep").rglob("*") if p.is_file()}
+    assert after == before  # nothing half-written, the old report intact
