@@ -102,7 +102,9 @@ def measure_growth(simulator, y0s, args, *, loss, sel: Wrt, plan: HorizonPlan, c
             "cotangent profile through the steps"
         )
 
-    is_finite = np.isfinite(norms)
+    # A gradient along a forward trajectory that went non-finite is no measurement, even
+    # when it is finite itself (a NaN branch of jnp.where has a zero derivative).
+    is_finite = np.isfinite(norms) & state_ok.astype(bool)
     zero = is_finite & (norms == 0)
     usable = is_finite & ~zero
     norms = np.where(is_finite, norms, np.nan)

@@ -197,3 +197,25 @@ def test_the_name_given_is_the_name_reported():
     d = cg.diagnose(cg.MapSimulator(lambda x, r: r * x * (1 - x)), jnp.array([0.3]), 4.0, horizons=(4, 8, 16),
                     members=2, name="my logistic map")
     assert d.name == "my logistic map" and d.summary().startswith("chaosgrad diagnosis: my logistic map")
+
+
+@pytest.mark.parametrize("t_fault", [0.7, 3.3])
+def test_nan_at_a_random_time_is_a_finding_and_keeps_what_came_before(t_fault):
+    import chaosgrad as cg
+    import jax.numpy as jnp
+
+    def field(t, y, a):
+        return jnp.where(t < t_fault, -0.5 * y, jnp.nan)
+
+    sim = cg.ODESimulator(field, solver=cg.RK4(), dt=0.05)
+    d = cg.diagnose(sim, jnp.ones(2), None, horizons=(0.5, 1.0, 2.0, 4.0), members=2, transient=0.0,
+                    lyapunov_time=2.0)
+    assert d.verdict in cg.VERDICTS
+    g = d.gradient
+    early = g.horizons < t_fault - 0.1
+    # Member 0 starts at y0 (t = 0): its horizons before the fault are measured; after it,
+    # and for members sampled from the trajectory beyond it, nothing is (a gradient along
+    # a NaN trajectory is finite here, a NaN branch of jnp.where has a zero derivative,
+    # and it must not count).
+    assert np.all(np.isfinite(g.norms[0, early]))
+    assert not np.all(np.isfinite(g.norms)) and not g.finite[:, ~early].any()
