@@ -470,3 +470,42 @@ def test_a_step_that_raises_part_way_leaves_the_old_report(registry, capsys, tmp
     assert code in (cli.EXIT_FAILED, cli.EXIT_USAGE) and "injected fault" in err, err
     after = {p: p.read_bytes() for p in (tmp_path / "rep").rglob("*") if p.is_file()}
     assert after == before  # nothing half-written, the old report intact
+
+
+@pytest.mark.parametrize("fault", ["disk full", "read-only"])
+def test_a_write_that_fails_at_each_file_keeps_the_old_report(registry, capsys, tmp_path, monkeypatch, fault):
+    from chaosgrad.report import _atomic
+
+    build = _document.build  # the figures are not what this test is about: skip drawing them
+    monkeypatch.setattr(_document, "build", lambda study, **kw: build(study, figures=False))
+    argv = ["analyze", "synthetic-lorenz", "--format", "html,pdf,json", "--pdf-engine", "matplotlib", "--out", "rep",
+            *FAST]
+    assert _run(argv, capsys)[0] == 0
+    snapshot = {p: (tmp_path / "rep" / p).read_bytes() for p in _files(tmp_path / "rep") if "." in p}
+    real = _atomic._fsync_write
+    error = OSError(28, "No space left on device") if fault == "disk full" else PermissionError(13, "Permission denied")
+    for k in range(1, 6):  # the k-th file written fails: results, html, pdf, index...
+        calls = {"n": 0}
+
+        def failing(path, data, k=k):
+            calls["n"] += 1
+            if calls["n"] == k:
+                raise error
+            return real(path, data)
+
+        monkeypatch.setattr(_atomic, "_fsync_write", failing)
+        code, _, err = _run(argv, capsys)
+        monkeypatch.setattr(_atomic, "_fsync_write", real)
+        if calls["n"] < k:  # fewer writes than k: the run completed
+            assert code == 0
+            continue
+        assert code == cli.EXIT_IO and error.strerror in err, (k, code, err)
+        now = {p: (tmp_path / "rep" / p).read_bytes() for p in _files(tmp_path / "rep") if "." in p}
+        report = lambda files: {p: v for p, v in files.items() if p.startswith("synthetic-lorenz/")}
+        if report(now) != report(snapshot):
+            # The report's files are staged and committed together; a failure after the
+            # commit (writing the index) leaves the complete new report, never a mix.
+            load_result(tmp_path / "rep/synthetic-lorenz/results.json")
+            assert b"</html>" in now["synthetic-lorenz/report.html"]
+            assert now["synthetic-lorenz/report.pdf"].rstrip().endswith(b"%%EOF")
+        assert not [p for p in _files(tmp_path / "rep") if ".tmp" in p]
