@@ -417,6 +417,24 @@ def cmd_analyze(args, argv) -> int:
     return _finish(study, args.system or study.system, args, argv, out_root, formats, progress)
 
 
+def chaosgrad_version() -> str:
+    from . import __version__
+
+    return __version__
+
+
+def _written_by(path: Path) -> str | None:
+    """The chaosgrad version recorded in a results file (None for files before versions)."""
+    import json
+
+    try:
+        with open(path, encoding="utf-8") as fh:
+            version = json.load(fh).get("chaosgrad")
+    except (OSError, ValueError, RecursionError, AttributeError):
+        return None
+    return version if isinstance(version, str) else None
+
+
 def cmd_report(args) -> int:
     from . import ChaosgradInputError, report
     from ._progress import StderrProgress
@@ -434,6 +452,10 @@ def cmd_report(args) -> int:
     except ChaosgradInputError as exc:
         detail = str(exc).split(": ", 1)[-1].split(". Fix:")[0]
         raise CliError(f"{detail}; pass a results.json written by chaosgrad", EXIT_IO) from None
+    written_by = _written_by(src)
+    if written_by != chaosgrad_version():
+        _err(f"note: {src} was written by {'chaosgrad ' + written_by if written_by else 'an earlier chaosgrad'}; "
+             f"rendering with chaosgrad {chaosgrad_version()} (same schema)")
     if args.out is None:
         folder, index_root = src.resolve().parent, src.resolve().parent.parent
         refresh = (index_root / "index.html").is_file()

@@ -509,3 +509,12 @@ def test_a_write_that_fails_at_each_file_keeps_the_old_report(registry, capsys, 
             assert b"</html>" in now["synthetic-lorenz/report.html"]
             assert now["synthetic-lorenz/report.pdf"].rstrip().endswith(b"%%EOF")
         assert not [p for p in _files(tmp_path / "rep") if ".tmp" in p]
+
+
+def test_report_says_when_the_file_is_from_another_version(registry, capsys, tmp_path):
+    data = json.loads(syn.lorenz_diagnosis().to_json())
+    data["chaosgrad"] = "0.0.1"
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps(data))
+    code, _, err = _run(["report", str(path), "--format", "html", "--out", str(tmp_path / "out"), *FAST], capsys)
+    assert code == 0 and "written by chaosgrad 0.0.1" in err
