@@ -12,45 +12,23 @@ Exit codes are part of the interface (see ``EXIT_CODES``).
 from __future__ import annotations
 
 import argparse
-import importlib
-import importlib.util
-import os
-import re
 import shlex
 import sys
 import traceback
 from pathlib import Path
 
 from . import _interrupts as interrupts
-
-EXIT_OK = 0
-EXIT_INCOMPLETE = 1
-EXIT_USAGE = 2
-EXIT_IO = 3
-EXIT_FAILED = 4
-EXIT_INTERRUPTED = 130
-
-EXIT_CODES = f"""exit codes:
-  {EXIT_OK}    success: the analysis ran and every requested file was written
-  {EXIT_INCOMPLETE}    analyze only: files written, but the result is incomplete: the diagnosis
-       status is "partial" or the verdict is "diverged", "no-gradient" or
-       "inconclusive" (see the report: it says what would decide it)
-  {EXIT_USAGE}    usage error: bad option or argument, unknown system, bad --format, a
-       --simulator factory that cannot be loaded or returns bad input
-  {EXIT_IO}    input/output error: results file missing, unreadable or not a chaosgrad
-       results file; output folder not writable; PDF printer unusable
-  {EXIT_FAILED}    the analysis itself failed with an unexpected error (--debug shows the traceback)
-  {EXIT_INTERRUPTED}  interrupted (Ctrl-C); nothing half-written is left behind"""
-
-REQUIRED_KEYS = ("simulator", "y0", "args")
-
-
-class CliError(Exception):
-    """A failure with a one-line message and an exit code."""
-
-    def __init__(self, message: str, code: int):
-        super().__init__(message)
-        self.code = code
+from ._cli_errors import (  # noqa: F401 (part of the command line's interface)
+    EXIT_CODES,
+    EXIT_FAILED,
+    EXIT_INCOMPLETE,
+    EXIT_INTERRUPTED,
+    EXIT_IO,
+    EXIT_OK,
+    EXIT_USAGE,
+    CliError,
+)
+from ._cli_factory import REQUIRED_KEYS, diagnose_simulator, safe_name  # noqa: F401
 
 
 class _Parser(argparse.ArgumentParser):
@@ -180,9 +158,7 @@ def _check_writable(folder: Path) -> None:
         ) from None
 
 
-def _safe_name(name: str) -> str:
-    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "-", str(name)).strip(".-")
-    return cleaned or "simulator"
+_safe_name = safe_name
 
 
 def _with_provenance(study, command: str):
@@ -225,91 +201,6 @@ def _refresh_index(folder: Path):
         return report.write_index(folder)
     except OSError as exc:
         raise CliError(f"cannot write {folder / 'index.html'} ({exc.strerror or exc})", EXIT_IO) from None
-
-
-# ---------------------------------------------------------------------------- simulator factory
-
-
-def _load_factory(spec: str):
-    module_part, sep, attr = spec.rpartition(":")
-    if not sep or not module_part or not attr:
-        raise CliError(f"--simulator {spec!r}: expected MODULE:FACTORY, e.g. mysim:make or path/to/mysim.py:make", EXIT_USAGE)
-    try:
-        if module_part.endswith(".py") or os.sep in module_part or "/" in module_part:
-            path = Path(module_part)
-            if not path.is_file():
-                raise CliError(f"--simulator: no file {path}; pass an existing path/to/file.py:FACTORY", EXIT_USAGE)
-            mod_spec = importlib.util.spec_from_file_location(path.stem, path)
-            module = importlib.util.module_from_spec(mod_spec)
-            sys.modules.setdefault(path.stem, module)
-            mod_spec.loader.exec_module(module)
-        else:
-            if os.getcwd() not in sys.path and "" not in sys.path:
-                sys.path.insert(0, os.getcwd())
-            module = importlib.import_module(module_part)
-    except CliError:
-        raise
-    except ImportError as exc:
-        raise CliError(
-            f"--simulator: cannot import {module_part!r} ({exc}); run from the folder that holds it, "
-            "set PYTHONPATH, or pass path/to/file.py:FACTORY", EXIT_USAGE,
-        ) from None
-    except Exception as exc:
-        raise CliError(f"--simulator: importing {module_part!r} raised {type(exc).__name__}: {exc}", EXIT_FAILED) from exc
-    factory = getattr(module, attr, None)
-    if factory is None or not callable(factory):
-        what = "has no" if factory is None else "has a non-callable"
-        raise CliError(f"--simulator: module {module_part!r} {what} {attr!r}; name a function that returns the dict", EXIT_USAGE)
-    # The default report folder names the module and the factory: two factories of one
-    # module never overwrite each other's report.
-    stem = Path(module_part).stem if module_part.endswith(".py") else module_part.rsplit(".", 1)[-1]
-    return factory, f"{stem}-{attr}"
-
-
-def _factory_keys(diagnose) -> set:
-    """Keys a factory may return: simulator, y0, args and diagnose's keyword options."""
-    import inspect
-
-    params = inspect.signature(diagnose).parameters
-    return set(REQUIRED_KEYS) | {k for k, p in params.items() if p.kind == p.KEYWORD_ONLY and k != "progress"}
-
-
-def _call_factory(factory, spec: str, allowed: set) -> dict:
-    try:
-        out = factory()
-    except Exception as exc:
-        raise CliError(f"--simulator: {spec}() raised {type(exc).__name__}: {exc}", EXIT_FAILED) from exc
-    if not isinstance(out, dict):
-        raise CliError(f"--simulator: {spec}() returned a {type(out).__name__}; return a dict with keys "
-                       "simulator, y0, args (and optionally loss, horizons, wrt, name)", EXIT_USAGE)
-    missing = [k for k in REQUIRED_KEYS if k not in out]
-    unknown = sorted(set(out) - allowed)
-    if missing or unknown:
-        problem = (f"lacks {', '.join(missing)}" if missing else "") + ("; " if missing and unknown else "") + (
-            f"has unknown key(s) {', '.join(unknown)}" if unknown else "")
-        raise CliError(f"--simulator: the dict from {spec}() {problem}; allowed keys: "
-                       f"{', '.join(sorted(allowed))}", EXIT_USAGE)
-    return out
-
-
-def _diagnose_simulator(args, progress):
-    import chaosgrad
-
-    from . import ChaosgradInputError, Study
-
-    diagnose = getattr(chaosgrad, "diagnose", None)
-    if diagnose is None:
-        raise CliError("this chaosgrad installation has no chaosgrad.diagnose; reinstall chaosgrad", EXIT_FAILED)
-    factory, default_name = _load_factory(args.simulator)
-    spec = _call_factory(factory, args.simulator, _factory_keys(diagnose))
-    name = str(spec.get("name") or default_name)
-    kwargs = {k: v for k, v in spec.items() if k not in REQUIRED_KEYS and k != "name"}
-    try:
-        d = diagnose(spec["simulator"], spec["y0"], spec["args"], name=name, progress=progress, **kwargs)
-    except ChaosgradInputError as exc:
-        raise CliError(f"--simulator {args.simulator}: {exc}", EXIT_USAGE) from None
-    return Study(system=_safe_name(name), title=name, summary="", diagnosis=d, sections=(), findings=(),
-                 mode="full", config={"simulator": args.simulator}, extra={})
 
 
 # ---------------------------------------------------------------------------- commands
@@ -411,7 +302,7 @@ def cmd_analyze(args, argv) -> int:
     if every:
         return _analyze_all(known, args, argv, out_root, formats, progress)
     try:
-        study = spec.run(fast=args.fast, progress=progress) if spec is not None else _diagnose_simulator(args, progress)
+        study = spec.run(fast=args.fast, progress=progress) if spec is not None else diagnose_simulator(args, progress)
     finally:
         progress.close()
     return _finish(study, args.system or study.system, args, argv, out_root, formats, progress)
