@@ -8,6 +8,8 @@ every test runs inside ``jax.enable_x64(True)`` as well, except those marked
 check that the public API works there and changes nothing.
 """
 
+import gc
+
 import jax
 import pytest
 
@@ -24,3 +26,16 @@ def _float64_for_internal_checks(request):
         return
     with jax.enable_x64(True):
         yield
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _release_compiled_programs():
+    """Free every compiled program after each test module.
+
+    Each XLA:CPU executable holds about three memory mappings, and the suite compiles
+    tens of thousands of programs: one process would pass the kernel's limit on mappings
+    (vm.max_map_count, 65530 by default) and XLA's compiler would crash mid-suite.
+    """
+    yield
+    jax.clear_caches()
+    gc.collect()
