@@ -248,7 +248,7 @@ def test_gymnax_study_says_what_each_way_of_plugging_in_finds():
     shipped = study.extra["as shipped (transitions detached)"]
     every = study.extra["transition gradients, every leaf"]
     assert shipped.step_derivatives["state"] == 0
-    assert every.step_derivatives["passive"] == [".env.last_u"]
+    assert every.step_derivatives["passive"] == [".last_u"]  # named as the user writes tangent=
     assert study.diagnosis.lambda_physical.dimension == 2
     assert study.diagnosis.verdict in cg.VERDICTS
     assert "brax_inverted_pendulum" in studies.names()
