@@ -18,6 +18,7 @@ import jax.numpy as jnp
 
 from ._capabilities import Refinable, SwappableAdjoint
 from ._errors import bad_argument
+from ._pytree import all_finite
 from ._rk import has_unrolled_step, unrolled_rk_step, variational_rk_step
 from ._simulators import (
     SUCCESS,
@@ -153,19 +154,24 @@ class ODESimulator(AbstractSimulator, SwappableAdjoint, Refinable):
         if self.constant_step and has_unrolled_step(self.solver):
             y1 = unrolled_rk_step(self.solver, self.vector_field, t0, t1 - t0, y, args)
             return self.prepare(y1), ok
+        # Solvers with linear solves inside (implicit methods) raise on non-finite input
+        # (lineax's checks) instead of propagating it: they are given a finite stand-in,
+        # and the result is marked failed again (rule 4: a blow-up propagates, never raises).
+        finite = all_finite(y)
+        y_in = jax.tree_util.tree_map(lambda x: jnp.where(finite, x, jnp.zeros_like(x)), y)
         if self.constant_step:
-            state = self.solver.init(self.terms, t0, t1, y, args)
+            state = self.solver.init(self.terms, t0, t1, y_in, args)
             y1, _, _, _, result = _jvp_capable(self.solver).step(
-                self.terms, t0, t1, y, args, state, False
+                self.terms, t0, t1, y_in, args, state, False
             )
-            return self.prepare(y1), step_code(result)
+            return self.prepare(mark_failed(y1, jnp.where(finite, 0, 4))), step_code(result)
         sol = diffrax.diffeqsolve(
             self.terms,
             self.solver,
             t0,
             t1,
             self.dt,
-            y,
+            y_in,
             args,
             stepsize_controller=self.stepsize_controller,
             adjoint=diffrax.ForwardMode(),
@@ -173,7 +179,8 @@ class ODESimulator(AbstractSimulator, SwappableAdjoint, Refinable):
             max_steps=self.max_steps,
             throw=False,
         )
-        return self.prepare(jax.tree_util.tree_map(lambda x: x[-1], sol.ys)), step_code(sol.result)
+        y1 = jax.tree_util.tree_map(lambda x: x[-1], sol.ys)
+        return self.prepare(mark_failed(y1, jnp.where(finite, 0, 4))), step_code(sol.result)
 
     def tangent_step(self, t, y, Q, args):
         """One step and its tangent map (rule 8).

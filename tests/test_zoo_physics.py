@@ -416,12 +416,19 @@ def test_kuramoto_sivashinsky_sum_rule_holds_once_the_stiff_modes_are_resolved()
 def test_kuramoto_sivashinsky_on_an_implicit_diffrax_solver():
     fine = kuramoto_sivashinsky(solver=cg.RK4(), dt=5e-4)
     exact = fine.simulator.evolve(0.0, fine.y0, fine.args, 4000)  # t = 2
-    solver = diffrax.Kvaerno5(root_finder=diffrax.VeryChord(rtol=1e-10, atol=1e-10))
+    import optimistix as optx
+
+    solver = diffrax.Kvaerno5(root_finder=optx.Newton(rtol=1e-10, atol=1e-10))
     system = kuramoto_sivashinsky(dt=0.25, solver=solver)
     y = jax.jit(lambda y: system.simulator.evolve(0.0, y, system.args, 8))(system.y0)
     # L-stable, fifth order: stable at the step where explicit RK4 overflows, and
     # accurate (measured error 9e-8 at t = 2, against 6e-5 for ETDRK4 at the same step).
     assert float(jnp.linalg.norm(y - exact)) < 1e-6
+    # With diffrax's default chord iteration the nonlinear solve reports divergence at every
+    # step here (diffrax's own diffeqsolve stops after one step): a failure, with its reason.
+    chord = kuramoto_sivashinsky(dt=0.25, solver=diffrax.Kvaerno5(root_finder=diffrax.VeryChord(rtol=1e-10, atol=1e-10)))
+    res = cg.lyapunov_spectrum(chord.simulator, chord.y0, chord.args, time=2.0, k=1)
+    assert res.status == "nonfinite" and "nonlinear or linear solve failed" in res.failure
 
 
 def test_kuramoto_sivashinsky_step_commutes_with_translation():
