@@ -21,6 +21,7 @@ from ._errors import bad_argument
 from ._pytree import all_finite
 from ._rk import has_unrolled_step, unrolled_rk_step, variational_rk_step
 from ._simulators import (
+    NONFINITE,
     SUCCESS,
     AbstractSimulator,
     _check_dt,
@@ -42,7 +43,7 @@ def step_code(result) -> jax.Array:
     for item, c in (
         (R.successful, SUCCESS), (R.max_steps_reached, 1), (R.dt_min_reached, 2),
         (R.nonlinear_max_steps_reached, 3), (R.nonlinear_divergence, 3), (R.singular, 3),
-        (R.nonfinite, 4), (R.event_occurred, SUCCESS),
+        (R.nonfinite, NONFINITE), (R.event_occurred, SUCCESS),
     ):
         code = jnp.where(result == item, jnp.asarray(c, jnp.int32), code)
     return code
@@ -164,7 +165,7 @@ class ODESimulator(AbstractSimulator, SwappableAdjoint, Refinable):
             y1, _, _, _, result = _jvp_capable(self.solver).step(
                 self.terms, t0, t1, y_in, args, state, False
             )
-            return self.prepare(mark_failed(y1, jnp.where(finite, 0, 4))), step_code(result)
+            return self.prepare(mark_failed(y1, jnp.where(finite, SUCCESS, NONFINITE))), step_code(result)
         sol = diffrax.diffeqsolve(
             self.terms,
             self.solver,
@@ -180,7 +181,7 @@ class ODESimulator(AbstractSimulator, SwappableAdjoint, Refinable):
             throw=False,
         )
         y1 = jax.tree_util.tree_map(lambda x: x[-1], sol.ys)
-        return self.prepare(mark_failed(y1, jnp.where(finite, 0, 4))), step_code(sol.result)
+        return self.prepare(mark_failed(y1, jnp.where(finite, SUCCESS, NONFINITE))), step_code(sol.result)
 
     def tangent_step(self, t, y, Q, args):
         """One step and its tangent map (rule 8).

@@ -55,6 +55,13 @@ def _probe(simulator, y0, args, sel: Wrt):
     return state, jnp.linalg.norm(jax.jvp(through_wrt, (theta,), (w,))[1]), per_leaf
 
 
+def _as_written(simulator, name: str) -> str:
+    """A leaf's name relative to where the user's ``tangent=`` starts (an adapter wraps
+    the environment's state in its own)."""
+    root = simulator.tangent_root
+    return name[len(root):] if root and name.startswith(root) else name
+
+
 def _outside_mask(simulator, y0):
     """Floating leaves of ``y0`` outside the tangent space (rule 10)."""
     inside = tangent_mask(y0, simulator.tangent_selector)
@@ -94,9 +101,8 @@ def probe_step(simulator, y0, args, sel: Wrt) -> tuple[dict, list[str]]:
     passive = [name for name, norm in zip(names, per_leaf) if norm == 0] if state != 0 else []
     notes = []
     if passive:
-        root = simulator.tangent_root
-        strip = lambda name: name[len(root):] if root and name.startswith(root) else name
-        passive, active = [strip(n) for n in passive], [strip(n) for n in names if n not in passive]
+        passive, active = ([_as_written(simulator, n) for n in group]
+                           for group in (passive, [n for n in names if n not in passive]))
         notes.append(
             f"the step never reads the state leaf/leaves {', '.join(passive)}: their directions collapse exactly in one "
             "step (exponent -inf), a passive record rather than dynamics. Fix: pass tangent= to the simulator, a "
@@ -119,8 +125,7 @@ def probe_step(simulator, y0, args, sel: Wrt) -> tuple[dict, list[str]]:
         names_out = leaf_names(y0, _outside_mask(simulator, y0))
         read = [n for n, norm in zip(names_out, (float(x) for x in _outside_reads(simulator, y0, args))) if norm != 0]
     if read:
-        root = simulator.tangent_root
-        shown = [n[len(root):] if root and n.startswith(root) else n for n in read]
+        shown = [_as_written(simulator, n) for n in read]
         notes.append(
             f"the step reads the state leaf/leaves {', '.join(shown)}, which are outside the tangent space: the "
             "tangent map leaves out that dependence, so the exponents are not those of the closed loop. Fix: add "

@@ -77,7 +77,8 @@ def check_reference(reference, y0, args) -> AbstractSimulator:
         return jax.tree_util.tree_structure(tree), [np.shape(x) for x in jax.tree_util.tree_leaves(tree)]
 
     try:
-        out = jax.eval_shape(lambda y: reference.step(0.0, y, args), reference.prepare(y0))
+        # As check_step_shapes: non-array leaves of args (an equinox module's functions) are closed over.
+        out = eqx.filter_eval_shape(lambda y: reference.step(0.0, y, args), reference.prepare(y0))
     except Exception as exc:
         raise bad_argument(
             "reference", f"cannot step the simulator's state ({type(exc).__name__}: {exc})",

@@ -29,11 +29,12 @@ _FLOAT_DTYPES = ("float16", "bfloat16", "float32", "float64")
 # Result codes of one step (rule 9). 0 is success; the messages say what failed and how to
 # fix it. Codes are int32 scalars so that they can be carried through a compiled loop.
 SUCCESS = 0
+NONFINITE = 4
 STEP_FAILURES = {
     1: "the solver reached its max_steps before the end of the step (raise max_steps, or loosen rtol/atol)",
     2: "the solver's step size fell below its minimum (the system is stiff here: use an implicit solver)",
     3: "the solver's nonlinear or linear solve failed (raise its iteration budget or shorten dt)",
-    4: "the solver reported non-finite values inside the step",
+    NONFINITE: "the solver reported non-finite values inside the step",
     5: "the solver reported a failure",
 }
 

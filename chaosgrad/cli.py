@@ -158,7 +158,6 @@ def _check_writable(folder: Path) -> None:
         ) from None
 
 
-_safe_name = safe_name
 
 
 def _with_provenance(study, command: str):
@@ -243,7 +242,7 @@ def _outcome(study) -> int:
 def _finish(study, name, args, argv, out_root, formats, progress) -> int:
     """Record provenance, write DIR/NAME/ and the index, print the summary."""
     study = _with_provenance(study, _command_line(argv))
-    result = _render(study, out_root / _safe_name(name), formats, args, progress)
+    result = _render(study, out_root / safe_name(name), formats, args, progress)
     index = _refresh_index(out_root)
     print(_summary(study, result.files.values(), [index]))
     return _outcome(study)
@@ -355,7 +354,7 @@ def cmd_report(args) -> int:
     else:
         index_root = Path(args.out)
         _check_writable(index_root)
-        folder, refresh = index_root / _safe_name(study.system), True
+        folder, refresh = index_root / safe_name(study.system), True
     if not formats:
         print(f"nothing to write: {src} is already the results file")
         return EXIT_OK
