@@ -117,23 +117,36 @@ def recommend(*, physics, verdict, lam1_phys, grad, dtype, overflow, underflow, 
     return recs
 
 
+def _observed_overflow(grad: GradientGrowthResult) -> float | None:
+    """Without a measurable rate: the first horizon at which at least half of the members'
+    gradients are non-finite while their forward states are finite (observed, not
+    extrapolated), or ``None``."""
+    import numpy as np
+
+    with np.errstate(all="ignore"):
+        bad = (~np.isfinite(grad.norms) & grad.state_finite).mean(axis=0) >= 0.5
+    first = np.nonzero(bad)[0]
+    return float(grad.horizons[first[0]]) if first.size else None
+
+
 def overflow_horizons(grad: GradientGrowthResult, dtype: str) -> tuple[float | None, float | None]:
     """Horizon at which ``||grad||`` reaches the largest (smallest normal) number of
     ``dtype``: ``T_last + (ln max - ln ||grad(T_last)||) / gamma`` from the last fitted
     horizon ``T_last``. Only for a rate whose 95% interval excludes zero: a rate that is
-    zero within its interval predicts neither."""
+    zero within its interval predicts neither; without a measurable rate the overflow
+    horizon is the one observed (:func:`_observed_overflow`)."""
     import jax.numpy as jnp
     import numpy as np
 
-    if not (np.isfinite(grad.rate) and grad.fit_mask.any()):
-        return None, None
+    if not (np.isfinite(grad.rate) and np.isfinite(grad.rate_low) and grad.fit_mask.any()):
+        return _observed_overflow(grad), None
     info = jnp.finfo(jnp.dtype(dtype))
     idx = np.nonzero(grad.fit_mask)[0][-1]
     with np.errstate(all="ignore"):
         log_g = float(np.nanmedian(np.log(grad.norms[:, idx])))
     if not math.isfinite(log_g):
-        return None, None
+        return _observed_overflow(grad), None
     t0 = float(grad.horizons[idx])
-    overflow = t0 + (math.log(float(info.max)) - log_g) / grad.rate if grad.rate_low > 0 else None
+    overflow = t0 + (math.log(float(info.max)) - log_g) / grad.rate if grad.rate_low > 0 else _observed_overflow(grad)
     underflow = t0 + (math.log(float(info.smallest_normal)) - log_g) / grad.rate if grad.rate_high < 0 else None
     return overflow, underflow

@@ -37,7 +37,7 @@ from ._errors import bad_argument
 from ._gradients import make_members, measure_growth
 from ._horizons import plan_horizons
 from ._losses import as_loss, check_scalar_loss
-from ._lyapunov import UntilConverged, lyapunov_spectrum
+from ._lyapunov import UntilConverged, lyapunov_spectrum, states_in_intervals
 from ._precision import float64_scope
 from ._probe import probe_step
 from ._pytree import floats_as_arrays
@@ -319,7 +319,7 @@ def diagnose(
 
     # ---- transient with the reference dynamics (the user's step may be what is unstable)
     report("transient", 0, steps)
-    ref_start, y_ref, problem = run_transient(simulator, reference, y0, args, float(transient))
+    ref_start, y_ref, problem = run_transient(simulator, reference, y0, args, float(transient), lyap_kwargs=lyap)
     reference_diverged = problem is not None
     if reference_diverged:
         notes.append(f"{problem}; measurements start from y0 itself")
@@ -356,7 +356,9 @@ def diagnose(
     # ---- members: independent states along the reference trajectory, one longest horizon apart
     report("gradient growth", 3, steps)
     member_sim = ref_start if not reference_diverged else simulator.with_dtype("float64")
-    y0s_ref = make_members(member_sim, member_sim.prepare(y_ref), args, int(members), t_max, seed=int(seed))
+    along = None if reference_diverged else (lambda gaps: states_in_intervals(
+        member_sim, y_ref, args, gaps, k=lyap["k"], interval=lyap["interval"], time_strategy=lyap["time"]))
+    y0s_ref = make_members(member_sim, member_sim.prepare(y_ref), args, int(members), t_max, seed=int(seed), along=along)
     y0s = simulator.prepare(y0s_ref)
 
     def measure(sim, a, starts):

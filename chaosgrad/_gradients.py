@@ -50,7 +50,7 @@ def _along_trajectory(simulator, y0, args, gaps):
     return jax.vmap(simulator.restart)(jax.lax.scan(advance, y0, gaps)[1])
 
 
-def make_members(simulator, y0, args, members: int, spacing: float, *, seed: int = 0):
+def make_members(simulator, y0, args, members: int, spacing: float, *, seed: int = 0, along=None):
     """``members`` initial states along the trajectory from ``y0``, at least ``spacing`` apart.
 
     Sampling the attractor (rather than perturbing ``y0``) gives independent members
@@ -68,6 +68,12 @@ def make_members(simulator, y0, args, members: int, spacing: float, *, seed: int
     jitter = np.random.default_rng(seed).random(int(members))
     gaps = np.round(steps * (1.0 + jitter)).astype(np.int32)
     gaps[0] = 0
+    if along is not None:
+        # The caller's way along the same trajectory (diagnose: the reference's compiled
+        # loop); each member is a new start (rule 11).
+        stacked = along(gaps)
+        starts = [simulator.restart(jax.tree_util.tree_map(lambda x: x[i], stacked)) for i in range(int(members))]
+        return jax.tree_util.tree_map(lambda *xs: np.stack([np.asarray(x) for x in xs]), *starts)
     return _along_trajectory(simulator, y0, args, jnp.asarray(gaps))
 
 

@@ -71,12 +71,12 @@ def _qr_positive(Q):
     return (q * sign).astype(Q.dtype), jnp.log(jnp.abs(d))
 
 
-def _initial_frame(seed, n: int, k: int, dtype):
+def _initial_frame(seed, n: int, k: int, dtype) -> np.ndarray:
     """The random orthonormal ``(n, k)`` initial frame: QR of a standard normal matrix
-    drawn from ``PRNGKey(seed)`` in float64, cast to the state dtype. Traced inside the
-    compiled run, so a new seed does not recompile and no eager work precedes the run."""
-    key = jax.random.PRNGKey(seed)
-    return jnp.linalg.qr(jax.random.normal(key, (n, k), dtype=jnp.float64))[0].astype(dtype)
+    drawn on the host from ``seed`` in float64, cast to the state dtype. Host NumPy, so
+    no device program is compiled for it and a new seed changes only a value."""
+    rng = np.random.default_rng(int(seed) % 2**64)
+    return np.linalg.qr(rng.standard_normal((n, k)))[0].astype(dtype)
 
 
 def _interval_fn(simulator, args, m: int, unroll: int):
@@ -101,56 +101,91 @@ def _interval_fn(simulator, args, m: int, unroll: int):
     return interval
 
 
-def _run_one(simulator, y0, args, Q0, n_transient: int, m: int, n_intervals: int, unroll: int):
-    """Transient, then ``n_intervals`` intervals of ``m`` tangent steps each, with QR.
+# Intervals per call of the compiled chunk. Every run (a transient, a fixed time, a run
+# until converged, every step size of the same solver, since ``dt`` is a value) is a
+# sequence of calls of one program, ``count`` (traced, at most CHUNK) intervals each.
+CHUNK = 400
 
-    The transient is rounded up to whole intervals.
 
-    Returns the ``(n_intervals, k)`` log stretches ``ln |R_ii|`` and, per interval,
-    whether the state stayed finite.
-    """
+def _chunk_fn(simulator, args, m: int, size: int, unroll: int):
+    """``(carry, count) -> (carry, (logs (size, k), ok (size,)))``: ``count`` intervals;
+    rows from ``count`` on are zero logs and ``ok``."""
     interval = _interval_fn(simulator, args, m, unroll)
-    # The transient evolves the tangent frame too (whole intervals, logs discarded), so
-    # measurement starts from a frame aligned with the leading Lyapunov directions and
-    # the 1/T bias of a random initial frame is not in the estimate. Transient and
-    # measurement are one loop over intervals (one compiled body, not two): a transient
-    # interval writes its logs to row 0, which the first measured interval overwrites.
-    n_tr = -(-n_transient // m)
 
-    def body(i, state):
-        carry, logs, ok, transient_ok = state
-        carry, (logs_i, ok_i) = interval(carry)
-        row = jnp.maximum(i - n_tr, 0)
-        logs = jax.lax.dynamic_update_index_in_dim(logs, logs_i, row, 0)
-        ok = jax.lax.dynamic_update_index_in_dim(ok, ok_i, row, 0)
-        return carry, logs, ok, transient_ok & (ok_i | (i >= n_tr))
+    def chunk(carry, count):
+        k = carry[2].shape[-1]
+        log_dtype = jnp.promote_types(carry[2].dtype, jnp.float32)
 
-    k = Q0.shape[1]
-    log_dtype = jnp.promote_types(Q0.dtype, jnp.float32)
-    state = (
-        (jnp.asarray(0.0, jnp.float64), y0, Q0),
-        jnp.zeros((n_intervals, k), log_dtype),
-        jnp.zeros((n_intervals,), bool),
-        jnp.asarray(True),
-    )
-    _, logs, state_ok, transient_ok = jax.lax.fori_loop(0, n_tr + n_intervals, body, state)
-    return logs, state_ok & transient_ok
+        def body(i, state):
+            carry, logs, ok = state
+            carry, (logs_i, ok_i) = interval(carry)
+            return carry, logs.at[i].set(logs_i), ok.at[i].set(ok_i)
+
+        state = (carry, jnp.zeros((size, k), log_dtype), jnp.ones((size,), bool))
+        carry, logs, ok = jax.lax.fori_loop(0, count, body, state)
+        return carry, (logs, ok)
+
+    return chunk
 
 
-# Compiled once per (simulator, shapes, counts): jit caches on the static arguments and
-# the simulator's non-array fields, so repeated calls do not recompile. The seed is a
-# traced array, so changing it does not recompile either.
+# Compiled once per (simulator's static part, shapes, m, size): the step size, the
+# state, the frame, the parameters and the count are traced values.
 @eqx.filter_jit
-def _run_single(simulator, y0, args, seed, n, k, dtype, n_transient, m, n_intervals, unroll):
-    Q0 = _initial_frame(seed, n, k, dtype)
-    return _run_one(simulator, y0, args, Q0, n_transient, m, n_intervals, unroll)
+def _chunk_single(simulator, carry, args, count, m, size, unroll):
+    return _chunk_fn(simulator, args, m, size, unroll)(carry, count)
 
 
 @eqx.filter_jit
-def _run_ensemble(simulator, y0, args, seed, n, k, dtype, n_transient, m, n_intervals, unroll, y_axis, a_axis):
-    Q0 = _initial_frame(seed, n, k, dtype)
-    run = lambda y, a: _run_one(simulator, y, a, Q0, n_transient, m, n_intervals, unroll)
-    return jax.vmap(run, in_axes=(y_axis, a_axis))(y0, args)
+def _chunk_ensemble(simulator, carry, args, count, m, size, unroll, a_axis):
+    def run(c, a):
+        return _chunk_fn(simulator, a, m, size, unroll)(c, count)
+
+    return jax.vmap(run, in_axes=(0, a_axis))(carry, args)
+
+
+class _Chunks:
+    """Runs intervals with the one compiled chunk program, keeping the carry
+    ``(t, y, Q)`` between calls (members along a leading axis for ensembles)."""
+
+    def __init__(self, simulator, y0, args, Q0, *, m, unroll, members, a_axis, size=CHUNK):
+        self.simulator, self.args, self.m, self.unroll, self.size = simulator, args, m, unroll, int(size)
+        self.members, self.a_axis = members, a_axis
+        if members is None:
+            self.carry = (jnp.asarray(0.0, jnp.float64), y0, jnp.asarray(Q0))
+        else:
+            M = members
+            self.carry = (jnp.zeros(M, jnp.float64), y0, jnp.broadcast_to(jnp.asarray(Q0), (M,) + Q0.shape))
+
+    def run(self, n: int):
+        """``n`` intervals; returns host ``(logs (M, n, k), ok (M, n))`` (``M = 1`` for one run)."""
+        logs, oks = [], []
+        while n > 0:
+            c = min(n, self.size)
+            count = jnp.asarray(c, jnp.int32)
+            if self.members is None:
+                self.carry, (lg, ok) = _chunk_single(self.simulator, self.carry, self.args, count, self.m, self.size, self.unroll)
+                lg, ok = to_host(lg)[None, :c], to_host(ok)[None, :c]
+            else:
+                self.carry, (lg, ok) = _chunk_ensemble(
+                    self.simulator, self.carry, self.args, count, self.m, self.size, self.unroll, self.a_axis)
+                lg, ok = to_host(lg)[:, :c], to_host(ok)[:, :c]
+            logs.append(lg)
+            oks.append(ok)
+            n -= c
+        if not logs:
+            k = self.carry[2].shape[-1]
+            M = 1 if self.members is None else self.members
+            return np.zeros((M, 0, k)), np.ones((M, 0), bool)
+        return np.concatenate(logs, axis=1), np.concatenate(oks, axis=1)
+
+    def transient(self, n: int) -> np.ndarray:
+        """``n`` intervals whose logs are discarded; per member, whether the state stayed finite."""
+        _, ok = self.run(n)
+        return ok.all(axis=1)
+
+    @property
+    def state(self):
+        return self.carry[1]
 
 
 # ---------------------------------------------------------------------------- until converged
@@ -198,62 +233,29 @@ class UntilConverged:
         return lam == -math.inf or (math.isfinite(h) and h <= self.rtol * abs(lam) + self.atol)
 
 
-@eqx.filter_jit
-def _chunk_single(simulator, carry, args, m, n_intervals, unroll):
-    interval = _interval_fn(simulator, args, m, unroll)
-    return jax.lax.scan(lambda c, _: interval(c), carry, None, length=n_intervals)
-
-
-@eqx.filter_jit
-def _chunk_ensemble(simulator, carry, args, m, n_intervals, unroll, y_axis, a_axis):
-    def run(c, a):
-        interval = _interval_fn(simulator, a, m, unroll)
-        return jax.lax.scan(lambda c, _: interval(c), c, None, length=n_intervals)
-
-    carry_axes = (0, 0 if y_axis == 0 or a_axis == 0 else None, 0)
-    return jax.vmap(run, in_axes=(carry_axes, a_axis))(carry, args)
-
-
-def _run_until(strategy: UntilConverged, simulator, y0, args, Q0, *, n_transient, m, unroll, members, axes, summary):
-    """Chunks of ``strategy.min_intervals`` intervals of the same compiled program, until
+def _run_until(strategy: UntilConverged, chunks: _Chunks, *, n_transient_intervals, transient_ok, summary):
+    """Chunks of ``strategy.min_intervals`` intervals, doubling the measured length until
     ``strategy.done`` or the budget; returns ``(logs, ok, convergence)``."""
     chunk = int(strategy.min_intervals)
-    max_intervals = max(chunk, strategy.max_steps // m)
-    if members is None:
-        carry = (jnp.asarray(0.0, jnp.float64), y0, Q0)
-        run = lambda c: _chunk_single(simulator, c, args, m, chunk, unroll)
-    else:
-        M = members
-        carry = (jnp.zeros(M, jnp.float64), y0 if axes[0] == 0 else jax.tree_util.tree_map(lambda x: jnp.broadcast_to(x, (M,) + jnp.shape(x)), y0),
-                 jnp.broadcast_to(Q0, (M,) + Q0.shape))
-        run = lambda c: _chunk_ensemble(simulator, c, args, m, chunk, unroll, 0, axes[1])
-    transient_ok = True
-    for _ in range(-(-n_transient // (m * chunk))):
-        carry, (_, ok) = run(carry)
-        transient_ok = transient_ok and bool(np.all(ok))
+    max_intervals = max(chunk, strategy.max_steps // chunks.m)
     logs, oks, target = [], [], chunk
     while True:
-        carry, (lg, ok) = run(carry)
-        lg, ok = to_host(lg), to_host(ok)
-        if members is None:
-            lg, ok = lg[None], ok[None]
-        else:
-            lg, ok = np.swapaxes(lg, 0, 1), np.swapaxes(ok, 0, 1)
-        logs.append(lg)
-        oks.append(ok & transient_ok)
         n = sum(x.shape[1] for x in logs)
-        if n < target:
-            continue
-        res = summary(np.concatenate(logs, axis=1), np.concatenate(oks, axis=1), n, "")
+        lg, ok = chunks.run(target - n)
+        logs.append(lg)
+        oks.append(ok & transient_ok[:, None])
+        n = target
+        lg_all, ok_all = np.concatenate(logs, axis=1), np.concatenate(oks, axis=1)
+        res = summary(lg_all, ok_all, n, "")
         if res.status != "ok":
-            return np.concatenate(logs, axis=1), np.concatenate(oks, axis=1), "stopped where the run became non-finite"
+            return lg_all, ok_all, "stopped where the run became non-finite"
         if strategy.done(res):
             how = f"converged: lambda_1's 95% half-width {float(res.uncertainty[0]):.2g} <= {strategy.rtol:g} |lambda_1| + {strategy.atol:.2g}"
-            return np.concatenate(logs, axis=1), np.concatenate(oks, axis=1), how
+            return lg_all, ok_all, how
         if n >= max_intervals:
             how = (f"not converged: the budget of {strategy.max_steps} steps was spent with lambda_1's 95% half-width "
                    f"{float(res.uncertainty[0]):.2g} > {strategy.rtol:g} |lambda_1| + {strategy.atol:.2g}")
-            return np.concatenate(logs, axis=1), np.concatenate(oks, axis=1), how
+            return lg_all, ok_all, how
         target = min(2 * target, max_intervals)
 
 
@@ -388,28 +390,64 @@ def lyapunov_spectrum(
         return _with_failure(res, simulator, y0, args, ok, members=members, axes=(y_axis, a_axis), m=m,
                              transient_steps=transient_steps)
 
-    seed_in, dtype = np.asarray(seed, dtype=np.int64), jnp.dtype(flat.dtype).name
-    if strategy is not None:
-        Q0 = _initial_frame(seed_in, n, k, dtype)
-        y_in, a_in = (y0, args) if members is None else shard_ensemble((y0, args), (y_axis, a_axis), members, enabled=shard)
-        padded = None if members is None else leading_size(y_in if y_axis == 0 else a_in, "y0")
-        logs, ok, how = _run_until(
-            strategy, simulator, y_in, a_in, Q0, n_transient=transient_steps, m=m, unroll=unroll,
-            members=padded, axes=(y_axis, a_axis), summary=summary,
-        )
-        if members is not None:
-            logs, ok = logs[:members], ok[:members]
-        return finish(logs, ok, logs.shape[1], how)
+    dtype = jnp.dtype(flat.dtype).name
+    Q0 = _initial_frame(seed, n, k, dtype)
     if members is None:
-        logs, ok = _run_single(
-            simulator, y0, args, seed_in, n, k, dtype, transient_steps, m, n_int, unroll
-        )
-        logs, ok = np.asarray(logs)[None], np.asarray(ok)[None]
+        y_in, a_in, padded = y0, args, None
     else:
         y_in, a_in = shard_ensemble((y0, args), (y_axis, a_axis), members, enabled=shard)
-        logs, ok = _run_ensemble(
-            simulator, y_in, a_in, seed_in, n, k, dtype, transient_steps, m, n_int, unroll,
-            y_axis, a_axis,
-        )
-        logs, ok = to_host(logs)[:members], to_host(ok)[:members]
-    return finish(logs, ok, n_int, f"fixed time {n_int * m * dt:g}")
+        padded = leading_size(a_in if y_axis is None else y_in, "y0")
+        if y_axis is None:  # every member starts from the same state
+            y_in = jax.tree_util.tree_map(lambda x: jnp.broadcast_to(x, (padded,) + jnp.shape(x)), y_in)
+    size = strategy.min_intervals if strategy is not None else CHUNK
+    chunks = _Chunks(simulator, y_in, a_in, Q0, m=m, unroll=unroll, members=padded, a_axis=a_axis, size=size)
+    # The transient evolves the tangent frame too (whole intervals, logs discarded), so
+    # measurement starts from a frame aligned with the leading Lyapunov directions and
+    # the 1/T bias of a random initial frame is not in the estimate.
+    n_tr = -(-transient_steps // m)
+    transient_ok = chunks.transient(n_tr)
+    if strategy is not None:
+        logs, ok, how = _run_until(strategy, chunks, n_transient_intervals=n_tr, transient_ok=transient_ok, summary=summary)
+    else:
+        logs, ok = chunks.run(n_int)
+        ok = ok & transient_ok[:, None]
+        how = f"fixed time {n_int * m * dt:g}"
+    if members is not None:
+        logs, ok = logs[:members], ok[:members]
+    return finish(logs, ok, logs.shape[1], how)
+
+
+def evolve_in_intervals(simulator, y0, args, time: float, *, k: int, interval: float, time_strategy=None):
+    """The state after ``time`` (rounded up to whole renormalisation intervals), run with
+    the same compiled chunk program as :func:`lyapunov_spectrum` with these ``k`` and
+    ``interval`` (and ``time_strategy``'s chunk size), so that a transient before a
+    spectrum compiles nothing of its own. Returns ``(y, finite)``."""
+    simulator = check_simulator(simulator)
+    m = as_count("interval", interval, simulator.dt, allow_zero=False)
+    y0 = simulator.prepare(y0)
+    flat = simulator.tangent_space(y0)[0]
+    size = time_strategy.min_intervals if isinstance(time_strategy, UntilConverged) else CHUNK
+    chunks = _Chunks(simulator, y0, args, _initial_frame(0, flat.dim, k, jnp.dtype(flat.dtype).name),
+                     m=m, unroll=1, members=None, a_axis=None, size=size)
+    steps = max(0, int(round(time / simulator.dt)))
+    ok = chunks.transient(-(-steps // m))
+    return chunks.state, bool(ok.all())
+
+
+def states_in_intervals(simulator, y0, args, gaps, *, k: int, interval: float, time_strategy=None):
+    """The states after each cumulative gap (in steps, each rounded up to whole
+    renormalisation intervals) along one trajectory from ``y0``, stacked along a new
+    leading axis, run with the chunk program of :func:`evolve_in_intervals` (the
+    reference's own: members sampled along the reference trajectory compile nothing)."""
+    simulator = check_simulator(simulator)
+    m = as_count("interval", interval, simulator.dt, allow_zero=False)
+    y0 = simulator.prepare(y0)
+    flat = simulator.tangent_space(y0)[0]
+    size = time_strategy.min_intervals if isinstance(time_strategy, UntilConverged) else CHUNK
+    chunks = _Chunks(simulator, y0, args, _initial_frame(0, flat.dim, k, jnp.dtype(flat.dtype).name),
+                     m=m, unroll=1, members=None, a_axis=None, size=size)
+    states = []
+    for gap in gaps:
+        chunks.run(-(-int(gap) // m))
+        states.append(jax.tree_util.tree_map(np.asarray, chunks.state))
+    return jax.tree_util.tree_map(lambda *xs: np.stack(xs), *states)

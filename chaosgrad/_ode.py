@@ -15,6 +15,7 @@ import diffrax
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from ._capabilities import Refinable, SwappableAdjoint
 from ._errors import bad_argument
@@ -76,7 +77,9 @@ class ODESimulator(AbstractSimulator, SwappableAdjoint, Refinable):
 
     vector_field: Callable
     solver: diffrax.AbstractSolver
-    dt: float = eqx.field(static=True)
+    # A value, not a static field: the step only enters the arithmetic, so every step size
+    # of one solver (the reference's halvings, a step ablation) shares one compiled program.
+    dt: float
     stepsize_controller: diffrax.AbstractStepSizeController
     adjoint: diffrax.AbstractAdjoint
     dtype: str = eqx.field(static=True)
@@ -98,7 +101,9 @@ class ODESimulator(AbstractSimulator, SwappableAdjoint, Refinable):
     ):
         self.vector_field = vector_field
         self.solver = diffrax.Tsit5() if solver is None else solver
-        self.dt = _check_dt(dt)
+        # np.float64 is a Python float (host arithmetic, formatting) and an array to
+        # equinox (traced under filter_jit).
+        self.dt = np.float64(_check_dt(dt))
         self.stepsize_controller = (
             diffrax.ConstantStepSize() if stepsize_controller is None else stepsize_controller
         )
@@ -140,8 +145,15 @@ class ODESimulator(AbstractSimulator, SwappableAdjoint, Refinable):
         # clock cannot resolve t + dt past t = 2048 dt, so 16-bit states get a float32
         # clock, their stage sums are promoted to float32 and the state is rounded back
         # to 16 bits after every step, as in mixed-precision training.
-        clock = "float32" if jnp.dtype(self.dtype).itemsize < 4 else self.dtype
-        return jnp.asarray(t, clock)
+        return jnp.asarray(t, self._clock)
+
+    @property
+    def _clock(self) -> str:
+        return "float32" if jnp.dtype(self.dtype).itemsize < 4 else self.dtype
+
+    def _h(self):
+        """The step in the clock's dtype (``dt`` may be a traced float64)."""
+        return jnp.asarray(self.dt, self._clock)
 
     def step(self, t, y, args):
         return mark_failed(*self.advance(t, y, args))
@@ -150,7 +162,7 @@ class ODESimulator(AbstractSimulator, SwappableAdjoint, Refinable):
         """One step and its result code (rule 9): constant steps cannot fail; an adaptive
         solve over ``[t, t + dt]`` fails when diffrax does (``max_steps``, ``dtmin``...)."""
         t0 = self._time(t)
-        t1 = t0 + self.dt
+        t1 = t0 + self._h()
         ok = jnp.asarray(SUCCESS, jnp.int32)
         if self.constant_step and has_unrolled_step(self.solver):
             y1 = unrolled_rk_step(self.solver, self.vector_field, t0, t1 - t0, y, args)
@@ -171,7 +183,7 @@ class ODESimulator(AbstractSimulator, SwappableAdjoint, Refinable):
             self.solver,
             t0,
             t1,
-            self.dt,
+            self._h(),
             y_in,
             args,
             stepsize_controller=self.stepsize_controller,
@@ -220,7 +232,7 @@ class ODESimulator(AbstractSimulator, SwappableAdjoint, Refinable):
         def flat_field(t, u):
             return flat.split(self.vector_field(t, flat.combine(u, rest), args))[0]
 
-        u1, Q1 = variational_rk_step(self.solver, flat_field, t0, (t0 + self.dt) - t0, u, Q)
+        u1, Q1 = variational_rk_step(self.solver, flat_field, t0, (t0 + self._h()) - t0, u, Q)
         return self.prepare(flat.combine(u1, rest)), Q1.astype(Q.dtype)
 
     @property
@@ -273,12 +285,12 @@ class ODESimulator(AbstractSimulator, SwappableAdjoint, Refinable):
         ``n_steps`` (static) sizes ``max_steps``, so one compilation serves any traced
         ``t1`` up to it."""
         t0 = self._time(t0)
-        t1 = t0 + n_steps * self.dt if t1 is None else self._time(t1)
+        t1 = t0 + jnp.asarray(n_steps * self.dt, self._clock) if t1 is None else self._time(t1)
         y = self.prepare(y)
         if self.constant_step:
-            controller, dt0, max_steps = self.stepsize_controller, self.dt, n_steps + 16
+            controller, dt0, max_steps = self.stepsize_controller, self._h(), n_steps + 16
         else:
-            controller, dt0, max_steps = self.stepsize_controller, self.dt, self.max_steps * n_steps
+            controller, dt0, max_steps = self.stepsize_controller, self._h(), self.max_steps * n_steps
         sol = diffrax.diffeqsolve(
             self.terms,
             self.solver,
@@ -317,13 +329,6 @@ class ODESimulator(AbstractSimulator, SwappableAdjoint, Refinable):
             "stepsize_controller": type(self.stepsize_controller).__name__,
             "adjoint": type(self.adjoint).__name__,
         }
-
-
-def _jvp_capable(solver):
-    """diffrax's default checkpointed stage loop refuses ``jax.jvp``; use a plain loop."""
-    if isinstance(solver, diffrax.AbstractRungeKutta) and solver.scan_kind is None:
-        return eqx.tree_at(lambda s: s.scan_kind, solver, "lax", is_leaf=lambda x: x is None)
-    return solver
 
 
 def _jvp_capable(solver):

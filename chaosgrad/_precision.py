@@ -15,13 +15,16 @@ import functools
 
 import jax
 
+from ._compilation_cache import cache_scope
+
 
 def float64_scope(fn):
-    """Run ``fn`` with float64 enabled in JAX, restoring the caller's setting after."""
+    """Run ``fn`` with float64 enabled in JAX, restoring the caller's setting after, and
+    with chaosgrad's persistent compilation cache (``_compilation_cache``)."""
 
     @functools.wraps(fn)
     def scoped(*args, **kwargs):
-        with jax.enable_x64(True):
+        with jax.enable_x64(True), cache_scope():
             return fn(*args, **kwargs)
 
     return scoped

@@ -16,6 +16,7 @@ from __future__ import annotations
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from ._pytree import is_float_array, leaf_names, tangent_mask
 from ._sketch import flat_floats
@@ -24,35 +25,47 @@ from ._wrt import Wrt
 
 
 @eqx.filter_jit
-def _probe(simulator, y0, args, sel: Wrt):
+def _probe_norms(simulator, y0, args, sel: Wrt, state_directions, wrt_direction):
+    """``|D step . d|`` for a batch of directions, one ``jax.jvp`` vmapped over them (one
+    traced step whatever the number of leaves): the tangent part of the output for each
+    state direction (what every exponent sees; a passive output such as a running return
+    is not dynamics), every floating output for the ``wrt`` direction."""
     flat, u, rest = simulator.tangent_space(y0)
-    key_y, key_t = jax.random.split(jax.random.PRNGKey(0))
-
-    def through_state(u):
-        # The tangent part of the output: what the tangent map (and so every exponent)
-        # sees; passive outputs such as a running return are not dynamics.
-        return flat.split(simulator.step(0.0, flat.combine(u, rest), args))[0]
-
-    v = jax.random.normal(key_y, u.shape, jnp.float64).astype(u.dtype)
-    state = jnp.linalg.norm(jax.jvp(through_state, (u,), (v,))[1])
-    # Leaf by leaf: the same random direction restricted to one leaf's entries.
-    sizes = [int(jnp.size(x)) for x in jax.tree_util.tree_leaves(flat.unravel(u))]
-    offsets = [sum(sizes[:i]) for i in range(len(sizes))]
-    per_leaf = []
-    for start, size in zip(offsets, sizes):
-        window = (jnp.arange(u.size) >= start) & (jnp.arange(u.size) < start + size)
-        per_leaf.append(jnp.linalg.norm(jax.jvp(through_state, (u,), (jnp.where(window, v, 0),))[1]))
-    per_leaf = jnp.stack(per_leaf) if per_leaf else jnp.zeros(0)
-    if sel.kind != "args":
-        return state, state, per_leaf
     theta, rebuild = split_theta(sel, args)
-    leaves, treedef = jax.tree_util.tree_flatten(theta)
-    keys = jax.random.split(key_t, max(len(leaves), 1))
-    w = jax.tree_util.tree_unflatten(
-        treedef, [jax.random.normal(k, jnp.shape(x), jnp.float64).astype(x.dtype) for k, x in zip(keys, leaves)]
-    )
-    through_wrt = lambda th: flat_floats(simulator.step(0.0, y0, rebuild(th)))
-    return state, jnp.linalg.norm(jax.jvp(through_wrt, (theta,), (w,))[1]), per_leaf
+
+    def outputs(u, th):
+        y1 = simulator.step(0.0, flat.combine(u, rest), rebuild(th) if sel.kind == "args" else args)
+        return flat.split(y1)[0], flat_floats(y1)
+
+    def push(du, dth):
+        return jax.jvp(outputs, (u, theta), (du, dth))[1]
+
+    zeros_theta = jax.tree_util.tree_map(jnp.zeros_like, theta)
+    state_out, _ = jax.vmap(lambda du: push(du, zeros_theta))(state_directions.astype(u.dtype))
+    per_direction = jnp.linalg.norm(state_out.reshape(state_out.shape[0], -1), axis=1)
+    if sel.kind != "args":
+        return per_direction, per_direction[0]
+    _, wrt_out = push(jnp.zeros_like(u), wrt_direction)
+    return per_direction, jnp.linalg.norm(wrt_out)
+
+
+def _probe(simulator, y0, args, sel: Wrt):
+    """``(|D_y step v|, |D_wrt step w|, per-leaf |D_y step v_leaf|)`` for random ``v, w``
+    drawn on the host (seeded): the same random direction, then restricted to each leaf."""
+    flat, u, _ = simulator.tangent_space(y0)
+    rng = np.random.default_rng(0)
+    v = rng.standard_normal(u.size)
+    sizes = [int(np.size(x)) for x in jax.tree_util.tree_leaves(flat.unravel(u))]
+    offsets = np.cumsum([0] + sizes)
+    windows = [np.where((np.arange(u.size) >= lo) & (np.arange(u.size) < hi), v, 0.0) for lo, hi in zip(offsets[:-1], offsets[1:])]
+    # With one leaf its window is v itself.
+    directions = np.stack([v] + (windows if len(windows) > 1 else []))
+    theta, _ = split_theta(sel, args)
+    w = jax.tree_util.tree_map(lambda x: jnp.asarray(rng.standard_normal(np.shape(x)), jnp.result_type(x)), theta)
+    norms, wrt = _probe_norms(simulator, y0, args, sel, directions, w)
+    norms = np.asarray(norms, np.float64)
+    per_leaf = norms[1:] if len(windows) > 1 else norms[:1]
+    return norms[0], float(wrt), per_leaf
 
 
 def _as_written(simulator, name: str) -> str:

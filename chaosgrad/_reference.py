@@ -22,8 +22,12 @@ import numpy as np
 
 from ._capabilities import refinable
 from ._errors import bad_argument
-from ._lyapunov import LyapunovResult, UntilConverged, lyapunov_spectrum
-from ._pytree import all_finite
+from ._lyapunov import (
+    LyapunovResult,
+    UntilConverged,
+    evolve_in_intervals,
+    lyapunov_spectrum,
+)
 from ._simulators import AbstractSimulator
 
 MAX_HALVINGS = 4
@@ -92,21 +96,18 @@ def check_reference(reference, y0, args) -> AbstractSimulator:
     return reference
 
 
-@eqx.filter_jit
-def _evolve(simulator, y0, args, n_steps: int):
-    return simulator.evolve_forward(0.0, y0, args, n_steps)
-
-
-def run_transient(simulator, reference, y0, args, time: float) -> tuple[AbstractSimulator, object, str | None]:
-    """The reference, and the state after ``time`` with it; halves the default ODE
-    reference's step while the transient blows up. Returns ``(reference, y, problem)``
-    where ``problem`` says what failed (``None`` when the transient stayed finite)."""
+def run_transient(simulator, reference, y0, args, time: float, *, lyap_kwargs: dict) -> tuple[AbstractSimulator, object, str | None]:
+    """The reference, and the state after ``time`` with it (rounded up to whole
+    renormalisation intervals: the transient is the first intervals of the reference
+    spectrum's own compiled loop); halves the default ODE reference's step while the
+    transient blows up. Returns ``(reference, y, problem)`` where ``problem`` says what
+    failed (``None`` when the transient stayed finite)."""
     ref = reference if reference is not None else default_reference(simulator)
     halvable = reference is None and refinable(simulator)
     for _ in range(MAX_STABILITY_HALVINGS + 1):
-        n = max(0, int(round(time / ref.dt)))
-        y = _evolve(ref, ref.prepare(y0), args, n) if n else ref.prepare(y0)
-        if bool(all_finite(y)):
+        y, finite = evolve_in_intervals(
+            ref, y0, args, time, k=lyap_kwargs["k"], interval=lyap_kwargs["interval"], time_strategy=lyap_kwargs["time"])
+        if finite:
             return ref, y, None
         if not halvable:
             break
@@ -152,6 +153,9 @@ def reference_spectrum(simulator, reference, y0, args, *, lyap_kwargs: dict, sta
                 return ReferenceRun(ref, res, True, note, moved)
         previous = res
         ref = ref.with_step(ref.dt / 2)
+        # The same number of steps per renormalisation interval (the exponents do not
+        # depend on it): every halving runs the one compiled program of the first.
+        kwargs = dict(kwargs, interval=kwargs["interval"] / 2)
     last = ref.with_step(2 * ref.dt)
     note = f"{_name(last)} in float64 did not converge down to dt = {last.dt:g}; lambda_physical is the last estimate"
     return ReferenceRun(last, previous, False, note, moved)

@@ -156,7 +156,7 @@ class AbstractSimulator(eqx.Module):
         return self.step(t, y, args), jnp.asarray(SUCCESS, jnp.int32)
 
     def describe(self) -> dict:
-        return {"kind": type(self).__name__, "dt": self.dt, "dtype": self.dtype}
+        return {"kind": type(self).__name__, "dt": float(self.dt), "dtype": self.dtype}
 
     def restart(self, y):
         """Rule 11: ``y`` as the start of a new measurement (default: unchanged)."""

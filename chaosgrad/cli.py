@@ -381,7 +381,9 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         _err("interrupted; no partial report was written")
         return EXIT_INTERRUPTED
-    with jax.enable_x64(True):
+    from ._compilation_cache import cache_scope
+
+    with jax.enable_x64(True), cache_scope():
         return _main(argv)
 
 

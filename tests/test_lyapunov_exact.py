@@ -205,7 +205,7 @@ class JvpTangents(cg.AbstractSimulator):
     dtype: str = eqx.field(static=True)
 
     def __init__(self, inner):
-        self.inner, self.dt, self.dtype = inner, inner.dt, inner.dtype
+        self.inner, self.dt, self.dtype = inner, float(inner.dt), inner.dtype
 
     def step(self, t, y, args):
         return self.inner.step(t, y, args)
