@@ -36,9 +36,17 @@ class SwappableAdjoint(eqx.Module):
        example a backsolve that re-integrates the ODE backwards in time).
     4. ``exact_adjoint()`` returns the strategy whose gradient is the exact derivative of
        the same forward computation (for diffrax: ``RecursiveCheckpointAdjoint``).
-    5. ``evolve_until(t0, y, args, t1, max_steps)`` is ``evolve`` from ``t0`` to a traced
-       end time ``t1`` (at most ``max_steps`` steps, static) through the current adjoint,
-       so one compiled program serves every horizon.
+    5. ``evolve_until(t0, y, args, t1, max_steps, solver_steps=None)`` is ``evolve`` from
+       ``t0`` to a traced end time ``t1`` (at most ``max_steps`` steps, static) through
+       the current adjoint, so one compiled program serves every horizon. With
+       ``solver_steps`` (static) an adaptive solve, forward and reverse, may take at most
+       that many internal steps, and a reverse solve that does not get back to ``t0``
+       within them raises at run time instead of returning the partial (finite, wrong)
+       gradient.
+    6. ``forward_solver_steps(t0, y, args, t1, max_steps)`` (optional, default ``None``)
+       is the number of internal solver steps the forward solve to ``t1`` takes (an int
+       array), so that the engines can bound the reverse solve (rule 5) by a multiple of
+       it; ``None`` when the solve has no internal steps of its own.
     """
 
     @abc.abstractmethod
@@ -55,8 +63,12 @@ class SwappableAdjoint(eqx.Module):
         """The discretise-then-optimise strategy for this simulator."""
 
     @abc.abstractmethod
-    def evolve_until(self, t0, y, args, t1, max_steps: int):
+    def evolve_until(self, t0, y, args, t1, max_steps: int, solver_steps: int | None = None):
         """``evolve`` to a traced end time through the current adjoint."""
+
+    def forward_solver_steps(self, t0, y, args, t1, max_steps: int):
+        """Rule 6: internal steps of the forward solve, or ``None``."""
+        return None
 
 
 class Refinable(eqx.Module):

@@ -102,10 +102,10 @@ def measure_growth(simulator, y0s, args, *, loss, sel: Wrt, plan: HorizonPlan, c
     report("gradient sweep", 1, 1)
     method_paths = "one forward pass, then each horizon's backward pass through the steps"
     if not through_steps and not loss.time_averaged:
-        norms, grads = through_adjoint(simulator, y0s, args, loss, sel, b, blocks, report)
+        norms, grads, reverse_note = through_adjoint(simulator, y0s, args, loss, sel, b, blocks, report)
         method_paths = (
             f"each horizon through the simulator's own adjoint ({adjoint_name(simulator)}); "
-            "cotangent profile through the steps"
+            "cotangent profile through the steps" + (f"; {reverse_note}" if reverse_note else "")
         )
 
     # A gradient along a forward trajectory that went non-finite is no measurement, even

@@ -258,10 +258,23 @@ class ODESimulator(AbstractSimulator, SwappableAdjoint, Refinable):
     def exact_adjoint(self):
         return diffrax.RecursiveCheckpointAdjoint()
 
-    def evolve_until(self, t0, y, args, t1, max_steps: int):
+    def evolve_until(self, t0, y, args, t1, max_steps: int, solver_steps: int | None = None):
         """Capability rule 5 of :class:`SwappableAdjoint`: one ``diffeqsolve`` to a traced
-        ``t1`` with the user's adjoint."""
-        return self._diffeqsolve(t0, y, args, max_steps, self.adjoint, t1=t1)
+        ``t1`` with the user's adjoint; with ``solver_steps``, a ``BacksolveAdjoint``'s
+        reverse solve is bounded by it and raises when it does not reach ``t0``."""
+        adjoint = self.adjoint
+        if solver_steps is not None and isinstance(adjoint, diffrax.BacksolveAdjoint):
+            own = adjoint.kwargs.get("max_steps")
+            budget = solver_steps if own is None else min(own, solver_steps)
+            adjoint = diffrax.BacksolveAdjoint(**{**adjoint.kwargs, "max_steps": budget, "throw": True})
+        return self._diffeqsolve(t0, y, args, max_steps, adjoint, t1=t1, solver_steps=solver_steps)
+
+    def forward_solver_steps(self, t0, y, args, t1, max_steps: int):
+        """Capability rule 6: the adaptive forward solve's accepted and rejected steps."""
+        if self.constant_step:
+            return None
+        sol = self._solve(t0, y, args, max_steps, diffrax.ForwardMode(), t1=t1)
+        return sol.stats["num_steps"]
 
     def evolve(self, t0, y, args, n_steps: int):
         """Solve over ``n_steps * dt`` as the user's code would.
@@ -280,10 +293,15 @@ class ODESimulator(AbstractSimulator, SwappableAdjoint, Refinable):
             return super().evolve(t0, y, args, n_steps)
         return self._diffeqsolve(t0, y, args, n_steps, diffrax.ForwardMode())
 
-    def _diffeqsolve(self, t0, y, args, n_steps, adjoint, t1=None):
+    def _diffeqsolve(self, t0, y, args, n_steps, adjoint, t1=None, solver_steps=None):
+        """The state at ``t1`` of :meth:`_solve`, failed (NaN) when the solve failed."""
+        sol = self._solve(t0, y, args, n_steps, adjoint, t1=t1, solver_steps=solver_steps)
+        return self.prepare(mark_failed(jax.tree_util.tree_map(lambda x: x[-1], sol.ys), step_code(sol.result)))
+
+    def _solve(self, t0, y, args, n_steps, adjoint, t1=None, solver_steps=None):
         """One ``diffeqsolve`` from ``t0`` to ``t1`` (default ``t0 + n_steps dt``);
-        ``n_steps`` (static) sizes ``max_steps``, so one compilation serves any traced
-        ``t1`` up to it."""
+        ``n_steps`` (static) sizes ``max_steps`` (or ``solver_steps`` when given), so one
+        compilation serves any traced ``t1`` up to it."""
         t0 = self._time(t0)
         t1 = t0 + jnp.asarray(n_steps * self.dt, self._clock) if t1 is None else self._time(t1)
         y = self.prepare(y)
@@ -291,6 +309,8 @@ class ODESimulator(AbstractSimulator, SwappableAdjoint, Refinable):
             controller, dt0, max_steps = self.stepsize_controller, self._h(), n_steps + 16
         else:
             controller, dt0, max_steps = self.stepsize_controller, self._h(), self.max_steps * n_steps
+            if solver_steps is not None:
+                max_steps = min(max_steps, int(solver_steps))
         sol = diffrax.diffeqsolve(
             self.terms,
             self.solver,
@@ -305,7 +325,7 @@ class ODESimulator(AbstractSimulator, SwappableAdjoint, Refinable):
             max_steps=max_steps,
             throw=False,
         )
-        return self.prepare(mark_failed(jax.tree_util.tree_map(lambda x: x[-1], sol.ys), step_code(sol.result)))
+        return sol
 
     def with_dtype(self, dtype):
         return replace_fields(self, dtype=dtype)

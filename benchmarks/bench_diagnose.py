@@ -1,0 +1,286 @@
+"""How long a user waits for a diagnosis: first call, warm call, compilations.
+
+    .venv/bin/python benchmarks/bench_diagnose.py            # every row, writes RESULTS_diagnose.md
+    .venv/bin/python benchmarks/bench_diagnose.py --quick    # smaller ensemble row, prints only
+
+Every row runs in fresh Python processes (a user runs ``diagnose`` once per set-up, so
+the first call is the one that counts), each with its own empty compilation-cache folder
+unless the row is about the cache. For every row it prints the trace + compile time, the
+run time and the number of compiled programs (JAX's own monitoring events), and PASS or
+MISS against the targets:
+
+1. ``diagnose`` on Lorenz-63 (RK4, dt 0.01, defaults), cache off: first call <= 5 x warm.
+2. The same in a second fresh process, with the persistent cache the first one filled:
+   first call <= 3 x warm.
+3. Tsit5 + PID controller + ``BacksolveAdjoint``, 3-D system, 4 horizons, cold cache:
+   first call < 20 s (Lorenz-63 and Rössler).
+4. ``systems/lorenz63.py`` (the demo: analysis and report) on a second run: < 30 s.
+5. 1024 Lorenz-63 members, k = 1, T = 200, repeated call: chaosgrad <= 0.5 x lyapax +
+   ``jax.jit`` (same process, same machine), and both against the machine's arithmetic
+   limit: flops per step (XLA's cost analysis of one compiled step) times steps, over the
+   measured peak of a dense float64 matmul loop on the same cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+
+
+# ------------------------------------------------------------------ worker (one process)
+
+
+def _listen():
+    """Counters of JAX's compile events in this process."""
+    from jax import monitoring
+
+    box = {"programs": 0, "trace": 0.0, "lower": 0.0, "compile": 0.0}
+
+    def on(name, secs, **_):
+        if name == "/jax/core/compile/backend_compile_duration":
+            box["programs"] += 1
+            box["compile"] += secs
+        elif name == "/jax/core/compile/jaxpr_trace_duration":
+            box["trace"] += secs
+        elif name == "/jax/core/compile/jaxpr_to_mlir_module_duration":
+            box["lower"] += secs
+
+    monitoring.register_event_duration_secs_listener(on)
+    return box
+
+
+def _timed_call(box, fn):
+    before = dict(box)
+    t = time.perf_counter()
+    out = fn()
+    wall = time.perf_counter() - t
+    build = sum(box[k] - before[k] for k in ("trace", "lower", "compile"))
+    return out, {"wall": wall, "trace_compile": build, "run": max(0.0, wall - build), "programs": box["programs"] - before["programs"]}
+
+
+def worker_lorenz():
+    box = _listen()
+    from chaosgrad import diagnose, zoo
+
+    s = zoo.lorenz63()
+    d, first = _timed_call(box, lambda: diagnose(s.simulator, s.y0, s.args))
+    d2, warm = _timed_call(box, lambda: diagnose(s.simulator, s.y0, s.args))
+    same = d.gradient_rate == d2.gradient_rate
+    return {"first": first, "warm": warm, "verdict": d.verdict, "rate": d.gradient_rate, "same_numbers": bool(same)}
+
+
+def worker_backsolve(system):
+    box = _listen()
+    import diffrax
+
+    from chaosgrad import ODESimulator, diagnose, zoo
+
+    s = zoo.get(system)
+    sim = ODESimulator(s.simulator.vector_field, solver=diffrax.Tsit5(), dt=0.01,
+                       stepsize_controller=diffrax.PIDController(rtol=1e-6, atol=1e-9),
+                       adjoint=diffrax.BacksolveAdjoint())
+    wrt, horizons = {"lorenz63": ("rho", (1.0, 2.0, 4.0, 8.0)), "rossler": ("c", (5.0, 10.0, 20.0, 40.0))}[system]
+    d, first = _timed_call(box, lambda: diagnose(sim, s.y0, s.args, wrt=wrt, horizons=horizons))
+    return {"first": first, "verdict": d.verdict, "causes": list(d.causes), "horizons": list(horizons), "wrt": wrt}
+
+
+def _cost_flops(compiled) -> float:
+    cost = compiled.cost_analysis()
+    cost = cost[0] if isinstance(cost, (list, tuple)) else cost
+    return float(cost.get("flops", float("nan")))
+
+
+def worker_peak():
+    """Dense float64 matmul loop: the machine's arithmetic peak as XLA reaches it."""
+    import jax
+    import jax.numpy as jnp
+
+    jax.config.update("jax_enable_x64", True)
+    n, reps = 512, 40
+    a = jnp.asarray(jax.random.normal(jax.random.PRNGKey(0), (n, n)) / n)
+
+    @jax.jit
+    def loop(x):
+        return jax.lax.fori_loop(0, reps, lambda i, y: y @ a, x)
+
+    loop(a).block_until_ready()
+    best = min(_wall(lambda: loop(a).block_until_ready()) for _ in range(5))
+    return {"flops_per_s": 2 * n**3 * reps / best, "n": n}
+
+
+def _wall(fn):
+    t = time.perf_counter()
+    fn()
+    return time.perf_counter() - t
+
+
+def worker_ensemble(members, T):
+    import jax
+    import jax.numpy as jnp
+    import numpy as np
+
+    sys.path.insert(0, HERE)
+    import _peers as peers
+
+    import chaosgrad as cg
+
+    jax.config.update("jax_enable_x64", True)
+    dt, tau, transient = 0.01, 0.1, 20.0
+    m, n = int(round(tau / dt)), int(round(T / dt))
+    rng = np.random.default_rng(0)
+    Y0 = jnp.asarray(rng.uniform([-20.0, -25.0, 0.0], [20.0, 25.0, 50.0], size=(members, 3)))
+    sim = cg.ODESimulator(peers.lorenz63, solver=cg.RK4(), dt=dt)
+
+    def step_p(state, p):
+        return peers.lyapax_rk4_step(peers.lorenz63, (p["sigma"], p["rho"], p["beta"]), dt)(state)
+
+    pb = {k: jnp.full((members,), v) for k, v in zip(("sigma", "rho", "beta"), peers.LORENZ63)}
+    lx = peers.lyapax_sweep_jit(step_p, dt, n, k=1, renorm_every=m, t_transient=transient, seed=0)
+
+    def run_cg():
+        return cg.lyapunov_spectrum(sim, Y0, peers.LORENZ63, k=1, transient=transient, interval=tau, time=T,
+                                    ensemble_axes=(0, None), seed=0)
+
+    def run_lx():
+        return np.asarray(lx(Y0, pb))
+
+    box = _listen()
+    _, cg_first = _timed_call(box, run_cg)
+    _, lx_first = _timed_call(box, run_lx)
+    times = {"chaosgrad": [], "lyapax + jax.jit": []}
+    for _ in range(3):  # interleaved, best of three
+        times["chaosgrad"].append(_wall(run_cg))
+        times["lyapax + jax.jit"].append(_wall(run_lx))
+    # Flops of one tangent step of one member, as XLA counts them for the compiled step.
+    Q = jnp.eye(3)[:, :1]
+    step = jax.jit(lambda y, Q: sim.tangent_step(0.0, y, Q, peers.LORENZ63)).lower(Y0[0], Q).compile()
+    flops_step = _cost_flops(step)
+    steps = members * (transient + T) / dt
+    res = run_cg()
+    lam = float(res.exponents[0])
+    return {"best": {k: min(v) for k, v in times.items()}, "first": {"chaosgrad": cg_first, "lyapax + jax.jit": lx_first},
+            "flops": flops_step * steps, "flops_per_step": flops_step, "lambda_1": lam, "members": members, "T": T}
+
+
+WORKERS = {
+    "lorenz": lambda a: worker_lorenz(),
+    "backsolve": lambda a: worker_backsolve(a[0]),
+    "peak": lambda a: worker_peak(),
+    "ensemble": lambda a: worker_ensemble(int(a[0]), float(a[1])),
+}
+
+
+# ------------------------------------------------------------------ orchestration
+
+
+def _spawn(name, *args, cache):
+    """One fresh process for one worker; ``cache``: a folder, or ``"off"``."""
+    env = dict(os.environ, CHAOSGRAD_COMPILATION_CACHE=cache)
+    out = subprocess.run([sys.executable, os.path.abspath(__file__), "--worker", name, *map(str, args)],
+                         capture_output=True, text=True, env=env, cwd=ROOT, check=False)
+    if out.returncode != 0:
+        raise RuntimeError(f"worker {name} failed:\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _breakdown(b) -> str:
+    return f"{b['wall']:.2f} s (trace + compile {b['trace_compile']:.2f} s, run {b['run']:.2f} s, {b['programs']} programs)"
+
+
+def _verdict(ok: bool) -> str:
+    return "PASS" if ok else "MISS"
+
+
+def run_rows(quick: bool):
+    rows, details = [], {}
+    with tempfile.TemporaryDirectory() as tmp:
+        # 1. cache off: compilation as it is.
+        r = _spawn("lorenz", cache="off")
+        ratio = r["first"]["wall"] / r["warm"]["wall"]
+        rows.append(("diagnose Lorenz-63, fresh process, no cache: first / warm", f"{ratio:.1f}", "<= 5", _verdict(ratio <= 5),
+                     f"first {_breakdown(r['first'])}; warm {_breakdown(r['warm'])}"))
+        details["lorenz_nocache"] = r
+        # 2. a first process fills the cache, the second one is measured.
+        cache = os.path.join(tmp, "cache")
+        fill = _spawn("lorenz", cache=cache)
+        r2 = _spawn("lorenz", cache=cache)
+        ratio2 = r2["first"]["wall"] / r2["warm"]["wall"]
+        same = fill["rate"] == r2["rate"] == r["rate"]
+        rows.append(("the same, second fresh process, persistent cache: first / warm", f"{ratio2:.1f}", "<= 3", _verdict(ratio2 <= 3),
+                     f"first {_breakdown(r2['first'])}; warm {_breakdown(r2['warm'])}; "
+                     f"gradient rate identical with and without the cache: {same}"))
+        details["lorenz_cache"] = {"fill": fill, "second": r2}
+        # 3. adaptive + backsolve, cold cache.
+        for system in ("lorenz63", "rossler"):
+            b = _spawn("backsolve", system, cache=os.path.join(tmp, f"cold-{system}"))
+            rows.append((f"Tsit5 + PID + BacksolveAdjoint, {system}, horizons {b['horizons']}: first call", f"{b['first']['wall']:.1f} s",
+                         "< 20 s", _verdict(b["first"]["wall"] < 20), f"{_breakdown(b['first'])}; verdict {b['verdict']} {b['causes']}"))
+            details[f"backsolve_{system}"] = b
+        # 4. the demo, twice with one cache folder; the second is measured.
+        demo_cache = os.path.join(tmp, "demo-cache")
+        walls = []
+        for i in range(2):
+            env = dict(os.environ, CHAOSGRAD_COMPILATION_CACHE=demo_cache)
+            t = time.perf_counter()
+            subprocess.run([sys.executable, "systems/lorenz63.py", "--out", os.path.join(tmp, f"demo{i}")], cwd=ROOT, env=env,
+                           check=True, capture_output=True)
+            walls.append(time.perf_counter() - t)
+        rows.append(("make demo (systems/lorenz63.py), second run", f"{walls[1]:.1f} s", "< 30 s", _verdict(walls[1] < 30),
+                     f"first run {walls[0]:.1f} s (cold cache); whole process, including imports and the report"))
+        details["demo"] = walls
+    # 5. ensemble against lyapax + jit, and the arithmetic limit.
+    peak = _spawn("peak", cache="off")
+    M, T = (64, 20.0) if quick else (1024, 200.0)
+    e = _spawn("ensemble", M, T, cache="off")
+    cg_t, lx_t = e["best"]["chaosgrad"], e["best"]["lyapax + jax.jit"]
+    limit = e["flops"] / peak["flops_per_s"]
+    rows.append((f"Lyapunov ensemble, {M} Lorenz-63 members, k = 1, T = {T:g}, repeated call: chaosgrad / (lyapax + jax.jit)",
+                 f"{cg_t / lx_t:.2f}", "<= 0.5", _verdict(cg_t / lx_t <= 0.5),
+                 f"chaosgrad {cg_t:.3f} s, lyapax + jax.jit {lx_t:.3f} s; arithmetic limit {limit * 1e3:.2f} ms "
+                 f"({e['flops_per_step']:.0f} flops/step x {M * (20 + T) / 0.01:.3g} steps at {peak['flops_per_s'] / 1e9:.1f} GFLOP/s): "
+                 f"chaosgrad at {cg_t / limit:.0f}x, lyapax at {lx_t / limit:.0f}x the limit; "
+                 f"first calls: chaosgrad {_breakdown(e['first']['chaosgrad'])}, lyapax {_breakdown(e['first']['lyapax + jax.jit'])}"))
+    details["ensemble"], details["peak"] = e, peak
+    return rows, details
+
+
+def write_results(rows, path, command):
+    sys.path.insert(0, HERE)
+    import _peers as peers
+
+    lines = ["# Time to a diagnosis", "", f"Command: `{command}`", "", "Machine:", ""]
+    lines += [f"- {k}: {v}" for k, v in peers.machine_info().items()]
+    lines += ["", "| row | measured | target | | breakdown |", "|---|---|---|---|---|"]
+    lines += [f"| {a} | {b} | {c} | {d} | {e} |" for a, b, c, d, e in rows]
+    lines.append("")
+    with open(path, "w") as fh:
+        fh.write("\n".join(lines))
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--worker", nargs="+")
+    p.add_argument("--quick", action="store_true")
+    p.add_argument("--out", default=os.path.join(HERE, "RESULTS_diagnose.md"))
+    a = p.parse_args()
+    if a.worker:
+        print(json.dumps(WORKERS[a.worker[0]](a.worker[1:])))
+        return
+    rows, _ = run_rows(a.quick)
+    for row in rows:
+        print(f"{row[3]}  {row[0]}: {row[1]} (target {row[2]})\n      {row[4]}")
+    if not a.quick:
+        write_results(rows, a.out, "python benchmarks/bench_diagnose.py")
+        print(f"wrote {a.out}")
+
+
+if __name__ == "__main__":
+    main()

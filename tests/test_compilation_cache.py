@@ -1,0 +1,94 @@
+"""Compile once: programs shared across step sizes, and the persistent compilation cache
+(``chaosgrad._compilation_cache``), whose programs must give the very same numbers."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import jax.numpy as jnp
+import pytest
+
+import chaosgrad as cg
+from chaosgrad import _lyapunov
+from chaosgrad._compilation_cache import ENV, cache_folder
+
+
+def lorenz(t, y, a):
+    return jnp.stack([10 * (y[1] - y[0]), y[0] * (a - y[2]) - y[1], y[0] * y[1] - 8 / 3 * y[2]])
+
+
+def test_every_step_size_of_one_solver_runs_one_compiled_lyapunov_program():
+    sim = cg.ODESimulator(lorenz, solver=cg.RK4(), dt=0.01)
+    y0 = jnp.array([1.0, 1.0, 20.0])
+    before = _lyapunov._chunk_single._cached._cache_size()
+    # Different step sizes, times and transients, the same steps per interval: the step,
+    # the count of intervals and the state are values of one program.
+    runs = [(0.01, dict(time=5.0, interval=0.1)), (0.005, dict(time=5.0, interval=0.05)),
+            (0.0025, dict(time=20.0, interval=0.025, transient=3.0))]
+    results = [cg.lyapunov_spectrum(sim.with_step(dt), y0, 28.0, **kw) for dt, kw in runs]
+    assert _lyapunov._chunk_single._cached._cache_size() - before <= 1
+    assert all(r.status == "ok" for r in results)
+    # The step really is the one given: the clock of each run ends where its own time does.
+    assert [round(r.time, 9) for r in results] == [5.0, 5.0, 20.0]
+
+
+def test_cache_folder_rules(monkeypatch, tmp_path):
+    monkeypatch.delenv(ENV, raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert cache_folder() == os.path.join(str(tmp_path), "chaosgrad", "jax")
+    monkeypatch.setenv(ENV, str(tmp_path / "mine"))
+    assert cache_folder() == str(tmp_path / "mine")
+    for off in ("off", "0", "false", "NO"):
+        monkeypatch.setenv(ENV, off)
+        assert cache_folder() is None
+
+
+_SCRIPT = r"""
+import json, sys
+import jax, jax.numpy as jnp
+from jax import monitoring
+hits = []
+monitoring.register_event_listener(lambda name, **kw: hits.append(name) if name == "/jax/compilation_cache/cache_hits" else None)
+if sys.argv[1] == "user":
+    jax.config.update("jax_compilation_cache_dir", sys.argv[2])
+import chaosgrad as cg
+def lorenz(t, y, a):
+    return jnp.stack([10 * (y[1] - y[0]), y[0] * (a - y[2]) - y[1], y[0] * y[1] - 8 / 3 * y[2]])
+sim = cg.ODESimulator(lorenz, solver=cg.RK4(), dt=0.01)
+y0 = jnp.array([1.0, 1.0, 20.0])
+lam = cg.lyapunov_spectrum(sim, y0, 28.0, time=20.0, transient=2.0)
+g = cg.gradient_growth(sim, y0, 28.0, horizons=(0.5, 1.0, 2.0), members=3)
+print(json.dumps({"exponents": [float(x).hex() for x in lam.exponents],
+                  "norms": [float(x).hex() for x in g.norms.ravel()],
+                  "hits": len(hits), "dir": jax.config.jax_compilation_cache_dir}))
+"""
+
+
+def _run(cache, mode="default", user_dir=""):
+    env = dict(os.environ, **{ENV: cache})
+    out = subprocess.run([sys.executable, "-c", _SCRIPT, mode, user_dir], capture_output=True, text=True, env=env, check=False)
+    assert out.returncode == 0, out.stderr[-3000:]
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.slow
+def test_cached_programs_give_bit_identical_numbers(tmp_path):
+    folder = str(tmp_path / "cache")
+    uncached = _run("off")
+    filled = _run(folder)
+    cached = _run(folder)
+    assert uncached["dir"] is None and cached["dir"] == folder  # off is off; the folder is the one named
+    assert os.listdir(folder)  # the first process wrote its programs
+    assert cached["hits"] > 0  # ...and the second loaded them instead of compiling
+    for key in ("exponents", "norms"):
+        assert uncached[key] == filled[key] == cached[key]  # bit for bit (float.hex)
+
+
+@pytest.mark.slow
+def test_a_cache_the_user_configured_is_left_as_it_is(tmp_path):
+    mine = str(tmp_path / "users-own")
+    out = _run(str(tmp_path / "chaosgrads"), mode="user", user_dir=mine)
+    assert out["dir"] == mine and not os.path.exists(tmp_path / "chaosgrads")
