@@ -32,6 +32,7 @@ bench: $(STAMP)
 	$(PY) -m pip install --quiet -e '.[bench]'
 	$(PY) benchmarks/bench_lyapunov.py
 	$(PY) benchmarks/bench_gradients.py
+	$(PY) benchmarks/bench_diagnose.py
 	$(PY) benchmarks/verdict_confusion.py --out benchmarks/RESULTS_verdict.md
 	$(PY) benchmarks/calibration.py --out benchmarks/RESULTS_calibration.md
 

@@ -85,3 +85,25 @@ def cache_scope():
     ensure_cache()
     with _min_compile_time_scope(0.0):
         yield
+
+
+def compile_in_background(fn, *args, **kwargs):
+    """Run ``fn`` (a compile-only call, e.g. ``jit(f).lower(...).compile()``) in a daemon
+    thread with chaosgrad's scope (float64, cache). XLA compiles with the GIL released,
+    so on a machine with more than one core it overlaps the caller's own compiling and
+    running. A failure is left to the real call, which reports it. Returns the thread:
+    ``join()`` it before the real call, so the program is not compiled twice."""
+    import threading
+
+    import jax
+
+    def run():
+        try:
+            with jax.enable_x64(True), cache_scope():
+                fn(*args, **kwargs)
+        except Exception:  # noqa: BLE001 - the real call reports it
+            pass
+
+    thread = threading.Thread(target=run, name="chaosgrad-compile", daemon=True)
+    thread.start()
+    return thread

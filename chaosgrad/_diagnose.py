@@ -32,12 +32,18 @@ from ._checks import (
     check_step_shapes,
 )
 from ._compare import compare, nonfinite_fraction
+from ._compilation_cache import compile_in_background
 from ._diagnosis_types import Ablation, Diagnosis, GradientGrowthResult, Recommendation
 from ._errors import bad_argument
 from ._gradients import make_members, measure_growth
 from ._horizons import plan_horizons
 from ._losses import as_loss, check_scalar_loss
-from ._lyapunov import UntilConverged, lyapunov_spectrum, states_in_intervals
+from ._lyapunov import (
+    UntilConverged,
+    lyapunov_spectrum,
+    precompile_spectrum,
+    states_in_intervals,
+)
 from ._precision import float64_scope
 from ._probe import probe_step
 from ._pytree import floats_as_arrays
@@ -196,6 +202,8 @@ def _checked(simulator, y0, args, *, loss, horizons, wrt, reference, members, tr
 def _verdict_inputs(grad, ablations, prediction, t_max, physics, reference_diverged, expected_dof) -> VerdictInputs:
     """The numbers the verdict depends on, from the measurements (pure)."""
     expected, e_lo, e_hi = prediction
+    fixed = [ab for ab in ablations if ab.confirmed and ab.evidence.get("nonfinite_fraction_before", 0) > 0
+             and ab.evidence.get("nonfinite_fraction_after") == 0]
     return VerdictInputs(
         rate=grad.rate, rate_low=grad.rate_low, rate_high=grad.rate_high,
         expected=expected, expected_low=e_lo, expected_high=e_hi, t_max=t_max,
@@ -204,10 +212,8 @@ def _verdict_inputs(grad, ablations, prediction, t_max, physics, reference_diver
         confirmed=tuple(ab.cause for ab in ablations if ab.confirmed),
         failed=tuple(ab.name for ab in ablations if ab.status == "failed"), physics=physics,
         rate_dof=grad.rate_dof, expected_dof=expected_dof, nonfinite_fraction=nonfinite_fraction(grad),
-        nonfinite_fixed_by=tuple(
-            ab.cause for ab in ablations
-            if ab.confirmed and ab.evidence.get("nonfinite_fraction_before", 0) > 0 and ab.evidence.get("nonfinite_fraction_after") == 0
-        ),
+        nonfinite_fixed_by=tuple(ab.cause for ab in fixed),
+        nonfinite_fixed_rates=tuple((ab.rate_after, *ab.interval_after) for ab in fixed),
     )
 
 
@@ -313,6 +319,10 @@ def diagnose(
     if transient is None:
         transient = 0.1 * (lyapunov_time if isinstance(lyapunov_time, (int, float)) else 20000 * simulator.dt)
 
+    # ---- the user's spectrum program compiles while the probe and the reference run
+    compiling = compile_in_background(
+        precompile_spectrum, simulator, y0, args, k=lyap["k"], interval=lyap["interval"])
+
     # ---- up front: does one step propagate a derivative at all?
     step_derivatives, probe_notes = probe_step(simulator, y0, args, sel)
     notes += probe_notes
@@ -332,6 +342,7 @@ def diagnose(
     notes.append(f"reference dynamics: {ref_run.note}")
     notes.append(f"measuring time of the reference spectrum: {lam_phys.convergence}")
     report("lambda_numerical", 2, steps)
+    compiling.join()
     lam_num = lyapunov_spectrum(simulator, simulator.prepare(y_ref), args, **dict(lyap, time=lam_phys.time))
     for whose, res in (("the reference", lam_phys), ("the user's simulator", lam_num)):
         if res.failure:
@@ -357,7 +368,7 @@ def diagnose(
     report("gradient growth", 3, steps)
     member_sim = ref_start if not reference_diverged else simulator.with_dtype("float64")
     along = None if reference_diverged else (lambda gaps: states_in_intervals(
-        member_sim, y_ref, args, gaps, k=lyap["k"], interval=lyap["interval"], time_strategy=lyap["time"]))
+        member_sim, y_ref, args, gaps, k=lyap["k"], interval=lyap["interval"]))
     y0s_ref = make_members(member_sim, member_sim.prepare(y_ref), args, int(members), t_max, seed=int(seed), along=along)
     y0s = simulator.prepare(y0s_ref)
 

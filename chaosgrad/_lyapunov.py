@@ -178,6 +178,15 @@ class _Chunks:
             return np.zeros((M, 0, k)), np.ones((M, 0), bool)
         return np.concatenate(logs, axis=1), np.concatenate(oks, axis=1)
 
+    def precompile(self) -> None:
+        """Compile the chunk program for this carry without running it (JAX keeps the
+        executable, so the first :meth:`run` does not compile)."""
+        count = jnp.asarray(1, jnp.int32)
+        if self.members is None:
+            _chunk_single.lower(self.simulator, self.carry, self.args, count, self.m, self.size, self.unroll).compile()
+        else:
+            _chunk_ensemble.lower(self.simulator, self.carry, self.args, count, self.m, self.size, self.unroll, self.a_axis).compile()
+
     def transient(self, n: int) -> np.ndarray:
         """``n`` intervals whose logs are discarded; per member, whether the state stayed finite."""
         _, ok = self.run(n)
@@ -399,8 +408,7 @@ def lyapunov_spectrum(
         padded = leading_size(a_in if y_axis is None else y_in, "y0")
         if y_axis is None:  # every member starts from the same state
             y_in = jax.tree_util.tree_map(lambda x: jnp.broadcast_to(x, (padded,) + jnp.shape(x)), y_in)
-    size = strategy.min_intervals if strategy is not None else CHUNK
-    chunks = _Chunks(simulator, y_in, a_in, Q0, m=m, unroll=unroll, members=padded, a_axis=a_axis, size=size)
+    chunks = _Chunks(simulator, y_in, a_in, Q0, m=m, unroll=unroll, members=padded, a_axis=a_axis)
     # The transient evolves the tangent frame too (whole intervals, logs discarded), so
     # measurement starts from a frame aligned with the leading Lyapunov directions and
     # the 1/T bias of a random initial frame is not in the estimate.
@@ -417,24 +425,23 @@ def lyapunov_spectrum(
     return finish(logs, ok, logs.shape[1], how)
 
 
-def evolve_in_intervals(simulator, y0, args, time: float, *, k: int, interval: float, time_strategy=None):
+def evolve_in_intervals(simulator, y0, args, time: float, *, k: int, interval: float):
     """The state after ``time`` (rounded up to whole renormalisation intervals), run with
     the same compiled chunk program as :func:`lyapunov_spectrum` with these ``k`` and
-    ``interval`` (and ``time_strategy``'s chunk size), so that a transient before a
+    ``interval``, so that a transient before a
     spectrum compiles nothing of its own. Returns ``(y, finite)``."""
     simulator = check_simulator(simulator)
     m = as_count("interval", interval, simulator.dt, allow_zero=False)
     y0 = simulator.prepare(y0)
     flat = simulator.tangent_space(y0)[0]
-    size = time_strategy.min_intervals if isinstance(time_strategy, UntilConverged) else CHUNK
     chunks = _Chunks(simulator, y0, args, _initial_frame(0, flat.dim, k, jnp.dtype(flat.dtype).name),
-                     m=m, unroll=1, members=None, a_axis=None, size=size)
+                     m=m, unroll=1, members=None, a_axis=None)
     steps = max(0, int(round(time / simulator.dt)))
     ok = chunks.transient(-(-steps // m))
     return chunks.state, bool(ok.all())
 
 
-def states_in_intervals(simulator, y0, args, gaps, *, k: int, interval: float, time_strategy=None):
+def states_in_intervals(simulator, y0, args, gaps, *, k: int, interval: float):
     """The states after each cumulative gap (in steps, each rounded up to whole
     renormalisation intervals) along one trajectory from ``y0``, stacked along a new
     leading axis, run with the chunk program of :func:`evolve_in_intervals` (the
@@ -443,11 +450,22 @@ def states_in_intervals(simulator, y0, args, gaps, *, k: int, interval: float, t
     m = as_count("interval", interval, simulator.dt, allow_zero=False)
     y0 = simulator.prepare(y0)
     flat = simulator.tangent_space(y0)[0]
-    size = time_strategy.min_intervals if isinstance(time_strategy, UntilConverged) else CHUNK
     chunks = _Chunks(simulator, y0, args, _initial_frame(0, flat.dim, k, jnp.dtype(flat.dtype).name),
-                     m=m, unroll=1, members=None, a_axis=None, size=size)
+                     m=m, unroll=1, members=None, a_axis=None)
     states = []
     for gap in gaps:
         chunks.run(-(-int(gap) // m))
         states.append(jax.tree_util.tree_map(np.asarray, chunks.state))
     return jax.tree_util.tree_map(lambda *xs: np.stack(xs), *states)
+
+
+def precompile_spectrum(simulator, y0, args, *, k: int, interval: float) -> None:
+    """Compile the program :func:`lyapunov_spectrum` will run for one trajectory with
+    these ``k`` and ``interval`` (``diagnose`` does this in the
+    background for the user's spectrum while the reference's runs)."""
+    simulator = check_simulator(simulator)
+    m = as_count("interval", interval, simulator.dt, allow_zero=False)
+    y0 = simulator.prepare(y0)
+    flat = simulator.tangent_space(y0)[0]
+    _Chunks(simulator, y0, args, _initial_frame(0, flat.dim, k, jnp.dtype(flat.dtype).name),
+            m=m, unroll=1, members=None, a_axis=None).precompile()

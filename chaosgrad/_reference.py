@@ -106,7 +106,7 @@ def run_transient(simulator, reference, y0, args, time: float, *, lyap_kwargs: d
     halvable = reference is None and refinable(simulator)
     for _ in range(MAX_STABILITY_HALVINGS + 1):
         y, finite = evolve_in_intervals(
-            ref, y0, args, time, k=lyap_kwargs["k"], interval=lyap_kwargs["interval"], time_strategy=lyap_kwargs["time"])
+            ref, y0, args, time, k=lyap_kwargs["k"], interval=lyap_kwargs["interval"])
         if finite:
             return ref, y, None
         if not halvable:

@@ -28,6 +28,7 @@ predicts and the verdict names its class (intrinsic explosion or vanishing, stab
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -65,7 +66,8 @@ class VerdictInputs:
     could not run; ``physics``: the class of lambda_1 (``PHYSICS``); ``rate_dof``,
     ``expected_dof``: degrees of freedom behind the two 95% intervals;
     ``nonfinite_fraction``: fraction of (member, horizon) gradients that are NaN or Inf;
-    ``nonfinite_fixed_by``: confirmed causes whose ablation removed them.
+    ``nonfinite_fixed_by``: confirmed causes whose ablation removed them, and
+    ``nonfinite_fixed_rates`` their ablations' ``(rate, low, high)``.
     """
 
     rate: float
@@ -85,6 +87,7 @@ class VerdictInputs:
     expected_dof: int = 1000
     nonfinite_fraction: float = 0.0
     nonfinite_fixed_by: tuple = ()
+    nonfinite_fixed_rates: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -198,6 +201,32 @@ def _explained_gap(user: str, above: bool) -> str:
     return "stable"
 
 
+def _overflow_of_growth(v: VerdictInputs) -> Decision | None:
+    """A gradient that turns non-finite too early to fit its own rate, where the ablation
+    that keeps it finite measures the rate instead: growth at the physics' rate is the
+    overflow of a physical explosion (intrinsic, the cause beside it); growth that
+    disagrees with the physics is numerical; an undecided ablation decides nothing."""
+    for (rate, low, high), cause in zip(v.nonfinite_fixed_rates, v.nonfinite_fixed_by):
+        after = growth_class(rate, low, high, v.t_max)
+        if after is None:
+            return Decision(
+                "inconclusive", tuple(dict.fromkeys(v.confirmed)),
+                (f"the gradient is non-finite at {v.nonfinite_fraction:.0%} of the measured horizons and members, too "
+                 f"early to fit its rate, and the ablation of {cause} that keeps it finite does not decide its growth "
+                 f"either ({rate:+.3g} {_interval(low, high)})",),
+                ("more members", "horizons below where the gradient overflows", "a wider dtype"),
+            )
+        if after == "grows" and not disagreement(dataclasses.replace(v, rate=rate, rate_low=low, rate_high=high)):
+            return Decision(
+                "intrinsic-explosion", tuple(dict.fromkeys(v.confirmed)),
+                (f"the gradient is non-finite at {v.nonfinite_fraction:.0%} of the measured horizons and members, too "
+                 f"early to fit its own rate; the ablation of {cause} keeps it finite and it grows at {rate:+.4g} "
+                 f"{_interval(low, high)}, as the physics predicts ({v.expected:+.4g} {_interval(v.expected_low, v.expected_high)}): "
+                 "the non-finite values are the overflow of a physical explosion",), (),
+            )
+    return None
+
+
 def decide(v: VerdictInputs) -> Decision:
     """The verdict for measured numbers ``v`` (see the module docstring for the rules)."""
     causes = tuple(dict.fromkeys(v.confirmed))
@@ -217,6 +246,9 @@ def decide(v: VerdictInputs) -> Decision:
             ("make the step differentiable, e.g. a transition with gradients enabled or a relaxed discrete action",),
         )
     user = growth_class(v.rate, v.rate_low, v.rate_high, v.t_max)
+    overflow = _overflow_of_growth(v) if v.nonfinite_fixed_by and user is None else None
+    if overflow is not None:
+        return overflow
     if v.nonfinite_fixed_by and user != "grows":
         # Non-finite values are the overflow of a physical explosion only when what stays
         # finite grows; otherwise a blow-up that one change removes is numerical.

@@ -253,10 +253,12 @@ def test_damped_oscillator_euler_decays_at_small_step():
     assert abs(res.exponents.sum() - exact.sum()) < 1e-9  # ln|det| per step, exact
     bound = euler_transient_bound(10.0, 0.1, 0.001, 50.0)
     assert np.all(np.abs(res.exponents - exact) <= bound + 1e-12)
-    # Euler's exponent -0.951 differs from the flow's -zeta omega = -1 by its O(dt) error
-    # dt |mu|^2 / 2 = 0.05.
+    # Euler's exponent -0.951 (both, a complex pair) differs from the flow's -zeta omega =
+    # -1 by its O(dt) error dt |mu|^2 / 2 = 0.05. Their mean is exact (the sum rule above);
+    # how a finite time splits it between the two depends on the random initial frame and
+    # is bounded by the transient bound above, not by this O(dt) error.
     assert np.all(res.exponents < 0)
-    assert np.all(np.abs(res.exponents + 1.0) < 0.06)
+    assert abs(res.exponents.mean() + 1.0) < 0.06
 
 
 # ---------------------------------------------------------------------------- double pendulum
