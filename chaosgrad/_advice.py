@@ -129,6 +129,29 @@ def _observed_overflow(grad: GradientGrowthResult) -> float | None:
     return float(grad.horizons[first[0]]) if first.size else None
 
 
+def reaches_overflow(grad: GradientGrowthResult, dtype: str, rate_high: float) -> bool:
+    """Whether growth at ``rate_high`` (the upper end of a rate measured where the gradient
+    stays finite) carries the median gradient from the last horizon where at least half of
+    the members are finite to ``dtype``'s largest number by the first horizon where they
+    are not, within a factor 10 (values inside the backward pass exceed the gradient's
+    norm). Non-finite values that growth cannot reach are not an overflow."""
+    import jax.numpy as jnp
+    import numpy as np
+
+    order = np.argsort(grad.horizons)
+    norms, times = grad.norms[:, order], np.asarray(grad.horizons)[order]
+    bad = np.nonzero(np.isfinite(norms).mean(axis=0) < 0.5)[0]
+    if not bad.size or bad[0] == 0 or not np.isfinite(rate_high):
+        return False
+    i = int(bad[0])
+    with np.errstate(all="ignore"):
+        log_g = float(np.nanmedian(np.log(norms[:, i - 1])))
+    if not math.isfinite(log_g):
+        return False
+    reach = log_g + max(rate_high, 0.0) * float(times[i] - times[i - 1]) + math.log(10.0)
+    return reach >= math.log(float(jnp.finfo(jnp.dtype(dtype)).max))
+
+
 def overflow_horizons(grad: GradientGrowthResult, dtype: str) -> tuple[float | None, float | None]:
     """Horizon at which ``||grad||`` reaches the largest (smallest normal) number of
     ``dtype``: ``T_last + (ln max - ln ||grad(T_last)||) / gamma`` from the last fitted

@@ -22,7 +22,7 @@ import diffrax
 import jax
 import numpy as np
 
-from ._advice import explain, overflow_horizons, recommend
+from ._advice import explain, overflow_horizons, reaches_overflow, recommend
 from ._capabilities import refinable
 from ._causes import DEFAULT_CAUSES, AbstractCause, CauseEvidence
 from ._checks import (
@@ -199,7 +199,7 @@ def _checked(simulator, y0, args, *, loss, horizons, wrt, reference, members, tr
     return simulator, y0, args, sel, loss, reference, causes, plan, n
 
 
-def _verdict_inputs(grad, ablations, prediction, t_max, physics, reference_diverged, expected_dof) -> VerdictInputs:
+def _verdict_inputs(grad, ablations, prediction, t_max, physics, reference_diverged, expected_dof, dtype) -> VerdictInputs:
     """The numbers the verdict depends on, from the measurements (pure)."""
     expected, e_lo, e_hi = prediction
     fixed = [ab for ab in ablations if ab.confirmed and ab.evidence.get("nonfinite_fraction_before", 0) > 0
@@ -214,6 +214,7 @@ def _verdict_inputs(grad, ablations, prediction, t_max, physics, reference_diver
         rate_dof=grad.rate_dof, expected_dof=expected_dof, nonfinite_fraction=nonfinite_fraction(grad),
         nonfinite_fixed_by=tuple(ab.cause for ab in fixed),
         nonfinite_fixed_rates=tuple((ab.rate_after, *ab.interval_after) for ab in fixed),
+        nonfinite_overflow=tuple(reaches_overflow(grad, dtype, ab.interval_after[1]) for ab in fixed),
     )
 
 
@@ -398,7 +399,7 @@ def diagnose(
             notes.append(f"ablation {ab.name} could not run: {ab.error}")
 
     physics = physics_class(lam1_p, h_p, t_max, reference_ok=lam_phys.status == "ok", reference_diverged=reference_diverged)
-    decision = decide(_verdict_inputs(grad, ablations, (expected, e_lo, e_hi), t_max, physics, reference_diverged, lam_phys.dof))
+    decision = decide(_verdict_inputs(grad, ablations, (expected, e_lo, e_hi), t_max, physics, reference_diverged, lam_phys.dof, simulator.dtype))
 
     overflow, underflow = overflow_horizons(grad, simulator.dtype)
     recommendations = _recommendations(

@@ -30,7 +30,12 @@ from ._precision import float64_scope
 from ._pytree import floats_as_arrays
 from ._simulators import AbstractSimulator, check_simulator
 from ._sketch import describe_sketch
-from ._sweep import split_theta, sweep_horizons, through_adjoint
+from ._sweep import (
+    prepare_through_adjoint,
+    split_theta,
+    sweep_horizons,
+    through_adjoint,
+)
 from ._wrt import Wrt, resolve_wrt
 
 
@@ -97,12 +102,15 @@ def measure_growth(simulator, y0s, args, *, loss, sel: Wrt, plan: HorizonPlan, c
     # The all-horizon sweep (cotangent profile, forward states) goes through the exact
     # adjoint of a SwappableAdjoint simulator; the norms below then use the user's.
     sweep_sim = simulator if through_steps else simulator.with_adjoint(simulator.exact_adjoint())
+    own_adjoint = not through_steps and not loss.time_averaged
+    # The user's adjoint program compiles in the background while the sweep's does.
+    prepared = prepare_through_adjoint(simulator, y0s, args, loss, sel, b, blocks) if own_adjoint else None
     report("gradient sweep", 0, 1)
     norms, profile, state_ok, grads, states = sweep_horizons(sweep_sim, y0s, args, loss, sel, b, blocks)
     report("gradient sweep", 1, 1)
     method_paths = "one forward pass, then each horizon's backward pass through the steps"
-    if not through_steps and not loss.time_averaged:
-        norms, grads, reverse_note = through_adjoint(simulator, y0s, args, loss, sel, b, blocks, report)
+    if own_adjoint:
+        norms, grads, reverse_note = through_adjoint(simulator, y0s, args, loss, sel, b, blocks, report, prepared)
         method_paths = (
             f"each horizon through the simulator's own adjoint ({adjoint_name(simulator)}); "
             "cotangent profile through the steps" + (f"; {reverse_note}" if reverse_note else "")

@@ -10,14 +10,17 @@ Prog. Theor. Phys. 61, 1979). Each step advances the state and the tangent colum
 ``simulator.tangent_step`` (by default ``jax.jvp`` through ``simulator.step``, ``vmap``-ed
 over columns so the primal step is computed once; ``ODESimulator`` with an explicit
 Runge–Kutta solver at a constant step integrates the variational equations with the same
-tableau instead, see its ``tangent_step``), inside a ``lax.scan`` over steps
-nested in one loop over renormalisation intervals (transient, then measurement), compiled
-once per configuration; the random initial frame is drawn inside the compiled run.
-
-The measuring time is a fixed ``time`` (or ``n_intervals``) or a strategy,
-:class:`UntilConverged`: one compiled chunk of intervals is called again and again,
-continuing from its last state and frame, until the leading exponent's 95% interval is
-small against its size or the step budget is spent.
+tableau instead, see its ``tangent_step``), inside a ``lax.scan`` over the ``m`` steps of
+a renormalisation interval, inside one compiled *chunk*: a loop over a traced number of
+intervals (at most ``CHUNK``). Every run is a sequence of calls of that one program,
+continuing from the last state and frame: the transient (logs discarded), a fixed
+``time`` (or ``n_intervals``), or :class:`UntilConverged`, which extends the run until the
+leading exponent's 95% interval is small against its size or the step budget is spent.
+The program depends on the simulator's static part, the shapes, ``m`` and ``k`` only: the
+step size of an ``ODESimulator``, the parameters, the state and the count are values, so
+a reference and its step halvings (at the same steps per interval), a transient and the
+members sampled along a trajectory compile nothing new. The random initial frame is drawn
+on the host (NumPy), so no device program is compiled for it either.
 Because the tangent map is that of the user's *own* step (their solver, step size and
 dtype), the result is lambda_numerical; with a converged reference step it is
 lambda_physical.

@@ -280,11 +280,25 @@ def _one_horizon(simulator, y0s, args, loss, sel, n_max, horizon, budget):
     return np.asarray(norms), np.stack(grads), failed
 
 
-def through_adjoint(simulator, y0s, args, loss, sel: Wrt, b: int, blocks, progress):
-    """Norms ``(M, H)``, gradient sketches ``(M, H, P)`` through the user's adjoint, and
-    a note on reverse solves that did not get back to the start (``None`` when all did)."""
+def prepare_through_adjoint(simulator, y0s, args, loss, sel: Wrt, b: int, blocks) -> dict:
+    """The reverse-step budget, and the program of :func:`through_adjoint` compiling in
+    the background (``plan["compiling"]``, joined before it runs)."""
+    from ._compilation_cache import compile_in_background
+
     n_max = int(blocks[-1]) * b
     budget = reverse_step_budget(simulator, y0s, args, n_max, float(n_max * simulator.dt))
+    horizon = jnp.asarray(float(n_max * simulator.dt))
+    compiling = compile_in_background(
+        lambda: _gradient_through_adjoint.lower(simulator, y0s, args, loss, sel, n_max, horizon, budget).compile())
+    return {"n_max": n_max, "budget": budget, "compiling": compiling}
+
+
+def through_adjoint(simulator, y0s, args, loss, sel: Wrt, b: int, blocks, progress, prepared: dict | None = None):
+    """Norms ``(M, H)``, gradient sketches ``(M, H, P)`` through the user's adjoint, and
+    a note on reverse solves that did not get back to the start (``None`` when all did)."""
+    prepared = prepared or prepare_through_adjoint(simulator, y0s, args, loss, sel, b, blocks)
+    prepared["compiling"].join()
+    n_max, budget = prepared["n_max"], prepared["budget"]
     norms, grads, failed = [], [], 0
     for i, nb in enumerate(blocks):
         progress("gradient through the adjoint", i, len(blocks))

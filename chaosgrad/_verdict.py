@@ -67,7 +67,9 @@ class VerdictInputs:
     ``expected_dof``: degrees of freedom behind the two 95% intervals;
     ``nonfinite_fraction``: fraction of (member, horizon) gradients that are NaN or Inf;
     ``nonfinite_fixed_by``: confirmed causes whose ablation removed them, and
-    ``nonfinite_fixed_rates`` their ablations' ``(rate, low, high)``.
+    ``nonfinite_fixed_rates`` their ablations' ``(rate, low, high)``, and
+    ``nonfinite_overflow`` whether growth at each such rate reaches the user's dtype's
+    largest number where the gradient turns non-finite (``_advice.reaches_overflow``).
     """
 
     rate: float
@@ -88,6 +90,7 @@ class VerdictInputs:
     nonfinite_fraction: float = 0.0
     nonfinite_fixed_by: tuple = ()
     nonfinite_fixed_rates: tuple = ()
+    nonfinite_overflow: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -203,10 +206,13 @@ def _explained_gap(user: str, above: bool) -> str:
 
 def _overflow_of_growth(v: VerdictInputs) -> Decision | None:
     """A gradient that turns non-finite too early to fit its own rate, where the ablation
-    that keeps it finite measures the rate instead: growth at the physics' rate is the
-    overflow of a physical explosion (intrinsic, the cause beside it); growth that
+    that keeps it finite measures the rate instead, and growth at that rate reaches the
+    dtype's largest number there: growth at the physics' rate is the overflow of a
+    physical explosion (intrinsic, the cause beside it); growth that
     disagrees with the physics is numerical; an undecided ablation decides nothing."""
-    for (rate, low, high), cause in zip(v.nonfinite_fixed_rates, v.nonfinite_fixed_by):
+    for (rate, low, high), cause, overflow in zip(v.nonfinite_fixed_rates, v.nonfinite_fixed_by, v.nonfinite_overflow):
+        if not overflow:
+            continue  # a blow-up growth cannot reach (a failing adjoint) is no overflow
         after = growth_class(rate, low, high, v.t_max)
         if after is None:
             return Decision(

@@ -77,6 +77,18 @@ CASES = [
     ("overflow with the physical rate", inputs(0.9, 0.1, 0.9, gradient_status="partial-nonfinite",
      confirmed=("precision",), nonfinite_fixed_by=("precision",), nonfinite_fraction=0.3),
      "intrinsic-explosion", ("precision",), "float16 Lorenz: chaos, plus an overflow that float64 removes"),
+    ("overflow too early to fit, the ablation grows as predicted", inputs(0.5, 0.8, 0.86, e_half=0.28,
+     gradient_status="partial-nonfinite", confirmed=("precision",), nonfinite_fixed_by=("precision",), nonfinite_fraction=0.48,
+     nonfinite_fixed_rates=((0.85, 0.8, 0.9),), nonfinite_overflow=(True,)),
+     "intrinsic-explosion", ("precision",), "float16 Lorenz whose members overflow before a rate can be fitted"),
+    ("non-finite too early to fit, growth cannot reach the dtype's range", inputs(0.5, 0.8, 0.86, e_half=0.28,
+     gradient_status="partial-nonfinite", confirmed=("adjoint",), nonfinite_fixed_by=("adjoint",), nonfinite_fraction=0.48,
+     nonfinite_fixed_rates=((0.85, 0.8, 0.9),), nonfinite_overflow=(False,)),
+     "numerical-explosion", ("adjoint",), "a backsolve that fails in float64 far below its largest number"),
+    ("overflow too early to fit, the ablation undecided", inputs(0.5, 0.8, 0.86, e_half=0.28,
+     gradient_status="partial-nonfinite", confirmed=("precision",), nonfinite_fixed_by=("precision",), nonfinite_fraction=0.48,
+     nonfinite_fixed_rates=((0.3, -0.5, 1.1),), nonfinite_overflow=(True,)),
+     "inconclusive", ("precision",), "neither the user's rate nor the ablation's is decided"),
 ]
 
 
