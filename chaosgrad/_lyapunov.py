@@ -66,8 +66,20 @@ __all__ = [
 
 
 def _qr_positive(Q):
-    """QR with a non-negative diagonal of R, in at least float32 (LAPACK has no float16)."""
+    """QR with a non-negative diagonal of R, in at least float32 (LAPACK has no float16).
+
+    One column (``k = 1``, the leading exponent alone) is its own QR: ``q = Q / |Q|``,
+    ``R = |Q|``; written out, so that an ensemble does not call LAPACK on a batch of
+    one-column matrices every interval (``benchmarks/bench_diagnose.py``, ensemble row).
+    """
     work = Q.astype(jnp.promote_types(Q.dtype, jnp.float32))
+    if work.shape[-1] == 1:
+        norm = jnp.sqrt(jnp.sum(jnp.square(work), axis=-2))
+        # A column that collapsed exactly (exponent -inf) continues as the first unit
+        # vector, as Householder QR leaves it.
+        unit = jnp.zeros_like(work).at[..., 0, :].set(1.0)
+        q = jnp.where(norm > 0, work / jnp.where(norm > 0, norm, 1.0), unit)
+        return q.astype(Q.dtype), jnp.log(norm)
     q, r = jnp.linalg.qr(work)
     d = jnp.diagonal(r)
     sign = jnp.where(d < 0, -1.0, 1.0).astype(work.dtype)
