@@ -440,19 +440,25 @@ def lyapunov_spectrum(
     return finish(logs, ok, logs.shape[1], how)
 
 
-def evolve_in_intervals(simulator, y0, args, time: float, *, k: int, interval: float):
-    """The state after ``time`` (rounded up to whole renormalisation intervals), run with
-    the same compiled chunk program as :func:`lyapunov_spectrum` with these ``k`` and
-    ``interval``, so that a transient before a
-    spectrum compiles nothing of its own. Returns ``(y, finite)``."""
+def _one_trajectory(simulator, y0, args, k: int, interval: float) -> _Chunks:
+    """The chunk runner of one trajectory, as :func:`lyapunov_spectrum` builds it for these
+    ``k`` and ``interval`` (so its compiled program is that one)."""
     simulator = check_simulator(simulator)
     m = as_count("interval", interval, simulator.dt, allow_zero=False)
     y0 = simulator.prepare(y0)
     flat = simulator.tangent_space(y0)[0]
-    chunks = _Chunks(simulator, y0, args, _initial_frame(0, flat.dim, k, jnp.dtype(flat.dtype).name),
-                     m=m, unroll=1, members=None, a_axis=None)
-    steps = max(0, int(round(time / simulator.dt)))
-    ok = chunks.transient(-(-steps // m))
+    return _Chunks(simulator, y0, args, _initial_frame(0, flat.dim, k, jnp.dtype(flat.dtype).name),
+                   m=m, unroll=1, members=None, a_axis=None)
+
+
+def evolve_in_intervals(simulator, y0, args, time: float, *, k: int, interval: float):
+    """The state after ``time`` (rounded up to whole renormalisation intervals), run with
+    the same compiled chunk program as :func:`lyapunov_spectrum` with these ``k`` and
+    ``interval``, so that a transient before a spectrum compiles nothing of its own.
+    Returns ``(y, finite)``."""
+    chunks = _one_trajectory(simulator, y0, args, k, interval)
+    steps = max(0, int(round(time / chunks.simulator.dt)))
+    ok = chunks.transient(-(-steps // chunks.m))
     return chunks.state, bool(ok.all())
 
 
@@ -461,26 +467,16 @@ def states_in_intervals(simulator, y0, args, gaps, *, k: int, interval: float):
     renormalisation intervals) along one trajectory from ``y0``, stacked along a new
     leading axis, run with the chunk program of :func:`evolve_in_intervals` (the
     reference's own: members sampled along the reference trajectory compile nothing)."""
-    simulator = check_simulator(simulator)
-    m = as_count("interval", interval, simulator.dt, allow_zero=False)
-    y0 = simulator.prepare(y0)
-    flat = simulator.tangent_space(y0)[0]
-    chunks = _Chunks(simulator, y0, args, _initial_frame(0, flat.dim, k, jnp.dtype(flat.dtype).name),
-                     m=m, unroll=1, members=None, a_axis=None)
+    chunks = _one_trajectory(simulator, y0, args, k, interval)
     states = []
     for gap in gaps:
-        chunks.run(-(-int(gap) // m))
+        chunks.run(-(-int(gap) // chunks.m))
         states.append(jax.tree_util.tree_map(np.asarray, chunks.state))
     return jax.tree_util.tree_map(lambda *xs: np.stack(xs), *states)
 
 
 def precompile_spectrum(simulator, y0, args, *, k: int, interval: float) -> None:
     """Compile the program :func:`lyapunov_spectrum` will run for one trajectory with
-    these ``k`` and ``interval`` (``diagnose`` does this in the
-    background for the user's spectrum while the reference's runs)."""
-    simulator = check_simulator(simulator)
-    m = as_count("interval", interval, simulator.dt, allow_zero=False)
-    y0 = simulator.prepare(y0)
-    flat = simulator.tangent_space(y0)[0]
-    _Chunks(simulator, y0, args, _initial_frame(0, flat.dim, k, jnp.dtype(flat.dtype).name),
-            m=m, unroll=1, members=None, a_axis=None).precompile()
+    these ``k`` and ``interval`` (``diagnose`` does this in the background for the user's
+    spectrum while the reference's runs)."""
+    _one_trajectory(simulator, y0, args, k, interval).precompile()
