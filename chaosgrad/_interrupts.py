@@ -8,21 +8,27 @@ be drawn) calls :func:`raise_if_interrupted` in its handler, so an interrupt del
 inside a C extension and surfacing as another exception still ends the command.
 :func:`exit_now` leaves the process without running the interpreter's teardown, where
 XLA's threads can crash a process that was interrupted mid-computation.
+While the command imports its runtime (NumPy, JAX), :func:`deferred` only records an
+interrupt and raises it once the imports are done: raised inside an extension module's
+initialisation it leaves a half-built module, an import error that prints its own
+traceback, or a crash.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
 
-_STATE = {"interrupted": False}
+_STATE = {"interrupted": False, "deferred": False}
 
 
 def _on_signal(signum, frame):
     del frame
     _STATE["interrupted"] = True
-    raise KeyboardInterrupt(signal.Signals(signum).name)
+    if not _STATE["deferred"]:
+        raise KeyboardInterrupt(signal.Signals(signum).name)
 
 
 def _quiet_unraisable(previous):
@@ -48,6 +54,20 @@ def install() -> None:
             signal.signal(sig, _on_signal)
         except (ValueError, OSError):  # not the main thread, or a platform without it
             pass
+
+
+@contextlib.contextmanager
+def deferred():
+    """Inside: an interrupt is recorded, not raised; on leaving, a recorded one raises
+    ``KeyboardInterrupt`` (for imports of extension modules, see the module docstring)."""
+    outer = _STATE["deferred"]
+    _STATE["deferred"] = True
+    try:
+        yield
+    finally:
+        _STATE["deferred"] = outer
+    if not outer:
+        raise_if_interrupted()
 
 
 def interrupted() -> bool:

@@ -377,12 +377,13 @@ def main(argv=None) -> int:
     """Run the command line; return the exit code (see ``EXIT_CODES``). Everything it
     computes runs with float64 enabled in a scope (``chaosgrad._precision``)."""
     try:
-        import jax
+        with interrupts.deferred():  # an interrupt inside jaxlib's initialisation can crash it
+            import jax
+
+            from ._compilation_cache import cache_scope
     except KeyboardInterrupt:
         _err("interrupted; no partial report was written")
         return EXIT_INTERRUPTED
-    from ._compilation_cache import cache_scope
-
     with jax.enable_x64(True), cache_scope():
         return _main(argv)
 
@@ -443,11 +444,11 @@ def entry(argv=None) -> None:
     except KeyboardInterrupt:
         _err("interrupted; no partial report was written")
         code = EXIT_INTERRUPTED
-    if code == EXIT_INTERRUPTED:
-        interrupts.exit_now(EXIT_INTERRUPTED)
     # An interrupt that arrived after the last checkpoint, when everything was written,
-    # leaves a complete result: the command's own code stands.
-    sys.exit(code)
+    # leaves a complete result: the command's own code stands. Leaving without the
+    # interpreter's teardown also closes the window where it has restored the default
+    # handlers and a late SIGTERM would kill a finished command.
+    interrupts.exit_now(code)
 
 
 if __name__ == "__main__":

@@ -66,3 +66,29 @@ def test_interrupts_never_corrupt_a_report(tmp_path):
             before = _digest(out)  # it finished before the signal: a complete new report
         leftovers = [p for p in out.rglob("*") if ".tmp" in p.name]
         assert not leftovers, leftovers
+
+
+def test_an_interrupt_during_imports_is_raised_after_them():
+    """While deferred (the command imports its runtime), a signal is recorded and raised on
+    leaving, never inside the block; outside, it raises at once."""
+    import os
+
+    from chaosgrad import _interrupts
+
+    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        _interrupts.install()
+        reached = []
+        with pytest.raises(KeyboardInterrupt):
+            with _interrupts.deferred():
+                os.kill(os.getpid(), signal.SIGTERM)
+                time.sleep(0.05)  # the handler has run by now
+                reached.append("end of block")
+        assert reached == ["end of block"] and _interrupts.interrupted()
+        _interrupts.install()
+        with pytest.raises(KeyboardInterrupt):
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.05)
+    finally:
+        for sig, handler in saved.items():
+            signal.signal(sig, handler)
