@@ -23,7 +23,7 @@ from ._checks import check_seed, check_state_values
 from ._diagnosis_types import GradientGrowthResult
 from ._errors import bad_argument
 from ._fit import fit_growth_rate
-from ._horizons import HorizonPlan, plan_horizons
+from ._horizons import HorizonPlan, check_horizons, plan_horizons
 from ._losses import as_loss, check_scalar_loss
 from ._lyapunov import check_finite_input, check_step_shapes
 from ._precision import float64_scope
@@ -208,9 +208,21 @@ def gradient_growth(
         A :class:`GradientGrowthResult`. Non-finite gradients are recorded with their
         horizon, never raised; the rate is fitted on the finite part.
     """
-    simulator = check_simulator(simulator)
     if not 0 < confidence < 1:
         raise bad_argument("confidence", f"{confidence!r} is not in (0, 1)", "pass e.g. 0.95")
+    simulator, y0s, args, sel, loss, plan = prepare_measurement(
+        simulator, y0, args, loss=loss, horizons=horizons, wrt=wrt, members=members, spacing=spacing,
+        transient=transient, ensemble=ensemble, seed=seed)
+    return measure_growth(simulator, y0s, args, loss=loss, sel=sel, plan=plan, confidence=confidence, progress=progress)
+
+
+def prepare_measurement(simulator, y0, args, *, loss, horizons, wrt, members, spacing, transient, ensemble, seed,
+                        plan=True):
+    """The checks and the ensemble shared by every horizon measurement (gradient growth,
+    curvature, gradient noise): ``(simulator, y0s, args, sel, loss, plan)``, members on
+    axis 0 of ``y0s``. Every argument is checked before anything runs. ``plan=False``
+    keeps the caller's horizons as step counts instead of a block plan."""
+    simulator = check_simulator(simulator)
     seed = check_seed(seed)
     check_state_values("y0", y0)
     y0 = simulator.prepare(y0)
@@ -219,7 +231,7 @@ def gradient_growth(
     args = floats_as_arrays(args)
     sel = resolve_wrt(wrt, args)
     loss = as_loss(loss)
-    plan = plan_horizons(horizons, simulator.dt)
+    plan = plan_horizons(horizons, simulator.dt) if plan else check_horizons(horizons, simulator.dt)
     one = jax.tree_util.tree_map(lambda x: x[0], y0) if ensemble else y0
     check_step_shapes(simulator, one, args)
     check_scalar_loss(loss, one)
@@ -230,11 +242,9 @@ def gradient_growth(
     if not isinstance(transient, (int, float)) or transient < 0:
         raise bad_argument("transient", f"{transient!r} is not a non-negative time", "pass e.g. 0.0")
     if ensemble:
-        y0s = jax.vmap(simulator.restart)(y0)
-    else:
-        if transient > 0:
-            y0 = simulator.evolve(0.0, y0, args, max(1, int(round(transient / simulator.dt))))
-        t_max = float(plan.times(simulator.dt)[-1])
-        y0s = make_members(simulator, y0, args, members, t_max if spacing is None else spacing, seed=seed)
-    return measure_growth(simulator, y0s, args, loss=loss, sel=sel, plan=plan, confidence=confidence, progress=progress)
-
+        return simulator, jax.vmap(simulator.restart)(y0), args, sel, loss, plan
+    if transient > 0:
+        y0 = simulator.evolve(0.0, y0, args, max(1, int(round(transient / simulator.dt))))
+    t_max = float(plan.times(simulator.dt)[-1]) if isinstance(plan, HorizonPlan) else float(plan[-1] * simulator.dt)
+    y0s = make_members(simulator, y0, args, members, t_max if spacing is None else spacing, seed=seed)
+    return simulator, y0s, args, sel, loss, plan
