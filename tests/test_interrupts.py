@@ -92,3 +92,4 @@ def test_an_interrupt_during_imports_is_raised_after_them():
     finally:
         for sig, handler in saved.items():
             signal.signal(sig, handler)
+        _interrupts._STATE["interrupted"] = False  # later tests in this process were not interrupted
