@@ -216,8 +216,9 @@ def loss_slice(
     """``L_T(x0 + s d)`` for ``s`` in ``[-radius, radius]`` at each of the caller's horizons.
 
     Arguments:
-        simulator, y0, args, loss, horizons, wrt, transient: as for
-            :func:`~chaosgrad.gradient_growth` (one trajectory, from ``y0`` after ``transient``).
+        simulator, y0, args, loss, wrt, transient: as for :func:`~chaosgrad.gradient_growth`
+            (one trajectory, from ``y0`` after ``transient``).
+        horizons: one or more positive increasing horizons (time units), rounded to steps.
         direction: a vector of the flattened ``wrt``'s size, normalised here; default a
             seeded random unit vector (``+1`` for a scalar).
         radius: half-width of the slice in the units of ``wrt``; default 1% of ``|x0|``
@@ -228,11 +229,14 @@ def loss_slice(
         raise bad_argument("points", f"{points!r} is not an int of at least 3", "pass e.g. 201")
     if radius is not None and not (isinstance(radius, (int, float)) and math.isfinite(radius) and radius > 0):
         raise bad_argument("radius", f"{radius!r} is not a positive number", "pass e.g. 0.5, or None for 1% of |x0|")
-    simulator, y0s, args, sel, loss, plan = prepare_measurement(
+    simulator, y0s, args, sel, loss, steps = prepare_measurement(
         simulator, y0, args, loss=loss, horizons=horizons, wrt=wrt, members=1, spacing=None,
-        transient=transient, ensemble=False, seed=seed)
+        transient=transient, ensemble=False, seed=seed, plan=False)
     template = jax.tree_util.tree_map(lambda x: x[0], y0s)
-    K, b = int(plan.blocks[-1]), int(plan.b)
+    # Blocks of the steps' greatest common divisor: every horizon ends on a block boundary.
+    b = int(np.gcd.reduce(steps))
+    K = int(steps[-1]) // b
+    user = (steps // b).astype(np.int64)
     statics = (simulator, loss, sel, args, template, b, K)
     x0 = _starts(*statics, y0s)[0]
     P = int(x0.shape[0])
@@ -247,7 +251,6 @@ def loss_slice(
     x0_host = np.asarray(x0, np.float64)
     r = float(radius) if radius is not None else (0.01 * float(np.linalg.norm(x0_host)) or 0.01)
     offsets = np.linspace(-r, r, int(points))
-    user = plan.blocks[plan.reported]
     losses = np.stack([
         np.asarray(_slice_losses(*statics, template, x0, jnp.asarray(d, x0.dtype), jnp.asarray(offsets, x0.dtype),
                                  jnp.asarray(int(nb), jnp.int32)), np.float64)

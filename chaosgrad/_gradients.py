@@ -221,7 +221,7 @@ def prepare_measurement(simulator, y0, args, *, loss, horizons, wrt, members, sp
     """The checks and the ensemble shared by every horizon measurement (gradient growth,
     curvature, gradient noise): ``(simulator, y0s, args, sel, loss, plan)``, members on
     axis 0 of ``y0s``. Every argument is checked before anything runs. ``plan=False``
-    keeps the caller's horizons as step counts instead of a block plan."""
+    returns the caller's horizons as step counts (one or more) instead of a block plan."""
     simulator = check_simulator(simulator)
     seed = check_seed(seed)
     check_state_values("y0", y0)
@@ -231,7 +231,7 @@ def prepare_measurement(simulator, y0, args, *, loss, horizons, wrt, members, sp
     args = floats_as_arrays(args)
     sel = resolve_wrt(wrt, args)
     loss = as_loss(loss)
-    plan = plan_horizons(horizons, simulator.dt) if plan else check_horizons(horizons, simulator.dt)
+    plan = plan_horizons(horizons, simulator.dt) if plan else check_horizons(horizons, simulator.dt, least=1)
     one = jax.tree_util.tree_map(lambda x: x[0], y0) if ensemble else y0
     check_step_shapes(simulator, one, args)
     check_scalar_loss(loss, one)

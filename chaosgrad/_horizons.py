@@ -41,19 +41,21 @@ class HorizonPlan:
         return (self.blocks * self.b * dt).astype(np.float64)
 
 
-def check_horizons(horizons, dt: float) -> np.ndarray:
-    """Validate ``horizons`` and return them as step counts (raises before any work)."""
+def check_horizons(horizons, dt: float, least: int = 3) -> np.ndarray:
+    """Validate ``horizons`` and return them as step counts (raises before any work).
+    A growth rate needs ``least = 3``; a measurement at each horizon alone needs 1."""
     try:
         h = np.asarray(horizons, dtype=float).reshape(-1)
     except (TypeError, ValueError):
         raise bad_argument("horizons", f"{horizons!r} is not a sequence of numbers", "pass e.g. [1, 2, 4, 8]") from None
-    if h.size < 3:
-        raise bad_argument("horizons", f"has {h.size} value(s); a growth rate needs at least 3", "pass 3 or more horizons")
+    if h.size < least:
+        need = "a growth rate needs at least 3" if least == 3 else f"at least {least} needed"
+        raise bad_argument("horizons", f"has {h.size} value(s); {need}", f"pass {least} or more horizons")
     if not np.all(np.isfinite(h)) or np.any(h <= 0) or np.any(np.diff(h) <= 0):
         raise bad_argument("horizons", f"{h.tolist()} are not positive and increasing", "pass e.g. np.geomspace(1, 20, 8)")
     steps = np.maximum(1, np.round(h / dt)).astype(np.int64)
     distinct = np.unique(steps)
-    if distinct.size < 3 or distinct[-1] < 3:
+    if distinct.size < least or (least == 3 and distinct[-1] < 3):
         raise bad_argument(
             "horizons",
             f"{h.tolist()} round to {distinct.size} distinct step count(s) {distinct.tolist()} at dt = {dt:g}",

@@ -62,3 +62,17 @@ def test_neural_ode_example(capsys):
     d = scope["d"]
     assert d.verdict in scope["cg"].VERDICTS and d.physics in scope["cg"].PHYSICS
     assert d.verdict in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_curvature_and_noise_example():
+    """What the comments say: the sharpness grows at about 2 lambda_1 (its interval holds
+    1.81), the slice is monotone at T = 1 and turns many times at T = 16, and the spread of
+    the gradient over initial states grows by more than 100 while the mean stays below 10."""
+    scope: dict = {}
+    exec(compile(_block("Curvature and gradient noise"), "README: curvature", "exec"), scope)
+    c, sl, n = scope["c"], scope["sl"], scope["n"]
+    assert c.regime == "growing" and c.rate_low <= 2 * 0.9056 <= c.rate_high
+    assert c.gradient_rate_low <= 0.9056 <= c.gradient_rate_high
+    assert sl.turning_points[0] <= 1 < 20 < sl.turning_points[-1]
+    assert n.noise[-1] > 100 * n.noise[0] and n.mean_norm[0] < 10

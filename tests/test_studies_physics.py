@@ -282,3 +282,20 @@ def test_van_der_pol_euler_turns_the_cycle_chaotic(oscillators_study):
     assert np.nanmax(y[(h > 0.28) & (h < 0.33)]) > 0.2
     escaped = series(oscillators_study, "Van der Pol", "escapes")
     assert 0.32 < np.min(escaped.x) < 0.35 and np.all(np.isnan(y[h >= 0.34]))
+
+
+@pytest.mark.slow
+def test_curvature_study_reproduces_its_three_statements():
+    """The study's numbers, not its words: sharpness rate holds 2 lambda_1 of its own
+    diagnosis within the two intervals' combined width, the slice's turning points grow
+    with the horizon, and the gradient's spread over initial states grows."""
+    study = studies.get("curvature").run(fast=True)
+    lam = float(study.diagnosis.lambda_physical.exponents[0])
+    sharp = study.sections[0].tables[0].rows[0]
+    assert sharp[1] == "growing"
+    rate, low, high = (float(x) for x in sharp[2].replace("[", " ").replace("]", " ").replace(",", " ").split())
+    assert low <= 2 * lam <= high, (rate, low, high, lam)
+    turns = [int(row[2]) for row in study.sections[1].tables[0].rows]
+    assert turns == sorted(turns) and turns[0] <= 1 < turns[-1]
+    noise = [float(row[2]) for row in study.sections[2].tables[0].rows]
+    assert noise[-1] > 100 * noise[0]

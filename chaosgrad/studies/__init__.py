@@ -36,6 +36,7 @@ _MODULES: dict[str, str] = {
     "rl": "chaosgrad.studies.rl",
     "gymnax_pendulum": "chaosgrad.studies.gymnax_pendulum",
     "brax_inverted_pendulum": "chaosgrad.studies.brax_inverted_pendulum",
+    "curvature": "chaosgrad.studies.curvature",
 }
 
 
