@@ -137,3 +137,44 @@ class GradientNoiseResult(Result):
     loss: str
     dtype: str
     method: str
+
+
+@dataclass(frozen=True)
+class Symptom(Result):
+    """One training symptom (``chaosgrad._symptoms``): its name, the steps where its rule
+    fired, and what it means."""
+
+    name: str
+    steps: np.ndarray
+    words: str
+
+
+@dataclass(frozen=True)
+class TrainingLog(Result):
+    """Per-step statistics of a monitored training run (``chaosgrad.monitor``).
+
+    Attributes: ``steps`` ``(S,)``; ``loss``; ``grad_norm`` (global); ``layer_norms``
+    ``(S, L)`` per parameter leaf, named by ``layer_names``; ``max_abs_grad``;
+    ``nan_count``, ``inf_count`` (gradient entries); ``update_norm``, ``param_norm`` and
+    ``update_ratio`` (their quotient); ``clipped`` (gradient norm above the clip
+    threshold); ``dtype`` of the parameters; ``symptoms``, a tuple of :class:`Symptom`.
+    """
+
+    steps: np.ndarray
+    loss: np.ndarray
+    grad_norm: np.ndarray
+    max_abs_grad: np.ndarray
+    update_norm: np.ndarray
+    param_norm: np.ndarray
+    update_ratio: np.ndarray
+    nan_count: np.ndarray
+    inf_count: np.ndarray
+    clipped: np.ndarray
+    layer_norms: np.ndarray
+    layer_names: tuple
+    dtype: str
+    symptoms: tuple
+
+    def symptom(self, name: str):
+        """The :class:`Symptom` called ``name``, or ``None`` if its rule never fired."""
+        return next((s for s in self.symptoms if s.name == name), None)
