@@ -76,3 +76,9 @@ def test_curvature_and_noise_example():
     assert c.gradient_rate_low <= 0.9056 <= c.gradient_rate_high
     assert sl.turning_points[0] <= 1 < 20 < sl.turning_points[-1]
     assert n.noise[-1] > 100 * n.noise[0] and n.mean_norm[0] < 10
+
+
+def test_monitor_example(capsys):
+    scope: dict = {}
+    exec(compile(_blocks("Curvature and gradient noise")[1], "README: monitor", "exec"), scope)
+    assert "huge-update" in capsys.readouterr().out

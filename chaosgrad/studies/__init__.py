@@ -37,6 +37,7 @@ _MODULES: dict[str, str] = {
     "gymnax_pendulum": "chaosgrad.studies.gymnax_pendulum",
     "brax_inverted_pendulum": "chaosgrad.studies.brax_inverted_pendulum",
     "curvature": "chaosgrad.studies.curvature",
+    "training": "chaosgrad.studies.training",
 }
 
 
