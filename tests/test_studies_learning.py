@@ -249,3 +249,21 @@ def test_training_study_truncation_trains_and_clipping_keeps_the_variance():
     assert float(rows["full, clipped"][3]) > 10 * float(rows["averaged windows"][3])
     log = study.extra["log: full"]
     assert isinstance(log, cg.TrainingLog) and log.symptom("oscillating-loss") is not None
+
+
+@pytest.mark.slow
+def test_attention_study_recurrence_follows_lambda_1_and_attention_a_power_law():
+    """tanh RNNs: the rate of ln||d h_L / d x_1|| in L and the driven network's lambda_1
+    (measured independently by the Lyapunov engine) agree within their combined 95%
+    intervals; the LSTM decays; causal self-attention decays like L^-1 (the weight of a
+    uniform softmax on the first of L positions): log-log slope in [-1.3, -0.7]."""
+    study = studies.get("attention").run(fast=True)
+    for name, rate, lyap in study.sections[0].tables[0].rows:
+        r, lo, hi = (float(x) for x in rate.replace("[", " ").replace("]", " ").replace(",", " ").split())
+        if name.startswith("tanh RNN"):
+            lam, u = (float(x) for x in lyap.split("±"))
+            assert lo - u <= lam <= hi + u, (name, rate, lyap)
+        if name == "LSTM":
+            assert hi < 0
+    slope = float(study.findings[-1].split("L^")[1].split(":")[0])
+    assert -1.3 <= slope <= -0.7

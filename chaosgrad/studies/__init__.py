@@ -38,6 +38,7 @@ _MODULES: dict[str, str] = {
     "brax_inverted_pendulum": "chaosgrad.studies.brax_inverted_pendulum",
     "curvature": "chaosgrad.studies.curvature",
     "training": "chaosgrad.studies.training",
+    "attention": "chaosgrad.studies.attention",
 }
 
 
