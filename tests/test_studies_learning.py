@@ -267,3 +267,23 @@ def test_attention_study_recurrence_follows_lambda_1_and_attention_a_power_law()
             assert hi < 0
     slope = float(study.findings[-1].split("L^")[1].split(":")[0])
     assert -1.3 <= slope <= -0.7
+
+
+@pytest.mark.slow
+def test_batch_norm_study_reproduces_yang_et_al():
+    """Yang et al., ICLR 2019: with batch norm at initialisation the gradient explodes with
+    depth for tanh, ReLU and linear (rate intervals above 0); the weight scale leaves the
+    rate unchanged (within 1e-3 per layer: only BN's epsilon differs); the rate falls
+    monotonically towards the linear regime; residual connections cut it by at least 3x."""
+    study = studies.get("batch_norm").run(fast=True)
+    rows = {r[0]: r[1] for r in study.sections[0].tables[0].rows}
+    parse = lambda t: [float(x) for x in t.replace("[", " ").replace("]", " ").replace(",", " ").split()]
+    for act in ("tanh", "relu", "linear"):
+        assert parse(rows[f"{act}, batch norm"])[1] > 0, act
+    rates = [parse(rows[f"tanh, batch norm{s}"])[0] for s in (", weight scale 0.25", "", ", weight scale 4")]
+    assert max(rates) - min(rates) < 1e-3
+    towards_linear = [parse(rows[f"{a}, batch norm"])[0] for a in
+                      ("tanh(2h)/2", "tanh", "2 tanh(h/2)", "4 tanh(h/4)", "linear")]
+    assert towards_linear == sorted(towards_linear, reverse=True)
+    assert parse(rows["tanh, batch norm, residual"])[0] < parse(rows["tanh, batch norm"])[0] / 3
+    assert parse(rows["relu, batch norm, residual"])[0] < parse(rows["relu, batch norm"])[0] / 3

@@ -39,6 +39,7 @@ _MODULES: dict[str, str] = {
     "curvature": "chaosgrad.studies.curvature",
     "training": "chaosgrad.studies.training",
     "attention": "chaosgrad.studies.attention",
+    "batch_norm": "chaosgrad.studies.batch_norm",
 }
 
 

@@ -118,3 +118,39 @@ __all__ = [
     "make_study", "no_progress",
     "rates_figure", "sweep", "transitions", "verdict_table",
 ]
+
+
+def layerwise_gradient_figure(gradients: dict, *, unit: str = "layer", title: str | None = None) -> Figure:
+    """``||dL/dx_l||`` against the layer (or step) ``l``: the longest horizon's cotangent
+    profile of each :class:`~chaosgrad.GradientGrowthResult` in ``gradients`` (label ->
+    result), median over members with their range as a band. The seed's "layer-wise
+    gradient scale": where along the depth the gradient grows or shrinks."""
+    series = []
+    for label, g in gradients.items():
+        c = np.asarray(g.cotangent_norms, float)
+        ok = np.isfinite(c) & (c > 0)
+        med = np.array([np.median(col[k]) if k.any() else np.nan for col, k in zip(c.T, ok.T)])
+        lo = np.array([col[k].min() if k.any() else np.nan for col, k in zip(c.T, ok.T)])
+        hi = np.array([col[k].max() if k.any() else np.nan for col, k in zip(c.T, ok.T)])
+        series.append(Series(label, np.asarray(g.cotangent_times, float), med, lower=lo, upper=hi, style="line"))
+    return Figure(
+        title=title or f"Gradient scale {unit} by {unit}", xlabel=unit, ylabel=f"||dL/dx|| at that {unit}",
+        yscale="log", series=tuple(series),
+        caption=(f"The backpropagated gradient of the longest horizon at each {unit} (median over members, band: "
+                 f"range), read from the output back to the input: a straight line is a constant rate per {unit}."),
+    )
+
+
+def activation_histogram_figure(samples: dict, *, title: str = "Activations") -> Figure:
+    """Histograms of activation samples (label -> 1-D array), e.g. one per layer: where
+    units saturate (tanh near ±1), die (ReLU at 0) or stay linear."""
+    return Figure(
+        title=title, xlabel="activation", ylabel="count",
+        series=tuple(Series(label, np.asarray(x, float).reshape(-1), np.zeros(0), style="hist")
+                     for label, x in samples.items()),
+        caption="Saturated units sit at the ends of a tanh's range and pass almost no gradient; a ReLU at 0 "
+                "passes none.",
+    )
+
+
+__all__ += ["activation_histogram_figure", "layerwise_gradient_figure"]
