@@ -44,7 +44,14 @@ from ..zoo import (
 )
 from ..zoo._networks import _layer
 from . import StudySpec
-from ._common import lam1, make_study, no_progress
+from ._common import (
+    activation_histogram_figure,
+    activation_samples,
+    lam1,
+    layerwise_gradient_figure,
+    make_study,
+    no_progress,
+)
 
 ACTIVATIONS = ("sigmoid", "tanh", "relu", "linear")
 INITS = ("gaussian", "orthogonal", "xavier", "he")
@@ -423,6 +430,7 @@ def run(*, fast: bool = False, progress=None):
             text="The same Gaussian networks with x_{l+1} = x_l + phi(h_l) and/or h_l normalised per layer.",
             tables=(var_table,),
         ),
+        _layerwise_section(headline, main, batch, depth_h),
     ]
     summary = (
         f"A deep sigmoid network with Gaussian initialisation contracts layer to layer (lambda_1 = {lp:.3f} per layer): "
@@ -438,6 +446,23 @@ def run(*, fast: bool = False, progress=None):
         config={k: (list(v) if isinstance(v, (tuple, list)) else v) for k, v in cfg.items()} | {
             "headline": "sigmoid, Gaussian N(0, 1/n), width %d, depth %d" % (cfg["width"], depth_h)},
         extra=extra,
+    )
+
+
+def _layerwise_section(headline, main, batch, depth) -> Section:
+    """The headline network's gradient scale layer by layer and its activations at a few depths."""
+    import jax
+
+    keep = sorted({1, max(1, depth // 4), max(1, depth // 2), depth})
+    y0s = jax.vmap(lambda x: dict(headline.y0, x=x))(jnp.asarray(batch, headline.y0["x"].dtype))
+    samples = activation_samples(headline.simulator, y0s, headline.args, keep, read=lambda y: y["x"])
+    return Section(
+        title="Layer-wise gradient scale and activations",
+        text=("The headline network's backpropagated gradient at each layer (from the diagnosis's longest window) "
+              "and the distribution of its activations at four depths, over 32 Gaussian inputs."),
+        figures=(layerwise_gradient_figure({"sigmoid, Gaussian": main.gradient}),
+                 activation_histogram_figure({f"layer {k}": v for k, v in samples.items()},
+                                             title="Activations of the headline network")),
     )
 
 

@@ -17,6 +17,7 @@ chaos needs a larger gain. The study sweeps the gain for all three at the same h
 
 from __future__ import annotations
 
+import jax.numpy as jnp
 import numpy as np
 
 from .._precision import float64_scope
@@ -24,9 +25,12 @@ from .._study import Figure, Section, Series, Table
 from ..zoo import gru_rnn, lstm_rnn, tanh_rnn
 from . import StudySpec
 from ._common import (
+    activation_histogram_figure,
+    activation_samples,
     diagnose_system,
     fmt,
     lam1,
+    layerwise_gradient_figure,
     make_study,
     no_progress,
     rates_figure,
@@ -249,6 +253,19 @@ def run(*, fast: bool = False, progress=None):
         figures=(_rate_figure_gated(points, gains), _memory_figure(points, gains)),
         tables=(_memory_table(points, gains),),
     )
+    headline = tanh_rnn(n=n, g=HEADLINE_GAIN)
+    T = int(horizons[-1])
+    keep = sorted({1, max(1, T // 4), max(1, T // 2), T})
+    starts = jnp.tanh(jnp.asarray(np.random.default_rng(3).standard_normal((16, n))))
+    samples = activation_samples(headline.simulator, starts, headline.args, keep)
+    layer_section = Section(
+        title="Step-wise gradient scale and activations",
+        text=(f"The headline network's backpropagated gradient at each step of the diagnosis's longest horizon, and "
+              f"the distribution of h_t at four steps over 16 random starts (g = {HEADLINE_GAIN:g})."),
+        figures=(layerwise_gradient_figure({f"tanh, g = {HEADLINE_GAIN:g}": main.gradient}, unit="step"),
+                 activation_histogram_figure({f"step {k}": v for k, v in samples.items()},
+                                             title="Activations of the headline network")),
+    )
     summary = (
         f"A random tanh RNN (N = {n}) at g = {HEADLINE_GAIN:g} is {main.physics} (lambda_1 = {lp:.3f} per step) and "
         f"its gradient with respect to the initial state explodes at {main.gradient_rate:.3f} per step: verdict "
@@ -262,7 +279,7 @@ def run(*, fast: bool = False, progress=None):
             extra[f"{name} g={fmt(float(g_val), 3)}"] = d
     return make_study(
         "rnn", "Chaotic recurrent networks: gradients through the onset of chaos", summary, main,
-        [sweep_section, gated_section], findings, fast=fast,
+        [sweep_section, gated_section, layer_section], findings, fast=fast,
         config={"n": n, "members": members, "lyapunov_time": lyap_time, "horizons": [float(h) for h in horizons],
                 "gains": {k: [float(v) for v in vs] for k, vs in gains.items()}, "headline_gain": HEADLINE_GAIN},
         extra=extra,
