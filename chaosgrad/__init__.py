@@ -23,6 +23,8 @@ _EXPORTS = {
     "Adjoint": "_causes",
     "CauseEvidence": "_causes",
     "Discretization": "_causes",
+    "LossScaling": "_causes",
+    "DynamicLossScale": "_loss_scaling",
     "Precision": "_causes",
     "curvature": "_curvature",
     "loss_slice": "_curvature",

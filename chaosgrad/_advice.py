@@ -173,3 +173,28 @@ def overflow_horizons(grad: GradientGrowthResult, dtype: str) -> tuple[float | N
     overflow = t0 + (math.log(float(info.max)) - log_g) / grad.rate if grad.rate_low > 0 else _observed_overflow(grad)
     underflow = t0 + (math.log(float(info.smallest_normal)) - log_g) / grad.rate if grad.rate_high < 0 else None
     return overflow, underflow
+
+
+def underflow_with_scaling(plain: GradientGrowthResult, scaled: GradientGrowthResult, dtype: str):
+    """The underflow horizon of ``dtype`` without loss scaling (as reported) and with it:
+    where the scaled gradient ``S ||g||`` reaches the smallest normal number, ``S`` the
+    scale the last fitted horizon used (``scaled.loss_scale_log2``), at the scaled run's
+    rate: ``T_u + ln S / |rate|`` when the rates agree. ``None`` where a horizon does not
+    apply (no vanishing rate)."""
+    import jax.numpy as jnp
+    import numpy as np
+
+    _, before = overflow_horizons(plain, dtype)
+    if scaled.loss_scale_log2 is None or not (np.isfinite(scaled.rate_high) and scaled.rate_high < 0):
+        return before, None
+    idx = np.nonzero(scaled.fit_mask)[0]
+    if not idx.size:
+        return before, None
+    i = int(idx[-1])
+    with np.errstate(all="ignore"):
+        log_g = float(np.nanmedian(np.log(scaled.norms[:, i])))
+        log_s = float(np.nanmedian(scaled.loss_scale_log2[:, i])) * math.log(2.0)
+    if not (math.isfinite(log_g) and math.isfinite(log_s)):
+        return before, None
+    tiny = math.log(float(jnp.finfo(jnp.dtype(dtype)).smallest_normal))
+    return before, float(scaled.horizons[i]) + (tiny - log_g - log_s) / scaled.rate

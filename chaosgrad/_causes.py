@@ -76,7 +76,9 @@ class AbstractCause(eqx.Module):
     3. ``ablate(evidence)`` returns ``(simulator, args, change)``: the user's set-up with
        exactly this one thing changed, and that change in words. The simulator must step
        the same state pytree. It may raise: the ablation is then reported as failed,
-       never raised, and the rest of the diagnosis still runs.
+       never raised, and the rest of the diagnosis still runs. A cause that changes how
+       the gradient is computed rather than the set-up returns a fourth element, the
+       measurement's options (``{"loss_scaling": DynamicLossScale()}``).
     4. ``exact`` is ``True`` when the ablated gradient is, by construction, the exact
        derivative of the same numerical map (a discretise-then-optimise adjoint, a
        float64 twin): a material difference member by member along coinciding forward
@@ -131,6 +133,52 @@ class Precision(AbstractCause):
         return [Recommendation(
             "dtype", f"Compute in float64 instead of {evidence.simulator.dtype} (or scale the loss so the gradient "
             "stays inside the type's range): the float64 ablation shows it changes the gradient.", None, None,
+        )]
+
+
+class LossScaling(AbstractCause):
+    """The remedy for a 16-bit gradient that underflows (or overflows): the same
+    simulator and dtype with dynamic loss scaling (``chaosgrad.DynamicLossScale``). It
+    tests the ``precision`` cause a second way: where float64 says precision is the
+    cause, this says whether keeping the 16-bit type with a scaled loss is enough."""
+
+    name: ClassVar[str] = "precision"
+    ablation_name: ClassVar[str] = "loss-scaling"
+    words: ClassVar[str] = ("a 16-bit type's range loses the gradient's small (or large) values; dynamic loss "
+                            "scaling keeps them")
+    exact: ClassVar[bool] = True
+
+    def suspect(self, evidence):
+        sim = evidence.simulator
+        if jnp.dtype(sim.dtype).itemsize > 2 or not reverse_through_steps(sim):
+            return None
+        return f"the simulator computes in {sim.dtype}, whose range is 2^-24 to 65504 (float16) or coarse (bfloat16)"
+
+    def ablate(self, evidence):
+        from ._loss_scaling import DynamicLossScale
+
+        scaling = DynamicLossScale()
+        return evidence.simulator, evidence.args, (
+            f"dynamic loss scaling in {evidence.simulator.dtype} (each horizon's backward pass scaled by the largest "
+            "power of two that keeps it finite)"), {"loss_scaling": scaling}
+
+    def recommend(self, evidence, ablated):
+        from ._advice import underflow_with_scaling
+
+        dtype = evidence.simulator.dtype
+        plain, scaled = underflow_with_scaling(evidence.gradient, ablated, dtype)
+        moved = ""
+        if plain is not None:
+            moved = (f" It moves the {dtype} underflow horizon from T ≈ {plain:.3g} to "
+                     + (f"T ≈ {scaled:.3g}" if scaled is not None else "beyond the horizons measured")
+                     + ": by ln(S_max) / |rate| at most, since the scaled seed must stay below the largest number.")
+        return [Recommendation(
+            "loss-scaling",
+            f"Keep {dtype} with dynamic loss scaling (scale the loss by a power of two before the backward pass, "
+            "divide the gradient after, lower the scale on overflow): with it the gradient's rate is "
+            f"{ablated.rate:+.3g} [{ablated.rate_low:+.3g}, {ablated.rate_high:+.3g}] against "
+            f"{evidence.expected_physical:+.3g} predicted by the physics." + moved,
+            scaled, "time" if scaled is not None else None,
         )]
 
 
@@ -221,4 +269,4 @@ class Discretization(AbstractCause):
         )]
 
 
-DEFAULT_CAUSES: tuple[AbstractCause, ...] = (Discretization(), Adjoint(), Precision())
+DEFAULT_CAUSES: tuple[AbstractCause, ...] = (Discretization(), Adjoint(), Precision(), LossScaling())

@@ -127,8 +127,10 @@ def _test_cause(cause, evidence: CauseEvidence, y0s, measure) -> tuple[Ablation,
         return None
     name = _ablation_name(cause)
     try:
-        sim, args, change = cause.ablate(evidence)
-        after = measure(check_simulator(sim), args, y0s)
+        built = cause.ablate(evidence)
+        sim, args, change = built[:3]
+        options = built[3] if len(built) > 3 else {}
+        after = measure(check_simulator(sim), args, y0s, **options)
     except Exception as exc:  # an ablation that cannot run is reported, not raised
         return Ablation(
             name=name, cause=cause.name, change="(could not be built)", suspected=suspected, rate_before=grad.rate,
@@ -373,12 +375,13 @@ def diagnose(
     y0s_ref = make_members(member_sim, member_sim.prepare(y_ref), args, int(members), t_max, seed=int(seed), along=along)
     y0s = simulator.prepare(y0s_ref)
 
-    def measure(sim, a, starts):
+    def measure(sim, a, starts, loss_scaling=None):
         """The same members and reported horizons through an ablated set-up."""
         same_grid = sim.dt == simulator.dt
         a = floats_as_arrays(a)
         grid = plan if same_grid else plan_horizons(plan.times(simulator.dt)[plan.reported], sim.dt)
-        return measure_growth(sim, sim.prepare(starts), a, loss=loss, sel=resolve_wrt(wrt, a), plan=grid)
+        return measure_growth(sim, sim.prepare(starts), a, loss=loss, sel=resolve_wrt(wrt, a), plan=grid,
+                              loss_scaling=loss_scaling)
 
     grad = measure_growth(simulator, y0s, args, loss=loss, sel=sel, plan=plan)
 

@@ -54,6 +54,8 @@ class GradientGrowthResult(Result):
             (exact when ``P`` is the gradient's size, else a CountSketch, see ``sketch``).
         state_sketch: ``(M, R, S)`` the forward states at the reported horizons, likewise.
         sketch: how the two sketches were made.
+        loss_scale_log2: ``(M, H)`` ``log2`` of the loss scale each horizon's backward pass
+            used, or ``None`` without loss scaling (``chaosgrad.DynamicLossScale``).
     """
 
     horizons: np.ndarray
@@ -84,6 +86,7 @@ class GradientGrowthResult(Result):
     state_sketch: np.ndarray
     sketch: str
     kind: str = "gradient-growth"
+    loss_scale_log2: np.ndarray | None = None
 
     @property
     def reported_horizons(self) -> np.ndarray:

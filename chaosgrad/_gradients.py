@@ -89,11 +89,13 @@ def _wrt_dimension(simulator, sel: Wrt, y_template, args) -> int:
     return int(sum(np.size(x) for x in jax.tree_util.tree_leaves(theta)))
 
 
-def measure_growth(simulator, y0s, args, *, loss, sel: Wrt, plan: HorizonPlan, confidence=0.95, progress=None) -> GradientGrowthResult:
+def measure_growth(simulator, y0s, args, *, loss, sel: Wrt, plan: HorizonPlan, confidence=0.95, progress=None,
+                   loss_scaling=None) -> GradientGrowthResult:
     """The gradient growth of prepared members ``y0s`` (axis 0) on ``plan``'s horizons.
 
     No argument checks: callers validate first. Non-finite members and blow-ups are
-    recorded in the result.
+    recorded in the result. ``loss_scaling`` (a :class:`~chaosgrad.DynamicLossScale`)
+    scales each horizon's backward pass (reverse mode through the steps only).
     """
     report = progress or (lambda *a: None)
     blocks, b = plan.blocks, plan.b
@@ -106,9 +108,16 @@ def measure_growth(simulator, y0s, args, *, loss, sel: Wrt, plan: HorizonPlan, c
     # The user's adjoint program compiles in the background while the sweep's does.
     prepared = prepare_through_adjoint(simulator, y0s, args, loss, sel, b, blocks) if own_adjoint else None
     report("gradient sweep", 0, 1)
-    norms, profile, state_ok, grads, states = sweep_horizons(sweep_sim, y0s, args, loss, sel, b, blocks)
+    if loss_scaling is not None and own_adjoint:
+        raise ValueError("loss scaling applies to reverse mode through the steps, not to the simulator's own adjoint")
+    swept = sweep_horizons(sweep_sim, y0s, args, loss, sel, b, blocks, loss_scaling=loss_scaling)
+    norms, profile, state_ok, grads, states = swept[:5]
+    scale_log2 = swept[5] if loss_scaling is not None else None
     report("gradient sweep", 1, 1)
     method_paths = "one forward pass, then each horizon's backward pass through the steps"
+    if loss_scaling is not None:
+        method_paths += (f"; dynamic loss scaling per horizon (powers of two, headroom 2^{loss_scaling.headroom_log2}, "
+                         f"back-off 2^{loss_scaling.backoff_log2} on a non-finite pass)")
     if own_adjoint:
         norms, grads, reverse_note = through_adjoint(simulator, y0s, args, loss, sel, b, blocks, report, prepared)
         method_paths = (
@@ -165,6 +174,7 @@ def measure_growth(simulator, y0s, args, *, loss, sel: Wrt, plan: HorizonPlan, c
         gradient_sketch=grads[:, rep],
         state_sketch=states[:, rep],
         sketch=f"gradient: {describe_sketch(dim)}; state: {describe_sketch(simulator.tangent_space(template)[0].dim)}",
+        loss_scale_log2=scale_log2,
     )
 
 

@@ -113,7 +113,19 @@ def _masked(mask, tree):
     )
 
 
-def _backward_all(simulator, ys, args, loss, sel: Wrt, b: int, K: int, blocks):
+def _scale_exponents(seeds, cot_s, shift, dtype, headroom_log2: int):
+    """Per horizon lane, ``log2`` of the loss scale: the largest power of two that keeps the
+    lane's seed ``headroom_log2`` binary orders below ``dtype``'s largest number, plus the
+    caller's ``shift`` (``<= 0``: the back-off after a non-finite pass)."""
+    leaves = jax.tree_util.tree_leaves(seeds)
+    amax = jnp.max(jnp.stack([jnp.max(jnp.abs(x.astype(jnp.float32)).reshape(x.shape[0], -1), axis=1)
+                              for x in leaves]), axis=0) if leaves else jnp.zeros(cot_s.shape, jnp.float32)
+    amax = jnp.maximum(amax, jnp.abs(cot_s).astype(jnp.float32))
+    room = jnp.floor(jnp.log2(jnp.finfo(dtype).max.astype(jnp.float32)) - headroom_log2 - jnp.log2(amax))
+    return jnp.where(amax > 0, room, 0.0) + shift
+
+
+def _backward_all(simulator, ys, args, loss, sel: Wrt, b: int, K: int, blocks, scaling=None):
     """Every horizon's gradient in one backward pass, one member.
 
     The VJP is linear in the cotangent, so the cotangents of all ``H`` horizons travel
@@ -124,6 +136,12 @@ def _backward_all(simulator, ys, args, loss, sel: Wrt, b: int, K: int, blocks):
     are held at zero with ``where``, so a blow-up beyond a short horizon cannot reach it
     through ``0 * inf``. Returns per horizon the gradient's norm and sketch, and
     ``||dL/dy(t)||`` of the longest horizon at every block boundary.
+
+    ``scaling = (shift, headroom_log2)`` turns on loss scaling: each lane's seed (and its
+    per-step injection for a time-averaged loss) is multiplied by ``2^e`` with ``e`` from
+    :func:`_scale_exponents`, so its cotangents stay inside a 16-bit type's range; the
+    results are unscaled by ``2^-e`` in float64 (exact: a power of two), and ``e`` is
+    returned as a fourth output.
     """
     theta, rebuild = split_theta(sel, args)
     block = _block_fn(simulator, loss, rebuild, b)
@@ -142,6 +160,13 @@ def _backward_all(simulator, ys, args, loss, sel: Wrt, b: int, K: int, blocks):
     seeds = jax.vmap(seed)(blocks)
     H = blocks.shape[0]
     cot_s = (1.0 / (blocks * block_time)).astype(jnp.float64) if loss.time_averaged else jnp.zeros(H, jnp.float64)
+    if scaling is not None:
+        shift, headroom_log2 = scaling
+        exponent = _scale_exponents(seeds, cot_s, shift, jnp.dtype(simulator.dtype), headroom_log2)
+        factor = jnp.exp2(exponent)
+        seeds = jax.tree_util.tree_map(
+            lambda x: (x.astype(jnp.float32) * factor.reshape((H,) + (1,) * (x.ndim - 1))).astype(x.dtype), seeds)
+        cot_s = cot_s * factor.astype(jnp.float64)
     cot_theta = jax.tree_util.tree_map(lambda x: jnp.zeros((H,) + jnp.shape(x), jnp.result_type(x)), theta)
 
     def float_block(t, yf, rest, th):
@@ -164,23 +189,31 @@ def _backward_all(simulator, ys, args, loss, sel: Wrt, b: int, K: int, blocks):
     start = (jax.tree_util.tree_map(jnp.zeros_like, seeds), cot_theta, jnp.zeros(K))
     cot_y, cot_theta, profile = jax.lax.fori_loop(0, K, body, start)
     g = tangent_part(simulator, cot_y, pick(0)[0]) if sel.kind == "y0" else cot_theta
-    return jax.vmap(tree_norm)(g), profile, jax.vmap(sketch_tree)(g)
+    if scaling is None:
+        return jax.vmap(tree_norm)(g), profile, jax.vmap(sketch_tree)(g)
+    unscale = jnp.exp2(-exponent.astype(jnp.float64))
+    return (jax.vmap(tree_norm)(g) * unscale, profile * unscale[H - 1], jax.vmap(sketch_tree)(g) * unscale[:, None],
+            exponent)
 
 
 @eqx.filter_jit
-def _sweep_ensemble(simulator, y0s, args, loss, sel, b, K, blocks):
-    """Forward pass, then one backward pass for every horizon, for every member, in one call."""
+def _sweep_ensemble(simulator, y0s, args, loss, sel, b, K, blocks, shifts=None, headroom_log2=0):
+    """Forward pass, then one backward pass for every horizon, for every member, in one call
+    (with loss scaling when ``shifts``, ``(M, H)`` exponent back-offs, is given)."""
 
-    def member(y0):
+    def member(y0, shift):
         ys, state_ok = _forward_boundaries(simulator, y0, args, loss, sel, b, K)
-        norms, profile, grads = _backward_all(simulator, ys, args, loss, sel, b, K, blocks)
+        scaling = None if shift is None else (shift, headroom_log2)
+        out = _backward_all(simulator, ys, args, loss, sel, b, K, blocks, scaling)
         states = jax.vmap(lambda k: sketch_tree(jax.tree_util.tree_map(lambda a: a[k], ys)))(blocks)
-        return norms, profile, state_ok[blocks - 1], grads, states
+        return (*out[:2], state_ok[blocks - 1], out[2], states, *out[3:])
 
-    return jax.vmap(member)(y0s)
+    if shifts is None:
+        return jax.vmap(lambda y0: member(y0, None))(y0s)
+    return jax.vmap(member)(y0s, shifts)
 
 
-def sweep_horizons(simulator, y0s, args, loss, sel: Wrt, b: int, blocks):
+def sweep_horizons(simulator, y0s, args, loss, sel: Wrt, b: int, blocks, loss_scaling=None):
     """All horizons for all members, as NumPy arrays:
 
     norms ``(M, H)``, the longest horizon's cotangent profile ``(M, K)``, whether the
@@ -195,12 +228,48 @@ def sweep_horizons(simulator, y0s, args, loss, sel: Wrt, b: int, blocks):
     # The members are independent: shard them over every device (and every process).
     M = jax.tree_util.tree_leaves(y0s)[0].shape[0]
     y_in, a_in = shard_ensemble((y0s, args), (0, None), M)
+    if loss_scaling is not None:
+        return _scaled_sweep(simulator, y_in, a_in, loss, sel, b, blocks, loss_scaling, M)
     out = _sweep_ensemble(simulator, y_in, a_in, loss, sel, b, int(blocks[-1]), jnp.asarray(blocks))
     norms, profile, state, grads, states = (to_host(x)[:M] for x in out)
     return (
         norms.astype(np.float64), profile.astype(np.float64), state.astype(bool),
         grads.astype(np.float64), states.astype(np.float64),
     )
+
+
+def _scaled_sweep(simulator, y_in, a_in, loss, sel, b, blocks, scaling, M):
+    """The sweep with dynamic loss scaling (``chaosgrad.DynamicLossScale``): lanes whose
+    scaled backward pass is non-finite while their forward state is finite back off by
+    ``scaling.backoff_log2`` and are run again, at most ``scaling.retries`` times; every
+    other lane keeps its first result. Returns the usual five arrays and the exponents."""
+    H = len(blocks)
+    shifts = np.zeros((M, H), np.float32)
+    best, retry = None, np.zeros((M, H), bool)
+    for _ in range(scaling.retries + 1):
+        sh = jnp.asarray(np.pad(shifts, ((0, _rows(y_in) - M), (0, 0))))
+        out = _sweep_ensemble(simulator, y_in, a_in, loss, sel, b, int(blocks[-1]), jnp.asarray(blocks),
+                              shifts=sh, headroom_log2=int(scaling.headroom_log2))
+        norms, profile, state, grads, states, expo = (np.asarray(to_host(x)[:M], np.float64) for x in out)
+        state = state.astype(bool)
+        if best is None:
+            best = [norms, profile, state, grads, states, expo]
+        else:
+            redo = retry[:, :, None]
+            best[0] = np.where(retry, norms, best[0])
+            best[3] = np.where(redo, grads, best[3])
+            best[5] = np.where(retry, expo, best[5])
+            longest = retry[:, -1]
+            best[1] = np.where(longest[:, None], profile, best[1])
+        retry = ~np.isfinite(best[0]) & best[2]
+        if not retry.any():
+            break
+        shifts = np.where(retry, shifts - scaling.backoff_log2, shifts).astype(np.float32)
+    return best[0], best[1], best[2].astype(bool), best[3], best[4], best[5]
+
+
+def _rows(tree) -> int:
+    return int(jax.tree_util.tree_leaves(tree)[0].shape[0])
 
 
 # A reverse solve may take this many times the forward solve's internal steps (at least
