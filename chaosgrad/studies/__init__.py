@@ -40,6 +40,7 @@ _MODULES: dict[str, str] = {
     "training": "chaosgrad.studies.training",
     "attention": "chaosgrad.studies.attention",
     "batch_norm": "chaosgrad.studies.batch_norm",
+    "mixed_precision": "chaosgrad.studies.mixed_precision",
 }
 
 
