@@ -120,19 +120,23 @@ __all__ = [
 ]
 
 
+def member_band(x, values, label: str, style: str = "line+marker") -> Series:
+    """Median over members (rows of ``values``, positive finite entries only) against ``x``,
+    with the members' range as a band."""
+    values = np.asarray(values, float)
+    ok = np.isfinite(values) & (values > 0)
+    med = np.array([np.median(v[k]) if k.any() else np.nan for v, k in zip(values.T, ok.T)])
+    lo = np.array([v[k].min() if k.any() else np.nan for v, k in zip(values.T, ok.T)])
+    hi = np.array([v[k].max() if k.any() else np.nan for v, k in zip(values.T, ok.T)])
+    return Series(label, np.asarray(x, float), med, lower=lo, upper=hi, style=style)
+
+
 def layerwise_gradient_figure(gradients: dict, *, unit: str = "layer", title: str | None = None) -> Figure:
     """``||dL/dx_l||`` against the layer (or step) ``l``: the longest horizon's cotangent
     profile of each :class:`~chaosgrad.GradientGrowthResult` in ``gradients`` (label ->
     result), median over members with their range as a band. The seed's "layer-wise
     gradient scale": where along the depth the gradient grows or shrinks."""
-    series = []
-    for label, g in gradients.items():
-        c = np.asarray(g.cotangent_norms, float)
-        ok = np.isfinite(c) & (c > 0)
-        med = np.array([np.median(col[k]) if k.any() else np.nan for col, k in zip(c.T, ok.T)])
-        lo = np.array([col[k].min() if k.any() else np.nan for col, k in zip(c.T, ok.T)])
-        hi = np.array([col[k].max() if k.any() else np.nan for col, k in zip(c.T, ok.T)])
-        series.append(Series(label, np.asarray(g.cotangent_times, float), med, lower=lo, upper=hi, style="line"))
+    series = [member_band(g.cotangent_times, g.cotangent_norms, label, style="line") for label, g in gradients.items()]
     return Figure(
         title=title or f"Gradient scale {unit} by {unit}", xlabel=unit, ylabel=f"||dL/dx|| at that {unit}",
         yscale="log", series=tuple(series),
@@ -169,4 +173,4 @@ def activation_samples(simulator, y0s, args, keep, read=lambda y: y) -> dict:
     return out
 
 
-__all__ += ["activation_histogram_figure", "activation_samples", "layerwise_gradient_figure"]
+__all__ += ["activation_histogram_figure", "activation_samples", "layerwise_gradient_figure", "member_band"]

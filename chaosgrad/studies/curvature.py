@@ -24,20 +24,19 @@ from .._precision import float64_scope
 from .._study import Figure, Series, Study, Table
 from ..zoo import lorenz63
 from . import StudySpec
-from ._common import Section, diagnose_system, fmt, lam1, make_study, no_progress
+from ._common import (
+    Section,
+    diagnose_system,
+    fmt,
+    lam1,
+    make_study,
+    member_band,
+    no_progress,
+)
 
 
 def _z(y):
     return y[2]
-
-
-def _band(x, values, label, style="line+marker"):
-    """Median over members with the members' range as a band."""
-    ok = np.isfinite(values)
-    med = np.array([np.median(v[k]) if k.any() else np.nan for v, k in zip(values.T, ok.T)])
-    lo = np.array([v[k].min() if k.any() else np.nan for v, k in zip(values.T, ok.T)])
-    hi = np.array([v[k].max() if k.any() else np.nan for v, k in zip(values.T, ok.T)])
-    return Series(label, np.asarray(x, float), med, lower=lo, upper=hi, style=style)
 
 
 def _rate(r, which=""):
@@ -52,8 +51,8 @@ def _sharpness_section(chaotic, lam) -> Section:
                  f"eigenvalue|) grows at {chaotic.rate:.2f} per time unit, the gradient at "
                  f"{chaotic.gradient_rate:.2f}; 2 lambda_1 = {2 * lam:.2f} and lambda_1 = {lam:.2f}."),
         series=(
-            _band(chaotic.horizons, chaotic.sharpness, "sharpness, rho = 28"),
-            _band(chaotic.horizons, chaotic.gradient_norms, "|dz(T)/d rho|, rho = 28"),
+            member_band(chaotic.horizons, chaotic.sharpness, "sharpness, rho = 28"),
+            member_band(chaotic.horizons, chaotic.gradient_norms, "|dz(T)/d rho|, rho = 28"),
         ),
     )
     rows = tuple(
