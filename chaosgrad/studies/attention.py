@@ -30,7 +30,14 @@ from .._simulators import MapSimulator
 from .._study import Figure, Series, Study, Table
 from ..zoo import tanh_rnn
 from . import StudySpec
-from ._common import Section, diagnose_system, fmt, make_study, no_progress
+from ._common import (
+    Section,
+    activation_histogram_figure,
+    diagnose_system,
+    fmt,
+    make_study,
+    no_progress,
+)
 
 D = 32
 
@@ -110,6 +117,19 @@ def _curves(kind, lengths, members, g=None):
     return out[:, np.asarray(lengths) - 1]
 
 
+def _hidden_states(lengths) -> dict:
+    """The tanh RNN's hidden units over the steps of one input sequence, per gain: how far
+    into saturation each gain drives them (the figure is the step-wise gradient scale's
+    companion: saturated units pass little gradient)."""
+    L = int(lengths[-1])
+    X = jnp.asarray(np.random.default_rng(0).standard_normal((L, D)) / math.sqrt(D))
+    out = {}
+    for g in (0.5, 1.0, 2.0):
+        a = dict(_weights(7, ("W", "U")), g=jnp.asarray(g))
+        out[f"g = {g:g}"] = np.asarray(_recurrent_outputs(rnn_step, jnp.zeros(D))(X, a))
+    return out
+
+
 def _rate(lengths, norms):
     ok = np.isfinite(norms) & (norms > 0)
     fit = fit_growth_rate(np.asarray(lengths, float), norms, ok, fit_mask=np.asarray(lengths) >= lengths[-1] / 4)
@@ -162,12 +182,13 @@ def run(*, fast: bool = False, progress=None) -> Study:
                 for name, fit in fits.items()]
     findings += [f"tanh RNN g = {g:g}: its driven lambda_1 is {float(lam[g].exponents[0]):+.4f}." for g in gains]
     findings.append(f"Self-attention's Jacobian follows L^{slope:.2f}: a path of length one, no product of Jacobians.")
+    hist = activation_histogram_figure(_hidden_states(lengths), title="tanh RNN hidden states h_t, by gain")
     section = Section(
         title="Recurrence multiplies Jacobians; attention does not",
         text=("A recurrent network reaches its last output from its first input through L - 1 step Jacobians: the "
               "norm changes like exp(lambda_1 L). Attention reaches it in one step, weighted by the softmax on "
               "the first position, about 1/L for random weights."),
-        figures=(fig,), tables=(table,))
+        figures=(fig, hist), tables=(table,))
     summary = (f"Gradient of the last output with respect to the first input against sequence length: tanh RNNs "
                f"change at their driven lambda_1 ({', '.join(fmt(float(lam[g].exponents[0]), 3) for g in gains)} "
                f"for g = {', '.join(f'{g:g}' for g in gains)}), the LSTM at {fits['LSTM'].rate:+.3f} per step, "
