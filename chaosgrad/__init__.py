@@ -30,6 +30,8 @@ _EXPORTS = {
     "loss_slice": "_curvature",
     "diagnose": "_diagnose",
     "shadowing_gradient": "_shadowing_api",
+    "covariant_vectors": "_clv",
+    "CovariantVectorsResult": "_shadowing_types",
     "NILSS": "_shadowing",
     "LSS": "_shadowing",
     "ShadowingResult": "_shadowing_types",

@@ -52,3 +52,29 @@ class ShadowingResult(Result):
     status: str
     notes: tuple
     kind: str = "shadowing"
+
+
+@dataclass(frozen=True)
+class CovariantVectorsResult(Result):
+    """Covariant Lyapunov vectors at stored times (``chaosgrad.covariant_vectors``).
+
+    Attributes:
+        times: ``(N,)`` the stored times; ``states`` ``(N, n)`` the flat tangent state there.
+        vectors: ``(N, n, k)`` unit covariant vectors, in order of their exponents.
+        exponents: ``(k,)`` the exponents their growth gives (a check on the spectrum).
+        unstable: how many leading vectors span the unstable subspace; ``angles`` ``(N,)``
+            the smallest principal angle between it and the span of the others (radians;
+            NaN without both).
+        interval: time between QR steps; ``status``: ``"ok"`` or ``"nonfinite"``.
+    """
+
+    times: np.ndarray
+    vectors: np.ndarray
+    exponents: np.ndarray
+    unstable: int
+    angles: np.ndarray
+    states: np.ndarray
+    interval: float
+    status: str
+    method: str
+    kind: str = "covariant-vectors"
