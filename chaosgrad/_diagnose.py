@@ -33,6 +33,12 @@ from ._checks import (
 )
 from ._compare import compare, nonfinite_fraction
 from ._compilation_cache import compile_in_background
+from ._diagnose_shadowing import (
+    run_shadowing,
+    shadowing_applies,
+    shadowing_recommendation,
+    shadowing_words,
+)
 from ._diagnosis_types import Ablation, Diagnosis, GradientGrowthResult, Recommendation
 from ._errors import bad_argument
 from ._gradients import make_members, measure_growth
@@ -280,6 +286,7 @@ def diagnose(
     causes: Sequence[AbstractCause] = DEFAULT_CAUSES,
     seed: int = 0,
     config: dict | None = None,
+    shadowing="auto",
     progress=None,
 ) -> Diagnosis:
     """Diagnose why ``dL_T/d(wrt)`` through ``simulator`` explodes or vanishes.
@@ -305,6 +312,10 @@ def diagnose(
         literature: ``{"exponents": [...], "source": "..."}`` shown beside the results.
         causes: the causes to test (default ``DEFAULT_CAUSES``: discretisation, adjoint,
             precision); add your own :class:`AbstractCause` subclasses.
+        shadowing: when the physics is chaotic, the verdict ``intrinsic-explosion`` or
+            ``inconclusive`` and the loss a long-time average (``wrt`` a parameter), the
+            derivative of the average by shadowing (``_diagnose_shadowing``)
+            (``"auto"``: :class:`~chaosgrad.NILSS`; a method object; ``None``: never).
         progress: optional ``progress(label, done, total)`` callback.
 
     Returns:
@@ -409,11 +420,23 @@ def diagnose(
         tested, evidence, notes, physics=physics, verdict=decision.verdict, lam1_phys=lam1_p, grad=grad,
         dtype=simulator.dtype, overflow=overflow, underflow=underflow, is_state=is_state,
     )
+    shadow, shadow_note = None, None
+    if shadowing is not None:
+        applies, shadow_note = shadowing_applies(decision.verdict, physics, loss.time_averaged, is_state)
+        if applies:
+            report("shadowing", 5, steps + 1)
+            shadow, shadow_note = run_shadowing(shadowing, simulator, simulator.prepare(y_ref), args, loss, wrt, lam1_p)
+            if shadow is not None and shadow_note is None:
+                recommendations = [shadowing_recommendation(shadow), *recommendations]
+        if shadow_note:
+            notes.append(shadow_note)
     diag_name = name or "user simulator"
     explanation = explain(
         name=diag_name, decision=decision, physics=physics, lam_phys=lam_phys, lam_num=lam_num, grad=grad,
         expected=expected, ablations=ablations, overflow=overflow, dtype=simulator.dtype,
     )
+    if shadow is not None and shadow_note is None:
+        explanation += " The usable derivative: " + shadowing_words(shadow) + "."
     failed = any(ab.status == "failed" for ab in ablations)
     status = "partial" if failed or lam_phys.status != "ok" or not ref_run.converged else "ok"
     cfg = _config(grad, simulator, ref_run, lam_phys, lyap, causes, members=members, seed=seed, transient=transient, extra=config)
@@ -446,4 +469,6 @@ def diagnose(
         step_derivatives=step_derivatives,
         notes=tuple(notes),
         status=status,
+        shadowing=shadow,
+        shadowing_note=shadow_note,
     )

@@ -13,6 +13,7 @@ import numpy as np
 
 from ._lyapunov_result import LyapunovResult
 from ._serialize import Result
+from ._shadowing_types import ShadowingResult
 
 # Names of the bundled causes (``chaosgrad.DEFAULT_CAUSES``); a user's own cause adds its own.
 CAUSES = ("discretization", "adjoint", "precision")
@@ -206,6 +207,8 @@ class Diagnosis(Result):
     notes: tuple
     status: str
     kind: str = "diagnosis"
+    shadowing: ShadowingResult | None = None
+    shadowing_note: str | None = None
 
     def summary(self) -> str:
         """A plain-text table of the diagnosis, for terminals."""
@@ -225,6 +228,11 @@ class Diagnosis(Result):
             lines.append(f"  {self.dtype} overflow at T ≈ {self.overflow_horizon:.3g}")
         if self.underflow_horizon is not None:
             lines.append(f"  {self.dtype} underflow at T ≈ {self.underflow_horizon:.3g}")
+        if self.shadowing is not None:
+            lines.append(f"  shadowing          {', '.join(f'{d:+.4g} ± {2 * e:.2g}' for d, e in zip(self.shadowing.derivative, self.shadowing.standard_error))} "
+                         f"(d<J>/d{', '.join(self.shadowing.parameters)}, {self.shadowing.method})")
+        elif self.shadowing_note:
+            lines.append(f"  shadowing          {self.shadowing_note}")
         lines += [f"  because: {r}" for r in self.reasons]
         lines += [f"  to decide: {t}" for t in self.to_decide]
         for rec in self.recommendations:

@@ -132,3 +132,33 @@ def test_result_round_trips_through_json():
     back = cg.Result.from_json(r.to_json())
     np.testing.assert_array_equal(back.derivative, r.derivative)
     assert back.parameters == r.parameters
+
+
+def test_shadowing_applies_rule():
+    from chaosgrad._diagnose_shadowing import shadowing_applies
+
+    assert shadowing_applies("intrinsic-explosion", "chaotic", True, False) == (True, None)
+    assert shadowing_applies("inconclusive", "chaotic", True, False) == (True, None)
+    assert shadowing_applies("numerical-explosion", "chaotic", True, False) == (False, None)
+    assert shadowing_applies("intrinsic-explosion", "contracting", True, False) == (False, None)
+    ok, why = shadowing_applies("intrinsic-explosion", "chaotic", False, False)
+    assert not ok and "final state" in why
+    ok, why = shadowing_applies("intrinsic-explosion", "chaotic", True, True)
+    assert not ok and "initial state" in why
+
+
+@pytest.mark.slow
+def test_diagnose_gives_the_shadowing_derivative_of_a_time_average():
+    """Lorenz-63, <z>_T against rho: the verdict is intrinsic-explosion, and the diagnosis
+    gives d<z>/d rho by NILSS within 0.03 of 1, first among its recommendations and in its
+    explanation; with a final-state loss it says why shadowing does not apply."""
+    s = cg.zoo.lorenz63()
+    d = cg.diagnose(s.simulator, s.y0, s.args, loss=cg.TimeAveragedLoss(lambda y: y[2]), wrt="rho",
+                    horizons=[4, 8, 16, 32])
+    assert d.verdict == "intrinsic-explosion"
+    assert d.shadowing is not None and abs(d.shadowing.derivative[0] - 1.0) < 0.03
+    assert d.recommendations[0].topic == "shadowing" and "usable derivative" in d.explanation
+    back = cg.Result.from_json(d.to_json())
+    assert back.shadowing.derivative[0] == d.shadowing.derivative[0]
+    f = cg.diagnose(s.simulator, s.y0, s.args, loss=lambda y: y[2], wrt="rho", horizons=[1, 2, 4, 8], members=4)
+    assert f.shadowing is None and "does not apply" in f.shadowing_note

@@ -358,6 +358,11 @@ def key_numbers(d: Diagnosis) -> list:
         out.append((f"{d.dtype} underflow", f"T ≈ {fmt(d.underflow_horizon, 3)}", "at the measured rate"))
     elif d.truncation_horizon is not None:
         out.append(("truncation window", fmt(d.truncation_horizon, 3), "ln 2 / λ₁"))
+    sh = getattr(d, "shadowing", None)
+    if sh is not None and sh.derivative.size:
+        se = float(sh.standard_error[0])
+        out.append((f"d⟨J⟩/d{sh.parameters[0]}", fmt(float(sh.derivative[0]), 4)
+                    + (f" ± {fmt(2 * se, 2)}" if is_finite(se) else ""), f"shadowing ({sh.method}), the usable derivative"))
     return out
 
 
