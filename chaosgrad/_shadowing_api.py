@@ -31,6 +31,7 @@ from ._wrt import resolve_wrt
 # Spectra longer than this many exponents are not needed to count the unstable ones in
 # the systems shadowing is used on; a system with more is told to pass ``unstable=``.
 MAX_SPECTRUM = 32
+SPECTRUM_STEPS = 10_000
 
 
 def _neutral(simulator, neutral):
@@ -140,7 +141,10 @@ def shadowing_gradient(simulator, y0, args=None, *, objective, wrt, time, method
     if transient:
         y0 = simulator.evolve(0.0, y0, args, as_count("transient", transient, dt, allow_zero=True))
     n = int(simulator.tangent_space(y0)[0].dim)
-    u, source, exponents, lam1 = _unstable(method, simulator, y0, args, steps * dt, n)
+    # The spectrum over every window, and at least SPECTRUM_STEPS steps: a short run
+    # miscounts exponents near zero.
+    spectrum_time = max(steps * dt * int(windows), SPECTRUM_STEPS * dt)
+    u, source, exponents, lam1 = _unstable(method, simulator, y0, args, spectrum_time, n)
     problem, theta = make_problem(simulator, J, sel, args, field)
     rng = np.random.default_rng(seed)
     if isinstance(method, NILSS):

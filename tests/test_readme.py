@@ -82,3 +82,14 @@ def test_monitor_example(capsys):
     scope: dict = {}
     exec(compile(_blocks("Curvature and gradient noise")[1], "README: monitor", "exec"), scope)
     assert "huge-update" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_shadowing_example():
+    """The comments: d<z>/d rho about 1.01 (within 0.03 of 1), one unstable direction; the
+    covariant vectors' exponents near the literature's 0.906, 0, -14.57."""
+    scope: dict = {}
+    exec(compile(_block("Long-time averages: shadowing"), "README: shadowing", "exec"), scope)
+    r, v = scope["r"], scope["v"]
+    assert abs(r.derivative[0] - 1.0) < 0.03 and r.unstable == 1
+    assert abs(v.exponents[0] - 0.906) < 0.15 and abs(v.exponents[1]) < 0.05 and abs(v.exponents[2] + 14.57) < 0.3

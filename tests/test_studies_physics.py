@@ -299,3 +299,18 @@ def test_curvature_study_reproduces_its_three_statements():
     assert turns == sorted(turns) and turns[0] <= 1 < turns[-1]
     noise = [float(row[2]) for row in study.sections[2].tables[0].rows]
     assert noise[-1] > 100 * noise[0]
+
+
+@pytest.mark.slow
+def test_shadowing_study_gives_a_slope_near_one_where_the_gradient_explodes():
+    """The study's numbers: NILSS d<z>/d rho within 0.05 of 1 at every rho of the fast sweep,
+    the finite-horizon gradient growing (rate above 0.5), Lorenz-96 with 13 unstable
+    directions (Lorenz-96 N = 40, F = 8 has 13 positive exponents), and the diagnosis's own
+    shadowing derivative."""
+    study = studies.get("shadowing").run(fast=True)
+    for row in study.sections[0].tables[0].rows:
+        assert abs(float(row[1].split()[0]) - 1.0) < 0.05, row
+    assert "13 unstable directions" in study.sections[1].tables[0].rows[0][2]
+    assert study.diagnosis.shadowing is not None
+    rate = float(study.findings[[i for i, f in enumerate(study.findings) if "finite-horizon" in f][0]].split("at ")[1].split()[0])
+    assert rate > 0.5

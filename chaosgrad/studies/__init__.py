@@ -41,6 +41,7 @@ _MODULES: dict[str, str] = {
     "attention": "chaosgrad.studies.attention",
     "batch_norm": "chaosgrad.studies.batch_norm",
     "mixed_precision": "chaosgrad.studies.mixed_precision",
+    "shadowing": "chaosgrad.studies.shadowing",
 }
 
 
