@@ -33,6 +33,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_lyapunov.py
 	$(PY) benchmarks/bench_gradients.py
 	$(PY) benchmarks/bench_diagnose.py
+	$(PY) benchmarks/bench_shadowing.py
 	$(PY) benchmarks/verdict_confusion.py --out benchmarks/RESULTS_verdict.md
 	$(PY) benchmarks/calibration.py --out benchmarks/RESULTS_calibration.md
 
