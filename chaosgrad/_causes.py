@@ -150,9 +150,10 @@ class LossScaling(AbstractCause):
 
     def suspect(self, evidence):
         sim = evidence.simulator
-        if jnp.dtype(sim.dtype).itemsize > 2 or not reverse_through_steps(sim):
+        # bfloat16 has float32's range: scaling cannot help its precision.
+        if jnp.dtype(sim.dtype) != jnp.float16 or not reverse_through_steps(sim):
             return None
-        return f"the simulator computes in {sim.dtype}, whose range is 2^-24 to 65504 (float16) or coarse (bfloat16)"
+        return f"the simulator computes in {sim.dtype}, whose range is 2^-24 (subnormal) to 65504"
 
     def ablate(self, evidence):
         from ._loss_scaling import DynamicLossScale

@@ -76,9 +76,10 @@ def covariant_vectors(simulator, y0, args=None, *, k: int | None = None, time: f
         time: the window of stored vectors; ``transient`` (forward, default ``time / 2``)
             before it and ``backward_transient`` (default ``time / 2``) after it, so both
             passes have converged inside the window.
-        interval: time between QR steps (default 10 steps, one step for a map).
+        interval: time between QR steps (default 10 steps; one step when ``dt >= 1``).
         unstable: how many leading vectors span the unstable subspace for the angles
-            (default: the number of exponents above zero by more than their spread).
+            (default: the exponents above zero by three standard errors of their
+            per-interval growth).
     """
     simulator = check_simulator(simulator)
     seed = check_seed(seed)
@@ -102,23 +103,32 @@ def covariant_vectors(simulator, y0, args=None, *, k: int | None = None, time: f
                              block, allow_zero=True))
     Q0 = np.linalg.qr(np.random.default_rng(seed).standard_normal((n, k)))[0]
     dtype = jnp.dtype(simulator.dtype)
-    y, Q, _, _, _ = _forward(simulator, y0, args, jnp.asarray(Q0, dtype), steps, max(ahead, 1), jnp.asarray(0.0))
+    ahead = max(ahead, 1)  # at least one interval: the stored Q are then QR factors of pushed frames
+    y, Q, _, _, _ = _forward(simulator, y0, args, jnp.asarray(Q0, dtype), steps, ahead, jnp.asarray(0.0))
     _, _, ys, Qs, Rs = _forward(simulator, y, args, Q, steps, window + behind, jnp.asarray(ahead * block))
     Qs, Rs = np.asarray(Qs, np.float64), np.asarray(Rs, np.float64)
     # Backward: C_i = R_{i+1}^{-1} C_{i+1} (R of interval i ends at i+1), columns normalised.
     C = np.triu(np.random.default_rng(seed + 1).standard_normal((k, k))) + np.eye(k)
     logs = np.zeros((window, k))
     V = np.zeros((window, n, k))
-    for i in range(window + behind - 1, -1, -1):
-        C = np.linalg.solve(Rs[i], C)
-        norms = np.linalg.norm(C, axis=0)
-        C = C / norms
-        if i < window:
-            logs[i] = np.log(norms)
-            V[i] = Qs[i] @ C
+    finite = bool(np.isfinite(Rs).all() and np.all(np.abs(np.diagonal(Rs, axis1=1, axis2=2)) > 0))
+    if finite:
+        for i in range(window + behind - 1, -1, -1):
+            C = np.linalg.solve(Rs[i], C)
+            norms = np.linalg.norm(C, axis=0)
+            C = C / norms
+            if i < window:
+                logs[i] = np.log(norms)
+                V[i] = Qs[i] @ C
+        finite = bool(np.isfinite(V).all())
+    else:  # a collapsed direction (R singular): no backward pass, recorded
+        V[:] = np.nan
+        logs[:] = np.nan
     exponents = -logs.mean(axis=0) / block  # the backward pass contracts each CLV at its own rate
-    finite = bool(np.isfinite(V).all())
-    u = int(np.sum(exponents > 0)) if unstable is None else int(unstable)
+    # Unstable: above zero by three standard errors of the per-interval growth (a flow's
+    # neutral exponent has a random sign over a finite window).
+    spread = logs.std(axis=0, ddof=1) / np.sqrt(window) / block if window > 1 else np.zeros(k)
+    u = int(np.sum(exponents - 3 * spread > 0)) if unstable is None else int(unstable)
     angles = subspace_angles(V, u) if 0 < u < k else np.full(window, np.nan)
     times = (ahead + np.arange(window)) * block
     flat = simulator.tangent_space(y0)[0]

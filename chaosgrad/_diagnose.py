@@ -453,7 +453,8 @@ def diagnose(
         expected_numerical_rate=float(expected_num),
         physics=physics,
         causes=decision.causes,
-        cause_words={c.name: c.words for c, _ in tested},
+        # Two ablations may test one cause (precision: float64, loss scaling): its first words stand.
+        cause_words={name: words for name, words in reversed([(c.name, c.words) for c, _ in tested])},
         verdict=decision.verdict,
         reasons=decision.reasons,
         to_decide=decision.to_decide,

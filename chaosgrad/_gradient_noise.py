@@ -40,12 +40,14 @@ def _per_example_gradients(simulator, loss, sel, args, y_template, b, K, y0s, nb
 
 
 def noise_statistics(g: np.ndarray) -> tuple[float, float]:
-    """``(|G|^2, tr Sigma)`` of per-example gradients ``g`` ``(N, P)``: the squared norm of
-    the mean and the trace of the unbiased covariance."""
+    """``(|G|^2, tr Sigma)`` of per-example gradients ``g`` ``(N, P)``, both unbiased: the
+    squared norm of the sample mean overestimates ``|G|^2`` by ``tr Sigma / N``, which is
+    subtracted (McCandlish et al. 2018, app. A); it can then be negative or zero, where the
+    mean is below what ``N`` examples resolve."""
     n = g.shape[0]
     mean = g.mean(axis=0)
     tr = float(np.sum((g - mean) ** 2) / (n - 1))
-    return float(mean @ mean), tr
+    return float(mean @ mean) - tr / n, tr
 
 
 def _bootstrap(g: np.ndarray, batch: int, resamples: int, confidence: float, rng):
@@ -55,12 +57,19 @@ def _bootstrap(g: np.ndarray, batch: int, resamples: int, confidence: float, rng
     means = counts @ g / n
     sq = np.sum(g * g, axis=1)
     tr = (counts @ sq - n * np.sum(means * means, axis=1)) / (n - 1)
-    mean_sq = np.sum(means * means, axis=1)
+    mean_sq = np.sum(means * means, axis=1) - tr / n  # unbiased, as in noise_statistics
     with np.errstate(divide="ignore", invalid="ignore"):
-        scale = tr / mean_sq
-        snr = batch * mean_sq / tr
-    q = [50 * (1 - confidence), 50 * (1 + confidence)]
-    return np.nanpercentile(scale, q), np.nanpercentile(snr, q)
+        scale = np.where(mean_sq > 0, tr / mean_sq, np.inf)
+        snr = np.maximum(batch * mean_sq / tr, 0.0)
+    lo, hi = 50 * (1 - confidence), 50 * (1 + confidence)
+
+    def interval(x):
+        # Order statistics, not interpolation: resamples whose mean is unresolved have an
+        # infinite B_simple, and inf - inf would be NaN.
+        x = x[~np.isnan(x)]
+        return np.percentile(x, lo, method="lower"), np.percentile(x, hi, method="higher")
+
+    return interval(scale), interval(snr)
 
 
 def _group_curves(grads: list, groups: int) -> tuple[np.ndarray, np.ndarray]:
@@ -77,7 +86,7 @@ def _group_curves(grads: list, groups: int) -> tuple[np.ndarray, np.ndarray]:
                 continue
             m2, tr = noise_statistics(g[idx])
             noise[j, h] = math.sqrt(tr)
-            mean[j, h] = math.sqrt(max(m2 - tr / idx.size, 0.0))
+            mean[j, h] = math.sqrt(max(m2, 0.0))
     return noise, mean
 
 
@@ -153,10 +162,9 @@ def gradient_noise(
         if g.shape[0] < 2:
             continue
         m2, tr = noise_statistics(g)
-        out["mean_norm"][h], out["noise"][h] = math.sqrt(m2), math.sqrt(tr)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            out["noise_scale"][h] = tr / m2 if m2 > 0 else math.inf
-            out["snr"][h] = batch * m2 / tr if tr > 0 else math.inf
+        out["mean_norm"][h], out["noise"][h] = math.sqrt(max(m2, 0.0)), math.sqrt(tr)
+        out["noise_scale"][h] = tr / m2 if m2 > 0 else math.inf
+        out["snr"][h] = (batch * max(m2, 0.0) / tr) if tr > 0 else math.inf
         (out["noise_scale_low"][h], out["noise_scale_high"][h]), (out["snr_low"][h], out["snr_high"][h]) = \
             _bootstrap(g, batch, resamples, confidence, rng)
     noise, mean = _group_curves(grads, groups)

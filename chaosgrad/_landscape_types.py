@@ -100,8 +100,11 @@ class GradientNoiseResult(Result):
     With per-example gradients ``g_i`` (``i = 1..N``), mean ``G`` and covariance
     ``Sigma`` (unbiased), per horizon:
 
-    - ``mean_norm`` ``|G|`` and ``noise`` ``sqrt(tr Sigma)``;
-    - ``noise_scale`` ``B_simple = tr(Sigma) / |G|^2`` (McCandlish, Kaplan, Amodei et al.
+    - ``mean_norm`` ``|G|`` (from the unbiased ``|G|^2 = |mean|^2 - tr Sigma / N``, zero when
+      that is not positive: the mean is below what ``N`` examples resolve) and ``noise``
+      ``sqrt(tr Sigma)``;
+    - ``noise_scale`` ``B_simple = tr(Sigma) / |G|^2`` (infinite when ``|G|^2`` is not
+      resolved; McCandlish, Kaplan, Amodei et al.
       2018, "An empirical model of large-batch training", eq. 2.8): the batch size at
       which the minibatch gradient's noise equals its signal;
     - ``snr`` ``|G|^2 / (tr(Sigma) / B)`` for minibatches of ``batch`` examples
@@ -157,7 +160,7 @@ class TrainingLog(Result):
     ``(S, L)`` per parameter leaf, named by ``layer_names``; ``max_abs_grad``;
     ``nan_count``, ``inf_count`` (gradient entries); ``update_norm``, ``param_norm`` and
     ``update_ratio`` (their quotient); ``clipped`` (gradient norm above the clip
-    threshold); ``dtype`` of the parameters; ``symptoms``, a tuple of :class:`Symptom`.
+    threshold); ``dtype`` of the gradients (the range overflow is judged in); ``symptoms``, a tuple of :class:`Symptom`.
     """
 
     steps: np.ndarray

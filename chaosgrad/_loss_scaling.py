@@ -15,7 +15,7 @@ Two uses share the object:
 - in a measurement (``chaosgrad.diagnose``'s ``loss-scaling`` ablation,
   :class:`~chaosgrad.LossScaling`), per horizon: the largest ``e`` that keeps the seed
   ``headroom_log2`` binary orders below the largest number, backed off by
-  ``backoff_log2`` and retried where the pass is non-finite;
+  ``backoff_log2`` (doubling at each retry, up to ``retries``) where the pass is non-finite;
 - in training, the standard update (:meth:`init`, :meth:`adjust`).
 """
 
@@ -37,7 +37,7 @@ class DynamicLossScale:
 
     headroom_log2: int = 1
     backoff_log2: int = 1
-    retries: int = 24
+    retries: int = 8
     initial_log2: int = 15
     period: int = 2000
     min_log2: int = -24
@@ -46,8 +46,12 @@ class DynamicLossScale:
     def __post_init__(self):
         for name in ("headroom_log2", "backoff_log2", "retries", "period"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < (1 if name == "period" else 0):
-                raise bad_argument(name, f"{value!r} is not a non-negative int", "pass e.g. 4")
+            least = 1 if name in ("period", "backoff_log2") else 0
+            if isinstance(value, bool) or not isinstance(value, int) or value < least:
+                raise bad_argument(name, f"{value!r} is not an int of at least {least}", "pass e.g. 4")
+        if not self.min_log2 <= self.initial_log2 <= self.max_log2:
+            raise bad_argument("initial_log2", f"{self.initial_log2} is not within [min_log2, max_log2] = "
+                               f"[{self.min_log2}, {self.max_log2}]", "pass e.g. 15")
 
     def init(self) -> dict:
         """Training state: ``{"log2": e, "good": finite steps since the last change}``."""
@@ -55,13 +59,19 @@ class DynamicLossScale:
 
     @staticmethod
     def scale(state, loss):
-        return loss * jnp.exp2(state["log2"]).astype(jnp.result_type(loss))
+        """``S * loss`` in float32 at least (``2^16`` and above are infinite in float16)."""
+        wide = jnp.promote_types(jnp.result_type(loss), jnp.float32)
+        return jnp.asarray(loss, wide) * jnp.exp2(state["log2"]).astype(wide)
 
     @staticmethod
     def unscale(state, grads):
-        """``grads / S`` in float32 (a float16 gradient divided in float16 could underflow again)."""
-        inv = jnp.exp2(-state["log2"])
-        return jax.tree_util.tree_map(lambda g: g.astype(jnp.float32) * inv, grads)
+        """``grads / S`` in float32 at least (a float16 gradient divided in float16 could
+        underflow again; a float64 one stays float64)."""
+        def one(g):
+            wide = jnp.promote_types(g.dtype, jnp.float32)
+            return g.astype(wide) * jnp.exp2(-state["log2"]).astype(wide)
+
+        return jax.tree_util.tree_map(one, grads)
 
     def adjust(self, state, grads_finite):
         """The next state after a step whose (unscaled) gradient was finite or not."""

@@ -55,7 +55,8 @@ def _stats(grads, updates, params, value, clip_norm):
     param_norm = _norm(float_leaves(params)) if params is not None else jnp.asarray(jnp.nan)
     f32 = lambda x: jnp.asarray(x, jnp.float32 if jnp.asarray(x).dtype == jnp.float16 else jnp.asarray(x).dtype)
     return {
-        "loss": f32(jnp.nan if value is None else value),
+        "loss": jnp.asarray(jnp.nan if value is None else value, jnp.float32),  # one dtype at init and update
+        "grad_dtype": jnp.zeros((0,), g[0].dtype if g else jnp.float32),  # which range overflow is judged in
         "grad_norm": f32(grad_norm),
         "layer_norms": layer,
         "max_abs_grad": f32(jnp.max(jnp.stack([jnp.max(jnp.abs(jnp.nan_to_num(x, nan=0.0))) for x in g]))) if g
@@ -114,20 +115,22 @@ class TrainingRecorder:
         self.names = tuple(leaf_names(params, jax.tree_util.tree_map(
             lambda x: bool(jnp.issubdtype(jnp.result_type(x), jnp.floating)), params))) if params is not None else None
         self.dtype = None
+        self.grad_dtype = None
         if params is not None and float_leaves(params):
             self.dtype = str(jnp.result_type(*float_leaves(params)))
         self.rows: list[dict] = []
 
     def record(self, state) -> None:
         stats = jax.device_get(_find_monitor_state(state).stats)
-        self.rows.append({k: np.asarray(v) for k, v in stats.items()})
+        self.grad_dtype = str(np.asarray(stats["grad_dtype"]).dtype)
+        self.rows.append({k: np.asarray(v) for k, v in stats.items() if k != "grad_dtype"})
 
     def log(self) -> TrainingLog:
         if not self.rows:
             raise bad_argument("record", "nothing was recorded", "call record(state) after each update")
         arrays = {k: np.array([r[k] for r in self.rows]) for k in _SCALARS}
         layers = np.stack([r["layer_norms"] for r in self.rows]).astype(np.float64)
-        dtype = self.dtype or "float32"
+        dtype = self.grad_dtype or self.dtype or "float32"
         flags = symptoms_of(arrays, float(jnp.finfo(jnp.dtype(dtype)).max))
         symptoms = tuple(
             Symptom(name=name, steps=np.nonzero(mask)[0].astype(np.int64), words=WORDS[name])

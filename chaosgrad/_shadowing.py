@@ -8,7 +8,9 @@ stays bounded (the shadowing direction), with a time dilation ``eta`` along the 
 
     v' = f_u v + f_s + eta f,     d<J>/ds = < dJ/du . v > + < eta (J - <J>) > + < dJ/ds >
 
-(Wang, Hu & Blonigan, J. Comput. Phys. 267, 2014, eqs. 5-8). Two methods, strategy objects:
+(Wang, Hu & Blonigan, J. Comput. Phys. 267, 2014, eqs. 5-8). Here ``J`` depends on the state
+only (``dJ/ds = 0``); an objective that also reads the parameters is not supported. Two
+methods, strategy objects:
 
 - :class:`NILSS` (Ni & Wang, J. Comput. Phys. 347, 2017): the shadowing direction is the
   inhomogeneous tangent ``v`` plus a combination of ``u`` homogeneous tangents ``W`` (``u``
@@ -134,6 +136,7 @@ def _nilss_window(problem, y0, theta, W0, m, K, dt, t0):
         C, D = C + Wp.T @ Wp * dt, D + Wp.T @ Vp * dt
         gW, gV, acc = gW + dJ @ W * dt, gV + dJ @ V * dt, acc + Jy * dt
         y1, cols = problem.step_and_push(t, y, theta, jnp.concatenate([W, V], axis=1).astype(dJ.dtype), dtheta)
+        cols = cols.astype(W.dtype)  # the sums stay float64 whatever the state's dtype
         return (t + dt, y1, cols[:, :u], cols[:, u:], C, D, gW, gV, acc), None
 
     def segment(carry, i):
@@ -268,8 +271,13 @@ def _lss_data(problem, y0, theta, N, t0):
 
 
 def make_problem(simulator, objective, sel, args, neutral):
+    from ._errors import bad_argument
+
     theta_tree, rebuild_tree = split_theta(sel, args)
     theta, unravel = ravel_pytree(theta_tree)
+    if theta.size == 0:
+        raise bad_argument("wrt", f"{sel.label} holds no floating-point array to differentiate",
+                           "pass the parameter as a JAX or NumPy array (e.g. jnp.asarray(28.0))")
     problem = _Problem(simulator=simulator, objective=objective, neutral=neutral,
                        rebuild=lambda th: rebuild_tree(unravel(th)))
     return problem, jnp.asarray(theta)

@@ -163,10 +163,12 @@ def shadowing_gradient(simulator, y0, args=None, *, objective, wrt, time, method
         t0 += K * m * dt
         if ok and np.isfinite(d).all():
             values.append(d)
+            averages.append(avg)
         else:
             notes.append(f"window {w} (from t = {t0 - K * m * dt:g}) became non-finite and is left out")
-        averages.append(avg)
     report("shadowing windows", int(windows), int(windows))
+    if abs(K * m - steps) > 0:
+        notes.append(f"each window is {K} segments of {m} steps = {K * m * dt:g} time units (asked: {steps * dt:g})")
     values = np.asarray(values, np.float64).reshape(-1, theta.shape[0])
     mean, se, low, high = _statistics(values, confidence)
     status = "ok" if len(values) == windows else ("partial-nonfinite" if len(values) else "nonfinite")
@@ -177,7 +179,7 @@ def shadowing_gradient(simulator, y0, args=None, *, objective, wrt, time, method
     return ShadowingResult(
         derivative=mean, standard_error=se, low=low, high=high, confidence=float(confidence),
         window_derivatives=values, window_averages=np.asarray(averages, np.float64),
-        average=float(np.mean(averages)), unstable=int(u), unstable_source=source, exponents=exponents,
+        average=float(np.mean(averages)) if averages else float("nan"), unstable=int(u), unstable_source=source, exponents=exponents,
         neutral=neutral_words, method=method.name, segments=int(K), segment_steps=int(m), window_time=K * m * dt,
         parameters=names, wrt=sel.label, objective=objective_name, status=status, notes=tuple(notes),
     )

@@ -18,9 +18,9 @@ class ShadowingResult(Result):
         standard_error, low, high: ``(P,)`` its standard error (spread of the windows over
             sqrt(windows)) and ``confidence`` Student-t interval (windows - 1 degrees of
             freedom); an unbounded interval with a single window.
-        window_derivatives: ``(W, P)`` each window's value; ``window_averages`` ``(W,)``
-            each window's ``<J>``.
-        average: ``<J>`` over all windows.
+        window_derivatives: ``(W, P)`` each finite window's value; ``window_averages``
+            ``(W,)`` those windows' ``<J>``.
+        average: ``<J>`` over those windows.
         unstable: the number of unstable directions used, ``unstable_source`` where it
             came from (``"spectrum"`` or ``"given"``), ``exponents`` the spectrum read.
         neutral: how the flow direction was taken (or ``"none"``).

@@ -117,7 +117,7 @@ def _scale_exponents(seeds, cot_s, shift, dtype, headroom_log2: int):
     """Per horizon lane, ``log2`` of the loss scale: the largest power of two that keeps the
     lane's seed ``headroom_log2`` binary orders below ``dtype``'s largest number, plus the
     caller's ``shift`` (``<= 0``: the back-off after a non-finite pass)."""
-    leaves = jax.tree_util.tree_leaves(seeds)
+    leaves = [x for x in jax.tree_util.tree_leaves(seeds) if x.size]
     amax = jnp.max(jnp.stack([jnp.max(jnp.abs(x.astype(jnp.float32)).reshape(x.shape[0], -1), axis=1)
                               for x in leaves]), axis=0) if leaves else jnp.zeros(cot_s.shape, jnp.float32)
     amax = jnp.maximum(amax, jnp.abs(cot_s).astype(jnp.float32))
@@ -148,24 +148,30 @@ def _backward_all(simulator, ys, args, loss, sel: Wrt, b: int, K: int, blocks, s
     block_time = b * simulator.dt
     pick = lambda k: eqx.partition(jax.tree_util.tree_map(lambda a: a[k], ys), is_float_array)
 
-    def seed(k_h):
+    def seed(k_h, wide=False):
         # Only the floating leaves carry cotangents; integer leaves (counters, layer
-        # indices) ride along from the stored states.
+        # indices) ride along from the stored states. With loss scaling the seed is taken
+        # in float32 at least, so that it is scaled before it can underflow the state's type.
         yf_end, rest_end = pick(k_h)
         if loss.time_averaged:
             return jax.tree_util.tree_map(jnp.zeros_like, yf_end)
+        if wide:
+            yf_end = jax.tree_util.tree_map(lambda x: x.astype(jnp.promote_types(x.dtype, jnp.float32)), yf_end)
         y_end = eqx.combine(yf_end, rest_end)
         return jax.grad(lambda yf: loss.at_state(eqx.combine(yf, rest_end), y_end))(yf_end)
 
-    seeds = jax.vmap(seed)(blocks)
+    seeds = jax.vmap(lambda k: seed(k, wide=scaling is not None))(blocks)
     H = blocks.shape[0]
     cot_s = (1.0 / (blocks * block_time)).astype(jnp.float64) if loss.time_averaged else jnp.zeros(H, jnp.float64)
     if scaling is not None:
         shift, headroom_log2 = scaling
         exponent = _scale_exponents(seeds, cot_s, shift, jnp.dtype(simulator.dtype), headroom_log2)
         factor = jnp.exp2(exponent)
+        state_dtype = jnp.dtype(simulator.dtype)
         seeds = jax.tree_util.tree_map(
-            lambda x: (x.astype(jnp.float32) * factor.reshape((H,) + (1,) * (x.ndim - 1))).astype(x.dtype), seeds)
+            lambda x: (x * factor.reshape((H,) + (1,) * (x.ndim - 1)).astype(x.dtype)).astype(
+                state_dtype if x.dtype != state_dtype and jnp.issubdtype(x.dtype, jnp.floating) else x.dtype),
+            seeds)
         cot_s = cot_s * factor.astype(jnp.float64)
     cot_theta = jax.tree_util.tree_map(lambda x: jnp.zeros((H,) + jnp.shape(x), jnp.result_type(x)), theta)
 
@@ -240,13 +246,14 @@ def sweep_horizons(simulator, y0s, args, loss, sel: Wrt, b: int, blocks, loss_sc
 
 def _scaled_sweep(simulator, y_in, a_in, loss, sel, b, blocks, scaling, M):
     """The sweep with dynamic loss scaling (``chaosgrad.DynamicLossScale``): lanes whose
-    scaled backward pass is non-finite while their forward state is finite back off by
-    ``scaling.backoff_log2`` and are run again, at most ``scaling.retries`` times; every
-    other lane keeps its first result. Returns the usual five arrays and the exponents."""
+    scaled backward pass is non-finite while their forward state is finite back off
+    (``backoff_log2``, doubling at each rerun) and are run again, at most
+    ``scaling.retries`` times; every other lane keeps its first result. Returns the usual
+    five arrays and the exponents."""
     H = len(blocks)
     shifts = np.zeros((M, H), np.float32)
     best, retry = None, np.zeros((M, H), bool)
-    for _ in range(scaling.retries + 1):
+    for attempt in range(scaling.retries + 1):
         sh = jnp.asarray(np.pad(shifts, ((0, _rows(y_in) - M), (0, 0))))
         out = _sweep_ensemble(simulator, y_in, a_in, loss, sel, b, int(blocks[-1]), jnp.asarray(blocks),
                               shifts=sh, headroom_log2=int(scaling.headroom_log2))
@@ -264,7 +271,9 @@ def _scaled_sweep(simulator, y_in, a_in, loss, sel, b, blocks, scaling, M):
         retry = ~np.isfinite(best[0]) & best[2]
         if not retry.any():
             break
-        shifts = np.where(retry, shifts - scaling.backoff_log2, shifts).astype(np.float32)
+        # Back off by backoff_log2, then twice that, four times...: a cotangent that grows
+        # by 2^k inside the pass is found in about log2(k) reruns, not k.
+        shifts = np.where(retry, shifts - scaling.backoff_log2 * 2.0 ** attempt, shifts).astype(np.float32)
     return best[0], best[1], best[2].astype(bool), best[3], best[4], best[5]
 
 

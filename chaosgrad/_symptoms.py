@@ -15,10 +15,12 @@ on cases built to trigger it and on cases built not to:
    losses by more than ``SPIKE_MADS`` robust standard deviations (1.4826 MAD, Hampel
    1974), with a floor of ``SPIKE_FLOOR`` of the median's size so a flat loss does not
    spike on round-off; needs ``SPIKE_MIN_HISTORY`` previous losses.
-5. ``oscillating-loss``: over the last ``OSC_WINDOW`` changes of the loss, at least
-   ``OSC_ALTERNATION`` of consecutive changes flip sign, and the loss travels more than
-   ``OSC_TRAVEL`` times its net change: it moves a lot and goes nowhere (a step larger
-   than 2 / sharpness bounces across a valley).
+5. ``oscillating-loss``: over the last ``OSC_WINDOW`` changes ``d_t`` of the loss, at least
+   ``OSC_ALTERNATION`` of consecutive changes flip sign, the loss travels more than
+   ``OSC_TRAVEL`` times its net change (it moves a lot and goes nowhere: a step larger than
+   2 / sharpness bounces across a valley), and the alternating component stands out from
+   noise: ``|sum (-1)^t d_t| / (sd(d) sqrt(n)) > OSC_Z`` (about ``N(0, 1)`` for independent
+   changes, ``sqrt(n) = 4`` for a perfect bounce), so minibatch noise alone rarely fires.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ import numpy as np
 OVERFLOW_MARGIN = 16.0
 HUGE_UPDATE_RATIO = 0.1
 SPIKE_WINDOW, SPIKE_MADS, SPIKE_FLOOR, SPIKE_MIN_HISTORY = 20, 10.0, 1e-3, 5
-OSC_WINDOW, OSC_ALTERNATION, OSC_TRAVEL = 10, 0.8, 4.0
+OSC_WINDOW, OSC_ALTERNATION, OSC_TRAVEL, OSC_Z = 16, 0.8, 4.0, 3.0
 
 WORDS = {
     "nan-gradient": "NaN gradients",
@@ -77,7 +79,9 @@ def oscillating_loss(loss):
         d = np.diff(window)
         flips = np.mean(np.sign(d[1:]) * np.sign(d[:-1]) < 0)
         travel, net = np.abs(d).sum(), abs(window[-1] - window[0])
-        out[s] = flips >= OSC_ALTERNATION and travel > OSC_TRAVEL * net and travel > 0
+        spread = d.std(ddof=1)
+        z = abs(np.sum(d * (-1.0) ** np.arange(d.size))) / (spread * np.sqrt(d.size)) if spread > 0 else np.inf
+        out[s] = flips >= OSC_ALTERNATION and travel > OSC_TRAVEL * net and travel > 0 and z > OSC_Z
     return out
 
 

@@ -168,9 +168,11 @@ def run(*, fast: bool = False, progress=None) -> Study:
               f"{LEARNING_RATE:g}) starts at rho = {RHO_START:g} for {steps} steps. The recommended window is "
               f"ln 2 / lambda_1 = {window:.3g} time units ({n_window} steps); the full record is {n_full} steps, "
               f"about {lam * RECORD:.0f} e-foldings of the gradient. Adam divides by the gradient's running size, so "
-              "its steps stay small even when the gradient is 1e7: the symptom of the full record is not a huge "
-              "update but a direction that flips from step to step (oscillating loss). The truncated run's loss is "
-              "that of a different random window each step: its flagged spikes are the spread between windows."),
+              f"its steps stay small even when the gradient is {np.median(runs['full'][0].grad_norm):.2g} (median): "
+              "the full record shows no huge update; what the monitor shows is the gradient norm itself, "
+              f"{np.median(runs['full'][0].grad_norm) / np.median(runs['truncated'][0].grad_norm):.2g} times the "
+              "truncated one's, and a loss that does not come down. The truncated run's loss is that of a different "
+              "random window each step: a spike flagged there is the spread between windows."),
         figures=figures, tables=(table,))
     summary = (f"Fitting rho of Lorenz-63 (lambda_1 = {lam:.3f}) through a {RECORD:g}-time-unit record: "
                + "; ".join(f"{name} ends {err[name]:.2g} from the truth" for name in runs) + ".")
