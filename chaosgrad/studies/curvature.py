@@ -94,17 +94,31 @@ def _slice_section(sl) -> Section:
         figures=(fig,), tables=(table,))
 
 
+def _finite(x):
+    x = np.asarray(x, float)
+    return np.where(np.isfinite(x) & (x > 0), x, np.nan)
+
+
+def _scale_words(noise) -> str:
+    """B_simple at the longest horizon, or from which horizon on it is unresolved."""
+    if np.isfinite(noise.noise_scale[-1]):
+        return f"{noise.noise_scale[-1]:.3g} at T = {noise.horizons[-1]:g}"
+    first = int(np.argmax(~np.isfinite(noise.noise_scale)))
+    return (f"unresolved from T = {noise.horizons[first]:g} on (its 95% lower bound there is "
+            f"{noise.noise_scale_low[first]:.3g}): the mean gradient is below what {noise.examples} examples resolve")
+
+
 def _noise_section(noise) -> Section:
     fig = Figure(
         title="Mean and spread of the gradient over initial states", xlabel="horizon T", ylabel="size", yscale="log",
         caption=(f"Over {noise.examples} initial states on the attractor, d<z>_T/d rho: the spread sqrt(tr Sigma) grows "
-                 f"at {noise.noise_rate:.2f} per time unit; the noise scale B_simple = tr Sigma / |G|^2 reaches "
-                 f"{noise.noise_scale[-1]:.3g} at T = {noise.horizons[-1]:g}."),
+                 f"at {noise.noise_rate:.2f} per time unit; the noise scale B_simple = tr Sigma / |G|^2 is "
+                 + _scale_words(noise) + ". Missing points: the mean is below what the examples resolve."),
         series=(
-            Series("|mean gradient|", noise.horizons, noise.mean_norm, style="line+marker"),
+            Series("|mean gradient| (unbiased)", noise.horizons, _finite(noise.mean_norm), style="line+marker"),
             Series("spread sqrt(tr Sigma)", noise.horizons, noise.noise, style="line+marker"),
-            Series("noise scale B_simple (95% bootstrap)", noise.horizons, noise.noise_scale,
-                   lower=noise.noise_scale_low, upper=noise.noise_scale_high, style="line+marker"),
+            Series("noise scale B_simple (95% bootstrap)", noise.horizons, _finite(noise.noise_scale),
+                   lower=_finite(noise.noise_scale_low), upper=_finite(noise.noise_scale_high), style="line+marker"),
         ),
     )
     table = Table(title="Gradient noise against the horizon",
@@ -150,9 +164,8 @@ def run(*, fast: bool = False, progress=None) -> Study:
         f"the gradient at {_rate(chaotic, 'gradient_')} (the sharpness is {chaotic.regime}).",
         f"Turning points of z(T) along rho in [{sl.center[0] + sl.offsets[0]:g}, {sl.center[0] + sl.offsets[-1]:g}]: "
         + ", ".join(f"{int(k)} at T = {T:g}" for T, k in zip(sl.horizons, sl.turning_points)) + ".",
-        f"The spread of d<z>_T/d rho over initial states grows at {_rate(noise, 'noise_')}; B_simple goes from "
-        f"{noise.noise_scale[0]:.3g} at T = {noise.horizons[0]:g} to {noise.noise_scale[-1]:.3g} at "
-        f"T = {noise.horizons[-1]:g}.",
+        f"The spread of d<z>_T/d rho over initial states grows at {_rate(noise, 'noise_')}; B_simple is "
+        f"{noise.noise_scale[0]:.3g} at T = {noise.horizons[0]:g} and {_scale_words(noise)}.",
     )
     summary = (f"Through Lorenz-63 (lambda_1 = {lam:.3f}) the gradient of z(T) in rho grows at "
                f"{chaotic.gradient_rate:.2f}, its curvature at {chaotic.rate:.2f} per time unit, the loss along rho "
