@@ -21,13 +21,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._checks import as_count, check_seed, check_state_values
+from ._checks import as_count
 from ._errors import bad_argument
-from ._lyapunov import check_finite_input, check_step_shapes
+from ._gradients import checked_inputs
+from ._lyapunov import check_step_shapes
 from ._precision import float64_scope
-from ._pytree import floats_as_arrays
 from ._shadowing_types import CovariantVectorsResult
-from ._simulators import check_simulator
 
 
 @eqx.filter_jit
@@ -81,13 +80,7 @@ def covariant_vectors(simulator, y0, args=None, *, k: int | None = None, time: f
             (default: the exponents above zero by three standard errors of their
             per-interval growth).
     """
-    simulator = check_simulator(simulator)
-    seed = check_seed(seed)
-    check_state_values("y0", y0)
-    y0 = simulator.prepare(y0)
-    check_finite_input("y0", y0)
-    check_finite_input("args", args)
-    args = floats_as_arrays(args)
+    simulator, y0, args, seed = checked_inputs(simulator, y0, args, seed)
     check_step_shapes(simulator, y0, args)
     n = int(simulator.tangent_space(y0)[0].dim)
     k = n if k is None else k

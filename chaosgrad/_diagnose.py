@@ -26,9 +26,6 @@ from ._advice import explain, overflow_horizons, reaches_overflow, recommend
 from ._capabilities import refinable
 from ._causes import DEFAULT_CAUSES, AbstractCause, CauseEvidence
 from ._checks import (
-    check_finite_input,
-    check_seed,
-    check_state_values,
     check_step_shapes,
 )
 from ._compare import compare, nonfinite_fraction
@@ -41,7 +38,7 @@ from ._diagnose_shadowing import (
 )
 from ._diagnosis_types import Ablation, Diagnosis, GradientGrowthResult, Recommendation
 from ._errors import bad_argument
-from ._gradients import make_members, measure_growth
+from ._gradients import checked_inputs, make_members, measure_growth
 from ._horizons import plan_horizons
 from ._losses import as_loss, check_scalar_loss
 from ._lyapunov import (
@@ -177,13 +174,7 @@ def check_literature(literature) -> None:
 
 def _checked(simulator, y0, args, *, loss, horizons, wrt, reference, members, transient, lyapunov_time, k, causes, seed, literature=None):
     """Every argument of :func:`diagnose`, checked before anything is computed."""
-    simulator = check_simulator(simulator)
-    seed = check_seed(seed)
-    check_state_values("y0", y0)
-    y0 = simulator.prepare(y0)
-    check_finite_input("y0", y0)
-    check_finite_input("args", args)
-    args = floats_as_arrays(args)
+    simulator, y0, args, seed = checked_inputs(simulator, y0, args, seed)
     sel = resolve_wrt(wrt, args)
     loss = as_loss(loss)
     if reference is not None:

@@ -232,13 +232,7 @@ def prepare_measurement(simulator, y0, args, *, loss, horizons, wrt, members, sp
     curvature, gradient noise): ``(simulator, y0s, args, sel, loss, plan)``, members on
     axis 0 of ``y0s``. Every argument is checked before anything runs. ``plan=False``
     returns the caller's horizons as step counts (one or more) instead of a block plan."""
-    simulator = check_simulator(simulator)
-    seed = check_seed(seed)
-    check_state_values("y0", y0)
-    y0 = simulator.prepare(y0)
-    check_finite_input("y0", y0)
-    check_finite_input("args", args)
-    args = floats_as_arrays(args)
+    simulator, y0, args, seed = checked_inputs(simulator, y0, args, seed)
     sel = resolve_wrt(wrt, args)
     loss = as_loss(loss)
     plan = plan_horizons(horizons, simulator.dt) if plan else check_horizons(horizons, simulator.dt, least=1)
@@ -258,3 +252,16 @@ def prepare_measurement(simulator, y0, args, *, loss, horizons, wrt, members, sp
     t_max = float(plan.times(simulator.dt)[-1]) if isinstance(plan, HorizonPlan) else float(plan[-1] * simulator.dt)
     y0s = make_members(simulator, y0, args, members, t_max if spacing is None else spacing, seed=seed)
     return simulator, y0s, args, sel, loss, plan
+
+
+def checked_inputs(simulator, y0, args, seed):
+    """The checks every entry point runs first: the simulator, the seed, ``y0`` (values,
+    cast to the simulator's dtype, finite) and ``args`` (finite; Python floats as arrays).
+    Returns ``(simulator, y0, args, seed)``."""
+    simulator = check_simulator(simulator)
+    seed = check_seed(seed)
+    check_state_values("y0", y0)
+    y0 = simulator.prepare(y0)
+    check_finite_input("y0", y0)
+    check_finite_input("args", args)
+    return simulator, y0, floats_as_arrays(args), seed

@@ -9,12 +9,13 @@ import jax
 import numpy as np
 from scipy import stats
 
-from ._checks import as_count, check_seed, check_state_values
+from ._checks import as_count
 from ._errors import bad_argument
+from ._gradients import checked_inputs
 from ._losses import TimeAveragedLoss
-from ._lyapunov import check_finite_input, check_step_shapes, lyapunov_spectrum
+from ._lyapunov import check_step_shapes, lyapunov_spectrum
 from ._precision import float64_scope
-from ._pytree import floats_as_arrays, leaf_names
+from ._pytree import leaf_names
 from ._shadowing import (
     LSS,
     NILSS,
@@ -24,7 +25,6 @@ from ._shadowing import (
     nilss_window,
 )
 from ._shadowing_types import ShadowingResult
-from ._simulators import check_simulator
 from ._sweep import split_theta
 from ._wrt import resolve_wrt
 
@@ -121,14 +121,8 @@ def shadowing_gradient(simulator, y0, args=None, *, objective, wrt, time, method
     Returns a :class:`ShadowingResult`. A window whose tangents become non-finite is left
     out and recorded (``status``), never raised.
     """
-    simulator = check_simulator(simulator)
+    simulator, y0, args, seed = checked_inputs(simulator, y0, args, seed)
     method, steps = _check(method, windows, confidence, time, simulator.dt)
-    seed = check_seed(seed)
-    check_state_values("y0", y0)
-    y0 = simulator.prepare(y0)
-    check_finite_input("y0", y0)
-    check_finite_input("args", args)
-    args = floats_as_arrays(args)
     if wrt == "y0":
         raise bad_argument("wrt", "a long-time average does not depend on the initial state",
                            "pass a parameter in args, e.g. 'rho'")
