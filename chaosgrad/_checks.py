@@ -19,6 +19,9 @@ from ._errors import bad_argument
 from ._pytree import float_leaves
 from ._simulators import AbstractSimulator
 
+# Step and interval counts run as int32 loop counters inside compiled programs.
+MAX_COUNT = 2**31 - 1
+
 
 def as_count(name: str, value: float, dt: float, *, allow_zero: bool, unit: str = "one step (dt = {dt:g})") -> int:
     """``value`` (a time) as a whole number of ``dt``; ``unit`` names ``dt`` in messages."""
@@ -28,6 +31,9 @@ def as_count(name: str, value: float, dt: float, *, allow_zero: bool, unit: str 
         raise bad_argument(name, f"{value!r} is not a number", "pass a time in the simulator's units") from None
     if not math.isfinite(v) or v < 0 or (v == 0 and not allow_zero):
         raise bad_argument(name, f"{value!r} is not a positive finite time", "pass a positive time")
+    if v / dt > MAX_COUNT:
+        raise bad_argument(name, f"{value!r} is {v / dt:.3g} times {unit.format(dt=dt)}, more than the {MAX_COUNT} "
+                           "a compiled loop counts", f"pass at most {MAX_COUNT * dt:.3g}")
     n = int(round(v / dt))
     if n == 0 and not allow_zero:
         raise bad_argument(name, f"{value!r} is shorter than {unit.format(dt=dt)}", f"pass at least {dt:g}")

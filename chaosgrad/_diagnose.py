@@ -42,6 +42,7 @@ from ._gradients import checked_inputs, make_members, measure_growth
 from ._horizons import plan_horizons
 from ._losses import as_loss, check_scalar_loss
 from ._lyapunov import (
+    MAX_INTERVALS,
     UntilConverged,
     lyapunov_spectrum,
     precompile_spectrum,
@@ -187,6 +188,9 @@ def _checked(simulator, y0, args, *, loss, horizons, wrt, reference, members, tr
         not isinstance(lyapunov_time, (int, float)) or not 0 < lyapunov_time < math.inf
     ):
         raise bad_argument("lyapunov_time", f"{lyapunov_time!r} is not a positive time", "pass e.g. 100.0, or UntilConverged()")
+    if isinstance(lyapunov_time, (int, float)) and lyapunov_time / (simulator.dt * (1 if simulator.dt >= 1 else 10)) > MAX_INTERVALS:
+        raise bad_argument("lyapunov_time", f"{lyapunov_time!r} asks for more than {MAX_INTERVALS} renormalisation "
+                           "intervals", "pass a shorter time, or UntilConverged()")
     check_literature(literature)
     causes = check_causes(causes)
     check_step_shapes(simulator, y0, args)

@@ -119,6 +119,8 @@ def _interval_fn(simulator, args, m: int, unroll: int):
 # Intervals per call of the compiled chunk. Every run (a transient, a fixed time, a run
 # until converged, every step size of the same solver, since ``dt`` is a value) is a
 # sequence of calls of one program, ``count`` (traced, at most CHUNK) intervals each.
+# At most this many intervals in one fixed-time run (their logs, k floats each, are kept).
+MAX_INTERVALS = 10_000_000
 CHUNK = 400
 
 
@@ -362,6 +364,11 @@ def lyapunov_spectrum(
         if not isinstance(n_intervals, (int, np.integer)) or n_intervals < 1:
             raise bad_argument("n_intervals", f"{n_intervals!r} is not a positive int", "pass e.g. 1000")
         n_int = int(n_intervals)
+    if strategy is None and n_int > MAX_INTERVALS:
+        # Every interval's logs come back to the host (k floats each): bound the memory.
+        raise bad_argument("time" if time is not None else "n_intervals",
+                           f"asks for {n_int} renormalisation intervals, more than {MAX_INTERVALS}",
+                           "pass a shorter time, a longer interval, or time=UntilConverged()")
     seed = check_seed(seed)
 
     axes = (None, None) if ensemble_axes is None else ensemble_axes

@@ -71,3 +71,19 @@ def test_a_diverged_ensemble_member_is_not_averaged_in():
     res = cg.lyapunov_spectrum(LOGISTIC, jnp.array([[0.3], [1.5]]), 4.0, time=2000.0, ensemble_axes=(0, None))
     assert res.status == "nonfinite"
     assert abs(res.exponents[0] - np.log(2)) < 0.05
+
+
+def test_times_beyond_what_a_loop_counts_are_refused_by_name():
+    """A time of 4.3e16 steps (or 1e8 intervals) is refused before anything runs, naming
+    the argument: counts run as int32 inside compiled loops, and every interval's logs are
+    kept on the host."""
+    import chaosgrad as cg
+
+    sim = cg.MapSimulator(lambda x, a: 0.5 * x)
+    for kw, name in [({"time": 4.3e16}, "time"), ({"n_intervals": 10**8}, "n_intervals"), ({"time": 2e7}, "time")]:
+        with pytest.raises(cg.ChaosgradInputError, match=name):
+            cg.lyapunov_spectrum(sim, np.ones(2), None, **kw)
+    with pytest.raises(cg.ChaosgradInputError, match="horizons"):
+        cg.gradient_growth(sim, np.ones(2), None, horizons=[1, 2, 1e12])
+    with pytest.raises(cg.ChaosgradInputError, match="lyapunov_time"):
+        cg.diagnose(sim, np.ones(2), None, lyapunov_time=1e9, horizons=[1, 2, 3])
