@@ -134,10 +134,11 @@ def run(*, fast: bool = False, progress=None) -> Study:
     findings = (
         f"With batch norm every activation explodes: tanh {g[('tanh', 'batch', False)].rate:+.3f}, "
         f"ReLU {g[('relu', 'batch', False)].rate:+.3f}, linear {g[('linear', 'batch', False)].rate:+.3f} per layer.",
-        "The weight scale does nothing: rates at scales 0.25, 1, 4 are "
+        "The weight scale does not change the rate: at scales 0.25, 1, 4 it is "
         + ", ".join(f"{results[('tanh', 'batch', False, sc)].rate:+.4f}" for sc in (0.25, 1.0, 4.0))
-        + f"; gradients at 0.25 and 4 differ by at most {same:.1e} (relative), BN's epsilon = {EPS:g} "
-        "against a pre-activation variance of about 0.03 at scale 0.25, over every layer.",
+        + f" per layer. Individual gradients at 0.25 and 4 differ by up to {same:.1e} (relative) only through BN's "
+        f"epsilon = {EPS:g} (against a pre-activation variance of about 0.03 at scale 0.25), a perturbation of every "
+        "layer that the same explosion amplifies.",
         "Towards the linear regime the rate falls: " + ", ".join(
             f"{a} {results[(a, 'batch', False, 1.0)].rate:+.3f}" for a in LINEARITY) + ".",
         f"Residual connections: tanh {_rate_text(g[('tanh', 'batch', True)])}, ReLU "
@@ -156,7 +157,7 @@ def run(*, fast: bool = False, progress=None) -> Study:
     main_case = results[("tanh", "batch", False, 1.0)]
     res_case = results[("tanh", "batch", True, 1.0)]
     summary = (f"A batch-normalised tanh network's gradient grows at {main_case.rate:.3f} per layer at initialisation; "
-               f"no weight scale changes it, a more linear activation reduces it, residual connections reduce it "
+               f"no weight scale changes that rate, a more linear activation reduces it, residual connections reduce it "
                f"to {res_case.rate:.3f}.")
     return make_study("batch_norm", "Batch normalisation at initialisation", summary, main, [section], list(findings),
                       fast=fast, config={"width": n, "batch": batch, "depth": depth, "members": members}, extra={})
