@@ -42,8 +42,9 @@ from ._gradients import checked_inputs, make_members, measure_growth
 from ._horizons import plan_horizons
 from ._losses import as_loss, check_scalar_loss
 from ._lyapunov import (
-    MAX_INTERVALS,
     UntilConverged,
+    default_interval_steps,
+    fixed_time_intervals,
     lyapunov_spectrum,
     precompile_spectrum,
     states_in_intervals,
@@ -115,7 +116,7 @@ def _lyapunov_options(simulator, n, lyapunov_time, k, t_max_hint, seed) -> dict:
         time = UntilConverged(atol=atol)
     else:
         time = lyapunov_time
-    return dict(k=min(n, 8) if k is None else k, transient=0.0, interval=(1 if dt >= 1 else 10) * dt, time=time, seed=seed)
+    return dict(k=min(n, 8) if k is None else k, transient=0.0, interval=default_interval_steps(dt) * dt, time=time, seed=seed)
 
 
 def _ablation_name(cause) -> str:
@@ -188,9 +189,8 @@ def _checked(simulator, y0, args, *, loss, horizons, wrt, reference, members, tr
         not isinstance(lyapunov_time, (int, float)) or not 0 < lyapunov_time < math.inf
     ):
         raise bad_argument("lyapunov_time", f"{lyapunov_time!r} is not a positive time", "pass e.g. 100.0, or UntilConverged()")
-    if isinstance(lyapunov_time, (int, float)) and lyapunov_time / (simulator.dt * (1 if simulator.dt >= 1 else 10)) > MAX_INTERVALS:
-        raise bad_argument("lyapunov_time", f"{lyapunov_time!r} asks for more than {MAX_INTERVALS} renormalisation "
-                           "intervals", "pass a shorter time, or UntilConverged()")
+    if isinstance(lyapunov_time, (int, float)):
+        fixed_time_intervals("lyapunov_time", lyapunov_time, simulator.dt, default_interval_steps(simulator.dt))
     check_literature(literature)
     causes = check_causes(causes)
     check_step_shapes(simulator, y0, args)

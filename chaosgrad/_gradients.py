@@ -105,11 +105,11 @@ def measure_growth(simulator, y0s, args, *, loss, sel: Wrt, plan: HorizonPlan, c
     # adjoint of a SwappableAdjoint simulator; the norms below then use the user's.
     sweep_sim = simulator if through_steps else simulator.with_adjoint(simulator.exact_adjoint())
     own_adjoint = not through_steps and not loss.time_averaged
+    if loss_scaling is not None and own_adjoint:
+        raise ValueError("loss scaling applies to reverse mode through the steps, not to the simulator's own adjoint")
     # The user's adjoint program compiles in the background while the sweep's does.
     prepared = prepare_through_adjoint(simulator, y0s, args, loss, sel, b, blocks) if own_adjoint else None
     report("gradient sweep", 0, 1)
-    if loss_scaling is not None and own_adjoint:
-        raise ValueError("loss scaling applies to reverse mode through the steps, not to the simulator's own adjoint")
     swept = sweep_horizons(sweep_sim, y0s, args, loss, sel, b, blocks, loss_scaling=loss_scaling)
     norms, profile, state_ok, grads, states = swept[:5]
     scale_log2 = swept[5] if loss_scaling is not None else None

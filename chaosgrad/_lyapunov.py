@@ -304,6 +304,26 @@ def _with_failure(res: LyapunovResult, simulator, y0, args, ok, *, members, axes
 
 
 @float64_scope
+def default_interval_steps(dt: float) -> int:
+    """Steps per renormalisation interval by default: one for a map or rollout counted in
+    steps (``dt >= 1``), else ten."""
+    return 1 if dt >= 1 else 10
+
+
+def check_interval_count(name: str, n_int: int) -> None:
+    """Every interval's logs come back to the host (k floats each): at most ``MAX_INTERVALS``."""
+    if n_int > MAX_INTERVALS:
+        raise bad_argument(name, f"asks for {n_int} renormalisation intervals, more than {MAX_INTERVALS}",
+                           "pass a shorter time, a longer interval, or time=UntilConverged()")
+
+
+def fixed_time_intervals(name: str, time, dt: float, m: int) -> int:
+    """A fixed measuring ``time`` as a number of intervals of ``m`` steps, checked."""
+    n_int = as_count(name, time, dt * m, allow_zero=False, unit="one renormalisation interval ({dt:g})")
+    check_interval_count(name, n_int)
+    return n_int
+
+
 def lyapunov_spectrum(
     simulator: AbstractSimulator,
     y0,
@@ -350,7 +370,7 @@ def lyapunov_spectrum(
     dt = simulator.dt
     transient_steps = as_count("transient", transient, dt, allow_zero=True)
     if interval is None:
-        m = 1 if dt >= 1 else 10
+        m = default_interval_steps(dt)
     else:
         m = as_count("interval", interval, dt, allow_zero=False)
     if (time is None) == (n_intervals is None):
@@ -359,16 +379,12 @@ def lyapunov_spectrum(
         )
     strategy = time if isinstance(time, UntilConverged) else None
     if strategy is None and time is not None:
-        n_int = as_count("time", time, dt * m, allow_zero=False, unit="one renormalisation interval ({dt:g})")
+        n_int = fixed_time_intervals("time", time, dt, m)
     elif strategy is None:
         if not isinstance(n_intervals, (int, np.integer)) or n_intervals < 1:
             raise bad_argument("n_intervals", f"{n_intervals!r} is not a positive int", "pass e.g. 1000")
         n_int = int(n_intervals)
-    if strategy is None and n_int > MAX_INTERVALS:
-        # Every interval's logs come back to the host (k floats each): bound the memory.
-        raise bad_argument("time" if time is not None else "n_intervals",
-                           f"asks for {n_int} renormalisation intervals, more than {MAX_INTERVALS}",
-                           "pass a shorter time, a longer interval, or time=UntilConverged()")
+        check_interval_count("n_intervals", n_int)
     seed = check_seed(seed)
 
     axes = (None, None) if ensemble_axes is None else ensemble_axes

@@ -110,10 +110,16 @@ class _Problem(eqx.Module):
         return jax.value_and_grad(lambda u: jnp.asarray(self.objective(flat.combine(u, rest)), jnp.float64))(u)
 
 
+def _along(f, X):
+    """The coefficients of ``X``'s columns along ``f`` (``xi = f . x / |f|^2``); zero
+    without a neutral direction (``f = 0``)."""
+    ff = jnp.dot(f, f)
+    return jnp.where(ff > 0, f @ X / jnp.where(ff > 0, ff, 1.0), 0.0)
+
+
 def _project(f, X):
     """``X`` without its component along ``f`` (columns); ``f = 0``: unchanged."""
-    ff = jnp.dot(f, f)
-    return jnp.where(ff > 0, X - jnp.outer(f, f @ X) / jnp.where(ff > 0, ff, 1.0), X)
+    return X - jnp.outer(f, _along(f, X))
 
 
 @eqx.filter_jit
@@ -144,14 +150,13 @@ def _nilss_window(problem, y0, theta, W0, m, K, dt, t0):
         zeros = (jnp.zeros((u, u)), jnp.zeros((u, P)), jnp.zeros(u), jnp.zeros(P), jnp.zeros(()))
         (t, y, W1, V1, C, D, gW, gV, acc), _ = jax.lax.scan(one_step, (t, y, W, V, *zeros), None, length=m)
         f = problem.direction(t, y, theta)
-        ff = jnp.dot(f, f)
-        xiW = jnp.where(ff > 0, f @ W1 / jnp.where(ff > 0, ff, 1.0), 0.0)
-        xiV = jnp.where(ff > 0, f @ V1 / jnp.where(ff > 0, ff, 1.0), 0.0)
+        xiW, xiV = _along(f, W1), _along(f, V1)
         Q, R = jnp.linalg.qr(_project(f, W1))
-        B = Q.T @ _project(f, V1)
+        V1p = _project(f, V1)
+        B = Q.T @ V1p
         Jend, _ = problem.value_and_grad(y)
         ok = jnp.all(jnp.isfinite(R)) & jnp.all(jnp.isfinite(B)) & jnp.isfinite(acc)
-        V_next = _project(f, V1) - Q @ B
+        V_next = V1p - Q @ B
         return (t, y, Q, V_next), (C, D, R, B, gW, gV, acc, xiW, xiV, Jend, ok)
 
     V0 = jnp.zeros((n, P), W0.dtype)

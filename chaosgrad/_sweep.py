@@ -24,6 +24,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._capabilities import reverse_through_steps
+from ._checks import leading_size
 from ._pytree import all_finite, float_leaves, is_float_array, tangent_mask
 from ._sharding import shard_ensemble, to_host
 from ._sketch import sketch_tree
@@ -254,7 +255,7 @@ def _scaled_sweep(simulator, y_in, a_in, loss, sel, b, blocks, scaling, M):
     shifts = np.zeros((M, H), np.float32)
     best, retry = None, np.zeros((M, H), bool)
     for attempt in range(scaling.retries + 1):
-        sh = jnp.asarray(np.pad(shifts, ((0, _rows(y_in) - M), (0, 0))))
+        sh = jnp.asarray(np.pad(shifts, ((0, leading_size(y_in, "y0") - M), (0, 0))))
         out = _sweep_ensemble(simulator, y_in, a_in, loss, sel, b, int(blocks[-1]), jnp.asarray(blocks),
                               shifts=sh, headroom_log2=int(scaling.headroom_log2))
         norms, profile, state, grads, states, expo = (np.asarray(to_host(x)[:M], np.float64) for x in out)
@@ -275,10 +276,6 @@ def _scaled_sweep(simulator, y_in, a_in, loss, sel, b, blocks, scaling, M):
         # by 2^k inside the pass is found in about log2(k) reruns, not k.
         shifts = np.where(retry, shifts - scaling.backoff_log2 * 2.0 ** attempt, shifts).astype(np.float32)
     return best[0], best[1], best[2].astype(bool), best[3], best[4], best[5]
-
-
-def _rows(tree) -> int:
-    return int(jax.tree_util.tree_leaves(tree)[0].shape[0])
 
 
 # A reverse solve may take this many times the forward solve's internal steps (at least

@@ -14,12 +14,10 @@ block's residuals whatever the horizon (the same scheme as the gradient sweep).
 
 from __future__ import annotations
 
-import equinox as eqx
 import jax
 import jax.numpy as jnp
 from jax.flatten_util import ravel_pytree
 
-from ._pytree import is_float_array
 from ._sweep import _block_fn, split_theta
 from ._wrt import Wrt
 
@@ -55,7 +53,3 @@ def flat_objective(simulator, loss, sel: Wrt, args, y_template, b: int, K: int):
         return loss.at_state(y, y_template).astype(jnp.float64)
 
     return x0_of, objective
-
-
-def float_part(tree):
-    return eqx.partition(tree, is_float_array)[0]
