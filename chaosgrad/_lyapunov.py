@@ -303,7 +303,6 @@ def _with_failure(res: LyapunovResult, simulator, y0, args, ok, *, members, axes
     return dataclasses.replace(res, failure=f"step {step} (t = {step * simulator.dt:g}): {why}")
 
 
-@float64_scope
 def default_interval_steps(dt: float) -> int:
     """Steps per renormalisation interval by default: one for a map or rollout counted in
     steps (``dt >= 1``), else ten."""
@@ -324,6 +323,7 @@ def fixed_time_intervals(name: str, time, dt: float, m: int) -> int:
     return n_int
 
 
+@float64_scope
 def lyapunov_spectrum(
     simulator: AbstractSimulator,
     y0,
