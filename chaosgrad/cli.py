@@ -261,9 +261,11 @@ def _analyze_all(names, args, argv, out_root, formats, progress) -> int:
                 progress.close()
             codes[name] = _finish(study, name, args, argv, out_root, formats, progress)
         except CliError as exc:
+            interrupts.raise_if_interrupted()
             _err(f"{name}: {exc}")
             codes[name] = exc.code
         except Exception as exc:
+            interrupts.raise_if_interrupted()
             if args.debug:
                 traceback.print_exc()
             _err(f"{name}: the analysis failed: {type(exc).__name__}: {exc}")
@@ -405,6 +407,9 @@ def _main(argv) -> int:
             return cmd_report(args)
         return cmd_index(args)
     except CliError as exc:
+        if interrupts.interrupted():  # e.g. a temporary folder an interrupt left busy
+            _err("interrupted; no partial report was written")
+            return EXIT_INTERRUPTED
         _err(str(exc))
         if debug and exc.__cause__ is not None:
             traceback.print_exception(exc.__cause__)

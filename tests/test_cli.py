@@ -358,6 +358,26 @@ def test_interrupt_and_crash_during_the_analysis(registry, capsys, tmp_path):
     assert not Path("rep").exists()
 
 
+def test_an_interrupt_that_surfaces_as_a_write_error_exits_130(registry, capsys, tmp_path, monkeypatch):
+    """An interrupt can leave a busy temporary folder behind, whose removal fails with an
+    OSError: that is still an interrupt (exit 130), not a report that could not be written."""
+    from chaosgrad import _interrupts
+
+    def interrupted_mid_write(doc, path, reason):
+        _interrupts._STATE["interrupted"] = True
+        raise OSError(39, "Directory not empty")
+
+    monkeypatch.setattr(_pdf, "matplotlib_pdf", interrupted_mid_write)
+    build = _document.build
+    monkeypatch.setattr(_document, "build", lambda study, **kw: build(study, figures=False))
+    try:
+        code, _, err = _run(["analyze", "synthetic-lorenz", "--pdf-engine", "matplotlib", "--out", "rep", *FAST], capsys)
+    finally:
+        _interrupts._STATE["interrupted"] = False
+    assert code == 130 and "interrupted" in err and "cannot write" not in err
+    assert _files(tmp_path / "rep") == []
+
+
 # ------------------------------------------------------------------ help, entry point, progress
 
 

@@ -7,10 +7,13 @@ from __future__ import annotations
 import base64
 import io
 import json
+import os
 import re
 import shutil
 import subprocess
 import sys
+import textwrap
+import time
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -501,3 +504,40 @@ def test_a_figure_that_cannot_be_drawn_is_reported_in_place(monkeypatch):
     html = _html.render(doc)
     assert "figure could not be drawn (ValueError: bad axis limits)" in html
     assert html.count('class="warning"') == 1
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="process groups are POSIX")
+def test_a_chromium_that_hangs_is_killed_with_its_helpers(tmp_path):
+    """Chromium's helper processes outlive a killed parent and keep writing to the
+    profile folder; a timeout (as an interrupt) kills the whole group, so the folder is
+    removed and nothing is left running."""
+    fake = tmp_path / "fake-chromium"
+    pidfile, profile_file = tmp_path / "helper.pid", tmp_path / "profile"
+    fake.write_text(textwrap.dedent(f"""\
+        #!/bin/sh
+        profile=""
+        for a in "$@"; do case "$a" in --user-data-dir=*) profile="${{a#--user-data-dir=}}";; esac; done
+        echo "$profile" > {profile_file}
+        ( while true; do touch "$profile/f-$(date +%s%N)"; sleep 0.01; done ) &
+        echo $! > {pidfile}
+        sleep 60
+    """))
+    fake.chmod(0o755)
+    html = tmp_path / "r.html"
+    html.write_text("<html></html>")
+    with pytest.raises(_pdf.PdfError, match="did not finish printing within 1 s"):
+        _pdf.print_with_chromium(html, tmp_path / "r.pdf", str(fake), timeout=1.0)
+    helper = int(pidfile.read_text())
+    time.sleep(0.2)
+    assert not _running(helper)
+    assert not Path(profile_file.read_text().strip()).exists()
+
+
+def _running(pid: int) -> bool:
+    """Whether ``pid`` is a live process (a zombie awaiting its reaper is not)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    status = Path(f"/proc/{pid}/status")
+    return not (status.exists() and "\nState:\tZ" in status.read_text())

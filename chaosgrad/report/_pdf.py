@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import textwrap
@@ -60,24 +61,44 @@ def find_chromium() -> str | None:
 
 
 def print_with_chromium(html_path: Path, pdf_path: Path, chromium: str, timeout: float = 120.0) -> None:
-    """Print ``html_path`` to ``pdf_path`` with headless Chromium (A4 from the print CSS)."""
-    with tempfile.TemporaryDirectory(prefix="chaosgrad-chromium-") as profile:
+    """Print ``html_path`` to ``pdf_path`` with headless Chromium (A4 from the print CSS).
+
+    Chromium runs in its own process group: it starts helper processes (zygote, crash
+    handler) that outlive a killed parent and keep writing to the profile folder, so on a
+    timeout or an interrupt the whole group is killed before the folder is removed.
+    """
+    with tempfile.TemporaryDirectory(prefix="chaosgrad-chromium-", ignore_cleanup_errors=True) as profile:
         cmd = [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}",
                f"--print-to-pdf={pdf_path}", Path(html_path).resolve().as_uri()]
         try:
-            proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                  stderr=subprocess.PIPE, timeout=timeout, check=False)
-        except subprocess.TimeoutExpired as exc:
-            raise PdfError(f"{chromium} did not finish printing within {timeout:.0f} s") from exc
+            proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE, start_new_session=True)
         except OSError as exc:
             raise PdfError(f"could not start {chromium}: {exc}") from exc
+        try:
+            _, stderr = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired as exc:
+            _kill_group(proc)
+            raise PdfError(f"{chromium} did not finish printing within {timeout:.0f} s") from exc
+        except BaseException:  # an interrupt: no orphaned Chromium left behind
+            _kill_group(proc)
+            raise
     ok = pdf_path.exists() and pdf_path.stat().st_size > 0
     if ok:
         with open(pdf_path, "rb") as fh:
             ok = fh.read(5) == b"%PDF-"
     if proc.returncode != 0 or not ok:
-        tail = proc.stderr.decode("utf-8", "replace").strip().splitlines()[-3:]
+        tail = stderr.decode("utf-8", "replace").strip().splitlines()[-3:]
         raise PdfError(f"{chromium} exited with {proc.returncode} without a PDF: {' | '.join(tail)}")
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    """Kill ``proc`` and every process of its group, then reap it."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError, AttributeError):
+        proc.kill()
+    proc.communicate()
 
 
 # ------------------------------------------------------------------ matplotlib fallback
