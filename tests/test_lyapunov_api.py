@@ -193,7 +193,6 @@ def test_a_float64_simulator_computes_in_float64_in_a_default_process():
     """x -> (1 + 1e-9) x has exponent ln(1 + 1e-9) = 1e-9 - 5e-19: visible in float64, exactly
     zero in float32 (1 + 1e-9 rounds to 1). The test process runs with JAX's default
     configuration (x64 off): lyapunov_spectrum must enable float64 in its own scope."""
-    import jax
 
     assert not jax.config.jax_enable_x64
     sim = cg.MapSimulator(lambda x, a: x * (1.0 + 1e-9))
