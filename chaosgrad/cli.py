@@ -384,8 +384,7 @@ def main(argv=None) -> int:
 
             from ._compilation_cache import cache_scope
     except KeyboardInterrupt:
-        _err("interrupted; no partial report was written")
-        return EXIT_INTERRUPTED
+        return _interrupted()
     with jax.enable_x64(True), cache_scope():
         return _main(argv)
 
@@ -408,8 +407,7 @@ def _main(argv) -> int:
         return cmd_index(args)
     except CliError as exc:
         if interrupts.interrupted():  # e.g. a temporary folder an interrupt left busy
-            _err("interrupted; no partial report was written")
-            return EXIT_INTERRUPTED
+            return _interrupted()
         _err(str(exc))
         if debug and exc.__cause__ is not None:
             traceback.print_exception(exc.__cause__)
@@ -417,13 +415,17 @@ def _main(argv) -> int:
     except SystemExit as exc:  # --help and --version
         return exc.code if isinstance(exc.code, int) else EXIT_OK
     except KeyboardInterrupt:
-        _err("interrupted; no partial report was written")
-        return EXIT_INTERRUPTED
+        return _interrupted()
     except Exception as exc:
         if interrupts.interrupted():  # an interrupt that surfaced as another exception
-            _err("interrupted; no partial report was written")
-            return EXIT_INTERRUPTED
+            return _interrupted()
         return _failed(exc, debug)
+
+
+def _interrupted() -> int:
+    """Say that the command was interrupted; its exit code."""
+    _err("interrupted; no partial report was written")
+    return EXIT_INTERRUPTED
 
 
 def _failed(exc: Exception, debug: bool) -> int:
@@ -447,8 +449,7 @@ def entry(argv=None) -> None:
     try:
         code = main(argv)
     except KeyboardInterrupt:
-        _err("interrupted; no partial report was written")
-        code = EXIT_INTERRUPTED
+        code = _interrupted()
     # An interrupt that arrived after the last checkpoint, when everything was written,
     # leaves a complete result: the command's own code stands. Leaving without the
     # interpreter's teardown also closes the window where it has restored the default
