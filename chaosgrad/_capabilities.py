@@ -41,8 +41,9 @@ class SwappableAdjoint(eqx.Module):
        the current adjoint, so one compiled program serves every horizon. With
        ``solver_steps`` (static) an adaptive solve, forward and reverse, may take at most
        that many internal steps, and a reverse solve that does not get back to ``t0``
-       within them raises at run time instead of returning the partial (finite, wrong)
-       gradient.
+       within them gives a non-finite (NaN) gradient for that member instead of the
+       partial (finite, wrong) one; raising at run time is accepted too (the engines
+       then rerun the batch member by member to find the failing ones).
     6. ``forward_solver_steps(t0, y, args, t1, max_steps)`` (optional, default ``None``)
        is the number of internal solver steps the forward solve to ``t1`` takes (an int
        array), so that the engines can bound the reverse solve (rule 5) by a multiple of

@@ -89,6 +89,10 @@ class AbstractCause(eqx.Module):
        the physics' prediction, ``evidence.expected_physical``).
     6. ``recommend(evidence, ablated)`` returns :class:`~chaosgrad.Recommendation` s for
        when the cause is confirmed (``ablated`` is its gradient measurement).
+    7. ``anticipate(simulator, args)`` (optional, default ``None``) returns the
+       ``(simulator, args)`` that ``ablate`` will return, when the user's set-up alone
+       already decides it, so that the ablation's programs compile while the user's
+       gradient is measured. A wrong anticipation costs compile time, never numbers.
 
     :class:`Precision` is the shortest reference implementation.
     """
@@ -111,6 +115,10 @@ class AbstractCause(eqx.Module):
     def recommend(self, evidence: CauseEvidence, ablated: GradientGrowthResult) -> list[Recommendation]:
         del evidence, ablated
         return []
+
+    def anticipate(self, simulator, args) -> tuple[AbstractSimulator, Any] | None:
+        del simulator, args
+        return None
 
 
 class Precision(AbstractCause):
@@ -199,11 +207,15 @@ class Adjoint(AbstractCause):
             return f"the gradient goes through {adjoint_name(sim)}, which has numerics of its own"
         return None
 
+    def anticipate(self, simulator, args):
+        if isinstance(simulator, SwappableAdjoint) and not reverse_through_steps(simulator):
+            return simulator.with_adjoint(simulator.exact_adjoint()), args
+        return None
+
     def ablate(self, evidence):
         sim = evidence.simulator
-        exact = sim.exact_adjoint()
-        return sim.with_adjoint(exact), evidence.args, (
-            f"{type(exact).__name__} (discretise-then-optimise) instead of {adjoint_name(sim)}"
+        return sim.with_adjoint(sim.exact_adjoint()), evidence.args, (
+            f"{type(sim.exact_adjoint()).__name__} (discretise-then-optimise) instead of {adjoint_name(sim)}"
         )
 
     def recommend(self, evidence, ablated):

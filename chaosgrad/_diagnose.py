@@ -38,7 +38,7 @@ from ._diagnose_shadowing import (
 )
 from ._diagnosis_types import Ablation, Diagnosis, GradientGrowthResult, Recommendation
 from ._errors import bad_argument
-from ._gradients import checked_inputs, make_members, measure_growth
+from ._gradients import checked_inputs, make_members, measure_growth, precompile_growth
 from ._horizons import plan_horizons
 from ._losses import as_loss, check_scalar_loss
 from ._lyapunov import (
@@ -122,6 +122,24 @@ def _lyapunov_options(simulator, n, lyapunov_time, k, t_max_hint, seed) -> dict:
 def _ablation_name(cause) -> str:
     """The optional ``ablation_name`` (class attribute or field), else the cause's name."""
     return getattr(cause, "ablation_name", None) or cause.name
+
+
+def _anticipate_ablations(causes, simulator, args, y0s, ablated_inputs) -> list:
+    """Background compilations of the ablations that the causes anticipate (cause rule
+    7); a cause whose anticipation fails is simply not anticipated."""
+    threads = []
+    for cause in causes:
+        try:
+            guess = cause.anticipate(simulator, args)
+            if guess is None:
+                continue
+            sim, a = guess
+            thread = precompile_growth(check_simulator(sim), **ablated_inputs(sim, a, y0s))
+        except Exception:  # noqa: BLE001 - the ablation itself reports its failure later
+            continue
+        if thread is not None:
+            threads.append(thread)
+    return threads
 
 
 def _test_cause(cause, evidence: CauseEvidence, y0s, measure) -> tuple[Ablation, GradientGrowthResult | None] | None:
@@ -381,13 +399,19 @@ def diagnose(
     y0s_ref = make_members(member_sim, member_sim.prepare(y_ref), args, int(members), t_max, seed=int(seed), along=along)
     y0s = simulator.prepare(y0s_ref)
 
-    def measure(sim, a, starts, loss_scaling=None):
-        """The same members and reported horizons through an ablated set-up."""
-        same_grid = sim.dt == simulator.dt
+    def ablated_inputs(sim, a, starts):
+        """The same members and reported horizons for an ablated set-up."""
         a = floats_as_arrays(a)
-        grid = plan if same_grid else plan_horizons(plan.times(simulator.dt)[plan.reported], sim.dt)
-        return measure_growth(sim, sim.prepare(starts), a, loss=loss, sel=resolve_wrt(wrt, a), plan=grid,
-                              loss_scaling=loss_scaling)
+        grid = plan if sim.dt == simulator.dt else plan_horizons(plan.times(simulator.dt)[plan.reported], sim.dt)
+        return dict(y0s=sim.prepare(starts), args=a, loss=loss, sel=resolve_wrt(wrt, a), plan=grid)
+
+    # Ablations the set-up already decides (cause rule 7) compile while the user's gradient is measured.
+    compiling_ablations = _anticipate_ablations(causes, simulator, args, y0s, ablated_inputs)
+
+    def measure(sim, a, starts, loss_scaling=None):
+        for thread in compiling_ablations:
+            thread.join()
+        return measure_growth(sim, **ablated_inputs(sim, a, starts), loss_scaling=loss_scaling)
 
     grad = measure_growth(simulator, y0s, args, loss=loss, sel=sel, plan=plan)
 

@@ -89,6 +89,16 @@ def _wrt_dimension(simulator, sel: Wrt, y_template, args) -> int:
     return int(sum(np.size(x) for x in jax.tree_util.tree_leaves(theta)))
 
 
+def precompile_growth(simulator, y0s, args, *, loss, sel: Wrt, plan: HorizonPlan):
+    """Start compiling, in the background, the program of a later :func:`measure_growth`
+    with the same arguments that no other measurement shares (the simulator's own
+    adjoint, horizon by horizon); the thread, to ``join()`` before that call, or ``None``
+    when there is none."""
+    if reverse_through_steps(simulator) or loss.time_averaged:
+        return None
+    return prepare_through_adjoint(simulator, y0s, args, loss, sel, plan.b, plan.blocks)["compiling"]
+
+
 def measure_growth(simulator, y0s, args, *, loss, sel: Wrt, plan: HorizonPlan, confidence=0.95, progress=None,
                    loss_scaling=None) -> GradientGrowthResult:
     """The gradient growth of prepared members ``y0s`` (axis 0) on ``plan``'s horizons.
@@ -119,7 +129,8 @@ def measure_growth(simulator, y0s, args, *, loss, sel: Wrt, plan: HorizonPlan, c
         method_paths += (f"; dynamic loss scaling per horizon (powers of two, headroom 2^{loss_scaling.headroom_log2}, "
                          f"back-off 2^{loss_scaling.backoff_log2} on a non-finite pass)")
     if own_adjoint:
-        norms, grads, reverse_note = through_adjoint(simulator, y0s, args, loss, sel, b, blocks, report, prepared)
+        norms, grads, reverse_note = through_adjoint(simulator, y0s, args, loss, sel, b, blocks, report, prepared,
+                                                     forward_ok=state_ok)
         method_paths = (
             f"each horizon through the simulator's own adjoint ({adjoint_name(simulator)}); "
             "cotangent profile through the steps" + (f"; {reverse_note}" if reverse_note else "")

@@ -17,6 +17,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ._bounded_backsolve import BoundedBacksolveAdjoint
 from ._capabilities import Refinable, SwappableAdjoint
 from ._errors import bad_argument
 from ._pytree import all_finite
@@ -261,12 +262,13 @@ class ODESimulator(AbstractSimulator, SwappableAdjoint, Refinable):
     def evolve_until(self, t0, y, args, t1, max_steps: int, solver_steps: int | None = None):
         """Capability rule 5 of :class:`SwappableAdjoint`: one ``diffeqsolve`` to a traced
         ``t1`` with the user's adjoint; with ``solver_steps``, a ``BacksolveAdjoint``'s
-        reverse solve is bounded by it and raises when it does not reach ``t0``."""
+        reverse solve is bounded by it and gives NaN, member by member, when it does not
+        reach ``t0`` (:class:`~chaosgrad._bounded_backsolve.BoundedBacksolveAdjoint`)."""
         adjoint = self.adjoint
         if solver_steps is not None and isinstance(adjoint, diffrax.BacksolveAdjoint):
             own = adjoint.kwargs.get("max_steps")
             budget = solver_steps if own is None else min(own, solver_steps)
-            adjoint = diffrax.BacksolveAdjoint(**{**adjoint.kwargs, "max_steps": budget, "throw": True})
+            adjoint = BoundedBacksolveAdjoint(**{**adjoint.kwargs, "max_steps": budget})
         return self._diffeqsolve(t0, y, args, max_steps, adjoint, t1=t1, solver_steps=solver_steps)
 
     def forward_solver_steps(self, t0, y, args, t1, max_steps: int):

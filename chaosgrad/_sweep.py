@@ -327,17 +327,18 @@ def reverse_step_budget(simulator, y0s, args, n_max: int, t_max: float) -> int |
 
 
 def _one_horizon(simulator, y0s, args, loss, sel, n_max, horizon, budget):
-    """Norms and sketches at one horizon; a member whose reverse solve ran out of its
-    budget (the batched run raises) is NaN, found by rerunning member by member (each
-    replicated over the batch, so the same compiled program serves)."""
+    """Norms and sketches at one horizon. A member whose reverse solve does not get back
+    is NaN (capability rule 5); a simulator whose adjoint raises instead (for the whole
+    batch) is rerun member by member (each replicated over the batch, so the same
+    compiled program serves) and the members that raise are NaN."""
     try:
         n, g = _gradient_through_adjoint(simulator, y0s, args, loss, sel, n_max, horizon, budget)
-        return np.asarray(n, np.float64), np.asarray(g, np.float64), 0
+        return np.asarray(n, np.float64), np.asarray(g, np.float64)
     except Exception:  # noqa: BLE001 - the adjoint's own run-time failure, isolated below
         if budget is None:
             raise
     M = jax.tree_util.tree_leaves(y0s)[0].shape[0]
-    norms, grads, failed = [], [], 0
+    norms, grads = [], []
     for i in range(M):
         one = jax.tree_util.tree_map(lambda x: jnp.broadcast_to(x[i], x.shape), y0s)
         try:
@@ -345,14 +346,13 @@ def _one_horizon(simulator, y0s, args, loss, sel, n_max, horizon, budget):
             norms.append(float(n[0]))
             grads.append(np.asarray(g[0], np.float64))
         except Exception:  # noqa: BLE001
-            failed += 1
             norms.append(np.nan)
             grads.append(None)
     width = next((g.shape for g in grads if g is not None), None)
     if width is None:
         width = jax.eval_shape(lambda: _gradient_through_adjoint(simulator, y0s, args, loss, sel, n_max, horizon, budget))[1].shape[1:]
     grads = [np.full(width, np.nan) if g is None else g for g in grads]
-    return np.asarray(norms), np.stack(grads), failed
+    return np.asarray(norms), np.stack(grads)
 
 
 def prepare_through_adjoint(simulator, y0s, args, loss, sel: Wrt, b: int, blocks) -> dict:
@@ -368,24 +368,29 @@ def prepare_through_adjoint(simulator, y0s, args, loss, sel: Wrt, b: int, blocks
     return {"n_max": n_max, "budget": budget, "compiling": compiling}
 
 
-def through_adjoint(simulator, y0s, args, loss, sel: Wrt, b: int, blocks, progress, prepared: dict | None = None):
+def through_adjoint(simulator, y0s, args, loss, sel: Wrt, b: int, blocks, progress, prepared: dict | None = None,
+                    forward_ok=None):
     """Norms ``(M, H)``, gradient sketches ``(M, H, P)`` through the user's adjoint, and
-    a note on reverse solves that did not get back to the start (``None`` when all did)."""
+    a note on reverse solves that did not get back to the start (``None`` when all did):
+    the member-horizons whose gradient is non-finite while their forward state
+    (``forward_ok``, ``(M, H)``, default all) is finite."""
     prepared = prepared or prepare_through_adjoint(simulator, y0s, args, loss, sel, b, blocks)
     prepared["compiling"].join()
     n_max, budget = prepared["n_max"], prepared["budget"]
-    norms, grads, failed = [], [], 0
+    norms, grads = [], []
     for i, nb in enumerate(blocks):
         progress("gradient through the adjoint", i, len(blocks))
         horizon = jnp.asarray(float(nb * b * simulator.dt))
-        n, g, f = _one_horizon(simulator, y0s, args, loss, sel, n_max, horizon, budget)
+        n, g = _one_horizon(simulator, y0s, args, loss, sel, n_max, horizon, budget)
         norms.append(n)
         grads.append(g)
-        failed += f
+    norms, grads = np.stack(norms, axis=1), np.stack(grads, axis=1)
+    ok = np.ones(norms.shape, bool) if forward_ok is None else np.asarray(forward_ok, bool)
+    failed = int((~np.isfinite(norms) & ok).sum())
     note = None
-    if failed:
-        M = jax.tree_util.tree_leaves(y0s)[0].shape[0]
+    if failed and budget is not None:
         note = (f"the adjoint's reverse solve did not get back to t = 0 within {budget} solver steps "
-                f"({REVERSE_STEP_FACTOR} times the forward solve's) for {failed} of {M * len(blocks)} member-horizons: "
-                "recorded as non-finite gradients (a reverse-time reconstruction that diverges)")
-    return np.stack(norms, axis=1), np.stack(grads, axis=1), note
+                f"({REVERSE_STEP_FACTOR} times the forward solve's), or went non-finite, for {failed} of "
+                f"{norms.size} member-horizons: recorded as non-finite gradients (a reverse-time reconstruction "
+                "that diverges)")
+    return norms, grads, note

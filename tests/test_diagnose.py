@@ -1,6 +1,7 @@
 """The diagnosis on the cases where the right answer is known."""
 
 import json
+import types
 
 import diffrax
 import jax
@@ -62,6 +63,22 @@ def test_backsolve_adjoint_on_contracting_lorenz_is_the_cause():
     # The exact gradient: at the stable fixed point z* = rho - 1, so d z(T) / d rho -> 1
     # (REFERENCE.md); by T = 20 the transient e^{-0.6 T} has decayed to 1e-5.
     assert ablation.evidence["median_norm_longest_after"] == pytest.approx(1.0, abs=1e-3)
+
+
+def test_the_adjoint_cause_anticipates_its_own_ablation():
+    """Cause rule 7: what ``anticipate`` returns from the set-up alone is what ``ablate``
+    returns, so the program compiled ahead is the one measured."""
+    back = cg.ODESimulator(lorenz, solver=diffrax.Tsit5(), dt=0.01, adjoint=diffrax.BacksolveAdjoint(),
+                           stepsize_controller=diffrax.PIDController(rtol=1e-6, atol=1e-9))
+    cause = cg.Adjoint()
+    sim, args = cause.anticipate(back, LORENZ)
+    evidence = types.SimpleNamespace(simulator=back, args=LORENZ)
+    ablated_sim, ablated_args, _ = cause.ablate(evidence)
+    assert args is ablated_args
+    assert jax.tree_util.tree_structure(sim) == jax.tree_util.tree_structure(ablated_sim)
+    assert isinstance(sim.adjoint, diffrax.RecursiveCheckpointAdjoint)
+    # Reverse mode through the steps has no ablation to anticipate.
+    assert cause.anticipate(cg.ODESimulator(lorenz, solver=cg.RK4(), dt=0.01), LORENZ) is None
 
 
 @pytest.mark.slow
@@ -159,6 +176,9 @@ class BrokenRescaling(cg.AbstractCause):
         return "the caller asked for it"
 
     def ablate(self, evidence):
+        raise RuntimeError("this network cannot be rescaled")
+
+    def anticipate(self, simulator, args):  # cause rule 7: a failing anticipation costs nothing
         raise RuntimeError("this network cannot be rescaled")
 
 

@@ -181,3 +181,34 @@ def test_a_reverse_solve_that_cannot_get_back_is_non_finite_not_a_partial_gradie
     assert np.isfinite(g_exact.norms[:, long]).all()
     assert not np.isfinite(g_back.norms[:, long]).any()
     assert "did not get back to t = 0" in g_back.method
+
+
+def test_a_bounded_backsolve_fails_member_by_member_not_the_batch():
+    """Two members of one vmapped gradient through an adaptive BacksolveAdjoint: the
+    first one's reverse solve needs about 1000 steps, the second one's (its state and
+    its adjoint below atol) about 60. With a budget of 200 reverse steps, diffrax's own
+    adjoint raises for the whole batch; the bounded one gives NaN for the first member
+    and, for the second, diffrax's gradient with an unlimited budget."""
+    import diffrax
+
+    from chaosgrad._bounded_backsolve import BoundedBacksolveAdjoint
+
+    def field(t, y, w):  # an oscillator, and a constant that weighs the loss
+        return jnp.stack([y[1], -w**2 * y[0], 0.0 * y[2]])
+
+    def gradient(adjoint, y0):
+        def objective(w):
+            sol = diffrax.diffeqsolve(diffrax.ODETerm(field), diffrax.Tsit5(), 0.0, 5.0, 0.01, y0, w,
+                                      stepsize_controller=diffrax.PIDController(rtol=1e-8, atol=1e-8),
+                                      adjoint=adjoint, max_steps=4096)
+            return sol.ys[-1, 0] * sol.ys[-1, 2]
+        return jax.grad(objective)(20.0)
+
+    y0s = jnp.array([[1.0, 0.0, 1.0], [1e-10, 0.0, 1e-10]])
+    bounded = np.asarray(jax.jit(jax.vmap(lambda y: gradient(BoundedBacksolveAdjoint(max_steps=200), y)))(y0s))
+    unlimited = float(jax.jit(lambda y: gradient(diffrax.BacksolveAdjoint(), y))(y0s[1]))
+    assert np.isnan(bounded[0])
+    # The same reverse solve, batched or alone: equal up to round-off.
+    assert bounded[1] == pytest.approx(unlimited, rel=1e-12)
+    with pytest.raises(Exception):
+        np.asarray(jax.jit(jax.vmap(lambda y: gradient(diffrax.BacksolveAdjoint(max_steps=200), y)))(y0s))
