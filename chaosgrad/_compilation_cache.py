@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 import warnings
 
 ENV = "CHAOSGRAD_COMPILATION_CACHE"
@@ -87,20 +88,35 @@ def cache_scope():
         yield
 
 
-def compile_in_background(fn, *args, **kwargs):
-    """Run ``fn`` (a compile-only call, e.g. ``jit(f).lower(...).compile()``) in a daemon
-    thread with chaosgrad's scope (float64, cache). XLA compiles with the GIL released,
-    so on a machine with more than one core it overlaps the caller's own compiling and
-    running. A failure is left to the real call, which reports it. Returns the thread:
-    ``join()`` it before the real call, so the program is not compiled twice."""
-    import threading
+_TRACING = threading.Lock()
 
+
+@contextlib.contextmanager
+def tracing():
+    """Hold while tracing and lowering a large program. Tracing is Python and holds the
+    GIL: two threads tracing at once each run at about half speed and delay the XLA
+    compilations that could overlap them. Under this lock one thread traces while the
+    others compile (XLA releases the GIL) or run."""
+    with _TRACING:
+        yield
+
+
+def compile_in_background(lower, *args, **kwargs):
+    """Compile, in a daemon thread with chaosgrad's scope (float64, cache), the program
+    that ``lower(*args, **kwargs)`` lowers (it returns ``jit(f).lower(...)``): traced and
+    lowered under :func:`tracing`, compiled outside it. XLA compiles with the GIL
+    released, so on a machine with more than one core it overlaps the caller's own
+    compiling and running; JAX keeps the executable, so the real call does not compile.
+    A failure is left to the real call, which reports it. Returns the thread:
+    ``join()`` it before the real call, so the program is not compiled twice."""
     import jax
 
     def run():
         try:
             with jax.enable_x64(True), cache_scope():
-                fn(*args, **kwargs)
+                with tracing():
+                    lowered = lower(*args, **kwargs)
+                lowered.compile()
         except Exception:  # noqa: BLE001 - the real call reports it
             pass
 

@@ -45,14 +45,19 @@ from ._lyapunov import (
     UntilConverged,
     default_interval_steps,
     fixed_time_intervals,
+    lower_spectrum,
     lyapunov_spectrum,
-    precompile_spectrum,
     states_in_intervals,
 )
 from ._precision import float64_scope
 from ._probe import probe_step
 from ._pytree import floats_as_arrays
-from ._reference import check_reference, reference_spectrum, run_transient
+from ._reference import (
+    check_reference,
+    default_reference,
+    reference_spectrum,
+    run_transient,
+)
 from ._simulators import AbstractSimulator, check_simulator
 from ._verdict import VerdictInputs, decide, expected_rate, physics_class
 from ._wrt import resolve_wrt
@@ -127,19 +132,19 @@ def _ablation_name(cause) -> str:
 def _anticipate_ablations(causes, simulator, args, y0s, ablated_inputs) -> list:
     """Background compilations of the ablations that the causes anticipate (cause rule
     7); a cause whose anticipation fails is simply not anticipated."""
-    threads = []
+    programs = []
     for cause in causes:
         try:
             guess = cause.anticipate(simulator, args)
             if guess is None:
                 continue
             sim, a = guess
-            thread = precompile_growth(check_simulator(sim), **ablated_inputs(sim, a, y0s))
+            program = precompile_growth(check_simulator(sim), **ablated_inputs(sim, a, y0s))
         except Exception:  # noqa: BLE001 - the ablation itself reports its failure later
             continue
-        if thread is not None:
-            threads.append(thread)
-    return threads
+        if program is not None:
+            programs.append(program)
+    return programs
 
 
 def _test_cause(cause, evidence: CauseEvidence, y0s, measure) -> tuple[Ablation, GradientGrowthResult | None] | None:
@@ -346,9 +351,13 @@ def diagnose(
     if transient is None:
         transient = 0.1 * (lyapunov_time if isinstance(lyapunov_time, (int, float)) else 20000 * simulator.dt)
 
-    # ---- the user's spectrum program compiles while the probe and the reference run
+    # ---- the reference's and the user's spectrum programs compile while the probe runs
+    # (the reference's also serves its transient, step halvings and members)
+    compiling_reference = compile_in_background(
+        lower_spectrum, reference if reference is not None else default_reference(simulator), y0, args,
+        k=lyap["k"], interval=lyap["interval"])
     compiling = compile_in_background(
-        precompile_spectrum, simulator, y0, args, k=lyap["k"], interval=lyap["interval"])
+        lower_spectrum, simulator, y0, args, k=lyap["k"], interval=lyap["interval"])
 
     # ---- up front: does one step propagate a derivative at all?
     step_derivatives, probe_notes = probe_step(simulator, y0, args, sel)
@@ -356,6 +365,7 @@ def diagnose(
 
     # ---- transient with the reference dynamics (the user's step may be what is unstable)
     report("transient", 0, steps)
+    compiling_reference.join()
     ref_start, y_ref, problem = run_transient(simulator, reference, y0, args, float(transient), lyap_kwargs=lyap)
     reference_diverged = problem is not None
     if reference_diverged:
@@ -405,15 +415,19 @@ def diagnose(
         grid = plan if sim.dt == simulator.dt else plan_horizons(plan.times(simulator.dt)[plan.reported], sim.dt)
         return dict(y0s=sim.prepare(starts), args=a, loss=loss, sel=resolve_wrt(wrt, a), plan=grid)
 
-    # Ablations the set-up already decides (cause rule 7) compile while the user's gradient is measured.
-    compiling_ablations = _anticipate_ablations(causes, simulator, args, y0s, ablated_inputs)
+    # Ablations the set-up already decides (cause rule 7) compile while the user's
+    # gradient is measured, from the moment its sweep is lowered.
+    compiling_ablations = []
+
+    def anticipate():
+        compiling_ablations.extend(_anticipate_ablations(causes, simulator, args, y0s, ablated_inputs))
 
     def measure(sim, a, starts, loss_scaling=None):
-        for thread in compiling_ablations:
-            thread.join()
+        for program in compiling_ablations:
+            program.join()
         return measure_growth(sim, **ablated_inputs(sim, a, starts), loss_scaling=loss_scaling)
 
-    grad = measure_growth(simulator, y0s, args, loss=loss, sel=sel, plan=plan)
+    grad = measure_growth(simulator, y0s, args, loss=loss, sel=sel, plan=plan, on_lowered=anticipate)
 
     # ---- causes
     report("ablations", 4, steps)

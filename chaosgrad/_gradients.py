@@ -31,7 +31,7 @@ from ._pytree import floats_as_arrays
 from ._simulators import AbstractSimulator, check_simulator
 from ._sketch import describe_sketch
 from ._sweep import (
-    prepare_through_adjoint,
+    AdjointProgram,
     split_theta,
     sweep_horizons,
     through_adjoint,
@@ -92,20 +92,22 @@ def _wrt_dimension(simulator, sel: Wrt, y_template, args) -> int:
 def precompile_growth(simulator, y0s, args, *, loss, sel: Wrt, plan: HorizonPlan):
     """Start compiling, in the background, the program of a later :func:`measure_growth`
     with the same arguments that no other measurement shares (the simulator's own
-    adjoint, horizon by horizon); the thread, to ``join()`` before that call, or ``None``
+    adjoint, horizon by horizon); an object to ``join()`` before that call, or ``None``
     when there is none."""
     if reverse_through_steps(simulator) or loss.time_averaged:
         return None
-    return prepare_through_adjoint(simulator, y0s, args, loss, sel, plan.b, plan.blocks)["compiling"]
+    return AdjointProgram(simulator, y0s, args, loss, sel, plan.b, plan.blocks).start()
 
 
 def measure_growth(simulator, y0s, args, *, loss, sel: Wrt, plan: HorizonPlan, confidence=0.95, progress=None,
-                   loss_scaling=None) -> GradientGrowthResult:
+                   loss_scaling=None, on_lowered=None) -> GradientGrowthResult:
     """The gradient growth of prepared members ``y0s`` (axis 0) on ``plan``'s horizons.
 
     No argument checks: callers validate first. Non-finite members and blow-ups are
     recorded in the result. ``loss_scaling`` (a :class:`~chaosgrad.DynamicLossScale`)
     scales each horizon's backward pass (reverse mode through the steps only).
+    ``on_lowered()`` is called once the sweep's program is lowered (see
+    :func:`~chaosgrad._sweep.sweep_horizons`).
     """
     report = progress or (lambda *a: None)
     blocks, b = plan.blocks, plan.b
@@ -117,10 +119,17 @@ def measure_growth(simulator, y0s, args, *, loss, sel: Wrt, plan: HorizonPlan, c
     own_adjoint = not through_steps and not loss.time_averaged
     if loss_scaling is not None and own_adjoint:
         raise ValueError("loss scaling applies to reverse mode through the steps, not to the simulator's own adjoint")
-    # The user's adjoint program compiles in the background while the sweep's does.
-    prepared = prepare_through_adjoint(simulator, y0s, args, loss, sel, b, blocks) if own_adjoint else None
+    # The user's adjoint program traces once the sweep's is lowered, and compiles with it.
+    program = AdjointProgram(simulator, y0s, args, loss, sel, b, blocks) if own_adjoint else None
+
+    def lowered():
+        if program is not None:
+            program.start()
+        if on_lowered is not None:
+            on_lowered()
+
     report("gradient sweep", 0, 1)
-    swept = sweep_horizons(sweep_sim, y0s, args, loss, sel, b, blocks, loss_scaling=loss_scaling)
+    swept = sweep_horizons(sweep_sim, y0s, args, loss, sel, b, blocks, loss_scaling=loss_scaling, on_lowered=lowered)
     norms, profile, state_ok, grads, states = swept[:5]
     scale_log2 = swept[5] if loss_scaling is not None else None
     report("gradient sweep", 1, 1)
@@ -129,7 +138,7 @@ def measure_growth(simulator, y0s, args, *, loss, sel: Wrt, plan: HorizonPlan, c
         method_paths += (f"; dynamic loss scaling per horizon (powers of two, headroom 2^{loss_scaling.headroom_log2}, "
                          f"back-off 2^{loss_scaling.backoff_log2} on a non-finite pass)")
     if own_adjoint:
-        norms, grads, reverse_note = through_adjoint(simulator, y0s, args, loss, sel, b, blocks, report, prepared,
+        norms, grads, reverse_note = through_adjoint(simulator, y0s, args, loss, sel, b, blocks, report, program,
                                                      forward_ok=state_ok)
         method_paths = (
             f"each horizon through the simulator's own adjoint ({adjoint_name(simulator)}); "

@@ -195,14 +195,13 @@ class _Chunks:
             return np.zeros((M, 0, k)), np.ones((M, 0), bool)
         return np.concatenate(logs, axis=1), np.concatenate(oks, axis=1)
 
-    def precompile(self) -> None:
-        """Compile the chunk program for this carry without running it (JAX keeps the
-        executable, so the first :meth:`run` does not compile)."""
+    def lower(self):
+        """The chunk program for this carry, lowered (``.compile()`` it to compile it
+        without running: JAX keeps the executable, so the first :meth:`run` does not)."""
         count = jnp.asarray(1, jnp.int32)
         if self.members is None:
-            _chunk_single.lower(self.simulator, self.carry, self.args, count, self.m, self.size, self.unroll).compile()
-        else:
-            _chunk_ensemble.lower(self.simulator, self.carry, self.args, count, self.m, self.size, self.unroll, self.a_axis).compile()
+            return _chunk_single.lower(self.simulator, self.carry, self.args, count, self.m, self.size, self.unroll)
+        return _chunk_ensemble.lower(self.simulator, self.carry, self.args, count, self.m, self.size, self.unroll, self.a_axis)
 
     def transient(self, n: int) -> np.ndarray:
         """``n`` intervals whose logs are discarded; per member, whether the state stayed finite."""
@@ -498,8 +497,8 @@ def states_in_intervals(simulator, y0, args, gaps, *, k: int, interval: float):
     return jax.tree_util.tree_map(lambda *xs: np.stack(xs), *states)
 
 
-def precompile_spectrum(simulator, y0, args, *, k: int, interval: float) -> None:
-    """Compile the program :func:`lyapunov_spectrum` will run for one trajectory with
-    these ``k`` and ``interval`` (``diagnose`` does this in the background for the user's
+def lower_spectrum(simulator, y0, args, *, k: int, interval: float):
+    """The program :func:`lyapunov_spectrum` will run for one trajectory with these ``k``
+    and ``interval``, lowered (``diagnose`` compiles it in the background for the user's
     spectrum while the reference's runs)."""
-    _one_trajectory(simulator, y0, args, k, interval).precompile()
+    return _one_trajectory(simulator, y0, args, k, interval).lower()

@@ -25,6 +25,7 @@ import numpy as np
 
 from ._capabilities import reverse_through_steps
 from ._checks import leading_size
+from ._compilation_cache import compile_in_background, tracing
 from ._pytree import all_finite, float_leaves, is_float_array, tangent_mask
 from ._sharding import shard_ensemble, to_host
 from ._sketch import sketch_tree
@@ -220,7 +221,7 @@ def _sweep_ensemble(simulator, y0s, args, loss, sel, b, K, blocks, shifts=None, 
     return jax.vmap(member)(y0s, shifts)
 
 
-def sweep_horizons(simulator, y0s, args, loss, sel: Wrt, b: int, blocks, loss_scaling=None):
+def sweep_horizons(simulator, y0s, args, loss, sel: Wrt, b: int, blocks, loss_scaling=None, on_lowered=None):
     """All horizons for all members, as NumPy arrays:
 
     norms ``(M, H)``, the longest horizon's cotangent profile ``(M, K)``, whether the
@@ -230,14 +231,24 @@ def sweep_horizons(simulator, y0s, args, loss, sel: Wrt, b: int, blocks, loss_sc
     Cost: one forward pass over the longest horizon, then one recomputing backward pass
     over it that carries every horizon's cotangent at once: about one gradient at the
     longest horizon plus, per block, the VJP applied to a batch of ``H`` cotangents.
+
+    ``on_lowered()`` is called once the sweep's program is traced and lowered, before
+    it compiles: the moment to start compiling other programs in the background.
     """
     blocks = np.asarray(blocks, dtype=np.int32)
     # The members are independent: shard them over every device (and every process).
     M = jax.tree_util.tree_leaves(y0s)[0].shape[0]
     y_in, a_in = shard_ensemble((y0s, args), (0, None), M)
     if loss_scaling is not None:
+        if on_lowered is not None:
+            on_lowered()
         return _scaled_sweep(simulator, y_in, a_in, loss, sel, b, blocks, loss_scaling, M)
-    out = _sweep_ensemble(simulator, y_in, a_in, loss, sel, b, int(blocks[-1]), jnp.asarray(blocks))
+    sweep_args = (simulator, y_in, a_in, loss, sel, b, int(blocks[-1]), jnp.asarray(blocks))
+    with tracing():  # then compiled by the call, while background programs trace
+        _sweep_ensemble.lower(*sweep_args)
+    if on_lowered is not None:
+        on_lowered()
+    out = _sweep_ensemble(*sweep_args)
     norms, profile, state, grads, states = (to_host(x)[:M] for x in out)
     return (
         norms.astype(np.float64), profile.astype(np.float64), state.astype(bool),
@@ -355,28 +366,37 @@ def _one_horizon(simulator, y0s, args, loss, sel, n_max, horizon, budget):
     return np.asarray(norms), np.stack(grads)
 
 
-def prepare_through_adjoint(simulator, y0s, args, loss, sel: Wrt, b: int, blocks) -> dict:
-    """The reverse-step budget, and the program of :func:`through_adjoint` compiling in
-    the background (``plan["compiling"]``, joined before it runs)."""
-    from ._compilation_cache import compile_in_background
+class AdjointProgram:
+    """The program of :func:`through_adjoint` for these arguments: its reverse-step
+    budget (computed now, on the caller's thread) and its compilation, started in the
+    background by :meth:`start` (when the caller's own large program is lowered, so the
+    two do not trace at once) and joined by :meth:`join` before it runs."""
 
-    n_max = int(blocks[-1]) * b
-    budget = reverse_step_budget(simulator, y0s, args, n_max, float(n_max * simulator.dt))
-    horizon = jnp.asarray(float(n_max * simulator.dt))
-    compiling = compile_in_background(
-        lambda: _gradient_through_adjoint.lower(simulator, y0s, args, loss, sel, n_max, horizon, budget).compile())
-    return {"n_max": n_max, "budget": budget, "compiling": compiling}
+    def __init__(self, simulator, y0s, args, loss, sel: Wrt, b: int, blocks):
+        self.n_max = int(blocks[-1]) * b
+        self.budget = reverse_step_budget(simulator, y0s, args, self.n_max, float(self.n_max * simulator.dt))
+        horizon = jnp.asarray(float(self.n_max * simulator.dt))
+        self._lower = lambda: _gradient_through_adjoint.lower(simulator, y0s, args, loss, sel, self.n_max, horizon, self.budget)
+        self._thread = None
+
+    def start(self) -> AdjointProgram:
+        if self._thread is None:
+            self._thread = compile_in_background(self._lower)
+        return self
+
+    def join(self) -> None:
+        self.start()._thread.join()
 
 
-def through_adjoint(simulator, y0s, args, loss, sel: Wrt, b: int, blocks, progress, prepared: dict | None = None,
+def through_adjoint(simulator, y0s, args, loss, sel: Wrt, b: int, blocks, progress, program: AdjointProgram | None = None,
                     forward_ok=None):
     """Norms ``(M, H)``, gradient sketches ``(M, H, P)`` through the user's adjoint, and
     a note on reverse solves that did not get back to the start (``None`` when all did):
     the member-horizons whose gradient is non-finite while their forward state
     (``forward_ok``, ``(M, H)``, default all) is finite."""
-    prepared = prepared or prepare_through_adjoint(simulator, y0s, args, loss, sel, b, blocks)
-    prepared["compiling"].join()
-    n_max, budget = prepared["n_max"], prepared["budget"]
+    program = program or AdjointProgram(simulator, y0s, args, loss, sel, b, blocks)
+    program.join()
+    n_max, budget = program.n_max, program.budget
     norms, grads = [], []
     for i, nb in enumerate(blocks):
         progress("gradient through the adjoint", i, len(blocks))
