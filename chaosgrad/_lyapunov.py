@@ -94,23 +94,33 @@ def _initial_frame(seed, n: int, k: int, dtype) -> np.ndarray:
     return np.linalg.qr(rng.standard_normal((n, k)))[0].astype(dtype)
 
 
-def _interval_fn(simulator, args, m: int, unroll: int):
+def _interval_fn(simulator, args, m: int, unroll: int, a_axis=False):
     """One renormalisation interval: ``m`` tangent steps, then QR of the frame.
 
-    Returns ``(t, y, Q) -> ((t, y, Q), (ln |R_ii|, state finite))``.
+    Returns ``(t, y, Q) -> ((t, y, Q), (ln |R_ii|, state finite))``. With ``a_axis``
+    (not ``False``: an ensemble, ``args`` batched along it or shared when ``None``) the
+    carry holds the members along the last axis of every leaf and each step is the
+    member step under ``vmap``: the loop stays outside ``vmap``, so every operation of
+    a step runs on contiguous vectors of members (SIMD lanes), not on one member's few
+    components (``vmap`` of a loop would move the members to the leading axis).
     """
     dt = simulator.dt
+    step, qr, finite = simulator.tangent_step, _qr_positive, all_finite
+    if a_axis is not False:
+        step = jax.vmap(step, in_axes=(-1, -1, -1, a_axis), out_axes=-1)
+        qr = jax.vmap(_qr_positive, in_axes=-1, out_axes=-1)
+        finite = jax.vmap(all_finite, in_axes=-1)
 
     def one_step(carry, _):
         t, y, Q = carry
-        y1, Q1 = simulator.tangent_step(t, y, Q, args)
+        y1, Q1 = step(t, y, Q, args)
         return (t + dt, y1, Q1), None
 
     def interval(carry):
         carry, _ = jax.lax.scan(one_step, carry, None, length=m, unroll=unroll)
         t, y, Q = carry
-        state_ok = all_finite(y)
-        Q, logs = _qr_positive(Q)
+        state_ok = finite(y)
+        Q, logs = qr(Q)
         return (t, y, Q), (logs, state_ok)
 
     return interval
@@ -124,21 +134,25 @@ MAX_INTERVALS = 10_000_000
 CHUNK = 400
 
 
-def _chunk_fn(simulator, args, m: int, size: int, unroll: int):
+def _chunk_fn(simulator, args, m: int, size: int, unroll: int, a_axis=False):
     """``(carry, count) -> (carry, (logs (size, k), ok (size,)))``: ``count`` intervals;
-    rows from ``count`` on are zero logs and ``ok``."""
-    interval = _interval_fn(simulator, args, m, unroll)
+    rows from ``count`` on are zero logs and ``ok``. With ``a_axis`` (see
+    :func:`_interval_fn`) members are the last axis of the carry and of the outputs."""
+    interval = _interval_fn(simulator, args, m, unroll, a_axis)
+    lanes = a_axis is not False
 
     def chunk(carry, count):
-        k = carry[2].shape[-1]
-        log_dtype = jnp.promote_types(carry[2].dtype, jnp.float32)
+        Q = carry[2]
+        k = Q.shape[-2] if lanes else Q.shape[-1]
+        log_dtype = jnp.promote_types(Q.dtype, jnp.float32)
+        members = Q.shape[-1:] if lanes else ()
 
         def body(i, state):
             carry, logs, ok = state
             carry, (logs_i, ok_i) = interval(carry)
             return carry, logs.at[i].set(logs_i), ok.at[i].set(ok_i)
 
-        state = (carry, jnp.zeros((size, k), log_dtype), jnp.ones((size,), bool))
+        state = (carry, jnp.zeros((size, k) + members, log_dtype), jnp.ones((size,) + members, bool))
         carry, logs, ok = jax.lax.fori_loop(0, count, body, state)
         return carry, (logs, ok)
 
@@ -154,10 +168,12 @@ def _chunk_single(simulator, carry, args, count, m, size, unroll):
 
 @eqx.filter_jit
 def _chunk_ensemble(simulator, carry, args, count, m, size, unroll, a_axis):
-    def run(c, a):
-        return _chunk_fn(simulator, a, m, size, unroll)(c, count)
-
-    return jax.vmap(run, in_axes=(0, a_axis))(carry, args)
+    """The members (leading axis of ``carry`` and of the outputs) moved to the last axis
+    for the loop, once per chunk of intervals."""
+    to_last = lambda tree: jax.tree_util.tree_map(lambda x: jnp.moveaxis(x, 0, -1), tree)
+    to_first = lambda tree: jax.tree_util.tree_map(lambda x: jnp.moveaxis(x, -1, 0), tree)
+    carry, (logs, ok) = _chunk_fn(simulator, args, m, size, unroll, a_axis)(to_last(carry), count)
+    return to_first(carry), (jnp.moveaxis(logs, -1, 0), jnp.moveaxis(ok, -1, 0))
 
 
 class _Chunks:
