@@ -180,24 +180,33 @@ WORKERS = {
 
 NOTES = """Reading the rows:
 
-- Trace + compile is summed over threads: `diagnose` compiles the user's Lyapunov program
-  and the user's adjoint program in background threads while the main thread compiles and
-  runs the reference and the sweep (XLA compiles with the GIL released), so the sum can
-  exceed the wall time; "run" is the wall time minus that sum, floored at 0.
+- Trace + compile is summed over threads: `diagnose` compiles the reference's and the
+  user's Lyapunov programs, the user's adjoint program and an anticipated ablation's in
+  background threads while the main thread probes, runs and compiles the sweep (XLA
+  compiles with the GIL released), so the sum can exceed the wall time; "run" is the
+  wall time minus that sum, floored at 0. Tracing holds the GIL, so background programs
+  trace one at a time (a lock), and the adjoint programs only once the sweep's program is
+  lowered: traced concurrently, each ran at about half speed.
 - The warm call compiles nothing (0 programs): every program of a diagnosis is reused.
-- Without a cache the first call is dominated by the gradient sweep's program (about
-  1.1 s of XLA compilation on this machine) and the two Lyapunov programs (reference
-  Dopri8 and user RK4, about 0.4 s each); the reference's transient, its step halvings and
-  the members sampled along it run the reference's program.
-- The adaptive rows: the diagnosis is now correct (the reverse solve of BacksolveAdjoint
-  does not get back to t = 0 at the long horizons; before, diffrax's partial gradient at
-  max_steps was taken as the gradient), but the first call is still compilation-bound:
-  an adaptive step is a `diffeqsolve` per step inside the sweep's scan and its VJP
-  (about 5 s of compilation), and the user's and the ablation's adjoint programs
-  (about 2.5 s each).
-- Ensemble row: both tools are an order of magnitude from the arithmetic limit on a
-  3-dimensional system with one tangent column: the loop body is dominated by per-step
-  overhead (the interval loop, the scan's bookkeeping), not by flops.
+- Row 1 without a cache: the first call is the critical path probe + Lyapunov programs
+  (about 0.9 s; the reference's and the user's compile concurrently), the reference and
+  user runs (about 0.45 s, also in the warm call), then the gradient sweep's program
+  (about 1.2 s: 0.3 s tracing, 0.9 s XLA). The sweep's program depends on the horizon
+  plan (block length and count are static), and the default plan on both spectra, so it
+  cannot compile before they are measured; only a plan-independent sweep program (traced
+  block length and count) would take it off the critical path.
+- The adaptive rows: a reverse solve of BacksolveAdjoint that does not get back to t = 0
+  gives NaN for its member inside the one batched run (`chaosgrad._bounded_backsolve`);
+  before, it raised for the whole batch and every member was rerun alone to the full
+  reverse budget (about 16 s of the 33 s on Lorenz-63). What remains is compilation:
+  the sweep (a `diffeqsolve` per block and its VJP, about 3 s tracing and 4 s XLA), the
+  user's and the ablation's adjoint programs (about 1.5 s tracing and 2 s XLA each), and
+  the adaptive probe (about 2 s).
+- Ensemble row: the step loop runs outside `vmap` with the members on the last axis (each
+  operation is on contiguous vectors of members); both tools are an order of magnitude
+  from the arithmetic limit on a 3-dimensional system with one tangent column: a step
+  is about ten XLA kernels (the RK4 stages and the tangent's), each a pass over the
+  members' arrays, on one core.
 """
 
 

@@ -13,6 +13,8 @@ as non-finite: it means the step propagates no derivative.
 
 from __future__ import annotations
 
+import math
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -89,6 +91,33 @@ def _wrt_dimension(simulator, sel: Wrt, y_template, args) -> int:
     return int(sum(np.size(x) for x in jax.tree_util.tree_leaves(theta)))
 
 
+def algebraic_rate(times) -> float:
+    """The least-squares slope of ``ln T`` against ``T`` over ``times``: the rate that a
+    factor ``T`` alone contributes to a fit over those horizons (about
+    ``ln(T_max / T_min) / (T_max - T_min)``)."""
+    t = np.asarray(times, np.float64)
+    return float(np.polyfit(t, np.log(t), 1)[0]) if t.size > 1 and np.ptp(t) > 0 else 0.0
+
+
+def time_average_grows(fit, times) -> bool:
+    """Whether a time average's gradient grows exponentially, so that its rate is to be
+    fitted on ``T |dL_T/dtheta|``.
+
+    ``dL_T/dtheta = (1/T) integral_0^T s(t) dt`` with ``s(t)`` the sensitivity of the
+    integrand at ``t``. When ``s`` grows like ``e^{lambda t}`` (chaos) the integral grows
+    like ``e^{lambda T} / lambda`` and the average carries an algebraic ``1/T``, which
+    lowers its fitted rate by :func:`algebraic_rate` ``b`` (0.07 per time unit for
+    horizons 4 to 32): the rate of ``T |dL_T/dtheta|`` is ``lambda``. When ``s`` settles
+    (a parameter's steady sensitivity in a contracting system) or grows linearly
+    (marginal shear), the average settles or grows like ``T`` at most, a fitted rate of
+    at most ``b``, and its own rate is reported. Exponential growth is taken as
+    established when the lower end of the rate's interval, with the ``1/T`` still in it,
+    exceeds ``2 b``: more than any such algebraic growth, with a factor of two to spare.
+    """
+    times = np.asarray(times, np.float64)
+    return fit.status == "ok" and math.isfinite(fit.low) and fit.low > 2 * algebraic_rate(times)
+
+
 def precompile_growth(simulator, y0s, args, *, loss, sel: Wrt, plan: HorizonPlan):
     """Start compiling, in the background, the program of a later :func:`measure_growth`
     with the same arguments that no other measurement shares (the simulator's own
@@ -156,6 +185,12 @@ def measure_growth(simulator, y0s, args, *, loss, sel: Wrt, plan: HorizonPlan, c
         times, norms, usable, fit_mask=plan.fit, confidence=confidence,
         dtype_eps=float(jnp.finfo(jnp.dtype(simulator.dtype)).eps),
     )
+    if loss.time_averaged and time_average_grows(fit, times[plan.fit]):
+        fit = fit_growth_rate(
+            times, norms * times[None, :], usable, fit_mask=plan.fit, confidence=confidence,
+            dtype_eps=float(jnp.finfo(jnp.dtype(simulator.dtype)).eps),
+        )
+        method_paths += "; the gradient grows, so its rate is fitted on T |dL_T/dtheta| (the time average's 1/T removed)"
     first_bad = np.where(is_finite.all(axis=1), -1, np.argmin(is_finite, axis=1))
     if is_finite.any() and not usable.any():
         status = "zero"

@@ -1,5 +1,7 @@
 """Gradient growth: exact rates, modes agree, non-finite tails, bad arguments."""
 
+import math
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -212,3 +214,35 @@ def test_a_bounded_backsolve_fails_member_by_member_not_the_batch():
     assert bounded[1] == pytest.approx(unlimited, rel=1e-12)
     with pytest.raises(Exception):
         np.asarray(jax.jit(jax.vmap(lambda y: gradient(diffrax.BacksolveAdjoint(max_steps=200), y)))(y0s))
+
+
+def test_a_growing_time_average_is_fitted_without_its_one_over_t():
+    """x -> a x, a = 1.5, with L_N = (1/N) sum_{n<N} x_n: dL_N/dx_0 = (a^N - 1) / ((a - 1) N)
+    exactly. It grows, so the rate is that of N |dL_N/dx_0|: ln a (the -1 is below 3e-4
+    from N = 20 on, so the fitted slope is within 1e-5 of ln a); the 1/N alone would bias
+    it by about ln 8 / 140 = 0.015."""
+    a = 1.5
+    sim = cg.MapSimulator(lambda x, p: p * x)
+    g = cg.gradient_growth(sim, jnp.array([1.0]), a, loss=cg.TimeAveragedLoss(lambda y: y[0]),
+                           horizons=[20, 40, 80, 160], wrt="y0", members=1)
+    N = g.horizons
+    np.testing.assert_allclose(g.norms[0], np.abs((a**N - 1) / ((a - 1) * N)), rtol=1e-12)
+    assert g.rate == pytest.approx(math.log(a), abs=1e-5)
+    assert "1/T removed" in g.method
+
+
+def test_a_settling_time_average_keeps_its_own_rate():
+    """x -> a x + p, a = 0.5, wrt p: dx_n/dp = (1 - a^n) / (1 - a) settles at 2, and so does
+    the average dL_N/dp = 2 - 2 (1 - a^N) / ((1 - a) N), slowly from below. Its rate is
+    tiny (about 7e-4 over N = 20..160) and is kept: fitted on N |dL_N/dp| it would be
+    the 1/N's 0.015 instead."""
+    from chaosgrad._gradients import algebraic_rate
+
+    sim = cg.MapSimulator(lambda x, p: 0.5 * x + p)
+    g = cg.gradient_growth(sim, jnp.array([1.0]), 1.0, loss=cg.TimeAveragedLoss(lambda y: y[0]),
+                           horizons=[20, 40, 80, 160], wrt="args", members=1)
+    N = g.horizons
+    exact = np.array([np.mean([(1 - 0.5**n) / 0.5 for n in range(int(k))]) for k in N])
+    np.testing.assert_allclose(g.norms[0], exact, rtol=1e-12)
+    assert "1/T removed" not in g.method
+    assert 0 < g.rate < 0.1 * algebraic_rate(N)
