@@ -88,7 +88,7 @@ def cache_scope():
         yield
 
 
-_TRACING = threading.Lock()
+_TRACING = threading.RLock()  # re-entrant: a lowering that lowers again does not deadlock
 
 
 @contextlib.contextmanager

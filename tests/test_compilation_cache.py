@@ -7,13 +7,15 @@ import json
 import os
 import subprocess
 import sys
+import time
 
+import jax
 import jax.numpy as jnp
 import pytest
 
 import chaosgrad as cg
 from chaosgrad import _lyapunov
-from chaosgrad._compilation_cache import ENV, cache_folder
+from chaosgrad._compilation_cache import ENV, cache_folder, compile_in_background
 
 
 def lorenz(t, y, a):
@@ -33,6 +35,37 @@ def test_every_step_size_of_one_solver_runs_one_compiled_lyapunov_program():
     assert all(r.status == "ok" for r in results)
     # The step really is the one given: the clock of each run ends where its own time does.
     assert [round(r.time, 9) for r in results] == [5.0, 5.0, 20.0]
+
+
+def test_background_programs_trace_one_at_a_time_and_the_call_reuses_them():
+    """Tracing holds the GIL: background lowerings take turns (their spans never
+    overlap), and the real call of a program compiled in the background compiles
+    nothing (JAX keeps the executable)."""
+    compiled = []
+    jax.monitoring.register_event_duration_secs_listener(
+        lambda name, secs, **_: compiled.append(name) if name == "/jax/core/compile/backend_compile_duration" else None)
+    spans, programs = [], [jax.jit(lambda x, k=k: jnp.sin(x) * k + jnp.cos(x) ** k) for k in range(3)]
+    x = jnp.linspace(0.0, 1.0, 7)
+
+    def lower_of(f):
+        def lower():
+            start = time.perf_counter()
+            lowered = f.lower(x)
+            time.sleep(0.05)  # long enough to overlap another lowering, if they could
+            spans.append((start, time.perf_counter()))
+            return lowered
+        return lower
+
+    threads = [compile_in_background(lower_of(f)) for f in programs]
+    for thread in threads:
+        thread.join()
+    spans.sort()
+    assert len(spans) == 3 and all(a[1] <= b[0] for a, b in zip(spans, spans[1:]))
+    before = len(compiled)
+    with jax.enable_x64(True):  # the scope the background compiled in
+        for f in programs:
+            f(x).block_until_ready()
+    assert len(compiled) == before
 
 
 def test_cache_folder_rules(monkeypatch, tmp_path):
