@@ -94,11 +94,15 @@ def _initial_frame(seed, n: int, k: int, dtype) -> np.ndarray:
     return np.linalg.qr(rng.standard_normal((n, k)))[0].astype(dtype)
 
 
-def _interval_fn(simulator, args, m: int, unroll: int, a_axis=False):
+# ``members_args_axis`` of the loop builders for one trajectory (no members axis).
+ONE_TRAJECTORY = "one trajectory"
+
+
+def _interval_fn(simulator, args, m: int, unroll: int, members_args_axis=ONE_TRAJECTORY):
     """One renormalisation interval: ``m`` tangent steps, then QR of the frame.
 
-    Returns ``(t, y, Q) -> ((t, y, Q), (ln |R_ii|, state finite))``. With ``a_axis``
-    (not ``False``: an ensemble, ``args`` batched along it or shared when ``None``) the
+    Returns ``(t, y, Q) -> ((t, y, Q), (ln |R_ii|, state finite))``. For an ensemble
+    (``members_args_axis``: the axis of ``args`` along the members, ``None`` when shared) the
     carry holds the members along the last axis of every leaf and each step is the
     member step under ``vmap``: the loop stays outside ``vmap``, so every operation of
     a step runs on contiguous vectors of members (SIMD lanes), not on one member's few
@@ -106,8 +110,8 @@ def _interval_fn(simulator, args, m: int, unroll: int, a_axis=False):
     """
     dt = simulator.dt
     step, qr, finite = simulator.tangent_step, _qr_positive, all_finite
-    if a_axis is not False:
-        step = jax.vmap(step, in_axes=(-1, -1, -1, a_axis), out_axes=-1)
+    if members_args_axis != ONE_TRAJECTORY:
+        step = jax.vmap(step, in_axes=(-1, -1, -1, members_args_axis), out_axes=-1)
         qr = jax.vmap(_qr_positive, in_axes=-1, out_axes=-1)
         finite = jax.vmap(all_finite, in_axes=-1)
 
@@ -134,12 +138,12 @@ MAX_INTERVALS = 10_000_000
 CHUNK = 400
 
 
-def _chunk_fn(simulator, args, m: int, size: int, unroll: int, a_axis=False):
+def _chunk_fn(simulator, args, m: int, size: int, unroll: int, members_args_axis=ONE_TRAJECTORY):
     """``(carry, count) -> (carry, (logs (size, k), ok (size,)))``: ``count`` intervals;
-    rows from ``count`` on are zero logs and ``ok``. With ``a_axis`` (see
+    rows from ``count`` on are zero logs and ``ok``. For an ensemble (see
     :func:`_interval_fn`) members are the last axis of the carry and of the outputs."""
-    interval = _interval_fn(simulator, args, m, unroll, a_axis)
-    lanes = a_axis is not False
+    interval = _interval_fn(simulator, args, m, unroll, members_args_axis)
+    lanes = members_args_axis != ONE_TRAJECTORY
 
     def chunk(carry, count):
         Q = carry[2]
