@@ -425,7 +425,8 @@ def diagnose(
     def measure(sim, a, starts, loss_scaling=None):
         for program in compiling_ablations:
             program.join()
-        return measure_growth(sim, **ablated_inputs(sim, a, starts), loss_scaling=loss_scaling)
+        return measure_growth(sim, **ablated_inputs(sim, a, starts), loss_scaling=loss_scaling,
+                              time_integral=grad.rate_of_time_integral)
 
     grad = measure_growth(simulator, y0s, args, loss=loss, sel=sel, plan=plan, on_lowered=anticipate)
 

@@ -57,6 +57,9 @@ class GradientGrowthResult(Result):
         sketch: how the two sketches were made.
         loss_scale_log2: ``(M, H)`` ``log2`` of the loss scale each horizon's backward pass
             used, or ``None`` without loss scaling (``chaosgrad.DynamicLossScale``).
+        rate_of_time_integral: whether ``rate`` was fitted on ``T ||dL_T / d wrt||``: a
+            growing time average, whose algebraic ``1/T`` would bias it
+            (``chaosgrad._gradients.time_average_grows``).
     """
 
     horizons: np.ndarray
@@ -88,6 +91,7 @@ class GradientGrowthResult(Result):
     sketch: str
     kind: str = "gradient-growth"
     loss_scale_log2: np.ndarray | None = None
+    rate_of_time_integral: bool = False
 
     @property
     def reported_horizons(self) -> np.ndarray:

@@ -129,14 +129,17 @@ def precompile_growth(simulator, y0s, args, *, loss, sel: Wrt, plan: HorizonPlan
 
 
 def measure_growth(simulator, y0s, args, *, loss, sel: Wrt, plan: HorizonPlan, confidence=0.95, progress=None,
-                   loss_scaling=None, on_lowered=None) -> GradientGrowthResult:
+                   loss_scaling=None, on_lowered=None, time_integral: bool | None = None) -> GradientGrowthResult:
     """The gradient growth of prepared members ``y0s`` (axis 0) on ``plan``'s horizons.
 
     No argument checks: callers validate first. Non-finite members and blow-ups are
     recorded in the result. ``loss_scaling`` (a :class:`~chaosgrad.DynamicLossScale`)
     scales each horizon's backward pass (reverse mode through the steps only).
     ``on_lowered()`` is called once the sweep's program is lowered (see
-    :func:`~chaosgrad._sweep.sweep_horizons`).
+    :func:`~chaosgrad._sweep.sweep_horizons`). ``time_integral`` fits the rate on
+    ``T |dL_T/dtheta|`` (``True``) or not (``False``); ``None`` decides by
+    :func:`time_average_grows` (an ablation takes the user's measurement's decision, so
+    that the two rates are compared on one basis).
     """
     report = progress or (lambda *a: None)
     blocks, b = plan.blocks, plan.b
@@ -185,7 +188,9 @@ def measure_growth(simulator, y0s, args, *, loss, sel: Wrt, plan: HorizonPlan, c
         times, norms, usable, fit_mask=plan.fit, confidence=confidence,
         dtype_eps=float(jnp.finfo(jnp.dtype(simulator.dtype)).eps),
     )
-    if loss.time_averaged and time_average_grows(fit, times[plan.fit]):
+    if time_integral is None:
+        time_integral = loss.time_averaged and time_average_grows(fit, times[fit.mask])
+    if time_integral:
         fit = fit_growth_rate(
             times, norms * times[None, :], usable, fit_mask=plan.fit, confidence=confidence,
             dtype_eps=float(jnp.finfo(jnp.dtype(simulator.dtype)).eps),
@@ -230,6 +235,7 @@ def measure_growth(simulator, y0s, args, *, loss, sel: Wrt, plan: HorizonPlan, c
         state_sketch=states[:, rep],
         sketch=f"gradient: {describe_sketch(dim)}; state: {describe_sketch(simulator.tangent_space(template)[0].dim)}",
         loss_scale_log2=scale_log2,
+        rate_of_time_integral=bool(time_integral),
     )
 
 

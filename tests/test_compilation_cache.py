@@ -42,8 +42,12 @@ def test_background_programs_trace_one_at_a_time_and_the_call_reuses_them():
     overlap), and the real call of a program compiled in the background compiles
     nothing (JAX keeps the executable)."""
     compiled = []
-    jax.monitoring.register_event_duration_secs_listener(
-        lambda name, secs, **_: compiled.append(name) if name == "/jax/core/compile/backend_compile_duration" else None)
+
+    def listen(name, secs, **_):
+        if name == "/jax/core/compile/backend_compile_duration":
+            compiled.append(name)
+
+    jax.monitoring.register_event_duration_secs_listener(listen)
     spans, programs = [], [jax.jit(lambda x, k=k: jnp.sin(x) * k + jnp.cos(x) ** k) for k in range(3)]
     x = jnp.linspace(0.0, 1.0, 7)
 
@@ -62,9 +66,12 @@ def test_background_programs_trace_one_at_a_time_and_the_call_reuses_them():
     spans.sort()
     assert len(spans) == 3 and all(a[1] <= b[0] for a, b in zip(spans, spans[1:]))
     before = len(compiled)
-    with jax.enable_x64(True):  # the scope the background compiled in
-        for f in programs:
-            f(x).block_until_ready()
+    try:
+        with jax.enable_x64(True):  # the scope the background compiled in
+            for f in programs:
+                f(x).block_until_ready()
+    finally:
+        jax.monitoring.unregister_event_duration_listener(listen)
     assert len(compiled) == before
 
 
