@@ -154,7 +154,10 @@ def _chunk_fn(simulator, args, m: int, size: int, unroll: int, members_args_axis
         def body(i, state):
             carry, logs, ok = state
             carry, (logs_i, ok_i) = interval(carry)
-            return carry, logs.at[i].set(logs_i), ok.at[i].set(ok_i)
+            # i < count <= size: a plain in-place update; ``.at[i].set`` would guard an
+            # out-of-range index with a select over the whole buffer, every interval.
+            put = lambda buf, row: jax.lax.dynamic_update_index_in_dim(buf, row.astype(buf.dtype), i, 0)
+            return carry, put(logs, logs_i), put(ok, ok_i)
 
         state = (carry, jnp.zeros((size, k) + members, log_dtype), jnp.ones((size,) + members, bool))
         carry, logs, ok = jax.lax.fori_loop(0, count, body, state)
