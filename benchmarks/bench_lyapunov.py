@@ -250,7 +250,7 @@ def row_lorenz96(cfg):
 
 def row_tangent_paths(cases, dt=0.01, interval=0.1):
     """CPU time of both tangent paths per case (best of ``REPEATS``, interleaved)."""
-    from chaosgrad._simulators import _VARIATIONAL_MIN_SIZE
+    from chaosgrad._ode import _VARIATIONAL_MIN_SIZE
 
     rows = []
     for label, name, N, M, k, T in cases:
