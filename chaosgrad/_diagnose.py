@@ -29,13 +29,13 @@ from ._checks import (
     check_step_shapes,
 )
 from ._compare import compare, nonfinite_fraction
-from ._compilation_cache import compile_in_background
 from ._diagnose_shadowing import (
     run_shadowing,
     shadowing_applies,
     shadowing_recommendation,
     shadowing_words,
 )
+from ._diagnose_spectra import measure_spectra
 from ._diagnosis_types import Ablation, Diagnosis, GradientGrowthResult, Recommendation
 from ._errors import bad_argument
 from ._gradients import checked_inputs, make_members, measure_growth, precompile_growth
@@ -45,18 +45,12 @@ from ._lyapunov import (
     UntilConverged,
     default_interval_steps,
     fixed_time_intervals,
-    lower_spectrum,
-    lyapunov_spectrum,
     states_in_intervals,
 )
 from ._precision import float64_scope
-from ._probe import probe_step
 from ._pytree import floats_as_arrays
 from ._reference import (
     check_reference,
-    default_reference,
-    reference_spectrum,
-    run_transient,
 )
 from ._simulators import AbstractSimulator, check_simulator
 from ._verdict import VerdictInputs, decide, expected_rate, physics_class
@@ -351,40 +345,12 @@ def diagnose(
     if transient is None:
         transient = 0.1 * (lyapunov_time if isinstance(lyapunov_time, (int, float)) else 20000 * simulator.dt)
 
-    # ---- the reference's and the user's spectrum programs compile while the probe runs
-    # (the reference's also serves its transient, step halvings and members)
-    compiling_reference = compile_in_background(
-        lower_spectrum, reference if reference is not None else default_reference(simulator), y0, args,
-        k=lyap["k"], interval=lyap["interval"])
-    compiling = compile_in_background(
-        lower_spectrum, simulator, y0, args, k=lyap["k"], interval=lyap["interval"])
-
-    # ---- up front: does one step propagate a derivative at all?
-    step_derivatives, probe_notes = probe_step(simulator, y0, args, sel)
-    notes += probe_notes
-
-    # ---- transient with the reference dynamics (the user's step may be what is unstable)
-    report("transient", 0, steps)
-    compiling_reference.join()
-    ref_start, y_ref, problem = run_transient(simulator, reference, y0, args, float(transient), lyap_kwargs=lyap)
-    reference_diverged = problem is not None
-    if reference_diverged:
-        notes.append(f"{problem}; measurements start from y0 itself")
-        y_ref = ref_start.prepare(y0)
-
-    # ---- the two spectra (the user's measured over the same time as the reference)
-    report("lambda_physical", 1, steps)
-    ref_run = reference_spectrum(simulator, reference, y_ref, args, lyap_kwargs=lyap, start=ref_start)
-    lam_phys = ref_run.result
-    notes.append(f"reference dynamics: {ref_run.note}")
-    notes.append(f"measuring time of the reference spectrum: {lam_phys.convergence}")
-    report("lambda_numerical", 2, steps)
-    compiling.join()
-    lam_num = lyapunov_spectrum(simulator, simulator.prepare(y_ref), args, **dict(lyap, time=lam_phys.time))
-    for whose, res in (("the reference", lam_phys), ("the user's simulator", lam_num)):
-        if res.failure:
-            notes.append(f"{whose}'s step reported a failure at {res.failure}")
-    reference_diverged |= lam_phys.status != "ok" and lam_phys.nonfinite_quantity == "state"
+    # ---- the probe, the transient with the reference dynamics, and the two spectra
+    sp = measure_spectra(simulator, reference, y0, args, sel, lyap=lyap, transient=float(transient),
+                         report=report, steps=steps)
+    notes += sp.notes
+    step_derivatives, ref_start, y_ref, ref_run = sp.step_derivatives, sp.ref_start, sp.y_ref, sp.ref_run
+    lam_phys, lam_num, reference_diverged = sp.ref_run.result, sp.lam_num, sp.reference_diverged
 
     lam1_p = float(lam_phys.exponents[0])
     h_p = float(lam_phys.uncertainty[0])

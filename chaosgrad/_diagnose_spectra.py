@@ -1,0 +1,72 @@
+"""The first half of a diagnosis: the probe, the reference's transient and the two spectra.
+
+``lambda_physical`` is the reference dynamics' spectrum (the caller's reference, or the
+default one refined until its leading exponents stop moving); ``lambda_numerical`` is
+the user's numerical map's, measured over the same time from the same state. Their
+programs compile in the background while the one-step probe runs: the reference's also
+serves its transient, its step halvings and the members sampled along it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+from ._compilation_cache import compile_in_background
+from ._lyapunov import lower_spectrum, lyapunov_spectrum
+from ._lyapunov_result import LyapunovResult
+from ._probe import probe_step
+from ._reference import (
+    ReferenceRun,
+    default_reference,
+    reference_spectrum,
+    run_transient,
+)
+
+
+class Spectra(NamedTuple):
+    step_derivatives: dict
+    ref_start: Any  # the reference simulator the transient ended with
+    y_ref: Any  # the state after the transient (``y0`` when it diverged)
+    ref_run: ReferenceRun
+    lam_num: LyapunovResult
+    reference_diverged: bool
+    notes: list
+
+
+def measure_spectra(simulator, reference, y0, args, sel, *, lyap: dict, transient: float, report, steps: int) -> Spectra:
+    """The probe, the transient with the reference dynamics, and both spectra; what went
+    wrong is in ``notes``, never raised."""
+    notes = []
+    compiling_reference = compile_in_background(
+        lower_spectrum, reference if reference is not None else default_reference(simulator), y0, args,
+        k=lyap["k"], interval=lyap["interval"])
+    compiling = compile_in_background(
+        lower_spectrum, simulator, y0, args, k=lyap["k"], interval=lyap["interval"])
+
+    # Up front: does one step propagate a derivative at all?
+    step_derivatives, probe_notes = probe_step(simulator, y0, args, sel)
+    notes += probe_notes
+
+    # The transient with the reference dynamics (the user's step may be what is unstable).
+    report("transient", 0, steps)
+    compiling_reference.join()
+    ref_start, y_ref, problem = run_transient(simulator, reference, y0, args, transient, lyap_kwargs=lyap)
+    reference_diverged = problem is not None
+    if reference_diverged:
+        notes.append(f"{problem}; measurements start from y0 itself")
+        y_ref = ref_start.prepare(y0)
+
+    # The two spectra, the user's measured over the same time as the reference.
+    report("lambda_physical", 1, steps)
+    ref_run = reference_spectrum(simulator, reference, y_ref, args, lyap_kwargs=lyap, start=ref_start)
+    lam_phys = ref_run.result
+    notes.append(f"reference dynamics: {ref_run.note}")
+    notes.append(f"measuring time of the reference spectrum: {lam_phys.convergence}")
+    report("lambda_numerical", 2, steps)
+    compiling.join()
+    lam_num = lyapunov_spectrum(simulator, simulator.prepare(y_ref), args, **dict(lyap, time=lam_phys.time))
+    for whose, res in (("the reference", lam_phys), ("the user's simulator", lam_num)):
+        if res.failure:
+            notes.append(f"{whose}'s step reported a failure at {res.failure}")
+    reference_diverged |= lam_phys.status != "ok" and lam_phys.nonfinite_quantity == "state"
+    return Spectra(step_derivatives, ref_start, y_ref, ref_run, lam_num, bool(reference_diverged), notes)
