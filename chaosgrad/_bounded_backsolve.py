@@ -22,17 +22,15 @@ from __future__ import annotations
 
 import diffrax
 import equinox as eqx
-import jax
 import jax.numpy as jnp
+
+from ._simulators import NONFINITE, SUCCESS, mark_failed
 
 
 def _nan_where_failed(sol):
-    ok = sol.result == diffrax.RESULTS.successful
-    ys = jax.tree_util.tree_map(
-        lambda x: jnp.where(ok, x, jnp.asarray(jnp.nan, x.dtype)) if jnp.issubdtype(x.dtype, jnp.inexact) else x,
-        sol.ys,
-    )
-    return eqx.tree_at(lambda s: s.ys, sol, ys)
+    # Any unsuccessful result is a failure here (mark_failed only tells success apart).
+    code = jnp.where(sol.result == diffrax.RESULTS.successful, SUCCESS, NONFINITE)
+    return eqx.tree_at(lambda s: s.ys, sol, mark_failed(sol.ys, code))
 
 
 class BoundedBacksolveAdjoint(diffrax.BacksolveAdjoint):

@@ -201,21 +201,24 @@ class Adjoint(AbstractCause):
     words: ClassVar[str] = "the adjoint method computes a gradient that differs from the exact derivative of the forward computation"
     exact: ClassVar[bool] = True
 
+    @staticmethod
+    def _own_numerics(simulator) -> bool:
+        return isinstance(simulator, SwappableAdjoint) and not reverse_through_steps(simulator)
+
     def suspect(self, evidence):
         sim = evidence.simulator
-        if isinstance(sim, SwappableAdjoint) and not reverse_through_steps(sim):
+        if self._own_numerics(sim):
             return f"the gradient goes through {adjoint_name(sim)}, which has numerics of its own"
         return None
 
     def anticipate(self, simulator, args):
-        if isinstance(simulator, SwappableAdjoint) and not reverse_through_steps(simulator):
-            return simulator.with_adjoint(simulator.exact_adjoint()), args
-        return None
+        return (simulator.with_adjoint(simulator.exact_adjoint()), args) if self._own_numerics(simulator) else None
 
     def ablate(self, evidence):
         sim = evidence.simulator
-        return sim.with_adjoint(sim.exact_adjoint()), evidence.args, (
-            f"{type(sim.exact_adjoint()).__name__} (discretise-then-optimise) instead of {adjoint_name(sim)}"
+        exact = sim.exact_adjoint()
+        return sim.with_adjoint(exact), evidence.args, (
+            f"{type(exact).__name__} (discretise-then-optimise) instead of {adjoint_name(sim)}"
         )
 
     def recommend(self, evidence, ablated):

@@ -49,9 +49,7 @@ from ._lyapunov import (
 )
 from ._precision import float64_scope
 from ._pytree import floats_as_arrays
-from ._reference import (
-    check_reference,
-)
+from ._reference import check_reference
 from ._simulators import AbstractSimulator, check_simulator
 from ._verdict import VerdictInputs, decide, expected_rate, physics_class
 from ._wrt import resolve_wrt

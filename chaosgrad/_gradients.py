@@ -114,7 +114,6 @@ def time_average_grows(fit, times) -> bool:
     established when the lower end of the rate's interval, with the ``1/T`` still in it,
     exceeds ``2 b``: more than any such algebraic growth, with a factor of two to spare.
     """
-    times = np.asarray(times, np.float64)
     return fit.status == "ok" and math.isfinite(fit.low) and fit.low > 2 * algebraic_rate(times)
 
 
@@ -184,17 +183,15 @@ def measure_growth(simulator, y0s, args, *, loss, sel: Wrt, plan: HorizonPlan, c
     usable = is_finite & ~zero
     norms = np.where(is_finite, norms, np.nan)
     times = plan.times(simulator.dt)
-    fit = fit_growth_rate(
-        times, norms, usable, fit_mask=plan.fit, confidence=confidence,
-        dtype_eps=float(jnp.finfo(jnp.dtype(simulator.dtype)).eps),
-    )
+    def fit_on(values):
+        return fit_growth_rate(times, values, usable, fit_mask=plan.fit, confidence=confidence,
+                               dtype_eps=float(jnp.finfo(jnp.dtype(simulator.dtype)).eps))
+
+    fit = fit_on(norms)
     if time_integral is None:
         time_integral = loss.time_averaged and time_average_grows(fit, times[fit.mask])
     if time_integral:
-        fit = fit_growth_rate(
-            times, norms * times[None, :], usable, fit_mask=plan.fit, confidence=confidence,
-            dtype_eps=float(jnp.finfo(jnp.dtype(simulator.dtype)).eps),
-        )
+        fit = fit_on(norms * times[None, :])
         method_paths += "; the gradient grows, so its rate is fitted on T |dL_T/dtheta| (the time average's 1/T removed)"
     first_bad = np.where(is_finite.all(axis=1), -1, np.argmin(is_finite, axis=1))
     if is_finite.any() and not usable.any():
