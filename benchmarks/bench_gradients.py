@@ -61,7 +61,8 @@ def cost_rows(quick: bool):
     import numpy as np
 
     import chaosgrad as cg
-    from chaosgrad._gradients import horizon_blocks, sweep_horizons
+    from chaosgrad._gradients import sweep_horizons
+    from chaosgrad._horizons import plan_horizons
     from chaosgrad._losses import LinearReadout
     from chaosgrad._wrt import resolve_wrt
     from chaosgrad.zoo import lorenz63, lorenz96
@@ -72,9 +73,10 @@ def cost_rows(quick: bool):
     for label, system, t_max in cases:
         sim, y0, args = system.simulator, system.y0, system.args
         horizons = np.geomspace(t_max / 64, t_max, 10)
-        blocks, b = horizon_blocks(horizons, sim.dt)
+        plan = plan_horizons(horizons, sim.dt)
+        blocks, b = plan.blocks, plan.b
         loss, sel = LinearReadout(), resolve_wrt("y0", args)
-        y0s = y0[None]
+        y0s = sim.prepare(y0)[None]
         sweep = lambda: sweep_horizons(sim, y0s, args, loss, sel, b, blocks)
         n = int(blocks[-1] * b)
         single_fn = jax.jit(jax.grad(lambda y: loss.at_state(sim.evolve(0.0, y, args, n), y)))

@@ -51,6 +51,7 @@ from ._precision import float64_scope
 from ._pytree import floats_as_arrays
 from ._reference import check_reference
 from ._simulators import AbstractSimulator, check_simulator
+from ._sweep import early_sweep_program
 from ._verdict import VerdictInputs, decide, expected_rate, physics_class
 from ._wrt import resolve_wrt
 
@@ -343,9 +344,13 @@ def diagnose(
     if transient is None:
         transient = 0.1 * (lyapunov_time if isinstance(lyapunov_time, (int, float)) else 20000 * simulator.dt)
 
+    # The gradient sweep's program does not depend on the horizon plan (which, by default,
+    # depends on the spectra): it compiles while they are measured.
+    sweep_program = early_sweep_program(simulator, simulator.prepare(y0), int(members), args, loss, sel, plan)
+
     # ---- the probe, the transient with the reference dynamics, and the two spectra
     sp = measure_spectra(simulator, reference, y0, args, sel, lyap=lyap, transient=float(transient),
-                         report=report, steps=steps)
+                         report=report, steps=steps, then_compile=[sweep_program] if sweep_program else [])
     notes += sp.notes
     step_derivatives, ref_start, y_ref, ref_run = sp.step_derivatives, sp.ref_start, sp.y_ref, sp.ref_run
     lam_phys, lam_num, reference_diverged = sp.ref_run.result, sp.lam_num, sp.reference_diverged
@@ -392,7 +397,8 @@ def diagnose(
         return measure_growth(sim, **ablated_inputs(sim, a, starts), loss_scaling=loss_scaling,
                               time_integral=grad.rate_of_time_integral)
 
-    grad = measure_growth(simulator, y0s, args, loss=loss, sel=sel, plan=plan, on_lowered=anticipate)
+    grad = measure_growth(simulator, y0s, args, loss=loss, sel=sel, plan=plan, on_lowered=anticipate,
+                          sweep_program=sweep_program)
 
     # ---- causes
     report("ablations", 4, steps)

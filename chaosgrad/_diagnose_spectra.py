@@ -33,10 +33,14 @@ class Spectra(NamedTuple):
     notes: list
 
 
-def measure_spectra(simulator, reference, y0, args, sel, *, lyap: dict, transient: float, report, steps: int) -> Spectra:
+def measure_spectra(simulator, reference, y0, args, sel, *, lyap: dict, transient: float, report, steps: int,
+                    then_compile=()) -> Spectra:
     """The probe, the transient with the reference dynamics, and both spectra; what went
-    wrong is in ``notes``, never raised."""
+    wrong is in ``notes``, never raised. ``then_compile``: programs (``start()``) of the
+    rest of the diagnosis, whose compilation starts once the spectra's have."""
     notes = []
+    for program in then_compile:
+        program.start()
     compiling_reference = compile_in_background(
         lower_spectrum, reference if reference is not None else default_reference(simulator), y0, args,
         k=lyap["k"], interval=lyap["interval"])

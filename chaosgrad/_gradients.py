@@ -128,7 +128,8 @@ def precompile_growth(simulator, y0s, args, *, loss, sel: Wrt, plan: HorizonPlan
 
 
 def measure_growth(simulator, y0s, args, *, loss, sel: Wrt, plan: HorizonPlan, confidence=0.95, progress=None,
-                   loss_scaling=None, on_lowered=None, time_integral: bool | None = None) -> GradientGrowthResult:
+                   loss_scaling=None, on_lowered=None, time_integral: bool | None = None,
+                   sweep_program=None) -> GradientGrowthResult:
     """The gradient growth of prepared members ``y0s`` (axis 0) on ``plan``'s horizons.
 
     No argument checks: callers validate first. Non-finite members and blow-ups are
@@ -138,7 +139,8 @@ def measure_growth(simulator, y0s, args, *, loss, sel: Wrt, plan: HorizonPlan, c
     :func:`~chaosgrad._sweep.sweep_horizons`). ``time_integral`` fits the rate on
     ``T |dL_T/dtheta|`` (``True``) or not (``False``); ``None`` decides by
     :func:`time_average_grows` (an ablation takes the user's measurement's decision, so
-    that the two rates are compared on one basis).
+    that the two rates are compared on one basis). ``sweep_program``: the sweep's
+    program compiling in the background (:func:`~chaosgrad._sweep.early_sweep_program`).
     """
     report = progress or (lambda *a: None)
     blocks, b = plan.blocks, plan.b
@@ -160,7 +162,8 @@ def measure_growth(simulator, y0s, args, *, loss, sel: Wrt, plan: HorizonPlan, c
             on_lowered()
 
     report("gradient sweep", 0, 1)
-    swept = sweep_horizons(sweep_sim, y0s, args, loss, sel, b, blocks, loss_scaling=loss_scaling, on_lowered=lowered)
+    swept = sweep_horizons(sweep_sim, y0s, args, loss, sel, b, blocks, loss_scaling=loss_scaling, on_lowered=lowered,
+                           program=sweep_program)
     norms, profile, state_ok, grads, states = swept[:5]
     scale_log2 = swept[5] if loss_scaling is not None else None
     report("gradient sweep", 1, 1)

@@ -18,6 +18,8 @@ state (``_sketch``), so that two runs can be compared member by member.
 
 from __future__ import annotations
 
+import math
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -26,9 +28,19 @@ import numpy as np
 from ._capabilities import reverse_through_steps
 from ._checks import leading_size
 from ._compilation_cache import compile_in_background, tracing
+from ._horizons import MAX_BLOCKS
 from ._pytree import all_finite, float_leaves, is_float_array, tangent_mask
 from ._sharding import shard_ensemble, to_host
 from ._sketch import sketch_tree
+from ._sweep_blocks import (
+    DEFAULT_CAPACITY,
+    MIN_HORIZON_LANES,
+    StoredSteps,
+    SweepLayout,
+    WholeBlock,
+    horizon_lanes,
+    stored_steps,
+)
 from ._wrt import Wrt
 
 # Blocks up to this many steps keep every step's residuals for the block's VJP (one
@@ -81,17 +93,21 @@ def _block_fn(simulator, loss, rebuild, b):
     return block
 
 
-def _forward_boundaries(simulator, y0, args, loss, sel: Wrt, b: int, K: int):
-    """The ``K + 1`` block-boundary states of one member, and where they stay finite."""
+def _forward_boundaries(simulator, y0, args, loss, sel: Wrt, layout: SweepLayout, b, K):
+    """The block-boundary states of one member (``layout.max_blocks + 1`` slots, the
+    first ``K + 1`` filled), and up to which boundary they stay finite."""
     theta, rebuild = split_theta(sel, args)
-    block = _block_fn(simulator, loss, rebuild, b)
+    block_time = b * simulator.dt
+    slots = layout.max_blocks + 1
+    ys = jax.tree_util.tree_map(lambda x: jnp.broadcast_to(x, (slots,) + jnp.shape(x)), y0)
 
-    def forward(y, k):
-        y1, _ = block(k * (b * simulator.dt), y, theta)
-        return y1, (y, all_finite(y1))
+    def forward(k, carry):
+        y, ys, block_ok = carry
+        y1 = layout.block.advance(simulator, loss, rebuild, k * block_time, y, theta, b)
+        ys = jax.tree_util.tree_map(lambda a, v: jax.lax.dynamic_update_index_in_dim(a, v, k + 1, 0), ys, y1)
+        return y1, ys, jax.lax.dynamic_update_index_in_dim(block_ok, all_finite(y1), k, 0)
 
-    y_last, (ys, block_ok) = jax.lax.scan(forward, y0, jnp.arange(K))
-    ys = jax.tree_util.tree_map(lambda a, last: jnp.concatenate([a, last[None]]), ys, y_last)
+    _, ys, block_ok = jax.lax.fori_loop(0, K, forward, (y0, ys, jnp.zeros(layout.max_blocks, bool)))
     # The state is finite up to block boundary k if every boundary up to it is (and the
     # member itself was finite to begin with).
     ok = jnp.cumprod(block_ok.astype(jnp.int32)).astype(bool) & all_finite(y0)
@@ -127,17 +143,18 @@ def _scale_exponents(seeds, cot_s, shift, dtype, headroom_log2: int):
     return jnp.where(amax > 0, room, 0.0) + shift
 
 
-def _backward_all(simulator, ys, args, loss, sel: Wrt, b: int, K: int, blocks, scaling=None):
+def _backward_all(simulator, ys, args, loss, sel: Wrt, layout: SweepLayout, b, K, blocks, scaling=None):
     """Every horizon's gradient in one backward pass, one member.
 
     The VJP is linear in the cotangent, so the cotangents of all ``H`` horizons travel
     together as one batch: the pass runs from the last block boundary back to 0, and the
     cotangent of the horizon ending on boundary ``k_h`` is injected when the pass reaches
     it. Each block's forward is recomputed once from its stored boundary state and its
-    VJP applied to the whole batch (``vmap``); lanes whose horizon has not started yet
+    VJP (``layout.block``) applied to the whole batch; lanes whose horizon has not started yet
     are held at zero with ``where``, so a blow-up beyond a short horizon cannot reach it
     through ``0 * inf``. Returns per horizon the gradient's norm and sketch, and
-    ``||dL/dy(t)||`` of the longest horizon at every block boundary.
+    ``||dL/dy(t)||`` of the longest horizon at every block boundary. Padding lanes
+    (block 0, before the plan's own) stay zero.
 
     ``scaling = (shift, headroom_log2)`` turns on loss scaling: each lane's seed (and its
     per-step injection for a time-averaged loss) is multiplied by ``2^e`` with ``e`` from
@@ -146,7 +163,6 @@ def _backward_all(simulator, ys, args, loss, sel: Wrt, b: int, K: int, blocks, s
     returned as a fourth output.
     """
     theta, rebuild = split_theta(sel, args)
-    block = _block_fn(simulator, loss, rebuild, b)
     block_time = b * simulator.dt
     pick = lambda k: eqx.partition(jax.tree_util.tree_map(lambda a: a[k], ys), is_float_array)
 
@@ -164,7 +180,10 @@ def _backward_all(simulator, ys, args, loss, sel: Wrt, b: int, K: int, blocks, s
 
     seeds = jax.vmap(lambda k: seed(k, wide=scaling is not None))(blocks)
     H = blocks.shape[0]
-    cot_s = (1.0 / (blocks * block_time)).astype(jnp.float64) if loss.time_averaged else jnp.zeros(H, jnp.float64)
+    if loss.time_averaged:
+        cot_s = jnp.where(blocks > 0, 1.0 / (jnp.maximum(blocks, 1) * block_time), 0.0).astype(jnp.float64)
+    else:
+        cot_s = jnp.zeros(H, jnp.float64)
     if scaling is not None:
         shift, headroom_log2 = scaling
         exponent = _scale_exponents(seeds, cot_s, shift, jnp.dtype(simulator.dtype), headroom_log2)
@@ -177,25 +196,25 @@ def _backward_all(simulator, ys, args, loss, sel: Wrt, b: int, K: int, blocks, s
         cot_s = cot_s * factor.astype(jnp.float64)
     cot_theta = jax.tree_util.tree_map(lambda x: jnp.zeros((H,) + jnp.shape(x), jnp.result_type(x)), theta)
 
-    def float_block(t, yf, rest, th):
-        y1, acc = block(t, eqx.combine(yf, rest), th)
-        return eqx.partition(y1, is_float_array)[0], acc
+    yf0, rest0 = pick(0)
+    buffers = layout.block.buffers(simulator, loss, rebuild, 0.0 * block_time, yf0, rest0, theta)
 
     def body(i, carry):
-        cot_y, cot_theta, profile = carry
+        cot_y, cot_theta, profile, buffers = carry
         k = K - 1 - i
         cot_y = jax.tree_util.tree_map(jnp.add, cot_y, _masked(blocks == k + 1, seeds))
         active = blocks >= k + 1
         yf, rest = pick(k)
-        _, vjp = jax.vjp(lambda yf, th: float_block(k * block_time, yf, rest, th), yf, theta)
-        g_y, g_theta = jax.vmap(vjp)((cot_y, jnp.where(active, cot_s, 0.0)))
+        pull, buffers = layout.block.pullback(simulator, loss, rebuild, k * block_time, yf, rest, theta, b, buffers)
+        g_y, g_theta = pull(cot_y, jnp.where(active, cot_s, 0.0))
         g_y, g_theta = _masked(active, g_y), _masked(active, g_theta)
         cot_theta = jax.tree_util.tree_map(jnp.add, cot_theta, g_theta)
         longest = jax.tree_util.tree_map(lambda x: x[H - 1], g_y)
-        return g_y, cot_theta, profile.at[k].set(tree_norm(longest))
+        profile = jax.lax.dynamic_update_index_in_dim(profile, tree_norm(longest), k, 0)
+        return g_y, cot_theta, profile, buffers
 
-    start = (jax.tree_util.tree_map(jnp.zeros_like, seeds), cot_theta, jnp.zeros(K))
-    cot_y, cot_theta, profile = jax.lax.fori_loop(0, K, body, start)
+    start = (jax.tree_util.tree_map(jnp.zeros_like, seeds), cot_theta, jnp.zeros(layout.max_blocks), buffers)
+    cot_y, cot_theta, profile, _ = jax.lax.fori_loop(0, K, body, start)
     g = tangent_part(simulator, cot_y, pick(0)[0]) if sel.kind == "y0" else cot_theta
     if scaling is None:
         return jax.vmap(tree_norm)(g), profile, jax.vmap(sketch_tree)(g)
@@ -205,23 +224,112 @@ def _backward_all(simulator, ys, args, loss, sel: Wrt, b: int, K: int, blocks, s
 
 
 @eqx.filter_jit
-def _sweep_ensemble(simulator, y0s, args, loss, sel, b, K, blocks, shifts=None, headroom_log2=0):
+def _sweep_ensemble(simulator, y0s, args, loss, sel, layout: SweepLayout, counts, blocks, shifts=None, headroom_log2=0):
     """Forward pass, then one backward pass for every horizon, for every member, in one call
-    (with loss scaling when ``shifts``, ``(M, H)`` exponent back-offs, is given)."""
+    (with loss scaling when ``shifts``, ``(M, H)`` exponent back-offs, is given).
+    ``counts = (b, K)``: steps per block and blocks, traced values within ``layout``
+    (block strategy rule 4 decides whether ``b`` is used)."""
+    b, K = layout.block.steps(counts[0]), counts[1]
 
     def member(y0, shift):
-        ys, state_ok = _forward_boundaries(simulator, y0, args, loss, sel, b, K)
+        ys, state_ok = _forward_boundaries(simulator, y0, args, loss, sel, layout, b, K)
         scaling = None if shift is None else (shift, headroom_log2)
-        out = _backward_all(simulator, ys, args, loss, sel, b, K, blocks, scaling)
+        out = _backward_all(simulator, ys, args, loss, sel, layout, b, K, blocks, scaling)
         states = jax.vmap(lambda k: sketch_tree(jax.tree_util.tree_map(lambda a: a[k], ys)))(blocks)
-        return (*out[:2], state_ok[blocks - 1], out[2], states, *out[3:])
+        return (*out[:2], state_ok[jnp.maximum(blocks, 1) - 1], out[2], states, *out[3:])
 
     if shifts is None:
         return jax.vmap(lambda y0: member(y0, None))(y0s)
     return jax.vmap(member)(y0s, shifts)
 
 
-def sweep_horizons(simulator, y0s, args, loss, sel: Wrt, b: int, blocks, loss_scaling=None, on_lowered=None):
+def sweep_layout(simulator, y0s, args, loss, sel: Wrt, b: int, n_horizons: int) -> SweepLayout:
+    """The compiled shape for blocks of ``b`` steps and ``n_horizons`` horizons: stored
+    steps (one program for every plan that fits) when reverse mode goes through the steps
+    and a block is at most ``MAX_STORED_STEPS``, else the whole block at its own length."""
+    if not reverse_through_steps(simulator) or b > MAX_STORED_STEPS:
+        block = WholeBlock(int(b))
+    else:
+        block = stored_steps(int(b), _residual_bytes(simulator, y0s, args, loss, sel), leading_size(y0s, "y0s"))
+    return SweepLayout(block, MAX_BLOCKS, horizon_lanes(n_horizons))
+
+
+def _residual_bytes(simulator, y0s, args, loss, sel: Wrt) -> int:
+    """Bytes of one step's VJP residuals, one member (a trace of one step, no run)."""
+    theta, rebuild = split_theta(sel, args)
+    y0 = jax.tree_util.tree_map(lambda x: x[0], y0s)
+    yf, rest = eqx.partition(y0, is_float_array)
+    bufs = jax.eval_shape(lambda: StoredSteps(1).buffers(simulator, loss, rebuild, 0.0, yf, rest, theta))
+    return int(sum(math.prod(x.shape) * x.dtype.itemsize for x in jax.tree_util.tree_leaves(bufs)))
+
+
+def _padded(blocks, lanes: int):
+    """The plan's blocks after ``lanes - H`` padding lanes (block 0: never injected), so
+    that the last lane stays the longest horizon."""
+    blocks = np.asarray(blocks, np.int32)
+    return np.concatenate([np.zeros(lanes - blocks.size, np.int32), blocks])
+
+
+def _sweep_call(simulator, y0s, args, loss, sel, layout, b, blocks):
+    counts = jnp.asarray([b, int(blocks[-1])], jnp.int32)
+    return (simulator, y0s, args, loss, sel, layout, counts, jnp.asarray(_padded(blocks, layout.max_horizons)))
+
+
+def lower_sweep(simulator, y0s, args, loss, sel: Wrt, layout: SweepLayout):
+    """The sweep's program for every plan ``layout`` holds, lowered. ``y0s``: arrays of
+    the members' shapes and dtypes (the values do not matter)."""
+    M = leading_size(y0s, "y0s")
+    y_in, a_in = shard_ensemble((y0s, args), (0, None), M)
+    return _sweep_ensemble.lower(*_sweep_call(simulator, y_in, a_in, loss, sel, layout, 1, np.ones(1, np.int32)))
+
+
+class BackgroundProgram:
+    """A program compiled in a background thread (:meth:`start`, once) and joined
+    (:meth:`join`) before the call that runs it, so that it is not compiled twice."""
+
+    def __init__(self, lower):
+        self._lower = lower
+        self._thread = None
+
+    def start(self):
+        if self._thread is None:
+            self._thread = compile_in_background(self._lower)
+        return self
+
+    def join(self) -> None:
+        self.start()._thread.join()
+
+
+class SweepProgram(BackgroundProgram):
+    """The sweep's program for ``layout``, compiled before the horizon plan it will run is
+    known (``diagnose``'s default plan depends on the measured exponents);
+    :func:`sweep_horizons` joins it when its own layout is this one."""
+
+    def __init__(self, simulator, y0s, args, loss, sel: Wrt, layout: SweepLayout):
+        super().__init__(lambda: lower_sweep(simulator, y0s, args, loss, sel, layout))
+        self.layout = layout
+
+
+def early_sweep_program(simulator, y0, members: int, args, loss, sel: Wrt, plan) -> SweepProgram | None:
+    """The program the sweep of ``members`` members like ``y0`` (prepared) will run on
+    ``plan``, or on any default plan when ``plan`` is ``None`` (their blocks are at most
+    ``DEFAULT_CAPACITY`` steps, at most ``MIN_HORIZON_LANES`` horizons); ``None`` when it
+    cannot be known yet (an adaptive solve's blocks have a static length; stored steps
+    too large for the default capacity)."""
+    if not reverse_through_steps(simulator):
+        return None
+    y0s = jax.tree_util.tree_map(lambda x: jnp.zeros((int(members),) + jnp.shape(x), jnp.result_type(x)), y0)
+    if plan is not None:
+        layout = sweep_layout(simulator, y0s, args, loss, sel, plan.b, len(plan.blocks))
+    else:
+        layout = sweep_layout(simulator, y0s, args, loss, sel, 1, MIN_HORIZON_LANES)
+        if layout.block != StoredSteps(DEFAULT_CAPACITY):
+            return None
+    return SweepProgram(simulator, y0s, args, loss, sel, layout)
+
+
+def sweep_horizons(simulator, y0s, args, loss, sel: Wrt, b: int, blocks, loss_scaling=None, on_lowered=None,
+                   program: SweepProgram | None = None):
     """All horizons for all members, as NumPy arrays:
 
     norms ``(M, H)``, the longest horizon's cotangent profile ``(M, K)``, whether the
@@ -234,42 +342,56 @@ def sweep_horizons(simulator, y0s, args, loss, sel: Wrt, b: int, blocks, loss_sc
 
     ``on_lowered()`` is called once the sweep's program is traced and lowered, before
     it compiles: the moment to start compiling other programs in the background.
+    ``program``: the same program compiling in the background, joined first when its
+    layout is this sweep's.
     """
     blocks = np.asarray(blocks, dtype=np.int32)
+    H, K = blocks.size, int(blocks[-1])
+    layout = sweep_layout(simulator, y0s, args, loss, sel, b, H)
+    if program is not None and program.layout == layout:
+        program.join()
     # The members are independent: shard them over every device (and every process).
     M = jax.tree_util.tree_leaves(y0s)[0].shape[0]
     y_in, a_in = shard_ensemble((y0s, args), (0, None), M)
     if loss_scaling is not None:
         if on_lowered is not None:
             on_lowered()
-        return _scaled_sweep(simulator, y_in, a_in, loss, sel, b, blocks, loss_scaling, M)
-    sweep_args = (simulator, y_in, a_in, loss, sel, b, int(blocks[-1]), jnp.asarray(blocks))
+        return _scaled_sweep(simulator, y_in, a_in, loss, sel, layout, b, blocks, loss_scaling, M)
+    sweep_args = _sweep_call(simulator, y_in, a_in, loss, sel, layout, b, blocks)
     with tracing():  # then compiled by the call, while background programs trace
         _sweep_ensemble.lower(*sweep_args)
     if on_lowered is not None:
         on_lowered()
     out = _sweep_ensemble(*sweep_args)
-    norms, profile, state, grads, states = (to_host(x)[:M] for x in out)
+    norms, profile, state, grads, states = _plan_lanes(out, M, H, K)
     return (
         norms.astype(np.float64), profile.astype(np.float64), state.astype(bool),
         grads.astype(np.float64), states.astype(np.float64),
     )
 
 
-def _scaled_sweep(simulator, y_in, a_in, loss, sel, b, blocks, scaling, M):
+def _plan_lanes(out, M: int, H: int, K: int) -> list:
+    """The members' and the plan's own lanes of the sweep's outputs (norms, profile,
+    state, gradient sketches, state sketches, then any exponents): the last ``H`` horizon
+    lanes, the first ``K`` profile entries, as NumPy arrays."""
+    out = [to_host(x)[:M] for x in out]
+    return [x[:, :K] if i == 1 else x[:, x.shape[1] - H:] for i, x in enumerate(out)]
+
+
+def _scaled_sweep(simulator, y_in, a_in, loss, sel, layout, b, blocks, scaling, M):
     """The sweep with dynamic loss scaling (``chaosgrad.DynamicLossScale``): lanes whose
     scaled backward pass is non-finite while their forward state is finite back off
     (``backoff_log2``, doubling at each rerun) and are run again, at most
     ``scaling.retries`` times; every other lane keeps its first result. Returns the usual
     five arrays and the exponents."""
-    H = len(blocks)
+    H, K = len(blocks), int(blocks[-1])
     shifts = np.zeros((M, H), np.float32)
     best, retry = None, np.zeros((M, H), bool)
+    call = _sweep_call(simulator, y_in, a_in, loss, sel, layout, b, blocks)
     for attempt in range(scaling.retries + 1):
-        sh = jnp.asarray(np.pad(shifts, ((0, leading_size(y_in, "y0") - M), (0, 0))))
-        out = _sweep_ensemble(simulator, y_in, a_in, loss, sel, b, int(blocks[-1]), jnp.asarray(blocks),
-                              shifts=sh, headroom_log2=int(scaling.headroom_log2))
-        norms, profile, state, grads, states, expo = (np.asarray(to_host(x)[:M], np.float64) for x in out)
+        sh = jnp.asarray(np.pad(shifts, ((0, leading_size(y_in, "y0") - M), (layout.max_horizons - H, 0))))
+        out = _sweep_ensemble(*call, shifts=sh, headroom_log2=int(scaling.headroom_log2))
+        norms, profile, state, grads, states, expo = (np.asarray(x, np.float64) for x in _plan_lanes(out, M, H, K))
         state = state.astype(bool)
         if best is None:
             best = [norms, profile, state, grads, states, expo]
@@ -366,7 +488,7 @@ def _one_horizon(simulator, y0s, args, loss, sel, n_max, horizon, budget):
     return np.asarray(norms), np.stack(grads)
 
 
-class AdjointProgram:
+class AdjointProgram(BackgroundProgram):
     """The program of :func:`through_adjoint` for these arguments: its reverse-step
     budget (computed now, on the caller's thread) and its compilation, started in the
     background by :meth:`start` (when the caller's own large program is lowered, so the
@@ -376,16 +498,8 @@ class AdjointProgram:
         self.n_max = int(blocks[-1]) * b
         self.budget = reverse_step_budget(simulator, y0s, args, self.n_max, float(self.n_max * simulator.dt))
         horizon = jnp.asarray(float(self.n_max * simulator.dt))
-        self._lower = lambda: _gradient_through_adjoint.lower(simulator, y0s, args, loss, sel, self.n_max, horizon, self.budget)
-        self._thread = None
-
-    def start(self) -> AdjointProgram:
-        if self._thread is None:
-            self._thread = compile_in_background(self._lower)
-        return self
-
-    def join(self) -> None:
-        self.start()._thread.join()
+        super().__init__(lambda: _gradient_through_adjoint.lower(simulator, y0s, args, loss, sel, self.n_max, horizon,
+                                                                 self.budget))
 
 
 def through_adjoint(simulator, y0s, args, loss, sel: Wrt, b: int, blocks, progress, program: AdjointProgram | None = None,
