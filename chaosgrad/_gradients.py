@@ -32,12 +32,8 @@ from ._precision import float64_scope
 from ._pytree import floats_as_arrays
 from ._simulators import AbstractSimulator, check_simulator
 from ._sketch import describe_sketch
-from ._sweep import (
-    AdjointProgram,
-    split_theta,
-    sweep_horizons,
-    through_adjoint,
-)
+from ._sweep import split_theta, sweep_horizons
+from ._sweep_adjoint import AdjointProgram, through_adjoint
 from ._wrt import Wrt, resolve_wrt
 
 
