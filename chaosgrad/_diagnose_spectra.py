@@ -37,7 +37,7 @@ def measure_spectra(simulator, reference, y0, args, sel, *, lyap: dict, transien
                     then_compile=()) -> Spectra:
     """The probe, the transient with the reference dynamics, and both spectra; what went
     wrong is in ``notes``, never raised. ``then_compile``: programs (``start()``) of the
-    rest of the diagnosis, whose compilation starts once the spectra's have."""
+    rest of the diagnosis, started first (they trace before the spectra's programs)."""
     notes = []
     for program in then_compile:
         program.start()

@@ -254,12 +254,12 @@ def sweep_layout(simulator, y0s, args, loss, sel: Wrt, b: int, n_horizons: int) 
     if not reverse_through_steps(simulator) or b > MAX_STORED_STEPS:
         block = WholeBlock(int(b))
     else:
-        block = stored_steps(int(b), _residual_bytes(simulator, y0s, args, loss, sel), leading_size(y0s, "y0s"))
+        block = stored_steps(int(b), _stored_bytes_per_step(simulator, y0s, args, loss, sel), leading_size(y0s, "y0s"))
     return SweepLayout(block, MAX_BLOCKS, horizon_lanes(n_horizons))
 
 
-def _residual_bytes(simulator, y0s, args, loss, sel: Wrt) -> int:
-    """Bytes of one step's VJP residuals, one member (a trace of one step, no run)."""
+def _stored_bytes_per_step(simulator, y0s, args, loss, sel: Wrt) -> int:
+    """Bytes :class:`StoredSteps` keeps per step, one member (shapes only, no run)."""
     theta, rebuild = split_theta(sel, args)
     y0 = jax.tree_util.tree_map(lambda x: x[0], y0s)
     yf, rest = eqx.partition(y0, is_float_array)
