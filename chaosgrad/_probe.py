@@ -18,13 +18,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ._compile_policy import COMPILE_BOUND, policy_jit
 from ._pytree import is_float_array, leaf_names, tangent_mask
 from ._sketch import flat_floats
 from ._sweep import split_theta
 from ._wrt import Wrt
 
 
-@eqx.filter_jit
+@policy_jit(COMPILE_BOUND)
 def _probe_norms(simulator, y0, args, sel: Wrt, state_directions, wrt_direction):
     """``|D step . d|`` for a batch of directions, one ``jax.jvp`` vmapped over them (one
     traced step whatever the number of leaves): the tangent part of the output for each
@@ -81,7 +82,7 @@ def _outside_mask(simulator, y0):
     return jax.tree_util.tree_map(lambda x, t: is_float_array(x) and not t, y0, inside)
 
 
-@eqx.filter_jit
+@policy_jit(COMPILE_BOUND)
 def _outside_reads(simulator, y0, args):
     """``|D_w tangent(step) v_w|`` for each floating leaf ``w`` outside the tangent space:
     non-zero when the tangent leaves' next values depend on a leaf the tangent map leaves

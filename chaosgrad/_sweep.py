@@ -32,6 +32,7 @@ import numpy as np
 from ._capabilities import reverse_through_steps
 from ._checks import leading_size
 from ._compilation_cache import compile_in_background, tracing
+from ._compile_policy import COMPILE_BOUND, policy_jit
 from ._horizons import MAX_BLOCKS
 from ._pytree import all_finite, float_leaves, is_float_array, tangent_mask
 from ._sharding import shard_ensemble, to_host
@@ -227,7 +228,7 @@ def _backward_all(simulator, ys, args, loss, sel: Wrt, layout: SweepLayout, b, K
             exponent)
 
 
-@eqx.filter_jit
+@policy_jit(COMPILE_BOUND)
 def _sweep_ensemble(simulator, y0s, args, loss, sel, layout: SweepLayout, counts, blocks, shifts=None, headroom_log2=0):
     """Forward pass, then one backward pass for every horizon, for every member, in one call
     (with loss scaling when ``shifts``, ``(M, H)`` exponent back-offs, is given).

@@ -13,6 +13,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ._compile_policy import COMPILE_BOUND, policy_jit
 from ._pytree import is_float_array
 from ._sketch import sketch_tree
 from ._sweep import BackgroundProgram, split_theta, tangent_part, tree_norm
@@ -27,12 +28,12 @@ REVERSE_STEP_FACTOR = 16
 MIN_REVERSE_STEPS = 4096
 
 
-@eqx.filter_jit
+@policy_jit(COMPILE_BOUND)
 def _forward_solver_steps(simulator, y0s, args, n_max, horizon):
     return jax.vmap(lambda y0: simulator.forward_solver_steps(0.0, y0, args, horizon, n_max))(y0s)
 
 
-@eqx.filter_jit
+@policy_jit(COMPILE_BOUND)
 def _gradient_through_adjoint(simulator, y0s, args, loss, sel, n_max, horizon, solver_steps):
     """Per-member gradient norm and sketch at one (traced) horizon, through the
     simulator's own adjoint (``evolve_until``); compiled once for every horizon up to

@@ -132,3 +132,40 @@ def test_a_cache_the_user_configured_is_left_as_it_is(tmp_path):
     mine = str(tmp_path / "users-own")
     out = _run(str(tmp_path / "chaosgrads"), mode="user", user_dir=mine)
     assert out["dir"] == mine and not os.path.exists(tmp_path / "chaosgrads")
+
+
+def test_compile_policies_resolve_to_options_xla_accepts_here():
+    """Rule 4 of ``chaosgrad._compile_policy``: the options are given only where they apply."""
+    from chaosgrad._compile_policy import COMPILE_BOUND, RUN_BOUND, CompilePolicy
+
+    assert RUN_BOUND.resolved() == {}
+    expected = COMPILE_BOUND.options if jax.default_backend() == "cpu" else {}
+    assert COMPILE_BOUND.resolved() == expected
+    assert CompilePolicy("elsewhere", dict(COMPILE_BOUND.options), backend="no-such-backend").resolved() == {}
+    assert CompilePolicy("unknown", {"xla_no_such_option_anywhere": True}).resolved() == {}
+
+
+def test_a_policy_jit_is_made_at_first_use_and_its_options_reach_every_compile(monkeypatch):
+    from chaosgrad import _compile_policy
+    from chaosgrad._compile_policy import COMPILE_BOUND, CompilePolicy, policy_jit
+
+    def f(x):
+        return jnp.sin(x) * jnp.exp(-x) + x ** 3
+
+    x = jnp.linspace(0.0, 2.0, 33)
+    wrapped = policy_jit(COMPILE_BOUND)(f)
+    assert wrapped._jit is None and wrapped.__wrapped__ is f  # nothing made at decoration (import)
+    # Another code generator may contract into fused multiply-adds differently (rule 3):
+    # the same values to a few ulps, not bit for bit.
+    assert jnp.allclose(wrapped(x), jax.jit(f)(x), rtol=1e-13, atol=0.0)
+    assert wrapped._jit is not None
+    assert jnp.array_equal(wrapped.lower(x).compile()(x), wrapped(x))  # ahead of time: the same program
+
+    # An option XLA does not know, let through resolution on purpose: both the call and
+    # the ahead-of-time compile must hand it to XLA, which then refuses it.
+    monkeypatch.setattr(_compile_policy, "_accepted", lambda backend, items: True)
+    bogus = policy_jit(CompilePolicy("bogus", {"xla_no_such_option_anywhere": True}))(f)
+    with pytest.raises(Exception, match="xla_no_such_option_anywhere"):
+        bogus(x)
+    with pytest.raises(Exception, match="xla_no_such_option_anywhere"):
+        bogus.lower(x).compile()
