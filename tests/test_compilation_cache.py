@@ -14,7 +14,7 @@ import jax.numpy as jnp
 import pytest
 
 import chaosgrad as cg
-from chaosgrad import _lyapunov
+from chaosgrad import _lyapunov_chunks
 from chaosgrad._compilation_cache import ENV, cache_folder, compile_in_background
 
 
@@ -25,13 +25,13 @@ def lorenz(t, y, a):
 def test_every_step_size_of_one_solver_runs_one_compiled_lyapunov_program():
     sim = cg.ODESimulator(lorenz, solver=cg.RK4(), dt=0.01)
     y0 = jnp.array([1.0, 1.0, 20.0])
-    before = _lyapunov._chunk_single._cached._cache_size()
+    before = _lyapunov_chunks._chunk_single._cached._cache_size()
     # Different step sizes, times and transients, the same steps per interval: the step,
     # the count of intervals and the state are values of one program.
     runs = [(0.01, dict(time=5.0, interval=0.1)), (0.005, dict(time=5.0, interval=0.05)),
             (0.0025, dict(time=20.0, interval=0.025, transient=3.0))]
     results = [cg.lyapunov_spectrum(sim.with_step(dt), y0, 28.0, **kw) for dt, kw in runs]
-    assert _lyapunov._chunk_single._cached._cache_size() - before <= 1
+    assert _lyapunov_chunks._chunk_single._cached._cache_size() - before <= 1
     assert all(r.status == "ok" for r in results)
     # The step really is the one given: the clock of each run ends where its own time does.
     assert [round(r.time, 9) for r in results] == [5.0, 5.0, 20.0]
