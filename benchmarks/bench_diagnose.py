@@ -191,13 +191,25 @@ NOTES = """Reading the rows:
   trace one at a time (a lock), and the adjoint programs only once the sweep's program is
   lowered: traced concurrently, each ran at about half speed.
 - The warm call compiles nothing (0 programs): every program of a diagnosis is reused.
-- Row 1 without a cache: the first call is the critical path probe + Lyapunov programs
-  (about 0.9 s; the reference's and the user's compile concurrently), the reference and
-  user runs (about 0.45 s, also in the warm call), then the gradient sweep's program
-  (about 1.2 s: 0.3 s tracing, 0.9 s XLA). The sweep's program depends on the horizon
-  plan (block length and count are static), and the default plan on both spectra, so it
-  cannot compile before they are measured; only a plan-independent sweep program (traced
-  block length and count) would take it off the critical path.
+- Row 1 without a cache: the critical path is the probe and the two Lyapunov programs
+  (the reference's and the user's compile concurrently), the reference and user runs
+  (also in the warm call), then the gradient sweep. The sweep's program does not depend
+  on the horizon plan (block length and count are traced), so it compiles in the
+  background during the spectra; it is started after the spectra's two programs, which
+  are on the critical path (started first, it delayed them: first call 2.9-3.8 s against
+  2.4-3.1 s, 5 runs each, on a machine where the warm call took 0.6-0.9 s).
+- Compile policies (`chaosgrad._compile_policy`): the programs that run a bounded amount
+  of work once per call (the sweep, the one-step probe, the adjoint programs) compile
+  with XLA's elemental emitters, which compile faster (the Lorenz-63 sweep program
+  1.0 s against 1.2 s); the Lyapunov loops keep XLA's defaults, whose loops run 10-45%
+  faster on long runs. Same machine, same session, interleaved, against the commit
+  before the policies (46f8e1b): row 1 first call 4.1-4.7 s against 4.6-6.0 s (warm
+  0.96-1.18 s both), the adaptive Lorenz-63 row 26.9-30.9 s against 35.1-35.2 s.
+- The machine of the table above ran about half as fast as the Intel Xeon of this
+  file's version at commit 9adbe09 (dense matmul peak 58.6 against 127.9 GFLOP/s, warm
+  diagnose 1.57 s against 0.52 s; there the adaptive rows took 15.9 and 18.6 s and the
+  demo 19.0 s): the absolute rows miss on it while the ratio rows pass; the A/B numbers
+  above are the change's own effect.
 - The adaptive rows: a reverse solve of BacksolveAdjoint that does not get back to t = 0
   gives NaN for its member inside the one batched run (`chaosgrad._bounded_backsolve`);
   before, it raised for the whole batch and every member was rerun alone to the full
@@ -214,6 +226,21 @@ NOTES = """Reading the rows:
   inner loop's entry, the QR of one column) is another 15% at 10 steps per interval.
   Unrolling the step loop makes XLA fuse across steps with duplicated work (2x slower at
   unroll 2, 18x at 10). The ratio moves by about 0.05 between runs on this machine.
+  A profile (`jax.profiler` trace on the CPU) of one RK4 tangent step of 1024 members
+  shows about 13 kernels: 8 fusions of 2-4 us (the stages, one transposing the frame),
+  3 copies of about 1 us, scalar updates of about 0.7 us (the runtime's cost per kernel
+  is about 0.6 us), and about 18 us per interval of finite check, norm and logs.
+  Tried, with the 1024-member row: one scalar clock for all members instead of one per
+  member (kept, 5-7%); the frame carried as (k, n, M) (5%, not kept); a stacked
+  variational step (1.7x slower); `xla_cpu_prefer_vector_width=512` (3%); fast math
+  (changes the numbers, rejected); two halves of the members as two programs on two
+  threads (executions serialise on one CPU device: 0.316 s against 0.358 s); a step
+  written by hand for Lorenz-63 as one fusion reaches 0.30 s, but it is not the user's
+  step. Members stepped as independent groups in one loop body (kernels XLA's runtime
+  can run side by side): 4 groups of 256 made this row 15-30% faster (ratio 0.53-0.59
+  against 0.67-0.77), but not 2048 Lorenz-63 members (1.18-1.36 s against 1.01-1.14 s),
+  Rössler (2048 and 1024 members: no gain beyond noise) or Lorenz-96 with N = 40 (512
+  members: slower), so it is not kept: a rule that helps only this row's set-up.
   The information row: with one host device per core the ensemble is sharded over the
   cores (the README's `XLA_FLAGS`), the same exponents, at a fraction of the time; it is
   not the target's measure, which is one core against one core.
