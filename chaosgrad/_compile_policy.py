@@ -19,8 +19,10 @@ programs:
    defaults (checked once, with a trivial program).
 
 Measured on a 2-core AMD EPYC (``benchmarks/RESULTS_diagnose.md``): with the elemental
-emitters the sweep's program of a Lorenz-63 diagnosis compiled in 1.0 s against 1.2 s,
-and the first ``diagnose`` call took 2.3-2.7 s against 2.7-4.2 s. The same emitters made
+emitters the sweep's program of a Lorenz-63 diagnosis compiled in 1.0 s against 1.2 s;
+with these policies the first ``diagnose`` call took 4.1-4.7 s against 4.6-6.0 s without
+(interleaved runs, warm call 1.0-1.2 s both; every program with the elemental emitters,
+by ``XLA_FLAGS``, gave 2.3-2.7 s against 2.7-4.2 s on a faster day). The same emitters made
 long runs 10-45% slower (one Lorenz-63 trajectory with Dopri8, T = 1000: 0.116-0.176 s
 against 0.105-0.122 s; Lorenz-96 with N = 40: 0.38-0.41 s against 0.32-0.33 s; the
 1024-member ensemble loop 17-20%), which is why the Lyapunov loops stay run-bound.
@@ -33,6 +35,7 @@ import threading
 from dataclasses import dataclass, field
 
 import equinox as eqx
+import jax
 
 
 @dataclass(frozen=True)
@@ -57,8 +60,6 @@ COMPILE_BOUND = CompilePolicy("compile-bound", {"xla_cpu_use_fusion_emitters": F
 
 @functools.lru_cache(maxsize=None)
 def _accepted(backend: str, items: tuple) -> bool:
-    import jax
-
     if jax.default_backend() != backend:
         return False
     try:
@@ -68,15 +69,10 @@ def _accepted(backend: str, items: tuple) -> bool:
     return True
 
 
-class policy_jit:
-    """``eqx.filter_jit(fun)`` compiled under ``policy``; the jit is made at the first
-    call or ``lower`` (after the user's JAX configuration, never at import), once."""
-
-    def __init__(self, policy: CompilePolicy):
-        self.policy = policy
-
-    def __call__(self, fun):
-        return _PolicyJit(fun, self.policy)
+def policy_jit(policy: CompilePolicy):
+    """Decorator: ``eqx.filter_jit(fun)`` compiled under ``policy``; the jit is made at the
+    first call or ``lower`` (after the user's JAX configuration, never at import), once."""
+    return lambda fun: _PolicyJit(fun, policy)
 
 
 class _PolicyJit:

@@ -12,10 +12,11 @@ over columns so the primal step is computed once; ``ODESimulator`` with an expli
 Runge–Kutta solver at a constant step integrates the variational equations with the same
 tableau instead, see its ``tangent_step``), inside a ``lax.scan`` over the ``m`` steps of
 a renormalisation interval, inside one compiled *chunk* (:mod:`chaosgrad._lyapunov_chunks`):
-a loop over a traced number of intervals (at most ``CHUNK``). Every run is a sequence of calls of that one program,
-continuing from the last state and frame: the transient (logs discarded), a fixed
-``time`` (or ``n_intervals``), or :class:`UntilConverged`, which extends the run until the
-leading exponent's 95% interval is small against its size or the step budget is spent.
+a loop over a traced number of intervals (at most ``CHUNK``). Every run is a sequence of
+calls of that one program, continuing from the last state and frame: the transient (logs
+discarded), a fixed ``time`` (or ``n_intervals``), or :class:`UntilConverged`, which
+extends the run until the leading exponent's 95% interval is small against its size or
+the step budget is spent.
 The program depends on the simulator's static part, the shapes, ``m`` and ``k`` only: the
 step size of an ``ODESimulator``, the parameters, the state and the count are values, so
 a reference and its step halvings (at the same steps per interval), a transient and the
