@@ -101,6 +101,21 @@ def tracing():
         yield
 
 
+_IN_FLIGHT = [0]  # background compilations running now
+_IN_FLIGHT_LOCK = threading.Lock()
+
+
+def compiling_in_background() -> bool:
+    """Whether a :func:`compile_in_background` compilation is running now."""
+    with _IN_FLIGHT_LOCK:
+        return _IN_FLIGHT[0] > 0
+
+
+def _count_in_flight(change: int) -> None:
+    with _IN_FLIGHT_LOCK:
+        _IN_FLIGHT[0] += change
+
+
 def compile_in_background(lower, *args, **kwargs):
     """Compile, in a daemon thread with chaosgrad's scope (float64, cache), the program
     that ``lower(*args, **kwargs)`` lowers (it returns ``jit(f).lower(...)``): traced and
@@ -119,7 +134,10 @@ def compile_in_background(lower, *args, **kwargs):
                 lowered.compile()
         except Exception:  # noqa: BLE001 - the real call reports it
             pass
+        finally:
+            _count_in_flight(-1)
 
+    _count_in_flight(+1)
     thread = threading.Thread(target=run, name="chaosgrad-compile", daemon=True)
     thread.start()
     return thread

@@ -35,17 +35,16 @@ from ._diagnose_shadowing import (
     shadowing_recommendation,
     shadowing_words,
 )
-from ._diagnose_spectra import measure_spectra
+from ._diagnose_spectra import MemberPlan, measure_spectra, members_along_reference
 from ._diagnosis_types import Ablation, Diagnosis, GradientGrowthResult, Recommendation
 from ._errors import bad_argument
-from ._gradients import checked_inputs, make_members, measure_growth, precompile_growth
+from ._gradients import checked_inputs, measure_growth, precompile_growth
 from ._horizons import plan_horizons
 from ._losses import as_loss, check_scalar_loss
 from ._lyapunov import (
     UntilConverged,
     default_interval_steps,
     fixed_time_intervals,
-    states_in_intervals,
 )
 from ._precision import float64_scope
 from ._pytree import floats_as_arrays
@@ -349,8 +348,10 @@ def diagnose(
     sweep_program = early_sweep_program(simulator, simulator.prepare(y0), int(members), args, loss, sel, plan)
 
     # ---- the probe, the transient with the reference dynamics, and the two spectra
+    early_members = None if plan is None else MemberPlan(int(members), float(plan.times(simulator.dt)[-1]), int(seed))
     sp = measure_spectra(simulator, reference, y0, args, sel, lyap=lyap, transient=float(transient),
-                         report=report, steps=steps, then_compile=[sweep_program] if sweep_program else [])
+                         report=report, steps=steps, then_compile=[sweep_program] if sweep_program else [],
+                         members=early_members)
     notes += sp.notes
     step_derivatives, ref_start, y_ref, ref_run = sp.step_derivatives, sp.ref_start, sp.y_ref, sp.ref_run
     lam_phys, lam_num, reference_diverged = sp.ref_run.result, sp.lam_num, sp.reference_diverged
@@ -370,12 +371,13 @@ def diagnose(
         plan = plan_horizons(default_horizons(max(finite) if finite else math.nan, simulator.dt), simulator.dt)
     t_max = float(plan.times(simulator.dt)[-1])
 
-    # ---- members: independent states along the reference trajectory, one longest horizon apart
+    # ---- members: independent states along the reference trajectory, one longest horizon
+    # apart (sampled alongside the spectra when the caller fixed the horizons)
     report("gradient growth", 3, steps)
-    member_sim = ref_start if not reference_diverged else simulator.with_dtype("float64")
-    along = None if reference_diverged else (lambda gaps: states_in_intervals(
-        member_sim, y_ref, args, gaps, k=lyap["k"], interval=lyap["interval"]))
-    y0s_ref = make_members(member_sim, member_sim.prepare(y_ref), args, int(members), t_max, seed=int(seed), along=along)
+    y0s_ref = sp.members
+    if y0s_ref is None:
+        y0s_ref = members_along_reference(simulator, ref_start, y_ref, args, MemberPlan(int(members), t_max, int(seed)),
+                                          lyap=lyap, reference_diverged=reference_diverged)
     y0s = simulator.prepare(y0s_ref)
 
     def ablated_inputs(sim, a, starts):

@@ -21,6 +21,7 @@ import jax
 import numpy as np
 
 from ._capabilities import refinable
+from ._concurrent import alongside
 from ._errors import bad_argument
 from ._lyapunov import (
     LyapunovResult,
@@ -123,25 +124,55 @@ def _fixed_time(lyap_kwargs: dict, res: LyapunovResult) -> dict:
     return lyap_kwargs
 
 
-def reference_spectrum(simulator, reference, y0, args, *, lyap_kwargs: dict, start: AbstractSimulator | None = None) -> ReferenceRun:
+def _halved(reference: AbstractSimulator, lyap_kwargs: dict, j: int) -> tuple[AbstractSimulator, dict]:
+    """The reference at ``dt / 2^j``, with the same number of steps per renormalisation
+    interval (the exponents do not depend on it): every halving runs the one compiled
+    program of the first."""
+    for _ in range(j):
+        reference = reference.with_step(reference.dt / 2)
+    return reference, dict(lyap_kwargs, interval=lyap_kwargs["interval"] / 2**j)
+
+
+def reference_spectrum(simulator, reference, y0, args, *, lyap_kwargs: dict, start: AbstractSimulator | None = None,
+                       on_time=None) -> ReferenceRun:
     """Spectrum of the reference dynamics, with a step-halving convergence check.
 
     ``reference`` is the caller's (measured as given); otherwise the default reference
     is halved from ``start`` (default: :func:`default_reference`; :func:`run_transient`
-    returns a start at which the reference stays finite).
+    returns a start at which the reference stays finite). ``on_time(time)`` is called
+    once the measuring time is known (at once for a fixed time, after the first run for
+    :class:`UntilConverged`), so that the caller can start a measurement over the same
+    time while the halvings run (``_concurrent``). With a fixed time, the first two runs,
+    which every convergence check needs, run side by side.
     """
+    fixed = not isinstance(lyap_kwargs.get("time"), UntilConverged)
+    if fixed and on_time is not None:
+        on_time(lyap_kwargs["time"])
     if reference is not None or not refinable(simulator):
         ref = reference if reference is not None else default_reference(simulator)
         res = lyapunov_spectrum(ref, y0, args, **lyap_kwargs)
+        if not fixed and on_time is not None:
+            on_time(res.time)
         note = "reference supplied by the caller" if reference is not None else "the same step in float64"
         return ReferenceRun(ref, res, res.status == "ok", note)
-    ref = start if start is not None else default_reference(simulator)
+    first = start if start is not None else default_reference(simulator)
+    ahead = None
+    if fixed:
+        halved, kwargs = _halved(first, lyap_kwargs, 1)
+        ahead = halved, alongside(lyapunov_spectrum, halved, y0, args, **kwargs)
     previous = None
     kwargs = lyap_kwargs
     moved = math.inf
-    for _ in range(MAX_HALVINGS + 1):
-        res = lyapunov_spectrum(ref, y0, args, **kwargs)
-        kwargs = _fixed_time(kwargs, res)
+    for j in range(MAX_HALVINGS + 1):
+        if j == 1 and ahead is not None:
+            ref, res = ahead[0], ahead[1].result()
+        else:
+            ref, halved_kwargs = _halved(first, kwargs, j)
+            res = lyapunov_spectrum(ref, y0, args, **halved_kwargs)
+        if j == 0:
+            kwargs = _fixed_time(kwargs, res)
+            if not fixed and on_time is not None:
+                on_time(res.time)
         if res.status == "ok" and previous is not None and previous.status == "ok":
             k = min(2, res.k)
             moved = abs(float(res.exponents[0]) - float(previous.exponents[0]))
@@ -152,13 +183,8 @@ def reference_spectrum(simulator, reference, y0, args, *, lyap_kwargs: dict, sta
                 note = f"{_name(ref)} in float64, converged at dt = {ref.dt:g} (halving the step moved the leading exponents by less than their uncertainty)"
                 return ReferenceRun(ref, res, True, note, moved)
         previous = res
-        ref = ref.with_step(ref.dt / 2)
-        # The same number of steps per renormalisation interval (the exponents do not
-        # depend on it): every halving runs the one compiled program of the first.
-        kwargs = dict(kwargs, interval=kwargs["interval"] / 2)
-    last = ref.with_step(2 * ref.dt)
-    note = f"{_name(last)} in float64 did not converge down to dt = {last.dt:g}; lambda_physical is the last estimate"
-    return ReferenceRun(last, previous, False, note, moved)
+    note = f"{_name(ref)} in float64 did not converge down to dt = {ref.dt:g}; lambda_physical is the last estimate"
+    return ReferenceRun(ref, previous, False, note, moved)
 
 
 def largest_safe_step(simulator, y0, args, lam1_phys, h_phys, t_max, *, time, seed=0, max_halvings=10, max_steps=4_000_000):

@@ -239,3 +239,42 @@ def test_nan_at_a_random_time_is_a_finding_and_keeps_what_came_before(t_fault):
     # and it must not count).
     assert np.all(np.isfinite(g.norms[0, early]))
     assert not np.all(np.isfinite(g.norms)) and not g.finite[:, ~early].any()
+
+
+def _numbers(d):
+    return (np.asarray(d.lambda_physical.exponents), np.asarray(d.lambda_numerical.exponents),
+            np.asarray(d.gradient.norms), d.verdict, d.notes)
+
+
+def test_measurements_side_by_side_give_the_sequential_numbers(monkeypatch):
+    # A fixed measuring time and the caller's horizons: the reference's run at dt / 2,
+    # the user's spectrum and the members run in the background beside the reference's
+    # run at dt (``_concurrent``). Rule 5 of ``_concurrent`` decides by the compilations
+    # in flight; here it is forced each way, and the numbers must not move.
+    import chaosgrad._concurrent as concurrent
+
+    started = []
+    background = concurrent.Pending
+    monkeypatch.setattr(concurrent, "Pending", lambda *a, **kw: started.append(a[0]) or background(*a, **kw))
+    sim = cg.ODESimulator(lorenz, solver=cg.RK4(), dt=0.01)
+    kwargs = dict(wrt="rho", members=4, lyapunov_time=40.0, k=2, horizons=[1.0, 2.0, 4.0])
+    monkeypatch.setattr(concurrent, "compiling_in_background", lambda: True)
+    sequential = cg.diagnose(sim, jnp.array([1.0, 1.0, 1.0]), LORENZ, **kwargs)
+    assert started == []
+    monkeypatch.setattr(concurrent, "compiling_in_background", lambda: False)
+    side = cg.diagnose(sim, jnp.array([1.0, 1.0, 1.0]), LORENZ, **kwargs)
+    assert len(started) == 3  # the reference at dt / 2, the user's spectrum, the members
+    for a, b in zip(_numbers(sequential), _numbers(side)):
+        if isinstance(a, np.ndarray):
+            np.testing.assert_array_equal(a, b)
+        else:
+            assert a == b
+
+
+def test_a_float64_map_is_its_own_reference():
+    # The default reference of a map is the same step in float64: for a float64 map the
+    # two spectra are one computation, bit for bit, wherever each one runs.
+    sim = cg.MapSimulator(lambda y, a: jnp.stack([1.0 - a * y[0] ** 2 + y[1], 0.3 * y[0]]))
+    d = cg.diagnose(sim, jnp.array([0.1, 0.1]), 1.4, members=4, horizons=[4, 8, 16])
+    np.testing.assert_array_equal(d.lambda_physical.exponents, d.lambda_numerical.exponents)
+    assert abs(d.lambda_physical.exponents[0] - 0.419) < 0.02  # Henon map (Sprott 2003: 0.41922)
