@@ -226,6 +226,17 @@ NOTES = """Reading the rows:
   faster on long runs. Same machine, same session, interleaved, against the commit
   before the policies (46f8e1b): row 1 first call 4.1-4.7 s against 4.6-6.0 s (warm
   0.96-1.18 s both), the adaptive Lorenz-63 row 26.9-30.9 s against 35.1-35.2 s.
+- Measurements side by side (`chaosgrad._concurrent`): a Lyapunov run of one trajectory
+  is a chain of small kernels on one core, and JAX runs a program on the calling thread
+  with the GIL released. Once the transient has run, the reference's run at dt / 2 runs
+  beside its run at dt (when the measuring time is fixed), the user's spectrum runs once
+  that time is known, and the members run when the caller fixed the horizons. The
+  numbers are the sequential ones (`tests/test_diagnose.py`). Nothing starts beside a
+  background compilation: with measurements beside the compilations, the first call of
+  row 1 took 5.1-5.7 s against 4.7-5.5 s. Same machine, interleaved, against de5a5d6:
+  the demo's second run 42.3-44.8 s against 52.9 s (its sweep of 21 diagnoses 23.9-24.5
+  s against 33.2 s); row 1 warm 1.33-1.46 s against 1.41-1.67 s, first call 5.7-6.6 s
+  against 5.8-6.0 s.
 - The machine of the table above ran about half as fast as the Intel Xeon of this
   file's version at commit 9adbe09 (dense matmul peak 58.6 against 127.9 GFLOP/s, warm
   diagnose 1.57 s against 0.52 s; there the adaptive rows took 15.9 and 18.6 s and the
@@ -240,28 +251,33 @@ NOTES = """Reading the rows:
   the adaptive probe (about 2 s).
 - Ensemble row: the step loop runs outside `vmap` with the members on the last axis (each
   operation is on contiguous vectors of members), and each interval's logs are written in
-  place (an `.at[i].set` had rewritten the whole logs buffer every interval). Both tools
-  are an order of magnitude from the arithmetic limit on a 3-dimensional system with one
-  tangent column: a step is about ten XLA kernels (the RK4 stages and the tangent's),
-  each a pass over the members' arrays, on one core; the interval's bookkeeping (the
-  inner loop's entry, the QR of one column) is another 15% at 10 steps per interval.
+  place (an `.at[i].set` had rewritten the whole logs buffer every interval). The row's
+  breakdown gives the floor of any engine that steps with the user's step through XLA:
+  the member tangent step alone, vmapped as chaosgrad runs it, in one XLA loop over the
+  same steps with no renormalisation, logs or summary. It takes 0.46-0.53 of lyapax +
+  jax.jit's whole run on this machine, so the target of 0.5 sits at that floor.
+  chaosgrad's chunk loop adds 10-20% to the floor; a nested loop with only a norm and
+  the logs, written by hand, adds 5-15%. The host summary took 0.22 s of a 0.85 s call
+  in per-member Python and NaN-aware reductions; written as array operations over all
+  members it takes 0.06 s. What is left is XLA's code for the step: about ten fusions
+  of 1-4 us for an RK4 step with its tangent, on one core. Fewer fusions were not
+  faster: the same step written per component gave 3 fusions and ran 18% slower, and
+  its jvp 4 fusions, 14% slower. Layout changes stayed within 5%: the members first, the
+  frame flat (n k, M), and k = 1 without the column vmap.
   Unrolling the step loop makes XLA fuse across steps with duplicated work (2x slower at
   unroll 2, 18x at 10). The ratio moves by about 0.05 between runs on this machine.
-  A profile (`jax.profiler` trace on the CPU) of one RK4 tangent step of 1024 members
-  shows about 13 kernels: 8 fusions of 2-4 us (the stages, one transposing the frame),
-  3 copies of about 1 us, scalar updates of about 0.7 us (the runtime's cost per kernel
-  is about 0.6 us), and about 18 us per interval of finite check, norm and logs.
   Tried, with the 1024-member row: one scalar clock for all members instead of one per
   member (kept, 5-7%); the frame carried as (k, n, M) (5%, not kept); a stacked
-  variational step (1.7x slower); `xla_cpu_prefer_vector_width=512` (3%); fast math
-  (changes the numbers, rejected); two halves of the members as two programs on two
-  threads (executions serialise on one CPU device: 0.316 s against 0.358 s); a step
-  written by hand for Lorenz-63 as one fusion reaches 0.30 s, but it is not the user's
-  step. Members stepped as independent groups in one loop body (kernels XLA's runtime
-  can run side by side): 4 groups of 256 made this row 15-30% faster (ratio 0.53-0.59
-  against 0.67-0.77), but not 2048 Lorenz-63 members (1.18-1.36 s against 1.01-1.14 s),
-  Rössler (2048 and 1024 members: no gain beyond noise) or Lorenz-96 with N = 40 (512
-  members: slower), so it is not kept: a rule that helps only this row's set-up.
+  variational step (1.7x slower); `xla_cpu_prefer_vector_width=512` (3%); XLA's
+  concurrency-optimised scheduler (no change); fast math (changes the numbers,
+  rejected); two halves of the members as two programs on two threads (0.316 s against
+  0.358 s); a step written by hand for Lorenz-63 as one fusion reaches 0.30 s, but it
+  is not the user's step. Members stepped as independent groups in one loop body
+  (kernels XLA's runtime can run side by side): 4 groups of 256 made this row 15-30%
+  faster (ratio 0.53-0.59 against 0.67-0.77), but not 2048 Lorenz-63 members
+  (1.18-1.36 s against 1.01-1.14 s), Rössler (2048 and 1024 members: no gain beyond
+  noise) or Lorenz-96 with N = 40 (512 members: slower), so it is not kept: a rule that
+  helps only this row's set-up.
   The information row: with one host device per core the ensemble is sharded over the
   cores (the README's `XLA_FLAGS`), the same exponents, at a fraction of the time; it is
   not the target's measure, which is one core against one core.
