@@ -39,7 +39,8 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
+
+from ._student_t import t_quantile
 
 # Points of the internal fit grid, spread over the fit window: enough that each
 # member's slope averages its bounded noise and each half of the window holds four
@@ -170,7 +171,7 @@ def fit_growth_rate(times, norms, finite, *, fit_mask=None, confidence=0.95, dty
     floor = 10.0 * dtype_eps * (1.0 + float(np.nanmax(np.abs(logs)))) / span
     if dof >= 1:
         u = math.hypot(se_total, floor)
-        q = float(stats.t.ppf(0.5 + confidence / 2, dof))
+        q = t_quantile(0.5 + confidence / 2, dof)
         low, high = rate - q * u, rate + q * u
     else:
         # Nothing measures the sampling error: the interval is unbounded.

@@ -27,9 +27,9 @@ from dataclasses import dataclass
 
 import jax.numpy as jnp
 import numpy as np
-from scipy import stats
 
 from ._serialize import Result
+from ._student_t import t_quantile
 
 CONFIDENCE = 0.95
 
@@ -163,7 +163,7 @@ def half_widths(exponents, se, history, dof: int, dtype: str, confidence: float 
     # Without a standard error (fewer than two batches or members) nothing bounds the
     # sampling error: the interval is unbounded, not the drift alone.
     u = np.where(np.isfinite(se), u, np.inf)
-    q = float(stats.t.ppf(0.5 + confidence / 2, dof)) if dof >= 1 else math.inf
+    q = t_quantile(0.5 + confidence / 2, dof) if dof >= 1 else math.inf
     out = q * u
     out = np.where(exponents == -np.inf, 0.0, out)  # an exactly collapsed direction
     return np.where(np.isnan(exponents), np.nan, out)

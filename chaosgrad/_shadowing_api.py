@@ -7,7 +7,6 @@ import math
 
 import jax
 import numpy as np
-from scipy import stats
 
 from ._checks import as_count
 from ._errors import bad_argument
@@ -25,6 +24,7 @@ from ._shadowing import (
     nilss_window,
 )
 from ._shadowing_types import ShadowingResult
+from ._student_t import t_quantile
 from ._sweep import split_theta
 from ._wrt import resolve_wrt
 
@@ -81,7 +81,7 @@ def _statistics(values, confidence):
         nan, inf = np.full(values.shape[1], np.nan), np.full(values.shape[1], np.inf)
         return mean, nan, -inf, inf
     se = values.std(axis=0, ddof=1) / math.sqrt(W)
-    q = float(stats.t.ppf(0.5 + confidence / 2, W - 1))
+    q = t_quantile(0.5 + confidence / 2, W - 1)
     return mean, se, mean - q * se, mean + q * se
 
 

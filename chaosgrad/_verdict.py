@@ -32,7 +32,7 @@ import dataclasses
 import math
 from dataclasses import dataclass
 
-from scipy import stats
+from ._student_t import t_quantile
 
 LOG2 = math.log(2.0)
 # The largest change over the longest horizon that the flat (and neutral) class allows
@@ -162,7 +162,7 @@ DISAGREEMENT_LEVEL = 0.99
 def _widen(half_width_95: float, dof: int) -> float:
     """A 95% half-width rescaled to ``DISAGREEMENT_LEVEL`` with the same Student-t."""
     dof = max(int(dof), 1)
-    return half_width_95 * stats.t.ppf(0.5 + DISAGREEMENT_LEVEL / 2, dof) / stats.t.ppf(0.975, dof)
+    return half_width_95 * t_quantile(0.5 + DISAGREEMENT_LEVEL / 2, dof) / t_quantile(0.975, dof)
 
 
 def disagreement(v: VerdictInputs) -> bool:

@@ -132,3 +132,14 @@ def test_valid_inputs_give_the_exact_rates(y0, time, seed, dtype, horizons, memb
     """Only valid inputs: the results themselves are checked against ln 0.5."""
     test_lyapunov_spectrum_input_or_truthful_status.hypothesis.inner_test(y0, time, None, seed, dtype)
     test_gradient_growth_input_or_truthful_status.hypothesis.inner_test(y0, horizons, members, seed, "y0", dtype)
+
+
+@given(p=st.floats(0.5, 1.0 - 1e-9), dof=st.one_of(st.integers(1, 10**6), st.floats(0.5, 1e4), st.just(math.inf)))
+def test_t_quantile_is_scipy_stats_own(p, dof):
+    # chaosgrad's intervals use scipy.special.stdtrit, the routine behind
+    # scipy.stats.t.ppf, so as not to import scipy.stats (seconds): the same bits.
+    from scipy import stats
+
+    from chaosgrad._student_t import t_quantile
+
+    assert t_quantile(p, dof) == float(stats.t.ppf(p, dof))
