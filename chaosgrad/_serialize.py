@@ -32,6 +32,17 @@ def _decode_float(x: Any) -> float:
     return _NONFINITE[x] if isinstance(x, str) else float(x)
 
 
+def _flat_list(arr: np.ndarray) -> list:
+    """The elements as Python scalars in C order; a float's non-finite values as their
+    strings. ``tolist`` converts in bulk, exactly as ``float(x)`` does one by one (a
+    report's 3 million floats took 1.7 s one by one)."""
+    flat = arr.reshape(-1).tolist()
+    if arr.dtype.kind == "f":
+        for i in np.flatnonzero(~np.isfinite(arr.reshape(-1))).tolist():
+            flat[i] = _encode_float(flat[i])
+    return flat
+
+
 def encode(value: Any) -> Any:
     """Turn a result, array, tuple or scalar into plain JSON data."""
     if isinstance(value, Result):
@@ -41,11 +52,7 @@ def encode(value: Any) -> Any:
         return out
     if isinstance(value, np.ndarray) or (hasattr(value, "__array__") and not np.isscalar(value)):
         arr = np.asarray(value)
-        flat = [
-            _encode_float(float(x)) if arr.dtype.kind == "f" else x.item()
-            for x in arr.reshape(-1)
-        ]
-        return {"__ndarray__": flat, "dtype": str(arr.dtype), "shape": list(arr.shape)}
+        return {"__ndarray__": _flat_list(arr), "dtype": str(arr.dtype), "shape": list(arr.shape)}
     if isinstance(value, (bool, np.bool_)):
         return bool(value)
     if isinstance(value, (int, np.integer)):
@@ -149,7 +156,7 @@ def decode(data: Any) -> Any:
     if "__ndarray__" in data:
         dtype = np.dtype(data["dtype"])
         values = data["__ndarray__"]
-        if dtype.kind == "f":
+        if dtype.kind == "f" and any(isinstance(v, str) for v in values):
             values = [_decode_float(v) for v in values]
         return np.asarray(values, dtype=dtype).reshape(data["shape"])
     if "__float__" in data:
