@@ -237,11 +237,13 @@ NOTES = """Reading the rows:
   the demo's second run 42.3-44.8 s against 52.9 s (its sweep of 21 diagnoses 23.9-24.5
   s against 33.2 s); row 1 warm 1.33-1.46 s against 1.41-1.67 s, first call 5.7-6.6 s
   against 5.8-6.0 s.
-- The machine of the table above ran about half as fast as the Intel Xeon of this
-  file's version at commit 9adbe09 (dense matmul peak 58.6 against 127.9 GFLOP/s, warm
-  diagnose 1.57 s against 0.52 s; there the adaptive rows took 15.9 and 18.6 s and the
-  demo 19.0 s): the absolute rows miss on it while the ratio rows pass; the A/B numbers
-  above are the change's own effect.
+- The machine of the table above (an AMD EPYC VM whose dense matmul peak moved between
+  47 and 68 GFLOP/s from run to run within one session) runs about half as fast as the
+  Intel Xeon of this file's version at commit 9adbe09 (127.9 GFLOP/s, warm diagnose
+  0.52 s; there the adaptive rows took 15.9 and 18.6 s and the demo 19.0 s): the
+  absolute rows miss on it while the ratio rows pass, and the same row moved by up to a
+  third between two full runs an hour apart (Rössler adaptive 29.1 and 38.6 s); the
+  A/B numbers above are interleaved on one machine, so they are the changes' own effect.
 - The adaptive rows: a reverse solve of BacksolveAdjoint that does not get back to t = 0
   gives NaN for its member inside the one batched run (`chaosgrad._bounded_backsolve`);
   before, it raised for the whole batch and every member was rerun alone to the full
