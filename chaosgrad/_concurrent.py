@@ -17,21 +17,52 @@ Rules:
    compilation first (:func:`~chaosgrad._compilation_cache.compile_in_background`), so
    a program is never compiled twice.
 4. A background measurement runs inside chaosgrad's scopes (float64, the compilation
-   cache; :func:`~chaosgrad._precision.float64_scope`): JAX's configuration contexts are
-   thread-local, and outside them a state prepared in the thread would be float32.
-5. :func:`alongside` starts nothing beside a background compilation in flight
+   cache; :func:`~chaosgrad._precision.float64_scope`) and inside the caller's JAX
+   contexts that change what a computation does (:data:`CALLER_CONTEXTS`: the default
+   device, matmul precision, ``disable_jit``, NaN/inf checks, promotion rules). JAX's
+   configuration contexts are thread-local: outside them a state prepared in the thread
+   would be float32, and ``with jax.default_device(cpu)`` would not reach the thread.
+5. :func:`alongside` starts nothing on a single core, or beside a background compilation in flight
    (:func:`~chaosgrad._compilation_cache.compiling_in_background`): on a first call the
    compilations are the critical path, and measurements beside them slowed them
    (Lorenz-63 defaults, first call 5.1-5.7 s against 4.7-5.5 s, 3 interleaved runs
    each); the measurement then runs when its result is asked for, as in sequential code.
+6. When the caller raises (an error, an interrupt) while a measurement runs, the
+   measurement finishes in its daemon thread and its result is dropped, as a background
+   compilation's is (``compile_in_background``); the command-line tool leaves the
+   process without waiting for it (``_interrupts.exit_now``).
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import threading
+
+import jax
 
 from ._compilation_cache import compiling_in_background
 from ._precision import float64_scope
+
+# Rule 4: (JAX context manager, configuration name) of the caller's settings that a
+# background measurement enters too.
+CALLER_CONTEXTS = (
+    (jax.default_device, "jax_default_device"),
+    (jax.default_matmul_precision, "jax_default_matmul_precision"),
+    (jax.disable_jit, "jax_disable_jit"),
+    (jax.debug_nans, "jax_debug_nans"),
+    (jax.debug_infs, "jax_debug_infs"),
+    (jax.numpy_rank_promotion, "jax_numpy_rank_promotion"),
+    (jax.numpy_dtype_promotion, "jax_numpy_dtype_promotion"),
+)
+
+
+def _caller_settings() -> list:
+    settings = []
+    for context, name in CALLER_CONTEXTS:
+        value = getattr(jax.config, name)
+        settings.append((context, getattr(value, "value", value)))  # an enum's own value
+    return settings
 
 
 class Pending:
@@ -41,10 +72,14 @@ class Pending:
         self._value = self._error = None
 
         scoped = float64_scope(fn)
+        settings = _caller_settings()
 
         def run():
             try:
-                self._value = scoped(*args, **kwargs)
+                with contextlib.ExitStack() as stack:
+                    for context, value in settings:
+                        stack.enter_context(context(value))
+                    self._value = scoped(*args, **kwargs)
             except BaseException as exc:  # noqa: BLE001 - re-raised by result() (rule 2)
                 self._error = exc
 
@@ -60,6 +95,10 @@ class Pending:
     def discard(self) -> None:
         """The result is not needed; the run still finishes here (it holds a core)."""
         self._thread.join()
+
+
+def _cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
 class Deferred:
@@ -78,6 +117,6 @@ class Deferred:
 def alongside(fn, *args, **kwargs) -> Pending | Deferred:
     """``fn(*args, **kwargs)`` started now in the background, or, while a background
     compilation is in flight, run when its result is asked for (rule 5)."""
-    if compiling_in_background():
+    if _cores() < 2 or compiling_in_background():
         return Deferred(fn, *args, **kwargs)
     return Pending(fn, *args, **kwargs)

@@ -61,7 +61,7 @@ def members_along_reference(simulator, ref_start, y_ref, args, plan: MemberPlan,
 def measure_spectra(simulator, reference, y0, args, sel, *, lyap: dict, transient: float, report, steps: int,
                     then_compile=(), members: MemberPlan | None = None) -> Spectra:
     """The probe, the transient with the reference dynamics, and both spectra; what went
-    wrong is in ``notes``, never raised. ``members``: sample them too, alongside the
+    wrong with the spectra is in ``notes``, never raised. ``members``: sample them too, alongside the
     spectra (:func:`members_along_reference`). ``then_compile``: programs (``start()``) of the
     rest of the diagnosis, started after the spectra's two programs, which are on the
     critical path (started first, they delayed the spectra: first call 2.9-3.8 s against
@@ -103,12 +103,19 @@ def measure_spectra(simulator, reference, y0, args, sel, *, lyap: dict, transien
 
     report("lambda_physical", 1, steps)
     ref_run = reference_spectrum(simulator, reference, y_ref, args, lyap_kwargs=lyap, start=ref_start,
-                                 on_time=lambda time: users.append(alongside(user_spectrum, time)))
+                                 on_time=lambda time: users.append((time, alongside(user_spectrum, time))))
     lam_phys = ref_run.result
     notes.append(f"reference dynamics: {ref_run.note}")
     notes.append(f"measuring time of the reference spectrum: {lam_phys.convergence}")
     report("lambda_numerical", 2, steps)
-    lam_num = users[0].result() if users else user_spectrum(lam_phys.time)
+    # The user's spectrum is measured over the reference's time; one started over another
+    # time (which ``reference_spectrum`` avoids) is measured again.
+    if users and users[0][0] == lam_phys.time:
+        lam_num = users[0][1].result()
+    else:
+        for _, started in users:
+            started.discard()
+        lam_num = user_spectrum(lam_phys.time)
     for whose, res in (("the reference", lam_phys), ("the user's simulator", lam_num)):
         if res.failure:
             notes.append(f"{whose}'s step reported a failure at {res.failure}")

@@ -347,6 +347,14 @@ def states_in_intervals(simulator, y0, args, gaps, *, k: int, interval: float):
     return jax.tree_util.tree_map(lambda *xs: np.stack(xs), *states)
 
 
+def measured_time(simulator, time: float, interval: float | None) -> float:
+    """The time a :func:`lyapunov_spectrum` of ``simulator`` with this fixed ``time`` and
+    ``interval`` measures (its result's ``time``): a whole number of intervals."""
+    dt = simulator.dt
+    m = default_interval_steps(dt) if interval is None else as_count("interval", interval, dt, allow_zero=False)
+    return float(fixed_time_intervals("time", time, dt, m) * (dt * m))
+
+
 def lower_spectrum(simulator, y0, args, *, k: int, interval: float):
     """The program :func:`lyapunov_spectrum` will run for one trajectory with these ``k``
     and ``interval``, lowered (``diagnose`` compiles it in the background for the user's

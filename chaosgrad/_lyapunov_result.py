@@ -179,8 +179,8 @@ def summarise(logs, state_ok, *, simulator, n, k, m, n_int, transient_steps, n_b
     M = ftle.shape[0]
     # An interval is valid only if it and every interval before it are finite: each
     # member's valid prefix ends at its first non-finite interval. Array operations over
-    # all members at once: a 1024-member ensemble's summary took a quarter of its call in
-    # per-member Python and NaN-aware reductions (``benchmarks/bench_diagnose.py``).
+    # all members at once: per-member Python and NaN-aware reductions would be a quarter
+    # of a 1024-member ensemble's call (``benchmarks/bench_diagnose.py``).
     first_nonfinite = np.argmin(finite, axis=1) if n_int else np.zeros(M, int)
     valid = np.where(finite.all(axis=1), n_int, first_nonfinite)  # (M,)
     valid_mask = np.arange(n_int)[None, :] < valid[:, None]  # (M, n_int)

@@ -28,6 +28,7 @@ from ._lyapunov import (
     UntilConverged,
     evolve_in_intervals,
     lyapunov_spectrum,
+    measured_time,
 )
 from ._simulators import AbstractSimulator
 
@@ -133,6 +134,16 @@ def _halved(reference: AbstractSimulator, lyap_kwargs: dict, j: int) -> tuple[Ab
     return reference, dict(lyap_kwargs, interval=lyap_kwargs["interval"] / 2**j)
 
 
+def _same_time(runs) -> float | None:
+    """The time every ``(simulator, lyap_kwargs)`` of ``runs`` measures with its fixed
+    time, when it is one and the same (``None`` otherwise, or when it cannot be known)."""
+    try:
+        times = {measured_time(sim, kw["time"], kw.get("interval")) for sim, kw in runs}
+    except Exception:  # noqa: BLE001 - bad options: the run itself reports them
+        return None
+    return times.pop() if len(times) == 1 else None
+
+
 def reference_spectrum(simulator, reference, y0, args, *, lyap_kwargs: dict, start: AbstractSimulator | None = None,
                        on_time=None) -> ReferenceRun:
     """Spectrum of the reference dynamics, with a step-halving convergence check.
@@ -140,24 +151,29 @@ def reference_spectrum(simulator, reference, y0, args, *, lyap_kwargs: dict, sta
     ``reference`` is the caller's (measured as given); otherwise the default reference
     is halved from ``start`` (default: :func:`default_reference`; :func:`run_transient`
     returns a start at which the reference stays finite). ``on_time(time)`` is called
-    once the measuring time is known (at once for a fixed time, after the first run for
-    :class:`UntilConverged`), so that the caller can start a measurement over the same
-    time while the halvings run (``_concurrent``). With a fixed time, the first two runs,
-    which every convergence check needs, run side by side.
+    with the returned result's measuring time as soon as it is known: at once for a fixed
+    time that every halving measures alike, after the first run for
+    :class:`UntilConverged` (the halvings measure the first run's time), never otherwise;
+    so that the caller can start a measurement over that time while the halvings run.
+    With a fixed time, the run at ``dt / 2``, which every convergence check needs, is
+    started beside the first (``_concurrent.alongside``).
     """
-    fixed = not isinstance(lyap_kwargs.get("time"), UntilConverged)
-    if fixed and on_time is not None:
-        on_time(lyap_kwargs["time"])
+    fixed = "time" in lyap_kwargs and not isinstance(lyap_kwargs["time"], UntilConverged)
+    notify = on_time if on_time is not None else (lambda time: None)
     if reference is not None or not refinable(simulator):
         ref = reference if reference is not None else default_reference(simulator)
+        if fixed and (time := _same_time([(ref, lyap_kwargs)])) is not None:
+            notify(time)
         res = lyapunov_spectrum(ref, y0, args, **lyap_kwargs)
-        if not fixed and on_time is not None:
-            on_time(res.time)
+        if not fixed:
+            notify(res.time)
         note = "reference supplied by the caller" if reference is not None else "the same step in float64"
         return ReferenceRun(ref, res, res.status == "ok", note)
     first = start if start is not None else default_reference(simulator)
     ahead = None
     if fixed:
+        if (time := _same_time([_halved(first, lyap_kwargs, j) for j in range(MAX_HALVINGS + 1)])) is not None:
+            notify(time)
         halved, kwargs = _halved(first, lyap_kwargs, 1)
         ahead = halved, alongside(lyapunov_spectrum, halved, y0, args, **kwargs)
     previous = None
@@ -171,8 +187,8 @@ def reference_spectrum(simulator, reference, y0, args, *, lyap_kwargs: dict, sta
             res = lyapunov_spectrum(ref, y0, args, **halved_kwargs)
         if j == 0:
             kwargs = _fixed_time(kwargs, res)
-            if not fixed and on_time is not None:
-                on_time(res.time)
+            if not fixed:
+                notify(res.time)
         if res.status == "ok" and previous is not None and previous.status == "ok":
             k = min(2, res.k)
             moved = abs(float(res.exponents[0]) - float(previous.exponents[0]))
