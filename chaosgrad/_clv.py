@@ -24,7 +24,7 @@ import numpy as np
 from ._checks import as_count
 from ._errors import bad_argument
 from ._gradients import checked_inputs
-from ._lyapunov import check_step_shapes, default_interval_steps
+from ._lyapunov import check_step_shapes, interval_steps
 from ._precision import float64_scope
 from ._shadowing_types import CovariantVectorsResult
 
@@ -87,8 +87,7 @@ def covariant_vectors(simulator, y0, args=None, *, k: int | None = None, time: f
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= n:
         raise bad_argument("k", f"{k!r} is not between 1 and the state dimension {n}", f"pass 1 <= k <= {n}")
     dt = float(simulator.dt)
-    steps = (default_interval_steps(dt) if interval is None
-             else as_count("interval", interval, dt, allow_zero=False))
+    steps = interval_steps(dt, interval)
     block = steps * dt
     window = max(1, as_count("time", time, block, allow_zero=False, unit="one interval ({dt:g})"))
     ahead = as_count("transient", time / 2 if transient is None else transient, block, allow_zero=True)

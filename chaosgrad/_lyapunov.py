@@ -158,6 +158,12 @@ def default_interval_steps(dt: float) -> int:
     return 1 if dt >= 1 else 10
 
 
+def interval_steps(dt: float, interval: float | None) -> int:
+    """Steps per renormalisation interval: ``interval`` as a whole number of steps, or
+    :func:`default_interval_steps` when it is ``None``."""
+    return default_interval_steps(dt) if interval is None else as_count("interval", interval, dt, allow_zero=False)
+
+
 def check_interval_count(name: str, n_int: int) -> None:
     """Every interval's logs come back to the host (k floats each): at most ``MAX_INTERVALS``."""
     if n_int > MAX_INTERVALS:
@@ -218,10 +224,7 @@ def lyapunov_spectrum(
     simulator = check_simulator(simulator)
     dt = simulator.dt
     transient_steps = as_count("transient", transient, dt, allow_zero=True)
-    if interval is None:
-        m = default_interval_steps(dt)
-    else:
-        m = as_count("interval", interval, dt, allow_zero=False)
+    m = interval_steps(dt, interval)
     if (time is None) == (n_intervals is None):
         raise bad_argument(
             "time", "give exactly one of `time` and `n_intervals`", "pass e.g. time=1000.0"
@@ -351,7 +354,7 @@ def measured_time(simulator, time: float, interval: float | None) -> float:
     """The time a :func:`lyapunov_spectrum` of ``simulator`` with this fixed ``time`` and
     ``interval`` measures (its result's ``time``): a whole number of intervals."""
     dt = simulator.dt
-    m = default_interval_steps(dt) if interval is None else as_count("interval", interval, dt, allow_zero=False)
+    m = interval_steps(dt, interval)
     return float(fixed_time_intervals("time", time, dt, m) * (dt * m))
 
 
