@@ -233,6 +233,19 @@ def _verdict_inputs(grad, ablations, prediction, t_max, physics, reference_diver
         nonfinite_fixed_by=tuple(ab.cause for ab in fixed),
         nonfinite_fixed_rates=tuple((ab.rate_after, *ab.interval_after) for ab in fixed),
         nonfinite_overflow=tuple(reaches_overflow(grad, dtype, ab.interval_after[1]) for ab in fixed),
+        **member_evidence(grad),
+    )
+
+
+def member_evidence(grad: GradientGrowthResult) -> dict:
+    """The per-member rates, their own uncertainties and the growth law, as the verdict
+    takes them (empty tuples for a result from before they were measured)."""
+    def as_tuple(x, kind):
+        return () if x is None else tuple(kind(a) for a in np.asarray(x).ravel())
+
+    return dict(
+        member_rates=as_tuple(grad.member_rates, float), member_rate_se=as_tuple(grad.member_rate_se, float),
+        member_rate_dof=as_tuple(grad.member_rate_dof, int), rate_from_spread=bool(grad.rate_from_spread), law=grad.law,
     )
 
 

@@ -20,6 +20,39 @@ CAUSES = ("discretization", "adjoint", "precision")
 
 
 @dataclass(frozen=True)
+class GrowthLaw(Result):
+    """Which law ``||grad||`` follows over the horizons (``chaosgrad._growth_laws``).
+
+    Attributes:
+        law: ``"exponential"`` (``e^{gamma T}``), ``"power"`` (``T^p``), ``"saturating"``
+            (levels off within an order of magnitude), ``"either"`` (the horizons cannot
+            tell exponential from power) or ``"undetermined"`` (too few finite points).
+        exponent, exponent_interval: ``p`` of the power law alone, ``ln||g|| = a + p ln T``,
+            with its interval.
+        net_rate, net_rate_interval: ``gamma`` of the joint model
+            ``ln||g|| = a + gamma T + p ln T``: the exponential rate net of any power.
+        joint_exponent, joint_exponent_interval: ``p`` of the joint model.
+        horizon_range: ``(T_lo, T_hi)`` of the horizons fitted.
+        deciding_horizon: for ``"either"``, the longest horizon (keeping ``T_lo``) at which
+            the joint fit would tell the laws apart at the scatter measured; NaN when
+            none up to ``1024 T_hi`` would, or when the law is decided.
+        points: how many horizons were fitted.
+    """
+
+    law: str
+    exponent: float
+    exponent_interval: tuple
+    net_rate: float
+    net_rate_interval: tuple
+    joint_exponent: float
+    joint_exponent_interval: tuple
+    horizon_range: tuple
+    deciding_horizon: float
+    points: int
+    kind: str = "growth-law"
+
+
+@dataclass(frozen=True)
 class GradientGrowthResult(Result):
     """How the norm of the user's gradient grows with the horizon.
 
@@ -60,6 +93,11 @@ class GradientGrowthResult(Result):
         rate_of_time_integral: whether ``rate`` was fitted on ``T ||dL_T / d wrt||``: a
             growing time average, whose algebraic ``1/T`` would bias it
             (``chaosgrad._gradients.time_average_grows``).
+        law: the growth law (:class:`GrowthLaw`) over every measured horizon.
+        member_rate_se, member_rate_dof: ``(M,)`` each member's own rate uncertainty (its
+            curve's least-squares error with its window's bend) and degrees of freedom.
+        rate_from_spread: whether the rate's interval comes from the members' spread
+            (more members narrow it) or from one curve (members that are not independent).
     """
 
     horizons: np.ndarray
@@ -92,6 +130,10 @@ class GradientGrowthResult(Result):
     kind: str = "gradient-growth"
     loss_scale_log2: np.ndarray | None = None
     rate_of_time_integral: bool = False
+    law: GrowthLaw | None = None
+    member_rate_se: np.ndarray | None = None
+    member_rate_dof: np.ndarray | None = None
+    rate_from_spread: bool = True
 
     @property
     def reported_horizons(self) -> np.ndarray:

@@ -63,6 +63,14 @@ class Fit:
     mask: np.ndarray
     status: str
     method: str
+    # Each member's own standard uncertainty (its curve's least-squares error with the
+    # bend of its window, rule 3 applied to one curve) and its degrees of freedom: the
+    # evidence for a gap that every member shows (``_verdict.rate_comparison``).
+    member_se: np.ndarray | None = None
+    member_dof: np.ndarray | None = None
+    # Whether the interval comes from the members' spread (``True``) or from one curve
+    # (members that are not independent): more members narrow only the former.
+    from_spread: bool = True
 
 
 def fit_grid(t_min: float, t_max: float, n: int = FIT_POINTS) -> np.ndarray:
@@ -87,6 +95,20 @@ def _slopes(t: np.ndarray, logs: np.ndarray, ok: np.ndarray) -> np.ndarray:
         if sel.sum() >= 3 and np.ptp(t[sel]) > 0:
             out[m] = np.polyfit(t[sel], logs[m, sel], 1)[0]
     return out
+
+
+def member_curve_errors(t: np.ndarray, logs: np.ndarray, ok: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's own slope uncertainty ``sqrt(se_curve^2 + (d / 2)^2)`` (rule 3 of the
+    module docstring, for one curve) and its ``points - 2`` degrees of freedom; NaN and
+    0 for a row with fewer than 4 finite points."""
+    se = np.full(logs.shape[0], np.nan)
+    dof = np.zeros(logs.shape[0], np.int64)
+    for m in range(logs.shape[0]):
+        sel = ok[m]
+        if sel.sum() >= 4 and np.ptp(t[sel]) > 0:
+            se[m] = math.hypot(_ols_slope_se(t[sel], logs[m, sel]), 0.5 * _half_slope_change(t[sel], logs[m, sel]))
+            dof[m] = int(sel.sum()) - 2
+    return se, dof
 
 
 def _ols_slope_se(t: np.ndarray, y: np.ndarray) -> float:
@@ -163,12 +185,16 @@ def fit_growth_rate(times, norms, finite, *, fit_mask=None, confidence=0.95, dty
     se_members = se if np.isfinite(se) else 0.0
     dof = n_fit - 1
     se_total = se_members
+    from_spread = True
     if np.isfinite(se_curve) and se_members < se_curve / math.sqrt(n_fit):
         bend = _half_slope_change(t[common], logs[fitted][:, common].mean(axis=0))
         se_total, dof = math.hypot(se_curve, 0.5 * bend), int(common.sum()) - 2
+        from_spread = False
     # Round-off floor: the logs carry a relative error of a few eps of the user's dtype.
     span = float(t[-1] - t[0])
     floor = 10.0 * dtype_eps * (1.0 + float(np.nanmax(np.abs(logs)))) / span
+    member_se, member_dof = member_curve_errors(t, logs, ok)
+    member_se = np.hypot(member_se, floor)
     if dof >= 1:
         u = math.hypot(se_total, floor)
         q = t_quantile(0.5 + confidence / 2, dof)
@@ -176,4 +202,5 @@ def fit_growth_rate(times, norms, finite, *, fit_mask=None, confidence=0.95, dty
     else:
         # Nothing measures the sampling error: the interval is unbounded.
         u, low, high, dof = math.inf, -math.inf, math.inf, 0
-    return Fit(float(rate), float(low), float(high), float(u), dof, member_rates, window, "ok", method)
+    return Fit(float(rate), float(low), float(high), float(u), dof, member_rates, window, "ok", method,
+               member_se=member_se, member_dof=member_dof, from_spread=from_spread)

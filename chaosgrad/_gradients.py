@@ -25,6 +25,7 @@ from ._checks import check_seed, check_state_values
 from ._diagnosis_types import GradientGrowthResult
 from ._errors import bad_argument
 from ._fit import fit_growth_rate
+from ._growth_laws import fit_growth_law
 from ._horizons import HorizonPlan, check_horizons, plan_horizons
 from ._losses import as_loss, check_scalar_loss
 from ._lyapunov import check_finite_input, check_step_shapes
@@ -34,6 +35,7 @@ from ._simulators import AbstractSimulator, check_simulator
 from ._sketch import describe_sketch
 from ._sweep import split_theta, sweep_horizons
 from ._sweep_adjoint import AdjointProgram, through_adjoint
+from ._verdict import growth_class
 from ._wrt import Wrt, resolve_wrt
 
 
@@ -199,6 +201,8 @@ def measure_growth(simulator, y0s, args, *, loss, sel: Wrt, plan: HorizonPlan, c
         status = "partial-nonfinite"
     else:
         status = fit.status
+    law = fit_growth_law(times, norms * times[None, :] if time_integral else norms, usable,
+                         flat=growth_class(fit.rate, fit.low, fit.high, float(times[-1])) == "flat", confidence=confidence)
     rep = plan.reported
     template = jax.tree_util.tree_map(lambda x: x[0], y0s)
     dim = _wrt_dimension(simulator, sel, template, args)
@@ -232,6 +236,10 @@ def measure_growth(simulator, y0s, args, *, loss, sel: Wrt, plan: HorizonPlan, c
         sketch=f"gradient: {describe_sketch(dim)}; state: {describe_sketch(simulator.tangent_space(template)[0].dim)}",
         loss_scale_log2=scale_log2,
         rate_of_time_integral=bool(time_integral),
+        law=law,
+        member_rate_se=fit.member_se,
+        member_rate_dof=fit.member_dof,
+        rate_from_spread=bool(fit.from_spread),
     )
 
 

@@ -32,6 +32,7 @@ import dataclasses
 import math
 from dataclasses import dataclass
 
+from ._diagnosis_types import GrowthLaw
 from ._student_t import t_quantile
 
 LOG2 = math.log(2.0)
@@ -69,7 +70,11 @@ class VerdictInputs:
     ``nonfinite_fixed_by``: confirmed causes whose ablation removed them, and
     ``nonfinite_fixed_rates`` their ablations' ``(rate, low, high)``, and
     ``nonfinite_overflow`` whether growth at each such rate reaches the user's dtype's
-    largest number where the gradient turns non-finite (``_advice.reaches_overflow``).
+    largest number where the gradient turns non-finite (``_advice.reaches_overflow``);
+    ``member_rates``, ``member_rate_se``, ``member_rate_dof``: each member's own rate,
+    its curve's uncertainty and degrees of freedom; ``rate_from_spread``: the rate's
+    interval comes from the members' spread; ``law``: the gradient's growth law
+    (:class:`~chaosgrad.GrowthLaw`, ``None`` when not measured).
     """
 
     rate: float
@@ -91,6 +96,11 @@ class VerdictInputs:
     nonfinite_fixed_by: tuple = ()
     nonfinite_fixed_rates: tuple = ()
     nonfinite_overflow: tuple = ()
+    member_rates: tuple = ()
+    member_rate_se: tuple = ()
+    member_rate_dof: tuple = ()
+    rate_from_spread: bool = True
+    law: GrowthLaw | None = None
 
 
 @dataclass(frozen=True)
@@ -157,6 +167,8 @@ def _interval(lo: float, hi: float) -> str:
 # inconclusive, so it is tested at this level rather than 95%: a false alarm in 1% of
 # diagnoses instead of 5%. The numerical causes met in practice move the rate far more.
 DISAGREEMENT_LEVEL = 0.99
+# The most members that "more members" may ask for; beyond it the advice is another one.
+MAX_MEMBERS_ADVISED = 256
 
 
 def _widen(half_width_95: float, dof: int) -> float:
@@ -165,27 +177,103 @@ def _widen(half_width_95: float, dof: int) -> float:
     return half_width_95 * t_quantile(0.5 + DISAGREEMENT_LEVEL / 2, dof) / t_quantile(0.975, dof)
 
 
-def disagreement(v: VerdictInputs) -> bool:
-    """The user's rate lies outside the prediction's interval, significantly (the two
-    intervals, widened to ``DISAGREEMENT_LEVEL``, do not reach each other's centres) and
-    materially (a factor 2 over the longest horizon from the interval's nearest end)."""
+@dataclass(frozen=True)
+class RateComparison:
+    """How the user's rate compares with the physics' prediction.
+
+    ``outcome``: ``"agree"`` (the intervals overlap, or the gap is immaterial: within a
+    factor 2 over the longest horizon), ``"disagree"`` (significant and material, see
+    :func:`rate_comparison`), ``"undecided"`` (the 95% intervals are disjoint, but the gap
+    is not significant at ``DISAGREEMENT_LEVEL``) or ``"unknown"`` (a NaN rate).
+    ``evidence``: which test decided, in words. ``members_needed``: for ``"undecided"``,
+    the ensemble size at which the same spread would decide (``None`` when more members
+    cannot: one curve, or the physics' own interval is the wider).
+    """
+
+    outcome: str
+    evidence: str = ""
+    members_needed: int | None = None
+
+
+def _every_member_beyond(v: VerdictInputs, centre: float, e_se: float) -> int:
+    """How many members each show the gap on their own (0 unless all of them do): the
+    member's rate lies beyond the prediction's interval on the same side as the others,
+    materially (a factor 2 over T from the interval's nearest end) and significantly
+    against its own curve's uncertainty and the prediction's, at ``DISAGREEMENT_LEVEL``
+    with the member's own degrees of freedom. Each member is an independent trajectory,
+    so a gap every member shows is a gap whatever their number."""
+    rates = [(r, se, d) for r, se, d in zip(v.member_rates, v.member_rate_se, v.member_rate_dof)
+             if math.isfinite(r) and math.isfinite(se) and d >= 1]
+    if len(rates) < 2 or len(rates) < len([r for r in v.member_rates if math.isfinite(r)]):
+        return 0
+    sides = set()
+    for r, se, d in rates:
+        nearest = v.expected_low if r < v.expected_low else v.expected_high
+        if v.expected_low <= r <= v.expected_high or abs(r - nearest) * v.t_max <= LOG2:
+            return 0
+        if abs(r - centre) <= t_quantile(0.5 + DISAGREEMENT_LEVEL / 2, d) * math.hypot(se, e_se):
+            return 0
+        sides.add(r > centre)
+    return len(rates) if len(sides) == 1 else 0
+
+
+def _members_needed(v: VerdictInputs, gap: float, h_expected: float) -> int | None:
+    """The smallest ensemble whose interval, at the spread measured, would make ``gap``
+    significant at ``DISAGREEMENT_LEVEL`` (``None`` when none up to
+    ``MAX_MEMBERS_ADVISED`` would, or the interval does not come from a spread)."""
+    if not v.rate_from_spread or v.rate_dof < 1 or not math.isfinite(v.rate_high - v.rate_low):
+        return None
+    n_now = v.rate_dof + 1
+    sd = 0.5 * (v.rate_high - v.rate_low) / t_quantile(0.975, v.rate_dof) * math.sqrt(n_now)
+    for n in range(n_now + 1, MAX_MEMBERS_ADVISED + 1):
+        h = t_quantile(0.5 + DISAGREEMENT_LEVEL / 2, n - 1) * sd / math.sqrt(n)
+        if math.hypot(h, h_expected) < gap:
+            return n
+    return None
+
+
+def rate_comparison(v: VerdictInputs) -> RateComparison:
+    """Compare the user's rate with the prediction using all the evidence.
+
+    1. immaterial: the rate lies inside the prediction's interval or within a factor 2
+       over ``T`` of its nearest end: ``agree``;
+    2. the mean over members: the two intervals, widened to ``DISAGREEMENT_LEVEL``
+       (Student-t on each one's degrees of freedom), do not reach each other's centres:
+       ``disagree``;
+    3. every member on its own (:func:`_every_member_beyond`): ``disagree``;
+    4. the 95% intervals overlap: ``agree``; otherwise ``undecided``, never agreement.
+    """
     if any(math.isnan(x) for x in (v.rate, v.expected, v.expected_low, v.expected_high)):
-        return False
+        return RateComparison("unknown")
     if v.expected_low <= v.rate <= v.expected_high:
-        return False
+        return RateComparison("agree", "inside the prediction's interval")
     nearest = v.expected_low if v.rate < v.expected_low else v.expected_high
     if math.isinf(nearest) or math.isinf(v.rate):
-        return v.rate != nearest
+        return RateComparison("disagree" if v.rate != nearest else "agree", "an infinite rate")
     if abs(v.rate - nearest) * v.t_max <= LOG2:
-        return False
+        return RateComparison("agree", f"within a factor 2 over T = {v.t_max:.4g} of the prediction's interval")
     # Against the middle of the prediction's interval (not its point): for a contracting
     # system's parameter gradient the interval runs from lambda_1 to 0.
     centre = 0.5 * (v.expected_low + v.expected_high)
-    h = math.hypot(
-        _widen(0.5 * (v.rate_high - v.rate_low), v.rate_dof),
-        _widen(0.5 * (v.expected_high - v.expected_low), v.expected_dof),
-    )
-    return abs(v.rate - centre) > h
+    h_expected = _widen(0.5 * (v.expected_high - v.expected_low), v.expected_dof)
+    h = math.hypot(_widen(0.5 * (v.rate_high - v.rate_low), v.rate_dof), h_expected)
+    level = f"{DISAGREEMENT_LEVEL:.0%}"
+    if abs(v.rate - centre) > h:
+        return RateComparison("disagree", f"the mean over members differs at the {level} level")
+    e_se = 0.5 * (v.expected_high - v.expected_low) / t_quantile(0.975, max(int(v.expected_dof), 1))
+    n = _every_member_beyond(v, centre, e_se)
+    if n:
+        return RateComparison("disagree", f"each of the {n} members differs on its own, at the {level} level "
+                                          "against its own curve's uncertainty")
+    if v.rate_low <= v.expected_high and v.rate_high >= v.expected_low:
+        return RateComparison("agree", "the 95% intervals overlap")
+    return RateComparison("undecided", f"the 95% intervals are disjoint, but the gap is not significant at the {level} level",
+                          _members_needed(v, abs(v.rate - centre), h_expected))
+
+
+def disagreement(v: VerdictInputs) -> bool:
+    """Whether the user's rate disagrees with the prediction (:func:`rate_comparison`)."""
+    return rate_comparison(v).outcome == "disagree"
 
 
 def _explained_gap(user: str, above: bool) -> str:
@@ -230,6 +318,47 @@ def _overflow_of_growth(v: VerdictInputs) -> Decision | None:
                  f"{_interval(low, high)}, as the physics predicts ({v.expected:+.4g} {_interval(v.expected_low, v.expected_high)}): "
                  "the non-finite values are the overflow of a physical explosion",), (),
             )
+    return None
+
+
+def _law_words(law: GrowthLaw) -> str:
+    lo, hi = law.exponent_interval
+    return f"|grad| grows like T^p with p = {law.exponent:.3g} {_interval(lo, hi)} over T = {law.horizon_range[0]:.4g} to {law.horizon_range[1]:.4g}"
+
+
+def _neutral_growth_law(v: VerdictInputs, user, comparison: RateComparison, rate_words, expected_words, causes):
+    """Growth on neutral physics that an exponential fit calls a gap: a power of T is what a
+    neutral direction gives (phase drift along a limit cycle or libration, a secular
+    term, a free rotation), so a power law is ``stable``; growth the horizons cannot
+    tell from an exponential is ``inconclusive`` with the horizon that would decide.
+    ``None`` when the law does not change the verdict."""
+    law = v.law
+    if law is None or v.physics != "neutral" or user != "grows" or comparison.outcome == "agree":
+        return None
+    if law.law == "power":
+        net_lo, net_hi = law.net_rate_interval
+        return Decision(
+            "stable", causes,
+            (f"{_law_words(law)}: polynomial, not exponential (the exponential rate net of the power is "
+             f"{law.net_rate:+.3g} {_interval(net_lo, net_hi)}, which contains 0)",
+             f"{expected_words}: a neutral direction, along which a parameter moves the phase or a secular term, "
+             "so the gradient grows like a power of T without exploding",
+             f"fitted as an exponential the same data give {rate_words[4:]}, a rate that falls like p ln(T) / T "
+             "as the horizons grow"),
+            (),
+        )
+    if law.law == "either":
+        lo, hi = law.horizon_range
+        decide_at = (f"horizons from T = {lo:.4g} up to T = {law.deciding_horizon:.4g} (at the scatter measured)"
+                     if math.isfinite(law.deciding_horizon) else
+                     "more members: at the scatter measured no horizon up to 1024 times the longest tells the laws apart")
+        return Decision(
+            "inconclusive", causes,
+            (f"{rate_words} while {expected_words}: the gradient grows, but over T = {lo:.4g} to {hi:.4g} its growth "
+             f"fits both an exponential and a power of T ({_law_words(law)[len('|grad| grows like '):]}); "
+             "a power is what neutral physics allows, an exponential is not",),
+            (decide_at,),
+        )
     return None
 
 
@@ -282,22 +411,35 @@ def decide(v: VerdictInputs) -> Decision:
             ("longer horizons (the interval narrows like 1 / T)", "more members (the interval narrows like 1 / sqrt(members))"),
         )
     expected_words = f"the physics predicts {v.expected:+.4g} {_interval(v.expected_low, v.expected_high)}"
-    if disagreement(v):
+    comparison = rate_comparison(v)
+    law = _neutral_growth_law(v, user, comparison, rate_words, expected_words, causes)
+    if law is not None:
+        return law
+    if comparison.outcome == "disagree":
+        gap_words = f"{rate_words} while {expected_words} ({comparison.evidence})"
         if causes:
             return Decision(
                 _explained_gap(user, v.rate > v.expected), causes,
-                (f"{rate_words} while {expected_words}", "the ablation of " + ", ".join(causes) + " explains the gap"),
+                (gap_words, "the ablation of " + ", ".join(causes) + " explains the gap"),
                 (),
             )
-        reasons = [f"{rate_words} while {expected_words}", "no ablation explains the gap"]
+        reasons = [gap_words, "no ablation explains the gap"]
         if failed:
             reasons.append("the ablation(s) " + ", ".join(failed) + " could not run")
         to_decide = ["an ablation of the cause you suspect (diagnose(..., causes=[...]))",
                      "a reference= simulator that is known to resolve the physics"]
-        if v.physics == "neutral" and v.rate > v.expected:
-            to_decide.insert(0, "a check for polynomial growth: on a neutral orbit parameter gradients grow like T "
-                                "(phase drift), which a short window mistakes for an exponential")
         return Decision("inconclusive", causes, tuple(reasons), tuple(to_decide))
+    if comparison.outcome == "undecided":
+        more = (f"about {comparison.members_needed} members (members=), at the spread measured"
+                if comparison.members_needed else
+                "a narrower physics interval (a longer lyapunov_time=)" if v.rate_from_spread else
+                "independent members (the members' curves coincide, so more of them add nothing): longer horizons")
+        return Decision(
+            "inconclusive", causes,
+            (f"{rate_words} and {expected_words[4:]}: {comparison.evidence}, so the rates neither agree nor "
+             "are shown to differ",),
+            (more, "longer horizons (the rate's interval narrows like 1 / T)"),
+        )
     if v.physics in ("undetermined", "unbounded"):
         return Decision(
             "inconclusive", causes,
@@ -311,7 +453,7 @@ def decide(v: VerdictInputs) -> Decision:
     physics = growth_class(v.expected, v.expected_low, v.expected_high, v.t_max)
     names = {"grows": "intrinsic-explosion", "shrinks": "intrinsic-vanishing", "flat": "stable"}
     verdict = names[physics or user]
-    reasons = [f"{rate_words} agrees with what {expected_words[4:]}"]
+    reasons = [f"{rate_words} agrees with what {expected_words[4:]} ({comparison.evidence})"]
     if physics is not None and physics != user:
         reasons.append(f"on its own the gradient's rate looks {'flat' if user == 'flat' else 'like ' + ('growth' if user == 'grows' else 'decay')}"
                        f" over T = {v.t_max:.4g}, but it is consistent with the physics, whose class is decided")
