@@ -381,7 +381,7 @@ def diagnose(
     expected_num = expected_rate(lam1_n, float(lam_num.uncertainty[0]), wrt_state=is_state)[0]
     if plan is None:
         finite = [abs(x) for x in (lam1_p, lam1_n) if math.isfinite(x)]
-        plan = plan_horizons(default_horizons(max(finite) if finite else math.nan, simulator.dt), simulator.dt)
+        plan = plan_horizons(default_horizons(max(finite) if finite else math.nan, simulator.dt), simulator.dt, exact=False)
     t_max = float(plan.times(simulator.dt)[-1])
 
     # ---- members: independent states along the reference trajectory, one longest horizon
@@ -396,7 +396,7 @@ def diagnose(
     def ablated_inputs(sim, a, starts):
         """The same members and reported horizons for an ablated set-up."""
         a = floats_as_arrays(a)
-        grid = plan if sim.dt == simulator.dt else plan_horizons(plan.times(simulator.dt)[plan.reported], sim.dt)
+        grid = plan if sim.dt == simulator.dt else plan_horizons(plan.times(simulator.dt)[plan.reported], sim.dt, exact=False)
         return dict(y0s=sim.prepare(starts), args=a, loss=loss, sel=resolve_wrt(wrt, a), plan=grid)
 
     # Ablations the set-up already decides (cause rule 7) compile while the user's
@@ -414,6 +414,7 @@ def diagnose(
 
     grad = measure_growth(simulator, y0s, args, loss=loss, sel=sel, plan=plan, on_lowered=anticipate,
                           sweep_program=sweep_program)
+    notes += list(grad.notes)
 
     # ---- causes
     report("ablations", 4, steps)
@@ -457,7 +458,7 @@ def diagnose(
     if shadow is not None and shadow_note is None:
         explanation += " The usable derivative: " + shadowing_words(shadow) + "."
     failed = any(ab.status == "failed" for ab in ablations)
-    status = "partial" if failed or lam_phys.status != "ok" or not ref_run.converged else "ok"
+    status = "partial" if failed or lam_phys.status != "ok" or not ref_run.converged or grad.status == "partial" else "ok"
     cfg = _config(grad, simulator, ref_run, lam_phys, lyap, causes, members=members, seed=seed, transient=transient, extra=config)
     report("done", steps, steps)
     return Diagnosis(

@@ -98,6 +98,8 @@ class GradientGrowthResult(Result):
             curve's least-squares error with its window's bend) and degrees of freedom.
         rate_from_spread: whether the rate's interval comes from the members' spread
             (more members narrow it) or from one curve (members that are not independent).
+        notes: what changes the meaning of the numbers (a horizon measured off the
+            caller's value, a fit on too few horizons).
     """
 
     horizons: np.ndarray
@@ -134,6 +136,7 @@ class GradientGrowthResult(Result):
     member_rate_se: np.ndarray | None = None
     member_rate_dof: np.ndarray | None = None
     rate_from_spread: bool = True
+    notes: tuple = ()
 
     @property
     def reported_horizons(self) -> np.ndarray:
@@ -280,6 +283,7 @@ class Diagnosis(Result):
         elif self.shadowing_note:
             lines.append(f"  shadowing          {self.shadowing_note}")
         lines += [f"  because: {r}" for r in self.reasons]
+        lines += [f"  note: {n}" for n in self.notes]
         lines += [f"  to decide: {t}" for t in self.to_decide]
         for rec in self.recommendations:
             lines.append(f"  - {rec.text}")

@@ -24,7 +24,7 @@ from ._capabilities import adjoint_name, reverse_through_steps
 from ._checks import check_seed, check_state_values
 from ._diagnosis_types import GradientGrowthResult
 from ._errors import bad_argument
-from ._fit import fit_growth_rate
+from ._fit import FIT_POINTS, fit_growth_rate
 from ._growth_laws import fit_growth_law
 from ._horizons import HorizonPlan, check_horizons, plan_horizons
 from ._losses import as_loss, check_scalar_loss
@@ -37,6 +37,10 @@ from ._sweep import split_theta, sweep_horizons
 from ._sweep_adjoint import AdjointProgram, through_adjoint
 from ._verdict import growth_class
 from ._wrt import Wrt, resolve_wrt
+
+
+# A fit through fewer horizons than this (half the internal grid) is reported as partial.
+FEW_FIT_POINTS = FIT_POINTS // 2 + 1
 
 
 @eqx.filter_jit
@@ -201,6 +205,12 @@ def measure_growth(simulator, y0s, args, *, loss, sel: Wrt, plan: HorizonPlan, c
         status = "partial-nonfinite"
     else:
         status = fit.status
+    fit_notes = ()
+    if status == "ok" and fit.mask.sum() < FEW_FIT_POINTS:
+        # A rate through a handful of horizons has no reliable error: not a full result.
+        status = "partial"
+        fit_notes = (f"the rate is fitted on {int(fit.mask.sum())} horizons only (fewer than {FEW_FIT_POINTS}): "
+                     "longer or more finely resolved horizons give the full fit",)
     law = fit_growth_law(times, norms * times[None, :] if time_integral else norms, usable,
                          flat=growth_class(fit.rate, fit.low, fit.high, float(times[-1])) == "flat", confidence=confidence)
     rep = plan.reported
@@ -240,6 +250,7 @@ def measure_growth(simulator, y0s, args, *, loss, sel: Wrt, plan: HorizonPlan, c
         member_rate_se=fit.member_se,
         member_rate_dof=fit.member_dof,
         rate_from_spread=bool(fit.from_spread),
+        notes=tuple(plan.notes) + fit_notes,
     )
 
 

@@ -384,6 +384,17 @@ def decide(v: VerdictInputs) -> Decision:
     overflow = _overflow_of_growth(v) if v.nonfinite_fixed_by and user is None else None
     if overflow is not None:
         return overflow
+    no_overflow = len(v.nonfinite_overflow) == len(v.nonfinite_fixed_by) and not any(v.nonfinite_overflow)
+    if v.nonfinite_fixed_by and user == "grows" and no_overflow:
+        # Growth that stays finite elsewhere, but the blow-up is out of its reach: the
+        # ablation that removes it names a numerical failure (a reverse solve that fails).
+        return Decision(
+            "numerical-explosion", causes,
+            (f"the gradient is non-finite at {v.nonfinite_fraction:.0%} of the measured horizons and members while "
+             "the forward simulation stays finite, and growth at the rate that the ablation measures cannot reach the "
+             "dtype's largest number there: the blow-up is not an overflow of growth",
+             "the ablation of " + ", ".join(v.nonfinite_fixed_by) + " makes it finite"), (),
+        )
     if v.nonfinite_fixed_by and user != "grows":
         # Non-finite values are the overflow of a physical explosion only when what stays
         # finite grows; otherwise a blow-up that one change removes is numerical.
