@@ -110,8 +110,9 @@ def deciding_horizon(t: np.ndarray, half_widths: tuple[float, float], alternativ
     same number of horizons spread log-uniformly from ``T_lo`` to ``T_hi'`` and the same
     scatter per horizon, each half-width scales as the square root of its entry of
     ``(X^T X)^{-1}``; the laws are told apart when either one, if true, would exclude the
-    other: ``gamma``'s half-width below the exponential rate and ``p``'s below the power
-    exponent. NaN when no extension up to ``2^DOUBLINGS T_hi`` does (the scatter is too
+    other: ``gamma``'s half-width below half the exponential rate and ``p``'s below half
+    the power exponent (so that an estimate at the true value excludes 0 with a margin of
+    a whole half-width: about 97% of the time, not the 50% of a bare threshold). NaN when no extension up to ``2^DOUBLINGS T_hi`` does (the scatter is too
     large: more members, not longer horizons).
     """
     t = np.asarray(t, float)
@@ -132,7 +133,7 @@ def deciding_horizon(t: np.ndarray, half_widths: tuple[float, float], alternativ
     for j in range(1, DOUBLINGS + 1):
         hi = t_hi * 2.0**j
         w_g, w_p = variances(t_lo, hi)
-        if hw_g * math.sqrt(w_g / v_g) < rate and hw_p * math.sqrt(w_p / v_p) < power:
+        if hw_g * math.sqrt(w_g / v_g) < 0.5 * rate and hw_p * math.sqrt(w_p / v_p) < 0.5 * power:
             return hi
     return math.nan
 

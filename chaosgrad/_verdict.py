@@ -124,6 +124,25 @@ def growth_class(rate: float, low: float, high: float, t_max: float) -> str | No
     return None
 
 
+def members_class(v: VerdictInputs) -> str | None:
+    """The class every member shows on its own (each member's 95% interval from its own
+    curve), when the mean's interval leaves it open: with few members the Student-t on
+    their spread is wide although each member's growth is plain. ``None`` unless every
+    fitted member (at least two) is in one class."""
+    classes = set()
+    fitted = [r for r in v.member_rates if math.isfinite(r)]
+    for r, se, d in zip(v.member_rates, v.member_rate_se, v.member_rate_dof):
+        if not (math.isfinite(r) and math.isfinite(se) and d >= 1):
+            continue
+        h = t_quantile(0.975, d) * se
+        classes.add(growth_class(r, r - h, r + h, v.t_max))
+    counted = len([1 for r, se, d in zip(v.member_rates, v.member_rate_se, v.member_rate_dof)
+                   if math.isfinite(r) and math.isfinite(se) and d >= 1])
+    if counted < 2 or counted < len(fitted) or len(classes) != 1:
+        return None
+    return classes.pop()
+
+
 def physics_class(lam: float, half_width: float, t_max: float, *, reference_ok: bool, reference_diverged: bool) -> str:
     """Class of the reference lambda_1 with its 95% half-width."""
     if reference_diverged:
@@ -167,8 +186,6 @@ def _interval(lo: float, hi: float) -> str:
 # inconclusive, so it is tested at this level rather than 95%: a false alarm in 1% of
 # diagnoses instead of 5%. The numerical causes met in practice move the rate far more.
 DISAGREEMENT_LEVEL = 0.99
-# The most members that "more members" may ask for; beyond it the advice is another one.
-MAX_MEMBERS_ADVISED = 256
 
 
 def _widen(half_width_95: float, dof: int) -> float:
@@ -219,17 +236,24 @@ def _every_member_beyond(v: VerdictInputs, centre: float, e_se: float) -> int:
 
 def _members_needed(v: VerdictInputs, gap: float, h_expected: float) -> int | None:
     """The smallest ensemble whose interval, at the spread measured, would make ``gap``
-    significant at ``DISAGREEMENT_LEVEL`` (``None`` when none up to
-    ``MAX_MEMBERS_ADVISED`` would, or the interval does not come from a spread)."""
-    if not v.rate_from_spread or v.rate_dof < 1 or not math.isfinite(v.rate_high - v.rate_low):
+    significant at ``DISAGREEMENT_LEVEL`` (``None`` when the prediction's own interval is
+    already as wide as the gap, or the interval does not come from a spread)."""
+    if not v.rate_from_spread or v.rate_dof < 1 or not math.isfinite(v.rate_high - v.rate_low) or h_expected >= gap:
         return None
     n_now = v.rate_dof + 1
     sd = 0.5 * (v.rate_high - v.rate_low) / t_quantile(0.975, v.rate_dof) * math.sqrt(n_now)
-    for n in range(n_now + 1, MAX_MEMBERS_ADVISED + 1):
-        h = t_quantile(0.5 + DISAGREEMENT_LEVEL / 2, n - 1) * sd / math.sqrt(n)
-        if math.hypot(h, h_expected) < gap:
-            return n
-    return None
+
+    def decides(n):
+        return math.hypot(t_quantile(0.5 + DISAGREEMENT_LEVEL / 2, n - 1) * sd / math.sqrt(n), h_expected) < gap
+
+    hi = n_now + 1
+    while not decides(hi):  # terminates: the member term falls like 1 / sqrt(n) below gap - h_expected
+        hi *= 2
+    lo = max(n_now, hi // 2)
+    while hi - lo > 1:  # the smallest deciding n, by bisection (decides is monotone in n)
+        mid = (lo + hi) // 2
+        lo, hi = (lo, mid) if decides(mid) else (mid, hi)
+    return hi
 
 
 def rate_comparison(v: VerdictInputs) -> RateComparison:
@@ -380,7 +404,7 @@ def decide(v: VerdictInputs) -> Decision:
              "(a stop_gradient, an integer or discrete operation, or a state that does not enter the loss)",),
             ("make the step differentiable, e.g. a transition with gradients enabled or a relaxed discrete action",),
         )
-    user = growth_class(v.rate, v.rate_low, v.rate_high, v.t_max)
+    user = growth_class(v.rate, v.rate_low, v.rate_high, v.t_max) or members_class(v)
     overflow = _overflow_of_growth(v) if v.nonfinite_fixed_by and user is None else None
     if overflow is not None:
         return overflow
