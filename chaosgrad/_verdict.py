@@ -357,7 +357,18 @@ def _neutral_growth_law(v: VerdictInputs, user, comparison: RateComparison, rate
     tell from an exponential is ``inconclusive`` with the horizon that would decide.
     ``None`` when the law does not change the verdict."""
     law = v.law
-    if law is None or v.physics != "neutral" or user != "grows" or comparison.outcome == "agree":
+    if law is None or v.physics != "neutral":
+        return None
+    if user == "grows" and comparison.outcome == "agree":
+        return None
+    if user is None:
+        # The exponential's interval spans classes; growth as a power is plain when its
+        # exponent's interval excludes 0 and the growth over the horizons is material.
+        lo, hi = law.exponent_interval
+        t_lo, t_hi = law.horizon_range
+        if not (lo > 0 and law.exponent * math.log(t_hi / t_lo) > LOG2):
+            return None
+    elif user != "grows":
         return None
     if law.law == "power":
         net_lo, net_hi = law.net_rate_interval
@@ -378,7 +389,7 @@ def _neutral_growth_law(v: VerdictInputs, user, comparison: RateComparison, rate
                      "more members: at the scatter measured no horizon up to 1024 times the longest tells the laws apart")
         return Decision(
             "inconclusive", causes,
-            (f"{rate_words} while {expected_words}: the gradient grows, but over T = {lo:.4g} to {hi:.4g} its growth "
+            (f"{rate_words}; {expected_words}: the gradient grows, but over T = {lo:.4g} to {hi:.4g} its growth "
              f"fits both an exponential and a power of T ({_law_words(law)[len('|grad| grows like '):]}); "
              "a power is what neutral physics allows, an exponential is not",),
             (decide_at,),
@@ -439,17 +450,17 @@ def decide(v: VerdictInputs) -> Decision:
         )
 
     rate_words = f"the gradient rate {v.rate:+.4g} {_interval(v.rate_low, v.rate_high)}"
+    expected_words = f"the physics predicts {v.expected:+.4g} {_interval(v.expected_low, v.expected_high)}"
+    comparison = rate_comparison(v)
+    law = _neutral_growth_law(v, user, comparison, rate_words, expected_words, causes)
+    if law is not None:
+        return law
     if user is None:
         return Decision(
             "inconclusive", causes,
             (f"{rate_words} spans more than one class over T = {v.t_max:.4g} (growth, decay or flat)",),
             ("longer horizons (the interval narrows like 1 / T)", "more members (the interval narrows like 1 / sqrt(members))"),
         )
-    expected_words = f"the physics predicts {v.expected:+.4g} {_interval(v.expected_low, v.expected_high)}"
-    comparison = rate_comparison(v)
-    law = _neutral_growth_law(v, user, comparison, rate_words, expected_words, causes)
-    if law is not None:
-        return law
     if comparison.outcome == "disagree":
         gap_words = f"{rate_words} while {expected_words} ({comparison.evidence})"
         if causes:
