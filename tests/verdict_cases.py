@@ -97,6 +97,14 @@ def oscillator(t, y, a):
     return jnp.stack([y[1], -a["omega"] ** 2 * y[0] - 2 * a["zeta"] * a["omega"] * y[1]])
 
 
+def pendulum(t, y, a):
+    return jnp.stack([y[1], -(9.81 / a["l"]) * jnp.sin(y[0])])
+
+
+def van_der_pol(t, y, a):
+    return jnp.stack([y[1], a["mu"] * (1 - y[0] ** 2) * y[1] - y[0]])
+
+
 def relaxation(t, y, a):
     return -a["k"] * (y - a["theta"])
 
@@ -196,6 +204,24 @@ CASES = [
                                                           loss=lambda y: y[2], lyapunov_time=50.0)),
          "numerical-explosion", ("adjoint",),
          "the reverse-time solve expands at -lambda_3 ~ 12 while the physics contracts (DESIGN.md)", slow=True),
+    # -- growth as a power of T on neutral physics (phase drift)
+    Case("pendulum in libration wrt its length", _ode(pendulum, [1.0, 0.0], {"l": 1.0}, solver=cg.RK4(), dt=0.01,
+                                                      kw=dict(horizons=(5, 10, 20, 40), wrt="l", loss=lambda y: y[0])),
+         "stable", (), "the libration's period depends on l: d theta(T)/dl grows like T (phase drift) while every "
+         "exponent is 0", tags=("power-law",)),
+    Case("van der Pol limit cycle wrt mu", _ode(van_der_pol, [2.0, 0.0], {"mu": 1.0}, solver=cg.RK4(), dt=0.01,
+                                                kw=dict(horizons=(10, 20, 40, 80), wrt="mu", loss=lambda y: y[0])),
+         "stable", (), "the cycle's period depends on mu: the phase drifts linearly, d x(T)/d mu ~ T; lambda_1 = 0 "
+         "along the cycle", tags=("power-law",)),
+    # -- the same gap at every ensemble size: Tsit5 + PID + BacksolveAdjoint on Lorenz-63
+    *[Case(f"Lorenz-63, adaptive backsolve, {m} members",
+           _ode(lorenz, [1.0, 1.0, 1.0], LORENZ, solver=diffrax.Tsit5(), dt=0.01,
+                stepsize_controller=diffrax.PIDController(rtol=1e-6, atol=1e-8), adjoint=diffrax.BacksolveAdjoint(),
+                kw=dict(horizons=(0.5, 1, 2, 4), wrt="args", members=m)),
+           "numerical-explosion", ("adjoint",),
+           "the reverse-time solve expands at -lambda_3 ~ 14.6 and fails (non-finite) from T = 2 while the forward "
+           "solve and the checkpointed gradient stay finite", slow=True, tags=("members-sweep",))
+      for m in (4, 8, 16)],
     # -- degenerate derivatives and blow-ups
     Case("detached step", _map(lambda y, a: jax.lax.stop_gradient(rotation(0.3, 0.9) @ y), [1.0, 0.0], None),
          "no-gradient", (), "stop_gradient: every derivative is exactly zero"),
