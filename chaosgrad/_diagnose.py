@@ -14,6 +14,7 @@ nothing raises: a blow-up anywhere (transient, members, an ablation) is recorded
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import sys
 from typing import Sequence
@@ -38,9 +39,11 @@ from ._diagnose_shadowing import (
 from ._diagnose_spectra import MemberPlan, measure_spectra, members_along_reference
 from ._diagnosis_types import Ablation, Diagnosis, GradientGrowthResult, Recommendation
 from ._errors import bad_argument
+from ._finite_time import finite_time_physics, paired_gap
 from ._gradients import checked_inputs, measure_growth, precompile_growth
 from ._horizons import plan_horizons
 from ._losses import as_loss, check_scalar_loss
+from ._members import as_members
 from ._lyapunov import (
     UntilConverged,
     default_interval_steps,
@@ -196,8 +199,7 @@ def _checked(simulator, y0, args, *, loss, horizons, wrt, reference, members, tr
     loss = as_loss(loss)
     if reference is not None:
         reference = check_reference(reference, y0, args)
-    if not isinstance(members, (int, np.integer)) or isinstance(members, bool) or members < 2:
-        raise bad_argument("members", f"{members!r} is not an int >= 2", "pass e.g. 8 (the rate's interval needs an ensemble)")
+    members = as_members(members)
     if transient is not None and (not isinstance(transient, (int, float)) or not 0 <= transient < math.inf):
         raise bad_argument("transient", f"{transient!r} is not a non-negative time", "pass e.g. 10.0 or None")
     if lyapunov_time is not None and not isinstance(lyapunov_time, UntilConverged) and (
@@ -214,7 +216,7 @@ def _checked(simulator, y0, args, *, loss, horizons, wrt, reference, members, tr
     n = simulator.tangent_space(y0)[0].dim
     if k is not None and (not isinstance(k, (int, np.integer)) or not 1 <= k <= n):
         raise bad_argument("k", f"{k!r} is not between 1 and the state dimension {n}", f"pass 1 <= k <= {n}")
-    return simulator, y0, args, sel, loss, reference, causes, plan, n
+    return simulator, y0, args, sel, loss, reference, causes, plan, n, members
 
 
 def _verdict_inputs(grad, ablations, prediction, t_max, physics, reference_diverged, expected_dof, dtype) -> VerdictInputs:
@@ -247,6 +249,25 @@ def member_evidence(grad: GradientGrowthResult) -> dict:
         member_rates=as_tuple(grad.member_rates, float), member_rate_se=as_tuple(grad.member_rate_se, float),
         member_rate_dof=as_tuple(grad.member_rate_dof, int), rate_from_spread=bool(grad.rate_from_spread), law=grad.law,
     )
+
+
+def _finite_time_expectation(reference, y0s, args, plan, dt, lyap, seed, is_state, notes, independent):
+    """The prediction from the reference's finite-time exponent along the members over
+    the gradient's own horizons (``_finite_time``): ``((expected, low, high), dof,
+    basis, physics)``, or ``None`` (with a note) when it cannot be measured, and the asymptotic
+    prediction stands."""
+    try:
+        ft = finite_time_physics(reference, y0s, args, plan.times(dt), plan.fit, interval=lyap["interval"], seed=seed,
+                                 independent=independent)
+    except Exception as exc:  # noqa: BLE001 - the asymptotic prediction stands, with a note
+        notes.append(f"the finite-time physics along the members could not be measured ({type(exc).__name__}: {exc}); "
+                     "the gradient is compared with the asymptotic lambda_1")
+        return None
+    if ft.status != "ok" or not all(math.isfinite(x) for x in (ft.rate, ft.low, ft.high)):
+        notes.append("the finite-time physics along the members is not finite over the horizons; the gradient is "
+                     "compared with the asymptotic lambda_1")
+        return None
+    return expected_rate(ft.rate, 0.5 * (ft.high - ft.low), wrt_state=is_state), ft.dof, ft.basis, ft
 
 
 def _recommendations(tested, evidence, notes, **general) -> list:
@@ -321,13 +342,17 @@ def diagnose(
             expected rate changes the gradient by e^25). The rate is fitted on an
             internal grid between the shortest and the longest, so its interval does not
             depend on how many are listed.
-        members: independent initial states, sampled along the reference trajectory one
-            to two longest horizons apart (the rate's interval has ``members - 1``
-            degrees of freedom).
+        members: the ensemble (``_members``): an int ``n`` is :class:`NearStart` ``(n)``,
+            the user's ``y0`` and ``n - 1`` perturbations of it by 0.1%, compared with
+            the reference's finite-time exponent along those members over these
+            horizons; :class:`OnAttractor` ``(n)`` samples the attractor after the
+            transient (an ergodic question) and compares with the asymptotic spectrum;
+            :class:`GivenStates` ``(batch)`` takes the caller's own start states.
         reference: simulator for lambda_physical (default: see ``_reference``).
-        transient: time run from ``y0`` with the reference dynamics before measuring
-            (default: a tenth of ``lyapunov_time``, or 2000 steps), so that the state is
-            on the attractor.
+        transient: time run from ``y0`` with the reference dynamics before measuring the
+            asymptotic spectra (default: a tenth of ``lyapunov_time``, or 2000 steps), so
+            that the state is on the attractor; the members of :class:`OnAttractor`
+            start after it, the others do not.
         lyapunov_time, k: measured time and number of exponents of the spectra. The
             default time is :class:`UntilConverged`: until lambda_1's 95% half-width is
             2% of its size (or a tenth of ln 2 over the longest horizon), within 500,000
@@ -345,7 +370,7 @@ def diagnose(
         A :class:`Diagnosis`. Parts that could not be measured are reported in
         ``notes`` and ``status == "partial"``, never raised.
     """
-    simulator, y0, args, sel, loss, reference, causes, plan, n = _checked(
+    simulator, y0, args, sel, loss, reference, causes, plan, n, source = _checked(
         simulator, y0, args, loss=loss, horizons=horizons, wrt=wrt, reference=reference, members=members,
         transient=transient, lyapunov_time=lyapunov_time, k=k, causes=causes, seed=seed, literature=literature,
     )
@@ -358,10 +383,11 @@ def diagnose(
 
     # The gradient sweep's program does not depend on the horizon plan (which, by default,
     # depends on the spectra): it compiles while they are measured.
-    sweep_program = early_sweep_program(simulator, simulator.prepare(y0), int(members), args, loss, sel, plan)
+    sweep_program = early_sweep_program(simulator, simulator.prepare(y0), source.count, args, loss, sel, plan)
 
     # ---- the probe, the transient with the reference dynamics, and the two spectra
-    early_members = None if plan is None else MemberPlan(int(members), float(plan.times(simulator.dt)[-1]), int(seed))
+    early_members = (None if plan is None or not source.ergodic
+                     else MemberPlan(source.count, float(plan.times(simulator.dt)[-1]), int(seed)))
     sp = measure_spectra(simulator, reference, y0, args, sel, lyap=lyap, transient=float(transient),
                          report=report, steps=steps, then_compile=[sweep_program] if sweep_program else [],
                          members=early_members)
@@ -384,14 +410,26 @@ def diagnose(
         plan = plan_horizons(default_horizons(max(finite) if finite else math.nan, simulator.dt), simulator.dt, exact=False)
     t_max = float(plan.times(simulator.dt)[-1])
 
-    # ---- members: independent states along the reference trajectory, one longest horizon
-    # apart (sampled alongside the spectra when the caller fixed the horizons)
+    # ---- members: the user's own start (and the physics along it, over the user's
+    # horizons), or states on the attractor (sampled alongside the spectra when the
+    # caller fixed the horizons) compared with the asymptotic spectrum
     report("gradient growth", 3, steps)
-    y0s_ref = sp.members
-    if y0s_ref is None:
-        y0s_ref = members_along_reference(simulator, ref_start, y_ref, args, MemberPlan(int(members), t_max, int(seed)),
-                                          lyap=lyap, reference_diverged=reference_diverged)
-    y0s = simulator.prepare(y0s_ref)
+    expected_basis = f"the asymptotic lambda_1 of the reference ({lam1_p:+.4g})"
+    expected_dof = lam_phys.dof
+    along = None  # the finite-time physics along the user's own members
+    if source.ergodic:
+        y0s_ref = sp.members
+        if y0s_ref is None:
+            y0s_ref = members_along_reference(simulator, ref_start, y_ref, args, MemberPlan(source.count, t_max, int(seed)),
+                                              lyap=lyap, reference_diverged=reference_diverged)
+        y0s = simulator.prepare(y0s_ref)
+    else:
+        y0s = source.starts(simulator, y0, args, seed=int(seed))
+        if not reference_diverged:
+            ft = _finite_time_expectation(ref_run.simulator, y0s, args, plan, simulator.dt, lyap, int(seed), is_state, notes,
+                                          source.independent)
+            if ft is not None:
+                (expected, e_lo, e_hi), expected_dof, expected_basis, along = ft
 
     def ablated_inputs(sim, a, starts):
         """The same members and reported horizons for an ablated set-up."""
@@ -410,11 +448,16 @@ def diagnose(
         for program in compiling_ablations:
             program.join()
         return measure_growth(sim, **ablated_inputs(sim, a, starts), loss_scaling=loss_scaling,
-                              time_integral=grad.rate_of_time_integral)
+                              time_integral=grad.rate_of_time_integral, independent=source.independent)
 
     grad = measure_growth(simulator, y0s, args, loss=loss, sel=sel, plan=plan, on_lowered=anticipate,
-                          sweep_program=sweep_program)
+                          sweep_program=sweep_program, independent=source.independent)
     notes += list(grad.notes)
+    # Along the same members the gradient and the physics share their finite-time
+    # exponents; their difference is the sharper test, where the prediction is a rate
+    # (the initial state's gradient, or a parameter's on growth) rather than an interval.
+    gap = (paired_gap(grad, along, independent=source.independent)
+           if along is not None and (is_state or along.low > 0) else None)
 
     # ---- causes
     report("ablations", 4, steps)
@@ -433,7 +476,9 @@ def diagnose(
             notes.append(f"ablation {ab.name} could not run: {ab.error}")
 
     physics = physics_class(lam1_p, h_p, t_max, reference_ok=lam_phys.status == "ok", reference_diverged=reference_diverged)
-    decision = decide(_verdict_inputs(grad, ablations, (expected, e_lo, e_hi), t_max, physics, reference_diverged, lam_phys.dof, simulator.dtype))
+    inputs = _verdict_inputs(grad, ablations, (expected, e_lo, e_hi), t_max, physics, reference_diverged, expected_dof,
+                             simulator.dtype)
+    decision = decide(dataclasses.replace(inputs, paired=gap or ()))
 
     overflow, underflow = overflow_horizons(grad, simulator.dtype)
     recommendations = _recommendations(
@@ -459,7 +504,8 @@ def diagnose(
         explanation += " The usable derivative: " + shadowing_words(shadow) + "."
     failed = any(ab.status == "failed" for ab in ablations)
     status = "partial" if failed or lam_phys.status != "ok" or not ref_run.converged or grad.status == "partial" else "ok"
-    cfg = _config(grad, simulator, ref_run, lam_phys, lyap, causes, members=members, seed=seed, transient=transient, extra=config)
+    cfg = _config(grad, simulator, ref_run, lam_phys, lyap, causes, members=source.count, seed=seed, transient=transient,
+                  extra={"member_source": source.describe(), "expected_basis": expected_basis, **(config or {})})
     report("done", steps, steps)
     return Diagnosis(
         name=diag_name,
@@ -492,4 +538,7 @@ def diagnose(
         status=status,
         shadowing=shadow,
         shadowing_note=shadow_note,
+        member_source=source.describe(),
+        expected_basis=expected_basis,
+        paired_gap=gap[:3] if gap else None,
     )

@@ -226,6 +226,13 @@ class Diagnosis(Result):
             the step propagates no derivative.
         notes: anything else worth knowing (failed ablations, warnings).
         status: ``"ok"`` or ``"partial"`` (some part could not be measured).
+        member_source: where the members started (``chaosgrad.NearStart``, ``OnAttractor``,
+            ``GivenStates``), in words.
+        expected_basis: what the expected rate was computed from: the reference's
+            finite-time exponent along the members over the horizons, or its asymptotic
+            lambda_1 (members on the attractor).
+        paired_gap: ``(rate, low, high)``: the gradient's rate minus the physics' along the
+            same members (the user's own start), or ``None``.
     """
 
     name: str
@@ -258,6 +265,9 @@ class Diagnosis(Result):
     kind: str = "diagnosis"
     shadowing: ShadowingResult | None = None
     shadowing_note: str | None = None
+    member_source: str | None = None
+    expected_basis: str | None = None
+    paired_gap: tuple | None = None
 
     def summary(self) -> str:
         """A plain-text table of the diagnosis, for terminals."""
@@ -273,6 +283,18 @@ class Diagnosis(Result):
             f"  gradient rate      {self.gradient_rate:+.4f}  [{lo:+.4f}, {hi:+.4f}] (95%)",
             f"  expected rate      {self.expected_rate:+.4f}  [{self.expected_interval[0]:+.4f}, {self.expected_interval[1]:+.4f}]",
         ]
+        if self.expected_basis:
+            lines.append(f"  expected from      {self.expected_basis}")
+        if self.paired_gap is not None:
+            g, lo, hi = self.paired_gap
+            lines.append(f"  gradient - physics {g:+.4f}  [{lo:+.4f}, {hi:+.4f}] (95%, along the same members)")
+        if self.member_source:
+            lines.append(f"  members            {self.member_source}")
+        law = self.gradient.law
+        if law is not None and law.law != "undetermined":
+            p = f"|grad| ~ T^p, p = {law.exponent:.3g} [{law.exponent_interval[0]:.3g}, {law.exponent_interval[1]:.3g}]"
+            words = {"power": f"power: {p}", "either": f"exponential or power ({p}), not decided by these horizons"}
+            lines.append(f"  growth law         {words.get(law.law, law.law)}")
         if self.overflow_horizon is not None:
             lines.append(f"  {self.dtype} overflow at T ≈ {self.overflow_horizon:.3g}")
         if self.underflow_horizon is not None:

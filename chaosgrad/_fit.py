@@ -137,10 +137,15 @@ def _mean_and_se(x: np.ndarray) -> tuple[float, float, int]:
     return float(x.mean()), float(x.std(ddof=1) / math.sqrt(x.size)), int(x.size)
 
 
-def fit_growth_rate(times, norms, finite, *, fit_mask=None, confidence=0.95, dtype_eps=np.finfo(np.float64).eps) -> Fit:
+def fit_growth_rate(times, norms, finite, *, fit_mask=None, confidence=0.95, dtype_eps=np.finfo(np.float64).eps,
+                    logs_given: bool = False, independent: bool = True) -> Fit:
     """Fit ``gamma`` over the horizons in ``fit_mask`` (default: ``T >= T_last/4``).
 
-    ``norms`` is ``(M, H)``; ``finite`` marks usable entries (finite and non-zero).
+    ``norms`` is ``(M, H)`` (``logs_given``: their logarithms); ``finite`` marks usable
+    entries (finite and non-zero). ``independent=False``: the members may share part of
+    their trajectories (perturbations of one start, ``_members.NearStart``), so their
+    spread can understate the error of their mean; the error is then at least the
+    member-mean curve's own (rule 3's one-curve error), which keeps what they share.
     Horizons where fewer than half of the members are usable are left out, so a
     non-finite tail does not bias the rate; the window then ends at the last usable one.
     """
@@ -172,7 +177,7 @@ def fit_growth_rate(times, norms, finite, *, fit_mask=None, confidence=0.95, dty
     t = times[window]
     ok = finite[:, window]
     with np.errstate(all="ignore"):
-        logs = np.where(ok, np.log(np.where(ok, norms[:, window], 1.0)), np.nan)
+        logs = np.where(ok, norms[:, window] if logs_given else np.log(np.where(ok, norms[:, window], 1.0)), np.nan)
     member_rates = _slopes(t, logs, ok)
     rate, se, n_fit = _mean_and_se(member_rates)
     if n_fit == 0:
@@ -190,6 +195,11 @@ def fit_growth_rate(times, norms, finite, *, fit_mask=None, confidence=0.95, dty
         bend = _half_slope_change(t[common], logs[fitted][:, common].mean(axis=0))
         se_total, dof = math.hypot(se_curve, 0.5 * bend), int(common.sum()) - 2
         from_spread = False
+    elif not independent and np.isfinite(se_curve):
+        one_curve = math.hypot(se_curve, 0.5 * _half_slope_change(t[common], logs[fitted][:, common].mean(axis=0)))
+        if one_curve > se_members:
+            se_total, dof = one_curve, min(dof, int(common.sum()) - 2)
+            from_spread = False
     # Round-off floor: the logs carry a relative error of a few eps of the user's dtype.
     span = float(t[-1] - t[0])
     floor = 10.0 * dtype_eps * (1.0 + float(np.nanmax(np.abs(logs)))) / span

@@ -131,7 +131,7 @@ def precompile_growth(simulator, y0s, args, *, loss, sel: Wrt, plan: HorizonPlan
 
 def measure_growth(simulator, y0s, args, *, loss, sel: Wrt, plan: HorizonPlan, confidence=0.95, progress=None,
                    loss_scaling=None, on_lowered=None, time_integral: bool | None = None,
-                   sweep_program=None) -> GradientGrowthResult:
+                   sweep_program=None, independent: bool = True) -> GradientGrowthResult:
     """The gradient growth of prepared members ``y0s`` (axis 0) on ``plan``'s horizons.
 
     No argument checks: callers validate first. Non-finite members and blow-ups are
@@ -143,6 +143,7 @@ def measure_growth(simulator, y0s, args, *, loss, sel: Wrt, plan: HorizonPlan, c
     :func:`time_average_grows` (an ablation takes the user's measurement's decision, so
     that the two rates are compared on one basis). ``sweep_program``: the sweep's
     program compiling in the background (:func:`~chaosgrad._sweep.early_sweep_program`).
+    ``independent``: whether the members are independent (``_fit.fit_growth_rate``).
     """
     report = progress or (lambda *a: None)
     blocks, b = plan.blocks, plan.b
@@ -190,7 +191,7 @@ def measure_growth(simulator, y0s, args, *, loss, sel: Wrt, plan: HorizonPlan, c
     times = plan.times(simulator.dt)
     def fit_on(values):
         return fit_growth_rate(times, values, usable, fit_mask=plan.fit, confidence=confidence,
-                               dtype_eps=float(jnp.finfo(jnp.dtype(simulator.dtype)).eps))
+                               dtype_eps=float(jnp.finfo(jnp.dtype(simulator.dtype)).eps), independent=independent)
 
     fit = fit_on(norms)
     if time_integral is None:
@@ -212,7 +213,8 @@ def measure_growth(simulator, y0s, args, *, loss, sel: Wrt, plan: HorizonPlan, c
         fit_notes = (f"the rate is fitted on {int(fit.mask.sum())} horizons only (fewer than {FEW_FIT_POINTS}): "
                      "longer or more finely resolved horizons give the full fit",)
     law = fit_growth_law(times, norms * times[None, :] if time_integral else norms, usable,
-                         flat=growth_class(fit.rate, fit.low, fit.high, float(times[-1])) == "flat", confidence=confidence)
+                         flat=growth_class(fit.rate, fit.low, fit.high, float(times[-1])) == "flat", confidence=confidence,
+                         independent=independent)
     rep = plan.reported
     template = jax.tree_util.tree_map(lambda x: x[0], y0s)
     dim = _wrt_dimension(simulator, sel, template, args)

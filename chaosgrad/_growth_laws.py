@@ -72,7 +72,7 @@ def _ols(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return coef, np.sqrt(np.maximum(np.diag(cov), 0.0))
 
 
-def _intervals(X: np.ndarray, logs: np.ndarray, ok: np.ndarray, confidence: float):
+def _intervals(X: np.ndarray, logs: np.ndarray, ok: np.ndarray, confidence: float, independent: bool = True):
     """Mean coefficients over members, their half-widths and dof (``_fit`` rules 2-3)."""
     k = X.shape[1]
     fitted = ok.sum(axis=1) >= max(MIN_POINTS, k + 2)
@@ -89,6 +89,9 @@ def _intervals(X: np.ndarray, logs: np.ndarray, ok: np.ndarray, confidence: floa
     spread_se = coefs.std(axis=0, ddof=1) / math.sqrt(n) if n > 1 else np.zeros(k)
     if np.all(np.isfinite(curve_se)) and np.all(spread_se < curve_se / math.sqrt(n)):
         se, dof = curve_se, int(common.sum()) - k
+    elif not independent and np.all(np.isfinite(curve_se)) and np.any(curve_se > spread_se):
+        # Members that may share their trajectories: at least the mean curve's own error.
+        se, dof = np.maximum(spread_se, curve_se), min(n - 1, int(common.sum()) - k)
     else:
         se, dof = spread_se, n - 1
     if dof < 1:
@@ -138,10 +141,11 @@ def deciding_horizon(t: np.ndarray, half_widths: tuple[float, float], alternativ
     return math.nan
 
 
-def fit_growth_law(times, norms, usable, *, flat: bool, confidence: float = 0.95) -> GrowthLaw:
+def fit_growth_law(times, norms, usable, *, flat: bool, confidence: float = 0.95, independent: bool = True) -> GrowthLaw:
     """The growth law of ``norms`` ``(M, H)`` over ``times`` ``(H,)`` (module docstring).
 
-    ``flat``: the exponential fit's rate is flat over the horizons (criterion 1).
+    ``flat``: the exponential fit's rate is flat over the horizons (criterion 1);
+    ``independent``: as for ``_fit.fit_growth_rate``.
     """
     times = np.asarray(times, float)
     window = _window(times, usable) & (times > 0)
@@ -156,8 +160,8 @@ def fit_growth_law(times, norms, usable, *, flat: bool, confidence: float = 0.95
     with np.errstate(all="ignore"):
         logs = np.where(ok, np.log(np.where(ok, norms[:, window], 1.0)), np.nan)
     t_hi = float(t[-1])
-    power = _intervals(_design(t, t_hi, "l"), logs, ok, confidence)
-    joint = _intervals(_design(t, t_hi, "tl"), logs, ok, confidence)
+    power = _intervals(_design(t, t_hi, "l"), logs, ok, confidence, independent)
+    joint = _intervals(_design(t, t_hi, "tl"), logs, ok, confidence, independent)
     if power is None or joint is None:
         return empty
     p, hw_p, _ = power

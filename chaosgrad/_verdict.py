@@ -74,7 +74,10 @@ class VerdictInputs:
     ``member_rates``, ``member_rate_se``, ``member_rate_dof``: each member's own rate,
     its curve's uncertainty and degrees of freedom; ``rate_from_spread``: the rate's
     interval comes from the members' spread; ``law``: the gradient's growth law
-    (:class:`~chaosgrad.GrowthLaw`, ``None`` when not measured).
+    (:class:`~chaosgrad.GrowthLaw`, ``None`` when not measured); ``paired``: ``(rate,
+    low, high, dof)`` of the user's rate minus the physics' along the same members
+    (``_finite_time.paired_gap``), empty when the members are not the user's own or the
+    prediction is an interval.
     """
 
     rate: float
@@ -101,6 +104,7 @@ class VerdictInputs:
     member_rate_dof: tuple = ()
     rate_from_spread: bool = True
     law: GrowthLaw | None = None
+    paired: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -256,8 +260,25 @@ def _members_needed(v: VerdictInputs, gap: float, h_expected: float) -> int | No
     return hi
 
 
+def _paired_comparison(v: VerdictInputs) -> RateComparison:
+    """The comparison along the same members: the gap's own interval (rules 1, 2, 4 of
+    :func:`rate_comparison` applied to the difference, whose prediction is 0)."""
+    gap, lo, hi, dof = v.paired
+    words = f"along the same trajectories the gradient's rate exceeds the physics' by {gap:+.3g} {_interval(lo, hi)}"
+    if abs(gap) * v.t_max <= LOG2:
+        return RateComparison("agree", words + f", within a factor 2 over T = {v.t_max:.4g}")
+    if abs(gap) > _widen(0.5 * (hi - lo), dof):
+        return RateComparison("disagree", words + f", significant at the {DISAGREEMENT_LEVEL:.0%} level")
+    if lo <= 0.0 <= hi:
+        return RateComparison("agree", words + ", an interval that contains 0")
+    return RateComparison("undecided", words + f": 0 is outside its 95% interval but not at the {DISAGREEMENT_LEVEL:.0%} level")
+
+
 def rate_comparison(v: VerdictInputs) -> RateComparison:
     """Compare the user's rate with the prediction using all the evidence.
+
+    With ``v.paired`` (the members are the user's own start, compared along the same
+    trajectories) the gap's own interval decides (:func:`_paired_comparison`); otherwise:
 
     1. immaterial: the rate lies inside the prediction's interval or within a factor 2
        over ``T`` of its nearest end: ``agree``;
@@ -267,6 +288,8 @@ def rate_comparison(v: VerdictInputs) -> RateComparison:
     3. every member on its own (:func:`_every_member_beyond`): ``disagree``;
     4. the 95% intervals overlap: ``agree``; otherwise ``undecided``, never agreement.
     """
+    if v.paired and all(math.isfinite(x) for x in v.paired[:3]) and math.isfinite(v.rate):
+        return _paired_comparison(v)
     if any(math.isnan(x) for x in (v.rate, v.expected, v.expected_low, v.expected_high)):
         return RateComparison("unknown")
     if v.expected_low <= v.rate <= v.expected_high:
@@ -455,6 +478,12 @@ def decide(v: VerdictInputs) -> Decision:
     law = _neutral_growth_law(v, user, comparison, rate_words, expected_words, causes)
     if law is not None:
         return law
+    physics_growth = growth_class(v.expected, v.expected_low, v.expected_high, v.t_max)
+    if user is None and v.paired and comparison.outcome == "agree" and physics_growth is not None and v.physics not in (
+            "undetermined", "unbounded"):
+        # One trajectory's gradient has a wide interval of its own, but it follows the
+        # physics along the same members, whose rate is decided.
+        user = physics_growth
     if user is None:
         return Decision(
             "inconclusive", causes,
