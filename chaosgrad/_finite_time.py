@@ -75,12 +75,13 @@ def finite_time_physics(reference, starts, args, times, fit_mask, *, interval: f
 def paired_gap(grad, ft: FiniteTimePhysics, *, independent: bool, confidence: float = 0.95):
     """The user's gradient rate minus the physics' along the same members: the slope of
     ``D_m(T) = ln ||g_m(T)|| - ln |Phi_m(T) v|`` over the gradient's fit window, with
-    ``_fit``'s interval; ``(rate, low, high, dof)`` or ``None`` when too few points.
+    ``_fit``'s interval, or ``None`` when too few points.
 
     Along one trajectory the gradient and the tangent vector share its finite-time
     exponents: their fluctuations cancel in ``D``, and what is left is the projection of
     the gradient on the loss (bounded, no trend) plus any numerical error, which is what
-    the verdict asks about. (For a parameter's gradient on contracting physics the
+    the verdict asks about. Returns ``(rate, low, high, dof, span)`` with ``span`` the
+    fitted window's length. (For a parameter's gradient on contracting physics the
     gradient settles while ``Phi v`` decays: there the prediction is an interval,
     ``_verdict.expected_rate``, and this difference does not apply.)
     """
@@ -92,7 +93,8 @@ def paired_gap(grad, ft: FiniteTimePhysics, *, independent: bool, confidence: fl
                           logs_given=True, independent=independent)
     if fit.status != "ok" or not all(math.isfinite(x) for x in (fit.rate, fit.low, fit.high)):
         return None
-    return float(fit.rate), float(fit.low), float(fit.high), int(fit.dof)
+    window = grad.horizons[fit.mask]
+    return float(fit.rate), float(fit.low), float(fit.high), int(fit.dof), float(window[-1] - window[0])
 
 
 def starts_count(starts) -> int:

@@ -75,7 +75,8 @@ class VerdictInputs:
     its curve's uncertainty and degrees of freedom; ``rate_from_spread``: the rate's
     interval comes from the members' spread; ``law``: the gradient's growth law
     (:class:`~chaosgrad.GrowthLaw`, ``None`` when not measured); ``paired``: ``(rate,
-    low, high, dof)`` of the user's rate minus the physics' along the same members
+    low, high, dof, span)`` of the user's rate minus the physics' along the same members
+    over a fit window of ``span`` time units
     (``_finite_time.paired_gap``), empty when the members are not the user's own or the
     prediction is an interval.
     """
@@ -262,11 +263,15 @@ def _members_needed(v: VerdictInputs, gap: float, h_expected: float) -> int | No
 
 def _paired_comparison(v: VerdictInputs) -> RateComparison:
     """The comparison along the same members: the gap's own interval (rules 1, 2, 4 of
-    :func:`rate_comparison` applied to the difference, whose prediction is 0)."""
-    gap, lo, hi, dof = v.paired
+    :func:`rate_comparison` applied to the difference, whose prediction is 0), material
+    beyond a factor 10 over the fitted window (the loss's alignment, below)."""
+    gap, lo, hi, dof, span = v.paired
     words = f"along the same trajectories the gradient's rate exceeds the physics' by {gap:+.3g} {_interval(lo, hi)}"
-    if abs(gap) * v.t_max <= LOG2:
-        return RateComparison("agree", words + f", within a factor 2 over T = {v.t_max:.4g}")
+    if abs(gap) * span <= FLAT_BOUND:
+        # The gradient is the growth of the tangent dynamics times its alignment with the
+        # loss's direction, a factor that changes along one trajectory by an order of
+        # magnitude without any trend: a gap smaller than that over the window is none.
+        return RateComparison("agree", words + f", within a factor 10 over the {span:.4g} time units fitted")
     if abs(gap) > _widen(0.5 * (hi - lo), dof):
         return RateComparison("disagree", words + f", significant at the {DISAGREEMENT_LEVEL:.0%} level")
     if lo <= 0.0 <= hi:
@@ -488,7 +493,10 @@ def decide(v: VerdictInputs) -> Decision:
         return Decision(
             "inconclusive", causes,
             (f"{rate_words} spans more than one class over T = {v.t_max:.4g} (growth, decay or flat)",),
-            ("longer horizons (the interval narrows like 1 / T)", "more members (the interval narrows like 1 / sqrt(members))"),
+            ("longer horizons (the interval narrows like 1 / T)",
+             "more members (the interval narrows like 1 / sqrt(members))" if v.rate_from_spread else
+             "independent members (members=GivenStates(...) or OnAttractor(...)): these members' curves coincide, "
+             "so more of them add nothing"),
         )
     if comparison.outcome == "disagree":
         gap_words = f"{rate_words} while {expected_words} ({comparison.evidence})"

@@ -194,10 +194,10 @@ CASES = [
          "intrinsic-explosion", (),
          "float32 shadows the float64 trajectory statistically: same rate, nothing overflows", slow=True),
     Case("Lorenz-63 in float16", _ode(lorenz, [1.0, 1.0, 1.0], LORENZ, solver=cg.RK4(), dt=0.01, dtype="float16",
-                                      kw=dict(members=6, lyapunov_time=50.0)),
+                                      kw=dict(members=cg.OnAttractor(6), lyapunov_time=50.0)),
          "intrinsic-explosion", ("precision",),
-         "the gradient grows at lambda_1 = 0.906 and overflows float16 (65504 = e^11.1) near T = 12, inside the "
-         "default horizons; float64 removes the overflow", slow=True),
+         "on the attractor (the ergodic question) the gradient grows at lambda_1 = 0.906 and overflows float16 "
+         "(65504 = e^11.1) near T = 12, inside the default horizons; float64 removes the overflow", slow=True),
     Case("Lorenz-63 at rho = 10, backsolve", _ode(lorenz, [1.0, 1.0, 1.0], dict(LORENZ, rho=10.0), solver=cg.RK4(),
                                                   dt=0.01, adjoint=diffrax.BacksolveAdjoint(),
                                                   kw=dict(horizons=np.geomspace(1, 20, 7), wrt="rho", members=4,
@@ -206,13 +206,15 @@ CASES = [
          "the reverse-time solve expands at -lambda_3 ~ 12 while the physics contracts (DESIGN.md)", slow=True),
     # -- growth as a power of T on neutral physics (phase drift)
     Case("pendulum in libration wrt its length", _ode(pendulum, [1.0, 0.0], {"l": 1.0}, solver=cg.RK4(), dt=0.01,
-                                                      kw=dict(horizons=(5, 10, 20, 40), wrt="l", loss=lambda y: y[0])),
+                                                      kw=dict(horizons=(5, 10, 20, 40, 80, 160), wrt="l",
+                                                              loss=lambda y: y[0])),
          "stable", (), "the libration's period depends on l: d theta(T)/dl grows like T (phase drift) while every "
-         "exponent is 0", tags=("power-law",)),
+         "exponent is 0; one trajectory (the user's start) shows it over T = 5-160", tags=("power-law",)),
     Case("van der Pol limit cycle wrt mu", _ode(van_der_pol, [2.0, 0.0], {"mu": 1.0}, solver=cg.RK4(), dt=0.01,
-                                                kw=dict(horizons=(10, 20, 40, 80), wrt="mu", loss=lambda y: y[0])),
+                                                kw=dict(horizons=(10, 20, 40, 80), wrt="mu", loss=lambda y: y[0],
+                                                        members=cg.OnAttractor(8))),
          "stable", (), "the cycle's period depends on mu: the phase drifts linearly, d x(T)/d mu ~ T; lambda_1 = 0 "
-         "along the cycle", tags=("power-law",)),
+         "along the cycle; members at independent phases of the cycle (the ergodic question)", tags=("power-law",)),
     # -- the same gap at every ensemble size: Tsit5 + PID + BacksolveAdjoint on Lorenz-63
     *[Case(f"Lorenz-63, adaptive backsolve, {m} members",
            _ode(lorenz, [1.0, 1.0, 1.0], LORENZ, solver=diffrax.Tsit5(), dt=0.01,
