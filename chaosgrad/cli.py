@@ -24,6 +24,7 @@ from ._cli_errors import (  # noqa: F401 (part of the command line's interface)
     EXIT_INCOMPLETE,
     EXIT_INTERRUPTED,
     EXIT_IO,
+    EXIT_MEANINGS,
     EXIT_OK,
     EXIT_USAGE,
     CliError,

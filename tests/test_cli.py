@@ -258,6 +258,7 @@ def _write_inputs(tmp_path):
             return 1 / 0
         not_callable = 3
     """))
+    Path("breaks_on_import.py").write_text("raise RuntimeError('no licence for the solver')\n")
 
 
 BAD = [
@@ -290,7 +291,11 @@ BAD = [
     (["analyze", "--simulator", "factories:as_list"], 2, "returned a list"),
     (["analyze", "--simulator", "factories:no_y0"], 2, "lacks y0"),
     (["analyze", "--simulator", "factories:extra_key"], 2, "unknown key(s) solver"),
-    (["analyze", "--simulator", "factories:raises"], 4, "raised ZeroDivisionError: division by zero"),
+    (["analyze", "--simulator", "factories:raises"], 2, "raised ZeroDivisionError: division by zero; fix the factory"),
+    (["analyze", "--simulator", "breaks_on_import:make"], 2,
+     "importing 'breaks_on_import' raised RuntimeError: no licence for the solver; fix the module"),
+    (["analyze", "--simulator", "breaks_on_import.py:make"], 2,
+     "importing 'breaks_on_import.py' raised RuntimeError: no licence for the solver"),
 ]
 
 
@@ -402,6 +407,28 @@ def test_help_explains_every_option_and_the_exit_codes(capsys, command):
     assert "exit codes:" in out
     for code_ in (0, 1, 2, 3, 4, 130):
         assert f"\n  {code_} " in out
+
+
+EVERY_CODE = {
+    0: (["report", "diag.json", "--format", "html", "--out", "rep"], "report.html"),
+    1: (["analyze", "f16", "--format", "json", "--out", "rep"], "status              partial"),
+    2: (["analyze", "--simulator", "factories:raises"], "raised ZeroDivisionError"),
+    3: (["report", "schema.json"], "not a chaosgrad results file"),
+    4: (["analyze", "crashing", "--out", "rep"], "the analysis failed: ValueError"),
+    130: (["analyze", "interrupted", "--out", "rep"], "interrupted"),
+}
+
+
+@pytest.mark.parametrize("code", sorted(EVERY_CODE))
+def test_every_exit_code_of_the_table_is_provoked(registry, capsys, tmp_path, code):
+    assert sorted(EVERY_CODE) == sorted(cli.EXIT_MEANINGS)  # the table and this test list the same codes
+    _write_inputs(tmp_path)
+    registry("f16", "return syn.float16_study()")
+    registry("crashing", "raise ValueError('no convergence')")
+    registry("interrupted", "raise KeyboardInterrupt")
+    argv, words = EVERY_CODE[code]
+    got, out, err = _run(argv + FAST, capsys)
+    assert got == code and words in out + err, (got, out, err)
 
 
 def test_console_entry_point(capsys):
