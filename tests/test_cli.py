@@ -14,6 +14,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -620,3 +621,36 @@ def test_report_says_when_the_file_is_from_another_version(registry, capsys, tmp
     # Same schema: it renders, with one warning line and no error.
     assert code == 0 and err.count("\n") == 1, err
     assert err.startswith(f"chaosgrad: warning: {path} was written by chaosgrad {version}; rendering with") and "error" not in err
+
+
+def test_temporaries_of_a_killed_writer_are_removed_by_the_next(tmp_path):
+    from chaosgrad.report._atomic import STALE_SECONDS, write_atomic
+
+    folder = tmp_path / "rep"
+    folder.mkdir()
+    # A writer killed with SIGKILL between staging and commit leaves its temporary behind.
+    writer = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+        import time
+        from chaosgrad.report._atomic import Staging
+        st = Staging({str(folder)!r}).__enter__()
+        st.write("report.html", "half a report")
+        print("staged", flush=True)
+        time.sleep(120)
+    """)], stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    assert writer.stdout.readline().strip() == "staged"
+    writer.kill()
+    writer.wait()
+    killed = [p.name for p in folder.iterdir()]
+    assert len(killed) == 1 and killed[0].startswith(f".report.{writer.pid}-") and killed[0].endswith(".tmp.html")
+    old = time.time() - STALE_SECONDS - 60
+    unnamed_old = folder / ".report.abcd1234.tmp.html"  # no pid (older versions), past the age
+    unnamed_new = folder / ".results.efgh5678.tmp.json"  # no pid, recent: perhaps being written
+    alive = folder / f".report.{os.getppid()}-ijkl9012.tmp.pdf"  # a live writer's (the parent process)
+    other = folder / ".notes.txt"  # not of the pattern
+    for p in (unnamed_old, unnamed_new, alive, other):
+        p.write_text("x")
+    os.utime(unnamed_old, (old, old))
+    os.utime(other, (old, old))
+    write_atomic(folder / "report.html", "the new report")
+    left = sorted(p.name for p in folder.iterdir())
+    assert left == sorted(["report.html", unnamed_new.name, alive.name, other.name]), left
