@@ -300,7 +300,7 @@ def prepare_measurement(simulator, y0, args, *, loss, horizons, wrt, members, sp
         raise bad_argument("members", f"{members!r} is not a positive int", "pass e.g. 8")
     if spacing is not None and not (isinstance(spacing, (int, float)) and spacing > 0):
         raise bad_argument("spacing", f"{spacing!r} is not a positive time", "pass e.g. the longest horizon")
-    if not isinstance(transient, (int, float)) or transient < 0:
+    if not isinstance(transient, (int, float)) or not 0 <= transient < math.inf:
         raise bad_argument("transient", f"{transient!r} is not a non-negative time", "pass e.g. 0.0")
     if ensemble:
         return simulator, jax.vmap(simulator.restart)(y0), args, sel, loss, plan
