@@ -21,13 +21,22 @@ Rules:
    (:func:`cache_scope`), since a diagnosis compiles many sub-second programs.
 4. A folder that cannot be created (read-only home) leaves the cache off, with a
    warning, never an error.
+5. Entries a reader cannot decompress (a write cut short by a full disk or a killed
+   process) are deleted when the cache is switched on, with one line on stderr: JAX
+   would warn at every read of them and never write them again (it does not overwrite
+   an existing entry). Each entry is checked once: what was found readable is listed, by
+   size and modification time, in ``.chaosgrad-verified.json`` in the folder.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import sys
+import tempfile
 import threading
+import time
 import warnings
 
 ENV = "CHAOSGRAD_COMPILATION_CACHE"
@@ -65,8 +74,64 @@ def ensure_cache() -> str | None:
         warnings.warn(f"chaosgrad: the compilation cache folder {folder} cannot be created ({exc}); "
                       f"compiling without a cache (set {ENV} to a writable folder, or to off)", stacklevel=3)
         return None
+    drop_unreadable(folder)
     jax.config.update("jax_compilation_cache_dir", folder)
     return folder
+
+
+_VERIFIED = ".chaosgrad-verified.json"
+_SETTLE_SECONDS = 60.0
+
+
+def drop_unreadable(folder: str) -> list[str]:
+    """Delete the entries of ``folder`` that do not decompress (rule 5); return their
+    file names. Checks only entries not yet listed as readable; any failure of the check
+    itself leaves the cache as it is."""
+    try:
+        from jax._src.compilation_cache import decompress_executable
+    except ImportError:  # a JAX that moved it: JAX's own warnings stand
+        return []
+    index_path = os.path.join(folder, _VERIFIED)
+    try:
+        with open(index_path, encoding="utf-8") as fh:
+            known = json.load(fh)
+        known = known if isinstance(known, dict) else {}
+    except (OSError, ValueError):
+        known = {}
+    verified, dropped = {}, []
+    try:
+        names = [n for n in os.listdir(folder) if n.endswith("-cache")]
+    except OSError:
+        return []
+    for name in names:
+        path = os.path.join(folder, name)
+        try:
+            info = os.stat(path)
+            sig = [info.st_size, info.st_mtime_ns]
+            if time.time() - info.st_mtime < _SETTLE_SECONDS:
+                continue  # perhaps being written by another process now (JAX writes in place)
+            if known.get(name) != sig:
+                with open(path, "rb") as fh:
+                    decompress_executable(fh.read())
+            verified[name] = sig
+        except OSError:
+            continue  # removed meanwhile by another process (eviction), or unreadable: JAX decides
+        except Exception:  # noqa: BLE001 - zlib.error, zstd's errors: the entry is damaged
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+                dropped.append(name)
+            with contextlib.suppress(OSError):
+                os.unlink(path.removesuffix("-cache") + "-atime")
+    if verified != known:
+        with contextlib.suppress(OSError):
+            fd, tmp = tempfile.mkstemp(prefix=".chaosgrad-verified.", dir=folder)
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                json.dump(verified, fh)
+            os.replace(tmp, index_path)
+    if dropped:
+        sys.stderr.write(f"chaosgrad: warning: removed {len(dropped)} unreadable entr{'y' if len(dropped) == 1 else 'ies'} "
+                         f"(cut short) of the compilation cache {folder}; they are compiled and written again\n")
+    return dropped
 
 
 def _min_compile_time_scope(seconds: float):
