@@ -30,7 +30,9 @@ Rules:
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import functools
 import json
 import os
 import sys
@@ -181,6 +183,66 @@ def _count_in_flight(change: int) -> None:
         _IN_FLIGHT[0] += change
 
 
+_BACKGROUND: set = set()  # background threads running now (compilations, measurements)
+_BACKGROUND_LOCK = threading.Lock()
+_AT_EXIT = [False]
+
+
+def start_background(target, name: str) -> threading.Thread:
+    """Run ``target()`` in a daemon thread that :func:`wait_for_background` waits for.
+
+    A daemon thread still inside XLA (compiling, running) when the interpreter finalises
+    is ended from under C++ code, which aborts the process ("terminate called ...
+    FATAL: exception not rethrown", exit 134) instead of the caller's own exit code; so
+    the interpreter's exit waits for these threads (``atexit``), and so does an entry
+    point that raises (:func:`waits_for_background_on_error`)."""
+
+    def run():
+        try:
+            target()
+        finally:
+            with _BACKGROUND_LOCK:
+                _BACKGROUND.discard(thread)
+
+    thread = threading.Thread(target=run, name=name, daemon=True)
+    with _BACKGROUND_LOCK:
+        if not _AT_EXIT[0]:
+            atexit.register(wait_for_background)
+            _AT_EXIT[0] = True
+        _BACKGROUND.add(thread)
+    thread.start()
+    return thread
+
+
+def wait_for_background() -> None:
+    """Join every background thread still running (those they start too), except the
+    caller's own."""
+    while True:
+        with _BACKGROUND_LOCK:
+            running = [t for t in _BACKGROUND if t is not threading.current_thread()]
+        if not running:
+            return
+        for thread in running:
+            thread.join()
+
+
+def waits_for_background_on_error(fn):
+    """``fn``, which, when it raises an error, first waits for the background work it
+    left running (:func:`start_background`): the error reaches the caller with no thread
+    inside XLA that could abort the interpreter at exit. An interrupt is passed on at
+    once (the command line leaves with ``os._exit``; a script's exit waits at ``atexit``)."""
+
+    @functools.wraps(fn)
+    def wrapped(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except Exception:
+            wait_for_background()
+            raise
+
+    return wrapped
+
+
 def compile_in_background(lower, *args, **kwargs):
     """Compile, in a daemon thread with chaosgrad's scope (float64, cache), the program
     that ``lower(*args, **kwargs)`` lowers (it returns ``jit(f).lower(...)``): traced and
@@ -203,6 +265,4 @@ def compile_in_background(lower, *args, **kwargs):
             _count_in_flight(-1)
 
     _count_in_flight(+1)
-    thread = threading.Thread(target=run, name="chaosgrad-compile", daemon=True)
-    thread.start()
-    return thread
+    return start_background(run, "chaosgrad-compile")

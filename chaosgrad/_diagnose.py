@@ -32,6 +32,7 @@ from ._checks import (
     check_strategy,
 )
 from ._compare import compare, nonfinite_fraction
+from ._compilation_cache import waits_for_background_on_error
 from ._diagnose_shadowing import (
     run_shadowing,
     shadowing_applies,
@@ -280,6 +281,7 @@ def _config(grad, simulator, ref_run, lam_phys, lyap, causes, *, members, seed, 
     }
 
 
+@waits_for_background_on_error
 @float64_scope
 def diagnose(
     simulator: AbstractSimulator,

@@ -140,3 +140,54 @@ def test_environment_start_states_follow_the_one_seed_rule(seed):
         with pytest.raises(cg.ChaosgradInputError, match="argument `seed`"):
             sim.initial_state(seed)
     assert sims[1].initial_state(0).env["q"].shape == (2,)  # a valid seed still starts
+
+
+def _l96(t, y, F):
+    """Lorenz-96, dy_i/dt = (y_{i+1} - y_{i-2}) y_{i-1} - y_i + F."""
+    return (jnp.roll(y, -1) - jnp.roll(y, 2)) * jnp.roll(y, 1) - y + F
+
+
+@pytest.mark.user_process
+def test_a_zero_dimensional_float32_parameter_in_a_float32_process():
+    # jnp.array(8.0) made without float64 is a weakly typed float32: chaosgrad's float64
+    # scope must not promote its derivative direction to float64 (jax.jvp refuses that).
+    sim = cg.ODESimulator(_l96, solver=cg.RK4(), dt=0.01)
+    y0 = 8.0 + 0.01 * jnp.sin(jnp.arange(10.0))
+    d = cg.diagnose(sim, y0, jnp.array(8.0), wrt="args", horizons=(0.5, 1, 2), lyapunov_time=20.0, members=3, causes=())
+    # d(step)/dF = dt per component to first order: the probe sees F enter the step.
+    assert d.step_derivatives["wrt"] > 0 and np.isfinite(d.gradient_rate)
+
+
+_RAISES_WHILE_COMPILING = """
+import threading
+import jax.numpy as jnp
+import chaosgrad as cg
+from chaosgrad._compilation_cache import compiling_in_background
+
+def l96(t, y, F):
+    if threading.current_thread() is threading.main_thread() and compiling_in_background():
+        raise RuntimeError("the step failed while chaosgrad compiled in the background")
+    return (jnp.roll(y, -1) - jnp.roll(y, 2)) * jnp.roll(y, 1) - y + F
+
+try:
+    cg.diagnose(cg.ODESimulator(l96, solver=cg.RK4(), dt=0.01), 8.0 + 0.01 * jnp.sin(jnp.arange(10.0)),
+                jnp.array([8.0]), wrt="args", horizons=(0.5, 1, 2))
+finally:
+    print("running:", [t.name for t in threading.enumerate() if t.name.startswith("chaosgrad-")], flush=True)
+"""
+
+
+def test_an_error_in_diagnose_leaves_no_background_compilation_behind(tmp_path):
+    """A daemon thread still inside XLA when the interpreter exits aborts it (exit 134,
+    "FATAL: exception not rethrown"): the error must reach the caller with none running."""
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, CHAOSGRAD_COMPILATION_CACHE="off")  # real compilations, not cache reads
+    out = subprocess.run([sys.executable, "-c", _RAISES_WHILE_COMPILING], capture_output=True, text=True, env=env,
+                         cwd=tmp_path, timeout=600, check=False)
+    assert out.returncode == 1, out.stderr[-3000:]
+    assert "Traceback (most recent call last)" in out.stderr
+    assert "RuntimeError: the step failed while chaosgrad compiled in the background" in out.stderr
+    assert out.stdout.strip().splitlines()[-1] == "running: []"
