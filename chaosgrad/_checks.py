@@ -48,6 +48,55 @@ def check_seed(seed, name: str = "seed") -> int:
     return int(seed)
 
 
+def check_count(name: str, value, *, minimum: int = 1, example: int = 8) -> int:
+    """One rule for every count: an int (not a bool) of at least ``minimum`` that a
+    compiled loop can count."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not minimum <= value <= MAX_COUNT:
+        raise bad_argument(name, f"{value!r} is not an int between {minimum} and {MAX_COUNT}", f"pass e.g. {example}")
+    return int(value)
+
+
+def check_time(name: str, value, *, allow_none: bool = False, allow_zero: bool = True, example: str = "10.0"):
+    """One rule for every time: a finite real number, positive (or zero where
+    ``allow_zero``), not a bool; ``None`` where ``allow_none``."""
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) or not (
+        0 <= value < math.inf and (allow_zero or value > 0)
+    ):
+        what = "a non-negative" if allow_zero else "a positive"
+        raise bad_argument(name, f"{value!r} is not {what} finite time", f"pass e.g. {example}" + (" or None" if allow_none else ""))
+    return value
+
+
+def check_callable(name: str, value, *, allow_none: bool = True, signature: str = "f(...)"):
+    """One rule for every callback: callable, or ``None`` where ``allow_none``."""
+    if (value is None and allow_none) or callable(value):
+        return value
+    raise bad_argument(name, f"{value!r} (a {type(value).__name__}) is not callable",
+                       f"pass a function {signature}" + (" or None" if allow_none else ""))
+
+
+def check_strategy(name: str, value, kinds: tuple, *, words: tuple = (), example: str = ""):
+    """One rule for every strategy argument: an instance of one of ``kinds`` or one of
+    the strings ``words`` (``None`` is a word where listed)."""
+    if any(value is w or (isinstance(w, str) and isinstance(value, str) and value == w) for w in words):
+        return value
+    if kinds and isinstance(value, kinds):
+        return value
+    allowed = [repr(w) for w in words] + [k.__name__ for k in kinds]
+    raise bad_argument(name, f"{value!r} is not one of {', '.join(allowed)}", f"pass e.g. {example or allowed[0]}")
+
+
+def check_mapping(name: str, value, *, allow_none: bool = True, example: str = "{}"):
+    """One rule for every mapping argument: a dict (``None`` where ``allow_none``)."""
+    if (value is None and allow_none) or isinstance(value, dict):
+        return value
+    text = repr(value)
+    raise bad_argument(name, f"{text if len(text) <= 40 else text[:37] + '...'} (a {type(value).__name__}) is not a dict",
+                       f"pass a dict, e.g. {example}" + (" or None" if allow_none else ""))
+
+
 def check_state_values(name: str, y) -> None:
     """Leaves chaosgrad cannot use, caught before anything runs: complex values (the
     tangent space is real), a state with no floating leaf, a Python list of numbers."""

@@ -47,7 +47,8 @@ def _load_factory(spec: str):
             "set PYTHONPATH, or pass path/to/file.py:FACTORY", EXIT_USAGE,
         ) from None
     except Exception as exc:
-        raise CliError(f"--simulator: importing {module_part!r} raised {type(exc).__name__}: {exc}", EXIT_FAILED) from exc
+        raise CliError(f"--simulator: importing {module_part!r} raised {type(exc).__name__}: {exc}; fix the module "
+                       "so that it imports", EXIT_USAGE) from exc
     factory = getattr(module, attr, None)
     if factory is None or not callable(factory):
         what = "has no" if factory is None else "has a non-callable"
@@ -70,7 +71,8 @@ def _call_factory(factory, spec: str, allowed: set) -> dict:
     try:
         out = factory()
     except Exception as exc:
-        raise CliError(f"--simulator: {spec}() raised {type(exc).__name__}: {exc}", EXIT_FAILED) from exc
+        raise CliError(f"--simulator: {spec}() raised {type(exc).__name__}: {exc}; fix the factory so that it "
+                       "returns the dict", EXIT_USAGE) from exc
     if not isinstance(out, dict):
         raise CliError(f"--simulator: {spec}() returned a {type(out).__name__}; return a dict with keys "
                        "simulator, y0, args (and optionally loss, horizons, wrt, name)", EXIT_USAGE)

@@ -21,13 +21,24 @@ Rules:
    (:func:`cache_scope`), since a diagnosis compiles many sub-second programs.
 4. A folder that cannot be created (read-only home) leaves the cache off, with a
    warning, never an error.
+5. Entries a reader cannot decompress (a write cut short by a full disk or a killed
+   process) are deleted when the cache is switched on, with one line on stderr: JAX
+   would warn at every read of them and never write them again (it does not overwrite
+   an existing entry). Each entry is checked once: what was found readable is listed, by
+   size and modification time, in ``.chaosgrad-verified.json`` in the folder.
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import functools
+import json
 import os
+import sys
+import tempfile
 import threading
+import time
 import warnings
 
 ENV = "CHAOSGRAD_COMPILATION_CACHE"
@@ -65,8 +76,64 @@ def ensure_cache() -> str | None:
         warnings.warn(f"chaosgrad: the compilation cache folder {folder} cannot be created ({exc}); "
                       f"compiling without a cache (set {ENV} to a writable folder, or to off)", stacklevel=3)
         return None
+    drop_unreadable(folder)
     jax.config.update("jax_compilation_cache_dir", folder)
     return folder
+
+
+_VERIFIED = ".chaosgrad-verified.json"
+_SETTLE_SECONDS = 60.0
+
+
+def drop_unreadable(folder: str) -> list[str]:
+    """Delete the entries of ``folder`` that do not decompress (rule 5); return their
+    file names. Checks only entries not yet listed as readable; any failure of the check
+    itself leaves the cache as it is."""
+    try:
+        from jax._src.compilation_cache import decompress_executable
+    except ImportError:  # a JAX that moved it: JAX's own warnings stand
+        return []
+    index_path = os.path.join(folder, _VERIFIED)
+    try:
+        with open(index_path, encoding="utf-8") as fh:
+            known = json.load(fh)
+        known = known if isinstance(known, dict) else {}
+    except (OSError, ValueError):
+        known = {}
+    verified, dropped = {}, []
+    try:
+        names = [n for n in os.listdir(folder) if n.endswith("-cache")]
+    except OSError:
+        return []
+    for name in names:
+        path = os.path.join(folder, name)
+        try:
+            info = os.stat(path)
+            sig = [info.st_size, info.st_mtime_ns]
+            if time.time() - info.st_mtime < _SETTLE_SECONDS:
+                continue  # perhaps being written by another process now (JAX writes in place)
+            if known.get(name) != sig:
+                with open(path, "rb") as fh:
+                    decompress_executable(fh.read())
+            verified[name] = sig
+        except OSError:
+            continue  # removed meanwhile by another process (eviction), or unreadable: JAX decides
+        except Exception:  # noqa: BLE001 - zlib.error, zstd's errors: the entry is damaged
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+                dropped.append(name)
+            with contextlib.suppress(OSError):
+                os.unlink(path.removesuffix("-cache") + "-atime")
+    if verified != known:
+        with contextlib.suppress(OSError):
+            fd, tmp = tempfile.mkstemp(prefix=".chaosgrad-verified.", dir=folder)
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                json.dump(verified, fh)
+            os.replace(tmp, index_path)
+    if dropped:
+        sys.stderr.write(f"chaosgrad: warning: removed {len(dropped)} unreadable entr{'y' if len(dropped) == 1 else 'ies'} "
+                         f"(cut short) of the compilation cache {folder}; they are compiled and written again\n")
+    return dropped
 
 
 def _min_compile_time_scope(seconds: float):
@@ -116,6 +183,66 @@ def _count_in_flight(change: int) -> None:
         _IN_FLIGHT[0] += change
 
 
+_BACKGROUND: set = set()  # background threads running now (compilations, measurements)
+_BACKGROUND_LOCK = threading.Lock()
+_AT_EXIT = [False]
+
+
+def start_background(target, name: str) -> threading.Thread:
+    """Run ``target()`` in a daemon thread that :func:`wait_for_background` waits for.
+
+    A daemon thread still inside XLA (compiling, running) when the interpreter finalises
+    is ended from under C++ code, which aborts the process ("terminate called ...
+    FATAL: exception not rethrown", exit 134) instead of the caller's own exit code; so
+    the interpreter's exit waits for these threads (``atexit``), and so does an entry
+    point that raises (:func:`waits_for_background_on_error`)."""
+
+    def run():
+        try:
+            target()
+        finally:
+            with _BACKGROUND_LOCK:
+                _BACKGROUND.discard(thread)
+
+    thread = threading.Thread(target=run, name=name, daemon=True)
+    with _BACKGROUND_LOCK:
+        if not _AT_EXIT[0]:
+            atexit.register(wait_for_background)
+            _AT_EXIT[0] = True
+        _BACKGROUND.add(thread)
+    thread.start()
+    return thread
+
+
+def wait_for_background() -> None:
+    """Join every background thread still running (those they start too), except the
+    caller's own."""
+    while True:
+        with _BACKGROUND_LOCK:
+            running = [t for t in _BACKGROUND if t is not threading.current_thread()]
+        if not running:
+            return
+        for thread in running:
+            thread.join()
+
+
+def waits_for_background_on_error(fn):
+    """``fn``, which, when it raises an error, first waits for the background work it
+    left running (:func:`start_background`): the error reaches the caller with no thread
+    inside XLA that could abort the interpreter at exit. An interrupt is passed on at
+    once (the command line leaves with ``os._exit``; a script's exit waits at ``atexit``)."""
+
+    @functools.wraps(fn)
+    def wrapped(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except Exception:
+            wait_for_background()
+            raise
+
+    return wrapped
+
+
 def compile_in_background(lower, *args, **kwargs):
     """Compile, in a daemon thread with chaosgrad's scope (float64, cache), the program
     that ``lower(*args, **kwargs)`` lowers (it returns ``jit(f).lower(...)``): traced and
@@ -138,6 +265,4 @@ def compile_in_background(lower, *args, **kwargs):
             _count_in_flight(-1)
 
     _count_in_flight(+1)
-    thread = threading.Thread(target=run, name="chaosgrad-compile", daemon=True)
-    thread.start()
-    return thread
+    return start_background(run, "chaosgrad-compile")

@@ -29,19 +29,20 @@ Rules:
    each); the measurement then runs when its result is asked for, as in sequential code.
 6. When the caller raises (an error, an interrupt) while a measurement runs, the
    measurement finishes in its daemon thread and its result is dropped, as a background
-   compilation's is (``compile_in_background``); the command-line tool leaves the
-   process without waiting for it (``_interrupts.exit_now``).
+   compilation's is (``compile_in_background``); ``diagnose`` waits for it before its
+   error reaches the caller, and the interpreter's exit waits for it
+   (``_compilation_cache.start_background``); the command-line tool leaves the process
+   without waiting for it (``_interrupts.exit_now``).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import threading
 
 import jax
 
-from ._compilation_cache import compiling_in_background
+from ._compilation_cache import compiling_in_background, start_background
 from ._precision import float64_scope
 
 # Rule 4: (JAX context manager, configuration name) of the caller's settings that a
@@ -83,8 +84,7 @@ class Pending:
             except BaseException as exc:  # noqa: BLE001 - re-raised by result() (rule 2)
                 self._error = exc
 
-        self._thread = threading.Thread(target=run, name="chaosgrad-measure", daemon=True)
-        self._thread.start()
+        self._thread = start_background(run, "chaosgrad-measure")
 
     def result(self):
         self._thread.join()

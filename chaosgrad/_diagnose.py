@@ -27,9 +27,13 @@ from ._advice import explain, overflow_horizons, reaches_overflow, recommend
 from ._capabilities import refinable
 from ._causes import DEFAULT_CAUSES, AbstractCause, CauseEvidence
 from ._checks import (
+    check_callable,
+    check_mapping,
     check_step_shapes,
+    check_strategy,
 )
 from ._compare import compare, nonfinite_fraction
+from ._compilation_cache import waits_for_background_on_error
 from ._diagnose_shadowing import (
     run_shadowing,
     shadowing_applies,
@@ -311,6 +315,7 @@ def _config(grad, simulator, ref_run, lam_phys, lyap, causes, *, members, seed, 
     }
 
 
+@waits_for_background_on_error
 @float64_scope
 def diagnose(
     simulator: AbstractSimulator,
@@ -370,6 +375,11 @@ def diagnose(
         A :class:`Diagnosis`. Parts that could not be measured are reported in
         ``notes`` and ``status == "partial"``, never raised.
     """
+    from ._shadowing import LSS, NILSS
+
+    check_mapping("config", config, example="{'experiment': 'baseline'}")
+    check_callable("progress", progress, signature="progress(label, done, total)")
+    check_strategy("shadowing", shadowing, (NILSS, LSS), words=("auto", None), example="'auto', NILSS(), LSS() or None")
     simulator, y0, args, sel, loss, reference, causes, plan, n, source = _checked(
         simulator, y0, args, loss=loss, horizons=horizons, wrt=wrt, reference=reference, members=members,
         transient=transient, lyapunov_time=lyapunov_time, k=k, causes=causes, seed=seed, literature=literature,

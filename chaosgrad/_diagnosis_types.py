@@ -8,12 +8,14 @@ round-trips through JSON without loss.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
 from ._lyapunov_result import LyapunovResult
 from ._serialize import Result
 from ._shadowing_types import ShadowingResult
+from ._verdict import PHYSICS, VERDICTS
 
 # Names of the bundled causes (``chaosgrad.DEFAULT_CAUSES``); a user's own cause adds its own.
 CAUSES = ("discretization", "adjoint", "precision")
@@ -234,6 +236,8 @@ class Diagnosis(Result):
         paired_gap: ``(rate, low, high)``: the gradient's rate minus the physics' along the
             same members (the user's own start), or ``None``.
     """
+
+    CHOICES: ClassVar[dict] = {"verdict": VERDICTS, "physics": PHYSICS}
 
     name: str
     lambda_physical: LyapunovResult

@@ -21,7 +21,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._capabilities import adjoint_name, reverse_through_steps
-from ._checks import check_seed, check_state_values
+from ._checks import check_seed, check_state_values, check_time
 from ._diagnosis_types import GradientGrowthResult
 from ._errors import bad_argument
 from ._fit import FIT_POINTS, fit_growth_rate
@@ -321,8 +321,7 @@ def prepare_measurement(simulator, y0, args, *, loss, horizons, wrt, members, sp
         raise bad_argument("members", f"{members!r} is not a positive int", "pass e.g. 8")
     if spacing is not None and not (isinstance(spacing, (int, float)) and spacing > 0):
         raise bad_argument("spacing", f"{spacing!r} is not a positive time", "pass e.g. the longest horizon")
-    if not isinstance(transient, (int, float)) or transient < 0:
-        raise bad_argument("transient", f"{transient!r} is not a non-negative time", "pass e.g. 0.0")
+    check_time("transient", transient, example="0.0")
     if ensemble:
         return simulator, jax.vmap(simulator.restart)(y0), args, sel, loss, plan
     if transient > 0:

@@ -39,6 +39,7 @@ import numpy as np
 
 from ._checks import (
     as_count,
+    check_count,
     check_finite_input,
     check_seed,
     check_state_values,
@@ -238,6 +239,7 @@ def lyapunov_spectrum(
         n_int = int(n_intervals)
         check_interval_count("n_intervals", n_int)
     seed = check_seed(seed)
+    n_batches = check_count("n_batches", n_batches, minimum=2, example=20)  # batch means need two batches
 
     axes = (None, None) if ensemble_axes is None else ensemble_axes
     if not isinstance(axes, (tuple, list)) or len(axes) != 2:

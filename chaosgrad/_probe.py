@@ -62,7 +62,9 @@ def _probe(simulator, y0, args, sel: Wrt):
     # With one leaf its window is v itself.
     directions = np.stack([v] + (windows if len(windows) > 1 else []))
     theta, _ = split_theta(sel, args)
-    w = jax.tree_util.tree_map(lambda x: jnp.asarray(rng.standard_normal(np.shape(x)), jnp.result_type(x)), theta)
+    # The leaf's own dtype: a weakly typed float32 (jnp.array(8.0) made without float64)
+    # would be promoted by jnp.result_type in chaosgrad's float64 scope, unlike the primal.
+    w = jax.tree_util.tree_map(lambda x: jnp.asarray(rng.standard_normal(np.shape(x)), jnp.asarray(x).dtype), theta)
     norms, wrt = _probe_norms(simulator, y0, args, sel, directions, w)
     norms = np.asarray(norms, np.float64)
     per_leaf = norms[1:] if len(windows) > 1 else norms[:1]

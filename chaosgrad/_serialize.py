@@ -11,13 +11,24 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import os
+import stat
 import types
 import typing
 from typing import Any, ClassVar
 
 import numpy as np
 
+from ._errors import ChaosgradInputError, bad_argument
+
 SCHEMA_VERSION = 1
+# The largest results file the loaders read. The biggest bundled results, Lorenz-63's full
+# study, hold about 3 million floats (some 60 MB of JSON); a larger file, or a stream that
+# never ends (a link to /dev/zero), is refused before it fills the memory.
+MAX_RESULTS_BYTES = 512 * 2**20
+# Array dtypes a results file may hold: bool, signed and unsigned integers, floats, and
+# fixed-width text (studies keep label arrays); never Python objects.
+_ARRAY_KINDS = "biufU"
 _REGISTRY: dict[str, type] = {}
 _NONFINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
 
@@ -130,6 +141,31 @@ def _conforms(value, hint) -> bool:
     return True
 
 
+def _decode_array(data: dict) -> np.ndarray:
+    """An array from ``{"__ndarray__": [...], "dtype": ..., "shape": [...]}``, checked: a
+    numeric, bool or text dtype, a shape of non-negative integers that the values fill, and
+    values of the dtype's kind (numbers, or ``"nan"``/``"inf"``/``"-inf"`` for floats)."""
+    name, values, shape = data.get("dtype"), data["__ndarray__"], data.get("shape")
+    try:
+        dtype = np.dtype(name) if isinstance(name, str) else None
+    except (TypeError, ValueError):
+        dtype = None
+    if dtype is None or dtype.kind not in _ARRAY_KINDS or dtype.fields is not None or dtype.subdtype is not None:
+        raise ValueError(f"array dtype {_short(name)} is not a bool, integer, float or text dtype")
+    if not isinstance(shape, list) or not all(type(n) is int and n >= 0 for n in shape):
+        raise ValueError(f"array shape {_short(shape)} is not a list of non-negative integers")
+    if not isinstance(values, list) or len(values) != math.prod(shape):
+        count = f"{len(values)} values" if isinstance(values, list) else f"a {type(values).__name__}"
+        raise ValueError(f"array of shape {shape} holds {count}")
+    kinds = {"b": (bool,), "i": (int,), "u": (int,), "f": (float, int), "U": (str,)}[dtype.kind]
+    if not all(type(v) in kinds for v in values):
+        for v in values:
+            if type(v) not in kinds and not (dtype.kind == "f" and type(v) is str and v in _NONFINITE):
+                raise ValueError(f"array of dtype {dtype} holds {type(v).__name__} {_short(v)}")
+        values = [_decode_float(v) for v in values]
+    return np.asarray(values, dtype=dtype).reshape(shape)
+
+
 def decode(data: Any) -> Any:
     """Inverse of :func:`encode`."""
     if isinstance(data, list):
@@ -154,13 +190,12 @@ def decode(data: Any) -> Any:
                 raise ValueError(
                     f"field {cls.__name__}.{name} holds {type(value).__name__} {_short(value)}, not {_hint_name(hints[name])}"
                 )
+        for name, allowed in cls.CHOICES.items():
+            if name in kwargs and kwargs[name] not in allowed:
+                raise ValueError(f"field {cls.__name__}.{name} holds {_short(kwargs[name])}, not one of {', '.join(allowed)}")
         return cls(**{k: v for k, v in kwargs.items() if k in names})
     if "__ndarray__" in data:
-        dtype = np.dtype(data["dtype"])
-        values = data["__ndarray__"]
-        if dtype.kind == "f" and not all(type(v) in (float, int) for v in values):
-            values = [_decode_float(v) for v in values]
-        return np.asarray(values, dtype=dtype).reshape(data["shape"])
+        return _decode_array(data)
     if "__float__" in data:
         return _decode_float(data["__float__"])
     if "__tuple__" in data:
@@ -174,6 +209,8 @@ class Result:
     """Mixin for frozen-dataclass results: ``to_json`` / ``from_json`` without loss."""
 
     kind: ClassVar[str] = "result"
+    # Fields that hold one of a fixed set of strings: ``{field: allowed values}``.
+    CHOICES: ClassVar[dict] = {}
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -206,7 +243,59 @@ class Result:
         return cls.from_dict(json.loads(text))
 
 
+_FIX = "pass a results.json written by chaosgrad (Result.to_json)"
+
+
+def _not_results(name: str, path, reason: str) -> ChaosgradInputError:
+    return bad_argument(name, f"{path} is not a chaosgrad results file ({reason})", _FIX)
+
+
+def _read_bounded(path, name: str) -> bytes:
+    """The bytes of ``path``, at most :data:`MAX_RESULTS_BYTES`: a larger regular file is
+    refused from its size, a stream (a pipe, a device) after that many bytes or at once
+    when its first byte cannot begin a JSON text."""
+    limit = f"the {MAX_RESULTS_BYTES / 2**20:g} MiB a results file may hold (chaosgrad._serialize.MAX_RESULTS_BYTES)"
+    with open(path, "rb") as fh:
+        info = os.fstat(fh.fileno())
+        if stat.S_ISREG(info.st_mode) and info.st_size > MAX_RESULTS_BYTES:
+            raise _not_results(name, path, f"it holds {info.st_size} bytes, more than {limit}")
+        chunks, total, begun = [], 0, False
+        while chunk := fh.read(min(16 * 2**20, MAX_RESULTS_BYTES + 1 - total)):
+            head = b"" if begun else chunk.lstrip()[:1]
+            if head and head not in b'{["-0123456789tfn':
+                raise _not_results(name, path, f"it begins with byte {head!r}, which no JSON text begins with")
+            begun = begun or bool(head)
+            chunks.append(chunk)
+            total += len(chunk)
+            if total > MAX_RESULTS_BYTES:
+                raise _not_results(name, path, f"it goes on past {limit}")
+    return b"".join(chunks)
+
+
+def read_result(path, name: str = "path") -> tuple[Result, str | None]:
+    """A result read from ``path`` and the chaosgrad version that wrote it (``None`` for
+    files before versions were recorded). Anything that is not a results file this
+    version can read, whatever is wrong with it, raises :class:`ChaosgradInputError`
+    naming the field at fault; ``OSError`` when the file cannot be read."""
+    try:
+        data = json.loads(_read_bounded(path, name).decode("utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise bad_argument(name, f"{path} is not valid JSON ({exc})", _FIX) from None
+    except RecursionError:
+        raise bad_argument(name, f"{path} is nested too deeply to be a chaosgrad results file", _FIX) from None
+    try:
+        result = Result.from_dict(data)
+    except RecursionError:
+        raise bad_argument(name, f"{path} is nested too deeply to be a chaosgrad results file", _FIX) from None
+    except (ValueError, TypeError, KeyError, AttributeError, IndexError, OverflowError) as exc:
+        raise _not_results(name, path, str(exc).removeprefix("not a chaosgrad results file: ")) from None
+    version = data.get("chaosgrad")
+    return result, version if isinstance(version, str) else None
+
+
 def load_result(path) -> Result:
-    """Read any chaosgrad result from a JSON file written by ``Result.to_json``."""
-    with open(path, encoding="utf-8") as fh:
-        return Result.from_dict(json.load(fh))
+    """Read any chaosgrad result from a JSON file written by ``Result.to_json``.
+
+    Raises :class:`chaosgrad.ChaosgradInputError` (a ``ValueError``) naming what is wrong
+    when the file is not a chaosgrad results file, ``OSError`` when it cannot be read."""
+    return read_result(path)[0]

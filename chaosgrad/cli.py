@@ -24,6 +24,7 @@ from ._cli_errors import (  # noqa: F401 (part of the command line's interface)
     EXIT_INCOMPLETE,
     EXIT_INTERRUPTED,
     EXIT_IO,
+    EXIT_MEANINGS,
     EXIT_OK,
     EXIT_USAGE,
     CliError,
@@ -110,7 +111,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Rebuild report.html/report.pdf from a results.json without recomputing. "
         "Without --out the report is written next to RESULTS (and the index of the folder above "
         "is refreshed if it has one); with --out DIR it goes to DIR/NAME/ and DIR/index.html is "
-        "refreshed.",
+        "refreshed. Every field is checked against the results schema first. A file written by "
+        "another chaosgrad version (older or newer) renders if its schema number is this version's, "
+        "with one warning line; a file of another schema is refused (exit 3).",
         epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     rp.add_argument("results", metavar="RESULTS.json", help="a results file written by chaosgrad")
@@ -143,6 +146,11 @@ def _formats(text: str) -> tuple[str, ...]:
             f"--format {text!r}: use a comma-separated subset of {','.join(report.FORMATS)}, e.g. --format html,pdf",
             EXIT_USAGE,
         ) from None
+
+
+def _check_dpi(dpi: int) -> None:
+    if dpi < 20 or dpi > 600:
+        raise CliError(f"--dpi {dpi}: use a value between 20 and 600", EXIT_USAGE)
 
 
 def _check_writable(folder: Path) -> None:
@@ -288,8 +296,7 @@ def cmd_analyze(args, argv) -> int:
                        + ("both" if args.system else "neither"), EXIT_USAGE)
     if args.simulator and args.fast:
         raise CliError("--fast applies to bundled systems; for your simulator pass fewer horizons from the factory", EXIT_USAGE)
-    if args.dpi < 20 or args.dpi > 600:
-        raise CliError(f"--dpi {args.dpi}: use a value between 20 and 600", EXIT_USAGE)
+    _check_dpi(args.dpi)
     known = studies.names()
     every = args.system == "all" and "all" not in known
     if args.system is not None and not every and args.system not in known:
@@ -315,26 +322,16 @@ def chaosgrad_version() -> str:
     return __version__
 
 
-def _written_by(path: Path) -> str | None:
-    """The chaosgrad version recorded in a results file (None for files before versions)."""
-    import json
-
-    try:
-        with open(path, encoding="utf-8") as fh:
-            version = json.load(fh).get("chaosgrad")
-    except (OSError, ValueError, RecursionError, AttributeError):
-        return None
-    return version if isinstance(version, str) else None
-
-
 def cmd_report(args) -> int:
     from . import ChaosgradInputError, report
     from ._progress import StderrProgress
+    from ._serialize import SCHEMA_VERSION
 
     formats = _formats(args.format)
+    _check_dpi(args.dpi)
     src = Path(args.results)
     try:
-        study = report.load(src)
+        study, written_by = report.load_with_version(src)
     except FileNotFoundError:
         raise CliError(f"no such results file: {src}; pass the results.json that `chaosgrad analyze` wrote", EXIT_IO) from None
     except IsADirectoryError:
@@ -344,10 +341,13 @@ def cmd_report(args) -> int:
     except ChaosgradInputError as exc:
         detail = str(exc).split(": ", 1)[-1].split(". Fix:")[0]
         raise CliError(f"{detail}; pass a results.json written by chaosgrad", EXIT_IO) from None
-    written_by = _written_by(src)
     if written_by != chaosgrad_version():
-        _err(f"note: {src} was written by {'chaosgrad ' + written_by if written_by else 'an earlier chaosgrad'}; "
-             f"rendering with chaosgrad {chaosgrad_version()} (same schema)")
+        # The schema number decides what can be read, not the version: a file of the same
+        # schema from any chaosgrad (older or newer) was checked field by field above and
+        # renders, with this one warning line.
+        sys.stderr.write(f"chaosgrad: warning: {src} was written by "
+                         f"{'chaosgrad ' + written_by if written_by else 'an earlier chaosgrad'}; rendering with "
+                         f"chaosgrad {chaosgrad_version()} (same results schema {SCHEMA_VERSION})\n")
     if args.out is None:
         folder, index_root = src.resolve().parent, src.resolve().parent.parent
         refresh = (index_root / "index.html").is_file()

@@ -9,9 +9,12 @@ import itertools
 import io
 import json
 import math
+import os
 import subprocess
 import sys
 import textwrap
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -242,6 +245,7 @@ def _write_inputs(tmp_path):
     Path("bad.json").write_text("{not json")
     Path("schema.json").write_text(json.dumps({"schema": 1, "result": {"__type__": "Nope"}}))
     Path("lyap.json").write_text(syn.make_lyapunov([0.5, -1.0], spread=(0.5, 0.5)).to_json())
+    Path("diag.json").write_text(syn.lorenz_diagnosis().to_json())
     Path("afile").write_text("not a folder")
     Path("adir").mkdir()
     Path("factories.py").write_text(textwrap.dedent("""
@@ -255,6 +259,7 @@ def _write_inputs(tmp_path):
             return 1 / 0
         not_callable = 3
     """))
+    Path("breaks_on_import.py").write_text("raise RuntimeError('no licence for the solver')\n")
 
 
 BAD = [
@@ -274,6 +279,9 @@ BAD = [
     (["report", "schema.json"], 3, "unknown result type 'Nope'"),
     (["report", "lyap.json"], 3, "is a LyapunovResult"),
     (["report", "lyap.json", "--format", "pdf,html,xml"], 2, "--format"),
+    (["report", "diag.json", "--dpi", "0"], 2, "--dpi 0: use a value between 20 and 600"),
+    (["report", "diag.json", "--dpi", "-5"], 2, "--dpi -5: use a value between 20 and 600"),
+    (["report", "diag.json", "--dpi", "100000"], 2, "--dpi 100000: use a value between 20 and 600"),
     (["report", "missing.json", "--out", "afile/x"], 3, "no such results file"),
     (["index", "nowhere"], 3, "no such reports folder: nowhere"),
     (["analyze", "--simulator", "nocolon"], 2, "expected MODULE:FACTORY"),
@@ -284,7 +292,11 @@ BAD = [
     (["analyze", "--simulator", "factories:as_list"], 2, "returned a list"),
     (["analyze", "--simulator", "factories:no_y0"], 2, "lacks y0"),
     (["analyze", "--simulator", "factories:extra_key"], 2, "unknown key(s) solver"),
-    (["analyze", "--simulator", "factories:raises"], 4, "raised ZeroDivisionError: division by zero"),
+    (["analyze", "--simulator", "factories:raises"], 2, "raised ZeroDivisionError: division by zero; fix the factory"),
+    (["analyze", "--simulator", "breaks_on_import:make"], 2,
+     "importing 'breaks_on_import' raised RuntimeError: no licence for the solver; fix the module"),
+    (["analyze", "--simulator", "breaks_on_import.py:make"], 2,
+     "importing 'breaks_on_import.py' raised RuntimeError: no licence for the solver"),
 ]
 
 
@@ -398,6 +410,28 @@ def test_help_explains_every_option_and_the_exit_codes(capsys, command):
         assert f"\n  {code_} " in out
 
 
+EVERY_CODE = {
+    0: (["report", "diag.json", "--format", "html", "--out", "rep"], "report.html"),
+    1: (["analyze", "f16", "--format", "json", "--out", "rep"], "status              partial"),
+    2: (["analyze", "--simulator", "factories:raises"], "raised ZeroDivisionError"),
+    3: (["report", "schema.json"], "not a chaosgrad results file"),
+    4: (["analyze", "crashing", "--out", "rep"], "the analysis failed: ValueError"),
+    130: (["analyze", "interrupted", "--out", "rep"], "interrupted"),
+}
+
+
+@pytest.mark.parametrize("code", sorted(EVERY_CODE))
+def test_every_exit_code_of_the_table_is_provoked(registry, capsys, tmp_path, code):
+    assert sorted(EVERY_CODE) == sorted(cli.EXIT_MEANINGS)  # the table and this test list the same codes
+    _write_inputs(tmp_path)
+    registry("f16", "return syn.float16_study()")
+    registry("crashing", "raise ValueError('no convergence')")
+    registry("interrupted", "raise KeyboardInterrupt")
+    argv, words = EVERY_CODE[code]
+    got, out, err = _run(argv + FAST, capsys)
+    assert got == code and words in out + err, (got, out, err)
+
+
 def test_console_entry_point(capsys):
     code, out, _ = _run(["--version"], capsys)
     assert code == 0 and out.strip() == f"chaosgrad {chaosgrad.__version__}"
@@ -435,6 +469,16 @@ def test_main_signature():
     (lambda r: r["result"].__setitem__("gradient_rate", "abc"), "Diagnosis.gradient_rate"),
     (lambda r: r["result"].__setitem__("verdict", 5), "Diagnosis.verdict"),
     (lambda r: r.__setitem__("schema", "1"), "schema '1' is a str"),
+    (lambda r: r["result"].__setitem__("verdict", "not-a-verdict"), "Diagnosis.verdict holds 'not-a-verdict', not one of stable"),
+    (lambda r: r["result"].__setitem__("physics", "weird"), "Diagnosis.physics holds 'weird', not one of chaotic"),
+    (lambda r: r["result"]["lambda_physical"]["exponents"].__setitem__("dtype", "object"), "array dtype 'object' is not"),
+    (lambda r: r["result"]["lambda_physical"]["exponents"].__setitem__("dtype", "<M8[s]"), "array dtype '<M8[s]' is not"),
+    (lambda r: r["result"]["lambda_physical"]["exponents"].__setitem__("shape", [4]), "array of shape [4] holds 3 values"),
+    (lambda r: r["result"]["lambda_physical"]["exponents"].__setitem__("shape", [-1, 3]), "array shape [-1, 3] is not"),
+    (lambda r: r["result"]["lambda_physical"]["exponents"]["__ndarray__"].__setitem__(1, "1.5"), "holds str '1.5'"),
+    (lambda r: r["result"]["lambda_physical"]["exponents"]["__ndarray__"].__setitem__(1, None), "holds NoneType None"),
+    (lambda r: r["result"]["lambda_physical"]["valid_intervals"]["__ndarray__"].__setitem__(0, 2.5), "holds float 2.5"),
+    (lambda r: r["result"]["lambda_physical"].__setitem__("status", ["ok"]), "LyapunovResult.status"),
 ])
 def test_report_validates_every_field_against_the_schema(edit, field, capsys, tmp_path):
     data = json.loads(syn.lorenz_diagnosis().to_json())
@@ -444,6 +488,42 @@ def test_report_validates_every_field_against_the_schema(edit, field, capsys, tm
     code, _, err = _run(["report", str(path), "--format", "html", "--out", str(tmp_path / "out"), *FAST], capsys)
     assert code == cli.EXIT_IO and str(path) in err and field in err, err
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").rglob("report.html"))
+
+
+def test_report_refuses_a_file_that_never_ends(capsys, tmp_path, monkeypatch):
+    from chaosgrad import _serialize
+
+    endless = tmp_path / "results.json"
+    endless.symlink_to("/dev/zero")  # refused at its first byte, which no JSON text begins with
+    code, _, err = _run(["report", str(endless), "--format", "html", *FAST], capsys)
+    assert code == cli.EXIT_IO and "not a chaosgrad results file (it begins with byte b'\\x00'" in err, err
+    assert _serialize.MAX_RESULTS_BYTES >= 512 * 2**20  # the bundled Lorenz-63 study is about 60 MB
+    monkeypatch.setattr(_serialize, "MAX_RESULTS_BYTES", 4096)
+    big = tmp_path / "big.json"
+    big.write_text(" " * 5000 + syn.lorenz_diagnosis().to_json())
+    code, _, err = _run(["report", str(big), "--format", "html", *FAST], capsys)
+    assert code == cli.EXIT_IO and "not a chaosgrad results file (it holds" in err and "MAX_RESULTS_BYTES" in err, err
+    # A stream that never ends but begins like JSON: cut at the limit, not read to its end.
+    fifo = tmp_path / "stream.json"
+    os.mkfifo(fifo)
+    stop = threading.Event()
+
+    def feed():
+        try:
+            with open(fifo, "wb") as fh:
+                while not stop.is_set():
+                    fh.write(b" " * 1024)
+        except BrokenPipeError:  # the reader stopped at the limit and closed its end
+            pass
+
+    writer = threading.Thread(target=feed, daemon=True)
+    writer.start()
+    try:
+        code, _, err = _run(["report", str(fifo), "--format", "html", *FAST], capsys)
+    finally:
+        stop.set()
+    writer.join(timeout=10)
+    assert code == cli.EXIT_IO and "not a chaosgrad results file (it goes on past the 0.00390625 MiB" in err, err
 
 
 def test_report_refuses_json_nested_too_deeply(capsys, tmp_path):
@@ -531,10 +611,46 @@ def test_a_write_that_fails_at_each_file_keeps_the_old_report(registry, capsys, 
         assert not [p for p in _files(tmp_path / "rep") if ".tmp" in p]
 
 
-def test_report_says_when_the_file_is_from_another_version(registry, capsys, tmp_path):
+@pytest.mark.parametrize("version", ["0.0.1", "9.9.9"])
+def test_report_says_when_the_file_is_from_another_version(registry, capsys, tmp_path, version):
     data = json.loads(syn.lorenz_diagnosis().to_json())
-    data["chaosgrad"] = "0.0.1"
-    path = tmp_path / "old.json"
+    data["chaosgrad"] = version
+    path = tmp_path / "other.json"
     path.write_text(json.dumps(data))
     code, _, err = _run(["report", str(path), "--format", "html", "--out", str(tmp_path / "out"), *FAST], capsys)
-    assert code == 0 and "written by chaosgrad 0.0.1" in err
+    # Same schema: it renders, with one warning line and no error.
+    assert code == 0 and err.count("\n") == 1, err
+    assert err.startswith(f"chaosgrad: warning: {path} was written by chaosgrad {version}; rendering with") and "error" not in err
+
+
+def test_temporaries_of_a_killed_writer_are_removed_by_the_next(tmp_path):
+    from chaosgrad.report._atomic import STALE_SECONDS, write_atomic
+
+    folder = tmp_path / "rep"
+    folder.mkdir()
+    # A writer killed with SIGKILL between staging and commit leaves its temporary behind.
+    writer = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+        import time
+        from chaosgrad.report._atomic import Staging
+        st = Staging({str(folder)!r}).__enter__()
+        st.write("report.html", "half a report")
+        print("staged", flush=True)
+        time.sleep(120)
+    """)], stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    assert writer.stdout.readline().strip() == "staged"
+    writer.kill()
+    writer.wait()
+    killed = [p.name for p in folder.iterdir()]
+    assert len(killed) == 1 and killed[0].startswith(f".report.{writer.pid}-") and killed[0].endswith(".tmp.html")
+    old = time.time() - STALE_SECONDS - 60
+    unnamed_old = folder / ".report.abcd1234.tmp.html"  # no pid (older versions), past the age
+    unnamed_new = folder / ".results.efgh5678.tmp.json"  # no pid, recent: perhaps being written
+    alive = folder / f".report.{os.getppid()}-ijkl9012.tmp.pdf"  # a live writer's (the parent process)
+    other = folder / ".notes.txt"  # not of the pattern
+    for p in (unnamed_old, unnamed_new, alive, other):
+        p.write_text("x")
+    os.utime(unnamed_old, (old, old))
+    os.utime(other, (old, old))
+    write_atomic(folder / "report.html", "the new report")
+    left = sorted(p.name for p in folder.iterdir())
+    assert left == sorted(["report.html", unnamed_new.name, alive.name, other.name]), left

@@ -169,3 +169,45 @@ def test_a_policy_jit_is_made_at_first_use_and_its_options_reach_every_compile(m
         bogus(x)
     with pytest.raises(Exception, match="xla_no_such_option_anywhere"):
         bogus.lower(x).compile()
+
+
+_SMALL = """
+import jax.numpy as jnp
+import chaosgrad as cg
+cg.lyapunov_spectrum(cg.MapSimulator(lambda x, r: r * x * (1 - x)), jnp.array([0.3]), 4.0, time=20.0)
+print("done")
+"""
+
+
+def test_cut_short_cache_entries_are_removed_once_and_written_again(tmp_path):
+    folder = tmp_path / "cache"
+    env = dict(os.environ, **{ENV: str(folder)})
+
+    def run():
+        out = subprocess.run([sys.executable, "-c", _SMALL], capture_output=True, text=True, env=env, check=False)
+        assert out.returncode == 0 and out.stdout.strip() == "done", out.stderr[-3000:]
+        return out.stderr
+
+    assert "warning" not in run()
+    entries = sorted(folder.glob("*-cache"))
+    assert entries
+    sizes = {p.name: p.stat().st_size for p in entries}
+    assert all(size > 1 for size in sizes.values())  # so that half of each is cut off
+    old = time.time() - 3600  # written long ago, then cut short (not a write in progress)
+    for p in entries:
+        with open(p, "r+b") as fh:
+            fh.truncate(p.stat().st_size // 2)
+        os.utime(p, (old, old))
+    err = run()
+    assert "Error reading persistent compilation cache" not in err, err
+    lines = [ln for ln in err.splitlines() if "compilation cache" in ln]
+    assert len(lines) == 1 and lines[0].startswith(f"chaosgrad: warning: removed {len(entries)} unreadable entr"), err
+    # Written again, whole: every entry is back and decompresses (an executable's bytes may
+    # differ by a few from one compile to the next, so sizes are not compared exactly).
+    from jax._src.compilation_cache import decompress_executable
+
+    assert sorted(p.name for p in folder.glob("*-cache")) == sorted(sizes)
+    for p in folder.glob("*-cache"):
+        decompress_executable(p.read_bytes())
+    err = run()
+    assert "compilation cache" not in err and "warning" not in err.lower(), err

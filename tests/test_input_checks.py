@@ -87,3 +87,107 @@ def test_times_beyond_what_a_loop_counts_are_refused_by_name():
         cg.gradient_growth(sim, np.ones(2), None, horizons=[1, 2, 1e12])
     with pytest.raises(cg.ChaosgradInputError, match="lyapunov_time"):
         cg.diagnose(sim, np.ones(2), None, lyapunov_time=1e9, horizons=[1, 2, 3])
+
+
+@pytest.mark.parametrize("n_batches", [0, -3, 1, 2.5, True, "20"])
+def test_n_batches_is_a_count_of_at_least_two(n_batches):
+    # One batch leaves no degree of freedom for the batch-means error: NaN, so it is refused too.
+    with pytest.raises(cg.ChaosgradInputError, match=r"argument `n_batches`.*Fix: pass e.g. 20"):
+        cg.lyapunov_spectrum(LOGISTIC, X0, 4.0, time=20.0, n_batches=n_batches)
+
+
+@pytest.mark.parametrize("transient", [float("nan"), float("inf"), -1.0])
+def test_gradient_growth_refuses_a_transient_that_is_not_a_finite_time(transient):
+    with pytest.raises(cg.ChaosgradInputError, match="argument `transient`"):
+        cg.gradient_growth(LOGISTIC, X0, 4.0, horizons=(2, 4, 8), transient=transient)
+
+
+@pytest.mark.parametrize("option, value, words", [
+    ("config", "str", r"argument `config`: 'str' \(a str\) is not a dict"),
+    ("config", [("a", 1)], r"argument `config`.*is not a dict"),
+    ("progress", 42, r"argument `progress`: 42 \(a int\) is not callable. Fix: pass a function progress\(label, done, total\)"),
+    ("shadowing", "maybe", r"argument `shadowing`: 'maybe' is not one of 'auto', None, NILSS, LSS"),
+    ("shadowing", True, r"argument `shadowing`"),
+])
+def test_diagnose_checks_its_options_before_anything_runs(option, value, words):
+    calls = []
+    counted = cg.MapSimulator(lambda x, r: calls.append(1) or r * x * (1 - x))
+    with pytest.raises(cg.ChaosgradInputError, match=words):
+        cg.diagnose(counted, X0, 4.0, horizons=(2, 4, 8), **{option: value})
+    assert calls == []  # refused before the step was even traced
+
+
+class _BraxLike:
+    """What chaosgrad.envs.brax reads of a Brax environment, and no more."""
+
+    action_size = 1
+    dt = 0.05
+
+    def reset(self, key):
+        return {"q": jnp.zeros(2)}
+
+    def step(self, state, action):
+        raise AssertionError("never stepped here")
+
+
+@pytest.mark.parametrize("seed", [-1, 2**63, True, 1.5])
+def test_environment_start_states_follow_the_one_seed_rule(seed):
+    gymnax = pytest.importorskip("gymnax")
+    env, env_params = gymnax.make("Pendulum-v1")
+    sims = [cg.envs.gymnax(env, env_params, lambda p, obs: jnp.zeros(1)),
+            cg.envs.brax(_BraxLike(), lambda p, obs: jnp.zeros(1), dtype="float32")]
+    for sim in sims:
+        with pytest.raises(cg.ChaosgradInputError, match="argument `seed`"):
+            sim.initial_state(seed)
+    assert sims[1].initial_state(0).env["q"].shape == (2,)  # a valid seed still starts
+
+
+def _l96(t, y, F):
+    """Lorenz-96, dy_i/dt = (y_{i+1} - y_{i-2}) y_{i-1} - y_i + F."""
+    return (jnp.roll(y, -1) - jnp.roll(y, 2)) * jnp.roll(y, 1) - y + F
+
+
+@pytest.mark.user_process
+def test_a_zero_dimensional_float32_parameter_in_a_float32_process():
+    # jnp.array(8.0) made without float64 is a weakly typed float32: chaosgrad's float64
+    # scope must not promote its derivative direction to float64 (jax.jvp refuses that).
+    sim = cg.ODESimulator(_l96, solver=cg.RK4(), dt=0.01)
+    y0 = 8.0 + 0.01 * jnp.sin(jnp.arange(10.0))
+    d = cg.diagnose(sim, y0, jnp.array(8.0), wrt="args", horizons=(0.5, 1, 2), lyapunov_time=20.0, members=3, causes=())
+    # d(step)/dF = dt per component to first order: the probe sees F enter the step.
+    assert d.step_derivatives["wrt"] > 0 and np.isfinite(d.gradient_rate)
+
+
+_RAISES_WHILE_COMPILING = """
+import threading
+import jax.numpy as jnp
+import chaosgrad as cg
+from chaosgrad._compilation_cache import compiling_in_background
+
+def l96(t, y, F):
+    if threading.current_thread() is threading.main_thread() and compiling_in_background():
+        raise RuntimeError("the step failed while chaosgrad compiled in the background")
+    return (jnp.roll(y, -1) - jnp.roll(y, 2)) * jnp.roll(y, 1) - y + F
+
+try:
+    cg.diagnose(cg.ODESimulator(l96, solver=cg.RK4(), dt=0.01), 8.0 + 0.01 * jnp.sin(jnp.arange(10.0)),
+                jnp.array([8.0]), wrt="args", horizons=(0.5, 1, 2))
+finally:
+    print("running:", [t.name for t in threading.enumerate() if t.name.startswith("chaosgrad-")], flush=True)
+"""
+
+
+def test_an_error_in_diagnose_leaves_no_background_compilation_behind(tmp_path):
+    """A daemon thread still inside XLA when the interpreter exits aborts it (exit 134,
+    "FATAL: exception not rethrown"): the error must reach the caller with none running."""
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, CHAOSGRAD_COMPILATION_CACHE="off")  # real compilations, not cache reads
+    out = subprocess.run([sys.executable, "-c", _RAISES_WHILE_COMPILING], capture_output=True, text=True, env=env,
+                         cwd=tmp_path, timeout=600, check=False)
+    assert out.returncode == 1, out.stderr[-3000:]
+    assert "Traceback (most recent call last)" in out.stderr
+    assert "RuntimeError: the step failed while chaosgrad compiled in the background" in out.stderr
+    assert out.stdout.strip().splitlines()[-1] == "running: []"

@@ -22,6 +22,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 
+from .._checks import check_seed
 from .._errors import bad_argument
 from .._simulators import AbstractSimulator, _check_dt, _check_dtype, replace_fields
 
@@ -113,7 +114,7 @@ class EnvironmentSimulator(AbstractSimulator):
 
     def initial_state(self, seed: int = 0) -> RolloutState:
         """The environment's reset state for ``PRNGKey(seed)``, with a zero return."""
-        key, sub = jax.random.split(jax.random.PRNGKey(seed))
+        key, sub = jax.random.split(jax.random.PRNGKey(check_seed(seed)))
         with jax.enable_x64(self.x64):
             env = self.reset_fn(sub)
         zero = jnp.zeros((), self.dtype)

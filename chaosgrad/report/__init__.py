@@ -19,13 +19,12 @@ importing chaosgrad or this package does not import it.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .._diagnosis_types import Diagnosis
 from .._errors import bad_argument
-from .._serialize import Result
+from .._serialize import read_result
 from .._study import Study
 from ._atomic import Staging, write_atomic
 from ._index import write_index
@@ -103,28 +102,17 @@ def load(path) -> Study:
     """Read a ``results.json`` (a Study or a Diagnosis) for rendering.
 
     Raises ``FileNotFoundError``/``OSError`` when the file cannot be read and
-    :class:`chaosgrad.ChaosgradInputError` when it is not a chaosgrad results file.
+    :class:`chaosgrad.ChaosgradInputError` when it is not a chaosgrad results file (every
+    field is checked against the schema before anything renders; see
+    :func:`chaosgrad.load_result`).
     """
-    path = Path(path)
-    with open(path, encoding="utf-8") as fh:
-        try:
-            data = json.load(fh)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise bad_argument("results", f"{path} is not valid JSON ({exc})",
-                               "pass a results.json written by chaosgrad (Result.to_json)") from None
-        except RecursionError:
-            raise bad_argument("results", f"{path} is nested too deeply to be a chaosgrad results file",
-                               "pass a results.json written by chaosgrad (Result.to_json)") from None
-    try:
-        result = Result.from_dict(data)
-    except RecursionError:
-        raise bad_argument("results", f"{path} is nested too deeply to be a chaosgrad results file",
-                           "pass a results.json written by chaosgrad (Result.to_json)") from None
-    except (ValueError, TypeError, KeyError, AttributeError) as exc:
-        reason = str(exc).removeprefix("not a chaosgrad results file: ")
-        raise bad_argument("results", f"{path} is not a chaosgrad results file ({reason})",
-                           "pass a results.json written by chaosgrad (Result.to_json)") from None
-    return as_study(result)
+    return load_with_version(path)[0]
+
+
+def load_with_version(path) -> tuple[Study, str | None]:
+    """:func:`load` and the chaosgrad version that wrote the file (``None`` if unrecorded)."""
+    result, version = read_result(Path(path), "results")
+    return as_study(result), version
 
 
 def render_html(result, *, dpi: int = 150, scale: float = 1.0) -> str:

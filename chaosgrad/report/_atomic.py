@@ -9,10 +9,62 @@ commit, the temporary files are removed and the folder is left as it was.
 from __future__ import annotations
 
 import os
+import re
 import tempfile
+import time
 from pathlib import Path
 
 from .. import _interrupts as interrupts
+
+# A staged file is named ``.<stem>.<pid>-<random>.tmp.<ext>`` (``mkstemp``'s random part is
+# 8 characters); files of this pattern that a killed writer left behind are removed by the
+# next Staging of the folder: those of a pid that is no longer running, and those of a
+# live pid (perhaps reused) or without a pid (older versions) once older than these ages.
+_STAGED = re.compile(r"^\..+\.(?:(?P<pid>[0-9]+)-)?[a-z0-9_]{8}\.tmp(?:\.[A-Za-z0-9]+)?$")
+STALE_SECONDS = 5 * 60
+STALE_LIVE_PID_SECONDS = 24 * 3600
+
+
+def _pid_running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, ValueError):
+        return True  # another user's process, or a number no pid can be: leave it to its age
+    return True
+
+
+def remove_stale(folder) -> list[Path]:
+    """Delete staged temporaries left in ``folder`` by writers that died (killed before
+    their commit or abort); return what was removed. Other files are never touched."""
+    removed, now = [], time.time()
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    for entry in entries:
+        match = _STAGED.match(entry.name)
+        if match is None or not entry.is_file(follow_symlinks=False):
+            continue
+        try:
+            age = now - entry.stat(follow_symlinks=False).st_mtime
+        except OSError:
+            continue
+        pid = match["pid"]
+        if pid is None:
+            stale = age > STALE_SECONDS
+        elif int(pid) == os.getpid():
+            stale = False  # this process's own staging, still in use
+        else:
+            stale = not _pid_running(int(pid)) or age > STALE_LIVE_PID_SECONDS
+        if stale:
+            try:
+                os.unlink(entry.path)
+                removed.append(Path(entry.path))
+            except OSError:
+                pass
+    return removed
 
 
 def _umask() -> int:
@@ -75,6 +127,7 @@ class Staging:
             self._made.append(q)
         if not self.folder.is_dir():
             raise NotADirectoryError(f"{self.folder} exists and is not a folder")
+        remove_stale(self.folder)
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
@@ -86,7 +139,7 @@ class Staging:
         if name in self._staged:
             self._staged.pop(name).unlink(missing_ok=True)
         stem, dot, ext = name.rpartition(".")
-        prefix, suffix = (f".{stem}.", f".tmp.{ext}") if dot else (f".{name}.", ".tmp")
+        prefix, suffix = (f".{stem}.{os.getpid()}-", f".tmp.{ext}") if dot else (f".{name}.{os.getpid()}-", ".tmp")
         fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=self.folder)
         os.close(fd)
         self._staged[name] = Path(tmp)
