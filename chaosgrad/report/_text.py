@@ -7,6 +7,8 @@ import math
 
 import numpy as np
 
+from .. import _words as words
+
 # verdict -> (plain words, tone). Tone picks the colour of the headline banner.
 VERDICT_WORDS = {
     "stable": ("The gradient neither explodes nor vanishes over the horizons tested.", "good"),
@@ -134,16 +136,7 @@ def fmt(x, digits: int = 3, *, signed: bool = False) -> str:
         return "NaN"
     if math.isinf(v):
         return "+inf" if v > 0 else "-inf"
-    if v == 0:
-        return "+0" if signed else "0"
-    a = abs(v)
-    if a >= 10 ** (digits + 2) or a < 1e-3:
-        mant, exp = f"{v:.{max(digits - 1, 0)}e}".split("e")
-        s = f"{mant}e{int(exp)}"
-        return ("+" + s) if signed and v > 0 else s
-    decimals = max(digits - 1 - int(math.floor(math.log10(a))), 0)
-    s = f"{v:.{decimals}f}"
-    return ("+" + s) if signed and v > 0 else s
+    return words.number(v, digits, signed=signed)  # the one formatter of finite numbers
 
 
 def fmt_rate(x, err=None, digits: int = 3) -> str:
