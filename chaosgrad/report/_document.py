@@ -16,6 +16,7 @@ from importlib import metadata
 import numpy as np
 
 from .. import _interrupts as interrupts
+from .. import _words as words
 from .._diagnosis_types import Diagnosis
 from . import _captions
 from ._text import (
@@ -26,6 +27,8 @@ from ._text import (
     fmt_interval,
     fmt_rate,
     fmt_value,
+    headline,
+    horizon_kind,
     is_finite,
     paragraphs,
     physics_words,
@@ -33,7 +36,6 @@ from ._text import (
     pretty_json,
     spectrum_text,
     verdict_label,
-    verdict_words,
 )
 
 
@@ -190,12 +192,16 @@ def rates_table(d: Diagnosis) -> TableItem:
             "warn" if numerical or d.verdict == "inconclusive" else "")
     limits = dtype_limits(d.dtype)
     lim_s = f" ({fmt(limits[0], 3)})" if limits else ""
+    kind = horizon_kind(d)
     add(
-        f"overflow horizon ({d.dtype})",
-        f"T ≈ {fmt(d.overflow_horizon, 3)}" if d.overflow_horizon is not None else "not reached",
+        f"overflow horizon ({d.dtype})" if kind != "non-finite" else "non-finite from (observed)",
+        f"T ≈ {fmt(d.overflow_horizon, 3)}" if kind is not None else "not reached",
         f"Horizon at which ‖grad‖ reaches the largest {d.dtype}{lim_s} at the measured rate; "
-        "beyond it the gradient is Inf or NaN."
-        if d.overflow_horizon is not None
+        "beyond it the gradient is infinite or not a number."
+        if kind == "overflow"
+        else "The first horizon at which at least half of the members' gradients were non-finite while their "
+        "forward states stayed finite: observed, not extrapolated, since no growth rate above zero was measured."
+        if kind == "non-finite"
         else "The gradient does not grow significantly, so it never overflows this type.",
         "warn" if is_finite(d.overflow_horizon) and float(d.overflow_horizon) <= float(np.max(g.horizons, initial=0)) else "",
     )
@@ -344,16 +350,28 @@ def repro_block(study, d: Diagnosis):
     return items, str(command), pretty_json(config)
 
 
+def _rate_and_interval(d: Diagnosis) -> tuple[str, str]:
+    """The gradient rate and its interval in common decimals, or what is missing."""
+    if not is_finite(d.gradient_rate):
+        return words.MISSING, f"no rate fitted (status {d.gradient.status})"
+    text = words.rate(d.gradient_rate, *tuple(d.gradient_interval or (None, None))[:2])
+    rate, _, interval = text.partition(" ")
+    return rate, interval or "interval " + words.MISSING
+
+
 def key_numbers(d: Diagnosis) -> list:
     p1, pse = _lambda1(d.lambda_physical)
     n1, nse = _lambda1(d.lambda_numerical)
     out = [
         ("λ₁ physical", fmt_rate(p1, pse, 4), f"reference, {d.lambda_physical.dtype}"),
         ("λ₁ numerical", fmt_rate(n1, nse, 4), f"your step, {d.lambda_numerical.dtype}"),
-        ("gradient rate γ", fmt(d.gradient_rate, 3, signed=True), fmt_interval(d.gradient_interval)),
+        ("gradient rate γ", *_rate_and_interval(d)),
     ]
-    if d.overflow_horizon is not None and is_finite(d.overflow_horizon):
+    kind = horizon_kind(d)
+    if kind == "overflow":
         out.append((f"{d.dtype} overflow", f"T ≈ {fmt(d.overflow_horizon, 3)}", "at the measured rate"))
+    elif kind == "non-finite":
+        out.append(("gradient non-finite", f"from T ≈ {fmt(d.overflow_horizon, 3)}", "observed, no rate measured"))
     elif d.underflow_horizon is not None and is_finite(d.underflow_horizon):
         out.append((f"{d.dtype} underflow", f"T ≈ {fmt(d.underflow_horizon, 3)}", "at the measured rate"))
     elif d.truncation_horizon is not None:
@@ -372,7 +390,7 @@ def key_numbers(d: Diagnosis) -> list:
 def build(study, *, dpi: int = 150, scale: float = 1.0, figures: bool = True) -> Document:
     """Assemble the report content of a study (figures drawn with matplotlib, Agg)."""
     d = study.diagnosis
-    words, tone = verdict_words(d.verdict)
+    verdict_text, tone = headline(d)
     figs = []
     warnings = []
     from . import _figures, _plot  # matplotlib itself is imported only when drawing
@@ -398,7 +416,7 @@ def build(study, *, dpi: int = 150, scale: float = 1.0, figures: bool = True) ->
         rendered=_dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
         verdict=d.verdict,
         verdict_label=verdict_label(d.verdict),
-        verdict_text=words,
+        verdict_text=verdict_text,
         tone=tone,
         physics=d.physics,
         physics_text=physics_words(d.physics),
