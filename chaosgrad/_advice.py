@@ -44,7 +44,13 @@ def explain(*, name, decision, physics, lam_phys, lam_num, grad: GradientGrowthR
     """One paragraph: the verdict, the three rates, the ablations, the reasons."""
     lp, hp = float(lam_phys.exponents[0]), float(lam_phys.uncertainty[0])
     ln, hn = float(lam_num.exponents[0]), float(lam_num.uncertainty[0])
-    parts = [f"For {name}, {VERDICT_WORDS[decision.verdict]}."]
+    verdict_words = VERDICT_WORDS[decision.verdict]
+    if decision.verdict.startswith("intrinsic") and not (
+            words.finite(expected) and words.finite(grad.rate_low) and words.finite(grad.rate_high)
+            and grad.rate_low <= expected <= grad.rate_high):
+        # "really is this large" only where the gradient's interval contains the physics' rate
+        verdict_words = verdict_words.split(":")[0]
+    parts = [f"For {name}, {verdict_words}."]
     parts.append(
         f"The reference dynamics have {_lambda_words(lp, hp)} ({physics}); "
         f"the user's numerical map has {_lambda_words(ln, hn)} (95% intervals)."

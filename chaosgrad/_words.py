@@ -105,6 +105,15 @@ def rate(value, lo=None, hi=None, digits: int = 3) -> str:
     return f"{v} [{a}, {b}]"
 
 
+def plus_minus(value, half_width, digits: int = 4) -> str:
+    """``+0.9056 ± 0.010`` (the ± part only with a finite half-width); words when the
+    value is not finite."""
+    if not finite(value):
+        return _nonfinite(value)
+    s = number(value, digits, signed=True)
+    return s + (f" ± {number(half_width, 2)}" if finite(half_width) else "")
+
+
 def disjoint(a, b) -> bool:
     """Whether two intervals ``(lo, hi)`` with finite ends do not overlap (``False``
     when an end is missing: nothing is stated then)."""

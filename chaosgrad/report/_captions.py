@@ -165,14 +165,20 @@ def ablations(d) -> str:
         return "No ablations were run, so no cause is confirmed by a rerun."
     conf = [a.name for a in abl if a.confirmed]
     failed = [a.name for a in abl if a.status != "ok"]
-    from ._figures import ABLATION_COLOURS, PHYSICS_LINE
+    from ._figures import ABLATION_COLOURS, PHYSICS_LINE, ablation_marks
 
+    marks = ablation_marks(d)
     before, confirmed, other = (colour_name(c) for c in ABLATION_COLOURS)
-    s = (
-        f"Each row reruns the measurement with one thing changed: the {before} square is the "
-        f"gradient rate before, the circle after ({confirmed} when the change confirmed its cause, {other} "
-        "otherwise), each with its confidence interval where one was measured. "
-    )
+    after = [w for w, key in ((f"{confirmed} where the change confirmed its cause", "confirmed"),
+                              (f"{other} where it did not", "other")) if marks[key]]
+    s = "Each row reruns the measurement with one thing changed"
+    if marks["before"] or after:
+        s += ": " + ", ".join(
+            ([f"the {before} square is the gradient rate before"] if marks["before"] else [])
+            + ([f"the circle the rate after ({'; '.join(after)})"] if after else [])
+        ) + ", each with its confidence interval where one was measured. "
+    else:
+        s += "; no rate before or after was measured. "
     if is_finite(d.expected_rate):
         s += (f"The {_line(*PHYSICS_LINE)} line is the rate the physics predicts "
               f"({words.number(d.expected_rate, 3, signed=True)}). ")
@@ -183,11 +189,19 @@ def ablations(d) -> str:
 
 
 def spectrum(d) -> str:
+    phys = np.asarray(d.lambda_physical.exponents, dtype=float)
+    num = np.asarray(d.lambda_numerical.exponents, dtype=float)
+
+    def bars(v, colour):
+        return f"{colour_name(colour)} bars" if np.isfinite(v).any() else "no finite exponent"
+
     s = (
-        f"The Lyapunov spectrum of the reference dynamics ({colour_name(PHYS)}, with 95% intervals) and of "
-        f"your numerical map ({colour_name(NUM)}). Equal bars mean the solver reproduces the physics; a "
+        f"The Lyapunov spectrum of the reference dynamics ({bars(phys, PHYS)}, with 95% intervals) and of "
+        f"your numerical map ({bars(num, NUM)}). Equal bars mean the solver reproduces the physics; a "
         "shifted λ₁ is a discretisation artefact."
     )
+    if not (np.isfinite(phys).all() and np.isfinite(num).all()):
+        s += f" {colour_name(BAD).capitalize()} crosses at zero mark exponents that are not finite."
     if isinstance(d.literature, dict) and d.literature.get("exponents"):
         s += (f" {colour_name(REF).capitalize()} ticks: published values "
               f"({d.literature.get('source', 'source not given')}).")

@@ -363,8 +363,8 @@ def key_numbers(d: Diagnosis) -> list:
     p1, pse = _lambda1(d.lambda_physical)
     n1, nse = _lambda1(d.lambda_numerical)
     out = [
-        ("λ₁ physical", fmt_rate(p1, pse, 4), f"reference, {d.lambda_physical.dtype}"),
-        ("λ₁ numerical", fmt_rate(n1, nse, 4), f"your step, {d.lambda_numerical.dtype}"),
+        ("λ₁ physical", words.plus_minus(p1, pse, 4), f"reference, {d.lambda_physical.dtype}"),
+        ("λ₁ numerical", words.plus_minus(n1, nse, 4), f"your step, {d.lambda_numerical.dtype}"),
         ("gradient rate γ", *_rate_and_interval(d)),
     ]
     kind = horizon_kind(d)

@@ -321,6 +321,21 @@ def cotangent(d, width=6.4, height=3.0):
     return fig
 
 
+def ablation_marks(d) -> dict:
+    """Which marks :func:`ablations` draws for ``d``: ``{"before", "confirmed", "other"}``
+    each ``True`` when some row has a finite rate or interval of that kind."""
+    def shown(rate, interval):
+        lo, hi = (tuple(interval) + (np.nan, np.nan))[:2] if interval is not None else (np.nan, np.nan)
+        return is_finite(rate) or (is_finite(lo) and is_finite(hi))
+
+    abl = tuple(d.ablations or ())
+    return {
+        "before": any(shown(a.rate_before, a.interval_before) for a in abl),
+        "confirmed": any(a.confirmed and shown(a.rate_after, a.interval_after) for a in abl),
+        "other": any(not a.confirmed and shown(a.rate_after, a.interval_after) for a in abl),
+    }
+
+
 def ablations(d, width=6.4, height=None):
     abl = tuple(d.ablations or ())
     n = max(len(abl), 1)
@@ -359,9 +374,12 @@ def ablations(d, width=6.4, height=None):
         ax.axvline(float(d.expected_rate), color=PHYSICS_LINE[0], linestyle=PHYSICS_LINE[1], linewidth=1.2,
                    label=f"expected from physics {fmt(d.expected_rate, 3, signed=True)}")
         xs.append(float(d.expected_rate))
-    ax.plot([], [], "s", color=ABLATION_COLOURS[0], label="before")
-    ax.plot([], [], "o", color=ABLATION_COLOURS[1], label="after (confirmed)")
-    ax.plot([], [], "o", color=ABLATION_COLOURS[2], label="after (not confirmed)")
+    marks = ablation_marks(d)
+    for key, marker, color, label in (("before", "s", ABLATION_COLOURS[0], "before"),
+                                      ("confirmed", "o", ABLATION_COLOURS[1], "after (confirmed)"),
+                                      ("other", "o", ABLATION_COLOURS[2], "after (not confirmed)")):
+        if marks[key]:
+            ax.plot([], [], marker, color=color, label=label)
     if xs:
         lo_x, hi_x = min(xs), max(xs)
         pad = max(0.1 * (hi_x - lo_x), 0.05)

@@ -361,7 +361,7 @@ def summary_table(study, paths=(), *, ascii_only: bool = False) -> str:
 
     def lam(r):
         exps, se = list(r.exponents), list(r.uncertainty)
-        return fmt_rate(exps[0] if exps else None, se[0] if se else None, 4)
+        return words.plus_minus(exps[0] if exps else None, se[0] if se else None, 4)
 
     rows = [
         ("system", f"{study.system} ({study.mode})"),
