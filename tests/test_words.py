@@ -62,10 +62,11 @@ def diagnoses(draw):
     lo, hi = (rate - w, rate + w) if math.isfinite(rate) else (draw(st.sampled_from([math.nan, rate])),) * 2
     # The synthetic norms grow at a finite rate; a non-finite one leaves every gradient non-finite.
     fill = draw(st.sampled_from(["finite", "overflow", "all-nonfinite", "zero"]))
+    if not math.isfinite(rate):  # no rate: nothing finite, or finite early horizons none of them fitted
+        fill = draw(st.sampled_from(["all-nonfinite", "overflow"]))
     grad = make_gradient(rate if math.isfinite(rate) else 0.5, (lo, hi), dtype=dtype,
-                         overflow=float(draw(st.sampled_from([1e3, 1e6]))) if fill == "overflow" else None,
-                         all_nonfinite=fill == "all-nonfinite" or not math.isfinite(rate),
-                         seed=draw(st.integers(0, 3)))
+                         overflow=float(draw(st.sampled_from([10.0, 1e3, 1e6]))) if fill == "overflow" else None,
+                         all_nonfinite=fill == "all-nonfinite", seed=draw(st.integers(0, 3)))
     if fill == "zero":  # some members' gradients exactly zero (the step propagates nothing)
         zero = np.zeros_like(grad.finite)
         zero[: draw(st.integers(1, grad.norms.shape[0])), draw(st.integers(0, grad.horizons.size - 1)):] = True
@@ -141,13 +142,15 @@ def _drawn(fig):
         for ln in ax.get_lines():
             c = name(ln.get_color())
             ls = ln.get_linestyle()
-            has_line = ls not in ("None", "", " ") and np.asarray(ln.get_xdata()).size
+            y = np.asarray(ln.get_ydata(), dtype=float)
+            shown = bool(np.isfinite(y).any())  # a line of NaN draws nothing
+            has_line = shown and ls not in ("None", "", " ")
             if c and has_line and ls in STYLE_NAMES:
                 lines.add((c, STYLE_NAMES[ls]))
-            if c and np.asarray(ln.get_xdata()).size:
+            if c and shown:
                 colours.add(c)
             mc = name(ln.get_markeredgecolor())
-            if mc and ln.get_marker() not in ("None", "", " ", None) and np.asarray(ln.get_xdata()).size:
+            if mc and ln.get_marker() not in ("None", "", " ", None) and shown:
                 colours.add(mc)
         for coll in ax.collections:
             for fc in np.atleast_2d(coll.get_facecolor()):

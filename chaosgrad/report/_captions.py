@@ -88,16 +88,23 @@ def convergence(d) -> str:
     from ._figures import CONVERGENCE_LINES, LITERATURE_LINE, NONFINITE_LINE
 
     p, n = d.lambda_physical, d.lambda_numerical
+    k = max(int(min(3, np.asarray(p.exponents).size)), 1)
+
+    def drawn(r, colour, style):
+        hist = np.asarray(r.history, dtype=float)
+        if hist.ndim == 2 and np.isfinite(hist[:, :k]).any():
+            return f"{_line(colour, style)}; "
+        return "no finite running estimate; "
+
     (pc, pl), (nc, nl) = CONVERGENCE_LINES
     s = (
         f"Running estimates of the leading exponents against integration time for the reference "
-        f"dynamics ({_line(pc, pl)}; {p.dtype}, {p.n_intervals} intervals of τ = {fmt(p.interval, 3)}) and "
-        f"for your own numerical step ({_line(nc, nl)}; {n.dtype}). A flat curve has converged; the band "
+        f"dynamics ({drawn(p, pc, pl)}{p.dtype}, {p.n_intervals} intervals of τ = {fmt(p.interval, 3)}) and "
+        f"for your own numerical step ({drawn(n, nc, nl)}{n.dtype}). A flat curve has converged; the band "
         f"around each curve is its 95% interval ({p.error_method}), shrinking as 1/√n from its final value. "
         f"The two should coincide when the discretisation is sound."
     )
     lit = d.literature.get("exponents") if isinstance(d.literature, dict) else None
-    k = max(int(min(3, np.asarray(p.exponents).size)), 1)
     if lit and any(is_finite(x) for x in list(lit)[:k]):
         s += (f" {_line(*LITERATURE_LINE).capitalize()} lines: literature "
               f"({d.literature.get('source', 'source not given')}).")
