@@ -60,7 +60,7 @@ def explain(*, name, decision, physics, lam_phys, lam_num, grad: GradientGrowthR
     if words.finite(grad.rate) and words.finite(grad.rate_low) and words.finite(grad.rate_high):
         parts.append(
             f"The measured gradient of the {grad.loss} with respect to {grad.wrt} grows at "
-            f"{words.rate(grad.rate, grad.rate_low, grad.rate_high, 4)} per time unit (rate [95% interval]) "
+            f"{words.rate(grad.rate, grad.rate_low, grad.rate_high)} per time unit (rate [95% interval]) "
             f"{against}."
         )
     else:

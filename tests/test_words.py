@@ -258,6 +258,11 @@ def test_one_formatter_for_rates_and_intervals():
     assert words.numbers([-0.0001, 0.5]) == ["+0.000", "+0.500"]  # no "-0.000"
     assert words.disjoint((0.1, 0.2), (0.3, 0.4)) and not words.disjoint((0.1, 0.35), (0.3, 0.4))
     assert not words.disjoint((math.nan, 0.2), (0.3, 0.4))
+    # Tables: the same common decimals; a missing value is shown, not dropped.
+    from chaosgrad.report._text import fmt_rate_interval
+
+    assert fmt_rate_interval(0.9, (0.8537, 0.9504)) == "+0.900 [+0.854, +0.950]"
+    assert fmt_rate_interval(math.nan, (math.nan, math.nan)) == "NaN [NaN, NaN]"
 
 
 def test_oscillator_step_advice_names_which_step_binds():

@@ -24,8 +24,8 @@ from ._text import (
     cause_words,
     dtype_limits,
     fmt,
-    fmt_interval,
     fmt_rate,
+    fmt_rate_interval,
     fmt_value,
     headline,
     horizon_kind,
@@ -166,7 +166,7 @@ def rates_table(d: Diagnosis) -> TableItem:
     }.get(g.status, f" Status: {g.status}.")
     add(
         "gradient rate γ",
-        f"{fmt(d.gradient_rate, 3, signed=True)} {fmt_interval(d.gradient_interval)}",
+        fmt_rate_interval(d.gradient_rate, d.gradient_interval),
         f"Measured growth rate of ‖∂L_T/∂{g.wrt}‖ with the horizon T (loss {g.loss}; "
         f"{g.dtype}, {g.adjoint}): slope of ln‖grad‖ against T over {n_fit} of {H} horizons "
         f"and {M} members, with its {conf_s} interval ({g.method})." + fit_note,
@@ -174,7 +174,7 @@ def rates_table(d: Diagnosis) -> TableItem:
     )
     add(
         "expected rate (physics)",
-        f"{fmt(d.expected_rate, 4, signed=True)} {fmt_interval(d.expected_interval)}",
+        fmt_rate_interval(d.expected_rate, d.expected_interval, 4),
         "What exact differentiation of the true dynamics predicts for γ: λ₁ for gradients with "
         "respect to the initial state, max(λ₁, 0) with respect to parameters.",
     )
@@ -245,8 +245,8 @@ def ablation_table(d: Diagnosis) -> TableItem | None:
         evidence = "; ".join(f"{k} = {fmt_value(v)}" for k, v in (a.evidence or {}).items())
         rows.append([
             a.name, a.cause, a.change,
-            f"{fmt(a.rate_before, 3, signed=True)} {fmt_interval(a.interval_before)}",
-            f"{fmt(a.rate_after, 3, signed=True)} {fmt_interval(a.interval_after)}",
+            fmt_rate_interval(a.rate_before, a.interval_before),
+            fmt_rate_interval(a.rate_after, a.interval_after),
             result, evidence or "—",
         ])
         classes.append("good" if a.confirmed else ("bad" if a.status != "ok" else ""))
@@ -273,7 +273,7 @@ def extra_table(extra: dict) -> TableItem | None:
                 str(label), verdict_label(r.verdict), r.physics,
                 ", ".join(r.causes) if r.causes else "none",
                 fmt_rate(p1, pse), fmt_rate(n1, nse),
-                f"{fmt(r.gradient_rate, 3, signed=True)} {fmt_interval(r.gradient_interval)}",
+                fmt_rate_interval(r.gradient_rate, r.gradient_interval),
                 r.dtype, r.status,
             ])
             classes.append("" if r.status == "ok" else "warn")

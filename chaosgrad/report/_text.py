@@ -242,6 +242,19 @@ def fmt_interval(interval, digits: int = 3) -> str:
     return f"[{fmt(lo, digits, signed=True)}, {fmt(hi, digits, signed=True)}]"
 
 
+def fmt_rate_interval(rate, interval, digits: int = 3) -> str:
+    """A rate and its interval side by side in common decimals (``+0.890 [+0.854,
+    +0.950]``, the one formatter of ``chaosgrad._words``); for a table, a value that is
+    not finite is still shown (``NaN``), never dropped."""
+    try:
+        lo, hi = interval
+    except (TypeError, ValueError):
+        lo = hi = None
+    if all(words.finite(x) for x in (rate, lo, hi)):
+        return words.rate(rate, lo, hi, digits)
+    return f"{fmt(rate, digits, signed=True)} {fmt_interval(interval, digits)}"
+
+
 def fmt_value(v) -> str:
     """Format a table cell or configuration value of any JSON-able type."""
     if isinstance(v, (float, np.floating, int, np.integer, bool, np.bool_)) or v is None:
