@@ -15,6 +15,7 @@ def _line(colour: str, style: str) -> str:
 
 
 def gradient_growth(d) -> str:
+    from . import _figures
     from ._figures import DTYPE_LINE, OVERFLOW_LINE, gradient_growth_parts
 
     g = d.gradient
@@ -28,14 +29,19 @@ def gradient_growth(d) -> str:
              "and positive at any horizon, so there is no curve to draw, and too few horizons were finite to fit γ. ")
     else:
         members = (f"for {M} ensemble members ({colour_name(GREY)} lines)" if parts["members"]
-                   else f"for {M} ensemble members (too many to draw one by one)")
-        circles = ([f"filled circles the {n_fit} horizons used in the fit"] if n_fit else []) + (
+                   else f"for {M} ensemble members (too many to draw one by one)" if M > _figures.MAX_MEMBER_LINES
+                   else f"for {M} ensemble members (no member is finite at two consecutive horizons, so no "
+                        "member's line is drawn)")
+        circles = ([f"filled circles the {n_fit} horizon{'s' if n_fit != 1 else ''} used in the fit"]
+                   if n_fit else []) + (
             ["open circles " + ("those left out of it" if n_fit else "horizons not used in any fit")]
             if parts["unfit"] else [])
-        s = (
-            f"ln‖∂L_T/∂{g.wrt}‖ {members} at {H} horizons; the {green} line and band are the member median "
-            f"and its 10–90 % spread" + "".join(", " + c for c in circles) + ". "
-        )
+        median = f"the {green} line and band are the member median and its 10–90 % spread"
+        if not parts["median_line"]:
+            median = (f"the {green} point is the member median at the one horizon where gradients are finite, "
+                      + ("filled: it is used in the fit" if n_fit else "open: it is not used in any fit"))
+            circles = []
+        s = f"ln‖∂L_T/∂{g.wrt}‖ {members} at {H} horizons; {median}" + "".join(", " + c for c in circles) + ". "
         if parts["fit_line"] and is_finite(d.gradient_rate):
             band = " (the faint band spans its interval)" if parts["fit_band"] else ""
             s += (
@@ -182,7 +188,7 @@ def ablations(d) -> str:
     if marks["before"] or after:
         s += ": " + ", ".join(
             ([f"the {before} square is the gradient rate before"] if marks["before"] else [])
-            + ([f"the circle the rate after ({'; '.join(after)})"] if after else [])
+            + ([f"the circle is the rate after ({'; '.join(after)})"] if after else [])
         ) + ", each with its confidence interval where one was measured. "
     else:
         s += "; no rate before or after was measured. "

@@ -81,7 +81,9 @@ def gradient_growth_parts(d) -> dict:
     return {
         "T": T, "logn": logn, "M": M, "n_ok": n_ok, "med": med, "lo": lo, "hi": hi, "fit": fit, "have": have,
         "rate": rate, "interval": (lo_r, hi_r), "ylim": ylim, "limits": limits, "ln_max": ln_max,
-        "members": bool(have.any() and M <= MAX_MEMBER_LINES),
+        # A member's line shows where it is finite at two consecutive horizons.
+        "members": bool(M <= MAX_MEMBER_LINES and (np.isfinite(logn[:, :-1]) & np.isfinite(logn[:, 1:])).any()),
+        "median_line": bool(have.sum() >= 2),
         "unfit": bool((have & ~fit).any()),
         "fit_block": fit_block,
         "fit_line": fit_block and is_finite(rate),
