@@ -95,7 +95,7 @@ def headline(d) -> tuple[str, str]:
     e_lo, e_hi = _pair(d.expected_interval)
     rate_known = words.finite(d.gradient_rate) and words.finite(g_lo) and words.finite(g_hi)
     expected_known = words.finite(e_lo) and words.finite(e_hi)
-    rate_s = words.rate(d.gradient_rate, g_lo, g_hi) if rate_known else None
+    rate_s = words.rate(d.gradient_rate, g_lo, g_hi) if rate_known else words.interval(g_lo, g_hi)
     expected_s = words.rate(d.expected_rate, e_lo, e_hi) if expected_known and words.finite(d.expected_rate) else (
         words.interval(e_lo, e_hi) if expected_known else None)
     causes = tuple(d.causes or ())
