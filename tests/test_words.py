@@ -311,3 +311,19 @@ def test_captions_of_the_bundled_synthetic_diagnoses_match_their_figures(fid):
     draw = dict((k, f) for k, _, f in _figures.STANDARD)[fid]
     for d in (lorenz_diagnosis(), float16_diagnosis(), degenerate_diagnosis()):
         _check_caption(_captions.CAPTIONS[fid](d), draw(d), f"{d.name} {fid}")
+
+
+def test_sweep_verdict_table_rates_in_one_format():
+    """A sweep's table writes a rate and its interval as the report does: common decimals,
+    and a rate that was not measured as NaN (a table shows it), never Python's '+nan'."""
+    from types import SimpleNamespace
+
+    from chaosgrad.studies._common import verdict_table
+
+    phys = make_lyapunov([0.9, 0.0, -14.5], seed=0)
+    pts = [SimpleNamespace(lambda_physical=phys, physics="chaotic", verdict=v, causes=(), gradient_rate=r,
+                           gradient_interval=i)
+           for v, r, i in (("intrinsic-explosion", 0.9, (0.8537, 0.9504)), ("inconclusive", math.nan, (math.nan, math.nan)))]
+    rows = verdict_table("t", "rho", [28.0, 10.0], pts).rows
+    assert rows[0][-1] == "+0.900 [+0.854, +0.950]"
+    assert rows[1][-1] == "NaN [NaN, NaN]"

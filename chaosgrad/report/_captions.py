@@ -132,11 +132,17 @@ def ftle(d) -> str:
     if v.size == 0:
         return "No finite-time exponents were recorded."
     frac = float(np.mean(v > 0))
+    means = [name for name, r in (("reference", d.lambda_physical), ("numerical", d.lambda_numerical))
+             if np.asarray(r.finite_time_exponents).ndim == 3 and np.asarray(r.finite_time_exponents).shape[2]
+             and np.isfinite(np.asarray(r.finite_time_exponents, dtype=float)[:, :, 0]).any()
+             and is_finite(np.asarray(r.exponents, dtype=float)[0])]
+    mark = (f", and vertical lines mark the {' and '.join(means)} mean{'s' if len(means) > 1 else ''}"
+            if means else "")
     return (
         f"Histogram of the leading exponent measured over single intervals of τ = "
         f"{fmt(d.lambda_physical.interval, 3)}: {100 * frac:.0f} % of the reference intervals stretch "
         f"(λ₁(τ) > 0), the spread (standard deviation {fmt(float(np.std(v)), 3)}) is how much the "
-        f"local stretching varies along the attractor, and vertical lines mark the means. "
+        f"local stretching varies along the attractor{mark}. "
         f"A wide distribution makes finite-horizon gradients heavy-tailed: single long "
         f"windows can be much larger or smaller than exp(λ₁T)."
     )

@@ -96,12 +96,14 @@ def rates_figure(x, diagnoses: Sequence[Diagnosis], *, xlabel: str, title: str, 
 
 
 def verdict_table(title: str, xname: str, x, diagnoses: Sequence[Diagnosis], caption: str = "") -> Table:
+    from ..report._text import fmt_rate_interval  # the report's one formatter of a rate and its interval
+
     rows = []
     for v, d in zip(x, diagnoses):
         lp, up = lam1(d)
         rows.append((
             fmt(float(v), 4), d.physics, d.verdict, ", ".join(d.causes) or "none",
-            f"{lp:+.3f} ± {up:.3f}", f"{d.gradient_rate:+.3f} [{d.gradient_interval[0]:+.3f}, {d.gradient_interval[1]:+.3f}]",
+            f"{lp:+.3f} ± {up:.3f}", fmt_rate_interval(d.gradient_rate, d.gradient_interval),
         ))
     return Table(
         title=title, caption=caption,
