@@ -119,6 +119,8 @@ def _texts(d) -> dict:
                   mode="fast", config={}, extra={})
     out = {"explanation": d.explanation, "headline": headline(d)[0], "summary table": summary_table(study),
            "key numbers": " | ".join(" ".join(row) for row in _document.key_numbers(d))}
+    # The rates table's values may show NaN (a table never drops a value); its explanations are words.
+    out["rates table words"] = " | ".join(row[2] for row in _document.rates_table(d).rows)
     out.update({f"advice {i}": r.text for i, r in enumerate(d.recommendations)})
     out.update({f"caption {k}": f(d) for k, f in _captions.CAPTIONS.items()})
     return out

@@ -193,6 +193,7 @@ def rates_table(d: Diagnosis) -> TableItem:
     limits = dtype_limits(d.dtype)
     lim_s = f" ({fmt(limits[0], 3)})" if limits else ""
     kind = horizon_kind(d)
+    g_lo, g_hi = (tuple(d.gradient_interval or ()) + (None, None))[:2]
     add(
         f"overflow horizon ({d.dtype})" if kind != "non-finite" else "non-finite from (observed)",
         f"T ≈ {fmt(d.overflow_horizon, 3)}" if kind is not None else "not reached",
@@ -202,7 +203,12 @@ def rates_table(d: Diagnosis) -> TableItem:
         else "The first horizon at which at least half of the members' gradients were non-finite while their "
         "forward states stayed finite: observed, not extrapolated, since no growth rate above zero was measured."
         if kind == "non-finite"
-        else "The gradient does not grow significantly, so it never overflows this type.",
+        else "The gradient does not grow significantly, so it never overflows this type."
+        if is_finite(d.gradient_rate) and not (is_finite(g_lo) and g_lo > 0)
+        else "The gradient grows, but no overflow horizon was extrapolated from its rate."
+        if is_finite(d.gradient_rate)
+        else "No growth rate was measured, and no horizon was seen where at least half of the gradients turn "
+        "non-finite with a finite forward state.",
         "warn" if is_finite(d.overflow_horizon) and float(d.overflow_horizon) <= float(np.max(g.horizons, initial=0)) else "",
     )
     tiny_s = f" ({fmt(limits[1], 3)})" if limits else ""
@@ -212,7 +218,11 @@ def rates_table(d: Diagnosis) -> TableItem:
         f"Horizon at which ‖grad‖ falls below the smallest normal {d.dtype}{tiny_s}; beyond it "
         "the gradient loses precision and then becomes exactly zero."
         if d.underflow_horizon is not None
-        else "The gradient does not decay significantly, so it never underflows this type.",
+        else "The gradient does not decay significantly, so it never underflows this type."
+        if is_finite(d.gradient_rate) and not (is_finite(g_hi) and g_hi < 0)
+        else "The gradient decays, but no underflow horizon was extrapolated from its rate."
+        if is_finite(d.gradient_rate)
+        else "No growth rate was measured, so no underflow horizon is predicted.",
     )
     add(
         "truncation horizon",

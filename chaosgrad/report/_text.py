@@ -319,6 +319,9 @@ def spectrum_text(exponents, errors=None, limit: int = 6) -> str:
     decimals = int(min(6, max(2, 4 - math.floor(math.log10(big)))))
     parts = []
     for i, v in enumerate(lam[:limit]):
+        if not math.isfinite(v):
+            parts.append("not finite")
+            continue
         s = fmt_fixed(v, decimals)
         e = err[i] if err is not None and i < err.size else None
         if e is not None and math.isfinite(e):
