@@ -41,7 +41,8 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "fast"))
 # "infinite" and "infinity" are words, not numbers.
 NONFINITE_TOKEN = re.compile(r"(?i)(?<![A-Za-z_])[+-]?(nan|inf)(?![A-Za-z_])")
 # Claims that the gradient's rate is the physics' rate.
-AGREEMENT = ("agree", "really is this large", "really is this small", "as the physics predicts")
+AGREEMENT = ("agree", "really is this large", "really is this small", "as the physics predicts", "not to blame",
+             "numerics are sound")
 # An overflow horizon stated as a number.
 OVERFLOW_AT = re.compile(r"overflow[^.;:]*?T [≈~] ")
 COLOUR_WORD = re.compile(r"(?i)\b(" + "|".join(sorted(set(COLOUR_NAMES.values()))) + r")\b")
@@ -117,7 +118,9 @@ def _texts(d) -> dict:
     """Every piece of words produced about ``d``, by where it comes from."""
     study = Study(system="synthetic", title="synthetic", summary="", diagnosis=d, sections=(), findings=(),
                   mode="fast", config={}, extra={})
-    out = {"explanation": d.explanation, "headline": headline(d)[0], "summary table": summary_table(study),
+    doc = _document.build(study, figures=False)
+    out = {"explanation": d.explanation, "headline": doc.verdict_text, "summary table": summary_table(study),
+           "no cause": doc.no_cause_text,
            "key numbers": " | ".join(" ".join(row) for row in _document.key_numbers(d))}
     # The rates table's values may show NaN (a table never drops a value); its explanations are words.
     out["rates table words"] = " | ".join(row[2] for row in _document.rates_table(d).rows)

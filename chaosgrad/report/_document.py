@@ -435,7 +435,8 @@ def build(study, *, dpi: int = 150, scale: float = 1.0, figures: bool = True) ->
         reasons=[str(r) for r in (d.reasons or ())],
         to_decide=[str(t) for t in (d.to_decide or ())],
         no_cause_text="none confirmed: the numerics are sound"
-        if d.verdict in ("stable", "intrinsic-explosion", "intrinsic-vanishing") else "none confirmed",
+        if d.verdict in ("stable", "intrinsic-explosion", "intrinsic-vanishing")
+        and not words.disjoint(d.gradient_interval, d.expected_interval) else "none confirmed",
         summary=[p for p in paragraphs(study.summary) if p not in paragraphs(d.explanation)],
         key_numbers=key_numbers(d),
         rates=rates_table(d),
