@@ -55,12 +55,12 @@ def explain(*, name, decision, physics, lam_phys, lam_num, grad: GradientGrowthR
         f"The reference dynamics have {_lambda_words(lp, hp)} ({physics}); "
         f"the user's numerical map has {_lambda_words(ln, hn)} (95% intervals)."
     )
-    against = (f"against {words.number(expected, 4, signed=True)} predicted by the physics"
+    against = (f" against {words.number(expected, 4, signed=True)} predicted by the physics"
                if words.finite(expected) else "; the physics' prediction was not measured")
     if words.finite(grad.rate) and words.finite(grad.rate_low) and words.finite(grad.rate_high):
         parts.append(
             f"The measured gradient of the {grad.loss} with respect to {grad.wrt} grows at "
-            f"{words.rate(grad.rate, grad.rate_low, grad.rate_high)} per time unit (rate [95% interval]) "
+            f"{words.rate(grad.rate, grad.rate_low, grad.rate_high)} per time unit (rate [95% interval])"
             f"{against}."
         )
     else:
