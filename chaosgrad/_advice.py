@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 
+from . import _words as words
 from ._diagnosis_types import GradientGrowthResult, Recommendation
 
 VERDICT_WORDS = {
@@ -25,10 +26,17 @@ VERDICT_WORDS = {
 }
 
 
-def _fmt(x: float | None, digits: int = 3) -> str:
-    if x is None or not math.isfinite(x):
-        return "n/a" if x is None or math.isnan(x) else ("+inf" if x > 0 else "-inf")
-    return f"{x:.{digits}g}"
+def _lambda_words(value, half_width) -> str:
+    """``lambda_1 = -0.5984 ± 0.01``, or what is missing."""
+    if not words.finite(value):
+        return f"lambda_1 {words.number(value)}"
+    s = f"lambda_1 = {words.number(value, 4, signed=True)}"
+    return s + (f" ± {words.number(half_width, 2)}" if words.finite(half_width) else " (its interval not measured)")
+
+
+def _observed_nonfinite_words(horizon: float, dtype: str) -> str:
+    return (f"In {dtype} at least half of the members' gradients are non-finite from T ≈ {words.number(horizon)} "
+            "on while their forward states stay finite (observed; no growth rate predicts it)")
 
 
 def explain(*, name, decision, physics, lam_phys, lam_num, grad: GradientGrowthResult, expected, ablations,
@@ -36,21 +44,32 @@ def explain(*, name, decision, physics, lam_phys, lam_num, grad: GradientGrowthR
     """One paragraph: the verdict, the three rates, the ablations, the reasons."""
     lp, hp = float(lam_phys.exponents[0]), float(lam_phys.uncertainty[0])
     ln, hn = float(lam_num.exponents[0]), float(lam_num.uncertainty[0])
-    parts = [f"For {name}, {VERDICT_WORDS[decision.verdict]}."]
+    verdict_words = VERDICT_WORDS[decision.verdict]
+    if decision.verdict.startswith("intrinsic") and not (
+            words.finite(expected) and words.finite(grad.rate_low) and words.finite(grad.rate_high)
+            and grad.rate_low <= expected <= grad.rate_high):
+        # "really is this large" only where the gradient's interval contains the physics' rate
+        verdict_words = verdict_words.split(":")[0]
+    parts = [f"For {name}, {verdict_words}."]
     parts.append(
-        f"The reference dynamics have lambda_1 = {_fmt(lp, 4)} ± {_fmt(hp, 2)} ({physics}); "
-        f"the user's numerical map has lambda_1 = {_fmt(ln, 4)} ± {_fmt(hn, 2)} (95% intervals)."
+        f"The reference dynamics have {_lambda_words(lp, hp)} ({physics}); "
+        f"the user's numerical map has {_lambda_words(ln, hn)} (95% intervals)."
     )
-    if math.isfinite(grad.rate):
+    against = (f" against {words.number(expected, 4, signed=True)} predicted by the physics"
+               if words.finite(expected) else "; the physics' prediction was not measured")
+    if words.finite(grad.rate) and words.finite(grad.rate_low) and words.finite(grad.rate_high):
         parts.append(
             f"The measured gradient of the {grad.loss} with respect to {grad.wrt} grows at "
-            f"{grad.rate:+.4g} per time unit (95% interval [{grad.rate_low:+.4g}, {grad.rate_high:+.4g}]) "
-            f"against {_fmt(expected, 4)} predicted by the physics."
+            f"{words.rate(grad.rate, grad.rate_low, grad.rate_high)} per time unit (rate [95% interval])"
+            f"{against}."
         )
+    else:
+        parts.append(f"No growth rate of the gradient of the {grad.loss} with respect to {grad.wrt} could be fitted "
+                     f"(fit status {grad.status}).")
     bad = int((~grad.finite & ~grad.zero).any(axis=0).sum())
     if bad:
         first = grad.horizons[int((~grad.finite & ~grad.zero).any(axis=0).argmax())]
-        parts.append(f"Gradients were non-finite at {bad} of {grad.horizons.size} horizons, from T = {first:.3g}.")
+        parts.append(f"Gradients were non-finite at {bad} of {grad.horizons.size} horizons, from T = {words.number(first)}.")
     for a in ablations:
         if a.status != "ok":
             parts.append(f"The {a.name} ablation could not run ({a.error}).")
@@ -60,20 +79,21 @@ def explain(*, name, decision, physics, lam_phys, lam_num, grad: GradientGrowthR
     parts.append("Because " + "; ".join(decision.reasons) + ".")
     if decision.to_decide:
         parts.append("To decide: " + "; or ".join(decision.to_decide) + ".")
-    if overflow is not None:
-        parts.append(f"At this rate the gradient overflows {dtype} at T ≈ {overflow:.3g}.")
+    if words.finite(overflow):
+        parts.append(f"At this rate the gradient overflows {dtype} at T ≈ {words.number(overflow)}."
+                     if overflow_extrapolated(grad) else _observed_nonfinite_words(overflow, dtype) + ".")
     return " ".join(parts)
 
 
 def recommend(*, physics, verdict, lam1_phys, grad, dtype, overflow, underflow, is_state) -> list[Recommendation]:
     """Advice that follows from the physics and the measured rate (not from one cause)."""
     recs: list[Recommendation] = []
-    if physics == "chaotic" and lam1_phys > 0:
+    if physics == "chaotic" and words.finite(lam1_phys) and lam1_phys > 0:
         window = math.log(2.0) / lam1_phys
         recs.append(Recommendation(
             "truncation",
-            f"The dynamics are chaotic (lambda_1 = {lam1_phys:.3g}): differentiate over windows of about "
-            f"ln 2 / lambda_1 = {window:.3g} time units (truncated backpropagation), not the full horizon.",
+            f"The dynamics are chaotic (lambda_1 = {words.number(lam1_phys)}): differentiate over windows of about "
+            f"ln 2 / lambda_1 = {words.number(window)} time units (truncated backpropagation), not the full horizon.",
             window, "time",
         ))
         recs.append(Recommendation(
@@ -83,18 +103,24 @@ def recommend(*, physics, verdict, lam1_phys, grad, dtype, overflow, underflow, 
             "explosion but does not remove the variance.",
             None, None,
         ))
-    if overflow is not None:
+    if words.finite(overflow) and overflow_extrapolated(grad):
         wider = "" if dtype == "float64" else "compute in float64, "
         recs.append(Recommendation(
             "dtype",
-            f"In {dtype} the gradient overflows at T ≈ {overflow:.3g}: keep horizons below that, "
-            f"{wider}or scale the loss by exp(-{max(grad.rate, 0):.3g} T).",
+            f"In {dtype} the gradient overflows at T ≈ {words.number(overflow)}: keep horizons below that, "
+            f"{wider}or scale the loss by exp(-{words.number(grad.rate)} T).",
             overflow, "time",
         ))
-    if underflow is not None:
+    elif words.finite(overflow):
+        wider = "." if dtype == "float64" else ", or compute in float64."
+        recs.append(Recommendation(
+            "dtype", _observed_nonfinite_words(overflow, dtype) + ": keep horizons below that" + wider,
+            overflow, "time",
+        ))
+    if words.finite(underflow):
         recs.append(Recommendation(
             "dtype",
-            f"In {dtype} the gradient underflows at T ≈ {underflow:.3g}: the signal is lost past "
+            f"In {dtype} the gradient underflows at T ≈ {words.number(underflow)}: the signal is lost past "
             "that horizon; use shorter horizons" + ("." if dtype == "float64" else " or float64."),
             underflow, "time",
         ))
@@ -102,14 +128,16 @@ def recommend(*, physics, verdict, lam1_phys, grad, dtype, overflow, underflow, 
         memory = 5.0 / abs(lam1_phys)
         recs.append(Recommendation(
             "horizon",
-            f"The dynamics contract (lambda_1 = {lam1_phys:.3g}): the parameter gradient converges to a steady "
-            f"value; horizons beyond about 5 / |lambda_1| = {memory:.3g} add cost but no information.",
+            f"The dynamics contract (lambda_1 = {words.number(lam1_phys)}): the parameter gradient converges to a steady "
+            f"value; horizons beyond about 5 / |lambda_1| = {words.number(memory)} add cost but no information.",
             memory, "time",
         ))
     if verdict == "intrinsic-vanishing" and is_state:
+        shrink = (f"shrink like exp({words.number(lam1_phys)} T)" if words.finite(lam1_phys)
+                  else "shrink as the dynamics contract")
         recs.append(Recommendation(
             "vanishing",
-            f"Initial-state gradients shrink like exp({lam1_phys:.3g} T): information from the start is "
+            f"Initial-state gradients {shrink}: information from the start is "
             "forgotten physically. Use shorter horizons, or for networks orthogonal initialisation, gating or "
             "residual connections to keep the Jacobian near an isometry.",
             None, None,
@@ -152,6 +180,27 @@ def reaches_overflow(grad: GradientGrowthResult, dtype: str, rate_high: float) -
     return reach >= math.log(float(jnp.finfo(jnp.dtype(dtype)).max))
 
 
+def _extrapolation_start(grad: GradientGrowthResult) -> tuple[float, float] | None:
+    """``(T_last, ln ||grad(T_last)||)`` at the last fitted horizon, from which a finite
+    rate extrapolates; ``None`` without a finite rate and lower end or a finite median there."""
+    import numpy as np
+
+    if not (np.isfinite(grad.rate) and np.isfinite(grad.rate_low) and np.asarray(grad.fit_mask).any()):
+        return None
+    idx = np.nonzero(grad.fit_mask)[0][-1]
+    with np.errstate(all="ignore"):
+        log_g = float(np.nanmedian(np.log(np.asarray(grad.norms)[:, idx])))
+    if not math.isfinite(log_g):
+        return None
+    return float(grad.horizons[idx]), log_g
+
+
+def overflow_extrapolated(grad: GradientGrowthResult) -> bool:
+    """Whether :func:`overflow_horizons` extrapolates the overflow horizon from a rate
+    (finite, its interval above zero) rather than reporting the horizon observed."""
+    return _extrapolation_start(grad) is not None and grad.rate_low > 0
+
+
 def overflow_horizons(grad: GradientGrowthResult, dtype: str) -> tuple[float | None, float | None]:
     """Horizon at which ``||grad||`` reaches the largest (smallest normal) number of
     ``dtype``: ``T_last + (ln max - ln ||grad(T_last)||) / gamma`` from the last fitted
@@ -161,15 +210,11 @@ def overflow_horizons(grad: GradientGrowthResult, dtype: str) -> tuple[float | N
     import jax.numpy as jnp
     import numpy as np
 
-    if not (np.isfinite(grad.rate) and np.isfinite(grad.rate_low) and grad.fit_mask.any()):
+    start = _extrapolation_start(grad)
+    if start is None:
         return _observed_overflow(grad), None
     info = jnp.finfo(jnp.dtype(dtype))
-    idx = np.nonzero(grad.fit_mask)[0][-1]
-    with np.errstate(all="ignore"):
-        log_g = float(np.nanmedian(np.log(grad.norms[:, idx])))
-    if not math.isfinite(log_g):
-        return _observed_overflow(grad), None
-    t0 = float(grad.horizons[idx])
+    t0, log_g = start
     overflow = t0 + (math.log(float(info.max)) - log_g) / grad.rate if grad.rate_low > 0 else _observed_overflow(grad)
     underflow = t0 + (math.log(float(info.smallest_normal)) - log_g) / grad.rate if grad.rate_high < 0 else None
     return overflow, underflow

@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 import equinox as eqx
 import jax.numpy as jnp
 
+from . import _words as words
 from ._capabilities import SwappableAdjoint, adjoint_name, reverse_through_steps
 from ._diagnosis_types import GradientGrowthResult, Recommendation
 from ._lyapunov import LyapunovResult
@@ -178,15 +179,15 @@ class LossScaling(AbstractCause):
         plain, scaled = underflow_with_scaling(evidence.gradient, ablated, dtype)
         moved = ""
         if plain is not None:
-            moved = (f" It moves the {dtype} underflow horizon from T ≈ {plain:.3g} to "
-                     + (f"T ≈ {scaled:.3g}" if scaled is not None else "beyond the horizons measured")
+            moved = (f" It moves the {dtype} underflow horizon from T ≈ {words.number(plain)} to "
+                     + (f"T ≈ {words.number(scaled)}" if scaled is not None else "beyond the horizons measured")
                      + ": by ln(S_max) / |rate| at most, since the scaled seed must stay below the largest number.")
         return [Recommendation(
             "loss-scaling",
             f"Keep {dtype} with dynamic loss scaling (scale the loss by a power of two before the backward pass, "
             "divide the gradient after, lower the scale on overflow): with it the gradient's rate is "
-            f"{ablated.rate:+.3g} [{ablated.rate_low:+.3g}, {ablated.rate_high:+.3g}] against "
-            f"{evidence.expected_physical:+.3g} predicted by the physics." + moved,
+            f"{words.rate(ablated.rate, ablated.rate_low, ablated.rate_high)} against "
+            f"{words.number(evidence.expected_physical, 3, signed=True)} predicted by the physics." + moved,
             scaled, "time" if scaled is not None else None,
         )]
 
@@ -274,7 +275,8 @@ class Discretization(AbstractCause):
             return [Recommendation(
                 "step size",
                 f"Reduce the step from {sim.dt:g} to at most {safe:.3g}: at that step the numerical map's lambda_1 "
-                "matches the physics.", safe, "time",
+                f"matches the physics (within their 95% intervals, or a factor 2 of the gradient over T = "
+                f"{evidence.t_max:g}); a step that only keeps the map stable can be much larger.", safe, "time",
             )]
         ref = evidence.reference
         return [Recommendation(

@@ -16,6 +16,7 @@ from importlib import metadata
 import numpy as np
 
 from .. import _interrupts as interrupts
+from .. import _words as words
 from .._diagnosis_types import Diagnosis
 from . import _captions
 from ._text import (
@@ -23,9 +24,11 @@ from ._text import (
     cause_words,
     dtype_limits,
     fmt,
-    fmt_interval,
     fmt_rate,
+    fmt_rate_interval,
     fmt_value,
+    headline,
+    horizon_kind,
     is_finite,
     paragraphs,
     physics_words,
@@ -33,7 +36,6 @@ from ._text import (
     pretty_json,
     spectrum_text,
     verdict_label,
-    verdict_words,
 )
 
 
@@ -164,7 +166,7 @@ def rates_table(d: Diagnosis) -> TableItem:
     }.get(g.status, f" Status: {g.status}.")
     add(
         "gradient rate γ",
-        f"{fmt(d.gradient_rate, 3, signed=True)} {fmt_interval(d.gradient_interval)}",
+        fmt_rate_interval(d.gradient_rate, d.gradient_interval),
         f"Measured growth rate of ‖∂L_T/∂{g.wrt}‖ with the horizon T (loss {g.loss}; "
         f"{g.dtype}, {g.adjoint}): slope of ln‖grad‖ against T over {n_fit} of {H} horizons "
         f"and {M} members, with its {conf_s} interval ({g.method})." + fit_note,
@@ -172,7 +174,7 @@ def rates_table(d: Diagnosis) -> TableItem:
     )
     add(
         "expected rate (physics)",
-        f"{fmt(d.expected_rate, 4, signed=True)} {fmt_interval(d.expected_interval)}",
+        fmt_rate_interval(d.expected_rate, d.expected_interval, 4),
         "What exact differentiation of the true dynamics predicts for γ: λ₁ for gradients with "
         "respect to the initial state, max(λ₁, 0) with respect to parameters.",
     )
@@ -190,13 +192,23 @@ def rates_table(d: Diagnosis) -> TableItem:
             "warn" if numerical or d.verdict == "inconclusive" else "")
     limits = dtype_limits(d.dtype)
     lim_s = f" ({fmt(limits[0], 3)})" if limits else ""
+    kind = horizon_kind(d)
+    g_lo, g_hi = (tuple(d.gradient_interval or ()) + (None, None))[:2]
     add(
-        f"overflow horizon ({d.dtype})",
-        f"T ≈ {fmt(d.overflow_horizon, 3)}" if d.overflow_horizon is not None else "not reached",
+        f"overflow horizon ({d.dtype})" if kind != "non-finite" else "non-finite from (observed)",
+        f"T ≈ {fmt(d.overflow_horizon, 3)}" if kind is not None else "not reached",
         f"Horizon at which ‖grad‖ reaches the largest {d.dtype}{lim_s} at the measured rate; "
-        "beyond it the gradient is Inf or NaN."
-        if d.overflow_horizon is not None
-        else "The gradient does not grow significantly, so it never overflows this type.",
+        "beyond it the gradient is infinite or not a number."
+        if kind == "overflow"
+        else "The first horizon at which at least half of the members' gradients were non-finite while their "
+        "forward states stayed finite: observed, not extrapolated, since no growth rate above zero was measured."
+        if kind == "non-finite"
+        else "The gradient does not grow significantly, so it never overflows this type."
+        if is_finite(d.gradient_rate) and not (is_finite(g_lo) and g_lo > 0)
+        else "The gradient grows, but no overflow horizon was extrapolated from its rate."
+        if is_finite(d.gradient_rate)
+        else "No growth rate was measured, and no horizon was seen where at least half of the gradients turn "
+        "non-finite with a finite forward state.",
         "warn" if is_finite(d.overflow_horizon) and float(d.overflow_horizon) <= float(np.max(g.horizons, initial=0)) else "",
     )
     tiny_s = f" ({fmt(limits[1], 3)})" if limits else ""
@@ -206,7 +218,11 @@ def rates_table(d: Diagnosis) -> TableItem:
         f"Horizon at which ‖grad‖ falls below the smallest normal {d.dtype}{tiny_s}; beyond it "
         "the gradient loses precision and then becomes exactly zero."
         if d.underflow_horizon is not None
-        else "The gradient does not decay significantly, so it never underflows this type.",
+        else "The gradient does not decay significantly, so it never underflows this type."
+        if is_finite(d.gradient_rate) and not (is_finite(g_hi) and g_hi < 0)
+        else "The gradient decays, but no underflow horizon was extrapolated from its rate."
+        if is_finite(d.gradient_rate)
+        else "No growth rate was measured, so no underflow horizon is predicted.",
     )
     add(
         "truncation horizon",
@@ -239,8 +255,8 @@ def ablation_table(d: Diagnosis) -> TableItem | None:
         evidence = "; ".join(f"{k} = {fmt_value(v)}" for k, v in (a.evidence or {}).items())
         rows.append([
             a.name, a.cause, a.change,
-            f"{fmt(a.rate_before, 3, signed=True)} {fmt_interval(a.interval_before)}",
-            f"{fmt(a.rate_after, 3, signed=True)} {fmt_interval(a.interval_after)}",
+            fmt_rate_interval(a.rate_before, a.interval_before),
+            fmt_rate_interval(a.rate_after, a.interval_after),
             result, evidence or "—",
         ])
         classes.append("good" if a.confirmed else ("bad" if a.status != "ok" else ""))
@@ -267,7 +283,7 @@ def extra_table(extra: dict) -> TableItem | None:
                 str(label), verdict_label(r.verdict), r.physics,
                 ", ".join(r.causes) if r.causes else "none",
                 fmt_rate(p1, pse), fmt_rate(n1, nse),
-                f"{fmt(r.gradient_rate, 3, signed=True)} {fmt_interval(r.gradient_interval)}",
+                fmt_rate_interval(r.gradient_rate, r.gradient_interval),
                 r.dtype, r.status,
             ])
             classes.append("" if r.status == "ok" else "warn")
@@ -344,16 +360,28 @@ def repro_block(study, d: Diagnosis):
     return items, str(command), pretty_json(config)
 
 
+def _rate_and_interval(d: Diagnosis) -> tuple[str, str]:
+    """The gradient rate and its interval in common decimals, or what is missing."""
+    if not is_finite(d.gradient_rate):
+        return words.MISSING, f"no rate fitted (status {d.gradient.status})"
+    text = words.rate(d.gradient_rate, *tuple(d.gradient_interval or (None, None))[:2])
+    rate, _, interval = text.partition(" ")
+    return rate, interval or "interval " + words.MISSING
+
+
 def key_numbers(d: Diagnosis) -> list:
     p1, pse = _lambda1(d.lambda_physical)
     n1, nse = _lambda1(d.lambda_numerical)
     out = [
-        ("λ₁ physical", fmt_rate(p1, pse, 4), f"reference, {d.lambda_physical.dtype}"),
-        ("λ₁ numerical", fmt_rate(n1, nse, 4), f"your step, {d.lambda_numerical.dtype}"),
-        ("gradient rate γ", fmt(d.gradient_rate, 3, signed=True), fmt_interval(d.gradient_interval)),
+        ("λ₁ physical", words.plus_minus(p1, pse, 4), f"reference, {d.lambda_physical.dtype}"),
+        ("λ₁ numerical", words.plus_minus(n1, nse, 4), f"your step, {d.lambda_numerical.dtype}"),
+        ("gradient rate γ", *_rate_and_interval(d)),
     ]
-    if d.overflow_horizon is not None and is_finite(d.overflow_horizon):
+    kind = horizon_kind(d)
+    if kind == "overflow":
         out.append((f"{d.dtype} overflow", f"T ≈ {fmt(d.overflow_horizon, 3)}", "at the measured rate"))
+    elif kind == "non-finite":
+        out.append(("gradient non-finite", f"from T ≈ {fmt(d.overflow_horizon, 3)}", "observed, no rate measured"))
     elif d.underflow_horizon is not None and is_finite(d.underflow_horizon):
         out.append((f"{d.dtype} underflow", f"T ≈ {fmt(d.underflow_horizon, 3)}", "at the measured rate"))
     elif d.truncation_horizon is not None:
@@ -372,7 +400,7 @@ def key_numbers(d: Diagnosis) -> list:
 def build(study, *, dpi: int = 150, scale: float = 1.0, figures: bool = True) -> Document:
     """Assemble the report content of a study (figures drawn with matplotlib, Agg)."""
     d = study.diagnosis
-    words, tone = verdict_words(d.verdict)
+    verdict_text, tone = headline(d)
     figs = []
     warnings = []
     from . import _figures, _plot  # matplotlib itself is imported only when drawing
@@ -398,7 +426,7 @@ def build(study, *, dpi: int = 150, scale: float = 1.0, figures: bool = True) ->
         rendered=_dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
         verdict=d.verdict,
         verdict_label=verdict_label(d.verdict),
-        verdict_text=words,
+        verdict_text=verdict_text,
         tone=tone,
         physics=d.physics,
         physics_text=physics_words(d.physics),
@@ -407,7 +435,8 @@ def build(study, *, dpi: int = 150, scale: float = 1.0, figures: bool = True) ->
         reasons=[str(r) for r in (d.reasons or ())],
         to_decide=[str(t) for t in (d.to_decide or ())],
         no_cause_text="none confirmed: the numerics are sound"
-        if d.verdict in ("stable", "intrinsic-explosion", "intrinsic-vanishing") else "none confirmed",
+        if d.verdict in ("stable", "intrinsic-explosion", "intrinsic-vanishing")
+        and not words.disjoint(d.gradient_interval, d.expected_interval) else "none confirmed",
         summary=[p for p in paragraphs(study.summary) if p not in paragraphs(d.explanation)],
         key_numbers=key_numbers(d),
         rates=rates_table(d),

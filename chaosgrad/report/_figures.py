@@ -18,7 +18,7 @@ import warnings
 import numpy as np
 
 from ._plot import BAD, GRAD, GREY, NUM, PHYS, REF, finite, legend, new_figure, note
-from ._text import dtype_limits, fmt, is_finite
+from ._text import dtype_limits, fmt, horizon_kind, is_finite
 
 
 def _blend(ax):
@@ -40,10 +40,24 @@ def _robust_band(log_norms):
     return med, lo, hi
 
 
-def gradient_growth(d, width=6.4, height=3.7):
+# Line styles of the gradient-growth figure; its caption names them from here.
+EXPECTED_LINES = (("expected_rate", PHYS, "--", "λ_physical"), ("expected_numerical_rate", NUM, ":", "λ_numerical"))
+DTYPE_LINE = (BAD, "-.")
+OVERFLOW_LINE = (BAD, "--")
+MAX_MEMBER_LINES = 64
+# Colours and styles of the other figures, named by their captions.
+CONVERGENCE_LINES = ((PHYS, "-"), (NUM, "--"))  # physical, numerical
+NONFINITE_LINE = (BAD, "-.")
+LITERATURE_LINE = (REF, "--")
+PHYSICS_LINE = (PHYS, "--")  # lambda_1 or the expected rate as a reference line
+ABLATION_COLOURS = (GREY, GRAD, NUM)  # before; after, confirmed; after, not confirmed
+
+
+def gradient_growth_parts(d) -> dict:
+    """What :func:`gradient_growth` draws for diagnosis ``d``: the data it plots and which
+    elements appear. The caption (``_captions.gradient_growth``) reads the same dict, so
+    it names only what is drawn."""
     g = d.gradient
-    fig, axes = new_figure(width, height)
-    ax = axes[0, 0]
     T = np.asarray(g.horizons, dtype=float)
     norms = np.asarray(g.norms, dtype=float)
     ok = np.asarray(g.finite, dtype=bool) & np.isfinite(norms) & (norms > 0)
@@ -53,8 +67,45 @@ def gradient_growth(d, width=6.4, height=3.7):
     med, lo, hi = _robust_band(logn)
     fit = np.asarray(g.fit_mask, dtype=bool) & np.isfinite(med)
     have = np.isfinite(med)
+    rate = d.gradient_rate if is_finite(d.gradient_rate) else g.rate
+    lo_r, hi_r = tuple(d.gradient_interval or (np.nan, np.nan))[:2]
+    fit_block = bool(have.any() and (fit.sum() >= 2 or (fit.sum() >= 1 and is_finite(d.gradient_rate))))
+    ylim = None
+    if have.any():
+        ylim = [float(np.nanmin(lo)), float(np.nanmax(hi))]
+        pad = 0.08 * max(ylim[1] - ylim[0], 1.0)
+        ylim = [ylim[0] - pad, ylim[1] + pad]
+    limits = dtype_limits(d.dtype)
+    ln_max = float(np.log(limits[0])) if limits is not None else None
+    oh = d.overflow_horizon
+    return {
+        "T": T, "logn": logn, "M": M, "n_ok": n_ok, "med": med, "lo": lo, "hi": hi, "fit": fit, "have": have,
+        "rate": rate, "interval": (lo_r, hi_r), "ylim": ylim, "limits": limits, "ln_max": ln_max,
+        # A member's line shows where it is finite at two consecutive horizons.
+        "members": bool(M <= MAX_MEMBER_LINES and (np.isfinite(logn[:, :-1]) & np.isfinite(logn[:, 1:])).any()),
+        "median_line": bool(have.sum() >= 2),
+        "unfit": bool((have & ~fit).any()),
+        "fit_block": fit_block,
+        "fit_line": fit_block and is_finite(rate),
+        "fit_band": fit_block and is_finite(rate) and is_finite(lo_r) and is_finite(hi_r),
+        "expected": tuple((getattr(d, attr), color, ls, name) for attr, color, ls, name in EXPECTED_LINES
+                          if fit_block and is_finite(getattr(d, attr))),
+        "dtype_line": bool(ylim is not None and ln_max is not None
+                           and ln_max <= ylim[1] + 0.5 * (ylim[1] - ylim[0])),
+        "bad": n_ok < M,
+        "overflow_line": bool(is_finite(oh) and T.size and float(oh) <= 1.3 * T.max()),
+    }
 
-    if M <= 64:
+
+def gradient_growth(d, width=6.4, height=3.7):
+    g = d.gradient
+    fig, axes = new_figure(width, height)
+    ax = axes[0, 0]
+    parts = gradient_growth_parts(d)
+    T, logn, M, n_ok = parts["T"], parts["logn"], parts["M"], parts["n_ok"]
+    med, lo, hi, fit, have = parts["med"], parts["lo"], parts["hi"], parts["fit"], parts["have"]
+
+    if parts["members"]:
         for m in range(M):
             ax.plot(T, logn[m], "-", color=GREY, alpha=0.25, linewidth=0.6)
     if have.any():
@@ -67,43 +118,36 @@ def gradient_growth(d, width=6.4, height=3.7):
             ax.plot(T[unfit], med[unfit], "o", markerfacecolor="white", markeredgecolor=GRAD,
                     markersize=4, label="median (not in fit)")
 
-    ylim = None
-    if fit.sum() >= 2 or (fit.sum() >= 1 and is_finite(d.gradient_rate)):
+    ylim = parts["ylim"]
+    if parts["fit_block"]:
         tbar = float(T[fit].mean())
-        rate = d.gradient_rate if is_finite(d.gradient_rate) else g.rate
+        rate = parts["rate"]
         ybar = float(np.mean(med[fit] - rate * (T[fit] - tbar))) if is_finite(rate) else float(med[fit].mean())
         span = np.array([T.min(), T.max()])
-        ylim = [float(np.nanmin(lo)), float(np.nanmax(hi))]
-        pad = 0.08 * max(ylim[1] - ylim[0], 1.0)
-        ylim = [ylim[0] - pad, ylim[1] + pad]
-        if is_finite(rate):
-            lo_r, hi_r = (d.gradient_interval if d.gradient_interval else (np.nan, np.nan))
-            if is_finite(lo_r) and is_finite(hi_r):
-                tt = np.linspace(span[0], span[1], 50)
-                ax.fill_between(tt, ybar + lo_r * (tt - tbar), ybar + hi_r * (tt - tbar),
-                                color=GRAD, alpha=0.10, linewidth=0)
+        if parts["fit_band"]:
+            lo_r, hi_r = parts["interval"]
+            tt = np.linspace(span[0], span[1], 50)
+            ax.fill_between(tt, ybar + lo_r * (tt - tbar), ybar + hi_r * (tt - tbar),
+                            color=GRAD, alpha=0.10, linewidth=0)
+        if parts["fit_line"]:
             ax.plot(span, ybar + rate * (span - tbar), "-", color=GRAD, linewidth=1.0, alpha=0.8,
                     label=f"fit γ = {fmt(rate, 3, signed=True)}")
-        for slope, color, ls, name in (
-            (d.expected_rate, PHYS, "--", "λ_physical"),
-            (d.expected_numerical_rate, NUM, ":", "λ_numerical"),
-        ):
-            if is_finite(slope):
-                ax.plot(span, ybar + float(slope) * (span - tbar), ls, color=color, linewidth=1.5,
-                        label=f"slope from {name}: {fmt(slope, 3, signed=True)}")
+        for slope, color, ls, name in parts["expected"]:
+            ax.plot(span, ybar + float(slope) * (span - tbar), ls, color=color, linewidth=1.5,
+                    label=f"slope from {name}: {fmt(slope, 3, signed=True)}")
+    if ylim is not None:
         ax.set_ylim(*ylim)
 
     # Reference level: the largest finite number of the dtype, when within reach.
-    limits = dtype_limits(d.dtype)
+    limits = parts["limits"]
     lo_y, hi_y = ax.get_ylim()
-    if limits is not None and have.any():
-        ln_max = float(np.log(limits[0]))
-        if ln_max <= hi_y + 0.5 * (hi_y - lo_y):
-            ax.axhline(ln_max, color=BAD, linestyle="-.", linewidth=0.9,
-                       label=f"largest {d.dtype} ({fmt(limits[0], 3)})")
-            hi_y = max(hi_y, ln_max)
+    if parts["dtype_line"]:
+        ln_max = parts["ln_max"]
+        ax.axhline(ln_max, color=DTYPE_LINE[0], linestyle=DTYPE_LINE[1], linewidth=0.9,
+                   label=f"largest {d.dtype} ({fmt(limits[0], 3)})")
+        hi_y = max(hi_y, ln_max)
     # Non-finite horizons are never dropped silently: crosses in a strip at the top.
-    bad = n_ok < M
+    bad = parts["bad"]
     tr = _blend(ax)
     if bad.any():
         hi_y = hi_y + 0.16 * (hi_y - lo_y)
@@ -117,9 +161,10 @@ def gradient_growth(d, width=6.4, height=3.7):
     if have.any():
         ax.set_ylim(lo_y, hi_y)
     oh = d.overflow_horizon
-    if is_finite(oh) and T.size and float(oh) <= 1.3 * T.max():
-        ax.axvline(float(oh), color=BAD, linestyle="--", linewidth=0.9,
-                   label=f"{d.dtype} overflow at T ≈ {fmt(oh, 3)}")
+    if parts["overflow_line"]:
+        what = f"{d.dtype} overflow at" if horizon_kind(d) == "overflow" else "gradient non-finite from"
+        ax.axvline(float(oh), color=OVERFLOW_LINE[0], linestyle=OVERFLOW_LINE[1], linewidth=0.9,
+                   label=f"{what} T ≈ {fmt(oh, 3)}")
     if not have.any():
         note(ax, f"no finite gradient at any horizon\n({M} members × {T.size} horizons non-finite)",
              color=BAD)
@@ -141,7 +186,7 @@ def convergence(d, width=6.4, height=3.2):
     for i in range(k):
         ax = axes[0, i]
         vals = []
-        for res, color, ls, name in ((phys, PHYS, "-", "physical"), (num, NUM, "--", "numerical")):
+        for res, (color, ls), name in zip((phys, num), CONVERGENCE_LINES, ("physical", "numerical")):
             hist = np.asarray(res.history, dtype=float)
             if hist.ndim != 2 or hist.shape[1] <= i or hist.shape[0] == 0:
                 continue
@@ -160,10 +205,11 @@ def convergence(d, width=6.4, height=3.2):
                 vals.extend(finite((tail - band[n > hist.shape[0] // 3])[-1:]))
             if res.first_nonfinite_interval is not None:
                 tb = (int(res.first_nonfinite_interval) + 1) * float(res.interval)
-                ax.axvline(tb, color=BAD, linewidth=0.9, linestyle="-.",
+                ax.axvline(tb, color=NONFINITE_LINE[0], linewidth=0.9, linestyle=NONFINITE_LINE[1],
                            label=f"{name}: {res.nonfinite_quantity or 'value'} non-finite" if i == 0 else None)
         if lit is not None and i < len(lit) and is_finite(lit[i]):
-            ax.axhline(float(lit[i]), color=REF, linewidth=0.9, linestyle=(0, (4, 2)), label="literature")
+            ax.axhline(float(lit[i]), color=LITERATURE_LINE[0], linewidth=0.9, linestyle=LITERATURE_LINE[1],
+                       label="literature")
             vals.append(float(lit[i]))
         if vals:
             lo_v, hi_v = min(vals), max(vals)
@@ -247,7 +293,7 @@ def cotangent(d, width=6.4, height=3.0):
     lam = float(np.asarray(d.lambda_physical.exponents, dtype=float)[0])
     last = np.nonzero(have)[0][-1]
     if np.isfinite(lam):
-        ax.plot([t[0], t[last]], [med[last] + lam * (t[last] - t[0]), med[last]], "--", color=PHYS,
+        ax.plot([t[0], t[last]], [med[last] + lam * (t[last] - t[0]), med[last]], PHYSICS_LINE[1], color=PHYSICS_LINE[0],
                 linewidth=1.3, label=f"slope −λ₁ = {fmt(-lam, 3, signed=True)}")
     bad = ~ok.all(axis=0)
     if bad.any():
@@ -268,12 +314,28 @@ def cotangent(d, width=6.4, height=3.0):
     ax2.fill_between(mid, rlo, rhi, where=have_r, step="mid", color=GRAD, alpha=0.16, linewidth=0)
     ax2.step(mid, rmed, where="mid", color=GRAD, linewidth=1.2, label="median rate per block")
     if np.isfinite(lam):
-        ax2.axhline(lam, color=PHYS, linestyle="--", linewidth=1.2, label=f"λ₁ physical {fmt(lam, 3, signed=True)}")
+        ax2.axhline(lam, color=PHYSICS_LINE[0], linestyle=PHYSICS_LINE[1], linewidth=1.2,
+                    label=f"λ₁ physical {fmt(lam, 3, signed=True)}")
     ax2.axhline(0.0, color=GREY, linewidth=0.7)
     ax2.set_xlabel("time t")
     ax2.set_ylabel("backward growth rate")
     legend(ax2, loc="upper right")
     return fig
+
+
+def ablation_marks(d) -> dict:
+    """Which marks :func:`ablations` draws for ``d``: ``{"before", "confirmed", "other"}``
+    each ``True`` when some row has a finite rate or interval of that kind."""
+    def shown(rate, interval):
+        lo, hi = (tuple(interval) + (np.nan, np.nan))[:2] if interval is not None else (np.nan, np.nan)
+        return is_finite(rate) or (is_finite(lo) and is_finite(hi))
+
+    abl = tuple(d.ablations or ())
+    return {
+        "before": any(shown(a.rate_before, a.interval_before) for a in abl),
+        "confirmed": any(a.confirmed and shown(a.rate_after, a.interval_after) for a in abl),
+        "other": any(not a.confirmed and shown(a.rate_after, a.interval_after) for a in abl),
+    }
 
 
 def ablations(d, width=6.4, height=None):
@@ -290,8 +352,8 @@ def ablations(d, width=6.4, height=None):
         y = len(abl) - 1 - row
         labels.append(f"{a.name}\n({a.cause})")
         for rate, interval, dy, color, name in (
-            (a.rate_before, a.interval_before, 0.14, GREY, "before"),
-            (a.rate_after, a.interval_after, -0.14, GRAD if a.confirmed else NUM, "after"),
+            (a.rate_before, a.interval_before, 0.14, ABLATION_COLOURS[0], "before"),
+            (a.rate_after, a.interval_after, -0.14, ABLATION_COLOURS[1] if a.confirmed else ABLATION_COLOURS[2], "after"),
         ):
             lo, hi = (tuple(interval) + (np.nan, np.nan))[:2] if interval is not None else (np.nan, np.nan)
             if is_finite(lo) and is_finite(hi):
@@ -311,12 +373,15 @@ def ablations(d, width=6.4, height=None):
             ax.text(0.99, y - 0.14, "confirmed", transform=_blend_y(ax), ha="right", va="center",
                     fontsize=7, color=GRAD, fontweight="bold")
     if is_finite(d.expected_rate):
-        ax.axvline(float(d.expected_rate), color=PHYS, linestyle="--", linewidth=1.2,
+        ax.axvline(float(d.expected_rate), color=PHYSICS_LINE[0], linestyle=PHYSICS_LINE[1], linewidth=1.2,
                    label=f"expected from physics {fmt(d.expected_rate, 3, signed=True)}")
         xs.append(float(d.expected_rate))
-    ax.plot([], [], "s", color=GREY, label="before")
-    ax.plot([], [], "o", color=GRAD, label="after (confirmed)")
-    ax.plot([], [], "o", color=NUM, label="after (not confirmed)")
+    marks = ablation_marks(d)
+    for key, marker, color, label in (("before", "s", ABLATION_COLOURS[0], "before"),
+                                      ("confirmed", "o", ABLATION_COLOURS[1], "after (confirmed)"),
+                                      ("other", "o", ABLATION_COLOURS[2], "after (not confirmed)")):
+        if marks[key]:
+            ax.plot([], [], marker, color=color, label=label)
     if xs:
         lo_x, hi_x = min(xs), max(xs)
         pad = max(0.1 * (hi_x - lo_x), 0.05)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ._atomic import write_atomic
 from ._html import CSS
-from ._text import fmt, fmt_interval, fmt_rate, verdict_label, verdict_words
+from ._text import fmt, fmt_rate, fmt_rate_interval, verdict_label, verdict_words
 
 RESULTS_NAME = "results.json"
 
@@ -31,7 +31,7 @@ def _row(folder: Path, results: Path, load) -> dict:
         physics=d.physics,
         causes=", ".join(d.causes) if d.causes else "none",
         lambda1=fmt_rate(exps[0] if exps else None, ses[0] if ses else None),
-        gamma=f"{fmt(d.gradient_rate, 3, signed=True)} {fmt_interval(d.gradient_interval)}",
+        gamma=fmt_rate_interval(d.gradient_rate, d.gradient_interval),
         dtype=d.dtype,
         mode=study.mode,
         status=d.status,

@@ -20,6 +20,25 @@ REF = "#222222"  # literature values, reference lines
 GREY = "#8a8f98"
 CYCLE = ("#1f5fa8", "#e07a1f", "#1b7f5b", "#8e44ad", "#c0392b", "#5d6d7e", "#b7950b", "#17a2b8")
 
+# Words for the palette and the line styles, so that captions name the colours and styles
+# the figures draw from these same constants (one source of truth).
+COLOUR_NAMES = {
+    PHYS: "blue", NUM: "orange", GRAD: "green", BAD: "red", REF: "black", GREY: "grey",
+    "#8e44ad": "purple", "#5d6d7e": "slate", "#b7950b": "ochre", "#17a2b8": "teal",
+}
+STYLE_NAMES = {"-": "solid", "--": "dashed", ":": "dotted", "-.": "dash-dotted"}
+
+
+def colour_name(colour: str) -> str:
+    """The word for a palette colour (``"#1f5fa8"`` is ``"blue"``)."""
+    return COLOUR_NAMES[colour]
+
+
+def series_colour(i: int) -> str:
+    """The colour :func:`draw_generic` gives the ``i``-th series of a figure."""
+    return CYCLE[i % len(CYCLE)]
+
+
 BASE_SIZE = (6.4, 3.5)  # inches; one column of the report
 
 
@@ -111,7 +130,7 @@ def draw_generic(spec, *, width: float = BASE_SIZE[0], height: float = BASE_SIZE
     bar_i = 0
     drew = False
     for i, s in enumerate(series):
-        color = CYCLE[i % len(CYCLE)]
+        color = series_colour(i)
         x = np.asarray(s.x)
         y = np.asarray(s.y, dtype=float) if s.y is not None else np.zeros(0)
         style = str(s.style)

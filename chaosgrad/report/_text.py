@@ -7,6 +7,8 @@ import math
 
 import numpy as np
 
+from .. import _words as words
+
 # verdict -> (plain words, tone). Tone picks the colour of the headline banner.
 VERDICT_WORDS = {
     "stable": ("The gradient neither explodes nor vanishes over the horizons tested.", "good"),
@@ -31,8 +33,8 @@ VERDICT_WORDS = {
         "numerics",
     ),
     "diverged": (
-        "The simulation or its gradient diverged: non-finite values (NaN or Inf) "
-        "appear before a growth rate could be measured.",
+        "The simulation or its gradient diverged: non-finite values (infinite or not a "
+        "number) appear before a growth rate could be measured.",
         "bad",
     ),
     "no-gradient": (
@@ -63,7 +65,7 @@ CAUSE_WORDS = {
     "precision": "precision: round-off, overflow or underflow of the floating-point type",
     "saturation": "saturation: saturated nonlinearities (tanh, sigmoid, clipping) damp "
     "the gradient",
-    "nonfinite": "non-finite values: NaN or Inf appear in the forward or backward pass",
+    "nonfinite": "non-finite values: infinite or not-a-number values appear in the forward or backward pass",
 }
 
 # Largest and smallest normal numbers of the floating-point types a simulator may use.
@@ -78,6 +80,93 @@ DTYPE_LIMITS = {
 def verdict_words(verdict: str) -> tuple[str, str]:
     """Plain-words sentence and tone for a verdict (unknown verdicts are shown as given)."""
     return VERDICT_WORDS.get(verdict, (f"Verdict: {verdict}.", "neutral"))
+
+
+def headline(d) -> tuple[str, str]:
+    """The verdict's sentence and tone for diagnosis ``d``, with each clause that states a
+    comparison kept only where the diagnosis' own numbers show it: "grows faster than the
+    true dynamics allow" needs the gradient's interval above the physics' interval, "the
+    numerics are not to blame" needs no confirmed cause, "really is this large" needs
+    intervals that overlap. A clause the numbers do not show is replaced by what they do
+    show, or left out."""
+    verdict = str(d.verdict)
+    tone = verdict_words(verdict)[1]
+    g_lo, g_hi = _pair(d.gradient_interval)
+    e_lo, e_hi = _pair(d.expected_interval)
+    rate_known = words.finite(d.gradient_rate) and words.finite(g_lo) and words.finite(g_hi)
+    expected_known = words.finite(e_lo) and words.finite(e_hi)
+    rate_s = words.rate(d.gradient_rate, g_lo, g_hi) if rate_known else words.interval(g_lo, g_hi)
+    expected_s = words.rate(d.expected_rate, e_lo, e_hi) if expected_known and words.finite(d.expected_rate) else (
+        words.interval(e_lo, e_hi) if expected_known else None)
+    causes = tuple(d.causes or ())
+    if verdict in ("numerical-explosion", "numerical-vanishing"):
+        grows = verdict == "numerical-explosion"
+        first = ("The gradient explodes" if grows else "The gradient vanishes") + " because of the numerics, not the physics"
+        beyond = rate_known and expected_known and (g_lo > e_hi if grows else g_hi < e_lo)
+        if beyond:
+            how = "grows faster than the true dynamics allow" if grows else "decays faster than the true dynamics demand"
+            return f"{first}: it {how} (rate {rate_s} against {expected_s} from the physics).", tone
+        why = nonfinite_words(d)
+        if why:
+            return f"{first}: {why}.", tone
+        return first + (f" (confirmed cause: {', '.join(causes)})." if causes else "."), tone
+    if verdict in ("intrinsic-explosion", "intrinsic-vanishing"):
+        grows = verdict == "intrinsic-explosion"
+        s = ("The gradient explodes because the dynamics are chaotic" if grows
+             else "The gradient vanishes because the dynamics contract")
+        if words.disjoint((g_lo, g_hi), (e_lo, e_hi)):
+            s += (f"; its rate {rate_s} lies outside the physics' interval {expected_s}, so the physics names "
+                  "the class but not the value")
+        else:
+            s += (": the exact derivative really is this large" if grows
+                  else ": the true sensitivity really is this small")
+        if causes:
+            s += f"; the confirmed cause ({', '.join(causes)}) changes the gradient beside the physics"
+        elif not words.disjoint((g_lo, g_hi), (e_lo, e_hi)):
+            s += ", and the numerics are not to blame"
+        return s + ".", tone
+    return verdict_words(verdict)
+
+
+def _pair(interval):
+    try:
+        lo, hi = interval
+    except (TypeError, ValueError):
+        return None, None
+    return lo, hi
+
+
+def nonfinite_words(d) -> str | None:
+    """"it turns non-finite in 40 of 64 evaluations (from T ≈ 3.63) while the
+    forward simulation stays finite", from the gradient's own arrays; ``None`` when every
+    gradient is finite or the forward state is not."""
+    g = d.gradient
+    norms = np.asarray(g.norms, dtype=float)
+    if norms.ndim != 2 or not norms.size:
+        return None
+    zero = np.asarray(g.zero, dtype=bool) if np.asarray(g.zero).shape == norms.shape else np.zeros(norms.shape, bool)
+    state = np.asarray(g.state_finite, dtype=bool) if np.asarray(g.state_finite).shape == norms.shape else None
+    bad = ~np.asarray(g.finite, dtype=bool) & ~zero
+    if not bad.any() or state is None or not state[bad].all():
+        return None
+    first = float(np.asarray(g.horizons, dtype=float)[np.nonzero(bad.any(axis=0))[0][0]])
+    return (f"it turns non-finite in {int(bad.sum())} of {bad.size} evaluations (from T ≈ "
+            f"{words.number(first)}) while the forward simulation stays finite")
+
+
+def horizon_kind(d) -> str | None:
+    """What ``d.overflow_horizon`` is: ``"overflow"`` when a finite rate above zero
+    extrapolates it, ``"non-finite"`` when it is the horizon where the gradient was seen to
+    turn non-finite, ``None`` when there is none (or it is not finite)."""
+    from .._advice import overflow_extrapolated  # the rule that made the horizon
+
+    if not words.finite(d.overflow_horizon):
+        return None
+    g_lo = _pair(d.gradient_interval)[0]
+    if (words.finite(d.gradient_rate) and words.finite(g_lo) and float(g_lo) > 0
+            and overflow_extrapolated(d.gradient)):
+        return "overflow"
+    return "non-finite"
 
 
 def verdict_label(verdict: str) -> str:
@@ -134,16 +223,7 @@ def fmt(x, digits: int = 3, *, signed: bool = False) -> str:
         return "NaN"
     if math.isinf(v):
         return "+inf" if v > 0 else "-inf"
-    if v == 0:
-        return "+0" if signed else "0"
-    a = abs(v)
-    if a >= 10 ** (digits + 2) or a < 1e-3:
-        mant, exp = f"{v:.{max(digits - 1, 0)}e}".split("e")
-        s = f"{mant}e{int(exp)}"
-        return ("+" + s) if signed and v > 0 else s
-    decimals = max(digits - 1 - int(math.floor(math.log10(a))), 0)
-    s = f"{v:.{decimals}f}"
-    return ("+" + s) if signed and v > 0 else s
+    return words.number(v, digits, signed=signed)  # the one formatter of finite numbers
 
 
 def fmt_rate(x, err=None, digits: int = 3) -> str:
@@ -160,6 +240,19 @@ def fmt_interval(interval, digits: int = 3) -> str:
     except (TypeError, ValueError):
         return "—"
     return f"[{fmt(lo, digits, signed=True)}, {fmt(hi, digits, signed=True)}]"
+
+
+def fmt_rate_interval(rate, interval, digits: int = 3) -> str:
+    """A rate and its interval side by side in common decimals (``+0.890 [+0.854,
+    +0.950]``, the one formatter of ``chaosgrad._words``); for a table, a value that is
+    not finite is still shown (``NaN``), never dropped."""
+    try:
+        lo, hi = interval
+    except (TypeError, ValueError):
+        lo = hi = None
+    if all(words.finite(x) for x in (rate, lo, hi)):
+        return words.rate(rate, lo, hi, digits)
+    return f"{fmt(rate, digits, signed=True)} {fmt_interval(interval, digits)}"
 
 
 def fmt_value(v) -> str:
@@ -226,6 +319,9 @@ def spectrum_text(exponents, errors=None, limit: int = 6) -> str:
     decimals = int(min(6, max(2, 4 - math.floor(math.log10(big)))))
     parts = []
     for i, v in enumerate(lam[:limit]):
+        if not math.isfinite(v):
+            parts.append("not finite")
+            continue
         s = fmt_fixed(v, decimals)
         e = err[i] if err is not None and i < err.size else None
         if e is not None and math.isfinite(e):
@@ -281,7 +377,7 @@ def summary_table(study, paths=(), *, ascii_only: bool = False) -> str:
 
     def lam(r):
         exps, se = list(r.exponents), list(r.uncertainty)
-        return fmt_rate(exps[0] if exps else None, se[0] if se else None, 4)
+        return words.plus_minus(exps[0] if exps else None, se[0] if se else None, 4)
 
     rows = [
         ("system", f"{study.system} ({study.mode})"),
@@ -290,15 +386,19 @@ def summary_table(study, paths=(), *, ascii_only: bool = False) -> str:
         ("causes", ", ".join(d.causes) if d.causes else "none confirmed"),
         ("lambda_1 physical", lam(d.lambda_physical)),
         ("lambda_1 numerical", lam(d.lambda_numerical)),
-        ("gradient rate", f"{fmt(d.gradient_rate, 3, signed=True)} {fmt_interval(d.gradient_interval)}"),
-        ("expected rate", f"{fmt(d.expected_rate, 4, signed=True)} {fmt_interval(d.expected_interval)}"),
+        ("gradient rate", words.rate(d.gradient_rate, *_pair(d.gradient_interval))
+         if words.finite(d.gradient_rate) else f"{words.MISSING} (fit status {d.gradient.status})"),
+        ("expected rate", words.rate(d.expected_rate, *_pair(d.expected_interval), digits=4)),
     ]
     rows += [("because" if i == 0 else "", r) for i, r in enumerate(d.reasons)]
     rows += [("to decide" if i == 0 else "", t) for i, t in enumerate(d.to_decide)]
-    if d.overflow_horizon is not None:
-        rows.append((f"{d.dtype} overflow", f"T ~ {fmt(d.overflow_horizon, 3)}"))
-    if d.underflow_horizon is not None:
-        rows.append((f"{d.dtype} underflow", f"T ~ {fmt(d.underflow_horizon, 3)}"))
+    kind = horizon_kind(d)
+    if kind == "overflow":
+        rows.append((f"{d.dtype} overflow", f"T ~ {words.number(d.overflow_horizon)} (at the measured rate)"))
+    elif kind == "non-finite":
+        rows.append(("gradient non-finite", f"from T ~ {words.number(d.overflow_horizon)} (observed)"))
+    if words.finite(d.underflow_horizon) and words.finite(d.gradient_rate):
+        rows.append((f"{d.dtype} underflow", f"T ~ {words.number(d.underflow_horizon)}"))
     rows.append(("status", d.status))
     for i, path in enumerate(paths):
         rows.append(("wrote" if i == 0 else "", str(path)))

@@ -64,6 +64,18 @@ def sweep(values: Sequence[float], run: Callable[[float], Diagnosis], progress, 
     return out
 
 
+# The order of rates_figure's series: the report draws series i in series_colour(i).
+RATES_SERIES = ("physical", "numerical", "gradient")
+
+
+def rates_colours() -> dict:
+    """The colour names :func:`rates_figure`'s series are drawn in, for captions:
+    ``{"physical": "blue", "numerical": "orange", "gradient": "green"}``."""
+    from ..report._plot import colour_name, series_colour
+
+    return {name: colour_name(series_colour(i)) for i, name in enumerate(RATES_SERIES)}
+
+
 def rates_figure(x, diagnoses: Sequence[Diagnosis], *, xlabel: str, title: str, caption: str, xscale="linear") -> Figure:
     """lambda_1 (physical and numerical) and the gradient rate with its interval against ``x``."""
     x = np.asarray(x, dtype=float)
@@ -75,22 +87,23 @@ def rates_figure(x, diagnoses: Sequence[Diagnosis], *, xlabel: str, title: str, 
     ghi = np.array([d.gradient_interval[1] for d in diagnoses])
     return Figure(
         title=title, caption=caption, xlabel=xlabel, ylabel="rate (1 / time unit)", xscale=xscale,
-        series=(
-            Series("lambda_1 physical (95% interval)", x, lp, lower=lp - up, upper=lp + up, style="line+marker"),
-            Series("lambda_1 numerical", x, ln, style="marker"),
-            Series("gradient rate (95% interval)", x, g, lower=glo, upper=ghi, style="line+marker"),
-            Series("zero", x[:1], np.zeros(1), style="hline"),
-        ),
+        series=tuple({
+            "physical": Series("lambda_1 physical (95% interval)", x, lp, lower=lp - up, upper=lp + up, style="line+marker"),
+            "numerical": Series("lambda_1 numerical", x, ln, style="marker"),
+            "gradient": Series("gradient rate (95% interval)", x, g, lower=glo, upper=ghi, style="line+marker"),
+        }[name] for name in RATES_SERIES) + (Series("zero", x[:1], np.zeros(1), style="hline"),),
     )
 
 
 def verdict_table(title: str, xname: str, x, diagnoses: Sequence[Diagnosis], caption: str = "") -> Table:
+    from ..report._text import fmt_rate_interval  # the report's one formatter of a rate and its interval
+
     rows = []
     for v, d in zip(x, diagnoses):
         lp, up = lam1(d)
         rows.append((
             fmt(float(v), 4), d.physics, d.verdict, ", ".join(d.causes) or "none",
-            f"{lp:+.3f} ± {up:.3f}", f"{d.gradient_rate:+.3f} [{d.gradient_interval[0]:+.3f}, {d.gradient_interval[1]:+.3f}]",
+            f"{lp:+.3f} ± {up:.3f}", fmt_rate_interval(d.gradient_rate, d.gradient_interval),
         ))
     return Table(
         title=title, caption=caption,
@@ -116,7 +129,7 @@ def make_study(system: str, title: str, summary: str, diagnosis: Diagnosis, sect
 __all__ = [
     "Figure", "Section", "Series", "Table", "diagnose_system", "exponent_list", "fmt", "import_optional", "lam1",
     "make_study", "no_progress",
-    "rates_figure", "sweep", "transitions", "verdict_table",
+    "rates_colours", "rates_figure", "sweep", "transitions", "verdict_table",
 ]
 
 

@@ -25,6 +25,7 @@ from .._precision import float64_scope
 from .._reference import exponent_uncertainty
 from .._rk import RK4
 from .._study import Figure, Section, Series, Table
+from .._words import finite, number
 from ..zoo import kuramoto_sivashinsky
 from . import StudySpec
 from ._common import diagnose_system, fmt, lam1, make_study, no_progress
@@ -43,6 +44,11 @@ def _settings(fast: bool) -> dict:
         rk4_steps=[] if fast else [0.001, 0.002, 0.003, 0.01],
         stability_time=50.0,
     )
+
+
+def _fraction(x) -> str:
+    """A recorded fraction as a percentage, or that it was not recorded."""
+    return f"{float(x):.0%}" if finite(x) else "not recorded"
 
 
 def _stiffness(system) -> float:
@@ -141,9 +147,9 @@ def run(*, fast: bool = False, progress=None):
     for ab in explicit.ablations:
         findings.append(
             f"Explicit RK4, ablation {ab.name} ({ab.change}): non-finite gradients "
-            f"{ab.evidence.get('nonfinite_fraction_before', float('nan')):.0%} before, "
-            f"{ab.evidence.get('nonfinite_fraction_after', float('nan')):.0%} after, rate after "
-            f"{ab.rate_after:.4f}: {'confirmed' if ab.confirmed else 'not confirmed'} ({ab.cause})."
+            f"{_fraction(ab.evidence.get('nonfinite_fraction_before'))} before, "
+            f"{_fraction(ab.evidence.get('nonfinite_fraction_after'))} after, rate after "
+            f"{number(ab.rate_after, 4)}: {'confirmed' if ab.confirmed else 'not confirmed'} ({ab.cause})."
         )
     for rec in explicit.recommendations:
         if rec.topic == "step size":

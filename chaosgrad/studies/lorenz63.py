@@ -24,6 +24,7 @@ from ._common import (
     lam1,
     make_study,
     no_progress,
+    rates_colours,
     rates_figure,
     sweep,
     transitions,
@@ -103,7 +104,8 @@ def run(*, fast: bool = False, progress=None) -> Study:
             rates_figure(
                 rhos, points, xlabel="rho", title="lambda_1 and gradient growth rate against rho",
                 caption=(
-                    "Where lambda_1 (blue band) crosses zero the gradient rate (orange, with its 95% interval) "
+                    f"Where lambda_1 ({rates_colours()['physical']} band) crosses zero the gradient rate "
+                    f"({rates_colours()['gradient']}, with its 95% interval) "
                     f"leaves zero and follows lambda_1: the chaos is physical. The dashed line is zero; rho_H = {RHO_HOPF:.2f}."
                 ),
             ),

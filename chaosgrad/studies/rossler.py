@@ -140,9 +140,11 @@ def run(*, fast: bool = False, progress=None):
         title="Gradient rate against the longest horizon",
         caption=(
             f"The growth rate of d x(T) / d y0 (markers, shaded 95% interval) measured over horizons up to T. At short T the "
-            f"interval is wide or misses lambda_1 = {lp:.4f} (dashed); it excludes 0 (dashed) from T = "
-            f"{excl0 if excl0 is not None else float('nan'):g} and also contains lambda_1 from T = "
-            f"{measured if measured is not None else float('nan'):g}. The table below gives the number of e-foldings lambda_1 T for each T."
+            f"interval is wide or misses lambda_1 = {lp:.4f} (dashed); it excludes 0 (dashed) "
+            + (f"from T = {excl0:g}" if excl0 is not None else "at no T measured")
+            + " and contains lambda_1 "
+            + (f"from T = {measured:g}" if measured is not None else "at no T measured")
+            + ". The table below gives the number of e-foldings lambda_1 T for each T."
         ),
         xlabel="longest horizon T", ylabel="rate (1 / time unit)", xscale="log",
         series=(
@@ -166,8 +168,9 @@ def run(*, fast: bool = False, progress=None):
         f"The Rössler attractor is {main.physics} with lambda_1 = {lp:.4f} (literature {LITERATURE_LAMBDA1}): verdict "
         f"{main.verdict}. Because lambda_1 is small, a short horizon holds few e-foldings and the rate's interval is "
         f"wide: {hi[0] - lo[0]:.3f} at T = {T[0]:g} ({lp * T[0]:.1f} e-foldings) against {hi[-1] - lo[-1]:.4f} at "
-        f"T = {T[-1]:g}. The interval excludes 0 and contains lambda_1 from T = "
-        f"{measured if measured is not None else float('nan'):g} on."
+        f"T = {T[-1]:g}. "
+        + (f"The interval excludes 0 and contains lambda_1 from T = {measured:g} on." if measured is not None
+           else "At no T measured does the interval both exclude 0 and contain lambda_1.")
     )
     return make_study(
         "rossler", "Rössler: how long a horizon slow chaos needs", summary, main, [section], findings, fast=fast,
