@@ -275,6 +275,8 @@ class Diagnosis(Result):
 
     def summary(self) -> str:
         """A plain-text table of the diagnosis, for terminals."""
+        from . import _words as words
+
         lo, hi = self.gradient_interval
         p, n = self.lambda_physical, self.lambda_numerical
         lines = [
@@ -282,16 +284,15 @@ class Diagnosis(Result):
             f"  verdict            {self.verdict}",
             f"  physics            {self.physics}",
             f"  causes             {', '.join(self.causes) if self.causes else 'none confirmed'}",
-            f"  lambda_1 physical  {p.exponents[0]:+.4f} ± {p.uncertainty[0]:.2g} (95%)",
-            f"  lambda_1 numerical {n.exponents[0]:+.4f} ± {n.uncertainty[0]:.2g} (95%)",
-            f"  gradient rate      {self.gradient_rate:+.4f}  [{lo:+.4f}, {hi:+.4f}] (95%)",
-            f"  expected rate      {self.expected_rate:+.4f}  [{self.expected_interval[0]:+.4f}, {self.expected_interval[1]:+.4f}]",
+            f"  lambda_1 physical  {words.plus_minus(p.exponents[0], p.uncertainty[0])} (95%)",
+            f"  lambda_1 numerical {words.plus_minus(n.exponents[0], n.uncertainty[0])} (95%)",
+            f"  gradient rate      {words.rate(self.gradient_rate, lo, hi, 4)} (95%)",
+            f"  expected rate      {words.rate(self.expected_rate, *self.expected_interval, 4)} (95%)",
         ]
         if self.expected_basis:
             lines.append(f"  expected from      {self.expected_basis}")
         if self.paired_gap is not None:
-            g, lo, hi = self.paired_gap
-            lines.append(f"  gradient - physics {g:+.4f}  [{lo:+.4f}, {hi:+.4f}] (95%, along the same members)")
+            lines.append(f"  gradient - physics {words.rate(*self.paired_gap, 4)} (95%, along the same members)")
         if self.member_source:
             lines.append(f"  members            {self.member_source}")
         law = self.gradient.law
@@ -299,8 +300,12 @@ class Diagnosis(Result):
             p = f"|grad| ~ T^p, p = {law.exponent:.3g} [{law.exponent_interval[0]:.3g}, {law.exponent_interval[1]:.3g}]"
             words = {"power": f"power: {p}", "either": f"exponential or power ({p}), not decided by these horizons"}
             lines.append(f"  growth law         {words.get(law.law, law.law)}")
-        if self.overflow_horizon is not None:
-            lines.append(f"  {self.dtype} overflow at T ≈ {self.overflow_horizon:.3g}")
+        if self.overflow_horizon is not None and words.finite(self.overflow_horizon):
+            from .report._text import horizon_kind  # the rule the report's words use
+
+            kind = ("overflow at T ≈ {} (extrapolated at the measured rate)" if horizon_kind(self) == "overflow"
+                    else "gradient non-finite from T ≈ {} (observed)")
+            lines.append(f"  {self.dtype} {kind.format(words.number(self.overflow_horizon))}")
         if self.underflow_horizon is not None:
             lines.append(f"  {self.dtype} underflow at T ≈ {self.underflow_horizon:.3g}")
         if self.shadowing is not None:

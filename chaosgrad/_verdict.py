@@ -32,7 +32,11 @@ import dataclasses
 import math
 from dataclasses import dataclass
 
-from ._diagnosis_types import GrowthLaw
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the verdict reads a GrowthLaw's fields only; its module imports this one
+    from ._diagnosis_types import GrowthLaw
+from . import _words as words
 from ._student_t import t_quantile
 
 LOG2 = math.log(2.0)
@@ -184,7 +188,7 @@ def expected_rate(lam: float, half_width: float, *, wrt_state: bool) -> tuple[fl
 
 
 def _interval(lo: float, hi: float) -> str:
-    return f"[{lo:+.3g}, {hi:+.3g}]"
+    return words.interval(lo, hi)
 
 
 # Disagreement with the physics is the claim that makes a verdict numerical or
@@ -266,17 +270,17 @@ def _paired_comparison(v: VerdictInputs) -> RateComparison:
     :func:`rate_comparison` applied to the difference, whose prediction is 0), material
     beyond a factor 10 over the fitted window (the loss's alignment, below)."""
     gap, lo, hi, dof, span = v.paired
-    words = f"along the same trajectories the gradient's rate exceeds the physics' by {gap:+.3g} {_interval(lo, hi)}"
+    text = f"along the same trajectories the gradient's rate exceeds the physics' by {words.rate(gap, lo, hi)}"
     if abs(gap) * span <= FLAT_BOUND:
         # The gradient is the growth of the tangent dynamics times its alignment with the
         # loss's direction, a factor that changes along one trajectory by an order of
         # magnitude without any trend: a gap smaller than that over the window is none.
-        return RateComparison("agree", words + f", within a factor 10 over the {span:.4g} time units fitted")
+        return RateComparison("agree", text + f", within a factor 10 over the {span:.4g} time units fitted")
     if abs(gap) > _widen(0.5 * (hi - lo), dof):
-        return RateComparison("disagree", words + f", significant at the {DISAGREEMENT_LEVEL:.0%} level")
+        return RateComparison("disagree", text + f", significant at the {DISAGREEMENT_LEVEL:.0%} level")
     if lo <= 0.0 <= hi:
-        return RateComparison("agree", words + ", an interval that contains 0")
-    return RateComparison("undecided", words + f": 0 is outside its 95% interval but not at the {DISAGREEMENT_LEVEL:.0%} level")
+        return RateComparison("agree", text + ", an interval that contains 0")
+    return RateComparison("undecided", text + f": 0 is outside its 95% interval but not at the {DISAGREEMENT_LEVEL:.0%} level")
 
 
 def rate_comparison(v: VerdictInputs) -> RateComparison:
@@ -359,15 +363,15 @@ def _overflow_of_growth(v: VerdictInputs) -> Decision | None:
                 "inconclusive", tuple(dict.fromkeys(v.confirmed)),
                 (f"the gradient is non-finite at {v.nonfinite_fraction:.0%} of the measured horizons and members, too "
                  f"early to fit its rate, and the ablation of {cause} that keeps it finite does not decide its growth "
-                 f"either ({rate:+.3g} {_interval(low, high)})",),
+                 f"either ({words.rate(rate, low, high)})",),
                 ("more members", "horizons below where the gradient overflows", "a wider dtype"),
             )
         if after == "grows" and not disagreement(dataclasses.replace(v, rate=rate, rate_low=low, rate_high=high)):
             return Decision(
                 "intrinsic-explosion", tuple(dict.fromkeys(v.confirmed)),
                 (f"the gradient is non-finite at {v.nonfinite_fraction:.0%} of the measured horizons and members, too "
-                 f"early to fit its own rate; the ablation of {cause} keeps it finite and it grows at {rate:+.4g} "
-                 f"{_interval(low, high)}, as the physics predicts ({v.expected:+.4g} {_interval(v.expected_low, v.expected_high)}): "
+                 f"early to fit its own rate; the ablation of {cause} keeps it finite and it grows at "
+                 f"{words.rate(rate, low, high)}, as the physics predicts ({words.rate(v.expected, v.expected_low, v.expected_high)}): "
                  "the non-finite values are the overflow of a physical explosion",), (),
             )
     return None
@@ -375,7 +379,7 @@ def _overflow_of_growth(v: VerdictInputs) -> Decision | None:
 
 def _law_words(law: GrowthLaw) -> str:
     lo, hi = law.exponent_interval
-    return f"|grad| grows like T^p with p = {law.exponent:.3g} {_interval(lo, hi)} over T = {law.horizon_range[0]:.4g} to {law.horizon_range[1]:.4g}"
+    return f"|grad| grows like T^p with p = {words.rate(law.exponent, lo, hi)} over T = {law.horizon_range[0]:.4g} to {law.horizon_range[1]:.4g}"
 
 
 def _neutral_growth_law(v: VerdictInputs, user, comparison: RateComparison, rate_words, expected_words, causes):
@@ -403,7 +407,7 @@ def _neutral_growth_law(v: VerdictInputs, user, comparison: RateComparison, rate
         return Decision(
             "stable", causes,
             (f"{_law_words(law)}: polynomial, not exponential (the exponential rate net of the power is "
-             f"{law.net_rate:+.3g} {_interval(net_lo, net_hi)}, which contains 0)",
+             f"{words.rate(law.net_rate, net_lo, net_hi)}, which contains 0)",
              f"{expected_words}: a neutral direction, along which a parameter moves the phase or a secular term, "
              "so the gradient grows like a power of T without exploding",
              f"fitted as an exponential the same data give {rate_words[4:]}, a rate that falls like p ln(T) / T "
@@ -477,8 +481,8 @@ def decide(v: VerdictInputs) -> Decision:
             ("shorter horizons, below where the gradient overflows", "a wider dtype if the simulator is in 16 or 32 bits"),
         )
 
-    rate_words = f"the gradient rate {v.rate:+.4g} {_interval(v.rate_low, v.rate_high)}"
-    expected_words = f"the physics predicts {v.expected:+.4g} {_interval(v.expected_low, v.expected_high)}"
+    rate_words = f"the gradient rate {words.rate(v.rate, v.rate_low, v.rate_high)}"
+    expected_words = f"the physics predicts {words.rate(v.expected, v.expected_low, v.expected_high)}"
     comparison = rate_comparison(v)
     law = _neutral_growth_law(v, user, comparison, rate_words, expected_words, causes)
     if law is not None:

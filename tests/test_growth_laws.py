@@ -118,7 +118,7 @@ def test_power_law_on_neutral_physics_is_stable():
     v = inputs(0.054, 0.019, 0.001, e_half=0.003, t_max=40.0, physics="neutral", law=law("power"))
     d = decide(v)
     assert d.verdict == "stable"
-    assert "T^p with p = 1" in d.reasons[0]
+    assert "T^p with p = +1.0" in d.reasons[0]
     # The same numbers judged only as an exponential were a gap nobody explains.
     assert decide(inputs(0.054, 0.019, 0.001, e_half=0.003, t_max=40.0, physics="neutral")).verdict == "inconclusive"
 
