@@ -5,7 +5,10 @@ Rates alone miss the plainest numerical failure: an adjoint that is wrong by a f
 (the same members, the same reported horizons) are compared in three ways:
 
 1. **non-finite values**: the user's run has NaN/Inf (state or gradient) and the
-   ablation has none;
+   ablation has none; and **lost values** (only where the ablated gradient is the exact
+   derivative of the same map): the user's gradient is exactly zero where the exact one
+   is finite and non-zero, an underflow in the user's dtype (a zero is never fitted, so
+   no rate would show it);
 2. **rate**: the rates differ beyond their combined 95% half-widths and materially (a
    factor 2 over the longest horizon), and the ablated rate is closer to the prediction;
 3. **value** (only where the ablated gradient is the exact derivative of the same map):
@@ -53,6 +56,21 @@ def nonfinite_fraction(g: GradientGrowthResult) -> float:
     """Fraction of (member, horizon) entries whose gradient or forward state is non-finite."""
     bad = ~np.isfinite(g.norms) | ~np.asarray(g.state_finite, bool)
     return float(bad.mean())
+
+
+def lost_fraction(before: GradientGrowthResult, after: GradientGrowthResult) -> float:
+    """Fraction of the (member, horizon) entries, on the horizons the two runs share,
+    where ``before``'s gradient is exactly zero and ``after``'s is finite and non-zero."""
+    if before.norms.shape != after.norms.shape or not np.allclose(before.horizons, after.horizons, rtol=1e-9, atol=0):
+        pairs = _common_horizons(before, after)
+        if not pairs:
+            return 0.0
+        i, j = (np.array(x) for x in zip(*pairs))
+        zb = np.asarray(before.zero)[:, before.reported][:, i]
+        fa = np.asarray(after.finite)[:, after.reported][:, j]
+    else:
+        zb, fa = np.asarray(before.zero), np.asarray(after.finite)
+    return float((zb & fa).mean()) if zb.size else 0.0
 
 
 def half_width(g: GradientGrowthResult) -> float:
@@ -131,6 +149,12 @@ def compare(before: GradientGrowthResult, after: GradientGrowthResult, *, exact:
     }
     if nf_b > 0 and nf_a == 0:
         return Comparison(True, f"the change removes the non-finite values ({nf_b:.0%} of the user's entries)", numbers)
+    lost = lost_fraction(before, after) if exact else 0.0
+    numbers["lost_fraction"] = lost
+    if lost > 0:
+        return Comparison(
+            True, f"the user's gradient is exactly zero at {lost:.0%} of the measured horizons and members where the "
+                  "exact derivative of the same map is finite and non-zero: it underflows in the user's dtype", numbers)
     if exact and nf_a > nf_b:
         return Comparison(False, "the ablated run itself has more non-finite values", numbers)
 

@@ -55,6 +55,7 @@ from ._lyapunov import (
 )
 from ._precision import float64_scope
 from ._pytree import floats_as_arrays
+from ._probe import check_closed_tangent
 from ._reference import check_reference
 from ._simulators import AbstractSimulator, check_simulator
 from ._sweep import early_sweep_program
@@ -215,6 +216,7 @@ def _checked(simulator, y0, args, *, loss, horizons, wrt, reference, members, tr
     check_literature(literature)
     causes = check_causes(causes)
     check_step_shapes(simulator, y0, args)
+    check_closed_tangent(simulator, y0, args)
     check_scalar_loss(loss, y0)
     plan = plan_horizons(horizons, simulator.dt) if horizons is not None else None
     n = simulator.tangent_space(y0)[0].dim

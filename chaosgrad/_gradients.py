@@ -30,6 +30,7 @@ from ._horizons import HorizonPlan, check_horizons, plan_horizons
 from ._losses import as_loss, check_scalar_loss
 from ._lyapunov import check_finite_input, check_step_shapes
 from ._precision import float64_scope
+from ._probe import check_closed_tangent
 from ._pytree import floats_as_arrays
 from ._simulators import AbstractSimulator, check_simulator
 from ._sketch import describe_sketch
@@ -316,6 +317,7 @@ def prepare_measurement(simulator, y0, args, *, loss, horizons, wrt, members, sp
     plan = plan_horizons(horizons, simulator.dt) if plan else check_horizons(horizons, simulator.dt, least=1)
     one = jax.tree_util.tree_map(lambda x: x[0], y0) if ensemble else y0
     check_step_shapes(simulator, one, args)
+    check_closed_tangent(simulator, one, args)
     check_scalar_loss(loss, one)
     if not ensemble and (not isinstance(members, (int, np.integer)) or members < 1):
         raise bad_argument("members", f"{members!r} is not a positive int", "pass e.g. 8")

@@ -48,6 +48,7 @@ from ._checks import (
 )
 from ._errors import bad_argument
 from ._lyapunov_chunks import MAX_INTERVALS, _Chunks, _initial_frame
+from ._probe import check_closed_tangent
 from ._lyapunov_result import LyapunovResult, kaplan_yorke_dimension, summarise
 from ._precision import float64_scope
 from ._sharding import shard_ensemble
@@ -269,6 +270,7 @@ def lyapunov_spectrum(
     one_y = jax.tree_util.tree_map(lambda x: x[0], y0) if y_axis == 0 else y0
     one_a = jax.tree_util.tree_map(lambda x: x[0], args) if a_axis == 0 else args
     check_step_shapes(simulator, one_y, one_a)
+    check_closed_tangent(simulator, one_y, one_a)
 
     flat, u_template, _ = simulator.tangent_space(one_y)
     n = flat.dim

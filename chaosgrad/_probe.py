@@ -19,6 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._compile_policy import COMPILE_BOUND, policy_jit
+from ._errors import bad_argument
 from ._pytree import is_float_array, leaf_names, tangent_mask
 from ._sketch import flat_floats
 from ._sweep import split_theta
@@ -136,16 +137,31 @@ def probe_step(simulator, y0, args, sel: Wrt) -> tuple[dict, list[str]]:
             f"one step's derivative with respect to {sel.label} is exactly zero at y0: the parameter does not enter "
             "the step differentiably here"
         )
-    read = []
-    if simulator.tangent_selector is not None:
-        names_out = leaf_names(y0, _outside_mask(simulator, y0))
-        read = [n for n, norm in zip(names_out, (float(x) for x in _outside_reads(simulator, y0, args))) if norm != 0]
-    if read:
-        shown = [_as_written(simulator, n) for n in read]
-        notes.append(
-            f"the step reads the state leaf/leaves {', '.join(shown)}, which are outside the tangent space: the "
-            "tangent map leaves out that dependence, so the exponents are not those of the closed loop. Fix: add "
-            "them to tangent= (a leaf recomputed from the others every step only adds exponents of -inf), or make "
-            "the step recompute them from the tangent leaves"
-        )
-    return {"state": state, "wrt": wrt, "passive": passive, "read_outside": read}, notes
+    # A tangent space the step reads outside of is refused before anything runs
+    # (check_closed_tangent), so none is left here.
+    return {"state": state, "wrt": wrt, "passive": passive, "read_outside": []}, notes
+
+
+def check_closed_tangent(simulator, y0, args) -> None:
+    """Refuse a ``tangent=`` that leaves out a floating leaf the step reads: the tangent
+    map would leave out that dependence, and every exponent and gradient measured would
+    be those of another dynamical system (a velocity-Verlet state whose stored force is
+    read by the next step, say). Only a simulator with a ``tangent=`` is checked: by
+    default every floating leaf is in the tangent space."""
+    if simulator.tangent_selector is None or not jax.tree_util.tree_leaves(eqx.filter(y0, is_float_array)):
+        return
+    names_out = leaf_names(y0, _outside_mask(simulator, y0))
+    read = [n for n, norm in zip(names_out, (float(x) for x in _outside_reads(simulator, y0, args))) if norm != 0]
+    if not read:
+        return
+    shown = [_as_written(simulator, n) for n in read]
+    inside = [_as_written(simulator, n) for n in leaf_names(y0, tangent_mask(y0, simulator.tangent_selector))]
+    raise bad_argument(
+        "tangent",
+        f"leaves out the state leaf/leaves {', '.join(shown)}, which the step reads: the tangent map would drop that "
+        f"dependence, and the exponents and gradients would not be those of your step (tangent leaves now: "
+        f"{', '.join(inside)})",
+        "add them to tangent= (e.g. tangent=lambda s: (" + ", ".join("s" + a for a in inside + shown) + ")): a leaf "
+        "the step recomputes from the others every step only adds exponents of -inf; or make the step recompute "
+        "them from the tangent leaves",
+    )

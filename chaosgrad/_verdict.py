@@ -546,5 +546,5 @@ def decide(v: VerdictInputs) -> Decision:
                        f" over T = {v.t_max:.4g}, but it is consistent with the physics, whose class is decided")
     if causes:
         reasons.append("the ablation of " + ", ".join(causes) + " shows the user's gradient is wrong in value, "
-                       "although it grows at the physical rate")
+                       "although its rate is the physical one")
     return Decision(verdict, causes, tuple(reasons), ())

@@ -263,14 +263,24 @@ def test_replace_fields_refuses_unknown_fields():
         cg.replace_fields(sim, step_size=0.1)
 
 
-def test_a_leaf_read_outside_the_tangent_space_is_named():
+def test_a_leaf_read_outside_the_tangent_space_is_refused_up_front():
     # y = (x, o): x' = 0.5 x + o, o' = x'. With tangent = x alone the map leaves out the
-    # feedback through o; the probe says so.
-    sim = cg.MapSimulator(lambda y, a: {"x": 0.5 * y["x"] + y["o"], "o": 0.5 * y["x"] + y["o"]},
-                          tangent=lambda s: s["x"])
-    d_notes = cg._probe.probe_step(sim, sim.prepare({"x": jnp.ones(1), "o": jnp.ones(1)}), None,
-                                   cg._wrt.resolve_wrt("y0", None))[1]
-    assert any("outside the tangent space" in n and "['o']" in n for n in d_notes), d_notes
+    # feedback through o (exponents ln 1 = 0 of the closed loop against ln 0.5 of x alone):
+    # every entry point refuses it before anything runs, naming the leaf and the fix.
+    def step(y, a):
+        return {"x": 0.5 * y["x"] + y["o"], "o": 0.5 * y["x"] + y["o"]}
+
+    sim = cg.MapSimulator(step, tangent=lambda s: s["x"])
+    y0 = {"x": jnp.ones(1), "o": jnp.ones(1)}
+    calls = [lambda: cg.lyapunov_spectrum(sim, y0, None, time=5.0),
+             lambda: cg.gradient_growth(sim, y0, None, horizons=(2, 4, 8)),
+             lambda: cg.diagnose(sim, y0, None, horizons=(2, 4, 8))]
+    for call in calls:
+        with pytest.raises(cg.ChaosgradInputError, match="tangent") as err:
+            call()
+        assert "['o']" in str(err.value) and "add them to tangent=" in str(err.value)
+    # The same state with the read leaf in the tangent space runs.
+    cg.lyapunov_spectrum(cg.MapSimulator(step, tangent=lambda s: (s["x"], s["o"])), y0, None, time=5.0)
 
 
 def test_tangent_must_select_floating_leaves():

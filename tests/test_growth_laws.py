@@ -249,3 +249,15 @@ def test_given_states_are_the_members():
     d = cg.diagnose(logistic, jnp.array([0.3]), members=cg.GivenStates(batch), horizons=(4, 8, 16))
     assert d.config["members"] == 4 and "given by the caller" in d.member_source
     assert d.verdict == "intrinsic-explosion"
+
+
+def test_underflow_to_zero_in_the_users_dtype_confirms_precision_by_value():
+    """y' = 0.3 y + 0.01 tanh y in float32: the gradient decays at ln(0.31) = -1.17 and
+    is exactly 0 in float32 from n ~ 75 (2^-149 = e^-103), where float64 gives 1e-40 and
+    below. A zero is never fitted, so only the values show it: the float64 ablation
+    confirms precision, and the decay itself is physical."""
+    sim = cg.MapSimulator(lambda y, a: 0.3 * y + 0.01 * jnp.tanh(y), dtype="float32")
+    d = cg.diagnose(sim, jnp.array([1.0, 0.5]), horizons=(20, 40, 80, 120))
+    assert d.verdict == "intrinsic-vanishing" and d.causes == ("precision",), d.summary()
+    ab = next(a for a in d.ablations if a.name == "float64")
+    assert ab.evidence["lost_fraction"] > 0 and "underflows" in ab.reason
