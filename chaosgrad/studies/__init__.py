@@ -45,6 +45,16 @@ _MODULES: dict[str, str] = {
 }
 
 
+# Wall-clock seconds of `chaosgrad analyze NAME --fast -q` (all three formats, an empty
+# compilation cache) on a 2-core x86-64 Linux machine shared with other work, measured
+# once each at the chaosgrad commit that added this table; `chaosgrad list` shows them.
+# A study missing here was not measured: the list says so rather than guessing.
+FAST_SECONDS: dict[str, float] = {
+}
+FAST_SECONDS_MEASURED = ("`chaosgrad analyze NAME --fast` once, an empty compilation cache, 2 shared CPU "
+                         "cores; expect more on a busy machine")
+
+
 def register(name: str, module: str) -> None:
     _MODULES[name] = module
 
