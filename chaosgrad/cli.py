@@ -264,6 +264,7 @@ def _match_system(name: str, known: list[str]) -> str:
     if name.lower() in folded:
         return folded[name.lower()]
     close = [folded[m] for m in difflib.get_close_matches(name.lower(), list(folded), 3, 0.75)]
+    close.sort(key=lambda k: sorted(k) != sorted(name.lower()))  # a transposition first (lorenz36)
     if close:
         hint = "; did you mean " + " or ".join(repr(c) for c in close) + "?"
         raise CliError(f"unknown system {name!r}{hint} Run `chaosgrad list` to see the bundled systems", EXIT_USAGE)

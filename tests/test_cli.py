@@ -413,7 +413,7 @@ def test_every_listed_time_was_measured_and_every_study_has_fast(capsys):
 def test_a_misspelt_system_gets_did_you_mean(capsys, tmp_path, typed, meant):
     code, out, err = _run(["analyze", typed, "--out", str(tmp_path / "rep")], capsys)
     assert code == cli.EXIT_USAGE and out == ""
-    assert err.startswith(f"chaosgrad: error: unknown system {typed!r}; did you mean ") and f"{meant!r}" in err
+    assert err.startswith(f"chaosgrad: error: unknown system {typed!r}; did you mean {meant!r}")
     assert "known:" not in err and err.count("\n") == 1  # the close names, not all of them
     assert not (tmp_path / "rep").exists()
 
