@@ -240,7 +240,7 @@ def cmd_list(args) -> int:
     if not names:
         print("no bundled systems are registered")
         return EXIT_OK
-    rows = [("analysis", "--fast", "time with --fast", "title")]
+    rows = [("analysis", "--fast", "--fast on 2 cores", "title")]
     for name in names:
         seconds = studies.FAST_SECONDS.get(name)
         took = "not measured" if seconds is None else f"{seconds:.0f} s"
@@ -339,7 +339,7 @@ def cmd_analyze(args, argv) -> int:
     if args.dpi < 20 or args.dpi > 600:
         raise CliError(f"--dpi {args.dpi}: use a value between 20 and 600", EXIT_USAGE)
     known = studies.names()
-    every = args.system == "all" and "all" not in known
+    every = args.system is not None and args.system.lower() == "all" and "all" not in known
     if args.system is not None and not every:
         args.system = _match_system(args.system, known)
     spec = _load_spec(args.system) if args.system is not None and not every else None
