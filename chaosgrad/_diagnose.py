@@ -344,7 +344,11 @@ def diagnose(
 
     Arguments:
         simulator, y0, args: the user's simulator as they run it.
-        loss, wrt: as for :func:`gradient_growth`.
+        loss: as for :func:`gradient_growth`.
+        wrt: ``"y0"`` (the default), ``"args"`` or a path into ``args``, as for
+            :func:`gradient_growth`: a key (``"rho"``), a dotted path of dict keys,
+            sequence indices and attribute names (``"p.HH_gNa"``, ``"layers.0.weight"``)
+            or a tuple of them (``("p", "HH_gNa")``).
         horizons: the horizons to report (default: nine log-spaced up to where the
             expected rate changes the gradient by e^25). The rate is fitted on an
             internal grid between the shortest and the longest, so its interval does not

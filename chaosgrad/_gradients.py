@@ -283,7 +283,13 @@ def gradient_growth(
         horizons: positive increasing horizons (time units); they are rounded to whole
             blocks of steps. These are the horizons reported; the rate is fitted on an
             internal grid between their shortest and longest (``result.fit_mask``).
-        wrt: ``"y0"``, ``"args"`` or a path into ``args`` such as ``"rho"``.
+        wrt: what the gradient is taken with respect to: ``"y0"`` (the initial state),
+            ``"args"`` (every floating leaf of ``args``) or a path into ``args``. A path
+            is a key (``"rho"``), a dotted string whose steps are dict keys, sequence
+            indices and attribute names (``"p.HH_gNa"``; ``"layers.0.weight"`` for an
+            equinox MLP), or a tuple of the same steps (``("layers", 0, "weight")``). A
+            key that itself holds a dot is taken literally when ``args`` has it. A path
+            ``args`` lacks is refused with the paths it offers.
         members: ensemble size; after ``transient``, the members are states along the
             trajectory from ``y0``, between one and two ``spacing`` apart (default: the
             longest horizon, so the members' windows do not overlap and their rates are

@@ -12,6 +12,7 @@ Exit codes are part of the interface (see ``EXIT_CODES``).
 from __future__ import annotations
 
 import argparse
+import difflib
 import shlex
 import sys
 import traceback
@@ -37,6 +38,24 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message):  # noqa: D401 (argparse API)
         raise CliError(f"{message}. See `{self.prog} --help`", EXIT_USAGE)
+
+    def parse_args(self, args=None, namespace=None):
+        """As argparse's, but arguments left over after a sub-command are reported by that
+        sub-command's parser (its help is where the options are), with close option names."""
+        ns, extras = self.parse_known_args(args, namespace)
+        if extras:
+            owner = self._sub_command_parser(ns)
+            options = [o for a in owner._actions for o in a.option_strings]
+            close = [m for e in extras if e.startswith("-") for m in difflib.get_close_matches(e, options, 1)]
+            hint = f" (did you mean {', '.join(close)}?)" if close else ""
+            owner.error(f"unrecognized arguments: {' '.join(extras)}{hint}")
+        return ns
+
+    def _sub_command_parser(self, ns) -> argparse.ArgumentParser:
+        for action in self._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                return action.choices.get(getattr(ns, action.dest, None), self)
+        return self
 
 
 # ---------------------------------------------------------------------------- parser
@@ -213,6 +232,15 @@ def _refresh_index(folder: Path):
 # ---------------------------------------------------------------------------- commands
 
 
+def _has_fast(spec) -> bool:
+    import inspect
+
+    try:
+        return "fast" in inspect.signature(spec.run).parameters
+    except (TypeError, ValueError):
+        return False
+
+
 def cmd_list(args) -> int:
     from . import studies
 
@@ -220,16 +248,36 @@ def cmd_list(args) -> int:
     if not names:
         print("no bundled systems are registered")
         return EXIT_OK
-    rows = []
+    rows = [("analysis", "--fast", "--fast on 2 cores", "title")]
     for name in names:
+        seconds = studies.FAST_SECONDS.get(name)
+        took = "not measured" if seconds is None else f"{seconds:.0f} s"
         try:
-            rows.append((name, studies.get(name).title))
+            spec = studies.get(name)
+            rows.append((name, "yes" if _has_fast(spec) else "no", took, spec.title))
         except Exception as exc:  # list the rest even if one study cannot load
-            rows.append((name, f"(cannot load: {type(exc).__name__}: {exc})"))
-    width = max(len(n) for n, _ in rows)
-    for name, title in rows:
-        print(f"{name:<{width}}  {title}")
+            rows.append((name, "?", took, f"(cannot load: {type(exc).__name__}: {exc})"))
+    widths = [max(len(r[i]) for r in rows) for i in range(3)]
+    for row in rows:
+        print("  ".join(f"{c:<{w}}" for c, w in zip(row, widths)) + f"  {row[3]}")
+    print(f"\ntimes: {studies.FAST_SECONDS_MEASURED}")
     return EXIT_OK
+
+
+def _match_system(name: str, known: list[str]) -> str:
+    """The bundled system ``name`` means, ignoring case; else a usage error with close names."""
+    if name in known:
+        return name
+    folded = {k.lower(): k for k in known}
+    if name.lower() in folded:
+        return folded[name.lower()]
+    close = [folded[m] for m in difflib.get_close_matches(name.lower(), list(folded), 3, 0.75)]
+    close.sort(key=lambda k: sorted(k) != sorted(name.lower()))  # a transposition first (lorenz36)
+    if close:
+        hint = "; did you mean " + " or ".join(repr(c) for c in close) + "?"
+        raise CliError(f"unknown system {name!r}{hint} Run `chaosgrad list` to see the bundled systems", EXIT_USAGE)
+    hint = f" (known: {', '.join(known)})" if known else " (none are registered)"
+    raise CliError(f"unknown system {name!r}{hint}; run `chaosgrad list` to see the bundled systems", EXIT_USAGE)
 
 
 def _load_spec(name: str):
@@ -298,10 +346,9 @@ def cmd_analyze(args, argv) -> int:
         raise CliError("--fast applies to bundled systems; for your simulator pass fewer horizons from the factory", EXIT_USAGE)
     _check_dpi(args.dpi)
     known = studies.names()
-    every = args.system == "all" and "all" not in known
-    if args.system is not None and not every and args.system not in known:
-        hint = f" (known: {', '.join(known)})" if known else " (none are registered)"
-        raise CliError(f"unknown system {args.system!r}{hint}; run `chaosgrad list` to see the bundled systems", EXIT_USAGE)
+    every = args.system is not None and args.system.lower() == "all" and "all" not in known
+    if args.system is not None and not every:
+        args.system = _match_system(args.system, known)
     spec = _load_spec(args.system) if args.system is not None and not every else None
     out_root = Path(args.out)
     _check_writable(out_root)

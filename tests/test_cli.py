@@ -10,6 +10,7 @@ import io
 import json
 import math
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -75,8 +76,12 @@ def test_list(registry, capsys):
     code, out, err = _run(["list"], capsys)
     assert code == 0 and err == ""
     lines = out.splitlines()
-    assert lines[1].split(None, 1) == ["synthetic-lorenz", "Lorenz-63 (synthetic results)"]
-    assert lines[0].startswith("broken-one") and "cannot load: ImportError: missing dependency xyz" in lines[0]
+    columns = [re.split(r" {2,}", line) for line in lines[:3]]
+    assert columns[0] == ["analysis", "--fast", "--fast on 2 cores", "title"]
+    # the synthetic study takes `fast` and was never timed: no number is made up for it
+    assert columns[2] == ["synthetic-lorenz", "yes", "not measured", "Lorenz-63 (synthetic results)"]
+    assert lines[1].startswith("broken-one") and "cannot load: ImportError: missing dependency xyz" in lines[1]
+    assert lines[3] == "" and lines[4].startswith("times: ")
 
 
 def test_analyze_writes_every_file_and_the_index(registry, capsys, tmp_path):
@@ -388,6 +393,66 @@ def test_an_interrupt_that_surfaces_as_a_write_error_exits_130(registry, capsys,
         _interrupts._STATE["interrupted"] = False
     assert code == 130 and "interrupted" in err and "cannot write" not in err
     assert _files(tmp_path / "rep") == []
+
+
+def _listed_names(out: str) -> list[str]:
+    """The names `chaosgrad list` prints: the first column, between the header and the note."""
+    return [line.split()[0] for line in out.split("\n\n")[0].splitlines()[1:]]
+
+
+def test_every_listed_system_has_a_script_and_a_row_in_the_readme(capsys):
+    code, out, _ = _run(["list"], capsys)
+    names = _listed_names(out)
+    assert code == 0 and "lorenz63" in names and len(names) == len(studies.names())
+    root = Path(__file__).resolve().parents[1]
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    for name in names:
+        script = root / "systems" / f"{name}.py"
+        assert script.is_file(), f"no script systems/{name}.py"
+        assert f'entry(["analyze", "{name}", *sys.argv[1:]])' in script.read_text(), script
+        assert f"| `{name}` |" in readme, f"README's table of bundled systems lacks {name}"
+
+
+def test_every_listed_time_was_measured_and_every_study_has_fast(capsys):
+    _, out, _ = _run(["list"], capsys)
+    rows = {line.split()[0]: line.split()[1:4] for line in out.split("\n\n")[0].splitlines()[1:]}
+    for name, (fast, took, unit) in rows.items():
+        assert fast == "yes", name
+        seconds = studies.FAST_SECONDS.get(name)
+        assert (took, unit) == (("not", "measured") if seconds is None else (f"{seconds:.0f}", "s")), name
+    assert set(studies.FAST_SECONDS) <= set(rows)
+
+
+@pytest.mark.parametrize("typed, meant", [("lorenz36", "lorenz63"), ("lorentz63", "lorenz63"), ("rosler", "rossler")])
+def test_a_misspelt_system_gets_did_you_mean(capsys, tmp_path, typed, meant):
+    code, out, err = _run(["analyze", typed, "--out", str(tmp_path / "rep")], capsys)
+    assert code == cli.EXIT_USAGE and out == ""
+    assert err.startswith(f"chaosgrad: error: unknown system {typed!r}; did you mean {meant!r}")
+    assert "known:" not in err and err.count("\n") == 1  # the close names, not all of them
+    assert not (tmp_path / "rep").exists()
+
+
+def test_system_names_ignore_case(registry, capsys, tmp_path):
+    code, _, _ = _run(["analyze", "Synthetic-LORENZ", "--format", "json", "--out", "rep", *FAST], capsys)
+    assert code == 0
+    assert _files(tmp_path / "rep") == ["index.html", "synthetic-lorenz", "synthetic-lorenz/results.json"]
+    code, out, _ = _run(["analyze", "ALL", "--format", "json", "--out", "rep2", *FAST], capsys)
+    assert code == 0 and "analysed 1 systems" in out
+    assert _files(tmp_path / "rep2") == _files(tmp_path / "rep")
+
+
+@pytest.mark.parametrize("argv, helped, close", [
+    (["analyze", "synthetic-lorenz", "--fats"], "chaosgrad analyze --help", "--fast"),
+    (["report", "x.json", "--formt", "html"], "chaosgrad report --help", "--format"),
+    (["list", "--verbose"], "chaosgrad list --help", None),
+    (["--verbose"], "chaosgrad --help", "--version"),
+    (["--frobnicate"], "chaosgrad --help", None),
+])
+def test_a_usage_error_points_to_the_help_of_its_sub_command(registry, capsys, argv, helped, close):
+    code, out, err = _run(argv, capsys)
+    assert code == cli.EXIT_USAGE and out == ""
+    assert err.rstrip("\n").endswith(f"See `{helped}`"), err
+    assert (f"(did you mean {close}?)" in err) if close else ("did you mean" not in err)
 
 
 # ------------------------------------------------------------------ help, entry point, progress

@@ -45,6 +45,37 @@ _MODULES: dict[str, str] = {
 }
 
 
+# Wall-clock seconds of `chaosgrad analyze NAME --fast -q` (html, pdf and json; each study
+# with its own empty compilation cache, XDG_CACHE_HOME set to a new folder), measured once
+# each, one after another, at commit dba8b90 on a 2-core x86-64 Linux machine shared with
+# other work (load average 3-5). An earlier pass of the same commands on the same machine,
+# under heavier load and sharing one cache, took from about half to six times these
+# (deep_network 81 s, brax_inverted_pendulum 121 s, rl 73 s). `chaosgrad list` shows them;
+# a study missing here was not measured, and the list says so rather than guessing.
+FAST_SECONDS: dict[str, float] = {
+    "attention": 9.3,
+    "batch_norm": 36.4,
+    "brax_inverted_pendulum": 102.0,
+    "curvature": 14.2,
+    "deep_network": 13.5,
+    "double_pendulum": 21.0,
+    "gymnax_pendulum": 11.6,
+    "kuramoto_sivashinsky": 61.2,
+    "lorenz63": 14.5,
+    "lorenz96": 32.9,
+    "maps": 6.7,
+    "mixed_precision": 11.1,
+    "oscillators": 13.5,
+    "rl": 53.0,
+    "rnn": 20.9,
+    "rossler": 11.4,
+    "shadowing": 27.1,
+    "training": 21.3,
+}
+FAST_SECONDS_MEASURED = ("`chaosgrad analyze NAME --fast` measured once on 2 shared CPU cores with an empty "
+                         "compilation cache (chaosgrad.studies.FAST_SECONDS); expect more on a busy machine")
+
+
 def register(name: str, module: str) -> None:
     _MODULES[name] = module
 
