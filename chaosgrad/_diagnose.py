@@ -251,9 +251,18 @@ def member_evidence(grad: GradientGrowthResult) -> dict:
     def as_tuple(x, kind):
         return () if x is None else tuple(kind(a) for a in np.asarray(x).ravel())
 
+    window = np.nonzero(np.asarray(grad.fit_mask))[0]
+    changes = ()
+    if window.size >= 2:
+        first, last = window[0], window[-1]
+        with np.errstate(all="ignore"):
+            change = np.log(grad.norms[:, last]) - np.log(grad.norms[:, first])
+        ok = grad.finite[:, first] & grad.finite[:, last]
+        changes = tuple(float(c) if o else math.nan for c, o in zip(change, ok))
     return dict(
         member_rates=as_tuple(grad.member_rates, float), member_rate_se=as_tuple(grad.member_rate_se, float),
         member_rate_dof=as_tuple(grad.member_rate_dof, int), rate_from_spread=bool(grad.rate_from_spread), law=grad.law,
+        member_changes=changes,
     )
 
 
@@ -440,7 +449,7 @@ def diagnose(
                                               lyap=lyap, reference_diverged=reference_diverged)
         y0s = simulator.prepare(y0s_ref)
     else:
-        y0s = source.starts(simulator, y0, args, seed=int(seed))
+        y0s = source.starts(simulator, y0, args, seed=int(seed), horizons=plan.times(simulator.dt)[plan.reported])
         if not reference_diverged:
             ft = _finite_time_expectation(ref_run.simulator, y0s, args, plan, simulator.dt, lyap, int(seed), is_state, notes,
                                           source.independent)

@@ -73,7 +73,8 @@ class GradientGrowthResult(Result):
             times: where along the trajectory the gradient grows.
         wrt: ``"y0"`` or the path of the parameter in ``args`` (e.g. ``"args[1]"``).
         loss: a description of the loss.
-        status: ``"ok"``, ``"partial-nonfinite"`` (some horizons non-finite, fit on the
+        status: ``"ok"``, ``"partial"`` (the rate is fitted on fewer than 5 horizons: see
+            ``notes``), ``"partial-nonfinite"`` (some horizons non-finite, fit on the
             rest) or ``"nonfinite"`` (too few finite horizons to fit).
         method: how the rate and interval were computed.
         dtype, adjoint: the user's state dtype and adjoint.
@@ -298,8 +299,8 @@ class Diagnosis(Result):
         law = self.gradient.law
         if law is not None and law.law != "undetermined":
             p = f"|grad| ~ T^p, p = {law.exponent:.3g} [{law.exponent_interval[0]:.3g}, {law.exponent_interval[1]:.3g}]"
-            words = {"power": f"power: {p}", "either": f"exponential or power ({p}), not decided by these horizons"}
-            lines.append(f"  growth law         {words.get(law.law, law.law)}")
+            law_words = {"power": f"power: {p}", "either": f"exponential or power ({p}), not decided by these horizons"}
+            lines.append(f"  growth law         {law_words.get(law.law, law.law)}")
         if self.overflow_horizon is not None and words.finite(self.overflow_horizon):
             from .report._text import horizon_kind  # the rule the report's words use
 

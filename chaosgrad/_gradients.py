@@ -45,7 +45,7 @@ FEW_FIT_POINTS = FIT_POINTS // 2 + 1
 
 
 @eqx.filter_jit
-def _along_trajectory(simulator, y0, args, gaps):
+def along_trajectory(simulator, y0, args, gaps):
     """The state after each cumulative gap (steps, traced): one member per gap."""
 
     def advance(y, n):
@@ -84,7 +84,7 @@ def make_members(simulator, y0, args, members: int, spacing: float, *, seed: int
         stacked = along(gaps)
         starts = [simulator.restart(jax.tree_util.tree_map(lambda x: x[i], stacked)) for i in range(int(members))]
         return jax.tree_util.tree_map(lambda *xs: np.stack([np.asarray(x) for x in xs]), *starts)
-    return _along_trajectory(simulator, y0, args, jnp.asarray(gaps))
+    return along_trajectory(simulator, y0, args, jnp.asarray(gaps))
 
 
 def _wrt_dimension(simulator, sel: Wrt, y_template, args) -> int:

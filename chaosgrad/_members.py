@@ -18,9 +18,10 @@ Contract of a member source (rules for implementers):
    members are independent by construction (far apart on the attractor, or drawn by
    the caller) or may share part of their trajectories (perturbations of one start),
    which the rate's interval must then allow for (``_fit``).
-3. ``starts(simulator, y0, args, *, seed)`` returns the members' start states stacked
-   on axis 0, in the simulator's dtype, member 0 first; it is called only when
-   ``ergodic`` is ``False`` (the attractor's members come from the reference trajectory).
+3. ``starts(simulator, y0, args, *, seed, horizons)`` returns the members' start states
+   stacked on axis 0, in the simulator's dtype, member 0 first (``horizons``: the
+   measured horizons, increasing); it is called only when ``ergodic`` is ``False`` (the
+   attractor's members come from the reference trajectory).
 4. ``describe()`` is a short phrase for reports and ``summary()``.
 5. A source is immutable and checks its own arguments on construction, naming the
    argument and the fix.
@@ -46,7 +47,7 @@ class AbstractMembers(abc.ABC):
     ergodic: bool
     independent: bool
 
-    def starts(self, simulator, y0, args, *, seed: int):  # pragma: no cover - rule 3
+    def starts(self, simulator, y0, args, *, seed: int, horizons):  # pragma: no cover - rule 3
         raise NotImplementedError
 
     @abc.abstractmethod
@@ -61,41 +62,62 @@ def _check_count(count, name="count"):
 
 @dataclass(frozen=True)
 class NearStart(AbstractMembers):
-    """The user's ``y0`` and ``count - 1`` small perturbations of it (the default).
+    """The user's ``y0`` and ``count - 1`` small perturbations of it along its own
+    trajectory (the default).
 
-    Member 0 is ``y0`` itself. The others add ``scale * s_i * z`` to each tangent
-    component ``u_i`` of ``y0``, with ``z`` standard normal (seeded) and ``s_i =
-    max(|u_i|, rms(u))``: relative to each component, and to the state's size where a
-    component is zero (a velocity that starts at rest). Leaves outside the tangent space
-    (counters, integer states) are copied. ``scale = 1e-3`` keeps every member within
-    0.1% of the user's state and far above float32's and float64's round-off (in float16
-    it is one unit in the last place), so members differ where the dynamics separate
-    them and coincide where it contracts them.
+    Member 0 is ``y0`` itself. Member ``m`` starts on the user's own trajectory ``s_m``
+    steps after ``y0`` (``s_m`` drawn uniformly, seeded, from 0 to ``shift`` times the
+    shortest horizon) and adds ``scale * s_i * z`` to each tangent component ``u_i``, with
+    ``z`` standard normal and ``s_i = max(|u_i|, rms(u))``: relative to each component,
+    and to the state's size where a component is zero (a velocity at rest). Leaves outside
+    the tangent space (counters, integer states) are not perturbed.
+
+    Why both: the shift puts the members at different phases of what the trajectory does
+    periodically (a period-2 cycle's alternating stretch, a libration's oscillating
+    projection on the loss), which one start alone would sample at one phase only;
+    ``shift = 0.5`` keeps every member inside the first half of the shortest horizon, so
+    each one still runs the user's computation. The perturbation separates the members
+    where the dynamics do (chaos); ``scale = 1e-3`` keeps them within 0.1% of the user's
+    state, far above float32's and float64's round-off (in float16 it is one unit in the
+    last place).
     """
 
     count: int = 8
     scale: float = 1e-3
+    shift: float = 0.5
     ergodic: bool = False
     independent: bool = False
 
     def __post_init__(self):
         _check_count(self.count)
-        if not isinstance(self.scale, (int, float)) or not 0 < self.scale < 1 or isinstance(self.scale, bool):
-            raise bad_argument("scale", f"{self.scale!r} is not in (0, 1)", "pass e.g. 1e-3 (relative perturbation)")
+        for name, value, fix in (("scale", self.scale, "pass e.g. 1e-3 (relative perturbation)"),
+                                 ("shift", self.shift, "pass e.g. 0.5 (of the shortest horizon)")):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1 or (
+                    name == "scale" and value == 0):
+                raise bad_argument(name, f"{value!r} is not in {'(0, 1)' if name == 'scale' else '[0, 1)'}", fix)
 
-    def starts(self, simulator, y0, args, *, seed: int):
-        flat, u, rest = simulator.tangent_space(y0)
-        u = np.asarray(u, np.float64)
-        rms = math.sqrt(float(np.mean(u**2))) if u.size else 0.0
-        size = np.maximum(np.abs(u), rms if rms > 0 else 1.0)
-        z = np.random.default_rng(seed).standard_normal((self.count, u.size))
-        z[0] = 0.0
-        us = u[None, :] + self.scale * size[None, :] * z
-        members = [simulator.prepare(flat.combine(jnp.asarray(m, flat.dtype), rest)) for m in us]
+    def starts(self, simulator, y0, args, *, seed: int, horizons):
+        from ._gradients import along_trajectory
+
+        rng = np.random.default_rng(seed)
+        most = int(math.floor(self.shift * float(np.asarray(horizons)[0]) / simulator.dt))
+        shifts = np.sort(rng.integers(0, most + 1, size=self.count))
+        shifts[0] = 0
+        states = along_trajectory(simulator, y0, args, jnp.asarray(np.diff(shifts, prepend=0), jnp.int32))
+        members = []
+        for m in range(self.count):
+            y = jax.tree_util.tree_map(lambda x: x[m], states)
+            flat, u, rest = simulator.tangent_space(y)
+            u = np.asarray(u, np.float64)
+            rms = math.sqrt(float(np.mean(u**2))) if u.size else 0.0
+            z = rng.standard_normal(u.size) if m else np.zeros(u.size)
+            u = u + self.scale * np.maximum(np.abs(u), rms if rms > 0 else 1.0) * z
+            members.append(simulator.prepare(flat.combine(jnp.asarray(u, flat.dtype), rest)))
         return jax.tree_util.tree_map(lambda *xs: jnp.stack(xs), *members)
 
     def describe(self) -> str:
-        return f"y0 and {self.count - 1} perturbations of it by {self.scale:g} of each component (the user's own start)"
+        return (f"y0 and {self.count - 1} states on its own trajectory within {self.shift:g} of the shortest horizon, "
+                f"perturbed by {self.scale:g} of each component (the user's own start)")
 
 
 @dataclass(frozen=True)
@@ -136,7 +158,7 @@ class GivenStates(AbstractMembers):
     def count(self) -> int:
         return int(np.shape(jax.tree_util.tree_leaves(self.states)[0])[0])
 
-    def starts(self, simulator, y0, args, *, seed: int):
+    def starts(self, simulator, y0, args, *, seed: int, horizons):
         return jax.vmap(simulator.restart)(simulator.prepare(self.states))
 
     def describe(self) -> str:

@@ -64,7 +64,7 @@ class VerdictInputs:
     ``rate``/``rate_low``/``rate_high``: the user's gradient rate and 95% interval;
     ``expected``/``expected_low``/``expected_high``: the physics' prediction for this
     ``wrt`` and its interval (NaN when unknown); ``t_max``: the longest horizon;
-    ``gradient_status``: ``"ok"``, ``"partial-nonfinite"``, ``"nonfinite"`` or
+    ``gradient_status``: ``"ok"``, ``"partial"``, ``"partial-nonfinite"``, ``"nonfinite"`` or
     ``"zero"``; ``forward_diverged``: the user's forward state became non-finite within
     the horizons; ``reference_diverged``: the reference dynamics blew up too;
     ``confirmed``: causes whose ablation confirmed them; ``failed``: ablations that
@@ -80,7 +80,8 @@ class VerdictInputs:
     interval comes from the members' spread; ``law``: the gradient's growth law
     (:class:`~chaosgrad.GrowthLaw`, ``None`` when not measured); ``paired``: ``(rate,
     low, high, dof, span)`` of the user's rate minus the physics' along the same members
-    over a fit window of ``span`` time units
+    over a fit window of ``span`` time units; ``member_changes``: each member's
+    ``ln ||g||`` at the end of the fit window minus at its start (NaN where not finite)
     (``_finite_time.paired_gap``), empty when the members are not the user's own or the
     prediction is an interval.
     """
@@ -110,6 +111,7 @@ class VerdictInputs:
     rate_from_spread: bool = True
     law: GrowthLaw | None = None
     paired: tuple = ()
+    member_changes: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -150,6 +152,28 @@ def members_class(v: VerdictInputs) -> str | None:
     if counted < 2 or counted < len(fitted) or len(classes) != 1:
         return None
     return classes.pop()
+
+
+# A change of the gradient by more than this factor between the fit window's ends, in
+# every member and the same direction, decides its class without a rate: a factor 100,
+# twice the order of magnitude that a bounded factor (the loss's alignment with the
+# growing direction, a transient bend) moves it along one trajectory.
+DECISIVE_CHANGE = 2 * FLAT_BOUND
+
+
+def change_class(v: VerdictInputs) -> str | None:
+    """``"grows"`` or ``"shrinks"`` when every member's gradient changed by more than a
+    factor 100 between the window's ends in one direction: a curve that bends (a
+    transient onto a cycle) has no straight-line rate with a narrow interval, but its
+    class is plain. ``None`` otherwise."""
+    changes = list(v.member_changes)
+    if len(changes) < 2 or not all(math.isfinite(c) for c in changes):
+        return None
+    if all(c > DECISIVE_CHANGE for c in changes):
+        return "grows"
+    if all(c < -DECISIVE_CHANGE for c in changes):
+        return "shrinks"
+    return None
 
 
 def physics_class(lam: float, half_width: float, t_max: float, *, reference_ok: bool, reference_diverged: bool) -> str:
@@ -447,7 +471,7 @@ def decide(v: VerdictInputs) -> Decision:
              "(a stop_gradient, an integer or discrete operation, or a state that does not enter the loss)",),
             ("make the step differentiable, e.g. a transition with gradients enabled or a relaxed discrete action",),
         )
-    user = growth_class(v.rate, v.rate_low, v.rate_high, v.t_max) or members_class(v)
+    user = growth_class(v.rate, v.rate_low, v.rate_high, v.t_max) or members_class(v) or change_class(v)
     overflow = _overflow_of_growth(v) if v.nonfinite_fixed_by and user is None else None
     if overflow is not None:
         return overflow

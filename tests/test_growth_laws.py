@@ -237,7 +237,7 @@ def test_member_sources_check_their_arguments():
 def test_near_start_keeps_y0_as_member_zero_and_perturbs_by_its_scale():
     sim = cg.MapSimulator(lambda y, a: y)
     y0 = jnp.array([1.0, 0.0, -2.0])
-    s = np.asarray(cg.NearStart(16, scale=1e-3).starts(sim, sim.prepare(y0), None, seed=0))
+    s = np.asarray(cg.NearStart(16, scale=1e-3).starts(sim, sim.prepare(y0), None, seed=0, horizons=[4.0, 8.0]))
     assert np.array_equal(s[0], np.asarray(y0))
     rel = np.abs(s[1:] - np.asarray(y0)) / np.maximum(np.abs(np.asarray(y0)), np.sqrt(np.mean(np.asarray(y0) ** 2)))
     assert 0 < rel.max() < 5e-3  # |z| < 5 for 45 standard normal draws: the scale is 1e-3

@@ -10,6 +10,7 @@ import numpy as np
 
 from .._diagnose import diagnose
 from .._diagnosis_types import Diagnosis
+from .._members import OnAttractor
 from .._reference import exponent_uncertainty
 from .._study import Figure, Section, Series, Study, Table
 from ..zoo import System
@@ -20,7 +21,14 @@ def no_progress(label: str, done: int, total: int) -> None:
 
 
 def diagnose_system(system: System, *, progress=None, **kwargs) -> Diagnosis:
-    """``diagnose`` a zoo system with its own reference and literature values."""
+    """``diagnose`` a zoo system with its own reference and literature values.
+
+    A bundled study describes the system (its attractor, a bifurcation sweep, literature
+    exponents): the ergodic question, so its members sample the attractor
+    (:class:`~chaosgrad.OnAttractor`) unless the study passes a member source itself."""
+    members = kwargs.get("members", 8)
+    if isinstance(members, (int, np.integer)) and not isinstance(members, bool):
+        kwargs["members"] = OnAttractor(int(members))
     kwargs.setdefault("reference", system.reference)
     kwargs.setdefault("literature", system.literature)
     kwargs.setdefault("name", system.title)
