@@ -279,3 +279,13 @@ def test_power_law_exponent_interval_covers_at_its_stated_level(noise):
         lo, hi = fit_growth_law(t, n, np.ones_like(n, bool), flat=False).exponent_interval
         hits += lo <= 1.0 <= hi
     assert 0.90 <= hits / 200 <= 0.99, hits
+
+
+@pytest.mark.parametrize("members", [2, 4, 8])
+def test_the_verdict_does_not_depend_on_the_dtype_y0_is_written_in(members):
+    """The logistic map at r = 4 (lambda = ln 2): y0 = 0.3 given as float32 or float64
+    is the same start for a float64 simulator, and gives the same verdict."""
+    logistic = cg.MapSimulator(lambda y, a: a * y * (1 - y))
+    verdicts = {cg.diagnose(logistic, jnp.asarray([0.3], dtype), 4.0, horizons=(4, 8, 16), members=members).verdict
+                for dtype in (np.float32, np.float64)}
+    assert verdicts == {"intrinsic-explosion"}
