@@ -278,6 +278,9 @@ class Diagnosis(Result):
         """A plain-text table of the diagnosis, for terminals."""
         from . import _words as words
 
+        def level(a, b):
+            return " (95%)" if words.finite(a) and words.finite(b) else ""
+
         lo, hi = self.gradient_interval
         p, n = self.lambda_physical, self.lambda_numerical
         lines = [
@@ -287,8 +290,8 @@ class Diagnosis(Result):
             f"  causes             {', '.join(self.causes) if self.causes else 'none confirmed'}",
             f"  lambda_1 physical  {words.plus_minus(p.exponents[0], p.uncertainty[0])} (95%)",
             f"  lambda_1 numerical {words.plus_minus(n.exponents[0], n.uncertainty[0])} (95%)",
-            f"  gradient rate      {words.rate(self.gradient_rate, lo, hi, 4)} (95%)",
-            f"  expected rate      {words.rate(self.expected_rate, *self.expected_interval, 4)} (95%)",
+            f"  gradient rate      {words.rate(self.gradient_rate, lo, hi, 4)}{level(lo, hi)}",
+            f"  expected rate      {words.rate(self.expected_rate, *self.expected_interval, 4)}{level(*self.expected_interval)}",
         ]
         if self.expected_basis:
             lines.append(f"  expected from      {self.expected_basis}")
