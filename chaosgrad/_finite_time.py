@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import jax
 import numpy as np
 
 from ._fit import fit_growth_rate
@@ -66,7 +67,8 @@ def finite_time_physics(reference, starts, args, times, fit_mask, *, interval: f
     fit = fit_growth_rate(times, logs, known & np.isfinite(logs), fit_mask=fit_mask, confidence=confidence,
                           logs_given=True, independent=independent)
     window = times[fit.mask] if fit.mask.any() else times
-    basis = (f"the reference's finite-time exponent along the {starts_count(starts)} members over "
+    count = int(np.shape(jax.tree_util.tree_leaves(starts)[0])[0])
+    basis = (f"the reference's finite-time exponent along the {count} members over "
              f"T = {window[0]:.4g} to {window[-1]:.4g}")
     return FiniteTimePhysics(fit.rate, fit.low, fit.high, int(fit.dof), fit.member_rates,
                              "ok" if fit.status == "ok" and res.status == "ok" else "partial", basis, logs, known)
@@ -96,8 +98,3 @@ def paired_gap(grad, ft: FiniteTimePhysics, *, independent: bool, confidence: fl
     window = grad.horizons[fit.mask]
     return float(fit.rate), float(fit.low), float(fit.high), int(fit.dof), float(window[-1] - window[0])
 
-
-def starts_count(starts) -> int:
-    import jax
-
-    return int(np.shape(jax.tree_util.tree_leaves(starts)[0])[0])
