@@ -252,17 +252,18 @@ def member_evidence(grad: GradientGrowthResult) -> dict:
         return () if x is None else tuple(kind(a) for a in np.asarray(x).ravel())
 
     window = np.nonzero(np.asarray(grad.fit_mask))[0]
-    changes = ()
+    changes, bands = (), ()
     if window.size >= 2:
         first, last = window[0], window[-1]
         with np.errstate(all="ignore"):
-            change = np.log(grad.norms[:, last]) - np.log(grad.norms[:, first])
-        ok = grad.finite[:, first] & grad.finite[:, last]
-        changes = tuple(float(c) if o else math.nan for c, o in zip(change, ok))
+            logs = np.log(grad.norms[:, window])
+        ok = np.asarray(grad.finite)[:, window]
+        changes = tuple(float(c[-1] - c[0]) if o[0] and o[-1] else math.nan for c, o in zip(logs, ok))
+        bands = tuple(float(np.ptp(c)) if o.all() else math.nan for c, o in zip(logs, ok))
     return dict(
         member_rates=as_tuple(grad.member_rates, float), member_rate_se=as_tuple(grad.member_rate_se, float),
         member_rate_dof=as_tuple(grad.member_rate_dof, int), rate_from_spread=bool(grad.rate_from_spread), law=grad.law,
-        member_changes=changes,
+        member_changes=changes, member_bands=bands,
     )
 
 

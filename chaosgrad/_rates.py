@@ -65,10 +65,12 @@ DECISIVE_CHANGE = 2 * FLAT_BOUND
 
 
 def change_class(v: VerdictInputs) -> str | None:
-    """``"grows"`` or ``"shrinks"`` when every member's gradient changed by more than a
-    factor 100 between the window's ends in one direction: a curve that bends (a
-    transient onto a cycle) has no straight-line rate with a narrow interval, but its
-    class is plain. ``None`` otherwise."""
+    """The class the values show where a curve that bends (a transient onto a cycle, a
+    period-2 alternation) has no straight-line rate with a narrow interval: ``"grows"``
+    or ``"shrinks"`` when every member's gradient changed by more than a factor 100
+    between the window's ends in one direction; ``"flat"`` when every member's gradient
+    stayed within a factor 10 over the whole window (it neither exploded nor vanished
+    over the horizons measured, the flat class's own bound). ``None`` otherwise."""
     changes = list(v.member_changes)
     if len(changes) < 2 or not all(math.isfinite(c) for c in changes):
         return None
@@ -76,6 +78,9 @@ def change_class(v: VerdictInputs) -> str | None:
         return "grows"
     if all(c < -DECISIVE_CHANGE for c in changes):
         return "shrinks"
+    bands = list(v.member_bands)
+    if len(bands) == len(changes) and all(math.isfinite(b) and b <= FLAT_BOUND for b in bands):
+        return "flat"
     return None
 
 

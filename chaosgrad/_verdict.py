@@ -99,7 +99,8 @@ class VerdictInputs:
     (:class:`~chaosgrad.GrowthLaw`, ``None`` when not measured); ``paired``: ``(rate,
     low, high, dof, span)`` of the user's rate minus the physics' along the same members
     over a fit window of ``span`` time units; ``member_changes``: each member's
-    ``ln ||g||`` at the end of the fit window minus at its start (NaN where not finite)
+    ``ln ||g||`` at the end of the fit window minus at its start, ``member_bands``: the
+    range (max - min) of its ``ln ||g||`` over the window (NaN where not finite)
     (``_finite_time.paired_gap``), empty when the members are not the user's own or the
     prediction is an interval.
     """
@@ -130,6 +131,7 @@ class VerdictInputs:
     law: GrowthLaw | None = None
     paired: tuple = ()
     member_changes: tuple = ()
+    member_bands: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -226,15 +228,15 @@ def _law_words(law: GrowthLaw) -> str:
 
 
 def _neutral_growth_law(v: VerdictInputs, user, comparison: RateComparison, rate_words, expected_words, causes):
-    """Growth on neutral physics that an exponential fit calls a gap: a power of T is what a
-    neutral direction gives (phase drift along a limit cycle or libration, a secular
-    term, a free rotation), so a power law is ``stable``; growth the horizons cannot
-    tell from an exponential is ``inconclusive`` with the horizon that would decide.
-    ``None`` when the law does not change the verdict."""
+    """Growth on neutral physics: a power of T is what a neutral direction gives (phase
+    drift along a limit cycle or libration, a secular term, a free rotation), so a power
+    law is ``stable`` whether or not an exponential fit would call the rate a gap (over
+    finite horizons a finite-time exponent's interval can hold the rate a power law
+    mimics); growth the horizons cannot tell from an exponential is ``inconclusive`` with
+    the horizon that would decide. ``None`` when the law does not change the verdict
+    (exponential growth is judged by the comparison)."""
     law = v.law
     if law is None or v.physics != "neutral":
-        return None
-    if user == "grows" and comparison.outcome == "agree":
         return None
     if user is None:
         # The exponential's interval spans classes; growth as a power is plain when its

@@ -60,7 +60,9 @@ def test_backsolve_adjoint_on_contracting_lorenz_is_the_cause():
     assert ablation.evidence["nonfinite_fraction_before"] > 0.5
     assert ablation.evidence["nonfinite_fraction_after"] == 0.0
     assert d.gradient.state_finite.all()
-    assert ablation.rate_after == pytest.approx(0.0, abs=1e-3)
+    # From the user's start (1, 1, 1) the exact gradient approaches 1 like 1 - c e^{-0.6 T}:
+    # over the fit window T = 5-20 that transient leaves a slope of order 0.6 c e^{-3} ~ 0.01 c.
+    assert ablation.rate_after == pytest.approx(0.0, abs=1e-2)
     # The exact gradient: at the stable fixed point z* = rho - 1, so d z(T) / d rho -> 1
     # (REFERENCE.md); by T = 20 the transient e^{-0.6 T} has decayed to 1e-5.
     assert ablation.evidence["median_norm_longest_after"] == pytest.approx(1.0, abs=1e-3)
