@@ -289,3 +289,26 @@ def test_the_verdict_does_not_depend_on_the_dtype_y0_is_written_in(members):
     verdicts = {cg.diagnose(logistic, jnp.asarray([0.3], dtype), 4.0, horizons=(4, 8, 16), members=members).verdict
                 for dtype in (np.float32, np.float64)}
     assert verdicts == {"intrinsic-explosion"}
+
+
+any_rate = st.one_of(st.floats(-20, 20, allow_nan=False), st.just(math.nan), st.just(math.inf), st.just(-math.inf))
+
+
+@given(rate=any_rate, half=st.one_of(width, st.just(math.nan), st.just(math.inf)), expected=any_rate,
+       e_half=st.one_of(width, st.just(math.nan)), status=st.sampled_from(["ok", "partial", "partial-nonfinite",
+                                                                         "nonfinite", "zero"]),
+       physics=st.sampled_from(["chaotic", "neutral", "contracting", "undetermined", "unbounded"]),
+       confirmed=st.sampled_from([(), ("adjoint",), ("precision",)]), diverged=st.booleans(),
+       law=st.sampled_from([None, "power", "either", "exponential"]),
+       paired=st.one_of(st.just(()), st.tuples(finite, width, st.integers(1, 30), st.floats(0.5, 100))))
+def test_no_word_of_the_verdict_is_nan_or_inf(rate, half, expected, e_half, status, physics, confirmed, diverged, law,
+                                              paired):
+    v = inputs(rate, half, expected, e_half=e_half, gradient_status=status, physics=physics, confirmed=confirmed,
+               forward_diverged=diverged, law=None if law is None else globals()["law"](law, deciding=math.nan),
+               paired=() if not paired else (paired[0], paired[0] - paired[1], paired[0] + paired[1], paired[2],
+                                             paired[3]))
+    d = decide(v)
+    text = " ".join(d.reasons + d.to_decide).lower()
+    assert d.reasons and d.verdict in cg.VERDICTS
+    for token in ("nan", "+inf", "-inf", " inf "):
+        assert token not in text, (token, text)
