@@ -132,7 +132,8 @@ def _run_until(strategy: UntilConverged, chunks: _Chunks, *, n_transient_interva
             how = f"converged: lambda_1's 95% half-width {float(res.uncertainty[0]):.2g} <= {strategy.rtol:g} |lambda_1| + {strategy.atol:.2g}"
             return lg_all, ok_all, how
         if n >= max_intervals:
-            how = (f"not converged: {budget or f'the budget of {strategy.max_steps} steps'} was reached with lambda_1's 95% half-width "
+            spent = f"{budget} was reached" if budget else f"the budget of {strategy.max_steps} steps was spent"
+            how = (f"not converged: {spent} with lambda_1's 95% half-width "
                    f"{float(res.uncertainty[0]):.2g} > {strategy.rtol:g} |lambda_1| + {strategy.atol:.2g}")
             return lg_all, ok_all, how
         target = min(2 * target, max_intervals)
