@@ -298,8 +298,8 @@ class Diagnosis(Result):
         law = self.gradient.law
         if law is not None and law.law != "undetermined":
             p = f"|grad| ~ T^p, p = {law.exponent:.3g} [{law.exponent_interval[0]:.3g}, {law.exponent_interval[1]:.3g}]"
-            words = {"power": f"power: {p}", "either": f"exponential or power ({p}), not decided by these horizons"}
-            lines.append(f"  growth law         {words.get(law.law, law.law)}")
+            named = {"power": f"power: {p}", "either": f"exponential or power ({p}), not decided by these horizons"}
+            lines.append(f"  growth law         {named.get(law.law, law.law)}")
         if self.overflow_horizon is not None and words.finite(self.overflow_horizon):
             from .report._text import horizon_kind  # the rule the report's words use
 
