@@ -12,6 +12,11 @@ The markers:
 - :class:`Refinable`: the step can be refined, and a more accurate discretisation of the
   same physics exists (the default reference of lambda_physical and the discretisation
   ablation).
+- :class:`Episodic`: the computation ends (a time limit, a termination); every measurement
+  stays within the episode (``_episodes``).
+- :class:`BuiltPrecision`: part of the step computes in the precision it was built in, so
+  the float64 twin is not float64 throughout; what needs float64 says what it could not
+  measure.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from __future__ import annotations
 import abc
 
 import equinox as eqx
+import numpy as np
 
 
 class SwappableAdjoint(eqx.Module):
@@ -114,3 +120,63 @@ def adjoint_name(simulator) -> str:
     if isinstance(simulator, SwappableAdjoint):
         return type(simulator.adjoint).__name__
     return "reverse mode through the steps"
+
+
+class Episodic(eqx.Module):
+    """Capability: the user's computation is an episode that ends.
+
+    Rules for implementors:
+
+    1. ``episode_steps`` is the episode's time limit in steps from its start (an ``int``),
+       or ``None`` when only a termination condition ends it.
+    2. ``steps_taken(y)`` is the number of steps of the episode already taken in state
+       ``y`` (an int array; the largest over a batch of states on a leading axis).
+    3. After the end (the time limit, or a termination the step detects) the step is the
+       identity on the state and adds nothing to any accumulated quantity, so a run past
+       the end measures nothing; the engines refuse, before anything runs, a transient, a
+       measuring time or horizons that go past ``episode_steps``.
+    4. ``with_dtype`` and every other twin keep the episode.
+    """
+
+    @property
+    @abc.abstractmethod
+    def episode_steps(self) -> int | None:
+        """The episode's time limit in steps, or ``None``."""
+
+    @abc.abstractmethod
+    def steps_taken(self, y):
+        """Steps of the episode already taken in ``y``."""
+
+
+def steps_left(simulator, y) -> int | None:
+    """Steps left in the episode of ``y`` (the fewest over a batch), ``None`` when the
+    simulator has no time limit."""
+    if not isinstance(simulator, Episodic) or simulator.episode_steps is None:
+        return None
+    return max(0, int(simulator.episode_steps) - int(np.max(np.asarray(simulator.steps_taken(y)))))
+
+
+class BuiltPrecision(eqx.Module):
+    """Capability: part of the step runs in the precision it was built in (a third-party
+    environment whose arrays were made in float32 and whose own scans cannot carry
+    float64).
+
+    Rules for implementors:
+
+    1. ``float64_limit`` is ``None`` when ``with_dtype("float64")`` computes every part of
+       the step in float64; otherwise one sentence saying which part stays in which dtype
+       and how to get float64 (for example: build it in a float64 process).
+    2. ``with_dtype("float64")`` still returns a working twin that steps the same state
+       pytree, with that part in its own precision; the reference is then measured with it
+       and says so, and the precision ablation is reported as not measured (it would
+       compare a computation with itself).
+    """
+
+    @property
+    @abc.abstractmethod
+    def float64_limit(self) -> str | None:
+        """Why the float64 twin is not float64 throughout, or ``None``."""
+
+
+def float64_limit(simulator) -> str | None:
+    return simulator.float64_limit if isinstance(simulator, BuiltPrecision) else None

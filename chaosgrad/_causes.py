@@ -18,7 +18,7 @@ import equinox as eqx
 import jax.numpy as jnp
 
 from . import _words as words
-from ._capabilities import SwappableAdjoint, adjoint_name, reverse_through_steps
+from ._capabilities import SwappableAdjoint, adjoint_name, float64_limit, reverse_through_steps
 from ._diagnosis_types import GradientGrowthResult, Recommendation
 from ._lyapunov import LyapunovResult
 from ._reference import agree, largest_safe_step
@@ -136,6 +136,10 @@ class Precision(AbstractCause):
 
     def ablate(self, evidence):
         sim = evidence.simulator
+        limit = float64_limit(sim)
+        if limit is not None:
+            # Its float64 twin would compare the computation with itself: not measured, said.
+            raise ValueError(f"float64 is not measurable here: {limit}")
         return sim.with_dtype("float64"), evidence.args, f"float64 instead of {sim.dtype}"
 
     def recommend(self, evidence, ablated):

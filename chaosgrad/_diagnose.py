@@ -42,6 +42,7 @@ from ._diagnose_shadowing import (
 )
 from ._diagnose_spectra import MemberPlan, measure_spectra, members_along_reference
 from ._diagnosis_types import Ablation, Diagnosis, GradientGrowthResult, Recommendation
+from ._episodes import check_diagnosis_in_episode, episode_horizons, steps_left
 from ._errors import bad_argument
 from ._finite_time import finite_time_physics, paired_gap
 from ._gradients import checked_inputs, measure_growth, precompile_growth
@@ -219,6 +220,8 @@ def _checked(simulator, y0, args, *, loss, horizons, wrt, reference, members, tr
     check_closed_tangent(simulator, y0, args)
     check_scalar_loss(loss, y0)
     plan = plan_horizons(horizons, simulator.dt) if horizons is not None else None
+    check_diagnosis_in_episode(simulator, y0, plan=plan, transient=transient, lyapunov_time=lyapunov_time,
+                               source=members, seed=seed)
     n = simulator.tangent_space(y0)[0].dim
     if k is not None and (not isinstance(k, (int, np.integer)) or not 1 <= k <= n):
         raise bad_argument("k", f"{k!r} is not between 1 and the state dimension {n}", f"pass 1 <= k <= {n}")
@@ -404,6 +407,8 @@ def diagnose(
     steps, notes = 5, []
     t_hint = float(plan.times(simulator.dt)[-1]) if plan is not None else MAX_DEFAULT_STEPS * simulator.dt
     lyap = _lyapunov_options(simulator, n, lyapunov_time, k, t_hint, int(seed))
+    if transient is None and steps_left(simulator, y0) is not None:
+        transient = 0.0  # the user's episode from its start (``_episodes``)
     if transient is None:
         transient = 0.1 * (lyapunov_time if isinstance(lyapunov_time, (int, float)) else 20000 * simulator.dt)
 
@@ -433,7 +438,9 @@ def diagnose(
     expected_num = expected_rate(lam1_n, float(lam_num.uncertainty[0]), wrt_state=is_state)[0]
     if plan is None:
         finite = [abs(x) for x in (lam1_p, lam1_n) if math.isfinite(x)]
-        plan = plan_horizons(default_horizons(max(finite) if finite else math.nan, simulator.dt), simulator.dt, exact=False)
+        hs, episode_note = episode_horizons(simulator, y0, default_horizons(max(finite) if finite else math.nan, simulator.dt))
+        notes += [episode_note] if episode_note else []
+        plan = plan_horizons(hs, simulator.dt, exact=False)
     t_max = float(plan.times(simulator.dt)[-1])
 
     # ---- members: the user's own start (and the physics along it, over the user's

@@ -26,6 +26,7 @@ from ._diagnosis_types import GradientGrowthResult
 from ._errors import bad_argument
 from ._fit import FIT_POINTS, fit_growth_rate
 from ._growth_laws import fit_growth_law
+from ._episodes import check_horizons_in_episode, check_members_in_episode
 from ._horizons import HorizonPlan, check_horizons, plan_horizons
 from ._losses import as_loss, check_scalar_loss
 from ._lyapunov import check_finite_input, check_step_shapes
@@ -60,6 +61,15 @@ def along_trajectory(simulator, y0, args, gaps):
     return jax.vmap(simulator.restart)(jax.lax.scan(advance, y0, gaps)[1])
 
 
+def member_gaps(members: int, steps: int, seed: int = 0) -> np.ndarray:
+    """The gaps (in steps) between the members of :func:`make_members` spaced by ``steps``:
+    ``steps`` plus a seeded random fraction of it, the first 0 (the member at ``y0``)."""
+    jitter = np.random.default_rng(seed).random(int(members))
+    gaps = np.round(steps * (1.0 + jitter)).astype(np.int32)
+    gaps[0] = 0
+    return gaps
+
+
 def make_members(simulator, y0, args, members: int, spacing: float, *, seed: int = 0, along=None):
     """``members`` initial states along the trajectory from ``y0``, at least ``spacing`` apart.
 
@@ -74,10 +84,7 @@ def make_members(simulator, y0, args, members: int, spacing: float, *, seed: int
     """
     if not isinstance(members, (int, np.integer)) or members < 1:
         raise bad_argument("members", f"{members!r} is not a positive int", "pass e.g. 8")
-    steps = max(1, int(round(spacing / simulator.dt)))
-    jitter = np.random.default_rng(seed).random(int(members))
-    gaps = np.round(steps * (1.0 + jitter)).astype(np.int32)
-    gaps[0] = 0
+    gaps = member_gaps(members, max(1, int(round(spacing / simulator.dt))), seed)
     if along is not None:
         # The caller's way along the same trajectory (diagnose: the reference's compiled
         # loop); each member is a new start (rule 11).
@@ -330,8 +337,15 @@ def prepare_measurement(simulator, y0, args, *, loss, horizons, wrt, members, sp
     if spacing is not None and not (isinstance(spacing, (int, float)) and spacing > 0):
         raise bad_argument("spacing", f"{spacing!r} is not a positive time", "pass e.g. the longest horizon")
     check_time("transient", transient, example="0.0")
+    # Within the episode of y0 (``_episodes``): horizons, transient and members.
+    h_steps = int(plan.blocks[-1] * plan.b) if isinstance(plan, HorizonPlan) else int(plan[-1])
+    tr_steps = max(1, int(round(transient / simulator.dt))) if transient > 0 else 0
+    check_horizons_in_episode(simulator, y0, h_steps, 0 if ensemble else tr_steps)
     if ensemble:
         return simulator, jax.vmap(simulator.restart)(y0), args, sel, loss, plan
+    space = max(1, int(round((h_steps * simulator.dt if spacing is None else spacing) / simulator.dt)))
+    check_members_in_episode(simulator, y0, gaps=member_gaps(members, space, seed), horizon_steps=h_steps,
+                             transient_steps=tr_steps, at_most=lambda n: member_gaps(n, space, seed))
     if transient > 0:
         y0 = simulator.evolve(0.0, y0, args, max(1, int(round(transient / simulator.dt))))
     t_max = float(plan.times(simulator.dt)[-1]) if isinstance(plan, HorizonPlan) else float(plan[-1] * simulator.dt)

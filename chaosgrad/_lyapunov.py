@@ -46,6 +46,7 @@ from ._checks import (
     check_step_shapes,
     leading_size,
 )
+from ._episodes import check_spectrum_in_episode
 from ._errors import bad_argument
 from ._lyapunov_chunks import MAX_INTERVALS, _Chunks, _initial_frame
 from ._probe import check_closed_tangent
@@ -110,9 +111,11 @@ class UntilConverged:
         return lam == -math.inf or (math.isfinite(h) and h <= self.rtol * abs(lam) + self.atol)
 
 
-def _run_until(strategy: UntilConverged, chunks: _Chunks, *, n_transient_intervals, transient_ok, summary):
+def _run_until(strategy: UntilConverged, chunks: _Chunks, *, n_transient_intervals, transient_ok, summary,
+               budget: str | None = None):
     """Chunks of ``strategy.min_intervals`` intervals, doubling the measured length until
-    ``strategy.done`` or the budget; returns ``(logs, ok, convergence)``."""
+    ``strategy.done`` or the budget; returns ``(logs, ok, convergence)``. ``budget`` names
+    the budget when it is not the strategy's own (the end of an episode)."""
     chunk = int(strategy.min_intervals)
     max_intervals = max(chunk, strategy.max_steps // chunks.m)
     logs, oks, target = [], [], chunk
@@ -130,7 +133,8 @@ def _run_until(strategy: UntilConverged, chunks: _Chunks, *, n_transient_interva
             how = f"converged: lambda_1's 95% half-width {float(res.uncertainty[0]):.2g} <= {strategy.rtol:g} |lambda_1| + {strategy.atol:.2g}"
             return lg_all, ok_all, how
         if n >= max_intervals:
-            how = (f"not converged: the budget of {strategy.max_steps} steps was spent with lambda_1's 95% half-width "
+            spent = f"{budget} was reached" if budget else f"the budget of {strategy.max_steps} steps was spent"
+            how = (f"not converged: {spent} with lambda_1's 95% half-width "
                    f"{float(res.uncertainty[0]):.2g} > {strategy.rtol:g} |lambda_1| + {strategy.atol:.2g}")
             return lg_all, ok_all, how
         target = min(2 * target, max_intervals)
@@ -293,6 +297,18 @@ def lyapunov_spectrum(
         return _with_failure(res, simulator, y0, args, ok, members=members, axes=(y_axis, a_axis), m=m,
                              transient_steps=transient_steps)
 
+    # Within the episode of y0 (``_episodes``): refused past its end, UntilConverged's
+    # budget ends there.
+    budget = None
+    left = check_spectrum_in_episode(simulator, y0, transient_steps=-(-transient_steps // m) * m,
+                                     measured_steps=None if strategy is not None else n_int * m,
+                                     argument="time" if time is not None else "n_intervals")
+    if strategy is not None and left is not None and left < strategy.max_steps:
+        if left < m:
+            raise bad_argument("transient", f"leaves {left} steps of the episode, less than one renormalisation "
+                               f"interval ({m} steps)", "pass a shorter transient or interval")
+        strategy = dataclasses.replace(strategy, max_steps=left, min_intervals=min(strategy.min_intervals, left // m))
+        budget = f"the episode's end ({left} steps after the transient)"
     dtype = jnp.dtype(flat.dtype).name
     Q0 = _initial_frame(seed, n, k, dtype)
     if members is None:
@@ -309,7 +325,8 @@ def lyapunov_spectrum(
     n_tr = -(-transient_steps // m)
     transient_ok = chunks.transient(n_tr)
     if strategy is not None:
-        logs, ok, how = _run_until(strategy, chunks, n_transient_intervals=n_tr, transient_ok=transient_ok, summary=summary)
+        logs, ok, how = _run_until(strategy, chunks, n_transient_intervals=n_tr, transient_ok=transient_ok, summary=summary,
+                                   budget=budget)
     else:
         logs, ok = chunks.run(n_int)
         ok = ok & transient_ok[:, None]

@@ -20,7 +20,7 @@ import equinox as eqx
 import jax
 import numpy as np
 
-from ._capabilities import refinable
+from ._capabilities import float64_limit, refinable
 from ._concurrent import alongside
 from ._errors import bad_argument
 from ._lyapunov import (
@@ -167,7 +167,9 @@ def reference_spectrum(simulator, reference, y0, args, *, lyap_kwargs: dict, sta
         res = lyapunov_spectrum(ref, y0, args, **lyap_kwargs)
         if not fixed:
             notify(res.time)
-        note = "reference supplied by the caller" if reference is not None else "the same step in float64"
+        limit = float64_limit(ref)
+        note = ("reference supplied by the caller" if reference is not None
+                else "the same step in float64" if limit is None else f"the same step, not in float64: {limit}")
         return ReferenceRun(ref, res, res.status == "ok", note)
     first = start if start is not None else default_reference(simulator)
     ahead = None

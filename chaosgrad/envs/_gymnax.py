@@ -5,8 +5,11 @@ gymnax's ``env.step(key, state, action, params)`` auto-resets when an episode en
 trajectory chaosgrad measures; its environments detach their transitions with
 ``jax.lax.stop_gradient`` unless built with ``env.with_transition_gradients()``, and
 some hard-code it. The adapter steps with ``env.step_env`` (no auto-reset: the analysis
-follows one trajectory, as the physics does), enables transition gradients where the
-environment supports them and refuses, before anything runs, where it does not.
+follows one trajectory), enables transition gradients where the environment supports them
+and refuses, before anything runs, where it does not. The episode is the user's: the
+rollout stops at ``env_params.max_steps_in_episode`` steps and at termination
+(``episode="stop"``, :class:`~chaosgrad.envs.EnvironmentSimulator`), and every analysis
+measures within it; ``episode="continue"`` follows the physics past both, as a named choice.
 """
 
 from __future__ import annotations
@@ -15,11 +18,19 @@ from typing import Callable
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from .._errors import bad_argument
-from ._rollout import EnvironmentSimulator
+from ._rollout import EnvironmentSimulator, float64_probe
 
 GRADIENTS = ("require", "as-shipped")
+EPISODE = ("stop", "continue")
+
+
+def check_episode(episode) -> None:
+    if episode not in EPISODE:
+        raise bad_argument("episode", f"{episode!r} is not one of {EPISODE}",
+                           "pass 'stop' (the rollout ends with the episode) or 'continue' (one trajectory past its end)")
 
 
 def _n_discrete(space) -> int | None:
@@ -42,6 +53,7 @@ def gymnax(
     discount: float = 1.0,
     dtype=None,
     tangent: Callable | None = None,
+    episode: str = "stop",
 ) -> EnvironmentSimulator:
     """A gymnax environment closed with ``policy(params, obs) -> action``.
 
@@ -62,6 +74,11 @@ def gymnax(
             ``lambda s: (s.theta, s.theta_dot)`` for Pendulum-v1 (default: every
             floating leaf; a leaf the step never reads, such as ``last_u``, is then
             reported by name).
+        episode: ``"stop"`` (default): the rollout ends (identity step, no reward) at
+            termination and after ``env_params.max_steps_in_episode`` steps
+            (``simulator.episode_length``), and the analyses refuse transients, measuring
+            times and horizons past it; ``"continue"``: one trajectory past the episode's
+            end, for questions about the physics rather than the user's episode.
 
     Returns:
         An :class:`EnvironmentSimulator` with ``dt`` = one environment step; start states
@@ -73,9 +90,17 @@ def gymnax(
         raise bad_argument("policy", f"{policy!r} is not callable", "pass policy(params, obs) -> action")
     if transition_gradients not in GRADIENTS:
         raise bad_argument("transition_gradients", f"{transition_gradients!r} is not one of {GRADIENTS}", "pass 'require'")
+    check_episode(episode)
     params = env.default_params if env_params is None else env_params
     name = getattr(env, "name", type(env).__name__)
-    notes = ["auto-reset off: stepped with env.step_env, so one trajectory is followed past the episode limit"]
+    limit = getattr(params, "max_steps_in_episode", None)
+    episode_length = int(limit) if episode == "stop" and limit is not None else None
+    if episode == "stop":
+        notes = ["auto-reset off: stepped with env.step_env; the rollout stops at termination"
+                 + (f" and after env_params.max_steps_in_episode = {episode_length} steps" if episode_length else
+                    " (env_params has no max_steps_in_episode: no time limit)")]
+    else:
+        notes = ["episode='continue': one trajectory followed past termination and the time limit, without reset"]
     if transition_gradients == "require":
         if not getattr(env, "supports_transition_gradients", False):
             raise bad_argument(
@@ -96,8 +121,8 @@ def gymnax(
     def transition(key, state, action):
         if n_actions is None:
             action = jnp.reshape(action, env.action_space(params).shape)
-        _, state1, reward, _, _ = env.step_env(key, state, action, params)
-        return state1, reward
+        _, state1, reward, done, _ = env.step_env(key, state, action, params)
+        return state1, reward, done
 
     def observe(state):
         return env.get_obs(state, params)
@@ -106,13 +131,18 @@ def gymnax(
         return env.reset_env(key, params)[1]
 
     x64 = bool(jax.config.jax_enable_x64)
-    if dtype is None:
-        with jax.enable_x64(x64):
-            probe = reset(jax.random.PRNGKey(0))
-        floats = [x for x in jax.tree_util.tree_leaves(probe) if jnp.issubdtype(jnp.result_type(x), jnp.inexact)]
-        dtype = jnp.result_type(floats[0]).name if floats else "float32"
+    with jax.enable_x64(x64):
+        probe = reset(jax.random.PRNGKey(0))
+    floats = [x for x in jax.tree_util.tree_leaves(probe) if jnp.issubdtype(jnp.result_type(x), jnp.inexact)]
+    built = jnp.result_type(floats[0]).name if floats else "float32"
+    dtype = built if dtype is None else dtype
+    if n_actions is None:
+        action = np.zeros(env.action_space(params).shape, np.float64)
+    else:
+        action = np.zeros((), np.int32)
     return EnvironmentSimulator(
         transition, observe, reset, policy, n_actions=n_actions, discrete=discrete, discount=discount,
         dt=1.0, dtype=dtype, x64=x64 or jnp.dtype(dtype).itemsize == 8, tangent_env=tangent, name=f"gymnax {name}",
-        notes=tuple(notes),
+        notes=tuple(notes), episode_length=episode_length, end_on_done=episode == "stop", env_dtype=built,
+        precision_limit=None if x64 else float64_probe(transition, probe, action),
     )
