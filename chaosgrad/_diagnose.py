@@ -511,7 +511,9 @@ def diagnose(
     physics = physics_class(lam1_p, h_p, t_max, reference_ok=lam_phys.status == "ok", reference_diverged=reference_diverged)
     inputs = _verdict_inputs(grad, ablations, (expected, e_lo, e_hi), t_max, physics, reference_diverged, expected_dof,
                              simulator.dtype)
-    decision = decide(dataclasses.replace(inputs, paired=gap or ()))
+    propagates = all(isinstance(x, float) and math.isfinite(x) and x != 0.0
+                     for x in (step_derivatives.get("state"), step_derivatives.get("wrt")))
+    decision = decide(dataclasses.replace(inputs, paired=gap or (), step_propagates=propagates))
 
     overflow, underflow = overflow_horizons(grad, simulator.dtype)
     recommendations = _recommendations(

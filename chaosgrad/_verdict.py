@@ -100,7 +100,9 @@ class VerdictInputs:
     low, high, dof, span)`` of the user's rate minus the physics' along the same members
     over a fit window of ``span`` time units; ``member_changes``: each member's
     ``ln ||g||`` at the end of the fit window minus at its start, ``member_bands``: the
-    range (max - min) of its ``ln ||g||`` over the window (NaN where not finite)
+    range (max - min) of its ``ln ||g||`` over the window (NaN where not finite);
+    ``step_propagates``: one step at ``y0`` has non-zero derivatives with respect to the
+    state and to ``wrt`` (the probe, ``_probe.probe_step``)
     (``_finite_time.paired_gap``), empty when the members are not the user's own or the
     prediction is an interval.
     """
@@ -132,6 +134,7 @@ class VerdictInputs:
     paired: tuple = ()
     member_changes: tuple = ()
     member_bands: tuple = ()
+    step_propagates: bool = False
 
 
 @dataclass(frozen=True)
@@ -286,6 +289,17 @@ def decide(v: VerdictInputs) -> Decision:
             reasons.append("the ablation of " + ", ".join(causes) + " stays finite")
         return Decision("diverged", causes, tuple(reasons), ())
     if v.gradient_status == "zero":
+        if v.step_propagates:
+            # The probe at y0 saw the step carry derivatives with respect to the state and
+            # to wrt: the zero is the loss's, not the step's.
+            return Decision(
+                "no-gradient", causes,
+                ("the gradient is exactly zero at every horizon and member, although one step at y0 propagates "
+                 "derivatives with respect to the state and to what is differentiated: the loss does not depend on "
+                 "what the step changes (a constant reward, a loss that reads a leaf the step never writes)",),
+                ("a loss that reads the state the dynamics change (for a return, a reward that depends on the state "
+                 "or the action)",),
+            )
         return Decision(
             "no-gradient", causes,
             ("the gradient is exactly zero at every horizon and member: the step propagates no derivative "

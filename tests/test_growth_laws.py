@@ -312,3 +312,13 @@ def test_no_word_of_the_verdict_is_nan_or_inf(rate, half, expected, e_half, stat
     assert d.reasons and d.verdict in cg.VERDICTS
     for token in ("nan", "+inf", "-inf", " inf "):
         assert token not in text, (token, text)
+
+
+def test_a_zero_gradient_through_a_step_that_propagates_blames_the_loss():
+    """A constant reward: the step carries derivatives (the probe at y0 says so), the
+    return's gradient is exactly zero. no-gradient, but the words name the loss."""
+    base = dict(gradient_status="zero", physics="contracting")
+    d = decide(inputs(math.nan, math.nan, -1.0, step_propagates=True, **base))
+    assert d.verdict == "no-gradient" and "the loss does not depend" in d.reasons[0]
+    d = decide(inputs(math.nan, math.nan, -1.0, **base))
+    assert d.verdict == "no-gradient" and "the step propagates no derivative" in d.reasons[0]
