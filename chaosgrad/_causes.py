@@ -208,7 +208,11 @@ class Adjoint(AbstractCause):
 
     @staticmethod
     def _own_numerics(simulator) -> bool:
-        return isinstance(simulator, SwappableAdjoint) and not reverse_through_steps(simulator)
+        # An adaptive solve is differentiated through diffeqsolve, not through the steps
+        # (reverse_through_steps is False), but with the exact adjoint already its
+        # ablation would be the same configuration: nothing to test.
+        return (isinstance(simulator, SwappableAdjoint) and not reverse_through_steps(simulator)
+                and type(simulator.adjoint) is not type(simulator.exact_adjoint()))
 
     def suspect(self, evidence):
         sim = evidence.simulator

@@ -291,6 +291,22 @@ class MapSimulator(AbstractSimulator):
     def with_dtype(self, dtype):
         return replace_fields(self, dtype=dtype)
 
+    @staticmethod
+    def from_step_size(step_factory: Callable, *, dt: float, dtype="float64", tangent: Callable | None = None):
+        """A map whose step has a step size of its own that can be refined:
+        ``step_factory(h)`` returns ``step(y, args) -> y`` of size ``h`` (a velocity-Verlet
+        or backward-Euler step written by others). The result is a
+        :class:`~chaosgrad._step_size_map.StepSizeMapSimulator`, which carries
+        :class:`~chaosgrad.Refinable`: its reference and the discretisation ablation halve
+        ``h``, so discretisation is a testable cause (``MapSimulator(step, dt=h)`` is its
+        own physics).
+
+        Example: ``MapSimulator.from_step_size(lambda h: partial(verlet, h=h), dt=0.05)``.
+        """
+        from ._step_size_map import StepSizeMapSimulator
+
+        return StepSizeMapSimulator(step_factory, dt=dt, dtype=dtype, tangent=tangent)
+
 
 class RolloutSimulator(AbstractSimulator):
     """The closed loop of an environment and a policy: an RL rollout as a dynamical system.

@@ -37,6 +37,15 @@ def _system(name, **kw):
     return s.simulator, s.y0, s.args
 
 
+def _verlet(h):
+    """A velocity-Verlet step of size ``h`` of x'' = -w2 x (a step factory)."""
+    def step(y, w2):
+        v = y[1] - 0.5 * h * w2 * y[0]
+        x = y[0] + h * v
+        return jnp.stack([x, v - 0.5 * h * w2 * x])
+    return step
+
+
 def _pytree_map():
     """A map whose state is a dict with a counter and a passive record (rule 3, 10)."""
     def f(y, r):
@@ -100,6 +109,7 @@ CASES = {
     "MapSimulator Henon": lambda: _system("henon"),
     "MapSimulator pytree with tangent=": _pytree_map,
     "MapSimulator tanh RNN": lambda: _system("tanh_rnn", n=6),
+    "StepSizeMapSimulator Verlet": lambda: (cg.MapSimulator.from_step_size(_verlet, dt=0.1), np.array([1.0, 0.0]), 1.0),
     "RolloutSimulator pendulum": lambda: _system("pendulum"),
     "ODESimulator RK4": lambda: (cg.ODESimulator(_lorenz, solver=cg.RK4(), dt=0.01), LORENZ_Y0, LORENZ),
     "ODESimulator Tsit5": lambda: (cg.ODESimulator(_lorenz, dt=0.01), LORENZ_Y0, LORENZ),
