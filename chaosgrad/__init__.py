@@ -26,6 +26,7 @@ _EXPORTS = {
     "LossScaling": "_causes",
     "DynamicLossScale": "_loss_scaling",
     "Precision": "_causes",
+    "NonSmooth": "_nonsmooth",
     "curvature": "_curvature",
     "loss_slice": "_curvature",
     "diagnose": "_diagnose",
