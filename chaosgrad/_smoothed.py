@@ -154,12 +154,16 @@ def _disagreement(simulator, loss, sel, args, y0, eps, sigma, n_steps, tolerance
             return (yp1, ym1), r
 
         (yp, ym), r = jax.lax.scan(body, (yp, ym), jnp.arange(n_steps))
-        up, rest = flat.split(yp)
-        um = flat.split(ym)[0]
-        lf = lambda u: loss.at_state(flat.combine(u, rest), y0).astype(jnp.float64)
-        lp, lm = lf(up), loss.at_state(ym, y0).astype(jnp.float64)
-        jd = jax.jvp(lf, ((up + um) / 2,), (up - um,))[1]
-        d_norm = jnp.linalg.norm((up - um).astype(jnp.float64))
+        # The loss may read leaves outside the tangent space (a running return): its
+        # check differentiates along every floating leaf of the final state.
+        dp, static = eqx.partition(yp, eqx.is_inexact_array)
+        dm = eqx.partition(ym, eqx.is_inexact_array)[0]
+        lf = lambda d: loss.at_state(eqx.combine(d, static), y0).astype(jnp.float64)
+        lp, lm = lf(dp), lf(dm)
+        mid = jax.tree_util.tree_map(lambda a, b: (a + b) / 2, dp, dm)
+        diff = jax.tree_util.tree_map(lambda a, b: a - b, dp, dm)
+        jd = jax.jvp(lf, (mid,), (diff,))[1]
+        d_norm = jnp.sqrt(sum(jnp.sum(x.astype(jnp.float64) ** 2) for x in jax.tree_util.tree_leaves(diff)))
         rl = relative(jnp.atleast_1d(lp - lm), jnp.atleast_1d(jd), d_norm, jnp.abs(lp) + jnp.abs(lm))
         return r, rl
 
