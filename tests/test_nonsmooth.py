@@ -64,3 +64,26 @@ def test_cause_reads_a_stored_measurement_without_running(evidence):
     cause = cg.NonSmooth(measured=res)  # no loss: the measurement is not repeated
     assert cause.suspect(evidence) == evidence_words(res)
     assert res.confirmed and np.argmax(res.step_flags) == 3
+
+
+@pytest.mark.slow
+def test_contact_study_states_the_closed_form_and_both_estimators():
+    """The bundled study (fast mode, about 30 s): the ball's first order is biased at every
+    horizon, its zeroth-order intervals cover the closed form, and the clipped pendulum
+    (continuous, Lipschitz) shows no bias."""
+    pytest.importorskip("gymnax")
+    from chaosgrad import studies
+    from chaosgrad.studies.contact import ball_smoothed_gradient
+
+    assert "contact" in studies.names()
+    study = studies.get("contact").run(fast=True)
+    ball_table = study.sections[0].tables[0]
+    for row in ball_table.rows:
+        exact, _ = ball_smoothed_gradient(int(row[0]))
+        for value, cell in ((exact[0], row[3]), (exact[1], row[6])):
+            lo, hi = (float(x) for x in cell.split("[")[1].rstrip("]").split(","))
+            assert lo <= value <= hi
+        assert row[-1] == "yes"
+    assert all(row[6] == "no" for row in study.sections[1].tables[0].rows)
+    assert "the non-smooth cause is confirmed" in study.summary
+    assert study.diagnosis.verdict in cg.VERDICTS
