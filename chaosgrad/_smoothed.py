@@ -324,6 +324,19 @@ def _crossing(times, ratio):
     return float(times[i - 1] + (times[i] - times[i - 1]) * (0 - a) / (b - a))
 
 
+def variance_rate(times, variances) -> float | None:
+    """The least-squares slope of ``ln variance`` against ``T`` over the horizons with a
+    positive variance (at least two distinct), or ``None``: the exponential rate at which
+    an estimator's variance grows (about ``2 lambda_1`` for the first order through chaos,
+    Suh et al. 2022 sec. 3.2; near 0 for the zeroth order, whose variance is bounded by
+    ``P Var(L) / sigma^2``)."""
+    t, v = np.asarray(times, np.float64), np.asarray(variances, np.float64)
+    keep = np.isfinite(v) & (v > 0)
+    if np.unique(t[keep]).size < 2:
+        return None
+    return float(np.polyfit(t[keep], np.log(v[keep]), 1)[0])
+
+
 def interpolation_alpha(result: SmoothedGradientResult) -> np.ndarray:
     """Per horizon, the weight ``alpha`` of the first-order estimate in the interpolated
     (alpha-order) estimator ``g_alpha = alpha g1 + (1 - alpha) g0`` that minimises
@@ -364,10 +377,12 @@ def smoothed_advice(result: SmoothedGradientResult, *, relative_error: float = 0
                       for t, a, z in zip(T[ok], s1[ok], s0[ok]))
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(s0 > 0, s1 / s0, np.where(s1 > 0, np.inf, 1.0))
-    out.append(Recommendation(
-        "estimator variance",
-        f"Per-sample variance (trace) of the first-order vs the zeroth-order estimate: {pairs}.",
-        float(ratio[ok][-1]), "ratio"))
+    text = f"Per-sample variance (trace) of the first-order vs the zeroth-order estimate: {pairs}."
+    rates = [variance_rate(T[ok], s) for s in (s1[ok], s0[ok])]
+    if all(r is not None for r in rates):
+        text += (f" Least-squares growth rates of ln(variance) in T: {words.number(rates[0], signed=True)} (first "
+                 f"order) and {words.number(rates[1], signed=True)} (zeroth order) per time unit.")
+    out.append(Recommendation("estimator variance", text, float(ratio[ok][-1]), "ratio"))
     biased = result.biased & ok
     cross = _crossing(T[ok], ratio[ok])
     if biased.any():
