@@ -176,7 +176,8 @@ def test_advice_crossover_horizon_from_measured_variances():
     """Variance growth: ``y_{n+1} = 2 y_n`` and ``L = sin(y_n)`` wrt y0. A pair's
     first-order estimate is ``2^n cos(2^n y0) cos(2^n sigma eps)``, whose variance grows like
     ``4^n`` (times a bounded factor, see the next test), while the zeroth-order's is bounded
-    by ``E[L^2 eps^2] / sigma^2 <= 3 / sigma^2``: the first order stops paying between the
+    by ``E[(L_+ - L_-)^2 eps^2] / (4 sigma^2) <= 1 / sigma^2`` (as ``|sin| <= 1``): the first
+    order stops paying between the
     horizons where the measured ratio crosses 1, which the advice must state inside that
     bracket."""
     sim = cg.MapSimulator(lambda y, p: 2.0 * y)
