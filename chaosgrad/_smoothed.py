@@ -42,15 +42,17 @@ large), or from a second batch; the Bonferroni quantile costs only ``sqrt(2 ln P
 
 Where the non-smoothness sits: along the longest horizon every pair's two trajectories
 ``y+_k, y-_k`` are compared step by step. The central difference of the step across the
-pair, ``step(y+_k) - step(y-_k)``, is set against the step's derivative at the midpoint
-along the same increment, ``D step(m_k) (y+_k - y-_k)`` (a ``jvp``). For a smooth step the
-two differ by ``D^3 step [d, d, d] / 24``, a relative error ``(|d| / l)^2 / 24`` with ``l``
-the length over which the step's derivative changes; a jump between the pair's states
+pair, ``step(y+_k) - step(y-_k)``, is set against the step's one-step derivative along
+the same increment ``d = y+_k - y-_k`` (parameters included), integrated along the segment
+by Simpson's rule: ``(D step(y+_k) + 4 D step(m_k) + D step(y-_k)) d / 6`` (three
+``jvp`` s, ``m_k`` the midpoint). For a smooth step the two differ by at most
+``|d|^5 |D^5 step| / 2880``, a relative error of about ``(|d| / l)^4 / 2880`` with ``l`` the
+length over which the step's derivative changes; a jump between the pair's states
 contributes the jump itself (not proportional to ``|d|``) and a kink a relative error of
 order one. A step is flagged where the relative disagreement exceeds ``tolerance``
-(default 0.1: a smooth step reaches it only when the pair's spread exceeds ``1.5 l``,
-at which scale the step is not linear across what the smoothing probes, so reporting it
-is correct too). The loss at the final states is checked the same way.
+(default 0.1: a smooth step reaches it only when the pair's spread exceeds about
+``4 l``, where it is far from linear across what the smoothing probes, so reporting it is
+correct too). The loss at the final states is checked the same way.
 
 Everything runs in one compiled program per horizon set: the pairs are ``vmap``-ed, the
 horizons ``lax.map``-ed over one unroll whose block count is traced (``_unroll``).
@@ -104,12 +106,22 @@ def _estimates(simulator, loss, sel, args, y0, b, K, nbs, eps, sigma):
     return x, jax.lax.map(one_horizon, nbs)
 
 
+def _simpson(f, plus, minus, tangent):
+    """``integral_0^1 D f(minus + s (plus - minus)) ds`` applied to ``tangent`` (= ``plus -
+    minus``) by Simpson's rule: the derivative along the segment at both ends and the
+    midpoint, ``(D f(plus) + 4 D f(mid) + D f(minus)) tangent / 6``. For a smooth ``f`` it
+    equals the secant ``f(plus) - f(minus)`` up to ``|d|^5 |D^5 f| / 2880``."""
+    mid = jax.tree_util.tree_map(lambda a, b: (a + b) / 2, plus, minus)
+    push = lambda at: jax.jvp(f, at, tangent)[1]
+    return (push(plus) + 4 * push(mid) + push(minus)) / 6
+
+
 @eqx.filter_jit
 def _disagreement(simulator, loss, sel, args, y0, eps, sigma, n_steps, tolerance):
     """Along ``n_steps`` steps of every pair's two trajectories: per step, the number of
     pairs whose central difference across the pair disagrees with the step's derivative
-    at the midpoint by more than ``tolerance`` (relative), and the largest disagreement;
-    the same for the loss at the final states."""
+    along the segment between them (:func:`_simpson`) by more than ``tolerance``
+    (relative), and the largest disagreement; the same for the loss at the final states."""
     flat = simulator.tangent_space(y0)[0]
     theta, rebuild = split_theta(sel, args)
     th_flat, unravel = ravel_pytree(theta)
@@ -147,7 +159,7 @@ def _disagreement(simulator, loss, sel, args, y0, eps, sigma, n_steps, tolerance
             ym1 = simulator.step(t, ym, rebuild(unravel(tm)))
             up1, um1 = flat.split(yp1)[0], flat.split(ym1)[0]
             du = up - um
-            jd = jax.jvp(f, ((up + um) / 2, (tp + tm) / 2), (du, dth))[1]
+            jd = _simpson(f, (up, tp), (um, tm), (du, dth))
             d_norm = jnp.sqrt(jnp.sum(du.astype(jnp.float64) ** 2) + jnp.sum(dth.astype(jnp.float64) ** 2))
             scale = jnp.linalg.norm(up1) + jnp.linalg.norm(um1)
             r = relative((up1 - um1).astype(jnp.float64), jd.astype(jnp.float64), d_norm, scale)
@@ -160,9 +172,8 @@ def _disagreement(simulator, loss, sel, args, y0, eps, sigma, n_steps, tolerance
         dm = eqx.partition(ym, eqx.is_inexact_array)[0]
         lf = lambda d: loss.at_state(eqx.combine(d, static), y0).astype(jnp.float64)
         lp, lm = lf(dp), lf(dm)
-        mid = jax.tree_util.tree_map(lambda a, b: (a + b) / 2, dp, dm)
         diff = jax.tree_util.tree_map(lambda a, b: a - b, dp, dm)
-        jd = jax.jvp(lf, (mid,), (diff,))[1]
+        jd = _simpson(lf, (dp,), (dm,), (diff,))
         d_norm = jnp.sqrt(sum(jnp.sum(x.astype(jnp.float64) ** 2) for x in jax.tree_util.tree_leaves(diff)))
         rl = relative(jnp.atleast_1d(lp - lm), jnp.atleast_1d(jd), d_norm, jnp.abs(lp) + jnp.abs(lm))
         return r, rl
@@ -307,20 +318,18 @@ def smoothed_gradients(
 
 
 def _crossing(times, ratio):
-    """The horizon beyond which ``ratio`` (first-order over zeroth-order variance) stays
-    above 1: linear interpolation of ``ln ratio`` between the last horizon below 1 and the
-    next; the first horizon if every one is above; ``None`` if the last is not above."""
-    above = ratio > 1
-    if not above[-1]:
+    """The horizon at which ``ratio`` (first-order over zeroth-order variance) first
+    exceeds 1: linear interpolation of ``ln ratio`` between the last horizon below 1 and
+    the first above; the first horizon if it is above already; ``None`` if none is."""
+    above = np.flatnonzero(ratio > 1)
+    if above.size == 0:
         return None
-    i = len(ratio) - 1
-    while i > 0 and above[i - 1]:
-        i -= 1
+    i = int(above[0])
     if i == 0:
         return float(times[0])
-    a, b = math.log(ratio[i - 1]) if ratio[i - 1] > 0 else -math.inf, math.log(ratio[i])
-    if not math.isfinite(a):
+    if not ratio[i - 1] > 0 or not math.isfinite(ratio[i]):
         return float(times[i])
+    a, b = math.log(ratio[i - 1]), math.log(ratio[i])
     return float(times[i - 1] + (times[i] - times[i - 1]) * (0 - a) / (b - a))
 
 
@@ -394,11 +403,19 @@ def smoothed_advice(result: SmoothedGradientResult, *, relative_error: float = 0
             f"{words.number(float(np.nanmax(result.worst_z[biased])))} standard errors): the program is non-smooth at "
             "the smoothing scale, and AD's exact derivative is not the smoothed loss's gradient there. Use the "
             "zeroth-order estimate (or smooth the contact / clip) at those horizons.", t_b, "time"))
-    elif cross is not None:
+    elif cross is not None and np.all(ratio[ok][T[ok] > cross] > 1):
         out.append(Recommendation(
             "first-order horizon",
             f"The first-order estimate stops paying beyond T ≈ {words.number(cross)}: its variance exceeds the "
             "zeroth-order's from there on (both unbiased within their intervals).", cross, "time"))
+    elif cross is not None:
+        over = ", ".join(words.number(float(t)) for t in T[ok][ratio[ok] > 1])
+        under = ", ".join(words.number(float(t)) for t in T[ok][(ratio[ok] <= 1) & (T[ok] > cross)])
+        out.append(Recommendation(
+            "first-order horizon",
+            f"The first-order estimate's variance first exceeds the zeroth-order's at T ≈ {words.number(cross)} "
+            f"(above at T = {over}; below again at T = {under}): from there on neither estimator is reliably the "
+            "cheaper, so use the alpha-order combination below, horizon by horizon.", cross, "time"))
     else:
         out.append(Recommendation(
             "first-order horizon",

@@ -41,7 +41,8 @@ class SmoothedGradientResult(Result):
         finite_pairs: ``(H,)`` pairs whose losses and gradients are finite (the others
             are left out of every statistic).
         step_flags: ``(S,)`` along the longest horizon's ``S`` steps, the number of pairs
-            whose step disagrees with its one-step derivative (see ``tolerance``).
+            whose step's central difference across the pair disagrees with its one-step
+            derivative along the segment (see ``tolerance`` and ``chaosgrad._smoothed``).
         step_disagreement: ``(S,)`` the largest relative disagreement over pairs.
         loss_flags: pairs whose loss, at the longest horizon's final states, disagrees
             with its derivative in the same way.

@@ -258,3 +258,24 @@ def test_a_loss_that_reads_a_passive_leaf_is_not_flagged():
                                 sigma=0.1, samples=256, seed=0)
     assert res.loss_flags == 0 and res.nonsmooth_steps.size == 0
     assert not res.biased.any()
+
+
+def test_advice_on_a_ratio_that_crosses_and_comes_back():
+    """The advice's logic on given variances (no sampling): ratio 0.5, 2, 0.5 at T = 1, 2, 4
+    first crosses 1 at ln-interpolated T = 1.5 and is below again at T = 4, which the
+    advice says; 0.5, 2, 8 stops paying from T = 1.5 on."""
+    import dataclasses
+
+    sim = cg.MapSimulator(lambda y, p: p * y)
+    res = cg.smoothed_gradients(sim, jnp.array([1.0]), jnp.asarray(0.9), horizons=[1, 2, 4], wrt="y0",
+                                loss=lambda y: y[0] ** 2, sigma=0.1, samples=8, seed=0)
+    zeroth = np.ones(3)
+    back = dataclasses.replace(res, first_order_trace=np.array([0.5, 2.0, 0.5]), zeroth_order_trace=zeroth,
+                               covariance_trace=np.zeros(3), biased=np.zeros(3, bool))
+    advice = {r.topic: r for r in smoothed_advice(back)}["first-order horizon"]
+    assert advice.value == pytest.approx(1.5) and "below again at T = 4" in advice.text
+    back = dataclasses.replace(back, first_order_trace=np.array([0.5, 2.0, 8.0]))
+    advice = {r.topic: r for r in smoothed_advice(back)}["first-order horizon"]
+    assert advice.value == pytest.approx(1.5) and "stops paying beyond" in advice.text
+    # Inverse-variance weights with independent samples: alpha = tr S0 / (tr S1 + tr S0).
+    assert np.allclose(interpolation_alpha(back), 1 / (1 + np.array([0.5, 2.0, 8.0])))
