@@ -64,6 +64,33 @@ def test_step_function_loss_first_order_zero_zeroth_order_exact():
     assert res.confirmed
 
 
+def test_floor_loss_biased_and_clip_loss_unbiased():
+    """Through ``y_n = a^n y0`` with noise ``sigma`` on ``y0`` (``u = y0 + sigma eps``):
+
+    - ``L = floor(y_n / w)`` jumps by 1 wherever ``u = k w / a^n``, so
+      ``dF/dy0 = sum_k phi((y0 - k w / a^n) / sigma) / sigma``; AD gives 0;
+    - ``L = clip(y_n, lo, hi)`` is continuous with derivative ``a^n 1[lo < a^n u < hi]``,
+      so ``dF/dy0 = a^n (Phi((hi / a^n - y0) / sigma) - Phi((lo / a^n - y0) / sigma))``, which
+      AD's mean also is: the first order is unbiased, and the cause must not fire.
+    """
+    a, y0, sigma, w, lo, hi = 1.1, 0.4, 0.2, 0.25, 0.2, 0.6
+    sim = cg.MapSimulator(lambda y, p: p * y)
+    floor = cg.smoothed_gradients(sim, jnp.array([y0]), jnp.asarray(a), horizons=[1, 3], wrt="y0",
+                                  loss=lambda y: jnp.floor(y[0] / w), sigma=sigma, samples=2048, seed=4)
+    clip = cg.smoothed_gradients(sim, jnp.array([y0]), jnp.asarray(a), horizons=[1, 3], wrt="y0",
+                                 loss=lambda y: jnp.clip(y[0], lo, hi), sigma=sigma, samples=2048, seed=4)
+    for h, n in enumerate(floor.horizon_steps):
+        s = a ** int(n)
+        # Terms beyond |k| = 40 are below phi(15) ~ 1e-49.
+        exact_floor = sum(phi((y0 - k * w / s) / sigma) for k in range(-40, 41)) / sigma
+        covers(floor, h, exact_floor)
+        assert floor.first_order[h, 0] == 0.0 and floor.biased[h]
+        exact_clip = s * (Phi((hi / s - y0) / sigma) - Phi((lo / s - y0) / sigma))
+        covers(clip, h, exact_clip)
+        assert not clip.biased[h]
+    assert floor.confirmed and not clip.confirmed
+
+
 # --- a bouncing ball against a wall at x = 0 ---------------------------------------------
 
 E = 0.8  # coefficient of restitution
