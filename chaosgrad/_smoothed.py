@@ -95,9 +95,9 @@ def _estimates(simulator, loss, sel, args, y0, b, K, nbs, eps, sigma):
 
     def one_horizon(nb):
         def pair(e):
-            e = e.astype(x.dtype)
-            lp, gp = vg(x + sigma * e, y0, nb)
-            lm, gm = vg(x - sigma * e, y0, nb)
+            e = (sigma * e).astype(x.dtype)
+            lp, gp = vg(x + e, y0, nb)
+            lm, gm = vg(x - e, y0, nb)
             return lp, lm, gp, gm
 
         lp, lm, gp, gm = jax.vmap(pair)(eps)
@@ -130,10 +130,10 @@ def _disagreement(simulator, loss, sel, args, y0, eps, sigma, n_steps, tolerance
     def starts(e):
         if sel.kind == "y0":
             u, rest = flat.split(y0)
-            e = e.astype(u.dtype)
-            return (flat.combine(u + sigma * e, rest), th_flat), (flat.combine(u - sigma * e, rest), th_flat)
-        e = e.astype(th_flat.dtype)
-        return (y0, th_flat + sigma * e), (y0, th_flat - sigma * e)
+            e = (sigma * e).astype(u.dtype)
+            return (flat.combine(u + e, rest), th_flat), (flat.combine(u - e, rest), th_flat)
+        e = (sigma * e).astype(th_flat.dtype)
+        return (y0, th_flat + e), (y0, th_flat - e)
 
     def relative(fd, jd, d_norm, scale):
         # Round-off: each evaluation is good to about eps |value|; the floor keeps that
@@ -276,8 +276,10 @@ def smoothed_gradients(
     else:
         P = int(sum(np.size(v) for v in jax.tree_util.tree_leaves(split_theta(sel, args)[0])))
     eps = jax.random.normal(jax.random.PRNGKey(seed), (samples, P), jnp.float64)
-    _, (lp, lm, gp, gm, l0) = _estimates(simulator, loss, sel, args, y0, b, K, nbs, eps, sigma)
-    flags, worst_r, loss_flags = _disagreement(simulator, loss, sel, args, y0, eps, sigma, int(steps[-1]), tolerance)
+    # sigma traced (an array), so that another scale reuses the compiled programs.
+    scale = jnp.asarray(sigma, jnp.float64)
+    _, (lp, lm, gp, gm, l0) = _estimates(simulator, loss, sel, args, y0, b, K, nbs, eps, scale)
+    flags, worst_r, loss_flags = _disagreement(simulator, loss, sel, args, y0, eps, scale, int(steps[-1]), tolerance)
 
     H = len(steps)
     keys = ("first", "zeroth", "v1", "v0", "zlo", "zhi", "diff", "dlo", "dhi")
