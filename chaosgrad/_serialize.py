@@ -88,7 +88,8 @@ def _registered(name: str):
     """Result classes register when their module is imported; import them all once."""
     import importlib
 
-    for module in ("_lyapunov_result", "_diagnosis_types", "_landscape_types", "_shadowing_types", "_study"):
+    for module in ("_lyapunov_result", "_diagnosis_types", "_landscape_types", "_shadowing_types", "_smoothed_types",
+                   "_study"):
         importlib.import_module(f"chaosgrad.{module}")
     return _REGISTRY.get(name)
 

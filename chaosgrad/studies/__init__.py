@@ -42,6 +42,7 @@ _MODULES: dict[str, str] = {
     "batch_norm": "chaosgrad.studies.batch_norm",
     "mixed_precision": "chaosgrad.studies.mixed_precision",
     "shadowing": "chaosgrad.studies.shadowing",
+    "contact": "chaosgrad.studies.contact",
 }
 
 
