@@ -18,7 +18,7 @@ from ._text import is_finite
 # The chosen law's line is solid, the other one dashed.
 CHOSEN, OTHER = "-", "--"
 LAW_COLOURS = {"exponential": GRAD, "power": NUM}
-NAMES = {"exponential": "exponential, e^{γT}", "power": "power, T^p"}
+NAMES = {"exponential": "exponential, e^(γT)", "power": "power, T^p"}
 
 
 def growth_law_parts(d) -> dict | None:
@@ -94,7 +94,7 @@ def caption(d) -> str:
     if law.law == "power":
         pieces.append(f"{joint} γ's interval contains 0 and p's does not: the growth is a power of T.")
     elif law.law == "exponential":
-        pieces.append(f"{joint} the exponential term is needed: the growth is exponential.")
+        pieces.append(f"{joint} The exponential term is needed: the growth is exponential.")
     elif law.law == "saturating":
         pieces.append("The gradient stays within an order of magnitude over the horizons: it levels off, and "
                       "neither line is the chosen law.")
