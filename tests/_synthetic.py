@@ -27,6 +27,7 @@ from chaosgrad import (
     Table,
     kaplan_yorke_dimension,
 )
+from chaosgrad._growth_laws import fit_growth_law
 from chaosgrad.studies import StudySpec
 
 LORENZ_LITERATURE = {
@@ -176,6 +177,7 @@ def make_gradient(
         gradient_sketch=grads,
         state_sketch=np.ones((members, horizons.size, 3)),
         sketch="exact (3 entries)",
+        law=fit_growth_law(horizons, norms, finite, flat=False),
     )
 
 

@@ -24,7 +24,7 @@ import _synthetic as syn
 from _browser import Browser
 from chaosgrad import ChaosgradInputError, report
 from chaosgrad.report import _document, _figures, _html, _pdf, _plot
-from chaosgrad.report._text import fmt, spectrum_text, verdict_words
+from chaosgrad.report._text import fmt, headline, spectrum_text
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 POPPLER = all(shutil.which(t) for t in ("pdftoppm", "pdftotext", "pdfimages"))
@@ -33,6 +33,11 @@ needs_poppler = pytest.mark.skipif(not POPPLER, reason="poppler-utils is not ins
 
 DPI = 60  # small figures keep the suite fast; the layout does not depend on the resolution
 N_STANDARD = len(_figures.STANDARD)
+
+
+def n_standard(d) -> int:
+    """The standard figures a diagnosis has data for (``_figures.APPLIES``)."""
+    return sum(_figures.APPLIES.get(fid, lambda d: True)(d) for fid, _, _ in _figures.STANDARD)
 STUDIES = {"lorenz": syn.lorenz_study, "float16": syn.float16_study, "degenerate": syn.degenerate_study}
 SCRATCH = Path(__file__).resolve().parent.parent / "reports" / "_scratch"
 
@@ -135,7 +140,9 @@ def test_missing_pieces_are_said_not_dropped(out):
     assert "too few horizons were finite to fit γ" in deg
     assert "No ablations were run" in deg
     assert "not recorded (installed at render time" in deg  # versions filled at render time
-    assert deg.count("<img ") == N_STANDARD  # every figure is still drawn, with a message
+    # Every figure is still drawn, with a message; only a figure with no data at all (no
+    # growth law when no horizon is finite) is left out rather than drawn empty.
+    assert deg.count("<img ") == n_standard(syn.degenerate_diagnosis()) == N_STANDARD - 1
 
 
 # ------------------------------------------------------------------ the figures themselves
@@ -418,7 +425,7 @@ def test_html_in_the_browser(out, browser, name, tmp_path):
     path = results[name].files["html"]
     browser.open(path.resolve().as_uri())
     images = browser.eval(IMAGES_JS)
-    n_expected = N_STANDARD + (4 if name == "lorenz" else 0)
+    n_expected = n_standard(STUDIES[name]().diagnosis) + (4 if name == "lorenz" else 0)
     assert len(images) == n_expected
     for complete, nw, nh, shown in images:
         assert complete and nw > 0 and nh > 0 and shown > 200  # loaded, and laid out at a readable width
@@ -426,8 +433,8 @@ def test_html_in_the_browser(out, browser, name, tmp_path):
     assert urls and all(u.startswith(("file:", "data:")) for u in urls), [u for u in urls if not u.startswith(("file:", "data:"))]
     assert browser.errors() == []
     words, top, height, visibility, display, view_h = browser.eval(VERDICT_JS)
-    verdict = STUDIES[name]().diagnosis.verdict
-    assert _squash(words) == _squash(verdict_words(verdict)[0])
+    # The verdict box holds the headline built from the diagnosis's own numbers.
+    assert _squash(words) == _squash(headline(STUDIES[name]().diagnosis)[0])
     assert 0 <= top and top + height <= view_h and visibility == "visible" and display != "none"  # above the fold
     shot = (SCRATCH if SCRATCH.parent.is_dir() else tmp_path) / f"report-{name}.png"
     shot.parent.mkdir(exist_ok=True)
@@ -499,7 +506,7 @@ def test_a_figure_that_cannot_be_drawn_is_reported_in_place(monkeypatch):
     standard[2] = (standard[2][0], standard[2][1], broken)
     monkeypatch.setattr(_figures, "STANDARD", tuple(standard))
     doc = _document.build(syn.float16_study(), dpi=DPI)
-    assert [f.png is None for f in doc.figures] == [False, False, True, False, False, False]
+    assert [f.png is None for f in doc.figures] == [False, False, True, False, False, False, False]
     assert doc.figures[2].error == "figure could not be drawn (ValueError: bad axis limits)"
     html = _html.render(doc)
     assert "figure could not be drawn (ValueError: bad axis limits)" in html

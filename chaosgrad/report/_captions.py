@@ -232,8 +232,15 @@ def spectrum(d) -> str:
     return s
 
 
+def growth_law(d) -> str:
+    from ._law_figure import caption
+
+    return caption(d)
+
+
 CAPTIONS = {
     "gradient-growth": gradient_growth,
+    "growth-law": growth_law,
     "convergence": convergence,
     "ftle": ftle,
     "cotangent": cotangent,

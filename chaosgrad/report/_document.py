@@ -406,6 +406,8 @@ def build(study, *, dpi: int = 150, scale: float = 1.0, figures: bool = True) ->
     from . import _figures, _plot  # matplotlib itself is imported only when drawing
 
     for fid, title, draw in _figures.STANDARD:
+        if not _figures.APPLIES.get(fid, lambda d: True)(d):
+            continue
         caption = _captions.CAPTIONS[fid](d)
         figs.append(_figure(fid, title, caption, draw, d, dpi, scale, warnings) if figures
                     else FigureItem(fid, title, caption))

@@ -9,6 +9,9 @@
    growth rate per interval.
 5. ``ablations``: gradient rate before and after each single change, with intervals.
 6. ``spectrum``: the spectra as bars, with literature values.
+
+and ``growth-law`` (``_law_figure``), the gradient on the axes where exponential and
+power growth are straight lines, drawn when the diagnosis fitted a law (``APPLIES``).
 """
 
 from __future__ import annotations
@@ -470,11 +473,26 @@ def _bar_label(v: float, scale: float) -> str:
     return fmt(v, 3, signed=True)
 
 
+def _growth_law(d, width=6.4, height=3.0):
+    from ._law_figure import growth_law
+
+    return growth_law(d, width, height)
+
+
+def _has_law(d) -> bool:
+    from ._law_figure import growth_law_parts
+
+    return growth_law_parts(d) is not None
+
+
 STANDARD = (
     ("gradient-growth", "Gradient growth with the horizon", gradient_growth),
+    ("growth-law", "Which law the growth follows", _growth_law),
     ("convergence", "Convergence of the Lyapunov estimates", convergence),
     ("ftle", "Distribution of finite-time exponents", ftle),
     ("cotangent", "Where along the trajectory the gradient grows", cotangent),
     ("ablations", "Ablations: the rate before and after each fix", ablations),
     ("spectrum", "Lyapunov spectrum", spectrum),
 )
+# Figures drawn only when the diagnosis has their data (no empty panels).
+APPLIES = {"growth-law": _has_law}
