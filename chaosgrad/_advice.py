@@ -22,6 +22,8 @@ VERDICT_WORDS = {
     "numerical-vanishing": "the gradient vanishes because of the numerics, not the physics",
     "diverged": "the simulation itself diverged",
     "no-gradient": "the gradient is exactly zero: the step propagates no derivative",
+    "non-smooth": ("the gradient AD computes is the exact derivative of a piecewise-smooth program, not the gradient "
+                   "of the smoothed loss an optimiser needs"),
     "inconclusive": "the evidence does not decide why the gradient behaves as it does",
 }
 

@@ -44,8 +44,10 @@ class CauseEvidence:
             parameters).
         t_max: the longest horizon.
         wrt_state: whether the gradient is with respect to the initial state.
-        y_start: the state on the attractor every measurement starts from.
+        y_start: the state after the transient, where the spectra start.
         lyapunov_options: the keyword arguments the spectra were measured with.
+        y0: the user's own start (``None`` when not given): where a cause that measures
+            the user's computation itself starts (``chaosgrad.NonSmooth``).
     """
 
     simulator: AbstractSimulator
@@ -61,6 +63,7 @@ class CauseEvidence:
     wrt_state: bool
     y_start: Any
     lyapunov_options: dict
+    y0: Any = None
 
 
 class AbstractCause(eqx.Module):
@@ -94,6 +97,11 @@ class AbstractCause(eqx.Module):
        ``(simulator, args)`` that ``ablate`` will return, when the user's set-up alone
        already decides it, so that the ablation's programs compile while the user's
        gradient is measured. A wrong anticipation costs compile time, never numbers.
+    8. ``confirm(evidence)`` (optional) is for a cause that no growth-rate ablation can
+       show (``chaosgrad.NonSmooth``: first- against zeroth-order estimates): it returns
+       ``(confirmed, evidence in words, measurement)``, ``diagnose`` records it as the
+       cause's ablation instead of calling ``ablate`` (which may then raise), and
+       ``recommend`` gets ``None`` for ``ablated``.
 
     :class:`Precision` is the shortest reference implementation.
     """

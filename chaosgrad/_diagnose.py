@@ -151,10 +151,12 @@ def _anticipate_ablations(causes, simulator, args, y0s, ablated_inputs) -> list:
 def _test_cause(cause, evidence: CauseEvidence, y0s, measure) -> tuple[Ablation, GradientGrowthResult | None] | None:
     """Suspect, ablate, measure and compare one cause; ``None`` when not suspected."""
     grad = evidence.gradient
+    name = _ablation_name(cause)
+    if callable(getattr(cause, "confirm", None)):
+        return _confirmed_by_comparison(cause, name, evidence), None
     suspected = cause.suspect(evidence)
     if suspected is None:
         return None
-    name = _ablation_name(cause)
     try:
         built = cause.ablate(evidence)
         sim, args, change = built[:3]
@@ -174,6 +176,28 @@ def _test_cause(cause, evidence: CauseEvidence, y0s, measure) -> tuple[Ablation,
         interval_before=(grad.rate_low, grad.rate_high), interval_after=(after.rate_low, after.rate_high),
         confirmed=result.confirmed, reason=result.reason, status="ok", error=None, evidence=result.numbers,
     ), after
+
+
+def _confirmed_by_comparison(cause, name: str, evidence: CauseEvidence) -> Ablation:
+    """A cause confirmed by its own comparison (cause rule 8), recorded as its ablation;
+    a comparison that cannot run is reported, not raised."""
+    grad = evidence.gradient
+    nan = math.nan
+    record = dict(name=name, cause=cause.name, suspected="the caller asked for it (causes=)", rate_before=grad.rate,
+                  rate_after=nan, interval_before=(grad.rate_low, grad.rate_high), interval_after=(nan, nan))
+    try:
+        confirmed, why, result = cause.confirm(evidence)
+    except Exception as exc:  # noqa: BLE001 - reported like a failed ablation
+        return Ablation(**record, change="(could not be measured)", confirmed=False, reason="the comparison could not run",
+                        status="failed", error=f"{type(exc).__name__}: {exc}", evidence={})
+    numbers = {}
+    biased = np.asarray(getattr(result, "biased", ()), bool)
+    if biased.any():
+        first = int(np.flatnonzero(biased)[0])
+        numbers = {"first_biased_horizon": float(np.asarray(result.horizons)[first]),
+                   "worst_z": float(np.asarray(result.worst_z)[first])}
+    return Ablation(**record, change=getattr(cause, "change", "its own comparison (cause rule 8)"),
+                    confirmed=bool(confirmed), reason=why, status="ok", error=None, evidence=numbers)
 
 
 def _numbers(values) -> bool:
@@ -499,7 +523,7 @@ def diagnose(
         reference_differs=reference is not None or refinable(simulator),
         lambda_physical=lam_phys, lambda_numerical=lam_num, gradient=grad,
         expected_physical=expected, expected_numerical=expected_num, t_max=t_max, wrt_state=is_state,
-        y_start=simulator.prepare(y_ref), lyapunov_options=dict(lyap, time=lam_phys.time),
+        y_start=simulator.prepare(y_ref), lyapunov_options=dict(lyap, time=lam_phys.time), y0=y0,
     )
     tested = [(c, _test_cause(c, evidence, y0s, measure)) for c in causes]
     tested = [(c, r) for c, r in tested if r is not None]

@@ -117,6 +117,8 @@ class NonSmooth(AbstractCause):
     words: ClassVar[str] = ("the program is piecewise smooth (contact, clipping, a reset, a step-function loss): AD's "
                             "exact derivative misses its jumps and is not the gradient of the smoothed loss")
     exact: ClassVar[bool] = False
+    change: ClassVar[str] = ("first-order (AD) against zeroth-order (randomised smoothing) estimates of the smoothed "
+                             "loss's gradient")
 
     def measurement(self, evidence: CauseEvidence) -> SmoothedGradientResult:
         """The stored measurement, or one made on the evidence's set-up."""
@@ -124,7 +126,8 @@ class NonSmooth(AbstractCause):
             return self.measured
         horizons = np.asarray(evidence.gradient.reported_horizons, np.float64)
         wrt = self.wrt if self.wrt is not None else ("y0" if evidence.wrt_state else "args")
-        return smoothed_gradients(evidence.simulator, evidence.y_start, evidence.args, horizons=horizons, wrt=wrt,
+        start = evidence.y0 if evidence.y0 is not None else evidence.y_start  # the user's own start
+        return smoothed_gradients(evidence.simulator, start, evidence.args, horizons=horizons, wrt=wrt,
                                   loss=self.loss, sigma=self.sigma, samples=self.samples, seed=self.seed)
 
     def confirm(self, evidence: CauseEvidence) -> tuple[bool, str, SmoothedGradientResult]:

@@ -71,6 +71,7 @@ VERDICTS = (
     "numerical-vanishing",
     "diverged",
     "no-gradient",
+    "non-smooth",
     "inconclusive",
 )
 
@@ -332,6 +333,16 @@ def decide(v: VerdictInputs) -> Decision:
             (f"the gradient is non-finite at {v.nonfinite_fraction:.0%} of the measured horizons and members while "
              f"the forward simulation stays finite, and {rest}",
              "the ablation of " + ", ".join(v.nonfinite_fixed_by) + " makes it finite"), (),
+        )
+    if "non-smooth" in causes:
+        # Whatever the rate does, the derivative AD computes is not the gradient of the
+        # loss an optimiser sees (Suh, Simchowitz, Zhang & Tedrake 2022).
+        return Decision(
+            "non-smooth", causes,
+            ("the first-order (AD) estimate of the smoothed loss's gradient lies outside the zeroth-order estimate's "
+             "interval: the program is piecewise smooth, and its exact derivative misses the jumps, so it is not the "
+             "gradient of the loss an optimiser sees (the non-smooth ablation gives the evidence and where it sits)",),
+            (),
         )
     if v.gradient_status == "nonfinite":
         return Decision(

@@ -25,5 +25,5 @@ def test_the_benchmark_covers_every_verdict_but_inconclusive_and_every_cause():
     # Inconclusive is the honest answer where the evidence does not decide; a benchmark
     # with known answers has none (test_verdict_rules.py covers it).
     assert verdicts == set(cg.VERDICTS) - {"inconclusive"}
-    assert {cause for c in CASES for cause in c.causes} == set(cg.CAUSES)
+    assert {cause for c in CASES for cause in c.causes} >= set(cg.CAUSES)
     assert len(CASES) >= 24

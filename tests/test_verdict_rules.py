@@ -70,6 +70,8 @@ CASES = [
      "numerical-explosion", ("adjoint",), "backsolve on Lorenz at rho = 10: NaN for some members, 1.0 for the others"),
     ("agrees, but the adjoint is wrong in value", inputs(0.07, 0.05, 0.11, confirmed=("adjoint",)),
      "intrinsic-explosion", ("adjoint",), "forced Duffing: right rate, wrong values"),
+    ("non-smooth program", inputs(0.0, 0.01, 0.0, confirmed=("non-smooth",), physics="neutral"), "non-smooth",
+     ("non-smooth",), "a bouncing ball: AD's derivative misses the bounce whatever the rate does"),
     ("physics undetermined", inputs(0.9, 0.1, 0.5, e_half=1.0, physics="undetermined"), "inconclusive", (),
      "lambda_1's interval does not decide its sign"),
     ("mild decay on a neutral orbit", inputs(-0.005, 0.0045, -0.0025, e_half=0.0085, t_max=160.0, physics="neutral"),

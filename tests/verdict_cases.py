@@ -105,6 +105,13 @@ def van_der_pol(t, y, a):
     return jnp.stack([y[1], a["mu"] * (1 - y[0] ** 2) * y[1] - y[0]])
 
 
+def ball(y, e):
+    """A ball against a wall at x = 0 with restitution e: a map with a reflection."""
+    x1 = y[0] + y[1]
+    hit = x1 < 0
+    return jnp.stack([jnp.where(hit, -e * x1, x1), jnp.where(hit, -e * y[1], y[1])])
+
+
 def relaxation(t, y, a):
     return -a["k"] * (y - a["theta"])
 
@@ -229,6 +236,14 @@ CASES = [
            "the reverse-time solve expands at -lambda_3 ~ 14.6 and fails (non-finite) from T = 2 while the forward "
            "solve and the checkpointed gradient stay finite", slow=True, tags=("members-sweep",))
       for m in (4, 8, 16)],
+    # -- a piecewise-smooth program: AD's exact derivative is not the smoothed loss's gradient
+    Case("ball against a wall, velocity", lambda: (
+        cg.MapSimulator(ball), jnp.array([1.0, -0.25]), jnp.asarray(0.8),
+        dict(loss=lambda y: y[1], horizons=(2, 4, 6),
+             causes=(*cg.DEFAULT_CAUSES, cg.NonSmooth(loss=lambda y: y[1], sigma=0.1, samples=512)))),
+         "non-smooth", ("non-smooth",),
+         "the smoothed velocity's gradient includes the bounce's jump (the reflection flips v where x crosses 0): "
+         "AD's derivative of the program is the one-branch slope, biased (Suh et al. 2022)"),
     # -- degenerate derivatives and blow-ups
     Case("detached step", _map(lambda y, a: jax.lax.stop_gradient(rotation(0.3, 0.9) @ y), [1.0, 0.0], None),
          "no-gradient", (), "stop_gradient: every derivative is exactly zero"),

@@ -32,6 +32,11 @@ VERDICT_WORDS = {
         "faster than the true dynamics demand.",
         "numerics",
     ),
+    "non-smooth": (
+        "The gradient AD computes is the exact derivative of a piecewise-smooth program (contact, clipping, a reset), "
+        "not the gradient of the smoothed loss an optimiser needs.",
+        "numerics",
+    ),
     "diverged": (
         "The simulation or its gradient diverged: non-finite values (infinite or not a "
         "number) appear before a growth rate could be measured.",
