@@ -5,6 +5,7 @@ against the numbers of the synthetic results they were drawn from."""
 from __future__ import annotations
 
 import base64
+import dataclasses
 import io
 import json
 import os
@@ -191,6 +192,21 @@ def test_generic_figure_styles():
     assert len(fig.axes[0].collections) == 1  # the band of lambda_1 between lower and upper
     fig = _plot.draw_generic(hist_fig)
     assert sum(p.get_height() for p in fig.axes[0].patches) == 400  # every sample counted
+
+
+def test_long_lines_are_thinned_to_what_a_figure_shows_and_keep_their_spikes():
+    y = np.sin(np.linspace(0, 30, 20000))
+    y[12345], y[777] = 9.0, -9.0
+    y[5000:5100] = np.nan
+    idx = _plot.thin_index(y)
+    assert idx.size <= _plot.MAX_LINE_POINTS + 2 and np.all(np.diff(idx) > 0)
+    assert {0, 19999, 12345, 777} <= set(idx.tolist())
+    assert np.array_equal(_plot.thin_index(y[:900]), np.arange(900))
+    # the history of 20 000 intervals draws a line of at most that many points
+    hist = syn.make_lyapunov([0.9, 0.0, -14.5], n_intervals=20000)
+    d = dataclasses.replace(syn.lorenz_diagnosis(), lambda_physical=hist)
+    fig = _figures.convergence(d)
+    assert max(np.size(line.get_xdata()) for ax in fig.axes for line in ax.get_lines()) <= _plot.MAX_LINE_POINTS + 2
 
 
 def test_text_formatting_of_missing_and_tiny_values():

@@ -17,7 +17,7 @@ import warnings
 
 import numpy as np
 
-from ._plot import BAD, GRAD, GREY, NUM, PHYS, REF, finite, legend, new_figure, note
+from ._plot import BAD, GRAD, GREY, NUM, PHYS, REF, finite, legend, new_figure, note, thin_index
 from ._text import dtype_limits, fmt, horizon_kind, is_finite
 
 
@@ -195,9 +195,10 @@ def convergence(d, width=6.4, height=3.2):
             y = hist[:, i]
             se = np.asarray(res.uncertainty, dtype=float)
             band = se[i] * np.sqrt(hist.shape[0] / n) if se.size > i and np.isfinite(se[i]) else None
+            shown = thin_index(y)  # thousands of intervals: the points the figure can show
             if band is not None:
-                ax.fill_between(t, y - band, y + band, color=color, alpha=0.15, linewidth=0)
-            ax.plot(t, y, ls, color=color, linewidth=1.3, label=f"{name} ({res.dtype})")
+                ax.fill_between(t[shown], (y - band)[shown], (y + band)[shown], color=color, alpha=0.15, linewidth=0)
+            ax.plot(t[shown], y[shown], ls, color=color, linewidth=1.3, label=f"{name} ({res.dtype})")
             tail = y[n > hist.shape[0] // 3]
             vals.extend(finite(tail))
             if band is not None:
