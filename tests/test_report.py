@@ -25,7 +25,7 @@ import _synthetic as syn
 from _browser import Browser
 from chaosgrad import ChaosgradInputError, report
 from chaosgrad.report import _document, _figures, _html, _pdf, _plot
-from chaosgrad.report._text import fmt, spectrum_text, verdict_words
+from chaosgrad.report._text import fmt, headline, notation, spectrum_text
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 POPPLER = all(shutil.which(t) for t in ("pdftoppm", "pdftotext", "pdfimages"))
@@ -105,8 +105,9 @@ def test_report_has_every_part(out):
     d = syn.lorenz_diagnosis()
     # headline: plain-words verdict, physics class, explanation with its numbers
     assert "The gradient explodes because the dynamics are chaotic" in text
-    assert "chaotic (lambda_1 &gt; 0" in text
-    assert _squash(d.explanation).replace("'", "&#x27;") in text
+    assert "chaotic (λ₁ &gt; 0" in text  # one notation: the analyses' lambda_1 is written λ₁
+    assert _squash(notation(d.explanation)).replace("'", "&#x27;") in text
+    assert "lambda_1" not in text.split('id="configuration"')[0] and "intrinsic-explosion" not in text
     # rates table: each quantity with its value
     for quantity, value in (
         ("λ_physical (λ₁)", f"+0.9056 ± {fmt(d.lambda_physical.uncertainty[0], 2)}"),
@@ -115,9 +116,9 @@ def test_report_has_every_part(out):
         ("overflow horizon (float64)", "T ≈ 798"),
         ("truncation horizon", "0.765"),
     ):
-        assert re.search(re.escape(quantity) + r"</td><td>" + re.escape(value), text), quantity
+        assert re.search(re.escape(quantity) + r"</td><td[^>]*>" + re.escape(value), text), quantity
     # the study's section, its table, findings, recommendations, reproducibility
-    for piece in ("Sweep over rho", "Sweep points", "24.74", "Findings", "contains lambda_1 = 0.906",
+    for piece in ("Sweep over rho", "Sweep points", "24.74", "Findings", "contains λ₁ = 0.906",
                   "Truncate backpropagation", "0.765 time units", "Reproducibility", "cpu (2 cores)",
                   "chaosgrad analyze lorenz63 --fast", "Other configurations", "float16"):
         assert piece in text, piece
@@ -134,9 +135,11 @@ def test_missing_pieces_are_said_not_dropped(out):
     deg = _squash(results["degenerate"].files["html"].read_text(encoding="utf-8"))
     assert "No explanation was recorded" in deg
     assert "too few horizons were finite to fit γ" in deg
-    assert "No ablations were run" in deg
     assert "not recorded (installed at render time" in deg  # versions filled at render time
-    assert deg.count("<img ") == N_STANDARD  # every figure is still drawn, with a message
+    # a figure with nothing to draw is left out, and the report says which and why
+    empty = [fid for fid, _, _ in _figures.STANDARD if _figures.nothing_to_draw(fid, syn.degenerate_diagnosis())]
+    assert "ablations" in empty and deg.count("<img ") == N_STANDARD - len(empty)
+    assert "<b>Ablations: the rate before and after each fix</b>: not drawn. No ablations were run" in deg
 
 
 # ------------------------------------------------------------------ the figures themselves
@@ -434,7 +437,8 @@ def test_html_in_the_browser(out, browser, name, tmp_path):
     path = results[name].files["html"]
     browser.open(path.resolve().as_uri())
     images = browser.eval(IMAGES_JS)
-    n_expected = N_STANDARD + (4 if name == "lorenz" else 0)
+    d = STUDIES[name]().diagnosis
+    n_expected = N_STANDARD + (4 if name == "lorenz" else 0) - sum(_figures.nothing_to_draw(f, d) for f, _, _ in _figures.STANDARD)
     assert len(images) == n_expected
     for complete, nw, nh, shown in images:
         assert complete and nw > 0 and nh > 0 and shown > 200  # loaded, and laid out at a readable width
@@ -442,8 +446,7 @@ def test_html_in_the_browser(out, browser, name, tmp_path):
     assert urls and all(u.startswith(("file:", "data:")) for u in urls), [u for u in urls if not u.startswith(("file:", "data:"))]
     assert browser.errors() == []
     words, top, height, visibility, display, view_h = browser.eval(VERDICT_JS)
-    verdict = STUDIES[name]().diagnosis.verdict
-    assert _squash(words) == _squash(verdict_words(verdict)[0])
+    assert _squash(words) == _squash(headline(STUDIES[name]().diagnosis)[0])
     assert 0 <= top and top + height <= view_h and visibility == "visible" and display != "none"  # above the fold
     shot = (SCRATCH if SCRATCH.parent.is_dir() else tmp_path) / f"report-{name}.png"
     shot.parent.mkdir(exist_ok=True)
@@ -557,3 +560,53 @@ def _running(pid: int) -> bool:
         return False
     status = Path(f"/proc/{pid}/status")
     return not (status.exists() and "\nState:\tZ" in status.read_text())
+
+
+# ------------------------------------------------------------------ words a reader can use
+
+
+def test_ablation_evidence_is_written_in_words():
+    from chaosgrad.report._text import evidence_words
+
+    ev = {"rate_before": 1.9, "rate_after": 0.91, "nonfinite_fraction_before": 0.25, "nonfinite_fraction_after": 0.0,
+          "rate_gap": -0.99, "rate_moved": True, "towards_target": True,
+          "values": {"horizon": 12.0, "paired_members": 16, "members_differing": 14, "median_log_ratio": 2.3,
+                     "median_cosine": 0.12, "values_differ": True}}
+    text = evidence_words(ev, "the change moves the rate towards the exact derivative's")
+    assert "the rate moved by -0.99, towards the exact derivative's" in text
+    assert "Non-finite entries 25% before, 0% after" in text
+    assert "at T = 12.0, 14 of 16 members' gradients differ from the exact derivative (median norm ratio 9.97" in text
+    assert "=" not in text.replace("T = ", "") and "yes" not in text and "_" not in text
+    still = evidence_words({"rate_moved": False, "towards_target": False, "rate_gap": 0.001})
+    assert still == "The rate did not move beyond its uncertainty (change by +0.0010)."
+    assert evidence_words({"lambda1_gap": 0.0026}) == "Lambda1 gap 0.0026."  # an unknown number, named in words
+
+
+def test_a_sweep_table_is_not_repeated_as_other_configurations():
+    from chaosgrad import Table
+
+    d = syn.lorenz_diagnosis()
+    sweep = Table("Verdict at each rho", ("rho", "verdict"), ((10.0, "stable"), (28.0, "intrinsic-explosion")))
+    extra = {"rho=10": d, "rho=28": d, "float16": d}
+    table = _document.extra_table(extra, [_document._table(sweep)])
+    assert [r[0] for r in table.rows] == ["float16"]
+    assert _document.extra_table({"rho=10": d}, [_document._table(sweep)]) is None
+
+
+def test_configuration_causes_once_and_numbers_without_float_noise():
+    d = dataclasses.replace(syn.lorenz_diagnosis(), config={"causes": ["adjoint", "precision", "precision"],
+                                                             "fit_horizons": [8.2, 10.200000000000001]})
+    doc = _document.build(report.as_study(d), figures=False)
+    config = json.loads(doc.configuration)["diagnosis"]
+    assert config["causes"] == ["adjoint", "precision"] and config["fit_horizons"] == [8.2, 10.2]
+
+
+def test_what_to_do_comes_first_in_plain_words_with_units():
+    doc = _document.build(syn.lorenz_study(), figures=False)
+    assert doc.what_to_do and doc.what_to_do[0].startswith("Truncate backpropagation to windows of about ln 2 / λ₁")
+    rec = syn.Recommendation("horizon", "Keep windows short. More words follow here.", 787.0, "time")
+    d = dataclasses.replace(syn.lorenz_diagnosis(), recommendations=(rec,))
+    doc = _document.build(report.as_study(d), figures=False)
+    assert doc.what_to_do == ["Keep windows short."] and doc.recommendations.rows[0][2] == "787 time units"
+    html_text = _html.render(doc)
+    assert html_text.index('id="what-to-do"') < html_text.index('id="rates"')

@@ -471,6 +471,22 @@ def _bar_label(v: float, scale: float) -> str:
     return fmt(v, 3, signed=True)
 
 
+def nothing_to_draw(fid: str, d) -> bool:
+    """Whether standard figure ``fid`` would be an empty panel for ``d`` (then the report
+    leaves it out and says why in words)."""
+    if fid == "ablations":
+        return not tuple(d.ablations or ())
+    if fid == "cotangent":
+        t, c = np.asarray(d.gradient.cotangent_times), np.asarray(d.gradient.cotangent_norms)
+        return t.size < 2 or c.ndim != 2 or c.shape[1] != t.size
+    if fid == "ftle":
+        return not any(np.asarray(r.finite_time_exponents, dtype=float).ndim == 3
+                       and np.asarray(r.finite_time_exponents).shape[2] > 0
+                       and np.isfinite(np.asarray(r.finite_time_exponents, dtype=float)[:, :, 0]).any()
+                       for r in (d.lambda_physical, d.lambda_numerical))
+    return False
+
+
 STANDARD = (
     ("gradient-growth", "Gradient growth with the horizon", gradient_growth),
     ("convergence", "Convergence of the Lyapunov estimates", convergence),

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import html
+import re
 
 from ._document import Document, FigureItem, TableItem
 
@@ -78,6 +79,10 @@ pre { background: #f6f8fa; border: 1px solid var(--line); border-radius: 4px; pa
 .warning { background: var(--warn-bg); border: 1px solid #f0d7a8; padding: 8px 12px; border-radius: 4px; font-size: .88rem; margin: 8px 0; }
 footer { margin-top: 30px; color: var(--muted); font-size: .8rem; border-top: 1px solid var(--line); padding-top: 8px; }
 .tablewrap { overflow-x: auto; max-width: 100%; }
+.todo { border: 1px solid var(--line); border-radius: 6px; padding: 4px 18px 6px; margin: 0 0 16px; }
+.todo h2 { border: 0; margin: 8px 0 4px; font-size: 1.05rem; }
+.todo ul { margin: 0 0 6px; padding-left: 20px; }
+.omitted { color: var(--muted); font-size: .86rem; margin-top: 14px; }
 @media (max-width: 700px) { main { padding: 14px; } .figs { grid-template-columns: 1fr; } table { font-size: .82rem; }
   table.rates td:first-child, table.rates td:nth-child(2), td.num { white-space: normal; } h1 { font-size: 1.5rem; } }
 @page { size: A4; margin: 13mm 12mm 14mm; }
@@ -99,6 +104,9 @@ footer { margin-top: 30px; color: var(--muted); font-size: .8rem; border-top: 1p
   a { color: inherit; text-decoration: none; }
   pre { white-space: pre-wrap; }
   .tablewrap { overflow: visible; }
+  table { font-size: 8pt; }
+  th, td { padding: 3px 5px; }
+  td.num { white-space: nowrap; }
 }
 """
 
@@ -107,12 +115,26 @@ def e(text) -> str:
     return html.escape(str(text), quote=True)
 
 
+# A cell that holds only a number, an interval or a number with its error (no words):
+# it never wraps, so "-0.490 ± 3.3e-4" is not split across two lines.
+_NUMBER_CELL = re.compile(r"[-+−]?[\d.]+(?:e[-+]?\d+)?(?:\s*(?:±\s*|\[|,\s*|\]|\s)[-+−]?[\d.]*(?:e[-+]?\d+)?\]?)*"
+                          r"|T ≈ [\d.e+-]+|[\d.e+-]+ ?%?")
+
+
+def number_cell(text) -> bool:
+    return bool(_NUMBER_CELL.fullmatch(str(text).strip())) and any(ch.isdigit() for ch in str(text))
+
+
+def _td(c) -> str:
+    return f'<td class="num">{e(c)}</td>' if number_cell(c) else f"<td>{e(c)}</td>"
+
+
 def _table(t: TableItem, cls: str = "") -> str:
     head = "".join(f"<th>{e(c)}</th>" for c in t.columns)
     body = []
     for i, row in enumerate(t.rows):
         rc = t.row_classes[i] if i < len(t.row_classes) and t.row_classes[i] else ""
-        cells = "".join(f"<td>{e(c)}</td>" for c in row)
+        cells = "".join(_td(c) for c in row)
         body.append(f'<tr class="{rc}">{cells}</tr>' if rc else f"<tr>{cells}</tr>")
     out = (f'<div class="tablewrap"><table class="{cls}"><thead><tr>{head}</tr></thead>'
            f'<tbody>{"".join(body)}</tbody></table></div>')
@@ -179,6 +201,9 @@ def render(doc: Document) -> str:
     for p in doc.summary:
         add(f"<p>{e(p)}</p>")
     add("</section>")
+    if doc.what_to_do:
+        add('<section id="what-to-do" class="todo"><h2>What to do</h2><ul>'
+            + "".join(f"<li>{e(t)}</li>" for t in doc.what_to_do) + "</ul></section>")
     for w in doc.warnings:
         add(f'<div class="warning">{e(w)}</div>')
     add('<div class="cards">')
@@ -194,6 +219,8 @@ def render(doc: Document) -> str:
     for f in doc.figures:
         add(_figure(f))
     add("</div>")
+    for title, why in doc.omitted:
+        add(f'<p class="omitted"><b>{e(title)}</b>: not drawn. {e(why)}</p>')
 
     if doc.ablation_table:
         add('<h2 id="ablations">Ablations</h2>')
