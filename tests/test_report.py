@@ -579,7 +579,7 @@ def test_ablation_evidence_is_written_in_words():
     assert "=" not in text.replace("T = ", "") and "yes" not in text and "_" not in text
     still = evidence_words({"rate_moved": False, "towards_target": False, "rate_gap": 0.001})
     assert still == "The rate did not move beyond its uncertainty (change by +0.0010)."
-    assert evidence_words({"lambda1_gap": 0.0026}) == "Lambda1 gap 0.0026."  # an unknown number, named in words
+    assert evidence_words({"lambda1_gap": 0.0026}) == "Lambda1 gap 0.00260."  # an unknown number, named in words
 
 
 def test_a_sweep_table_is_not_repeated_as_other_configurations():
