@@ -102,6 +102,7 @@ def test_html_is_self_contained(out):
 def test_report_has_every_part(out):
     _, results = out
     text = _squash(results["lorenz"].files["html"].read_text(encoding="utf-8"))
+    text = text.replace('<span class="nw">', "").replace("</span>", "").replace("\u00a0", " ")  # unbreakable pieces
     d = syn.lorenz_diagnosis()
     # headline: plain-words verdict, physics class, explanation with its numbers
     assert "The gradient explodes because the dynamics are chaotic" in text
@@ -610,3 +611,33 @@ def test_what_to_do_comes_first_in_plain_words_with_units():
     assert doc.what_to_do == ["Keep windows short."] and doc.recommendations.rows[0][2] == "787 time units"
     html_text = _html.render(doc)
     assert html_text.index('id="what-to-do"') < html_text.index('id="rates"')
+
+
+FIT_JS = """(() => { const d = document.documentElement, main = document.querySelector('main');
+  const right = main.getBoundingClientRect().right + 0.5, out = [];
+  if (d.scrollWidth > d.clientWidth) out.push(`page ${d.scrollWidth} > ${d.clientWidth}`);
+  document.querySelectorAll('.tablewrap').forEach(w => {
+    if (w.scrollWidth > w.clientWidth + 1) out.push(`table scrolls ${w.scrollWidth} > ${w.clientWidth}: ${w.querySelector('th').innerText}`); });
+  document.querySelectorAll('main th, main td, main figure, main pre, main p').forEach(el => {
+    const r = el.getBoundingClientRect();
+    if (r.width && r.right > right && !el.closest('.tablewrap')) out.push(`${el.tagName} ends at ${Math.round(r.right)} > ${Math.round(right)}`); });
+  return out; })()"""
+
+
+@pytest.mark.parametrize("width", [800, 1400])
+def test_index_and_a_report_fit_the_window_without_hidden_columns(out, browser, width, tmp_path):
+    from chaosgrad.report import _index
+
+    root, results = out
+    rows = _index.scan(root)
+    long = dict(rows[0], title="Kuramoto–Sivashinsky: stiff chaos with a long title", causes="discretization, adjoint, precision",
+                lambda1="+0.04836 ± 0.0036", gamma="+0.0003 [-0.0126, +0.0132]", status="partial", mode="full")
+    page = tmp_path / "index.html"
+    page.write_text(_index.render_index(rows + [long] * 18), encoding="utf-8")
+    for url in (page.resolve().as_uri(), results["lorenz"].files["html"].resolve().as_uri()):
+        browser.open(url, width=width, height=900)
+        assert browser.eval(FIT_JS) == [], (width, url)
+    # every column of the index is on screen, its headers side by side
+    browser.open(page.resolve().as_uri(), width=width, height=900)
+    heads = browser.eval("[...document.querySelectorAll('thead th')].map(t => t.getBoundingClientRect().right)")
+    assert len(heads) == 7 and max(heads) <= width

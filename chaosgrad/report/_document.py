@@ -262,7 +262,7 @@ def ablation_table(d: Diagnosis) -> TableItem | None:
             result += f": {a.reason}"
         evidence = evidence_words(a.evidence, a.reason)
         rows.append([
-            a.name, a.cause, a.change,
+            f"{a.name} ({a.cause})", a.change,
             fmt_rate_interval(a.rate_before, a.interval_before),
             fmt_rate_interval(a.rate_after, a.interval_after),
             result, evidence or "—",
@@ -270,7 +270,7 @@ def ablation_table(d: Diagnosis) -> TableItem | None:
         classes.append("good" if a.confirmed else ("bad" if a.status != "ok" else ""))
     return TableItem(
         "Ablations",
-        ["ablation", "cause tested", "change", "γ before", "γ after", "result", "evidence"],
+        ["ablation (cause tested)", "change", "γ before", "γ after", "result", "evidence"],
         rows,
         caption="A cause is confirmed when changing only that one thing removes non-finite values, "
         "moves the rate towards the prediction, or (where the ablation is the exact derivative of the "
@@ -319,19 +319,19 @@ def extra_table(extra: dict, tables=()) -> TableItem | None:
             p1, pse = _lambda1(r.lambda_physical)
             n1, nse = _lambda1(r.lambda_numerical)
             rows.append([
-                str(label), verdict_label(r.verdict), r.physics,
-                ", ".join(r.causes) if r.causes else "none",
+                str(label), f"{verdict_label(r.verdict)} ({r.physics})",
+                ", ".join(dict.fromkeys(r.causes)) if r.causes else "none",
                 fmt_rate(p1, pse), fmt_rate(n1, nse),
                 fmt_rate_interval(r.gradient_rate, r.gradient_interval),
-                r.dtype, r.status,
+                f"{r.dtype}, {r.status}",
             ])
             classes.append("" if r.status == "ok" else "warn")
         else:
-            rows.append([str(label), type(r).__name__] + ["—"] * 6 + [str(getattr(r, "status", "—"))])
+            rows.append([str(label), type(r).__name__] + ["—"] * 4 + [str(getattr(r, "status", "—"))])
             classes.append("")
     return TableItem(
         "Other configurations",
-        ["configuration", "verdict", "physics", "causes", "λ₁ physical", "λ₁ numerical", "γ", "dtype", "status"],
+        ["configuration", "verdict (physics)", "causes", "λ₁ physical", "λ₁ numerical", "γ", "dtype, status"],
         rows,
         caption="Diagnoses of the other configurations this study ran.",
         row_classes=classes,

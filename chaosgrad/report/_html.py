@@ -55,7 +55,8 @@ table { border-collapse: collapse; width: 100%; margin: 4px 0 6px; font-size: .9
 th, td { text-align: left; vertical-align: top; padding: 6px 10px; border-bottom: 1px solid var(--line); }
 th { font-size: .82rem; color: var(--muted); font-weight: 650; background: #f7f8fa; }
 tbody tr:nth-child(even) { background: #fafbfc; }
-td.num, td.value { font-variant-numeric: tabular-nums; white-space: nowrap; }
+td.num, td.value { font-variant-numeric: tabular-nums; }
+.nw { white-space: nowrap; }
 table.rates td:first-child { font-weight: 600; white-space: nowrap; }
 table.rates td:nth-child(2) { font-family: ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace; font-size: .86rem; white-space: nowrap; }
 table.rates td:nth-child(3) { color: #333a46; }
@@ -85,6 +86,7 @@ footer { margin-top: 30px; color: var(--muted); font-size: .8rem; border-top: 1p
 .omitted { color: var(--muted); font-size: .86rem; margin-top: 14px; }
 @media (max-width: 700px) { main { padding: 14px; } .figs { grid-template-columns: 1fr; } table { font-size: .82rem; }
   table.rates td:first-child, table.rates td:nth-child(2), td.num { white-space: normal; } h1 { font-size: 1.5rem; } }
+@media (max-width: 1000px) { main { padding: 18px 16px; } table { font-size: .82rem; } th, td { padding: 5px 6px; } }
 @page { size: A4; margin: 13mm 12mm 14mm; }
 @media print {
   body { background: #fff; font-size: 10pt; }
@@ -106,7 +108,6 @@ footer { margin-top: 30px; color: var(--muted); font-size: .8rem; border-top: 1p
   .tablewrap { overflow: visible; }
   table { font-size: 8pt; }
   th, td { padding: 3px 5px; }
-  td.num { white-space: nowrap; }
 }
 """
 
@@ -125,8 +126,15 @@ def number_cell(text) -> bool:
     return bool(_NUMBER_CELL.fullmatch(str(text).strip())) and any(ch.isdigit() for ch in str(text))
 
 
+def _unbreakable(text: str) -> str:
+    """A number cell as pieces that never break inside (a value, ``± error``, an
+    interval): a narrow column may put the interval under the value, nothing else."""
+    text = str(text).strip().replace(" ± ", "\u00a0±\u00a0").replace(", ", ",\u00a0")
+    return " ".join(f'<span class="nw">{e(piece)}</span>' for piece in text.split(" "))
+
+
 def _td(c) -> str:
-    return f'<td class="num">{e(c)}</td>' if number_cell(c) else f"<td>{e(c)}</td>"
+    return f'<td class="num">{_unbreakable(c)}</td>' if number_cell(c) else f"<td>{e(c)}</td>"
 
 
 def _table(t: TableItem, cls: str = "") -> str:
