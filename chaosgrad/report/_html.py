@@ -101,7 +101,7 @@ footer { margin-top: 30px; color: var(--muted); font-size: .8rem; border-top: 1p
   tr, .card, .verdict { break-inside: avoid; page-break-inside: avoid; }
   .cards { grid-template-columns: repeat(4, 1fr); gap: 8px; }
   .card { padding: 6px 10px; }
-  .card .v { font-size: 1.0rem; }
+  .card .v { font-size: .9rem; }
   .verdict .words { font-size: 1.15rem; }
   a { color: inherit; text-decoration: none; }
   pre { white-space: pre-wrap; }
@@ -216,8 +216,8 @@ def render(doc: Document) -> str:
         add(f'<div class="warning">{e(w)}</div>')
     add('<div class="cards">')
     for k, v, dtl in doc.key_numbers:
-        add(f'<div class="card"><div class="k">{e(k)}</div><div class="v">{e(v)}</div>'
-            f'<div class="d">{e(dtl)}</div></div>')
+        add(f'<div class="card"><div class="k">{e(k)}</div><div class="v">{_unbreakable(v)}</div>'
+            f'<div class="d">{_unbreakable(dtl) if number_cell(dtl) else e(dtl)}</div></div>')
     add("</div>")
 
     add('<h2 id="rates">Rates</h2>')
