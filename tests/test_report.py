@@ -592,6 +592,9 @@ def test_a_sweep_table_is_not_repeated_as_other_configurations():
     table = _document.extra_table(extra, [_document._table(sweep)])
     assert [r[0] for r in table.rows] == ["float16"]
     assert _document.extra_table({"rho=10": d}, [_document._table(sweep)]) is None
+    named = Table("Van der Pol: verdict at each step", ("dt", "verdict"), ((0.05, "stable"),))
+    table = _document.extra_table({"van der Pol dt=0.05": d, "oscillator dt=0.05": d}, [_document._table(named)])
+    assert [r[0] for r in table.rows] == ["oscillator dt=0.05"]
 
 
 def test_configuration_causes_once_and_numbers_without_float_noise():

@@ -285,14 +285,18 @@ def _shown_in(label: str, tables) -> bool:
     ``value``."""
     label = str(label)
     name, _, value = label.partition("=")
+    # "van der Pol dt=0.05": the column "dt" of a table whose title names "van der Pol"
+    *prefix, name = name.split() or [""]
+    prefix = " ".join(prefix).lower()
     for t in tables:
         columns = [str(c).strip() for c in (t.columns or ())]
+        for_this = not prefix or prefix in str(t.title).lower()
         for row in t.rows or ():
             cells = [fmt_value(c).strip() for c in row]
             if cells and cells[0] == label:
                 return True
-            if value and name.strip() in columns:
-                i = columns.index(name.strip())
+            if value and for_this and name in columns:
+                i = columns.index(name)
                 if i < len(cells) and _same_value(cells[i], value.strip()):
                     return True
     return False

@@ -86,7 +86,7 @@ footer { margin-top: 30px; color: var(--muted); font-size: .8rem; border-top: 1p
 .omitted { color: var(--muted); font-size: .86rem; margin-top: 14px; }
 @media (max-width: 700px) { main { padding: 14px; } .figs { grid-template-columns: 1fr; } table { font-size: .82rem; }
   table.rates td:first-child, table.rates td:nth-child(2), td.num { white-space: normal; } h1 { font-size: 1.5rem; } }
-@media (max-width: 1000px) { main { padding: 18px 16px; } table { font-size: .82rem; } th, td { padding: 5px 6px; } }
+@media (max-width: 1000px) { main { padding: 18px 14px; } table { font-size: .8rem; } th, td { padding: 4px 5px; } }
 @page { size: A4; margin: 13mm 12mm 14mm; }
 @media print {
   body { background: #fff; font-size: 10pt; }
