@@ -86,7 +86,8 @@ footer { margin-top: 30px; color: var(--muted); font-size: .8rem; border-top: 1p
 .omitted { color: var(--muted); font-size: .86rem; margin-top: 14px; }
 @media (max-width: 700px) { main { padding: 14px; } .figs { grid-template-columns: 1fr; } table { font-size: .82rem; }
   table.rates td:first-child, table.rates td:nth-child(2), td.num { white-space: normal; } h1 { font-size: 1.5rem; } }
-@media (max-width: 1000px) { main { padding: 18px 14px; } table { font-size: .8rem; } th, td { padding: 4px 5px; } }
+@media (max-width: 1000px) { main { padding: 18px 14px; } table { font-size: .8rem; } th, td { padding: 4px 5px; }
+  table.wide { font-size: .74rem; } }
 @page { size: A4; margin: 13mm 12mm 14mm; }
 @media print {
   body { background: #fff; font-size: 10pt; }
@@ -127,9 +128,9 @@ def number_cell(text) -> bool:
 
 
 def _unbreakable(text: str) -> str:
-    """A number cell as pieces that never break inside (a value, ``± error``, an
-    interval): a narrow column may put the interval under the value, nothing else."""
-    text = str(text).strip().replace(" ± ", "\u00a0±\u00a0").replace(", ", ",\u00a0")
+    """A number cell as pieces that never break inside a number: a narrow column may
+    put ``± error`` or an interval's upper end on the next line, nothing else."""
+    text = str(text).strip().replace(" ± ", " ±\u00a0")
     return " ".join(f'<span class="nw">{e(piece)}</span>' for piece in text.split(" "))
 
 
@@ -144,6 +145,7 @@ def _table(t: TableItem, cls: str = "") -> str:
         rc = t.row_classes[i] if i < len(t.row_classes) and t.row_classes[i] else ""
         cells = "".join(_td(c) for c in row)
         body.append(f'<tr class="{rc}">{cells}</tr>' if rc else f"<tr>{cells}</tr>")
+    cls = f"{cls} wide".strip() if len(t.columns) >= 9 else cls  # many columns: a smaller font on narrow screens
     out = (f'<div class="tablewrap"><table class="{cls}"><thead><tr>{head}</tr></thead>'
            f'<tbody>{"".join(body)}</tbody></table></div>')
     if t.caption:
