@@ -7,7 +7,7 @@ import html
 from pathlib import Path
 
 from ._atomic import write_atomic
-from ._html import CSS
+from ._html import CSS, _unbreakable
 from ._text import fmt, fmt_rate, fmt_rate_interval, verdict_label, verdict_words
 
 RESULTS_NAME = "results.json"
@@ -62,6 +62,7 @@ INDEX_CSS = """
 table.index .sub { color: var(--muted); font-size: .8rem; }
 table.index td.rate { font-variant-numeric: tabular-nums; min-width: 9em; }
 table.index td.files a { margin-right: 6px; }
+@media (min-width: 1001px) { table.index td.num { white-space: nowrap; } }
 @media (max-width: 1000px) { main { padding: 16px 14px; } table.index { font-size: .82rem; }
   table.index th, table.index td { padding: 5px 6px; } .v { white-space: normal; } }
 """
@@ -110,7 +111,7 @@ def render_index(rows: list[dict], title: str = "chaosgrad reports") -> str:
             out.append(
                 f'<tr><td>{name}</td><td><span class="v tone-{e(r["tone"])}">{e(verdict_label(r["verdict"]))}</span>'
                 f'<br><span class="sub">{e(r["physics"])}</span></td>'
-                f'<td>{e(r["causes"])}</td><td class="num">{e(r["lambda1"])}</td>'
+                f'<td>{e(r["causes"])}</td><td class="num">{_unbreakable(r["lambda1"])}</td>'
                 f'<td class="rate">{_unbroken(e(r["gamma"]))}</td>'
                 f'<td>{e(r["dtype"])}<br><span class="sub">{e(r["mode"])} · {e(r["status"])}</span></td>'
                 f'<td class="files">{links}</td></tr>'
