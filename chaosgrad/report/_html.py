@@ -87,7 +87,7 @@ footer { margin-top: 30px; color: var(--muted); font-size: .8rem; border-top: 1p
 @media (max-width: 700px) { main { padding: 14px; } .figs { grid-template-columns: 1fr; } table { font-size: .82rem; }
   table.rates td:first-child, table.rates td:nth-child(2), td.num { white-space: normal; } h1 { font-size: 1.5rem; } }
 @media (max-width: 1000px) { main { padding: 18px 14px; } table { font-size: .8rem; } th, td { padding: 4px 5px; }
-  table.wide { font-size: .74rem; } }
+  table.wide { font-size: .74rem; } .iv { white-space: normal; } }
 @page { size: A4; margin: 13mm 12mm 14mm; }
 @media print {
   body { background: #fff; font-size: 10pt; }
@@ -108,7 +108,9 @@ footer { margin-top: 30px; color: var(--muted); font-size: .8rem; border-top: 1p
   pre { white-space: pre-wrap; }
   .tablewrap { overflow: visible; }
   table { font-size: 8pt; }
+  table.wide { font-size: 7pt; }
   th, td { padding: 3px 5px; }
+  .iv { white-space: nowrap; }
 }
 """
 
@@ -131,7 +133,10 @@ def _unbreakable(text: str) -> str:
     """A number cell as pieces that never break inside a number: a narrow column may
     put ``± error`` or an interval's upper end on the next line, nothing else."""
     text = str(text).strip().replace(" ± ", " ±\u00a0")
-    return " ".join(f'<span class="nw">{e(piece)}</span>' for piece in text.split(" "))
+    # an interval is one piece that only a narrow screen may break after its comma
+    pieces = re.findall(r"\[[^\]]*\]|[^ ]+", text)  # not \\S, which splits at the no-break space
+    return " ".join(f'<span class="nw iv">{e(p)}</span>' if p.startswith("[") else f'<span class="nw">{e(p)}</span>'
+                    for p in pieces)
 
 
 def _td(c) -> str:
