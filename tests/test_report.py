@@ -644,3 +644,17 @@ def test_index_and_a_report_fit_the_window_without_hidden_columns(out, browser, 
     browser.open(page.resolve().as_uri(), width=width, height=900)
     heads = browser.eval("[...document.querySelectorAll('thead th')].map(t => t.getBoundingClientRect().right)")
     assert len(heads) == 7 and max(heads) <= width
+
+
+def test_matplotlib_pdf_wraps_by_measured_width_and_never_splits_a_number():
+    flow = _pdf._Flow(None, "footer")
+    flow.new_page()
+    title = "Logistic and Hénon maps: gradients through the period-doubling cascade"
+    lines = flow.wrap(title, 20, "bold", flow.width)
+    assert len(lines) == 2 and all(flow.text_width(line, 20, "bold") <= flow.width for line in lines)
+    cells = ["-0.490 ± 3.3e-4", "+0.00026 [-0.00193, +0.00245]"]
+    flow.table(["c", "verdict", "λ₁ physical", "γ"] + [f"column {i}" for i in range(6)],
+               [["10", "intrinsic explosion", *cells] + ["words that may wrap"] * 6])
+    drawn = " | ".join(t.get_text() for t in flow.fig.texts)
+    for piece in ("-0.490", "± 3.3e-4", "[-0.00193, +0.00245]"):
+        assert piece in drawn, piece  # whole: a line may break between the pieces only

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -157,11 +158,12 @@ class _Flow:
                                                          ismath=False)
         return w / self.fig.dpi
 
-    def wrap(self, para: str, size: float, weight: str, width: float) -> list:
-        """``para`` broken into lines that fit ``width`` inches, measured in the font (a
-        bold title is wider than a count of characters suggests); never inside a word."""
+    def wrap(self, para, size: float, weight: str, width: float) -> list:
+        """``para`` (a string, or its words as a list) broken into lines that fit
+        ``width`` inches, measured in the font (a bold title is wider than a count of
+        characters suggests); never inside a word."""
         lines, line = [], ""
-        for word in para.split():
+        for word in (para.split() if isinstance(para, str) else para):
             candidate = f"{line} {word}" if line else word
             if line and self.text_width(candidate, size, weight) > width:
                 lines.append(line)
@@ -199,14 +201,22 @@ class _Flow:
     def table(self, columns, rows, widths=None, size: float = 7.5):
         from ._html import number_cell
 
+        def units(cell: str) -> list:
+            """What a cell may break between: words, or a number's pieces (the value,
+            ``± error``, an interval), never a number itself."""
+            if number_cell(cell):
+                return re.findall(r"\[[^\]]*\]|± \S+|[^ ]+", cell.strip())
+            return cell.split()
+
         n = max(len(columns), 1)
-        pad = 0.08  # inches between columns
+        pad = 0.14  # inches between columns
         if widths is None:
-            # Each column gets room for its longest number or word, which never wraps (no
-            # "-0.490 ± 3.3e-" over "4"); the rest of the page is shared by text length.
+            # Each column gets room for its longest number piece or word, which never
+            # wraps (no "-0.490 ± 3.3e-" over "4"); the rest of the page is shared by
+            # text length. Headers are measured in bold, as they are drawn.
             cells = [[str(c)] + [str(r[i]) for r in rows if i < len(r)] for i, c in enumerate(columns)]
-            need = [max(self.text_width(c, size) if number_cell(c) else
-                        max((self.text_width(w, size) for w in c.split()), default=0.0) for c in col) + pad
+            need = [max(self.text_width(u, size, "bold" if j == 0 else "normal")
+                        for j, c in enumerate(col) for u in (units(c) or [""])) + pad
                     for col in cells]
             if sum(need) > self.width:  # too many columns for the page: a smaller font
                 size = max(size * self.width / sum(need), 5.0)
@@ -220,7 +230,7 @@ class _Flow:
             wrapped = []
             for i in range(n):
                 cell = str(cells[i]) if i < len(cells) else ""
-                wrapped.append([cell] if number_cell(cell) else self.wrap(cell, size, weight, widths[i] - pad) or [""])
+                wrapped.append(self.wrap(units(cell), size, weight, widths[i] - pad) or [""])
             h = max(len(w) for w in wrapped) * lh + 0.05
             self.need(h)
             x = MARGIN
