@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import ClassVar
 
 import jax.numpy as jnp
 import numpy as np
@@ -101,6 +102,12 @@ class LyapunovResult(Result):
     kind: str = "lyapunov"
     failure: str | None = None
 
+    # A results file stores the history as a function of the finite-time exponents when
+    # that reproduces it bit for bit (``chaosgrad._serialize``).
+    DERIVED: ClassVar[dict] = {
+        "history": lambda f: running_history(f["finite_time_exponents"], f["valid_intervals"]),
+    }
+
     @property
     def leading(self) -> float:
         return float(self.exponents[0])
@@ -169,6 +176,27 @@ def half_widths(exponents, se, history, dof: int, dtype: str, confidence: float 
     return np.where(np.isnan(exponents), np.nan, out)
 
 
+def running_history(ftle, valid) -> np.ndarray:
+    """The running estimate after each interval, ``(n_intervals, k)``, from the
+    finite-time exponents ``(M, n_intervals, k)`` and each member's valid intervals
+    ``(M,)``: each member's mean over its intervals so far, averaged over the members
+    still valid at that interval (NaN where none is). :func:`summarise` computes
+    ``LyapunovResult.history`` with it, and a results file stores the history as this
+    function of the stored arrays when it reproduces them bit for bit."""
+    ftle = np.asarray(ftle)
+    valid = np.asarray(valid)
+    M, n_int = ftle.shape[0], ftle.shape[1]
+    valid_mask = np.arange(n_int)[None, :] < valid[:, None]  # (M, n_int)
+    kept = np.where(valid_mask[..., None], ftle, 0.0)  # -inf (a collapsed direction) stays
+    with np.errstate(invalid="ignore", divide="ignore"):
+        running = np.cumsum(kept, axis=1) / np.arange(1, n_int + 1)[None, :, None]
+        if M > 1:
+            # The mean over the members valid at each interval (NaN where none is).
+            members_valid = valid_mask.sum(axis=0)[:, None]
+            return np.where(valid_mask[..., None], running, 0.0).sum(axis=0) / members_valid
+        return np.where(valid_mask[0][:, None], running[0], np.nan)
+
+
 def summarise(logs, state_ok, *, simulator, n, k, m, n_int, transient_steps, n_batches, seed, ensemble, convergence):
     """Turn per-interval log stretches into exponents, errors and a status (numpy)."""
     tau = simulator.dt * m
@@ -188,13 +216,7 @@ def summarise(logs, state_ok, *, simulator, n, k, m, n_int, transient_steps, n_b
     kept = np.where(valid_mask[..., None], ftle, 0.0)  # -inf (a collapsed direction) stays
     with np.errstate(invalid="ignore", divide="ignore"):
         member_exp = np.where(valid[:, None] > 0, kept.sum(axis=1) / np.maximum(valid, 1)[:, None], np.nan)
-        running = np.cumsum(kept, axis=1) / np.arange(1, n_int + 1)[None, :, None]
-        if M > 1:
-            # The mean over the members valid at each interval (NaN where none is).
-            members_valid = valid_mask.sum(axis=0)[:, None]
-            history = np.where(valid_mask[..., None], running, 0.0).sum(axis=0) / members_valid
-        else:
-            history = np.where(valid_mask[0][:, None], running[0], np.nan)
+    history = running_history(ftle, valid)
 
     # Members that stayed finite throughout make the estimate; a member that blew up is
     # reported (member_exponents, status), not averaged in with its pre-blow-up value.

@@ -4,10 +4,21 @@ Results are frozen dataclasses that inherit :class:`Result`. They round-trip thr
 JSON exactly: floats are written with ``repr`` precision, arrays keep dtype and shape,
 and non-finite floats are written as the strings ``"nan"``, ``"inf"``, ``"-inf"`` so
 the file stays strict JSON that any browser or tool can parse.
+
+Bulk arrays stay compact: a bool or numeric array of more than
+:data:`INLINE_ELEMENTS` elements is written as the base64 of its little-endian bytes in
+C order, ``{"__ndarray__": "<base64>", "encoding": "base64", "dtype": ..., "shape":
+[...]}`` (about 11 characters per float64 instead of about 20, and bit-exact), smaller
+ones as a list of numbers. A field that a result class declares in ``DERIVED`` (a
+function of its other fields, such as a Lyapunov result's running history) is written as
+``{"__derived__": name}`` when that function reproduces it bit for bit, and recomputed
+on reading; otherwise it is written as itself.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import dataclasses
 import json
 import math
@@ -22,13 +33,17 @@ import numpy as np
 from ._errors import ChaosgradInputError, bad_argument
 
 SCHEMA_VERSION = 1
-# The largest results file the loaders read. The biggest bundled results, Lorenz-63's full
-# study, hold about 3 million floats (some 60 MB of JSON); a larger file, or a stream that
+# The largest results file the loaders read. The bundled analyses write under 2 MB (bulk
+# arrays as bytes, other configurations summarised: ``Study.extra``); a results file of
+# the lists of earlier versions could reach some 60 MB. A larger file, or a stream that
 # never ends (a link to /dev/zero), is refused before it fills the memory.
 MAX_RESULTS_BYTES = 512 * 2**20
 # Array dtypes a results file may hold: bool, signed and unsigned integers, floats, and
 # fixed-width text (studies keep label arrays); never Python objects.
 _ARRAY_KINDS = "biufU"
+# Arrays of more elements than this (and of a bool or numeric dtype) are written as
+# base64 bytes; smaller ones as readable lists.
+INLINE_ELEMENTS = 32
 _REGISTRY: dict[str, type] = {}
 _NONFINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
 
@@ -56,16 +71,44 @@ def _flat_list(arr: np.ndarray) -> list:
     return flat
 
 
+def _same_bits(a, b) -> bool:
+    """Whether two arrays have the same dtype, shape and bytes (NaN payloads and the
+    sign of zero included)."""
+    a, b = np.asarray(a), np.asarray(b)
+    return a.dtype == b.dtype and a.shape == b.shape and np.ascontiguousarray(a).tobytes() == np.ascontiguousarray(b).tobytes()
+
+
+def _derivable(result, name: str) -> bool:
+    """Whether field ``name`` of ``result`` is exactly what its class's ``DERIVED``
+    function computes from the other fields."""
+    try:
+        with np.errstate(all="ignore"):
+            derived = type(result).DERIVED[name]({f.name: getattr(result, f.name) for f in dataclasses.fields(result)})
+    except Exception:  # a result the function cannot handle is written as it is
+        return False
+    return _same_bits(derived, getattr(result, name))
+
+
+def _encode_array(arr: np.ndarray) -> dict:
+    if arr.dtype.kind in "biuf" and arr.size > INLINE_ELEMENTS and arr.dtype.itemsize <= 8:
+        little = np.ascontiguousarray(arr, dtype=arr.dtype.newbyteorder("<"))
+        return {"__ndarray__": base64.b64encode(little.tobytes()).decode("ascii"), "encoding": "base64",
+                "dtype": str(arr.dtype), "shape": list(arr.shape)}
+    return {"__ndarray__": _flat_list(arr), "dtype": str(arr.dtype), "shape": list(arr.shape)}
+
+
 def encode(value: Any) -> Any:
     """Turn a result, array, tuple or scalar into plain JSON data."""
     if isinstance(value, Result):
         out = {"__type__": type(value).__name__}
         for f in dataclasses.fields(value):
-            out[f.name] = encode(getattr(value, f.name))
+            if f.name in type(value).DERIVED and _derivable(value, f.name):
+                out[f.name] = {"__derived__": f.name}
+            else:
+                out[f.name] = encode(getattr(value, f.name))
         return out
     if isinstance(value, np.ndarray) or (hasattr(value, "__array__") and not np.isscalar(value)):
-        arr = np.asarray(value)
-        return {"__ndarray__": _flat_list(arr), "dtype": str(arr.dtype), "shape": list(arr.shape)}
+        return _encode_array(np.asarray(value))
     if isinstance(value, (bool, np.bool_)):
         return bool(value)
     if isinstance(value, (int, np.integer)):
@@ -155,6 +198,8 @@ def _decode_array(data: dict) -> np.ndarray:
         raise ValueError(f"array dtype {_short(name)} is not a bool, integer, float or text dtype")
     if not isinstance(shape, list) or not all(type(n) is int and n >= 0 for n in shape):
         raise ValueError(f"array shape {_short(shape)} is not a list of non-negative integers")
+    if "encoding" in data:
+        return _decode_bytes(data, dtype, shape)
     if not isinstance(values, list) or len(values) != math.prod(shape):
         count = f"{len(values)} values" if isinstance(values, list) else f"a {type(values).__name__}"
         raise ValueError(f"array of shape {shape} holds {count}")
@@ -167,6 +212,39 @@ def _decode_array(data: dict) -> np.ndarray:
     return np.asarray(values, dtype=dtype).reshape(shape)
 
 
+def _decode_bytes(data: dict, dtype: np.dtype, shape: list) -> np.ndarray:
+    """An array from its base64 little-endian bytes (see the module docstring), checked:
+    the encoding is ``"base64"``, the dtype bool or numeric, the text valid base64 of
+    exactly the bytes the shape needs, and a bool array's bytes 0 or 1."""
+    encoding, text = data["encoding"], data["__ndarray__"]
+    if encoding != "base64":
+        raise ValueError(f"array encoding {_short(encoding)} is not base64")
+    if dtype.kind not in "biuf":
+        raise ValueError(f"an array of dtype {dtype} cannot be stored as bytes")
+    if not isinstance(text, str):
+        raise ValueError(f"base64 array holds a {type(text).__name__}, not text")
+    try:
+        raw = base64.b64decode(text.encode("ascii"), validate=True)
+    except (binascii.Error, UnicodeEncodeError):
+        raise ValueError("array bytes are not valid base64") from None
+    need = math.prod(shape) * dtype.itemsize
+    if len(raw) != need:
+        raise ValueError(f"array of shape {shape} and dtype {dtype} needs {need} bytes, holds {len(raw)}")
+    arr = np.frombuffer(raw, dtype=dtype.newbyteorder("<")).astype(dtype).reshape(shape)
+    if dtype.kind == "b" and not np.isin(np.frombuffer(raw, dtype=np.uint8), (0, 1)).all():
+        raise ValueError("bool array holds bytes other than 0 and 1")
+    return arr
+
+
+def _derive(cls, name: str, kwargs: dict):
+    """Field ``name`` of ``cls`` computed from the other decoded fields."""
+    try:
+        with np.errstate(all="ignore"):
+            return cls.DERIVED[name](kwargs)
+    except Exception as exc:
+        raise ValueError(f"field {cls.__name__}.{name} cannot be derived from the others ({type(exc).__name__}: {exc})") from None
+
+
 def decode(data: Any) -> Any:
     """Inverse of :func:`encode`."""
     if isinstance(data, list):
@@ -177,7 +255,19 @@ def decode(data: Any) -> Any:
         cls = _REGISTRY.get(data["__type__"]) or _registered(data["__type__"])
         if cls is None:
             raise ValueError(f"unknown result type {data['__type__']!r} in JSON")
-        kwargs = {k: decode(v) for k, v in data.items() if k != "__type__"}
+        kwargs, derived = {}, []
+        for k, v in data.items():
+            if k == "__type__":
+                continue
+            if isinstance(v, dict) and "__derived__" in v:
+                if v != {"__derived__": k} or k not in cls.DERIVED:
+                    raise ValueError(f"field {cls.__name__}.{k} is marked derived, which it cannot be")
+                derived.append(k)
+            else:
+                kwargs[k] = decode(v)
+        rest = dict(kwargs)
+        for name in derived:
+            kwargs[name] = _derive(cls, name, rest)
         fields = dataclasses.fields(cls)
         names = {f.name for f in fields}
         # A field added later with a default may be absent from an older file.
@@ -195,6 +285,8 @@ def decode(data: Any) -> Any:
             if name in kwargs and kwargs[name] not in allowed:
                 raise ValueError(f"field {cls.__name__}.{name} holds {_short(kwargs[name])}, not one of {', '.join(allowed)}")
         return cls(**{k: v for k, v in kwargs.items() if k in names})
+    if "__derived__" in data:
+        raise ValueError("a derived value appears outside a result's fields")
     if "__ndarray__" in data:
         return _decode_array(data)
     if "__float__" in data:
@@ -212,6 +304,9 @@ class Result:
     kind: ClassVar[str] = "result"
     # Fields that hold one of a fixed set of strings: ``{field: allowed values}``.
     CHOICES: ClassVar[dict] = {}
+    # Fields that are a function of the others: ``{field: f(fields as a dict) -> value}``;
+    # written as a marker when ``f`` reproduces them bit for bit (module docstring).
+    DERIVED: ClassVar[dict] = {}
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)

@@ -7,11 +7,13 @@ Each bundled system's analysis (a parameter sweep, a solver comparison, ...) ret
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
 
 from ._diagnosis_types import Diagnosis
+from ._lyapunov_result import LyapunovResult
 from ._serialize import Result
 
 
@@ -82,7 +84,17 @@ class Study(Result):
         findings: short statements of what the study found (including surprises).
         mode: ``"fast"`` or ``"full"``.
         config: parameters and the command that regenerates the study.
-        extra: other diagnoses keyed by label (e.g. one per sweep point's verdict).
+        extra: other diagnoses keyed by label (e.g. one per sweep point's verdict). They
+            are kept as summaries: everything but the arrays along the trajectory, the
+            per-interval arrays of their Lyapunov results (``history`` is ``(0, k)``,
+            ``finite_time_exponents`` ``(M, 0, k)``) and the backward cotangent profile
+            of their gradients (``cotangent_times`` ``(0,)``, ``cotangent_norms``
+            ``(M, 0)``). Exponents, uncertainties, member exponents, valid intervals,
+            gradient norms at every horizon, fits, sketches and ablations stay. Reports
+            read only their verdicts and rates; the arrays along the trajectory, some
+            20 000 intervals per configuration, made a sweep's results file tens of
+            megabytes. The headline ``diagnosis`` keeps every array; rerun a
+            configuration to get them.
     """
 
     system: str
@@ -95,3 +107,37 @@ class Study(Result):
     config: dict
     extra: dict
     kind: str = "study"
+
+    def __post_init__(self):
+        if isinstance(self.extra, dict):
+            object.__setattr__(self, "extra", {k: _summary(v) for k, v in self.extra.items()})
+
+
+def _without_intervals(res):
+    """A Lyapunov result without its per-interval arrays (see ``Study.extra``)."""
+    if not isinstance(res, LyapunovResult):
+        return res
+    hist, ftle = np.asarray(res.history), np.asarray(res.finite_time_exponents)
+    if hist.ndim != 2 or ftle.ndim != 3 or (hist.shape[0] == 0 and ftle.shape[1] == 0):
+        return res
+    return dataclasses.replace(res, history=hist[:0], finite_time_exponents=ftle[:, :0])
+
+
+def _without_profile(grad):
+    """A gradient result without its cotangent profile (see ``Study.extra``)."""
+    t, c = np.asarray(grad.cotangent_times), np.asarray(grad.cotangent_norms)
+    if t.ndim != 1 or c.ndim != 2 or (t.size == 0 and c.shape[1] == 0):
+        return grad
+    return dataclasses.replace(grad, cotangent_times=t[:0], cotangent_norms=c[:, :0])
+
+
+def _summary(value):
+    """An extra diagnosis as ``Study.extra`` keeps it; anything else as it is."""
+    if not isinstance(value, Diagnosis):
+        return value
+    parts = {"lambda_physical": _without_intervals(value.lambda_physical),
+             "lambda_numerical": _without_intervals(value.lambda_numerical),
+             "gradient": _without_profile(value.gradient)}
+    if all(v is getattr(value, k) for k, v in parts.items()):
+        return value
+    return dataclasses.replace(value, **parts)

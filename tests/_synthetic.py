@@ -505,3 +505,30 @@ SPEC = StudySpec(
     description="Synthetic Lorenz-63 results for testing reports.",
     run=_run,
 )
+
+
+def assert_same_result(a, b, where: str = "result") -> None:
+    """Assert that two results are equal field by field: arrays in dtype, shape and
+    every bit (NaN payloads and the sign of zero included), floats bit for bit."""
+    import dataclasses as _dc
+
+    if _dc.is_dataclass(a) and not isinstance(a, type):
+        assert type(a) is type(b), f"{where}: {type(a).__name__} against {type(b).__name__}"
+        for f in _dc.fields(a):
+            assert_same_result(getattr(a, f.name), getattr(b, f.name), f"{where}.{f.name}")
+    elif isinstance(a, np.ndarray):
+        assert isinstance(b, np.ndarray), f"{where}: an array against a {type(b).__name__}"
+        assert (a.dtype, a.shape) == (b.dtype, b.shape), f"{where}: {a.dtype}{a.shape} against {b.dtype}{b.shape}"
+        assert np.ascontiguousarray(a).tobytes() == np.ascontiguousarray(b).tobytes(), f"{where}: values differ"
+    elif isinstance(a, dict):
+        assert isinstance(b, dict) and list(a) == list(b), f"{where}: keys differ"
+        for k in a:
+            assert_same_result(a[k], b[k], f"{where}[{k!r}]")
+    elif isinstance(a, (list, tuple)):
+        assert type(a) is type(b) and len(a) == len(b), f"{where}: {a!r:.60} against {b!r:.60}"
+        for i, (x, y) in enumerate(zip(a, b)):
+            assert_same_result(x, y, f"{where}[{i}]")
+    elif isinstance(a, float):
+        assert isinstance(b, float) and np.float64(a).tobytes() == np.float64(b).tobytes(), f"{where}: {a!r} against {b!r}"
+    else:
+        assert type(a) is type(b) and a == b, f"{where}: {a!r:.60} against {b!r:.60}"

@@ -23,7 +23,7 @@ LOGISTIC = cg.MapSimulator(lambda x, r: r * x * (1 - x))
 def _originals() -> tuple:
     """Real results of tiny measurements on the logistic map, and a synthetic diagnosis
     (it carries the enumerated fields: verdict and physics), as JSON data."""
-    lyap = cg.lyapunov_spectrum(LOGISTIC, jnp.array([0.3]), 4.0, time=20.0)
+    lyap = cg.lyapunov_spectrum(LOGISTIC, jnp.array([0.3]), 4.0, time=60.0)  # bulk arrays as bytes
     grad = cg.gradient_growth(LOGISTIC, jnp.array([0.3]), 4.0, horizons=(2, 4, 8))
     return tuple(json.loads(r.to_json()) for r in (lyap, grad, syn.lorenz_diagnosis()))
 
@@ -43,7 +43,8 @@ json_values = st.recursive(
     st.one_of(st.none(), st.booleans(), st.integers(-2**70, 2**70), st.floats(), st.text(max_size=6),
               st.sampled_from(["nan", "inf", "-inf", "ok", "chaotic", "stable", "LyapunovResult", "Diagnosis"])),
     lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(
-        st.sampled_from(["__ndarray__", "dtype", "shape", "__tuple__", "__dict__", "__float__", "__type__", "x"]),
+        st.sampled_from(["__ndarray__", "dtype", "shape", "encoding", "__derived__", "__tuple__", "__dict__", "__float__",
+                         "__type__", "x"]),
         inner, max_size=3)),
     max_leaves=8,
 )

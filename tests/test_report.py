@@ -5,6 +5,7 @@ against the numbers of the synthetic results they were drawn from."""
 from __future__ import annotations
 
 import base64
+import dataclasses
 import io
 import json
 import os
@@ -24,7 +25,7 @@ import _synthetic as syn
 from _browser import Browser
 from chaosgrad import ChaosgradInputError, report
 from chaosgrad.report import _document, _figures, _html, _pdf, _plot
-from chaosgrad.report._text import fmt, headline, spectrum_text
+from chaosgrad.report._text import fmt, headline, notation, spectrum_text
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 POPPLER = all(shutil.which(t) for t in ("pdftoppm", "pdftotext", "pdfimages"))
@@ -34,12 +35,6 @@ needs_poppler = pytest.mark.skipif(not POPPLER, reason="poppler-utils is not ins
 DPI = 60  # small figures keep the suite fast; the layout does not depend on the resolution
 N_STANDARD = len(_figures.STANDARD)
 
-
-def n_standard(d) -> int:
-    """The standard figures a diagnosis has data for (``_figures.APPLIES``)."""
-    return sum(_figures.APPLIES.get(fid, lambda d: True)(d) for fid, _, _ in _figures.STANDARD)
-STUDIES = {"lorenz": syn.lorenz_study, "float16": syn.float16_study, "degenerate": syn.degenerate_study}
-SCRATCH = Path(__file__).resolve().parent.parent / "reports" / "_scratch"
 
 
 def _squash(text: str) -> str:
@@ -106,11 +101,13 @@ def test_html_is_self_contained(out):
 def test_report_has_every_part(out):
     _, results = out
     text = _squash(results["lorenz"].files["html"].read_text(encoding="utf-8"))
+    text = re.sub(r'<span class="nw[^"]*">', "", text).replace("</span>", "").replace("\u00a0", " ")  # unbreakable pieces
     d = syn.lorenz_diagnosis()
     # headline: plain-words verdict, physics class, explanation with its numbers
     assert "The gradient explodes because the dynamics are chaotic" in text
-    assert "chaotic (lambda_1 &gt; 0" in text
-    assert _squash(d.explanation).replace("'", "&#x27;") in text
+    assert "chaotic (λ₁ &gt; 0" in text  # one notation: the analyses' lambda_1 is written λ₁
+    assert _squash(notation(d.explanation)).replace("'", "&#x27;") in text
+    assert "lambda_1" not in text.split('id="configuration"')[0] and "intrinsic-explosion" not in text
     # rates table: each quantity with its value
     for quantity, value in (
         ("λ_physical (λ₁)", f"+0.9056 ± {fmt(d.lambda_physical.uncertainty[0], 2)}"),
@@ -119,9 +116,9 @@ def test_report_has_every_part(out):
         ("overflow horizon (float64)", "T ≈ 798"),
         ("truncation horizon", "0.765"),
     ):
-        assert re.search(re.escape(quantity) + r"</td><td>" + re.escape(value), text), quantity
+        assert re.search(re.escape(quantity) + r"</td><td[^>]*>" + re.escape(value), text), quantity
     # the study's section, its table, findings, recommendations, reproducibility
-    for piece in ("Sweep over rho", "Sweep points", "24.74", "Findings", "contains lambda_1 = 0.906",
+    for piece in ("Sweep over rho", "Sweep points", "24.74", "Findings", "contains λ₁ = 0.906",
                   "Truncate backpropagation", "0.765 time units", "Reproducibility", "cpu (2 cores)",
                   "chaosgrad analyze lorenz63 --fast", "Other configurations", "float16"):
         assert piece in text, piece
@@ -138,11 +135,11 @@ def test_missing_pieces_are_said_not_dropped(out):
     deg = _squash(results["degenerate"].files["html"].read_text(encoding="utf-8"))
     assert "No explanation was recorded" in deg
     assert "too few horizons were finite to fit γ" in deg
-    assert "No ablations were run" in deg
     assert "not recorded (installed at render time" in deg  # versions filled at render time
-    # Every figure is still drawn, with a message; only a figure with no data at all (no
-    # growth law when no horizon is finite) is left out rather than drawn empty.
-    assert deg.count("<img ") == n_standard(syn.degenerate_diagnosis()) == N_STANDARD - 1
+    # a figure with nothing to draw is left out, and the report says which and why
+    empty = [fid for fid, _, _ in _figures.STANDARD if _figures.nothing_to_draw(fid, syn.degenerate_diagnosis())]
+    assert "ablations" in empty and deg.count("<img ") == N_STANDARD - len(empty)
+    assert "<b>Ablations: the rate before and after each fix</b>: not drawn. No ablations were run" in deg
 
 
 # ------------------------------------------------------------------ the figures themselves
@@ -198,6 +195,21 @@ def test_generic_figure_styles():
     assert len(fig.axes[0].collections) == 1  # the band of lambda_1 between lower and upper
     fig = _plot.draw_generic(hist_fig)
     assert sum(p.get_height() for p in fig.axes[0].patches) == 400  # every sample counted
+
+
+def test_long_lines_are_thinned_to_what_a_figure_shows_and_keep_their_spikes():
+    y = np.sin(np.linspace(0, 30, 20000))
+    y[12345], y[777] = 9.0, -9.0
+    y[5000:5100] = np.nan
+    idx = _plot.thin_index(y)
+    assert idx.size <= _plot.MAX_LINE_POINTS + 2 and np.all(np.diff(idx) > 0)
+    assert {0, 19999, 12345, 777} <= set(idx.tolist())
+    assert np.array_equal(_plot.thin_index(y[:900]), np.arange(900))
+    # the history of 20 000 intervals draws a line of at most that many points
+    hist = syn.make_lyapunov([0.9, 0.0, -14.5], n_intervals=20000)
+    d = dataclasses.replace(syn.lorenz_diagnosis(), lambda_physical=hist)
+    fig = _figures.convergence(d)
+    assert max(np.size(line.get_xdata()) for ax in fig.axes for line in ax.get_lines()) <= _plot.MAX_LINE_POINTS + 2
 
 
 def test_text_formatting_of_missing_and_tiny_values():
@@ -425,7 +437,8 @@ def test_html_in_the_browser(out, browser, name, tmp_path):
     path = results[name].files["html"]
     browser.open(path.resolve().as_uri())
     images = browser.eval(IMAGES_JS)
-    n_expected = n_standard(STUDIES[name]().diagnosis) + (4 if name == "lorenz" else 0)
+    d = STUDIES[name]().diagnosis
+    n_expected = N_STANDARD + (4 if name == "lorenz" else 0) - sum(_figures.nothing_to_draw(f, d) for f, _, _ in _figures.STANDARD)
     assert len(images) == n_expected
     for complete, nw, nh, shown in images:
         assert complete and nw > 0 and nh > 0 and shown > 200  # loaded, and laid out at a readable width
@@ -433,7 +446,6 @@ def test_html_in_the_browser(out, browser, name, tmp_path):
     assert urls and all(u.startswith(("file:", "data:")) for u in urls), [u for u in urls if not u.startswith(("file:", "data:"))]
     assert browser.errors() == []
     words, top, height, visibility, display, view_h = browser.eval(VERDICT_JS)
-    # The verdict box holds the headline built from the diagnosis's own numbers.
     assert _squash(words) == _squash(headline(STUDIES[name]().diagnosis)[0])
     assert 0 <= top and top + height <= view_h and visibility == "visible" and display != "none"  # above the fold
     shot = (SCRATCH if SCRATCH.parent.is_dir() else tmp_path) / f"report-{name}.png"
@@ -548,3 +560,100 @@ def _running(pid: int) -> bool:
         return False
     status = Path(f"/proc/{pid}/status")
     return not (status.exists() and "\nState:\tZ" in status.read_text())
+
+
+# ------------------------------------------------------------------ words a reader can use
+
+
+def test_ablation_evidence_is_written_in_words():
+    from chaosgrad.report._text import evidence_words
+
+    ev = {"rate_before": 1.9, "rate_after": 0.91, "nonfinite_fraction_before": 0.25, "nonfinite_fraction_after": 0.0,
+          "rate_gap": -0.99, "rate_moved": True, "towards_target": True,
+          "values": {"horizon": 12.0, "paired_members": 16, "members_differing": 14, "median_log_ratio": 2.3,
+                     "median_cosine": 0.12, "values_differ": True}}
+    text = evidence_words(ev, "the change moves the rate towards the exact derivative's")
+    assert "the rate moved by -0.99, towards the exact derivative's" in text
+    assert "Non-finite entries 25% before, 0% after" in text
+    assert "at T = 12.0, 14 of 16 members' gradients differ from the exact derivative (median norm ratio 9.97" in text
+    assert "=" not in text.replace("T = ", "") and "yes" not in text and "_" not in text
+    still = evidence_words({"rate_moved": False, "towards_target": False, "rate_gap": 0.001})
+    assert still == "The rate did not move beyond its uncertainty (change by +0.0010)."
+    assert evidence_words({"lambda1_gap": 0.0026}) == "Lambda1 gap 0.00260."  # an unknown number, named in words
+
+
+def test_a_sweep_table_is_not_repeated_as_other_configurations():
+    from chaosgrad import Table
+
+    d = syn.lorenz_diagnosis()
+    sweep = Table("Verdict at each rho", ("rho", "verdict"), ((10.0, "stable"), (28.0, "intrinsic-explosion")))
+    extra = {"rho=10": d, "rho=28": d, "float16": d}
+    table = _document.extra_table(extra, [_document._table(sweep)])
+    assert [r[0] for r in table.rows] == ["float16"]
+    assert _document.extra_table({"rho=10": d}, [_document._table(sweep)]) is None
+    named = Table("Van der Pol: verdict at each step", ("dt", "verdict"), ((0.05, "stable"),))
+    table = _document.extra_table({"van der Pol dt=0.05": d, "oscillator dt=0.05": d}, [_document._table(named)])
+    assert [r[0] for r in table.rows] == ["oscillator dt=0.05"]
+
+
+def test_configuration_causes_once_and_numbers_without_float_noise():
+    d = dataclasses.replace(syn.lorenz_diagnosis(), config={"causes": ["adjoint", "precision", "precision"],
+                                                             "fit_horizons": [8.2, 10.200000000000001]})
+    doc = _document.build(report.as_study(d), figures=False)
+    config = json.loads(doc.configuration)["diagnosis"]
+    assert config["causes"] == ["adjoint", "precision"] and config["fit_horizons"] == [8.2, 10.2]
+
+
+def test_what_to_do_comes_first_in_plain_words_with_units():
+    doc = _document.build(syn.lorenz_study(), figures=False)
+    assert doc.what_to_do and doc.what_to_do[0].startswith("Truncate backpropagation to windows of about ln 2 / λ₁")
+    rec = syn.Recommendation("horizon", "Keep windows short. More words follow here.", 787.0, "time")
+    d = dataclasses.replace(syn.lorenz_diagnosis(), recommendations=(rec,))
+    doc = _document.build(report.as_study(d), figures=False)
+    assert doc.what_to_do == ["Keep windows short."] and doc.recommendations.rows[0][2] == "787 time units"
+    html_text = _html.render(doc)
+    assert html_text.index('id="what-to-do"') < html_text.index('id="rates"')
+
+
+FIT_JS = """(() => { const d = document.documentElement, main = document.querySelector('main');
+  const right = main.getBoundingClientRect().right + 0.5, out = [];
+  if (d.scrollWidth > d.clientWidth) out.push(`page ${d.scrollWidth} > ${d.clientWidth}`);
+  document.querySelectorAll('.tablewrap').forEach(w => {
+    if (w.scrollWidth > w.clientWidth + 1) out.push(`table scrolls ${w.scrollWidth} > ${w.clientWidth}: ${w.querySelector('th').innerText}`); });
+  document.querySelectorAll('main th, main td, main figure, main pre, main p').forEach(el => {
+    const r = el.getBoundingClientRect();
+    if (r.width && r.right > right && !el.closest('.tablewrap')) out.push(`${el.tagName} ends at ${Math.round(r.right)} > ${Math.round(right)}`); });
+  return out; })()"""
+
+
+@pytest.mark.parametrize("width", [800, 1400])
+def test_index_and_a_report_fit_the_window_without_hidden_columns(out, browser, width, tmp_path):
+    from chaosgrad.report import _index
+
+    root, results = out
+    rows = _index.scan(root)
+    long = dict(rows[0], title="Kuramoto–Sivashinsky: stiff chaos with a long title", causes="discretization, adjoint, precision",
+                lambda1="+0.04836 ± 0.0036", gamma="+0.0003 [-0.0126, +0.0132]", status="partial", mode="full")
+    page = tmp_path / "index.html"
+    page.write_text(_index.render_index(rows + [long] * 18), encoding="utf-8")
+    for url in (page.resolve().as_uri(), results["lorenz"].files["html"].resolve().as_uri()):
+        browser.open(url, width=width, height=900)
+        assert browser.eval(FIT_JS) == [], (width, url)
+    # every column of the index is on screen, its headers side by side
+    browser.open(page.resolve().as_uri(), width=width, height=900)
+    heads = browser.eval("[...document.querySelectorAll('thead th')].map(t => t.getBoundingClientRect().right)")
+    assert len(heads) == 7 and max(heads) <= width
+
+
+def test_matplotlib_pdf_wraps_by_measured_width_and_never_splits_a_number():
+    flow = _pdf._Flow(None, "footer")
+    flow.new_page()
+    title = "Logistic and Hénon maps: gradients through the period-doubling cascade"
+    lines = flow.wrap(title, 20, "bold", flow.width)
+    assert len(lines) == 2 and all(flow.text_width(line, 20, "bold") <= flow.width for line in lines)
+    cells = ["-0.490 ± 3.3e-4", "+0.00026 [-0.00193, +0.00245]"]
+    flow.table(["c", "verdict", "λ₁ physical", "γ"] + [f"column {i}" for i in range(6)],
+               [["10", "intrinsic explosion", *cells] + ["words that may wrap"] * 6])
+    drawn = " | ".join(t.get_text() for t in flow.fig.texts)
+    for piece in ("-0.490", "± 3.3e-4", "[-0.00193, +0.00245]"):
+        assert piece in drawn, piece  # whole: a line may break between the pieces only

@@ -9,8 +9,10 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+import _synthetic as syn
 import chaosgrad as cg
 from chaosgrad import studies
+from chaosgrad._serialize import Result
 from chaosgrad.studies.oscillators import euler_map, euler_threshold
 from chaosgrad.zoo._flows import damped_oscillator_vector_field
 
@@ -74,6 +76,12 @@ def test_maps_headline_logistic_r4(maps_study):
     assert abs(d.lambda_physical.exponents[0] - LN2) < 1e-3
     lo, hi = d.gradient_interval
     assert lo < LN2 < hi
+
+
+def test_maps_results_file_is_small_and_loads_back_bit_for_bit(maps_study):
+    text = maps_study.to_json()
+    assert len(text.encode()) < 2 * 2**20  # 18 MB when every array was a list of numbers
+    syn.assert_same_result(maps_study, Result.from_json(text))
 
 
 def test_maps_sweep_follows_the_period_doubling_cascade(maps_study):

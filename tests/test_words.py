@@ -313,9 +313,8 @@ def test_captions_of_the_bundled_synthetic_diagnoses_match_their_figures(fid):
 
     draw = dict((k, f) for k, _, f in _figures.STANDARD)[fid]
     for d in (lorenz_diagnosis(), float16_diagnosis(), degenerate_diagnosis()):
-        if not _figures.APPLIES.get(fid, lambda d: True)(d):
-            assert _captions.CAPTIONS[fid](d) == ""  # no figure, no caption
-            continue
+        if _figures.nothing_to_draw(fid, d):
+            continue  # the report leaves the figure out (and says why in its caption's words)
         _check_caption(_captions.CAPTIONS[fid](d), draw(d), f"{d.name} {fid}")
 
 

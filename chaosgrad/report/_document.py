@@ -8,7 +8,9 @@ renderings of this one object, so they carry the same content.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
+import math
 import platform
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -23,6 +25,8 @@ from ._text import (
     as_float,
     cause_words,
     dtype_limits,
+    evidence_words,
+    first_sentence,
     fmt,
     fmt_rate,
     fmt_rate_interval,
@@ -30,11 +34,13 @@ from ._text import (
     headline,
     horizon_kind,
     is_finite,
+    notation,
     paragraphs,
     physics_words,
     plain,
     pretty_json,
     spectrum_text,
+    unit_words,
     verdict_label,
 )
 
@@ -97,6 +103,8 @@ class Document:
     command: str
     configuration: str
     warnings: list = field(default_factory=list)
+    what_to_do: list = field(default_factory=list)  # short advice in plain words, for the top
+    omitted: list = field(default_factory=list)  # [(figure title, why nothing is drawn)]
 
 
 # ---------------------------------------------------------------------------- pieces
@@ -252,9 +260,9 @@ def ablation_table(d: Diagnosis) -> TableItem | None:
             result += f": {a.error or 'no error message recorded'}"
         else:
             result += f": {a.reason}"
-        evidence = "; ".join(f"{k} = {fmt_value(v)}" for k, v in (a.evidence or {}).items())
+        evidence = evidence_words(a.evidence, a.reason)
         rows.append([
-            a.name, a.cause, a.change,
+            f"{a.name} ({a.cause})", a.change,
             fmt_rate_interval(a.rate_before, a.interval_before),
             fmt_rate_interval(a.rate_after, a.interval_after),
             result, evidence or "—",
@@ -262,7 +270,7 @@ def ablation_table(d: Diagnosis) -> TableItem | None:
         classes.append("good" if a.confirmed else ("bad" if a.status != "ok" else ""))
     return TableItem(
         "Ablations",
-        ["ablation", "cause tested", "change", "γ before", "γ after", "result", "evidence"],
+        ["ablation (cause tested)", "change", "γ before", "γ after", "result", "evidence"],
         rows,
         caption="A cause is confirmed when changing only that one thing removes non-finite values, "
         "moves the rate towards the prediction, or (where the ablation is the exact derivative of the "
@@ -271,7 +279,42 @@ def ablation_table(d: Diagnosis) -> TableItem | None:
     )
 
 
-def extra_table(extra: dict) -> TableItem | None:
+def _shown_in(label: str, tables) -> bool:
+    """Whether a section table already has a row for configuration ``label``: a row
+    whose first cell is the label, or, for ``"name=value"``, a column ``name`` holding
+    ``value``."""
+    label = str(label)
+    name, _, value = label.partition("=")
+    # "van der Pol dt=0.05": the column "dt" of a table whose title names "van der Pol"
+    *prefix, name = name.split() or [""]
+    prefix = " ".join(prefix).lower()
+    for t in tables:
+        columns = [str(c).strip() for c in (t.columns or ())]
+        for_this = not prefix or prefix in str(t.title).lower()
+        for row in t.rows or ():
+            cells = [fmt_value(c).strip() for c in row]
+            if cells and cells[0] == label:
+                return True
+            if value and for_this and name in columns:
+                i = columns.index(name)
+                if i < len(cells) and _same_value(cells[i], value.strip()):
+                    return True
+    return False
+
+
+def _same_value(a: str, b: str) -> bool:
+    if a == b:
+        return True
+    try:
+        return math.isclose(float(a), float(b), rel_tol=1e-9)
+    except ValueError:
+        return False
+
+
+def extra_table(extra: dict, tables=()) -> TableItem | None:
+    """The other configurations a study ran, less those a section's table already
+    shows (a sweep's table of verdicts), so no table appears twice."""
+    extra = {k: v for k, v in (extra or {}).items() if not _shown_in(k, tables)}
     if not extra:
         return None
     rows, classes = [], []
@@ -280,19 +323,19 @@ def extra_table(extra: dict) -> TableItem | None:
             p1, pse = _lambda1(r.lambda_physical)
             n1, nse = _lambda1(r.lambda_numerical)
             rows.append([
-                str(label), verdict_label(r.verdict), r.physics,
-                ", ".join(r.causes) if r.causes else "none",
+                str(label), f"{verdict_label(r.verdict)} ({r.physics})",
+                ", ".join(dict.fromkeys(r.causes)) if r.causes else "none",
                 fmt_rate(p1, pse), fmt_rate(n1, nse),
                 fmt_rate_interval(r.gradient_rate, r.gradient_interval),
-                r.dtype, r.status,
+                f"{r.dtype}, {r.status}",
             ])
             classes.append("" if r.status == "ok" else "warn")
         else:
-            rows.append([str(label), type(r).__name__] + ["—"] * 6 + [str(getattr(r, "status", "—"))])
+            rows.append([str(label), type(r).__name__] + ["—"] * 4 + [str(getattr(r, "status", "—"))])
             classes.append("")
     return TableItem(
         "Other configurations",
-        ["configuration", "verdict", "physics", "causes", "λ₁ physical", "λ₁ numerical", "γ", "dtype", "status"],
+        ["configuration", "verdict (physics)", "causes", "λ₁ physical", "λ₁ numerical", "γ", "dtype, status"],
         rows,
         caption="Diagnoses of the other configurations this study ran.",
         row_classes=classes,
@@ -305,7 +348,7 @@ def recommendations_table(d: Diagnosis) -> TableItem | None:
         return None
     rows = []
     for r in recs:
-        value = "—" if r.value is None else f"{fmt(r.value, 3)} {r.unit or ''}".strip()
+        value = "—" if r.value is None else f"{fmt(r.value, 3)} {unit_words(r.unit)}".strip()
         rows.append([r.topic, r.text, value])
     return TableItem("Recommendations", ["topic", "advice", "number"], rows)
 
@@ -357,6 +400,9 @@ def repro_block(study, d: Diagnosis):
         ("mode", study.mode),
     ]
     config = {"study": plain(study.config or {}), "diagnosis": plain(d.config or {})}
+    for part in config.values():  # a cause listed twice is tested once
+        if isinstance(part.get("causes"), list) and all(isinstance(c, str) for c in part["causes"]):
+            part["causes"] = list(dict.fromkeys(part["causes"]))
     return items, str(command), pretty_json(config)
 
 
@@ -405,10 +451,12 @@ def build(study, *, dpi: int = 150, scale: float = 1.0, figures: bool = True) ->
     warnings = []
     from . import _figures, _plot  # matplotlib itself is imported only when drawing
 
+    omitted = []
     for fid, title, draw in _figures.STANDARD:
-        if not _figures.APPLIES.get(fid, lambda d: True)(d):
-            continue
         caption = _captions.CAPTIONS[fid](d)
+        if _figures.nothing_to_draw(fid, d):  # a panel with nothing in it is left out, and said
+            omitted.append((title, caption))
+            continue
         figs.append(_figure(fid, title, caption, draw, d, dpi, scale, warnings) if figures
                     else FigureItem(fid, title, caption))
     sections = []
@@ -420,7 +468,7 @@ def build(study, *, dpi: int = 150, scale: float = 1.0, figures: bool = True) ->
                          if figures else FigureItem(fid, spec.title, spec.caption))
         sections.append(SectionItem(sec.title, paragraphs(sec.text), sfigs, [_table(t) for t in sec.tables or ()]))
     repro, command, configuration = repro_block(study, d)
-    return Document(
+    doc = Document(
         title=study.title or study.system,
         system=study.system,
         mode=study.mode,
@@ -448,12 +496,43 @@ def build(study, *, dpi: int = 150, scale: float = 1.0, figures: bool = True) ->
         findings=[str(f) for f in (study.findings or ())],
         recommendations=recommendations_table(d),
         notes=[str(n) for n in (d.notes or ())],
-        extra_table=extra_table(study.extra or {}),
+        extra_table=extra_table(study.extra or {}, [t for sec in sections for t in sec.tables]),
         repro=repro + [("Python", platform.python_version()), ("numpy", np.__version__)],
         command=command,
         configuration=configuration,
         warnings=warnings,
+        what_to_do=what_to_do(d),
+        omitted=omitted,
     )
+    return _in_one_notation(doc)
+
+
+def what_to_do(d: Diagnosis, limit: int = 3) -> list:
+    """The diagnosis's advice in a few plain sentences for the top of the report: the
+    first sentence of each recommendation, or what would decide an open verdict."""
+    out = [first_sentence(paragraphs(r.text)[0]) for r in tuple(d.recommendations or ()) if paragraphs(r.text)]
+    if not out:
+        out = [str(t) for t in (d.to_decide or ())]
+    return list(dict.fromkeys(out))[:limit]
+
+
+_VERBATIM = {"command", "configuration", "repro", "png", "id", "system", "mode", "status", "verdict", "physics"}
+
+
+def _in_one_notation(value):
+    """``value`` with every piece of prose in the report's one notation (``notation``):
+    the analyses write ``lambda_1`` and ``intrinsic-explosion``, the report ``λ₁`` and
+    ``intrinsic explosion``. Commands and the configuration stay as they were."""
+    if isinstance(value, str):
+        return notation(value)
+    if isinstance(value, list):
+        return [_in_one_notation(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(_in_one_notation(v) for v in value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.replace(value, **{f.name: _in_one_notation(getattr(value, f.name))
+                                             for f in dataclasses.fields(value) if f.name not in _VERBATIM})
+    return value
 
 
 def _figure(fid, title, caption, draw, data, dpi, scale, warnings) -> FigureItem:

@@ -11,7 +11,7 @@
 6. ``spectrum``: the spectra as bars, with literature values.
 
 and ``growth-law`` (``_law_figure``), the gradient on the axes where exponential and
-power growth are straight lines, drawn when the diagnosis fitted a law (``APPLIES``).
+power growth are straight lines, drawn when the diagnosis fitted a law.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import warnings
 
 import numpy as np
 
-from ._plot import BAD, GRAD, GREY, NUM, PHYS, REF, finite, legend, new_figure, note
+from ._plot import BAD, GRAD, GREY, NUM, PHYS, REF, finite, legend, new_figure, note, thin_index
 from ._text import dtype_limits, fmt, horizon_kind, is_finite
 
 
@@ -198,9 +198,10 @@ def convergence(d, width=6.4, height=3.2):
             y = hist[:, i]
             se = np.asarray(res.uncertainty, dtype=float)
             band = se[i] * np.sqrt(hist.shape[0] / n) if se.size > i and np.isfinite(se[i]) else None
+            shown = thin_index(y)  # thousands of intervals: the points the figure can show
             if band is not None:
-                ax.fill_between(t, y - band, y + band, color=color, alpha=0.15, linewidth=0)
-            ax.plot(t, y, ls, color=color, linewidth=1.3, label=f"{name} ({res.dtype})")
+                ax.fill_between(t[shown], (y - band)[shown], (y + band)[shown], color=color, alpha=0.15, linewidth=0)
+            ax.plot(t[shown], y[shown], ls, color=color, linewidth=1.3, label=f"{name} ({res.dtype})")
             tail = y[n > hist.shape[0] // 3]
             vals.extend(finite(tail))
             if band is not None:
@@ -485,6 +486,24 @@ def _has_law(d) -> bool:
     return growth_law_parts(d) is not None
 
 
+def nothing_to_draw(fid: str, d) -> bool:
+    """Whether standard figure ``fid`` would be an empty panel for ``d`` (then the report
+    leaves it out and says why in words)."""
+    if fid == "growth-law":
+        return not _has_law(d)
+    if fid == "ablations":
+        return not tuple(d.ablations or ())
+    if fid == "cotangent":
+        t, c = np.asarray(d.gradient.cotangent_times), np.asarray(d.gradient.cotangent_norms)
+        return t.size < 2 or c.ndim != 2 or c.shape[1] != t.size
+    if fid == "ftle":
+        return not any(np.asarray(r.finite_time_exponents, dtype=float).ndim == 3
+                       and np.asarray(r.finite_time_exponents).shape[2] > 0
+                       and np.isfinite(np.asarray(r.finite_time_exponents, dtype=float)[:, :, 0]).any()
+                       for r in (d.lambda_physical, d.lambda_numerical))
+    return False
+
+
 STANDARD = (
     ("gradient-growth", "Gradient growth with the horizon", gradient_growth),
     ("growth-law", "Which law the growth follows", _growth_law),
@@ -494,5 +513,4 @@ STANDARD = (
     ("ablations", "Ablations: the rate before and after each fix", ablations),
     ("spectrum", "Lyapunov spectrum", spectrum),
 )
-# Figures drawn only when the diagnosis has their data (no empty panels).
-APPLIES = {"growth-law": _has_law}
+

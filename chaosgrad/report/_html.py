@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import html
+import re
 
 from ._document import Document, FigureItem, TableItem
 
@@ -54,7 +55,8 @@ table { border-collapse: collapse; width: 100%; margin: 4px 0 6px; font-size: .9
 th, td { text-align: left; vertical-align: top; padding: 6px 10px; border-bottom: 1px solid var(--line); }
 th { font-size: .82rem; color: var(--muted); font-weight: 650; background: #f7f8fa; }
 tbody tr:nth-child(even) { background: #fafbfc; }
-td.num, td.value { font-variant-numeric: tabular-nums; white-space: nowrap; }
+td.num, td.value { font-variant-numeric: tabular-nums; }
+.nw { white-space: nowrap; }
 table.rates td:first-child { font-weight: 600; white-space: nowrap; }
 table.rates td:nth-child(2) { font-family: ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace; font-size: .86rem; white-space: nowrap; }
 table.rates td:nth-child(3) { color: #333a46; }
@@ -78,8 +80,14 @@ pre { background: #f6f8fa; border: 1px solid var(--line); border-radius: 4px; pa
 .warning { background: var(--warn-bg); border: 1px solid #f0d7a8; padding: 8px 12px; border-radius: 4px; font-size: .88rem; margin: 8px 0; }
 footer { margin-top: 30px; color: var(--muted); font-size: .8rem; border-top: 1px solid var(--line); padding-top: 8px; }
 .tablewrap { overflow-x: auto; max-width: 100%; }
+.todo { border: 1px solid var(--line); border-radius: 6px; padding: 4px 18px 6px; margin: 0 0 16px; }
+.todo h2 { border: 0; margin: 8px 0 4px; font-size: 1.05rem; }
+.todo ul { margin: 0 0 6px; padding-left: 20px; }
+.omitted { color: var(--muted); font-size: .86rem; margin-top: 14px; }
 @media (max-width: 700px) { main { padding: 14px; } .figs { grid-template-columns: 1fr; } table { font-size: .82rem; }
   table.rates td:first-child, table.rates td:nth-child(2), td.num { white-space: normal; } h1 { font-size: 1.5rem; } }
+@media (max-width: 1000px) { main { padding: 18px 14px; } table { font-size: .8rem; } th, td { padding: 4px 5px; }
+  table.wide { font-size: .74rem; } .iv { white-space: normal; } }
 @page { size: A4; margin: 13mm 12mm 14mm; }
 @media print {
   body { background: #fff; font-size: 10pt; }
@@ -94,11 +102,15 @@ footer { margin-top: 30px; color: var(--muted); font-size: .8rem; border-top: 1p
   tr, .card, .verdict { break-inside: avoid; page-break-inside: avoid; }
   .cards { grid-template-columns: repeat(4, 1fr); gap: 8px; }
   .card { padding: 6px 10px; }
-  .card .v { font-size: 1.0rem; }
+  .card .v { font-size: .9rem; }
   .verdict .words { font-size: 1.15rem; }
   a { color: inherit; text-decoration: none; }
   pre { white-space: pre-wrap; }
   .tablewrap { overflow: visible; }
+  table { font-size: 8pt; }
+  table.wide { font-size: 7pt; }
+  th, td { padding: 3px 5px; }
+  .iv { white-space: nowrap; }
 }
 """
 
@@ -107,13 +119,38 @@ def e(text) -> str:
     return html.escape(str(text), quote=True)
 
 
+# A cell that holds only a number, an interval or a number with its error (no words):
+# it never wraps, so "-0.490 ± 3.3e-4" is not split across two lines.
+_NUMBER_CELL = re.compile(r"[-+−]?[\d.]+(?:e[-+]?\d+)?(?:\s*(?:±\s*|\[|,\s*|\]|\s)[-+−]?[\d.]*(?:e[-+]?\d+)?\]?)*"
+                          r"|T ≈ [\d.e+-]+|[\d.e+-]+ ?%?")
+
+
+def number_cell(text) -> bool:
+    return bool(_NUMBER_CELL.fullmatch(str(text).strip())) and any(ch.isdigit() for ch in str(text))
+
+
+def _unbreakable(text: str) -> str:
+    """A number cell as pieces that never break inside a number: a narrow column may
+    put ``± error`` or an interval's upper end on the next line, nothing else."""
+    text = str(text).strip().replace(" ± ", " ±\u00a0")
+    # an interval is one piece that only a narrow screen may break after its comma
+    pieces = re.findall(r"\[[^\]]*\]|[^ ]+", text)  # not \\S, which splits at the no-break space
+    return " ".join(f'<span class="nw iv">{e(p)}</span>' if p.startswith("[") else f'<span class="nw">{e(p)}</span>'
+                    for p in pieces)
+
+
+def _td(c) -> str:
+    return f'<td class="num">{_unbreakable(c)}</td>' if number_cell(c) else f"<td>{e(c)}</td>"
+
+
 def _table(t: TableItem, cls: str = "") -> str:
     head = "".join(f"<th>{e(c)}</th>" for c in t.columns)
     body = []
     for i, row in enumerate(t.rows):
         rc = t.row_classes[i] if i < len(t.row_classes) and t.row_classes[i] else ""
-        cells = "".join(f"<td>{e(c)}</td>" for c in row)
+        cells = "".join(_td(c) for c in row)
         body.append(f'<tr class="{rc}">{cells}</tr>' if rc else f"<tr>{cells}</tr>")
+    cls = f"{cls} wide".strip() if len(t.columns) >= 9 else cls  # many columns: a smaller font on narrow screens
     out = (f'<div class="tablewrap"><table class="{cls}"><thead><tr>{head}</tr></thead>'
            f'<tbody>{"".join(body)}</tbody></table></div>')
     if t.caption:
@@ -179,12 +216,15 @@ def render(doc: Document) -> str:
     for p in doc.summary:
         add(f"<p>{e(p)}</p>")
     add("</section>")
+    if doc.what_to_do:
+        add('<section id="what-to-do" class="todo"><h2>What to do</h2><ul>'
+            + "".join(f"<li>{e(t)}</li>" for t in doc.what_to_do) + "</ul></section>")
     for w in doc.warnings:
         add(f'<div class="warning">{e(w)}</div>')
     add('<div class="cards">')
     for k, v, dtl in doc.key_numbers:
-        add(f'<div class="card"><div class="k">{e(k)}</div><div class="v">{e(v)}</div>'
-            f'<div class="d">{e(dtl)}</div></div>')
+        add(f'<div class="card"><div class="k">{e(k)}</div><div class="v">{_unbreakable(v)}</div>'
+            f'<div class="d">{_unbreakable(dtl) if number_cell(dtl) else e(dtl)}</div></div>')
     add("</div>")
 
     add('<h2 id="rates">Rates</h2>')
@@ -194,6 +234,8 @@ def render(doc: Document) -> str:
     for f in doc.figures:
         add(_figure(f))
     add("</div>")
+    for title, why in doc.omitted:
+        add(f'<p class="omitted"><b>{e(title)}</b>: not drawn. {e(why)}</p>')
 
     if doc.ablation_table:
         add('<h2 id="ablations">Ablations</h2>')

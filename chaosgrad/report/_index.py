@@ -7,7 +7,7 @@ import html
 from pathlib import Path
 
 from ._atomic import write_atomic
-from ._html import CSS
+from ._html import CSS, _unbreakable
 from ._text import fmt, fmt_rate, fmt_rate_interval, verdict_label, verdict_words
 
 RESULTS_NAME = "results.json"
@@ -56,6 +56,25 @@ def scan(reports_dir) -> list[dict]:
     return rows
 
 
+INDEX_CSS = """
+.v { display:inline-block; padding:1px 9px; border-radius:999px; font-size:.82rem; font-weight:650;
+  color:#fff; background:var(--tone); white-space:nowrap; }
+table.index .sub { color: var(--muted); font-size: .8rem; }
+table.index td.rate { font-variant-numeric: tabular-nums; min-width: 9em; }
+table.index td.files a { margin-right: 6px; }
+@media (min-width: 1001px) { table.index td.num { white-space: nowrap; } }
+@media (max-width: 1000px) { main { padding: 16px 14px; } table.index { font-size: .82rem; }
+  table.index th, table.index td { padding: 5px 6px; } .v { white-space: normal; } }
+"""
+
+
+def _unbroken(text: str) -> str:
+    """A rate with its interval that may break only between the rate and the interval
+    (``+0.906`` over ``[+0.854, +0.957]``), never inside a number or the interval."""
+    rate, _, interval = text.partition(" ")
+    return f"{rate} {interval.replace(' ', '&nbsp;')}" if interval else rate
+
+
 def render_index(rows: list[dict], title: str = "chaosgrad reports") -> str:
     e = lambda s: html.escape(str(s), quote=True)  # noqa: E731
     out = [
@@ -63,9 +82,7 @@ def render_index(rows: list[dict], title: str = "chaosgrad reports") -> str:
         '<html lang="en"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; img-src data:; style-src \'unsafe-inline\'">',
-        f"<title>{e(title)}</title><style>{CSS}"
-        ".v { display:inline-block; padding:1px 9px; border-radius:999px; font-size:.82rem; font-weight:650;"
-        " color:#fff; background:var(--tone); white-space:nowrap; }</style></head><body><main>",
+        f"<title>{e(title)}</title><style>{CSS}{INDEX_CSS}</style></head><body><main>",
         f"<h1>{e(title)}</h1>",
         f'<div class="meta"><span>{len(rows)} system(s)</span><span>updated '
         f'{e(_dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"))}</span></div>',
@@ -76,25 +93,30 @@ def render_index(rows: list[dict], title: str = "chaosgrad reports") -> str:
     if not rows:
         out.append("<p><i>No results yet. Run <code>chaosgrad analyze SYSTEM</code>.</i></p>")
     else:
-        out.append("<table><thead><tr><th>system</th><th>verdict</th><th>physics</th><th>causes</th>"
-                   "<th>λ₁ physical</th><th>gradient rate γ</th><th>dtype</th><th>mode</th><th>status</th>"
-                   "<th>files</th><th>updated</th></tr></thead><tbody>")
+        # Seven columns that fit a card from 800 to 1400 px: the run's dtype, mode and
+        # status share one, the update time sits under the system's name.
+        out.append('<div class="tablewrap"><table class="index"><thead><tr><th>system</th><th>verdict and physics</th>'
+                   "<th>causes</th><th>λ₁ physical</th><th>gradient rate γ</th><th>run</th>"
+                   "<th>files</th></tr></thead><tbody>")
         for r in rows:
             links = " ".join(f'<a href="{e(href)}">{e(n.split(".")[-1])}</a>' for n, href in r.get("links", []))
             main_link = next((href for n, href in r.get("links", []) if n == "report.html"), None)
             name = (f'<a href="{e(main_link)}"><b>{e(r["title"])}</b></a>' if main_link else f'<b>{e(r["title"])}</b>')
-            name += f'<br><span class="meta">{e(r["system"])}</span>'
+            name += f'<br><span class="sub">{e(r["system"])}</span>'
             if r["error"]:
-                out.append(f'<tr class="bad"><td>{name}</td><td colspan="8">{e(r["error"])}</td>'
-                           f"<td>{links}</td><td></td></tr>")
+                out.append(f'<tr class="bad"><td>{name}</td><td colspan="5">{e(r["error"])}</td>'
+                           f"<td>{links}</td></tr>")
                 continue
+            name += f'<br><span class="sub">updated {e(r["updated"])}</span>'
             out.append(
-                f'<tr><td>{name}</td><td><span class="v tone-{e(r["tone"])}">{e(verdict_label(r["verdict"]))}</span></td>'
-                f'<td>{e(r["physics"])}</td><td>{e(r["causes"])}</td><td class="num">{e(r["lambda1"])}</td>'
-                f'<td class="num">{e(r["gamma"])}</td><td>{e(r["dtype"])}</td><td>{e(r["mode"])}</td>'
-                f'<td>{e(r["status"])}</td><td>{links}</td><td class="num">{e(r["updated"])}</td></tr>'
+                f'<tr><td>{name}</td><td><span class="v tone-{e(r["tone"])}">{e(verdict_label(r["verdict"]))}</span>'
+                f'<br><span class="sub">{e(r["physics"])}</span></td>'
+                f'<td>{e(r["causes"])}</td><td class="num">{_unbreakable(r["lambda1"])}</td>'
+                f'<td class="rate">{_unbroken(e(r["gamma"]))}</td>'
+                f'<td>{e(r["dtype"])}<br><span class="sub">{e(r["mode"])} · {e(r["status"])}</span></td>'
+                f'<td class="files">{links}</td></tr>'
             )
-        out.append("</tbody></table>")
+        out.append("</tbody></table></div>")
     out.append("<footer>chaosgrad · rebuilt from the results.json files in this folder</footer>")
     out.append("</main></body></html>")
     return "\n".join(out)

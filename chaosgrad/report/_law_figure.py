@@ -72,8 +72,11 @@ def growth_law(d, width=6.4, height=3.0):
 
 def caption(d) -> str:
     parts = growth_law_parts(d)
-    if parts is None:
-        return ""  # no law, no figure (``_figures.APPLIES``)
+    if parts is None:  # no figure (``_figures.nothing_to_draw``): say why
+        if getattr(d.gradient, "law", None) is None:
+            return "No growth law is recorded in these results (they were written before growth laws were fitted)."
+        return ("No growth law was fitted: fewer than 5 horizons have a finite gradient for at least half of the "
+                "members.")
     law = parts["law"]
     lo, hi = law.horizon_range
     median = f"the member median of ln‖∂L_T/∂{d.gradient.wrt}‖ ({colour_name(GREY)} circles) over T = " \

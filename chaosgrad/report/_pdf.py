@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import shutil
 import signal
 import subprocess
 import tempfile
-import textwrap
 from pathlib import Path
 
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome")
@@ -147,16 +147,41 @@ class _Flow:
     def _fy(self, y):
         return 1 - y / A4[1]
 
+    def text_width(self, s: str, size: float, weight: str = "normal") -> float:
+        """The width in inches that ``s`` takes in the page's sans-serif font."""
+        from matplotlib.font_manager import FontProperties
+
+        if self.fig is None:
+            self.new_page()
+        renderer = self.fig.canvas.get_renderer()
+        w, _, _ = renderer.get_text_width_height_descent(s, FontProperties(family="sans-serif", size=size, weight=weight),
+                                                         ismath=False)
+        return w / self.fig.dpi
+
+    def wrap(self, para, size: float, weight: str, width: float) -> list:
+        """``para`` (a string, or its words as a list) broken into lines that fit
+        ``width`` inches, measured in the font (a bold title is wider than a count of
+        characters suggests); never inside a word."""
+        lines, line = [], ""
+        for word in (para.split() if isinstance(para, str) else para):
+            candidate = f"{line} {word}" if line else word
+            if line and self.text_width(candidate, size, weight) > width:
+                lines.append(line)
+                line = word
+            else:
+                line = candidate
+        return lines + [line] if line else lines
+
     def text(self, s: str, size: float = 9, weight: str = "normal", color: str = "#1d2330",
              indent: float = 0.0, gap: float = 0.06, mono: bool = False, width: float | None = None):
-        chars = int((width or self.width - indent) * 72 / (size * (0.60 if mono else 0.52)))
+        chars = int((width or self.width - indent) * 72 / (size * 0.60))
         lines = []
         chars = max(chars, 10)
         for para in str(s).split("\n"):
             if mono:  # keep indentation; cut long lines
                 lines.extend([para[i : i + chars] for i in range(0, len(para), chars)] or [""])
             else:
-                lines.extend(textwrap.wrap(para, chars) or [""])
+                lines.extend(self.wrap(para, size, weight, width or self.width - indent) or [""])
         lh = size * LINE / 72
         while lines:  # one text artist per page-chunk of the paragraph (drawing is per artist)
             self.need(lh)
@@ -174,19 +199,38 @@ class _Flow:
         self.text(s, size=size, weight="bold", gap=0.08)
 
     def table(self, columns, rows, widths=None, size: float = 7.5):
+        from ._html import number_cell
+
+        def units(cell: str) -> list:
+            """What a cell may break between: words, or a number's pieces (the value,
+            ``± error``, an interval), never a number itself."""
+            if number_cell(cell):
+                return re.findall(r"\[[^\]]*\]|± \S+|[^ ]+", cell.strip())
+            return cell.split()
+
         n = max(len(columns), 1)
+        pad = 0.14  # inches between columns
         if widths is None:
-            lens = [max([len(str(c))] + [len(str(r[i])) for r in rows if i < len(r)]) for i, c in enumerate(columns)]
-            lens = [min(max(v, 6), 60) for v in lens]
-            widths = [self.width * v / sum(lens) for v in lens]
+            # Each column gets room for its longest number piece or word, which never
+            # wraps (no "-0.490 ± 3.3e-" over "4"); the rest of the page is shared by
+            # text length. Headers are measured in bold, as they are drawn.
+            cells = [[str(c)] + [str(r[i]) for r in rows if i < len(r)] for i, c in enumerate(columns)]
+            need = [max(self.text_width(u, size, "bold" if j == 0 else "normal")
+                        for j, c in enumerate(col) for u in (units(c) or [""])) + pad
+                    for col in cells]
+            if sum(need) > self.width:  # too many columns for the page: a smaller font
+                size = max(size * self.width / sum(need), 5.0)
+                need = [w * self.width / sum(need) for w in need]
+            lens = [min(max(max(len(c) for c in col), 6), 60) for col in cells]
+            spare = self.width - sum(need)
+            widths = [w + spare * v / sum(lens) for w, v in zip(need, lens)]
         lh = size * LINE / 72
 
         def draw_row(cells, weight, color):
             wrapped = []
             for i in range(n):
-                chars = int(widths[i] * 72 / (size * 0.55))
                 cell = str(cells[i]) if i < len(cells) else ""
-                wrapped.append(textwrap.wrap(cell, max(chars, 4)) or [""])
+                wrapped.append(self.wrap(units(cell), size, weight, widths[i] - pad) or [""])
             h = max(len(w) for w in wrapped) * lh + 0.05
             self.need(h)
             x = MARGIN
@@ -246,6 +290,11 @@ def matplotlib_pdf(doc, pdf_path: Path, reason: str) -> None:
                 flow.text(f"causes: {doc.no_cause_text}", size=8.5, color="#5b6472")
             for p in (doc.explanation or ["No explanation was recorded with this result."]) + doc.summary:
                 flow.text(p, size=9.5, gap=0.08)
+            if doc.what_to_do:
+                flow.text("What to do", size=10.5, weight="bold", gap=0.04)
+                for t in doc.what_to_do:
+                    flow.text(f"• {t}", size=9.5, gap=0.04)
+                flow.y += 0.06
             for t in doc.to_decide:
                 flow.text(f"To decide: {t}", size=9, color="#8a5a00")
             for w in doc.warnings:
@@ -260,6 +309,8 @@ def matplotlib_pdf(doc, pdf_path: Path, reason: str) -> None:
             flow.heading("Figures")
             for f in doc.figures:
                 _figure(flow, f)
+            for title, why in doc.omitted:
+                flow.text(f"{title}: not drawn. {why}", size=8.5, color="#5b6472")
             if doc.ablation_table:
                 flow.heading("Ablations")
                 flow.table(doc.ablation_table.columns, doc.ablation_table.rows)

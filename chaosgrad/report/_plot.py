@@ -107,6 +107,35 @@ def finite(a) -> np.ndarray:
     return a[np.isfinite(a)]
 
 
+# The most points a line draws: a figure 6.4 inches wide at 150 dpi has under a
+# thousand pixel columns, so more points only cost time (20 000 intervals took half a
+# second per figure).
+MAX_LINE_POINTS = 1500
+
+
+def thin_index(y, limit: int = MAX_LINE_POINTS) -> np.ndarray:
+    """Indices of at most about ``limit`` points of ``y`` that draw the same line at
+    report resolution: the first and last point and, in each of ``limit // 2`` equal
+    blocks, the smallest and largest finite value (so spikes stay). All indices when
+    ``y`` is short enough."""
+    y = np.asarray(y, dtype=float).reshape(-1)
+    n = y.size
+    if n <= limit:
+        return np.arange(n)
+    blocks = max(limit // 2, 1)
+    edges = np.linspace(0, n, blocks + 1).round().astype(int)
+    keep = [0, n - 1]
+    finite_y = np.isfinite(y)
+    for lo, hi in zip(edges[:-1], edges[1:]):
+        ok = np.flatnonzero(finite_y[lo:hi])
+        if ok.size:
+            part = y[lo:hi][ok]
+            keep += [lo + int(ok[np.argmin(part)]), lo + int(ok[np.argmax(part)])]
+        elif hi > lo:
+            keep.append(lo)
+    return np.unique(keep)
+
+
 # ------------------------------------------------------------------ generic figures
 
 
@@ -115,7 +144,10 @@ def _is_categorical(x) -> bool:
 
 
 def draw_generic(spec, *, width: float = BASE_SIZE[0], height: float = BASE_SIZE[1]):
-    """Draw a :class:`chaosgrad.Figure` description: each Series by its ``style``."""
+    """Draw a :class:`chaosgrad.Figure` description: each Series by its ``style``; its
+    labels in the report's one notation (``lambda_1`` as ``λ₁``)."""
+    from ._text import notation
+
     fig, axes = new_figure(width, height)
     ax = axes[0, 0]
     series = tuple(spec.series or ())
@@ -136,14 +168,14 @@ def draw_generic(spec, *, width: float = BASE_SIZE[0], height: float = BASE_SIZE
         style = str(s.style)
         if style == "hline":
             if y.size and np.isfinite(y[0]):
-                ax.axhline(float(y[0]), color=REF, linestyle="--", linewidth=0.9, label=s.label)
+                ax.axhline(float(y[0]), color=REF, linestyle="--", linewidth=0.9, label=notation(s.label))
                 drew = True
             continue
         if style == "hist":
             xs = finite(x)
             if xs.size:
                 ax.hist(xs, bins=min(40, max(8, int(np.sqrt(xs.size)))), color=color, alpha=0.55,
-                        edgecolor="white", linewidth=0.4, label=s.label)
+                        edgecolor="white", linewidth=0.4, label=notation(s.label))
                 drew = True
             continue
         if style == "bar":
@@ -162,7 +194,7 @@ def draw_generic(spec, *, width: float = BASE_SIZE[0], height: float = BASE_SIZE
             if s.lower is not None and s.upper is not None:
                 lo, hi = np.asarray(s.lower, float), np.asarray(s.upper, float)
                 yerr = np.vstack([np.clip(y - lo, 0, None), np.clip(hi - y, 0, None)])
-            ax.bar(pos, np.nan_to_num(y), width=wid, color=color, alpha=0.85, label=s.label,
+            ax.bar(pos, np.nan_to_num(y), width=wid, color=color, alpha=0.85, label=notation(s.label),
                    yerr=yerr, capsize=2, error_kw={"linewidth": 0.8})
             bad = ~np.isfinite(y)
             if bad.any():
@@ -171,15 +203,17 @@ def draw_generic(spec, *, width: float = BASE_SIZE[0], height: float = BASE_SIZE
             drew = True
             continue
         xf = x.astype(float) if not _is_categorical(x) else np.arange(x.size, dtype=float)
+        # A long plain line is thinned to what the figure can show; markers are not.
+        idx = thin_index(y) if style not in ("marker", "line+marker") and xf.size == y.size else slice(None)
         if s.lower is not None and s.upper is not None:
-            ax.fill_between(xf, np.asarray(s.lower, float), np.asarray(s.upper, float),
+            ax.fill_between(xf[idx], np.asarray(s.lower, float)[idx], np.asarray(s.upper, float)[idx],
                             color=color, alpha=0.18, linewidth=0)
         if style == "marker":
-            ax.plot(xf, y, "o", color=color, markersize=4, label=s.label)
+            ax.plot(xf, y, "o", color=color, markersize=4, label=notation(s.label))
         elif style == "line+marker":
-            ax.plot(xf, y, "-o", color=color, markersize=3.5, linewidth=1.4, label=s.label)
+            ax.plot(xf, y, "-o", color=color, markersize=3.5, linewidth=1.4, label=notation(s.label))
         else:
-            ax.plot(xf, y, "-", color=color, linewidth=1.4, label=s.label)
+            ax.plot(xf[idx], y[idx], "-", color=color, linewidth=1.4, label=notation(s.label))
         bad = ~np.isfinite(y)
         if bad.any() and xf.size == y.size:
             from matplotlib.transforms import blended_transform_factory
@@ -193,8 +227,8 @@ def draw_generic(spec, *, width: float = BASE_SIZE[0], height: float = BASE_SIZE
             setter(scale)
     if cats:
         ax.set_xticks(range(len(cats)), [str(c) for c in cats], fontsize=8)
-    ax.set_xlabel(spec.xlabel)
-    ax.set_ylabel(spec.ylabel)
+    ax.set_xlabel(notation(spec.xlabel))
+    ax.set_ylabel(notation(spec.ylabel))
     if not drew:
         note(ax, "no finite data to show")
     legend(ax)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 
 import numpy as np
 
@@ -292,7 +293,8 @@ def plain(value, limit: int = 12):
         return [plain(v, limit) for v in value]
     if isinstance(value, (np.floating, float)):
         v = float(value)
-        return v if math.isfinite(v) else fmt(v)
+        # 12 significant digits: 10.2, not the 10.200000000000001 of float arithmetic
+        return float(f"{v:.12g}") if math.isfinite(v) else fmt(v)
     if isinstance(value, (np.integer,)):
         return int(value)
     if isinstance(value, (np.bool_,)):
@@ -410,3 +412,83 @@ def summary_table(study, paths=(), *, ascii_only: bool = False) -> str:
     width = max(len(k) for k, _ in rows)
     text = "\n".join(f"  {k:<{width}}  {v}" for k, v in rows)
     return text.replace("±", "+/-").encode("ascii", "replace").decode("ascii") if ascii_only else text
+
+
+# ------------------------------------------------------------------ one notation
+
+_SUBSCRIPT = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+_LAMBDA_INDEX = re.compile(r"\blambda_(\d+)\b")
+_LAMBDA_NAMED = re.compile(r"\blambda_(phys(?:ical)?|num(?:erical)?)\b")
+_HYPHENATED_VERDICTS = tuple(v for v in VERDICT_WORDS if "-" in v and v != "no-gradient")
+_VERDICT = re.compile(r"\b(" + "|".join(map(re.escape, _HYPHENATED_VERDICTS)) + r")\b")
+
+
+def notation(text: str) -> str:
+    """Prose in the report's one notation: exponents as ``λ₁`` (``lambda_1`` in the
+    analyses' text), ``λ_physical``/``λ_numerical``, and verdicts in words
+    (``intrinsic explosion``, not ``intrinsic-explosion``)."""
+    if not isinstance(text, str) or "lambda_" not in text and "-" not in text:
+        return text
+    text = _LAMBDA_INDEX.sub(lambda m: "λ" + m.group(1).translate(_SUBSCRIPT), text)
+    text = _LAMBDA_NAMED.sub(lambda m: "λ_physical" if m.group(1).startswith("phys") else "λ_numerical", text)
+    return _VERDICT.sub(lambda m: verdict_label(m.group(1)), text)
+
+
+def unit_words(unit: str | None) -> str:
+    """A recommendation's unit as a reader says it: ``"time"`` is ``"time units"``."""
+    unit = (unit or "").strip()
+    return {"time": "time units", "step": "steps"}.get(unit, unit)
+
+
+def first_sentence(text: str) -> str:
+    """The first sentence of ``text`` (up to a full stop followed by a capital)."""
+    m = re.search(r"(?<=[.!?])\s+(?=[A-Z])", text)
+    return text[: m.start()] if m else text
+
+
+def evidence_words(evidence: dict, reason: str = "") -> str:
+    """An ablation's comparison numbers as sentences (``rate_moved = yes`` as "the rate
+    moved, towards the prediction")."""
+    ev = dict(evidence or {})
+    if not ev:
+        return ""
+    out = []
+    exact = isinstance(ev.get("values"), dict) or "exact derivative" in (reason or "")
+    nf_b, nf_a = ev.pop("nonfinite_fraction_before", None), ev.pop("nonfinite_fraction_after", None)
+    if words.finite(nf_b) and words.finite(nf_a) and (float(nf_b) > 0 or float(nf_a) > 0):
+        out.append(f"non-finite entries {float(nf_b):.0%} before, {float(nf_a):.0%} after")
+    rb, ra = ev.pop("rate_before", None), ev.pop("rate_after", None)
+    moved, towards, gap = ev.pop("rate_moved", None), ev.pop("towards_target", None), ev.pop("rate_gap", None)
+    if moved is not None:
+        by = f" by {words.number(gap, 2, signed=True)}" if words.finite(gap) else ""
+        if moved:
+            where = ("towards the exact derivative's" if exact else "towards the prediction") if towards \
+                else "away from the prediction"
+            out.append(f"the rate moved{by}, {where}")
+        else:
+            out.append(f"the rate did not move beyond its uncertainty (change{by or ' not measured'})")
+    elif words.finite(rb) and words.finite(ra):
+        out.append(f"rate {words.numbers((rb, ra))[0]} before, {words.numbers((rb, ra))[1]} after")
+    nb, na = ev.pop("median_norm_longest_before", None), ev.pop("median_norm_longest_after", None)
+    if words.finite(nb) and words.finite(na):
+        out.append(f"median gradient norm at the longest horizon {words.number(nb)} before, {words.number(na)} after")
+    values = ev.pop("values", None)
+    if isinstance(values, dict):
+        differ = values.get("members_differing")
+        paired = values.get("paired_members")
+        ratio = values.get("median_log_ratio")
+        cos = values.get("median_cosine")
+        detail = []
+        if words.finite(ratio):
+            detail.append(f"median norm ratio {words.number(math.exp(float(ratio)))}")
+        if words.finite(cos):
+            detail.append(f"median cosine {words.number(cos, 2, signed=True)}")
+        at = f"at T = {words.number(values.get('horizon'))}, " if words.finite(values.get("horizon")) else ""
+        verb = "differ from" if values.get("values_differ") else "agree with"
+        count = f"{differ} of {paired} members' gradients" if differ is not None and paired is not None else "the gradients"
+        out.append(f"{at}{count} {verb} the exact derivative" + (f" ({', '.join(detail)})" if detail else ""))
+    for k, v in ev.items():  # anything else, named in words
+        shown = words.number(v) if words.finite(v) else fmt_value(v)
+        out.append(f"{str(k).replace('_', ' ')} {shown}")
+    text = "; ".join(out)
+    return text[:1].upper() + text[1:] + "." if text else ""
