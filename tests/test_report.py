@@ -34,7 +34,8 @@ needs_poppler = pytest.mark.skipif(not POPPLER, reason="poppler-utils is not ins
 
 DPI = 60  # small figures keep the suite fast; the layout does not depend on the resolution
 N_STANDARD = len(_figures.STANDARD)
-
+STUDIES = {"lorenz": syn.lorenz_study, "float16": syn.float16_study, "degenerate": syn.degenerate_study}
+SCRATCH = Path(__file__).resolve().parent.parent / "reports" / "_scratch"
 
 
 def _squash(text: str) -> str:
