@@ -286,7 +286,10 @@ FALLING = {"W": jnp.asarray([[0.0, -3.0, 0.0, 0.0]], jnp.float32)}
 
 def test_a_float32_brax_like_environment_runs_in_its_own_precision_and_says_what_it_cannot_measure():
     env = _ScanCart()
-    sim = cg.envs.brax(env, lambda p, obs: jnp.tanh(p["W"] @ obs), tangent=lambda s: (s.pipeline_state["x"], s.pipeline_state["v"]))
+    # The policy reads the stored observation: it belongs in the tangent space of the closed
+    # loop (a tangent= without it is refused up front).
+    sim = cg.envs.brax(env, lambda p, obs: jnp.tanh(p["W"] @ obs),
+                       tangent=lambda s: (s.pipeline_state["x"], s.pipeline_state["v"], s.obs))
     assert sim.dtype == "float32" and sim.episode_length is None
     assert "float32" in sim.float64_limit and "jax_enable_x64" in sim.float64_limit
     assert any("no time limit" in n for n in sim.describe()["notes"])

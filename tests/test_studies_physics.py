@@ -272,7 +272,13 @@ def test_damped_oscillator_euler_explodes_numerically(oscillators_study):
     # carries its finite-time bias, about 1e-6.
     assert hi - lo < 1e-5 and abs(0.5 * (lo + hi) - 0.02) < 1e-5
     below, above = oscillators_study.extra["oscillator dt=0.01"], oscillators_study.extra["oscillator dt=0.03"]
-    assert below.verdict == "intrinsic-vanishing" and below.gradient_rate < 0
+    # Euler at dt = 0.01 decays at -0.50 where the physics decays at -1.0, and the loss
+    # x(T) oscillates at omega = 10: from one curve the rate's interval is wide. The verdict
+    # may not call that agreement: either the discretisation is found (a decay softened by
+    # the numerics) or the evidence is declared undecided.
+    assert below.gradient_rate < 0
+    assert (below.verdict == "intrinsic-vanishing" and "discretization" in below.causes) or below.verdict == "inconclusive"
+    assert not any("agrees" in r for r in below.reasons)
     assert above.verdict == "numerical-explosion" and "discretization" in above.causes
 
 
