@@ -160,16 +160,19 @@ class Staging:
         """Move every staged file to its final name; return ``{name: final path}``.
 
         An interrupt that arrived before the commit (even one swallowed where it was
-        delivered) aborts it: the old files stay."""
+        delivered) aborts it: the old files stay. One that arrives during the renames is
+        held until they are all done and raised then: the folder holds the old files or
+        the new ones, never a mix."""
         interrupts.raise_if_interrupted()
         out = {}
-        for name, tmp in list(self._staged.items()):
-            final = self.folder / name
-            _publish_mode(tmp)
-            os.replace(tmp, final)
-            out[name] = final
-            del self._staged[name]
-        self._committed = True
+        with interrupts.deferred():
+            for name, tmp in list(self._staged.items()):
+                final = self.folder / name
+                _publish_mode(tmp)
+                os.replace(tmp, final)
+                out[name] = final
+                del self._staged[name]
+            self._committed = True
         return out
 
     def abort(self) -> None:
