@@ -10,6 +10,10 @@ changed), whose gradient is measured on the same members and horizons and compar
 the user's by value and by rate (``_compare``). The verdict is a pure function of the
 numbers (``_verdict``). Everything is checked before anything is computed; after that,
 nothing raises: a blow-up anywhere (transient, members, an ablation) is recorded.
+
+Its parts: ``_diagnose_spectra`` (the probe, the transient, the two spectra),
+``_members`` (whose members), ``_diagnose_causes`` (testing each cause),
+``_diagnose_evidence`` (the numbers the verdict takes), ``_diagnose_shadowing``.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ import diffrax
 import jax
 import numpy as np
 
-from ._advice import explain, overflow_horizons, reaches_overflow, recommend
+from ._advice import explain, overflow_horizons, recommend
 from ._capabilities import refinable
 from ._causes import DEFAULT_CAUSES, AbstractCause, CauseEvidence
 from ._checks import (
@@ -32,8 +36,9 @@ from ._checks import (
     check_step_shapes,
     check_strategy,
 )
-from ._compare import compare, nonfinite_fraction
 from ._compilation_cache import waits_for_background_on_error
+from ._diagnose_causes import ablation_name, anticipate_ablations, try_cause
+from ._diagnose_evidence import finite_time_expectation, verdict_inputs
 from ._diagnose_shadowing import (
     run_shadowing,
     shadowing_applies,
@@ -41,11 +46,11 @@ from ._diagnose_shadowing import (
     shadowing_words,
 )
 from ._diagnose_spectra import MemberPlan, measure_spectra, members_along_reference
-from ._diagnosis_types import Ablation, Diagnosis, GradientGrowthResult, Recommendation
+from ._diagnosis_types import Diagnosis, Recommendation
 from ._episodes import check_diagnosis_in_episode, episode_horizons, steps_left
 from ._errors import bad_argument
-from ._finite_time import finite_time_physics, paired_gap
-from ._gradients import checked_inputs, measure_growth, precompile_growth
+from ._finite_time import paired_gap
+from ._gradients import checked_inputs, measure_growth
 from ._horizons import plan_horizons
 from ._losses import as_loss, check_scalar_loss
 from ._members import as_members
@@ -58,9 +63,9 @@ from ._precision import float64_scope
 from ._pytree import floats_as_arrays
 from ._probe import check_closed_tangent
 from ._reference import check_reference
-from ._simulators import AbstractSimulator, check_simulator
+from ._simulators import AbstractSimulator
 from ._sweep import early_sweep_program
-from ._verdict import VerdictInputs, decide, expected_rate, physics_class
+from ._verdict import decide, expected_rate, physics_class
 from ._wrt import resolve_wrt
 
 LOG2 = math.log(2.0)
@@ -106,7 +111,7 @@ def check_causes(causes) -> tuple[AbstractCause, ...]:
         if not isinstance(c, AbstractCause):
             raise bad_argument("causes", f"{c!r} is not a chaosgrad cause", "subclass chaosgrad.AbstractCause")
     # One cause may be tested by several ablations; each ablation needs its own name.
-    names = [_ablation_name(c) for c in causes]
+    names = [ablation_name(c) for c in causes]
     dup = sorted({n for n in names if names.count(n) > 1})
     if dup:
         raise bad_argument("causes", f"ablation names {dup} appear more than once", "give every ablation a distinct ablation_name")
@@ -123,81 +128,6 @@ def _lyapunov_options(simulator, n, lyapunov_time, k, t_max_hint, seed) -> dict:
     else:
         time = lyapunov_time
     return dict(k=min(n, 8) if k is None else k, transient=0.0, interval=default_interval_steps(dt) * dt, time=time, seed=seed)
-
-
-def _ablation_name(cause) -> str:
-    """The optional ``ablation_name`` (class attribute or field), else the cause's name."""
-    return getattr(cause, "ablation_name", None) or cause.name
-
-
-def _anticipate_ablations(causes, simulator, args, y0s, ablated_inputs) -> list:
-    """Background compilations of the ablations that the causes anticipate (cause rule
-    7); a cause whose anticipation fails is simply not anticipated."""
-    programs = []
-    for cause in causes:
-        try:
-            guess = cause.anticipate(simulator, args)
-            if guess is None:
-                continue
-            sim, a = guess
-            program = precompile_growth(check_simulator(sim), **ablated_inputs(sim, a, y0s))
-        except Exception:  # noqa: BLE001 - the ablation itself reports its failure later
-            continue
-        if program is not None:
-            programs.append(program)
-    return programs
-
-
-def _test_cause(cause, evidence: CauseEvidence, y0s, measure) -> tuple[Ablation, GradientGrowthResult | None] | None:
-    """Suspect, ablate, measure and compare one cause; ``None`` when not suspected."""
-    grad = evidence.gradient
-    name = _ablation_name(cause)
-    if callable(getattr(cause, "confirm", None)):
-        return _confirmed_by_comparison(cause, name, evidence), None
-    suspected = cause.suspect(evidence)
-    if suspected is None:
-        return None
-    try:
-        built = cause.ablate(evidence)
-        sim, args, change = built[:3]
-        options = built[3] if len(built) > 3 else {}
-        after = measure(check_simulator(sim), args, y0s, **options)
-    except Exception as exc:  # an ablation that cannot run is reported, not raised
-        return Ablation(
-            name=name, cause=cause.name, change="(could not be built)", suspected=suspected, rate_before=grad.rate,
-            rate_after=math.nan, interval_before=(grad.rate_low, grad.rate_high), interval_after=(math.nan, math.nan),
-            confirmed=False, reason="the ablation could not run", status="failed", error=f"{type(exc).__name__}: {exc}",
-            evidence={},
-        ), None
-    target = None if cause.exact else cause.target(evidence)
-    result = compare(grad, after, exact=cause.exact, target=target, t_max=evidence.t_max)
-    return Ablation(
-        name=name, cause=cause.name, change=change, suspected=suspected, rate_before=grad.rate, rate_after=after.rate,
-        interval_before=(grad.rate_low, grad.rate_high), interval_after=(after.rate_low, after.rate_high),
-        confirmed=result.confirmed, reason=result.reason, status="ok", error=None, evidence=result.numbers,
-    ), after
-
-
-def _confirmed_by_comparison(cause, name: str, evidence: CauseEvidence) -> Ablation:
-    """A cause confirmed by its own comparison (cause rule 8), recorded as its ablation;
-    a comparison that cannot run is reported, not raised."""
-    grad = evidence.gradient
-    nan = math.nan
-    record = dict(name=name, cause=cause.name, suspected="the caller asked for it (causes=)", rate_before=grad.rate,
-                  rate_after=nan, interval_before=(grad.rate_low, grad.rate_high), interval_after=(nan, nan))
-    try:
-        confirmed, why, result = cause.confirm(evidence)
-    except Exception as exc:  # noqa: BLE001 - reported like a failed ablation
-        return Ablation(**record, change="(could not be measured)", confirmed=False, reason="the comparison could not run",
-                        status="failed", error=f"{type(exc).__name__}: {exc}", evidence={})
-    numbers = {}
-    biased = np.asarray(getattr(result, "biased", ()), bool)
-    if biased.any():
-        first = int(np.flatnonzero(biased)[0])
-        numbers = {"first_biased_horizon": float(np.asarray(result.horizons)[first]),
-                   "worst_z": float(np.asarray(result.worst_z)[first])}
-    return Ablation(**record, change=getattr(cause, "change", "its own comparison (cause rule 8)"),
-                    confirmed=bool(confirmed), reason=why, status="ok", error=None, evidence=numbers)
 
 
 def _numbers(values) -> bool:
@@ -250,67 +180,6 @@ def _checked(simulator, y0, args, *, loss, horizons, wrt, reference, members, tr
     if k is not None and (not isinstance(k, (int, np.integer)) or not 1 <= k <= n):
         raise bad_argument("k", f"{k!r} is not between 1 and the state dimension {n}", f"pass 1 <= k <= {n}")
     return simulator, y0, args, sel, loss, reference, causes, plan, n, members
-
-
-def _verdict_inputs(grad, ablations, prediction, t_max, physics, reference_diverged, expected_dof, dtype) -> VerdictInputs:
-    """The numbers the verdict depends on, from the measurements (pure)."""
-    expected, e_lo, e_hi = prediction
-    fixed = [ab for ab in ablations if ab.confirmed and ab.evidence.get("nonfinite_fraction_before", 0) > 0
-             and ab.evidence.get("nonfinite_fraction_after") == 0]
-    return VerdictInputs(
-        rate=grad.rate, rate_low=grad.rate_low, rate_high=grad.rate_high,
-        expected=expected, expected_low=e_lo, expected_high=e_hi, t_max=t_max,
-        gradient_status=grad.status, forward_diverged=not bool(grad.state_finite.all()),
-        reference_diverged=reference_diverged,
-        confirmed=tuple(ab.cause for ab in ablations if ab.confirmed),
-        failed=tuple(ab.name for ab in ablations if ab.status == "failed"), physics=physics,
-        rate_dof=grad.rate_dof, expected_dof=expected_dof, nonfinite_fraction=nonfinite_fraction(grad),
-        nonfinite_fixed_by=tuple(ab.cause for ab in fixed),
-        nonfinite_fixed_rates=tuple((ab.rate_after, *ab.interval_after) for ab in fixed),
-        nonfinite_overflow=tuple(reaches_overflow(grad, dtype, ab.interval_after[1]) for ab in fixed),
-        **member_evidence(grad),
-    )
-
-
-def member_evidence(grad: GradientGrowthResult) -> dict:
-    """The per-member rates, their own uncertainties and the growth law, as the verdict
-    takes them (empty tuples for a result from before they were measured)."""
-    def as_tuple(x, kind):
-        return () if x is None else tuple(kind(a) for a in np.asarray(x).ravel())
-
-    window = np.nonzero(np.asarray(grad.fit_mask))[0]
-    changes, bands = (), ()
-    if window.size >= 2:
-        first, last = window[0], window[-1]
-        with np.errstate(all="ignore"):
-            logs = np.log(grad.norms[:, window])
-        ok = np.asarray(grad.finite)[:, window]
-        changes = tuple(float(c[-1] - c[0]) if o[0] and o[-1] else math.nan for c, o in zip(logs, ok))
-        bands = tuple(float(np.ptp(c)) if o.all() else math.nan for c, o in zip(logs, ok))
-    return dict(
-        member_rates=as_tuple(grad.member_rates, float), member_rate_se=as_tuple(grad.member_rate_se, float),
-        member_rate_dof=as_tuple(grad.member_rate_dof, int), rate_from_spread=bool(grad.rate_from_spread), law=grad.law,
-        member_changes=changes, member_bands=bands,
-    )
-
-
-def _finite_time_expectation(reference, y0s, args, plan, dt, lyap, seed, is_state, notes, independent):
-    """The prediction from the reference's finite-time exponent along the members over
-    the gradient's own horizons (``_finite_time``): ``((expected, low, high), dof,
-    basis, physics)``, or ``None`` (with a note) when it cannot be measured, and the asymptotic
-    prediction stands."""
-    try:
-        ft = finite_time_physics(reference, y0s, args, plan.times(dt), plan.fit, interval=lyap["interval"], seed=seed,
-                                 independent=independent)
-    except Exception as exc:  # noqa: BLE001 - the asymptotic prediction stands, with a note
-        notes.append(f"the finite-time physics along the members could not be measured ({type(exc).__name__}: {exc}); "
-                     "the gradient is compared with the asymptotic lambda_1")
-        return None
-    if ft.status != "ok" or not all(math.isfinite(x) for x in (ft.rate, ft.low, ft.high)):
-        notes.append("the finite-time physics along the members is not finite over the horizons; the gradient is "
-                     "compared with the asymptotic lambda_1")
-        return None
-    return expected_rate(ft.rate, 0.5 * (ft.high - ft.low), wrt_state=is_state), ft.dof, ft.basis, ft
 
 
 def _recommendations(tested, evidence, notes, **general) -> list:
@@ -483,7 +352,7 @@ def diagnose(
     else:
         y0s = source.starts(simulator, y0, args, seed=int(seed), horizons=plan.times(simulator.dt)[plan.reported])
         if not reference_diverged:
-            ft = _finite_time_expectation(ref_run.simulator, y0s, args, plan, simulator.dt, lyap, int(seed), is_state, notes,
+            ft = finite_time_expectation(ref_run.simulator, y0s, args, plan, simulator.dt, lyap, int(seed), is_state, notes,
                                           source.independent)
             if ft is not None:
                 (expected, e_lo, e_hi), expected_dof, expected_basis, along = ft
@@ -499,7 +368,7 @@ def diagnose(
     compiling_ablations = []
 
     def anticipate():
-        compiling_ablations.extend(_anticipate_ablations(causes, simulator, args, y0s, ablated_inputs))
+        compiling_ablations.extend(anticipate_ablations(causes, simulator, args, y0s, ablated_inputs))
 
     def measure(sim, a, starts, loss_scaling=None):
         for program in compiling_ablations:
@@ -525,7 +394,7 @@ def diagnose(
         expected_physical=expected, expected_numerical=expected_num, t_max=t_max, wrt_state=is_state,
         y_start=simulator.prepare(y_ref), lyapunov_options=dict(lyap, time=lam_phys.time), y0=y0,
     )
-    tested = [(c, _test_cause(c, evidence, y0s, measure)) for c in causes]
+    tested = [(c, try_cause(c, evidence, y0s, measure)) for c in causes]
     tested = [(c, r) for c, r in tested if r is not None]
     ablations = tuple(ab for _, (ab, _) in tested)
     for ab in ablations:
@@ -533,7 +402,7 @@ def diagnose(
             notes.append(f"ablation {ab.name} could not run: {ab.error}")
 
     physics = physics_class(lam1_p, h_p, t_max, reference_ok=lam_phys.status == "ok", reference_diverged=reference_diverged)
-    inputs = _verdict_inputs(grad, ablations, (expected, e_lo, e_hi), t_max, physics, reference_diverged, expected_dof,
+    inputs = verdict_inputs(grad, ablations, (expected, e_lo, e_hi), t_max, physics, reference_diverged, expected_dof,
                              simulator.dtype)
     propagates = all(isinstance(x, float) and math.isfinite(x) and x != 0.0
                      for x in (step_derivatives.get("state"), step_derivatives.get("wrt")))
