@@ -52,6 +52,7 @@ from ._lyapunov import (
     UntilConverged,
     default_interval_steps,
     fixed_time_intervals,
+    warn_spectrum_cost,
 )
 from ._precision import float64_scope
 from ._pytree import floats_as_arrays
@@ -388,6 +389,7 @@ def diagnose(
     steps, notes = 5, []
     t_hint = float(plan.times(simulator.dt)[-1]) if plan is not None else MAX_DEFAULT_STEPS * simulator.dt
     lyap = _lyapunov_options(simulator, n, lyapunov_time, k, t_hint, int(seed))
+    warn_spectrum_cost(simulator, n, lyap, caller=f"diagnose: each of its spectra (k={lyap['k']})")
     if transient is None:
         transient = 0.1 * (lyapunov_time if isinstance(lyapunov_time, (int, float)) else 20000 * simulator.dt)
 

@@ -60,6 +60,10 @@ class LyapunovResult(Result):
             members - 1).
         convergence: how the measuring time was chosen (fixed, or run until the leading
             exponent's interval was small against its size, and whether it got there).
+        stop_reason: why the run ended: ``"fixed time"``, ``"converged"``, ``"step
+            budget"`` or ``"time budget"`` (a run until converged that spent its step or
+            wall-clock budget first: the estimate is less precise than asked), or
+            ``"non-finite"``; ``None`` for results written before it was recorded.
         kaplan_yorke: ``j + S_j / |lambda_{j+1}|`` (Kaplan & Yorke 1979), ``None`` if the
             computed exponents do not reach a negative partial sum.
         status: ``"ok"`` or ``"nonfinite"``.
@@ -100,6 +104,7 @@ class LyapunovResult(Result):
     convergence: str
     kind: str = "lyapunov"
     failure: str | None = None
+    stop_reason: str | None = None
 
     @property
     def leading(self) -> float:
