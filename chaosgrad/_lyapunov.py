@@ -419,11 +419,11 @@ def measured_time(simulator, time: float, interval: float | None) -> float:
     return float(fixed_time_intervals("time", time, dt, m) * (dt * m))
 
 
-def warn_spectrum_cost(simulator, n: int, options: dict, *, caller: str) -> bool:
-    """:func:`chaosgrad._cost.warn_if_costly` for one spectrum of an ``n``-dimensional
+def options_cost(simulator, n: int, options: dict):
+    """:func:`chaosgrad._cost.spectrum_cost` of one spectrum of an ``n``-dimensional
     state with the options ``options`` of :func:`lyapunov_spectrum` (``k``, ``interval``,
-    ``time``; float64, as the reference runs), before anything compiles. Options that
-    cannot be costed are left for the run to refuse."""
+    ``time``; float64, as the reference runs); ``None`` for options that cannot be costed
+    (the run itself refuses them, naming the argument)."""
     try:
         dt = simulator.dt
         m = interval_steps(dt, options.get("interval"))
@@ -434,9 +434,15 @@ def warn_spectrum_cost(simulator, n: int, options: dict, *, caller: str) -> bool
         else:
             first, budget = fixed_time_intervals("time", time, dt, m), None
     except Exception:  # noqa: BLE001 - the run itself names a bad option
-        return False
-    return warn_if_costly(spectrum_cost(n, k, intervals=first, steps_per_interval=m, budget_intervals=budget),
-                          caller=caller, fix_k=k > 1)
+        return None
+    return spectrum_cost(n, k, intervals=first, steps_per_interval=m, budget_intervals=budget)
+
+
+def warn_spectrum_cost(simulator, n: int, options: dict, *, caller: str) -> bool:
+    """:func:`chaosgrad._cost.warn_if_costly` for :func:`options_cost`, before anything
+    compiles (``diagnose`` calls it for its spectra)."""
+    cost = options_cost(simulator, n, options)
+    return cost is not None and warn_if_costly(cost, caller=caller, fix_k=cost.k > 1)
 
 
 def lower_spectrum(simulator, y0, args, *, k: int, interval: float):
