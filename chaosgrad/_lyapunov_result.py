@@ -63,7 +63,9 @@ class LyapunovResult(Result):
         stop_reason: why the run ended: ``"fixed time"``, ``"converged"``, ``"step
             budget"`` or ``"time budget"`` (a run until converged that spent its step or
             wall-clock budget first: the estimate is less precise than asked), or
-            ``"non-finite"``; ``None`` for results written before it was recorded.
+            ``"non-finite"`` (a run until converged that stopped where the run became
+            non-finite; a fixed-time run keeps ``"fixed time"`` and says so in
+            ``status``); ``None`` for results written before it was recorded.
         kaplan_yorke: ``j + S_j / |lambda_{j+1}|`` (Kaplan & Yorke 1979), ``None`` if the
             computed exponents do not reach a negative partial sum.
         status: ``"ok"`` or ``"nonfinite"``.
