@@ -117,3 +117,9 @@ def test_costly_call_draws_progress_unless_told_not_to(monkeypatch, capsys):
     with pytest.warns(cg.CostWarning):
         cg.lyapunov_spectrum(SCALE, jnp.ones(3), 2.0, time=5, progress=False)
     assert capsys.readouterr().err == ""
+
+
+def test_a_run_until_converged_that_blows_up_says_so():
+    # y -> y^2 from 2 overflows float64 after about 10 steps, long before the first check.
+    res = cg.lyapunov_spectrum(cg.MapSimulator(lambda y, a: y * y), jnp.array([2.0]), None, time=cg.UntilConverged())
+    assert res.status == "nonfinite" and res.stop_reason == "non-finite"
