@@ -58,6 +58,7 @@ from ._lyapunov import (
     UntilConverged,
     default_interval_steps,
     fixed_time_intervals,
+    warn_spectrum_cost,
 )
 from ._precision import float64_scope
 from ._pytree import floats_as_arrays
@@ -302,6 +303,7 @@ def diagnose(
     lyap = _lyapunov_options(simulator, n, lyapunov_time, k, t_hint, int(seed))
     if transient is None and steps_left(simulator, y0) is not None:
         transient = 0.0  # the user's episode from its start (``_episodes``)
+    warn_spectrum_cost(simulator, n, lyap, caller=f"diagnose: each of its spectra (k={lyap['k']})")
     if transient is None:
         transient = 0.1 * (lyapunov_time if isinstance(lyapunov_time, (int, float)) else 20000 * simulator.dt)
 

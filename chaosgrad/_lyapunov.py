@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from time import monotonic
 from dataclasses import dataclass
 
 import jax
@@ -39,6 +40,7 @@ import numpy as np
 
 from ._checks import (
     as_count,
+    check_callable,
     check_count,
     check_finite_input,
     check_seed,
@@ -47,6 +49,7 @@ from ._checks import (
     leading_size,
 )
 from ._episodes import check_spectrum_in_episode
+from ._cost import spectrum_cost, until_converged_intervals, warn_if_costly
 from ._errors import bad_argument
 from ._lyapunov_chunks import MAX_INTERVALS, _Chunks, _initial_frame
 from ._probe import check_closed_tangent
@@ -75,9 +78,11 @@ class UntilConverged:
 
     The run is extended (doubling, from ``min_intervals`` renormalisation intervals)
     until the 95% half-width of lambda_1 is at most ``rtol * |lambda_1| + atol``, or
-    until ``max_steps`` steps have been taken; ``result.convergence`` says which. The
-    time is then set by the system's own fluctuations and time scale (a slow or
-    strongly fluctuating exponent takes longer), not by a step count.
+    until a budget is spent: ``max_steps`` steps, or ``max_seconds`` of wall-clock time;
+    ``result.stop_reason`` (``"converged"``, ``"step budget"``, ``"time budget"``) and
+    ``result.convergence`` say which. The time is then set by the system's own
+    fluctuations and time scale (a slow or strongly fluctuating exponent takes longer),
+    not by a step count.
 
     Arguments:
         rtol: relative half-width to reach (default 2%: well inside the typical
@@ -85,7 +90,15 @@ class UntilConverged:
         atol: absolute half-width that is also good enough (1 / time unit), for
             exponents near zero; ``diagnose`` sets it to a tenth of ln 2 over the longest
             horizon (an error that changes the gradient there by under 7%).
-        max_steps: the budget, in steps of the simulator.
+        max_steps: the step budget, in steps of the simulator (the transient not included).
+        max_seconds: the wall-clock budget of the whole call (compilation and transient
+            included), or ``None`` for none. The run is checked about once a second
+            (``_lyapunov_chunks.PACE``) and stops at the first check past it, with the
+            estimate so far; at least one interval is measured. Default five minutes:
+            the runs until converged of ``diagnose`` on the bundled systems take seconds
+            on a 2-core machine, so it only stops a run that would otherwise go on for
+            many minutes with no answer (a 1,024-dimensional vorticity field ran over ten).
+            A run stopped by it depends on the machine's speed; ``stop_reason`` says so.
         min_intervals: the first length checked (20 batches of 20 intervals).
     """
 
@@ -93,6 +106,7 @@ class UntilConverged:
     atol: float = 0.0
     max_steps: int = 500_000
     min_intervals: int = 400
+    max_seconds: float | None = 300.0
 
     def __post_init__(self):
         for name in ("rtol", "atol"):
@@ -105,6 +119,9 @@ class UntilConverged:
             v = getattr(self, name)
             if not isinstance(v, (int, np.integer)) or v < 1:
                 raise bad_argument(name, f"{v!r} is not a positive int", "pass e.g. 500_000")
+        v = self.max_seconds
+        if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0):
+            raise bad_argument("max_seconds", f"{v!r} is not a positive number of seconds", "pass e.g. 300.0, or None for no wall-clock budget")
 
     def done(self, res: LyapunovResult) -> bool:
         lam, h = float(res.exponents[0]), float(res.uncertainty[0])
@@ -112,31 +129,38 @@ class UntilConverged:
 
 
 def _run_until(strategy: UntilConverged, chunks: _Chunks, *, n_transient_intervals, transient_ok, summary,
-               budget: str | None = None):
+               budget: str | None = None, deadline=None, report=None):
     """Chunks of ``strategy.min_intervals`` intervals, doubling the measured length until
-    ``strategy.done`` or the budget; returns ``(logs, ok, convergence)``. ``budget`` names
-    the budget when it is not the strategy's own (the end of an episode)."""
+    ``strategy.done`` or a budget (``max_steps``; ``deadline``, a ``time.monotonic()``
+    value); ``report(done, total)`` in intervals, against the step budget. ``budget``
+    names the step budget when it is not the strategy's own (the end of an episode).
+    Returns ``(logs, ok, convergence, stop_reason)``."""
     chunk = int(strategy.min_intervals)
     max_intervals = max(chunk, strategy.max_steps // chunks.m)
-    logs, oks, target = [], [], chunk
+    logs, oks, target, n = [], [], chunk, 0
     while True:
-        n = sum(x.shape[1] for x in logs)
-        lg, ok = chunks.run(target - n)
+        lg, ok = chunks.run(target - n, deadline=deadline,
+                            report=None if report is None else (lambda done, n=n: report(n + done, max_intervals)))
         logs.append(lg)
         oks.append(ok & transient_ok[:, None])
-        n = target
+        n += lg.shape[1]
         lg_all, ok_all = np.concatenate(logs, axis=1), np.concatenate(oks, axis=1)
         res = summary(lg_all, ok_all, n, "")
         if res.status != "ok":
-            return lg_all, ok_all, "stopped where the run became non-finite"
+            return lg_all, ok_all, "stopped where the run became non-finite", "non-finite"
+        width = f"lambda_1's 95% half-width {float(res.uncertainty[0]):.2g}"
+        goal = f"{strategy.rtol:g} |lambda_1| + {strategy.atol:.2g}"
         if strategy.done(res):
-            how = f"converged: lambda_1's 95% half-width {float(res.uncertainty[0]):.2g} <= {strategy.rtol:g} |lambda_1| + {strategy.atol:.2g}"
-            return lg_all, ok_all, how
+            return lg_all, ok_all, f"converged: {width} <= {goal}", "converged"
         if n >= max_intervals:
             spent = f"{budget} was reached" if budget else f"the budget of {strategy.max_steps} steps was spent"
-            how = (f"not converged: {spent} with lambda_1's 95% half-width "
-                   f"{float(res.uncertainty[0]):.2g} > {strategy.rtol:g} |lambda_1| + {strategy.atol:.2g}")
-            return lg_all, ok_all, how
+            how = f"not converged: {spent} with {width} > {goal}"
+            return lg_all, ok_all, how, "episode end" if budget else "step budget"
+        if deadline is not None and monotonic() >= deadline:
+            how = (f"not converged: the wall-clock budget of {strategy.max_seconds:g} s was spent after "
+                   f"{n * chunks.m} steps with {width} > {goal}; pass UntilConverged(max_seconds=...) "
+                   f"for more, a fixed time=, or a smaller k=")
+            return lg_all, ok_all, how, "time budget"
         target = min(2 * target, max_intervals)
 
 
@@ -200,6 +224,7 @@ def lyapunov_spectrum(
     seed: int = 0,
     unroll: int = 1,
     shard: bool = True,
+    progress=None,
 ) -> LyapunovResult:
     """Lyapunov spectrum of ``simulator``'s numerical step by Benettin/QR.
 
@@ -221,6 +246,16 @@ def lyapunov_spectrum(
         n_batches: batches for the batch-means standard error of a single trajectory.
         seed: seed of the random orthonormal initial tangent frame.
         unroll: ``lax.scan`` unroll of the inner step loop (speed only).
+        progress: ``progress(label, done, total)`` callback (as for ``diagnose``), called
+            about once a second with the intervals done; ``None``: none, except for a
+            call whose cost estimate passed the threshold of its :class:`CostWarning`,
+            which draws its progress on stderr (``chaosgrad._progress.StderrProgress``);
+            ``False``: never.
+
+    Before anything compiles, the call's cost (steps, tangent columns, floating-point
+    work of the tangent steps and the QR, bytes of the frame and of the logs;
+    ``chaosgrad._cost.spectrum_cost``) is logged on the ``chaosgrad`` logger (INFO), and
+    a :class:`chaosgrad.CostWarning` names it and the fix (``k=``) when it is large.
 
     Returns:
         A :class:`LyapunovResult`; ``status == "nonfinite"`` if the state or the tangent
@@ -245,6 +280,9 @@ def lyapunov_spectrum(
         check_interval_count("n_intervals", n_int)
     seed = check_seed(seed)
     n_batches = check_count("n_batches", n_batches, minimum=2, example=20)  # batch means need two batches
+    if progress is not False:
+        check_callable("progress", progress, signature="progress(label, done, total), or False")
+    started = monotonic()
 
     axes = (None, None) if ensemble_axes is None else ensemble_axes
     if not isinstance(axes, (tuple, list)) or len(axes) != 2:
@@ -285,6 +323,20 @@ def lyapunov_spectrum(
         raise bad_argument("k", f"{k!r} is not between 1 and the state dimension {n}", f"pass 1 <= k <= {n}")
     k = int(k)
 
+    # The cost, before anything compiles: for a run until converged, up to its first check.
+    n_tr = -(-transient_steps // m)
+    first, budget = until_converged_intervals(strategy, m) if strategy is not None else (n_int, None)
+    cost = spectrum_cost(n, k, intervals=first, steps_per_interval=m, transient_intervals=n_tr,
+                         members=1 if members is None else members, itemsize=jnp.dtype(flat.dtype).itemsize,
+                         budget_intervals=budget)
+    costly = warn_if_costly(cost, caller=f"lyapunov_spectrum(k={k})", fix_k=k > 1)
+    close = None
+    if progress is None and costly:
+        from ._progress import StderrProgress
+
+        progress = close = StderrProgress()
+    report = None if progress in (None, False) else progress
+
     def summary(logs, ok, n_int, convergence):
         return summarise(
             logs.astype(np.float64), ok, simulator=simulator, n=n, k=k, m=m, n_int=n_int,
@@ -322,18 +374,24 @@ def lyapunov_spectrum(
     # The transient evolves the tangent frame too (whole intervals, logs discarded), so
     # measurement starts from a frame aligned with the leading Lyapunov directions and
     # the 1/T bias of a random initial frame is not in the estimate.
-    n_tr = -(-transient_steps // m)
-    transient_ok = chunks.transient(n_tr)
+    label = "Lyapunov spectrum"
+    transient_ok = chunks.transient(n_tr, report=None if report is None else (
+        lambda done: report(f"{label}: transient", done, n_tr)))
     if strategy is not None:
-        logs, ok, how = _run_until(strategy, chunks, n_transient_intervals=n_tr, transient_ok=transient_ok, summary=summary,
-                                   budget=budget)
+        deadline = None if strategy.max_seconds is None else started + float(strategy.max_seconds)
+        logs, ok, how, stop = _run_until(
+            strategy, chunks, n_transient_intervals=n_tr, transient_ok=transient_ok, summary=summary, budget=budget,
+            deadline=deadline,
+            report=None if report is None else (lambda done, total: report(f"{label} until converged", done, total)))
     else:
-        logs, ok = chunks.run(n_int)
+        logs, ok = chunks.run(n_int, report=None if report is None else (lambda done: report(label, done, n_int)))
         ok = ok & transient_ok[:, None]
-        how = f"fixed time {n_int * m * dt:g}"
+        how, stop = f"fixed time {n_int * m * dt:g}", "fixed time"
+    if close is not None:
+        close.close()
     if members is not None:
         logs, ok = logs[:members], ok[:members]
-    return finish(logs, ok, logs.shape[1], how)
+    return dataclasses.replace(finish(logs, ok, logs.shape[1], how), stop_reason=stop)
 
 
 def _one_trajectory(simulator, y0, args, k: int, interval: float) -> _Chunks:
@@ -377,6 +435,32 @@ def measured_time(simulator, time: float, interval: float | None) -> float:
     dt = simulator.dt
     m = interval_steps(dt, interval)
     return float(fixed_time_intervals("time", time, dt, m) * (dt * m))
+
+
+def options_cost(simulator, n: int, options: dict):
+    """:func:`chaosgrad._cost.spectrum_cost` of one spectrum of an ``n``-dimensional
+    state with the options ``options`` of :func:`lyapunov_spectrum` (``k``, ``interval``,
+    ``time``; float64, as the reference runs); ``None`` for options that cannot be costed
+    (the run itself refuses them, naming the argument)."""
+    try:
+        dt = simulator.dt
+        m = interval_steps(dt, options.get("interval"))
+        k = int(options.get("k") or n)
+        time = options.get("time")
+        if isinstance(time, UntilConverged):
+            first, budget = until_converged_intervals(time, m)
+        else:
+            first, budget = fixed_time_intervals("time", time, dt, m), None
+    except Exception:  # noqa: BLE001 - the run itself names a bad option
+        return None
+    return spectrum_cost(n, k, intervals=first, steps_per_interval=m, budget_intervals=budget)
+
+
+def warn_spectrum_cost(simulator, n: int, options: dict, *, caller: str) -> bool:
+    """:func:`chaosgrad._cost.warn_if_costly` for :func:`options_cost`, before anything
+    compiles (``diagnose`` calls it for its spectra)."""
+    cost = options_cost(simulator, n, options)
+    return cost is not None and warn_if_costly(cost, caller=caller, fix_k=cost.k > 1)
 
 
 def lower_spectrum(simulator, y0, args, *, k: int, interval: float):

@@ -6,6 +6,8 @@ number of intervals as calls of that one program, keeping the carry between call
 
 from __future__ import annotations
 
+import time
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -89,6 +91,9 @@ def _interval_fn(simulator, args, m: int, unroll: int, members_args_axis=ONE_TRA
 # At most this many intervals in one fixed-time run (their logs, k floats each, are kept).
 MAX_INTERVALS = 10_000_000
 CHUNK = 400
+# Seconds per call a timed run (progress, a wall-clock budget) aims at: how often it
+# reports, and how far past a deadline it may run.
+PACE = 1.0
 
 
 def _chunk_fn(simulator, args, m: int, size: int, unroll: int, members_args_axis=ONE_TRAJECTORY):
@@ -145,18 +150,31 @@ class _Chunks:
     def __init__(self, simulator, y0, args, Q0, *, m, unroll, members, a_axis, size=CHUNK):
         self.simulator, self.args, self.m, self.unroll, self.size = simulator, args, m, unroll, int(size)
         self.members, self.a_axis = members, a_axis
+        self._timed_count = 1  # intervals in the next call of a timed run (see ``run``)
         if members is None:
             self.carry = (jnp.asarray(0.0, jnp.float64), y0, jnp.asarray(Q0))
         else:
             M = members
             self.carry = (jnp.asarray(0.0, jnp.float64), y0, jnp.broadcast_to(jnp.asarray(Q0), (M,) + Q0.shape))
 
-    def run(self, n: int):
-        """``n`` intervals; returns host ``(logs (M, n, k), ok (M, n))`` (``M = 1`` for one run)."""
+    def run(self, n: int, *, report=None, deadline: float | None = None):
+        """``n`` intervals; returns host ``(logs (M, n', k), ok (M, n'))`` (``M = 1`` for
+        one run), ``n' = n`` unless ``deadline`` (a ``time.monotonic()`` value) passed
+        first: no call starts after it, and at least one runs. ``report(done)`` after
+        each call. A timed run (``report`` or ``deadline`` given) starts with one
+        interval per call and grows the count towards ``PACE`` seconds a call (the count
+        is a traced value: no new program), so that it reports and can stop early even
+        where one interval takes seconds."""
         logs, oks = [], []
+        timed = report is not None or deadline is not None
+        c = self._timed_count if timed else self.size
+        done = 0
         while n > 0:
-            c = min(n, self.size)
+            if deadline is not None and done and time.monotonic() >= deadline:
+                break
+            c = min(n, c, self.size)
             count = jnp.asarray(c, jnp.int32)
+            started = time.monotonic()
             if self.members is None:
                 self.carry, (lg, ok) = _chunk_single(self.simulator, self.carry, self.args, count, self.m, self.size, self.unroll)
                 lg, ok = to_host(lg)[None, :c], to_host(ok)[None, :c]
@@ -167,6 +185,14 @@ class _Chunks:
             logs.append(lg)
             oks.append(ok)
             n -= c
+            done += c
+            if timed:
+                if report is not None:
+                    report(done)
+                # At most 8 times more per call: the pace of a short call is a noisy
+                # guess (and the first one's includes the compilation).
+                took = time.monotonic() - started
+                c = self._timed_count = max(1, min(self.size, 8 * c, int(c * PACE / max(took, 1e-9))))
         if not logs:
             k = self.carry[2].shape[-1]
             M = 1 if self.members is None else self.members
@@ -181,9 +207,9 @@ class _Chunks:
             return _chunk_single.lower(self.simulator, self.carry, self.args, count, self.m, self.size, self.unroll)
         return _chunk_ensemble.lower(self.simulator, self.carry, self.args, count, self.m, self.size, self.unroll, self.a_axis)
 
-    def transient(self, n: int) -> np.ndarray:
+    def transient(self, n: int, *, report=None) -> np.ndarray:
         """``n`` intervals whose logs are discarded; per member, whether the state stayed finite."""
-        _, ok = self.run(n)
+        _, ok = self.run(n, report=report)
         return ok.all(axis=1)
 
     @property

@@ -61,6 +61,13 @@ class LyapunovResult(Result):
             members - 1).
         convergence: how the measuring time was chosen (fixed, or run until the leading
             exponent's interval was small against its size, and whether it got there).
+        stop_reason: why the run ended: ``"fixed time"``, ``"converged"``, ``"step
+            budget"``, ``"episode end"`` or ``"time budget"`` (a run until converged that
+            spent its step budget, reached the end of an episodic simulator's episode, or
+            spent its wall-clock budget first: the estimate is less precise than asked), or
+            ``"non-finite"`` (a run until converged that stopped where the run became
+            non-finite; a fixed-time run keeps ``"fixed time"`` and says so in
+            ``status``); ``None`` for results written before it was recorded.
         kaplan_yorke: ``j + S_j / |lambda_{j+1}|`` (Kaplan & Yorke 1979), ``None`` if the
             computed exponents do not reach a negative partial sum.
         status: ``"ok"`` or ``"nonfinite"``.
@@ -101,6 +108,7 @@ class LyapunovResult(Result):
     convergence: str
     kind: str = "lyapunov"
     failure: str | None = None
+    stop_reason: str | None = None
 
     # A results file stores the history as a function of the finite-time exponents when
     # that reproduces it bit for bit (``chaosgrad._serialize``).

@@ -1,0 +1,125 @@
+"""Budgets and cost: UntilConverged stops on its step or wall-clock budget and says so,
+reports progress, and a call whose cost estimate is large warns before it compiles."""
+
+import time
+import warnings
+
+import jax.numpy as jnp
+import pytest
+
+import chaosgrad as cg
+import chaosgrad._cost as cost_module
+from chaosgrad import ChaosgradInputError
+
+# The logistic map at r = 4: lambda_1 = ln 2, but its finite-time exponents fluctuate by
+# O(1) from step to step, so the 95% half-width shrinks like ~1/sqrt(N): reaching 1e-6 of
+# ln 2 would take ~1e12 steps. A slowly converging exponent for any budget below that.
+LOGISTIC = cg.MapSimulator(lambda x, r: r * x * (1 - x))
+Y0 = jnp.array([0.3])
+SCALE = cg.MapSimulator(lambda y, a: a * y)
+
+
+def test_step_budget_stops_the_run_and_says_so():
+    calls = []
+    res = cg.lyapunov_spectrum(LOGISTIC, Y0, 4.0, time=cg.UntilConverged(rtol=1e-6, max_steps=2000),
+                               progress=lambda *a: calls.append(a))
+    assert res.stop_reason == "step budget"
+    assert res.n_intervals == 2000  # one step per interval for a map
+    assert "not converged" in res.convergence and "budget of 2000 steps" in res.convergence
+    assert res.status == "ok" and abs(res.leading - 0.6931) < 0.1  # the estimate so far is kept
+    done = [d for _, d, _ in calls]
+    assert done == sorted(done) and done[-1] == 2000
+    assert {total for *_, total in calls} == {2000}
+
+
+def test_wall_clock_budget_stops_a_run_the_step_budget_would_not():
+    # 1e9 steps at the ~2.6 million steps/s this map runs on a 2-core machine would be
+    # over six minutes; a 0.05 s budget, checked about once a second, ends it within
+    # seconds (60 s leaves room for a loaded machine and the compilation).
+    started = time.monotonic()
+    res = cg.lyapunov_spectrum(LOGISTIC, Y0, 4.0, time=cg.UntilConverged(rtol=1e-6, max_steps=10**9, max_seconds=0.05))
+    assert time.monotonic() - started < 60
+    assert res.stop_reason == "time budget"
+    assert "wall-clock budget of 0.05 s" in res.convergence and "max_seconds" in res.convergence
+    assert 1 <= res.n_intervals < 10**9
+
+
+def test_converged_and_fixed_runs_say_why_they_stopped():
+    # a * y has the exact exponent ln a: the first check converges.
+    res = cg.lyapunov_spectrum(SCALE, jnp.ones(2), 2.0, time=cg.UntilConverged())
+    assert res.stop_reason == "converged" and res.convergence.startswith("converged")
+    fixed = cg.lyapunov_spectrum(SCALE, jnp.ones(2), 2.0, time=50)
+    assert fixed.stop_reason == "fixed time"
+    back = cg.LyapunovResult.from_json(res.to_json())
+    assert back.stop_reason == "converged"
+
+
+def test_progress_of_a_fixed_run_reaches_its_total():
+    calls = []
+    res = cg.lyapunov_spectrum(LOGISTIC, Y0, 4.0, time=1000, transient=30, progress=lambda *a: calls.append(a))
+    measured = [(d, t) for label, d, t in calls if label == "Lyapunov spectrum"]
+    transient = [(d, t) for label, d, t in calls if label.endswith("transient")]
+    assert measured[-1] == (res.n_intervals, res.n_intervals) == (1000, 1000)
+    assert transient[-1] == (30, 30)
+
+
+@pytest.mark.parametrize("bad, argument", [(dict(max_seconds=0), "max_seconds"), (dict(max_seconds=float("inf")), "max_seconds"),
+                                           (dict(max_seconds=True), "max_seconds")])
+def test_bad_budget_names_the_argument(bad, argument):
+    with pytest.raises(ChaosgradInputError, match=f"`{argument}`"):
+        cg.UntilConverged(**bad)
+
+
+def test_bad_progress_names_the_argument():
+    with pytest.raises(ChaosgradInputError, match="`progress`"):
+        cg.lyapunov_spectrum(SCALE, jnp.ones(2), 2.0, time=5, progress="yes")
+
+
+def test_cost_estimate_by_hand():
+    c = cg.spectrum_cost(10, 2, intervals=5, steps_per_interval=3, transient_intervals=1)
+    assert c.steps == 18 and c.intervals == 6  # (5 + 1) intervals of 3 steps
+    assert c.jvps == 36 and c.jvp_flops == 360  # 2 columns every step; 10 numbers each
+    # One QR of a 10 x 2 frame with Q formed: 4 * 10 * 2^2 - 4/3 * 2^3 = 149.33 flops, 6 times.
+    assert c.qr_flops == pytest.approx(6 * (160 - 32 / 3))
+    assert c.frame_bytes == 10 * 2 * 8 and c.log_bytes == 2 * 8 * 5 * 2
+    assert c.budget_steps is None and c.too_costly() == []
+    ens = cg.spectrum_cost(10, 2, intervals=5, members=4, itemsize=4, budget_intervals=50)
+    assert ens.frame_bytes == 10 * 2 * 4 * 4 and ens.jvps == 5 * 2 * 4 and ens.budget_steps == 50
+    # Full spectrum of a 5000-dimensional state: one QR is 4/3 * 5000^3 + ... = 3.3e11
+    # flops (over the 1e11 threshold); a 100,000 x 400 float64 frame is 305 MB (over 256 MB).
+    assert "floating-point" in cg.spectrum_cost(5000, 5000, intervals=1).too_costly()[0]
+    assert "tangent frame" in cg.spectrum_cost(100_000, 400, intervals=1).too_costly()[-1]
+
+
+def _no_loop(*a, **k):
+    raise AssertionError("the loop was built before the cost warning")
+
+
+def test_large_state_warns_before_the_loop(monkeypatch):
+    monkeypatch.setattr("chaosgrad._lyapunov._Chunks", _no_loop)
+    big = cg.MapSimulator(lambda y, a: 0.5 * y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", cg.CostWarning)
+        with pytest.raises(cg.CostWarning, match=r"5000-dimensional.*Fix: pass k="):
+            cg.lyapunov_spectrum(big, jnp.ones(5000), None, time=1)
+        with pytest.raises(cg.CostWarning, match=r"diagnose.*Fix: pass k="):
+            cg.diagnose(big, jnp.ones(5000), None, k=5000)
+        # A small call does not warn (the error filter would raise).
+        monkeypatch.undo()
+        cg.lyapunov_spectrum(SCALE, jnp.ones(3), 2.0, time=5)
+
+
+def test_costly_call_draws_progress_unless_told_not_to(monkeypatch, capsys):
+    monkeypatch.setattr(cost_module, "WARN_FLOPS", 1.0)  # every call is "costly"
+    with pytest.warns(cg.CostWarning):
+        cg.lyapunov_spectrum(SCALE, jnp.ones(3), 2.0, time=5)
+    assert "Lyapunov spectrum" in capsys.readouterr().err
+    with pytest.warns(cg.CostWarning):
+        cg.lyapunov_spectrum(SCALE, jnp.ones(3), 2.0, time=5, progress=False)
+    assert capsys.readouterr().err == ""
+
+
+def test_a_run_until_converged_that_blows_up_says_so():
+    # y -> y^2 from 2 overflows float64 after about 10 steps, long before the first check.
+    res = cg.lyapunov_spectrum(cg.MapSimulator(lambda y, a: y * y), jnp.array([2.0]), None, time=cg.UntilConverged())
+    assert res.status == "nonfinite" and res.stop_reason == "non-finite"
