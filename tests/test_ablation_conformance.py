@@ -30,6 +30,7 @@ import chaosgrad as cg
 from chaosgrad._capabilities import refinable
 from chaosgrad._pytree import floats_as_arrays
 from chaosgrad._reference import default_reference
+from test_conformance import _verlet  # the velocity-Verlet step factory of the simulator suite
 
 LORENZ = {"s": 10.0, "r": 28.0, "b": 8.0 / 3.0}
 
@@ -115,14 +116,6 @@ def _henon(y, a):
 def _map():
     return Case(cg.MapSimulator(_henon), np.array([0.1, 0.2]), Config(dt=1.0, dtype="float64", args=1.4, step=_henon),
                 12.0)
-
-
-def _verlet(h):
-    def step(y, w2):
-        v = y[1] - 0.5 * h * w2 * y[0]
-        x = y[0] + h * v
-        return jnp.stack([x, v - 0.5 * h * w2 * x])
-    return step
 
 
 def _step_size_map():
