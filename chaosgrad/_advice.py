@@ -210,7 +210,6 @@ def overflow_horizons(grad: GradientGrowthResult, dtype: str) -> tuple[float | N
     zero within its interval predicts neither; without a measurable rate the overflow
     horizon is the one observed (:func:`_observed_overflow`)."""
     import jax.numpy as jnp
-    import numpy as np
 
     start = _extrapolation_start(grad)
     if start is None:

@@ -36,6 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._diagnosis_types import GradientGrowthResult
+from ._fit import WINDOW_START, fit_growth_rate
 
 LOG2 = math.log(2.0)
 # Forward states that differ by less than this fraction of the state's size are the same
@@ -82,10 +83,8 @@ def paired_rate_gap(before: GradientGrowthResult, after: GradientGrowthResult, *
     """``(rate, low, high)`` of the slope of ``ln ||g_after|| - ln ||g_before||`` over the
     horizons both runs measured (at least 3, in the later three quarters of the longest),
     with ``_fit``'s interval; ``None`` when too few."""
-    from ._fit import WINDOW_START, fit_growth_rate
-
-    tb, ta = np.asarray(before.horizons), np.asarray(after.horizons)
-    pairs = [(i, int(j[0])) for i, t in enumerate(tb) if (j := np.nonzero(np.isclose(ta, t, rtol=1e-9, atol=0.0))[0]).size]
+    tb = np.asarray(before.horizons)
+    pairs = _matching(tb, after.horizons)
     if len(pairs) < 3:
         return None
     i, j = (np.array(x) for x in zip(*pairs))
@@ -109,14 +108,19 @@ def _median_longest(g: GradientGrowthResult) -> float:
     return float(np.median(last[np.isfinite(last)])) if np.isfinite(last).any() else float("nan")
 
 
-def _common_horizons(before: GradientGrowthResult, after: GradientGrowthResult):
-    tb, ta = before.reported_horizons, after.reported_horizons
+def _matching(tb, ta) -> list[tuple[int, int]]:
+    """``(i, j)`` for each horizon ``tb[i]`` that ``ta`` also holds, as ``ta[j]``."""
     pairs = []
-    for i, t in enumerate(tb):
-        j = np.nonzero(np.isclose(ta, t, rtol=1e-9, atol=0.0))[0]
+    for i, t in enumerate(np.asarray(tb)):
+        j = np.nonzero(np.isclose(np.asarray(ta), t, rtol=1e-9, atol=0.0))[0]
         if j.size:
             pairs.append((i, int(j[0])))
     return pairs
+
+
+def _common_horizons(before: GradientGrowthResult, after: GradientGrowthResult):
+    """Pairs of the two runs' reported horizons (``_matching``)."""
+    return _matching(before.reported_horizons, after.reported_horizons)
 
 
 def _paired(before, after, i, j):

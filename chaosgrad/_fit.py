@@ -87,6 +87,11 @@ def fit_grid(t_min: float, t_max: float, n: int = FIT_POINTS) -> np.ndarray:
     return np.concatenate([[lo], inner, [hi]])
 
 
+def usable_horizons(finite: np.ndarray) -> np.ndarray:
+    """``(H,)``: the horizons where at least half of the ``M`` members are usable."""
+    return finite.sum(axis=0) >= max(1, -(-finite.shape[0] // 2))
+
+
 def _slopes(t: np.ndarray, logs: np.ndarray, ok: np.ndarray) -> np.ndarray:
     """Least-squares slope of each row's finite points (NaN with fewer than 3)."""
     out = np.full(logs.shape[0], np.nan)
@@ -151,7 +156,7 @@ def fit_growth_rate(times, norms, finite, *, fit_mask=None, confidence=0.95, dty
     """
     times = np.asarray(times, dtype=float)
     M = norms.shape[0]
-    usable = finite.sum(axis=0) >= max(1, -(-M // 2))
+    usable = usable_horizons(finite)
     method = (
         f"mean over members of each member's least-squares slope of ln||grad|| over T >= T_last/4; "
         f"{int(round(confidence * 100))}% Student-t interval from the member spread (M - 1 degrees of freedom), "

@@ -40,6 +40,7 @@ import math
 import numpy as np
 
 from ._diagnosis_types import GrowthLaw
+from ._fit import usable_horizons
 from ._student_t import t_quantile
 
 LAWS = ("exponential", "power", "saturating", "either", "undetermined")
@@ -99,12 +100,6 @@ def _intervals(X: np.ndarray, logs: np.ndarray, ok: np.ndarray, confidence: floa
     return mean, t_quantile(0.5 + confidence / 2, dof) * se, dof
 
 
-def _window(times, usable):
-    """Horizons where at least half of the members are usable (``_fit``'s rule)."""
-    M = usable.shape[0]
-    return usable.sum(axis=0) >= max(1, -(-M // 2))
-
-
 def deciding_horizon(t: np.ndarray, half_widths: tuple[float, float], alternatives: tuple[float, float]) -> float:
     """The shortest ``T_hi' = T_hi 2^j`` at which the joint fit would tell the laws apart.
 
@@ -115,8 +110,9 @@ def deciding_horizon(t: np.ndarray, half_widths: tuple[float, float], alternativ
     ``(X^T X)^{-1}``; the laws are told apart when either one, if true, would exclude the
     other: ``gamma``'s half-width below half the exponential rate and ``p``'s below half
     the power exponent (so that an estimate at the true value excludes 0 with a margin of
-    a whole half-width: about 97% of the time, not the 50% of a bare threshold). NaN when no extension up to ``2^DOUBLINGS T_hi`` does (the scatter is too
-    large: more members, not longer horizons).
+    a whole half-width: about 97% of the time, not the 50% of a bare threshold). NaN when
+    no extension up to ``2^DOUBLINGS T_hi`` does (the scatter is too large: more members,
+    not longer horizons).
     """
     t = np.asarray(t, float)
     t_lo, t_hi, n = float(t[0]), float(t[-1]), t.size
@@ -148,7 +144,7 @@ def fit_growth_law(times, norms, usable, *, flat: bool, confidence: float = 0.95
     ``independent``: as for ``_fit.fit_growth_rate``.
     """
     times = np.asarray(times, float)
-    window = _window(times, usable) & (times > 0)
+    window = usable_horizons(usable) & (times > 0)
     nan = math.nan
     empty = GrowthLaw(law="undetermined", exponent=nan, exponent_interval=(nan, nan), net_rate=nan,
                       net_rate_interval=(nan, nan), joint_exponent=nan, joint_exponent_interval=(nan, nan),

@@ -25,6 +25,7 @@ LOG2 = math.log(2.0)
 # for every rate in the interval: an order of magnitude.
 FLAT_BOUND = math.log(10.0)
 
+
 def growth_class(rate: float, low: float, high: float, t_max: float) -> str | None:
     """``"grows"``, ``"shrinks"``, ``"flat"`` or ``None`` (undecided); see the module."""
     if any(math.isnan(x) for x in (rate, low, high)) or not t_max > 0:
@@ -38,23 +39,25 @@ def growth_class(rate: float, low: float, high: float, t_max: float) -> str | No
     return None
 
 
+def _own_rates(v: VerdictInputs) -> list[tuple[float, float, int]]:
+    """``(rate, se, dof)`` of every fitted member, when each has its own curve's
+    uncertainty and there are at least two; empty otherwise (the member evidence is then
+    not used)."""
+    rates = [(r, se, d) for r, se, d in zip(v.member_rates, v.member_rate_se, v.member_rate_dof)
+             if math.isfinite(r) and math.isfinite(se) and d >= 1]
+    if len(rates) < 2 or len(rates) < len([r for r in v.member_rates if math.isfinite(r)]):
+        return []
+    return rates
+
+
 def members_class(v: VerdictInputs) -> str | None:
     """The class every member shows on its own (each member's 95% interval from its own
     curve), when the mean's interval leaves it open: with few members the Student-t on
     their spread is wide although each member's growth is plain. ``None`` unless every
     fitted member (at least two) is in one class."""
-    classes = set()
-    fitted = [r for r in v.member_rates if math.isfinite(r)]
-    for r, se, d in zip(v.member_rates, v.member_rate_se, v.member_rate_dof):
-        if not (math.isfinite(r) and math.isfinite(se) and d >= 1):
-            continue
-        h = t_quantile(0.975, d) * se
-        classes.add(growth_class(r, r - h, r + h, v.t_max))
-    counted = len([1 for r, se, d in zip(v.member_rates, v.member_rate_se, v.member_rate_dof)
-                   if math.isfinite(r) and math.isfinite(se) and d >= 1])
-    if counted < 2 or counted < len(fitted) or len(classes) != 1:
-        return None
-    return classes.pop()
+    classes = {growth_class(r, r - t_quantile(0.975, d) * se, r + t_quantile(0.975, d) * se, v.t_max)
+               for r, se, d in _own_rates(v)}
+    return classes.pop() if len(classes) == 1 else None
 
 
 # A change of the gradient by more than this factor between the fit window's ends, in
@@ -82,10 +85,6 @@ def change_class(v: VerdictInputs) -> str | None:
     if len(bands) == len(changes) and all(math.isfinite(b) and b <= FLAT_BOUND for b in bands):
         return "flat"
     return None
-
-
-def _interval(lo: float, hi: float) -> str:
-    return words.interval(lo, hi)
 
 
 # Disagreement with the physics is the claim that makes a verdict numerical or
@@ -125,9 +124,8 @@ def _every_member_beyond(v: VerdictInputs, centre: float, e_se: float) -> int:
     against its own curve's uncertainty and the prediction's, at ``DISAGREEMENT_LEVEL``
     with the member's own degrees of freedom. Each member is an independent trajectory,
     so a gap every member shows is a gap whatever their number."""
-    rates = [(r, se, d) for r, se, d in zip(v.member_rates, v.member_rate_se, v.member_rate_dof)
-             if math.isfinite(r) and math.isfinite(se) and d >= 1]
-    if len(rates) < 2 or len(rates) < len([r for r in v.member_rates if math.isfinite(r)]):
+    rates = _own_rates(v)
+    if not rates:
         return 0
     sides = set()
     for r, se, d in rates:

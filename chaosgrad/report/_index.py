@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ._atomic import write_atomic
 from ._html import CSS, _unbreakable
-from ._text import fmt, fmt_rate, fmt_rate_interval, verdict_label, verdict_words
+from ._text import fmt_rate, fmt_rate_interval, verdict_label, verdict_words
 
 RESULTS_NAME = "results.json"
 

@@ -199,7 +199,7 @@ def run(*, fast: bool = False, progress=None):
         f"zeroth-order estimate gives {ball.zeroth_order[h4, 0]:+.4f} [{ball.zeroth_low[h4, 0]:+.4f}, "
         f"{ball.zeroth_high[h4, 0]:+.4f}] and the first order (AD) exactly 0. The first order is biased at n = "
         f"{ball_biased or 'none'}.",
-        f"Pendulum (random policy, clipping): the first-order estimate is "
+        "Pendulum (random policy, clipping): the first-order estimate is "
         + ("biased at T = " + ", ".join(str(int(t)) for t in T[pend.biased]) if pend.biased.any() else
            "not biased at any horizon measured")
         + f"; its per-pair variance grows from {number(pend.first_order_trace[0])} to "

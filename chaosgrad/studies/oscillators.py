@@ -31,7 +31,6 @@ from .._losses import FinalStateLoss
 from .._lyapunov import lyapunov_spectrum
 from .._precision import float64_scope
 from .._simulators import MapSimulator
-from .._diagnosis_types import Recommendation
 from .._study import Figure, Section, Series
 from .._words import number
 from ..zoo import damped_oscillator, van_der_pol
