@@ -266,3 +266,20 @@ def compile_in_background(lower, *args, **kwargs):
 
     _count_in_flight(+1)
     return start_background(run, "chaosgrad-compile")
+
+
+class BackgroundProgram:
+    """A program compiled in a background thread (:meth:`start`, once) and joined
+    (:meth:`join`) before the call that runs it, so that it is not compiled twice."""
+
+    def __init__(self, lower):
+        self._lower = lower
+        self._thread = None
+
+    def start(self):
+        if self._thread is None:
+            self._thread = compile_in_background(self._lower)
+        return self
+
+    def join(self) -> None:
+        self.start()._thread.join()

@@ -33,6 +33,7 @@ from ._lyapunov import check_finite_input, check_step_shapes
 from ._precision import float64_scope
 from ._probe import check_closed_tangent
 from ._pytree import floats_as_arrays
+from ._schedule import GROWTH, SWEEP_LOWERED, Schedule, current
 from ._simulators import AbstractSimulator, check_simulator
 from ._sketch import describe_sketch
 from ._sweep import split_theta, sweep_horizons
@@ -138,22 +139,23 @@ def precompile_growth(simulator, y0s, args, *, loss, sel: Wrt, plan: HorizonPlan
 
 
 def measure_growth(simulator, y0s, args, *, loss, sel: Wrt, plan: HorizonPlan, confidence=0.95, progress=None,
-                   loss_scaling=None, on_lowered=None, time_integral: bool | None = None,
-                   sweep_program=None, independent: bool = True) -> GradientGrowthResult:
+                   loss_scaling=None, time_integral: bool | None = None,
+                   independent: bool = True) -> GradientGrowthResult:
     """The gradient growth of prepared members ``y0s`` (axis 0) on ``plan``'s horizons.
 
     No argument checks: callers validate first. Non-finite members and blow-ups are
     recorded in the result. ``loss_scaling`` (a :class:`~chaosgrad.DynamicLossScale`)
     scales each horizon's backward pass (reverse mode through the steps only).
-    ``on_lowered()`` is called once the sweep's program is lowered (see
-    :func:`~chaosgrad._sweep.sweep_horizons`). ``time_integral`` fits the rate on
+    ``time_integral`` fits the rate on
     ``T |dL_T/dtheta|`` (``True``) or not (``False``); ``None`` decides by
     :func:`time_average_grows` (an ablation takes the user's measurement's decision, so
-    that the two rates are compared on one basis). ``sweep_program``: the sweep's
-    program compiling in the background (:func:`~chaosgrad._sweep.early_sweep_program`).
-    ``independent``: whether the members are independent (``_fit.fit_growth_rate``).
+    that the two rates are compared on one basis). ``independent``: whether the members
+    are independent (``_fit.fit_growth_rate``). Programs compiling ahead for this
+    measurement are the current schedule's (``_schedule.GROWTH``).
     """
     report = progress or (lambda *a: None)
+    schedule = current()
+    schedule.program(GROWTH)
     blocks, b = plan.blocks, plan.b
     K = int(blocks[-1])
     through_steps = reverse_through_steps(simulator)
@@ -165,16 +167,11 @@ def measure_growth(simulator, y0s, args, *, loss, sel: Wrt, plan: HorizonPlan, c
         raise ValueError("loss scaling applies to reverse mode through the steps, not to the simulator's own adjoint")
     # The user's adjoint program traces once the sweep's is lowered, and compiles with it.
     program = AdjointProgram(simulator, y0s, args, loss, sel, b, blocks) if own_adjoint else None
-
-    def lowered():
-        if program is not None:
-            program.start()
-        if on_lowered is not None:
-            on_lowered()
+    if program is not None:
+        schedule.on(SWEEP_LOWERED, program.start, first=True)
 
     report("gradient sweep", 0, 1)
-    swept = sweep_horizons(sweep_sim, y0s, args, loss, sel, b, blocks, loss_scaling=loss_scaling, on_lowered=lowered,
-                           program=sweep_program)
+    swept = sweep_horizons(sweep_sim, y0s, args, loss, sel, b, blocks, loss_scaling=loss_scaling)
     norms, profile, state_ok, grads, states = swept[:5]
     scale_log2 = swept[5] if loss_scaling is not None else None
     report("gradient sweep", 1, 1)
@@ -315,7 +312,9 @@ def gradient_growth(
     simulator, y0s, args, sel, loss, plan = prepare_measurement(
         simulator, y0, args, loss=loss, horizons=horizons, wrt=wrt, members=members, spacing=spacing,
         transient=transient, ensemble=ensemble, seed=seed)
-    return measure_growth(simulator, y0s, args, loss=loss, sel=sel, plan=plan, confidence=confidence, progress=progress)
+    with Schedule():  # the user's own adjoint program compiles beside the sweep's
+        return measure_growth(simulator, y0s, args, loss=loss, sel=sel, plan=plan, confidence=confidence,
+                              progress=progress)
 
 
 def prepare_measurement(simulator, y0, args, *, loss, horizons, wrt, members, spacing, transient, ensemble, seed,

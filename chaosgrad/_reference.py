@@ -22,6 +22,7 @@ import numpy as np
 
 from ._capabilities import float64_limit, refinable
 from ._concurrent import alongside
+from ._schedule import MEASURING_TIME, current
 from ._errors import bad_argument
 from ._lyapunov import (
     LyapunovResult,
@@ -144,22 +145,24 @@ def _same_time(runs) -> float | None:
     return times.pop() if len(times) == 1 else None
 
 
-def reference_spectrum(simulator, reference, y0, args, *, lyap_kwargs: dict, start: AbstractSimulator | None = None,
-                       on_time=None) -> ReferenceRun:
+def reference_spectrum(simulator, reference, y0, args, *, lyap_kwargs: dict,
+                       start: AbstractSimulator | None = None) -> ReferenceRun:
     """Spectrum of the reference dynamics, with a step-halving convergence check.
 
     ``reference`` is the caller's (measured as given); otherwise the default reference
     is halved from ``start`` (default: :func:`default_reference`; :func:`run_transient`
-    returns a start at which the reference stays finite). ``on_time(time)`` is called
-    with the returned result's measuring time as soon as it is known: at once for a fixed
-    time that every halving measures alike, after the first run for
-    :class:`UntilConverged` (the halvings measure the first run's time), never otherwise;
-    so that the caller can start a measurement over that time while the halvings run.
+    returns a start at which the reference stays finite). The returned result's measuring
+    time is announced to the current schedule (``_schedule.MEASURING_TIME``) as soon as it
+    is known: at once for a fixed time that every halving measures alike, after the first
+    run for :class:`UntilConverged` (the halvings measure the first run's time), never
+    otherwise; so that a measurement over that time can start while the halvings run.
     With a fixed time, the run at ``dt / 2``, which every convergence check needs, is
     started beside the first (``_concurrent.alongside``).
     """
     fixed = "time" in lyap_kwargs and not isinstance(lyap_kwargs["time"], UntilConverged)
-    notify = on_time if on_time is not None else (lambda time: None)
+    def notify(time):
+        current().announce(MEASURING_TIME, time=time)
+
     if reference is not None or not refinable(simulator):
         ref = reference if reference is not None else default_reference(simulator)
         if fixed and (time := _same_time([(ref, lyap_kwargs)])) is not None:

@@ -31,9 +31,10 @@ import numpy as np
 
 from ._capabilities import reverse_through_steps
 from ._checks import leading_size
-from ._compilation_cache import compile_in_background, tracing
+from ._compilation_cache import BackgroundProgram, tracing
 from ._compile_policy import COMPILE_BOUND, policy_jit
 from ._horizons import MAX_BLOCKS
+from ._schedule import SWEEP, SWEEP_LOWERED, current
 from ._pytree import all_finite, float_leaves, is_float_array, tangent_mask
 from ._sharding import shard_ensemble, to_host
 from ._sketch import sketch_tree
@@ -288,23 +289,6 @@ def lower_sweep(simulator, y0s, args, loss, sel: Wrt, layout: SweepLayout):
     return _sweep_ensemble.lower(*_sweep_call(simulator, y_in, a_in, loss, sel, layout, 1, np.ones(1, np.int32)))
 
 
-class BackgroundProgram:
-    """A program compiled in a background thread (:meth:`start`, once) and joined
-    (:meth:`join`) before the call that runs it, so that it is not compiled twice."""
-
-    def __init__(self, lower):
-        self._lower = lower
-        self._thread = None
-
-    def start(self):
-        if self._thread is None:
-            self._thread = compile_in_background(self._lower)
-        return self
-
-    def join(self) -> None:
-        self.start()._thread.join()
-
-
 class SweepProgram(BackgroundProgram):
     """The sweep's program for ``layout``, compiled before the horizon plan it will run is
     known (``diagnose``'s default plan depends on the measured exponents);
@@ -333,8 +317,7 @@ def early_sweep_program(simulator, y0, members: int, args, loss, sel: Wrt, plan)
     return SweepProgram(simulator, y0s, args, loss, sel, layout)
 
 
-def sweep_horizons(simulator, y0s, args, loss, sel: Wrt, b: int, blocks, loss_scaling=None, on_lowered=None,
-                   program: SweepProgram | None = None):
+def sweep_horizons(simulator, y0s, args, loss, sel: Wrt, b: int, blocks, loss_scaling=None):
     """All horizons for all members, as NumPy arrays:
 
     norms ``(M, H)``, the longest horizon's cotangent profile ``(M, K)``, whether the
@@ -345,28 +328,26 @@ def sweep_horizons(simulator, y0s, args, loss, sel: Wrt, b: int, blocks, loss_sc
     over it that carries every horizon's cotangent at once: about one gradient at the
     longest horizon plus, per block, the VJP applied to a batch of ``H`` cotangents.
 
-    ``on_lowered()`` is called once the sweep's program is traced and lowered, before
-    it compiles: the moment to start compiling other programs in the background.
-    ``program``: the same program compiling in the background, joined first when its
-    layout is this sweep's.
+    The current schedule (``_schedule``) is asked for the sweep's program compiling
+    ahead (joined when its layout is this sweep's), and told when this sweep's program
+    is traced and lowered, before it compiles (``SWEEP_LOWERED``): the moment to start
+    compiling other programs in the background.
     """
     blocks = np.asarray(blocks, dtype=np.int32)
     H, K = blocks.size, int(blocks[-1])
     layout = sweep_layout(simulator, y0s, args, loss, sel, b, H)
-    if program is not None and program.layout == layout:
-        program.join()
+    schedule = current()
+    schedule.program(SWEEP, matches=lambda program: program.layout == layout)
     # The members are independent: shard them over every device (and every process).
     M = jax.tree_util.tree_leaves(y0s)[0].shape[0]
     y_in, a_in = shard_ensemble((y0s, args), (0, None), M)
     if loss_scaling is not None:
-        if on_lowered is not None:
-            on_lowered()
+        schedule.announce(SWEEP_LOWERED)
         return _scaled_sweep(simulator, y_in, a_in, loss, sel, layout, b, blocks, loss_scaling, M)
     sweep_args = _sweep_call(simulator, y_in, a_in, loss, sel, layout, b, blocks)
     with tracing():  # then compiled by the call, while background programs trace
         _sweep_ensemble.lower(*sweep_args)
-    if on_lowered is not None:
-        on_lowered()
+    schedule.announce(SWEEP_LOWERED)
     out = _sweep_ensemble(*sweep_args)
     norms, profile, state, grads, states = _plan_lanes(out, M, H, K)
     return (

@@ -10,7 +10,7 @@ import pytest
 from jax import monitoring
 
 import chaosgrad as cg
-from chaosgrad._diagnose import default_horizons
+from chaosgrad._diagnose_expectation import default_horizons
 from chaosgrad._horizons import MAX_BLOCKS, plan_horizons
 from chaosgrad._losses import LinearReadout, TimeAveragedLoss
 from chaosgrad._sweep import sweep_horizons, sweep_layout
