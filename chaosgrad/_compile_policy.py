@@ -18,14 +18,9 @@ programs:
 4. Options the installed XLA does not know, or a backend that is not the CPU, give XLA's
    defaults (checked once, with a trivial program).
 
-Measured on a 2-core AMD EPYC (``benchmarks/RESULTS_diagnose.md``): with the elemental
-emitters the sweep's program of a Lorenz-63 diagnosis compiled in 1.0 s against 1.2 s;
-with these policies the first ``diagnose`` call took 4.1-4.7 s against 4.6-6.0 s without
-(interleaved runs, warm call 1.0-1.2 s both; every program with the elemental emitters,
-by ``XLA_FLAGS``, gave 2.3-2.7 s against 2.7-4.2 s on a faster day). The same emitters made
-long runs 10-45% slower (one Lorenz-63 trajectory with Dopri8, T = 1000: 0.116-0.176 s
-against 0.105-0.122 s; Lorenz-96 with N = 40: 0.38-0.41 s against 0.32-0.33 s; the
-1024-member ensemble loop 17-20%), which is why the Lyapunov loops stay run-bound.
+The elemental emitters compile the sweep's program faster and make the first
+``diagnose`` call faster, but make long runs slower, which is why the Lyapunov loops
+stay run-bound (the measurements: ``benchmarks/RESULTS_design.md``).
 """
 
 from __future__ import annotations

@@ -2,9 +2,8 @@
 
 A Lyapunov run of one trajectory is latency-bound: a chain of small XLA kernels, one
 after another, on one core. JAX runs a compiled program on the thread that calls it,
-with the GIL released, so two such runs started from two threads overlap on two cores:
-the reference's run at ``dt`` and at ``dt / 2`` (Lorenz-63, Dopri8, T = 500) took
-0.26-0.34 s side by side against 0.41-0.52 s one after the other, with the same numbers.
+with the GIL released, so two such runs started from two threads overlap on two cores,
+with the same numbers (``benchmarks/RESULTS_design.md``).
 
 Rules:
 
@@ -25,8 +24,8 @@ Rules:
 5. :func:`alongside` starts nothing on a single core, or beside a background compilation in flight
    (:func:`~chaosgrad._compilation_cache.compiling_in_background`): on a first call the
    compilations are the critical path, and measurements beside them slowed them
-   (Lorenz-63 defaults, first call 5.1-5.7 s against 4.7-5.5 s, 3 interleaved runs
-   each); the measurement then runs when its result is asked for, as in sequential code.
+   (``benchmarks/RESULTS_design.md``); the measurement then runs when its result is
+   asked for, as in sequential code.
 6. When the caller raises (an error, an interrupt) while a measurement runs, the
    measurement finishes in its daemon thread and its result is dropped, as a background
    compilation's is (``compile_in_background``); ``diagnose`` waits for it before its

@@ -61,7 +61,7 @@ def _decode_float(x: Any) -> float:
 def _flat_list(arr: np.ndarray) -> list:
     """The elements as Python scalars in C order; a float's non-finite values as their
     strings. ``tolist`` converts in bulk, exactly as ``float(x)`` does one by one, which
-    matters for a report's millions of floats (3 million: 0.4 s against 1.2 s)."""
+    matters for a report's millions of floats (``benchmarks/RESULTS_design.md``)."""
     if arr.dtype.kind == "f" and arr.dtype.itemsize > 8:
         arr = arr.astype(np.float64)  # a long double to a Python float, as float(x) does
     flat = arr.reshape(-1).tolist()

@@ -1,10 +1,10 @@
 """Student's t quantiles without importing ``scipy.stats``.
 
-``scipy.stats`` takes 1.5-2.6 s to import on a 2-core machine (it builds the docstrings
-of every distribution), and chaosgrad needs one function of it. ``scipy.special.stdtrit``
-is the inverse of Student's t distribution function, the routine that
-``scipy.stats.t.ppf`` itself calls, so the quantiles are the same to the last bit
-(``tests/test_properties.py``), from a 0.4 s import.
+``scipy.stats`` is slow to import (it builds the docstrings of every distribution;
+``benchmarks/RESULTS_design.md``), and chaosgrad needs one function of it.
+``scipy.special.stdtrit`` is the inverse of Student's t distribution function, the
+routine that ``scipy.stats.t.ppf`` itself calls, so the quantiles are the same to the
+last bit (``tests/test_properties.py``).
 """
 
 from __future__ import annotations

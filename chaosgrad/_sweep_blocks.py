@@ -71,12 +71,8 @@ class StoredSteps:
     runs the block once storing every step's start state, then walks the steps backwards
     taking each step's VJP at its stored state. A step is evaluated once more than when
     its residuals are stored (as a scan's VJP does), but a step of a small system is a
-    few dozen scalar residuals and one buffer write each: for 8 Lorenz-63 members the
-    sweep ran in 0.070 s storing states against 0.113 s storing residuals, and it keeps
-    one state per step in memory instead of a step's residuals. Against the former
-    static-length scan (``benchmarks/bench_gradients.py``) it was faster for Lorenz-96
-    N=40 (0.057 s against 0.076 s) and slower for one Lorenz-63 member (0.024 s against
-    0.016 s)."""
+    few dozen scalar residuals and one buffer write each, and it keeps one state per step
+    in memory instead of a step's residuals (timings: ``benchmarks/RESULTS_design.md``)."""
 
     capacity: int
 
