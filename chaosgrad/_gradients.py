@@ -362,4 +362,20 @@ def checked_inputs(simulator, y0, args, seed):
     y0 = simulator.prepare(y0)
     check_finite_input("y0", y0)
     check_finite_input("args", args)
-    return simulator, y0, floats_as_arrays(args), seed
+    return simulator, y0, strong_parameters(floats_as_arrays(args), simulator.dtype), seed
+
+
+def strong_parameters(args, dtype):
+    """A weakly typed float array made outside float64 (``jnp.array(0.3)`` in a default
+    float32 process) as a strong array of the simulator's dtype. In chaosgrad's float64
+    scope JAX takes a weak float32 for float64 (``jnp.result_type``) while its value is
+    float32, and the two disagree inside a transformed program (diffrax's
+    ``BacksolveAdjoint`` asserts on it). Combined with the state, a weak scalar takes the
+    state's dtype, so the simulator's dtype is the value every step computed with."""
+    def strong(x):
+        if isinstance(x, jax.Array) and getattr(x, "weak_type", False) and jnp.issubdtype(x.dtype, jnp.floating) \
+                and x.dtype != jnp.float64:
+            return jnp.asarray(x, dtype=dtype)
+        return x
+
+    return jax.tree_util.tree_map(strong, args)

@@ -246,3 +246,20 @@ def test_a_settling_time_average_keeps_its_own_rate():
     np.testing.assert_allclose(g.norms[0], exact, rtol=1e-12)
     assert "1/T removed" not in g.method and not g.rate_of_time_integral
     assert 0 < g.rate < 0.1 * algebraic_rate(N)
+
+
+@pytest.mark.user_process
+def test_a_weakly_typed_float32_parameter_through_a_backsolve_adjoint():
+    # jnp.array(0.3) in a default (float32) process is weakly typed; in chaosgrad's
+    # float64 scope diffrax's BacksolveAdjoint asserted on its dtype. It now measures the
+    # same gradients as the strongly typed jnp.array([0.3]) (same float32 value).
+    import diffrax
+
+    def field(t, y, a):
+        return -a * y + jnp.sin(y)
+
+    sim = cg.ODESimulator(field, solver=diffrax.Tsit5(), dt=0.05, adjoint=diffrax.BacksolveAdjoint())
+    kw = dict(members=2, horizons=[1.0, 2.0, 4.0])
+    scalar = cg.gradient_growth(sim, jnp.array([1.0, 0.5]), jnp.array(0.3), **kw)
+    vector = cg.gradient_growth(sim, jnp.array([1.0, 0.5]), jnp.array([0.3]), **kw)
+    assert np.array_equal(scalar.norms, vector.norms)
