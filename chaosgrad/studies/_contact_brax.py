@@ -5,8 +5,10 @@ The body (``skid``) is one capsule, 0.6 m long and 1 kg, free in the vertical pl
 (``x``, ``z`` and the pitch, as the root of Brax's ``hopper``), started tilted just above
 the floor so that it lands on one end within a few steps and rocks on both; three motors
 push it along ``x``, ``z`` (too weak to lift it: 5 N against its 9.8 N weight) and in
-pitch. The reward is the forward velocity less 0.1 |a|^2. Brax's ``hopper``, ``ant`` and ``walker2d`` carry the same ground contact on
-more bodies, at several times the compile time of this one body on two cores.
+pitch. The reward is the forward velocity less 0.1 |a|^2. Brax's ``hopper`` has the same
+contact (a capsule foot on the floor) on four bodies with four physics steps per
+environment step: its step compiles about as slowly, and its gradient costs about ten times
+as much per step, which does not fit the study's minutes on two cores.
 
 The return's gradient with respect to the policy's gains is measured against the
 trajectory's length by both estimators of the smoothed return's gradient
@@ -32,7 +34,7 @@ import numpy as np
 
 from .._errors import ChaosgradInputError
 from .._losses import ReturnLoss
-from .._nonsmooth import NonSmooth, evidence_words
+from .._nonsmooth import NonSmooth
 from .._smoothed import smoothed_advice, smoothed_gradients
 from .._smoothed_types import SmoothedGradientResult
 from .._study import Figure, Section, Series, Table
@@ -210,7 +212,8 @@ def report(m: BraxContact) -> tuple[Section, list[str], str]:
                                                         r.zeroth_order_trace, r.worst_z, r.biased,
                                                         r.finite_pairs)),
         caption=(f"Bonferroni-simultaneous intervals over the {m.parameters} gains at {r.confidence:.0%} "
-                 f"(quantile {r.quantile[-1]:.2f}); the return is the skid's reward (forward velocity less 0.1 |a|^2) summed over the horizon."),
+                 f"(quantile {r.quantile[-1]:.2f}); the return is the skid's reward (forward velocity less "
+                 "0.1 |a|^2) summed over the horizon."),
     )
     section = Section(
         title=f"Brax {ENV} ({BACKEND} pipeline): ground contact under a random linear policy",
