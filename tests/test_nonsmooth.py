@@ -85,5 +85,60 @@ def test_contact_study_states_the_closed_form_and_both_estimators():
             assert lo <= value <= hi
         assert row[-1] == "yes"
     assert all(row[6] == "no" for row in study.sections[1].tables[0].rows)
+    assert "skipped under --fast" in study.sections[2].text  # the Brax part compiles for minutes
     assert "the non-smooth cause is confirmed" in study.summary
     assert study.diagnosis.verdict in cg.VERDICTS
+
+
+def test_contact_study_names_the_extra_when_brax_is_missing(monkeypatch):
+    """Without Brax the Brax part is a note naming the install command, not a crash."""
+    from chaosgrad.studies import _contact_brax
+
+    def missing(module, study):
+        raise _contact_brax.ChaosgradInputError(f"the {study} study needs {module}. Fix: pip install 'chaosgrad[envs]'")
+
+    monkeypatch.setattr(_contact_brax, "import_optional", missing)
+    m = _contact_brax.measure(fast=False)
+    assert m.result is None
+    section, findings, sentence = _contact_brax.report(m)
+    assert "pip install 'chaosgrad[envs]'" in section.text and "pip install 'chaosgrad[envs]'" in sentence
+    assert not section.figures and not section.tables
+
+
+@pytest.mark.slow
+def test_contact_study_brax_part_concludes_from_its_numbers():
+    """The Brax skid (a few minutes on two cores: compiling Brax's step and its
+    derivatives): the horizons are the ones asked for, every pair is finite, each horizon's
+    'biased' is the comparison of the first-order estimate with the zeroth-order interval
+    and of the paired difference's interval with 0, and the words follow the numbers."""
+    pytest.importorskip("brax")
+    from chaosgrad._precision import float64_scope
+    from chaosgrad._words import number
+    from chaosgrad.studies import _contact_brax
+
+    m = float64_scope(_contact_brax.measure)(fast=False)
+    r = m.result
+    assert r is not None, m.missing
+    cfg = _contact_brax.settings(False)
+    np.testing.assert_array_equal(r.horizon_steps, cfg["brax_horizon_steps"])
+    assert np.all(r.finite_pairs == cfg["brax_samples"])
+    for a in (r.first_order, r.zeroth_order, r.first_order_trace, r.zeroth_order_trace):
+        assert np.all(np.isfinite(a))
+    n1, n0 = _contact_brax.debiased(r, "first"), _contact_brax.debiased(r, "zeroth")
+    assert np.all(np.isfinite(n1)) and np.all(np.isfinite(n0))
+    outside = np.any((r.first_order < r.zeroth_low) | (r.first_order > r.zeroth_high), axis=1)
+    differ = np.any((r.difference_low > 0) | (r.difference_high < 0), axis=1)
+    np.testing.assert_array_equal(r.biased, outside & differ)
+    # The paired difference is the difference of the two estimates (same pairs).
+    np.testing.assert_allclose(r.difference, r.first_order - r.zeroth_order, rtol=1e-9, atol=1e-12)
+    # The contact shows up where it is: some step of the longest horizon is flagged.
+    assert r.step_flags.sum() > 0 and r.nonsmooth_steps.size > 0
+    section, findings, sentence = _contact_brax.report(m)
+    word = "confirmed" if r.confirmed else "not confirmed"
+    assert f"non-smooth cause is {word}" in section.text and f"non-smooth cause is {word}" in sentence
+    table = section.tables[0]
+    assert [row[0] for row in table.rows] == list(cfg["brax_horizon_steps"])
+    assert [row[6] for row in table.rows] == ["yes" if b else "no" for b in r.biased]
+    norm_caption = section.figures[0].caption
+    for n, a, b in zip(r.horizon_steps, n1, n0):
+        assert f"{int(n)} steps: first {number(a)}, zeroth {number(b)}" in norm_caption

@@ -15,7 +15,12 @@ Tedrake, ICML 2022):
    exploding analytic policy gradient), both estimators' norms and variances, and
    whether the first order is biased. A clip is continuous (Lipschitz), so AD's
    derivative is the integrand of the smoothed gradient and the first order is unbiased;
-   what the clip does is zero the velocity's derivative on the clipped steps.
+   what the clip does is zero the velocity's derivative on the clipped steps;
+3. a capsule rocking and sliding on the ground in Brax (generalized pipeline, penalty
+   contact with friction) under a seeded random linear policy: the same two estimators
+   against the trajectory's length and the non-smooth cause's conclusion
+   (:mod:`chaosgrad.studies._contact_brax`; skipped under ``--fast``, and a note naming
+   the install command where Brax is missing).
 
 The headline diagnosis is the pendulum's (transition gradients, tangent space
 ``(theta, theta_dot)``), as in the ``gymnax_pendulum`` study. Needs
@@ -41,6 +46,7 @@ from .._study import Figure, Section, Series, Table
 from .._words import number
 from ..envs import gymnax as gymnax_adapter
 from . import StudySpec
+from . import _contact_brax
 from ._common import import_optional, make_study, no_progress
 from .gymnax_pendulum import mlp_policy, policy_params
 
@@ -104,11 +110,11 @@ def run(*, fast: bool = False, progress=None):
     cfg = _settings(fast)
     gymnax = import_optional("gymnax", "gymnax")
 
-    progress("bouncing ball", 0, 3)
+    progress("bouncing ball", 0, 4)
     ball = smoothed_gradients(MapSimulator(ball_step), jnp.asarray(BALL_START), jnp.asarray(RESTITUTION),
                               horizons=cfg["ball_horizons"], wrt="y0", loss=lambda y: y[1], sigma=BALL_SIGMA,
                               samples=cfg["ball_samples"], seed=0)
-    progress("gymnax Pendulum-v1, both estimators", 1, 3)
+    progress("gymnax Pendulum-v1, both estimators", 1, 4)
     env, env_params = gymnax.make("Pendulum-v1")
     # The study is about the clipped dynamics themselves, measured past Pendulum-v1's
     # 200-step time limit: the episode's end is a named choice to continue through.
@@ -120,11 +126,13 @@ def run(*, fast: bool = False, progress=None):
                      (jnp.asarray(SPIN[0], dtype), jnp.asarray(SPIN[1], dtype)))
     pend = smoothed_gradients(sim, y0, params, horizons=cfg["pendulum_horizons"], wrt="args", loss=ReturnLoss(),
                               sigma=PENDULUM_SIGMA, samples=cfg["pendulum_samples"], seed=0)
-    progress("gymnax Pendulum-v1, diagnosis", 2, 3)
+    progress("gymnax Pendulum-v1, diagnosis", 2, 4)
     main = diagnose(sim, y0, params, name="gymnax Pendulum-v1 (velocity and torque clipped), random policy, spinning",
                     loss=ReturnLoss(), wrt="args", horizons=cfg["horizons"], members=cfg["members"],
                     transient=cfg["transient"])
-    progress("done", 3, 3)
+    progress("Brax skid (ground contact), both estimators", 3, 4)
+    skid = _contact_brax.measure(fast)
+    progress("done", 4, 4)
 
     # The ball against its closed form.
     rows = []
@@ -191,6 +199,8 @@ def run(*, fast: bool = False, progress=None):
         Section(title="gymnax Pendulum-v1 with clipping: both estimators against the horizon",
                 text=evidence_words(pend), figures=(norm_fig, var_fig), tables=(pend_table,)),
     ]
+    skid_section, skid_findings, skid_sentence = _contact_brax.report(skid)
+    sections.append(skid_section)
     exact4, _ = ball_smoothed_gradient(4)
     h4 = int(np.flatnonzero(ball.horizon_steps == 4)[0])
     ball_biased = ", ".join(str(int(n)) for n in ball.horizon_steps[ball.biased])
@@ -211,6 +221,7 @@ def run(*, fast: bool = False, progress=None):
     ]
     pend_advice = smoothed_advice(pend)
     findings += [f"Advice: {r.text}" for r in pend_advice[:3]]
+    findings += skid_findings
     summary = (
         "Contact and clipping. A ball bouncing off a wall: AD's exact derivative of the final velocity with respect "
         f"to the start is 0, while the smoothed loss's gradient at the wall is {exact4[0]:+.3f}; the zeroth-order "
@@ -221,14 +232,18 @@ def run(*, fast: bool = False, progress=None):
         + f" on a spinning orbit whose velocity clip engages; the first order's variance grows from "
           f"{number(pend.first_order_trace[0])} to {number(pend.first_order_trace[-1])} (zeroth order "
           f"{number(pend.zeroth_order_trace[0])} to {number(pend.zeroth_order_trace[-1])}) over T = {int(T[0])} to "
-          f"{int(T[-1])} steps. {pend_advice[1].text} Its diagnosis: {main.verdict} ({main.physics})."
+          f"{int(T[-1])} steps. {pend_advice[1].text} Its diagnosis: {main.verdict} ({main.physics}). "
+        + skid_sentence
     )
     return make_study(
         "contact", "Contact and clipping: first-order against zeroth-order gradients", summary, main, sections,
         findings, fast=fast,
         config={**{k: list(v) if isinstance(v, tuple) else v for k, v in cfg.items()}, "ball_sigma": BALL_SIGMA,
                 "pendulum_sigma": PENDULUM_SIGMA, "restitution": RESTITUTION,
-                "pendulum_start": list(SPIN)},
+                "pendulum_start": list(SPIN),
+                **{k: list(v) if isinstance(v, tuple) else v for k, v in _contact_brax.settings(fast).items()},
+                "brax_sigma": _contact_brax.SIGMA, "brax_start": list(_contact_brax.START),
+                "brax_policy_seed": _contact_brax.POLICY_SEED},
         extra={},
     )
 
@@ -236,6 +251,7 @@ def run(*, fast: bool = False, progress=None):
 SPEC = StudySpec(
     name="contact",
     title="Contact and clipping",
-    description="A bouncing ball and a clipped gymnax pendulum: first-order (AD) against zeroth-order gradients.",
+    description=("A bouncing ball, a clipped gymnax pendulum and a body on the ground in Brax: first-order (AD) "
+                 "against zeroth-order gradients."),
     run=run,
 )
