@@ -9,7 +9,7 @@ used (and, for chaosgrad's own two tangent steps, a wrapper that forces one of t
   engine), so every call traces and compiles again; a user can wrap it in ``jax.jit``
   themselves, which caches the compiled program. Both forms are provided.
 - chaotax (https://github.com/Ceyron/chaotax): ``chaotax.lyapunov_spectrum`` on the same
-  step, QR after every step, wrapped once in ``jax.jit``; lyapynov
+  step, QR after every step, eager as documented (it cannot be jitted); lyapynov
   (https://github.com/ThomasSavary08/Lyapynov): ``lyapynov.LCE``, NumPy with one Python
   iteration per step. Either may be missing; its rows then say why.
 - scipy: ``solve_ivp`` (DOP853, Hairer, Norsett & Wanner 1993) on the 12-dimensional
@@ -129,17 +129,19 @@ def installed(name: str) -> str | None:
     return None
 
 
-def chaotax_spectrum_jit(step, dt, n_steps, *, n_transient, k=None):
+def chaotax_spectrum(step, dt, n_steps, *, n_transient, k=None):
     """``chaotax.lyapunov_spectrum`` (https://github.com/Ceyron/chaotax) on the same
-    ``state -> state`` step, wrapped once in ``jax.jit`` by the caller, as its README
-    does. It re-orthonormalises after every step (its only choice); the frame evolves
-    through the transient (``discard_steps``: those steps' logs are dropped), as
-    chaosgrad's and lyapax's do. Called as ``fn(y0, key)``."""
+    ``state -> state`` step, called as documented: eagerly (its ``lax.scan`` compiles
+    inside the call). It cannot be wrapped in ``jax.jit``: it computes the state's size
+    with ``jnp.prod``, a traced value under ``jit``, and reshapes with it. It
+    re-orthonormalises after every step (its only choice); the frame evolves through the
+    transient (``discard_steps``: those steps' logs are dropped), as chaosgrad's and
+    lyapax's do. Returns ``fn(y0, key)``."""
     import chaotax
 
     fn = chaotax.lyapunov_spectrum(step, rollout_steps=n_steps, warmup_steps=0, discard_steps=n_transient,
                                    dt=dt, num_exponents=k)
-    return jax.jit(lambda y0, key: fn(y0, key=key))
+    return lambda y0, key: fn(y0, key=key)
 
 
 def lyapynov_lorenz63_spectrum(y0, params, *, dt, transient, time):
