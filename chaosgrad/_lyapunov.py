@@ -99,6 +99,9 @@ class UntilConverged:
             on a 2-core machine, so it only stops a run that would otherwise go on for
             many minutes with no answer (a 1,024-dimensional vorticity field ran over ten).
             A run stopped by it depends on the machine's speed; ``stop_reason`` says so.
+            For the reference spectrum of ``diagnose`` it covers the step halvings that
+            check the reference's convergence too (``chaosgrad._reference``): the first
+            run gets half of it.
         min_intervals: the first length checked (20 batches of 20 intervals).
     """
 
