@@ -24,7 +24,7 @@ Rows:
 4. The full spectrum (k = 1024): the cost estimate and the warning only; it is not run
    (the estimate says why).
 5. Information: row 1 on 1536 grid points (1,022 dimensions), an FFT-friendly size.
-6. ``lyapunov_spectrum(k=4, time=250)`` on 6145 grid points (a 4,096-dimensional state).
+6. ``lyapunov_spectrum(k=4, time=250)`` on 6146 grid points (a 4,096-dimensional state).
 
 ``diagnose`` is stopped after ``DIAGNOSE_TIMEOUT`` seconds; its row then lists the stages
 it had reached (its ``progress`` callback, written to stderr as they come).
@@ -51,8 +51,8 @@ N_GRID = 1538  # 512 modes: a 1,024-dimensional state
 DIAGNOSE_TIMEOUT = 600
 # The second diagnose row's budget for its spectra (``UntilConverged(max_seconds=...)``).
 DIAGNOSE_BUDGET = 20.0
-# The 4,096-dimensional row: (6145 - 1) // 3 = 2048 complex modes, over a shorter time.
-LARGE_GRID, LARGE_TIME = 6145, 250.0
+# The 4,096-dimensional row: (6146 - 1) // 3 = 2048 complex modes (n_grid must be even), over a shorter time.
+LARGE_GRID, LARGE_TIME = 6146, 250.0
 # The information row's grid: 1536 = 2^9 x 3 points, 511 modes (a 1,022-dimensional state).
 FFT_FRIENDLY = 1536
 
