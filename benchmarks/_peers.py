@@ -8,6 +8,10 @@ used (and, for chaosgrad's own two tangent steps, a wrapper that forces one of t
   ``jax.vmap``) for ensembles. Its documented call is eager (no ``jax.jit`` around the
   engine), so every call traces and compiles again; a user can wrap it in ``jax.jit``
   themselves, which caches the compiled program. Both forms are provided.
+- chaotax (https://github.com/Ceyron/chaotax): ``chaotax.lyapunov_spectrum`` on the same
+  step, QR after every step, eager as documented (it cannot be jitted); lyapynov
+  (https://github.com/ThomasSavary08/Lyapynov): ``lyapynov.LCE``, NumPy with one Python
+  iteration per step. Either may be missing; its rows then say why.
 - scipy: ``solve_ivp`` (DOP853, Hairer, Norsett & Wanner 1993) on the 12-dimensional
   variational system ``u' = f(u), Q' = Df(u) Q`` of Lorenz-63, with a QR
   re-orthonormalisation after every interval (Benettin, Galgani, Giorgilli & Strelcyn,
@@ -111,6 +115,47 @@ def lyapax_sweep_jit(step_p, dt, n_steps, *, k, renorm_every, t_transient, seed=
             t_transient=t_transient, seed=seed,
         )
     )
+
+
+# ------------------------------------------------------------------- chaotax, lyapynov
+
+
+def installed(name: str) -> str | None:
+    """``None`` when ``name`` imports, else why not (the row is kept for the other tools)."""
+    try:
+        __import__(name)
+    except Exception as exc:  # noqa: BLE001 - any failure to import is reported, not raised
+        return f"{type(exc).__name__}: {exc}"
+    return None
+
+
+def chaotax_spectrum(step, dt, n_steps, *, n_transient, k=None):
+    """``chaotax.lyapunov_spectrum`` (https://github.com/Ceyron/chaotax) on the same
+    ``state -> state`` step, called as documented: eagerly (its ``lax.scan`` compiles
+    inside the call). It cannot be wrapped in ``jax.jit``: it computes the state's size
+    with ``jnp.prod``, a traced value under ``jit``, and reshapes with it. It
+    re-orthonormalises after every step (its only choice); the frame evolves through the
+    transient (``discard_steps``: those steps' logs are dropped), as chaosgrad's and
+    lyapax's do. Returns ``fn(y0, key)``."""
+    import chaotax
+
+    fn = chaotax.lyapunov_spectrum(step, rollout_steps=n_steps, warmup_steps=0, discard_steps=n_transient,
+                                   dt=dt, num_exponents=k)
+    return lambda y0, key: fn(y0, key=key)
+
+
+def lyapynov_lorenz63_spectrum(y0, params, *, dt, transient, time):
+    """``lyapynov.LCE`` (https://github.com/ThomasSavary08/Lyapynov): NumPy, one Python
+    iteration per step, RK4 for the state and for the tangent frame with the Jacobian
+    frozen at the step's start, QR after every step, identity initial frame; the state
+    alone over the transient. Returns the three exponents."""
+    import lyapynov
+
+    s, r, b = params
+    f = lambda u, t: _lorenz63_np(t, u, s, r, b)
+    jac = lambda u, t: np.array([[-s, s, 0.0], [r - u[2], -1.0, -u[0]], [u[1], u[0], -b]])
+    ds = lyapynov.ContinuousDS(np.asarray(y0, dtype=float), 0.0, f, jac, dt)
+    return np.asarray(lyapynov.LCE(ds, 3, int(round(transient / dt)), int(round(time / dt)), False))
 
 
 # ------------------------------------------------- chaosgrad against itself: tangent steps
@@ -247,6 +292,8 @@ def machine_info() -> dict:
         "python": sys.version.split()[0],
         "jax / jaxlib": f"{_version('jax')} / {_version('jaxlib')}",
         "lyapax": _version("lyapax"),
+        "chaotax": _version("chaotax"),
+        "lyapynov": _version("lyapynov"),
         "scipy": _version("scipy"),
         "numpy": _version("numpy"),
         "diffrax / equinox": f"{_version('diffrax')} / {_version('equinox')}",

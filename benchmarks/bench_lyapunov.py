@@ -1,10 +1,11 @@
-"""Lyapunov spectra: chaosgrad against lyapax and a scipy variational computation.
+"""Lyapunov spectra: chaosgrad against lyapax, chaotax, lyapynov and a scipy variational computation.
 
 Three problems, each timed in this one process on this one machine:
 
 1. Lorenz-63 (sigma, rho, beta) = (10, 28, 8/3), full spectrum over T = 2000 after a
-   transient: chaosgrad, lyapax and scipy ``solve_ivp`` (DOP853) on the variational
-   equations with QR every interval. The exponents are checked against the literature
+   transient: chaosgrad, lyapax, chaotax (jitted), lyapynov (NumPy, once) and scipy
+   ``solve_ivp`` (DOP853) on the variational equations with QR every interval; where
+   each call's time goes (trace + compile, run, host work). The exponents are checked against the literature
    values (0.9056, 0, -14.5723) (Sprott 2003) with a 5e-3 criterion. Over T = 2000 the
    statistical error of lambda_1 is itself about 5e-3, so a second, ten times longer run
    of both JAX tools shows whether a miss is noise or bias.
@@ -96,19 +97,38 @@ def _ready(out):
 
 @dataclass
 class Timing:
-    """Wall and process-CPU seconds of the first call and the best repeated call."""
+    """Wall and process-CPU seconds of the first call and the best repeated call, and the
+    seconds of tracing, lowering and compiling within each (JAX's monitoring events)."""
 
     first: float
     first_cpu: float
     best: float | None = None
     best_cpu: float | None = None
+    first_build: float = 0.0
+    best_build: float | None = None
+
+
+# Seconds JAX spent tracing, lowering to MLIR and compiling, summed over threads
+# (``jax.monitoring`` duration events), so that a call's time splits into building its
+# programs and the rest.
+_BUILD_EVENTS = ("/jax/core/compile/jaxpr_trace_duration", "/jax/core/compile/jaxpr_to_mlir_module_duration",
+                 "/jax/core/compile/backend_compile_duration")
+_BUILD = [0.0]
+
+
+def _on_event(name, secs, **_):
+    if name in _BUILD_EVENTS:
+        _BUILD[0] += secs
+
+
+jax.monitoring.register_event_duration_secs_listener(_on_event)
 
 
 def _timed(fn):
     gc.collect()
-    c0, t0 = time.process_time(), time.perf_counter()
+    b0, c0, t0 = _BUILD[0], time.process_time(), time.perf_counter()
     out = _ready(fn())
-    return time.perf_counter() - t0, time.process_time() - c0, out
+    return time.perf_counter() - t0, time.process_time() - c0, out, _BUILD[0] - b0
 
 
 def measure(tools, repeats=REPEATS):
@@ -117,19 +137,53 @@ def measure(tools, repeats=REPEATS):
     the machine's load hits all tools alike. Returns ``{name: (Timing, first output)}``."""
     out = {}
     for name, fn in tools.items():
-        wall, cpu, res = _timed(fn)
-        out[name] = (Timing(wall, cpu, float("inf"), float("inf")), res)
+        wall, cpu, res, build = _timed(fn)
+        out[name] = (Timing(wall, cpu, float("inf"), float("inf"), build), res)
     for _ in range(repeats):
         for name, fn in tools.items():
-            wall, cpu, _ = _timed(fn)
+            wall, cpu, _, build = _timed(fn)
             t = out[name][0]
+            if wall < t.best:
+                t.best_build = build
             t.best, t.best_cpu = min(t.best, wall), min(t.best_cpu, cpu)
     return out
 
 
 def measure_once(fn):
-    wall, cpu, out = _timed(fn)
-    return Timing(wall, cpu), out
+    wall, cpu, out, build = _timed(fn)
+    return Timing(wall, cpu, first_build=build), out
+
+
+def engine_seconds(sim, y0, args, *, k, interval, n_intervals, repeats=REPEATS):
+    """Best wall time of chaosgrad's compiled chunk program alone over ``n_intervals``
+    (its calls and the logs' transfer to the host, as ``lyapunov_spectrum`` runs it),
+    without the argument checks, the cost estimate, the initial frame and the summary:
+    the "run" of a call, the rest of its time after building being host work."""
+    from chaosgrad._lyapunov import _one_trajectory
+
+    best = float("inf")
+    for _ in range(repeats + 1):  # the first call may compile
+        chunks = _one_trajectory(sim, y0, args, k, interval)
+        t0 = time.perf_counter()
+        chunks.run(n_intervals)
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def breakdown_table(times, runs):
+    """Where each call's wall time goes: building (trace, lower, compile), running (for
+    chaosgrad its chunk program alone, ``engine_seconds``; for a jitted peer its repeated
+    call) and the rest (host work: checks, dispatch, summary)."""
+    body = []
+    for tool, t in times.items():
+        run = runs.get(tool)
+        for call, wall, build in (("first", t.first, t.first_build), ("repeated", t.best, t.best_build)):
+            if wall is None or build is None or not np.isfinite(wall):
+                continue
+            rest = "-" if run is None else f"{max(0.0, wall - build - run):.3f}"
+            body.append([tool, call, f"{wall:.3f}", f"{build:.3f}", "-" if run is None else f"{run:.3f}", rest])
+    return _md_table(["tool", "call", "wall [s]", "trace + lower + compile [s]", "run [s]",
+                      "host work and dispatch (the rest) [s]"], body)
 
 
 def warm_up_jax():
@@ -169,12 +223,25 @@ def row_lorenz63(cfg):
     T = cfg["time"]
     lx_jit = peers.lyapax_spectrum_jit(step, dt, n_steps(T), renorm_every=m,
                                        t_transient=cfg["transient"], seed=SEED)
-    m_ = measure({"chaosgrad": lambda: run_cg(T), "lyapax": lambda: run_lx(T),
-                  "lyapax + jax.jit": lambda: lx_jit(y0)})
+    tools = {"chaosgrad": lambda: run_cg(T), "lyapax": lambda: run_lx(T), "lyapax + jax.jit": lambda: lx_jit(y0)}
+    missing = {name: why for name in ("chaotax", "lyapynov") if (why := peers.installed(name))}
+    if "chaotax" not in missing:
+        cx = peers.chaotax_spectrum(step, dt, n_steps(T), n_transient=n_steps(cfg["transient"]))
+        key = jax.random.PRNGKey(SEED)
+        tools["chaotax"] = lambda: cx(y0, key)
+    m_ = measure(tools)
     times = {name: t for name, (t, _) in m_.items()}
     res = m_["chaosgrad"][1]
     exps = {"chaosgrad": (np.asarray(res.exponents), np.asarray(res.standard_error))}
-    exps.update({name: (np.asarray(m_[name][1]), None) for name in ("lyapax", "lyapax + jax.jit")})
+    exps.update({name: (np.asarray(m_[name][1]), None) for name in tools if name != "chaosgrad"})
+    runs = {"chaosgrad": engine_seconds(sim, y0, peers.LORENZ63, k=3, interval=tau,
+                                        n_intervals=int(round((cfg["transient"] + T) / tau)))}
+    runs.update({name: times[name].best for name in tools if name.endswith("jax.jit")})
+    if "lyapynov" not in missing:
+        print("  timing lyapynov (NumPy, a Python loop per step) once ...", flush=True)
+        t, e = measure_once(lambda: peers.lyapynov_lorenz63_spectrum(
+            cfg["y0"], peers.LORENZ63, dt=dt, transient=cfg["transient"], time=T))
+        times["lyapynov"], exps["lyapynov"] = t, (e, None)
     print("  timing scipy solve_ivp (DOP853) once ...", flush=True)
     s, (e, nfev) = measure_once(lambda: peers.scipy_lorenz63_spectrum(
         cfg["y0"], peers.LORENZ63, transient=cfg["transient"], time=T, interval=tau,
@@ -189,7 +256,7 @@ def row_lorenz63(cfg):
     e = _ready(peers.lyapax_spectrum_jit(step, dt, n_steps(TL), renorm_every=m,
                                          t_transient=cfg["transient"], seed=SEED)(y0))
     long["lyapax + jax.jit"] = (np.asarray(e), None)
-    return dict(times=times, exps=exps, long=long, nfev=nfev, T=T, TL=TL)
+    return dict(times=times, exps=exps, long=long, nfev=nfev, T=T, TL=TL, runs=runs, missing=missing)
 
 
 def row_ensemble(cfg):
@@ -445,6 +512,9 @@ def main(argv=None):
         (f"Lorenz-96 N = {l96['N']}, T = {cfg['l96']['time']:g}", l96["times"]),
     ])
     acc, _ = accuracy_table(l63)
+    breakdown = breakdown_table(l63["times"], l63["runs"])
+    missing = "".join(f"\n\n{name}: not measured, it does not import here ({why}); the row keeps the other tools."
+                      for name, why in l63["missing"].items())
     tg = targets(l63, ens, l96)
     prev_header, prev = peers.previous_targets(results) if results else (None, {})
 
@@ -465,7 +535,7 @@ def main(argv=None):
     command = shlex.join([os.path.relpath(sys.executable) if not os.path.isabs(sys.argv[0]) else sys.executable,
                           *sys.argv])
     text = "\n\n".join([
-        "# Lyapunov benchmark: chaosgrad vs lyapax vs scipy",
+        "# Lyapunov benchmark: chaosgrad vs lyapax, chaotax, lyapynov and scipy",
         f"Command: `{command}`  \nDate: {date}  \nTotal wall time of the script: {total:.0f} s  \n"
         f"Load average (1, 5, 15 min) at start {_load(load_start)}, at end {_load(load_end)} "
         f"(other processes on this machine share its {os.cpu_count()} cores; the interleaved "
@@ -477,7 +547,14 @@ def main(argv=None):
         "(all threads), which other processes on the machine disturb less than wall time. "
         "\"lyapax\" is its documented eager call, which compiles on every call; "
         "\"lyapax + jax.jit\" is the same call wrapped once in `jax.jit` by the caller. scipy "
-        "runs once; its ratios compare with that one run.\n\n" + timing,
+        "runs once, as does lyapynov (NumPy, one Python iteration per step, QR every step); their ratios compare "
+        "with that one run. \"chaotax\": `chaotax.lyapunov_spectrum` (QR after every step, its only "
+        "choice), eager as documented: it cannot be wrapped in `jax.jit` (it reshapes with a size computed by `jnp.prod`).\n\n" + timing,
+        f"## Where the time goes (Lorenz-63, T = {l63['T']:g})\n\nThe same calls as above. Trace + lower + "
+        "compile: JAX's monitoring events, summed over threads. Run: chaosgrad's compiled chunk program alone over "
+        "the same intervals (its calls and the logs' transfer; best of its own repeats), or a jitted peer's "
+        "repeated call. The rest: host work (argument checks, the cost estimate, dispatch, the summary).\n\n"
+        + breakdown + missing,
         "## Targets\n\n" + tg_table,
         "## Lorenz-63 exponents (literature 0.9056, 0, -14.5723; Sprott 2003)\n\n" + acc
         + f"\n\nscipy used {l63['nfev']} evaluations of the 12-dimensional variational system.",

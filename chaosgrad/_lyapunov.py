@@ -51,7 +51,7 @@ from ._checks import (
 from ._episodes import check_spectrum_in_episode
 from ._cost import spectrum_cost, until_converged_intervals, warn_if_costly
 from ._errors import bad_argument
-from ._lyapunov_chunks import MAX_INTERVALS, _Chunks, _initial_frame
+from ._lyapunov_chunks import MAX_INTERVALS, STATE_ONLY_FRAME, _Chunks, _initial_frame, evolve_state
 from ._probe import check_closed_tangent
 from ._lyapunov_result import LyapunovResult, kaplan_yorke_dimension, summarise
 from ._precision import float64_scope
@@ -99,6 +99,9 @@ class UntilConverged:
             on a 2-core machine, so it only stops a run that would otherwise go on for
             many minutes with no answer (a 1,024-dimensional vorticity field ran over ten).
             A run stopped by it depends on the machine's speed; ``stop_reason`` says so.
+            For the reference spectrum of ``diagnose`` it covers the step halvings that
+            check the reference's convergence too (``chaosgrad._reference``): the first
+            run gets half of it.
         min_intervals: the first length checked (20 batches of 20 intervals).
     """
 
@@ -126,6 +129,19 @@ class UntilConverged:
     def done(self, res: LyapunovResult) -> bool:
         lam, h = float(res.exponents[0]), float(res.uncertainty[0])
         return lam == -math.inf or (math.isfinite(h) and h <= self.rtol * abs(lam) + self.atol)
+
+
+@dataclass(frozen=True)
+class Within:
+    """Measuring-time strategy of a check (``chaosgrad._reference``'s step halvings): the
+    fixed ``time``, unless the wall clock passes ``deadline`` (a ``time.monotonic()``
+    value) first; the run then stops at the first check past it (about once a second,
+    ``_lyapunov_chunks.PACE``), with at least one interval measured, and its result
+    (``stop_reason == "time budget"``) has the error bar of the time it measured. A run
+    that ends before the deadline is the fixed-time run, number for number."""
+
+    time: float
+    deadline: float
 
 
 def _run_until(strategy: UntilConverged, chunks: _Chunks, *, n_transient_intervals, transient_ok, summary,
@@ -270,6 +286,9 @@ def lyapunov_spectrum(
         raise bad_argument(
             "time", "give exactly one of `time` and `n_intervals`", "pass e.g. time=1000.0"
         )
+    within = time if isinstance(time, Within) else None
+    if within is not None:
+        time = within.time
     strategy = time if isinstance(time, UntilConverged) else None
     if strategy is None and time is not None:
         n_int = fixed_time_intervals("time", time, dt, m)
@@ -384,9 +403,13 @@ def lyapunov_spectrum(
             deadline=deadline,
             report=None if report is None else (lambda done, total: report(f"{label} until converged", done, total)))
     else:
-        logs, ok = chunks.run(n_int, report=None if report is None else (lambda done: report(label, done, n_int)))
+        logs, ok = chunks.run(n_int, report=None if report is None else (lambda done: report(label, done, n_int)),
+                              deadline=None if within is None else within.deadline)
         ok = ok & transient_ok[:, None]
         how, stop = f"fixed time {n_int * m * dt:g}", "fixed time"
+        if logs.shape[1] < n_int:
+            how, stop = (f"stopped by its wall-clock budget after {logs.shape[1] * m * dt:g} of the fixed time "
+                         f"{n_int * m * dt:g}"), "time budget"
     if close is not None:
         close.close()
     if members is not None:
@@ -408,11 +431,16 @@ def _one_trajectory(simulator, y0, args, k: int, interval: float) -> _Chunks:
 def evolve_in_intervals(simulator, y0, args, time: float, *, k: int, interval: float):
     """The state after ``time`` (rounded up to whole renormalisation intervals), run with
     the same compiled chunk program as :func:`lyapunov_spectrum` with these ``k`` and
-    ``interval``, so that a transient before a spectrum compiles nothing of its own.
+    ``interval``, so that a transient before a spectrum compiles nothing of its own; for a
+    large frame (``n k >= STATE_ONLY_FRAME``) the state alone, whose steps then cost a
+    fraction of the frame's (:func:`chaosgrad._lyapunov_chunks.evolve_state`).
     Returns ``(y, finite)``."""
     chunks = _one_trajectory(simulator, y0, args, k, interval)
     steps = max(0, int(round(time / chunks.simulator.dt)))
-    ok = chunks.transient(-(-steps // chunks.m))
+    n_int = -(-steps // chunks.m)
+    if chunks.carry[2].size >= STATE_ONLY_FRAME:
+        return evolve_state(chunks.simulator, chunks.state, args, n_int, chunks.m)
+    ok = chunks.transient(n_int)
     return chunks.state, bool(ok.all())
 
 

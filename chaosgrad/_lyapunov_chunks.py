@@ -143,6 +143,46 @@ def _chunk_ensemble(simulator, carry, args, count, m, size, unroll, a_axis):
     return (t, to_first(y), to_first(Q)), (jnp.moveaxis(logs, -1, 0), jnp.moveaxis(ok, -1, 0))
 
 
+# A transient whose tangent frame would hold at least this many numbers (``n k``) runs the
+# state alone (:func:`evolve_state`), in a program of its own. A step of ``k`` tangent
+# columns costs about ``k + 1`` steps of the state (``jax.jvp`` of each column): on the
+# 1,024-dimensional Kuramoto-Sivashinsky map with k = 8, the 2,000-step transient of
+# ``diagnose`` took 13 s with the frame and about 2 s without it, compilation of the
+# state-only program included (``benchmarks/bench_large_state.py``). Below it, the one
+# compiled chunk program of the spectrum serves the transient too (no compilation of
+# its own, which costs more than the steps of a small state save).
+STATE_ONLY_FRAME = 4096
+
+
+@eqx.filter_jit
+def _state_chunk(simulator, carry, args, count, m):
+    """``count`` intervals of ``m`` steps of the state alone: ``(t, y) -> ((t, y), finite)``,
+    ``finite`` whether the state was finite at the end of every interval."""
+    dt = simulator.dt
+
+    def one_step(c, _):
+        t, y = c
+        return (t + dt, simulator.step(t, y, args)), None
+
+    def body(i, state):
+        c, ok = state
+        c, _ = jax.lax.scan(one_step, c, None, length=m)
+        return c, ok & all_finite(c[1])
+
+    return jax.lax.fori_loop(0, count, body, (carry, jnp.asarray(True)))
+
+
+def evolve_state(simulator, y0, args, n: int, m: int):
+    """The state after ``n`` intervals of ``m`` steps from ``y0`` at ``t = 0`` (no tangent
+    frame), in calls of at most ``CHUNK`` intervals. Returns ``(y, finite)``."""
+    carry, finite = (jnp.asarray(0.0, jnp.float64), y0), True
+    while n > 0 and finite:
+        c = min(n, CHUNK)
+        carry, ok = _state_chunk(simulator, carry, args, jnp.asarray(c, jnp.int32), m)
+        finite, n = bool(ok), n - c
+    return carry[1], finite
+
+
 class _Chunks:
     """Runs intervals with the one compiled chunk program, keeping the carry
     ``(t, y, Q)`` between calls (members along a leading axis for ensembles)."""
@@ -173,17 +213,22 @@ class _Chunks:
             if deadline is not None and done and time.monotonic() >= deadline:
                 break
             c = min(n, c, self.size)
-            count = jnp.asarray(c, jnp.int32)
+            # A NumPy count: a value of the program like a device scalar, without a
+            # dispatch of its own (jnp.asarray took about 0.7 ms a call).
+            count = np.asarray(c, np.int32)
             started = time.monotonic()
             if self.members is None:
                 self.carry, (lg, ok) = _chunk_single(self.simulator, self.carry, self.args, count, self.m, self.size, self.unroll)
-                lg, ok = to_host(lg)[None, :c], to_host(ok)[None, :c]
+                lg, ok = lg[None], ok[None]
             else:
                 self.carry, (lg, ok) = _chunk_ensemble(
                     self.simulator, self.carry, self.args, count, self.m, self.size, self.unroll, self.a_axis)
-                lg, ok = to_host(lg)[:, :c], to_host(ok)[:, :c]
-            logs.append(lg)
-            oks.append(ok)
+            if timed:  # to the host now: the pace below is the call's own time, not its dispatch
+                lg, ok = to_host(lg), to_host(ok)
+            # Untimed, the logs stay on the device until every call is dispatched: no host
+            # round trip between calls, so the next call's dispatch overlaps this one's run.
+            logs.append((lg, c))
+            oks.append((ok, c))
             n -= c
             done += c
             if timed:
@@ -197,7 +242,8 @@ class _Chunks:
             k = self.carry[2].shape[-1]
             M = 1 if self.members is None else self.members
             return np.zeros((M, 0, k)), np.ones((M, 0), bool)
-        return np.concatenate(logs, axis=1), np.concatenate(oks, axis=1)
+        host = lambda parts: np.concatenate([to_host(x)[:, :c] for x, c in parts], axis=1)
+        return host(logs), host(oks)
 
     def lower(self):
         """The chunk program for this carry, lowered (``.compile()`` it to compile it

@@ -13,8 +13,10 @@ environment with finer substeps) to do better.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
+from time import monotonic
 
 import equinox as eqx
 import jax
@@ -27,6 +29,7 @@ from ._errors import bad_argument
 from ._lyapunov import (
     LyapunovResult,
     UntilConverged,
+    Within,
     evolve_in_intervals,
     lyapunov_spectrum,
     measured_time,
@@ -34,6 +37,14 @@ from ._lyapunov import (
 from ._simulators import AbstractSimulator
 
 MAX_HALVINGS = 4
+# Of an UntilConverged budget ``max_seconds``, the share of the first run; the step
+# halvings measure the first run's time at dt / 2, dt / 4, ... (each twice as costly) in
+# the rest, while ``diagnose`` measures the user's spectrum over that time beside them (as
+# costly as the first run when the reference is the user's step in float64). A halving
+# stopped by the budget is a shorter check with its own error bar (``_lyapunov.Within``).
+# On the bundled systems a diagnosis's reference takes seconds, so the budget binds only
+# where it would otherwise run for many minutes (a 1,024-dimensional state).
+FIRST_SHARE = 0.5
 # Halvings allowed to find a reference step at which the reference stays finite.
 MAX_STABILITY_HALVINGS = 8
 
@@ -145,6 +156,18 @@ def _same_time(runs) -> float | None:
     return times.pop() if len(times) == 1 else None
 
 
+def _budgets(lyap_kwargs: dict, started: float) -> tuple[dict, float | None]:
+    """A run until converged with a wall-clock budget covers the step halvings too: the
+    first run gets ``FIRST_SHARE`` of ``max_seconds``, the halvings the rest, to the
+    returned deadline (a ``time.monotonic()`` value; ``None`` without a budget, or for a
+    fixed time, which the caller chose)."""
+    strategy = lyap_kwargs.get("time")
+    if not isinstance(strategy, UntilConverged) or strategy.max_seconds is None:
+        return lyap_kwargs, None
+    first = dataclasses.replace(strategy, max_seconds=FIRST_SHARE * strategy.max_seconds)
+    return dict(lyap_kwargs, time=first), started + strategy.max_seconds
+
+
 def reference_spectrum(simulator, reference, y0, args, *, lyap_kwargs: dict,
                        start: AbstractSimulator | None = None) -> ReferenceRun:
     """Spectrum of the reference dynamics, with a step-halving convergence check.
@@ -157,9 +180,13 @@ def reference_spectrum(simulator, reference, y0, args, *, lyap_kwargs: dict,
     run for :class:`UntilConverged` (the halvings measure the first run's time), never
     otherwise; so that a measurement over that time can start while the halvings run.
     With a fixed time, the run at ``dt / 2``, which every convergence check needs, is
-    started beside the first (``_concurrent.alongside``).
+    started beside the first (``_concurrent.alongside``). With :class:`UntilConverged`
+    and its ``max_seconds``, that budget covers the halvings too (:func:`_budgets`): a
+    halving the budget stops is a check over a shorter time, with its own error bar;
+    when it agrees, the longer run at the step it checked is returned.
     """
     fixed = "time" in lyap_kwargs and not isinstance(lyap_kwargs["time"], UntilConverged)
+
     def notify(time):
         current().announce(MEASURING_TIME, time=time)
 
@@ -181,14 +208,18 @@ def reference_spectrum(simulator, reference, y0, args, *, lyap_kwargs: dict,
             notify(time)
         halved, kwargs = _halved(first, lyap_kwargs, 1)
         ahead = halved, alongside(lyapunov_spectrum, halved, y0, args, **kwargs)
-    previous = None
-    kwargs = lyap_kwargs
+    kwargs, deadline = _budgets(lyap_kwargs, monotonic())
+    previous = full = None
     moved = math.inf
     for j in range(MAX_HALVINGS + 1):
         if j == 1 and ahead is not None:
             ref, res = ahead[0], ahead[1].result()
         else:
             ref, halved_kwargs = _halved(first, kwargs, j)
+            if j > 0 and deadline is not None:
+                if monotonic() >= deadline:
+                    break
+                halved_kwargs = dict(halved_kwargs, time=Within(halved_kwargs["time"], deadline))
             res = lyapunov_spectrum(ref, y0, args, **halved_kwargs)
         if j == 0:
             kwargs = _fixed_time(kwargs, res)
@@ -201,11 +232,20 @@ def reference_spectrum(simulator, reference, y0, args, *, lyap_kwargs: dict,
                 agree(res.exponents[i], res.uncertainty[i], previous.exponents[i], previous.uncertainty[i])
                 for i in range(k)
             ):
+                if j > 0 and res.stop_reason == "time budget":  # a shorter check: keep the longer run it confirms
+                    note = (f"{_name(full[0])} in float64, converged at dt = {full[0].dt:g} (halving the step, measured "
+                            f"over {res.time:g} of {full[1].time:g} time units within the halvings' wall-clock budget, "
+                            f"moved the leading exponents by less than their uncertainty)")
+                    return ReferenceRun(full[0], full[1], True, note, moved)
                 note = f"{_name(ref)} in float64, converged at dt = {ref.dt:g} (halving the step moved the leading exponents by less than their uncertainty)"
                 return ReferenceRun(ref, res, True, note, moved)
         previous = res
-    note = f"{_name(ref)} in float64 did not converge down to dt = {ref.dt:g}; lambda_physical is the last estimate"
-    return ReferenceRun(ref, previous, False, note, moved)
+        if j == 0 or res.stop_reason != "time budget":  # the first run sets the time; a check may stop short
+            full = ref, res
+    ref, res = full if full is not None else (ref, previous)
+    spent = " (the halvings' wall-clock budget ran out)" if deadline is not None and monotonic() >= deadline else ""
+    note = f"{_name(ref)} in float64 did not converge down to dt = {ref.dt:g}{spent}; lambda_physical is the last estimate"
+    return ReferenceRun(ref, res, False, note, moved)
 
 
 def largest_safe_step(simulator, y0, args, lam1_phys, h_phys, t_max, *, time, seed=0, max_halvings=10, max_steps=4_000_000):

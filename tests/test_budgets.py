@@ -123,3 +123,55 @@ def test_a_run_until_converged_that_blows_up_says_so():
     # y -> y^2 from 2 overflows float64 after about 10 steps, long before the first check.
     res = cg.lyapunov_spectrum(cg.MapSimulator(lambda y, a: y * y), jnp.array([2.0]), None, time=cg.UntilConverged())
     assert res.status == "nonfinite" and res.stop_reason == "non-finite"
+
+
+# ---------------------------------------------------------------- the reference's halvings
+
+
+def test_a_fixed_time_within_a_distant_deadline_is_the_fixed_time_run():
+    from chaosgrad._lyapunov import Within
+
+    fixed = cg.lyapunov_spectrum(LOGISTIC, Y0, 4.0, time=500)
+    within = cg.lyapunov_spectrum(LOGISTIC, Y0, 4.0, time=Within(500.0, time.monotonic() + 600))
+    # The same compiled intervals in calls of other sizes: the same numbers, bit for bit.
+    assert within.stop_reason == "fixed time"
+    assert jnp.array_equal(within.exponents, fixed.exponents) and jnp.array_equal(within.uncertainty, fixed.uncertainty)
+
+
+def test_a_fixed_time_past_its_deadline_is_a_shorter_run_with_its_own_error_bar():
+    from chaosgrad._lyapunov import Within
+
+    res = cg.lyapunov_spectrum(LOGISTIC, Y0, 4.0, time=Within(500.0, time.monotonic() - 1))
+    # No call starts after the deadline, and at least one runs: the first call of a timed
+    # run is one interval.
+    assert res.stop_reason == "time budget" and res.n_intervals == 1 and res.time == 1.0
+    assert "wall-clock budget after 1 of the fixed time 500" in res.convergence
+
+
+def test_the_reference_halvings_share_the_budget_of_its_run_until_converged():
+    from chaosgrad._reference import reference_spectrum
+
+    sim = cg.ODESimulator(lambda t, y, a: -a * y, solver=cg.RK4(), dt=0.1)
+    lyap = dict(k=1, interval=0.1, time=cg.UntilConverged(rtol=1e-9, max_seconds=0.01), seed=0)
+    started = time.monotonic()
+    run = reference_spectrum(sim, None, jnp.ones(2), jnp.array([1.0, 2.0]), lyap_kwargs=lyap)
+    # 0.01 s for the first run and its halvings together: the first run stops at its
+    # share, no halving starts after the budget (60 s: room for compiling on a loaded
+    # machine; without the budget the halvings would measure its time at dt / 2 ... / 16).
+    assert time.monotonic() - started < 60
+    assert not run.converged and "wall-clock budget ran out" in run.note
+    assert run.result.stop_reason == "time budget" and run.simulator.dt == 0.1
+
+
+def test_a_large_frame_transient_runs_the_state_alone_to_the_same_state():
+    from chaosgrad._lyapunov import evolve_in_intervals
+    from chaosgrad._lyapunov_chunks import STATE_ONLY_FRAME
+
+    sim = cg.MapSimulator(lambda y, a: a * y + 0.1 * jnp.sin(y))
+    y0 = jnp.linspace(-1.0, 1.0, STATE_ONLY_FRAME)
+    big, ok_big = evolve_in_intervals(sim, y0, 0.5, 30.0, k=1, interval=1.0)  # n k = STATE_ONLY_FRAME
+    small, ok_small = evolve_in_intervals(sim, y0[:8], 0.5, 30.0, k=1, interval=1.0)  # the chunk program
+    assert ok_big and ok_small
+    # The same 30 steps of a contracting map, component by component, by two programs:
+    # equal to round-off (1e-14 relative, a few ulps over 30 steps).
+    assert jnp.allclose(big[:8], small, rtol=1e-14, atol=0)
