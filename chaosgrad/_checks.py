@@ -253,3 +253,68 @@ def leading_size(tree, name: str) -> int:
             "stack the members along axis 0 of every leaf",
         )
     return sizes.pop()
+
+
+# The kind of every parameter of the public API, by name: one rule per kind (the checks
+# above), and the test of the public API (tests/test_argument_kinds.py) feeds each kind's
+# wrong values to every parameter of that kind. A public parameter missing from this table
+# fails that test, so a new argument cannot skip its check. Kinds:
+#   seed, count (an int), time (a finite non-negative real), real (a finite real),
+#   probability (in (0, 1)), flag (a bool), callable, strategy (an object or a word),
+#   mapping (a dict), simulator, state (a pytree of real arrays), horizons, wrt, members
+#   (an int >= 2 or an AbstractMembers), dtype, text, axes (ensemble axes), counts (a
+#   tuple of counts), exponents (a sequence of reals), path, pytree (any pytree: no
+#   value is wrong), keywords (``**options``, each checked by its own name).
+PARAMETER_KINDS: dict[str, str] = {
+    **dict.fromkeys(["seed"], "seed"),
+    **dict.fromkeys([
+        "k", "n_intervals", "n_batches", "unroll", "windows", "examples", "batch", "groups", "resamples", "samples",
+        "points", "iterations", "substeps", "max_steps", "min_intervals", "n_steps", "dimension", "intervals",
+        "steps_per_interval", "itemsize", "budget_intervals", "N", "n_grid", "newton_iterations", "contour_points",
+        "depth", "width", "n", "n_in", "obs_dim", "act_dim", "count", "unstable", "retries", "transient_intervals",
+        "period", "episode_length",
+    ], "count"),
+    **dict.fromkeys(["dt", "transient", "interval", "time", "lyapunov_time", "spacing", "backward_transient",
+                     "segment_time", "max_seconds", "radius"], "time"),
+    **dict.fromkeys([
+        "sigma", "rho", "beta", "r", "a", "b", "c", "F", "mu", "omega", "zeta", "g", "m", "l", "m1", "m2", "l1", "l2",
+        "L", "friction", "max_torque", "m_cart", "m_pole", "half_length", "max_force", "restitution", "max_thrust",
+        "height", "sigma_w", "sigma_b", "bias", "input_scale", "gate_bias", "forget_bias", "gain", "rtol", "atol",
+        "alpha", "scale", "shift", "clip_norm", "relative_error", "tolerance", "discount", "headroom_log2",
+        "backoff_log2", "initial_log2", "min_log2", "max_log2",
+    ], "real"),
+    **dict.fromkeys(["confidence"], "probability"),
+    **dict.fromkeys(["ensemble", "shard", "ergodic", "independent", "per_step", "residual", "layer_norm",
+                     ], "flag"),
+    **dict.fromkeys(["map_step", "vector_field", "env_step", "policy", "observe", "tangent", "step_factory",
+                     "progress", "fn", "reward"], "callable"),
+    **dict.fromkeys(["solver", "stepsize_controller", "adjoint", "method", "shadowing", "neutral", "loss", "objective",
+                     "integrator", "contact", "activation", "init", "scan_kind", "causes", "inner", "episode",
+                     "transition_gradients", "discrete"], "strategy"),
+    **dict.fromkeys(["config", "literature"], "mapping"),
+    **dict.fromkeys(["simulator", "reference"], "simulator"),
+    **dict.fromkeys(["y0"], "state"),
+    **dict.fromkeys(["horizons"], "horizons"),
+    **dict.fromkeys(["wrt"], "wrt"),
+    **dict.fromkeys(["members"], "members"),
+    **dict.fromkeys(["dtype"], "dtype"),
+    **dict.fromkeys(["name"], "text"),
+    **dict.fromkeys(["ensemble_axes"], "axes"),
+    **dict.fromkeys(["hidden"], "counts"),
+    **dict.fromkeys(["exponents"], "exponents"),
+    **dict.fromkeys(["path"], "path"),
+    **dict.fromkeys(["args", "params", "states", "direction", "result", "measured", "env", "env_params",
+                     "state"], "pytree"),
+    **dict.fromkeys(["changes", "overrides"], "keywords"),
+}
+
+# Where one name means another kind in one callable (``members`` of spectrum_cost counts
+# members, it takes no strategy).
+PARAMETER_KIND_EXCEPTIONS: dict[tuple[str, str], str] = {
+    ("spectrum_cost", "members"): "count",
+}
+
+
+def parameter_kind(callable_name: str, parameter: str) -> str | None:
+    """The kind of ``parameter`` of the public callable ``callable_name`` (None: unclassified)."""
+    return PARAMETER_KIND_EXCEPTIONS.get((callable_name, parameter), PARAMETER_KINDS.get(parameter))
