@@ -26,6 +26,8 @@ MAX_COUNT = 2**31 - 1
 def as_count(name: str, value: float, dt: float, *, allow_zero: bool, unit: str = "one step (dt = {dt:g})") -> int:
     """``value`` (a time) as a whole number of ``dt``; ``unit`` names ``dt`` in messages."""
     try:
+        if isinstance(value, (str, bytes, bool, np.bool_)):
+            raise TypeError
         v = float(value)
     except (TypeError, ValueError):
         raise bad_argument(name, f"{value!r} is not a number", "pass a time in the simulator's units") from None
@@ -69,6 +71,46 @@ def check_time(name: str, value, *, allow_none: bool = False, allow_zero: bool =
     return value
 
 
+def check_real(name: str, value, *, positive: bool = False, nonnegative: bool = False, allow_none: bool = False,
+               example: str = "1.0"):
+    """One rule for every real parameter (a physical constant, a tolerance, a scale): a
+    finite real number, not a bool or a string; positive or non-negative where asked."""
+    if value is None and allow_none:
+        return None
+    ok = not isinstance(value, (bool, np.bool_)) and isinstance(value, (int, float, np.integer, np.floating))
+    if ok and np.ndim(value) == 0:
+        v = float(value)
+        if math.isfinite(v) and (not positive or v > 0) and (not nonnegative or v >= 0):
+            return v
+    what = "a positive" if positive else "a non-negative" if nonnegative else "a"
+    raise bad_argument(name, f"{value!r} is not {what} finite real number", f"pass e.g. {example}"
+                       + (" or None" if allow_none else ""))
+
+
+def check_probability(name: str, value, *, example: str = "0.95") -> float:
+    """One rule for every confidence level or fraction: a real number strictly in (0, 1)."""
+    if not isinstance(value, (bool, np.bool_)) and isinstance(value, (int, float, np.integer, np.floating)) \
+            and 0 < value < 1:
+        return float(value)
+    raise bad_argument(name, f"{value!r} is not a number in (0, 1)", f"pass e.g. {example}")
+
+
+def check_flag(name: str, value) -> bool:
+    """One rule for every switch: ``True`` or ``False`` (NumPy's bools too), never a
+    string or a number that Python would read as true."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    raise bad_argument(name, f"{value!r} (a {type(value).__name__}) is not True or False", "pass True or False")
+
+
+def check_text(name: str, value, *, allow_none: bool = True, example: str = "'my system'"):
+    """One rule for every name or label: a string (``None`` where ``allow_none``)."""
+    if (value is None and allow_none) or isinstance(value, str):
+        return value
+    raise bad_argument(name, f"{value!r} (a {type(value).__name__}) is not a string",
+                       f"pass a string, e.g. {example}" + (" or None" if allow_none else ""))
+
+
 def check_callable(name: str, value, *, allow_none: bool = True, signature: str = "f(...)"):
     """One rule for every callback: callable, or ``None`` where ``allow_none``."""
     if (value is None and allow_none) or callable(value):
@@ -101,6 +143,10 @@ def check_state_values(name: str, y) -> None:
     """Leaves chaosgrad cannot use, caught before anything runs: complex values (the
     tangent space is real), a state with no floating leaf, a Python list of numbers."""
     leaves = jax.tree_util.tree_leaves(y)
+    for x in leaves:
+        if not (hasattr(x, "dtype") or isinstance(x, (int, float, complex))) or isinstance(x, (str, bytes)):
+            raise bad_argument(name, f"has a leaf {x!r} (a {type(x).__name__}) that is not a number or an array",
+                               f"pass arrays, e.g. jnp.asarray({name}, dtype=float)")
     if isinstance(y, (list, tuple)) and leaves and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in leaves):
         raise bad_argument(
             name, f"is a Python {type(y).__name__} of {len(leaves)} numbers, which is a pytree of {len(leaves)} separate "

@@ -117,8 +117,7 @@ class UntilConverged:
             raise bad_argument("rtol", "rtol and atol are both 0, so the run could never stop early", "pass rtol=0.02")
         for name in ("max_steps", "min_intervals"):
             v = getattr(self, name)
-            if not isinstance(v, (int, np.integer)) or v < 1:
-                raise bad_argument(name, f"{v!r} is not a positive int", "pass e.g. 500_000")
+            check_count(name, v, example=500_000 if name == "max_steps" else 400)
         v = self.max_seconds
         if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0):
             raise bad_argument("max_seconds", f"{v!r} is not a positive number of seconds", "pass e.g. 300.0, or None for no wall-clock budget")

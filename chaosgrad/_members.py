@@ -37,6 +37,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ._checks import check_flag
 from ._errors import bad_argument
 
 
@@ -59,6 +60,11 @@ def _check_count(count, name="count"):
         raise bad_argument(name, f"{count!r} is not an int >= 2", "pass e.g. 8 (the rate's interval needs an ensemble)")
     return int(count)
 
+
+
+def _check_flags(members) -> None:
+    check_flag("ergodic", members.ergodic)
+    check_flag("independent", members.independent)
 
 @dataclass(frozen=True)
 class NearStart(AbstractMembers):
@@ -90,6 +96,7 @@ class NearStart(AbstractMembers):
 
     def __post_init__(self):
         _check_count(self.count)
+        _check_flags(self)
         for name, value, fix in (("scale", self.scale, "pass e.g. 1e-3 (relative perturbation)"),
                                  ("shift", self.shift, "pass e.g. 0.5 (of the shortest horizon)")):
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1 or (
@@ -132,6 +139,7 @@ class OnAttractor(AbstractMembers):
 
     def __post_init__(self):
         _check_count(self.count)
+        _check_flags(self)
 
     def describe(self) -> str:
         return f"{self.count} states on the attractor, one to two longest horizons apart after the transient"
@@ -147,6 +155,7 @@ class GivenStates(AbstractMembers):
     independent: bool = True
 
     def __post_init__(self):
+        _check_flags(self)
         leaves = jax.tree_util.tree_leaves(self.states)
         sizes = {np.shape(x)[0] if np.ndim(x) else None for x in leaves}
         if not leaves or None in sizes or len(sizes) != 1:

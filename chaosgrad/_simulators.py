@@ -65,13 +65,9 @@ def _check_dtype(dtype) -> str:
 
 
 def _check_dt(dt) -> float:
-    try:
-        value = float(dt)
-    except (TypeError, ValueError):
-        raise bad_argument("dt", f"{dt!r} is not a number", "pass a positive float") from None
-    if not value > 0 or value != value or value == float("inf"):
-        raise bad_argument("dt", f"{dt!r} is not a positive finite time", "pass a positive float")
-    return value
+    from ._checks import check_time  # _checks imports this module
+
+    return float(check_time("dt", dt, allow_zero=False, example="0.01"))
 
 
 def _check_tangent_arg(tangent) -> None:
