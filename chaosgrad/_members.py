@@ -37,7 +37,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._checks import check_flag
+from ._checks import check_count, check_flag
 from ._errors import bad_argument
 
 
@@ -56,10 +56,7 @@ class AbstractMembers(abc.ABC):
 
 
 def _check_count(count, name="count"):
-    if not isinstance(count, (int, np.integer)) or isinstance(count, bool) or count < 2:
-        raise bad_argument(name, f"{count!r} is not an int >= 2", "pass e.g. 8 (the rate's interval needs an ensemble)")
-    return int(count)
-
+    return check_count(name, count, minimum=2, example=8)  # the rate's interval needs an ensemble
 
 
 def _check_flags(members) -> None:
