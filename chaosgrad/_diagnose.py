@@ -35,6 +35,7 @@ from ._checks import (
     check_mapping,
     check_step_shapes,
     check_strategy,
+    check_time,
 )
 from ._compilation_cache import waits_for_background_on_error
 from ._diagnose_causes import ablation_name, anticipate_ablations, try_cause
@@ -160,9 +161,8 @@ def _checked(simulator, y0, args, *, loss, horizons, wrt, reference, members, tr
     loss = as_loss(loss)
     if reference is not None:
         reference = check_reference(reference, y0, args)
-    members = as_members(members)
-    if transient is not None and (not isinstance(transient, (int, float)) or not 0 <= transient < math.inf):
-        raise bad_argument("transient", f"{transient!r} is not a non-negative time", "pass e.g. 10.0 or None")
+    members = as_members(members, y0)
+    check_time("transient", transient, allow_none=True, example="10.0")
     if lyapunov_time is not None and not isinstance(lyapunov_time, UntilConverged) and (
         not isinstance(lyapunov_time, (int, float)) or not 0 < lyapunov_time < math.inf
     ):

@@ -118,6 +118,10 @@ class UntilConverged:
         for name in ("max_steps", "min_intervals"):
             v = getattr(self, name)
             check_count(name, v, example=500_000 if name == "max_steps" else 400)
+        if self.max_steps < self.min_intervals:  # every interval is one step or more
+            raise bad_argument("max_steps", f"{self.max_steps} is below min_intervals = {self.min_intervals}, the "
+                               "first length checked, so the budget could only be overspent",
+                               f"pass max_steps >= {self.min_intervals}, or a smaller min_intervals")
         v = self.max_seconds
         if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0):
             raise bad_argument("max_seconds", f"{v!r} is not a positive number of seconds", "pass e.g. 300.0, or None for no wall-clock budget")

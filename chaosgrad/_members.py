@@ -59,6 +59,15 @@ def _check_count(count, name="count"):
     return check_count(name, count, minimum=2, example=8)  # the rate's interval needs an ensemble
 
 
+def _check_like_y0(states, y0) -> None:
+    """Each member of ``states`` (axis 0 dropped) has the structure and shapes of ``y0``."""
+    one = jax.tree_util.tree_map(lambda x: np.shape(x)[1:], states)
+    want = jax.tree_util.tree_map(np.shape, y0)
+    if jax.tree_util.tree_structure(states) != jax.tree_util.tree_structure(y0) or one != want:
+        raise bad_argument("members", f"GivenStates holds states shaped {one} (after the member axis); y0 is shaped "
+                           f"{want}", "stack states shaped like y0 on a new axis 0")
+
+
 def _check_flags(members) -> None:
     check_flag("ergodic", members.ergodic)
     check_flag("independent", members.independent)
@@ -171,8 +180,11 @@ class GivenStates(AbstractMembers):
         return f"{self.count} start states given by the caller"
 
 
-def as_members(members) -> AbstractMembers:
-    """``members=`` as a source: an int is :class:`NearStart` with that count."""
+def as_members(members, y0=None) -> AbstractMembers:
+    """``members=`` as a source: an int is :class:`NearStart` with that count. Given
+    ``y0``, the states of a :class:`GivenStates` must each be shaped like it."""
+    if isinstance(members, GivenStates) and y0 is not None:
+        _check_like_y0(members.states, y0)
     if isinstance(members, AbstractMembers):
         return members
     if isinstance(members, type) and issubclass(members, AbstractMembers):

@@ -69,7 +69,7 @@ import numpy as np
 from jax.flatten_util import ravel_pytree
 
 from . import _words as words
-from ._checks import check_callable, check_probability, check_count, check_step_shapes
+from ._checks import check_probability, check_count, check_step_shapes
 from ._diagnosis_types import Recommendation
 from ._errors import bad_argument
 from ._gradients import checked_inputs

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import inspect
 import logging
-import math
 import time
 
 import jax
@@ -174,7 +173,6 @@ def _generated_wrong(kind: str):
     """More wrong values of ``kind`` than the fixed list: the shapes of mistakes, drawn.
     Counts are left to the fixed list: a drawn count that is valid but huge would build
     a system of that size."""
-    floats = st.floats(allow_nan=True, allow_infinity=True)
     return {
         "seed": st.one_of(st.integers(max_value=-1), st.integers(min_value=2**63), st.floats()),
         "time": st.one_of(st.floats(max_value=-1e-9), st.just(NAN), st.just(INF), st.text(max_size=3)),
