@@ -39,6 +39,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._checks import (
+    check_flag,
     as_count,
     check_callable,
     check_count,
@@ -282,6 +283,7 @@ def lyapunov_spectrum(
         n_int = int(n_intervals)
         check_interval_count("n_intervals", n_int)
     seed = check_seed(seed)
+    shard = check_flag("shard", shard)
     n_batches = check_count("n_batches", n_batches, minimum=2, example=20)  # batch means need two batches
     if progress is not False:
         check_callable("progress", progress, signature="progress(label, done, total), or False")
@@ -322,7 +324,7 @@ def lyapunov_spectrum(
     if n == 0:
         raise bad_argument("y0", "has no floating-point leaves", "pass a state with float arrays")
     k = n if k is None else k
-    if not isinstance(k, (int, np.integer)) or not 1 <= k <= n:
+    if isinstance(k, (bool, np.bool_)) or not isinstance(k, (int, np.integer)) or not 1 <= k <= n:
         raise bad_argument("k", f"{k!r} is not between 1 and the state dimension {n}", f"pass 1 <= k <= {n}")
     k = int(k)
 

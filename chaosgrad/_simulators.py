@@ -249,7 +249,9 @@ def _first_failure(simulator, y0, args, n_steps: int):
 def first_failure(simulator, y0, args, n_steps: int) -> tuple[int, str] | None:
     """``(step index, reason)`` of the first step whose result code is not success within
     ``n_steps`` steps from ``y0``, or ``None`` (rule 9). One forward pass of ``advance``."""
-    if n_steps < 1:
+    from ._checks import check_count  # _checks imports this module
+
+    if check_count("n_steps", n_steps, minimum=0, example=100) == 0:
         return None
     first, code = (int(x) for x in _first_failure(simulator, y0, args, int(n_steps)))
     return None if first < 0 else (first, failure_message(code))
