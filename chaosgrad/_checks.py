@@ -307,7 +307,7 @@ def leading_size(tree, name: str) -> int:
 # fails that test, so a new argument cannot skip its check. Kinds:
 #   seed, count (an int), time (a finite non-negative real), real (a finite real),
 #   probability (in (0, 1)), flag (a bool), callable, strategy (an object or a word),
-#   mapping (a dict), simulator, state (a pytree of real arrays), horizons, wrt, members
+#   mapping (a dict), simulator, reference (a simulator or None), state (a pytree of real arrays), horizons, wrt, members
 #   (an int >= 2 or an AbstractMembers), dtype, text, axes (ensemble axes), counts (a
 #   tuple of counts), exponents (a sequence of reals), path, pytree (any pytree: no
 #   value is wrong), keywords (``**options``, each checked by its own name).
@@ -338,7 +338,8 @@ PARAMETER_KINDS: dict[str, str] = {
                      "integrator", "contact", "activation", "init", "scan_kind", "causes", "inner", "episode",
                      "transition_gradients", "discrete"], "strategy"),
     **dict.fromkeys(["config", "literature"], "mapping"),
-    **dict.fromkeys(["simulator", "reference"], "simulator"),
+    **dict.fromkeys(["simulator"], "simulator"),
+    **dict.fromkeys(["reference"], "reference"),
     **dict.fromkeys(["y0"], "state"),
     **dict.fromkeys(["horizons"], "horizons"),
     **dict.fromkeys(["wrt"], "wrt"),

@@ -32,9 +32,11 @@ from ._capabilities import refinable
 from ._causes import DEFAULT_CAUSES, AbstractCause, CauseEvidence
 from ._checks import (
     check_callable,
+    check_count,
     check_mapping,
     check_step_shapes,
     check_strategy,
+    check_text,
     check_time,
 )
 from ._compilation_cache import waits_for_background_on_error
@@ -291,6 +293,9 @@ def diagnose(
     from ._shadowing import LSS, NILSS
 
     check_mapping("config", config, example="{'experiment': 'baseline'}")
+    check_text("name", name)
+    if k is not None:
+        check_count("k", k, example=3)
     check_callable("progress", progress, signature="progress(label, done, total)")
     check_strategy("shadowing", shadowing, (NILSS, LSS), words=("auto", None), example="'auto', NILSS(), LSS() or None")
     simulator, y0, args, sel, loss, reference, causes, plan, n, source = _checked(
