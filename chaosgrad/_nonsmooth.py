@@ -29,8 +29,8 @@ from typing import Any, ClassVar
 import numpy as np
 
 from . import _words as words
-from ._checks import check_count, check_real, check_seed
 from ._causes import AbstractCause, CauseEvidence
+from ._checks import check_count, check_real, check_seed
 from ._diagnosis_types import Recommendation
 from ._smoothed import smoothed_advice, smoothed_gradients
 from ._smoothed_types import SmoothedGradientResult
