@@ -26,6 +26,8 @@ MAX_COUNT = 2**31 - 1
 def as_count(name: str, value: float, dt: float, *, allow_zero: bool, unit: str = "one step (dt = {dt:g})") -> int:
     """``value`` (a time) as a whole number of ``dt``; ``unit`` names ``dt`` in messages."""
     try:
+        if isinstance(value, (str, bytes, bool, np.bool_)):
+            raise TypeError
         v = float(value)
     except (TypeError, ValueError):
         raise bad_argument(name, f"{value!r} is not a number", "pass a time in the simulator's units") from None
@@ -69,6 +71,46 @@ def check_time(name: str, value, *, allow_none: bool = False, allow_zero: bool =
     return value
 
 
+def check_real(name: str, value, *, positive: bool = False, nonnegative: bool = False, allow_none: bool = False,
+               example: str = "1.0"):
+    """One rule for every real parameter (a physical constant, a tolerance, a scale): a
+    finite real number, not a bool or a string; positive or non-negative where asked."""
+    if value is None and allow_none:
+        return None
+    ok = not isinstance(value, (bool, np.bool_)) and isinstance(value, (int, float, np.integer, np.floating))
+    if ok and np.ndim(value) == 0:
+        v = float(value)
+        if math.isfinite(v) and (not positive or v > 0) and (not nonnegative or v >= 0):
+            return v
+    what = "a positive" if positive else "a non-negative" if nonnegative else "a"
+    raise bad_argument(name, f"{value!r} is not {what} finite real number", f"pass e.g. {example}"
+                       + (" or None" if allow_none else ""))
+
+
+def check_probability(name: str, value, *, example: str = "0.95") -> float:
+    """One rule for every confidence level or fraction: a real number strictly in (0, 1)."""
+    if not isinstance(value, (bool, np.bool_)) and isinstance(value, (int, float, np.integer, np.floating)) \
+            and 0 < value < 1:
+        return float(value)
+    raise bad_argument(name, f"{value!r} is not a number in (0, 1)", f"pass e.g. {example}")
+
+
+def check_flag(name: str, value) -> bool:
+    """One rule for every switch: ``True`` or ``False`` (NumPy's bools too), never a
+    string or a number that Python would read as true."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    raise bad_argument(name, f"{value!r} (a {type(value).__name__}) is not True or False", "pass True or False")
+
+
+def check_text(name: str, value, *, allow_none: bool = True, example: str = "'my system'"):
+    """One rule for every name or label: a string (``None`` where ``allow_none``)."""
+    if (value is None and allow_none) or isinstance(value, str):
+        return value
+    raise bad_argument(name, f"{value!r} (a {type(value).__name__}) is not a string",
+                       f"pass a string, e.g. {example}" + (" or None" if allow_none else ""))
+
+
 def check_callable(name: str, value, *, allow_none: bool = True, signature: str = "f(...)"):
     """One rule for every callback: callable, or ``None`` where ``allow_none``."""
     if (value is None and allow_none) or callable(value):
@@ -101,6 +143,10 @@ def check_state_values(name: str, y) -> None:
     """Leaves chaosgrad cannot use, caught before anything runs: complex values (the
     tangent space is real), a state with no floating leaf, a Python list of numbers."""
     leaves = jax.tree_util.tree_leaves(y)
+    for x in leaves:
+        if not (hasattr(x, "dtype") or isinstance(x, (int, float, complex))) or isinstance(x, (str, bytes)):
+            raise bad_argument(name, f"has a leaf {x!r} (a {type(x).__name__}) that is not a number or an array",
+                               f"pass arrays, e.g. jnp.asarray({name}, dtype=float)")
     if isinstance(y, (list, tuple)) and leaves and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in leaves):
         raise bad_argument(
             name, f"is a Python {type(y).__name__} of {len(leaves)} numbers, which is a pytree of {len(leaves)} separate "
@@ -253,3 +299,69 @@ def leading_size(tree, name: str) -> int:
             "stack the members along axis 0 of every leaf",
         )
     return sizes.pop()
+
+
+# The kind of every parameter of the public API, by name: one rule per kind (the checks
+# above), and the test of the public API (tests/test_argument_kinds.py) feeds each kind's
+# wrong values to every parameter of that kind. A public parameter missing from this table
+# fails that test, so a new argument cannot skip its check. Kinds:
+#   seed, count (an int), time (a finite non-negative real), real (a finite real),
+#   probability (in (0, 1)), flag (a bool), callable, strategy (an object or a word),
+#   mapping (a dict), simulator, reference (a simulator or None), state (a pytree of real arrays), horizons, wrt, members
+#   (an int >= 2 or an AbstractMembers), dtype, text, axes (ensemble axes), counts (a
+#   tuple of counts), exponents (a sequence of reals), path, pytree (any pytree: no
+#   value is wrong), keywords (``**options``, each checked by its own name).
+PARAMETER_KINDS: dict[str, str] = {
+    **dict.fromkeys(["seed"], "seed"),
+    **dict.fromkeys([
+        "k", "n_intervals", "n_batches", "unroll", "windows", "examples", "batch", "groups", "resamples", "samples",
+        "points", "iterations", "substeps", "max_steps", "min_intervals", "n_steps", "dimension", "intervals",
+        "steps_per_interval", "itemsize", "budget_intervals", "N", "n_grid", "newton_iterations", "contour_points",
+        "depth", "width", "n", "n_in", "obs_dim", "act_dim", "count", "unstable", "retries", "transient_intervals",
+        "period", "episode_length",
+    ], "count"),
+    **dict.fromkeys(["dt", "transient", "interval", "time", "lyapunov_time", "spacing", "backward_transient",
+                     "segment_time", "max_seconds", "radius"], "time"),
+    **dict.fromkeys([
+        "sigma", "rho", "beta", "r", "a", "b", "c", "F", "mu", "omega", "zeta", "g", "m", "l", "m1", "m2", "l1", "l2",
+        "L", "friction", "max_torque", "m_cart", "m_pole", "half_length", "max_force", "restitution", "max_thrust",
+        "height", "sigma_w", "sigma_b", "bias", "input_scale", "gate_bias", "forget_bias", "gain", "rtol", "atol",
+        "alpha", "scale", "shift", "clip_norm", "relative_error", "tolerance", "discount", "headroom_log2",
+        "backoff_log2", "initial_log2", "min_log2", "max_log2",
+    ], "real"),
+    **dict.fromkeys(["confidence"], "probability"),
+    **dict.fromkeys(["ensemble", "shard", "ergodic", "independent", "per_step", "residual", "layer_norm",
+                     ], "flag"),
+    **dict.fromkeys(["map_step", "vector_field", "env_step", "policy", "observe", "tangent", "step_factory",
+                     "progress", "fn", "reward"], "callable"),
+    **dict.fromkeys(["solver", "stepsize_controller", "adjoint", "method", "shadowing", "neutral", "loss", "objective",
+                     "integrator", "contact", "activation", "init", "scan_kind", "causes", "inner", "episode",
+                     "transition_gradients", "discrete"], "strategy"),
+    **dict.fromkeys(["config", "literature"], "mapping"),
+    **dict.fromkeys(["simulator"], "simulator"),
+    **dict.fromkeys(["reference"], "reference"),
+    **dict.fromkeys(["y0"], "state"),
+    **dict.fromkeys(["horizons"], "horizons"),
+    **dict.fromkeys(["wrt"], "wrt"),
+    **dict.fromkeys(["members"], "members"),
+    **dict.fromkeys(["dtype"], "dtype"),
+    **dict.fromkeys(["name"], "text"),
+    **dict.fromkeys(["ensemble_axes"], "axes"),
+    **dict.fromkeys(["hidden"], "counts"),
+    **dict.fromkeys(["exponents"], "exponents"),
+    **dict.fromkeys(["path"], "path"),
+    **dict.fromkeys(["args", "params", "states", "direction", "result", "measured", "env", "env_params",
+                     "state"], "pytree"),
+    **dict.fromkeys(["changes", "overrides"], "keywords"),
+}
+
+# Where one name means another kind in one callable (``members`` of spectrum_cost counts
+# members, it takes no strategy).
+PARAMETER_KIND_EXCEPTIONS: dict[tuple[str, str], str] = {
+    ("spectrum_cost", "members"): "count",
+}
+
+
+def parameter_kind(callable_name: str, parameter: str) -> str | None:
+    """The kind of ``parameter`` of the public callable ``callable_name`` (None: unclassified)."""
+    return PARAMETER_KIND_EXCEPTIONS.get((callable_name, parameter), PARAMETER_KINDS.get(parameter))

@@ -21,7 +21,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._checks import as_count
+from ._checks import as_count, check_count
 from ._errors import bad_argument
 from ._gradients import checked_inputs
 from ._lyapunov import check_step_shapes, interval_steps
@@ -81,6 +81,8 @@ def covariant_vectors(simulator, y0, args=None, *, k: int | None = None, time: f
             per-interval growth).
     """
     simulator, y0, args, seed = checked_inputs(simulator, y0, args, seed)
+    if unstable is not None:
+        check_count("unstable", unstable, minimum=0, example=1)
     check_step_shapes(simulator, y0, args)
     n = int(simulator.tangent_space(y0)[0].dim)
     k = n if k is None else k

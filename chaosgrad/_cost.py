@@ -124,7 +124,14 @@ def spectrum_cost(dimension: int, k: int, *, intervals: int, steps_per_interval:
     whose state has ``itemsize`` bytes per number. ``budget_intervals``: for a run until
     converged, the most measured intervals its budget allows (``intervals`` is then its
     first check). Pure arithmetic: see the module docstring."""
-    n, k, M, m = int(dimension), int(k), int(members), int(steps_per_interval)
+    from ._checks import check_count  # checks import the simulators, which import this module
+
+    n, k, M, m = [check_count(name, v) for name, v in (("dimension", dimension), ("k", k), ("members", members),
+                                                      ("steps_per_interval", steps_per_interval))]
+    intervals, itemsize = check_count("intervals", intervals), check_count("itemsize", itemsize)
+    transient_intervals = check_count("transient_intervals", transient_intervals, minimum=0)
+    if budget_intervals is not None:
+        budget_intervals = check_count("budget_intervals", budget_intervals)
     total_intervals = int(intervals) + int(transient_intervals)
     steps = total_intervals * m
     jvps = steps * k * M

@@ -30,6 +30,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ._checks import check_callable, check_probability
 from ._errors import bad_argument
 from ._fit import fit_growth_rate
 from ._gradients import prepare_measurement
@@ -118,8 +119,8 @@ def curvature(
     Returns a :class:`CurvatureResult`; non-finite products are recorded (NaN), never raised.
     """
     _check_k(k, iterations)
-    if not 0 < confidence < 1:
-        raise bad_argument("confidence", f"{confidence!r} is not in (0, 1)", "pass e.g. 0.95")
+    confidence = check_probability("confidence", confidence)
+    check_callable("progress", progress, signature="progress(label, done, total)")
     simulator, y0s, args, sel, loss, plan = prepare_measurement(
         simulator, y0, args, loss=loss, horizons=horizons, wrt=wrt, members=members, spacing=spacing,
         transient=transient, ensemble=ensemble, seed=seed)

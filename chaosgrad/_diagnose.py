@@ -106,7 +106,8 @@ def diagnose(
     """
     d = check_diagnosis(simulator, y0, args, loss=loss, horizons=horizons, wrt=wrt, reference=reference,
                         members=members, transient=transient, lyapunov_time=lyapunov_time, k=k, causes=causes,
-                        seed=seed, literature=literature, config=config, shadowing=shadowing, progress=progress)
+                        seed=seed, literature=literature, config=config, shadowing=shadowing, progress=progress,
+                        name=name)
     simulator, y0, args, sel, loss, source = d.simulator, d.y0, d.args, d.sel, d.loss, d.source
     with Schedule() as schedule:
         overlap = DiagnosisOverlap.for_diagnosis(schedule, d)

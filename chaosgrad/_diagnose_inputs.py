@@ -16,7 +16,15 @@ from typing import Any, Callable
 import numpy as np
 
 from ._causes import AbstractCause
-from ._checks import check_callable, check_mapping, check_step_shapes, check_strategy
+from ._checks import (
+    check_callable,
+    check_count,
+    check_mapping,
+    check_step_shapes,
+    check_strategy,
+    check_text,
+    check_time,
+)
 from ._diagnose_causes import ablation_name
 from ._episodes import check_diagnosis_in_episode, steps_left
 from ._errors import bad_argument
@@ -121,9 +129,8 @@ def _checked(simulator, y0, args, *, loss, horizons, wrt, reference, members, tr
     loss = as_loss(loss)
     if reference is not None:
         reference = check_reference(reference, y0, args)
-    members = as_members(members)
-    if transient is not None and (not isinstance(transient, (int, float)) or not 0 <= transient < math.inf):
-        raise bad_argument("transient", f"{transient!r} is not a non-negative time", "pass e.g. 10.0 or None")
+    members = as_members(members, y0)
+    check_time("transient", transient, allow_none=True, example="10.0")
     if lyapunov_time is not None and not isinstance(lyapunov_time, UntilConverged) and (
         not isinstance(lyapunov_time, (int, float)) or not 0 < lyapunov_time < math.inf
     ):
@@ -145,12 +152,15 @@ def _checked(simulator, y0, args, *, loss, horizons, wrt, reference, members, tr
 
 
 def check_diagnosis(simulator, y0, args, *, loss, horizons, wrt, reference, members, transient, lyapunov_time, k,
-                    causes, seed, literature, config, shadowing, progress) -> DiagnosisInputs:
+                    causes, seed, literature, config, shadowing, progress, name) -> DiagnosisInputs:
     """Every argument of ``diagnose``, checked before anything is computed; the cost of
     its spectra is estimated (and warned about) here too."""
     from ._shadowing import LSS, NILSS
 
     check_mapping("config", config, example="{'experiment': 'baseline'}")
+    check_text("name", name)
+    if k is not None:
+        check_count("k", k, example=3)
     check_callable("progress", progress, signature="progress(label, done, total)")
     check_strategy("shadowing", shadowing, (NILSS, LSS), words=("auto", None), example="'auto', NILSS(), LSS() or None")
     simulator, y0, args, sel, loss, reference, causes, plan, n, source = _checked(

@@ -24,6 +24,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ._checks import check_callable, check_probability
 from ._errors import bad_argument
 from ._fit import fit_growth_rate
 from ._gradients import prepare_measurement
@@ -133,8 +134,8 @@ def gradient_noise(
                          or examples < 2 * groups):
         raise bad_argument("examples", f"{examples!r} is not an int of at least 2 * groups = {2 * groups}",
                            "pass e.g. 64")
-    if not 0 < confidence < 1:
-        raise bad_argument("confidence", f"{confidence!r} is not in (0, 1)", "pass e.g. 0.95")
+    confidence = check_probability("confidence", confidence)
+    check_callable("progress", progress, signature="progress(label, done, total)")
     simulator, y0s, args, sel, loss, plan = prepare_measurement(
         simulator, y0, args, loss=loss, horizons=horizons, wrt=wrt, members=examples, spacing=spacing,
         transient=transient, ensemble=ensemble, seed=seed)

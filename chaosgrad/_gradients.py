@@ -21,7 +21,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._capabilities import adjoint_name, reverse_through_steps
-from ._checks import check_seed, check_state_values, check_time
+from ._checks import (
+    check_callable, check_count, check_flag, check_probability, check_seed, check_state_values, check_time,
+)
 from ._diagnosis_types import GradientGrowthResult
 from ._errors import bad_argument
 from ._fit import FIT_POINTS, fit_growth_rate
@@ -307,8 +309,8 @@ def gradient_growth(
         A :class:`GradientGrowthResult`. Non-finite gradients are recorded with their
         horizon, never raised; the rate is fitted on the finite part.
     """
-    if not 0 < confidence < 1:
-        raise bad_argument("confidence", f"{confidence!r} is not in (0, 1)", "pass e.g. 0.95")
+    confidence = check_probability("confidence", confidence)
+    check_callable("progress", progress, signature="progress(label, done, total)")
     simulator, y0s, args, sel, loss, plan = prepare_measurement(
         simulator, y0, args, loss=loss, horizons=horizons, wrt=wrt, members=members, spacing=spacing,
         transient=transient, ensemble=ensemble, seed=seed)
@@ -324,6 +326,7 @@ def prepare_measurement(simulator, y0, args, *, loss, horizons, wrt, members, sp
     axis 0 of ``y0s``. Every argument is checked before anything runs. ``plan=False``
     returns the caller's horizons as step counts (one or more) instead of a block plan."""
     simulator, y0, args, seed = checked_inputs(simulator, y0, args, seed)
+    ensemble = check_flag("ensemble", ensemble)
     sel = resolve_wrt(wrt, args)
     loss = as_loss(loss)
     plan = plan_horizons(horizons, simulator.dt) if plan else check_horizons(horizons, simulator.dt, least=1)
@@ -331,10 +334,9 @@ def prepare_measurement(simulator, y0, args, *, loss, horizons, wrt, members, sp
     check_step_shapes(simulator, one, args)
     check_closed_tangent(simulator, one, args)
     check_scalar_loss(loss, one)
-    if not ensemble and (not isinstance(members, (int, np.integer)) or members < 1):
-        raise bad_argument("members", f"{members!r} is not a positive int", "pass e.g. 8")
-    if spacing is not None and not (isinstance(spacing, (int, float)) and spacing > 0):
-        raise bad_argument("spacing", f"{spacing!r} is not a positive time", "pass e.g. the longest horizon")
+    if not ensemble:
+        members = check_count("members", members, example=8)
+    check_time("spacing", spacing, allow_none=True, allow_zero=False, example="the longest horizon")
     check_time("transient", transient, example="0.0")
     # Within the episode of y0 (``_episodes``): horizons, transient and members.
     h_steps = int(plan.blocks[-1] * plan.b) if isinstance(plan, HorizonPlan) else int(plan[-1])

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import jax
 import jax.numpy as jnp
 
+from ._checks import check_count, check_real
 from ._errors import bad_argument
 
 
@@ -46,9 +47,9 @@ class DynamicLossScale:
     def __post_init__(self):
         for name in ("headroom_log2", "backoff_log2", "retries", "period"):
             value = getattr(self, name)
-            least = 1 if name in ("period", "backoff_log2") else 0
-            if isinstance(value, bool) or not isinstance(value, int) or value < least:
-                raise bad_argument(name, f"{value!r} is not an int of at least {least}", "pass e.g. 4")
+            check_count(name, value, minimum=1 if name in ("period", "backoff_log2") else 0, example=4)
+        for name in ("min_log2", "initial_log2", "max_log2"):
+            check_real(name, getattr(self, name), example="15")
         if not self.min_log2 <= self.initial_log2 <= self.max_log2:
             raise bad_argument("initial_log2", f"{self.initial_log2} is not within [min_log2, max_log2] = "
                                f"[{self.min_log2}, {self.max_log2}]", "pass e.g. 15")

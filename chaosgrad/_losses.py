@@ -18,6 +18,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 
+from ._checks import check_callable, check_flag, check_seed, check_text
 from ._errors import ChaosgradInputError, bad_argument
 from ._pytree import FlatState
 
@@ -28,6 +29,10 @@ class FinalStateLoss:
 
     fn: Callable
     name: str = "final-state loss"
+
+    def __post_init__(self):
+        check_callable("fn", self.fn, allow_none=False, signature="fn(y) -> scalar")
+        check_text("name", self.name, allow_none=False)
     time_averaged = False
 
     def at_state(self, y, template):
@@ -40,6 +45,10 @@ class TimeAveragedLoss:
 
     fn: Callable
     name: str = "time-averaged loss"
+
+    def __post_init__(self):
+        check_callable("fn", self.fn, allow_none=False, signature="fn(y) -> scalar")
+        check_text("name", self.name, allow_none=False)
     time_averaged = True
 
     def at_state(self, y, template):
@@ -52,6 +61,10 @@ class LinearReadout:
 
     seed: int = 0
     name: str = "linear readout c.y(T), |c| = 1"
+
+    def __post_init__(self):
+        check_seed(self.seed)
+        check_text("name", self.name, allow_none=False)
     time_averaged = False
 
     def at_state(self, y, template):
@@ -78,6 +91,10 @@ class ReturnLoss:
 
     per_step: bool = True
     name: str = "return"
+
+    def __post_init__(self):
+        check_flag("per_step", self.per_step)
+        check_text("name", self.name, allow_none=False)
     time_averaged = False
 
     def at_state(self, y, template):

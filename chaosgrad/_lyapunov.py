@@ -39,6 +39,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._checks import (
+    check_flag,
     as_count,
     check_callable,
     check_count,
@@ -120,8 +121,11 @@ class UntilConverged:
             raise bad_argument("rtol", "rtol and atol are both 0, so the run could never stop early", "pass rtol=0.02")
         for name in ("max_steps", "min_intervals"):
             v = getattr(self, name)
-            if not isinstance(v, (int, np.integer)) or v < 1:
-                raise bad_argument(name, f"{v!r} is not a positive int", "pass e.g. 500_000")
+            check_count(name, v, example=500_000 if name == "max_steps" else 400)
+        if self.max_steps < self.min_intervals:  # every interval is one step or more
+            raise bad_argument("max_steps", f"{self.max_steps} is below min_intervals = {self.min_intervals}, the "
+                               "first length checked, so the budget could only be overspent",
+                               f"pass max_steps >= {self.min_intervals}, or a smaller min_intervals")
         v = self.max_seconds
         if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0):
             raise bad_argument("max_seconds", f"{v!r} is not a positive number of seconds", "pass e.g. 300.0, or None for no wall-clock budget")
@@ -298,6 +302,7 @@ def lyapunov_spectrum(
         n_int = int(n_intervals)
         check_interval_count("n_intervals", n_int)
     seed = check_seed(seed)
+    shard = check_flag("shard", shard)
     n_batches = check_count("n_batches", n_batches, minimum=2, example=20)  # batch means need two batches
     if progress is not False:
         check_callable("progress", progress, signature="progress(label, done, total), or False")
@@ -338,7 +343,7 @@ def lyapunov_spectrum(
     if n == 0:
         raise bad_argument("y0", "has no floating-point leaves", "pass a state with float arrays")
     k = n if k is None else k
-    if not isinstance(k, (int, np.integer)) or not 1 <= k <= n:
+    if isinstance(k, (bool, np.bool_)) or not isinstance(k, (int, np.integer)) or not 1 <= k <= n:
         raise bad_argument("k", f"{k!r} is not between 1 and the state dimension {n}", f"pass 1 <= k <= {n}")
     k = int(k)
 

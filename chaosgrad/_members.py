@@ -37,6 +37,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ._checks import check_count, check_flag
 from ._errors import bad_argument
 
 
@@ -55,10 +56,21 @@ class AbstractMembers(abc.ABC):
 
 
 def _check_count(count, name="count"):
-    if not isinstance(count, (int, np.integer)) or isinstance(count, bool) or count < 2:
-        raise bad_argument(name, f"{count!r} is not an int >= 2", "pass e.g. 8 (the rate's interval needs an ensemble)")
-    return int(count)
+    return check_count(name, count, minimum=2, example=8)  # the rate's interval needs an ensemble
 
+
+def _check_like_y0(states, y0) -> None:
+    """Each member of ``states`` (axis 0 dropped) has the structure and shapes of ``y0``."""
+    one = jax.tree_util.tree_map(lambda x: np.shape(x)[1:], states)
+    want = jax.tree_util.tree_map(np.shape, y0)
+    if jax.tree_util.tree_structure(states) != jax.tree_util.tree_structure(y0) or one != want:
+        raise bad_argument("members", f"GivenStates holds states shaped {one} (after the member axis); y0 is shaped "
+                           f"{want}", "stack states shaped like y0 on a new axis 0")
+
+
+def _check_flags(members) -> None:
+    check_flag("ergodic", members.ergodic)
+    check_flag("independent", members.independent)
 
 @dataclass(frozen=True)
 class NearStart(AbstractMembers):
@@ -90,6 +102,7 @@ class NearStart(AbstractMembers):
 
     def __post_init__(self):
         _check_count(self.count)
+        _check_flags(self)
         for name, value, fix in (("scale", self.scale, "pass e.g. 1e-3 (relative perturbation)"),
                                  ("shift", self.shift, "pass e.g. 0.5 (of the shortest horizon)")):
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1 or (
@@ -132,6 +145,7 @@ class OnAttractor(AbstractMembers):
 
     def __post_init__(self):
         _check_count(self.count)
+        _check_flags(self)
 
     def describe(self) -> str:
         return f"{self.count} states on the attractor, one to two longest horizons apart after the transient"
@@ -147,6 +161,7 @@ class GivenStates(AbstractMembers):
     independent: bool = True
 
     def __post_init__(self):
+        _check_flags(self)
         leaves = jax.tree_util.tree_leaves(self.states)
         sizes = {np.shape(x)[0] if np.ndim(x) else None for x in leaves}
         if not leaves or None in sizes or len(sizes) != 1:
@@ -165,8 +180,11 @@ class GivenStates(AbstractMembers):
         return f"{self.count} start states given by the caller"
 
 
-def as_members(members) -> AbstractMembers:
-    """``members=`` as a source: an int is :class:`NearStart` with that count."""
+def as_members(members, y0=None) -> AbstractMembers:
+    """``members=`` as a source: an int is :class:`NearStart` with that count. Given
+    ``y0``, the states of a :class:`GivenStates` must each be shaped like it."""
+    if isinstance(members, GivenStates) and y0 is not None:
+        _check_like_y0(members.states, y0)
     if isinstance(members, AbstractMembers):
         return members
     if isinstance(members, type) and issubclass(members, AbstractMembers):

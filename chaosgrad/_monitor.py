@@ -28,6 +28,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ._checks import check_real
 from ._errors import bad_argument
 from ._landscape_types import Symptom, TrainingLog
 from ._pytree import float_leaves, leaf_names
@@ -83,9 +84,8 @@ def monitor(inner, *, clip_norm: float | None = None):
     if not hasattr(inner, "init") or not hasattr(inner, "update"):
         raise bad_argument("inner", f"{inner!r} is not an optax gradient transformation",
                            "pass e.g. optax.adam(1e-3) or an optax.chain(...)")
-    if clip_norm is not None and not (isinstance(clip_norm, (int, float)) and clip_norm > 0):
-        raise bad_argument("clip_norm", f"{clip_norm!r} is not a positive number",
-                           "pass the max_norm of your optax.clip_by_global_norm, or None")
+    check_real("clip_norm", clip_norm, positive=True, allow_none=True,
+               example="the max_norm of your optax.clip_by_global_norm")
     inner = optax.with_extra_args_support(inner)
 
     def init(params):

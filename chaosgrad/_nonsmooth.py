@@ -30,6 +30,7 @@ import numpy as np
 
 from . import _words as words
 from ._causes import AbstractCause, CauseEvidence
+from ._checks import check_count, check_real, check_seed
 from ._diagnosis_types import Recommendation
 from ._smoothed import smoothed_advice, smoothed_gradients
 from ._smoothed_types import SmoothedGradientResult
@@ -111,6 +112,11 @@ class NonSmooth(AbstractCause):
     sigma: float = 0.1
     samples: int = 256
     seed: int = 0
+
+    def __check_init__(self):
+        check_real("sigma", self.sigma, positive=True, example="0.1")
+        check_count("samples", self.samples, minimum=2, example=256)
+        check_seed(self.seed)
 
     name: ClassVar[str] = OUTCOME
     ablation_name: ClassVar[str] = "first-vs-zeroth-order"

@@ -153,6 +153,9 @@ def _hint_name(hint) -> str:
     return getattr(hint, "__name__", None) or str(hint).replace("typing.", "")
 
 
+_FLOAT_MAX_INT = int(np.finfo(np.float64).max)
+
+
 def _conforms(value, hint) -> bool:
     """Whether a decoded value fits a field's annotation (the schema): numbers, strings,
     arrays, containers, nested results and ``X | None``; anything else is accepted."""
@@ -164,7 +167,9 @@ def _conforms(value, hint) -> bool:
     if hint is type(None):
         return value is None
     if hint is float:
-        return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
+        # An integer beyond a float's range (JSON allows 10**400) is no float value.
+        return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_)) \
+            and (not isinstance(value, int) or abs(value) <= _FLOAT_MAX_INT)
     if hint is int:
         return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
     if hint is bool:

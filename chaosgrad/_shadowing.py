@@ -45,6 +45,7 @@ import scipy.sparse as sparse
 import scipy.sparse.linalg as sparse_linalg
 from jax.flatten_util import ravel_pytree
 
+from ._checks import check_count, check_real, check_time
 from ._sweep import split_theta
 
 
@@ -63,6 +64,11 @@ class NILSS:
     segment_time: float | None = None
     name = "NILSS"
 
+    def __post_init__(self):
+        if self.unstable is not None:
+            check_count("unstable", self.unstable, minimum=0, example=1)
+        check_time("segment_time", self.segment_time, allow_none=True, allow_zero=False, example="1.0")
+
 
 @dataclass(frozen=True)
 class LSS:
@@ -71,6 +77,9 @@ class LSS:
 
     alpha: float = 10.0
     name = "LSS"
+
+    def __post_init__(self):
+        check_real("alpha", self.alpha, positive=True, example="10.0")
 
 
 class _Problem(eqx.Module):

@@ -8,7 +8,7 @@ import math
 import jax
 import numpy as np
 
-from ._checks import as_count
+from ._checks import check_callable, check_probability, as_count
 from ._errors import bad_argument
 from ._gradients import checked_inputs
 from ._losses import TimeAveragedLoss
@@ -92,8 +92,7 @@ def _check(method, windows, confidence, time, dt):
         raise bad_argument("method", f"{method!r} is not a shadowing method", "pass chaosgrad.NILSS() or chaosgrad.LSS()")
     if isinstance(windows, bool) or not isinstance(windows, (int, np.integer)) or windows < 1:
         raise bad_argument("windows", f"{windows!r} is not a positive int", "pass e.g. 4 (the error bar needs 2 or more)")
-    if not 0 < confidence < 1:
-        raise bad_argument("confidence", f"{confidence!r} is not in (0, 1)", "pass e.g. 0.95")
+    confidence = check_probability("confidence", confidence)
     steps = as_count("time", time, dt, allow_zero=False)
     if isinstance(method, NILSS) and method.unstable is not None and (
             isinstance(method.unstable, bool) or not isinstance(method.unstable, int) or method.unstable < 0):
@@ -121,6 +120,7 @@ def shadowing_gradient(simulator, y0, args=None, *, objective, wrt, time, method
     Returns a :class:`ShadowingResult`. A window whose tangents become non-finite is left
     out and recorded (``status``), never raised.
     """
+    check_callable("progress", progress, signature="progress(label, done, total)")
     simulator, y0, args, seed = checked_inputs(simulator, y0, args, seed)
     method, steps = _check(method, windows, confidence, time, simulator.dt)
     if wrt == "y0":

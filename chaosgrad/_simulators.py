@@ -65,13 +65,9 @@ def _check_dtype(dtype) -> str:
 
 
 def _check_dt(dt) -> float:
-    try:
-        value = float(dt)
-    except (TypeError, ValueError):
-        raise bad_argument("dt", f"{dt!r} is not a number", "pass a positive float") from None
-    if not value > 0 or value != value or value == float("inf"):
-        raise bad_argument("dt", f"{dt!r} is not a positive finite time", "pass a positive float")
-    return value
+    from ._checks import check_time  # _checks imports this module
+
+    return float(check_time("dt", dt, allow_zero=False, example="0.01"))
 
 
 def _check_tangent_arg(tangent) -> None:
@@ -253,7 +249,9 @@ def _first_failure(simulator, y0, args, n_steps: int):
 def first_failure(simulator, y0, args, n_steps: int) -> tuple[int, str] | None:
     """``(step index, reason)`` of the first step whose result code is not success within
     ``n_steps`` steps from ``y0``, or ``None`` (rule 9). One forward pass of ``advance``."""
-    if n_steps < 1:
+    from ._checks import check_count  # _checks imports this module
+
+    if check_count("n_steps", n_steps, minimum=0, example=100) == 0:
         return None
     first, code = (int(x) for x in _first_failure(simulator, y0, args, int(n_steps)))
     return None if first < 0 else (first, failure_message(code))

@@ -69,7 +69,7 @@ import numpy as np
 from jax.flatten_util import ravel_pytree
 
 from . import _words as words
-from ._checks import check_count, check_step_shapes
+from ._checks import check_probability, check_count, check_step_shapes
 from ._diagnosis_types import Recommendation
 from ._errors import bad_argument
 from ._gradients import checked_inputs
@@ -261,8 +261,7 @@ def smoothed_gradients(
     steps = check_horizons(horizons, simulator.dt, least=1)
     sigma = _check_positive("sigma", sigma, "0.1")
     samples = check_count("samples", samples, minimum=2, example=256)
-    if isinstance(confidence, bool) or not isinstance(confidence, (int, float, np.floating)) or not 0 < confidence < 1:
-        raise bad_argument("confidence", f"{confidence!r} is not in (0, 1)", "pass e.g. 0.95")
+    confidence = check_probability("confidence", confidence)
     if isinstance(tolerance, bool) or not isinstance(tolerance, (int, float, np.floating)) or not 0 < tolerance < 1:
         raise bad_argument("tolerance", f"{tolerance!r} is not in (0, 1)", f"pass e.g. {DEFAULT_TOLERANCE}")
     check_step_shapes(simulator, y0, args)

@@ -172,6 +172,13 @@ def _check_dpi(dpi: int) -> None:
         raise CliError(f"--dpi {dpi}: use a value between 20 and 600", EXIT_USAGE)
 
 
+def _out_folder(text: str) -> Path:
+    """``--out DIR`` as a path; an empty DIR would silently mean the current folder."""
+    if not text.strip():
+        raise CliError("--out '': name a folder, e.g. --out reports", EXIT_USAGE)
+    return Path(text)
+
+
 def _check_writable(folder: Path) -> None:
     """Fail early (before a long analysis) if ``folder`` cannot be created and written."""
     from .report._atomic import check_writable
@@ -350,7 +357,7 @@ def cmd_analyze(args, argv) -> int:
     if args.system is not None and not every:
         args.system = _match_system(args.system, known)
     spec = _load_spec(args.system) if args.system is not None and not every else None
-    out_root = Path(args.out)
+    out_root = _out_folder(args.out)
     _check_writable(out_root)
 
     progress = StderrProgress(enabled=not args.quiet)
@@ -401,7 +408,7 @@ def cmd_report(args) -> int:
         if src.name == "results.json" and "json" in formats:
             formats = tuple(f for f in formats if f != "json")  # it is the input itself
     else:
-        index_root = Path(args.out)
+        index_root = _out_folder(args.out)
         _check_writable(index_root)
         folder, refresh = index_root / safe_name(study.system), True
     if not formats:

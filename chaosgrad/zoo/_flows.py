@@ -28,6 +28,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .._checks import check_real
 from .._errors import bad_argument
 from .._ode import ODESimulator
 from .._rk import RK4
@@ -40,18 +41,9 @@ SPROTT_2003 = "Sprott, Chaos and Time-Series Analysis, Oxford University Press (
 
 
 def real_parameter(name: str, value, *, positive: bool = False, nonnegative: bool = False) -> float:
-    """``value`` as a finite float, or a :class:`ChaosgradInputError` naming ``name``."""
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise bad_argument(name, f"{value!r} is not a real number", "pass a float") from None
-    if not math.isfinite(v):
-        raise bad_argument(name, f"{value!r} is not finite", "pass a finite float")
-    if positive and not v > 0:
-        raise bad_argument(name, f"{value!r} is not positive", "pass a positive float")
-    if nonnegative and v < 0:
-        raise bad_argument(name, f"{value!r} is negative", "pass a float >= 0")
-    return v
+    """``value`` as a finite float, or a :class:`ChaosgradInputError` naming ``name``
+    (the package's one rule for reals, ``_checks.check_real``)."""
+    return check_real(name, value, positive=positive, nonnegative=nonnegative)
 
 
 def make_args(values: dict, dtype) -> dict:

@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import functools
 import math
-import operator
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from .._errors import bad_argument
+from .. import _checks
 from .._pytree import FlatState
 from .._simulators import MapSimulator
 from ._system import System
@@ -35,26 +35,13 @@ from ._system import System
 
 
 def check_int(name: str, value, minimum: int = 1) -> int:
-    try:
-        if isinstance(value, bool):
-            raise TypeError
-        v = operator.index(value)
-    except TypeError:
-        raise bad_argument(name, f"{value!r} is not an int", f"pass an int >= {minimum}") from None
-    if v < minimum:
-        raise bad_argument(name, f"{value!r} is below {minimum}", f"pass an int >= {minimum}")
-    return int(v)
+    """The package's one rule for counts (``_checks.check_count``)."""
+    return _checks.check_count(name, value, minimum=minimum, example=max(minimum, 1))
 
 
 def check_real(name: str, value, *, positive: bool = False) -> float:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise bad_argument(name, f"{value!r} is not a number", "pass a float") from None
-    if not math.isfinite(v) or (positive and v <= 0):
-        kind = "a positive finite number" if positive else "a finite number"
-        raise bad_argument(name, f"{value!r} is not {kind}", f"pass {kind}")
-    return v
+    """The package's one rule for reals (``_checks.check_real``)."""
+    return _checks.check_real(name, value, positive=positive)
 
 
 def check_choice(name: str, value, choices) -> str:
@@ -107,7 +94,7 @@ def tanh_rnn(*, n: int = 100, g: float = 2.0, seed: int = 0, dtype="float64") ->
     """
     n = check_int("n", n)
     g = check_real("g", g, positive=True)
-    seed = check_int("seed", seed, minimum=0)
+    seed = _checks.check_seed(seed)
     rng = np.random.default_rng(seed)
     W = jnp.asarray(rng.standard_normal((n, n)) / math.sqrt(n))
     h0 = jnp.asarray(np.tanh(rng.standard_normal(n)))
@@ -165,7 +152,7 @@ def _gate(a, name, h, x):
 
 def _gated_checks(n, g, n_in, input_scale, seed):
     return (check_int("n", n), check_real("g", g, positive=True), check_int("n_in", n_in),
-            check_real("input_scale", input_scale), check_int("seed", seed, minimum=0))
+            check_real("input_scale", input_scale), _checks.check_seed(seed))
 
 
 def gru_rnn(
@@ -341,7 +328,7 @@ def deep_network(
     check_choice("init", init, INITS)
     sigma_w = check_real("sigma_w", sigma_w, positive=True)
     sigma_b, bias = check_real("sigma_b", sigma_b), check_real("bias", bias)
-    seed = check_int("seed", seed, minimum=0)
+    seed = _checks.check_seed(seed)
     for name, flag in (("residual", residual), ("layer_norm", layer_norm)):
         if not isinstance(flag, bool):
             raise bad_argument(name, f"{flag!r} is not a bool", "pass True or False")

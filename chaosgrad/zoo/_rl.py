@@ -24,6 +24,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .. import _checks
 from .._errors import bad_argument
 from .._simulators import AbstractSimulator, RolloutSimulator, check_simulator
 from ._networks import check_choice, check_int, check_real, log_abs_det_divergence
@@ -46,7 +47,7 @@ def policy_params(obs_dim: int, act_dim: int, *, hidden=(32, 32), seed: int = 0,
         raise bad_argument("hidden", f"{hidden!r} is not a tuple of layer widths", "pass e.g. (32, 32)")
     sizes = [obs_dim, *(check_int("hidden", h) for h in hidden), act_dim]
     gain = check_real("gain", gain, positive=True)
-    rng = np.random.default_rng(check_int("seed", seed, minimum=0))
+    rng = np.random.default_rng(_checks.check_seed(seed))
     return [
         {"W": jnp.asarray(gain * rng.standard_normal((m, n)) / math.sqrt(n)), "b": jnp.zeros(m, jnp.float64)}
         for n, m in zip(sizes[:-1], sizes[1:])
