@@ -417,7 +417,7 @@ def diagnose(
     )
     shadow, shadow_note = None, None
     if shadowing is not None:
-        applies, shadow_note = shadowing_applies(decision.verdict, physics, loss.time_averaged, is_state)
+        applies, shadow_note = shadowing_applies(decision.verdict, physics, loss.long_time_average, is_state)
         if applies:
             report("shadowing", 5, steps + 1)
             shadow, shadow_note = run_shadowing(shadowing, simulator, simulator.prepare(y_ref), args, loss, wrt, lam1_p)

@@ -132,7 +132,7 @@ def precompile_growth(simulator, y0s, args, *, loss, sel: Wrt, plan: HorizonPlan
     with the same arguments that no other measurement shares (the simulator's own
     adjoint, horizon by horizon); an object to ``join()`` before that call, or ``None``
     when there is none."""
-    if reverse_through_steps(simulator) or loss.time_averaged:
+    if reverse_through_steps(simulator) or loss.accumulates:
         return None
     return AdjointProgram(simulator, y0s, args, loss, sel, plan.b, plan.blocks).start()
 
@@ -160,7 +160,9 @@ def measure_growth(simulator, y0s, args, *, loss, sel: Wrt, plan: HorizonPlan, c
     # The all-horizon sweep (cotangent profile, forward states) goes through the exact
     # adjoint of a SwappableAdjoint simulator; the norms below then use the user's.
     sweep_sim = simulator if through_steps else simulator.with_adjoint(simulator.exact_adjoint())
-    own_adjoint = not through_steps and not loss.time_averaged
+    # The simulator's own adjoint is taken on the final state alone (a per-step part goes
+    # through the steps).
+    own_adjoint = not through_steps and not loss.accumulates
     if loss_scaling is not None and own_adjoint:
         raise ValueError("loss scaling applies to reverse mode through the steps, not to the simulator's own adjoint")
     # The user's adjoint program traces once the sweep's is lowered, and compiles with it.
@@ -203,7 +205,7 @@ def measure_growth(simulator, y0s, args, *, loss, sel: Wrt, plan: HorizonPlan, c
 
     fit = fit_on(norms)
     if time_integral is None:
-        time_integral = loss.time_averaged and time_average_grows(fit, times[fit.mask])
+        time_integral = loss.long_time_average and time_average_grows(fit, times[fit.mask])
     if time_integral:
         fit = fit_on(norms * times[None, :])
         method_paths += "; the gradient grows, so its rate is fitted on T |dL_T/dtheta| (the time average's 1/T removed)"
