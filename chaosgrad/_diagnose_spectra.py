@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 
 from ._compilation_cache import compile_in_background
 from ._concurrent import alongside
-from ._gradients import make_members
+from ._members import make_members
 from ._lyapunov import lower_spectrum, lyapunov_spectrum, states_in_intervals
 from ._lyapunov_result import LyapunovResult
 from ._probe import probe_step

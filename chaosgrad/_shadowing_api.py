@@ -10,7 +10,7 @@ import numpy as np
 
 from ._checks import as_count
 from ._errors import bad_argument
-from ._gradients import checked_inputs
+from ._horizon_options import checked_inputs
 from ._losses import AbstractLoss
 from ._lyapunov import check_step_shapes, lyapunov_spectrum
 from ._precision import float64_scope

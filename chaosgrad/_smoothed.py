@@ -72,7 +72,7 @@ from . import _words as words
 from ._checks import check_count, check_step_shapes
 from ._diagnosis_types import Recommendation
 from ._errors import bad_argument
-from ._gradients import checked_inputs
+from ._horizon_options import checked_inputs
 from ._horizons import check_horizons
 from ._losses import as_loss, check_scalar_loss
 from ._precision import float64_scope

@@ -18,7 +18,6 @@ import copy
 import dataclasses
 import functools
 import re
-from typing import ClassVar
 
 import diffrax
 import equinox as eqx
