@@ -20,7 +20,7 @@ Built-in losses (final classes):
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, ClassVar
 
 import equinox as eqx
 import jax
@@ -41,8 +41,8 @@ class AbstractLoss(eqx.Module):
     2. The loss is ``L_T = final(y_T) + weight(T) * sum_{i < n} integrand(t_i, y_i) dt``.
        ``final(y, template)`` is the part read at the final state (default 0).
        ``integrand(t, y, template)`` is the per-step part, read at the start of each step
-       (``t_i = i dt``); it is used only when ``accumulates`` is ``True`` (default
-       ``False``: ``final`` alone). ``template`` is a state of the same structure as
+       (``t_i = i dt``); it is used only when the class attribute ``accumulates`` is
+       ``True`` (default ``False``: ``final`` alone). ``template`` is a state of the same structure as
        ``y`` (the start), for losses that need its layout, never its values' derivative.
     3. ``weight(T)`` is the factor of the sum at horizon ``T`` (default 1: a sum; ``1/T``:
        an average). It depends on ``T`` alone, not on the state: the sweep injects it
@@ -60,10 +60,10 @@ class AbstractLoss(eqx.Module):
     6. ``final`` and ``integrand`` return a floating scalar (shape ``()``) in any floating
        dtype, usually the state's; the engines accumulate the sum and form ``L_T`` in
        float64. A loss never changes the state's dtype or structure.
-    7. ``long_time_average`` (default ``False``) is ``True`` only when ``L_T`` is the time
-       average ``(1/T) sum_i J(y_i) dt`` of a function of the state alone: ``final`` is 0,
-       ``weight(T) = 1/T`` and ``integrand(t, y, template) = J(y)`` does not depend on
-       ``t`` or ``template``. Its limit as ``T`` grows has a finite derivative that
+    7. ``long_time_average`` (a class attribute, default ``False``) is ``True`` only when
+       ``L_T`` is the time average ``(1/T) sum_i J(y_i) dt`` of a function of the state
+       alone: ``final`` is 0, ``weight(T) = 1/T`` and ``integrand(t, y, template) = J(y)``
+       does not depend on ``t`` or ``template``. Its limit as ``T`` grows has a finite derivative that
        shadowing computes (Wang 2014; ``diagnose(shadowing=...)`` then applies), and a
        growing gradient's rate is fitted on ``T |dL_T/dtheta|`` (the ``1/T`` removed).
     8. Losses are equinox modules: array fields are traced (a reference path), other
@@ -75,15 +75,10 @@ class AbstractLoss(eqx.Module):
     # ``name`` (rule 1) is not declared here: a subclass's own field with a default would
     # otherwise take the base's place, before fields without one.
 
-    @property
-    def accumulates(self) -> bool:
-        """Whether ``L_T`` has a per-step part (rule 2)."""
-        return False
-
-    @property
-    def long_time_average(self) -> bool:
-        """Whether ``L_T`` is a long-time average of a function of the state (rule 7)."""
-        return False
+    # Whether L_T has a per-step part (rule 2), and whether it is a long-time average of a
+    # function of the state (rule 7): class attributes, declared by the class.
+    accumulates: ClassVar[bool] = False
+    long_time_average: ClassVar[bool] = False
 
     def final(self, y, template):
         del y, template
@@ -118,13 +113,8 @@ class TimeAveragedLoss(AbstractLoss):
     fn: Callable
     name: str = "time-averaged loss"
 
-    @property
-    def accumulates(self) -> bool:
-        return True
-
-    @property
-    def long_time_average(self) -> bool:
-        return True
+    accumulates: ClassVar[bool] = True
+    long_time_average: ClassVar[bool] = True
 
     def integrand(self, t, y, template):
         return self.fn(y)
