@@ -232,7 +232,8 @@ def gradient_growth(
     Arguments:
         simulator, y0, args: as for :func:`lyapunov_spectrum`.
         loss: ``None`` (a unit linear readout of ``y(T)``), a function of the final state
-            returning a scalar, ``FinalStateLoss(fn)`` or ``TimeAveragedLoss(fn)``.
+            returning a scalar, or any :class:`~chaosgrad.AbstractLoss` (``FinalStateLoss(fn)``,
+            ``TimeAveragedLoss(fn)``, ``ReturnLoss()`` or one of your own).
         horizons: positive increasing horizons (time units); they are rounded to whole
             blocks of steps. These are the horizons reported; the rate is fitted on an
             internal grid between their shortest and longest (``result.fit_mask``).

@@ -162,7 +162,7 @@ def _backward_all(simulator, ys, args, loss, sel: Wrt, layout: SweepLayout, b, K
     (block 0, before the plan's own) stay zero.
 
     ``scaling = (shift, headroom_log2)`` turns on loss scaling: each lane's seed (and its
-    per-step injection for a time-averaged loss) is multiplied by ``2^e`` with ``e`` from
+    per-step injection for a loss with a per-step part) is multiplied by ``2^e`` with ``e`` from
     :func:`_scale_exponents`, so its cotangents stay inside a 16-bit type's range; the
     results are unscaled by ``2^-e`` in float64 (exact: a power of two), and ``e`` is
     returned as a fourth output.
