@@ -79,7 +79,7 @@ def cost_rows(quick: bool):
         y0s = sim.prepare(y0)[None]
         sweep = lambda: sweep_horizons(sim, y0s, args, loss, sel, b, blocks)
         n = int(blocks[-1] * b)
-        single_fn = jax.jit(jax.grad(lambda y: loss.at_state(sim.evolve(0.0, y, args, n), y)))
+        single_fn = jax.jit(jax.grad(lambda y: loss.final(sim.evolve(0.0, y, args, n), y)))
         single = lambda: jax.block_until_ready(single_fn(y0))
         t0 = time.perf_counter(); sweep(); sweep_compile = time.perf_counter() - t0
         t0 = time.perf_counter(); single(); single_compile = time.perf_counter() - t0

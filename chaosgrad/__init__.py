@@ -61,6 +61,7 @@ _EXPORTS = {
     "TrainingLog": "_landscape_types",
     "monitor": "_monitor",
     "TrainingRecorder": "_monitor",
+    "AbstractLoss": "_losses",
     "FinalStateLoss": "_losses",
     "LinearReadout": "_losses",
     "ReturnLoss": "_losses",

@@ -23,7 +23,7 @@ import numpy as np
 
 from ._checks import as_count, check_count
 from ._errors import bad_argument
-from ._gradients import checked_inputs
+from ._horizon_options import checked_inputs
 from ._lyapunov import check_step_shapes, interval_steps
 from ._precision import float64_scope
 from ._shadowing_types import CovariantVectorsResult

@@ -30,10 +30,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._checks import check_callable, check_probability
 from ._errors import bad_argument
 from ._fit import fit_growth_rate
-from ._gradients import prepare_measurement
+from ._horizon_options import HorizonOptions
 from ._lanczos import lanczos
 from ._landscape_types import CurvatureResult, LossSliceResult
 from ._precision import float64_scope
@@ -119,12 +118,10 @@ def curvature(
     Returns a :class:`CurvatureResult`; non-finite products are recorded (NaN), never raised.
     """
     _check_k(k, iterations)
-    confidence = check_probability("confidence", confidence)
-    check_callable("progress", progress, signature="progress(label, done, total)")
-    simulator, y0s, args, sel, loss, plan = prepare_measurement(
-        simulator, y0, args, loss=loss, horizons=horizons, wrt=wrt, members=members, spacing=spacing,
-        transient=transient, ensemble=ensemble, seed=seed)
-    report = progress or (lambda *a: None)
+    options = HorizonOptions(horizons=horizons, wrt=wrt, members=members, spacing=spacing, transient=transient,
+                             ensemble=ensemble, confidence=confidence, seed=seed, progress=progress)
+    simulator, y0s, args, sel, loss, plan = options.prepare(simulator, y0, args, loss)
+    report = options.report
     template = jax.tree_util.tree_map(lambda x: x[0], y0s)
     K, b = int(plan.blocks[-1]), int(plan.b)
     statics = (simulator, loss, sel, args, template, b, K)
@@ -230,9 +227,8 @@ def loss_slice(
         raise bad_argument("points", f"{points!r} is not an int of at least 3", "pass e.g. 201")
     if radius is not None and not (isinstance(radius, (int, float)) and math.isfinite(radius) and radius > 0):
         raise bad_argument("radius", f"{radius!r} is not a positive number", "pass e.g. 0.5, or None for 1% of |x0|")
-    simulator, y0s, args, sel, loss, steps = prepare_measurement(
-        simulator, y0, args, loss=loss, horizons=horizons, wrt=wrt, members=1, spacing=None,
-        transient=transient, ensemble=False, seed=seed, plan=False)
+    options = HorizonOptions(horizons=horizons, wrt=wrt, members=1, transient=transient, seed=seed)
+    simulator, y0s, args, sel, loss, steps = options.prepare(simulator, y0, args, loss, plan=False)
     template = jax.tree_util.tree_map(lambda x: x[0], y0s)
     # Blocks of the steps' greatest common divisor: every horizon ends on a block boundary.
     b = int(np.gcd.reduce(steps))

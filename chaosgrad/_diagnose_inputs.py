@@ -28,7 +28,7 @@ from ._checks import (
 from ._diagnose_causes import ablation_name
 from ._episodes import check_diagnosis_in_episode, steps_left
 from ._errors import bad_argument
-from ._gradients import checked_inputs
+from ._horizon_options import checked_inputs
 from ._horizons import HorizonPlan, plan_horizons
 from ._losses import as_loss, check_scalar_loss
 from ._lyapunov import UntilConverged, default_interval_steps, fixed_time_intervals, warn_spectrum_cost

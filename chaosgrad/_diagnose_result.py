@@ -115,7 +115,7 @@ def diagnosis_result(d, sp, physics, chosen, grad, evidence, tested, notes: list
     )
     shadow, shadow_note = None, None
     if d.shadowing is not None:
-        applies, shadow_note = shadowing_applies(decision.verdict, phys, d.loss.time_averaged, is_state)
+        applies, shadow_note = shadowing_applies(decision.verdict, phys, d.loss.long_time_average, is_state)
         if applies:
             d.report("shadowing", 5, STEPS + 1)
             shadow, shadow_note = run_shadowing(d.shadowing, simulator, simulator.prepare(sp.y_ref), d.args, d.loss,

@@ -47,7 +47,7 @@ def run_shadowing(option, simulator, y_start, args, loss, wrt, lam1: float):
     dt = float(simulator.dt)
     window = min(WINDOW_LYAPUNOV_TIMES / lam1 if math.isfinite(lam1) and lam1 > 0 else 100.0, MAX_WINDOW_STEPS * dt)
     try:
-        result = shadowing_gradient(simulator, y_start, args, objective=loss.fn, wrt=wrt, time=window, method=method,
+        result = shadowing_gradient(simulator, y_start, args, objective=loss, wrt=wrt, time=window, method=method,
                                     windows=WINDOWS)
     except Exception as exc:  # noqa: BLE001 - a finding, not a failure of the diagnosis
         return None, f"the shadowing derivative could not be computed: {type(exc).__name__}: {exc}"

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from ._gradients import make_members
+from ._members import make_members
 from ._lyapunov import lyapunov_spectrum, states_in_intervals
 from ._lyapunov_result import LyapunovResult
 from ._probe import probe_step

@@ -113,7 +113,7 @@ def check_spectrum_in_episode(simulator, y0, *, transient_steps: int, measured_s
 def check_diagnosis_in_episode(simulator, y0, *, plan, transient, lyapunov_time, source, seed: int) -> None:
     """``diagnose``'s caller-given horizons, transient, measuring time and members within
     ``y0``'s episode (its defaults are chosen inside it), before anything runs."""
-    from ._gradients import member_gaps
+    from ._members import member_gaps
     from ._lyapunov import default_interval_steps
 
     left = steps_left(simulator, y0)

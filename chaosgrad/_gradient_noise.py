@@ -24,10 +24,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._checks import check_callable, check_probability
 from ._errors import bad_argument
 from ._fit import fit_growth_rate
-from ._gradients import prepare_measurement
+from ._horizon_options import HorizonOptions
 from ._landscape_types import GradientNoiseResult
 from ._precision import float64_scope
 from ._unroll import flat_objective
@@ -134,16 +133,14 @@ def gradient_noise(
                          or examples < 2 * groups):
         raise bad_argument("examples", f"{examples!r} is not an int of at least 2 * groups = {2 * groups}",
                            "pass e.g. 64")
-    confidence = check_probability("confidence", confidence)
-    check_callable("progress", progress, signature="progress(label, done, total)")
-    simulator, y0s, args, sel, loss, plan = prepare_measurement(
-        simulator, y0, args, loss=loss, horizons=horizons, wrt=wrt, members=examples, spacing=spacing,
-        transient=transient, ensemble=ensemble, seed=seed)
+    options = HorizonOptions(horizons=horizons, wrt=wrt, members=examples, spacing=spacing, transient=transient,
+                             ensemble=ensemble, confidence=confidence, seed=seed, progress=progress)
+    simulator, y0s, args, sel, loss, plan = options.prepare(simulator, y0, args, loss)
     N = int(jax.tree_util.tree_leaves(y0s)[0].shape[0])
     if N < 2 * groups:
         raise bad_argument("y0", f"holds {N} examples; {groups} groups need at least {2 * groups}",
                            "pass more examples on axis 0, or fewer groups")
-    report = progress or (lambda *a: None)
+    report = options.report
     template = jax.tree_util.tree_map(lambda x: x[0], y0s)
     K, b = int(plan.blocks[-1]), int(plan.b)
     H = len(plan.blocks)

@@ -15,86 +15,28 @@ from __future__ import annotations
 
 import math
 
-import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from ._capabilities import adjoint_name, reverse_through_steps
-from ._checks import (
-    check_callable, check_count, check_flag, check_probability, check_seed, check_state_values, check_time,
-)
 from ._diagnosis_types import GradientGrowthResult
-from ._errors import bad_argument
 from ._fit import FIT_POINTS, fit_growth_rate
 from ._growth_laws import fit_growth_law
-from ._episodes import check_horizons_in_episode, check_members_in_episode
-from ._horizons import HorizonPlan, check_horizons, plan_horizons
-from ._losses import as_loss, check_scalar_loss
-from ._lyapunov import check_finite_input, check_step_shapes
+from ._horizon_options import HorizonOptions
+from ._horizons import HorizonPlan
 from ._precision import float64_scope
-from ._probe import check_closed_tangent
-from ._pytree import floats_as_arrays
 from ._schedule import GROWTH, SWEEP_LOWERED, Schedule, current
-from ._simulators import AbstractSimulator, check_simulator
+from ._simulators import AbstractSimulator
 from ._sketch import describe_sketch
 from ._sweep import split_theta, sweep_horizons
 from ._sweep_adjoint import AdjointProgram, through_adjoint
 from ._verdict import growth_class
-from ._wrt import Wrt, resolve_wrt
+from ._wrt import Wrt
 
 
 # A fit through fewer horizons than this (half the internal grid) is reported as partial.
 FEW_FIT_POINTS = FIT_POINTS // 2 + 1
-
-
-@eqx.filter_jit
-def along_trajectory(simulator, y0, args, gaps):
-    """The state after each cumulative gap (steps, traced): one member per gap."""
-
-    def advance(y, n):
-        def step(i, carry):
-            t, y = carry
-            return t + simulator.dt, simulator.step(t, y, args)
-
-        y = jax.lax.fori_loop(0, n, step, (jnp.asarray(0.0, jnp.float64), y))[1]
-        return y, y
-
-    # Each member is a new start (rule 11): accumulators such as a running return restart.
-    return jax.vmap(simulator.restart)(jax.lax.scan(advance, y0, gaps)[1])
-
-
-def member_gaps(members: int, steps: int, seed: int = 0) -> np.ndarray:
-    """The gaps (in steps) between the members of :func:`make_members` spaced by ``steps``:
-    ``steps`` plus a seeded random fraction of it, the first 0 (the member at ``y0``)."""
-    jitter = np.random.default_rng(seed).random(int(members))
-    gaps = np.round(steps * (1.0 + jitter)).astype(np.int32)
-    gaps[0] = 0
-    return gaps
-
-
-def make_members(simulator, y0, args, members: int, spacing: float, *, seed: int = 0, along=None):
-    """``members`` initial states along the trajectory from ``y0``, at least ``spacing`` apart.
-
-    Sampling the attractor (rather than perturbing ``y0``) gives independent members
-    once ``spacing`` exceeds the decorrelation time, and an unbiased growth rate: the
-    median over nearby perturbations of one state inherits that state's finite-time
-    exponent. The gaps are ``spacing`` plus a random fraction of it (seeded): a fixed
-    stride can be close to a whole number of periods of a limit cycle nobody knows, which
-    would put every member at the same phase. The first member is ``y0`` itself. A
-    trajectory that blows up gives non-finite members: they are measured (and reported as
-    diverged), never refused.
-    """
-    if not isinstance(members, (int, np.integer)) or members < 1:
-        raise bad_argument("members", f"{members!r} is not a positive int", "pass e.g. 8")
-    gaps = member_gaps(members, max(1, int(round(spacing / simulator.dt))), seed)
-    if along is not None:
-        # The caller's way along the same trajectory (diagnose: the reference's compiled
-        # loop); each member is a new start (rule 11).
-        stacked = along(gaps)
-        starts = [simulator.restart(jax.tree_util.tree_map(lambda x: x[i], stacked)) for i in range(int(members))]
-        return jax.tree_util.tree_map(lambda *xs: np.stack([np.asarray(x) for x in xs]), *starts)
-    return along_trajectory(simulator, y0, args, jnp.asarray(gaps))
 
 
 def _wrt_dimension(simulator, sel: Wrt, y_template, args) -> int:
@@ -135,7 +77,7 @@ def precompile_growth(simulator, y0s, args, *, loss, sel: Wrt, plan: HorizonPlan
     with the same arguments that no other measurement shares (the simulator's own
     adjoint, horizon by horizon); an object to ``join()`` before that call, or ``None``
     when there is none."""
-    if reverse_through_steps(simulator) or loss.time_averaged:
+    if reverse_through_steps(simulator) or loss.accumulates:
         return None
     return AdjointProgram(simulator, y0s, args, loss, sel, plan.b, plan.blocks).start()
 
@@ -164,7 +106,9 @@ def measure_growth(simulator, y0s, args, *, loss, sel: Wrt, plan: HorizonPlan, c
     # The all-horizon sweep (cotangent profile, forward states) goes through the exact
     # adjoint of a SwappableAdjoint simulator; the norms below then use the user's.
     sweep_sim = simulator if through_steps else simulator.with_adjoint(simulator.exact_adjoint())
-    own_adjoint = not through_steps and not loss.time_averaged
+    # The simulator's own adjoint is taken on the final state alone (a per-step part goes
+    # through the steps).
+    own_adjoint = not through_steps and not loss.accumulates
     if loss_scaling is not None and own_adjoint:
         raise ValueError("loss scaling applies to reverse mode through the steps, not to the simulator's own adjoint")
     # The user's adjoint program traces once the sweep's is lowered, and compiles with it.
@@ -202,7 +146,7 @@ def measure_growth(simulator, y0s, args, *, loss, sel: Wrt, plan: HorizonPlan, c
 
     fit = fit_on(norms)
     if time_integral is None:
-        time_integral = loss.time_averaged and time_average_grows(fit, times[fit.mask])
+        time_integral = loss.long_time_average and time_average_grows(fit, times[fit.mask])
     if time_integral:
         fit = fit_on(norms * times[None, :])
         method_paths += "; the gradient grows, so its rate is fitted on T |dL_T/dtheta| (the time average's 1/T removed)"
@@ -285,7 +229,8 @@ def gradient_growth(
     Arguments:
         simulator, y0, args: as for :func:`lyapunov_spectrum`.
         loss: ``None`` (a unit linear readout of ``y(T)``), a function of the final state
-            returning a scalar, ``FinalStateLoss(fn)`` or ``TimeAveragedLoss(fn)``.
+            returning a scalar, or any :class:`~chaosgrad.AbstractLoss` (``FinalStateLoss(fn)``,
+            ``TimeAveragedLoss(fn)``, ``ReturnLoss()`` or one of your own).
         horizons: positive increasing horizons (time units); they are rounded to whole
             blocks of steps. These are the horizons reported; the rate is fitted on an
             internal grid between their shortest and longest (``result.fit_mask``).
@@ -309,75 +254,9 @@ def gradient_growth(
         A :class:`GradientGrowthResult`. Non-finite gradients are recorded with their
         horizon, never raised; the rate is fitted on the finite part.
     """
-    confidence = check_probability("confidence", confidence)
-    check_callable("progress", progress, signature="progress(label, done, total)")
-    simulator, y0s, args, sel, loss, plan = prepare_measurement(
-        simulator, y0, args, loss=loss, horizons=horizons, wrt=wrt, members=members, spacing=spacing,
-        transient=transient, ensemble=ensemble, seed=seed)
+    options = HorizonOptions(horizons=horizons, wrt=wrt, members=members, spacing=spacing, transient=transient,
+                             ensemble=ensemble, confidence=confidence, seed=seed, progress=progress)
+    simulator, y0s, args, sel, loss, plan = options.prepare(simulator, y0, args, loss)
     with Schedule():  # the user's own adjoint program compiles beside the sweep's
-        return measure_growth(simulator, y0s, args, loss=loss, sel=sel, plan=plan, confidence=confidence,
-                              progress=progress)
-
-
-def prepare_measurement(simulator, y0, args, *, loss, horizons, wrt, members, spacing, transient, ensemble, seed,
-                        plan=True):
-    """The checks and the ensemble shared by every horizon measurement (gradient growth,
-    curvature, gradient noise): ``(simulator, y0s, args, sel, loss, plan)``, members on
-    axis 0 of ``y0s``. Every argument is checked before anything runs. ``plan=False``
-    returns the caller's horizons as step counts (one or more) instead of a block plan."""
-    simulator, y0, args, seed = checked_inputs(simulator, y0, args, seed)
-    ensemble = check_flag("ensemble", ensemble)
-    sel = resolve_wrt(wrt, args)
-    loss = as_loss(loss)
-    plan = plan_horizons(horizons, simulator.dt) if plan else check_horizons(horizons, simulator.dt, least=1)
-    one = jax.tree_util.tree_map(lambda x: x[0], y0) if ensemble else y0
-    check_step_shapes(simulator, one, args)
-    check_closed_tangent(simulator, one, args)
-    check_scalar_loss(loss, one)
-    if not ensemble:
-        members = check_count("members", members, example=8)
-    check_time("spacing", spacing, allow_none=True, allow_zero=False, example="the longest horizon")
-    check_time("transient", transient, example="0.0")
-    # Within the episode of y0 (``_episodes``): horizons, transient and members.
-    h_steps = int(plan.blocks[-1] * plan.b) if isinstance(plan, HorizonPlan) else int(plan[-1])
-    tr_steps = max(1, int(round(transient / simulator.dt))) if transient > 0 else 0
-    check_horizons_in_episode(simulator, y0, h_steps, 0 if ensemble else tr_steps)
-    if ensemble:
-        return simulator, jax.vmap(simulator.restart)(y0), args, sel, loss, plan
-    space = max(1, int(round((h_steps * simulator.dt if spacing is None else spacing) / simulator.dt)))
-    check_members_in_episode(simulator, y0, gaps=member_gaps(members, space, seed), horizon_steps=h_steps,
-                             transient_steps=tr_steps, at_most=lambda n: member_gaps(n, space, seed))
-    if transient > 0:
-        y0 = simulator.evolve(0.0, y0, args, max(1, int(round(transient / simulator.dt))))
-    t_max = float(plan.times(simulator.dt)[-1]) if isinstance(plan, HorizonPlan) else float(plan[-1] * simulator.dt)
-    y0s = make_members(simulator, y0, args, members, t_max if spacing is None else spacing, seed=seed)
-    return simulator, y0s, args, sel, loss, plan
-
-
-def checked_inputs(simulator, y0, args, seed):
-    """The checks every entry point runs first: the simulator, the seed, ``y0`` (values,
-    cast to the simulator's dtype, finite) and ``args`` (finite; Python floats as arrays).
-    Returns ``(simulator, y0, args, seed)``."""
-    simulator = check_simulator(simulator)
-    seed = check_seed(seed)
-    check_state_values("y0", y0)
-    y0 = simulator.prepare(y0)
-    check_finite_input("y0", y0)
-    check_finite_input("args", args)
-    return simulator, y0, strong_parameters(floats_as_arrays(args), simulator.dtype), seed
-
-
-def strong_parameters(args, dtype):
-    """A weakly typed float array made outside float64 (``jnp.array(0.3)`` in a default
-    float32 process) as a strong array of the simulator's dtype. In chaosgrad's float64
-    scope JAX takes a weak float32 for float64 (``jnp.result_type``) while its value is
-    float32, and the two disagree inside a transformed program (diffrax's
-    ``BacksolveAdjoint`` asserts on it). Combined with the state, a weak scalar takes the
-    state's dtype, so the simulator's dtype is the value every step computed with."""
-    def strong(x):
-        if isinstance(x, jax.Array) and getattr(x, "weak_type", False) and jnp.issubdtype(x.dtype, jnp.floating) \
-                and x.dtype != jnp.float64:
-            return jnp.asarray(x, dtype=dtype)
-        return x
-
-    return jax.tree_util.tree_map(strong, args)
+        return measure_growth(simulator, y0s, args, loss=loss, sel=sel, plan=plan, confidence=options.confidence,
+                              progress=options.progress)

@@ -10,8 +10,8 @@ import numpy as np
 
 from ._checks import check_callable, check_probability, as_count
 from ._errors import bad_argument
-from ._gradients import checked_inputs
-from ._losses import TimeAveragedLoss
+from ._horizon_options import checked_inputs
+from ._losses import AbstractLoss
 from ._lyapunov import check_step_shapes, lyapunov_spectrum
 from ._precision import float64_scope
 from ._pytree import leaf_names
@@ -49,8 +49,12 @@ def _neutral(simulator, neutral):
 
 
 def _objective(objective):
-    if isinstance(objective, TimeAveragedLoss):
-        return objective.fn, objective.name
+    if isinstance(objective, AbstractLoss):
+        if not objective.long_time_average:
+            raise bad_argument("objective", f"{objective.name!r} is not a long-time average of a function of the state",
+                               "pass J(y) -> scalar, TimeAveragedLoss(J), or a loss whose long_time_average is True")
+        # Loss rule 7: the integrand of a long-time average is J(y) alone.
+        return (lambda y: objective.integrand(0.0, y, y)), objective.name
     if callable(objective):
         return objective, getattr(objective, "__name__", "objective")
     raise bad_argument("objective", f"{objective!r} is not a function of the state",

@@ -72,7 +72,7 @@ from . import _words as words
 from ._checks import check_probability, check_count, check_step_shapes
 from ._diagnosis_types import Recommendation
 from ._errors import bad_argument
-from ._gradients import checked_inputs
+from ._horizon_options import checked_inputs
 from ._horizons import check_horizons
 from ._losses import as_loss, check_scalar_loss
 from ._precision import float64_scope
@@ -170,7 +170,7 @@ def _disagreement(simulator, loss, sel, args, y0, eps, sigma, n_steps, tolerance
         # check differentiates along every floating leaf of the final state.
         dp, static = eqx.partition(yp, eqx.is_inexact_array)
         dm = eqx.partition(ym, eqx.is_inexact_array)[0]
-        lf = lambda d: loss.at_state(eqx.combine(d, static), y0).astype(jnp.float64)
+        lf = lambda d: _pointwise(loss, n_steps * simulator.dt, eqx.combine(d, static), y0)
         lp, lm = lf(dp), lf(dm)
         diff = jax.tree_util.tree_map(lambda a, b: a - b, dp, dm)
         jd = _simpson(lf, (dp,), (dm,), (diff,))
@@ -181,6 +181,13 @@ def _disagreement(simulator, loss, sel, args, y0, eps, sigma, n_steps, tolerance
     r, rl = jax.vmap(one_pair)(eps)
     r = jnp.where(jnp.isfinite(r), r, jnp.inf)
     return (jnp.sum(r > tolerance, axis=0), jnp.max(r, axis=0), jnp.sum(jnp.where(jnp.isfinite(rl), rl, jnp.inf) > tolerance))
+
+
+def _pointwise(loss, t, y, template):
+    """What the loss reads from the state ``y`` at time ``t``: its final part, plus its
+    integrand when it has one (loss rule 2), in float64."""
+    value = loss.final(y, template).astype(jnp.float64)
+    return value + loss.integrand(t, y, template).astype(jnp.float64) if loss.accumulates else value
 
 
 def _check_positive(name, value, example):

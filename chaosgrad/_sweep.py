@@ -79,7 +79,7 @@ def _block_fn(simulator, loss, rebuild, b):
 
     def block(t, y, theta):
         a = rebuild(theta)
-        if (b > MAX_STORED_STEPS or not through_steps) and not loss.time_averaged:
+        if (b > MAX_STORED_STEPS or not through_steps) and not loss.accumulates:
             return simulator.evolve(t, y, a, b), jnp.zeros((), jnp.float64)
         if not through_steps:
             # Adaptive steps are solves that reverse mode enters only through evolve.
@@ -89,8 +89,8 @@ def _block_fn(simulator, loss, rebuild, b):
 
         def body(carry, _):
             t, y, acc = carry
-            if loss.time_averaged:
-                acc = acc + loss.at_state(y, y).astype(jnp.float64) * simulator.dt
+            if loss.accumulates:
+                acc = acc + loss.integrand(t, y, y).astype(jnp.float64) * simulator.dt
             return (t + simulator.dt, step(t, y, a), acc), None
 
         (_, y, acc), _ = jax.lax.scan(body, (t, y, jnp.zeros((), jnp.float64)), None, length=b)
@@ -163,7 +163,7 @@ def _backward_all(simulator, ys, args, loss, sel: Wrt, layout: SweepLayout, b, K
     (block 0, before the plan's own) stay zero.
 
     ``scaling = (shift, headroom_log2)`` turns on loss scaling: each lane's seed (and its
-    per-step injection for a time-averaged loss) is multiplied by ``2^e`` with ``e`` from
+    per-step injection for a loss with a per-step part) is multiplied by ``2^e`` with ``e`` from
     :func:`_scale_exponents`, so its cotangents stay inside a 16-bit type's range; the
     results are unscaled by ``2^-e`` in float64 (exact: a power of two), and ``e`` is
     returned as a fourth output.
@@ -177,17 +177,16 @@ def _backward_all(simulator, ys, args, loss, sel: Wrt, layout: SweepLayout, b, K
         # indices) ride along from the stored states. With loss scaling the seed is taken
         # in float32 at least, so that it is scaled before it can underflow the state's type.
         yf_end, rest_end = pick(k_h)
-        if loss.time_averaged:
-            return jax.tree_util.tree_map(jnp.zeros_like, yf_end)
         if wide:
             yf_end = jax.tree_util.tree_map(lambda x: x.astype(jnp.promote_types(x.dtype, jnp.float32)), yf_end)
         y_end = eqx.combine(yf_end, rest_end)
-        return jax.grad(lambda yf: loss.at_state(eqx.combine(yf, rest_end), y_end))(yf_end)
+        return jax.grad(lambda yf: loss.final(eqx.combine(yf, rest_end), y_end))(yf_end)
 
     seeds = jax.vmap(lambda k: seed(k, wide=scaling is not None))(blocks)
     H = blocks.shape[0]
-    if loss.time_averaged:
-        cot_s = jnp.where(blocks > 0, 1.0 / (jnp.maximum(blocks, 1) * block_time), 0.0).astype(jnp.float64)
+    if loss.accumulates:
+        # Each horizon's weight on the sum of the integrand (loss rule 3).
+        cot_s = jnp.where(blocks > 0, loss.weight(jnp.maximum(blocks, 1) * block_time), 0.0).astype(jnp.float64)
     else:
         cot_s = jnp.zeros(H, jnp.float64)
     if scaling is not None:

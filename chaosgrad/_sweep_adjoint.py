@@ -45,7 +45,7 @@ def _gradient_through_adjoint(simulator, y0s, args, loss, sel, n_max, horizon, s
 
         def objective(yf, theta):
             y_T = simulator.evolve_until(0.0, eqx.combine(yf, rest), rebuild(theta), horizon, n_max, solver_steps)
-            return loss.at_state(y_T, y0)
+            return loss.final(y_T, y0)
 
         g = jax.grad(objective, argnums=0 if sel.kind == "y0" else 1)(y0f, theta)
         g = tangent_part(simulator, g, y0f) if sel.kind == "y0" else g

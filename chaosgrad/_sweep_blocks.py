@@ -51,7 +51,7 @@ def _one_step(simulator, loss, rebuild):
     def step(t, yf, rest, theta):
         y = eqx.combine(yf, rest)
         y1 = simulator.step(t, y, rebuild(theta))
-        acc = (loss.at_state(y, y).astype(jnp.float64) * simulator.dt if loss.time_averaged
+        acc = (loss.integrand(t, y, y).astype(jnp.float64) * simulator.dt if loss.accumulates
                else jnp.zeros((), jnp.float64))
         y1f, rest1 = eqx.partition(y1, is_float_array)
         return (y1f, acc), rest1

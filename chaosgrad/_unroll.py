@@ -48,8 +48,6 @@ def flat_objective(simulator, loss, sel: Wrt, args, y_template, b: int, K: int):
             return jax.lax.cond(k < nb, run, lambda c: c, carry), None
 
         (y, acc), _ = jax.lax.scan(body, (y, jnp.zeros((), jnp.float64)), jnp.arange(K))
-        if loss.time_averaged:
-            return acc / (nb * block_time)
-        return loss.at_state(y, y_template).astype(jnp.float64)
+        return loss.value(acc, y, y_template, nb * block_time)
 
     return x0_of, objective

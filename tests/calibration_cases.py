@@ -23,7 +23,7 @@ import numpy as np
 
 import chaosgrad as cg
 from chaosgrad._fit import fit_growth_rate
-from chaosgrad._gradients import make_members
+from chaosgrad._members import make_members
 from chaosgrad._lyapunov_result import summarise
 
 LN2 = math.log(2.0)

@@ -32,6 +32,7 @@ EXAMPLES = {
     "environment": ("Environments and models written by others", 0),
     "neural ODE": ("Environments and models written by others", 1),
     "own cause": ("Your own cause", 0),
+    "own loss": ("Your own loss", 0),
     "curvature": ("Curvature and gradient noise", 0),
     "monitor": ("Curvature and gradient noise", 1),
     "shadowing": ("Long-time averages: shadowing", 0),
@@ -117,6 +118,33 @@ def test_own_cause_example(capsys):
     (ab,) = [a for a in d.ablations if a.cause == "saturation"]
     assert ab.status == "ok" and not ab.confirmed
     assert "intrinsic-vanishing" in capsys.readouterr().out
+
+
+def test_own_loss_example(capsys):
+    import jax
+    import jax.numpy as jnp
+
+    scope = _run("own loss")
+    g, loss = scope["g"], scope["DiscountedReturn"]()
+    assert g.loss == "discounted return minus a baseline" and g.loss in capsys.readouterr().out
+
+    # The script runs in JAX's default configuration: its y0 is a float32 array (0.3
+    # rounded), which the float64 simulator carries exactly; r is the Python float 3.7.
+    y0 = float(np.float32(0.3))
+
+    def direct(r, n):  # sum_{k < n} 0.95^k (y_k - 0.5), the loop the comment names
+        ys = [jnp.array([y0])]
+        for _ in range(n - 1):
+            ys.append(r * ys[-1] * (1 - ys[-1]))
+        return sum(0.95 ** k * (y[0] - 0.5) for k, y in enumerate(ys))
+
+    with jax.enable_x64(True):
+        for n, norm in zip((4, 8, 16, 32), g.norms[0, g.reported]):
+            # The same chain rule in another order over at most 32 steps of the chaotic
+            # logistic map (lambda_1 ~ 0.35): round-off of ~1e-16 grown by e^{0.35 * 32}
+            # ~ 1e5 at most, so 1e-9 relative.
+            np.testing.assert_allclose(norm, abs(float(jax.grad(direct)(3.7, n))), rtol=1e-9)
+    assert loss.accumulates and not loss.long_time_average
 
 
 @pytest.mark.slow

@@ -78,7 +78,7 @@ def test_one_program_serves_two_plans_with_the_gradients_of_evolve(wrt, loss):
             def objective(y, a):
                 # The map the sweep differentiates: n steps (contract: the same as evolve).
                 y_end, ys = jax.lax.scan(lambda y, _: (sim.step(0.0, y, a), y), y, None, length=n)
-                return jnp.mean(ys[:, 2]) if loss.time_averaged else loss.at_state(y_end, y)
+                return jnp.mean(ys[:, 2]) if loss.accumulates else loss.final(y_end, y)
 
             for m in range(len(y0s)):
                 g = jax.jit(jax.grad(objective, argnums=0 if wrt == "y0" else 1))(y0s[m], ARGS)

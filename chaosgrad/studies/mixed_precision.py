@@ -29,7 +29,8 @@ import optax
 
 from .._advice import underflow_with_scaling
 from .._diagnose import diagnose
-from .._gradients import measure_growth, prepare_measurement
+from .._gradients import measure_growth
+from .._horizon_options import prepare_measurement
 from .._loss_scaling import DynamicLossScale, all_finite
 from .._monitor import TrainingRecorder, monitor
 from .._precision import float64_scope
