@@ -267,7 +267,10 @@ def largest_safe_step(simulator, y0, args, lam1_phys, h_phys, t_max, *, time, se
         sim = sim.with_step(sim.dt / 2)
         if time / sim.dt > max_steps:
             return None
-        strategy = UntilConverged(rtol=0.05, atol=atol, max_steps=max(1, int(time / sim.dt)))
+        # A budget below the first length checked runs that length anyway (every interval
+        # is a step or more), so it is that length at least.
+        strategy = UntilConverged(rtol=0.05, atol=atol,
+                                  max_steps=max(UntilConverged.min_intervals, int(time / sim.dt)))
         res = lyapunov_spectrum(sim, y0, args, k=1, time=strategy, seed=seed)
         if res.status != "ok":
             continue

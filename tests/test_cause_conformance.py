@@ -30,7 +30,6 @@ import chaosgrad as cg
 from chaosgrad._diagnose_causes import ablation_name, try_cause
 from _synthetic import make_gradient, make_lyapunov
 
-jax.config.update("jax_enable_x64", True)
 
 
 def _lorenz(t, y, a):
