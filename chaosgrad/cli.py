@@ -422,9 +422,23 @@ def cmd_index(args) -> int:
     return EXIT_OK
 
 
+# Sub-commands that only read results files and write reports: they never import JAX,
+# which is most of a re-render's start-up time.
+FILE_ONLY_COMMANDS = frozenset({"report", "index"})
+
+
+def _command(argv) -> str | None:
+    """The sub-command ``argv`` names: its first word that is not an option."""
+    return next((a for a in argv if not a.startswith("-")), None)
+
+
 def main(argv=None) -> int:
     """Run the command line; return the exit code (see ``EXIT_CODES``). Everything it
-    computes runs with float64 enabled in a scope (``chaosgrad._precision``)."""
+    computes runs with float64 enabled in a scope (``chaosgrad._precision``); the
+    sub-commands that only render files (``FILE_ONLY_COMMANDS``) run without JAX."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if _command(argv) in FILE_ONLY_COMMANDS:
+        return _main(argv)
     try:
         with interrupts.deferred():  # an interrupt inside jaxlib's initialisation can crash it
             import jax
@@ -437,7 +451,6 @@ def main(argv=None) -> int:
 
 
 def _main(argv) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
     try:
         parser = build_parser()
