@@ -422,9 +422,10 @@ def cmd_index(args) -> int:
     return EXIT_OK
 
 
-# Sub-commands that only read results files and write reports: they never import JAX,
-# which is most of a re-render's start-up time.
-FILE_ONLY_COMMANDS = frozenset({"report", "index"})
+# The sub-commands that compute (or import the studies that do). The others (report,
+# index, help, a usage error) only read results files and write reports: they never
+# import JAX, whose start-up was most of a re-render's time.
+COMPUTING_COMMANDS = frozenset({"analyze", "list"})
 
 
 def _command(argv) -> str | None:
@@ -435,9 +436,9 @@ def _command(argv) -> str | None:
 def main(argv=None) -> int:
     """Run the command line; return the exit code (see ``EXIT_CODES``). Everything it
     computes runs with float64 enabled in a scope (``chaosgrad._precision``); the
-    sub-commands that only render files (``FILE_ONLY_COMMANDS``) run without JAX."""
+    sub-commands that do not compute (all but ``COMPUTING_COMMANDS``) run without JAX."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    if _command(argv) in FILE_ONLY_COMMANDS:
+    if _command(argv) not in COMPUTING_COMMANDS:
         return _main(argv)
     try:
         with interrupts.deferred():  # an interrupt inside jaxlib's initialisation can crash it
