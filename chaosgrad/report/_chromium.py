@@ -51,7 +51,7 @@ class ChromiumPrinter:
     def __init__(self, chromium: str):
         self.chromium = chromium
         self._profile = tempfile.mkdtemp(prefix="chaosgrad-chromium-", dir=profile_parent())
-        self._buf, self._id, self._events, self.pid = b"", 0, [], None
+        self._buf, self._id, self._events, self.pid, self._status = b"", 0, [], None, None
         to_chrome_r, self._w = os.pipe()
         self._r, from_chrome_w = os.pipe()
         # posix_spawn's dup2 actions put the pipe ends on Chromium's fds 3 and 4 without
@@ -95,11 +95,25 @@ class ChromiumPrinter:
             raise PdfError(f"{self.chromium} exited before printing ({exc.strerror or exc})") from None
         return self._id
 
+    def _exited(self) -> int | None:
+        """Chromium's exit code once it has exited (it is then reaped), else ``None``."""
+        if self._status is None and self.pid is not None:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid:
+                self._status = os.waitstatus_to_exitcode(status)
+        return self._status
+
     def _recv(self, deadline: float) -> dict:
         while b"\0" not in self._buf:
             left = deadline - time.monotonic()
-            if left <= 0 or not select.select([self._r], [], [], left)[0]:
+            if left <= 0:
                 raise TimeoutError
+            # A helper process can hold the pipe open after the browser exited: look at
+            # the browser itself every 0.1 s rather than wait for the end of the pipe.
+            if not select.select([self._r], [], [], min(left, 0.1))[0]:
+                if self._exited() is not None:
+                    raise PdfError(f"{self.chromium} exited with {self._status} without printing")
+                continue
             chunk = os.read(self._r, 1 << 20)
             if not chunk:
                 raise PdfError(f"{self.chromium} exited before printing")
@@ -158,7 +172,7 @@ class ChromiumPrinter:
         pid, self.pid = self.pid, None
         try:
             if pid is not None:
-                _stop(pid)
+                _stop(pid, reaped=self._status is not None)
         finally:
             for name in ("_w", "_r"):
                 fd = getattr(self, name, None)
@@ -168,7 +182,7 @@ class ChromiumPrinter:
             shutil.rmtree(self._profile, ignore_errors=True)
 
 
-def _stop(pid: int) -> None:
+def _stop(pid: int, reaped: bool) -> None:
     """Kill Chromium ``pid`` and its helpers (its process group) and reap it. The PDF is
     written and the profile is thrown away, so nothing is lost by not closing it politely
     (which took 0.6 s of waiting)."""
@@ -176,4 +190,5 @@ def _stop(pid: int) -> None:
         os.killpg(pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         pass
-    os.waitpid(pid, 0)
+    if not reaped:
+        os.waitpid(pid, 0)

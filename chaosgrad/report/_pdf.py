@@ -95,6 +95,10 @@ def print_with_chromium(html_path: Path, pdf_path: Path, chromium: str, timeout:
         except BaseException:  # an interrupt: no orphaned Chromium left behind
             _kill_group(proc)
             raise
+        try:  # helpers that outlived the browser, before their profile folder is removed
+            os.killpg(proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError, AttributeError):
+            pass
     ok = pdf_path.exists() and pdf_path.stat().st_size > 0
     if ok:
         with open(pdf_path, "rb") as fh:
