@@ -33,7 +33,7 @@ from pathlib import Path
 from ._pdf import CHROMIUM_FLAGS, PdfError, PrintTimeout, profile_parent
 
 # The one-shot print's flags, less those of its command-line printing: with the DevTools
-# pipe, Chromium 150's renderer crashes on loading a page under --no-pdf-header-footer.
+# pipe, Chromium 156's renderer crashes on loading a page under --no-pdf-header-footer.
 SESSION_FLAGS = tuple(f for f in CHROMIUM_FLAGS if f not in ("--no-pdf-header-footer", "--print-to-pdf-no-header"))
 # Events that say the tab to print in is gone (its renderer crashed or was closed).
 _GONE = ("Inspector.detached", "Inspector.targetCrashed", "Target.detachedFromTarget", "Target.targetCrashed")
@@ -64,15 +64,18 @@ class ChromiumPrinter:
                    (os.POSIX_SPAWN_DUP2, a, 3), (os.POSIX_SPAWN_DUP2, b, 4)]
         argv = [chromium, *SESSION_FLAGS, "--remote-debugging-pipe", f"--user-data-dir={self._profile}", "about:blank"]
         try:
-            self.pid = os.posix_spawn(chromium, argv, os.environ, file_actions=actions, setsid=True)
-        except OSError as exc:
+            try:
+                self.pid = os.posix_spawn(chromium, argv, os.environ, file_actions=actions, setsid=True)
+            except OSError as exc:
+                raise PdfError(f"could not start {chromium}: {exc}") from exc
+            finally:
+                for fd in (to_chrome_r, from_chrome_w, a, b):
+                    os.close(fd)
+            # Queued now, answered while the figures are drawn: the tab to print in.
+            self._tab = self._send("Target.createTarget", url="about:blank")
+        except BaseException:  # nothing left behind: no browser, pipe or profile folder
             self.close()
-            raise PdfError(f"could not start {chromium}: {exc}") from exc
-        finally:
-            for fd in (to_chrome_r, from_chrome_w, a, b):
-                os.close(fd)
-        # Queued now, answered while the figures are drawn: the tab to print in.
-        self._tab = self._send("Target.createTarget", url="about:blank")
+            raise
 
     def __enter__(self):
         return self

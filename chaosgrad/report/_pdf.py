@@ -2,7 +2,9 @@
 available, lay out the same document with matplotlib's ``PdfPages``.
 
 Printing the HTML keeps the PDF's content identical to the HTML's (the print stylesheet
-sets A4 pages). The matplotlib fallback renders the same :class:`Document`: headline,
+sets A4 pages). Chromium is started before the figures are drawn and told what to print
+once the HTML is written (:mod:`report._chromium`); a one-shot ``--print-to-pdf`` is the
+fallback where that cannot start. The matplotlib fallback renders the same :class:`Document`: headline,
 tables, figures and the reproducibility block, with a note on every page that says it
 was used.
 """
