@@ -438,15 +438,21 @@ def main(argv=None) -> int:
     computes runs with float64 enabled in a scope (``chaosgrad._precision``); the
     sub-commands that do not compute (all but ``COMPUTING_COMMANDS``) run without JAX."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    if _command(argv) not in COMPUTING_COMMANDS:
-        return _main(argv)
+    computes = _command(argv) in COMPUTING_COMMANDS
     try:
-        with interrupts.deferred():  # an interrupt inside jaxlib's initialisation can crash it
-            import jax
+        # An interrupt inside an extension module's initialisation (numpy's, jaxlib's)
+        # can crash it: those imports finish first.
+        with interrupts.deferred():
+            import numpy  # noqa: F401
 
-            from ._compilation_cache import cache_scope
+            if computes:
+                import jax
+
+                from ._compilation_cache import cache_scope
     except KeyboardInterrupt:
         return _interrupted()
+    if not computes:
+        return _main(argv)
     with jax.enable_x64(True), cache_scope():
         return _main(argv)
 
