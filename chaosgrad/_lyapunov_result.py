@@ -26,7 +26,6 @@ import math
 from dataclasses import dataclass
 from typing import ClassVar
 
-import jax.numpy as jnp
 import numpy as np
 
 from ._serialize import Result
@@ -169,10 +168,20 @@ def _drift(history: np.ndarray) -> np.ndarray:
     return out
 
 
+def _eps(dtype: str) -> float:
+    """Machine epsilon of ``dtype``; JAX (for bfloat16 and the other ml_dtypes) only when
+    numpy does not know the name, so that reading a result does not import JAX."""
+    if dtype in ("float16", "float32", "float64"):
+        return float(np.finfo(dtype).eps)
+    import jax.numpy as jnp
+
+    return float(jnp.finfo(jnp.dtype(dtype)).eps)
+
+
 def half_widths(exponents, se, history, dof: int, dtype: str, confidence: float = CONFIDENCE) -> np.ndarray:
     """The ``confidence`` half-width of each exponent (see the module docstring)."""
     exponents = np.asarray(exponents, float)
-    floor = 10.0 * float(jnp.finfo(jnp.dtype(dtype)).eps) * np.maximum(1.0, np.abs(np.where(np.isfinite(exponents), exponents, 0.0)))
+    floor = 10.0 * _eps(dtype) * np.maximum(1.0, np.abs(np.where(np.isfinite(exponents), exponents, 0.0)))
     drift = np.abs(_drift(np.asarray(history, float).reshape(len(history), -1)))
     u = np.fmax(np.fmax(np.where(np.isfinite(se), se, np.nan), drift), floor)
     # Without a standard error (fewer than two batches or members) nothing bounds the

@@ -429,22 +429,42 @@ def cmd_index(args) -> int:
     return EXIT_OK
 
 
+# The sub-commands that compute (or import the studies that do). The others (report,
+# index, help, a usage error) only read results files and write reports: they never
+# import JAX, whose start-up was most of a re-render's time.
+COMPUTING_COMMANDS = frozenset({"analyze", "list"})
+
+
+def _command(argv) -> str | None:
+    """The sub-command ``argv`` names: its first word that is not an option."""
+    return next((a for a in argv if not a.startswith("-")), None)
+
+
 def main(argv=None) -> int:
     """Run the command line; return the exit code (see ``EXIT_CODES``). Everything it
-    computes runs with float64 enabled in a scope (``chaosgrad._precision``)."""
+    computes runs with float64 enabled in a scope (``chaosgrad._precision``); the
+    sub-commands that do not compute (all but ``COMPUTING_COMMANDS``) run without JAX."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    computes = _command(argv) in COMPUTING_COMMANDS
     try:
-        with interrupts.deferred():  # an interrupt inside jaxlib's initialisation can crash it
-            import jax
+        # An interrupt inside an extension module's initialisation (numpy's, jaxlib's)
+        # can crash it: those imports finish first.
+        with interrupts.deferred():
+            import numpy  # noqa: F401
 
-            from ._compilation_cache import cache_scope
+            if computes:
+                import jax
+
+                from ._compilation_cache import cache_scope
     except KeyboardInterrupt:
         return _interrupted()
+    if not computes:
+        return _main(argv)
     with jax.enable_x64(True), cache_scope():
         return _main(argv)
 
 
 def _main(argv) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
     try:
         parser = build_parser()

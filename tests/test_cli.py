@@ -159,6 +159,32 @@ def test_report_rebuilds_from_json_without_recomputing(registry, capsys, tmp_pat
         tmp_path / "rep/counted/results.json").to_json()
 
 
+# Modules a re-render must not import: the numerical stack of the analyses, whose start-up
+# (over a second for JAX alone on 2 cores) was most of the time `chaosgrad report` took.
+_ANALYSIS_STACK = ("jax", "jaxlib", "equinox", "diffrax", "optax", "scipy", "matplotlib.pyplot")
+
+
+@pytest.mark.parametrize("command", ["report", "index"])
+def test_file_only_commands_never_import_jax(command, tmp_path):
+    """`chaosgrad report` and `chaosgrad index` read results files and write HTML/PDF: the
+    command line run as a user runs it (``python -m chaosgrad``), with ``-X importtime``
+    listing every module the process imported."""
+    (tmp_path / "rep/lorenz63").mkdir(parents=True)
+    results = tmp_path / "rep/lorenz63/results.json"
+    results.write_text(syn.lorenz_study().to_json())
+    argv = (["report", str(results), "--out", str(tmp_path / "out"), "--pdf-engine", "matplotlib", *FAST]
+            if command == "report" else ["index", str(tmp_path / "rep")])
+    res = subprocess.run([sys.executable, "-X", "importtime", "-m", "chaosgrad", *argv],
+                         capture_output=True, text=True, timeout=300, env={**os.environ, "CHAOSGRAD_CHROMIUM": "none"})
+    assert res.returncode == 0, res.stderr[-3000:]
+    imported = {ln.rsplit("|", 1)[-1].strip() for ln in res.stderr.splitlines() if ln.startswith("import time:")}
+    assert "chaosgrad.cli" in imported and "numpy" in imported  # the listing does show what was imported
+    if command == "report":
+        assert "matplotlib.figure" in imported and (tmp_path / "out/lorenz63/report.pdf").is_file()
+    found = {m if m in _ANALYSIS_STACK else m.split(".")[0] for m in imported}
+    assert sorted(found & set(_ANALYSIS_STACK)) == []
+
+
 def test_report_of_a_bare_diagnosis(registry, capsys, tmp_path):
     Path("diag.json").write_text(syn.float16_diagnosis().to_json())
     code, out, _ = _run(["report", "diag.json", "--format", "html", *FAST], capsys)

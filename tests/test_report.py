@@ -553,6 +553,91 @@ def test_a_chromium_that_hangs_is_killed_with_its_helpers(tmp_path):
     assert not Path(profile_file.read_text().strip()).exists()
 
 
+def _fake_chromium(tmp_path, body: str, helper_output: str = "") -> tuple[Path, Path, Path]:
+    """A stand-in Chromium that records its profile folder, starts a helper writing into it
+    (as Chromium's zygote does; ``helper_output`` redirects the helper's stdout and
+    stderr), then runs ``body``; its path, the helper's pid file and the file naming its
+    profile."""
+    fake = tmp_path / "fake-chromium"
+    pidfile, profile_file = tmp_path / "helper.pid", tmp_path / "profile"
+    fake.write_text(textwrap.dedent(f"""\
+        #!/bin/sh
+        profile=""
+        for a in "$@"; do case "$a" in --user-data-dir=*) profile="${{a#--user-data-dir=}}";; esac; done
+        echo "$profile" > {profile_file}
+        ( while true; do touch "$profile/f-$(date +%s%N)"; sleep 0.01; done ) {helper_output} &
+        echo $! > {pidfile}
+    """) + body + "\n")
+    fake.chmod(0o755)
+    return fake, pidfile, profile_file
+
+
+def _left_nothing(pidfile: Path, profile_file: Path) -> None:
+    time.sleep(0.2)
+    assert not _running(int(pidfile.read_text()))
+    assert not Path(profile_file.read_text().strip()).exists()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="process groups are POSIX")
+def test_an_early_started_chromium_that_hangs_is_killed_with_its_helpers(tmp_path):
+    """The printer started before the figures: a Chromium that never answers on the
+    DevTools pipe times out, and closing the printer ends its whole group and profile."""
+    fake, pidfile, profile_file = _fake_chromium(tmp_path, "sleep 60")
+    html = tmp_path / "r.html"
+    html.write_text("<html></html>")
+    from chaosgrad.report._chromium import ChromiumPrinter
+
+    with ChromiumPrinter(str(fake)) as printer:
+        with pytest.raises(_pdf.PrintTimeout, match="did not finish printing within 1 s"):
+            printer.print(html, tmp_path / "r.pdf", timeout=1.0)
+    _left_nothing(pidfile, profile_file)
+    assert not (tmp_path / "r.pdf").exists()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="process groups are POSIX")
+def test_a_chromium_that_exits_at_once_falls_back_to_matplotlib(tmp_path, monkeypatch):
+    """A browser that exits without printing (here before reading a command) while a
+    helper holds the DevTools pipe open fails the early-started printer at once, then the
+    one-shot print: the PDF is drawn with matplotlib, with a warning that says why, and
+    nothing is left running."""
+    fake, pidfile, profile_file = _fake_chromium(tmp_path, "exit 3", helper_output=">/dev/null 2>&1")
+    monkeypatch.setenv("CHAOSGRAD_CHROMIUM", str(fake))
+    start = time.monotonic()
+    r = report.render(syn.float16_study(), tmp_path / "f16", ("pdf",), dpi=DPI)
+    assert time.monotonic() - start < 60  # no print timeout (120 s) was waited for
+    assert r.pdf_engine == "matplotlib"
+    assert any("because Chromium failed" in w and "exited with 3" in w for w in r.warnings), r.warnings
+    assert (tmp_path / "f16/report.pdf").read_bytes()[:5] == b"%PDF-"
+    _left_nothing(pidfile, profile_file)
+    with pytest.raises(report.PdfError, match="exited with 3"):
+        report.render(syn.float16_study(), tmp_path / "x", ("pdf",), dpi=DPI, pdf_engine="chromium")
+
+
+@needs_poppler
+@needs_chromium
+def test_the_early_printer_prints_what_the_one_shot_print_prints(out, tmp_path):
+    """The print over the DevTools pipe is the print of ``--print-to-pdf``: the same A4
+    pages, the same text, the same figures."""
+    from chaosgrad.report._chromium import ChromiumPrinter
+
+    html = out[1]["lorenz"].files["html"]
+    with ChromiumPrinter(CHROMIUM) as printer:
+        printer.print(html, tmp_path / "pipe.pdf")
+    _pdf.print_with_chromium(html, tmp_path / "shot.pdf", CHROMIUM)
+
+    def pages(pdf):
+        info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
+        return re.findall(r"^(Pages|Page size):\s+(.*)$", info, re.M)
+
+    def text(pdf):
+        return subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+
+    assert pages(tmp_path / "pipe.pdf") == pages(tmp_path / "shot.pdf")
+    assert ("Page size", "594.96 x 841.92 pts (A4)") in pages(tmp_path / "pipe.pdf")
+    assert text(tmp_path / "pipe.pdf") == text(tmp_path / "shot.pdf")
+    _check_pdf(tmp_path / "pipe.pdf", tmp_path, _html_pngs(html), "The gradient explodes because the dynamics are chaotic")
+
+
 def _running(pid: int) -> bool:
     """Whether ``pid`` is a live process (a zombie awaiting its reaper is not)."""
     try:

@@ -158,34 +158,26 @@ def render(
     if "pdf" in fmts and pdf_engine == "chromium" and chromium is None:  # before any work
         raise PdfError("no Chromium found: install chromium or set CHAOSGRAD_CHROMIUM to its path")
     need_doc = "html" in fmts or "pdf" in fmts
-    doc = _document.build(study, dpi=dpi, scale=scale) if need_doc else None
-    warnings = list(doc.warnings) if doc else []
-    engine = None
-    with Staging(out_dir) as st:
-        if need_doc:
-            html_tmp = st.write(html_name, _html.render(doc))
-        if "pdf" in fmts:
-            pdf_tmp = st.path(pdf_name)
-            if chromium is not None:
-                try:
-                    _pdf.print_with_chromium(html_tmp, pdf_tmp, chromium)
-                    engine = "chromium"
-                except PdfError as exc:
-                    if pdf_engine == "chromium":
-                        raise
-                    warnings.append(f"PDF drawn with matplotlib because Chromium failed: {exc}")
-            if engine is None:
-                reason = "Chromium was not found" if chromium is None else "Chromium failed"
-                if chromium is None and pdf_engine == "auto":
-                    warnings.append("PDF drawn with matplotlib because no Chromium was found "
-                                    "(install chromium or set CHAOSGRAD_CHROMIUM for a PDF identical to the HTML)")
-                _pdf.matplotlib_pdf(doc, pdf_tmp, reason if pdf_engine == "auto" else "requested")
-                engine = "matplotlib"
-        if "html" not in fmts and need_doc:
-            st.discard(html_name)
-        if "json" in fmts:
-            st.write("results.json", study.to_json() if isinstance(result, Study) else result.to_json())
-        written = st.commit()
+    # Chromium starts before the figures are drawn, so that its start-up (most of its
+    # time) runs beside matplotlib rather than after it (report._chromium).
+    printer = _pdf.start_printer(chromium) if chromium is not None else None
+    try:
+        doc = _document.build(study, dpi=dpi, scale=scale) if need_doc else None
+        warnings = list(doc.warnings) if doc else []
+        engine = None
+        with Staging(out_dir) as st:
+            if need_doc:
+                html_tmp = st.write(html_name, _html.render(doc))
+            if "pdf" in fmts:
+                engine = _pdf.write_pdf(doc, html_tmp, st.path(pdf_name), chromium, printer, pdf_engine, warnings)
+            if "html" not in fmts and need_doc:
+                st.discard(html_name)
+            if "json" in fmts:
+                st.write("results.json", study.to_json() if isinstance(result, Study) else result.to_json())
+            written = st.commit()
+    finally:
+        if printer is not None:
+            printer.close()
     files = {}
     for fmt_name, name in (("html", html_name), ("pdf", pdf_name), ("json", "results.json")):
         if fmt_name in fmts:
