@@ -219,14 +219,14 @@ NOTES = """Reading the rows:
   background during the spectra; it is started after the spectra's two programs, which
   are on the critical path (started first, it delayed them: first call 2.9-3.8 s against
   2.4-3.1 s, 5 runs each, on a machine where the warm call took 0.6-0.9 s).
-- Compile policies (`chaosgrad._compile_policy`): the programs that run a bounded amount
+- Compile policies (`chaosgrad._runtime.compile_policy`): the programs that run a bounded amount
   of work once per call (the sweep, the one-step probe, the adjoint programs) compile
   with XLA's elemental emitters, which compile faster (the Lorenz-63 sweep program
   1.0 s against 1.2 s); the Lyapunov loops keep XLA's defaults, whose loops run 10-45%
   faster on long runs. Same machine, same session, interleaved, against the commit
   before the policies (46f8e1b): row 1 first call 4.1-4.7 s against 4.6-6.0 s (warm
   0.96-1.18 s both), the adaptive Lorenz-63 row 26.9-30.9 s against 35.1-35.2 s.
-- Measurements side by side (`chaosgrad._concurrent`): a Lyapunov run of one trajectory
+- Measurements side by side (`chaosgrad._runtime.concurrent`): a Lyapunov run of one trajectory
   is a chain of small kernels on one core, and JAX runs a program on the calling thread
   with the GIL released. Once the transient has run, the reference's run at dt / 2 runs
   beside its run at dt (when the measuring time is fixed), the user's spectrum runs once
@@ -245,7 +245,7 @@ NOTES = """Reading the rows:
   third between two full runs an hour apart (Rössler adaptive 29.1 and 38.6 s); the
   A/B numbers above are interleaved on one machine, so they are the changes' own effect.
 - The adaptive rows: a reverse solve of BacksolveAdjoint that does not get back to t = 0
-  gives NaN for its member inside the one batched run (`chaosgrad._bounded_backsolve`);
+  gives NaN for its member inside the one batched run (`chaosgrad._simulators.bounded_backsolve`);
   before, it raised for the whole batch and every member was rerun alone to the full
   reverse budget (about 16 s of the 33 s on Lorenz-63). What remains is compilation:
   the sweep (a `diffeqsolve` per block and its VJP, about 3 s tracing and 4 s XLA), the

@@ -61,10 +61,10 @@ def cost_rows(quick: bool):
     import numpy as np
 
     import chaosgrad as cg
-    from chaosgrad._gradients import sweep_horizons
-    from chaosgrad._horizons import plan_horizons
-    from chaosgrad._losses import LinearReadout
-    from chaosgrad._wrt import resolve_wrt
+    from chaosgrad._gradients.growth import sweep_horizons
+    from chaosgrad._gradients.horizons import plan_horizons
+    from chaosgrad._gradients.losses import LinearReadout
+    from chaosgrad._gradients.wrt import resolve_wrt
     from chaosgrad.zoo import lorenz63, lorenz96
 
     rows = []

@@ -98,7 +98,7 @@ def _estimate(s, k, time_):
     raises (``""`` when none)."""
     import warnings
 
-    from chaosgrad._lyapunov import options_cost, warn_spectrum_cost
+    from chaosgrad._spectra.lyapunov import options_cost, warn_spectrum_cost
 
     options = dict(k=k, time=time_)
     with warnings.catch_warnings(record=True) as caught:

@@ -159,7 +159,7 @@ def engine_seconds(sim, y0, args, *, k, interval, n_intervals, repeats=REPEATS):
     (its calls and the logs' transfer to the host, as ``lyapunov_spectrum`` runs it),
     without the argument checks, the cost estimate, the initial frame and the summary:
     the "run" of a call, the rest of its time after building being host work."""
-    from chaosgrad._lyapunov import _one_trajectory
+    from chaosgrad._spectra.lyapunov import _one_trajectory
 
     best = float("inf")
     for _ in range(repeats + 1):  # the first call may compile
@@ -317,7 +317,7 @@ def row_lorenz96(cfg):
 
 def row_tangent_paths(cases, dt=0.01, interval=0.1):
     """CPU time of both tangent paths per case (best of ``REPEATS``, interleaved)."""
-    from chaosgrad._ode import _VARIATIONAL_MIN_SIZE
+    from chaosgrad._simulators.ode import _VARIATIONAL_MIN_SIZE
 
     rows = []
     for label, name, N, M, k, T in cases:

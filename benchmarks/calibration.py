@@ -6,7 +6,7 @@ For each system (tests/calibration_cases.py) and horizon list, ``groups`` indepe
 groups of 8 members are fitted as ``gradient_growth`` fits its members; the coverage is
 the fraction of groups whose interval holds the exact rate. The exponents' error bars
 are checked the same way over independent single trajectories, and the power-law
-exponent's (``_growth_laws``) on synthetic curves with an exact law.
+exponent's (``_gradients.laws``) on synthetic curves with an exact law.
 """
 
 from __future__ import annotations

@@ -1,11 +1,11 @@
 """``python -m chaosgrad``: the same as the ``chaosgrad`` command."""
 
-from . import _interrupts
+from chaosgrad._runtime import interrupts as _interrupts
 
-_interrupts.install()  # first: an interrupt during start-up also exits 130 (chaosgrad._interrupts)
+_interrupts.install()  # first: an interrupt during start-up also exits 130 (chaosgrad._runtime.interrupts)
 try:
     with _interrupts.deferred():
-        from .cli import entry
+        from chaosgrad.cli import entry
 except KeyboardInterrupt:
     import sys
 

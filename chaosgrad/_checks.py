@@ -15,9 +15,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._errors import bad_argument
-from ._pytree import float_leaves
-from ._simulators import AbstractSimulator
+from chaosgrad._errors import bad_argument
+from chaosgrad._pytree import float_leaves
+from chaosgrad._simulators.base import AbstractSimulator
 
 # Step and interval counts run as int32 loop counters inside compiled programs.
 MAX_COUNT = 2**31 - 1

@@ -17,7 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.flatten_util import ravel_pytree
 
-from ._errors import bad_argument
+from chaosgrad._errors import bad_argument
 
 
 def is_float_leaf(x) -> bool:

@@ -18,8 +18,8 @@ import sys
 import traceback
 from pathlib import Path
 
-from . import _interrupts as interrupts
-from ._cli_errors import (  # noqa: F401 (part of the command line's interface)
+from chaosgrad._runtime import interrupts as interrupts
+from chaosgrad._cli.errors import (  # noqa: F401 (part of the command line's interface)
     EXIT_CODES,
     EXIT_FAILED,
     EXIT_INCOMPLETE,
@@ -30,7 +30,7 @@ from ._cli_errors import (  # noqa: F401 (part of the command line's interface)
     EXIT_USAGE,
     CliError,
 )
-from ._cli_factory import REQUIRED_KEYS, diagnose_simulator, safe_name  # noqa: F401
+from chaosgrad._cli.factory import REQUIRED_KEYS, diagnose_simulator, safe_name  # noqa: F401
 
 
 class _Parser(argparse.ArgumentParser):
@@ -62,7 +62,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import report
+    from chaosgrad import report
 
     fmt_help = (
         f"comma-separated output formats out of {','.join(report.FORMATS)} "
@@ -89,7 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    from . import __version__
+    from chaosgrad import __version__
 
     parser.add_argument("--version", action="version", version=f"chaosgrad {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser,
@@ -156,7 +156,7 @@ def _err(message: str) -> None:
 
 
 def _formats(text: str) -> tuple[str, ...]:
-    from . import ChaosgradInputError, report
+    from chaosgrad import ChaosgradInputError, report
 
     try:
         return report.parse_formats(text)
@@ -181,7 +181,7 @@ def _out_folder(text: str) -> Path:
 
 def _check_writable(folder: Path) -> None:
     """Fail early (before a long analysis) if ``folder`` cannot be created and written."""
-    from .report._atomic import check_writable
+    from chaosgrad.report._atomic import check_writable
 
     try:
         check_writable(folder)
@@ -195,7 +195,7 @@ def _check_writable(folder: Path) -> None:
 
 
 def _with_provenance(study, command: str):
-    from .report._provenance import with_provenance
+    from chaosgrad.report._provenance import with_provenance
 
     return with_provenance(study, command)
 
@@ -205,14 +205,14 @@ def _command_line(argv) -> str:
 
 
 def _summary(study, files, extra_files=()) -> str:
-    from .report._text import summary_table
+    from chaosgrad.report._text import summary_table
 
     enc = (getattr(sys.stdout, "encoding", None) or "").lower().replace("-", "")
     return summary_table(study, list(files) + list(extra_files), ascii_only=not enc.startswith("utf"))
 
 
 def _render(study, out_dir: Path, formats, args, progress):
-    from . import report
+    from chaosgrad import report
 
     if "html" in formats or "pdf" in formats:
         progress.message(f"rendering the report into {out_dir}")
@@ -228,7 +228,7 @@ def _render(study, out_dir: Path, formats, args, progress):
 
 
 def _refresh_index(folder: Path):
-    from . import report
+    from chaosgrad import report
 
     try:
         return report.write_index(folder)
@@ -249,7 +249,7 @@ def _has_fast(spec) -> bool:
 
 
 def cmd_list(args) -> int:
-    from . import studies
+    from chaosgrad import studies
 
     names = studies.names()
     if not names:
@@ -288,7 +288,7 @@ def _match_system(name: str, known: list[str]) -> str:
 
 
 def _load_spec(name: str):
-    from . import studies
+    from chaosgrad import studies
 
     try:
         return studies.get(name)
@@ -342,8 +342,8 @@ def _analyze_all(names, args, argv, out_root, formats, progress) -> int:
 
 
 def cmd_analyze(args, argv) -> int:
-    from . import studies
-    from ._progress import StderrProgress
+    from chaosgrad import studies
+    from chaosgrad._runtime.progress import StderrProgress
 
     formats = _formats(args.format)
     if (args.system is None) == (args.simulator is None):
@@ -371,15 +371,15 @@ def cmd_analyze(args, argv) -> int:
 
 
 def chaosgrad_version() -> str:
-    from . import __version__
+    from chaosgrad import __version__
 
     return __version__
 
 
 def cmd_report(args) -> int:
-    from . import ChaosgradInputError, report
-    from ._progress import StderrProgress
-    from ._serialize import SCHEMA_VERSION
+    from chaosgrad import ChaosgradInputError, report
+    from chaosgrad._runtime.progress import StderrProgress
+    from chaosgrad._results.serialize import SCHEMA_VERSION
 
     formats = _formats(args.format)
     _check_dpi(args.dpi)
@@ -442,7 +442,7 @@ def _command(argv) -> str | None:
 
 def main(argv=None) -> int:
     """Run the command line; return the exit code (see ``EXIT_CODES``). Everything it
-    computes runs with float64 enabled in a scope (``chaosgrad._precision``); the
+    computes runs with float64 enabled in a scope (``chaosgrad._runtime.precision``); the
     sub-commands that do not compute (all but ``COMPUTING_COMMANDS``) run without JAX."""
     argv = list(sys.argv[1:] if argv is None else argv)
     computes = _command(argv) in COMPUTING_COMMANDS
@@ -455,7 +455,7 @@ def main(argv=None) -> int:
             if computes:
                 import jax
 
-                from ._compilation_cache import cache_scope
+                from chaosgrad._runtime.compilation_cache import cache_scope
     except KeyboardInterrupt:
         return _interrupted()
     if not computes:
@@ -504,7 +504,7 @@ def _interrupted() -> int:
 
 def _failed(exc: Exception, debug: bool) -> int:
     """Exit code and message for an exception the command did not expect."""
-    from ._errors import ChaosgradInputError
+    from chaosgrad._errors import ChaosgradInputError
 
     if isinstance(exc, ChaosgradInputError):
         _err(str(exc))
@@ -518,7 +518,7 @@ def _failed(exc: Exception, debug: bool) -> int:
 def entry(argv=None) -> None:
     """The ``chaosgrad`` command: :func:`main` with interrupts handled, then exit.
 
-    Interrupts end the process at once with exit 130 (:mod:`chaosgrad._interrupts`)."""
+    Interrupts end the process at once with exit 130 (:mod:`chaosgrad._runtime.interrupts`)."""
     interrupts.install()
     try:
         code = main(argv)

@@ -27,7 +27,7 @@ from chaosgrad import (
     Table,
     kaplan_yorke_dimension,
 )
-from chaosgrad._growth_laws import fit_growth_law
+from chaosgrad._gradients.laws import fit_growth_law
 from chaosgrad.studies import StudySpec
 
 LORENZ_LITERATURE = {

@@ -22,9 +22,9 @@ import jax.numpy as jnp
 import numpy as np
 
 import chaosgrad as cg
-from chaosgrad._fit import fit_growth_rate
-from chaosgrad._members import make_members
-from chaosgrad._lyapunov_result import summarise
+from chaosgrad._gradients.fit import fit_growth_rate
+from chaosgrad._gradients.members import make_members
+from chaosgrad._spectra.result import summarise
 
 LN2 = math.log(2.0)
 
@@ -125,12 +125,12 @@ def exponent_coverage(system: System, *, groups: int, intervals: int, seed: int 
 
 
 def law_exponent_coverage(noise: str, *, groups: int, members: int = 8, p: float = 1.0, seed: int = 0) -> dict:
-    """Coverage of the power-law exponent's 95% interval (``_growth_laws``) on curves with
+    """Coverage of the power-law exponent's 95% interval (``_gradients.laws``) on curves with
     an exact law: ``ln|g_m(T)| = a_m + p ln T + e_m(T)`` over 12 log-spaced horizons
     T = 5-160, ``e_m`` independent (sd 0.3) or a random walk (steps of sd 0.1): the two
     kinds of scatter a gradient shows (a bounded projection, accumulated finite-time
     fluctuations)."""
-    from chaosgrad._growth_laws import fit_growth_law
+    from chaosgrad._gradients.laws import fit_growth_law
 
     t = np.geomspace(5.0, 160.0, 12)
     hits, widths, values = 0, [], []

@@ -1,7 +1,7 @@
 """Test-wide settings.
 
 chaosgrad runs its own computations with float64 enabled in a scope and leaves the
-process's JAX configuration alone (``chaosgrad._precision``). Many tests here check
+process's JAX configuration alone (``chaosgrad._runtime.precision``). Many tests here check
 internal functions against float64 truths directly, outside any public entry point, so
 every test runs inside ``jax.enable_x64(True)`` as well, except those marked
 ``user_process``: they run as a user's script would, with JAX's defaults (float32), to

@@ -27,9 +27,9 @@ import numpy as np
 import pytest
 
 import chaosgrad as cg
-from chaosgrad._capabilities import refinable
+from chaosgrad._simulators.capabilities import refinable
 from chaosgrad._pytree import floats_as_arrays
-from chaosgrad._reference import default_reference
+from chaosgrad._spectra.reference import default_reference
 from test_conformance import _verlet  # the velocity-Verlet step factory of the simulator suite
 
 LORENZ = {"s": 10.0, "r": 28.0, "b": 8.0 / 3.0}

@@ -8,7 +8,7 @@ import jax.numpy as jnp
 import pytest
 
 import chaosgrad as cg
-import chaosgrad._cost as cost_module
+import chaosgrad._spectra.cost as cost_module
 from chaosgrad import ChaosgradInputError
 
 # The logistic map at r = 4: lambda_1 = ln 2, but its finite-time exponents fluctuate by
@@ -96,7 +96,7 @@ def _no_loop(*a, **k):
 
 
 def test_large_state_warns_before_the_loop(monkeypatch):
-    monkeypatch.setattr("chaosgrad._lyapunov._Chunks", _no_loop)
+    monkeypatch.setattr("chaosgrad._spectra.lyapunov._Chunks", _no_loop)
     big = cg.MapSimulator(lambda y, a: 0.5 * y)
     with warnings.catch_warnings():
         warnings.simplefilter("error", cg.CostWarning)
@@ -129,7 +129,7 @@ def test_a_run_until_converged_that_blows_up_says_so():
 
 
 def test_a_fixed_time_within_a_distant_deadline_is_the_fixed_time_run():
-    from chaosgrad._lyapunov import Within
+    from chaosgrad._spectra.lyapunov import Within
 
     fixed = cg.lyapunov_spectrum(LOGISTIC, Y0, 4.0, time=500)
     within = cg.lyapunov_spectrum(LOGISTIC, Y0, 4.0, time=Within(500.0, time.monotonic() + 600))
@@ -139,7 +139,7 @@ def test_a_fixed_time_within_a_distant_deadline_is_the_fixed_time_run():
 
 
 def test_a_fixed_time_past_its_deadline_is_a_shorter_run_with_its_own_error_bar():
-    from chaosgrad._lyapunov import Within
+    from chaosgrad._spectra.lyapunov import Within
 
     res = cg.lyapunov_spectrum(LOGISTIC, Y0, 4.0, time=Within(500.0, time.monotonic() - 1))
     # No call starts after the deadline, and at least one runs: the first call of a timed
@@ -149,7 +149,7 @@ def test_a_fixed_time_past_its_deadline_is_a_shorter_run_with_its_own_error_bar(
 
 
 def test_the_reference_halvings_share_the_budget_of_its_run_until_converged():
-    from chaosgrad._reference import reference_spectrum
+    from chaosgrad._spectra.reference import reference_spectrum
 
     sim = cg.ODESimulator(lambda t, y, a: -a * y, solver=cg.RK4(), dt=0.1)
     lyap = dict(k=1, interval=0.1, time=cg.UntilConverged(rtol=1e-9, max_seconds=0.01), seed=0)
@@ -164,8 +164,8 @@ def test_the_reference_halvings_share_the_budget_of_its_run_until_converged():
 
 
 def test_a_large_frame_transient_runs_the_state_alone_to_the_same_state():
-    from chaosgrad._lyapunov import evolve_in_intervals
-    from chaosgrad._lyapunov_chunks import STATE_ONLY_FRAME
+    from chaosgrad._spectra.lyapunov import evolve_in_intervals
+    from chaosgrad._spectra.chunks import STATE_ONLY_FRAME
 
     sim = cg.MapSimulator(lambda y, a: a * y + 0.1 * jnp.sin(y))
     y0 = jnp.linspace(-1.0, 1.0, STATE_ONLY_FRAME)

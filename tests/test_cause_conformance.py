@@ -27,7 +27,7 @@ import numpy as np
 import pytest
 
 import chaosgrad as cg
-from chaosgrad._diagnose_causes import ablation_name, try_cause
+from chaosgrad._diagnosis.testing import ablation_name, try_cause
 from _synthetic import make_gradient, make_lyapunov
 
 

@@ -23,7 +23,7 @@ import pytest
 import _synthetic as syn
 import chaosgrad
 from chaosgrad import Study, cli, load_result, studies
-from chaosgrad._progress import StderrProgress
+from chaosgrad._runtime.progress import StderrProgress
 from chaosgrad.report import _document, _pdf
 
 FAST = ["--dpi", "40", "-q"]
@@ -404,7 +404,7 @@ def test_interrupt_and_crash_during_the_analysis(registry, capsys, tmp_path):
 def test_an_interrupt_that_surfaces_as_a_write_error_exits_130(registry, capsys, tmp_path, monkeypatch):
     """An interrupt can leave a busy temporary folder behind, whose removal fails with an
     OSError: that is still an interrupt (exit 130), not a report that could not be written."""
-    from chaosgrad import _interrupts
+    from chaosgrad._runtime import interrupts as _interrupts
 
     def interrupted_mid_write(doc, path, reason):
         _interrupts._STATE["interrupted"] = True
@@ -582,7 +582,7 @@ def test_report_validates_every_field_against_the_schema(edit, field, capsys, tm
 
 
 def test_report_refuses_a_file_that_never_ends(capsys, tmp_path, monkeypatch):
-    from chaosgrad import _serialize
+    from chaosgrad._results import serialize as _serialize
 
     endless = tmp_path / "results.json"
     endless.symlink_to("/dev/zero")  # refused at its first byte, which no JSON text begins with

@@ -1,5 +1,5 @@
 """Compile once: programs shared across step sizes, and the persistent compilation cache
-(``chaosgrad._compilation_cache``), whose programs must give the very same numbers."""
+(``chaosgrad._runtime.compilation_cache``), whose programs must give the very same numbers."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ import jax.numpy as jnp
 import pytest
 
 import chaosgrad as cg
-from chaosgrad import _lyapunov_chunks
-from chaosgrad._compilation_cache import ENV, cache_folder, compile_in_background
+from chaosgrad._spectra import chunks as _lyapunov_chunks
+from chaosgrad._runtime.compilation_cache import ENV, cache_folder, compile_in_background
 
 
 def lorenz(t, y, a):
@@ -135,8 +135,8 @@ def test_a_cache_the_user_configured_is_left_as_it_is(tmp_path):
 
 
 def test_compile_policies_resolve_to_options_xla_accepts_here():
-    """Rule 4 of ``chaosgrad._compile_policy``: the options are given only where they apply."""
-    from chaosgrad._compile_policy import COMPILE_BOUND, RUN_BOUND, CompilePolicy
+    """Rule 4 of ``chaosgrad._runtime.compile_policy``: the options are given only where they apply."""
+    from chaosgrad._runtime.compile_policy import COMPILE_BOUND, RUN_BOUND, CompilePolicy
 
     assert RUN_BOUND.resolved() == {}
     expected = COMPILE_BOUND.options if jax.default_backend() == "cpu" else {}
@@ -146,8 +146,8 @@ def test_compile_policies_resolve_to_options_xla_accepts_here():
 
 
 def test_a_policy_jit_is_made_at_first_use_and_its_options_reach_every_compile(monkeypatch):
-    from chaosgrad import _compile_policy
-    from chaosgrad._compile_policy import COMPILE_BOUND, CompilePolicy, policy_jit
+    from chaosgrad._runtime import compile_policy as _compile_policy
+    from chaosgrad._runtime.compile_policy import COMPILE_BOUND, CompilePolicy, policy_jit
 
     def f(x):
         return jnp.sin(x) * jnp.exp(-x) + x ** 3

@@ -18,9 +18,9 @@ import pytest
 
 import chaosgrad as cg
 from chaosgrad import zoo
-from chaosgrad._capabilities import Refinable, SwappableAdjoint
+from chaosgrad._simulators.capabilities import Refinable, SwappableAdjoint
 from chaosgrad._checks import check_step_shapes
-from chaosgrad._simulators import mark_failed
+from chaosgrad._simulators.base import mark_failed
 from chaosgrad.studies.deep_network import LayerByLayer
 
 

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 import chaosgrad as cg
-from chaosgrad._curvature import curvature_regime
-from chaosgrad._lanczos import lanczos
+from chaosgrad._landscape.curvature import curvature_regime
+from chaosgrad._landscape.lanczos import lanczos
 
 RNG = np.random.default_rng(7)
 _M = RNG.normal(size=(4, 4))

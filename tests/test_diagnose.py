@@ -253,11 +253,11 @@ def _numbers(d):
 def test_measurements_side_by_side_give_the_sequential_numbers(monkeypatch, lyapunov_time, in_background):
     # A fixed measuring time and the caller's horizons: the reference's run at dt / 2,
     # the user's spectrum and the members run in the background beside the reference's
-    # run at dt (``_concurrent``). Rule 5 of ``_concurrent`` decides by the compilations
+    # run at dt (``_runtime.concurrent``). Rule 5 of ``_runtime.concurrent`` decides by the compilations
     # in flight; here it is forced each way, and the numbers must not move. 40.03 is not
     # a whole number of intervals: the halvings round it to 40.0 and 40.05, so the user's
     # spectrum waits for the returned reference's own time, as the sequential code does.
-    import chaosgrad._concurrent as concurrent
+    import chaosgrad._runtime.concurrent as concurrent
 
     started = []
     background = concurrent.Pending

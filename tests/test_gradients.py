@@ -193,7 +193,7 @@ def test_a_bounded_backsolve_fails_member_by_member_not_the_batch():
     and, for the second, diffrax's gradient with an unlimited budget."""
     import diffrax
 
-    from chaosgrad._bounded_backsolve import BoundedBacksolveAdjoint
+    from chaosgrad._simulators.bounded_backsolve import BoundedBacksolveAdjoint
 
     def field(t, y, w):  # an oscillator, and a constant that weighs the loss
         return jnp.stack([y[1], -w**2 * y[0], 0.0 * y[2]])
@@ -236,7 +236,7 @@ def test_a_settling_time_average_keeps_its_own_rate():
     the average dL_N/dp = 2 - 2 (1 - a^N) / ((1 - a) N), slowly from below. Its rate is
     tiny (about 7e-4 over N = 20..160) and is kept: fitted on N |dL_N/dp| it would be
     the 1/N's 0.015 instead."""
-    from chaosgrad._gradients import algebraic_rate
+    from chaosgrad._gradients.growth import algebraic_rate
 
     sim = cg.MapSimulator(lambda x, p: 0.5 * x + p)
     g = cg.gradient_growth(sim, jnp.array([1.0]), 1.0, loss=cg.TimeAveragedLoss(lambda y: y[0]),

@@ -14,9 +14,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import chaosgrad as cg
-from chaosgrad._growth_laws import fit_growth_law
-from chaosgrad._horizons import HORIZON_TOLERANCE, plan_horizons
-from chaosgrad._verdict import VerdictInputs, decide, rate_comparison
+from chaosgrad._gradients.laws import fit_growth_law
+from chaosgrad._gradients.horizons import HORIZON_TOLERANCE, plan_horizons
+from chaosgrad._diagnosis.verdict import VerdictInputs, decide, rate_comparison
 
 LAWS = {
     "exponential": lambda t: np.exp(0.3 * t),

@@ -162,7 +162,7 @@ _RAISES_WHILE_COMPILING = """
 import threading
 import jax.numpy as jnp
 import chaosgrad as cg
-from chaosgrad._compilation_cache import compiling_in_background
+from chaosgrad._runtime.compilation_cache import compiling_in_background
 
 def l96(t, y, F):
     if threading.current_thread() is threading.main_thread() and compiling_in_background():

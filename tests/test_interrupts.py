@@ -82,7 +82,7 @@ def test_an_interrupt_during_imports_is_raised_after_them():
     leaving, never inside the block; outside, it raises at once."""
     import os
 
-    from chaosgrad import _interrupts
+    from chaosgrad._runtime import interrupts as _interrupts
 
     saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:

@@ -20,9 +20,9 @@ import numpy as np
 import pytest
 
 import chaosgrad as cg
-from chaosgrad._shadowing_api import _objective
-from chaosgrad._unroll import flat_objective
-from chaosgrad._wrt import resolve_wrt
+from chaosgrad._shadowing.api import _objective
+from chaosgrad._gradients.unroll import flat_objective
+from chaosgrad._gradients.wrt import resolve_wrt
 
 
 
@@ -172,7 +172,7 @@ def test_gradient_through_the_sweep_is_jax_grad_of_the_direct_loop(loss):
 
 @params
 def test_the_unrolled_objective_is_the_direct_loss(loss):
-    # What curvature, gradient noise and smoothing differentiate (chaosgrad._unroll).
+    # What curvature, gradient noise and smoothing differentiate (chaosgrad._gradients.unroll).
     x0_of, objective = flat_objective(SIM, loss, resolve_wrt("rho", ARGS), ARGS, Y0, 4, 8)
     for nb in (2, 5, 8):
         got = jax.jit(objective)(x0_of(Y0), Y0, nb)

@@ -10,10 +10,10 @@ import jax.numpy as jnp
 import numpy as np
 
 import chaosgrad as cg
-from chaosgrad._gradients import measure_growth
-from chaosgrad._horizon_options import prepare_measurement
-from chaosgrad._loss_scaling import DynamicLossScale
-from chaosgrad._precision import float64_scope
+from chaosgrad._gradients.growth import measure_growth
+from chaosgrad._gradients.options import prepare_measurement
+from chaosgrad._gradients.loss_scaling import DynamicLossScale
+from chaosgrad._runtime.precision import float64_scope
 
 
 @float64_scope

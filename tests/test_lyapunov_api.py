@@ -75,7 +75,7 @@ def test_shape_check_traces_the_step_once_per_kind_of_input():
 
 
 def test_initial_frame_is_an_orthonormal_host_draw_from_the_seed():
-    from chaosgrad._lyapunov_chunks import _initial_frame
+    from chaosgrad._spectra.chunks import _initial_frame
 
     for n, k, dtype in ((3, 3, "float64"), (40, 7, "float64"), (5, 2, "float32"), (4, 4, "float16")):
         for seed in (0, 1, -5, 2**40):
@@ -162,7 +162,7 @@ def _summary_by_definition(ftle, state_ok):
 
 @pytest.mark.parametrize("members", [1, 6])
 def test_summary_matches_its_definition_with_blow_ups(members):
-    from chaosgrad._lyapunov_result import summarise
+    from chaosgrad._spectra.result import summarise
 
     rng = np.random.default_rng(members)
     n_int, k, m = 40, 2, 5

@@ -11,7 +11,7 @@ import optax
 import pytest
 
 import chaosgrad as cg
-from chaosgrad import _symptoms as rules
+from chaosgrad._training import symptoms as rules
 
 
 def _train(params, loss_fn, tx, steps, clip_norm=None):

@@ -1,4 +1,4 @@
-"""The non-smooth cause (chaosgrad._nonsmooth): confirmed by the first-order against
+"""The non-smooth cause (chaosgrad._nonsmooth.cause): confirmed by the first-order against
 zeroth-order comparison, with where along the trajectory the program is non-smooth."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 import chaosgrad as cg
-from chaosgrad._causes import AbstractCause, CauseEvidence
-from chaosgrad._nonsmooth import OUTCOME, evidence_words
+from chaosgrad._diagnosis.causes import AbstractCause, CauseEvidence
+from chaosgrad._nonsmooth.cause import OUTCOME, evidence_words
 
 E = 0.8
 Y0 = jnp.array([1.0, -0.25])
@@ -112,8 +112,8 @@ def test_contact_study_brax_part_concludes_from_its_numbers():
     'biased' is the comparison of the first-order estimate with the zeroth-order interval
     and of the paired difference's interval with 0, and the words follow the numbers."""
     pytest.importorskip("brax")
-    from chaosgrad._precision import float64_scope
-    from chaosgrad._words import number
+    from chaosgrad._runtime.precision import float64_scope
+    from chaosgrad._diagnosis.words import number
     from chaosgrad.studies import _contact_brax
 
     m = float64_scope(_contact_brax.measure)(fast=False)

@@ -16,7 +16,7 @@ import pytest
 
 import _synthetic as syn
 import chaosgrad as cg
-from chaosgrad._serialize import INLINE_ELEMENTS, Result
+from chaosgrad._results.serialize import INLINE_ELEMENTS, Result
 
 LOGISTIC = cg.MapSimulator(lambda x, r: r * x * (1 - x))
 

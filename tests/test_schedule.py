@@ -1,12 +1,12 @@
-"""The schedule (``_schedule``): its rules, and measuring functions that run as
+"""The schedule (``_runtime.schedule``): its rules, and measuring functions that run as
 sequential code outside one."""
 
 import threading
 
 import pytest
 
-from chaosgrad import _schedule
-from chaosgrad._schedule import SEQUENTIAL, Schedule, current
+from chaosgrad._runtime import schedule as _schedule
+from chaosgrad._runtime.schedule import SEQUENTIAL, Schedule, current
 
 
 class _Program:
@@ -59,7 +59,7 @@ def test_handlers_run_once_in_order_and_first_goes_first():
 
 
 def test_a_started_measurement_is_taken_once_and_the_rest_discarded(monkeypatch):
-    import chaosgrad._concurrent as concurrent
+    import chaosgrad._runtime.concurrent as concurrent
 
     monkeypatch.setattr(concurrent, "compiling_in_background", lambda: False)
     release = threading.Event()

@@ -135,7 +135,7 @@ def test_result_round_trips_through_json():
 
 
 def test_shadowing_applies_rule():
-    from chaosgrad._diagnose_shadowing import shadowing_applies
+    from chaosgrad._diagnosis.shadowing import shadowing_applies
 
     assert shadowing_applies("intrinsic-explosion", "chaotic", True, False) == (True, None)
     assert shadowing_applies("inconclusive", "chaotic", True, False) == (True, None)

@@ -1,5 +1,5 @@
 """Exact checks of the first-order against zeroth-order estimates of a smoothed loss's
-gradient (chaosgrad._smoothed), on programs whose smoothed gradient is known in closed
+gradient (chaosgrad._nonsmooth.estimators), on programs whose smoothed gradient is known in closed
 form.
 
 Tolerances. Every estimate is checked against its closed form through the result's own
@@ -21,7 +21,7 @@ import pytest
 from scipy.special import ndtr
 
 import chaosgrad as cg
-from chaosgrad._smoothed import interpolation_alpha, smoothed_advice
+from chaosgrad._nonsmooth.estimators import interpolation_alpha, smoothed_advice
 
 
 def phi(z):
@@ -261,7 +261,7 @@ def test_first_order_variance_of_a_doubling_map_matches_its_closed_form():
     more than three of those. The fitted growth rate of the variance (advice) then matches
     the closed form's rate to 0.05 per step (each log-variance is good to 0.05, and the
     slope over n = 4..8 divides that by sqrt(sum (n - 6)^2) = 3.2)."""
-    from chaosgrad._smoothed import variance_rate
+    from chaosgrad._nonsmooth.estimators import variance_rate
 
     x, sigma = 0.3, 0.3
     sim = cg.MapSimulator(lambda y, p: 2.0 * y)

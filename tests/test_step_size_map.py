@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 import chaosgrad as cg
-from chaosgrad._capabilities import refinable
+from chaosgrad._simulators.capabilities import refinable
 
 W2 = 1.0  # omega^2
 Y0 = jnp.array([1.0, 0.0])

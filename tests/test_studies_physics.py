@@ -12,7 +12,7 @@ import pytest
 import _synthetic as syn
 import chaosgrad as cg
 from chaosgrad import studies
-from chaosgrad._serialize import Result
+from chaosgrad._results.serialize import Result
 from chaosgrad.studies.oscillators import euler_map, euler_threshold
 from chaosgrad.zoo._flows import damped_oscillator_vector_field
 

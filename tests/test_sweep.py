@@ -10,12 +10,12 @@ import pytest
 from jax import monitoring
 
 import chaosgrad as cg
-from chaosgrad._diagnose_expectation import default_horizons
-from chaosgrad._horizons import MAX_BLOCKS, plan_horizons
-from chaosgrad._losses import LinearReadout, TimeAveragedLoss
-from chaosgrad._sweep import sweep_horizons, sweep_layout
-from chaosgrad._sweep_blocks import DEFAULT_CAPACITY, MIN_HORIZON_LANES, StoredSteps, WholeBlock
-from chaosgrad._wrt import resolve_wrt
+from chaosgrad._diagnosis.expectation import default_horizons
+from chaosgrad._gradients.horizons import MAX_BLOCKS, plan_horizons
+from chaosgrad._gradients.losses import LinearReadout, TimeAveragedLoss
+from chaosgrad._gradients.sweep import sweep_horizons, sweep_layout
+from chaosgrad._gradients.sweep_blocks import DEFAULT_CAPACITY, MIN_HORIZON_LANES, StoredSteps, WholeBlock
+from chaosgrad._gradients.wrt import resolve_wrt
 
 
 def lorenz(t, y, a):

@@ -5,7 +5,7 @@ import math
 
 import pytest
 
-from chaosgrad._verdict import (
+from chaosgrad._diagnosis.verdict import (
     LOG2,
     VERDICTS,
     VerdictInputs,

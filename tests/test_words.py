@@ -2,13 +2,13 @@
 
 A property test over synthetic diagnoses (no simulation): NaN and infinite rates, zero and
 non-finite gradients, disjoint and overlapping intervals, every verdict and physics class.
-For all the words produced about a diagnosis (the explanation and advice of ``_advice``,
+For all the words produced about a diagnosis (the explanation and advice of ``_diagnosis.advice``,
 the report's headline, key numbers and terminal summary, the figure captions) it checks
 that no NaN or infinity is written as a number, that nothing claims agreement with the
 physics where the stated intervals are disjoint, that no overflow horizon is stated
 without a finite rate above zero, and that each caption names only the coloured and
 styled elements its figure draws. ``Diagnosis.summary`` is not covered here: its
-formatting belongs to ``_diagnosis_types``.
+formatting belongs to ``_diagnosis.types``.
 """
 
 from __future__ import annotations
@@ -25,10 +25,10 @@ from hypothesis import strategies as st
 
 from _synthetic import make_gradient, make_lyapunov
 from chaosgrad import Ablation, Diagnosis, Recommendation, Study
-from chaosgrad import _words as words
-from chaosgrad._advice import explain, overflow_extrapolated, overflow_horizons, recommend
-from chaosgrad._diagnosis_types import CAUSES
-from chaosgrad._verdict import PHYSICS, VERDICTS, Decision
+from chaosgrad._diagnosis import words as words
+from chaosgrad._diagnosis.advice import explain, overflow_extrapolated, overflow_horizons, recommend
+from chaosgrad._diagnosis.types import CAUSES
+from chaosgrad._diagnosis.verdict import PHYSICS, VERDICTS, Decision
 from chaosgrad.report import _captions, _document, _figures
 from chaosgrad.report._plot import COLOUR_NAMES, STYLE_NAMES, draw_generic
 from chaosgrad.report._text import headline, summary_table

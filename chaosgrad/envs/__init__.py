@@ -14,8 +14,8 @@ Neither gymnax nor Brax is imported here: the adapters work on the objects the u
 passes (``pip install chaosgrad[envs]`` installs both).
 """
 
-from ._brax import brax, coordinates
-from ._gymnax import gymnax
-from ._rollout import EnvironmentSimulator, RolloutState
+from chaosgrad.envs._brax import brax, coordinates
+from chaosgrad.envs._gymnax import gymnax
+from chaosgrad.envs._rollout import EnvironmentSimulator, RolloutState
 
 __all__ = ["EnvironmentSimulator", "RolloutState", "brax", "coordinates", "gymnax"]

@@ -26,9 +26,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._errors import bad_argument
-from ._gymnax import check_episode
-from ._rollout import EnvironmentSimulator, float64_probe
+from chaosgrad._errors import bad_argument
+from chaosgrad.envs._gymnax import check_episode
+from chaosgrad.envs._rollout import EnvironmentSimulator, float64_probe
 
 
 def coordinates(state):

@@ -20,8 +20,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._errors import bad_argument
-from ._rollout import EnvironmentSimulator, float64_probe
+from chaosgrad._errors import bad_argument
+from chaosgrad.envs._rollout import EnvironmentSimulator, float64_probe
 
 GRADIENTS = ("require", "as-shipped")
 EPISODE = ("stop", "continue")

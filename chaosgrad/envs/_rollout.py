@@ -15,7 +15,7 @@ far, the current discount weight and the PRNG key. Only the environment's dynami
 are the tangent space (``tangent_env``, default: every floating leaf of the environment
 state); the return and the weight are passive records, read by :class:`~chaosgrad.ReturnLoss`.
 
-Episodes (:class:`~chaosgrad._capabilities.Episodic`): the state also counts the steps of
+Episodes (:class:`~chaosgrad._simulators.capabilities.Episodic`): the state also counts the steps of
 the episode taken and whether it has ended. Once it has (``done`` from the transition, or
 ``episode_length`` steps taken) the step is the identity and adds no reward, so a rollout
 never steps past the end of the user's episode; the analyses refuse transients, measuring
@@ -23,7 +23,7 @@ times and horizons past ``episode_length`` before anything runs. ``episode_lengt
 with ``end_on_done=False`` follows one trajectory without end (the adapters'
 ``episode="continue"``: a named choice for questions about the physics itself).
 
-Precision (:class:`~chaosgrad._capabilities.BuiltPrecision`): an environment runs in the
+Precision (:class:`~chaosgrad._simulators.capabilities.BuiltPrecision`): an environment runs in the
 precision it was built in. One built in float32 whose step cannot run on float64 states
 (Brax: its system's arrays are float32 and its scans must carry their own dtype) keeps
 stepping in float32 inside the float64 twin, which says so in ``float64_limit``.
@@ -37,11 +37,11 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 
-from .._checks import check_seed
-from .._errors import bad_argument
-from .._pytree import as_arrays, cast_floats
-from .._capabilities import BuiltPrecision, Episodic
-from .._simulators import AbstractSimulator, _check_dt, _check_dtype, replace_fields
+from chaosgrad._checks import check_seed
+from chaosgrad._errors import bad_argument
+from chaosgrad._pytree import as_arrays, cast_floats
+from chaosgrad._simulators.capabilities import BuiltPrecision, Episodic
+from chaosgrad._simulators.base import AbstractSimulator, _check_dt, _check_dtype, replace_fields
 
 DISCRETE = ("refuse", "expected")
 

@@ -22,13 +22,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .._diagnosis_types import Diagnosis
-from .._errors import bad_argument
-from .._serialize import read_result
-from .._study import Study
-from ._atomic import Staging, write_atomic
-from ._index import write_index
-from ._pdf import PdfError, find_chromium
+from chaosgrad._diagnosis.types import Diagnosis
+from chaosgrad._errors import bad_argument
+from chaosgrad._results.serialize import read_result
+from chaosgrad._results.study import Study
+from chaosgrad.report._atomic import Staging, write_atomic
+from chaosgrad.report._index import write_index
+from chaosgrad.report._pdf import PdfError, find_chromium
 
 FORMATS = ("html", "pdf", "json")
 PDF_ENGINES = ("auto", "chromium", "matplotlib")
@@ -117,7 +117,7 @@ def load_with_version(path) -> tuple[Study, str | None]:
 
 def render_html(result, *, dpi: int = 150, scale: float = 1.0) -> str:
     """The report of a Study or Diagnosis as one self-contained HTML string."""
-    from . import _document, _html
+    from chaosgrad.report import _document, _html
 
     return _html.render(_document.build(as_study(result), dpi=dpi, scale=scale))
 
@@ -147,7 +147,7 @@ def render(
     Every file is staged in ``out_dir`` and moved into place only when all of them have
     been rendered, so a failure leaves no new or half-written file behind.
     """
-    from . import _document, _html, _pdf
+    from chaosgrad.report import _document, _html, _pdf
 
     fmts = parse_formats(formats)
     if pdf_engine not in PDF_ENGINES:

@@ -14,7 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from .. import _interrupts as interrupts
+from chaosgrad._runtime import interrupts as interrupts
 
 # A staged file is named ``.<stem>.<pid>-<random>.tmp.<ext>`` (``mkstemp``'s random part is
 # 8 characters); files of this pattern that a killed writer left behind are removed by the

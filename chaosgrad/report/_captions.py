@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import _words as words
-from ._plot import BAD, GRAD, GREY, NUM, PHYS, REF, STYLE_NAMES, colour_name
-from ._text import dtype_limits, fmt, horizon_kind, is_finite
+from chaosgrad._diagnosis import words as words
+from chaosgrad.report._plot import BAD, GRAD, GREY, NUM, PHYS, REF, STYLE_NAMES, colour_name
+from chaosgrad.report._text import dtype_limits, fmt, horizon_kind, is_finite
 
 
 def _line(colour: str, style: str) -> str:
@@ -15,8 +15,8 @@ def _line(colour: str, style: str) -> str:
 
 
 def gradient_growth(d) -> str:
-    from . import _figures
-    from ._figures import DTYPE_LINE, OVERFLOW_LINE, gradient_growth_parts
+    from chaosgrad.report import _figures
+    from chaosgrad.report._figures import DTYPE_LINE, OVERFLOW_LINE, gradient_growth_parts
 
     g = d.gradient
     parts = gradient_growth_parts(d)
@@ -91,7 +91,7 @@ def gradient_growth(d) -> str:
 
 
 def convergence(d) -> str:
-    from ._figures import CONVERGENCE_LINES, LITERATURE_LINE, NONFINITE_LINE
+    from chaosgrad.report._figures import CONVERGENCE_LINES, LITERATURE_LINE, NONFINITE_LINE
 
     p, n = d.lambda_physical, d.lambda_numerical
     k = max(int(min(3, np.asarray(p.exponents).size)), 1)
@@ -149,7 +149,7 @@ def ftle(d) -> str:
 
 
 def cotangent(d) -> str:
-    from ._figures import PHYSICS_LINE
+    from chaosgrad.report._figures import PHYSICS_LINE
 
     g = d.gradient
     t = np.asarray(g.cotangent_times)
@@ -184,7 +184,7 @@ def ablations(d) -> str:
         return "No ablations were run, so no cause is confirmed by a rerun."
     conf = [a.name for a in abl if a.confirmed]
     failed = [a.name for a in abl if a.status != "ok"]
-    from ._figures import ABLATION_COLOURS, PHYSICS_LINE, ablation_marks
+    from chaosgrad.report._figures import ABLATION_COLOURS, PHYSICS_LINE, ablation_marks
 
     marks = ablation_marks(d)
     before, confirmed, other = (colour_name(c) for c in ABLATION_COLOURS)
@@ -233,7 +233,7 @@ def spectrum(d) -> str:
 
 
 def growth_law(d) -> str:
-    from ._law_figure import caption
+    from chaosgrad.report._law_figure import caption
 
     return caption(d)
 

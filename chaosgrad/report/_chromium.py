@@ -30,7 +30,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from ._pdf import CHROMIUM_FLAGS, PdfError, PrintTimeout, profile_parent
+from chaosgrad.report._pdf import CHROMIUM_FLAGS, PdfError, PrintTimeout, profile_parent
 
 # The one-shot print's flags, less those of its command-line printing: with the DevTools
 # pipe, Chromium 156's renderer crashes on loading a page under --no-pdf-header-footer.

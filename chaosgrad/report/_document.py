@@ -17,11 +17,11 @@ from importlib import metadata
 
 import numpy as np
 
-from .. import _interrupts as interrupts
-from .. import _words as words
-from .._diagnosis_types import Diagnosis
-from . import _captions
-from ._text import (
+from chaosgrad._runtime import interrupts as interrupts
+from chaosgrad._diagnosis import words as words
+from chaosgrad._diagnosis.types import Diagnosis
+from chaosgrad.report import _captions
+from chaosgrad.report._text import (
     as_float,
     cause_words,
     dtype_limits,
@@ -449,7 +449,7 @@ def build(study, *, dpi: int = 150, scale: float = 1.0, figures: bool = True) ->
     verdict_text, tone = headline(d)
     figs = []
     warnings = []
-    from . import _figures, _plot  # matplotlib itself is imported only when drawing
+    from chaosgrad.report import _figures, _plot  # matplotlib itself is imported only when drawing
 
     omitted = []
     for fid, title, draw in _figures.STANDARD:
@@ -536,7 +536,7 @@ def _in_one_notation(value):
 
 
 def _figure(fid, title, caption, draw, data, dpi, scale, warnings) -> FigureItem:
-    from ._plot import BASE_SIZE, render_png
+    from chaosgrad.report._plot import BASE_SIZE, render_png
 
     try:
         png = render_png(draw, dpi, data, width=BASE_SIZE[0] * scale)

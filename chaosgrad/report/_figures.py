@@ -20,8 +20,8 @@ import warnings
 
 import numpy as np
 
-from ._plot import BAD, GRAD, GREY, NUM, PHYS, REF, finite, legend, new_figure, note, thin_index
-from ._text import dtype_limits, fmt, horizon_kind, is_finite
+from chaosgrad.report._plot import BAD, GRAD, GREY, NUM, PHYS, REF, finite, legend, new_figure, note, thin_index
+from chaosgrad.report._text import dtype_limits, fmt, horizon_kind, is_finite
 
 
 def _blend(ax):
@@ -475,13 +475,13 @@ def _bar_label(v: float, scale: float) -> str:
 
 
 def _growth_law(d, width=6.4, height=3.0):
-    from ._law_figure import growth_law
+    from chaosgrad.report._law_figure import growth_law
 
     return growth_law(d, width, height)
 
 
 def _has_law(d) -> bool:
-    from ._law_figure import growth_law_parts
+    from chaosgrad.report._law_figure import growth_law_parts
 
     return growth_law_parts(d) is not None
 

@@ -9,7 +9,7 @@ import base64
 import html
 import re
 
-from ._document import Document, FigureItem, TableItem
+from chaosgrad.report._document import Document, FigureItem, TableItem
 
 CSS = """
 :root { --ink:#1d2330; --muted:#5b6472; --line:#e2e5ea; --bg:#f4f5f7; --card:#ffffff;

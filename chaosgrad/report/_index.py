@@ -6,9 +6,9 @@ import datetime as _dt
 import html
 from pathlib import Path
 
-from ._atomic import write_atomic
-from ._html import CSS, _unbreakable
-from ._text import fmt_rate, fmt_rate_interval, verdict_label, verdict_words
+from chaosgrad.report._atomic import write_atomic
+from chaosgrad.report._html import CSS, _unbreakable
+from chaosgrad.report._text import fmt_rate, fmt_rate_interval, verdict_label, verdict_words
 
 RESULTS_NAME = "results.json"
 
@@ -42,7 +42,7 @@ def _row(folder: Path, results: Path, load) -> dict:
 
 def scan(reports_dir) -> list[dict]:
     """One row per ``<reports_dir>/<name>/results.json`` (sorted by folder name)."""
-    from . import load
+    from chaosgrad.report import load
 
     root = Path(reports_dir)
     rows = []

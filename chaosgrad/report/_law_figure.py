@@ -1,7 +1,7 @@
 """The growth-law figure: the gradient on the two axes where each law is a straight line.
 
 ``ln ||g||`` against ``T`` is straight for exponential growth ``e^{gamma T}``; against
-``ln T`` it is straight for a power ``T^p`` (``chaosgrad._growth_laws``). The figure draws
+``ln T`` it is straight for a power ``T^p`` (``chaosgrad._gradients.laws``). The figure draws
 the member median over the horizons the law was fitted on, on both axes, with each
 law's fitted line, and names the law the diagnosis chose; its caption reads the same
 parts (:func:`growth_law_parts`), so it names only what is drawn, in the colours drawn.
@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import _words as words
-from ._plot import GRAD, GREY, NUM, colour_name, new_figure
-from ._text import is_finite
+from chaosgrad._diagnosis import words as words
+from chaosgrad.report._plot import GRAD, GREY, NUM, colour_name, new_figure
+from chaosgrad.report._text import is_finite
 
 # The chosen law's line is solid, the other one dashed.
 CHOSEN, OTHER = "-", "--"

@@ -115,7 +115,7 @@ def start_printer(chromium: str):
     cannot start (no ``posix_spawn`` or ``fcntl``, or the spawn failed): :func:`write_pdf`
     then prints with :func:`print_with_chromium`."""
     try:
-        from ._chromium import ChromiumPrinter
+        from chaosgrad.report._chromium import ChromiumPrinter
 
         return ChromiumPrinter(chromium)
     except (ImportError, AttributeError, NotImplementedError, PdfError):
@@ -265,7 +265,7 @@ class _Flow:
         self.text(s, size=size, weight="bold", gap=0.08)
 
     def table(self, columns, rows, widths=None, size: float = 7.5):
-        from ._html import number_cell
+        from chaosgrad.report._html import number_cell
 
         def units(cell: str) -> list:
             """What a cell may break between: words, or a number's pieces (the value,

@@ -146,7 +146,7 @@ def _is_categorical(x) -> bool:
 def draw_generic(spec, *, width: float = BASE_SIZE[0], height: float = BASE_SIZE[1]):
     """Draw a :class:`chaosgrad.Figure` description: each Series by its ``style``; its
     labels in the report's one notation (``lambda_1`` as ``λ₁``)."""
-    from ._text import notation
+    from chaosgrad.report._text import notation
 
     fig, axes = new_figure(width, height)
     ax = axes[0, 0]

@@ -8,7 +8,7 @@ import re
 
 import numpy as np
 
-from .. import _words as words
+from chaosgrad._diagnosis import words as words
 
 # verdict -> (plain words, tone). Tone picks the colour of the headline banner.
 VERDICT_WORDS = {
@@ -164,7 +164,7 @@ def horizon_kind(d) -> str | None:
     """What ``d.overflow_horizon`` is: ``"overflow"`` when a finite rate above zero
     extrapolates it, ``"non-finite"`` when it is the horizon where the gradient was seen to
     turn non-finite, ``None`` when there is none (or it is not finite)."""
-    from .._advice import overflow_extrapolated  # the rule that made the horizon
+    from chaosgrad._diagnosis.advice import overflow_extrapolated  # the rule that made the horizon
 
     if not words.finite(d.overflow_horizon):
         return None
@@ -250,7 +250,7 @@ def fmt_interval(interval, digits: int = 3) -> str:
 
 def fmt_rate_interval(rate, interval, digits: int = 3) -> str:
     """A rate and its interval side by side in common decimals (``+0.890 [+0.854,
-    +0.950]``, the one formatter of ``chaosgrad._words``); for a table, a value that is
+    +0.950]``, the one formatter of ``chaosgrad._diagnosis.words``); for a table, a value that is
     not finite is still shown (``NaN``), never dropped."""
     try:
         lo, hi = interval

@@ -11,7 +11,7 @@ import importlib
 from dataclasses import dataclass
 from typing import Callable
 
-from .._study import Study
+from chaosgrad._results.study import Study
 
 
 @dataclass(frozen=True)

@@ -8,12 +8,12 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from .._diagnose import diagnose
-from .._diagnosis_types import Diagnosis
-from .._members import OnAttractor
-from .._reference import exponent_uncertainty
-from .._study import Figure, Section, Series, Study, Table
-from ..zoo import System
+from chaosgrad._diagnosis.diagnose import diagnose
+from chaosgrad._diagnosis.types import Diagnosis
+from chaosgrad._gradients.members import OnAttractor
+from chaosgrad._spectra.reference import exponent_uncertainty
+from chaosgrad._results.study import Figure, Section, Series, Study, Table
+from chaosgrad.zoo import System
 
 
 def no_progress(label: str, done: int, total: int) -> None:
@@ -44,7 +44,7 @@ def import_optional(module: str, study: str):
     """Import a third-party package a study needs, or say how to install it."""
     import importlib
 
-    from .._errors import bad_argument
+    from chaosgrad._errors import bad_argument
 
     try:
         return importlib.import_module(module)
@@ -79,7 +79,7 @@ RATES_SERIES = ("physical", "numerical", "gradient")
 def rates_colours() -> dict:
     """The colour names :func:`rates_figure`'s series are drawn in, for captions:
     ``{"physical": "blue", "numerical": "orange", "gradient": "green"}``."""
-    from ..report._plot import colour_name, series_colour
+    from chaosgrad.report._plot import colour_name, series_colour
 
     return {name: colour_name(series_colour(i)) for i, name in enumerate(RATES_SERIES)}
 
@@ -104,7 +104,7 @@ def rates_figure(x, diagnoses: Sequence[Diagnosis], *, xlabel: str, title: str, 
 
 
 def verdict_table(title: str, xname: str, x, diagnoses: Sequence[Diagnosis], caption: str = "") -> Table:
-    from ..report._text import fmt_rate_interval  # the report's one formatter of a rate and its interval
+    from chaosgrad.report._text import fmt_rate_interval  # the report's one formatter of a rate and its interval
 
     rows = []
     for v, d in zip(x, diagnoses):

@@ -32,16 +32,16 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._errors import ChaosgradInputError
-from .._losses import ReturnLoss
-from .._nonsmooth import NonSmooth
-from .._smoothed import smoothed_advice, smoothed_gradients
-from .._smoothed_types import SmoothedGradientResult
-from .._study import Figure, Section, Series, Table
-from .._words import number
-from ..envs import brax as brax_adapter
-from ..envs import coordinates
-from ._common import import_optional
+from chaosgrad._errors import ChaosgradInputError
+from chaosgrad._gradients.losses import ReturnLoss
+from chaosgrad._nonsmooth.cause import NonSmooth
+from chaosgrad._nonsmooth.estimators import smoothed_advice, smoothed_gradients
+from chaosgrad._nonsmooth.types import SmoothedGradientResult
+from chaosgrad._results.study import Figure, Section, Series, Table
+from chaosgrad._diagnosis.words import number
+from chaosgrad.envs import brax as brax_adapter
+from chaosgrad.envs import coordinates
+from chaosgrad.studies._common import import_optional
 
 ENV, BACKEND = "skid", "generalized"
 SIGMA = 0.05  # smoothing scale on the gains (the gains' entries are about 0.2)

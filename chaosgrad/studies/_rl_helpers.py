@@ -23,7 +23,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..zoo import _rl as rl
+from chaosgrad.zoo import _rl as rl
 
 
 def height_return(system, n_steps: int):

@@ -23,14 +23,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._fit import fit_growth_rate
-from .._lyapunov import lyapunov_spectrum
-from .._precision import float64_scope
-from .._simulators import MapSimulator
-from .._study import Figure, Series, Study, Table
-from ..zoo import tanh_rnn
-from . import StudySpec
-from ._common import (
+from chaosgrad._gradients.fit import fit_growth_rate
+from chaosgrad._spectra.lyapunov import lyapunov_spectrum
+from chaosgrad._runtime.precision import float64_scope
+from chaosgrad._simulators.base import MapSimulator
+from chaosgrad._results.study import Figure, Series, Study, Table
+from chaosgrad.zoo import tanh_rnn
+from chaosgrad.studies import StudySpec
+from chaosgrad.studies._common import (
     Section,
     activation_histogram_figure,
     diagnose_system,

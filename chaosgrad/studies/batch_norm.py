@@ -27,13 +27,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._diagnose import diagnose
-from .._gradients import gradient_growth
-from .._precision import float64_scope
-from .._simulators import MapSimulator
-from .._study import Study, Table
-from . import StudySpec
-from ._common import (
+from chaosgrad._diagnosis.diagnose import diagnose
+from chaosgrad._gradients.growth import gradient_growth
+from chaosgrad._runtime.precision import float64_scope
+from chaosgrad._simulators.base import MapSimulator
+from chaosgrad._results.study import Study, Table
+from chaosgrad.studies import StudySpec
+from chaosgrad.studies._common import (
     Figure,
     Section,
     Series,

@@ -36,19 +36,19 @@ import jax.numpy as jnp
 import numpy as np
 from scipy.special import ndtr
 
-from .._diagnose import diagnose
-from .._losses import ReturnLoss
-from .._nonsmooth import evidence_words
-from .._precision import float64_scope
-from .._simulators import MapSimulator
-from .._smoothed import interpolation_alpha, smoothed_advice, smoothed_gradients
-from .._study import Figure, Section, Series, Table
-from .._words import number
-from ..envs import gymnax as gymnax_adapter
-from . import StudySpec
-from . import _contact_brax
-from ._common import import_optional, make_study, no_progress
-from .gymnax_pendulum import mlp_policy, policy_params
+from chaosgrad._diagnosis.diagnose import diagnose
+from chaosgrad._gradients.losses import ReturnLoss
+from chaosgrad._nonsmooth.cause import evidence_words
+from chaosgrad._runtime.precision import float64_scope
+from chaosgrad._simulators.base import MapSimulator
+from chaosgrad._nonsmooth.estimators import interpolation_alpha, smoothed_advice, smoothed_gradients
+from chaosgrad._results.study import Figure, Section, Series, Table
+from chaosgrad._diagnosis.words import number
+from chaosgrad.envs import gymnax as gymnax_adapter
+from chaosgrad.studies import StudySpec
+from chaosgrad.studies import _contact_brax
+from chaosgrad.studies._common import import_optional, make_study, no_progress
+from chaosgrad.studies.gymnax_pendulum import mlp_policy, policy_params
 
 RESTITUTION = 0.8
 BALL_START = (1.0, -0.25)  # x0 (distance to the wall) and v0: the wall is reached at step 4
@@ -97,7 +97,7 @@ def _settings(fast: bool) -> dict:
 
 def debiased_norm(result, h: int, which: str) -> float:
     """``|E g|`` from a mean of ``N`` noisy per-pair estimates: ``|mean|^2`` overestimates
-    ``|E g|^2`` by ``tr Sigma / N`` (as in ``_gradient_noise``); zero where unresolved."""
+    ``|E g|^2`` by ``tr Sigma / N`` (as in ``_landscape.noise``); zero where unresolved."""
     mean = result.first_order[h] if which == "first" else result.zeroth_order[h]
     trace = result.first_order_trace[h] if which == "first" else result.zeroth_order_trace[h]
     n = max(int(result.finite_pairs[h]), 1)

@@ -17,14 +17,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._curvature import curvature, loss_slice
-from .._gradient_noise import gradient_noise
-from .._losses import FinalStateLoss, TimeAveragedLoss
-from .._precision import float64_scope
-from .._study import Figure, Series, Study, Table
-from ..zoo import lorenz63
-from . import StudySpec
-from ._common import (
+from chaosgrad._landscape.curvature import curvature, loss_slice
+from chaosgrad._landscape.noise import gradient_noise
+from chaosgrad._gradients.losses import FinalStateLoss, TimeAveragedLoss
+from chaosgrad._runtime.precision import float64_scope
+from chaosgrad._results.study import Figure, Series, Study, Table
+from chaosgrad.zoo import lorenz63
+from chaosgrad.studies import StudySpec
+from chaosgrad.studies._common import (
     Section,
     diagnose_system,
     fmt,

@@ -29,22 +29,22 @@ import equinox as eqx
 import jax.numpy as jnp
 import numpy as np
 
-from .._causes import DEFAULT_CAUSES, AbstractCause
-from .._diagnose import diagnose
-from .._lyapunov import lyapunov_spectrum
-from .._precision import float64_scope
-from .._simulators import AbstractSimulator, _check_dtype
-from .._study import Figure, Section, Series, Table
-from ..zoo import (
+from chaosgrad._diagnosis.causes import DEFAULT_CAUSES, AbstractCause
+from chaosgrad._diagnosis.diagnose import diagnose
+from chaosgrad._spectra.lyapunov import lyapunov_spectrum
+from chaosgrad._runtime.precision import float64_scope
+from chaosgrad._simulators.base import AbstractSimulator, _check_dtype
+from chaosgrad._results.study import Figure, Section, Series, Table
+from chaosgrad.zoo import (
     dead_relu_fraction,
     deep_network,
     jacobian_singular_values,
     layer_jacobian_norms,
     saturation_fraction,
 )
-from ..zoo._networks import _layer
-from . import StudySpec
-from ._common import (
+from chaosgrad.zoo._networks import _layer
+from chaosgrad.studies import StudySpec
+from chaosgrad.studies._common import (
     activation_histogram_figure,
     activation_samples,
     lam1,

@@ -21,15 +21,15 @@ import equinox as eqx
 import jax
 import numpy as np
 
-from .._losses import FinalStateLoss
-from .._ode import ODESimulator
-from .._precision import float64_scope
-from .._reference import exponent_uncertainty
-from .._study import Figure, Section, Series, Table
-from ..zoo import double_pendulum, double_pendulum_energy
-from ..zoo._flows import double_pendulum_vector_field
-from . import StudySpec
-from ._common import diagnose_system, lam1, make_study, no_progress
+from chaosgrad._gradients.losses import FinalStateLoss
+from chaosgrad._simulators.ode import ODESimulator
+from chaosgrad._runtime.precision import float64_scope
+from chaosgrad._spectra.reference import exponent_uncertainty
+from chaosgrad._results.study import Figure, Section, Series, Table
+from chaosgrad.zoo import double_pendulum, double_pendulum_energy
+from chaosgrad.zoo._flows import double_pendulum_vector_field
+from chaosgrad.studies import StudySpec
+from chaosgrad.studies._common import diagnose_system, lam1, make_study, no_progress
 
 DT = 0.02
 E_REST = -(1.0 + 1.0) * 9.8 * 1.0 - 1.0 * 9.8 * 1.0  # both links hanging down: -(m1 + m2) g l1 - m2 g l2

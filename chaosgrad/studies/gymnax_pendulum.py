@@ -19,13 +19,13 @@ from __future__ import annotations
 import jax.numpy as jnp
 import numpy as np
 
-from .._diagnose import diagnose
-from .._losses import ReturnLoss
-from .._precision import float64_scope
-from .._study import Section, Table
-from ..envs import gymnax as gymnax_adapter
-from . import StudySpec
-from ._common import exponent_list, import_optional, lam1, make_study, no_progress
+from chaosgrad._diagnosis.diagnose import diagnose
+from chaosgrad._gradients.losses import ReturnLoss
+from chaosgrad._runtime.precision import float64_scope
+from chaosgrad._results.study import Section, Table
+from chaosgrad.envs import gymnax as gymnax_adapter
+from chaosgrad.studies import StudySpec
+from chaosgrad.studies._common import exponent_list, import_optional, lam1, make_study, no_progress
 
 HIDDEN = 16
 POLICY_SEED = 0

@@ -19,16 +19,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._losses import FinalStateLoss
-from .._lyapunov import lyapunov_spectrum
-from .._precision import float64_scope
-from .._reference import exponent_uncertainty
-from .._rk import RK4
-from .._study import Figure, Section, Series, Table
-from .._words import finite, number
-from ..zoo import kuramoto_sivashinsky
-from . import StudySpec
-from ._common import diagnose_system, fmt, lam1, make_study, no_progress
+from chaosgrad._gradients.losses import FinalStateLoss
+from chaosgrad._spectra.lyapunov import lyapunov_spectrum
+from chaosgrad._runtime.precision import float64_scope
+from chaosgrad._spectra.reference import exponent_uncertainty
+from chaosgrad._simulators.rk import RK4
+from chaosgrad._results.study import Figure, Section, Series, Table
+from chaosgrad._diagnosis.words import finite, number
+from chaosgrad.zoo import kuramoto_sivashinsky
+from chaosgrad.studies import StudySpec
+from chaosgrad.studies._common import diagnose_system, fmt, lam1, make_study, no_progress
 
 EXPLICIT_DT = 0.05
 RK4_REAL_BOUND = 2.785  # classical RK4's stability interval on the negative real axis

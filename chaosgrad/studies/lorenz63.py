@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._losses import FinalStateLoss
-from .._precision import float64_scope
-from .._study import Study
-from ..zoo import lorenz63
-from . import StudySpec
-from ._common import (
+from chaosgrad._gradients.losses import FinalStateLoss
+from chaosgrad._runtime.precision import float64_scope
+from chaosgrad._results.study import Study
+from chaosgrad.zoo import lorenz63
+from chaosgrad.studies import StudySpec
+from chaosgrad.studies._common import (
     Section,
     diagnose_system,
     fmt,

@@ -20,14 +20,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._losses import FinalStateLoss
-from .._lyapunov import kaplan_yorke_dimension, lyapunov_spectrum
-from .._precision import float64_scope
-from .._reference import exponent_uncertainty
-from .._study import Figure, Section, Series, Table
-from ..zoo import lorenz96
-from . import StudySpec
-from ._common import (
+from chaosgrad._gradients.losses import FinalStateLoss
+from chaosgrad._spectra.lyapunov import kaplan_yorke_dimension, lyapunov_spectrum
+from chaosgrad._runtime.precision import float64_scope
+from chaosgrad._spectra.reference import exponent_uncertainty
+from chaosgrad._results.study import Figure, Section, Series, Table
+from chaosgrad.zoo import lorenz96
+from chaosgrad.studies import StudySpec
+from chaosgrad.studies._common import (
     diagnose_system,
     fmt,
     lam1,

@@ -23,14 +23,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._losses import FinalStateLoss
-from .._lyapunov import lyapunov_spectrum
-from .._precision import float64_scope
-from .._study import Figure, Section, Series, Table
-from ..zoo import henon, logistic
-from ..zoo._maps import logistic_step
-from . import StudySpec
-from ._common import (
+from chaosgrad._gradients.losses import FinalStateLoss
+from chaosgrad._spectra.lyapunov import lyapunov_spectrum
+from chaosgrad._runtime.precision import float64_scope
+from chaosgrad._results.study import Figure, Section, Series, Table
+from chaosgrad.zoo import henon, logistic
+from chaosgrad.zoo._maps import logistic_step
+from chaosgrad.studies import StudySpec
+from chaosgrad.studies._common import (
     diagnose_system,
     fmt,
     lam1,

@@ -27,17 +27,17 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from .._advice import underflow_with_scaling
-from .._diagnose import diagnose
-from .._gradients import measure_growth
-from .._horizon_options import prepare_measurement
-from .._loss_scaling import DynamicLossScale, all_finite
-from .._monitor import TrainingRecorder, monitor
-from .._precision import float64_scope
-from .._simulators import MapSimulator
-from .._study import Figure, Series, Study, Table
-from . import StudySpec
-from ._common import Section, fmt, make_study, no_progress
+from chaosgrad._diagnosis.advice import underflow_with_scaling
+from chaosgrad._diagnosis.diagnose import diagnose
+from chaosgrad._gradients.growth import measure_growth
+from chaosgrad._gradients.options import prepare_measurement
+from chaosgrad._gradients.loss_scaling import DynamicLossScale, all_finite
+from chaosgrad._training.monitor import TrainingRecorder, monitor
+from chaosgrad._runtime.precision import float64_scope
+from chaosgrad._simulators.base import MapSimulator
+from chaosgrad._results.study import Figure, Series, Study, Table
+from chaosgrad.studies import StudySpec
+from chaosgrad.studies._common import Section, fmt, make_study, no_progress
 
 R = 2.8  # logistic map: fixed point 1 - 1/r, multiplier 2 - r = -0.8
 

@@ -27,20 +27,20 @@ import diffrax
 import jax.numpy as jnp
 import numpy as np
 
-from .._losses import FinalStateLoss
-from .._lyapunov import lyapunov_spectrum
-from .._precision import float64_scope
-from .._simulators import MapSimulator
-from .._study import Figure, Section, Series
-from .._words import number
-from ..zoo import damped_oscillator, van_der_pol
-from ..zoo._flows import (
+from chaosgrad._gradients.losses import FinalStateLoss
+from chaosgrad._spectra.lyapunov import lyapunov_spectrum
+from chaosgrad._runtime.precision import float64_scope
+from chaosgrad._simulators.base import MapSimulator
+from chaosgrad._results.study import Figure, Section, Series
+from chaosgrad._diagnosis.words import number
+from chaosgrad.zoo import damped_oscillator, van_der_pol
+from chaosgrad.zoo._flows import (
     damped_oscillator_matrix,
     damped_oscillator_vector_field,
     van_der_pol_vector_field,
 )
-from . import StudySpec
-from ._common import (
+from chaosgrad.studies import StudySpec
+from chaosgrad.studies._common import (
     diagnose_system,
     fmt,
     lam1,

@@ -24,16 +24,16 @@ import math
 import jax.numpy as jnp
 import numpy as np
 
-from .._losses import TimeAveragedLoss
-from .._lyapunov import lyapunov_spectrum
-from .._precision import float64_scope
-from .._reference import exponent_uncertainty
-from .._study import Figure, Section, Series, Table
-from ..zoo import _rl as rl
-from ..zoo import get as zoo_get
-from . import StudySpec
-from . import _rl_helpers as helpers
-from ._common import diagnose_system, fmt, lam1, make_study, no_progress
+from chaosgrad._gradients.losses import TimeAveragedLoss
+from chaosgrad._spectra.lyapunov import lyapunov_spectrum
+from chaosgrad._runtime.precision import float64_scope
+from chaosgrad._spectra.reference import exponent_uncertainty
+from chaosgrad._results.study import Figure, Section, Series, Table
+from chaosgrad.zoo import _rl as rl
+from chaosgrad.zoo import get as zoo_get
+from chaosgrad.studies import StudySpec
+from chaosgrad.studies import _rl_helpers as helpers
+from chaosgrad.studies._common import diagnose_system, fmt, lam1, make_study, no_progress
 
 HEADLINE = "bouncing_ball"
 ACROBOT_SEED = 5  # a policy whose closed loop the Gym step changes most (see the seed scan)

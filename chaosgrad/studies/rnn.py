@@ -20,11 +20,11 @@ from __future__ import annotations
 import jax.numpy as jnp
 import numpy as np
 
-from .._precision import float64_scope
-from .._study import Figure, Section, Series, Table
-from ..zoo import gru_rnn, lstm_rnn, tanh_rnn
-from . import StudySpec
-from ._common import (
+from chaosgrad._runtime.precision import float64_scope
+from chaosgrad._results.study import Figure, Section, Series, Table
+from chaosgrad.zoo import gru_rnn, lstm_rnn, tanh_rnn
+from chaosgrad.studies import StudySpec
+from chaosgrad.studies._common import (
     activation_histogram_figure,
     activation_samples,
     diagnose_system,

@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._gradients import gradient_growth
-from .._losses import FinalStateLoss
-from .._precision import float64_scope
-from .._study import Figure, Section, Series, Table
-from ..zoo import rossler
-from . import StudySpec
-from ._common import diagnose_system, lam1, make_study, no_progress
+from chaosgrad._gradients.growth import gradient_growth
+from chaosgrad._gradients.losses import FinalStateLoss
+from chaosgrad._runtime.precision import float64_scope
+from chaosgrad._results.study import Figure, Section, Series, Table
+from chaosgrad.zoo import rossler
+from chaosgrad.studies import StudySpec
+from chaosgrad.studies._common import diagnose_system, lam1, make_study, no_progress
 
 LITERATURE_LAMBDA1 = 0.0714
 

@@ -15,15 +15,15 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._clv import covariant_vectors
-from .._gradients import gradient_growth
-from .._losses import TimeAveragedLoss
-from .._precision import float64_scope
-from .._shadowing_api import shadowing_gradient
-from .._study import Figure, Series, Study, Table
-from ..zoo import lorenz63, lorenz96
-from . import StudySpec
-from ._common import Section, diagnose_system, fmt, make_study, no_progress
+from chaosgrad._spectra.clv import covariant_vectors
+from chaosgrad._gradients.growth import gradient_growth
+from chaosgrad._gradients.losses import TimeAveragedLoss
+from chaosgrad._runtime.precision import float64_scope
+from chaosgrad._shadowing.api import shadowing_gradient
+from chaosgrad._results.study import Figure, Series, Study, Table
+from chaosgrad.zoo import lorenz63, lorenz96
+from chaosgrad.studies import StudySpec
+from chaosgrad.studies._common import Section, diagnose_system, fmt, make_study, no_progress
 
 
 def _z(y):

@@ -29,13 +29,13 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from .._losses import FinalStateLoss
-from .._monitor import TrainingRecorder, monitor
-from .._precision import float64_scope
-from .._study import Figure, Series, Study, Table
-from ..zoo import lorenz63
-from . import StudySpec
-from ._common import Section, diagnose_system, lam1, make_study, no_progress
+from chaosgrad._gradients.losses import FinalStateLoss
+from chaosgrad._training.monitor import TrainingRecorder, monitor
+from chaosgrad._runtime.precision import float64_scope
+from chaosgrad._results.study import Figure, Series, Study, Table
+from chaosgrad.zoo import lorenz63
+from chaosgrad.studies import StudySpec
+from chaosgrad.studies._common import Section, diagnose_system, lam1, make_study, no_progress
 
 RHO_TRUE, RHO_START = 28.0, 25.0
 RECORD = 20.0  # time units observed
@@ -132,7 +132,7 @@ def _tables_and_figures(runs, window, lam):
     table = Table(title="Where each method ends", rows=tuple(rows),
                   columns=("method", "final rho", "|error|", "sd of rho, last 20%", "median |grad|", "clipped",
                            "symptoms (steps flagged)"),
-                  caption="Symptoms are the monitor's rules (chaosgrad._symptoms).")
+                  caption="Symptoms are the monitor's rules (chaosgrad._training.symptoms).")
     return (loss_fig, rho_fig, grad_fig), table
 
 

@@ -7,9 +7,9 @@ to its factory; ``get(name, **overrides)`` builds one.
 
 from __future__ import annotations
 
-from .._errors import bad_argument
-from .._precision import float64_scope
-from ._flows import (
+from chaosgrad._errors import bad_argument
+from chaosgrad._runtime.precision import float64_scope
+from chaosgrad.zoo._flows import (
     ImplicitMidpoint,
     damped_oscillator,
     double_pendulum,
@@ -19,16 +19,16 @@ from ._flows import (
     rossler,
     van_der_pol,
 )
-from ._ks import (
+from chaosgrad.zoo._ks import (
     ETDRK4,
     KuramotoSivashinskyModel,
     etdrk4_coefficients,
     kuramoto_sivashinsky,
     kuramoto_sivashinsky_36,
 )
-from ._learning_registry import LEARNING_SYSTEMS
-from ._maps import henon, logistic
-from ._networks import (
+from chaosgrad.zoo._learning_registry import LEARNING_SYSTEMS
+from chaosgrad.zoo._maps import henon, logistic
+from chaosgrad.zoo._networks import (
     dead_relu_fraction,
     deep_network,
     gru_rnn,
@@ -38,8 +38,8 @@ from ._networks import (
     saturation_fraction,
     tanh_rnn,
 )
-from ._physical_registry import PHYSICAL_SYSTEMS
-from ._rl import (
+from chaosgrad.zoo._physical_registry import PHYSICAL_SYSTEMS
+from chaosgrad.zoo._rl import (
     ENV_REWARDS,
     acrobot,
     acrobot_reward,
@@ -54,10 +54,10 @@ from ._rl import (
     policy_params,
     rollout_return,
 )
-from ._system import System
+from chaosgrad.zoo._system import System
 
 # The factories and the analysis helpers build and measure in float64, inside the scope
-# of chaosgrad._precision; the caller's JAX configuration is left as it is. Functions meant
+# of chaosgrad._runtime.precision; the caller's JAX configuration is left as it is. Functions meant
 # to run inside a user's step (vector fields, policies, rewards) are not wrapped: they
 # follow the dtype of the arrays they are given.
 PHYSICAL_SYSTEMS = {name: float64_scope(f) for name, f in PHYSICAL_SYSTEMS.items()}

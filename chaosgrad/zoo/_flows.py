@@ -28,12 +28,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._checks import check_real
-from .._errors import bad_argument
-from .._ode import ODESimulator
-from .._rk import RK4
-from ._integrators import ImplicitMidpoint  # noqa: F401 (importable from here)
-from ._system import System
+from chaosgrad._checks import check_real
+from chaosgrad._errors import bad_argument
+from chaosgrad._simulators.ode import ODESimulator
+from chaosgrad._simulators.rk import RK4
+from chaosgrad.zoo._integrators import ImplicitMidpoint  # noqa: F401 (importable from here)
+from chaosgrad.zoo._system import System
 
 SPROTT_2003 = "Sprott, Chaos and Time-Series Analysis, Oxford University Press (2003), App. A"
 

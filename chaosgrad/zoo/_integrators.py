@@ -17,10 +17,10 @@ import jax
 import jax.numpy as jnp
 from jax.flatten_util import ravel_pytree
 
-from .._capabilities import Refinable
-from .._errors import bad_argument
-from .._ode import ODESimulator
-from .._simulators import AbstractSimulator, _check_dt, _check_dtype, replace_fields
+from chaosgrad._simulators.capabilities import Refinable
+from chaosgrad._errors import bad_argument
+from chaosgrad._simulators.ode import ODESimulator
+from chaosgrad._simulators.base import AbstractSimulator, _check_dt, _check_dtype, replace_fields
 
 # ---------------------------------------------------------------------------- implicit midpoint
 

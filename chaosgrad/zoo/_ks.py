@@ -25,11 +25,11 @@ import equinox as eqx
 import jax.numpy as jnp
 import numpy as np
 
-from .._errors import bad_argument
-from .._ode import ODESimulator
-from ._flows import at_defaults, initial_state, make_args, real_parameter, settle
-from ._integrators import ETDRK4, etdrk4_coefficients  # noqa: F401 (importable from here)
-from ._system import System
+from chaosgrad._errors import bad_argument
+from chaosgrad._simulators.ode import ODESimulator
+from chaosgrad.zoo._flows import at_defaults, initial_state, make_args, real_parameter, settle
+from chaosgrad.zoo._integrators import ETDRK4, etdrk4_coefficients  # noqa: F401 (importable from here)
+from chaosgrad.zoo._system import System
 
 # ---------------------------------------------------------------------------- KS model
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Callable
 
-from ._networks import deep_network, gru_rnn, lstm_rnn, tanh_rnn
-from ._rl import acrobot, bouncing_ball, cartpole, pendulum
-from ._system import System
+from chaosgrad.zoo._networks import deep_network, gru_rnn, lstm_rnn, tanh_rnn
+from chaosgrad.zoo._rl import acrobot, bouncing_ball, cartpole, pendulum
+from chaosgrad.zoo._system import System
 
 LEARNING_SYSTEMS: dict[str, Callable[..., System]] = {
     "tanh_rnn": tanh_rnn,

@@ -10,8 +10,8 @@ from __future__ import annotations
 import jax.numpy as jnp
 import numpy as np
 
-from .._simulators import MapSimulator
-from ._flows import (
+from chaosgrad._simulators.base import MapSimulator
+from chaosgrad.zoo._flows import (
     SPROTT_2003,
     at_defaults,
     initial_state,
@@ -19,7 +19,7 @@ from ._flows import (
     real_parameter,
     settle,
 )
-from ._system import System
+from chaosgrad.zoo._system import System
 
 # ---------------------------------------------------------------------------- logistic
 

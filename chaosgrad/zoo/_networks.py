@@ -25,11 +25,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._errors import bad_argument
-from .. import _checks
-from .._pytree import FlatState
-from .._simulators import MapSimulator
-from ._system import System
+from chaosgrad._errors import bad_argument
+from chaosgrad import _checks
+from chaosgrad._pytree import FlatState
+from chaosgrad._simulators.base import MapSimulator
+from chaosgrad.zoo._system import System
 
 # ---------------------------------------------------------------------------- checks
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from ._flows import (
+from chaosgrad.zoo._flows import (
     damped_oscillator,
     double_pendulum,
     lorenz63,
@@ -16,9 +16,9 @@ from ._flows import (
     rossler,
     van_der_pol,
 )
-from ._ks import kuramoto_sivashinsky, kuramoto_sivashinsky_36
-from ._maps import henon, logistic
-from ._system import System
+from chaosgrad.zoo._ks import kuramoto_sivashinsky, kuramoto_sivashinsky_36
+from chaosgrad.zoo._maps import henon, logistic
+from chaosgrad.zoo._system import System
 
 PHYSICAL_SYSTEMS: dict[str, Callable[..., System]] = {
     "lorenz63": lorenz63,

@@ -24,11 +24,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .. import _checks
-from .._errors import bad_argument
-from .._simulators import AbstractSimulator, RolloutSimulator, check_simulator
-from ._networks import check_choice, check_int, check_real, log_abs_det_divergence
-from ._system import System
+from chaosgrad import _checks
+from chaosgrad._errors import bad_argument
+from chaosgrad._simulators.base import AbstractSimulator, RolloutSimulator, check_simulator
+from chaosgrad.zoo._networks import check_choice, check_int, check_real, log_abs_det_divergence
+from chaosgrad.zoo._system import System
 
 INTEGRATORS = ("semi_implicit", "rk4")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from .._simulators import AbstractSimulator
+from chaosgrad._simulators.base import AbstractSimulator
 
 
 @dataclass(frozen=True)

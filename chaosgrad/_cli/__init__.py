@@ -1,0 +1,1 @@
+"""The command line's parts: its exit codes and errors, and loading a --simulator factory."""

@@ -1,0 +1,1 @@
+"""Gradient growth with the horizon: the public measurement (``growth``), the members, the losses (``losses``: the loss extension point), parameter selection, the horizon plan, the all-horizon sweep and the adjoint sweep, the rate fit and the growth laws."""

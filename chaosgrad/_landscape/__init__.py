@@ -1,0 +1,1 @@
+"""The loss landscape: curvature (Hessian spectra by Lanczos), loss slices and gradient noise."""

@@ -1,0 +1,1 @@
+"""The simulator extension point and what it declares: the contract (``base``), ODE and map simulators, Runge-Kutta steps, steps with their own step size, episodes, capabilities and the one-step probe."""

@@ -1,0 +1,280 @@
+"""The reference dynamics for lambda_physical.
+
+For a :class:`~chaosgrad.Refinable` simulator (an ``ODESimulator``: the same vector field
+in float64 with an eighth-order Runge–Kutta method, Dormand–Prince 8(5,3), diffrax
+``Dopri8``) the default reference is its ``accurate_twin()``, at a step no larger than
+the user's, halved until the leading exponents stop moving: two
+successive estimates agree within their combined 95% intervals. A reference step at
+which the reference itself blows up (a stiff system: Dopri8's real stability interval
+ends near -6.9 / dt) is halved before anything is measured. For maps and rollouts the
+default reference is the same step in float64 (its float64 twin); pass ``reference=`` (for example the same
+environment with finer substeps) to do better.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from time import monotonic
+
+import equinox as eqx
+import jax
+import numpy as np
+
+from chaosgrad._simulators.capabilities import float64_limit, refinable
+from chaosgrad._runtime.concurrent import alongside
+from chaosgrad._runtime.schedule import MEASURING_TIME, current
+from chaosgrad._errors import bad_argument
+from chaosgrad._spectra.lyapunov import (
+    LyapunovResult,
+    UntilConverged,
+    Within,
+    evolve_in_intervals,
+    lyapunov_spectrum,
+    measured_time,
+)
+from chaosgrad._simulators.base import AbstractSimulator
+
+MAX_HALVINGS = 4
+# Of an UntilConverged budget ``max_seconds``, the share of the first run; the step
+# halvings measure the first run's time at dt / 2, dt / 4, ... (each twice as costly) in
+# the rest, while ``diagnose`` measures the user's spectrum over that time beside them (as
+# costly as the first run when the reference is the user's step in float64). A halving
+# stopped by the budget is a shorter check with its own error bar (``_spectra.lyapunov.Within``).
+# On the bundled systems a diagnosis's reference takes seconds, so the budget binds only
+# where it would otherwise run for many minutes (a 1,024-dimensional state).
+FIRST_SHARE = 0.5
+# Halvings allowed to find a reference step at which the reference stays finite.
+MAX_STABILITY_HALVINGS = 8
+
+
+def _name(simulator) -> str:
+    return simulator.describe().get("solver", type(simulator).__name__)
+
+
+def exponent_uncertainty(res: LyapunovResult, i: int = 0) -> float:
+    """The 95% half-width of ``lambda_i`` (``LyapunovResult.uncertainty``)."""
+    return float(res.uncertainty[i])
+
+
+def agree(a: float, ha: float, b: float, hb: float) -> bool:
+    """Two estimates agree when their difference is within the combined half-widths."""
+    if a == b:
+        return True
+    return abs(a - b) <= math.hypot(ha, hb)
+
+
+@dataclass(frozen=True)
+class ReferenceRun:
+    """``step_error``: how far the leading exponent moved at the last step halving (an
+    estimate of the reference's own discretisation error; 0 when not halved)."""
+
+    simulator: AbstractSimulator
+    result: LyapunovResult
+    converged: bool
+    note: str
+    step_error: float = 0.0
+
+
+def default_reference(simulator: AbstractSimulator) -> AbstractSimulator:
+    if refinable(simulator):
+        return simulator.accurate_twin()
+    return simulator.with_dtype("float64")
+
+
+def check_reference(reference, y0, args) -> AbstractSimulator:
+    """The reference must step the caller's state: same structure and shapes."""
+    if not isinstance(reference, AbstractSimulator):
+        raise bad_argument(
+            "reference", f"{type(reference).__name__} is not a chaosgrad simulator",
+            "pass a simulator of the same physics (e.g. the same vector field with a smaller dt), or None",
+        )
+
+    def shapes(tree):
+        return jax.tree_util.tree_structure(tree), [np.shape(x) for x in jax.tree_util.tree_leaves(tree)]
+
+    try:
+        # As check_step_shapes: non-array leaves of args (an equinox module's functions) are closed over.
+        out = eqx.filter_eval_shape(lambda y: reference.step(0.0, y, args), reference.prepare(y0))
+    except Exception as exc:
+        raise bad_argument(
+            "reference", f"cannot step the simulator's state ({type(exc).__name__}: {exc})",
+            "pass a reference simulator for the same state pytree and args",
+        ) from exc
+    if shapes(out) != shapes(y0):
+        raise bad_argument(
+            "reference", f"maps the state to {shapes(out)[1]}, not {shapes(y0)[1]}",
+            "pass a reference simulator for the same state pytree (same structure and shapes)",
+        )
+    return reference
+
+
+def run_transient(simulator, reference, y0, args, time: float, *, lyap_kwargs: dict) -> tuple[AbstractSimulator, object, str | None]:
+    """The reference, and the state after ``time`` with it (rounded up to whole
+    renormalisation intervals: the transient is the first intervals of the reference
+    spectrum's own compiled loop); halves the default ODE reference's step while the
+    transient blows up. Returns ``(reference, y, problem)`` where ``problem`` says what
+    failed (``None`` when the transient stayed finite)."""
+    ref = reference if reference is not None else default_reference(simulator)
+    halvable = reference is None and refinable(simulator)
+    for _ in range(MAX_STABILITY_HALVINGS + 1):
+        y, finite = evolve_in_intervals(
+            ref, y0, args, time, k=lyap_kwargs["k"], interval=lyap_kwargs["interval"])
+        if finite:
+            return ref, y, None
+        if not halvable:
+            break
+        ref = ref.with_step(ref.dt / 2)
+    what = "the reference dynamics" + (f" (down to dt = {ref.dt:g})" if halvable else "")
+    return ref, None, f"the transient of {time:g} time units diverged with {what}"
+
+
+def _fixed_time(lyap_kwargs: dict, res: LyapunovResult) -> dict:
+    """After an adaptive first run, later runs measure the same time (comparable errors)."""
+    if isinstance(lyap_kwargs.get("time"), UntilConverged):
+        return dict(lyap_kwargs, time=res.time)
+    return lyap_kwargs
+
+
+def _halved(reference: AbstractSimulator, lyap_kwargs: dict, j: int) -> tuple[AbstractSimulator, dict]:
+    """The reference at ``dt / 2^j``, with the same number of steps per renormalisation
+    interval (the exponents do not depend on it): every halving runs the one compiled
+    program of the first."""
+    for _ in range(j):
+        reference = reference.with_step(reference.dt / 2)
+    return reference, dict(lyap_kwargs, interval=lyap_kwargs["interval"] / 2**j)
+
+
+def _same_time(runs) -> float | None:
+    """The time every ``(simulator, lyap_kwargs)`` of ``runs`` measures with its fixed
+    time, when it is one and the same (``None`` otherwise, or when it cannot be known)."""
+    try:
+        times = {measured_time(sim, kw["time"], kw.get("interval")) for sim, kw in runs}
+    except Exception:  # noqa: BLE001 - bad options: the run itself reports them
+        return None
+    return times.pop() if len(times) == 1 else None
+
+
+def _budgets(lyap_kwargs: dict, started: float) -> tuple[dict, float | None]:
+    """A run until converged with a wall-clock budget covers the step halvings too: the
+    first run gets ``FIRST_SHARE`` of ``max_seconds``, the halvings the rest, to the
+    returned deadline (a ``time.monotonic()`` value; ``None`` without a budget, or for a
+    fixed time, which the caller chose)."""
+    strategy = lyap_kwargs.get("time")
+    if not isinstance(strategy, UntilConverged) or strategy.max_seconds is None:
+        return lyap_kwargs, None
+    first = dataclasses.replace(strategy, max_seconds=FIRST_SHARE * strategy.max_seconds)
+    return dict(lyap_kwargs, time=first), started + strategy.max_seconds
+
+
+def reference_spectrum(simulator, reference, y0, args, *, lyap_kwargs: dict,
+                       start: AbstractSimulator | None = None) -> ReferenceRun:
+    """Spectrum of the reference dynamics, with a step-halving convergence check.
+
+    ``reference`` is the caller's (measured as given); otherwise the default reference
+    is halved from ``start`` (default: :func:`default_reference`; :func:`run_transient`
+    returns a start at which the reference stays finite). The returned result's measuring
+    time is announced to the current schedule (``_runtime.schedule.MEASURING_TIME``) as soon as it
+    is known: at once for a fixed time that every halving measures alike, after the first
+    run for :class:`UntilConverged` (the halvings measure the first run's time), never
+    otherwise; so that a measurement over that time can start while the halvings run.
+    With a fixed time, the run at ``dt / 2``, which every convergence check needs, is
+    started beside the first (``_runtime.concurrent.alongside``). With :class:`UntilConverged`
+    and its ``max_seconds``, that budget covers the halvings too (:func:`_budgets`): a
+    halving the budget stops is a check over a shorter time, with its own error bar;
+    when it agrees, the longer run at the step it checked is returned.
+    """
+    fixed = "time" in lyap_kwargs and not isinstance(lyap_kwargs["time"], UntilConverged)
+
+    def notify(time):
+        current().announce(MEASURING_TIME, time=time)
+
+    if reference is not None or not refinable(simulator):
+        ref = reference if reference is not None else default_reference(simulator)
+        if fixed and (time := _same_time([(ref, lyap_kwargs)])) is not None:
+            notify(time)
+        res = lyapunov_spectrum(ref, y0, args, **lyap_kwargs)
+        if not fixed:
+            notify(res.time)
+        limit = float64_limit(ref)
+        note = ("reference supplied by the caller" if reference is not None
+                else "the same step in float64" if limit is None else f"the same step, not in float64: {limit}")
+        return ReferenceRun(ref, res, res.status == "ok", note)
+    first = start if start is not None else default_reference(simulator)
+    ahead = None
+    if fixed:
+        if (time := _same_time([_halved(first, lyap_kwargs, j) for j in range(MAX_HALVINGS + 1)])) is not None:
+            notify(time)
+        halved, kwargs = _halved(first, lyap_kwargs, 1)
+        ahead = halved, alongside(lyapunov_spectrum, halved, y0, args, **kwargs)
+    kwargs, deadline = _budgets(lyap_kwargs, monotonic())
+    previous = full = None
+    moved = math.inf
+    for j in range(MAX_HALVINGS + 1):
+        if j == 1 and ahead is not None:
+            ref, res = ahead[0], ahead[1].result()
+        else:
+            ref, halved_kwargs = _halved(first, kwargs, j)
+            if j > 0 and deadline is not None:
+                if monotonic() >= deadline:
+                    break
+                halved_kwargs = dict(halved_kwargs, time=Within(halved_kwargs["time"], deadline))
+            res = lyapunov_spectrum(ref, y0, args, **halved_kwargs)
+        if j == 0:
+            kwargs = _fixed_time(kwargs, res)
+            if not fixed:
+                notify(res.time)
+        if res.status == "ok" and previous is not None and previous.status == "ok":
+            k = min(2, res.k)
+            moved = abs(float(res.exponents[0]) - float(previous.exponents[0]))
+            if all(
+                agree(res.exponents[i], res.uncertainty[i], previous.exponents[i], previous.uncertainty[i])
+                for i in range(k)
+            ):
+                if j > 0 and res.stop_reason == "time budget":  # a shorter check: keep the longer run it confirms
+                    note = (f"{_name(full[0])} in float64, converged at dt = {full[0].dt:g} (halving the step, measured "
+                            f"over {res.time:g} of {full[1].time:g} time units within the halvings' wall-clock budget, "
+                            f"moved the leading exponents by less than their uncertainty)")
+                    return ReferenceRun(full[0], full[1], True, note, moved)
+                note = f"{_name(ref)} in float64, converged at dt = {ref.dt:g} (halving the step moved the leading exponents by less than their uncertainty)"
+                return ReferenceRun(ref, res, True, note, moved)
+        previous = res
+        if j == 0 or res.stop_reason != "time budget":  # the first run sets the time; a check may stop short
+            full = ref, res
+    ref, res = full if full is not None else (ref, previous)
+    spent = " (the halvings' wall-clock budget ran out)" if deadline is not None and monotonic() >= deadline else ""
+    note = f"{_name(ref)} in float64 did not converge down to dt = {ref.dt:g}{spent}; lambda_physical is the last estimate"
+    return ReferenceRun(ref, res, False, note, moved)
+
+
+def largest_safe_step(simulator, y0, args, lam1_phys, h_phys, t_max, *, time, seed=0, max_halvings=10, max_steps=4_000_000):
+    """Largest ``dt / 2^j`` at which the user's solver reproduces the physical lambda_1.
+
+    "Reproduces" means: within the combined 95% intervals, or close enough that the gap
+    changes the gradient by less than a factor of 2 over ``t_max``. Each halving measures
+    lambda_1 until it is known to that precision, within ``time`` time units
+    (:class:`UntilConverged`), so a step that blows up costs one chunk, not the whole
+    run. Returns ``None`` when no halving (within the step budget) gets there, or for
+    simulators without a step.
+    """
+    if not refinable(simulator):
+        return None
+    sim = simulator
+    # Precision enough for the test below: half the gap that counts (ln 2 over t_max).
+    atol = 0.5 * math.log(2.0) / t_max
+    for _ in range(max_halvings):
+        sim = sim.with_step(sim.dt / 2)
+        if time / sim.dt > max_steps:
+            return None
+        # A budget below the first length checked runs that length anyway (every interval
+        # is a step or more), so it is that length at least.
+        strategy = UntilConverged(rtol=0.05, atol=atol,
+                                  max_steps=max(UntilConverged.min_intervals, int(time / sim.dt)))
+        res = lyapunov_spectrum(sim, y0, args, k=1, time=strategy, seed=seed)
+        if res.status != "ok":
+            continue
+        lam, h = float(res.exponents[0]), float(res.uncertainty[0])
+        if agree(lam, h, lam1_phys, h_phys) or abs(lam - lam1_phys) * t_max <= math.log(2.0):
+            return sim.dt
+    return None

@@ -1,0 +1,1 @@
+"""Training: the monitor of a training loop and the symptoms it recognises."""
