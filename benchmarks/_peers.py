@@ -32,6 +32,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
+
 from chaosgrad import AbstractSimulator, ODESimulator
 
 LORENZ63 = (10.0, 28.0, 8.0 / 3.0)
@@ -102,8 +103,16 @@ def lyapax_sweep(step_p, Y0, params_batch, dt, n_steps, *, k, renorm_every, t_tr
     from lyapax.sweep import sweep_lyapunov_spectrum
 
     res = sweep_lyapunov_spectrum(
-        step_p, Y0[0], params_batch, dt, n_steps, k=k, renorm_every=renorm_every,
-        t_transient=t_transient, seed=seed, state0_batch=Y0,
+        step_p,
+        Y0[0],
+        params_batch,
+        dt,
+        n_steps,
+        k=k,
+        renorm_every=renorm_every,
+        t_transient=t_transient,
+        seed=seed,
+        state0_batch=Y0,
     )
     return res.exponents
 
@@ -111,8 +120,15 @@ def lyapax_sweep(step_p, Y0, params_batch, dt, n_steps, *, k, renorm_every, t_tr
 def lyapax_sweep_jit(step_p, dt, n_steps, *, k, renorm_every, t_transient, seed=0):
     return jax.jit(
         lambda Y0, params_batch: lyapax_sweep(
-            step_p, Y0, params_batch, dt, n_steps, k=k, renorm_every=renorm_every,
-            t_transient=t_transient, seed=seed,
+            step_p,
+            Y0,
+            params_batch,
+            dt,
+            n_steps,
+            k=k,
+            renorm_every=renorm_every,
+            t_transient=t_transient,
+            seed=seed,
         )
     )
 
@@ -139,8 +155,9 @@ def chaotax_spectrum(step, dt, n_steps, *, n_transient, k=None):
     lyapax's do. Returns ``fn(y0, key)``."""
     import chaotax
 
-    fn = chaotax.lyapunov_spectrum(step, rollout_steps=n_steps, warmup_steps=0, discard_steps=n_transient,
-                                   dt=dt, num_exponents=k)
+    fn = chaotax.lyapunov_spectrum(
+        step, rollout_steps=n_steps, warmup_steps=0, discard_steps=n_transient, dt=dt, num_exponents=k
+    )
     return lambda y0, key: fn(y0, key=key)
 
 
@@ -230,16 +247,23 @@ def scipy_lorenz63_spectrum(y0, params, *, transient, time, interval, rtol, atol
     s, r, b = params
     u = np.asarray(y0, dtype=float)
     if transient > 0:
-        u = solve_ivp(_lorenz63_np, (0.0, transient), u, method="DOP853", rtol=rtol, atol=atol,
-                      args=(s, r, b)).y[:, -1]
+        u = solve_ivp(_lorenz63_np, (0.0, transient), u, method="DOP853", rtol=rtol, atol=atol, args=(s, r, b)).y[:, -1]
     w = np.concatenate([u, np.eye(3).ravel()])
     n = int(round(time / interval))
     logs = np.zeros(3)
     h = None
     nfev = 0
     for _ in range(n):
-        sol = solve_ivp(_lorenz63_variational, (0.0, interval), w, method="DOP853", rtol=rtol,
-                        atol=atol, first_step=h, args=(s, r, b))
+        sol = solve_ivp(
+            _lorenz63_variational,
+            (0.0, interval),
+            w,
+            method="DOP853",
+            rtol=rtol,
+            atol=atol,
+            first_step=h,
+            args=(s, r, b),
+        )
         if sol.status != 0:
             raise RuntimeError(f"solve_ivp failed: {sol.message}")
         nfev += sol.nfev
@@ -278,10 +302,16 @@ def machine_info() -> dict:
     except AttributeError:
         usable = os.cpu_count()
     try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-            cwd=os.path.dirname(os.path.abspath(__file__)), check=False,
-        ).stdout.strip() or "unknown"
+        commit = (
+            subprocess.run(
+                ["git", "rev-parse", "--short", "HEAD"],
+                capture_output=True,
+                text=True,
+                cwd=os.path.dirname(os.path.abspath(__file__)),
+                check=False,
+            ).stdout.strip()
+            or "unknown"
+        )
     except OSError:
         commit = "unknown"
     return {
@@ -332,6 +362,8 @@ def previous_targets(path):
         except (IndexError, ValueError):
             cpu = None
         out[cells[0]] = (wall, cpu)
-    header = (f"previous results file: {stamp.get('Date', '?')}, commit "
-              f"{stamp.get('chaosgrad commit', '?')}, load average at start {stamp.get('load', '?')}")
+    header = (
+        f"previous results file: {stamp.get('Date', '?')}, commit "
+        f"{stamp.get('chaosgrad commit', '?')}, load average at start {stamp.get('load', '?')}"
+    )
     return header, out

@@ -66,7 +66,12 @@ def _timed_call(box, fn):
     out = fn()
     wall = time.perf_counter() - t
     build = sum(box[k] - before[k] for k in ("trace", "lower", "compile"))
-    return out, {"wall": wall, "trace_compile": build, "run": max(0.0, wall - build), "programs": box["programs"] - before["programs"]}
+    return out, {
+        "wall": wall,
+        "trace_compile": build,
+        "run": max(0.0, wall - build),
+        "programs": box["programs"] - before["programs"],
+    }
 
 
 def worker_lorenz():
@@ -87,9 +92,13 @@ def worker_backsolve(system):
     from chaosgrad import ODESimulator, diagnose, zoo
 
     s = zoo.get(system)
-    sim = ODESimulator(s.simulator.vector_field, solver=diffrax.Tsit5(), dt=0.01,
-                       stepsize_controller=diffrax.PIDController(rtol=1e-6, atol=1e-9),
-                       adjoint=diffrax.BacksolveAdjoint())
+    sim = ODESimulator(
+        s.simulator.vector_field,
+        solver=diffrax.Tsit5(),
+        dt=0.01,
+        stepsize_controller=diffrax.PIDController(rtol=1e-6, atol=1e-9),
+        adjoint=diffrax.BacksolveAdjoint(),
+    )
     wrt, horizons = {"lorenz63": ("rho", (1.0, 2.0, 4.0, 8.0)), "rossler": ("c", (5.0, 10.0, 20.0, 40.0))}[system]
     d, first = _timed_call(box, lambda: diagnose(sim, s.y0, s.args, wrt=wrt, horizons=horizons))
     return {"first": first, "verdict": d.verdict, "causes": list(d.causes), "horizons": list(horizons), "wrt": wrt}
@@ -149,8 +158,9 @@ def worker_ensemble(members, T):
     lx = peers.lyapax_sweep_jit(step_p, dt, n, k=1, renorm_every=m, t_transient=transient, seed=0)
 
     def run_cg():
-        return cg.lyapunov_spectrum(sim, Y0, peers.LORENZ63, k=1, transient=transient, interval=tau, time=T,
-                                    ensemble_axes=(0, None), seed=0)
+        return cg.lyapunov_spectrum(
+            sim, Y0, peers.LORENZ63, k=1, transient=transient, interval=tau, time=T, ensemble_axes=(0, None), seed=0
+        )
 
     def run_lx():
         return np.asarray(lx(Y0, pb))
@@ -167,6 +177,7 @@ def worker_ensemble(members, T):
             t, y, Q = carry
             y, Q = member_step(t, y, Q, peers.LORENZ63)
             return t + dt, y, Q
+
         return jax.lax.fori_loop(0, n_steps, body, (jnp.asarray(0.0), y, Q))
 
     Q0 = jnp.full((3, 1, members), 1.0 / np.sqrt(3.0))
@@ -190,8 +201,15 @@ def worker_ensemble(members, T):
     steps = members * (transient + T) / dt
     res = run_cg()
     lam = float(res.exponents[0])
-    return {"best": {k: min(v) for k, v in times.items()}, "first": {"chaosgrad": cg_first, "lyapax + jax.jit": lx_first},
-            "flops": flops_step * steps, "flops_per_step": flops_step, "lambda_1": lam, "members": members, "T": T}
+    return {
+        "best": {k: min(v) for k, v in times.items()},
+        "first": {"chaosgrad": cg_first, "lyapax + jax.jit": lx_first},
+        "flops": flops_step * steps,
+        "flops_per_step": flops_step,
+        "lambda_1": lam,
+        "members": members,
+        "T": T,
+    }
 
 
 WORKERS = {
@@ -292,8 +310,14 @@ NOTES = """Reading the rows:
 def _spawn(name, *args, cache, env_extra=None):
     """One fresh process for one worker; ``cache``: a folder, or ``"off"``."""
     env = dict(os.environ, CHAOSGRAD_COMPILATION_CACHE=cache, **(env_extra or {}))
-    out = subprocess.run([sys.executable, os.path.abspath(__file__), "--worker", name, *map(str, args)],
-                         capture_output=True, text=True, env=env, cwd=ROOT, check=False)
+    out = subprocess.run(
+        [sys.executable, os.path.abspath(__file__), "--worker", name, *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        check=False,
+    )
     if out.returncode != 0:
         raise RuntimeError(f"worker {name} failed:\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -315,8 +339,15 @@ def run_rows(quick: bool):
         # 1. cache off: compilation as it is.
         r = _spawn("lorenz", cache="off")
         ratio = r["first"]["wall"] / r["warm"]["wall"]
-        rows.append(("diagnose Lorenz-63, fresh process, no cache: first / warm", f"{ratio:.1f}", "<= 5", _verdict(ratio <= 5),
-                     f"first {_breakdown(r['first'])}; warm {_breakdown(r['warm'])}"))
+        rows.append(
+            (
+                "diagnose Lorenz-63, fresh process, no cache: first / warm",
+                f"{ratio:.1f}",
+                "<= 5",
+                _verdict(ratio <= 5),
+                f"first {_breakdown(r['first'])}; warm {_breakdown(r['warm'])}",
+            )
+        )
         details["lorenz_nocache"] = r
         # 2. a first process fills the cache, the second one is measured.
         cache = os.path.join(tmp, "cache")
@@ -324,15 +355,29 @@ def run_rows(quick: bool):
         r2 = _spawn("lorenz", cache=cache)
         ratio2 = r2["first"]["wall"] / r2["warm"]["wall"]
         same = fill["rate"] == r2["rate"] == r["rate"]
-        rows.append(("the same, second fresh process, persistent cache: first / warm", f"{ratio2:.1f}", "<= 3", _verdict(ratio2 <= 3),
-                     f"first {_breakdown(r2['first'])}; warm {_breakdown(r2['warm'])}; "
-                     f"gradient rate identical with and without the cache: {same}"))
+        rows.append(
+            (
+                "the same, second fresh process, persistent cache: first / warm",
+                f"{ratio2:.1f}",
+                "<= 3",
+                _verdict(ratio2 <= 3),
+                f"first {_breakdown(r2['first'])}; warm {_breakdown(r2['warm'])}; "
+                f"gradient rate identical with and without the cache: {same}",
+            )
+        )
         details["lorenz_cache"] = {"fill": fill, "second": r2}
         # 3. adaptive + backsolve, cold cache.
         for system in ("lorenz63", "rossler"):
             b = _spawn("backsolve", system, cache=os.path.join(tmp, f"cold-{system}"))
-            rows.append((f"Tsit5 + PID + BacksolveAdjoint, {system}, horizons {b['horizons']}: first call", f"{b['first']['wall']:.1f} s",
-                         "< 20 s", _verdict(b["first"]["wall"] < 20), f"{_breakdown(b['first'])}; verdict {b['verdict']} {b['causes']}"))
+            rows.append(
+                (
+                    f"Tsit5 + PID + BacksolveAdjoint, {system}, horizons {b['horizons']}: first call",
+                    f"{b['first']['wall']:.1f} s",
+                    "< 20 s",
+                    _verdict(b["first"]["wall"] < 20),
+                    f"{_breakdown(b['first'])}; verdict {b['verdict']} {b['causes']}",
+                )
+            )
             details[f"backsolve_{system}"] = b
         # 4. the demo, twice with one cache folder; the second is measured.
         demo_cache = os.path.join(tmp, "demo-cache")
@@ -340,11 +385,23 @@ def run_rows(quick: bool):
         for i in range(2):
             env = dict(os.environ, CHAOSGRAD_COMPILATION_CACHE=demo_cache)
             t = time.perf_counter()
-            subprocess.run([sys.executable, "systems/lorenz63.py", "--out", os.path.join(tmp, f"demo{i}")], cwd=ROOT, env=env,
-                           check=True, capture_output=True)
+            subprocess.run(
+                [sys.executable, "systems/lorenz63.py", "--out", os.path.join(tmp, f"demo{i}")],
+                cwd=ROOT,
+                env=env,
+                check=True,
+                capture_output=True,
+            )
             walls.append(time.perf_counter() - t)
-        rows.append(("make demo (systems/lorenz63.py), second run", f"{walls[1]:.1f} s", "< 30 s", _verdict(walls[1] < 30),
-                     f"first run {walls[0]:.1f} s (cold cache); whole process, including imports and the report"))
+        rows.append(
+            (
+                "make demo (systems/lorenz63.py), second run",
+                f"{walls[1]:.1f} s",
+                "< 30 s",
+                _verdict(walls[1] < 30),
+                f"first run {walls[0]:.1f} s (cold cache); whole process, including imports and the report",
+            )
+        )
         details["demo"] = walls
     # 5. ensemble against lyapax + jit, and the arithmetic limit.
     peak = _spawn("peak", cache="off")
@@ -352,25 +409,39 @@ def run_rows(quick: bool):
     e = _spawn("ensemble", M, T, cache="off")
     cg_t, lx_t = e["best"]["chaosgrad"], e["best"]["lyapax + jax.jit"]
     limit = e["flops"] / peak["flops_per_s"]
-    rows.append((f"Lyapunov ensemble, {M} Lorenz-63 members, k = 1, T = {T:g}, repeated call: chaosgrad / (lyapax + jax.jit)",
-                 f"{cg_t / lx_t:.2f}", "<= 0.5", _verdict(cg_t / lx_t <= 0.5),
-                 f"chaosgrad {cg_t:.3f} s, lyapax + jax.jit {lx_t:.3f} s; the member tangent step alone in one XLA loop "
-                 f"(no renormalisation) {e['best']['tangent steps alone']:.3f} s = {e['best']['tangent steps alone'] / lx_t:.2f} "
-                 f"of lyapax; arithmetic limit {limit * 1e3:.2f} ms "
-                 f"({e['flops_per_step']:.0f} flops/step x {M * (20 + T) / 0.01:.3g} steps at {peak['flops_per_s'] / 1e9:.1f} GFLOP/s): "
-                 f"chaosgrad at {cg_t / limit:.0f}x, lyapax at {lx_t / limit:.0f}x the limit; "
-                 f"first calls: chaosgrad {_breakdown(e['first']['chaosgrad'])}, lyapax {_breakdown(e['first']['lyapax + jax.jit'])}"))
+    rows.append(
+        (
+            f"Lyapunov ensemble, {M} Lorenz-63 members, k = 1, T = {T:g}, repeated call: chaosgrad / (lyapax + jax.jit)",
+            f"{cg_t / lx_t:.2f}",
+            "<= 0.5",
+            _verdict(cg_t / lx_t <= 0.5),
+            f"chaosgrad {cg_t:.3f} s, lyapax + jax.jit {lx_t:.3f} s; the member tangent step alone in one XLA loop "
+            f"(no renormalisation) {e['best']['tangent steps alone']:.3f} s = {e['best']['tangent steps alone'] / lx_t:.2f} "
+            f"of lyapax; arithmetic limit {limit * 1e3:.2f} ms "
+            f"({e['flops_per_step']:.0f} flops/step x {M * (20 + T) / 0.01:.3g} steps at {peak['flops_per_s'] / 1e9:.1f} GFLOP/s): "
+            f"chaosgrad at {cg_t / limit:.0f}x, lyapax at {lx_t / limit:.0f}x the limit; "
+            f"first calls: chaosgrad {_breakdown(e['first']['chaosgrad'])}, lyapax {_breakdown(e['first']['lyapax + jax.jit'])}",
+        )
+    )
     details["ensemble"], details["peak"] = e, peak
     # Not a target: the same row with the members sharded over one host device per core
     # (the README's XLA_FLAGS); lyapax + jax.jit runs on the first device either way.
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    e2 = _spawn("ensemble", M, T, cache="off",
-                env_extra={"XLA_FLAGS": f"--xla_force_host_platform_device_count={cores}"})
+    e2 = _spawn(
+        "ensemble", M, T, cache="off", env_extra={"XLA_FLAGS": f"--xla_force_host_platform_device_count={cores}"}
+    )
     cg2, lx2 = e2["best"]["chaosgrad"], e2["best"]["lyapax + jax.jit"]
-    rows.append((f"(information) the same with XLA_FLAGS=--xla_force_host_platform_device_count={cores}: members sharded "
-                 "over the cores", f"{cg2 / lx2:.2f}", "-", "info",
-                 f"chaosgrad {cg2:.3f} s, lyapax + jax.jit {lx2:.3f} s (one device); "
-                 f"lambda_1 mean {e2['lambda_1']:.10f} (one device: {e['lambda_1']:.10f})"))
+    rows.append(
+        (
+            f"(information) the same with XLA_FLAGS=--xla_force_host_platform_device_count={cores}: members sharded "
+            "over the cores",
+            f"{cg2 / lx2:.2f}",
+            "-",
+            "info",
+            f"chaosgrad {cg2:.3f} s, lyapax + jax.jit {lx2:.3f} s (one device); "
+            f"lambda_1 mean {e2['lambda_1']:.10f} (one device: {e['lambda_1']:.10f})",
+        )
+    )
     details["ensemble_sharded"] = e2
     return rows, details
 

@@ -68,8 +68,10 @@ def cost_rows(quick: bool):
     from chaosgrad.zoo import lorenz63, lorenz96
 
     rows = []
-    cases = [("Lorenz-63, RK4 dt 0.01", lorenz63(solver=cg.RK4(), dt=0.01), 5.0 if quick else 100.0),
-             ("Lorenz-96 N=40, RK4 dt 0.01", lorenz96(N=40, solver=cg.RK4(), dt=0.01), 5.0 if quick else 20.0)]
+    cases = [
+        ("Lorenz-63, RK4 dt 0.01", lorenz63(solver=cg.RK4(), dt=0.01), 5.0 if quick else 100.0),
+        ("Lorenz-96 N=40, RK4 dt 0.01", lorenz96(N=40, solver=cg.RK4(), dt=0.01), 5.0 if quick else 20.0),
+    ]
     for label, system, t_max in cases:
         sim, y0, args = system.simulator, system.y0, system.args
         horizons = np.geomspace(t_max / 64, t_max, 10)
@@ -81,14 +83,25 @@ def cost_rows(quick: bool):
         n = int(blocks[-1] * b)
         single_fn = jax.jit(jax.grad(lambda y: loss.final(sim.evolve(0.0, y, args, n), y)))
         single = lambda: jax.block_until_ready(single_fn(y0))
-        t0 = time.perf_counter(); sweep(); sweep_compile = time.perf_counter() - t0
-        t0 = time.perf_counter(); single(); single_compile = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        sweep()
+        sweep_compile = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        single()
+        single_compile = time.perf_counter() - t0
         ts, tg = best_of(sweep), best_of(single)
-        rows.append({
-            "case": label, "horizons": len(blocks), "longest_steps": n,
-            "sweep_s": ts, "single_s": tg, "ratio": ts / tg,
-            "sweep_compile_s": sweep_compile, "single_compile_s": single_compile,
-        })
+        rows.append(
+            {
+                "case": label,
+                "horizons": len(blocks),
+                "longest_steps": n,
+                "sweep_s": ts,
+                "single_s": tg,
+                "ratio": ts / tg,
+                "sweep_compile_s": sweep_compile,
+                "single_compile_s": single_compile,
+            }
+        )
     return rows
 
 
@@ -96,7 +109,9 @@ def memory_rows(quick: bool):
     n_steps = 100_000 if quick else 1_000_000
     rows = []
     for mode in ("single", "sweep"):
-        out = subprocess.run([sys.executable, "-c", MEMORY_CHILD, mode, str(n_steps)], capture_output=True, text=True, check=True)
+        out = subprocess.run(
+            [sys.executable, "-c", MEMORY_CHILD, mode, str(n_steps)], capture_output=True, text=True, check=True
+        )
         rows.append({"mode": mode, "steps": n_steps, **json.loads(out.stdout.strip().splitlines()[-1])})
     return rows
 
@@ -107,17 +122,25 @@ def main():
     args = ap.parse_args()
     import jax
 
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, jax {jax.__version__}, {jax.devices()[0].platform}")
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, jax {jax.__version__}, {jax.devices()[0].platform}"
+    )
     print("\nCost of all horizons in one sweep vs one gradient at the longest horizon (target ratio <= 3)")
-    print(f"{'case':<30} {'H':>3} {'steps':>7} {'sweep s':>9} {'single s':>9} {'ratio':>6} {'target':>7}   compile sweep / single")
+    print(
+        f"{'case':<30} {'H':>3} {'steps':>7} {'sweep s':>9} {'single s':>9} {'ratio':>6} {'target':>7}   compile sweep / single"
+    )
     for r in cost_rows(args.quick):
         ok = "PASS" if r["ratio"] <= 3 else "MISS"
-        print(f"{r['case']:<30} {r['horizons']:>3} {r['longest_steps']:>7} {r['sweep_s']:>9.4f} {r['single_s']:>9.4f} {r['ratio']:>6.2f} {ok:>7}   {r['sweep_compile_s']:.1f} s / {r['single_compile_s']:.1f} s")
+        print(
+            f"{r['case']:<30} {r['horizons']:>3} {r['longest_steps']:>7} {r['sweep_s']:>9.4f} {r['single_s']:>9.4f} {r['ratio']:>6.2f} {ok:>7}   {r['sweep_compile_s']:.1f} s / {r['single_compile_s']:.1f} s"
+        )
     print("\nPeak memory of a fresh process, gradient through Lorenz-96 N=40 (target < 1024 MB)")
     print(f"{'mode':<8} {'steps':>9} {'peak MB':>9} {'after import MB':>16} {'seconds':>9} {'finite':>7} {'target':>7}")
     for r in memory_rows(args.quick):
         ok = "PASS" if r["peak_mb"] < 1024 else "MISS"
-        print(f"{r['mode']:<8} {r['steps']:>9} {r['peak_mb']:>9.0f} {r['after_import_mb']:>16.0f} {r['seconds']:>9.1f} {str(r['finite']):>7} {ok:>7}")
+        print(
+            f"{r['mode']:<8} {r['steps']:>9} {r['peak_mb']:>9.0f} {r['after_import_mb']:>16.0f} {r['seconds']:>9.1f} {str(r['finite']):>7} {ok:>7}"
+        )
 
 
 if __name__ == "__main__":

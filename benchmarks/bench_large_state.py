@@ -65,8 +65,11 @@ def _listen():
     def on(name, secs, **_):
         if name == "/jax/core/compile/backend_compile_duration":
             box["programs"] += 1
-        if name in ("/jax/core/compile/backend_compile_duration", "/jax/core/compile/jaxpr_trace_duration",
-                    "/jax/core/compile/jaxpr_to_mlir_module_duration"):
+        if name in (
+            "/jax/core/compile/backend_compile_duration",
+            "/jax/core/compile/jaxpr_trace_duration",
+            "/jax/core/compile/jaxpr_to_mlir_module_duration",
+        ):
             box["build"] += secs
 
     monitoring.register_event_duration_secs_listener(on)
@@ -78,7 +81,11 @@ def _timed(box, fn):
     t = time.perf_counter()
     out = fn()
     wall = time.perf_counter() - t
-    return out, {"wall": wall, "trace_compile": box["build"] - before["build"], "programs": box["programs"] - before["programs"]}
+    return out, {
+        "wall": wall,
+        "trace_compile": box["build"] - before["build"],
+        "programs": box["programs"] - before["programs"],
+    }
 
 
 def _maxrss_mb() -> float:
@@ -104,8 +111,11 @@ def _estimate(s, k, time_):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         warn_spectrum_cost(s.simulator, int(s.y0.size), options, caller="lyapunov_spectrum")
-    return options_cost(s.simulator, int(s.y0.size), options).describe(), bool(caught), \
-        (str(caught[0].message) if caught else "")
+    return (
+        options_cost(s.simulator, int(s.y0.size), options).describe(),
+        bool(caught),
+        (str(caught[0].message) if caught else ""),
+    )
 
 
 def worker_spectrum(args):
@@ -118,9 +128,18 @@ def worker_spectrum(args):
     estimate, warned, _ = _estimate(s, k, time_)
     run = lambda: cg.lyapunov_spectrum(s.simulator, s.y0, s.args, k=k, time=time_)
     r, first = _timed(box, run)
-    out = {"dimension": int(s.y0.size), "build_system": build, "first": first, "estimate": estimate, "warned": warned,
-           "exponents": [float(x) for x in r.exponents], "uncertainty": [float(x) for x in r.uncertainty],
-           "time": r.time, "stop_reason": r.stop_reason, "convergence": r.convergence}
+    out = {
+        "dimension": int(s.y0.size),
+        "build_system": build,
+        "first": first,
+        "estimate": estimate,
+        "warned": warned,
+        "exponents": [float(x) for x in r.exponents],
+        "uncertainty": [float(x) for x in r.uncertainty],
+        "time": r.time,
+        "stop_reason": r.stop_reason,
+        "convergence": r.convergence,
+    }
     if what != "until":
         _, out["repeated"] = _timed(box, run)
     out["maxrss_mb"] = _maxrss_mb()
@@ -142,10 +161,20 @@ def worker_diagnose(args):
     options = {} if not args else {"lyapunov_time": cg.UntilConverged(max_seconds=float(args[0]))}
     d, first = _timed(box, lambda: cg.diagnose(s.simulator, s.y0, s.args, progress=stage, **options))
     lam = d.lambda_physical
-    return {"build_system": build, "first": first, "verdict": d.verdict, "physics": d.physics, "status": d.status,
-            "lambda_1": float(lam.exponents[0]), "k": lam.k, "spectrum_time": lam.time,
-            "convergence": lam.convergence, "maxrss_mb": _maxrss_mb(), "stages": stages,
-            "reference": next((n for n in d.notes if n.startswith("reference dynamics")), "")}
+    return {
+        "build_system": build,
+        "first": first,
+        "verdict": d.verdict,
+        "physics": d.physics,
+        "status": d.status,
+        "lambda_1": float(lam.exponents[0]),
+        "k": lam.k,
+        "spectrum_time": lam.time,
+        "convergence": lam.convergence,
+        "maxrss_mb": _maxrss_mb(),
+        "stages": stages,
+        "reference": next((n for n in d.notes if n.startswith("reference dynamics")), ""),
+    }
 
 
 def worker_full(args):
@@ -168,8 +197,15 @@ def _spawn(name, *args, cache, timeout=None):
     env = dict(os.environ, CHAOSGRAD_COMPILATION_CACHE=cache)
     t = time.perf_counter()
     try:
-        out = subprocess.run([sys.executable, os.path.abspath(__file__), "--worker", name, *map(str, args)],
-                             capture_output=True, text=True, env=env, cwd=ROOT, check=False, timeout=timeout)
+        out = subprocess.run(
+            [sys.executable, os.path.abspath(__file__), "--worker", name, *map(str, args)],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=ROOT,
+            check=False,
+            timeout=timeout,
+        )
     except subprocess.TimeoutExpired as exc:
         err = exc.stderr.decode() if isinstance(exc.stderr, bytes) else (exc.stderr or "")
         return {"timed_out": timeout, "stages": [line[6:] for line in err.splitlines() if line.startswith("STAGE ")]}
@@ -181,7 +217,9 @@ def _spawn(name, *args, cache, timeout=None):
 
 
 def _b(b) -> str:
-    return f"{b['wall']:.2f} s (trace + compile {b['trace_compile']:.2f} s summed over threads, {b['programs']} programs)"
+    return (
+        f"{b['wall']:.2f} s (trace + compile {b['trace_compile']:.2f} s summed over threads, {b['programs']} programs)"
+    )
 
 
 def run_rows(quick: bool):
@@ -189,47 +227,88 @@ def run_rows(quick: bool):
     T = 200.0 if quick else 1000.0
     with tempfile.TemporaryDirectory() as tmp:
         r = _spawn("spectrum", 4, T, cache=os.path.join(tmp, "c1"))
-        rows.append((f"lyapunov_spectrum k = 4, time = {T:g}: first call (cold cache)", f"{r['first']['wall']:.1f} s",
-                     f"{r['maxrss_mb']:.0f} MB",
-                     f"first {_b(r['first'])}; repeated {_b(r['repeated'])}; lambda_1..4 "
-                     f"{', '.join(f'{x:+.3f}' for x in r['exponents'])} (± {r['uncertainty'][0]:.3f}); "
-                     f"estimate: {r['estimate']}; warned: {r['warned']}; system built in {r['build_system']:.1f} s"))
+        rows.append(
+            (
+                f"lyapunov_spectrum k = 4, time = {T:g}: first call (cold cache)",
+                f"{r['first']['wall']:.1f} s",
+                f"{r['maxrss_mb']:.0f} MB",
+                f"first {_b(r['first'])}; repeated {_b(r['repeated'])}; lambda_1..4 "
+                f"{', '.join(f'{x:+.3f}' for x in r['exponents'])} (± {r['uncertainty'][0]:.3f}); "
+                f"estimate: {r['estimate']}; warned: {r['warned']}; system built in {r['build_system']:.1f} s",
+            )
+        )
         g = _spawn("spectrum", 4, T, FFT_FRIENDLY, cache=os.path.join(tmp, "c5"))
-        rows.append((f"(information) the same with n_grid = {FFT_FRIENDLY} (a {g['dimension']}-dimensional state)",
-                     f"{g['first']['wall']:.1f} s", f"{g['maxrss_mb']:.0f} MB",
-                     f"first {_b(g['first'])}; repeated {_b(g['repeated'])}: the grid of 1538 points has the prime "
-                     f"factor 769, a slow FFT size; {FFT_FRIENDLY} = 2^9 x 3 is not"))
+        rows.append(
+            (
+                f"(information) the same with n_grid = {FFT_FRIENDLY} (a {g['dimension']}-dimensional state)",
+                f"{g['first']['wall']:.1f} s",
+                f"{g['maxrss_mb']:.0f} MB",
+                f"first {_b(g['first'])}; repeated {_b(g['repeated'])}: the grid of 1538 points has the prime "
+                f"factor 769, a slow FFT size; {FFT_FRIENDLY} = 2^9 x 3 is not",
+            )
+        )
         u = _spawn("spectrum", 4, "until", cache=os.path.join(tmp, "c2"))
-        rows.append(("lyapunov_spectrum k = 4, time = UntilConverged() (diagnose's default): first call (cold cache)",
-                     f"{u['first']['wall']:.1f} s", f"{u['maxrss_mb']:.0f} MB",
-                     f"{_b(u['first'])}; stop reason {u['stop_reason']} after T = {u['time']:g} ({u['convergence']}); "
-                     f"lambda_1 {u['exponents'][0]:+.4f} ± {u['uncertainty'][0]:.4f}; estimate: {u['estimate']}"))
-        for budget in ([] if quick else [None, DIAGNOSE_BUDGET]):
+        rows.append(
+            (
+                "lyapunov_spectrum k = 4, time = UntilConverged() (diagnose's default): first call (cold cache)",
+                f"{u['first']['wall']:.1f} s",
+                f"{u['maxrss_mb']:.0f} MB",
+                f"{_b(u['first'])}; stop reason {u['stop_reason']} after T = {u['time']:g} ({u['convergence']}); "
+                f"lambda_1 {u['exponents'][0]:+.4f} ± {u['uncertainty'][0]:.4f}; estimate: {u['estimate']}",
+            )
+        )
+        for budget in [] if quick else [None, DIAGNOSE_BUDGET]:
             what = "defaults" if budget is None else f"lyapunov_time=UntilConverged(max_seconds={budget:g})"
-            d = _spawn("diagnose", *([] if budget is None else [budget]), cache=os.path.join(tmp, f"c3{budget}"),
-                       timeout=DIAGNOSE_TIMEOUT)
+            d = _spawn(
+                "diagnose",
+                *([] if budget is None else [budget]),
+                cache=os.path.join(tmp, f"c3{budget}"),
+                timeout=DIAGNOSE_TIMEOUT,
+            )
             if "timed_out" in d:
-                rows.append((f"diagnose ({what}): first call (cold cache); target < 20 s", f"> {DIAGNOSE_TIMEOUT} s",
-                             "-", f"MISS: stopped after {DIAGNOSE_TIMEOUT} s; stages reached (time since the call): "
-                             + "; ".join(d["stages"])))
+                rows.append(
+                    (
+                        f"diagnose ({what}): first call (cold cache); target < 20 s",
+                        f"> {DIAGNOSE_TIMEOUT} s",
+                        "-",
+                        f"MISS: stopped after {DIAGNOSE_TIMEOUT} s; stages reached (time since the call): "
+                        + "; ".join(d["stages"]),
+                    )
+                )
                 continue
-            rows.append((f"diagnose ({what}): first call (cold cache); target < 20 s", f"{d['first']['wall']:.1f} s",
-                         f"{d['maxrss_mb']:.0f} MB",
-                         f"{_b(d['first'])} ({'PASS' if d['first']['wall'] < 20 else 'MISS'}); stages (time since the "
-                         f"call): {'; '.join(d['stages'])}; verdict {d['verdict']}, physics {d['physics']}, status "
-                         f"{d['status']}, lambda_1 {d['lambda_1']:+.4f} (k = {d['k']}, T = {d['spectrum_time']:g}: "
-                         f"{d['convergence']}); {d['reference']}; system built in {d['build_system']:.1f} s"))
+            rows.append(
+                (
+                    f"diagnose ({what}): first call (cold cache); target < 20 s",
+                    f"{d['first']['wall']:.1f} s",
+                    f"{d['maxrss_mb']:.0f} MB",
+                    f"{_b(d['first'])} ({'PASS' if d['first']['wall'] < 20 else 'MISS'}); stages (time since the "
+                    f"call): {'; '.join(d['stages'])}; verdict {d['verdict']}, physics {d['physics']}, status "
+                    f"{d['status']}, lambda_1 {d['lambda_1']:+.4f} (k = {d['k']}, T = {d['spectrum_time']:g}: "
+                    f"{d['convergence']}); {d['reference']}; system built in {d['build_system']:.1f} s",
+                )
+            )
         if not quick:
             w = _spawn("spectrum", 4, LARGE_TIME, LARGE_GRID, cache=os.path.join(tmp, "c6"))
-            rows.append((f"lyapunov_spectrum k = 4, time = {LARGE_TIME:g}, n_grid = {LARGE_GRID} (a {w['dimension']}-"
-                         "dimensional state): first call (cold cache)", f"{w['first']['wall']:.1f} s",
-                         f"{w['maxrss_mb']:.0f} MB",
-                         f"first {_b(w['first'])}; repeated {_b(w['repeated'])}; lambda_1..4 "
-                         f"{', '.join(f'{x:+.3f}' for x in w['exponents'])} (± {w['uncertainty'][0]:.3f}); "
-                         f"estimate: {w['estimate']}; warned: {w['warned']}; system built in {w['build_system']:.1f} s"))
+            rows.append(
+                (
+                    f"lyapunov_spectrum k = 4, time = {LARGE_TIME:g}, n_grid = {LARGE_GRID} (a {w['dimension']}-"
+                    "dimensional state): first call (cold cache)",
+                    f"{w['first']['wall']:.1f} s",
+                    f"{w['maxrss_mb']:.0f} MB",
+                    f"first {_b(w['first'])}; repeated {_b(w['repeated'])}; lambda_1..4 "
+                    f"{', '.join(f'{x:+.3f}' for x in w['exponents'])} (± {w['uncertainty'][0]:.3f}); "
+                    f"estimate: {w['estimate']}; warned: {w['warned']}; system built in {w['build_system']:.1f} s",
+                )
+            )
         f = _spawn("full", cache=os.path.join(tmp, "c4"))
-        rows.append(("lyapunov_spectrum full (k = 1024), UntilConverged(): estimate only, not run", "-", "-",
-                     f"estimate: {f['estimate']}; CostWarning raised: {f['warned']}"))
+        rows.append(
+            (
+                "lyapunov_spectrum full (k = 1024), UntilConverged(): estimate only, not run",
+                "-",
+                "-",
+                f"estimate: {f['estimate']}; CostWarning raised: {f['warned']}",
+            )
+        )
     return rows
 
 
@@ -237,9 +316,17 @@ def write_results(rows, path, command):
     sys.path.insert(0, HERE)
     import _peers as peers
 
-    lines = ["# Large states: a 1,024-dimensional map", "", f"Command: `{command}`", "",
-             f"Kuramoto-Sivashinsky, L = 22, ETDRK4 dt = 0.25, n_grid = {N_GRID} (1,024-dimensional state); each row "
-             "in a fresh process with an empty compilation-cache folder.", "", "Machine:", ""]
+    lines = [
+        "# Large states: a 1,024-dimensional map",
+        "",
+        f"Command: `{command}`",
+        "",
+        f"Kuramoto-Sivashinsky, L = 22, ETDRK4 dt = 0.25, n_grid = {N_GRID} (1,024-dimensional state); each row "
+        "in a fresh process with an empty compilation-cache folder.",
+        "",
+        "Machine:",
+        "",
+    ]
     lines += [f"- {k}: {v}" for k, v in peers.machine_info().items()]
     try:
         lscpu = subprocess.run(["lscpu"], capture_output=True, text=True, check=False).stdout.splitlines()[:10]

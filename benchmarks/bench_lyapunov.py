@@ -54,14 +54,30 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import _peers as peers  # noqa: E402
 
 FULL = dict(
-    l63=dict(y0=(1.0, 1.0, 1.0), dt=0.01, interval=0.1, transient=100.0, time=2000.0,
-             long_time=20000.0, scipy_rtol=1e-9, scipy_atol=1e-9),
+    l63=dict(
+        y0=(1.0, 1.0, 1.0),
+        dt=0.01,
+        interval=0.1,
+        transient=100.0,
+        time=2000.0,
+        long_time=20000.0,
+        scipy_rtol=1e-9,
+        scipy_atol=1e-9,
+    ),
     ens=dict(members=1024, dt=0.01, interval=0.1, transient=20.0, time=200.0),
     l96=dict(n=40, forcing=8.0, dt=0.01, interval=0.1, transient=20.0, time=100.0),
 )
 QUICK = dict(
-    l63=dict(y0=(1.0, 1.0, 1.0), dt=0.01, interval=0.1, transient=10.0, time=100.0,
-             long_time=1000.0, scipy_rtol=1e-9, scipy_atol=1e-9),
+    l63=dict(
+        y0=(1.0, 1.0, 1.0),
+        dt=0.01,
+        interval=0.1,
+        transient=10.0,
+        time=100.0,
+        long_time=1000.0,
+        scipy_rtol=1e-9,
+        scipy_atol=1e-9,
+    ),
     ens=dict(members=64, dt=0.01, interval=0.1, transient=5.0, time=10.0),
     l96=dict(n=40, forcing=8.0, dt=0.01, interval=0.1, transient=2.0, time=5.0),
 )
@@ -90,9 +106,7 @@ SEED = 0  # the initial tangent frame of both JAX tools (their default); not tun
 
 
 def _ready(out):
-    return jax.tree_util.tree_map(
-        lambda x: x.block_until_ready() if hasattr(x, "block_until_ready") else x, out
-    )
+    return jax.tree_util.tree_map(lambda x: x.block_until_ready() if hasattr(x, "block_until_ready") else x, out)
 
 
 @dataclass
@@ -111,8 +125,11 @@ class Timing:
 # Seconds JAX spent tracing, lowering to MLIR and compiling, summed over threads
 # (``jax.monitoring`` duration events), so that a call's time splits into building its
 # programs and the rest.
-_BUILD_EVENTS = ("/jax/core/compile/jaxpr_trace_duration", "/jax/core/compile/jaxpr_to_mlir_module_duration",
-                 "/jax/core/compile/backend_compile_duration")
+_BUILD_EVENTS = (
+    "/jax/core/compile/jaxpr_trace_duration",
+    "/jax/core/compile/jaxpr_to_mlir_module_duration",
+    "/jax/core/compile/backend_compile_duration",
+)
 _BUILD = [0.0]
 
 
@@ -182,8 +199,10 @@ def breakdown_table(times, runs):
                 continue
             rest = "-" if run is None else f"{max(0.0, wall - build - run):.3f}"
             body.append([tool, call, f"{wall:.3f}", f"{build:.3f}", "-" if run is None else f"{run:.3f}", rest])
-    return _md_table(["tool", "call", "wall [s]", "trace + lower + compile [s]", "run [s]",
-                      "host work and dispatch (the rest) [s]"], body)
+    return _md_table(
+        ["tool", "call", "wall [s]", "trace + lower + compile [s]", "run [s]", "host work and dispatch (the rest) [s]"],
+        body,
+    )
 
 
 def warm_up_jax():
@@ -213,16 +232,15 @@ def row_lorenz63(cfg):
         return int(round(T / dt))
 
     def run_cg(T):
-        return cg.lyapunov_spectrum(sim, y0, peers.LORENZ63, transient=cfg["transient"],
-                                    interval=tau, time=T, seed=SEED)
+        return cg.lyapunov_spectrum(
+            sim, y0, peers.LORENZ63, transient=cfg["transient"], interval=tau, time=T, seed=SEED
+        )
 
     def run_lx(T):
-        return peers.lyapax_spectrum(step, y0, dt, n_steps(T), renorm_every=m,
-                                     t_transient=cfg["transient"], seed=SEED)
+        return peers.lyapax_spectrum(step, y0, dt, n_steps(T), renorm_every=m, t_transient=cfg["transient"], seed=SEED)
 
     T = cfg["time"]
-    lx_jit = peers.lyapax_spectrum_jit(step, dt, n_steps(T), renorm_every=m,
-                                       t_transient=cfg["transient"], seed=SEED)
+    lx_jit = peers.lyapax_spectrum_jit(step, dt, n_steps(T), renorm_every=m, t_transient=cfg["transient"], seed=SEED)
     tools = {"chaosgrad": lambda: run_cg(T), "lyapax": lambda: run_lx(T), "lyapax + jax.jit": lambda: lx_jit(y0)}
     missing = {name: why for name in ("chaotax", "lyapynov") if (why := peers.installed(name))}
     if "chaotax" not in missing:
@@ -234,18 +252,32 @@ def row_lorenz63(cfg):
     res = m_["chaosgrad"][1]
     exps = {"chaosgrad": (np.asarray(res.exponents), np.asarray(res.standard_error))}
     exps.update({name: (np.asarray(m_[name][1]), None) for name in tools if name != "chaosgrad"})
-    runs = {"chaosgrad": engine_seconds(sim, y0, peers.LORENZ63, k=3, interval=tau,
-                                        n_intervals=int(round((cfg["transient"] + T) / tau)))}
+    runs = {
+        "chaosgrad": engine_seconds(
+            sim, y0, peers.LORENZ63, k=3, interval=tau, n_intervals=int(round((cfg["transient"] + T) / tau))
+        )
+    }
     runs.update({name: times[name].best for name in tools if name.endswith("jax.jit")})
     if "lyapynov" not in missing:
         print("  timing lyapynov (NumPy, a Python loop per step) once ...", flush=True)
-        t, e = measure_once(lambda: peers.lyapynov_lorenz63_spectrum(
-            cfg["y0"], peers.LORENZ63, dt=dt, transient=cfg["transient"], time=T))
+        t, e = measure_once(
+            lambda: peers.lyapynov_lorenz63_spectrum(
+                cfg["y0"], peers.LORENZ63, dt=dt, transient=cfg["transient"], time=T
+            )
+        )
         times["lyapynov"], exps["lyapynov"] = t, (e, None)
     print("  timing scipy solve_ivp (DOP853) once ...", flush=True)
-    s, (e, nfev) = measure_once(lambda: peers.scipy_lorenz63_spectrum(
-        cfg["y0"], peers.LORENZ63, transient=cfg["transient"], time=T, interval=tau,
-        rtol=cfg["scipy_rtol"], atol=cfg["scipy_atol"]))
+    s, (e, nfev) = measure_once(
+        lambda: peers.scipy_lorenz63_spectrum(
+            cfg["y0"],
+            peers.LORENZ63,
+            transient=cfg["transient"],
+            time=T,
+            interval=tau,
+            rtol=cfg["scipy_rtol"],
+            atol=cfg["scipy_atol"],
+        )
+    )
     times["scipy DOP853"], exps["scipy DOP853"] = s, (e, None)
 
     # Same settings, ten times longer: separates statistical scatter from bias.
@@ -253,8 +285,9 @@ def row_lorenz63(cfg):
     long = {}
     res = run_cg(TL)
     long["chaosgrad"] = (np.asarray(res.exponents), np.asarray(res.standard_error))
-    e = _ready(peers.lyapax_spectrum_jit(step, dt, n_steps(TL), renorm_every=m,
-                                         t_transient=cfg["transient"], seed=SEED)(y0))
+    e = _ready(
+        peers.lyapax_spectrum_jit(step, dt, n_steps(TL), renorm_every=m, t_transient=cfg["transient"], seed=SEED)(y0)
+    )
     long["lyapax + jax.jit"] = (np.asarray(e), None)
     return dict(times=times, exps=exps, long=long, nfev=nfev, T=T, TL=TL, runs=runs, missing=missing)
 
@@ -274,15 +307,22 @@ def row_ensemble(cfg):
     pb = {k: jnp.full((M,), v) for k, v in zip(("sigma", "rho", "beta"), peers.LORENZ63)}
 
     def run_cg():
-        return cg.lyapunov_spectrum(sim, Y0, peers.LORENZ63, k=1, transient=cfg["transient"],
-                                    interval=tau, time=cfg["time"], ensemble_axes=(0, None), seed=SEED)
+        return cg.lyapunov_spectrum(
+            sim,
+            Y0,
+            peers.LORENZ63,
+            k=1,
+            transient=cfg["transient"],
+            interval=tau,
+            time=cfg["time"],
+            ensemble_axes=(0, None),
+            seed=SEED,
+        )
 
     def run_lx():
-        return peers.lyapax_sweep(step_p, Y0, pb, dt, n, k=1, renorm_every=m,
-                                  t_transient=cfg["transient"], seed=SEED)
+        return peers.lyapax_sweep(step_p, Y0, pb, dt, n, k=1, renorm_every=m, t_transient=cfg["transient"], seed=SEED)
 
-    lx_jit = peers.lyapax_sweep_jit(step_p, dt, n, k=1, renorm_every=m,
-                                    t_transient=cfg["transient"], seed=SEED)
+    lx_jit = peers.lyapax_sweep_jit(step_p, dt, n, k=1, renorm_every=m, t_transient=cfg["transient"], seed=SEED)
     m_ = measure({"chaosgrad": run_cg, "lyapax": run_lx, "lyapax + jax.jit": lambda: lx_jit(Y0, pb)})
     times = {name: t for name, (t, _) in m_.items()}
     members = {"chaosgrad": np.asarray(m_["chaosgrad"][1].member_exponents)[:, 0]}
@@ -299,15 +339,12 @@ def row_lorenz96(cfg):
     step = peers.lyapax_rk4_step(peers.lorenz96, F, dt)
 
     def run_cg():
-        return cg.lyapunov_spectrum(sim, x0, F, transient=cfg["transient"], interval=tau,
-                                    time=cfg["time"], seed=SEED)
+        return cg.lyapunov_spectrum(sim, x0, F, transient=cfg["transient"], interval=tau, time=cfg["time"], seed=SEED)
 
     def run_lx():
-        return peers.lyapax_spectrum(step, x0, dt, n, renorm_every=m,
-                                     t_transient=cfg["transient"], seed=SEED)
+        return peers.lyapax_spectrum(step, x0, dt, n, renorm_every=m, t_transient=cfg["transient"], seed=SEED)
 
-    lx_jit = peers.lyapax_spectrum_jit(step, dt, n, renorm_every=m,
-                                       t_transient=cfg["transient"], seed=SEED)
+    lx_jit = peers.lyapax_spectrum_jit(step, dt, n, renorm_every=m, t_transient=cfg["transient"], seed=SEED)
     m_ = measure({"chaosgrad": run_cg, "lyapax": run_lx, "lyapax + jax.jit": lambda: lx_jit(x0)})
     times = {name: t for name, (t, _) in m_.items()}
     exps = {"chaosgrad": np.asarray(m_["chaosgrad"][1].exponents)}
@@ -328,14 +365,22 @@ def row_tangent_paths(cases, dt=0.01, interval=0.1):
         if M:
             y0 = y0 + 0.1 * jax.random.normal(jax.random.PRNGKey(1), (M, N))
             kw["ensemble_axes"] = (0, None)
-        tools = {path: (lambda path=path: cg.lyapunov_spectrum(peers.ForcedTangents(sim, path), y0, args, **kw))
-                 for path in ("jvp", "variational")}
+        tools = {
+            path: (lambda path=path: cg.lyapunov_spectrum(peers.ForcedTangents(sim, path), y0, args, **kw))
+            for path in ("jvp", "variational")
+        }
         m_ = measure(tools)
         t_jvp, t_var = m_["jvp"][0].best_cpu, m_["variational"][0].best_cpu
         # Round-off differences between the paths grow like e^{lambda_1 t}; compare the
         # first intervals, before chaos has made the two trajectories unrelated.
-        diff = float(np.max(np.abs(m_["jvp"][1].finite_time_exponents[:, :TANGENT_COMPARED]
-                                   - m_["variational"][1].finite_time_exponents[:, :TANGENT_COMPARED])))
+        diff = float(
+            np.max(
+                np.abs(
+                    m_["jvp"][1].finite_time_exponents[:, :TANGENT_COMPARED]
+                    - m_["variational"][1].finite_time_exponents[:, :TANGENT_COMPARED]
+                )
+            )
+        )
         size = N * (kk + 1)
         picked = "variational" if size >= _VARIATIONAL_MIN_SIZE else "jvp"
         rows.append(dict(label=label, size=size, jvp=t_jvp, var=t_var, diff=diff, picked=picked))
@@ -344,13 +389,30 @@ def row_tangent_paths(cases, dt=0.01, interval=0.1):
 
 
 def tangent_table(rows):
-    body = [[r["label"], r["size"], f"{r['jvp']:.3f}", f"{r['var']:.3f}", f"{r['jvp'] / r['var']:.2f}",
-             f"{r['diff']:.1e}", r["picked"]] for r in rows]
-    return _md_table(["case (RK4, dt = 0.01, QR every 0.1)", "entries of [u; Q^T]",
-                      f"jvp: CPU [s], best of {REPEATS}", "variational: CPU [s]",
-                      "speed-up of variational",
-                      f"largest FTLE difference, first {TANGENT_COMPARED} intervals", "path taken by chaosgrad"],
-                     body)
+    body = [
+        [
+            r["label"],
+            r["size"],
+            f"{r['jvp']:.3f}",
+            f"{r['var']:.3f}",
+            f"{r['jvp'] / r['var']:.2f}",
+            f"{r['diff']:.1e}",
+            r["picked"],
+        ]
+        for r in rows
+    ]
+    return _md_table(
+        [
+            "case (RK4, dt = 0.01, QR every 0.1)",
+            "entries of [u; Q^T]",
+            f"jvp: CPU [s], best of {REPEATS}",
+            "variational: CPU [s]",
+            "speed-up of variational",
+            f"largest FTLE difference, first {TANGENT_COMPARED} intervals",
+            "path taken by chaosgrad",
+        ],
+        body,
+    )
 
 
 # ------------------------------------------------------------------------------ report
@@ -387,12 +449,19 @@ def timing_table(rows):
                 rf = rr = "-"
             else:
                 rf = f"{ref.first / t.first:.3f}"
-                rr = (f"{ref.best / t.best:.3f}" if t.best is not None
-                      else f"{ref.best / t.first:.4f} (vs its one run)")
+                rr = f"{ref.best / t.best:.3f}" if t.best is not None else f"{ref.best / t.first:.4f} (vs its one run)"
             body.append([label, tool, _wc(t.first, t.first_cpu), _wc(t.best, t.best_cpu), rf, rr])
-    return _md_table(["problem", "tool", "first call: wall (CPU) [s]",
-                      f"repeated, best of {REPEATS}: wall (CPU) [s]", "chaosgrad / tool, first",
-                      "chaosgrad / tool, repeated"], body)
+    return _md_table(
+        [
+            "problem",
+            "tool",
+            "first call: wall (CPU) [s]",
+            f"repeated, best of {REPEATS}: wall (CPU) [s]",
+            "chaosgrad / tool, first",
+            "chaosgrad / tool, repeated",
+        ],
+        body,
+    )
 
 
 def targets(l63, ens, l96):
@@ -425,9 +494,11 @@ def accuracy_table(l63):
     def add(tool, T, e, se):
         err = np.abs(np.asarray(e) - lit)
         ok = bool(np.all(err <= CRITERION))
-        rows.append([tool, f"{T:g}"] + [f"{v:+.5f}" for v in e]
-                    + [f"{err.max():.2e}", "-" if se is None else "/".join(f"{v:.1e}" for v in se),
-                       "PASS" if ok else "MISS"])
+        rows.append(
+            [tool, f"{T:g}"]
+            + [f"{v:+.5f}" for v in e]
+            + [f"{err.max():.2e}", "-" if se is None else "/".join(f"{v:.1e}" for v in se), "PASS" if ok else "MISS"]
+        )
         return ok
 
     flags = {}
@@ -435,62 +506,86 @@ def accuracy_table(l63):
         flags[tool] = add(tool, l63["T"], e, se)
     for tool, (e, se) in l63["long"].items():
         add(tool + " (10x longer run)", l63["TL"], e, se)
-    table = _md_table(["tool", "T", "lambda_1", "lambda_2", "lambda_3", "largest error",
-                       "std. error (batch means)", f"all within {CRITERION:g}"], rows)
+    table = _md_table(
+        [
+            "tool",
+            "T",
+            "lambda_1",
+            "lambda_2",
+            "lambda_3",
+            "largest error",
+            "std. error (batch means)",
+            f"all within {CRITERION:g}",
+        ],
+        rows,
+    )
     return table, flags
 
 
 def ensemble_table(ens):
     rows = []
     for tool, lam in ens["members"].items():
-        rows.append([tool, ens["M"], f"{lam.mean():.5f}", f"{lam.std(ddof=1) / np.sqrt(lam.size):.1e}",
-                     f"{lam.std(ddof=1):.4f}", f"{lam.min():.4f} .. {lam.max():.4f}"])
-    return _md_table(["tool", "members", "mean lambda_1", "std. error of mean", "member spread (sd)",
-                      "min .. max"], rows)
+        rows.append(
+            [
+                tool,
+                ens["M"],
+                f"{lam.mean():.5f}",
+                f"{lam.std(ddof=1) / np.sqrt(lam.size):.1e}",
+                f"{lam.std(ddof=1):.4f}",
+                f"{lam.min():.4f} .. {lam.max():.4f}",
+            ]
+        )
+    return _md_table(
+        ["tool", "members", "mean lambda_1", "std. error of mean", "member spread (sd)", "min .. max"], rows
+    )
 
 
 def l96_table(l96):
     rows = []
     for tool, e in l96["exps"].items():
         ky = cg.kaplan_yorke_dimension(e)
-        rows.append([tool, f"{e[0]:.4f}", int(np.sum(e > 0)), f"{e.sum():.5f}",
-                     "-" if ky is None else f"{ky:.2f}"])
-    return _md_table(["tool", "lambda_1", "positive exponents", f"sum (exact -{l96['N']})",
-                      "Kaplan-Yorke dimension"], rows)
+        rows.append([tool, f"{e[0]:.4f}", int(np.sum(e > 0)), f"{e.sum():.5f}", "-" if ky is None else f"{ky:.2f}"])
+    return _md_table(
+        ["tool", "lambda_1", "positive exponents", f"sum (exact -{l96['N']})", "Kaplan-Yorke dimension"], rows
+    )
 
 
 def settings_text(cfg, quick):
     a, b, c = cfg["l63"], cfg["ens"], cfg["l96"]
-    return "\n".join([
-        f"- Mode: {'quick smoke run (numbers not meaningful)' if quick else 'full'}.",
-        f"- All JAX runs: float64, fixed-step classical RK4, dt = {a['dt']}, QR every "
-        f"{a['interval']} time units ({int(round(a['interval'] / a['dt']))} steps), initial tangent frame "
-        f"from seed {SEED} (the default of both tools). chaosgrad uses `chaosgrad.RK4()`, lyapax its "
-        "own `rk4_step`. Both evolve the tangent frame through the transient.",
-        f"- Lorenz-63: y0 = {a['y0']}, transient {a['transient']:g}, T = {a['time']:g}; "
-        f"check run T = {a['long_time']:g}. scipy: `solve_ivp(method='DOP853', rtol={a['scipy_rtol']:g}, "
-        f"atol={a['scipy_atol']:g})` on the 12-dimensional variational system, same y0 and "
-        f"transient (state only), identity initial frame, QR every {a['interval']} time units.",
-        f"- Ensemble: {b['members']} initial states uniform in [-20, 20] x [-25, 25] x [0, 50] "
-        f"(numpy seed 0), transient {b['transient']:g}, T = {b['time']:g}, k = 1. chaosgrad: "
-        "`ensemble_axes=(0, None)`; lyapax: `lyapax.sweep.sweep_lyapunov_spectrum` with "
-        "`state0_batch` (its parameter batch repeats (10, 28, 8/3)).",
-        f"- Lorenz-96: N = {c['n']}, F = {c['forcing']:g}, x0 = F + 0.01 e_1, transient "
-        f"{c['transient']:g}, T = {c['time']:g}, all {c['n']} exponents.",
-    ])
+    return "\n".join(
+        [
+            f"- Mode: {'quick smoke run (numbers not meaningful)' if quick else 'full'}.",
+            f"- All JAX runs: float64, fixed-step classical RK4, dt = {a['dt']}, QR every "
+            f"{a['interval']} time units ({int(round(a['interval'] / a['dt']))} steps), initial tangent frame "
+            f"from seed {SEED} (the default of both tools). chaosgrad uses `chaosgrad.RK4()`, lyapax its "
+            "own `rk4_step`. Both evolve the tangent frame through the transient.",
+            f"- Lorenz-63: y0 = {a['y0']}, transient {a['transient']:g}, T = {a['time']:g}; "
+            f"check run T = {a['long_time']:g}. scipy: `solve_ivp(method='DOP853', rtol={a['scipy_rtol']:g}, "
+            f"atol={a['scipy_atol']:g})` on the 12-dimensional variational system, same y0 and "
+            f"transient (state only), identity initial frame, QR every {a['interval']} time units.",
+            f"- Ensemble: {b['members']} initial states uniform in [-20, 20] x [-25, 25] x [0, 50] "
+            f"(numpy seed 0), transient {b['transient']:g}, T = {b['time']:g}, k = 1. chaosgrad: "
+            "`ensemble_axes=(0, None)`; lyapax: `lyapax.sweep.sweep_lyapunov_spectrum` with "
+            "`state0_batch` (its parameter batch repeats (10, 28, 8/3)).",
+            f"- Lorenz-96: N = {c['n']}, F = {c['forcing']:g}, x0 = F + 0.01 e_1, transient "
+            f"{c['transient']:g}, T = {c['time']:g}, all {c['n']} exponents.",
+        ]
+    )
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="small smoke run")
-    parser.add_argument("--results", default=None,
-                        help="Markdown file to write (default: benchmarks/RESULTS.md for a full run, "
-                             "nothing for --quick)")
+    parser.add_argument(
+        "--results",
+        default=None,
+        help="Markdown file to write (default: benchmarks/RESULTS.md for a full run, nothing for --quick)",
+    )
     opts = parser.parse_args(argv)
     cfg = QUICK if opts.quick else FULL
     results = opts.results or (None if opts.quick else os.path.join(os.path.dirname(__file__), "RESULTS.md"))
     started = time.perf_counter()
-    date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    date = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     machine = peers.machine_info()
     load_start = os.getloadavg()
 
@@ -506,15 +601,19 @@ def main(argv=None):
     total = time.perf_counter() - started
     load_end = os.getloadavg()
 
-    timing = timing_table([
-        (f"Lorenz-63, T = {l63['T']:g}", l63["times"]),
-        (f"ensemble {ens['M']} x Lorenz-63, k = 1, T = {cfg['ens']['time']:g}", ens["times"]),
-        (f"Lorenz-96 N = {l96['N']}, T = {cfg['l96']['time']:g}", l96["times"]),
-    ])
+    timing = timing_table(
+        [
+            (f"Lorenz-63, T = {l63['T']:g}", l63["times"]),
+            (f"ensemble {ens['M']} x Lorenz-63, k = 1, T = {cfg['ens']['time']:g}", ens["times"]),
+            (f"Lorenz-96 N = {l96['N']}, T = {cfg['l96']['time']:g}", l96["times"]),
+        ]
+    )
     acc, _ = accuracy_table(l63)
     breakdown = breakdown_table(l63["times"], l63["runs"])
-    missing = "".join(f"\n\n{name}: not measured, it does not import here ({why}); the row keeps the other tools."
-                      for name, why in l63["missing"].items())
+    missing = "".join(
+        f"\n\n{name}: not measured, it does not import here ({why}); the row keeps the other tools."
+        for name, why in l63["missing"].items()
+    )
     tg = targets(l63, ens, l96)
     prev_header, prev = peers.previous_targets(results) if results else (None, {})
 
@@ -524,51 +623,61 @@ def main(argv=None):
         wall, cpu = prev[d]
         return f"{wall:.3f}" + ("" if cpu is None else f" ({cpu:.3f})")
 
-    tg_table = _md_table(["target", "measured (wall)", "same by CPU time", "limit", "result (wall)",
-                          "previous run: wall (CPU)"],
-                         [[d, f"{v:.3f}", f"{vc:.3f}", lim, "PASS" if ok else "MISS", _prev(d)]
-                          for d, v, vc, lim, ok in tg])
+    tg_table = _md_table(
+        ["target", "measured (wall)", "same by CPU time", "limit", "result (wall)", "previous run: wall (CPU)"],
+        [[d, f"{v:.3f}", f"{vc:.3f}", lim, "PASS" if ok else "MISS", _prev(d)] for d, v, vc, lim, ok in tg],
+    )
     if prev_header:
-        tg_table += (f"\n\nThe last column is read from the results file this run replaced "
-                     f"({prev_header}), for comparison across versions; it was measured in "
-                     "another process, at another load.")
-    command = shlex.join([os.path.relpath(sys.executable) if not os.path.isabs(sys.argv[0]) else sys.executable,
-                          *sys.argv])
-    text = "\n\n".join([
-        "# Lyapunov benchmark: chaosgrad vs lyapax, chaotax, lyapynov and scipy",
-        f"Command: `{command}`  \nDate: {date}  \nTotal wall time of the script: {total:.0f} s  \n"
-        f"Load average (1, 5, 15 min) at start {_load(load_start)}, at end {_load(load_end)} "
-        f"(other processes on this machine share its {os.cpu_count()} cores; the interleaved "
-        "repeats and best-of-three damp, but do not remove, their effect)",
-        "## Machine\n\n" + "\n".join(f"- {k}: {v}" for k, v in machine.items()),
-        "## Settings\n\n" + settings_text(cfg, opts.quick),
-        "## Wall times\n\nRatios are chaosgrad's wall time divided by the tool's (below 1: "
-        "chaosgrad is faster). In brackets: CPU seconds of this process over the same call "
-        "(all threads), which other processes on the machine disturb less than wall time. "
-        "\"lyapax\" is its documented eager call, which compiles on every call; "
-        "\"lyapax + jax.jit\" is the same call wrapped once in `jax.jit` by the caller. scipy "
-        "runs once, as does lyapynov (NumPy, one Python iteration per step, QR every step); their ratios compare "
-        "with that one run. \"chaotax\": `chaotax.lyapunov_spectrum` (QR after every step, its only "
-        "choice), eager as documented: it cannot be wrapped in `jax.jit` (it reshapes with a size computed by `jnp.prod`).\n\n" + timing,
-        f"## Where the time goes (Lorenz-63, T = {l63['T']:g})\n\nThe same calls as above. Trace + lower + "
-        "compile: JAX's monitoring events, summed over threads. Run: chaosgrad's compiled chunk program alone over "
-        "the same intervals (its calls and the logs' transfer; best of its own repeats), or a jitted peer's "
-        "repeated call. The rest: host work (argument checks, the cost estimate, dispatch, the summary).\n\n"
-        + breakdown + missing,
-        "## Targets\n\n" + tg_table,
-        "## Lorenz-63 exponents (literature 0.9056, 0, -14.5723; Sprott 2003)\n\n" + acc
-        + f"\n\nscipy used {l63['nfev']} evaluations of the 12-dimensional variational system.",
-        "## Ensemble: leading exponent\n\n" + ensemble_table(ens),
-        "## Lorenz-96 spectrum\n\n" + l96_table(l96),
-        "## chaosgrad's two tangent steps\n\nThe same `lyapunov_spectrum` call with the "
-        "tangent columns pushed through the RK4 step by `jax.jvp` (the default of the "
-        "simulator contract) and with the variational system `u' = f(u), Q' = Df(u) Q` "
-        "integrated with the same RK4 tableau on the stacked array `[u; Q^T]` (what "
-        "`ODESimulator.tangent_step` does from 8 entries up). Both paths run the same "
-        "transient (1 time unit) and seed; CPU time of this process, interleaved repeats. The last "
-        "column is the path `ODESimulator.tangent_step` takes for that size.\n\n"
-        + tangent_table(tangents),
-    ]) + "\n"
+        tg_table += (
+            f"\n\nThe last column is read from the results file this run replaced "
+            f"({prev_header}), for comparison across versions; it was measured in "
+            "another process, at another load."
+        )
+    command = shlex.join(
+        [os.path.relpath(sys.executable) if not os.path.isabs(sys.argv[0]) else sys.executable, *sys.argv]
+    )
+    text = (
+        "\n\n".join(
+            [
+                "# Lyapunov benchmark: chaosgrad vs lyapax, chaotax, lyapynov and scipy",
+                f"Command: `{command}`  \nDate: {date}  \nTotal wall time of the script: {total:.0f} s  \n"
+                f"Load average (1, 5, 15 min) at start {_load(load_start)}, at end {_load(load_end)} "
+                f"(other processes on this machine share its {os.cpu_count()} cores; the interleaved "
+                "repeats and best-of-three damp, but do not remove, their effect)",
+                "## Machine\n\n" + "\n".join(f"- {k}: {v}" for k, v in machine.items()),
+                "## Settings\n\n" + settings_text(cfg, opts.quick),
+                "## Wall times\n\nRatios are chaosgrad's wall time divided by the tool's (below 1: "
+                "chaosgrad is faster). In brackets: CPU seconds of this process over the same call "
+                "(all threads), which other processes on the machine disturb less than wall time. "
+                '"lyapax" is its documented eager call, which compiles on every call; '
+                '"lyapax + jax.jit" is the same call wrapped once in `jax.jit` by the caller. scipy '
+                "runs once, as does lyapynov (NumPy, one Python iteration per step, QR every step); their ratios compare "
+                'with that one run. "chaotax": `chaotax.lyapunov_spectrum` (QR after every step, its only '
+                "choice), eager as documented: it cannot be wrapped in `jax.jit` (it reshapes with a size computed by `jnp.prod`).\n\n"
+                + timing,
+                f"## Where the time goes (Lorenz-63, T = {l63['T']:g})\n\nThe same calls as above. Trace + lower + "
+                "compile: JAX's monitoring events, summed over threads. Run: chaosgrad's compiled chunk program alone over "
+                "the same intervals (its calls and the logs' transfer; best of its own repeats), or a jitted peer's "
+                "repeated call. The rest: host work (argument checks, the cost estimate, dispatch, the summary).\n\n"
+                + breakdown
+                + missing,
+                "## Targets\n\n" + tg_table,
+                "## Lorenz-63 exponents (literature 0.9056, 0, -14.5723; Sprott 2003)\n\n"
+                + acc
+                + f"\n\nscipy used {l63['nfev']} evaluations of the 12-dimensional variational system.",
+                "## Ensemble: leading exponent\n\n" + ensemble_table(ens),
+                "## Lorenz-96 spectrum\n\n" + l96_table(l96),
+                "## chaosgrad's two tangent steps\n\nThe same `lyapunov_spectrum` call with the "
+                "tangent columns pushed through the RK4 step by `jax.jvp` (the default of the "
+                "simulator contract) and with the variational system `u' = f(u), Q' = Df(u) Q` "
+                "integrated with the same RK4 tableau on the stacked array `[u; Q^T]` (what "
+                "`ODESimulator.tangent_step` does from 8 entries up). Both paths run the same "
+                "transient (1 time unit) and seed; CPU time of this process, interleaved repeats. The last "
+                "column is the path `ODESimulator.tangent_step` takes for that size.\n\n" + tangent_table(tangents),
+            ]
+        )
+        + "\n"
+    )
     print()
     print(text)
     if results:

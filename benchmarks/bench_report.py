@@ -41,8 +41,13 @@ def _env(root: str) -> dict:
 
 def make_results(folder: str) -> str:
     """A results file of the Lorenz-63 analysis (--fast), written into ``folder``."""
-    subprocess.run([sys.executable, "-m", "chaosgrad", "analyze", "lorenz63", "--fast", "--format", "json",
-                    "--out", folder, "-q"], cwd=folder, env=_env(ROOT), check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, "-m", "chaosgrad", "analyze", "lorenz63", "--fast", "--format", "json", "--out", folder, "-q"],
+        cwd=folder,
+        env=_env(ROOT),
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     return os.path.join(folder, "lorenz63", "results.json")
 
 
@@ -50,16 +55,26 @@ def time_report(root: str, results: str, formats: str, out: str) -> float:
     """Wall seconds of one ``chaosgrad report`` process of the package under ``root``."""
     start = time.perf_counter()
     # cwd is a scratch folder: `python -m` puts it first on sys.path, PYTHONPATH decides.
-    subprocess.run([sys.executable, "-m", "chaosgrad", "report", results, "--out", out, "--format", formats, "-q"],
-                   cwd=out, env=_env(root), check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, "-m", "chaosgrad", "report", results, "--out", out, "--format", formats, "-q"],
+        cwd=out,
+        env=_env(root),
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     return time.perf_counter() - start
 
 
 def machine() -> dict:
-    model = next((ln.split(":", 1)[1].strip() for ln in open("/proc/cpuinfo") if ln.startswith("model name")),
-                 "unknown") if os.path.exists("/proc/cpuinfo") else platform.processor()
+    model = (
+        next((ln.split(":", 1)[1].strip() for ln in open("/proc/cpuinfo") if ln.startswith("model name")), "unknown")
+        if os.path.exists("/proc/cpuinfo")
+        else platform.processor()
+    )
     chromium = shutil.which("chromium") or shutil.which("google-chrome")
-    version = subprocess.run([chromium, "--version"], capture_output=True, text=True).stdout.strip() if chromium else "none"
+    version = (
+        subprocess.run([chromium, "--version"], capture_output=True, text=True).stdout.strip() if chromium else "none"
+    )
     return {"cpu": model, "cores": str(os.cpu_count()), "python": platform.python_version(), "chromium": version}
 
 
@@ -67,7 +82,7 @@ def run(variants: dict, results: str, runs: int) -> dict:
     """``{(variant, formats): [seconds, ...]}``, the variants' runs interleaved."""
     times = {(v, f): [] for v in variants for f in FORMATS}
     with tempfile.TemporaryDirectory(prefix="chaosgrad-bench-report-") as tmp:
-        for name, root in variants.items():  # one unmeasured run each: the page cache, .pyc files
+        for root in variants.values():  # one unmeasured run each: the page cache, .pyc files
             for f in FORMATS:
                 time_report(root, results, f, tmp)
         for _ in range(runs):
@@ -80,8 +95,10 @@ def run(variants: dict, results: str, runs: int) -> dict:
 def table(times: dict) -> list[str]:
     rows = ["| version | formats | best | median | all runs (s) |", "|---|---|---|---|---|"]
     for (name, f), ts in times.items():
-        rows.append(f"| {name} | {f} | {min(ts):.2f} s | {statistics.median(ts):.2f} s | "
-                    f"{' '.join(f'{t:.2f}' for t in sorted(ts))} |")
+        rows.append(
+            f"| {name} | {f} | {min(ts):.2f} s | {statistics.median(ts):.2f} s | "
+            f"{' '.join(f'{t:.2f}' for t in sorted(ts))} |"
+        )
     return rows
 
 
@@ -101,15 +118,29 @@ def main():
         load_after = os.getloadavg()
     lines = table(times)
     med = statistics.median(times[("this checkout", FORMATS[1])])
-    lines += ["", f"with the PDF, median {med:.2f} s against the target {TARGET_S:.0f} s: "
-              f"{'MET' if med < TARGET_S else 'MISSED'}",
-              f"load average (1, 5, 15 min) before {load_before[0]:.1f} {load_before[1]:.1f} {load_before[2]:.1f}, "
-              f"after {load_after[0]:.1f} {load_after[1]:.1f} {load_after[2]:.1f} on {os.cpu_count()} cores"]
+    lines += [
+        "",
+        f"with the PDF, median {med:.2f} s against the target {TARGET_S:.0f} s: "
+        f"{'MET' if med < TARGET_S else 'MISSED'}",
+        f"load average (1, 5, 15 min) before {load_before[0]:.1f} {load_before[1]:.1f} {load_before[2]:.1f}, "
+        f"after {load_after[0]:.1f} {load_after[1]:.1f} {load_after[2]:.1f} on {os.cpu_count()} cores",
+    ]
     print("\n".join(lines))
     if not a.no_write:
-        head = ["# Time to re-render a report", "", "Command: `python benchmarks/bench_report.py"
-                + (" --baseline DIR" if a.baseline else "") + f" --runs {a.runs}`", "",
-                "Machine:", ""] + [f"- {k}: {v}" for k, v in machine().items()] + [""]
+        head = (
+            [
+                "# Time to re-render a report",
+                "",
+                "Command: `python benchmarks/bench_report.py"
+                + (" --baseline DIR" if a.baseline else "")
+                + f" --runs {a.runs}`",
+                "",
+                "Machine:",
+                "",
+            ]
+            + [f"- {k}: {v}" for k, v in machine().items()]
+            + [""]
+        )
         with open(a.out, "w") as fh:
             fh.write("\n".join(head + lines + [""]))
         print(f"wrote {a.out}")

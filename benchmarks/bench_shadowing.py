@@ -43,8 +43,9 @@ def worker(system: str, method: str) -> dict:
         s = cg.zoo.lorenz96(solver=cg.RK4(), dt=2e-4)
         objective, wrt = (lambda y: jnp.mean(y)), "F"
     m = cg.NILSS(segment_time=0.4) if method == "nilss" else cg.LSS()
-    call = lambda: cg.shadowing_gradient(s.simulator, s.y0, s.args, objective=objective, wrt=wrt, time=20.0,
-                                         method=m, windows=1)
+    call = lambda: cg.shadowing_gradient(
+        s.simulator, s.y0, s.args, objective=objective, wrt=wrt, time=20.0, method=m, windows=1
+    )
     t0 = time.perf_counter()
     r = call()
     first = time.perf_counter() - t0
@@ -52,36 +53,59 @@ def worker(system: str, method: str) -> dict:
     call()
     warm = time.perf_counter() - t0
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-    return {"first_s": first, "warm_s": warm, "peak_mib": peak, "derivative": float(np.asarray(r.derivative)[0]),
-            "unstable": int(r.unstable), "segments": int(r.segments), "segment_steps": int(r.segment_steps)}
+    return {
+        "first_s": first,
+        "warm_s": warm,
+        "peak_mib": peak,
+        "derivative": float(np.asarray(r.derivative)[0]),
+        "unstable": int(r.unstable),
+        "segments": int(r.segments),
+        "segment_steps": int(r.segment_steps),
+    }
 
 
 def main() -> None:
     if len(sys.argv) == 4 and sys.argv[1] == "--worker":
         print(json.dumps(worker(sys.argv[2], sys.argv[3])))
         return
-    lines = ["# Shadowing cost", "", "Command: `python benchmarks/bench_shadowing.py`", "",
-             f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} logical cores, "
-             f"{platform.platform()}", "",
-             "| row | first call (s) | repeated call (s) | peak memory (MiB) | derivative | unstable | segments x steps |",
-             "|---|---|---|---|---|---|---|"]
+    lines = [
+        "# Shadowing cost",
+        "",
+        "Command: `python benchmarks/bench_shadowing.py`",
+        "",
+        f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} logical cores, {platform.platform()}",
+        "",
+        "| row | first call (s) | repeated call (s) | peak memory (MiB) | derivative | unstable | segments x steps |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for label, (system, method) in ROWS.items():
         with tempfile.TemporaryDirectory() as cache:
             env = dict(os.environ, CHAOSGRAD_COMPILATION_CACHE=cache)
-            out = subprocess.run([sys.executable, __file__, "--worker", system, method], capture_output=True, text=True,
-                                 env=env, check=True)
+            out = subprocess.run(
+                [sys.executable, __file__, "--worker", system, method],
+                capture_output=True,
+                text=True,
+                env=env,
+                check=True,
+            )
         r = json.loads(out.stdout.strip().splitlines()[-1])
-        row = (f"| {label} | {r['first_s']:.2f} | {r['warm_s']:.2f} | {r['peak_mib']:.0f} | {r['derivative']:.4f} | "
-               f"{r['unstable'] if method == 'nilss' else 'n/a'} | {r['segments']} x {r['segment_steps']} |")
+        row = (
+            f"| {label} | {r['first_s']:.2f} | {r['warm_s']:.2f} | {r['peak_mib']:.0f} | {r['derivative']:.4f} | "
+            f"{r['unstable'] if method == 'nilss' else 'n/a'} | {r['segments']} x {r['segment_steps']} |"
+        )
         print(row, flush=True)
         lines.append(row)
-    lines += ["", "Reading the rows:", "",
-              "- Peak memory is the whole process's (Python, JAX, XLA's compiled programs); NILSS itself keeps a few "
-              "u x u and u x P matrices per segment, whatever the steps per segment.",
-              "- LSS stores every step's Jacobian (n x n) and solves a sparse system over the window: its memory grows "
-              "with the steps.",
-              "- SciMLSensitivity.jl's NILSS at its published settings (the first two rows) could not be run here "
-              "(no Julia on this machine): the rows give chaosgrad's cost at those settings, not a ratio."]
+    lines += [
+        "",
+        "Reading the rows:",
+        "",
+        "- Peak memory is the whole process's (Python, JAX, XLA's compiled programs); NILSS itself keeps a few "
+        "u x u and u x P matrices per segment, whatever the steps per segment.",
+        "- LSS stores every step's Jacobian (n x n) and solves a sparse system over the window: its memory grows "
+        "with the steps.",
+        "- SciMLSensitivity.jl's NILSS at its published settings (the first two rows) could not be run here "
+        "(no Julia on this machine): the rows give chaosgrad's cost at those settings, not a ratio.",
+    ]
     with open(os.path.join(HERE, "RESULTS_shadowing.md"), "w") as fh:
         fh.write("\n".join(lines) + "\n")
 

@@ -25,8 +25,11 @@ import jax  # noqa: E402
 import numpy as np  # noqa: E402
 from calibration_cases import exponent_coverage, law_exponent_coverage, rate_coverage, systems  # noqa: E402
 
-HORIZONS = {"3 short (4, 8, 16)": (4, 8, 16), "4 (10, 20, 40, 80)": (10, 20, 40, 80),
-            "12 (10 ... 120)": tuple(range(10, 130, 10))}
+HORIZONS = {
+    "3 short (4, 8, 16)": (4, 8, 16),
+    "4 (10, 20, 40, 80)": (10, 20, 40, 80),
+    "12 (10 ... 120)": tuple(range(10, 130, 10)),
+}
 
 
 def main(argv=None) -> int:
@@ -47,31 +50,45 @@ def main(argv=None) -> int:
             print(rows[-1][:3], {k: round(v, 5) for k, v in r.items()}, flush=True)
     for noise in ("independent", "random walk"):
         r = law_exponent_coverage(noise, groups=a.groups)
-        rows.append((f"power law T^1, {noise} scatter", "power-law exponent p", "12 (5 ... 160)", r,
-                     "p = 1 exactly (synthetic curves, the growth-law fit alone)"))
+        rows.append(
+            (
+                f"power law T^1, {noise} scatter",
+                "power-law exponent p",
+                "12 (5 ... 160)",
+                r,
+                "p = 1 exactly (synthetic curves, the growth-law fit alone)",
+            )
+        )
         print(rows[-1][:3], {k: round(v, 4) for k, v in r.items()}, flush=True)
     total = time.perf_counter() - t0
     if a.out:
         machine = f"{platform.machine()}, {os.cpu_count()} cores; jax {jax.__version__}, {jax.devices()[0].platform}"
         se = (0.95 * 0.05 / a.groups) ** 0.5
         lines = [
-            "# Calibration of the 95% intervals", "",
+            "# Calibration of the 95% intervals",
+            "",
             f"Command: `python benchmarks/calibration.py --groups {a.groups} --out {a.out}`  ",
             f"Machine: {machine}; {total:.0f} s.  ",
             f"{a.groups} independent groups per row: a true coverage of 95% is observed within ±{2 * se:.3f} "
-            "(two binomial standard deviations).", "",
+            "(two binomial standard deviations).",
+            "",
             "| system | quantity | horizons / run | coverage | mean width | bias of the estimate | sd of the estimate | exact value |",
             "|---|---|---|---|---|---|---|---|",
         ]
         for name, what, label, r, why in rows:
-            lines.append(f"| {name} | {what} | {label} | {r['coverage']:.3f} | {r['width']:.4g} | "
-                         f"{r.get('bias', float('nan')):+.2g} | {r.get('sd', float('nan')):.2g} | {why} |")
-        lines += ["", "Notes:",
-                  "- The logistic map's finite-time exponent is a coboundary (its sum telescopes through the conjugacy "
-                  "to the tent map), so its error falls like 1/n while batch means see 1/sqrt(n) scatter: its exponent "
-                  "intervals over-cover. Its gradient rate is calibrated: there the member-to-member scatter is real.",
-                  "- The linear flow gives the same curve for every member: there is nothing random to miss at 5%, so "
-                  "the interval (the curve's lack of fit and bend) covers always; the row checks that it does."]
+            lines.append(
+                f"| {name} | {what} | {label} | {r['coverage']:.3f} | {r['width']:.4g} | "
+                f"{r.get('bias', float('nan')):+.2g} | {r.get('sd', float('nan')):.2g} | {why} |"
+            )
+        lines += [
+            "",
+            "Notes:",
+            "- The logistic map's finite-time exponent is a coboundary (its sum telescopes through the conjugacy "
+            "to the tent map), so its error falls like 1/n while batch means see 1/sqrt(n) scatter: its exponent "
+            "intervals over-cover. Its gradient rate is calibrated: there the member-to-member scatter is real.",
+            "- The linear flow gives the same curve for every member: there is nothing random to miss at 5%, so "
+            "the interval (the curve's lack of fit and bend) covers always; the row checks that it does.",
+        ]
         a.out.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return 0
 

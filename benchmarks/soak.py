@@ -63,12 +63,16 @@ def main() -> None:
         if i in (0, 9, args.runs // 2, args.runs - 1):
             rows.append((i + 1, rss_mib(), counter.count, time.perf_counter() - start))
     lines = [
-        "# Soak: consecutive small analyses in one process", "",
+        "# Soak: consecutive small analyses in one process",
+        "",
         f"Command: `python benchmarks/soak.py --runs {args.runs}`  ",
         f"Machine: {platform.machine()}, {jax.device_count()} device(s) ({jax.default_backend()}), "
-        f"Python {platform.python_version()}, jax {jax.__version__}", "",
-        "| runs done | RSS (MiB) | compilations so far | seconds |", "|---|---|---|---|",
-        *[f"| {n} | {r:.0f} | {c} | {t:.1f} |" for n, r, c, t in rows], "",
+        f"Python {platform.python_version()}, jax {jax.__version__}",
+        "",
+        "| runs done | RSS (MiB) | compilations so far | seconds |",
+        "|---|---|---|---|",
+        *[f"| {n} | {r:.0f} | {c} | {t:.1f} |" for n, r, c, t in rows],
+        "",
         f"RSS growth from run 10 to run {args.runs}: {rows[-1][1] - rows[1][1]:+.0f} MiB; compilations after the "
         f"first run: {rows[-1][2] - rows[0][2]}.",
     ]

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-FACTORY = textwrap.dedent('''
+FACTORY = textwrap.dedent("""
     import jax.numpy as jnp
     import chaosgrad as cg
 
@@ -36,7 +36,7 @@ FACTORY = textwrap.dedent('''
         sim = cg.MapSimulator(lambda x, r: r * x * (1 - x))
         return {"simulator": sim, "y0": jnp.array([0.3]), "args": 4.0, "horizons": (4, 8, 16), "members": 3,
                 "name": "soak map", "lyapunov_time": 200.0, "causes": ()}
-''')
+""")
 SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGKILL)
 MARK = "soak round {} of the campaign"  # "of" ends it: round 1 is not a prefix of round 10
 
@@ -48,8 +48,14 @@ def _cli(*argv: str) -> list[str]:
 def make_results(work: Path) -> Path:
     """One real analysis, written as results.json only: the soak's input."""
     (work / "soak_map.py").write_text(FACTORY)
-    out = subprocess.run(_cli("analyze", "--simulator", "soak_map:make", "--out", "base", "--format", "json", "-q"),
-                         cwd=work, capture_output=True, text=True, timeout=600, check=False)
+    out = subprocess.run(
+        _cli("analyze", "--simulator", "soak_map:make", "--out", "base", "--format", "json", "-q"),
+        cwd=work,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
     if out.returncode != 0:
         raise RuntimeError(f"the analysis failed ({out.returncode}): {out.stderr[-2000:]}")
     (path,) = (work / "base").glob("*/results.json")
@@ -66,8 +72,13 @@ def round_input(base: Path, work: Path, i: int) -> Path:
 
 
 def launch(src: Path, out: Path, work: Path) -> subprocess.Popen:
-    return subprocess.Popen(_cli("report", str(src), "--out", str(out), "--format", "html,json", "--dpi", "30", "-q"),
-                            cwd=work, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        _cli("report", str(src), "--out", str(out), "--format", "html,json", "--dpi", "30", "-q"),
+        cwd=work,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def inspect_folder(out: Path) -> list[str]:
@@ -164,11 +175,15 @@ def main() -> None:
     for _, sig, _, code, _ in camp.rows:
         by_sig.setdefault(sig, []).append(code)
     lines = [
-        "# Soak under faults: one report folder, random SIGINT / SIGTERM / SIGKILL", "",
+        "# Soak under faults: one report folder, random SIGINT / SIGTERM / SIGKILL",
+        "",
         f"Command: `python benchmarks/soak_faults.py --rounds {args.rounds} --seed {args.seed}`  ",
-        f"Machine: {platform.machine()}, Python {platform.python_version()}; {took:.0f} s in all", "",
-        "| signal | rounds | finished first (exit 0) | interrupted (130) | killed |", "|---|---|---|---|---|",
-        *[f"| {s} | {len(c)} | {c.count(0)} | {c.count(130)} | {c.count(-9)} |" for s, c in sorted(by_sig.items())], "",
+        f"Machine: {platform.machine()}, Python {platform.python_version()}; {took:.0f} s in all",
+        "",
+        "| signal | rounds | finished first (exit 0) | interrupted (130) | killed |",
+        "|---|---|---|---|---|",
+        *[f"| {s} | {len(c)} | {c.count(0)} | {c.count(130)} | {c.count(-9)} |" for s, c in sorted(by_sig.items())],
+        "",
         f"Half-written or mismatched reports seen: {len(camp.problems)}; temporaries left after the clean run: "
         f"{len(camp.left_after_clean_run)}.",
         *[f"- {p}" for p in camp.problems],

@@ -20,9 +20,9 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests"))
 
 import jax  # noqa: E402
+from verdict_cases import CASES  # noqa: E402
 
 import chaosgrad as cg  # noqa: E402
-from verdict_cases import CASES  # noqa: E402
 
 
 def run(cases):
@@ -37,7 +37,10 @@ def run(cases):
             got, causes, why = "error", (), f"{type(exc).__name__}: {exc}"
         rows.append((case, got, causes, why, time.perf_counter() - t))
         ok = (got, causes) == (case.verdict, case.causes)
-        print(f"{'ok  ' if ok else 'MISS'} {case.name:42s} {got:20s} {','.join(causes):16s} {rows[-1][-1]:6.1f} s", flush=True)
+        print(
+            f"{'ok  ' if ok else 'MISS'} {case.name:42s} {got:20s} {','.join(causes):16s} {rows[-1][-1]:6.1f} s",
+            flush=True,
+        )
     return rows
 
 
@@ -69,19 +72,25 @@ def main(argv=None) -> int:
     if a.out:
         machine = f"{platform.machine()}, {os.cpu_count()} cores, {platform.system()}; jax {jax.__version__}, {jax.devices()[0].platform}"
         lines = [
-            "# Verdict benchmark", "",
+            "# Verdict benchmark",
+            "",
             f"Command: `python benchmarks/verdict_confusion.py{' --fast' if a.fast else ''} --out {a.out}`  ",
             f"Machine: {machine}  ",
-            f"Result: **{right} of {len(rows)}** cases with the expected verdict and causes, {total:.0f} s in all.", "",
-            "Expected answers come from theory (the `why` column), not from running chaosgrad.", "",
-            conf, "",
+            f"Result: **{right} of {len(rows)}** cases with the expected verdict and causes, {total:.0f} s in all.",
+            "",
+            "Expected answers come from theory (the `why` column), not from running chaosgrad.",
+            "",
+            conf,
+            "",
             "| case | expected | obtained | causes (expected / obtained) | why | time |",
             "|---|---|---|---|---|---|",
         ]
-        for c, got, causes, reasons, dt in rows:
+        for c, got, causes, _reasons, dt in rows:
             mark = "" if (got, causes) == (c.verdict, c.causes) else " **(miss)**"
-            lines.append(f"| {c.name} | {c.verdict} | {got}{mark} | {', '.join(c.causes) or '-'} / {', '.join(causes) or '-'} "
-                         f"| {c.why} | {dt:.1f} s |")
+            lines.append(
+                f"| {c.name} | {c.verdict} | {got}{mark} | {', '.join(c.causes) or '-'} / {', '.join(causes) or '-'} "
+                f"| {c.why} | {dt:.1f} s |"
+            )
         a.out.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return 0 if right == len(rows) else 1
 

@@ -98,8 +98,11 @@ _EXPORTS = {
 def __getattr__(name):
     module = _EXPORTS.get(name)
     if module is not None:
-        value = getattr(_importlib.import_module(f".{module}", __name__), name) if module else \
-            _importlib.import_module(f".{name}", __name__)
+        value = (
+            getattr(_importlib.import_module(f".{module}", __name__), name)
+            if module
+            else _importlib.import_module(f".{name}", __name__)
+        )
         globals()[name] = value
         return value
     try:

@@ -34,8 +34,11 @@ def as_count(name: str, value: float, dt: float, *, allow_zero: bool, unit: str 
     if not math.isfinite(v) or v < 0 or (v == 0 and not allow_zero):
         raise bad_argument(name, f"{value!r} is not a positive finite time", "pass a positive time")
     if v / dt > MAX_COUNT:
-        raise bad_argument(name, f"{value!r} is {v / dt:.3g} times {unit.format(dt=dt)}, more than the {MAX_COUNT} "
-                           "a compiled loop counts", f"pass at most {MAX_COUNT * dt:.3g}")
+        raise bad_argument(
+            name,
+            f"{value!r} is {v / dt:.3g} times {unit.format(dt=dt)}, more than the {MAX_COUNT} a compiled loop counts",
+            f"pass at most {MAX_COUNT * dt:.3g}",
+        )
     n = int(round(v / dt))
     if n == 0 and not allow_zero:
         raise bad_argument(name, f"{value!r} is shorter than {unit.format(dt=dt)}", f"pass at least {dt:g}")
@@ -63,16 +66,27 @@ def check_time(name: str, value, *, allow_none: bool = False, allow_zero: bool =
     ``allow_zero``), not a bool; ``None`` where ``allow_none``."""
     if value is None and allow_none:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) or not (
-        0 <= value < math.inf and (allow_zero or value > 0)
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float, np.integer, np.floating))
+        or not (0 <= value < math.inf and (allow_zero or value > 0))
     ):
         what = "a non-negative" if allow_zero else "a positive"
-        raise bad_argument(name, f"{value!r} is not {what} finite time", f"pass e.g. {example}" + (" or None" if allow_none else ""))
+        raise bad_argument(
+            name, f"{value!r} is not {what} finite time", f"pass e.g. {example}" + (" or None" if allow_none else "")
+        )
     return value
 
 
-def check_real(name: str, value, *, positive: bool = False, nonnegative: bool = False, allow_none: bool = False,
-               example: str = "1.0"):
+def check_real(
+    name: str,
+    value,
+    *,
+    positive: bool = False,
+    nonnegative: bool = False,
+    allow_none: bool = False,
+    example: str = "1.0",
+):
     """One rule for every real parameter (a physical constant, a tolerance, a scale): a
     finite real number, not a bool or a string; positive or non-negative where asked."""
     if value is None and allow_none:
@@ -83,14 +97,18 @@ def check_real(name: str, value, *, positive: bool = False, nonnegative: bool = 
         if math.isfinite(v) and (not positive or v > 0) and (not nonnegative or v >= 0):
             return v
     what = "a positive" if positive else "a non-negative" if nonnegative else "a"
-    raise bad_argument(name, f"{value!r} is not {what} finite real number", f"pass e.g. {example}"
-                       + (" or None" if allow_none else ""))
+    raise bad_argument(
+        name, f"{value!r} is not {what} finite real number", f"pass e.g. {example}" + (" or None" if allow_none else "")
+    )
 
 
 def check_probability(name: str, value, *, example: str = "0.95") -> float:
     """One rule for every confidence level or fraction: a real number strictly in (0, 1)."""
-    if not isinstance(value, (bool, np.bool_)) and isinstance(value, (int, float, np.integer, np.floating)) \
-            and 0 < value < 1:
+    if (
+        not isinstance(value, (bool, np.bool_))
+        and isinstance(value, (int, float, np.integer, np.floating))
+        and 0 < value < 1
+    ):
         return float(value)
     raise bad_argument(name, f"{value!r} is not a number in (0, 1)", f"pass e.g. {example}")
 
@@ -107,16 +125,22 @@ def check_text(name: str, value, *, allow_none: bool = True, example: str = "'my
     """One rule for every name or label: a string (``None`` where ``allow_none``)."""
     if (value is None and allow_none) or isinstance(value, str):
         return value
-    raise bad_argument(name, f"{value!r} (a {type(value).__name__}) is not a string",
-                       f"pass a string, e.g. {example}" + (" or None" if allow_none else ""))
+    raise bad_argument(
+        name,
+        f"{value!r} (a {type(value).__name__}) is not a string",
+        f"pass a string, e.g. {example}" + (" or None" if allow_none else ""),
+    )
 
 
 def check_callable(name: str, value, *, allow_none: bool = True, signature: str = "f(...)"):
     """One rule for every callback: callable, or ``None`` where ``allow_none``."""
     if (value is None and allow_none) or callable(value):
         return value
-    raise bad_argument(name, f"{value!r} (a {type(value).__name__}) is not callable",
-                       f"pass a function {signature}" + (" or None" if allow_none else ""))
+    raise bad_argument(
+        name,
+        f"{value!r} (a {type(value).__name__}) is not callable",
+        f"pass a function {signature}" + (" or None" if allow_none else ""),
+    )
 
 
 def check_strategy(name: str, value, kinds: tuple, *, words: tuple = (), example: str = ""):
@@ -135,8 +159,11 @@ def check_mapping(name: str, value, *, allow_none: bool = True, example: str = "
     if (value is None and allow_none) or isinstance(value, dict):
         return value
     text = repr(value)
-    raise bad_argument(name, f"{text if len(text) <= 40 else text[:37] + '...'} (a {type(value).__name__}) is not a dict",
-                       f"pass a dict, e.g. {example}" + (" or None" if allow_none else ""))
+    raise bad_argument(
+        name,
+        f"{text if len(text) <= 40 else text[:37] + '...'} (a {type(value).__name__}) is not a dict",
+        f"pass a dict, e.g. {example}" + (" or None" if allow_none else ""),
+    )
 
 
 def check_state_values(name: str, y) -> None:
@@ -145,22 +172,33 @@ def check_state_values(name: str, y) -> None:
     leaves = jax.tree_util.tree_leaves(y)
     for x in leaves:
         if not (hasattr(x, "dtype") or isinstance(x, (int, float, complex))) or isinstance(x, (str, bytes)):
-            raise bad_argument(name, f"has a leaf {x!r} (a {type(x).__name__}) that is not a number or an array",
-                               f"pass arrays, e.g. jnp.asarray({name}, dtype=float)")
-    if isinstance(y, (list, tuple)) and leaves and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in leaves):
+            raise bad_argument(
+                name,
+                f"has a leaf {x!r} (a {type(x).__name__}) that is not a number or an array",
+                f"pass arrays, e.g. jnp.asarray({name}, dtype=float)",
+            )
+    if (
+        isinstance(y, (list, tuple))
+        and leaves
+        and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in leaves)
+    ):
         raise bad_argument(
-            name, f"is a Python {type(y).__name__} of {len(leaves)} numbers, which is a pytree of {len(leaves)} separate "
-            "scalar leaves, not a vector", f"pass jnp.asarray({name}) for a vector",
+            name,
+            f"is a Python {type(y).__name__} of {len(leaves)} numbers, which is a pytree of {len(leaves)} separate "
+            "scalar leaves, not a vector",
+            f"pass jnp.asarray({name}) for a vector",
         )
     for x in leaves:
         if jnp.issubdtype(jnp.result_type(x), jnp.complexfloating):
             raise bad_argument(
-                name, "has complex values; the tangent space is real",
+                name,
+                "has complex values; the tangent space is real",
                 "split real and imaginary parts into two real leaves (e.g. a dict {'re': ..., 'im': ...})",
             )
     if not float_leaves(y):
         raise bad_argument(
-            name, "has no floating-point leaves (integer leaves are carried as counters, never cast)",
+            name,
+            "has no floating-point leaves (integer leaves are carried as counters, never cast)",
             f"pass floats, e.g. jnp.asarray({name}, dtype=float)",
         )
 
@@ -313,30 +351,168 @@ def leading_size(tree, name: str) -> int:
 #   value is wrong), keywords (``**options``, each checked by its own name).
 PARAMETER_KINDS: dict[str, str] = {
     **dict.fromkeys(["seed"], "seed"),
-    **dict.fromkeys([
-        "k", "n_intervals", "n_batches", "unroll", "windows", "examples", "batch", "groups", "resamples", "samples",
-        "points", "iterations", "substeps", "max_steps", "min_intervals", "n_steps", "dimension", "intervals",
-        "steps_per_interval", "itemsize", "budget_intervals", "N", "n_grid", "newton_iterations", "contour_points",
-        "depth", "width", "n", "n_in", "obs_dim", "act_dim", "count", "unstable", "retries", "transient_intervals",
-        "period", "episode_length",
-    ], "count"),
-    **dict.fromkeys(["dt", "transient", "interval", "time", "lyapunov_time", "spacing", "backward_transient",
-                     "segment_time", "max_seconds", "radius"], "time"),
-    **dict.fromkeys([
-        "sigma", "rho", "beta", "r", "a", "b", "c", "F", "mu", "omega", "zeta", "g", "m", "l", "m1", "m2", "l1", "l2",
-        "L", "friction", "max_torque", "m_cart", "m_pole", "half_length", "max_force", "restitution", "max_thrust",
-        "height", "sigma_w", "sigma_b", "bias", "input_scale", "gate_bias", "forget_bias", "gain", "rtol", "atol",
-        "alpha", "scale", "shift", "clip_norm", "relative_error", "tolerance", "discount", "headroom_log2",
-        "backoff_log2", "initial_log2", "min_log2", "max_log2",
-    ], "real"),
+    **dict.fromkeys(
+        [
+            "k",
+            "n_intervals",
+            "n_batches",
+            "unroll",
+            "windows",
+            "examples",
+            "batch",
+            "groups",
+            "resamples",
+            "samples",
+            "points",
+            "iterations",
+            "substeps",
+            "max_steps",
+            "min_intervals",
+            "n_steps",
+            "dimension",
+            "intervals",
+            "steps_per_interval",
+            "itemsize",
+            "budget_intervals",
+            "N",
+            "n_grid",
+            "newton_iterations",
+            "contour_points",
+            "depth",
+            "width",
+            "n",
+            "n_in",
+            "obs_dim",
+            "act_dim",
+            "count",
+            "unstable",
+            "retries",
+            "transient_intervals",
+            "period",
+            "episode_length",
+        ],
+        "count",
+    ),
+    **dict.fromkeys(
+        [
+            "dt",
+            "transient",
+            "interval",
+            "time",
+            "lyapunov_time",
+            "spacing",
+            "backward_transient",
+            "segment_time",
+            "max_seconds",
+            "radius",
+        ],
+        "time",
+    ),
+    **dict.fromkeys(
+        [
+            "sigma",
+            "rho",
+            "beta",
+            "r",
+            "a",
+            "b",
+            "c",
+            "F",
+            "mu",
+            "omega",
+            "zeta",
+            "g",
+            "m",
+            "l",
+            "m1",
+            "m2",
+            "l1",
+            "l2",
+            "L",
+            "friction",
+            "max_torque",
+            "m_cart",
+            "m_pole",
+            "half_length",
+            "max_force",
+            "restitution",
+            "max_thrust",
+            "height",
+            "sigma_w",
+            "sigma_b",
+            "bias",
+            "input_scale",
+            "gate_bias",
+            "forget_bias",
+            "gain",
+            "rtol",
+            "atol",
+            "alpha",
+            "scale",
+            "shift",
+            "clip_norm",
+            "relative_error",
+            "tolerance",
+            "discount",
+            "headroom_log2",
+            "backoff_log2",
+            "initial_log2",
+            "min_log2",
+            "max_log2",
+        ],
+        "real",
+    ),
     **dict.fromkeys(["confidence"], "probability"),
-    **dict.fromkeys(["ensemble", "shard", "ergodic", "independent", "per_step", "residual", "layer_norm",
-                     ], "flag"),
-    **dict.fromkeys(["map_step", "vector_field", "env_step", "policy", "observe", "tangent", "step_factory",
-                     "progress", "fn", "reward"], "callable"),
-    **dict.fromkeys(["solver", "stepsize_controller", "adjoint", "method", "shadowing", "neutral", "loss", "objective",
-                     "integrator", "contact", "activation", "init", "scan_kind", "causes", "inner", "episode",
-                     "transition_gradients", "discrete"], "strategy"),
+    **dict.fromkeys(
+        [
+            "ensemble",
+            "shard",
+            "ergodic",
+            "independent",
+            "per_step",
+            "residual",
+            "layer_norm",
+        ],
+        "flag",
+    ),
+    **dict.fromkeys(
+        [
+            "map_step",
+            "vector_field",
+            "env_step",
+            "policy",
+            "observe",
+            "tangent",
+            "step_factory",
+            "progress",
+            "fn",
+            "reward",
+        ],
+        "callable",
+    ),
+    **dict.fromkeys(
+        [
+            "solver",
+            "stepsize_controller",
+            "adjoint",
+            "method",
+            "shadowing",
+            "neutral",
+            "loss",
+            "objective",
+            "integrator",
+            "contact",
+            "activation",
+            "init",
+            "scan_kind",
+            "causes",
+            "inner",
+            "episode",
+            "transition_gradients",
+            "discrete",
+        ],
+        "strategy",
+    ),
     **dict.fromkeys(["config", "literature"], "mapping"),
     **dict.fromkeys(["simulator"], "simulator"),
     **dict.fromkeys(["reference"], "reference"),
@@ -350,8 +526,9 @@ PARAMETER_KINDS: dict[str, str] = {
     **dict.fromkeys(["hidden"], "counts"),
     **dict.fromkeys(["exponents"], "exponents"),
     **dict.fromkeys(["path"], "path"),
-    **dict.fromkeys(["args", "params", "states", "direction", "result", "measured", "env", "env_params",
-                     "state"], "pytree"),
+    **dict.fromkeys(
+        ["args", "params", "states", "direction", "result", "measured", "env", "env_params", "state"], "pytree"
+    ),
     **dict.fromkeys(["changes", "overrides"], "keywords"),
 }
 

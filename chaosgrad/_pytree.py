@@ -8,8 +8,9 @@ non-floating part so that Jacobian columns can be pushed through with ``jax.jvp`
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import equinox as eqx
 import jax
@@ -46,18 +47,18 @@ def tangent_mask(y, tangent: Callable | None = None):
         return floats
     none = jax.tree_util.tree_map(lambda _: False, y)
     try:
-        chosen = eqx.tree_at(
-            tangent, none, replace_fn=lambda sub: jax.tree_util.tree_map(lambda _: True, sub)
-        )
+        chosen = eqx.tree_at(tangent, none, replace_fn=lambda sub: jax.tree_util.tree_map(lambda _: True, sub))
     except Exception as exc:
         raise bad_argument(
-            "tangent", f"cannot select leaves of the state ({type(exc).__name__}: {exc})",
+            "tangent",
+            f"cannot select leaves of the state ({type(exc).__name__}: {exc})",
             "pass a function that returns parts of the state itself, e.g. lambda s: (s.theta, s.theta_dot)",
         ) from exc
     mask = jax.tree_util.tree_map(lambda a, b: bool(a) and bool(b), floats, chosen)
     if not any(jax.tree_util.tree_leaves(mask)):
         raise bad_argument(
-            "tangent", "selects no floating-point leaf of the state",
+            "tangent",
+            "selects no floating-point leaf of the state",
             "return the float arrays that carry the dynamics, e.g. lambda s: (s.q, s.qd)",
         )
     return mask
@@ -77,7 +78,7 @@ class FlatState:
     tangent: Callable | None = None
 
     @staticmethod
-    def from_template(y, tangent: Callable | None = None) -> tuple["FlatState", jax.Array, Any]:
+    def from_template(y, tangent: Callable | None = None) -> tuple[FlatState, jax.Array, Any]:
         floats, rest = eqx.partition(y, tangent_mask(y, tangent))
         u, unravel = ravel_pytree(floats)
         return FlatState(unravel=unravel, dim=int(u.size), dtype=u.dtype, tangent=tangent), u, rest
@@ -109,14 +110,13 @@ def all_finite(tree) -> jax.Array:
 
 def cast_floats(tree, dtype):
     """Cast every floating leaf of ``tree`` to ``dtype``; leave the rest alone."""
-    return jax.tree_util.tree_map(
-        lambda x: jnp.asarray(x, dtype) if is_float_leaf(x) else x, tree
-    )
+    return jax.tree_util.tree_map(lambda x: jnp.asarray(x, dtype) if is_float_leaf(x) else x, tree)
 
 
 def as_arrays(tree):
     """Python floats and ints (not bools) become JAX arrays of the default dtype, strongly
     typed (a weak int32 would count as int64 in a float64 scope); the rest is kept."""
+
     def strong(x):
         return jnp.asarray(x, dtype=jnp.asarray(x).dtype)
 

@@ -18,7 +18,6 @@ import sys
 import traceback
 from pathlib import Path
 
-from chaosgrad._runtime import interrupts as interrupts
 from chaosgrad._cli.errors import (  # noqa: F401 (part of the command line's interface)
     EXIT_CODES,
     EXIT_FAILED,
@@ -31,6 +30,7 @@ from chaosgrad._cli.errors import (  # noqa: F401 (part of the command line's in
     CliError,
 )
 from chaosgrad._cli.factory import REQUIRED_KEYS, diagnose_simulator, safe_name  # noqa: F401
+from chaosgrad._runtime import interrupts as interrupts
 
 
 class _Parser(argparse.ArgumentParser):
@@ -73,7 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
     common = _Parser(add_help=False)
     common.add_argument("--format", default="html,pdf,json", metavar="FORMATS", help=fmt_help)
     common.add_argument(
-        "--pdf-engine", default="auto", choices=("auto", "chromium", "matplotlib"),
+        "--pdf-engine",
+        default="auto",
+        choices=("auto", "chromium", "matplotlib"),
         help="how to make the PDF: auto (Chromium if found, else matplotlib), chromium (fail "
         "without it) or matplotlib. CHAOSGRAD_CHROMIUM=/path/to/chromium picks the browser",
     )
@@ -92,15 +94,25 @@ def build_parser() -> argparse.ArgumentParser:
     from chaosgrad import __version__
 
     parser.add_argument("--version", action="version", version=f"chaosgrad {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser,
-                                help="what to do; `chaosgrad COMMAND --help` explains each")
+    sub = parser.add_subparsers(
+        dest="command",
+        metavar="COMMAND",
+        parser_class=_Parser,
+        help="what to do; `chaosgrad COMMAND --help` explains each",
+    )
 
-    sub.add_parser("list", help="list the bundled systems", description="List the bundled systems "
-                   "(names to pass to `chaosgrad analyze`) with their titles.", epilog=EXIT_CODES,
-                   formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub.add_parser(
+        "list",
+        help="list the bundled systems",
+        description="List the bundled systems (names to pass to `chaosgrad analyze`) with their titles.",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
 
     an = sub.add_parser(
-        "analyze", parents=[common], help="analyse a bundled system or your own simulator",
+        "analyze",
+        parents=[common],
+        help="analyse a bundled system or your own simulator",
         description="Run the analysis of a bundled system (or of your simulator with --simulator) "
         "and write DIR/NAME/results.json, report.html and report.pdf, then refresh DIR/index.html. "
         "A progress bar is drawn on stderr and a summary table printed at the end.",
@@ -108,40 +120,55 @@ def build_parser() -> argparse.ArgumentParser:
         "  chaosgrad analyze --simulator mysim:make --out results --format html,json",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    an.add_argument("system", nargs="?", metavar="SYSTEM",
-                    help="a bundled system (see `chaosgrad list`), or `all` for every one of them "
-                    "(the exit code is then the worst of theirs)")
     an.add_argument(
-        "--simulator", metavar="MODULE:FACTORY",
+        "system",
+        nargs="?",
+        metavar="SYSTEM",
+        help="a bundled system (see `chaosgrad list`), or `all` for every one of them "
+        "(the exit code is then the worst of theirs)",
+    )
+    an.add_argument(
+        "--simulator",
+        metavar="MODULE:FACTORY",
         help="analyse your own simulator instead: FACTORY() in MODULE (an importable module, or "
         "path/to/file.py) returns a dict with keys simulator, y0, args and optionally loss, "
         "horizons, wrt, name or any other keyword option of chaosgrad.diagnose (reference, "
         "members, seed, ...); chaosgrad.diagnose(simulator, y0, args, ...) runs on it and the "
         "report goes to DIR/NAME/",
     )
-    an.add_argument("--fast", action="store_true",
-                    help="bundled systems only: the quick version of the study (fewer horizons, "
-                    "members and sweep points) for a first look or CI")
-    an.add_argument("--out", default="reports", metavar="DIR",
-                    help="reports folder (default ./reports); files go to DIR/NAME/")
+    an.add_argument(
+        "--fast",
+        action="store_true",
+        help="bundled systems only: the quick version of the study (fewer horizons, "
+        "members and sweep points) for a first look or CI",
+    )
+    an.add_argument(
+        "--out", default="reports", metavar="DIR", help="reports folder (default ./reports); files go to DIR/NAME/"
+    )
 
     rp = sub.add_parser(
-        "report", parents=[common], help="re-render a report from results.json (no recomputation)",
+        "report",
+        parents=[common],
+        help="re-render a report from results.json (no recomputation)",
         description="Rebuild report.html/report.pdf from a results.json without recomputing. "
         "Without --out the report is written next to RESULTS (and the index of the folder above "
         "is refreshed if it has one); with --out DIR it goes to DIR/NAME/ and DIR/index.html is "
         "refreshed. Every field is checked against the results schema first. A file written by "
         "another chaosgrad version (older or newer) renders if its schema number is this version's, "
         "with one warning line; a file of another schema is refused (exit 3).",
-        epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     rp.add_argument("results", metavar="RESULTS.json", help="a results file written by chaosgrad")
     rp.add_argument("--out", default=None, metavar="DIR", help="reports folder to write DIR/NAME/ into")
 
-    ix = sub.add_parser("index", help="rebuild DIR/index.html from the results in DIR",
-                        description="Scan DIR/*/results.json and rewrite DIR/index.html listing every "
-                        "report with its verdict.", epilog=EXIT_CODES,
-                        formatter_class=argparse.RawDescriptionHelpFormatter)
+    ix = sub.add_parser(
+        "index",
+        help="rebuild DIR/index.html from the results in DIR",
+        description="Scan DIR/*/results.json and rewrite DIR/index.html listing every report with its verdict.",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     ix.add_argument("dir", nargs="?", default="reports", metavar="DIR", help="reports folder (default ./reports)")
     ix.add_argument("--debug", action="store_true", help="print the traceback of unexpected errors")
     return parser
@@ -192,8 +219,6 @@ def _check_writable(folder: Path) -> None:
         ) from None
 
 
-
-
 def _with_provenance(study, command: str):
     from chaosgrad.report._provenance import with_provenance
 
@@ -219,9 +244,13 @@ def _render(study, out_dir: Path, formats, args, progress):
     try:
         result = report.render(study, out_dir, formats, dpi=args.dpi, pdf_engine=args.pdf_engine)
     except report.PdfError as exc:
-        raise CliError(f"cannot make the PDF: {exc}; use --pdf-engine matplotlib or --format html,json", EXIT_IO) from None
+        raise CliError(
+            f"cannot make the PDF: {exc}; use --pdf-engine matplotlib or --format html,json", EXIT_IO
+        ) from None
     except OSError as exc:
-        raise CliError(f"cannot write the report to {out_dir} ({exc.strerror or exc}); pass --out with a writable folder", EXIT_IO) from None
+        raise CliError(
+            f"cannot write the report to {out_dir} ({exc.strerror or exc}); pass --out with a writable folder", EXIT_IO
+        ) from None
     for w in result.warnings:
         sys.stderr.write(f"chaosgrad: warning: {w}\n")
     return result
@@ -335,9 +364,11 @@ def _analyze_all(names, args, argv, out_root, formats, progress) -> int:
             codes[name] = EXIT_FAILED
         print()
     failed = {n: c for n, c in codes.items() if c > EXIT_INCOMPLETE}
-    print(f"analysed {len(codes)} systems: {sum(c == EXIT_OK for c in codes.values())} ok, "
-          f"{sum(c == EXIT_INCOMPLETE for c in codes.values())} incomplete, {len(failed)} failed"
-          + (f" ({', '.join(failed)})" if failed else ""))
+    print(
+        f"analysed {len(codes)} systems: {sum(c == EXIT_OK for c in codes.values())} ok, "
+        f"{sum(c == EXIT_INCOMPLETE for c in codes.values())} incomplete, {len(failed)} failed"
+        + (f" ({', '.join(failed)})" if failed else "")
+    )
     return max(failed.values()) if failed else max(codes.values(), default=EXIT_OK)
 
 
@@ -347,10 +378,15 @@ def cmd_analyze(args, argv) -> int:
 
     formats = _formats(args.format)
     if (args.system is None) == (args.simulator is None):
-        raise CliError("give either a SYSTEM (see `chaosgrad list`) or --simulator MODULE:FACTORY, not "
-                       + ("both" if args.system else "neither"), EXIT_USAGE)
+        raise CliError(
+            "give either a SYSTEM (see `chaosgrad list`) or --simulator MODULE:FACTORY, not "
+            + ("both" if args.system else "neither"),
+            EXIT_USAGE,
+        )
     if args.simulator and args.fast:
-        raise CliError("--fast applies to bundled systems; for your simulator pass fewer horizons from the factory", EXIT_USAGE)
+        raise CliError(
+            "--fast applies to bundled systems; for your simulator pass fewer horizons from the factory", EXIT_USAGE
+        )
     _check_dpi(args.dpi)
     known = studies.names()
     every = args.system is not None and args.system.lower() == "all" and "all" not in known
@@ -378,8 +414,8 @@ def chaosgrad_version() -> str:
 
 def cmd_report(args) -> int:
     from chaosgrad import ChaosgradInputError, report
-    from chaosgrad._runtime.progress import StderrProgress
     from chaosgrad._results.serialize import SCHEMA_VERSION
+    from chaosgrad._runtime.progress import StderrProgress
 
     formats = _formats(args.format)
     _check_dpi(args.dpi)
@@ -387,7 +423,9 @@ def cmd_report(args) -> int:
     try:
         study, written_by = report.load_with_version(src)
     except FileNotFoundError:
-        raise CliError(f"no such results file: {src}; pass the results.json that `chaosgrad analyze` wrote", EXIT_IO) from None
+        raise CliError(
+            f"no such results file: {src}; pass the results.json that `chaosgrad analyze` wrote", EXIT_IO
+        ) from None
     except IsADirectoryError:
         raise CliError(f"{src} is a folder; pass the results.json inside it", EXIT_IO) from None
     except OSError as exc:
@@ -399,9 +437,11 @@ def cmd_report(args) -> int:
         # The schema number decides what can be read, not the version: a file of the same
         # schema from any chaosgrad (older or newer) was checked field by field above and
         # renders, with this one warning line.
-        sys.stderr.write(f"chaosgrad: warning: {src} was written by "
-                         f"{'chaosgrad ' + written_by if written_by else 'an earlier chaosgrad'}; rendering with "
-                         f"chaosgrad {chaosgrad_version()} (same results schema {SCHEMA_VERSION})\n")
+        sys.stderr.write(
+            f"chaosgrad: warning: {src} was written by "
+            f"{'chaosgrad ' + written_by if written_by else 'an earlier chaosgrad'}; rendering with "
+            f"chaosgrad {chaosgrad_version()} (same results schema {SCHEMA_VERSION})\n"
+        )
     if args.out is None:
         folder, index_root = src.resolve().parent, src.resolve().parent.parent
         refresh = (index_root / "index.html").is_file()
@@ -511,7 +551,10 @@ def _failed(exc: Exception, debug: bool) -> int:
         return EXIT_USAGE
     if debug:
         traceback.print_exception(exc)
-    _err(f"the analysis failed: {type(exc).__name__}: {exc}" + ("" if debug else " (rerun with --debug for the traceback)"))
+    _err(
+        f"the analysis failed: {type(exc).__name__}: {exc}"
+        + ("" if debug else " (rerun with --debug for the traceback)")
+    )
     return EXIT_FAILED
 
 

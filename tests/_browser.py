@@ -22,10 +22,20 @@ from pathlib import Path
 class Browser:
     """Headless Chromium driven over the DevTools protocol on a pipe (fds 3 and 4)."""
 
-    FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-             "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-extensions",
-             "--no-default-browser-check", "--mute-audio", "--hide-scrollbars",
-             "--host-resolver-rules=MAP * ~NOTFOUND")
+    FLAGS = (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--disable-extensions",
+        "--no-default-browser-check",
+        "--mute-audio",
+        "--hide-scrollbars",
+        "--host-resolver-rules=MAP * ~NOTFOUND",
+    )
 
     def __init__(self, exe):
         self.profile = tempfile.mkdtemp(prefix="chaosgrad-test-chromium-")
@@ -93,8 +103,14 @@ class Browser:
 
     def open(self, url, width=1280, height=900, media=""):
         self.events.clear()
-        self.call("Emulation.setDeviceMetricsOverride", session=True, width=width, height=height,
-                  deviceScaleFactor=1, mobile=False)
+        self.call(
+            "Emulation.setDeviceMetricsOverride",
+            session=True,
+            width=width,
+            height=height,
+            deviceScaleFactor=1,
+            mobile=False,
+        )
         self.call("Emulation.setEmulatedMedia", session=True, media=media)
         self.call("Page.navigate", session=True, url=url)
         self.wait_event("Page.loadEventFired")
@@ -109,8 +125,13 @@ class Browser:
     def screenshot(self, path, full=True):
         h = self.eval("document.documentElement.scrollHeight") if full else 900
         w = self.eval("document.documentElement.scrollWidth")
-        r = self.call("Page.captureScreenshot", session=True, format="png", captureBeyondViewport=full,
-                      clip={"x": 0, "y": 0, "width": w, "height": min(h, 16000), "scale": 1})
+        r = self.call(
+            "Page.captureScreenshot",
+            session=True,
+            format="png",
+            captureBeyondViewport=full,
+            clip={"x": 0, "y": 0, "width": w, "height": min(h, 16000), "scale": 1},
+        )
         Path(path).write_bytes(base64.b64decode(r["data"]))
 
     def requests(self):

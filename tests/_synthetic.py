@@ -65,9 +65,9 @@ def make_lyapunov(
         ftle[m, i:] = np.nan
         valid[m] = i
         status, first_bad, quantity = "nonfinite", i, "tangent"
-    member_exp = np.stack([
-        ftle[m, : valid[m]].mean(axis=0) if valid[m] else np.full(k, np.nan) for m in range(members)
-    ])
+    member_exp = np.stack(
+        [ftle[m, : valid[m]].mean(axis=0) if valid[m] else np.full(k, np.nan) for m in range(members)]
+    )
     counts = np.arange(1, n_intervals + 1)[:, None]
     running = np.cumsum(np.nan_to_num(ftle), axis=1) / counts
     running = np.where(np.isfinite(ftle), running, np.nan)
@@ -281,8 +281,13 @@ def float16_diagnosis() -> Diagnosis:
     """Lorenz-63 in float16: the gradient overflows near T = 12; float64 fixes it."""
     phys = make_lyapunov([0.9056, 0.0, -14.5723], seed=0)
     num = make_lyapunov(
-        [0.95, 0.03, -14.3], spread=(1.6, 0.8, 1.4), members=4, n_intervals=100,
-        dtype="float16", nonfinite_at=(2, 37), seed=3,
+        [0.95, 0.03, -14.3],
+        spread=(1.6, 0.8, 1.4),
+        members=4,
+        n_intervals=100,
+        dtype="float16",
+        nonfinite_at=(2, 37),
+        seed=3,
     )
     grad = make_gradient(0.91, (0.80, 1.02), dtype="float16", overflow=65504.0, seed=4)
     ablations = (
@@ -318,7 +323,9 @@ def float16_diagnosis() -> Diagnosis:
         ),
     )
     recs = (
-        Recommendation("dtype", "Compute the gradient in float32 or float64: float16 overflows at this rate.", 12.2, "time units"),
+        Recommendation(
+            "dtype", "Compute the gradient in float32 or float64: float16 overflows at this rate.", 12.2, "time units"
+        ),
         Recommendation("horizon", "Keep horizons below the float16 overflow horizon.", 12.2, "time units"),
     )
     return Diagnosis(
@@ -335,8 +342,11 @@ def float16_diagnosis() -> Diagnosis:
         causes=("precision",),
         cause_words={"precision": "the floating-point dtype overflows", "adjoint": "the adjoint is unstable"},
         verdict="numerical-explosion",
-        reasons=("the gradient is non-finite at 30% of the measured horizons and members while the forward "
-                 "simulation stays finite", "the ablation of precision makes it finite"),
+        reasons=(
+            "the gradient is non-finite at 30% of the measured horizons and members while the forward "
+            "simulation stays finite",
+            "the ablation of precision makes it finite",
+        ),
         to_decide=(),
         explanation=(
             "In float16 the gradient grows at 0.91 per time unit (0.80 to 1.02) until it "
@@ -364,11 +374,13 @@ def degenerate_diagnosis() -> Diagnosis:
     phys = make_lyapunov([0.5, -1.0], spread=(0.5, 0.5), seed=5)
     num = make_lyapunov([0.5, -1.0], spread=(0.5, 0.5), seed=6, nonfinite_at=(0, 0))
     grad = make_gradient(math.nan, (math.nan, math.nan), all_nonfinite=True, seed=7)
-    grad = GradientGrowthResult(**{
-        **{f: getattr(grad, f) for f in grad.__dataclass_fields__},
-        "cotangent_times": np.zeros(0),
-        "cotangent_norms": np.zeros((8, 0)),
-    })
+    grad = GradientGrowthResult(
+        **{
+            **{f: getattr(grad, f) for f in grad.__dataclass_fields__},
+            "cotangent_times": np.zeros(0),
+            "cotangent_norms": np.zeros((8, 0)),
+        }
+    )
     return Diagnosis(
         name="degenerate",
         lambda_physical=phys,
@@ -432,8 +444,10 @@ def sweep_section() -> Section:
         caption="Most sweep points are chaotic; none is blamed on the numerics.",
         xlabel="verdict",
         ylabel="sweep points",
-        series=(Series("float64", verdicts, np.array([3.0, 5.0, 0.0]), style="bar"),
-                Series("float32", verdicts, np.array([3.0, 4.0, 1.0]), style="bar")),
+        series=(
+            Series("float64", verdicts, np.array([3.0, 5.0, 0.0]), style="bar"),
+            Series("float32", verdicts, np.array([3.0, 4.0, 1.0]), style="bar"),
+        ),
     )
     samples = np.random.default_rng(8).normal(0.9, 1.2, size=400)
     hist_fig = Figure(
@@ -446,8 +460,10 @@ def sweep_section() -> Section:
     table = Table(
         title="Sweep points",
         columns=("rho", "lambda_1", "gamma", "verdict"),
-        rows=tuple((float(r), float(l), float(g), "stable" if l < 0 else "intrinsic-explosion")
-                   for r, l, g in zip(rho, lam1, gamma)),
+        rows=tuple(
+            (float(r), float(l), float(g), "stable" if l < 0 else "intrinsic-explosion")
+            for r, l, g in zip(rho, lam1, gamma)
+        ),
         caption="Rates per time unit; lambda_1 from 200 intervals of 1 time unit.",
     )
     return Section(
@@ -473,22 +489,43 @@ def lorenz_study(mode: str = "fast") -> Study:
             "In float16 the gradient overflows near T = 12; float64 removes it.",
         ),
         mode=mode,
-        config={"rho": 28.0, "sweep": [10.0, 14.0, 20.0, 24.0, 24.74, 28.0, 35.0, 45.0],
-                "command": f"chaosgrad analyze lorenz63{' --fast' if mode == 'fast' else ''}"},
+        config={
+            "rho": 28.0,
+            "sweep": [10.0, 14.0, 20.0, 24.0, 24.74, 28.0, 35.0, 45.0],
+            "command": f"chaosgrad analyze lorenz63{' --fast' if mode == 'fast' else ''}",
+        },
         extra={"float16": float16_diagnosis()},
     )
 
 
 def float16_study() -> Study:
     d = float16_diagnosis()
-    return Study(system="lorenz63-float16", title="Lorenz-63 in float16", summary=d.explanation,
-                 diagnosis=d, sections=(), findings=(), mode="fast", config={}, extra={})
+    return Study(
+        system="lorenz63-float16",
+        title="Lorenz-63 in float16",
+        summary=d.explanation,
+        diagnosis=d,
+        sections=(),
+        findings=(),
+        mode="fast",
+        config={},
+        extra={},
+    )
 
 
 def degenerate_study() -> Study:
     d = degenerate_diagnosis()
-    return Study(system="degenerate", title="Degenerate", summary="", diagnosis=d, sections=(),
-                 findings=(), mode="full", config={}, extra={})
+    return Study(
+        system="degenerate",
+        title="Degenerate",
+        summary="",
+        diagnosis=d,
+        sections=(),
+        findings=(),
+        mode="full",
+        config={},
+        extra={},
+    )
 
 
 def _run(fast: bool = False, progress=None) -> Study:
@@ -529,6 +566,8 @@ def assert_same_result(a, b, where: str = "result") -> None:
         for i, (x, y) in enumerate(zip(a, b)):
             assert_same_result(x, y, f"{where}[{i}]")
     elif isinstance(a, float):
-        assert isinstance(b, float) and np.float64(a).tobytes() == np.float64(b).tobytes(), f"{where}: {a!r} against {b!r}"
+        assert isinstance(b, float) and np.float64(a).tobytes() == np.float64(b).tobytes(), (
+            f"{where}: {a!r} against {b!r}"
+        )
     else:
         assert type(a) is type(b) and a == b, f"{where}: {a!r:.60} against {b!r:.60}"

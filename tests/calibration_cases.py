@@ -66,15 +66,34 @@ def systems() -> list[System]:
     # tilted ellipse, so the fit meets lack of fit, not a straight line.
     damped = jnp.array([[-0.2, 2.0], [-0.5, -0.2]])
     return [
-        System("logistic r=4", cg.MapSimulator(lambda y, a: 4.0 * y * (1 - y)), jnp.array(0.3), None, LN2,
-               "ln 2 exactly", True, diffusive=False),
-        System("random triangular products", cg.MapSimulator(_random_triangular_step),
-               {"key": jax.random.PRNGKey(1), "u": jnp.array([1.0, 1.0])}, None, _mean_log_uniform(0.6, 0.3),
-               "E ln(0.6 + 0.3 U), U uniform: closed form", True),
-        System("non-normal damped linear ODE (RK4, h = 0.05)", cg.ODESimulator(lambda t, y, A: A @ y, solver=cg.RK4(), dt=0.05),
-               jnp.array([1.0, 0.0]), damped,
-               math.log(abs(_rk4_amplification(0.05 * complex(-0.2, 1.0)))) / 0.05,
-               "ln |R(h mu)| / h of RK4's stability function, mu = -0.2 + i", False),
+        System(
+            "logistic r=4",
+            cg.MapSimulator(lambda y, a: 4.0 * y * (1 - y)),
+            jnp.array(0.3),
+            None,
+            LN2,
+            "ln 2 exactly",
+            True,
+            diffusive=False,
+        ),
+        System(
+            "random triangular products",
+            cg.MapSimulator(_random_triangular_step),
+            {"key": jax.random.PRNGKey(1), "u": jnp.array([1.0, 1.0])},
+            None,
+            _mean_log_uniform(0.6, 0.3),
+            "E ln(0.6 + 0.3 U), U uniform: closed form",
+            True,
+        ),
+        System(
+            "non-normal damped linear ODE (RK4, h = 0.05)",
+            cg.ODESimulator(lambda t, y, A: A @ y, solver=cg.RK4(), dt=0.05),
+            jnp.array([1.0, 0.0]),
+            damped,
+            math.log(abs(_rk4_amplification(0.05 * complex(-0.2, 1.0)))) / 0.05,
+            "ln |R(h mu)| / h of RK4's stability function, mu = -0.2 + i",
+            False,
+        ),
     ]
 
 
@@ -85,8 +104,15 @@ def _rk4_amplification(z: complex) -> complex:
 
 def rate_coverage(system: System, horizons, *, groups: int, members: int = 8, seed: int = 0) -> dict:
     """Coverage of the gradient rate's 95% interval over ``groups`` independent groups."""
-    g = cg.gradient_growth(system.simulator, system.y0, system.args, horizons=horizons,
-                           members=groups * members, transient=50.0 * system.simulator.dt, seed=seed)
+    g = cg.gradient_growth(
+        system.simulator,
+        system.y0,
+        system.args,
+        horizons=horizons,
+        members=groups * members,
+        transient=50.0 * system.simulator.dt,
+        seed=seed,
+    )
     eps = float(jnp.finfo(jnp.dtype(system.simulator.dtype)).eps)
     hits, widths, rates = 0, [], []
     for j in range(groups):
@@ -96,8 +122,13 @@ def rate_coverage(system: System, horizons, *, groups: int, members: int = 8, se
         widths.append(fit.high - fit.low)
         rates.append(fit.rate)
     rates = np.asarray(rates)
-    return {"coverage": hits / groups, "width": float(np.mean(widths)), "bias": float(rates.mean() - system.truth),
-            "sd": float(rates.std(ddof=1)), "groups": groups}
+    return {
+        "coverage": hits / groups,
+        "width": float(np.mean(widths)),
+        "bias": float(rates.mean() - system.truth),
+        "sd": float(rates.std(ddof=1)),
+        "groups": groups,
+    }
 
 
 def exponent_coverage(system: System, *, groups: int, intervals: int, seed: int = 0) -> dict:
@@ -107,16 +138,34 @@ def exponent_coverage(system: System, *, groups: int, intervals: int, seed: int 
     # Members at least one run apart: runs from states fewer steps apart along one orbit
     # would share most of their future (a shifted copy of the same orbit).
     y0s = make_members(sim, sim.prepare(system.y0), system.args, groups, (intervals + 20) * m * sim.dt, seed=seed)
-    res = cg.lyapunov_spectrum(sim, y0s, system.args, k=1, n_intervals=intervals, interval=m * sim.dt,
-                               transient=20 * m * sim.dt, ensemble_axes=(0, None), seed=seed)
+    res = cg.lyapunov_spectrum(
+        sim,
+        y0s,
+        system.args,
+        k=1,
+        n_intervals=intervals,
+        interval=m * sim.dt,
+        transient=20 * m * sim.dt,
+        ensemble_axes=(0, None),
+        seed=seed,
+    )
     hits, widths = 0, []
     for i in range(groups):
         # Each member as its own single trajectory: batch means and drift, as
         # lyapunov_spectrum summarises one run.
         one = summarise(
-            res.finite_time_exponents[i : i + 1] * res.interval, np.ones((1, intervals), bool), simulator=sim,
-            n=res.dimension, k=1, m=res.steps_per_interval, n_int=intervals, transient_steps=0, n_batches=20,
-            seed=seed, ensemble=False, convergence="fixed",
+            res.finite_time_exponents[i : i + 1] * res.interval,
+            np.ones((1, intervals), bool),
+            simulator=sim,
+            n=res.dimension,
+            k=1,
+            m=res.steps_per_interval,
+            n_int=intervals,
+            transient_steps=0,
+            n_batches=20,
+            seed=seed,
+            ensemble=False,
+            convergence="fixed",
         )
         lam, h = float(one.exponents[0]), float(one.uncertainty[0])
         hits += abs(lam - system.truth) <= h
@@ -136,8 +185,11 @@ def law_exponent_coverage(noise: str, *, groups: int, members: int = 8, p: float
     hits, widths, values = 0, [], []
     for j in range(groups):
         rng = np.random.default_rng(seed + j)
-        e = (0.3 * rng.normal(size=(members, t.size)) if noise == "independent"
-             else np.cumsum(0.1 * rng.normal(size=(members, t.size)), axis=1))
+        e = (
+            0.3 * rng.normal(size=(members, t.size))
+            if noise == "independent"
+            else np.cumsum(0.1 * rng.normal(size=(members, t.size)), axis=1)
+        )
         n = np.exp(rng.normal(size=(members, 1)) + p * np.log(t)[None, :] + e)
         law = fit_growth_law(t, n, np.ones_like(n, bool), flat=False)
         lo, hi = law.exponent_interval
@@ -145,5 +197,10 @@ def law_exponent_coverage(noise: str, *, groups: int, members: int = 8, p: float
         widths.append(hi - lo)
         values.append(law.exponent)
     values = np.asarray(values)
-    return {"coverage": hits / groups, "width": float(np.mean(widths)), "bias": float(values.mean() - p),
-            "sd": float(values.std(ddof=1)), "groups": groups}
+    return {
+        "coverage": hits / groups,
+        "width": float(np.mean(widths)),
+        "bias": float(values.mean() - p),
+        "sd": float(values.std(ddof=1)),
+        "groups": groups,
+    }

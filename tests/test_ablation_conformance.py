@@ -16,8 +16,9 @@ function returning a :class:`Case`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any, Callable, ClassVar
+from typing import Any, ClassVar
 
 import diffrax
 import equinox as eqx
@@ -25,12 +26,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from test_conformance import _verlet  # the velocity-Verlet step factory of the simulator suite
 
 import chaosgrad as cg
-from chaosgrad._simulators.capabilities import refinable
 from chaosgrad._pytree import floats_as_arrays
+from chaosgrad._simulators.capabilities import refinable
 from chaosgrad._spectra.reference import default_reference
-from test_conformance import _verlet  # the velocity-Verlet step factory of the simulator suite
 
 LORENZ = {"s": 10.0, "r": 28.0, "b": 8.0 / 3.0}
 
@@ -75,11 +76,20 @@ def direct_gradient(c: Config, y0, T: float):
             # A clipping controller's times are in the clock's dtype, as the user's would be.
             controller = eqx.tree_at(lambda k: k.step_ts, controller, jnp.asarray(controller.step_ts, c.dtype))
         if c.field is not None:
+
             def objective(y):
                 sol = diffrax.diffeqsolve(
-                    diffrax.ODETerm(c.field), c.solver, jnp.asarray(0.0, c.dtype), jnp.asarray(T, c.dtype),
-                    jnp.asarray(c.dt, c.dtype), y, args, stepsize_controller=controller, adjoint=c.adjoint,
-                    max_steps=100_000)
+                    diffrax.ODETerm(c.field),
+                    c.solver,
+                    jnp.asarray(0.0, c.dtype),
+                    jnp.asarray(T, c.dtype),
+                    jnp.asarray(c.dt, c.dtype),
+                    y,
+                    args,
+                    stepsize_controller=controller,
+                    adjoint=c.adjoint,
+                    max_steps=100_000,
+                )
                 return loss(sol.ys[-1])
         else:
             step = c.step(jnp.asarray(c.dt, c.dtype)) if c.factory else c.step
@@ -87,6 +97,7 @@ def direct_gradient(c: Config, y0, T: float):
 
             def objective(y):
                 return loss(jax.lax.fori_loop(0, n, lambda _, y: step(y, args).astype(c.dtype), y))
+
         return np.asarray(jax.grad(objective)(y0), np.float64)
 
 
@@ -100,8 +111,15 @@ class Case:
 
 def _ode(controller, adjoint, dt, T=1.0):
     sim = cg.ODESimulator(_lorenz, solver=diffrax.Tsit5(), dt=dt, stepsize_controller=controller, adjoint=adjoint)
-    cfg = Config(dt=dt, dtype="float64", args=LORENZ, field=_lorenz, solver=diffrax.Tsit5(), controller=controller,
-                 adjoint=adjoint)
+    cfg = Config(
+        dt=dt,
+        dtype="float64",
+        args=LORENZ,
+        field=_lorenz,
+        solver=diffrax.Tsit5(),
+        controller=controller,
+        adjoint=adjoint,
+    )
     return Case(sim, np.array([-8.0, 7.0, 27.0]), cfg, T)
 
 
@@ -114,13 +132,18 @@ def _henon(y, a):
 
 
 def _map():
-    return Case(cg.MapSimulator(_henon), np.array([0.1, 0.2]), Config(dt=1.0, dtype="float64", args=1.4, step=_henon),
-                12.0)
+    return Case(
+        cg.MapSimulator(_henon), np.array([0.1, 0.2]), Config(dt=1.0, dtype="float64", args=1.4, step=_henon), 12.0
+    )
 
 
 def _step_size_map():
-    return Case(cg.MapSimulator.from_step_size(_verlet, dt=0.1), np.array([1.0, 0.0]),
-                Config(dt=0.1, dtype="float64", args=1.0, step=_verlet, factory=True), 2.0)
+    return Case(
+        cg.MapSimulator.from_step_size(_verlet, dt=0.1),
+        np.array([1.0, 0.0]),
+        Config(dt=0.1, dtype="float64", args=1.0, step=_verlet, factory=True),
+        2.0,
+    )
 
 
 def _pendulum_env(s, a):
@@ -135,17 +158,24 @@ def _policy(p, obs):
 def _rollout():
     p = jnp.array([-0.8, -0.3])
     closed = lambda s, p: _pendulum_env(s, _policy(p, s))  # the closed loop, written out
-    return Case(cg.RolloutSimulator(_pendulum_env, _policy), np.array([1.0, 0.0]),
-                Config(dt=1.0, dtype="float64", args=p, step=closed), 20.0)
+    return Case(
+        cg.RolloutSimulator(_pendulum_env, _policy),
+        np.array([1.0, 0.0]),
+        Config(dt=1.0, dtype="float64", args=p, step=closed),
+        20.0,
+    )
 
 
 CASES = {
-    "ODESimulator constant, checkpointed": lambda: _ode(diffrax.ConstantStepSize(), diffrax.RecursiveCheckpointAdjoint(), 0.02),
+    "ODESimulator constant, checkpointed": lambda: _ode(
+        diffrax.ConstantStepSize(), diffrax.RecursiveCheckpointAdjoint(), 0.02
+    ),
     "ODESimulator constant, backsolve": lambda: _ode(diffrax.ConstantStepSize(), diffrax.BacksolveAdjoint(), 0.02),
     "ODESimulator PID, checkpointed": lambda: _ode(_pid(), diffrax.RecursiveCheckpointAdjoint(), 0.05),
     "ODESimulator PID, backsolve": lambda: _ode(_pid(), diffrax.BacksolveAdjoint(), 0.05),
     "ODESimulator clipped PID, backsolve": lambda: _ode(
-        diffrax.ClipStepSizeController(_pid(), step_ts=np.linspace(0.0, 1.0, 11)), diffrax.BacksolveAdjoint(), 0.05),
+        diffrax.ClipStepSizeController(_pid(), step_ts=np.linspace(0.0, 1.0, 11)), diffrax.BacksolveAdjoint(), 0.05
+    ),
     "MapSimulator Henon": _map,
     "StepSizeMapSimulator Verlet": _step_size_map,
     "RolloutSimulator pendulum": _rollout,
@@ -172,9 +202,19 @@ class Stiffer(cg.AbstractCause):
 def _evidence(sim, args, reference=None):
     """What ``ablate`` reads; the measured spectra and rates are not needed to build an ablation."""
     return cg.CauseEvidence(
-        simulator=sim, args=args, reference=reference if reference is not None else sim.with_dtype("float64"),
-        reference_differs=refinable(sim), lambda_physical=None, lambda_numerical=None, gradient=None,
-        expected_physical=0.0, expected_numerical=0.0, t_max=0.0, wrt_state=True, y_start=None, lyapunov_options={},
+        simulator=sim,
+        args=args,
+        reference=reference if reference is not None else sim.with_dtype("float64"),
+        reference_differs=refinable(sim),
+        lambda_physical=None,
+        lambda_numerical=None,
+        gradient=None,
+        expected_physical=0.0,
+        expected_numerical=0.0,
+        t_max=0.0,
+        wrt_state=True,
+        y_start=None,
+        lyapunov_options={},
     )
 
 
@@ -280,8 +320,9 @@ def _neural_ode():
     m = eqx_nn.MLP(2, 2, 16, 2, key=jax.random.PRNGKey(0))
     field = lambda t, y, mlp: mlp(y) - 5.0 * y
     pid = diffrax.PIDController(rtol=1e-6, atol=1e-8)
-    sim = cg.ODESimulator(field, solver=diffrax.Tsit5(), dt=0.01, stepsize_controller=pid,
-                          adjoint=diffrax.BacksolveAdjoint())
+    sim = cg.ODESimulator(
+        field, solver=diffrax.Tsit5(), dt=0.01, stepsize_controller=pid, adjoint=diffrax.BacksolveAdjoint()
+    )
     return sim, m, field, pid
 
 
@@ -290,8 +331,18 @@ def _layers_gradient(field, pid, m, y0, T, adjoint):
     params, static = eqx.partition(m, eqx.is_inexact_array)
 
     def objective(p):
-        sol = diffrax.diffeqsolve(diffrax.ODETerm(field), diffrax.Tsit5(), 0.0, T, 0.01, y0, eqx.combine(p, static),
-                                  stepsize_controller=pid, adjoint=adjoint, max_steps=100_000)
+        sol = diffrax.diffeqsolve(
+            diffrax.ODETerm(field),
+            diffrax.Tsit5(),
+            0.0,
+            T,
+            0.01,
+            y0,
+            eqx.combine(p, static),
+            stepsize_controller=pid,
+            adjoint=adjoint,
+            max_steps=100_000,
+        )
         return sol.ys[-1][0]
 
     g = jax.grad(objective)(params).layers
@@ -309,8 +360,9 @@ def test_the_adjoint_ablation_of_an_adaptive_neural_ode_is_diffrax_checkpointed_
             y_star = y_star - jnp.linalg.solve(jax.jacfwd(lambda y: field(0.0, y, m))(y_star), field(0.0, y_star, m))
         starts = jnp.stack([y0, y_star])
         ablated, args, _ = cg.Adjoint().ablate(_evidence(sim, m))
-        res = cg.gradient_growth(ablated, starts, args, loss=lambda y: y[0], wrt="layers", horizons=(2.0, 4.0, 8.0),
-                                 ensemble=True)
+        res = cg.gradient_growth(
+            ablated, starts, args, loss=lambda y: y[0], wrt="layers", horizons=(2.0, 4.0, 8.0), ensemble=True
+        )
         checkpointed = [_layers_gradient(field, pid, m, y, 8.0, diffrax.RecursiveCheckpointAdjoint()) for y in starts]
         backsolve = [_layers_gradient(field, pid, m, y, 8.0, diffrax.BacksolveAdjoint()) for y in starts]
     # The ablation is diffrax's checkpointed gradient of the same adaptive solve, member
@@ -332,8 +384,16 @@ def test_the_adjoint_ablation_of_an_adaptive_neural_ode_is_diffrax_checkpointed_
 def test_the_neural_ode_from_the_users_start_confirms_no_adjoint_cause():
     with jax.enable_x64(True):
         sim, m, _, _ = _neural_ode()
-        d = cg.diagnose(sim, jnp.array([1.0, -0.5]), m, loss=lambda y: y[0], wrt="layers", horizons=(1, 2, 4, 8),
-                        members=4, lyapunov_time=20.0)
+        d = cg.diagnose(
+            sim,
+            jnp.array([1.0, -0.5]),
+            m,
+            loss=lambda y: y[0],
+            wrt="layers",
+            horizons=(1, 2, 4, 8),
+            members=4,
+            lyapunov_time=20.0,
+        )
     (ab,) = [a for a in d.ablations if a.cause == "adjoint"]
     assert ab.status == "ok" and not ab.confirmed and "adjoint" not in d.causes
     # Member by member, the checkpointed and the backsolve gradients coincide (log-ratio

@@ -61,16 +61,27 @@ def _parameters(qualname: str):
 
 
 def test_every_public_parameter_has_a_kind():
-    assert {"diagnose", "gradient_growth", "lyapunov_spectrum", "MapSimulator", "UntilConverged", "NearStart",
-            "zoo.lorenz63", "envs.brax"} <= set(PUBLIC)
-    unclassified = [f"{q}({p.name})" for q in PUBLIC for p in _parameters(q)
-                    if parameter_kind(q.rpartition(".")[2], p.name) is None]
+    assert {
+        "diagnose",
+        "gradient_growth",
+        "lyapunov_spectrum",
+        "MapSimulator",
+        "UntilConverged",
+        "NearStart",
+        "zoo.lorenz63",
+        "envs.brax",
+    } <= set(PUBLIC)
+    unclassified = [
+        f"{q}({p.name})" for q in PUBLIC for p in _parameters(q) if parameter_kind(q.rpartition(".")[2], p.name) is None
+    ]
     assert not unclassified, (
         "public parameters without a kind in chaosgrad._checks.PARAMETER_KINDS (add each with its rule): "
-        + ", ".join(unclassified))
+        + ", ".join(unclassified)
+    )
 
 
 # ---------------------------------------------------------------- a cheap valid call of each
+
 
 def _half(x, a):
     return 0.5 * x  # a 2-D linear contraction: exact, and nothing to compile before the checks
@@ -110,8 +121,7 @@ VALID = {
     "gradient_noise": lambda: dict(FLOW, args=jnp.array([0.5]), horizons=(2, 4, 8)),
     "smoothed_gradients": lambda: dict(FLOW, args=jnp.array([0.5]), horizons=(2, 4, 8), sigma=0.1),
     "loss_slice": lambda: dict(FLOW, args=jnp.array([0.5]), horizons=(2, 4, 8)),
-    "shadowing_gradient": lambda: dict(FLOW, args=jnp.array([0.5]), objective=jnp.sum, wrt="args",
-                                       time=50.0),
+    "shadowing_gradient": lambda: dict(FLOW, args=jnp.array([0.5]), objective=jnp.sum, wrt="args", time=50.0),
     "covariant_vectors": lambda: dict(FLOW, time=20.0),
     "first_failure": lambda: dict(FLOW, n_steps=4),
     "spectrum_cost": lambda: dict(dimension=2, k=2, intervals=10),
@@ -129,11 +139,15 @@ VALID = {
 }
 # Callables whose parameters are classified but not fed here: each needs an object only a
 # run makes (a measured result) or an optional package.
-NOT_FED = {"smoothed_advice": "needs a SmoothedGradientResult", "load_result": "reads a file (tests/test_loader.py)",
-           "envs.gymnax": "needs gymnax"}
+NOT_FED = {
+    "smoothed_advice": "needs a SmoothedGradientResult",
+    "load_result": "reads a file (tests/test_loader.py)",
+    "envs.gymnax": "needs gymnax",
+}
 
 
 # ---------------------------------------------------------------- each kind's wrong values
+
 
 class _Stranger:
     """An object of no kind chaosgrad knows."""
@@ -165,7 +179,7 @@ WRONG = {
     "counts": [(0, 3), (1.5,), "32", -1],
     "exponents": ["abc", [NAN, 1.0], [[1.0]]],
     "path": [3, None],
-    "pytree": [],    # any pytree is an argument: nothing to refuse
+    "pytree": [],  # any pytree is an argument: nothing to refuse
     "keywords": [],  # each option is checked by its own name
 }
 
@@ -190,6 +204,7 @@ def _generated_wrong(kind: str):
 
 
 # ---------------------------------------------------------------- the checks
+
 
 class _Compilations(logging.Handler):
     def __init__(self):
@@ -282,13 +297,21 @@ OPEN = {
 
 
 def _cases(pairs):
-    return [pytest.param(q, p, marks=pytest.mark.xfail(strict=True, reason="not yet refused by its kind's rule"))
-            if (q, p) in OPEN else (q, p) for q, p in pairs]
+    return [
+        pytest.param(q, p, marks=pytest.mark.xfail(strict=True, reason="not yet refused by its kind's rule"))
+        if (q, p) in OPEN
+        else (q, p)
+        for q, p in pairs
+    ]
 
 
-FED = sorted((q, p.name) for q in PUBLIC if q not in NOT_FED for p in _parameters(q)
-             if p.kind is not inspect.Parameter.VAR_KEYWORD
-             and WRONG.get(parameter_kind(q.rpartition(".")[2], p.name) or "", []))
+FED = sorted(
+    (q, p.name)
+    for q in PUBLIC
+    if q not in NOT_FED
+    for p in _parameters(q)
+    if p.kind is not inspect.Parameter.VAR_KEYWORD and WRONG.get(parameter_kind(q.rpartition(".")[2], p.name) or "", [])
+)
 
 
 @pytest.mark.parametrize("qualname, param", _cases(FED))
@@ -298,8 +321,16 @@ def test_each_wrong_value_of_the_kind_is_refused_by_name(qualname, param):
         _refused(qualname, param, value)
 
 
-@pytest.mark.parametrize("qualname, param", _cases([(q, p) for q, p in FED if (q, p) not in OPEN
-                                                    and _generated_wrong(parameter_kind(q.rpartition(".")[2], p)) is not None]))
+@pytest.mark.parametrize(
+    "qualname, param",
+    _cases(
+        [
+            (q, p)
+            for q, p in FED
+            if (q, p) not in OPEN and _generated_wrong(parameter_kind(q.rpartition(".")[2], p)) is not None
+        ]
+    ),
+)
 @settings(max_examples=6, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_drawn_wrong_values_are_refused_by_name(qualname, param, data):

@@ -21,8 +21,9 @@ SCALE = cg.MapSimulator(lambda y, a: a * y)
 
 def test_step_budget_stops_the_run_and_says_so():
     calls = []
-    res = cg.lyapunov_spectrum(LOGISTIC, Y0, 4.0, time=cg.UntilConverged(rtol=1e-6, max_steps=2000),
-                               progress=lambda *a: calls.append(a))
+    res = cg.lyapunov_spectrum(
+        LOGISTIC, Y0, 4.0, time=cg.UntilConverged(rtol=1e-6, max_steps=2000), progress=lambda *a: calls.append(a)
+    )
     assert res.stop_reason == "step budget"
     assert res.n_intervals == 2000  # one step per interval for a map
     assert "not converged" in res.convergence and "budget of 2000 steps" in res.convergence
@@ -63,8 +64,14 @@ def test_progress_of_a_fixed_run_reaches_its_total():
     assert transient[-1] == (30, 30)
 
 
-@pytest.mark.parametrize("bad, argument", [(dict(max_seconds=0), "max_seconds"), (dict(max_seconds=float("inf")), "max_seconds"),
-                                           (dict(max_seconds=True), "max_seconds")])
+@pytest.mark.parametrize(
+    "bad, argument",
+    [
+        (dict(max_seconds=0), "max_seconds"),
+        (dict(max_seconds=float("inf")), "max_seconds"),
+        (dict(max_seconds=True), "max_seconds"),
+    ],
+)
 def test_bad_budget_names_the_argument(bad, argument):
     with pytest.raises(ChaosgradInputError, match=f"`{argument}`"):
         cg.UntilConverged(**bad)
@@ -164,8 +171,8 @@ def test_the_reference_halvings_share_the_budget_of_its_run_until_converged():
 
 
 def test_a_large_frame_transient_runs_the_state_alone_to_the_same_state():
-    from chaosgrad._spectra.lyapunov import evolve_in_intervals
     from chaosgrad._spectra.chunks import STATE_ONLY_FRAME
+    from chaosgrad._spectra.lyapunov import evolve_in_intervals
 
     sim = cg.MapSimulator(lambda y, a: a * y + 0.1 * jnp.sin(y))
     y0 = jnp.linspace(-1.0, 1.0, STATE_ONLY_FRAME)

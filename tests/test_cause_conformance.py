@@ -25,11 +25,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from _synthetic import make_gradient, make_lyapunov
 
 import chaosgrad as cg
 from chaosgrad._diagnosis.testing import ablation_name, try_cause
-from _synthetic import make_gradient, make_lyapunov
-
 
 
 def _lorenz(t, y, a):
@@ -48,9 +47,20 @@ def _evidence(sim, args, y_start, *, numerical=PHYSICS, gradient=None, reference
     num = make_lyapunov(numerical, n_intervals=10, dtype=sim.dtype)
     g = gradient if gradient is not None else make_gradient(dtype=sim.dtype)
     return cg.CauseEvidence(
-        simulator=sim, args=args, reference=ref, reference_differs=reference is not None, lambda_physical=phys,
-        lambda_numerical=num, gradient=g, expected_physical=PHYSICS[0], expected_numerical=float(numerical[0]),
-        t_max=float(g.horizons[-1]), wrt_state=wrt_state, y_start=y_start, lyapunov_options={"seed": 0}, y0=y0,
+        simulator=sim,
+        args=args,
+        reference=ref,
+        reference_differs=reference is not None,
+        lambda_physical=phys,
+        lambda_numerical=num,
+        gradient=g,
+        expected_physical=PHYSICS[0],
+        expected_numerical=float(numerical[0]),
+        t_max=float(g.horizons[-1]),
+        wrt_state=wrt_state,
+        y_start=y_start,
+        lyapunov_options={"seed": 0},
+        y0=y0,
     )
 
 
@@ -59,19 +69,22 @@ def lorenz_float32_backsolve():
     """A float32 Lorenz-63 through diffrax's backsolve adjoint at a coarse Euler step, whose
     numerical lambda_1 differs from the physics: discretisation, adjoint and precision
     are suspect."""
-    sim = cg.ODESimulator(_lorenz, solver=diffrax.Euler(), dt=0.02, dtype="float32",
-                          adjoint=diffrax.BacksolveAdjoint())
+    sim = cg.ODESimulator(_lorenz, solver=diffrax.Euler(), dt=0.02, dtype="float32", adjoint=diffrax.BacksolveAdjoint())
     ref = cg.ODESimulator(_lorenz, solver=diffrax.Tsit5(), dt=0.002, dtype="float64")
-    return _evidence(sim, LORENZ, jnp.array([-8.0, 7.0, 27.0], jnp.float32), numerical=[4.0, 0.0, -14.0],
-                     reference=ref)
+    return _evidence(sim, LORENZ, jnp.array([-8.0, 7.0, 27.0], jnp.float32), numerical=[4.0, 0.0, -14.0], reference=ref)
 
 
 @functools.cache
 def float16_map():
     """A float16 contracting map: loss scaling is suspect (a 16-bit reverse pass)."""
     sim = cg.MapSimulator(lambda x, a: a * jnp.sin(x), dtype="float16")
-    return _evidence(sim, jnp.asarray(0.5, jnp.float16), jnp.full(4, 0.3, jnp.float16), numerical=[-0.7],
-                     gradient=make_gradient(rate=-0.7, interval=(-0.75, -0.65), dtype="float16"))
+    return _evidence(
+        sim,
+        jnp.asarray(0.5, jnp.float16),
+        jnp.full(4, 0.3, jnp.float16),
+        numerical=[-0.7],
+        gradient=make_gradient(rate=-0.7, interval=(-0.75, -0.65), dtype="float16"),
+    )
 
 
 @functools.cache
@@ -101,8 +114,13 @@ def saturated_rnn():
     """The README's RNN with a vanishing gradient: its own saturation cause is suspect."""
     W = jnp.asarray(np.random.default_rng(0).normal(size=(32, 32)) / np.sqrt(32))
     rnn = cg.MapSimulator(lambda h, a: jnp.tanh(a["gain"] * a["W"] @ h))
-    return _evidence(rnn, {"gain": 0.5, "W": W}, jnp.ones(32), numerical=[-0.4],
-                     gradient=make_gradient(rate=-0.4, interval=(-0.45, -0.35)))
+    return _evidence(
+        rnn,
+        {"gain": 0.5, "W": W},
+        jnp.ones(32),
+        numerical=[-0.4],
+        gradient=make_gradient(rate=-0.4, interval=(-0.45, -0.35)),
+    )
 
 
 class Saturation(cg.AbstractCause):

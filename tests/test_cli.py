@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
-import itertools
 import io
+import itertools
 import json
 import math
 import os
@@ -18,9 +18,9 @@ import threading
 import time
 from pathlib import Path
 
+import _synthetic as syn
 import pytest
 
-import _synthetic as syn
 import chaosgrad
 from chaosgrad import Study, cli, load_result, studies
 from chaosgrad._runtime.progress import StderrProgress
@@ -42,15 +42,20 @@ def registry(monkeypatch, tmp_path):
     def add(name, run_body, title="A test study"):
         module = f"cg_test_study_{name.replace('-', '_')}_{next(_UNIQUE)}"  # fresh module per test
         body = ["    " + ln for ln in textwrap.dedent(run_body).strip().splitlines()]
-        (mod_dir / f"{module}.py").write_text("\n".join([
-            "import _synthetic as syn",
-            "from chaosgrad.studies import StudySpec",
-            "CALLS = []",
-            "def run(fast=False, progress=None):",
-            "    CALLS.append(fast)",
-            *body,
-            f"SPEC = StudySpec(name={name!r}, title={title!r}, description='', run=run)",
-        ]) + "\n")
+        (mod_dir / f"{module}.py").write_text(
+            "\n".join(
+                [
+                    "import _synthetic as syn",
+                    "from chaosgrad.studies import StudySpec",
+                    "CALLS = []",
+                    "def run(fast=False, progress=None):",
+                    "    CALLS.append(fast)",
+                    *body,
+                    f"SPEC = StudySpec(name={name!r}, title={title!r}, description='', run=run)",
+                ]
+            )
+            + "\n"
+        )
         studies.register(name, module)
         return module
 
@@ -87,8 +92,13 @@ def test_list(registry, capsys):
 def test_analyze_writes_every_file_and_the_index(registry, capsys, tmp_path):
     code, out, err = _run(["analyze", "synthetic-lorenz", "--fast", "--out", "rep", "--dpi", "40"], capsys)
     assert code == 0
-    assert _files(tmp_path / "rep") == ["index.html", "synthetic-lorenz", "synthetic-lorenz/report.html",
-                                        "synthetic-lorenz/report.pdf", "synthetic-lorenz/results.json"]
+    assert _files(tmp_path / "rep") == [
+        "index.html",
+        "synthetic-lorenz",
+        "synthetic-lorenz/report.html",
+        "synthetic-lorenz/report.pdf",
+        "synthetic-lorenz/results.json",
+    ]
     study = load_result(tmp_path / "rep/synthetic-lorenz/results.json")
     assert isinstance(study, Study) and study.mode == "fast"
     assert study.diagnosis.to_json() == syn.lorenz_diagnosis().to_json()  # lossless
@@ -103,12 +113,15 @@ def test_analyze_writes_every_file_and_the_index(registry, capsys, tmp_path):
 
 
 def test_analyze_records_the_command_versions_and_device(registry, capsys, tmp_path):
-    module = registry("bare", """
+    module = registry(
+        "bare",
+        """
         import dataclasses
         s = syn.lorenz_study()
         d = dataclasses.replace(s.diagnosis, config={})
         return dataclasses.replace(s, diagnosis=d, config={})
-    """)
+    """,
+    )
     code, _, _ = _run(["analyze", "bare", "--format", "json", "--out", "rep", *FAST], capsys)
     assert code == 0
     cfg = load_result(tmp_path / "rep/bare/results.json").config
@@ -133,8 +146,13 @@ def test_analyze_all_runs_every_system_and_reports_the_worst(registry, capsys, t
     assert code == 4  # the worst outcome: one analysis failed
     assert "analysed 3 systems: 1 ok, 1 incomplete, 1 failed (crashing)" in out
     assert err == "chaosgrad: error: crashing: the analysis failed: ValueError: no convergence\n"
-    assert _files(tmp_path / "rep") == ["f16", "f16/results.json", "index.html",
-                                        "synthetic-lorenz", "synthetic-lorenz/results.json"]
+    assert _files(tmp_path / "rep") == [
+        "f16",
+        "f16/results.json",
+        "index.html",
+        "synthetic-lorenz",
+        "synthetic-lorenz/results.json",
+    ]
     studies._MODULES.pop("crashing")
     assert _run(["analyze", "all", "--format", "json", "--out", "rep", *FAST], capsys)[0] == 1  # f16 is partial
 
@@ -155,8 +173,10 @@ def test_report_rebuilds_from_json_without_recomputing(registry, capsys, tmp_pat
     code, _, _ = _run(["report", "rep/counted/results.json", "--out", "other", "--format", "html,json", *FAST], capsys)
     assert code == 0  # with --out, the folder is named after the study's system
     assert _files(tmp_path / "other") == ["index.html", "lorenz63", "lorenz63/report.html", "lorenz63/results.json"]
-    assert load_result(tmp_path / "other/lorenz63/results.json").to_json() == load_result(
-        tmp_path / "rep/counted/results.json").to_json()
+    assert (
+        load_result(tmp_path / "other/lorenz63/results.json").to_json()
+        == load_result(tmp_path / "rep/counted/results.json").to_json()
+    )
 
 
 # Modules a re-render must not import: the numerical stack of the analyses, whose start-up
@@ -172,10 +192,18 @@ def test_file_only_commands_never_import_jax(command, tmp_path):
     (tmp_path / "rep/lorenz63").mkdir(parents=True)
     results = tmp_path / "rep/lorenz63/results.json"
     results.write_text(syn.lorenz_study().to_json())
-    argv = (["report", str(results), "--out", str(tmp_path / "out"), "--pdf-engine", "matplotlib", *FAST]
-            if command == "report" else ["index", str(tmp_path / "rep")])
-    res = subprocess.run([sys.executable, "-X", "importtime", "-m", "chaosgrad", *argv],
-                         capture_output=True, text=True, timeout=300, env={**os.environ, "CHAOSGRAD_CHROMIUM": "none"})
+    argv = (
+        ["report", str(results), "--out", str(tmp_path / "out"), "--pdf-engine", "matplotlib", *FAST]
+        if command == "report"
+        else ["index", str(tmp_path / "rep")]
+    )
+    res = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "chaosgrad", *argv],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "CHAOSGRAD_CHROMIUM": "none"},
+    )
     assert res.returncode == 0, res.stderr[-3000:]
     imported = {ln.rsplit("|", 1)[-1].strip() for ln in res.stderr.splitlines() if ln.startswith("import time:")}
     assert "chaosgrad.cli" in imported and "numpy" in imported  # the listing does show what was imported
@@ -204,10 +232,25 @@ def test_index_command(registry, capsys, tmp_path):
 
 
 def _fake_diagnose(calls):
-    def diagnose(simulator, y0, args=None, *, loss=None, horizons=None, wrt="y0", reference=None,
-                 name=None, members=8, seed=0, progress=None):
-        calls.append(dict(simulator=simulator, y0=y0, args=args, loss=loss, horizons=horizons, wrt=wrt,
-                          name=name, members=members))
+    def diagnose(
+        simulator,
+        y0,
+        args=None,
+        *,
+        loss=None,
+        horizons=None,
+        wrt="y0",
+        reference=None,
+        name=None,
+        members=8,
+        seed=0,
+        progress=None,
+    ):
+        calls.append(
+            dict(
+                simulator=simulator, y0=y0, args=args, loss=loss, horizons=horizons, wrt=wrt, name=name, members=members
+            )
+        )
         for i in range(4):
             progress("fake stage", i + 1, 4)
         return dataclasses.replace(syn.lorenz_diagnosis(), name=name)
@@ -226,10 +269,22 @@ def test_simulator_factory(registry, capsys, tmp_path, monkeypatch):
     calls = []
     monkeypatch.setattr(chaosgrad, "diagnose", _fake_diagnose(calls))
     Path("mysim.py").write_text(FACTORY)
-    code, out, err = _run(["analyze", "--simulator", "mysim:make", "--format", "html,json", "--out", "rep", "--dpi", "40"], capsys)
+    code, out, err = _run(
+        ["analyze", "--simulator", "mysim:make", "--format", "html,json", "--out", "rep", "--dpi", "40"], capsys
+    )
     assert code == 0, err
-    assert calls == [dict(simulator="SIM", y0=[1.0, 2.0], args={"rho": 28.0}, loss="LOSS", horizons=[1.0, 2.0],
-                          wrt="rho", name="my model", members=3)]
+    assert calls == [
+        dict(
+            simulator="SIM",
+            y0=[1.0, 2.0],
+            args={"rho": 28.0},
+            loss="LOSS",
+            horizons=[1.0, 2.0],
+            wrt="rho",
+            name="my model",
+            members=3,
+        )
+    ]
     study = load_result(tmp_path / "rep/my-model/results.json")  # folder name made safe
     assert study.sections == () and study.title == "my model"
     # No absolute path of the machine it ran on is recorded.
@@ -238,13 +293,19 @@ def test_simulator_factory(registry, capsys, tmp_path, monkeypatch):
     # a path to a file works as well as a module name
     Path("sub").mkdir()
     Path("sub/other.py").write_text(FACTORY.replace('"my model"', '"other"'))
-    code, _, _ = _run(["analyze", "--simulator", "sub/other.py:make", "--format", "json", "--out", "rep", *FAST], capsys)
+    code, _, _ = _run(
+        ["analyze", "--simulator", "sub/other.py:make", "--format", "json", "--out", "rep", *FAST], capsys
+    )
     assert code == 0 and (tmp_path / "rep/other/results.json").is_file()
     # Unnamed factories of one module get folders of their own (module-factory).
-    Path("two.py").write_text(FACTORY.replace('"name": "my model", ', "").replace("def make", "def first")
-                              + FACTORY.replace('"name": "my model", ', "").replace("def make", "def second"))
+    Path("two.py").write_text(
+        FACTORY.replace('"name": "my model", ', "").replace("def make", "def first")
+        + FACTORY.replace('"name": "my model", ', "").replace("def make", "def second")
+    )
     for factory in ("first", "second"):
-        code, _, err = _run(["analyze", "--simulator", f"two:{factory}", "--format", "json", "--out", "rep", *FAST], capsys)
+        code, _, err = _run(
+            ["analyze", "--simulator", f"two:{factory}", "--format", "json", "--out", "rep", *FAST], capsys
+        )
         assert code == 0, err
     assert (tmp_path / "rep/two-first/results.json").is_file() and (tmp_path / "rep/two-second/results.json").is_file()
 
@@ -252,15 +313,19 @@ def test_simulator_factory(registry, capsys, tmp_path, monkeypatch):
 @pytest.mark.slow
 def test_simulator_factory_with_the_real_diagnosis(registry, capsys, tmp_path):
     """End to end on the logistic map at r = 4, whose exponent is ln 2 exactly."""
-    Path("logistic.py").write_text(textwrap.dedent("""
+    Path("logistic.py").write_text(
+        textwrap.dedent("""
         import jax.numpy as jnp
         import chaosgrad as cg
         def make():
             sim = cg.MapSimulator(lambda y, a: a["r"] * y * (1 - y))
             return {"simulator": sim, "y0": jnp.array([0.3]), "args": {"r": jnp.array(4.0)},
                     "horizons": [2, 4, 6, 8, 10], "members": 4, "lyapunov_time": 2000}
-    """))
-    code, out, err = _run(["analyze", "--simulator", "logistic:make", "--format", "html,json", "--out", "rep", *FAST], capsys)
+    """)
+    )
+    code, out, err = _run(
+        ["analyze", "--simulator", "logistic:make", "--format", "html,json", "--out", "rep", *FAST], capsys
+    )
     assert code in (0, 1), err
     d = load_result(tmp_path / "rep/logistic-make/results.json").diagnosis
     # 2000 iterations give a standard error near 0.01 on lambda_1; 0.05 is five of them.
@@ -279,7 +344,8 @@ def _write_inputs(tmp_path):
     Path("diag.json").write_text(syn.lorenz_diagnosis().to_json())
     Path("afile").write_text("not a folder")
     Path("adir").mkdir()
-    Path("factories.py").write_text(textwrap.dedent("""
+    Path("factories.py").write_text(
+        textwrap.dedent("""
         def as_list():
             return [1, 2]
         def no_y0():
@@ -289,7 +355,8 @@ def _write_inputs(tmp_path):
         def raises():
             return 1 / 0
         not_callable = 3
-    """))
+    """)
+    )
     Path("breaks_on_import.py").write_text("raise RuntimeError('no licence for the solver')\n")
 
 
@@ -324,10 +391,16 @@ BAD = [
     (["analyze", "--simulator", "factories:no_y0"], 2, "lacks y0"),
     (["analyze", "--simulator", "factories:extra_key"], 2, "unknown key(s) solver"),
     (["analyze", "--simulator", "factories:raises"], 2, "raised ZeroDivisionError: division by zero; fix the factory"),
-    (["analyze", "--simulator", "breaks_on_import:make"], 2,
-     "importing 'breaks_on_import' raised RuntimeError: no licence for the solver; fix the module"),
-    (["analyze", "--simulator", "breaks_on_import.py:make"], 2,
-     "importing 'breaks_on_import.py' raised RuntimeError: no licence for the solver"),
+    (
+        ["analyze", "--simulator", "breaks_on_import:make"],
+        2,
+        "importing 'breaks_on_import' raised RuntimeError: no licence for the solver; fix the module",
+    ),
+    (
+        ["analyze", "--simulator", "breaks_on_import.py:make"],
+        2,
+        "importing 'breaks_on_import.py' raised RuntimeError: no licence for the solver",
+    ),
 ]
 
 
@@ -363,10 +436,13 @@ def _broken_pdf(exc):
     return broken
 
 
-@pytest.mark.parametrize("exc, code, message", [
-    (RuntimeError("renderer crashed"), 4, "the analysis failed: RuntimeError: renderer crashed"),
-    (OSError(28, "No space left on device"), 3, "No space left on device"),
-])
+@pytest.mark.parametrize(
+    "exc, code, message",
+    [
+        (RuntimeError("renderer crashed"), 4, "the analysis failed: RuntimeError: renderer crashed"),
+        (OSError(28, "No space left on device"), 3, "No space left on device"),
+    ],
+)
 def test_failure_mid_render_leaves_nothing_behind(registry, capsys, tmp_path, monkeypatch, exc, code, message):
     monkeypatch.setattr(_pdf, "matplotlib_pdf", _broken_pdf(exc))
     build = _document.build  # the figures are not what this test is about: skip drawing them
@@ -414,7 +490,9 @@ def test_an_interrupt_that_surfaces_as_a_write_error_exits_130(registry, capsys,
     build = _document.build
     monkeypatch.setattr(_document, "build", lambda study, **kw: build(study, figures=False))
     try:
-        code, _, err = _run(["analyze", "synthetic-lorenz", "--pdf-engine", "matplotlib", "--out", "rep", *FAST], capsys)
+        code, _, err = _run(
+            ["analyze", "synthetic-lorenz", "--pdf-engine", "matplotlib", "--out", "rep", *FAST], capsys
+        )
     finally:
         _interrupts._STATE["interrupted"] = False
     assert code == 130 and "interrupted" in err and "cannot write" not in err
@@ -467,13 +545,16 @@ def test_system_names_ignore_case(registry, capsys, tmp_path):
     assert _files(tmp_path / "rep2") == _files(tmp_path / "rep")
 
 
-@pytest.mark.parametrize("argv, helped, close", [
-    (["analyze", "synthetic-lorenz", "--fats"], "chaosgrad analyze --help", "--fast"),
-    (["report", "x.json", "--formt", "html"], "chaosgrad report --help", "--format"),
-    (["list", "--verbose"], "chaosgrad list --help", None),
-    (["--verbose"], "chaosgrad --help", "--version"),
-    (["--frobnicate"], "chaosgrad --help", None),
-])
+@pytest.mark.parametrize(
+    "argv, helped, close",
+    [
+        (["analyze", "synthetic-lorenz", "--fats"], "chaosgrad analyze --help", "--fast"),
+        (["report", "x.json", "--formt", "html"], "chaosgrad report --help", "--format"),
+        (["list", "--verbose"], "chaosgrad list --help", None),
+        (["--verbose"], "chaosgrad --help", "--version"),
+        (["--frobnicate"], "chaosgrad --help", None),
+    ],
+)
 def test_a_usage_error_points_to_the_help_of_its_sub_command(registry, capsys, argv, helped, close):
     code, out, err = _run(argv, capsys)
     assert code == cli.EXIT_USAGE and out == ""
@@ -555,22 +636,46 @@ def test_main_signature():
     assert list(inspect.signature(cli.main).parameters) == ["argv"]
 
 
-@pytest.mark.parametrize("edit,field", [
-    (lambda r: r["result"].__setitem__("lambda_physical", "abc"), "Diagnosis.lambda_physical"),
-    (lambda r: r["result"].__setitem__("gradient_rate", "abc"), "Diagnosis.gradient_rate"),
-    (lambda r: r["result"].__setitem__("verdict", 5), "Diagnosis.verdict"),
-    (lambda r: r.__setitem__("schema", "1"), "schema '1' is a str"),
-    (lambda r: r["result"].__setitem__("verdict", "not-a-verdict"), "Diagnosis.verdict holds 'not-a-verdict', not one of stable"),
-    (lambda r: r["result"].__setitem__("physics", "weird"), "Diagnosis.physics holds 'weird', not one of chaotic"),
-    (lambda r: r["result"]["lambda_physical"]["exponents"].__setitem__("dtype", "object"), "array dtype 'object' is not"),
-    (lambda r: r["result"]["lambda_physical"]["exponents"].__setitem__("dtype", "<M8[s]"), "array dtype '<M8[s]' is not"),
-    (lambda r: r["result"]["lambda_physical"]["exponents"].__setitem__("shape", [4]), "array of shape [4] holds 3 values"),
-    (lambda r: r["result"]["lambda_physical"]["exponents"].__setitem__("shape", [-1, 3]), "array shape [-1, 3] is not"),
-    (lambda r: r["result"]["lambda_physical"]["exponents"]["__ndarray__"].__setitem__(1, "1.5"), "holds str '1.5'"),
-    (lambda r: r["result"]["lambda_physical"]["exponents"]["__ndarray__"].__setitem__(1, None), "holds NoneType None"),
-    (lambda r: r["result"]["lambda_physical"]["valid_intervals"]["__ndarray__"].__setitem__(0, 2.5), "holds float 2.5"),
-    (lambda r: r["result"]["lambda_physical"].__setitem__("status", ["ok"]), "LyapunovResult.status"),
-])
+@pytest.mark.parametrize(
+    "edit,field",
+    [
+        (lambda r: r["result"].__setitem__("lambda_physical", "abc"), "Diagnosis.lambda_physical"),
+        (lambda r: r["result"].__setitem__("gradient_rate", "abc"), "Diagnosis.gradient_rate"),
+        (lambda r: r["result"].__setitem__("verdict", 5), "Diagnosis.verdict"),
+        (lambda r: r.__setitem__("schema", "1"), "schema '1' is a str"),
+        (
+            lambda r: r["result"].__setitem__("verdict", "not-a-verdict"),
+            "Diagnosis.verdict holds 'not-a-verdict', not one of stable",
+        ),
+        (lambda r: r["result"].__setitem__("physics", "weird"), "Diagnosis.physics holds 'weird', not one of chaotic"),
+        (
+            lambda r: r["result"]["lambda_physical"]["exponents"].__setitem__("dtype", "object"),
+            "array dtype 'object' is not",
+        ),
+        (
+            lambda r: r["result"]["lambda_physical"]["exponents"].__setitem__("dtype", "<M8[s]"),
+            "array dtype '<M8[s]' is not",
+        ),
+        (
+            lambda r: r["result"]["lambda_physical"]["exponents"].__setitem__("shape", [4]),
+            "array of shape [4] holds 3 values",
+        ),
+        (
+            lambda r: r["result"]["lambda_physical"]["exponents"].__setitem__("shape", [-1, 3]),
+            "array shape [-1, 3] is not",
+        ),
+        (lambda r: r["result"]["lambda_physical"]["exponents"]["__ndarray__"].__setitem__(1, "1.5"), "holds str '1.5'"),
+        (
+            lambda r: r["result"]["lambda_physical"]["exponents"]["__ndarray__"].__setitem__(1, None),
+            "holds NoneType None",
+        ),
+        (
+            lambda r: r["result"]["lambda_physical"]["valid_intervals"]["__ndarray__"].__setitem__(0, 2.5),
+            "holds float 2.5",
+        ),
+        (lambda r: r["result"]["lambda_physical"].__setitem__("status", ["ok"]), "LyapunovResult.status"),
+    ],
+)
 def test_report_validates_every_field_against_the_schema(edit, field, capsys, tmp_path):
     data = json.loads(syn.lorenz_diagnosis().to_json())
     edit(data)
@@ -648,12 +753,16 @@ FAULTY = textwrap.dedent("""
 @pytest.mark.parametrize("fault_at", [2, 3, 5, 8])
 def test_a_step_that_raises_part_way_leaves_the_old_report(registry, capsys, tmp_path, fault_at):
     Path("faulty.py").write_text(FAULTY.replace("FAULT_AT", "10**9"))
-    code, _, err = _run(["analyze", "--simulator", "faulty:make", "--format", "html,json", "--out", "rep", *FAST], capsys)
+    code, _, err = _run(
+        ["analyze", "--simulator", "faulty:make", "--format", "html,json", "--out", "rep", *FAST], capsys
+    )
     assert code in (0, 1), err
     before = {p: p.read_bytes() for p in (tmp_path / "rep").rglob("*") if p.is_file()}
     sys.modules.pop("faulty", None)
     Path("faulty.py").write_text(FAULTY.replace("FAULT_AT", str(fault_at)))
-    code, _, err = _run(["analyze", "--simulator", "faulty:make", "--format", "html,json", "--out", "rep", *FAST], capsys)
+    code, _, err = _run(
+        ["analyze", "--simulator", "faulty:make", "--format", "html,json", "--out", "rep", *FAST], capsys
+    )
     sys.modules.pop("faulty", None)
     if code in (0, 1):  # the fault hit an ablation, which is reported as failed, not raised
         assert load_result(tmp_path / "rep/faulty/results.json").diagnosis.status in ("ok", "partial")
@@ -669,8 +778,17 @@ def test_a_write_that_fails_at_each_file_keeps_the_old_report(registry, capsys, 
 
     build = _document.build  # the figures are not what this test is about: skip drawing them
     monkeypatch.setattr(_document, "build", lambda study, **kw: build(study, figures=False))
-    argv = ["analyze", "synthetic-lorenz", "--format", "html,pdf,json", "--pdf-engine", "matplotlib", "--out", "rep",
-            *FAST]
+    argv = [
+        "analyze",
+        "synthetic-lorenz",
+        "--format",
+        "html,pdf,json",
+        "--pdf-engine",
+        "matplotlib",
+        "--out",
+        "rep",
+        *FAST,
+    ]
     assert _run(argv, capsys)[0] == 0
     snapshot = {p: (tmp_path / "rep" / p).read_bytes() for p in _files(tmp_path / "rep") if "." in p}
     real = _atomic._fsync_write
@@ -711,7 +829,10 @@ def test_report_says_when_the_file_is_from_another_version(registry, capsys, tmp
     code, _, err = _run(["report", str(path), "--format", "html", "--out", str(tmp_path / "out"), *FAST], capsys)
     # Same schema: it renders, with one warning line and no error.
     assert code == 0 and err.count("\n") == 1, err
-    assert err.startswith(f"chaosgrad: warning: {path} was written by chaosgrad {version}; rendering with") and "error" not in err
+    assert (
+        err.startswith(f"chaosgrad: warning: {path} was written by chaosgrad {version}; rendering with")
+        and "error" not in err
+    )
 
 
 def test_temporaries_of_a_killed_writer_are_removed_by_the_next(tmp_path):
@@ -720,14 +841,23 @@ def test_temporaries_of_a_killed_writer_are_removed_by_the_next(tmp_path):
     folder = tmp_path / "rep"
     folder.mkdir()
     # A writer killed with SIGKILL between staging and commit leaves its temporary behind.
-    writer = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+    writer = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(f"""
         import time
         from chaosgrad.report._atomic import Staging
         st = Staging({str(folder)!r}).__enter__()
         st.write("report.html", "half a report")
         print("staged", flush=True)
         time.sleep(120)
-    """)], stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    """),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    )
     assert writer.stdout.readline().strip() == "staged"
     writer.kill()
     writer.wait()

@@ -14,8 +14,8 @@ import jax.numpy as jnp
 import pytest
 
 import chaosgrad as cg
-from chaosgrad._spectra import chunks as _lyapunov_chunks
 from chaosgrad._runtime.compilation_cache import ENV, cache_folder, compile_in_background
+from chaosgrad._spectra import chunks as _lyapunov_chunks
 
 
 def lorenz(t, y, a):
@@ -28,8 +28,11 @@ def test_every_step_size_of_one_solver_runs_one_compiled_lyapunov_program():
     before = _lyapunov_chunks._chunk_single._cached._cache_size()
     # Different step sizes, times and transients, the same steps per interval: the step,
     # the count of intervals and the state are values of one program.
-    runs = [(0.01, dict(time=5.0, interval=0.1)), (0.005, dict(time=5.0, interval=0.05)),
-            (0.0025, dict(time=20.0, interval=0.025, transient=3.0))]
+    runs = [
+        (0.01, dict(time=5.0, interval=0.1)),
+        (0.005, dict(time=5.0, interval=0.05)),
+        (0.0025, dict(time=20.0, interval=0.025, transient=3.0)),
+    ]
     results = [cg.lyapunov_spectrum(sim.with_step(dt), y0, 28.0, **kw) for dt, kw in runs]
     assert _lyapunov_chunks._chunk_single._cached._cache_size() - before <= 1
     assert all(r.status == "ok" for r in results)
@@ -58,6 +61,7 @@ def test_background_programs_trace_one_at_a_time_and_the_call_reuses_them():
             time.sleep(0.05)  # long enough to overlap another lowering, if they could
             spans.append((start, time.perf_counter()))
             return lowered
+
         return lower
 
     threads = [compile_in_background(lower_of(f)) for f in programs]
@@ -109,7 +113,9 @@ print(json.dumps({"exponents": [float(x).hex() for x in lam.exponents],
 
 def _run(cache, mode="default", user_dir=""):
     env = dict(os.environ, **{ENV: cache})
-    out = subprocess.run([sys.executable, "-c", _SCRIPT, mode, user_dir], capture_output=True, text=True, env=env, check=False)
+    out = subprocess.run(
+        [sys.executable, "-c", _SCRIPT, mode, user_dir], capture_output=True, text=True, env=env, check=False
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -150,7 +156,7 @@ def test_a_policy_jit_is_made_at_first_use_and_its_options_reach_every_compile(m
     from chaosgrad._runtime.compile_policy import COMPILE_BOUND, CompilePolicy, policy_jit
 
     def f(x):
-        return jnp.sin(x) * jnp.exp(-x) + x ** 3
+        return jnp.sin(x) * jnp.exp(-x) + x**3
 
     x = jnp.linspace(0.0, 2.0, 33)
     wrapped = policy_jit(COMPILE_BOUND)(f)

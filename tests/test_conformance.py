@@ -18,9 +18,9 @@ import pytest
 
 import chaosgrad as cg
 from chaosgrad import zoo
-from chaosgrad._simulators.capabilities import Refinable, SwappableAdjoint
 from chaosgrad._checks import check_step_shapes
 from chaosgrad._simulators.base import mark_failed
+from chaosgrad._simulators.capabilities import Refinable, SwappableAdjoint
 from chaosgrad.studies.deep_network import LayerByLayer
 
 
@@ -39,17 +39,21 @@ def _system(name, **kw):
 
 def _verlet(h):
     """A velocity-Verlet step of size ``h`` of x'' = -w2 x (a step factory)."""
+
     def step(y, w2):
         v = y[1] - 0.5 * h * w2 * y[0]
         x = y[0] + h * v
         return jnp.stack([x, v - 0.5 * h * w2 * x])
+
     return step
 
 
 def _pytree_map():
     """A map whose state is a dict with a counter and a passive record (rule 3, 10)."""
+
     def f(y, r):
         return {"x": r * y["x"] * (1 - y["x"]), "last": y["x"], "n": y["n"] + 1}
+
     return cg.MapSimulator(f, tangent=lambda s: s["x"]), {"x": jnp.array([0.3, 0.6]), "last": jnp.zeros(2), "n": 0}, 3.9
 
 
@@ -115,10 +119,14 @@ CASES = {
     "ODESimulator Tsit5": lambda: (cg.ODESimulator(_lorenz, dt=0.01), LORENZ_Y0, LORENZ),
     "ODESimulator Tsit5 float32": lambda: (cg.ODESimulator(_lorenz, dt=0.01, dtype="float32"), LORENZ_Y0, LORENZ),
     "ODESimulator PID": lambda: (
-        cg.ODESimulator(_lorenz, dt=0.05, stepsize_controller=diffrax.PIDController(rtol=1e-6, atol=1e-8)), LORENZ_Y0, LORENZ
+        cg.ODESimulator(_lorenz, dt=0.05, stepsize_controller=diffrax.PIDController(rtol=1e-6, atol=1e-8)),
+        LORENZ_Y0,
+        LORENZ,
     ),
     "ODESimulator Backsolve": lambda: (
-        cg.ODESimulator(_lorenz, dt=0.01, adjoint=diffrax.BacksolveAdjoint()), LORENZ_Y0, LORENZ
+        cg.ODESimulator(_lorenz, dt=0.01, adjoint=diffrax.BacksolveAdjoint()),
+        LORENZ_Y0,
+        LORENZ,
     ),
     "ImplicitMidpoint double pendulum": lambda: _system("double_pendulum"),
     "ETDRK4 Kuramoto-Sivashinsky": lambda: _system("kuramoto_sivashinsky"),
@@ -151,8 +159,13 @@ def _evolve_rtol(sim) -> float:
 
 
 def _floats(tree):
-    return np.concatenate([np.ravel(np.asarray(x, np.float64)) for x in jax.tree_util.tree_leaves(tree)
-                           if jnp.issubdtype(jnp.result_type(x), jnp.inexact)])
+    return np.concatenate(
+        [
+            np.ravel(np.asarray(x, np.float64))
+            for x in jax.tree_util.tree_leaves(tree)
+            if jnp.issubdtype(jnp.result_type(x), jnp.inexact)
+        ]
+    )
 
 
 def test_rule_1_3_step_keeps_structure_shapes_and_dtypes_and_is_differentiable(case):
@@ -204,12 +217,18 @@ def test_rule_7_variants_go_through_the_constructor(case):
 def test_rule_8_tangent_step_is_the_jvp_of_step(case):
     sim, y0, args = case
     flat, u, rest = sim.tangent_space(y0)
-    Q = jnp.linalg.qr(jax.random.normal(jax.random.PRNGKey(0), (u.size, min(3, u.size)), jnp.float64))[0].astype(u.dtype)
+    Q = jnp.linalg.qr(jax.random.normal(jax.random.PRNGKey(0), (u.size, min(3, u.size)), jnp.float64))[0].astype(
+        u.dtype
+    )
     y1, Q1 = sim.tangent_step(0.0, y0, Q, args)
     f = lambda u: flat.split(sim.step(0.0, flat.combine(u, rest), args))[0]
     expected = jax.vmap(lambda q: jax.jvp(f, (u,), (q,))[1], in_axes=1, out_axes=1)(Q)
-    np.testing.assert_allclose(np.asarray(Q1, np.float64), np.asarray(expected, np.float64),
-                               rtol=_rtol(sim), atol=_rtol(sim) * float(jnp.max(jnp.abs(expected))))
+    np.testing.assert_allclose(
+        np.asarray(Q1, np.float64),
+        np.asarray(expected, np.float64),
+        rtol=_rtol(sim),
+        atol=_rtol(sim) * float(jnp.max(jnp.abs(expected))),
+    )
     np.testing.assert_allclose(_floats(y1), _floats(sim.step(0.0, y0, args)), rtol=_rtol(sim), atol=_rtol(sim))
 
 
@@ -226,8 +245,9 @@ def test_rule_10_tangent_space_is_floating_leaves(case):
     flat, u, rest = sim.tangent_space(y0)
     assert flat.dim == u.size > 0
     assert u.dtype == jnp.dtype(sim.dtype)
-    assert flat.dim <= sum(np.size(x) for x in jax.tree_util.tree_leaves(y0)
-                           if jnp.issubdtype(jnp.result_type(x), jnp.inexact))
+    assert flat.dim <= sum(
+        np.size(x) for x in jax.tree_util.tree_leaves(y0) if jnp.issubdtype(jnp.result_type(x), jnp.inexact)
+    )
 
 
 def test_capabilities_keep_the_forward_map(case):
@@ -235,8 +255,12 @@ def test_capabilities_keep_the_forward_map(case):
     if isinstance(sim, SwappableAdjoint):
         exact = sim.with_adjoint(sim.exact_adjoint())
         assert type(exact.adjoint) is type(sim.exact_adjoint())
-        np.testing.assert_allclose(_floats(exact.evolve(0.0, y0, args, 5)), _floats(sim.evolve(0.0, y0, args, 5)),
-                                   rtol=10 * _rtol(sim), atol=10 * _rtol(sim))
+        np.testing.assert_allclose(
+            _floats(exact.evolve(0.0, y0, args, 5)),
+            _floats(sim.evolve(0.0, y0, args, 5)),
+            rtol=10 * _rtol(sim),
+            atol=10 * _rtol(sim),
+        )
     if isinstance(sim, Refinable):
         finer = sim.with_step(sim.dt / 2)
         assert type(finer) is type(sim) and finer.dt == sim.dt / 2
@@ -250,8 +274,9 @@ def test_capabilities_keep_the_forward_map(case):
 
 def test_a_failed_adaptive_step_is_nonfinite_with_the_reason():
     with jax.enable_x64(True):
-        sim = cg.ODESimulator(_lorenz, dt=1.0, stepsize_controller=diffrax.PIDController(rtol=1e-10, atol=1e-12),
-                              max_steps=4)
+        sim = cg.ODESimulator(
+            _lorenz, dt=1.0, stepsize_controller=diffrax.PIDController(rtol=1e-10, atol=1e-12), max_steps=4
+        )
         y1, code = sim.advance(0.0, sim.prepare(LORENZ_Y0), LORENZ)
     assert int(code) == 1 and np.all(np.isfinite(y1))
     res = cg.lyapunov_spectrum(sim, LORENZ_Y0, LORENZ, time=50.0, interval=1.0)
@@ -261,8 +286,9 @@ def test_a_failed_adaptive_step_is_nonfinite_with_the_reason():
 
 def test_evolve_through_a_failing_solve_is_nan_not_a_stall():
     with jax.enable_x64(True):
-        sim = cg.ODESimulator(_lorenz, dt=0.5, stepsize_controller=diffrax.PIDController(rtol=1e-10, atol=1e-12),
-                              max_steps=2)
+        sim = cg.ODESimulator(
+            _lorenz, dt=0.5, stepsize_controller=diffrax.PIDController(rtol=1e-10, atol=1e-12), max_steps=2
+        )
         y = sim.evolve(0.0, sim.prepare(LORENZ_Y0), LORENZ, 4)
     assert np.all(np.isnan(np.asarray(y)))
 
@@ -282,9 +308,11 @@ def test_a_leaf_read_outside_the_tangent_space_is_refused_up_front():
 
     sim = cg.MapSimulator(step, tangent=lambda s: s["x"])
     y0 = {"x": jnp.ones(1), "o": jnp.ones(1)}
-    calls = [lambda: cg.lyapunov_spectrum(sim, y0, None, time=5.0),
-             lambda: cg.gradient_growth(sim, y0, None, horizons=(2, 4, 8)),
-             lambda: cg.diagnose(sim, y0, None, horizons=(2, 4, 8))]
+    calls = [
+        lambda: cg.lyapunov_spectrum(sim, y0, None, time=5.0),
+        lambda: cg.gradient_growth(sim, y0, None, horizons=(2, 4, 8)),
+        lambda: cg.diagnose(sim, y0, None, horizons=(2, 4, 8)),
+    ]
     for call in calls:
         with pytest.raises(cg.ChaosgradInputError, match="tangent") as err:
             call()

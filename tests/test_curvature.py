@@ -26,8 +26,9 @@ def test_quadratic_loss_through_a_linear_map_is_exact():
     """L = |A^n y0|^2 / 2 has Hessian (A^n)^T A^n for every y0: with iterations = dimension
     the Ritz values are its eigenvalues (to round-off: 1e-9 relative covers n <= 16 products
     of 4 x 4 matrices in float64) and the residual bounds are exactly zero."""
-    r = cg.curvature(linear_map(), jnp.ones(4), jnp.asarray(A4), loss=HALF_SQUARE, horizons=[4, 8, 16],
-                     wrt="y0", members=3, k=2)
+    r = cg.curvature(
+        linear_map(), jnp.ones(4), jnp.asarray(A4), loss=HALF_SQUARE, horizons=[4, 8, 16], wrt="y0", members=3, k=2
+    )
     assert r.iterations == r.dimension == 4 and r.status == "ok"
     for h, n in enumerate(r.horizon_steps):
         An = np.linalg.matrix_power(A4, int(n))
@@ -56,8 +57,16 @@ def test_scalar_recurrence_second_derivative_in_its_parameter():
     """x_{n+1} = a x_n, L = x_n: d^2 L / da^2 = n (n - 1) a^(n-2) x0 exactly. Its rate is
     ln a (plus a polynomial prefactor), not 2 ln a: the state is linear in x0, so the
     exp(2 lambda T) of chaos is not a law of every unroll."""
-    r = cg.curvature(cg.MapSimulator(lambda x, a: a * x), jnp.array([0.7]), 1.1, loss=lambda y: y[0],
-                     horizons=[5, 10, 20], wrt="args", members=1, k=1)
+    r = cg.curvature(
+        cg.MapSimulator(lambda x, a: a * x),
+        jnp.array([0.7]),
+        1.1,
+        loss=lambda y: y[0],
+        horizons=[5, 10, 20],
+        wrt="args",
+        members=1,
+        k=1,
+    )
     n = r.horizon_steps
     np.testing.assert_allclose(r.eigenvalues[0, :, 0], n * (n - 1) * 1.1 ** (n - 2) * 0.7, rtol=1e-12)
     np.testing.assert_allclose(r.gradient_norms[0], n * 1.1 ** (n - 1) * 0.7, rtol=1e-12)
@@ -81,8 +90,9 @@ def test_a_contracting_unroll_settles():
     d^2 x_n / dr^2 converges to d^2 x* / dr^2 = -2 / r^3; the transient is O(n^2 0.8^n),
     below 1e-10 at n = 160."""
     sim = cg.MapSimulator(lambda x, r: r * x * (1 - x))
-    r = cg.curvature(sim, jnp.array([0.3]), 2.8, loss=lambda y: y[0], horizons=[20, 40, 160], wrt="args",
-                     members=4, k=1)
+    r = cg.curvature(
+        sim, jnp.array([0.3]), 2.8, loss=lambda y: y[0], horizons=[20, 40, 160], wrt="args", members=4, k=1
+    )
     assert r.regime == "settling", r.regime_reason
     np.testing.assert_allclose(r.eigenvalues[:, -1, 0], -2 / 2.8**3, rtol=1e-8)
 
@@ -99,15 +109,18 @@ def test_overflow_is_recorded_not_raised():
     """float16: the Hessian of |3^n x0|^2 / 2 overflows past n ~ 10 (3^20 > 65504): those
     horizons are NaN, the short ones exact."""
     sim = cg.MapSimulator(lambda x, a: a * x, dtype="float16")
-    r = cg.curvature(sim, jnp.array([1.0, 0.5]), jnp.float16(3.0), loss=HALF_SQUARE, horizons=[2, 4, 16],
-                     wrt="y0", members=1, k=1)
+    r = cg.curvature(
+        sim, jnp.array([1.0, 0.5]), jnp.float16(3.0), loss=HALF_SQUARE, horizons=[2, 4, 16], wrt="y0", members=1, k=1
+    )
     short = r.horizon_steps <= 4
     np.testing.assert_allclose(r.eigenvalues[0, short, 0], 9.0 ** r.horizon_steps[short], rtol=2e-3)
     assert np.isnan(r.eigenvalues[0, -1, 0]) and r.status == "partial-nonfinite"
 
 
-@pytest.mark.parametrize("kw,name", [({"k": 0}, "k"), ({"iterations": 0}, "iterations"), ({"wrt": "nope"}, "wrt"),
-                                     ({"horizons": [1, 2]}, "horizons")])
+@pytest.mark.parametrize(
+    "kw,name",
+    [({"k": 0}, "k"), ({"iterations": 0}, "iterations"), ({"wrt": "nope"}, "wrt"), ({"horizons": [1, 2]}, "horizons")],
+)
 def test_bad_arguments_are_named(kw, name):
     call = dict(loss=HALF_SQUARE, horizons=[4, 8, 16], wrt="y0")
     call.update(kw)
@@ -116,8 +129,9 @@ def test_bad_arguments_are_named(kw, name):
 
 
 def test_result_round_trips_through_json():
-    r = cg.curvature(linear_map(), jnp.ones(4), jnp.asarray(A4), loss=HALF_SQUARE, horizons=[2, 4, 8], wrt="y0",
-                     members=2, k=1)
+    r = cg.curvature(
+        linear_map(), jnp.ones(4), jnp.asarray(A4), loss=HALF_SQUARE, horizons=[2, 4, 8], wrt="y0", members=2, k=1
+    )
     back = cg.Result.from_json(r.to_json())
     np.testing.assert_array_equal(back.eigenvalues, r.eigenvalues)
     assert back.regime == r.regime
@@ -127,8 +141,17 @@ def test_slice_of_a_quadratic_is_the_closed_form():
     """L(x0 + s d) = |A^n (x0 + s d)|^2 / 2: a parabola, at most one turning point."""
     x0 = jnp.array([1.0, -0.5, 0.2, 0.3])
     d = np.array([1.0, 2.0, 0.0, -1.0])
-    r = cg.loss_slice(linear_map(), x0, jnp.asarray(A4), loss=HALF_SQUARE, horizons=[2, 4, 8], wrt="y0",
-                      direction=d, radius=0.5, points=41)
+    r = cg.loss_slice(
+        linear_map(),
+        x0,
+        jnp.asarray(A4),
+        loss=HALF_SQUARE,
+        horizons=[2, 4, 8],
+        wrt="y0",
+        direction=d,
+        radius=0.5,
+        points=41,
+    )
     u = d / np.linalg.norm(d)
     for h, n in enumerate(r.horizon_steps):
         An = np.linalg.matrix_power(A4, int(n))
@@ -155,8 +178,9 @@ def test_lorenz_landscape_turns_rough_with_the_horizon():
     parameter. Lorenz-63, z(T) along rho in [27, 29]: monotone at T = 1, many turning
     points at T = 16 (finer sampling only adds more)."""
     s = cg.zoo.lorenz63()
-    r = cg.loss_slice(s.simulator, s.y0, s.args, loss=lambda y: y[2], horizons=[1, 4, 16], wrt="rho", radius=1.0,
-                      points=401)
+    r = cg.loss_slice(
+        s.simulator, s.y0, s.args, loss=lambda y: y[2], horizons=[1, 4, 16], wrt="rho", radius=1.0, points=401
+    )
     assert r.turning_points[0] <= 1 and r.roughness[0] < 1.5
     assert r.roughness[2] > 20 * r.roughness[0] and r.turning_points[2] > 50
     assert np.all(np.diff(r.roughness) > 0)

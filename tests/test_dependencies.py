@@ -76,8 +76,13 @@ def third_party_imports(source: str, helper_extras: set[str]) -> list[tuple[int,
             mods = [a.name for a in node.names]
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
             mods = [node.module]
-        elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == _OPTIONAL_HELPER
-              and node.args and isinstance(node.args[0], ast.Constant)):
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id == _OPTIONAL_HELPER
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+        ):
             found.append((node.lineno, node.args[0].value.split(".")[0], set(helper_extras)))
         for m in mods:
             top = m.split(".")[0]
@@ -100,8 +105,12 @@ def third_party_imports(source: str, helper_extras: set[str]) -> list[tuple[int,
 def _helper_extras() -> set[str]:
     tree = ast.parse((PACKAGE / "studies" / "_common.py").read_text())
     [fn] = [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) and n.name == _OPTIONAL_HELPER]
-    extras = {e for n in ast.walk(fn) if isinstance(n, ast.Constant) and isinstance(n.value, str)
-              for e in _INSTALL.findall(n.value)}
+    extras = {
+        e
+        for n in ast.walk(fn)
+        if isinstance(n, ast.Constant) and isinstance(n.value, str)
+        for e in _INSTALL.findall(n.value)
+    }
     assert extras, f"{_OPTIONAL_HELPER} must name the install command pip install 'chaosgrad[EXTRA]'"
     return extras
 
@@ -113,8 +122,10 @@ def _problems(path: str, source: str, core: set[str], extras: dict[str, set[str]
         if dist is None:
             out.append(f"{path}:{line}: import of {top!r}: add its distribution to DISTRIBUTION and pyproject.toml")
         elif dist not in core and not any(dist in extras.get(g, set()) for g in guards):
-            out.append(f"{path}:{line}: {top} ({dist}) is neither a core dependency nor imported behind a "
-                       f"guard naming an extra that holds it (guards: {sorted(guards) or 'none'})")
+            out.append(
+                f"{path}:{line}: {top} ({dist}) is neither a core dependency nor imported behind a "
+                f"guard naming an extra that holds it (guards: {sorted(guards) or 'none'})"
+            )
     return out
 
 
@@ -132,19 +143,31 @@ def test_every_third_party_import_is_declared():
     assert {"jax", "numpy", "optax", "gymnax", "brax", "matplotlib"} <= seen
 
 
-@pytest.mark.parametrize("source, ok", [
-    ("import optax\n", True),                       # a core dependency
-    ("import flax.linen as nn\n", False),           # in no extra, unguarded
-    ("def f():\n    import gymnax\n", False),       # in an extra, but unguarded
-    ("def f():\n    try:\n        import gymnax\n    except ImportError as e:\n"
-     "        raise RuntimeError(\"pip install 'chaosgrad[envs]'\") from e\n", True),
-    ("def f():\n    try:\n        import gymnax\n    except ImportError as e:\n"
-     "        raise RuntimeError(\"pip install 'chaosgrad[bench]'\") from e\n", False),  # wrong extra
-    ("def f():\n    try:\n        import gymnax\n    except ValueError as e:\n"
-     "        raise RuntimeError(\"pip install 'chaosgrad[envs]'\") from e\n", False),  # not an import guard
-    ("def f():\n    return import_optional('brax.envs', 'Brax')\n", True),
-    ("import somethingunknown\n", False),
-])
+@pytest.mark.parametrize(
+    "source, ok",
+    [
+        ("import optax\n", True),  # a core dependency
+        ("import flax.linen as nn\n", False),  # in no extra, unguarded
+        ("def f():\n    import gymnax\n", False),  # in an extra, but unguarded
+        (
+            "def f():\n    try:\n        import gymnax\n    except ImportError as e:\n"
+            "        raise RuntimeError(\"pip install 'chaosgrad[envs]'\") from e\n",
+            True,
+        ),
+        (
+            "def f():\n    try:\n        import gymnax\n    except ImportError as e:\n"
+            "        raise RuntimeError(\"pip install 'chaosgrad[bench]'\") from e\n",
+            False,
+        ),  # wrong extra
+        (
+            "def f():\n    try:\n        import gymnax\n    except ValueError as e:\n"
+            "        raise RuntimeError(\"pip install 'chaosgrad[envs]'\") from e\n",
+            False,
+        ),  # not an import guard
+        ("def f():\n    return import_optional('brax.envs', 'Brax')\n", True),
+        ("import somethingunknown\n", False),
+    ],
+)
 def test_the_scan_tells_declared_from_undeclared_imports(source, ok):
     core = {"jax", "numpy", "optax"}
     extras = {"envs": {"gymnax", "brax", "six"}, "bench": {"lyapax"}}

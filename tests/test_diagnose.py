@@ -19,7 +19,7 @@ def lorenz(t, y, a):
 
 
 def oscillator(t, y, a):
-    return jnp.stack([y[1], -a["omega"] ** 2 * y[0] - 2 * a["zeta"] * a["omega"] * y[1]])
+    return jnp.stack([y[1], -(a["omega"] ** 2) * y[0] - 2 * a["zeta"] * a["omega"] * y[1]])
 
 
 LORENZ = {"sigma": 10.0, "rho": 28.0, "beta": 8.0 / 3.0}
@@ -44,8 +44,14 @@ def test_lorenz63_is_intrinsic_explosion(wrt):
 def test_backsolve_adjoint_on_contracting_lorenz_is_the_cause():
     sim = cg.ODESimulator(lorenz, solver=cg.RK4(), dt=0.01, adjoint=diffrax.BacksolveAdjoint())
     d = cg.diagnose(
-        sim, jnp.array([1.0, 1.0, 1.0]), dict(LORENZ, rho=10.0), wrt="rho", loss=lambda y: y[2],
-        horizons=np.geomspace(1.0, 20.0, 7), members=4, lyapunov_time=50.0,
+        sim,
+        jnp.array([1.0, 1.0, 1.0]),
+        dict(LORENZ, rho=10.0),
+        wrt="rho",
+        loss=lambda y: y[2],
+        horizons=np.geomspace(1.0, 20.0, 7),
+        members=4,
+        lyapunov_time=50.0,
     )
     assert d.physics == "contracting"
     assert "adjoint" in d.causes
@@ -71,8 +77,13 @@ def test_backsolve_adjoint_on_contracting_lorenz_is_the_cause():
 def test_the_adjoint_cause_anticipates_its_own_ablation():
     """Cause rule 7: what ``anticipate`` returns from the set-up alone is what ``ablate``
     returns, so the program compiled ahead is the one measured."""
-    back = cg.ODESimulator(lorenz, solver=diffrax.Tsit5(), dt=0.01, adjoint=diffrax.BacksolveAdjoint(),
-                           stepsize_controller=diffrax.PIDController(rtol=1e-6, atol=1e-9))
+    back = cg.ODESimulator(
+        lorenz,
+        solver=diffrax.Tsit5(),
+        dt=0.01,
+        adjoint=diffrax.BacksolveAdjoint(),
+        stepsize_controller=diffrax.PIDController(rtol=1e-6, atol=1e-9),
+    )
     cause = cg.Adjoint()
     sim, args = cause.anticipate(back, LORENZ)
     evidence = types.SimpleNamespace(simulator=back, args=LORENZ)
@@ -143,7 +154,9 @@ def test_tanh_rnn_gain_decides_vanishing_or_explosion():
 
 def test_diagnosis_round_trips_through_json(tmp_path):
     sim = cg.ODESimulator(oscillator, solver=cg.RK4(), dt=0.01)
-    d = cg.diagnose(sim, jnp.array([1.0, 0.0]), {"omega": 2.0, "zeta": 0.3}, members=3, lyapunov_time=30.0, name="oscillator")
+    d = cg.diagnose(
+        sim, jnp.array([1.0, 0.0]), {"omega": 2.0, "zeta": 0.3}, members=3, lyapunov_time=30.0, name="oscillator"
+    )
     text = d.to_json()
     json.loads(text)
     back = cg.Diagnosis.from_json(text)
@@ -188,7 +201,11 @@ class BrokenRescaling(cg.AbstractCause):
 def test_failed_ablation_is_reported_not_raised():
     sim = cg.ODESimulator(oscillator, solver=cg.RK4(), dt=0.01)
     d = cg.diagnose(
-        sim, jnp.array([1.0, 0.0]), {"omega": 2.0, "zeta": 0.3}, members=3, lyapunov_time=30.0,
+        sim,
+        jnp.array([1.0, 0.0]),
+        {"omega": 2.0, "zeta": 0.3},
+        members=3,
+        lyapunov_time=30.0,
         causes=cg.DEFAULT_CAUSES + (BrokenRescaling(),),
     )
     (ab,) = d.ablations
@@ -214,25 +231,32 @@ def test_bad_causes_are_refused_before_running(causes, match):
 
 
 def test_the_name_given_is_the_name_reported():
-    import chaosgrad as cg
     import jax.numpy as jnp
 
-    d = cg.diagnose(cg.MapSimulator(lambda x, r: r * x * (1 - x)), jnp.array([0.3]), 4.0, horizons=(4, 8, 16),
-                    members=2, name="my logistic map")
+    import chaosgrad as cg
+
+    d = cg.diagnose(
+        cg.MapSimulator(lambda x, r: r * x * (1 - x)),
+        jnp.array([0.3]),
+        4.0,
+        horizons=(4, 8, 16),
+        members=2,
+        name="my logistic map",
+    )
     assert d.name == "my logistic map" and d.summary().startswith("chaosgrad diagnosis: my logistic map")
 
 
 @pytest.mark.parametrize("t_fault", [0.7, 3.3])
 def test_nan_at_a_random_time_is_a_finding_and_keeps_what_came_before(t_fault):
-    import chaosgrad as cg
     import jax.numpy as jnp
+
+    import chaosgrad as cg
 
     def field(t, y, a):
         return jnp.where(t < t_fault, -0.5 * y, jnp.nan)
 
     sim = cg.ODESimulator(field, solver=cg.RK4(), dt=0.05)
-    d = cg.diagnose(sim, jnp.ones(2), None, horizons=(0.5, 1.0, 2.0, 4.0), members=2, transient=0.0,
-                    lyapunov_time=2.0)
+    d = cg.diagnose(sim, jnp.ones(2), None, horizons=(0.5, 1.0, 2.0, 4.0), members=2, transient=0.0, lyapunov_time=2.0)
     assert d.verdict in cg.VERDICTS
     g = d.gradient
     early = g.horizons < t_fault - 0.1
@@ -245,8 +269,13 @@ def test_nan_at_a_random_time_is_a_finding_and_keeps_what_came_before(t_fault):
 
 
 def _numbers(d):
-    return (np.asarray(d.lambda_physical.exponents), np.asarray(d.lambda_numerical.exponents),
-            np.asarray(d.gradient.norms), d.verdict, d.notes)
+    return (
+        np.asarray(d.lambda_physical.exponents),
+        np.asarray(d.lambda_numerical.exponents),
+        np.asarray(d.gradient.norms),
+        d.verdict,
+        d.notes,
+    )
 
 
 @pytest.mark.parametrize("lyapunov_time, in_background", [(40.0, 3), (40.03, 2)])

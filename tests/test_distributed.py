@@ -14,7 +14,7 @@ import textwrap
 import numpy as np
 import pytest
 
-WORKER = textwrap.dedent('''
+WORKER = textwrap.dedent("""
     import json, sys
     import jax
     process_id, port, out = int(sys.argv[1]), sys.argv[2], sys.argv[3]
@@ -32,7 +32,7 @@ WORKER = textwrap.dedent('''
     if process_id <= 0:
         json.dump({"devices": jax.device_count(), "member_exponents": spec.member_exponents.tolist(),
                    "norms": grad.norms.tolist()}, open(out, "w"))
-''')
+""")
 
 
 def _free_port() -> int:
@@ -45,14 +45,28 @@ def _free_port() -> int:
 @pytest.mark.user_process
 def test_two_processes_give_the_single_process_numbers(tmp_path):
     (tmp_path / "worker.py").write_text(WORKER)
-    single = subprocess.run([sys.executable, "worker.py", "-1", "0", "single.json"], cwd=tmp_path,
-                            capture_output=True, text=True, timeout=600,
-                            env=dict(os.environ, JAX_PLATFORMS="cpu"))
+    single = subprocess.run(
+        [sys.executable, "worker.py", "-1", "0", "single.json"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=dict(os.environ, JAX_PLATFORMS="cpu"),
+    )
     assert single.returncode == 0, single.stderr[-3000:]
     port = str(_free_port())
     env = dict(os.environ, JAX_PLATFORMS="cpu", XLA_FLAGS="--xla_force_host_platform_device_count=2")
-    procs = [subprocess.Popen([sys.executable, "worker.py", str(i), port, "multi.json"], cwd=tmp_path, env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for i in (0, 1)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "worker.py", str(i), port, "multi.json"],
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in (0, 1)
+    ]
     errors = [p.communicate(timeout=600)[1] for p in procs]
     assert all(p.returncode == 0 for p in procs), "\n".join(e[-2000:] for e in errors)
     one, two = (json.loads((tmp_path / f).read_text()) for f in ("single.json", "multi.json"))

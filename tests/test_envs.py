@@ -29,8 +29,10 @@ def policy(params, obs):
 
 def params(seed=0):
     rng = np.random.default_rng(seed)
-    return {"W1": jnp.asarray(rng.normal(size=(8, 3)) / np.sqrt(3), jnp.float32),
-            "W2": jnp.asarray(rng.normal(size=(1, 8)) / np.sqrt(8), jnp.float32)}
+    return {
+        "W1": jnp.asarray(rng.normal(size=(8, 3)) / np.sqrt(3), jnp.float32),
+        "W2": jnp.asarray(rng.normal(size=(1, 8)) / np.sqrt(8), jnp.float32),
+    }
 
 
 @pytest.fixture(scope="module")
@@ -78,8 +80,10 @@ def test_gymnax_auto_reset_is_off_and_the_rollout_stops_at_the_episode_limit(pen
     # gymnax's env.step would have reset at 200 and 400; the rollout stops at 200 instead:
     # the same state, return and step count 250 steps later (identity step, no reward).
     assert int(at_end.env.time) == int(y.env.time) == int(y.steps) == 200 and bool(y.done)
-    for a, b in zip(jax.tree_util.tree_leaves((at_end.env, at_end.ret, at_end.total)),
-                    jax.tree_util.tree_leaves((y.env, y.ret, y.total))):
+    for a, b in zip(
+        jax.tree_util.tree_leaves((at_end.env, at_end.ret, at_end.total)),
+        jax.tree_util.tree_leaves((y.env, y.ret, y.total)),
+    ):
         assert np.array_equal(np.asarray(a), np.asarray(b))
     assert float(y.total) == 200.0  # 200 rewards, undiscounted
     assert "auto-reset off" in " ".join(sim.describe()["notes"])
@@ -115,7 +119,9 @@ def test_gymnax_discrete_actions_are_refused_unless_relaxed():
     env, env_params = gymnax.make("CartPole-v1")
     with pytest.raises(cg.ChaosgradInputError, match="discrete='expected'"):
         cg.envs.gymnax(env, env_params, policy, transition_gradients="as-shipped")
-    sim = cg.envs.gymnax(env, env_params, lambda p, obs: p @ obs, transition_gradients="as-shipped", discrete="expected")
+    sim = cg.envs.gymnax(
+        env, env_params, lambda p, obs: p @ obs, transition_gradients="as-shipped", discrete="expected"
+    )
     y0 = sim.initial_state(0)
     y1 = sim.step(0.0, y0, jnp.zeros((2, 4), jnp.float32))
     # Equal logits: the expected transition is the mean of the two actions' transitions.
@@ -129,8 +135,16 @@ def test_gymnax_discrete_actions_are_refused_unless_relaxed():
 def test_diagnose_a_gymnax_rollout_with_the_return_as_loss(pendulum):
     env, env_params = pendulum
     sim = cg.envs.gymnax(env, env_params, policy, tangent=lambda s: (s.theta, s.theta_dot))
-    d = cg.diagnose(sim, sim.initial_state(0), params(), loss=cg.ReturnLoss(), wrt="args",
-                    horizons=(25, 50, 100), members=3, transient=100.0)
+    d = cg.diagnose(
+        sim,
+        sim.initial_state(0),
+        params(),
+        loss=cg.ReturnLoss(),
+        wrt="args",
+        horizons=(25, 50, 100),
+        members=3,
+        transient=100.0,
+    )
     assert d.verdict in cg.VERDICTS and d.status in ("ok", "partial")
     assert d.config["simulator"]["environment"] == "gymnax Pendulum-v1"
     assert np.all(np.isfinite(d.gradient.norms))
@@ -149,9 +163,11 @@ def mlp16(params, obs):
 
 def mlp16_params(seed=0):
     rng = np.random.default_rng(seed)
-    return {"W1": jnp.asarray(rng.normal(size=(16, 2)) / np.sqrt(2), jnp.float32),
-            "b1": jnp.asarray(0.5 * rng.normal(size=16), jnp.float32),
-            "W2": jnp.asarray(rng.normal(size=(1, 16)) / 4, jnp.float32)}
+    return {
+        "W1": jnp.asarray(rng.normal(size=(16, 2)) / np.sqrt(2), jnp.float32),
+        "b1": jnp.asarray(0.5 * rng.normal(size=16), jnp.float32),
+        "W2": jnp.asarray(rng.normal(size=(1, 16)) / 4, jnp.float32),
+    }
 
 
 @pytest.fixture(scope="module")
@@ -276,8 +292,9 @@ class _ScanCart:
 
         q = jax.lax.scan(sub, state.pipeline_state, None, length=2)[0]
         # Reward: upright and centred; done when the pole falls past 0.2 rad (as Brax's).
-        return _BraxState(q, self._obs(q), 1.0 - q["x"][1] ** 2 - 0.1 * q["x"][0] ** 2,
-                          jnp.where(jnp.abs(q["x"][1]) > 0.2, 1.0, 0.0))
+        return _BraxState(
+            q, self._obs(q), 1.0 - q["x"][1] ** 2 - 0.1 * q["x"][0] ** 2, jnp.where(jnp.abs(q["x"][1]) > 0.2, 1.0, 0.0)
+        )
 
 
 BALANCING = {"W": jnp.asarray([[0.5, 30.0, 1.0, 5.0]], jnp.float32)}
@@ -288,8 +305,11 @@ def test_a_float32_brax_like_environment_runs_in_its_own_precision_and_says_what
     env = _ScanCart()
     # The policy reads the stored observation: it belongs in the tangent space of the closed
     # loop (a tangent= without it is refused up front).
-    sim = cg.envs.brax(env, lambda p, obs: jnp.tanh(p["W"] @ obs),
-                       tangent=lambda s: (s.pipeline_state["x"], s.pipeline_state["v"], s.obs))
+    sim = cg.envs.brax(
+        env,
+        lambda p, obs: jnp.tanh(p["W"] @ obs),
+        tangent=lambda s: (s.pipeline_state["x"], s.pipeline_state["v"], s.obs),
+    )
     assert sim.dtype == "float32" and sim.episode_length is None
     assert "float32" in sim.float64_limit and "jax_enable_x64" in sim.float64_limit
     assert any("no time limit" in n for n in sim.describe()["notes"])
@@ -303,12 +323,15 @@ def test_a_float32_brax_like_environment_runs_in_its_own_precision_and_says_what
     y64 = twin.evolve(0.0, twin.prepare(y0), BALANCING, 40)
     assert y64.env.pipeline_state["x"].dtype == jnp.float64
     # float32 rounding of 40 steps of a stable closed loop (|x| ~ 0.05): well under 1e-6.
-    np.testing.assert_allclose(np.asarray(y64.env.pipeline_state["x"]), np.asarray(y32.env.pipeline_state["x"]), atol=1e-6)
+    np.testing.assert_allclose(
+        np.asarray(y64.env.pipeline_state["x"]), np.asarray(y32.env.pipeline_state["x"]), atol=1e-6
+    )
 
     res = cg.lyapunov_spectrum(sim, y0, BALANCING, time=2.0)
     assert res.status == "ok" and np.all(np.isfinite(res.exponents))
-    g = cg.gradient_growth(sim, y0, BALANCING, loss=cg.ReturnLoss(), wrt="args", horizons=(0.5, 1.0, 2.0),
-                           members=2, spacing=0.05)
+    g = cg.gradient_growth(
+        sim, y0, BALANCING, loss=cg.ReturnLoss(), wrt="args", horizons=(0.5, 1.0, 2.0), members=2, spacing=0.05
+    )
     assert np.all(np.isfinite(g.norms)) and np.all(g.norms > 0)
     d = cg.diagnose(sim, y0, BALANCING, loss=cg.ReturnLoss(), wrt="args", horizons=(0.5, 1.0, 2.0), members=2, k=2)
     assert np.all(np.isfinite(d.lambda_physical.exponents))

@@ -42,8 +42,16 @@ def test_linear_gaussian_statistics_are_exact_on_the_sample():
     of the closed-form per-example gradients to round-off."""
     sim, args = _system()
     y0s = MU + RNG.normal(size=(64, 3)) @ C_HALF.T
-    r = cg.gradient_noise(sim, jnp.asarray(y0s), args, loss=lambda y: 0.5 * jnp.sum(y**2), horizons=[2, 4, 8],
-                          wrt="theta", ensemble=True, batch=4)
+    r = cg.gradient_noise(
+        sim,
+        jnp.asarray(y0s),
+        args,
+        loss=lambda y: 0.5 * jnp.sum(y**2),
+        horizons=[2, 4, 8],
+        wrt="theta",
+        ensemble=True,
+        batch=4,
+    )
     for h, n in enumerate(r.horizon_steps):
         g, _, _ = _closed_form(int(n), y0s)
         mean = g.mean(axis=0)
@@ -62,8 +70,15 @@ def test_linear_gaussian_noise_scale_matches_the_population():
     growing like 1.2^n: rate 2 ln 1.2 per step asymptotically, inside the fitted interval."""
     sim, args = _system()
     y0s = MU + np.random.default_rng(5).normal(size=(4000, 3)) @ C_HALF.T
-    r = cg.gradient_noise(sim, jnp.asarray(y0s), args, loss=lambda y: 0.5 * jnp.sum(y**2), horizons=[4, 16, 64],
-                          wrt="theta", ensemble=True)
+    r = cg.gradient_noise(
+        sim,
+        jnp.asarray(y0s),
+        args,
+        loss=lambda y: 0.5 * jnp.sum(y**2),
+        horizons=[4, 16, 64],
+        wrt="theta",
+        ensemble=True,
+    )
     for h, n in enumerate(r.horizon_steps):
         _, G, Sigma = _closed_form(int(n), y0s)
         tr = np.trace(Sigma)
@@ -91,8 +106,16 @@ def test_lorenz_noise_of_a_time_average_explodes_while_its_mean_does_not():
     noise at T = 16 is over 100 times that at T = 1, its rate is positive, and the noise
     scale exceeds any practical batch (1000)."""
     s = cg.zoo.lorenz63()
-    r = cg.gradient_noise(s.simulator, s.y0, s.args, loss=cg.TimeAveragedLoss(lambda y: y[2]),
-                          horizons=[1, 2, 4, 8, 16], wrt="rho", examples=64, spacing=5.0)
+    r = cg.gradient_noise(
+        s.simulator,
+        s.y0,
+        s.args,
+        loss=cg.TimeAveragedLoss(lambda y: y[2]),
+        horizons=[1, 2, 4, 8, 16],
+        wrt="rho",
+        examples=64,
+        spacing=5.0,
+    )
     assert r.noise[-1] > 100 * r.noise[0]
     assert r.noise_rate_low > 0.3, (r.noise_rate, r.noise_rate_low)
     assert 0.3 < r.mean_norm[0] < 3.0

@@ -64,7 +64,9 @@ def test_reverse_forward_and_finite_differences_agree_on_short_horizon():
 def test_time_averaged_loss_matches_direct_gradient():
     sim = cg.MapSimulator(lambda x, a: a["r"] * x * (1 - x))
     y0 = jnp.array([0.3])
-    g = cg.gradient_growth(sim, y0, {"r": 3.7}, loss=cg.TimeAveragedLoss(lambda y: y[0]), horizons=[4, 8, 16], wrt="r", members=1)
+    g = cg.gradient_growth(
+        sim, y0, {"r": 3.7}, loss=cg.TimeAveragedLoss(lambda y: y[0]), horizons=[4, 8, 16], wrt="r", members=1
+    )
 
     def avg(r):
         def body(y, _):
@@ -148,7 +150,9 @@ def test_adaptive_step_simulator_is_differentiated_through_its_solves():
     import diffrax
 
     A = jnp.array([[-0.3, 2.0], [-2.0, -0.3]])  # eig -0.3 ± 2i
-    sim = cg.ODESimulator(lambda t, y, A: A @ y, dt=0.5, stepsize_controller=diffrax.PIDController(rtol=1e-8, atol=1e-10))
+    sim = cg.ODESimulator(
+        lambda t, y, A: A @ y, dt=0.5, stepsize_controller=diffrax.PIDController(rtol=1e-8, atol=1e-10)
+    )
     # Members 4 to 8 time units apart: further down the decaying trajectory |y| nears the
     # controller's atol, and the solve (hence its exact derivative) is only 1e-3 accurate.
     g = cg.gradient_growth(sim, jnp.ones(2), A, horizons=[4.0, 8.0, 16.0, 32.0], members=2, spacing=4.0)
@@ -196,14 +200,24 @@ def test_a_bounded_backsolve_fails_member_by_member_not_the_batch():
     from chaosgrad._simulators.bounded_backsolve import BoundedBacksolveAdjoint
 
     def field(t, y, w):  # an oscillator, and a constant that weighs the loss
-        return jnp.stack([y[1], -w**2 * y[0], 0.0 * y[2]])
+        return jnp.stack([y[1], -(w**2) * y[0], 0.0 * y[2]])
 
     def gradient(adjoint, y0):
         def objective(w):
-            sol = diffrax.diffeqsolve(diffrax.ODETerm(field), diffrax.Tsit5(), 0.0, 5.0, 0.01, y0, w,
-                                      stepsize_controller=diffrax.PIDController(rtol=1e-8, atol=1e-8),
-                                      adjoint=adjoint, max_steps=4096)
+            sol = diffrax.diffeqsolve(
+                diffrax.ODETerm(field),
+                diffrax.Tsit5(),
+                0.0,
+                5.0,
+                0.01,
+                y0,
+                w,
+                stepsize_controller=diffrax.PIDController(rtol=1e-8, atol=1e-8),
+                adjoint=adjoint,
+                max_steps=4096,
+            )
             return sol.ys[-1, 0] * sol.ys[-1, 2]
+
         return jax.grad(objective)(20.0)
 
     y0s = jnp.array([[1.0, 0.0, 1.0], [1e-10, 0.0, 1e-10]])
@@ -212,7 +226,7 @@ def test_a_bounded_backsolve_fails_member_by_member_not_the_batch():
     assert np.isnan(bounded[0])
     # The same reverse solve, batched or alone: equal up to round-off.
     assert bounded[1] == pytest.approx(unlimited, rel=1e-12)
-    with pytest.raises(Exception):
+    with pytest.raises(Exception):  # noqa: B017 - diffrax's run-time error type depends on its version
         np.asarray(jax.jit(jax.vmap(lambda y: gradient(diffrax.BacksolveAdjoint(max_steps=200), y)))(y0s))
 
 
@@ -223,8 +237,15 @@ def test_a_growing_time_average_is_fitted_without_its_one_over_t():
     it by about ln 8 / 140 = 0.015."""
     a = 1.5
     sim = cg.MapSimulator(lambda x, p: p * x)
-    g = cg.gradient_growth(sim, jnp.array([1.0]), a, loss=cg.TimeAveragedLoss(lambda y: y[0]),
-                           horizons=[20, 40, 80, 160], wrt="y0", members=1)
+    g = cg.gradient_growth(
+        sim,
+        jnp.array([1.0]),
+        a,
+        loss=cg.TimeAveragedLoss(lambda y: y[0]),
+        horizons=[20, 40, 80, 160],
+        wrt="y0",
+        members=1,
+    )
     N = g.horizons
     np.testing.assert_allclose(g.norms[0], np.abs((a**N - 1) / ((a - 1) * N)), rtol=1e-12)
     assert g.rate == pytest.approx(math.log(a), abs=1e-5)
@@ -239,8 +260,15 @@ def test_a_settling_time_average_keeps_its_own_rate():
     from chaosgrad._gradients.growth import algebraic_rate
 
     sim = cg.MapSimulator(lambda x, p: 0.5 * x + p)
-    g = cg.gradient_growth(sim, jnp.array([1.0]), 1.0, loss=cg.TimeAveragedLoss(lambda y: y[0]),
-                           horizons=[20, 40, 80, 160], wrt="args", members=1)
+    g = cg.gradient_growth(
+        sim,
+        jnp.array([1.0]),
+        1.0,
+        loss=cg.TimeAveragedLoss(lambda y: y[0]),
+        horizons=[20, 40, 80, 160],
+        wrt="args",
+        members=1,
+    )
     N = g.horizons
     exact = np.array([np.mean([(1 - 0.5**n) / 0.5 for n in range(int(k))]) for k in N])
     np.testing.assert_allclose(g.norms[0], exact, rtol=1e-12)

@@ -14,9 +14,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import chaosgrad as cg
-from chaosgrad._gradients.laws import fit_growth_law
-from chaosgrad._gradients.horizons import HORIZON_TOLERANCE, plan_horizons
 from chaosgrad._diagnosis.verdict import VerdictInputs, decide, rate_comparison
+from chaosgrad._gradients.horizons import HORIZON_TOLERANCE, plan_horizons
+from chaosgrad._gradients.laws import fit_growth_law
 
 LAWS = {
     "exponential": lambda t: np.exp(0.3 * t),
@@ -57,21 +57,35 @@ def test_deciding_horizon_decides(name):
     criterion asks for a margin of a whole half-width: about 97%; 34 of 40 leaves room
     for the scatter of the computed horizon itself)."""
     t = np.geomspace(2.0, 4.0, 8)
-    laws = [fit_growth_law(t, n, np.ones_like(n, bool), flat=False)
-            for n in (curves(LAWS[name], t, 0.5, seed=s) for s in range(10))]
+    laws = [
+        fit_growth_law(t, n, np.ones_like(n, bool), flat=False)
+        for n in (curves(LAWS[name], t, 0.5, seed=s) for s in range(10))
+    ]
     assert sum(law.law == "either" for law in laws) >= 5
     hi = float(np.nanmedian([law.deciding_horizon for law in laws]))
     assert 4.0 < hi < 4.0 * 2**10
     t2 = np.geomspace(2.0, hi, 8)
-    found = [fit_growth_law(t2, n, np.ones_like(n, bool), flat=False).law
-             for n in (curves(LAWS[name], t2, 0.5, seed=100 + s) for s in range(40))]
+    found = [
+        fit_growth_law(t2, n, np.ones_like(n, bool), flat=False).law
+        for n in (curves(LAWS[name], t2, 0.5, seed=100 + s) for s in range(40))
+    ]
     assert found.count(name) >= 34, found
 
 
 def inputs(rate, half, expected, e_half=0.01, **kw):
-    base = dict(rate=rate, rate_low=rate - half, rate_high=rate + half, expected=expected,
-                expected_low=expected - e_half, expected_high=expected + e_half, t_max=10.0,
-                gradient_status="ok", forward_diverged=False, reference_diverged=False, physics="chaotic")
+    base = dict(
+        rate=rate,
+        rate_low=rate - half,
+        rate_high=rate + half,
+        expected=expected,
+        expected_low=expected - e_half,
+        expected_high=expected + e_half,
+        t_max=10.0,
+        gradient_status="ok",
+        forward_diverged=False,
+        reference_diverged=False,
+        physics="chaotic",
+    )
     base.update(kw)
     return VerdictInputs(**base)
 
@@ -89,13 +103,25 @@ def test_disjoint_intervals_are_never_agreement():
 def test_a_gap_every_member_shows_is_a_gap_with_two_members():
     # Two members at 5 and 7, each known to +-0.3 from its own curve; the mean's
     # Student-t with one degree of freedom is wide ([-6, 18]), the members are not.
-    v = inputs(6.0, 12.0, 0.9, rate_dof=1, member_rates=(5.0, 7.0), member_rate_se=(0.3, 0.3),
-               member_rate_dof=(6, 6))
+    v = inputs(6.0, 12.0, 0.9, rate_dof=1, member_rates=(5.0, 7.0), member_rate_se=(0.3, 0.3), member_rate_dof=(6, 6))
     c = rate_comparison(v)
     assert c.outcome == "disagree" and "each of the 2 members" in c.evidence
     assert decide(v).verdict == "inconclusive"  # a gap that no ablation explains
-    assert decide(inputs(6.0, 12.0, 0.9, rate_dof=1, member_rates=(5.0, 7.0), member_rate_se=(0.3, 0.3),
-                         member_rate_dof=(6, 6), confirmed=("adjoint",))).verdict == "numerical-explosion"
+    assert (
+        decide(
+            inputs(
+                6.0,
+                12.0,
+                0.9,
+                rate_dof=1,
+                member_rates=(5.0, 7.0),
+                member_rate_se=(0.3, 0.3),
+                member_rate_dof=(6, 6),
+                confirmed=("adjoint",),
+            )
+        ).verdict
+        == "numerical-explosion"
+    )
     # One member inside the prediction: no longer every member.
     v2 = inputs(3.0, 12.0, 0.9, rate_dof=1, member_rates=(0.95, 5.0), member_rate_se=(0.3, 0.3), member_rate_dof=(6, 6))
     assert rate_comparison(v2).outcome != "disagree"
@@ -109,9 +135,18 @@ def test_members_needed_is_computed_from_the_spread():
 
 
 def law(kind, p=1.0, net=(-0.01, 0.02), deciding=math.nan):
-    return cg.GrowthLaw(law=kind, exponent=p, exponent_interval=(p - 0.2, p + 0.2), net_rate=0.005,
-                        net_rate_interval=net, joint_exponent=p, joint_exponent_interval=(p - 0.5, p + 0.5),
-                        horizon_range=(5.0, 40.0), deciding_horizon=deciding, points=8)
+    return cg.GrowthLaw(
+        law=kind,
+        exponent=p,
+        exponent_interval=(p - 0.2, p + 0.2),
+        net_rate=0.005,
+        net_rate_interval=net,
+        joint_exponent=p,
+        joint_exponent_interval=(p - 0.5, p + 0.5),
+        horizon_range=(5.0, 40.0),
+        deciding_horizon=deciding,
+        points=8,
+    )
 
 
 def test_power_law_on_neutral_physics_is_stable():
@@ -136,8 +171,7 @@ finite = st.floats(-20, 20, allow_nan=False)
 width = st.floats(1e-4, 20, allow_nan=False)
 
 
-@given(rate=finite, half=width, expected=finite, e_half=width, dof=st.integers(1, 64),
-       t_max=st.floats(0.1, 1e3))
+@given(rate=finite, half=width, expected=finite, e_half=width, dof=st.integers(1, 64), t_max=st.floats(0.1, 1e3))
 def test_agreement_words_only_for_overlapping_or_immaterial_gaps(rate, half, expected, e_half, dof, t_max):
     v = inputs(rate, half, expected, e_half=e_half, rate_dof=dof, t_max=t_max)
     d = decide(v)
@@ -187,7 +221,9 @@ def test_pendulum_libration_grows_like_t_and_is_stable():
     sim = cg.ODESimulator(pendulum, solver=cg.RK4(), dt=0.01)
 
     def run(horizons, **kw):
-        return cg.diagnose(sim, jnp.array([1.0, 0.0]), {"l": 1.0}, wrt="l", loss=lambda y: y[0], horizons=horizons, **kw)
+        return cg.diagnose(
+            sim, jnp.array([1.0, 0.0]), {"l": 1.0}, wrt="l", loss=lambda y: y[0], horizons=horizons, **kw
+        )
 
     d = run((5, 10, 20, 40))
     assert d.physics == "neutral" and d.verdict in ("stable", "inconclusive")
@@ -214,8 +250,9 @@ def test_members_start_from_the_users_state_not_the_fixed_point():
     computation, and no-gradient would say the step propagates nothing."""
     import diffrax
 
-    sim = cg.ODESimulator(tanh_field, solver=diffrax.Tsit5(), dt=0.01,
-                          stepsize_controller=diffrax.PIDController(rtol=1e-6, atol=1e-8))
+    sim = cg.ODESimulator(
+        tanh_field, solver=diffrax.Tsit5(), dt=0.01, stepsize_controller=diffrax.PIDController(rtol=1e-6, atol=1e-8)
+    )
     args = {"W": jnp.array([[-5.0, 0.3], [-0.3, -5.0]])}
     d = cg.diagnose(sim, jnp.array([1.0, -0.5]), args, wrt="args", horizons=(0.5, 1, 2, 4))
     assert d.verdict == "intrinsic-vanishing", d.summary()
@@ -273,8 +310,11 @@ def test_power_law_exponent_interval_covers_at_its_stated_level(noise):
     hits = 0
     for g in range(200):
         rng = np.random.default_rng(1000 + g)
-        e = (0.3 * rng.normal(size=(8, t.size)) if noise == "independent"
-             else np.cumsum(0.1 * rng.normal(size=(8, t.size)), axis=1))
+        e = (
+            0.3 * rng.normal(size=(8, t.size))
+            if noise == "independent"
+            else np.cumsum(0.1 * rng.normal(size=(8, t.size)), axis=1)
+        )
         n = np.exp(rng.normal(size=(8, 1)) + np.log(t)[None, :] + e)
         lo, hi = fit_growth_law(t, n, np.ones_like(n, bool), flat=False).exponent_interval
         hits += lo <= 1.0 <= hi
@@ -286,27 +326,43 @@ def test_the_verdict_does_not_depend_on_the_dtype_y0_is_written_in(members):
     """The logistic map at r = 4 (lambda = ln 2): y0 = 0.3 given as float32 or float64
     is the same start for a float64 simulator, and gives the same verdict."""
     logistic = cg.MapSimulator(lambda y, a: a * y * (1 - y))
-    verdicts = {cg.diagnose(logistic, jnp.asarray([0.3], dtype), 4.0, horizons=(4, 8, 16), members=members).verdict
-                for dtype in (np.float32, np.float64)}
+    verdicts = {
+        cg.diagnose(logistic, jnp.asarray([0.3], dtype), 4.0, horizons=(4, 8, 16), members=members).verdict
+        for dtype in (np.float32, np.float64)
+    }
     assert verdicts == {"intrinsic-explosion"}
 
 
 any_rate = st.one_of(st.floats(-20, 20, allow_nan=False), st.just(math.nan), st.just(math.inf), st.just(-math.inf))
 
 
-@given(rate=any_rate, half=st.one_of(width, st.just(math.nan), st.just(math.inf)), expected=any_rate,
-       e_half=st.one_of(width, st.just(math.nan)), status=st.sampled_from(["ok", "partial", "partial-nonfinite",
-                                                                         "nonfinite", "zero"]),
-       physics=st.sampled_from(["chaotic", "neutral", "contracting", "undetermined", "unbounded"]),
-       confirmed=st.sampled_from([(), ("adjoint",), ("precision",)]), diverged=st.booleans(),
-       law=st.sampled_from([None, "power", "either", "exponential"]),
-       paired=st.one_of(st.just(()), st.tuples(finite, width, st.integers(1, 30), st.floats(0.5, 100))))
-def test_no_word_of_the_verdict_is_nan_or_inf(rate, half, expected, e_half, status, physics, confirmed, diverged, law,
-                                              paired):
-    v = inputs(rate, half, expected, e_half=e_half, gradient_status=status, physics=physics, confirmed=confirmed,
-               forward_diverged=diverged, law=None if law is None else globals()["law"](law, deciding=math.nan),
-               paired=() if not paired else (paired[0], paired[0] - paired[1], paired[0] + paired[1], paired[2],
-                                             paired[3]))
+@given(
+    rate=any_rate,
+    half=st.one_of(width, st.just(math.nan), st.just(math.inf)),
+    expected=any_rate,
+    e_half=st.one_of(width, st.just(math.nan)),
+    status=st.sampled_from(["ok", "partial", "partial-nonfinite", "nonfinite", "zero"]),
+    physics=st.sampled_from(["chaotic", "neutral", "contracting", "undetermined", "unbounded"]),
+    confirmed=st.sampled_from([(), ("adjoint",), ("precision",)]),
+    diverged=st.booleans(),
+    law=st.sampled_from([None, "power", "either", "exponential"]),
+    paired=st.one_of(st.just(()), st.tuples(finite, width, st.integers(1, 30), st.floats(0.5, 100))),
+)
+def test_no_word_of_the_verdict_is_nan_or_inf(
+    rate, half, expected, e_half, status, physics, confirmed, diverged, law, paired
+):
+    v = inputs(
+        rate,
+        half,
+        expected,
+        e_half=e_half,
+        gradient_status=status,
+        physics=physics,
+        confirmed=confirmed,
+        forward_diverged=diverged,
+        law=None if law is None else globals()["law"](law, deciding=math.nan),
+        paired=() if not paired else (paired[0], paired[0] - paired[1], paired[0] + paired[1], paired[2], paired[3]),
+    )
     d = decide(v)
     text = " ".join(d.reasons + d.to_decide).lower()
     assert d.reasons and d.verdict in cg.VERDICTS

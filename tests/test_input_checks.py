@@ -27,11 +27,14 @@ def test_one_seed_rule_everywhere(entry, seed):
 
 
 @pytest.mark.parametrize("entry", sorted(CALLS))
-@pytest.mark.parametrize("y0,what", [
-    (jnp.array([0.3 + 0.1j]), "complex"),
-    (jnp.array([1, 2]), "no floating-point leaves"),
-    ([0.3, 0.4], "Python list"),
-])
+@pytest.mark.parametrize(
+    "y0,what",
+    [
+        (jnp.array([0.3 + 0.1j]), "complex"),
+        (jnp.array([1, 2]), "no floating-point leaves"),
+        ([0.3, 0.4], "Python list"),
+    ],
+)
 def test_states_chaosgrad_cannot_use(entry, y0, what):
     with pytest.raises(cg.ChaosgradInputError, match=f"argument `y0`.*{what}"):
         CALLS[entry](y0=y0)
@@ -52,7 +55,9 @@ def test_a_time_shorter_than_one_interval_names_the_interval():
         cg.lyapunov_spectrum(DECAY, jnp.ones(2), None, time=0.05, interval=0.1)
 
 
-@pytest.mark.parametrize("literature", [{"exponents": "abc"}, {"exponents": [0.9, "x"]}, [0.9], {"exponents": [0.9], "source": 3}])
+@pytest.mark.parametrize(
+    "literature", [{"exponents": "abc"}, {"exponents": [0.9, "x"]}, [0.9], {"exponents": [0.9], "source": 3}]
+)
 def test_literature_is_checked(literature):
     with pytest.raises(cg.ChaosgradInputError, match="argument `literature`"):
         cg.diagnose(LOGISTIC, X0, 4.0, literature=literature)
@@ -102,13 +107,20 @@ def test_gradient_growth_refuses_a_transient_that_is_not_a_finite_time(transient
         cg.gradient_growth(LOGISTIC, X0, 4.0, horizons=(2, 4, 8), transient=transient)
 
 
-@pytest.mark.parametrize("option, value, words", [
-    ("config", "str", r"argument `config`: 'str' \(a str\) is not a dict"),
-    ("config", [("a", 1)], r"argument `config`.*is not a dict"),
-    ("progress", 42, r"argument `progress`: 42 \(a int\) is not callable. Fix: pass a function progress\(label, done, total\)"),
-    ("shadowing", "maybe", r"argument `shadowing`: 'maybe' is not one of 'auto', None, NILSS, LSS"),
-    ("shadowing", True, r"argument `shadowing`"),
-])
+@pytest.mark.parametrize(
+    "option, value, words",
+    [
+        ("config", "str", r"argument `config`: 'str' \(a str\) is not a dict"),
+        ("config", [("a", 1)], r"argument `config`.*is not a dict"),
+        (
+            "progress",
+            42,
+            r"argument `progress`: 42 \(a int\) is not callable. Fix: pass a function progress\(label, done, total\)",
+        ),
+        ("shadowing", "maybe", r"argument `shadowing`: 'maybe' is not one of 'auto', None, NILSS, LSS"),
+        ("shadowing", True, r"argument `shadowing`"),
+    ],
+)
 def test_diagnose_checks_its_options_before_anything_runs(option, value, words):
     calls = []
     counted = cg.MapSimulator(lambda x, r: calls.append(1) or r * x * (1 - x))
@@ -134,8 +146,10 @@ class _BraxLike:
 def test_environment_start_states_follow_the_one_seed_rule(seed):
     gymnax = pytest.importorskip("gymnax")
     env, env_params = gymnax.make("Pendulum-v1")
-    sims = [cg.envs.gymnax(env, env_params, lambda p, obs: jnp.zeros(1)),
-            cg.envs.brax(_BraxLike(), lambda p, obs: jnp.zeros(1), dtype="float32")]
+    sims = [
+        cg.envs.gymnax(env, env_params, lambda p, obs: jnp.zeros(1)),
+        cg.envs.brax(_BraxLike(), lambda p, obs: jnp.zeros(1), dtype="float32"),
+    ]
     for sim in sims:
         with pytest.raises(cg.ChaosgradInputError, match="argument `seed`"):
             sim.initial_state(seed)
@@ -185,8 +199,15 @@ def test_an_error_in_diagnose_leaves_no_background_compilation_behind(tmp_path):
     import sys
 
     env = dict(os.environ, CHAOSGRAD_COMPILATION_CACHE="off")  # real compilations, not cache reads
-    out = subprocess.run([sys.executable, "-c", _RAISES_WHILE_COMPILING], capture_output=True, text=True, env=env,
-                         cwd=tmp_path, timeout=600, check=False)
+    out = subprocess.run(
+        [sys.executable, "-c", _RAISES_WHILE_COMPILING],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=600,
+        check=False,
+    )
     assert out.returncode == 1, out.stderr[-3000:]
     assert "Traceback (most recent call last)" in out.stderr
     assert "RuntimeError: the step failed while chaosgrad compiled in the background" in out.stderr

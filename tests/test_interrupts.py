@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-FACTORY = textwrap.dedent('''
+FACTORY = textwrap.dedent("""
     import jax.numpy as jnp
     import chaosgrad as cg
 
@@ -23,15 +23,31 @@ FACTORY = textwrap.dedent('''
         sim = cg.MapSimulator(lambda x, r: r * x * (1 - x))
         return {"simulator": sim, "y0": jnp.array([0.3]), "args": 4.0, "horizons": (4, 8, 16), "members": 3,
                 "name": "interrupted map"}
-''')
+""")
 
 
 def _launch(tmp_path: Path, out: Path) -> subprocess.Popen:
     """The real command line, as a user starts it."""
     return subprocess.Popen(
-        [sys.executable, "-m", "chaosgrad", "analyze", "--simulator", "interrupted_map:make", "--out", str(out),
-         "--format", "html,pdf,json", "--dpi", "40", "-q"],
-        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "chaosgrad",
+            "analyze",
+            "--simulator",
+            "interrupted_map:make",
+            "--out",
+            str(out),
+            "--format",
+            "html,pdf,json",
+            "--dpi",
+            "40",
+            "-q",
+        ],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 

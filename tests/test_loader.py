@@ -9,11 +9,11 @@ import copy
 import functools
 import json
 
+import _synthetic as syn
 import jax.numpy as jnp
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import _synthetic as syn
 import chaosgrad as cg
 
 LOGISTIC = cg.MapSimulator(lambda x, r: r * x * (1 - x))
@@ -40,16 +40,60 @@ def _paths(node, prefix=()):
 
 
 json_values = st.recursive(
-    st.one_of(st.none(), st.booleans(), st.integers(-2**70, 2**70), st.floats(), st.text(max_size=6),
-              st.sampled_from(["nan", "inf", "-inf", "ok", "chaotic", "stable", "LyapunovResult", "Diagnosis"])),
-    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(
-        st.sampled_from(["__ndarray__", "dtype", "shape", "encoding", "__derived__", "__tuple__", "__dict__", "__float__",
-                         "__type__", "x"]),
-        inner, max_size=3)),
+    st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(-(2**70), 2**70),
+        st.floats(),
+        st.text(max_size=6),
+        st.sampled_from(["nan", "inf", "-inf", "ok", "chaotic", "stable", "LyapunovResult", "Diagnosis"]),
+    ),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3),
+        st.dictionaries(
+            st.sampled_from(
+                [
+                    "__ndarray__",
+                    "dtype",
+                    "shape",
+                    "encoding",
+                    "__derived__",
+                    "__tuple__",
+                    "__dict__",
+                    "__float__",
+                    "__type__",
+                    "x",
+                ]
+            ),
+            inner,
+            max_size=3,
+        ),
+    ),
     max_leaves=8,
 )
-dtypes = st.sampled_from(["object", "O", "float64", "float32", "float16", "int64", "int8", "uint8", "bool", "<U3",
-                          "complex128", "M8[s]", "V8", "S4", "f8,i4", "(2,)f8", "longdouble", "nonsense", ""])
+dtypes = st.sampled_from(
+    [
+        "object",
+        "O",
+        "float64",
+        "float32",
+        "float16",
+        "int64",
+        "int8",
+        "uint8",
+        "bool",
+        "<U3",
+        "complex128",
+        "M8[s]",
+        "V8",
+        "S4",
+        "f8,i4",
+        "(2,)f8",
+        "longdouble",
+        "nonsense",
+        "",
+    ]
+)
 KINDS = ("replace", "delete", "rename", "dtype", "wrap", "stringify", "shape")
 
 

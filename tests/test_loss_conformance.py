@@ -20,15 +20,14 @@ import numpy as np
 import pytest
 
 import chaosgrad as cg
-from chaosgrad._shadowing.api import _objective
 from chaosgrad._gradients.unroll import flat_objective
 from chaosgrad._gradients.wrt import resolve_wrt
-
+from chaosgrad._shadowing.api import _objective
 
 
 class State(NamedTuple):
-    x: jax.Array      # the coordinates: the dynamics
-    ret: jax.Array    # sum_k gamma^k r_k, a passive record (as in chaosgrad.envs)
+    x: jax.Array  # the coordinates: the dynamics
+    ret: jax.Array  # sum_k gamma^k r_k, a passive record (as in chaosgrad.envs)
     total: jax.Array  # sum_k gamma^k
 
 
@@ -67,7 +66,7 @@ class DiscountedReturnWithBaseline(cg.AbstractLoss):
     accumulates = True
 
     def integrand(self, t, y, template):
-        return self.gamma ** t * (reward(y.x) - self.baseline)
+        return self.gamma**t * (reward(y.x) - self.baseline)
 
 
 class TrajectoryMatching(cg.AbstractLoss):
@@ -106,6 +105,7 @@ def _states(n):
 
 def _direct(loss, a, n):
     """``L_T`` by rule 2, in a plain loop of ``n`` steps: the definition the engines meet."""
+
     def body(carry, i):
         y, acc = carry
         part = loss.integrand(i * SIM.dt, y, Y0).astype(jnp.float64) * SIM.dt if loss.accumulates else 0.0
@@ -142,9 +142,11 @@ def test_rule_5_pure_jit_and_vmap_agree_with_eager_and_no_host_callbacks(loss):
     batched = jax.jit(jax.vmap(lambda acc, y: loss.value(acc, y, Y0, T)))(0.25 * jnp.arange(6.0), ys)
     # The same operations compiled and batched: XLA may fuse them, so round-off only.
     np.testing.assert_allclose(np.asarray(batched), np.asarray(each), rtol=1e-13, atol=0)
-    jaxprs = [jax.make_jaxpr(lambda y: loss.final(y, Y0))(Y0),
-              jax.make_jaxpr(lambda t, y: loss.integrand(t, y, Y0))(0.5, Y0),
-              jax.make_jaxpr(loss.weight)(3.0)]
+    jaxprs = [
+        jax.make_jaxpr(lambda y: loss.final(y, Y0))(Y0),
+        jax.make_jaxpr(lambda t, y: loss.integrand(t, y, Y0))(0.5, Y0),
+        jax.make_jaxpr(loss.weight)(3.0),
+    ]
     assert not any("callback" in str(j) for j in jaxprs)
 
 
@@ -202,7 +204,7 @@ def test_the_user_losses_compute_what_they_say():
     r = np.array([float(reward(jnp.asarray(x))) for x in ys.x])
     ret = float(_direct(LOSSES["user: discounted return with a baseline"], ARGS, 16))
     # float64 sums of 16 terms: round-off only.
-    np.testing.assert_allclose(ret, np.sum(0.95 ** t * (r + 1.0)), rtol=1e-12)
+    np.testing.assert_allclose(ret, np.sum(0.95**t * (r + 1.0)), rtol=1e-12)
     ref = np.array([1.0, -1.0, 24.0]) + 5.0 * np.stack([np.cos(t / 10), np.sin(t / 10), 0 * t], axis=1)
     match = float(_direct(LOSSES["user: trajectory matching"], ARGS, 16))
     np.testing.assert_allclose(match, np.mean(np.sum((ys.x - ref) ** 2, axis=1)), rtol=1e-12)

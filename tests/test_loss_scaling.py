@@ -11,15 +11,26 @@ import numpy as np
 
 import chaosgrad as cg
 from chaosgrad._gradients.growth import measure_growth
-from chaosgrad._gradients.options import prepare_measurement
 from chaosgrad._gradients.loss_scaling import DynamicLossScale
+from chaosgrad._gradients.options import prepare_measurement
 from chaosgrad._runtime.precision import float64_scope
 
 
 @float64_scope
 def _growth(sim, y0, args, horizons, loss_scaling=None, loss=lambda y: y[0]):
-    s, y0s, a, sel, lo, plan = prepare_measurement(sim, y0, args, loss=loss, horizons=horizons, wrt="y0", members=2,
-                                                   spacing=1.0, transient=0.0, ensemble=False, seed=0)
+    s, y0s, a, sel, lo, plan = prepare_measurement(
+        sim,
+        y0,
+        args,
+        loss=loss,
+        horizons=horizons,
+        wrt="y0",
+        members=2,
+        spacing=1.0,
+        transient=0.0,
+        ensemble=False,
+        seed=0,
+    )
     return measure_growth(s, y0s, a, loss=lo, sel=sel, plan=plan, loss_scaling=loss_scaling)
 
 
@@ -58,8 +69,13 @@ def test_diagnosis_of_a_float16_contraction_runs_the_loss_scaling_ablation():
     """Logistic map at r = 2.8 in float16: the gradient decays like 0.8^n (ln 0.8 = -0.2231)
     until float16's subnormals freeze it. The loss-scaling ablation confirms precision and
     its rate is within 0.02 of ln 0.8; the recommendation gives that rate."""
-    d = cg.diagnose(cg.MapSimulator(lambda x, r: r * x * (1 - x), dtype="float16"), jnp.array([0.3]), 2.8,
-                    horizons=[10, 40, 80, 120], members=4)
+    d = cg.diagnose(
+        cg.MapSimulator(lambda x, r: r * x * (1 - x), dtype="float16"),
+        jnp.array([0.3]),
+        2.8,
+        horizons=[10, 40, 80, 120],
+        members=4,
+    )
     (ab,) = [a for a in d.ablations if a.name == "loss-scaling"]
     assert ab.confirmed and ab.status == "ok"
     assert abs(ab.rate_after - math.log(0.8)) < 0.02
@@ -68,8 +84,13 @@ def test_diagnosis_of_a_float16_contraction_runs_the_loss_scaling_ablation():
 
 
 def test_loss_scaling_is_not_suspected_in_float32():
-    d = cg.diagnose(cg.MapSimulator(lambda x, r: r * x * (1 - x), dtype="float32"), jnp.array([0.3]), 2.8,
-                    horizons=[10, 20, 40], members=3)
+    d = cg.diagnose(
+        cg.MapSimulator(lambda x, r: r * x * (1 - x), dtype="float32"),
+        jnp.array([0.3]),
+        2.8,
+        horizons=[10, 20, 40],
+        members=3,
+    )
     assert "loss-scaling" not in [a.name for a in d.ablations]
 
 

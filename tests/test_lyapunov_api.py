@@ -149,7 +149,11 @@ def _summary_by_definition(ftle, state_ok):
     M, n_int, k = ftle.shape
     valid = np.zeros(M, int)
     for i in range(M):
-        while valid[i] < n_int and state_ok[i, valid[i]] and not np.any(np.isnan(ftle[i, valid[i]]) | (ftle[i, valid[i]] == np.inf)):
+        while (
+            valid[i] < n_int
+            and state_ok[i, valid[i]]
+            and not np.any(np.isnan(ftle[i, valid[i]]) | (ftle[i, valid[i]] == np.inf))
+        ):
             valid[i] += 1
     members = np.array([ftle[i, : valid[i]].mean(axis=0) if valid[i] else np.full(k, np.nan) for i in range(M)])
     history = np.full((n_int, k), np.nan)
@@ -177,8 +181,20 @@ def test_summary_matches_its_definition_with_blow_ups(members):
         logs[4, 8:, 1] = -np.inf  # a direction collapses exactly: valid, exponent -inf
         logs[5, 0] = np.nan  # nothing valid
     sim = cg.MapSimulator(lambda y, a: a * y)
-    res = summarise(logs, ok, simulator=sim, n=k, k=k, m=m, n_int=n_int, transient_steps=0, n_batches=8, seed=0,
-                    ensemble=members > 1, convergence="fixed")
+    res = summarise(
+        logs,
+        ok,
+        simulator=sim,
+        n=k,
+        k=k,
+        m=m,
+        n_int=n_int,
+        transient_steps=0,
+        n_batches=8,
+        seed=0,
+        ensemble=members > 1,
+        convergence="fixed",
+    )
     valid, member_exp, history = _summary_by_definition(logs / (sim.dt * m), ok)
     np.testing.assert_array_equal(res.valid_intervals, valid)
     # Sums in another order: equal to round-off (1e-12 relative on 40 terms of size 1).
@@ -196,13 +212,18 @@ def test_summary_matches_its_definition_with_blow_ups(members):
 def test_ensemble_size_mismatch_is_a_clear_error():
     with pytest.raises(ChaosgradInputError, match="`args`"):
         cg.lyapunov_spectrum(
-            cg.MapSimulator(logistic), jnp.ones((3, 1)) * 0.3, jnp.ones(4) * 3.9,
-            n_intervals=5, ensemble_axes=(0, 0),
+            cg.MapSimulator(logistic),
+            jnp.ones((3, 1)) * 0.3,
+            jnp.ones(4) * 3.9,
+            n_intervals=5,
+            ensemble_axes=(0, 0),
         )
 
 
 def test_result_round_trips_through_json(tmp_path):
-    res = cg.lyapunov_spectrum(cg.MapSimulator(lambda y, a: 2.0 * y, dtype="float32"), jnp.ones(1), None, n_intervals=200)
+    res = cg.lyapunov_spectrum(
+        cg.MapSimulator(lambda y, a: 2.0 * y, dtype="float32"), jnp.ones(1), None, n_intervals=200
+    )
     path = tmp_path / "r.json"
     path.write_text(res.to_json())
     json.loads(path.read_text())  # strict JSON: NaN is encoded, not written bare

@@ -1,11 +1,11 @@
 """Lorenz-63 against the literature and against a scipy variational computation (slow tier)."""
 
+import jax.numpy as jnp
 import numpy as np
 import pytest
 from scipy.integrate import solve_ivp
 
 import chaosgrad as cg
-import jax.numpy as jnp
 
 LITERATURE = np.array([0.9056, 0.0, -14.5723])  # Sprott, Chaos and Time-Series Analysis (2003)
 
@@ -24,7 +24,14 @@ def scipy_variational_spectrum(y0, *, transient, time, interval):
         Q = w[3:].reshape(3, 3)
         return np.concatenate([[10 * (y - x), x * (28 - z) - y, x * y - 8 / 3 * z], (J @ Q).ravel()])
 
-    y = solve_ivp(lambda t, y: rhs(t, np.concatenate([y, np.eye(3).ravel()]))[:3], (0, transient), y0, method="DOP853", rtol=1e-10, atol=1e-10).y[:, -1]
+    y = solve_ivp(
+        lambda t, y: rhs(t, np.concatenate([y, np.eye(3).ravel()]))[:3],
+        (0, transient),
+        y0,
+        method="DOP853",
+        rtol=1e-10,
+        atol=1e-10,
+    ).y[:, -1]
     Q = np.eye(3)
     sums = np.zeros(3)
     n = int(round(time / interval))
@@ -52,7 +59,9 @@ def test_lorenz63_matches_literature():
 @pytest.mark.slow
 def test_lorenz63_matches_scipy_variational_computation():
     y0 = np.array([1.0, 1.0, 1.0])
-    ours = cg.lyapunov_spectrum(cg.ODESimulator(lorenz, dt=0.005), jnp.asarray(y0), None, transient=20.0, interval=0.5, time=300.0)
+    ours = cg.lyapunov_spectrum(
+        cg.ODESimulator(lorenz, dt=0.005), jnp.asarray(y0), None, transient=20.0, interval=0.5, time=300.0
+    )
     theirs = scipy_variational_spectrum(y0, transient=20.0, time=300.0, interval=0.5)
     # Two accurate integrations of a chaotic flow decorrelate after ~40 time units, so
     # the two estimates are independent samples over T = 300; each has a standard error

@@ -41,7 +41,9 @@ def test_statistics_of_sgd_on_a_quadratic_are_exact():
         g = np.concatenate([b - 1, w])  # leaves in key order: b, w
         np.testing.assert_allclose(log.grad_norm[s], np.linalg.norm(g), rtol=1e-6)
         np.testing.assert_allclose(log.layer_norms[s], [abs(b[0] - 1), np.linalg.norm(w)], rtol=1e-6)
-        np.testing.assert_allclose(log.update_ratio[s], 0.1 * np.linalg.norm(g) / np.linalg.norm(np.r_[b, w]), rtol=1e-6)
+        np.testing.assert_allclose(
+            log.update_ratio[s], 0.1 * np.linalg.norm(g) / np.linalg.norm(np.r_[b, w]), rtol=1e-6
+        )
         np.testing.assert_allclose(log.loss[s], 0.5 * w @ w + 0.5 * (b[0] - 1) ** 2, rtol=1e-6)
         w, b = w - 0.1 * w, b - 0.1 * (b - 1)
     assert log.layer_names == ("['b']", "['w']") and log.symptoms == ()
@@ -54,7 +56,7 @@ def test_each_rule_fires_on_its_case_and_not_on_a_smooth_decrease():
     spiky[40] = 5.0
     assert np.nonzero(rules.loss_spike(spiky))[0].tolist() == [40]
     bouncing = 1.0 + 0.5 * (-1.0) ** np.arange(30) + 0.01 * np.random.default_rng(1).standard_normal(30)
-    assert rules.oscillating_loss(bouncing)[rules.OSC_WINDOW:].all()
+    assert rules.oscillating_loss(bouncing)[rules.OSC_WINDOW :].all()
     noise = np.random.default_rng(0).standard_normal((50, 200))
     plateau_rate = np.mean([rules.oscillating_loss(1.0 + 0.1 * row).mean() for row in noise])
     assert plateau_rate < 0.01  # minibatch noise on a plateau: flagged on under 1% of steps
@@ -63,17 +65,23 @@ def test_each_rule_fires_on_its_case_and_not_on_a_smooth_decrease():
     assert rules.huge_update([0.05, 0.2, np.nan]).tolist() == [False, True, False]
     assert rules.nan_gradient([0, 3]).tolist() == [False, True]
     big = np.finfo(np.float16).max / 8
-    assert rules.overflow([0, 0, 1], [1.0, big, 1.0], [0.0, 0.0, 0.0], np.finfo(np.float16).max).tolist() == \
-        [False, True, True]
+    assert rules.overflow([0, 0, 1], [1.0, big, 1.0], [0.0, 0.0, 0.0], np.finfo(np.float16).max).tolist() == [
+        False,
+        True,
+        True,
+    ]
 
 
 def _unrolled_logistic_loss(n):
     """Fit r of the logistic map from x_n: the loss of an n-step chaotic unroll."""
+
     def loss(p):
         def step(x, _):
             return p["r"] * x * (1 - x), None
+
         x, _ = jax.lax.scan(step, jnp.asarray(0.3, p["r"].dtype), None, length=n)
         return (x - 0.5) ** 2
+
     return loss
 
 
@@ -83,8 +91,13 @@ def test_a_long_chaotic_unroll_gives_huge_updates_and_clipping_bounds_them():
     params = {"r": jnp.asarray(3.9, jnp.float64)}
     log, _ = _train(params, _unrolled_logistic_loss(40), optax.sgd(1e-3), 5)
     assert log.symptom("huge-update") is not None
-    clipped, _ = _train(params, _unrolled_logistic_loss(40),
-                        optax.chain(optax.clip_by_global_norm(1.0), optax.sgd(1e-2)), 20, clip_norm=1.0)
+    clipped, _ = _train(
+        params,
+        _unrolled_logistic_loss(40),
+        optax.chain(optax.clip_by_global_norm(1.0), optax.sgd(1e-2)),
+        20,
+        clip_norm=1.0,
+    )
     assert clipped.clipped.mean() > 0.5 and clipped.symptom("huge-update") is None
     assert np.all(clipped.update_norm <= 1e-2 * (1 + 1e-6))
 

@@ -26,9 +26,21 @@ def evidence():
     sim = cg.MapSimulator(ball)
     g = cg.gradient_growth(sim, Y0, jnp.asarray(E), horizons=[2, 4, 6], wrt="y0", loss=lambda y: y[1], members=1)
     # Only the fields a cause may read for this test are real; the spectra are not used.
-    return CauseEvidence(simulator=sim, args=jnp.asarray(E), reference=sim, reference_differs=False,
-                         lambda_physical=None, lambda_numerical=None, gradient=g, expected_physical=0.0,
-                         expected_numerical=0.0, t_max=6.0, wrt_state=True, y_start=Y0, lyapunov_options={})
+    return CauseEvidence(
+        simulator=sim,
+        args=jnp.asarray(E),
+        reference=sim,
+        reference_differs=False,
+        lambda_physical=None,
+        lambda_numerical=None,
+        gradient=g,
+        expected_physical=0.0,
+        expected_numerical=0.0,
+        t_max=6.0,
+        wrt_state=True,
+        y_start=Y0,
+        lyapunov_options={},
+    )
 
 
 def test_cause_confirmed_on_the_ball_velocity_with_evidence_and_location(evidence):
@@ -43,8 +55,12 @@ def test_cause_confirmed_on_the_ball_velocity_with_evidence_and_location(evidenc
     assert confirmed and words == why and result.biased.all()
     advice = cause.recommend(evidence, None)
     assert advice[0].topic == OUTCOME and advice[0].value == 2.0 and advice[0].unit == "time"
-    assert {r.topic for r in advice[1:]} == {"estimator variance", "first-order horizon", "alpha-order estimator",
-                                             "smoothing scale"}
+    assert {r.topic for r in advice[1:]} == {
+        "estimator variance",
+        "first-order horizon",
+        "alpha-order estimator",
+        "smoothing scale",
+    }
     with pytest.raises(ValueError, match="first-order against zeroth-order"):
         cause.ablate(evidence)
 
@@ -59,8 +75,17 @@ def test_cause_not_suspected_where_the_program_is_only_kinked(evidence):
 
 
 def test_cause_reads_a_stored_measurement_without_running(evidence):
-    res = cg.smoothed_gradients(cg.MapSimulator(ball), Y0, jnp.asarray(E), horizons=[4], wrt="y0",
-                                loss=lambda y: y[1], sigma=0.1, samples=256, seed=2)
+    res = cg.smoothed_gradients(
+        cg.MapSimulator(ball),
+        Y0,
+        jnp.asarray(E),
+        horizons=[4],
+        wrt="y0",
+        loss=lambda y: y[1],
+        sigma=0.1,
+        samples=256,
+        seed=2,
+    )
     cause = cg.NonSmooth(measured=res)  # no loss: the measurement is not repeated
     assert cause.suspect(evidence) == evidence_words(res)
     assert res.confirmed and np.argmax(res.step_flags) == 3
@@ -112,8 +137,8 @@ def test_contact_study_brax_part_concludes_from_its_numbers():
     'biased' is the comparison of the first-order estimate with the zeroth-order interval
     and of the paired difference's interval with 0, and the words follow the numbers."""
     pytest.importorskip("brax")
-    from chaosgrad._runtime.precision import float64_scope
     from chaosgrad._diagnosis.words import number
+    from chaosgrad._runtime.precision import float64_scope
     from chaosgrad.studies import _contact_brax
 
     m = float64_scope(_contact_brax.measure)(fast=False)

@@ -23,7 +23,9 @@ RESULTS = Path(__file__).parent / "data" / "soak_results.json"
 def test_given_states_shaped_unlike_y0_are_refused_by_diagnose_before_anything_runs():
     calls = []
     counted = cg.MapSimulator(lambda x, a: calls.append(1) or 0.5 * x)
-    with pytest.raises(cg.ChaosgradInputError, match=r"argument `members`: GivenStates holds states shaped \(3,\).*\(2,\)"):
+    with pytest.raises(
+        cg.ChaosgradInputError, match=r"argument `members`: GivenStates holds states shaped \(3,\).*\(2,\)"
+    ):
         cg.diagnose(counted, Y0, None, members=cg.GivenStates(jnp.ones((3, 3))), horizons=(2, 4, 8), causes=())
     assert len(calls) <= 1  # at most the one abstract trace of the step's shape check
 
@@ -56,11 +58,14 @@ def test_a_float16_state_is_measured_in_its_own_dtype():
     np.testing.assert_allclose(res.exponents, [np.log(0.5)] * 2, atol=1e-3)
 
 
-@pytest.mark.parametrize("horizons, words", [
-    ((h for h in (2, 4, 8)), "not a sequence of numbers"),
-    (np.array(8.0), "has 1 value"),
-    ([2, 4, 4, 8], "not positive and increasing"),
-])
+@pytest.mark.parametrize(
+    "horizons, words",
+    [
+        ((h for h in (2, 4, 8)), "not a sequence of numbers"),
+        (np.array(8.0), "has 1 value"),
+        ([2, 4, 4, 8], "not positive and increasing"),
+    ],
+)
 def test_odd_horizons_are_refused_by_name(horizons, words):
     with pytest.raises(cg.ChaosgradInputError, match=f"argument `horizons`.*{words}"):
         cg.gradient_growth(HALF, Y0, None, horizons=horizons)

@@ -52,7 +52,11 @@ def states(draw):
 
 
 numbers = st.one_of(
-    st.floats(allow_nan=True, allow_infinity=True), st.integers(-5, 10**6), st.just("1"), st.just(None), st.booleans(),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.integers(-5, 10**6),
+    st.just("1"),
+    st.just(None),
+    st.booleans(),
 )
 
 
@@ -78,8 +82,13 @@ def _outcome(call):
         return None
 
 
-@given(y0=mostly(valid_states, states()), time=mostly(st.sampled_from([3.0, 20.0, 200.0])),
-       k=mostly(st.none(), st.integers(-1, 5)), seed=mostly(st.integers(0, 2**63 - 1)), dtype=sim_dtypes)
+@given(
+    y0=mostly(valid_states, states()),
+    time=mostly(st.sampled_from([3.0, 20.0, 200.0])),
+    k=mostly(st.none(), st.integers(-1, 5)),
+    seed=mostly(st.integers(0, 2**63 - 1)),
+    dtype=sim_dtypes,
+)
 def test_lyapunov_spectrum_input_or_truthful_status(y0, time, k, seed, dtype):
     res = _outcome(lambda: cg.lyapunov_spectrum(HALF[dtype], y0, None, time=time, k=k, seed=seed))
     if res is None:
@@ -101,8 +110,11 @@ def test_lyapunov_spectrum_input_or_truthful_status(y0, time, k, seed, dtype):
     dtype=sim_dtypes,
 )
 def test_gradient_growth_input_or_truthful_status(y0, horizons, members, seed, wrt, dtype):
-    res = _outcome(lambda: cg.gradient_growth(HALF[dtype], y0, {"rho": 1.0}, horizons=horizons, members=members,
-                                              seed=seed, wrt=wrt))
+    res = _outcome(
+        lambda: cg.gradient_growth(
+            HALF[dtype], y0, {"rho": 1.0}, horizons=horizons, members=members, seed=seed, wrt=wrt
+        )
+    )
     if res is None:
         return
     assert res.status in ("ok", "partial", "partial-nonfinite", "nonfinite", "zero")
@@ -111,12 +123,18 @@ def test_gradient_growth_input_or_truthful_status(y0, horizons, members, seed, w
         assert abs(res.rate - math.log(0.5)) < 1e-6, res.rate
 
 
-@given(text=st.one_of(
-    st.text(max_size=40),
-    st.recursive(st.one_of(st.none(), st.booleans(), st.floats(), st.integers(), st.text(max_size=5)),
-                 lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=8), inner, max_size=3)),
-                 max_leaves=12).map(json.dumps),
-))
+@given(
+    text=st.one_of(
+        st.text(max_size=40),
+        st.recursive(
+            st.one_of(st.none(), st.booleans(), st.floats(), st.integers(), st.text(max_size=5)),
+            lambda inner: st.one_of(
+                st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=8), inner, max_size=3)
+            ),
+            max_leaves=12,
+        ).map(json.dumps),
+    )
+)
 def test_malformed_results_json_is_refused_by_name(text, tmp_path_factory):
     from chaosgrad import report
 
@@ -126,8 +144,14 @@ def test_malformed_results_json_is_refused_by_name(text, tmp_path_factory):
         report.load(path)
 
 
-@given(y0=valid_states, time=st.sampled_from([3.0, 20.0, 200.0]), seed=st.integers(0, 2**63 - 1), dtype=sim_dtypes,
-       horizons=valid_horizons, members=st.integers(1, 4))
+@given(
+    y0=valid_states,
+    time=st.sampled_from([3.0, 20.0, 200.0]),
+    seed=st.integers(0, 2**63 - 1),
+    dtype=sim_dtypes,
+    horizons=valid_horizons,
+    members=st.integers(1, 4),
+)
 def test_valid_inputs_give_the_exact_rates(y0, time, seed, dtype, horizons, members):
     """Only valid inputs: the results themselves are checked against ln 0.5."""
     test_lyapunov_spectrum_input_or_truthful_status.hypothesis.inner_test(y0, time, None, seed, dtype)

@@ -70,19 +70,28 @@ def _free_names(source: str) -> set[str]:
 
 @pytest.mark.parametrize("i", range(len(ALL_BLOCKS)))
 def test_every_python_block_is_a_complete_script(i):
-    assert not _free_names(ALL_BLOCKS[i]), f"README's Python block {i + 1} uses undefined names: " \
-        f"{sorted(_free_names(ALL_BLOCKS[i]))}\n{ALL_BLOCKS[i]}"
+    assert not _free_names(ALL_BLOCKS[i]), (
+        f"README's Python block {i + 1} uses undefined names: {sorted(_free_names(ALL_BLOCKS[i]))}\n{ALL_BLOCKS[i]}"
+    )
 
 
 def test_the_completeness_check_finds_a_fragment():
-    assert _free_names("cg.RolloutSimulator(env_step, policy, observe=obs_fn)\n") == {"cg", "env_step", "policy", "obs_fn"}
+    assert _free_names("cg.RolloutSimulator(env_step, policy, observe=obs_fn)\n") == {
+        "cg",
+        "env_step",
+        "policy",
+        "obs_fn",
+    }
     assert _free_names("import chaosgrad as cg\ndef f(x):\n    return cg.zoo.lorenz63(x)\n") == set()
 
 
 def test_every_python_block_is_run_by_one_test():
     assert sorted(_example(k) for k in EXAMPLES) == sorted(ALL_BLOCKS)
-    tests = {name: inspect.getsource(fn) for name, fn in vars(sys.modules[__name__]).items()
-             if name.startswith("test_") and callable(fn) and "_run(" in inspect.getsource(fn)}
+    tests = {
+        name: inspect.getsource(fn)
+        for name, fn in vars(sys.modules[__name__]).items()
+        if name.startswith("test_") and callable(fn) and "_run(" in inspect.getsource(fn)
+    }
     for key in EXAMPLES:
         runners = [name for name, src in tests.items() if f'_run("{key}")' in src]
         assert len(runners) == 1, f"README example {key!r} is run by {runners or 'no test'}"
@@ -136,7 +145,7 @@ def test_own_loss_example(capsys):
         ys = [jnp.array([y0])]
         for _ in range(n - 1):
             ys.append(r * ys[-1] * (1 - ys[-1]))
-        return sum(0.95 ** k * (y[0] - 0.5) for k, y in enumerate(ys))
+        return sum(0.95**k * (y[0] - 0.5) for k, y in enumerate(ys))
 
     with jax.enable_x64(True):
         for n, norm in zip((4, 8, 16, 32), g.norms[0, g.reported]):

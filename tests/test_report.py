@@ -18,18 +18,20 @@ import time
 from html.parser import HTMLParser
 from pathlib import Path
 
+import _synthetic as syn
 import numpy as np
 import pytest
-
-import _synthetic as syn
 from _browser import Browser
+
 from chaosgrad import ChaosgradInputError, report
 from chaosgrad.report import _document, _figures, _html, _pdf, _plot
 from chaosgrad.report._text import fmt, headline, notation, spectrum_text
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 POPPLER = all(shutil.which(t) for t in ("pdftoppm", "pdftotext", "pdfimages"))
-needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="headless Chromium is not installed (apt-get install chromium)")
+needs_chromium = pytest.mark.skipif(
+    CHROMIUM is None, reason="headless Chromium is not installed (apt-get install chromium)"
+)
 needs_poppler = pytest.mark.skipif(not POPPLER, reason="poppler-utils is not installed (apt-get install poppler-utils)")
 
 DPI = 60  # small figures keep the suite fast; the layout does not depend on the resolution
@@ -102,7 +104,9 @@ def test_html_is_self_contained(out):
 def test_report_has_every_part(out):
     _, results = out
     text = _squash(results["lorenz"].files["html"].read_text(encoding="utf-8"))
-    text = re.sub(r'<span class="nw[^"]*">', "", text).replace("</span>", "").replace("\u00a0", " ")  # unbreakable pieces
+    text = (
+        re.sub(r'<span class="nw[^"]*">', "", text).replace("</span>", "").replace("\u00a0", " ")
+    )  # unbreakable pieces
     d = syn.lorenz_diagnosis()
     # headline: plain-words verdict, physics class, explanation with its numbers
     assert "The gradient explodes because the dynamics are chaotic" in text
@@ -119,9 +123,20 @@ def test_report_has_every_part(out):
     ):
         assert re.search(re.escape(quantity) + r"</td><td[^>]*>" + re.escape(value), text), quantity
     # the study's section, its table, findings, recommendations, reproducibility
-    for piece in ("Sweep over rho", "Sweep points", "24.74", "Findings", "contains λ₁ = 0.906",
-                  "Truncate backpropagation", "0.765 time units", "Reproducibility", "cpu (2 cores)",
-                  "chaosgrad analyze lorenz63 --fast", "Other configurations", "float16"):
+    for piece in (
+        "Sweep over rho",
+        "Sweep points",
+        "24.74",
+        "Findings",
+        "contains λ₁ = 0.906",
+        "Truncate backpropagation",
+        "0.765 time units",
+        "Reproducibility",
+        "cpu (2 cores)",
+        "chaosgrad analyze lorenz63 --fast",
+        "Other configurations",
+        "float16",
+    ):
         assert piece in text, piece
 
 
@@ -344,8 +359,10 @@ def _html_pngs(html_path):
     from PIL import Image
 
     text = Path(html_path).read_text(encoding="utf-8")
-    return [np.asarray(Image.open(io.BytesIO(base64.b64decode(b))).convert("RGB"))
-            for b in re.findall(r'src="data:image/png;base64,([^"]+)"', text)]
+    return [
+        np.asarray(Image.open(io.BytesIO(base64.b64decode(b))).convert("RGB"))
+        for b in re.findall(r'src="data:image/png;base64,([^"]+)"', text)
+    ]
 
 
 def _check_pdf(path, tmp_path, want, verdict):
@@ -427,7 +444,9 @@ def browser():
     b.close()
 
 
-IMAGES_JS = "[...document.images].map(i => [i.complete, i.naturalWidth, i.naturalHeight, i.getBoundingClientRect().width])"
+IMAGES_JS = (
+    "[...document.images].map(i => [i.complete, i.naturalWidth, i.naturalHeight, i.getBoundingClientRect().width])"
+)
 VERDICT_JS = """(() => { const e = document.getElementById('verdict-text'); const r = e.getBoundingClientRect();
   const s = getComputedStyle(e); return [e.innerText, r.top, r.height, s.visibility, s.display, innerHeight]; })()"""
 
@@ -439,12 +458,18 @@ def test_html_in_the_browser(out, browser, name, tmp_path):
     browser.open(path.resolve().as_uri())
     images = browser.eval(IMAGES_JS)
     d = STUDIES[name]().diagnosis
-    n_expected = N_STANDARD + (4 if name == "lorenz" else 0) - sum(_figures.nothing_to_draw(f, d) for f, _, _ in _figures.STANDARD)
+    n_expected = (
+        N_STANDARD
+        + (4 if name == "lorenz" else 0)
+        - sum(_figures.nothing_to_draw(f, d) for f, _, _ in _figures.STANDARD)
+    )
     assert len(images) == n_expected
     for complete, nw, nh, shown in images:
         assert complete and nw > 0 and nh > 0 and shown > 200  # loaded, and laid out at a readable width
     urls = browser.requests()
-    assert urls and all(u.startswith(("file:", "data:")) for u in urls), [u for u in urls if not u.startswith(("file:", "data:"))]
+    assert urls and all(u.startswith(("file:", "data:")) for u in urls), [
+        u for u in urls if not u.startswith(("file:", "data:"))
+    ]
     assert browser.errors() == []
     words, top, height, visibility, display, view_h = browser.eval(VERDICT_JS)
     assert _squash(words) == _squash(headline(STUDIES[name]().diagnosis)[0])
@@ -488,14 +513,31 @@ def _gutted():
 
     d = syn.lorenz_diagnosis()
     nan3 = np.full(3, np.nan)
-    num = dc.replace(d.lambda_numerical, exponents=nan3, standard_error=nan3, uncertainty=nan3, history=np.zeros((0, 3)),
-                     finite_time_exponents=np.zeros((4, 0, 3)), kaplan_yorke=None, status="nonfinite",
-                     first_nonfinite_interval=0, nonfinite_quantity=None)
+    num = dc.replace(
+        d.lambda_numerical,
+        exponents=nan3,
+        standard_error=nan3,
+        uncertainty=nan3,
+        history=np.zeros((0, 3)),
+        finite_time_exponents=np.zeros((4, 0, 3)),
+        kaplan_yorke=None,
+        status="nonfinite",
+        first_nonfinite_interval=0,
+        nonfinite_quantity=None,
+    )
     abl = dc.replace(d.ablations[0], interval_after=None, rate_after=None, evidence={}, status="failed", error=None)
     return dc.replace(
-        d, lambda_numerical=num, ablations=(abl,), gradient_interval=(), expected_numerical_rate=None,
-        literature={"exponents": [0.9056, None, -14.5723]}, overflow_horizon=float("inf"),
-        truncation_horizon=float("nan"), explanation="   ", notes=("a note",), config={"seed": None},
+        d,
+        lambda_numerical=num,
+        ablations=(abl,),
+        gradient_interval=(),
+        expected_numerical_rate=None,
+        literature={"exponents": [0.9056, None, -14.5723]},
+        overflow_horizon=float("inf"),
+        truncation_horizon=float("nan"),
+        explanation="   ",
+        notes=("a note",),
+        config={"seed": None},
         recommendations=(syn.Recommendation("x", "do y", float("nan"), None),),
     )
 
@@ -533,7 +575,8 @@ def test_a_chromium_that_hangs_is_killed_with_its_helpers(tmp_path):
     removed and nothing is left running."""
     fake = tmp_path / "fake-chromium"
     pidfile, profile_file = tmp_path / "helper.pid", tmp_path / "profile"
-    fake.write_text(textwrap.dedent(f"""\
+    fake.write_text(
+        textwrap.dedent(f"""\
         #!/bin/sh
         profile=""
         for a in "$@"; do case "$a" in --user-data-dir=*) profile="${{a#--user-data-dir=}}";; esac; done
@@ -541,7 +584,8 @@ def test_a_chromium_that_hangs_is_killed_with_its_helpers(tmp_path):
         ( while true; do touch "$profile/f-$(date +%s%N)"; sleep 0.01; done ) &
         echo $! > {pidfile}
         sleep 60
-    """))
+    """)
+    )
     fake.chmod(0o755)
     html = tmp_path / "r.html"
     html.write_text("<html></html>")
@@ -560,14 +604,18 @@ def _fake_chromium(tmp_path, body: str, helper_output: str = "") -> tuple[Path, 
     profile."""
     fake = tmp_path / "fake-chromium"
     pidfile, profile_file = tmp_path / "helper.pid", tmp_path / "profile"
-    fake.write_text(textwrap.dedent(f"""\
+    fake.write_text(
+        textwrap.dedent(f"""\
         #!/bin/sh
         profile=""
         for a in "$@"; do case "$a" in --user-data-dir=*) profile="${{a#--user-data-dir=}}";; esac; done
         echo "$profile" > {profile_file}
         ( while true; do touch "$profile/f-$(date +%s%N)"; sleep 0.01; done ) {helper_output} &
         echo $! > {pidfile}
-    """) + body + "\n")
+    """)
+        + body
+        + "\n"
+    )
     fake.chmod(0o755)
     return fake, pidfile, profile_file
 
@@ -635,7 +683,9 @@ def test_the_early_printer_prints_what_the_one_shot_print_prints(out, tmp_path):
     assert pages(tmp_path / "pipe.pdf") == pages(tmp_path / "shot.pdf")
     assert ("Page size", "594.96 x 841.92 pts (A4)") in pages(tmp_path / "pipe.pdf")
     assert text(tmp_path / "pipe.pdf") == text(tmp_path / "shot.pdf")
-    _check_pdf(tmp_path / "pipe.pdf", tmp_path, _html_pngs(html), "The gradient explodes because the dynamics are chaotic")
+    _check_pdf(
+        tmp_path / "pipe.pdf", tmp_path, _html_pngs(html), "The gradient explodes because the dynamics are chaotic"
+    )
 
 
 def _running(pid: int) -> bool:
@@ -654,10 +704,23 @@ def _running(pid: int) -> bool:
 def test_ablation_evidence_is_written_in_words():
     from chaosgrad.report._text import evidence_words
 
-    ev = {"rate_before": 1.9, "rate_after": 0.91, "nonfinite_fraction_before": 0.25, "nonfinite_fraction_after": 0.0,
-          "rate_gap": -0.99, "rate_moved": True, "towards_target": True,
-          "values": {"horizon": 12.0, "paired_members": 16, "members_differing": 14, "median_log_ratio": 2.3,
-                     "median_cosine": 0.12, "values_differ": True}}
+    ev = {
+        "rate_before": 1.9,
+        "rate_after": 0.91,
+        "nonfinite_fraction_before": 0.25,
+        "nonfinite_fraction_after": 0.0,
+        "rate_gap": -0.99,
+        "rate_moved": True,
+        "towards_target": True,
+        "values": {
+            "horizon": 12.0,
+            "paired_members": 16,
+            "members_differing": 14,
+            "median_log_ratio": 2.3,
+            "median_cosine": 0.12,
+            "values_differ": True,
+        },
+    }
     text = evidence_words(ev, "the change moves the rate towards the exact derivative's")
     assert "the rate moved by -0.99, towards the exact derivative's" in text
     assert "Non-finite entries 25% before, 0% after" in text
@@ -683,8 +746,10 @@ def test_a_sweep_table_is_not_repeated_as_other_configurations():
 
 
 def test_configuration_causes_once_and_numbers_without_float_noise():
-    d = dataclasses.replace(syn.lorenz_diagnosis(), config={"causes": ["adjoint", "precision", "precision"],
-                                                             "fit_horizons": [8.2, 10.200000000000001]})
+    d = dataclasses.replace(
+        syn.lorenz_diagnosis(),
+        config={"causes": ["adjoint", "precision", "precision"], "fit_horizons": [8.2, 10.200000000000001]},
+    )
     doc = _document.build(report.as_study(d), figures=False)
     config = json.loads(doc.configuration)["diagnosis"]
     assert config["causes"] == ["adjoint", "precision"] and config["fit_horizons"] == [8.2, 10.2]
@@ -718,8 +783,15 @@ def test_index_and_a_report_fit_the_window_without_hidden_columns(out, browser, 
 
     root, results = out
     rows = _index.scan(root)
-    long = dict(rows[0], title="Kuramoto–Sivashinsky: stiff chaos with a long title", causes="discretization, adjoint, precision",
-                lambda1="+0.04836 ± 0.0036", gamma="+0.0003 [-0.0126, +0.0132]", status="partial", mode="full")
+    long = dict(
+        rows[0],
+        title="Kuramoto–Sivashinsky: stiff chaos with a long title",
+        causes="discretization, adjoint, precision",
+        lambda1="+0.04836 ± 0.0036",
+        gamma="+0.0003 [-0.0126, +0.0132]",
+        status="partial",
+        mode="full",
+    )
     page = tmp_path / "index.html"
     page.write_text(_index.render_index(rows + [long] * 18), encoding="utf-8")
     for url in (page.resolve().as_uri(), results["lorenz"].files["html"].resolve().as_uri()):
@@ -738,8 +810,10 @@ def test_matplotlib_pdf_wraps_by_measured_width_and_never_splits_a_number():
     lines = flow.wrap(title, 20, "bold", flow.width)
     assert len(lines) == 2 and all(flow.text_width(line, 20, "bold") <= flow.width for line in lines)
     cells = ["-0.490 ± 3.3e-4", "+0.00026 [-0.00193, +0.00245]"]
-    flow.table(["c", "verdict", "λ₁ physical", "γ"] + [f"column {i}" for i in range(6)],
-               [["10", "intrinsic explosion", *cells] + ["words that may wrap"] * 6])
+    flow.table(
+        ["c", "verdict", "λ₁ physical", "γ"] + [f"column {i}" for i in range(6)],
+        [["10", "intrinsic explosion", *cells] + ["words that may wrap"] * 6],
+    )
     drawn = " | ".join(t.get_text() for t in flow.fig.texts)
     for piece in ("-0.490", "± 3.3e-4", "[-0.00193, +0.00245]"):
         assert piece in drawn, piece  # whole: a line may break between the pieces only

@@ -10,11 +10,11 @@ import base64
 import dataclasses
 import json
 
+import _synthetic as syn
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
-import _synthetic as syn
 import chaosgrad as cg
 from chaosgrad._results.serialize import INLINE_ELEMENTS, Result
 
@@ -28,8 +28,7 @@ def lyap():
 
 @pytest.fixture(scope="module")
 def ensemble():
-    return cg.lyapunov_spectrum(LOGISTIC, jnp.array([[0.3], [0.41], [0.7]]), 4.0, time=100.0,
-                                ensemble_axes=(0, None))
+    return cg.lyapunov_spectrum(LOGISTIC, jnp.array([[0.3], [0.41], [0.7]]), 4.0, time=100.0, ensemble_axes=(0, None))
 
 
 def _arrays(node):
@@ -113,7 +112,9 @@ def test_damaged_bytes_and_markers_are_refused_by_name(tmp_path, lyap):
         "holds a list, not text": set_("__ndarray__", [good]),
         "is marked derived": lambda r: r.__setitem__("exponents", {"__derived__": "exponents"}),
         "outside a result's fields": lambda r: r.__setitem__("simulator", {"__dict__": [["a", {"__derived__": "a"}]]}),
-        "cannot be derived": lambda r: r.__setitem__("valid_intervals", {"__ndarray__": [], "dtype": "int64", "shape": [0]}),
+        "cannot be derived": lambda r: r.__setitem__(
+            "valid_intervals", {"__ndarray__": [], "dtype": "int64", "shape": [0]}
+        ),
     }
     for expected, change in cases.items():
         assert expected in _refusal(tmp_path, lyap, change), expected

@@ -29,13 +29,13 @@ def test_stable_map_derivative_is_that_of_the_window_average_exactly():
     args = {"M": M, "theta": np.float64(0.7)}
     y0 = np.array([1.0, -1.0])
     N = 400
-    r = cg.shadowing_gradient(_stable_map(), y0, args, objective=lambda y: C @ y, wrt="theta", time=float(N),
-                              windows=2)
+    r = cg.shadowing_gradient(_stable_map(), y0, args, objective=lambda y: C @ y, wrt="theta", time=float(N), windows=2)
     assert r.unstable == 0 and r.neutral == "none (a map)"
 
     def window_average(theta, y):
         def body(y, _):
             return M @ y + theta * B, C @ y
+
         return jnp.mean(jax.lax.scan(body, y, None, length=N)[1])
 
     with jax.enable_x64(True):
@@ -53,8 +53,9 @@ def test_lorenz_mean_z_against_rho(method):
     to 1.02); within 0.03 of 1.0 here, 4 windows of 50 time units, and the interval is
     narrower than that tolerance. NILSS uses one unstable direction, read from the spectrum."""
     s = cg.zoo.lorenz63()
-    r = cg.shadowing_gradient(s.simulator, s.y0, s.args, objective=lambda y: y[2], wrt="rho", time=50.0,
-                              method=method, windows=4)
+    r = cg.shadowing_gradient(
+        s.simulator, s.y0, s.args, objective=lambda y: y[2], wrt="rho", time=50.0, method=method, windows=4
+    )
     assert abs(r.derivative[0] - 1.0) < 0.03, r.derivative
     assert r.high[0] - r.low[0] < 0.06
     if isinstance(method, cg.NILSS):
@@ -79,6 +80,7 @@ def test_lorenz_sigma_and_beta_against_finite_differences_of_long_averages():
         def body(c, _):
             y, acc = c
             return (step(y, a), acc + y[2]), None
+
         (y, acc), _ = jax.lax.scan(body, (y, 0.0), None, length=200_000)
         return acc / 200_000, y
 
@@ -102,8 +104,9 @@ def test_lorenz_sigma_and_beta_against_finite_differences_of_long_averages():
 def test_nilss_and_lss_agree():
     s = cg.zoo.lorenz63()
     a = cg.shadowing_gradient(s.simulator, s.y0, s.args, objective=lambda y: y[2], wrt="rho", time=50.0, windows=4)
-    b = cg.shadowing_gradient(s.simulator, s.y0, s.args, objective=lambda y: y[2], wrt="rho", time=50.0, windows=4,
-                              method=cg.LSS())
+    b = cg.shadowing_gradient(
+        s.simulator, s.y0, s.args, objective=lambda y: y[2], wrt="rho", time=50.0, windows=4, method=cg.LSS()
+    )
     assert abs(a.derivative[0] - b.derivative[0]) < 3 * np.hypot(a.standard_error[0], b.standard_error[0]) + 0.01
 
 
@@ -111,14 +114,30 @@ def test_a_window_that_blows_up_is_recorded():
     """Logistic map at r = 5 leaves [0, 1] and diverges: the windows are non-finite and the
     result says so instead of raising."""
     sim = cg.MapSimulator(lambda x, a: a["r"] * x * (1 - x))
-    r = cg.shadowing_gradient(sim, jnp.array([0.3]), {"r": jnp.asarray(5.0)}, objective=lambda y: y[0], wrt="r",
-                              time=200.0, windows=2, method=cg.NILSS(unstable=0))
+    r = cg.shadowing_gradient(
+        sim,
+        jnp.array([0.3]),
+        {"r": jnp.asarray(5.0)},
+        objective=lambda y: y[0],
+        wrt="r",
+        time=200.0,
+        windows=2,
+        method=cg.NILSS(unstable=0),
+    )
     assert r.status == "nonfinite" and len(r.notes) >= 2
 
 
-@pytest.mark.parametrize("kw,name", [({"wrt": "y0"}, "wrt"), ({"windows": 0}, "windows"),
-                                     ({"method": "nilss"}, "method"), ({"neutral": "flow"}, "neutral"),
-                                     ({"time": -1.0}, "time"), ({"objective": 3}, "objective")])
+@pytest.mark.parametrize(
+    "kw,name",
+    [
+        ({"wrt": "y0"}, "wrt"),
+        ({"windows": 0}, "windows"),
+        ({"method": "nilss"}, "method"),
+        ({"neutral": "flow"}, "neutral"),
+        ({"time": -1.0}, "time"),
+        ({"objective": 3}, "objective"),
+    ],
+)
 def test_bad_arguments_are_named(kw, name):
     call = dict(objective=lambda y: C @ y, wrt="theta", time=10.0)
     call.update(kw)
@@ -127,8 +146,15 @@ def test_bad_arguments_are_named(kw, name):
 
 
 def test_result_round_trips_through_json():
-    r = cg.shadowing_gradient(_stable_map(), np.ones(2), {"M": M, "theta": np.float64(0.7)}, objective=lambda y: C @ y,
-                              wrt="theta", time=50.0, windows=2)
+    r = cg.shadowing_gradient(
+        _stable_map(),
+        np.ones(2),
+        {"M": M, "theta": np.float64(0.7)},
+        objective=lambda y: C @ y,
+        wrt="theta",
+        time=50.0,
+        windows=2,
+    )
     back = cg.Result.from_json(r.to_json())
     np.testing.assert_array_equal(back.derivative, r.derivative)
     assert back.parameters == r.parameters
@@ -153,8 +179,9 @@ def test_diagnose_gives_the_shadowing_derivative_of_a_time_average():
     gives d<z>/d rho by NILSS within 0.03 of 1, first among its recommendations and in its
     explanation; with a final-state loss it says why shadowing does not apply."""
     s = cg.zoo.lorenz63()
-    d = cg.diagnose(s.simulator, s.y0, s.args, loss=cg.TimeAveragedLoss(lambda y: y[2]), wrt="rho",
-                    horizons=[4, 8, 16, 32])
+    d = cg.diagnose(
+        s.simulator, s.y0, s.args, loss=cg.TimeAveragedLoss(lambda y: y[2]), wrt="rho", horizons=[4, 8, 16, 32]
+    )
     assert d.verdict == "intrinsic-explosion"
     assert d.shadowing is not None and abs(d.shadowing.derivative[0] - 1.0) < 0.03
     assert d.recommendations[0].topic == "shadowing" and "usable derivative" in d.explanation

@@ -51,8 +51,17 @@ def test_step_function_loss_first_order_zero_zeroth_order_exact():
     so ``dF_T/dy0 = phi(z) / sigma``. AD differentiates ``where(y > c, 1, 0)`` to exactly
     0 at every sample: the first-order estimate is 0, biased."""
     sim = cg.MapSimulator(lambda y, p: p["a"] * y)
-    res = cg.smoothed_gradients(sim, jnp.array([Y0]), {"a": jnp.asarray(A)}, horizons=[1, 2, 4], wrt="y0",
-                                loss=lambda y: jnp.where(y[0] > C, 1.0, 0.0), sigma=SIGMA, samples=2048, seed=3)
+    res = cg.smoothed_gradients(
+        sim,
+        jnp.array([Y0]),
+        {"a": jnp.asarray(A)},
+        horizons=[1, 2, 4],
+        wrt="y0",
+        loss=lambda y: jnp.where(y[0] > C, 1.0, 0.0),
+        sigma=SIGMA,
+        samples=2048,
+        seed=3,
+    )
     for h, n in enumerate(res.horizon_steps):
         z = (A**n * Y0 - C) / (A**n * SIGMA)
         exact = phi(z) / SIGMA
@@ -75,10 +84,28 @@ def test_floor_loss_biased_and_clip_loss_unbiased():
     """
     a, y0, sigma, w, lo, hi = 1.1, 0.4, 0.2, 0.25, 0.2, 0.6
     sim = cg.MapSimulator(lambda y, p: p * y)
-    floor = cg.smoothed_gradients(sim, jnp.array([y0]), jnp.asarray(a), horizons=[1, 3], wrt="y0",
-                                  loss=lambda y: jnp.floor(y[0] / w), sigma=sigma, samples=2048, seed=4)
-    clip = cg.smoothed_gradients(sim, jnp.array([y0]), jnp.asarray(a), horizons=[1, 3], wrt="y0",
-                                 loss=lambda y: jnp.clip(y[0], lo, hi), sigma=sigma, samples=2048, seed=4)
+    floor = cg.smoothed_gradients(
+        sim,
+        jnp.array([y0]),
+        jnp.asarray(a),
+        horizons=[1, 3],
+        wrt="y0",
+        loss=lambda y: jnp.floor(y[0] / w),
+        sigma=sigma,
+        samples=2048,
+        seed=4,
+    )
+    clip = cg.smoothed_gradients(
+        sim,
+        jnp.array([y0]),
+        jnp.asarray(a),
+        horizons=[1, 3],
+        wrt="y0",
+        loss=lambda y: jnp.clip(y[0], lo, hi),
+        sigma=sigma,
+        samples=2048,
+        seed=4,
+    )
     for h, n in enumerate(floor.horizon_steps):
         s = a ** int(n)
         # Terms beyond |k| = 40 are below phi(15) ~ 1e-49.
@@ -122,8 +149,17 @@ def ball_velocity_gradient(n):
 
 def test_bouncing_ball_velocity_first_order_biased_zeroth_order_exact():
     sim = cg.MapSimulator(ball)
-    res = cg.smoothed_gradients(sim, jnp.array([X0, V0]), jnp.asarray(E), horizons=[2, 4, 6], wrt="y0",
-                                loss=lambda y: y[1], sigma=BALL_SIGMA, samples=4000, seed=1)
+    res = cg.smoothed_gradients(
+        sim,
+        jnp.array([X0, V0]),
+        jnp.asarray(E),
+        horizons=[2, 4, 6],
+        wrt="y0",
+        loss=lambda y: y[1],
+        sigma=BALL_SIGMA,
+        samples=4000,
+        seed=1,
+    )
     for h, n in enumerate(res.horizon_steps):
         smoothed, first = ball_velocity_gradient(int(n))
         covers(res, h, smoothed)
@@ -144,8 +180,17 @@ def test_bouncing_ball_position_kink_first_order_unbiased():
     ``d/dx0 E[x_n] = Phi(-c) - e Phi(c)`` and ``d/dv0 = n`` times it; AD's mean is the same.
     The steps are still flagged (a kink is non-smooth) but the estimates agree."""
     sim = cg.MapSimulator(ball)
-    res = cg.smoothed_gradients(sim, jnp.array([X0, V0]), jnp.asarray(E), horizons=[2, 4, 6], wrt="y0",
-                                loss=lambda y: y[0], sigma=BALL_SIGMA, samples=4000, seed=1)
+    res = cg.smoothed_gradients(
+        sim,
+        jnp.array([X0, V0]),
+        jnp.asarray(E),
+        horizons=[2, 4, 6],
+        wrt="y0",
+        loss=lambda y: y[0],
+        sigma=BALL_SIGMA,
+        samples=4000,
+        seed=1,
+    )
     for h, n in enumerate(res.horizon_steps):
         c = -(X0 + n * V0) / (BALL_SIGMA * math.sqrt(1 + n * n))
         gx = Phi(-c) - E * Phi(c)
@@ -157,14 +202,24 @@ def test_bouncing_ball_position_kink_first_order_unbiased():
 
 # --- a smooth system: the two agree --------------------------------------------------------
 
+
 def test_smooth_linear_map_estimators_agree_with_closed_form():
     """``y_n = a^n y0`` with noise on ``a``, ``L = y_n``: ``F = y0 E[(a + sigma eps)^n]``, so
     ``dF/da = n y0 E[(a + sigma eps)^(n - 1)]`` = ``y0``, ``2 a y0``, ``3 (a^2 + sigma^2) y0``
     for ``n = 1, 2, 3``. Both estimators are unbiased; neither differs from the other."""
     a, y0, sigma = 0.9, 1.5, 0.05
     sim = cg.MapSimulator(lambda y, p: p["a"] * y)
-    res = cg.smoothed_gradients(sim, jnp.array([y0]), {"a": jnp.asarray(a)}, horizons=[1, 2, 3], wrt="a",
-                                loss=lambda y: y[0], sigma=sigma, samples=2048, seed=5)
+    res = cg.smoothed_gradients(
+        sim,
+        jnp.array([y0]),
+        {"a": jnp.asarray(a)},
+        horizons=[1, 2, 3],
+        wrt="a",
+        loss=lambda y: y[0],
+        sigma=sigma,
+        samples=2048,
+        seed=5,
+    )
     exact = [y0, 2 * a * y0, 3 * (a * a + sigma * sigma) * y0]
     for h in range(3):
         covers(res, h, exact[h])
@@ -188,8 +243,17 @@ def test_quadratic_loss_two_dimensional_initial_state():
     M = np.array([[0.9, 0.3], [-0.2, 1.05]])
     y0 = np.array([1.0, -0.5])
     sim = cg.MapSimulator(lambda y, p: p @ y)
-    res = cg.smoothed_gradients(sim, jnp.asarray(y0), jnp.asarray(M), horizons=[2, 5], wrt="y0",
-                                loss=lambda y: 0.5 * jnp.sum(y * y), sigma=0.1, samples=2048, seed=2)
+    res = cg.smoothed_gradients(
+        sim,
+        jnp.asarray(y0),
+        jnp.asarray(M),
+        horizons=[2, 5],
+        wrt="y0",
+        loss=lambda y: 0.5 * jnp.sum(y * y),
+        sigma=0.1,
+        samples=2048,
+        seed=2,
+    )
     for h, n in enumerate(res.horizon_steps):
         Mn = np.linalg.matrix_power(M, int(n))
         covers(res, h, Mn.T @ Mn @ y0)
@@ -198,6 +262,7 @@ def test_quadratic_loss_two_dimensional_initial_state():
 
 
 # --- advice, serialisation, argument checks -------------------------------------------------
+
 
 def test_advice_crossover_horizon_from_measured_variances():
     """Variance growth: ``y_{n+1} = 2 y_n`` and ``L = sin(y_n)`` wrt y0. A pair's
@@ -208,8 +273,17 @@ def test_advice_crossover_horizon_from_measured_variances():
     horizons where the measured ratio crosses 1, which the advice must state inside that
     bracket."""
     sim = cg.MapSimulator(lambda y, p: 2.0 * y)
-    res = cg.smoothed_gradients(sim, jnp.array([0.3]), None, horizons=[1, 2, 4, 6, 8], wrt="y0",
-                                loss=lambda y: jnp.sin(y[0]), sigma=0.3, samples=1024, seed=0)
+    res = cg.smoothed_gradients(
+        sim,
+        jnp.array([0.3]),
+        None,
+        horizons=[1, 2, 4, 6, 8],
+        wrt="y0",
+        loss=lambda y: jnp.sin(y[0]),
+        sigma=0.3,
+        samples=1024,
+        seed=0,
+    )
     ratio = res.first_order_trace / res.zeroth_order_trace
     assert ratio[0] < 1 < ratio[-1]
     advice = {r.topic: r for r in smoothed_advice(res)}
@@ -222,8 +296,17 @@ def test_advice_crossover_horizon_from_measured_variances():
 
 def test_result_round_trips_through_json():
     sim = cg.MapSimulator(ball)
-    res = cg.smoothed_gradients(sim, jnp.array([X0, V0]), jnp.asarray(E), horizons=[4], wrt="y0",
-                                loss=lambda y: y[1], sigma=BALL_SIGMA, samples=16, seed=0)
+    res = cg.smoothed_gradients(
+        sim,
+        jnp.array([X0, V0]),
+        jnp.asarray(E),
+        horizons=[4],
+        wrt="y0",
+        loss=lambda y: y[1],
+        sigma=BALL_SIGMA,
+        samples=16,
+        seed=0,
+    )
     back = cg.Result.from_json(res.to_json())
     assert isinstance(back, cg.SmoothedGradientResult)
     for name in ("first_order", "zeroth_order", "difference_low", "step_flags", "biased", "nonsmooth_steps"):
@@ -231,12 +314,23 @@ def test_result_round_trips_through_json():
     assert back.method == res.method and back.loss_flags == res.loss_flags
 
 
-@pytest.mark.parametrize("change, argument", [
-    ({"sigma": 0.0}, "sigma"), ({"sigma": math.inf}, "sigma"), ({"sigma": True}, "sigma"),
-    ({"samples": 1}, "samples"), ({"samples": 2.5}, "samples"), ({"horizons": []}, "horizons"),
-    ({"horizons": [3, 2]}, "horizons"), ({"wrt": "b"}, "wrt"), ({"confidence": 1.0}, "confidence"),
-    ({"tolerance": 0.0}, "tolerance"), ({"seed": -1}, "seed"), ({"loss": 3}, "loss"),
-])
+@pytest.mark.parametrize(
+    "change, argument",
+    [
+        ({"sigma": 0.0}, "sigma"),
+        ({"sigma": math.inf}, "sigma"),
+        ({"sigma": True}, "sigma"),
+        ({"samples": 1}, "samples"),
+        ({"samples": 2.5}, "samples"),
+        ({"horizons": []}, "horizons"),
+        ({"horizons": [3, 2]}, "horizons"),
+        ({"wrt": "b"}, "wrt"),
+        ({"confidence": 1.0}, "confidence"),
+        ({"tolerance": 0.0}, "tolerance"),
+        ({"seed": -1}, "seed"),
+        ({"loss": 3}, "loss"),
+    ],
+)
 def test_arguments_checked_before_anything_runs(change, argument):
     calls = []
 
@@ -265,8 +359,17 @@ def test_first_order_variance_of_a_doubling_map_matches_its_closed_form():
 
     x, sigma = 0.3, 0.3
     sim = cg.MapSimulator(lambda y, p: 2.0 * y)
-    res = cg.smoothed_gradients(sim, jnp.array([x]), None, horizons=[4, 5, 6, 7, 8], wrt="y0",
-                                loss=lambda y: jnp.sin(y[0]), sigma=sigma, samples=1024, seed=0)
+    res = cg.smoothed_gradients(
+        sim,
+        jnp.array([x]),
+        None,
+        horizons=[4, 5, 6, 7, 8],
+        wrt="y0",
+        loss=lambda y: jnp.sin(y[0]),
+        sigma=sigma,
+        samples=1024,
+        seed=0,
+    )
     n = res.horizon_steps.astype(float)
     k = 2**n * sigma
     exact = 4**n * np.cos(2**n * x) ** 2 * ((1 + np.exp(-2 * k * k)) / 2 - np.exp(-k * k))
@@ -281,8 +384,17 @@ def test_a_loss_that_reads_a_passive_leaf_is_not_flagged():
     the two estimates agree."""
     sim = cg.MapSimulator(lambda y, a: {"x": a * y["x"], "acc": y["acc"] + y["x"]}, tangent=lambda y: y["x"])
     y0 = {"x": jnp.asarray(1.0), "acc": jnp.asarray(0.0)}
-    res = cg.smoothed_gradients(sim, y0, jnp.asarray(0.9), horizons=[3, 6], wrt="y0", loss=lambda y: y["acc"] ** 2,
-                                sigma=0.1, samples=256, seed=0)
+    res = cg.smoothed_gradients(
+        sim,
+        y0,
+        jnp.asarray(0.9),
+        horizons=[3, 6],
+        wrt="y0",
+        loss=lambda y: y["acc"] ** 2,
+        sigma=0.1,
+        samples=256,
+        seed=0,
+    )
     assert res.loss_flags == 0 and res.nonsmooth_steps.size == 0
     assert not res.biased.any()
 
@@ -294,11 +406,25 @@ def test_advice_on_a_ratio_that_crosses_and_comes_back():
     import dataclasses
 
     sim = cg.MapSimulator(lambda y, p: p * y)
-    res = cg.smoothed_gradients(sim, jnp.array([1.0]), jnp.asarray(0.9), horizons=[1, 2, 4], wrt="y0",
-                                loss=lambda y: y[0] ** 2, sigma=0.1, samples=8, seed=0)
+    res = cg.smoothed_gradients(
+        sim,
+        jnp.array([1.0]),
+        jnp.asarray(0.9),
+        horizons=[1, 2, 4],
+        wrt="y0",
+        loss=lambda y: y[0] ** 2,
+        sigma=0.1,
+        samples=8,
+        seed=0,
+    )
     zeroth = np.ones(3)
-    back = dataclasses.replace(res, first_order_trace=np.array([0.5, 2.0, 0.5]), zeroth_order_trace=zeroth,
-                               covariance_trace=np.zeros(3), biased=np.zeros(3, bool))
+    back = dataclasses.replace(
+        res,
+        first_order_trace=np.array([0.5, 2.0, 0.5]),
+        zeroth_order_trace=zeroth,
+        covariance_trace=np.zeros(3),
+        biased=np.zeros(3, bool),
+    )
     advice = {r.topic: r for r in smoothed_advice(back)}["first-order horizon"]
     assert advice.value == pytest.approx(1.5) and "below again at T = 4" in advice.text
     back = dataclasses.replace(back, first_order_trace=np.array([0.5, 2.0, 8.0]))

@@ -67,7 +67,8 @@ def test_layer_by_layer_gradient_matches_the_jacobian():
     c = jax.random.normal(jax.random.PRNGKey(0), (10,), jnp.float64)
     c = c / jnp.linalg.norm(c)
     J = jax.jacfwd(lambda v: system.simulator.evolve(0.0, {"x": v, "layer": system.y0["layer"]}, system.args, 8)["x"])(
-        system.y0["x"])
+        system.y0["x"]
+    )
     # Same products in another order: agreement to round-off of 8 layers of float64.
     assert res.norms[0, -1] == pytest.approx(float(jnp.linalg.norm(J.T @ c)), rel=1e-10)
 
@@ -285,8 +286,9 @@ def test_batch_norm_study_reproduces_yang_et_al():
         assert parse(rows[f"{act}, batch norm"])[1] > 0, act
     rates = [parse(rows[f"tanh, batch norm{s}"])[0] for s in (", weight scale 0.25", "", ", weight scale 4")]
     assert max(rates) - min(rates) < 1e-3
-    towards_linear = [parse(rows[f"{a}, batch norm"])[0] for a in
-                      ("tanh(2h)/2", "tanh", "2 tanh(h/2)", "4 tanh(h/4)", "linear")]
+    towards_linear = [
+        parse(rows[f"{a}, batch norm"])[0] for a in ("tanh(2h)/2", "tanh", "2 tanh(h/2)", "4 tanh(h/4)", "linear")
+    ]
     assert towards_linear == sorted(towards_linear, reverse=True)
     assert parse(rows["tanh, batch norm, residual"])[0] < parse(rows["tanh, batch norm"])[0] / 3
     assert parse(rows["relu, batch norm, residual"])[0] < parse(rows["relu, batch norm"])[0] / 3

@@ -4,12 +4,12 @@ study ran."""
 
 import math
 
+import _synthetic as syn
 import diffrax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
-import _synthetic as syn
 import chaosgrad as cg
 from chaosgrad import studies
 from chaosgrad._results.serialize import Result
@@ -177,8 +177,11 @@ def test_lorenz96_headline_and_spectrum(lorenz96_study):
 @pytest.mark.slow
 def test_lorenz96_forcing_sweep_changes_with_the_physics(lorenz96_study):
     extra = lorenz96_study.extra
-    expected = {"F=0.5": ("contracting", "intrinsic-vanishing"), "F=3": ("neutral", "stable"),
-                "F=8": ("chaotic", "intrinsic-explosion")}
+    expected = {
+        "F=0.5": ("contracting", "intrinsic-vanishing"),
+        "F=3": ("neutral", "stable"),
+        "F=8": ("chaotic", "intrinsic-explosion"),
+    }
     for key, want in expected.items():
         assert (extra[key].physics, extra[key].verdict) == want, key
     # Below F_c = 0.894 the steady state attracts at the exact rate F / F_c - 1 = -0.441;
@@ -277,7 +280,9 @@ def test_damped_oscillator_euler_explodes_numerically(oscillators_study):
     # may not call that agreement: either the discretisation is found (a decay softened by
     # the numerics) or the evidence is declared undecided.
     assert below.gradient_rate < 0
-    assert (below.verdict == "intrinsic-vanishing" and "discretization" in below.causes) or below.verdict == "inconclusive"
+    assert (
+        below.verdict == "intrinsic-vanishing" and "discretization" in below.causes
+    ) or below.verdict == "inconclusive"
     assert not any("agrees" in r for r in below.reasons)
     assert above.verdict == "numerical-explosion" and "discretization" in above.causes
 
@@ -326,5 +331,7 @@ def test_shadowing_study_gives_a_slope_near_one_where_the_gradient_explodes():
         assert abs(float(row[1].split()[0]) - 1.0) < 0.05, row
     assert "13 unstable directions" in study.sections[1].tables[0].rows[0][2]
     assert study.diagnosis.shadowing is not None
-    rate = float(study.findings[[i for i, f in enumerate(study.findings) if "finite-horizon" in f][0]].split("at ")[1].split()[0])
+    rate = float(
+        study.findings[[i for i, f in enumerate(study.findings) if "finite-horizon" in f][0]].split("at ")[1].split()[0]
+    )
     assert rate > 0.5

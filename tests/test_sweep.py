@@ -35,7 +35,9 @@ class _Events:
         monitoring.register_event_duration_secs_listener(self._on)
 
     def _on(self, event, secs, **kw):
-        if self.name in str(kw.get("fun_name", "")) and event.endswith(("jaxpr_trace_duration", "backend_compile_duration")):
+        if self.name in str(kw.get("fun_name", "")) and event.endswith(
+            ("jaxpr_trace_duration", "backend_compile_duration")
+        ):
             self.seen.append((event.rsplit("/", 1)[-1], threading.current_thread().name))
 
     def count(self, event, thread=None):

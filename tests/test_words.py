@@ -20,10 +20,10 @@ import re
 
 import numpy as np
 import pytest
+from _synthetic import make_gradient, make_lyapunov
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from _synthetic import make_gradient, make_lyapunov
 from chaosgrad import Ablation, Diagnosis, Recommendation, Study
 from chaosgrad._diagnosis import words as words
 from chaosgrad._diagnosis.advice import explain, overflow_extrapolated, overflow_horizons, recommend
@@ -41,13 +41,24 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "fast"))
 # "infinite" and "infinity" are words, not numbers.
 NONFINITE_TOKEN = re.compile(r"(?i)(?<![A-Za-z_])[+-]?(nan|inf)(?![A-Za-z_])")
 # Claims that the gradient's rate is the physics' rate.
-AGREEMENT = ("agree", "really is this large", "really is this small", "as the physics predicts", "not to blame",
-             "numerics are sound")
+AGREEMENT = (
+    "agree",
+    "really is this large",
+    "really is this small",
+    "as the physics predicts",
+    "not to blame",
+    "numerics are sound",
+)
 # An overflow horizon stated as a number.
 OVERFLOW_AT = re.compile(r"overflow[^.;:]*?T [≈~] ")
 COLOUR_WORD = re.compile(r"(?i)\b(" + "|".join(sorted(set(COLOUR_NAMES.values()))) + r")\b")
-STYLED = re.compile(r"(?i)\b(" + "|".join(sorted(set(COLOUR_NAMES.values()))) + r") ("
-                    + "|".join(sorted(set(STYLE_NAMES.values()) - {"solid"}, key=len, reverse=True)) + r")\b")
+STYLED = re.compile(
+    r"(?i)\b("
+    + "|".join(sorted(set(COLOUR_NAMES.values())))
+    + r") ("
+    + "|".join(sorted(set(STYLE_NAMES.values()) - {"solid"}, key=len, reverse=True))
+    + r")\b"
+)
 
 rates = st.one_of(st.floats(-3.0, 3.0), st.sampled_from([math.nan, math.inf, -math.inf]))
 widths = st.one_of(st.floats(0.0, 1.5), st.just(math.nan))
@@ -65,17 +76,21 @@ def diagnoses(draw):
     fill = draw(st.sampled_from(["finite", "overflow", "all-nonfinite", "zero"]))
     if not math.isfinite(rate):  # no rate: nothing finite, or finite early horizons none of them fitted
         fill = draw(st.sampled_from(["all-nonfinite", "overflow"]))
-    grad = make_gradient(rate if math.isfinite(rate) else 0.5, (lo, hi), dtype=dtype,
-                         overflow=float(draw(st.sampled_from([10.0, 1e3, 1e6]))) if fill == "overflow" else None,
-                         all_nonfinite=fill == "all-nonfinite", seed=draw(st.integers(0, 3)))
+    grad = make_gradient(
+        rate if math.isfinite(rate) else 0.5,
+        (lo, hi),
+        dtype=dtype,
+        overflow=float(draw(st.sampled_from([10.0, 1e3, 1e6]))) if fill == "overflow" else None,
+        all_nonfinite=fill == "all-nonfinite",
+        seed=draw(st.integers(0, 3)),
+    )
     if fill == "zero":  # some members' gradients exactly zero (the step propagates nothing)
         zero = np.zeros_like(grad.finite)
-        zero[: draw(st.integers(1, grad.norms.shape[0])), draw(st.integers(0, grad.horizons.size - 1)):] = True
-        grad = dataclasses.replace(grad, norms=np.where(zero, 0.0, grad.norms), zero=zero,
-                                   finite=grad.finite & ~zero)
+        zero[: draw(st.integers(1, grad.norms.shape[0])), draw(st.integers(0, grad.horizons.size - 1)) :] = True
+        grad = dataclasses.replace(grad, norms=np.where(zero, 0.0, grad.norms), zero=zero, finite=grad.finite & ~zero)
     if draw(st.booleans()):  # a forward state that blew up at the longest horizons
         state = np.ones_like(grad.finite)
-        state[:, -draw(st.integers(1, 3)):] = False
+        state[:, -draw(st.integers(1, 3)) :] = False
         grad = dataclasses.replace(grad, state_finite=state)
     if not math.isfinite(rate):
         grad = dataclasses.replace(grad, rate=rate, status="nonfinite", fit_mask=np.zeros_like(grad.fit_mask))
@@ -88,40 +103,102 @@ def diagnoses(draw):
     num = make_lyapunov([0.9, 0.0, -14.5], seed=1, nonfinite_at=(0, 50) if draw(st.booleans()) else None)
     causes = tuple(draw(st.lists(st.sampled_from(CAUSES), unique=True, max_size=2)))
     ablations = tuple(
-        Ablation(name=f"ablation-{i}", cause=c, change="one thing changed", suspected="suspected",
-                 rate_before=rate, rate_after=draw(rates), interval_before=(lo, hi),
-                 interval_after=(draw(rates), draw(rates)), confirmed=c in causes, reason="the change moves the rate",
-                 status=draw(st.sampled_from(["ok", "failed"])), error="it could not run", evidence={})
-        for i, c in enumerate(draw(st.lists(st.sampled_from(CAUSES), max_size=2))))
+        Ablation(
+            name=f"ablation-{i}",
+            cause=c,
+            change="one thing changed",
+            suspected="suspected",
+            rate_before=rate,
+            rate_after=draw(rates),
+            interval_before=(lo, hi),
+            interval_after=(draw(rates), draw(rates)),
+            confirmed=c in causes,
+            reason="the change moves the rate",
+            status=draw(st.sampled_from(["ok", "failed"])),
+            error="it could not run",
+            evidence={},
+        )
+        for i, c in enumerate(draw(st.lists(st.sampled_from(CAUSES), max_size=2)))
+    )
     overflow, underflow = overflow_horizons(grad, dtype)
     if draw(st.booleans()):  # a stored horizon that does not follow the rule (an older file)
         overflow = draw(st.sampled_from([None, 3.5, math.nan, math.inf]))
     is_state = draw(st.booleans())
     decision = Decision(verdict, causes, ("the reason the verdict gives",), ("what would decide it",))
-    recs = recommend(physics=physics, verdict=verdict, lam1_phys=lam1, grad=grad, dtype=dtype, overflow=overflow,
-                     underflow=underflow, is_state=is_state)
-    explanation = explain(name="synthetic", decision=decision, physics=physics, lam_phys=phys, lam_num=num, grad=grad,
-                          expected=e_rate, ablations=ablations, overflow=overflow, dtype=dtype)
+    recs = recommend(
+        physics=physics,
+        verdict=verdict,
+        lam1_phys=lam1,
+        grad=grad,
+        dtype=dtype,
+        overflow=overflow,
+        underflow=underflow,
+        is_state=is_state,
+    )
+    explanation = explain(
+        name="synthetic",
+        decision=decision,
+        physics=physics,
+        lam_phys=phys,
+        lam_num=num,
+        grad=grad,
+        expected=e_rate,
+        ablations=ablations,
+        overflow=overflow,
+        dtype=dtype,
+    )
     return Diagnosis(
-        name="synthetic", lambda_physical=phys, lambda_numerical=num, gradient=grad, gradient_rate=rate,
-        gradient_interval=(lo, hi), expected_rate=e_rate, expected_interval=(e_lo, e_hi),
-        expected_numerical_rate=draw(st.one_of(st.floats(-3.0, 3.0), st.just(math.nan))), physics=physics,
-        causes=causes, cause_words={}, verdict=verdict, reasons=decision.reasons, to_decide=decision.to_decide,
-        explanation=explanation, ablations=ablations, recommendations=tuple(recs), overflow_horizon=overflow,
-        underflow_horizon=underflow, truncation_horizon=None, dtype=dtype,
+        name="synthetic",
+        lambda_physical=phys,
+        lambda_numerical=num,
+        gradient=grad,
+        gradient_rate=rate,
+        gradient_interval=(lo, hi),
+        expected_rate=e_rate,
+        expected_interval=(e_lo, e_hi),
+        expected_numerical_rate=draw(st.one_of(st.floats(-3.0, 3.0), st.just(math.nan))),
+        physics=physics,
+        causes=causes,
+        cause_words={},
+        verdict=verdict,
+        reasons=decision.reasons,
+        to_decide=decision.to_decide,
+        explanation=explanation,
+        ablations=ablations,
+        recommendations=tuple(recs),
+        overflow_horizon=overflow,
+        underflow_horizon=underflow,
+        truncation_horizon=None,
+        dtype=dtype,
         literature={"exponents": [0.9056, 0.0, -14.5723], "source": "Sprott 2003"} if draw(st.booleans()) else None,
-        config={}, step_derivatives={}, notes=(), status="ok",
+        config={},
+        step_derivatives={},
+        notes=(),
+        status="ok",
     )
 
 
 def _texts(d) -> dict:
     """Every piece of words produced about ``d``, by where it comes from."""
-    study = Study(system="synthetic", title="synthetic", summary="", diagnosis=d, sections=(), findings=(),
-                  mode="fast", config={}, extra={})
+    study = Study(
+        system="synthetic",
+        title="synthetic",
+        summary="",
+        diagnosis=d,
+        sections=(),
+        findings=(),
+        mode="fast",
+        config={},
+        extra={},
+    )
     doc = _document.build(study, figures=False)
-    out = {"explanation": d.explanation, "headline": doc.verdict_text, "summary table": summary_table(study),
-           "no cause": doc.no_cause_text,
-           "key numbers": " | ".join(" ".join(row) for row in _document.key_numbers(d))}
+    out = {
+        "explanation": d.explanation,
+        "headline": doc.verdict_text,
+        "summary table": summary_table(study),
+        "no cause": doc.no_cause_text,
+        "key numbers": " | ".join(" ".join(row) for row in _document.key_numbers(d)),
+    }
     # The rates table's values may show NaN (a table never drops a value); its explanations are words.
     out["rates table words"] = " | ".join(row[2] for row in _document.rates_table(d).rows)
     out.update({f"advice {i}": r.text for i, r in enumerate(d.recommendations)})
@@ -191,8 +268,11 @@ def test_every_sentence_follows_the_numbers(d):
             claims = [a for a in AGREEMENT if a in text.lower()]
             assert not claims, f"{where} claims agreement {claims} with disjoint intervals: {text}"
         for part in re.split(r"(?<=[.;|])\s+|\n", text):
-            if (OVERFLOW_AT.search(part) or ("overflow" in part and "at the measured rate" in part)
-                    or "scale the loss by exp(" in part):
+            if (
+                OVERFLOW_AT.search(part)
+                or ("overflow" in part and "at the measured rate" in part)
+                or "scale the loss by exp(" in part
+            ):
                 assert measured, f"{where} states an overflow horizon without a finite rate above zero: {part}"
     head = texts["headline"]
     if "faster than the true dynamics allow" in head:
@@ -201,9 +281,13 @@ def test_every_sentence_follows_the_numbers(d):
         assert words.finite(g_hi) and words.finite(e_lo) and g_hi < e_lo, head
     if "not to blame" in head:
         assert not d.causes, head
-    for fid, draw in (("gradient-growth", _figures.gradient_growth), ("cotangent", _figures.cotangent),
-                      ("ablations", _figures.ablations), ("convergence", _figures.convergence),
-                      ("spectrum", _figures.spectrum)):
+    for fid, draw in (
+        ("gradient-growth", _figures.gradient_growth),
+        ("cotangent", _figures.cotangent),
+        ("ablations", _figures.ablations),
+        ("convergence", _figures.convergence),
+        ("spectrum", _figures.spectrum),
+    ):
         _check_caption(texts[f"caption {fid}"], draw(d), fid)
 
 
@@ -215,19 +299,48 @@ def test_readme_backsolve_case_words():
     grad = dataclasses.replace(grad, rate=math.nan, status="nonfinite", fit_mask=np.zeros_like(grad.fit_mask))
     overflow, underflow = overflow_horizons(grad, "float64")
     assert overflow is not None and not overflow_extrapolated(grad)
-    recs = recommend(physics="contracting", verdict="numerical-explosion", lam1_phys=-0.598, grad=grad,
-                     dtype="float64", overflow=overflow, underflow=underflow, is_state=False)
+    recs = recommend(
+        physics="contracting",
+        verdict="numerical-explosion",
+        lam1_phys=-0.598,
+        grad=grad,
+        dtype="float64",
+        overflow=overflow,
+        underflow=underflow,
+        is_state=False,
+    )
     text = " ".join(r.text for r in recs)
     assert "exp(-" not in text and "nan" not in text.lower()
     assert f"non-finite from T ≈ {words.number(overflow)}" in text and "observed" in text
     phys = make_lyapunov([-0.598, -1.0, -13.0], seed=0)
     d = Diagnosis(
-        name="readme", lambda_physical=phys, lambda_numerical=phys, gradient=grad, gradient_rate=math.nan,
-        gradient_interval=(math.nan, math.nan), expected_rate=0.0, expected_interval=(-0.61, 0.0),
-        expected_numerical_rate=0.0, physics="contracting", causes=("adjoint",), cause_words={},
-        verdict="numerical-explosion", reasons=("r",), to_decide=(), explanation="", ablations=(),
-        recommendations=tuple(recs), overflow_horizon=overflow, underflow_horizon=underflow, truncation_horizon=None,
-        dtype="float64", literature=None, config={}, step_derivatives={}, notes=(), status="ok",
+        name="readme",
+        lambda_physical=phys,
+        lambda_numerical=phys,
+        gradient=grad,
+        gradient_rate=math.nan,
+        gradient_interval=(math.nan, math.nan),
+        expected_rate=0.0,
+        expected_interval=(-0.61, 0.0),
+        expected_numerical_rate=0.0,
+        physics="contracting",
+        causes=("adjoint",),
+        cause_words={},
+        verdict="numerical-explosion",
+        reasons=("r",),
+        to_decide=(),
+        explanation="",
+        ablations=(),
+        recommendations=tuple(recs),
+        overflow_horizon=overflow,
+        underflow_horizon=underflow,
+        truncation_horizon=None,
+        dtype="float64",
+        literature=None,
+        config={},
+        step_derivatives={},
+        notes=(),
+        status="ok",
     )
     head = headline(d)[0]
     assert "faster than the true dynamics" not in head
@@ -274,8 +387,10 @@ def test_oscillator_step_advice_names_which_step_binds():
     = 0.02; the advice states both and which binds for what, never one without the other."""
     from chaosgrad.studies.oscillators import H_EXACT, step_advice
 
-    recs = (Recommendation("step size", "Reduce the step from 0.25 to at most 0.000977.", 0.25 / 256, "time"),
-            Recommendation("horizon", "unchanged", 3.0, "time"))
+    recs = (
+        Recommendation("step size", "Reduce the step from 0.25 to at most 0.000977.", 0.25 / 256, "time"),
+        Recommendation("horizon", "unchanged", 3.0, "time"),
+    )
     out = step_advice(recs, dt=0.25, threshold=(0.019995, 0.020005), t_max=16.0)
     assert out[1] == recs[1]
     text = out[0].text
@@ -295,8 +410,12 @@ def test_sweep_caption_colours_are_the_drawn_ones():
     from chaosgrad.studies._common import rates_colours, rates_figure
 
     phys = make_lyapunov([0.9, 0.0, -14.5], seed=0)
-    pts = [SimpleNamespace(lambda_physical=phys, lambda_numerical=phys, gradient_rate=r, gradient_interval=(r - 0.1, r + 0.1))
-           for r in (0.1, 0.5, 0.9)]
+    pts = [
+        SimpleNamespace(
+            lambda_physical=phys, lambda_numerical=phys, gradient_rate=r, gradient_interval=(r - 0.1, r + 0.1)
+        )
+        for r in (0.1, 0.5, 0.9)
+    ]
     fig = draw_generic(rates_figure([10.0, 20.0, 28.0], pts, xlabel="rho", title="t", caption="c"))
     from matplotlib.colors import to_hex
 
@@ -327,9 +446,15 @@ def test_sweep_verdict_table_rates_in_one_format():
     from chaosgrad.studies._common import verdict_table
 
     phys = make_lyapunov([0.9, 0.0, -14.5], seed=0)
-    pts = [SimpleNamespace(lambda_physical=phys, physics="chaotic", verdict=v, causes=(), gradient_rate=r,
-                           gradient_interval=i)
-           for v, r, i in (("intrinsic-explosion", 0.9, (0.8537, 0.9504)), ("inconclusive", math.nan, (math.nan, math.nan)))]
+    pts = [
+        SimpleNamespace(
+            lambda_physical=phys, physics="chaotic", verdict=v, causes=(), gradient_rate=r, gradient_interval=i
+        )
+        for v, r, i in (
+            ("intrinsic-explosion", 0.9, (0.8537, 0.9504)),
+            ("inconclusive", math.nan, (math.nan, math.nan)),
+        )
+    ]
     rows = verdict_table("t", "rho", [28.0, 10.0], pts).rows
     assert rows[0][-1] == "+0.900 [+0.854, +0.950]"
     assert rows[1][-1] == "NaN [NaN, NaN]"

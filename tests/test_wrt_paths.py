@@ -56,8 +56,11 @@ def test_a_dotted_path_through_an_equinox_mlp():
 
 
 def test_a_refused_path_lists_the_paths_args_offers():
-    with pytest.raises(cg.ChaosgradInputError, match=r"argument `wrt`: 'p\.HH_gna' is not in args "
-                                                     r"\(selectable paths: i, p, p\.a, p\.b\)"):
+    with pytest.raises(
+        cg.ChaosgradInputError,
+        match=r"argument `wrt`: 'p\.HH_gna' is not in args "
+        r"\(selectable paths: i, p, p\.a, p\.b\)",
+    ):
         cg.gradient_growth(AFFINE, X0, ARGS, horizons=(2, 4, 8), wrt="p.HH_gna")
     mlp = eqx.nn.MLP(2, 2, 4, 1, key=jax.random.PRNGKey(0))
     with pytest.raises(cg.ChaosgradInputError, match=r"layers\.0\.weight, layers\.0\.bias"):

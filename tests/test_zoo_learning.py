@@ -246,7 +246,9 @@ def test_pendulum_conserves_energy_without_torque_or_friction():
 def test_bouncing_ball_gradient_jumps_where_the_bounce_count_changes():
     system = rl.bouncing_ball(restitution=0.8)
     args = _zero_policy(system)  # no thrust: free fall, z'' = -g
-    ret = jax.jit(lambda h0: rl.rollout_return(system.simulator, rl.bouncing_ball_reward, jnp.stack([h0, 0.0]), args, 20))
+    ret = jax.jit(
+        lambda h0: rl.rollout_return(system.simulator, rl.bouncing_ball_reward, jnp.stack([h0, 0.0]), args, 20)
+    )
     grad = jax.jit(jax.grad(ret))
     g, e, dt, m = 9.81, 0.8, 0.05, 10
     h_star = g * (m * dt) ** 2 / 2  # dropped from here, the ball lands exactly at step m
@@ -279,7 +281,9 @@ def test_bouncing_ball_gradient_jumps_where_the_bounce_count_changes():
     assert fd(1.0 + delta) - fd(1.0 - delta) == pytest.approx(0.0, abs=1e-3)
     # Time stepping ("reflect") makes the return itself jump there.
     stepped = rl.bouncing_ball(contact="reflect")
-    ret_s = lambda h0: float(rl.rollout_return(stepped.simulator, rl.bouncing_ball_reward, jnp.stack([h0, 0.0]), args, 20))
+    ret_s = lambda h0: float(
+        rl.rollout_return(stepped.simulator, rl.bouncing_ball_reward, jnp.stack([h0, 0.0]), args, 20)
+    )
     assert abs(ret_s(h_star + 1e-9) - ret_s(h_star - 1e-9)) > 0.1  # measured 0.59
 
 

@@ -428,7 +428,9 @@ def test_kuramoto_sivashinsky_on_an_implicit_diffrax_solver():
     assert float(jnp.linalg.norm(y - exact)) < 1e-6
     # With diffrax's default chord iteration the nonlinear solve reports divergence at every
     # step here (diffrax's own diffeqsolve stops after one step): a failure, with its reason.
-    chord = kuramoto_sivashinsky(dt=0.25, solver=diffrax.Kvaerno5(root_finder=diffrax.VeryChord(rtol=1e-10, atol=1e-10)))
+    chord = kuramoto_sivashinsky(
+        dt=0.25, solver=diffrax.Kvaerno5(root_finder=diffrax.VeryChord(rtol=1e-10, atol=1e-10))
+    )
     res = cg.lyapunov_spectrum(chord.simulator, chord.y0, chord.args, time=2.0, k=1)
     assert res.status == "nonfinite" and "nonlinear or linear solve failed" in res.failure
 
@@ -445,7 +447,9 @@ def test_kuramoto_sivashinsky_step_commutes_with_translation():
 
     step = lambda y: system.simulator.step(0.0, y, system.args)
     # A continuous (off-grid) shift: exact because the 2/3 rule leaves no aliasing.
-    np.testing.assert_allclose(np.asarray(step(shift(system.y0, 0.7317))), np.asarray(shift(step(system.y0), 0.7317)), atol=1e-12)
+    np.testing.assert_allclose(
+        np.asarray(step(shift(system.y0, 0.7317))), np.asarray(shift(step(system.y0), 0.7317)), atol=1e-12
+    )
     # The grid values are real and the mean is zero.
     u = model.to_grid(system.y0)
     assert u.shape == (64,) and abs(float(jnp.mean(u))) < 1e-12
@@ -484,8 +488,16 @@ def test_kuramoto_sivashinsky_gradient_wrt_length_matches_finite_differences():
 def test_kuramoto_sivashinsky_l22_matches_literature():
     system = kuramoto_sivashinsky()
     starts = jnp.stack([system.y0 * (1.0 + 0.01 * i) for i in range(4)])
-    res = cg.lyapunov_spectrum(system.simulator, starts, system.args, k=5, time=10_000.0, interval=1.0,
-                               transient=100.0, ensemble_axes=(0, None))
+    res = cg.lyapunov_spectrum(
+        system.simulator,
+        starts,
+        system.args,
+        k=5,
+        time=10_000.0,
+        interval=1.0,
+        transient=100.0,
+        ensemble_axes=(0, None),
+    )
     lam, se = res.exponents, res.standard_error
     lo, hi = system.literature["lambda_1_range"]
     # Independent computations span 0.043-0.048 and careful ones differ by up to ~4e-3;

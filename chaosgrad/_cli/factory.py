@@ -21,11 +21,12 @@ def safe_name(name: str) -> str:
     return cleaned or "simulator"
 
 
-
 def _load_factory(spec: str):
     module_part, sep, attr = spec.rpartition(":")
     if not sep or not module_part or not attr:
-        raise CliError(f"--simulator {spec!r}: expected MODULE:FACTORY, e.g. mysim:make or path/to/mysim.py:make", EXIT_USAGE)
+        raise CliError(
+            f"--simulator {spec!r}: expected MODULE:FACTORY, e.g. mysim:make or path/to/mysim.py:make", EXIT_USAGE
+        )
     try:
         if module_part.endswith(".py") or os.sep in module_part or "/" in module_part:
             path = Path(module_part)
@@ -44,15 +45,21 @@ def _load_factory(spec: str):
     except ImportError as exc:
         raise CliError(
             f"--simulator: cannot import {module_part!r} ({exc}); run from the folder that holds it, "
-            "set PYTHONPATH, or pass path/to/file.py:FACTORY", EXIT_USAGE,
+            "set PYTHONPATH, or pass path/to/file.py:FACTORY",
+            EXIT_USAGE,
         ) from None
     except Exception as exc:
-        raise CliError(f"--simulator: importing {module_part!r} raised {type(exc).__name__}: {exc}; fix the module "
-                       "so that it imports", EXIT_USAGE) from exc
+        raise CliError(
+            f"--simulator: importing {module_part!r} raised {type(exc).__name__}: {exc}; fix the module "
+            "so that it imports",
+            EXIT_USAGE,
+        ) from exc
     factory = getattr(module, attr, None)
     if factory is None or not callable(factory):
         what = "has no" if factory is None else "has a non-callable"
-        raise CliError(f"--simulator: module {module_part!r} {what} {attr!r}; name a function that returns the dict", EXIT_USAGE)
+        raise CliError(
+            f"--simulator: module {module_part!r} {what} {attr!r}; name a function that returns the dict", EXIT_USAGE
+        )
     # The default report folder names the module and the factory: two factories of one
     # module never overwrite each other's report.
     stem = Path(module_part).stem if module_part.endswith(".py") else module_part.rsplit(".", 1)[-1]
@@ -71,24 +78,32 @@ def _call_factory(factory, spec: str, allowed: set) -> dict:
     try:
         out = factory()
     except Exception as exc:
-        raise CliError(f"--simulator: {spec}() raised {type(exc).__name__}: {exc}; fix the factory so that it "
-                       "returns the dict", EXIT_USAGE) from exc
+        raise CliError(
+            f"--simulator: {spec}() raised {type(exc).__name__}: {exc}; fix the factory so that it returns the dict",
+            EXIT_USAGE,
+        ) from exc
     if not isinstance(out, dict):
-        raise CliError(f"--simulator: {spec}() returned a {type(out).__name__}; return a dict with keys "
-                       "simulator, y0, args (and optionally loss, horizons, wrt, name)", EXIT_USAGE)
+        raise CliError(
+            f"--simulator: {spec}() returned a {type(out).__name__}; return a dict with keys "
+            "simulator, y0, args (and optionally loss, horizons, wrt, name)",
+            EXIT_USAGE,
+        )
     missing = [k for k in REQUIRED_KEYS if k not in out]
     unknown = sorted(set(out) - allowed)
     if missing or unknown:
-        problem = (f"lacks {', '.join(missing)}" if missing else "") + ("; " if missing and unknown else "") + (
-            f"has unknown key(s) {', '.join(unknown)}" if unknown else "")
-        raise CliError(f"--simulator: the dict from {spec}() {problem}; allowed keys: "
-                       f"{', '.join(sorted(allowed))}", EXIT_USAGE)
+        problem = (
+            (f"lacks {', '.join(missing)}" if missing else "")
+            + ("; " if missing and unknown else "")
+            + (f"has unknown key(s) {', '.join(unknown)}" if unknown else "")
+        )
+        raise CliError(
+            f"--simulator: the dict from {spec}() {problem}; allowed keys: {', '.join(sorted(allowed))}", EXIT_USAGE
+        )
     return out
 
 
 def diagnose_simulator(args, progress):
     import chaosgrad
-
     from chaosgrad import ChaosgradInputError, Study
 
     diagnose = getattr(chaosgrad, "diagnose", None)
@@ -102,5 +117,14 @@ def diagnose_simulator(args, progress):
         d = diagnose(spec["simulator"], spec["y0"], spec["args"], name=name, progress=progress, **kwargs)
     except ChaosgradInputError as exc:
         raise CliError(f"--simulator {args.simulator}: {exc}", EXIT_USAGE) from None
-    return Study(system=safe_name(name), title=name, summary="", diagnosis=d, sections=(), findings=(),
-                 mode="full", config={"simulator": args.simulator}, extra={})
+    return Study(
+        system=safe_name(name),
+        title=name,
+        summary="",
+        diagnosis=d,
+        sections=(),
+        findings=(),
+        mode="full",
+        config={"simulator": args.simulator},
+        extra={},
+    )

@@ -22,8 +22,10 @@ VERDICT_WORDS = {
     "numerical-vanishing": "the gradient vanishes because of the numerics, not the physics",
     "diverged": "the simulation itself diverged",
     "no-gradient": "the gradient is exactly zero: the step propagates no derivative",
-    "non-smooth": ("the gradient AD computes is the exact derivative of a piecewise-smooth program, not the gradient "
-                   "of the smoothed loss an optimiser needs"),
+    "non-smooth": (
+        "the gradient AD computes is the exact derivative of a piecewise-smooth program, not the gradient "
+        "of the smoothed loss an optimiser needs"
+    ),
     "inconclusive": "the evidence does not decide why the gradient behaves as it does",
 }
 
@@ -37,19 +39,25 @@ def _lambda_words(value, half_width) -> str:
 
 
 def _observed_nonfinite_words(horizon: float, dtype: str) -> str:
-    return (f"In {dtype} at least half of the members' gradients are non-finite from T ≈ {words.number(horizon)} "
-            "on while their forward states stay finite (observed; no growth rate predicts it)")
+    return (
+        f"In {dtype} at least half of the members' gradients are non-finite from T ≈ {words.number(horizon)} "
+        "on while their forward states stay finite (observed; no growth rate predicts it)"
+    )
 
 
-def explain(*, name, decision, physics, lam_phys, lam_num, grad: GradientGrowthResult, expected, ablations,
-            overflow, dtype) -> str:
+def explain(
+    *, name, decision, physics, lam_phys, lam_num, grad: GradientGrowthResult, expected, ablations, overflow, dtype
+) -> str:
     """One paragraph: the verdict, the three rates, the ablations, the reasons."""
     lp, hp = float(lam_phys.exponents[0]), float(lam_phys.uncertainty[0])
     ln, hn = float(lam_num.exponents[0]), float(lam_num.uncertainty[0])
     verdict_words = VERDICT_WORDS[decision.verdict]
     if decision.verdict.startswith("intrinsic") and not (
-            words.finite(expected) and words.finite(grad.rate_low) and words.finite(grad.rate_high)
-            and grad.rate_low <= expected <= grad.rate_high):
+        words.finite(expected)
+        and words.finite(grad.rate_low)
+        and words.finite(grad.rate_high)
+        and grad.rate_low <= expected <= grad.rate_high
+    ):
         # "really is this large" only where the gradient's interval contains the physics' rate
         verdict_words = verdict_words.split(":")[0]
     parts = [f"For {name}, {verdict_words}."]
@@ -57,8 +65,11 @@ def explain(*, name, decision, physics, lam_phys, lam_num, grad: GradientGrowthR
         f"The reference dynamics have {_lambda_words(lp, hp)} ({physics}); "
         f"the user's numerical map has {_lambda_words(ln, hn)} (95% intervals)."
     )
-    against = (f" against {words.number(expected, 4, signed=True)} predicted by the physics"
-               if words.finite(expected) else "; the physics' prediction was not measured")
+    against = (
+        f" against {words.number(expected, 4, signed=True)} predicted by the physics"
+        if words.finite(expected)
+        else "; the physics' prediction was not measured"
+    )
     if words.finite(grad.rate) and words.finite(grad.rate_low) and words.finite(grad.rate_high):
         parts.append(
             f"The measured gradient of the {grad.loss} with respect to {grad.wrt} grows at "
@@ -66,12 +77,16 @@ def explain(*, name, decision, physics, lam_phys, lam_num, grad: GradientGrowthR
             f"{against}."
         )
     else:
-        parts.append(f"No growth rate of the gradient of the {grad.loss} with respect to {grad.wrt} could be fitted "
-                     f"(fit status {grad.status}).")
+        parts.append(
+            f"No growth rate of the gradient of the {grad.loss} with respect to {grad.wrt} could be fitted "
+            f"(fit status {grad.status})."
+        )
     bad = int((~grad.finite & ~grad.zero).any(axis=0).sum())
     if bad:
         first = grad.horizons[int((~grad.finite & ~grad.zero).any(axis=0).argmax())]
-        parts.append(f"Gradients were non-finite at {bad} of {grad.horizons.size} horizons, from T = {words.number(first)}.")
+        parts.append(
+            f"Gradients were non-finite at {bad} of {grad.horizons.size} horizons, from T = {words.number(first)}."
+        )
     for a in ablations:
         if a.status != "ok":
             parts.append(f"The {a.name} ablation could not run ({a.error}).")
@@ -82,8 +97,11 @@ def explain(*, name, decision, physics, lam_phys, lam_num, grad: GradientGrowthR
     if decision.to_decide:
         parts.append("To decide: " + "; or ".join(decision.to_decide) + ".")
     if words.finite(overflow):
-        parts.append(f"At this rate the gradient overflows {dtype} at T ≈ {words.number(overflow)}."
-                     if overflow_extrapolated(grad) else _observed_nonfinite_words(overflow, dtype) + ".")
+        parts.append(
+            f"At this rate the gradient overflows {dtype} at T ≈ {words.number(overflow)}."
+            if overflow_extrapolated(grad)
+            else _observed_nonfinite_words(overflow, dtype) + "."
+        )
     return " ".join(parts)
 
 
@@ -92,58 +110,83 @@ def recommend(*, physics, verdict, lam1_phys, grad, dtype, overflow, underflow, 
     recs: list[Recommendation] = []
     if physics == "chaotic" and words.finite(lam1_phys) and lam1_phys > 0:
         window = math.log(2.0) / lam1_phys
-        recs.append(Recommendation(
-            "truncation",
-            f"The dynamics are chaotic (lambda_1 = {words.number(lam1_phys)}): differentiate over windows of about "
-            f"ln 2 / lambda_1 = {words.number(window)} time units (truncated backpropagation), not the full horizon.",
-            window, "time",
-        ))
-        recs.append(Recommendation(
-            "estimator",
-            "For gradients of long-time averages use shadowing (least-squares shadowing or NILSS); for noisy "
-            "objectives use randomised smoothing or likelihood-ratio estimators. Gradient clipping hides the "
-            "explosion but does not remove the variance.",
-            None, None,
-        ))
+        recs.append(
+            Recommendation(
+                "truncation",
+                f"The dynamics are chaotic (lambda_1 = {words.number(lam1_phys)}): differentiate over windows of about "
+                f"ln 2 / lambda_1 = {words.number(window)} time units (truncated backpropagation), not the full horizon.",
+                window,
+                "time",
+            )
+        )
+        recs.append(
+            Recommendation(
+                "estimator",
+                "For gradients of long-time averages use shadowing (least-squares shadowing or NILSS); for noisy "
+                "objectives use randomised smoothing or likelihood-ratio estimators. Gradient clipping hides the "
+                "explosion but does not remove the variance.",
+                None,
+                None,
+            )
+        )
     if words.finite(overflow) and overflow_extrapolated(grad):
         wider = "" if dtype == "float64" else "compute in float64, "
-        recs.append(Recommendation(
-            "dtype",
-            f"In {dtype} the gradient overflows at T ≈ {words.number(overflow)}: keep horizons below that, "
-            f"{wider}or scale the loss by exp(-{words.number(grad.rate)} T).",
-            overflow, "time",
-        ))
+        recs.append(
+            Recommendation(
+                "dtype",
+                f"In {dtype} the gradient overflows at T ≈ {words.number(overflow)}: keep horizons below that, "
+                f"{wider}or scale the loss by exp(-{words.number(grad.rate)} T).",
+                overflow,
+                "time",
+            )
+        )
     elif words.finite(overflow):
         wider = "." if dtype == "float64" else ", or compute in float64."
-        recs.append(Recommendation(
-            "dtype", _observed_nonfinite_words(overflow, dtype) + ": keep horizons below that" + wider,
-            overflow, "time",
-        ))
+        recs.append(
+            Recommendation(
+                "dtype",
+                _observed_nonfinite_words(overflow, dtype) + ": keep horizons below that" + wider,
+                overflow,
+                "time",
+            )
+        )
     if words.finite(underflow):
-        recs.append(Recommendation(
-            "dtype",
-            f"In {dtype} the gradient underflows at T ≈ {words.number(underflow)}: the signal is lost past "
-            "that horizon; use shorter horizons" + ("." if dtype == "float64" else " or float64."),
-            underflow, "time",
-        ))
+        recs.append(
+            Recommendation(
+                "dtype",
+                f"In {dtype} the gradient underflows at T ≈ {words.number(underflow)}: the signal is lost past "
+                "that horizon; use shorter horizons" + ("." if dtype == "float64" else " or float64."),
+                underflow,
+                "time",
+            )
+        )
     if physics == "contracting" and not is_state and lam1_phys < 0 and math.isfinite(lam1_phys):
         memory = 5.0 / abs(lam1_phys)
-        recs.append(Recommendation(
-            "horizon",
-            f"The dynamics contract (lambda_1 = {words.number(lam1_phys)}): the parameter gradient converges to a steady "
-            f"value; horizons beyond about 5 / |lambda_1| = {words.number(memory)} add cost but no information.",
-            memory, "time",
-        ))
+        recs.append(
+            Recommendation(
+                "horizon",
+                f"The dynamics contract (lambda_1 = {words.number(lam1_phys)}): the parameter gradient converges to a steady "
+                f"value; horizons beyond about 5 / |lambda_1| = {words.number(memory)} add cost but no information.",
+                memory,
+                "time",
+            )
+        )
     if verdict == "intrinsic-vanishing" and is_state:
-        shrink = (f"shrink like exp({words.number(lam1_phys)} T)" if words.finite(lam1_phys)
-                  else "shrink as the dynamics contract")
-        recs.append(Recommendation(
-            "vanishing",
-            f"Initial-state gradients {shrink}: information from the start is "
-            "forgotten physically. Use shorter horizons, or for networks orthogonal initialisation, gating or "
-            "residual connections to keep the Jacobian near an isometry.",
-            None, None,
-        ))
+        shrink = (
+            f"shrink like exp({words.number(lam1_phys)} T)"
+            if words.finite(lam1_phys)
+            else "shrink as the dynamics contract"
+        )
+        recs.append(
+            Recommendation(
+                "vanishing",
+                f"Initial-state gradients {shrink}: information from the start is "
+                "forgotten physically. Use shorter horizons, or for networks orthogonal initialisation, gating or "
+                "residual connections to keep the Jacobian near an isometry.",
+                None,
+                None,
+            )
+        )
     return recs
 
 

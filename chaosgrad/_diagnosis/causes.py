@@ -18,11 +18,11 @@ import equinox as eqx
 import jax.numpy as jnp
 
 from chaosgrad._diagnosis import words as words
-from chaosgrad._simulators.capabilities import SwappableAdjoint, adjoint_name, float64_limit, reverse_through_steps
 from chaosgrad._diagnosis.types import GradientGrowthResult, Recommendation
+from chaosgrad._simulators.base import AbstractSimulator
+from chaosgrad._simulators.capabilities import SwappableAdjoint, adjoint_name, float64_limit, reverse_through_steps
 from chaosgrad._spectra.lyapunov import LyapunovResult
 from chaosgrad._spectra.reference import agree, largest_safe_step
-from chaosgrad._simulators.base import AbstractSimulator
 
 LOG2 = math.log(2.0)
 
@@ -151,10 +151,15 @@ class Precision(AbstractCause):
         return sim.with_dtype("float64"), evidence.args, f"float64 instead of {sim.dtype}"
 
     def recommend(self, evidence, ablated):
-        return [Recommendation(
-            "dtype", f"Compute in float64 instead of {evidence.simulator.dtype} (or scale the loss so the gradient "
-            "stays inside the type's range): the float64 ablation shows it changes the gradient.", None, None,
-        )]
+        return [
+            Recommendation(
+                "dtype",
+                f"Compute in float64 instead of {evidence.simulator.dtype} (or scale the loss so the gradient "
+                "stays inside the type's range): the float64 ablation shows it changes the gradient.",
+                None,
+                None,
+            )
+        ]
 
 
 class LossScaling(AbstractCause):
@@ -165,8 +170,9 @@ class LossScaling(AbstractCause):
 
     name: ClassVar[str] = "precision"
     ablation_name: ClassVar[str] = "loss-scaling"
-    words: ClassVar[str] = ("a 16-bit type's range loses the gradient's small (or large) values; dynamic loss "
-                            "scaling keeps them")
+    words: ClassVar[str] = (
+        "a 16-bit type's range loses the gradient's small (or large) values; dynamic loss scaling keeps them"
+    )
     exact: ClassVar[bool] = True
 
     def suspect(self, evidence):
@@ -180,9 +186,15 @@ class LossScaling(AbstractCause):
         from chaosgrad._gradients.loss_scaling import DynamicLossScale
 
         scaling = DynamicLossScale()
-        return evidence.simulator, evidence.args, (
-            f"dynamic loss scaling in {evidence.simulator.dtype} (each horizon's backward pass scaled by the largest "
-            "power of two that keeps it finite)"), {"loss_scaling": scaling}
+        return (
+            evidence.simulator,
+            evidence.args,
+            (
+                f"dynamic loss scaling in {evidence.simulator.dtype} (each horizon's backward pass scaled by the largest "
+                "power of two that keeps it finite)"
+            ),
+            {"loss_scaling": scaling},
+        )
 
     def recommend(self, evidence, ablated):
         from chaosgrad._diagnosis.advice import underflow_with_scaling
@@ -191,17 +203,22 @@ class LossScaling(AbstractCause):
         plain, scaled = underflow_with_scaling(evidence.gradient, ablated, dtype)
         moved = ""
         if plain is not None:
-            moved = (f" It moves the {dtype} underflow horizon from T ≈ {words.number(plain)} to "
-                     + (f"T ≈ {words.number(scaled)}" if scaled is not None else "beyond the horizons measured")
-                     + ": by ln(S_max) / |rate| at most, since the scaled seed must stay below the largest number.")
-        return [Recommendation(
-            "loss-scaling",
-            f"Keep {dtype} with dynamic loss scaling (scale the loss by a power of two before the backward pass, "
-            "divide the gradient after, lower the scale on overflow): with it the gradient's rate is "
-            f"{words.rate(ablated.rate, ablated.rate_low, ablated.rate_high)} against "
-            f"{words.number(evidence.expected_physical, 3, signed=True)} predicted by the physics." + moved,
-            scaled, "time" if scaled is not None else None,
-        )]
+            moved = (
+                f" It moves the {dtype} underflow horizon from T ≈ {words.number(plain)} to "
+                + (f"T ≈ {words.number(scaled)}" if scaled is not None else "beyond the horizons measured")
+                + ": by ln(S_max) / |rate| at most, since the scaled seed must stay below the largest number."
+            )
+        return [
+            Recommendation(
+                "loss-scaling",
+                f"Keep {dtype} with dynamic loss scaling (scale the loss by a power of two before the backward pass, "
+                "divide the gradient after, lower the scale on overflow): with it the gradient's rate is "
+                f"{words.rate(ablated.rate, ablated.rate_low, ablated.rate_high)} against "
+                f"{words.number(evidence.expected_physical, 3, signed=True)} predicted by the physics." + moved,
+                scaled,
+                "time" if scaled is not None else None,
+            )
+        ]
 
 
 class Adjoint(AbstractCause):
@@ -211,7 +228,9 @@ class Adjoint(AbstractCause):
 
     name: ClassVar[str] = "adjoint"
     ablation_name: ClassVar[str] = "checkpoint-adjoint"
-    words: ClassVar[str] = "the adjoint method computes a gradient that differs from the exact derivative of the forward computation"
+    words: ClassVar[str] = (
+        "the adjoint method computes a gradient that differs from the exact derivative of the forward computation"
+    )
     exact: ClassVar[bool] = True
 
     @staticmethod
@@ -219,8 +238,11 @@ class Adjoint(AbstractCause):
         # An adaptive solve is differentiated through diffeqsolve, not through the steps
         # (reverse_through_steps is False), but with the exact adjoint already its
         # ablation would be the same configuration: nothing to test.
-        return (isinstance(simulator, SwappableAdjoint) and not reverse_through_steps(simulator)
-                and type(simulator.adjoint) is not type(simulator.exact_adjoint()))
+        return (
+            isinstance(simulator, SwappableAdjoint)
+            and not reverse_through_steps(simulator)
+            and type(simulator.adjoint) is not type(simulator.exact_adjoint())
+        )
 
     def suspect(self, evidence):
         sim = evidence.simulator
@@ -234,19 +256,24 @@ class Adjoint(AbstractCause):
     def ablate(self, evidence):
         sim = evidence.simulator
         exact = sim.exact_adjoint()
-        return sim.with_adjoint(exact), evidence.args, (
-            f"{type(exact).__name__} (discretise-then-optimise) instead of {adjoint_name(sim)}"
+        return (
+            sim.with_adjoint(exact),
+            evidence.args,
+            (f"{type(exact).__name__} (discretise-then-optimise) instead of {adjoint_name(sim)}"),
         )
 
     def recommend(self, evidence, ablated):
         sim = evidence.simulator
-        return [Recommendation(
-            "adjoint",
-            f"Replace {adjoint_name(sim)} with {type(sim.exact_adjoint()).__name__} (discretise-then-optimise): it "
-            "differentiates the forward computation itself instead of re-integrating the ODE backwards in time, "
-            "which is unstable when the forward flow contracts.",
-            None, None,
-        )]
+        return [
+            Recommendation(
+                "adjoint",
+                f"Replace {adjoint_name(sim)} with {type(sim.exact_adjoint()).__name__} (discretise-then-optimise): it "
+                "differentiates the forward computation itself instead of re-integrating the ODE backwards in time, "
+                "which is unstable when the forward flow contracts.",
+                None,
+                None,
+            )
+        ]
 
 
 class Discretization(AbstractCause):
@@ -278,29 +305,47 @@ class Discretization(AbstractCause):
         if isinstance(sim, SwappableAdjoint) and isinstance(ref, SwappableAdjoint):
             ref = ref.with_adjoint(sim.adjoint)
         solver = ref.describe().get("solver", type(ref).__name__)
-        return ref, evidence.args, f"the reference step ({solver}, dt = {ref.dt:g}) instead of the user's, same dtype and adjoint"
+        return (
+            ref,
+            evidence.args,
+            f"the reference step ({solver}, dt = {ref.dt:g}) instead of the user's, same dtype and adjoint",
+        )
 
     def recommend(self, evidence, ablated):
         sim, p = evidence.simulator, evidence.lambda_physical
         # At most a quarter of the measured time per halving.
         safe = largest_safe_step(
-            sim, evidence.y_start, evidence.args, float(p.exponents[0]), float(p.uncertainty[0]), evidence.t_max,
-            time=float(evidence.lambda_numerical.time) / 4, seed=int(evidence.lyapunov_options.get("seed", 0)),
+            sim,
+            evidence.y_start,
+            evidence.args,
+            float(p.exponents[0]),
+            float(p.uncertainty[0]),
+            evidence.t_max,
+            time=float(evidence.lambda_numerical.time) / 4,
+            seed=int(evidence.lyapunov_options.get("seed", 0)),
         )
         if safe is not None:
-            return [Recommendation(
-                "step size",
-                f"Reduce the step from {sim.dt:g} to at most {safe:.3g}: at that step the numerical map's lambda_1 "
-                f"matches the physics (within their 95% intervals, or a factor 2 of the gradient over T = "
-                f"{evidence.t_max:g}); a step that only keeps the map stable can be much larger.", safe, "time",
-            )]
+            return [
+                Recommendation(
+                    "step size",
+                    f"Reduce the step from {sim.dt:g} to at most {safe:.3g}: at that step the numerical map's lambda_1 "
+                    f"matches the physics (within their 95% intervals, or a factor 2 of the gradient over T = "
+                    f"{evidence.t_max:g}); a step that only keeps the map stable can be much larger.",
+                    safe,
+                    "time",
+                )
+            ]
         ref = evidence.reference
-        return [Recommendation(
-            "step size",
-            f"The step {evidence.simulator.dt:g} changes the dynamics; use a smaller step, the reference "
-            f"discretisation ({ref.describe().get('solver', type(ref).__name__)} at dt = {ref.dt:g}) or an implicit / "
-            "exponential integrator for stiff systems.", ref.dt, "time",
-        )]
+        return [
+            Recommendation(
+                "step size",
+                f"The step {evidence.simulator.dt:g} changes the dynamics; use a smaller step, the reference "
+                f"discretisation ({ref.describe().get('solver', type(ref).__name__)} at dt = {ref.dt:g}) or an implicit / "
+                "exponential integrator for stiff systems.",
+                ref.dt,
+                "time",
+            )
+        ]
 
 
 DEFAULT_CAUSES: tuple[AbstractCause, ...] = (Discretization(), Adjoint(), Precision(), LossScaling())

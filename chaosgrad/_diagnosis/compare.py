@@ -163,7 +163,9 @@ def _value_test(before, after):
     return None
 
 
-def compare(before: GradientGrowthResult, after: GradientGrowthResult, *, exact: bool, target: float | None, t_max: float) -> Comparison:
+def compare(
+    before: GradientGrowthResult, after: GradientGrowthResult, *, exact: bool, target: float | None, t_max: float
+) -> Comparison:
     """Does the ablation ``after`` change the user's gradient ``before``, towards ``target``?
 
     ``exact``: the ablated gradient is the exact derivative of the same numerical map, so
@@ -172,8 +174,10 @@ def compare(before: GradientGrowthResult, after: GradientGrowthResult, *, exact:
     """
     nf_b, nf_a = nonfinite_fraction(before), nonfinite_fraction(after)
     numbers: dict = {
-        "rate_before": float(before.rate), "rate_after": float(after.rate),
-        "nonfinite_fraction_before": nf_b, "nonfinite_fraction_after": nf_a,
+        "rate_before": float(before.rate),
+        "rate_after": float(after.rate),
+        "nonfinite_fraction_before": nf_b,
+        "nonfinite_fraction_after": nf_a,
         "median_norm_longest_before": _median_longest(before),
         "median_norm_longest_after": _median_longest(after),
     }
@@ -183,8 +187,11 @@ def compare(before: GradientGrowthResult, after: GradientGrowthResult, *, exact:
     numbers["lost_fraction"] = lost
     if lost > 0:
         return Comparison(
-            True, f"the user's gradient is exactly zero at {lost:.0%} of the measured horizons and members where the "
-                  "exact derivative of the same map is finite and non-zero: it underflows in the user's dtype", numbers)
+            True,
+            f"the user's gradient is exactly zero at {lost:.0%} of the measured horizons and members where the "
+            "exact derivative of the same map is finite and non-zero: it underflows in the user's dtype",
+            numbers,
+        )
     if exact and nf_a > nf_b:
         return Comparison(False, "the ablated run itself has more non-finite values", numbers)
 
@@ -198,15 +205,20 @@ def compare(before: GradientGrowthResult, after: GradientGrowthResult, *, exact:
             if not rate_moved and abs(paired[0]) * t_max > LOG2 and (paired[1] > 0 or paired[2] < 0):
                 rate_moved, gap = True, paired[0]
         moved_to = before.rate + gap
-        towards = exact or (target is not None and np.isfinite(target) and abs(moved_to - target) < abs(before.rate - target))
+        towards = exact or (
+            target is not None and np.isfinite(target) and abs(moved_to - target) < abs(before.rate - target)
+        )
         numbers.update(rate_gap=float(gap), rate_moved=bool(rate_moved), towards_target=bool(towards))
     values = _value_test(before, after) if exact else None
     if values is not None:
         numbers["values"] = values
     if rate_moved and towards:
         where = "the exact derivative's" if exact else "the prediction's"
-        return Comparison(True, f"the change moves the rate by {gap:+.4g} (from {before.rate:+.4g} to {after.rate:+.4g}), "
-                                f"towards {where}", numbers)
+        return Comparison(
+            True,
+            f"the change moves the rate by {gap:+.4g} (from {before.rate:+.4g} to {after.rate:+.4g}), towards {where}",
+            numbers,
+        )
     if values is not None and values["values_differ"]:
         return Comparison(
             True,
@@ -217,7 +229,19 @@ def compare(before: GradientGrowthResult, after: GradientGrowthResult, *, exact:
             numbers,
         )
     if rate_moved and not towards:
-        return Comparison(False, f"the change moves the rate from {before.rate:+.4g} to {after.rate:+.4g}, away from the prediction", numbers)
+        return Comparison(
+            False,
+            f"the change moves the rate from {before.rate:+.4g} to {after.rate:+.4g}, away from the prediction",
+            numbers,
+        )
     if values is None and exact:
-        return Comparison(False, "the rates agree, and the forward trajectories separate before any horizon where values could be compared", numbers)
-    return Comparison(False, "the change leaves the gradient's rate" + (" and values" if values is not None else "") + " as they were", numbers)
+        return Comparison(
+            False,
+            "the rates agree, and the forward trajectories separate before any horizon where values could be compared",
+            numbers,
+        )
+    return Comparison(
+        False,
+        "the change leaves the gradient's rate" + (" and values" if values is not None else "") + " as they were",
+        numbers,
+    )

@@ -21,23 +21,23 @@ beside is the schedule's (``_diagnosis.overlap``), not this function's.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
-from chaosgrad._simulators.capabilities import refinable
 from chaosgrad._diagnosis.causes import DEFAULT_CAUSES, AbstractCause, CauseEvidence
-from chaosgrad._runtime.compilation_cache import waits_for_background_on_error
-from chaosgrad._diagnosis.testing import try_cause
 from chaosgrad._diagnosis.expectation import choose_members, physical_expectation
 from chaosgrad._diagnosis.inputs import check_diagnosis
 from chaosgrad._diagnosis.overlap import DiagnosisOverlap
 from chaosgrad._diagnosis.result import STEPS, diagnosis_result
 from chaosgrad._diagnosis.spectra import measure_spectra
+from chaosgrad._diagnosis.testing import try_cause
 from chaosgrad._diagnosis.types import Diagnosis
 from chaosgrad._gradients.growth import measure_growth
-from chaosgrad._spectra.lyapunov import UntilConverged
+from chaosgrad._runtime.compilation_cache import waits_for_background_on_error
 from chaosgrad._runtime.precision import float64_scope
 from chaosgrad._runtime.schedule import Schedule
 from chaosgrad._simulators.base import AbstractSimulator
+from chaosgrad._simulators.capabilities import refinable
+from chaosgrad._spectra.lyapunov import UntilConverged
 
 
 @waits_for_background_on_error
@@ -104,17 +104,43 @@ def diagnose(
         A :class:`Diagnosis`. Parts that could not be measured are reported in
         ``notes`` and ``status == "partial"``, never raised.
     """
-    d = check_diagnosis(simulator, y0, args, loss=loss, horizons=horizons, wrt=wrt, reference=reference,
-                        members=members, transient=transient, lyapunov_time=lyapunov_time, k=k, causes=causes,
-                        seed=seed, literature=literature, config=config, shadowing=shadowing, progress=progress,
-                        name=name)
+    d = check_diagnosis(
+        simulator,
+        y0,
+        args,
+        loss=loss,
+        horizons=horizons,
+        wrt=wrt,
+        reference=reference,
+        members=members,
+        transient=transient,
+        lyapunov_time=lyapunov_time,
+        k=k,
+        causes=causes,
+        seed=seed,
+        literature=literature,
+        config=config,
+        shadowing=shadowing,
+        progress=progress,
+        name=name,
+    )
     simulator, y0, args, sel, loss, source = d.simulator, d.y0, d.args, d.sel, d.loss, d.source
     with Schedule() as schedule:
         overlap = DiagnosisOverlap.for_diagnosis(schedule, d)
 
         # ---- the probe, the transient with the reference dynamics, and the two spectra
-        sp = measure_spectra(simulator, d.reference, y0, args, sel, lyap=d.lyap, transient=d.transient,
-                             report=d.report, steps=STEPS, members=overlap.early_members)
+        sp = measure_spectra(
+            simulator,
+            d.reference,
+            y0,
+            args,
+            sel,
+            lyap=d.lyap,
+            transient=d.transient,
+            report=d.report,
+            steps=STEPS,
+            members=overlap.early_members,
+        )
         notes = list(sp.notes)
         physics = physical_expectation(sp, d, notes)
 
@@ -123,24 +149,38 @@ def diagnose(
         d.report("gradient growth", 3, STEPS)
         chosen = choose_members(sp, d, physics, notes)
         overlap.ablations_ahead(d.causes, chosen.y0s, chosen.ablated_inputs)
-        grad = measure_growth(simulator, chosen.y0s, args, loss=loss, sel=sel, plan=physics.plan,
-                              independent=source.independent)
+        grad = measure_growth(
+            simulator, chosen.y0s, args, loss=loss, sel=sel, plan=physics.plan, independent=source.independent
+        )
         notes += list(grad.notes)
 
         # ---- causes: each suspect one ablated on the same members and horizons
         d.report("ablations", 4, STEPS)
         evidence = CauseEvidence(
-            simulator=simulator, args=args, reference=sp.ref_run.simulator,
+            simulator=simulator,
+            args=args,
+            reference=sp.ref_run.simulator,
             reference_differs=d.reference is not None or refinable(simulator),
-            lambda_physical=physics.lam_phys, lambda_numerical=sp.lam_num, gradient=grad,
-            expected_physical=chosen.expected[0], expected_numerical=physics.expected_numerical, t_max=physics.t_max,
-            wrt_state=physics.is_state, y_start=simulator.prepare(sp.y_ref),
-            lyapunov_options=dict(d.lyap, time=physics.lam_phys.time), y0=y0,
+            lambda_physical=physics.lam_phys,
+            lambda_numerical=sp.lam_num,
+            gradient=grad,
+            expected_physical=chosen.expected[0],
+            expected_numerical=physics.expected_numerical,
+            t_max=physics.t_max,
+            wrt_state=physics.is_state,
+            y_start=simulator.prepare(sp.y_ref),
+            lyapunov_options=dict(d.lyap, time=physics.lam_phys.time),
+            y0=y0,
         )
 
         def measure(sim, a, starts, loss_scaling=None):
-            return measure_growth(sim, **chosen.ablated_inputs(sim, a, starts), loss_scaling=loss_scaling,
-                                  time_integral=grad.rate_of_time_integral, independent=source.independent)
+            return measure_growth(
+                sim,
+                **chosen.ablated_inputs(sim, a, starts),
+                loss_scaling=loss_scaling,
+                time_integral=grad.rate_of_time_integral,
+                independent=source.independent,
+            )
 
         tested = [(c, r) for c in d.causes if (r := try_cause(c, evidence, chosen.y0s, measure)) is not None]
         return diagnosis_result(d, sp, physics, chosen, grad, evidence, tested, notes, name=name)

@@ -13,19 +13,20 @@ finite-time exponent along those same members over the same horizons
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from chaosgrad._diagnosis.evidence import finite_time_expectation
 from chaosgrad._diagnosis.inputs import E_FOLDINGS, MAX_DEFAULT_STEPS, MIN_DEFAULT_STEPS, DiagnosisInputs
 from chaosgrad._diagnosis.spectra import MemberPlan, Spectra, members_along_reference
-from chaosgrad._simulators.episodes import episode_horizons
-from chaosgrad._gradients.horizons import HorizonPlan, plan_horizons
-from chaosgrad._spectra.result import LyapunovResult
-from chaosgrad._pytree import floats_as_arrays
 from chaosgrad._diagnosis.verdict import expected_rate
+from chaosgrad._gradients.horizons import HorizonPlan, plan_horizons
 from chaosgrad._gradients.wrt import resolve_wrt
+from chaosgrad._pytree import floats_as_arrays
+from chaosgrad._simulators.episodes import episode_horizons
+from chaosgrad._spectra.result import LyapunovResult
 
 
 def default_horizons(rate: float, dt: float) -> np.ndarray:
@@ -55,8 +56,10 @@ def physical_expectation(sp: Spectra, d: DiagnosisInputs, notes: list) -> Physic
     if not sp.ref_run.converged and lam_phys.status == "ok":
         # The reference's own discretisation error: the last halving's change.
         h_p = math.hypot(h_p, sp.ref_run.step_error)
-        notes.append(f"the reference did not converge; lambda_physical's interval includes the last halving's change "
-                     f"({sp.ref_run.step_error:.2g})")
+        notes.append(
+            f"the reference did not converge; lambda_physical's interval includes the last halving's change "
+            f"({sp.ref_run.step_error:.2g})"
+        )
     is_state = d.sel.kind == "y0"
     expected = expected_rate(lam1_p, h_p, wrt_state=is_state)
     lam1_n = float(lam_num.exponents[0])
@@ -64,8 +67,9 @@ def physical_expectation(sp: Spectra, d: DiagnosisInputs, notes: list) -> Physic
     plan = d.plan
     if plan is None:
         finite = [abs(x) for x in (lam1_p, lam1_n) if math.isfinite(x)]
-        hs, episode_note = episode_horizons(simulator, d.y0, default_horizons(max(finite) if finite else math.nan,
-                                                                             simulator.dt))
+        hs, episode_note = episode_horizons(
+            simulator, d.y0, default_horizons(max(finite) if finite else math.nan, simulator.dt)
+        )
         notes += [episode_note] if episode_note else []
         plan = plan_horizons(hs, simulator.dt, exact=False)
     t_max = float(plan.times(simulator.dt)[-1])
@@ -89,23 +93,42 @@ def choose_members(sp: Spectra, d: DiagnosisInputs, physics: PhysicalExpectation
     if source.ergodic:
         y0s_ref = sp.members
         if y0s_ref is None:
-            y0s_ref = members_along_reference(simulator, sp.ref_start, sp.y_ref, d.args,
-                                              MemberPlan(source.count, physics.t_max, seed), lyap=d.lyap,
-                                              reference_diverged=sp.reference_diverged)
+            y0s_ref = members_along_reference(
+                simulator,
+                sp.ref_start,
+                sp.y_ref,
+                d.args,
+                MemberPlan(source.count, physics.t_max, seed),
+                lyap=d.lyap,
+                reference_diverged=sp.reference_diverged,
+            )
         y0s = simulator.prepare(y0s_ref)
     else:
         y0s = source.starts(simulator, d.y0, d.args, seed=seed, horizons=plan.times(simulator.dt)[plan.reported])
         if not sp.reference_diverged:
-            ft = finite_time_expectation(sp.ref_run.simulator, y0s, d.args, plan, simulator.dt, d.lyap, seed,
-                                         physics.is_state, notes, source.independent)
+            ft = finite_time_expectation(
+                sp.ref_run.simulator,
+                y0s,
+                d.args,
+                plan,
+                simulator.dt,
+                d.lyap,
+                seed,
+                physics.is_state,
+                notes,
+                source.independent,
+            )
             if ft is not None:
                 expected, expected_dof, expected_basis, along = ft
 
     def ablated_inputs(sim, a, starts):
         """The same members and reported horizons for an ablated set-up."""
         a = floats_as_arrays(a)
-        grid = (plan if sim.dt == simulator.dt
-                else plan_horizons(plan.times(simulator.dt)[plan.reported], sim.dt, exact=False))
+        grid = (
+            plan
+            if sim.dt == simulator.dt
+            else plan_horizons(plan.times(simulator.dt)[plan.reported], sim.dt, exact=False)
+        )
         return dict(y0s=sim.prepare(starts), args=a, loss=d.loss, sel=resolve_wrt(d.wrt, a), plan=grid)
 
     return ChosenMembers(y0s, tuple(expected), expected_dof, expected_basis, along, ablated_inputs)

@@ -10,12 +10,12 @@ spectra), the options of the spectra and the transient. A wrong argument raises
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
-from chaosgrad._diagnosis.causes import AbstractCause
 from chaosgrad._checks import (
     check_callable,
     check_count,
@@ -25,17 +25,18 @@ from chaosgrad._checks import (
     check_text,
     check_time,
 )
+from chaosgrad._diagnosis.causes import AbstractCause
 from chaosgrad._diagnosis.testing import ablation_name
-from chaosgrad._simulators.episodes import check_diagnosis_in_episode, steps_left
 from chaosgrad._errors import bad_argument
-from chaosgrad._gradients.options import checked_inputs
 from chaosgrad._gradients.horizons import HorizonPlan, plan_horizons
 from chaosgrad._gradients.losses import as_loss, check_scalar_loss
-from chaosgrad._spectra.lyapunov import UntilConverged, default_interval_steps, fixed_time_intervals, warn_spectrum_cost
 from chaosgrad._gradients.members import as_members
-from chaosgrad._simulators.probe import check_closed_tangent
-from chaosgrad._spectra.reference import check_reference
+from chaosgrad._gradients.options import checked_inputs
 from chaosgrad._gradients.wrt import Wrt, resolve_wrt
+from chaosgrad._simulators.episodes import check_diagnosis_in_episode, steps_left
+from chaosgrad._simulators.probe import check_closed_tangent
+from chaosgrad._spectra.lyapunov import UntilConverged, default_interval_steps, fixed_time_intervals, warn_spectrum_cost
+from chaosgrad._spectra.reference import check_reference
 
 LOG2 = math.log(2.0)
 # Default horizons: the longest is where the expected rate changes the gradient by e^25
@@ -74,7 +75,9 @@ def check_causes(causes) -> tuple[AbstractCause, ...]:
     try:
         causes = tuple(causes)
     except TypeError:
-        raise bad_argument("causes", f"{causes!r} is not a sequence of causes", "pass e.g. chaosgrad.DEFAULT_CAUSES") from None
+        raise bad_argument(
+            "causes", f"{causes!r} is not a sequence of causes", "pass e.g. chaosgrad.DEFAULT_CAUSES"
+        ) from None
     for c in causes:
         if isinstance(c, type) and issubclass(c, AbstractCause):
             raise bad_argument("causes", f"{c.__name__} is a class, not an instance", f"pass {c.__name__}()")
@@ -84,7 +87,9 @@ def check_causes(causes) -> tuple[AbstractCause, ...]:
     names = [ablation_name(c) for c in causes]
     dup = sorted({n for n in names if names.count(n) > 1})
     if dup:
-        raise bad_argument("causes", f"ablation names {dup} appear more than once", "give every ablation a distinct ablation_name")
+        raise bad_argument(
+            "causes", f"ablation names {dup} appear more than once", "give every ablation a distinct ablation_name"
+        )
     return causes
 
 
@@ -97,14 +102,18 @@ def _lyapunov_options(simulator, n, lyapunov_time, k, t_max_hint, seed) -> dict:
         time = UntilConverged(atol=atol)
     else:
         time = lyapunov_time
-    return dict(k=min(n, 8) if k is None else k, transient=0.0, interval=default_interval_steps(dt) * dt, time=time, seed=seed)
+    return dict(
+        k=min(n, 8) if k is None else k, transient=0.0, interval=default_interval_steps(dt) * dt, time=time, seed=seed
+    )
 
 
 def _numbers(values) -> bool:
     if isinstance(values, (str, bytes)):
         return False
-    return all(isinstance(v, (int, float, np.floating, np.integer)) and not isinstance(v, bool)
-               for v in np.ravel(np.asarray(values, dtype=object)))
+    return all(
+        isinstance(v, (int, float, np.floating, np.integer)) and not isinstance(v, bool)
+        for v in np.ravel(np.asarray(values, dtype=object))
+    )
 
 
 def check_literature(literature) -> None:
@@ -122,7 +131,23 @@ def check_literature(literature) -> None:
         raise bad_argument("literature", f"source {literature['source']!r} is not a string", fix)
 
 
-def _checked(simulator, y0, args, *, loss, horizons, wrt, reference, members, transient, lyapunov_time, k, causes, seed, literature=None):
+def _checked(
+    simulator,
+    y0,
+    args,
+    *,
+    loss,
+    horizons,
+    wrt,
+    reference,
+    members,
+    transient,
+    lyapunov_time,
+    k,
+    causes,
+    seed,
+    literature=None,
+):
     """Every argument of :func:`diagnose`, checked before anything is computed."""
     simulator, y0, args, seed = checked_inputs(simulator, y0, args, seed)
     sel = resolve_wrt(wrt, args)
@@ -131,10 +156,14 @@ def _checked(simulator, y0, args, *, loss, horizons, wrt, reference, members, tr
         reference = check_reference(reference, y0, args)
     members = as_members(members, y0)
     check_time("transient", transient, allow_none=True, example="10.0")
-    if lyapunov_time is not None and not isinstance(lyapunov_time, UntilConverged) and (
-        not isinstance(lyapunov_time, (int, float)) or not 0 < lyapunov_time < math.inf
+    if (
+        lyapunov_time is not None
+        and not isinstance(lyapunov_time, UntilConverged)
+        and (not isinstance(lyapunov_time, (int, float)) or not 0 < lyapunov_time < math.inf)
     ):
-        raise bad_argument("lyapunov_time", f"{lyapunov_time!r} is not a positive time", "pass e.g. 100.0, or UntilConverged()")
+        raise bad_argument(
+            "lyapunov_time", f"{lyapunov_time!r} is not a positive time", "pass e.g. 100.0, or UntilConverged()"
+        )
     if isinstance(lyapunov_time, (int, float)):
         fixed_time_intervals("lyapunov_time", lyapunov_time, simulator.dt, default_interval_steps(simulator.dt))
     check_literature(literature)
@@ -143,16 +172,36 @@ def _checked(simulator, y0, args, *, loss, horizons, wrt, reference, members, tr
     check_closed_tangent(simulator, y0, args)
     check_scalar_loss(loss, y0)
     plan = plan_horizons(horizons, simulator.dt) if horizons is not None else None
-    check_diagnosis_in_episode(simulator, y0, plan=plan, transient=transient, lyapunov_time=lyapunov_time,
-                               source=members, seed=seed)
+    check_diagnosis_in_episode(
+        simulator, y0, plan=plan, transient=transient, lyapunov_time=lyapunov_time, source=members, seed=seed
+    )
     n = simulator.tangent_space(y0)[0].dim
     if k is not None and (not isinstance(k, (int, np.integer)) or not 1 <= k <= n):
         raise bad_argument("k", f"{k!r} is not between 1 and the state dimension {n}", f"pass 1 <= k <= {n}")
     return simulator, y0, args, sel, loss, reference, causes, plan, n, members
 
 
-def check_diagnosis(simulator, y0, args, *, loss, horizons, wrt, reference, members, transient, lyapunov_time, k,
-                    causes, seed, literature, config, shadowing, progress, name) -> DiagnosisInputs:
+def check_diagnosis(
+    simulator,
+    y0,
+    args,
+    *,
+    loss,
+    horizons,
+    wrt,
+    reference,
+    members,
+    transient,
+    lyapunov_time,
+    k,
+    causes,
+    seed,
+    literature,
+    config,
+    shadowing,
+    progress,
+    name,
+) -> DiagnosisInputs:
     """Every argument of ``diagnose``, checked before anything is computed; the cost of
     its spectra is estimated (and warned about) here too."""
     from chaosgrad._shadowing.methods import LSS, NILSS
@@ -164,8 +213,20 @@ def check_diagnosis(simulator, y0, args, *, loss, horizons, wrt, reference, memb
     check_callable("progress", progress, signature="progress(label, done, total)")
     check_strategy("shadowing", shadowing, (NILSS, LSS), words=("auto", None), example="'auto', NILSS(), LSS() or None")
     simulator, y0, args, sel, loss, reference, causes, plan, n, source = _checked(
-        simulator, y0, args, loss=loss, horizons=horizons, wrt=wrt, reference=reference, members=members,
-        transient=transient, lyapunov_time=lyapunov_time, k=k, causes=causes, seed=seed, literature=literature,
+        simulator,
+        y0,
+        args,
+        loss=loss,
+        horizons=horizons,
+        wrt=wrt,
+        reference=reference,
+        members=members,
+        transient=transient,
+        lyapunov_time=lyapunov_time,
+        k=k,
+        causes=causes,
+        seed=seed,
+        literature=literature,
     )
     t_hint = float(plan.times(simulator.dt)[-1]) if plan is not None else MAX_DEFAULT_STEPS * simulator.dt
     lyap = _lyapunov_options(simulator, n, lyapunov_time, k, t_hint, int(seed))
@@ -175,7 +236,23 @@ def check_diagnosis(simulator, y0, args, *, loss, horizons, wrt, reference, memb
     if transient is None:
         transient = 0.1 * (lyapunov_time if isinstance(lyapunov_time, (int, float)) else 20000 * simulator.dt)
     return DiagnosisInputs(
-        simulator=simulator, y0=y0, args=args, wrt=wrt, sel=sel, loss=loss, reference=reference, causes=causes,
-        plan=plan, n=n, source=source, seed=seed, lyap=lyap, transient=float(transient), lyapunov_time=lyapunov_time,
-        literature=literature, shadowing=shadowing, config=config, report=progress or (lambda *a: None),
+        simulator=simulator,
+        y0=y0,
+        args=args,
+        wrt=wrt,
+        sel=sel,
+        loss=loss,
+        reference=reference,
+        causes=causes,
+        plan=plan,
+        n=n,
+        source=source,
+        seed=seed,
+        lyap=lyap,
+        transient=float(transient),
+        lyapunov_time=lyapunov_time,
+        literature=literature,
+        shadowing=shadowing,
+        config=config,
+        report=progress or (lambda *a: None),
     )

@@ -14,11 +14,10 @@ from __future__ import annotations
 
 from functools import partial
 
-from chaosgrad._runtime.compilation_cache import BackgroundProgram
-from chaosgrad._diagnosis.testing import anticipate_ablations
 from chaosgrad._diagnosis.spectra import USER_SPECTRUM_RUN, MemberPlan, members_along_reference, user_spectrum
-from chaosgrad._spectra.lyapunov import lower_spectrum
-from chaosgrad._spectra.reference import default_reference
+from chaosgrad._diagnosis.testing import anticipate_ablations
+from chaosgrad._gradients.sweep import early_sweep_program
+from chaosgrad._runtime.compilation_cache import BackgroundProgram
 from chaosgrad._runtime.schedule import (
     GROWTH,
     MEASURING_TIME,
@@ -30,20 +29,39 @@ from chaosgrad._runtime.schedule import (
     USER_SPECTRUM,
     Schedule,
 )
-from chaosgrad._gradients.sweep import early_sweep_program
+from chaosgrad._spectra.lyapunov import lower_spectrum
+from chaosgrad._spectra.reference import default_reference
+
 
 class DiagnosisOverlap:
     """Registers, on ``schedule``, what the diagnosis of ``simulator`` compiles ahead and
     runs beside; ``sample_members(ref_start, y_ref)`` samples the members along the
     reference (or ``None`` when the horizons are not known up front)."""
 
-    def __init__(self, schedule: Schedule, simulator, reference, y0, args, *, lyap: dict, loss, sel, plan, members: int,
-                 sample_members=None):
+    def __init__(
+        self,
+        schedule: Schedule,
+        simulator,
+        reference,
+        y0,
+        args,
+        *,
+        lyap: dict,
+        loss,
+        sel,
+        plan,
+        members: int,
+        sample_members=None,
+    ):
         self.schedule, self.simulator, self.args, self.lyap = schedule, simulator, args, lyap
         ref = reference if reference is not None else default_reference(simulator)
         for role, sim in ((REFERENCE_SPECTRUM, ref), (USER_SPECTRUM, simulator)):
-            schedule.compile(role, BackgroundProgram(
-                lambda sim=sim: lower_spectrum(sim, y0, args, k=lyap["k"], interval=lyap["interval"])))
+            schedule.compile(
+                role,
+                BackgroundProgram(
+                    lambda sim=sim: lower_spectrum(sim, y0, args, k=lyap["k"], interval=lyap["interval"])
+                ),
+            )
         schedule.compile(SWEEP, early_sweep_program(simulator, simulator.prepare(y0), members, args, loss, sel, plan))
         self._sample_members = sample_members
         self.early_members = None
@@ -55,23 +73,57 @@ class DiagnosisOverlap:
         Members on the attractor are sampled beside the spectra when the caller fixed
         the horizons (their spacing is the longest horizon): :attr:`early_members`."""
         plan, source, simulator = d.plan, d.source, d.simulator
-        early = (None if plan is None or not source.ergodic
-                 else MemberPlan(source.count, float(plan.times(simulator.dt)[-1]), int(d.seed)))
-        sample = None if early is None else partial(members_along_reference, simulator, args=d.args, plan=early,
-                                                    lyap=d.lyap, reference_diverged=False)
-        overlap = cls(schedule, simulator, d.reference, d.y0, d.args, lyap=d.lyap, loss=d.loss, sel=d.sel, plan=plan,
-                      members=source.count, sample_members=sample)
+        early = (
+            None
+            if plan is None or not source.ergodic
+            else MemberPlan(source.count, float(plan.times(simulator.dt)[-1]), int(d.seed))
+        )
+        sample = (
+            None
+            if early is None
+            else partial(
+                members_along_reference, simulator, args=d.args, plan=early, lyap=d.lyap, reference_diverged=False
+            )
+        )
+        overlap = cls(
+            schedule,
+            simulator,
+            d.reference,
+            d.y0,
+            d.args,
+            lyap=d.lyap,
+            loss=d.loss,
+            sel=d.sel,
+            plan=plan,
+            members=source.count,
+            sample_members=sample,
+        )
         overlap.early_members = early
         return overlap
 
     def _transient_done(self, ref_start, y_ref, diverged: bool) -> None:
         if self._sample_members is not None and not diverged:
             self.schedule.start(MEMBERS, self._sample_members, ref_start, y_ref)
-        self.schedule.on(MEASURING_TIME, lambda time: self.schedule.start(
-            (USER_SPECTRUM_RUN, time), user_spectrum, self.schedule, self.simulator, y_ref, self.args, self.lyap, time))
+        self.schedule.on(
+            MEASURING_TIME,
+            lambda time: self.schedule.start(
+                (USER_SPECTRUM_RUN, time),
+                user_spectrum,
+                self.schedule,
+                self.simulator,
+                y_ref,
+                self.args,
+                self.lyap,
+                time,
+            ),
+        )
 
     def ablations_ahead(self, causes, y0s, ablated_inputs) -> None:
         """Compile the ablations the causes anticipate once the user's sweep is lowered."""
-        self.schedule.on(SWEEP_LOWERED, lambda: [
-            self.schedule.compile(GROWTH, program)
-            for program in anticipate_ablations(causes, self.simulator, self.args, y0s, ablated_inputs)])
+        self.schedule.on(
+            SWEEP_LOWERED,
+            lambda: [
+                self.schedule.compile(GROWTH, program)
+                for program in anticipate_ablations(causes, self.simulator, self.args, y0s, ablated_inputs)
+            ],
+        )

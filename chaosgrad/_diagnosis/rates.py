@@ -43,8 +43,11 @@ def _own_rates(v: VerdictInputs) -> list[tuple[float, float, int]]:
     """``(rate, se, dof)`` of every fitted member, when each has its own curve's
     uncertainty and there are at least two; empty otherwise (the member evidence is then
     not used)."""
-    rates = [(r, se, d) for r, se, d in zip(v.member_rates, v.member_rate_se, v.member_rate_dof)
-             if math.isfinite(r) and math.isfinite(se) and d >= 1]
+    rates = [
+        (r, se, d)
+        for r, se, d in zip(v.member_rates, v.member_rate_se, v.member_rate_dof)
+        if math.isfinite(r) and math.isfinite(se) and d >= 1
+    ]
     if len(rates) < 2 or len(rates) < len([r for r in v.member_rates if math.isfinite(r)]):
         return []
     return rates
@@ -55,8 +58,10 @@ def members_class(v: VerdictInputs) -> str | None:
     curve), when the mean's interval leaves it open: with few members the Student-t on
     their spread is wide although each member's growth is plain. ``None`` unless every
     fitted member (at least two) is in one class."""
-    classes = {growth_class(r, r - t_quantile(0.975, d) * se, r + t_quantile(0.975, d) * se, v.t_max)
-               for r, se, d in _own_rates(v)}
+    classes = {
+        growth_class(r, r - t_quantile(0.975, d) * se, r + t_quantile(0.975, d) * se, v.t_max)
+        for r, se, d in _own_rates(v)
+    }
     return classes.pop() if len(classes) == 1 else None
 
 
@@ -175,7 +180,9 @@ def _paired_comparison(v: VerdictInputs) -> RateComparison:
         return RateComparison("disagree", text + f", significant at the {DISAGREEMENT_LEVEL:.0%} level")
     if lo <= 0.0 <= hi:
         return RateComparison("agree", text + ", an interval that contains 0")
-    return RateComparison("undecided", text + f": 0 is outside its 95% interval but not at the {DISAGREEMENT_LEVEL:.0%} level")
+    return RateComparison(
+        "undecided", text + f": 0 is outside its 95% interval but not at the {DISAGREEMENT_LEVEL:.0%} level"
+    )
 
 
 def rate_comparison(v: VerdictInputs) -> RateComparison:
@@ -214,12 +221,17 @@ def rate_comparison(v: VerdictInputs) -> RateComparison:
     e_se = 0.5 * (v.expected_high - v.expected_low) / t_quantile(0.975, max(int(v.expected_dof), 1))
     n = _every_member_beyond(v, centre, e_se)
     if n:
-        return RateComparison("disagree", f"each of the {n} members differs on its own, at the {level} level "
-                                          "against its own curve's uncertainty")
+        return RateComparison(
+            "disagree",
+            f"each of the {n} members differs on its own, at the {level} level against its own curve's uncertainty",
+        )
     if v.rate_low <= v.expected_high and v.rate_high >= v.expected_low:
         return RateComparison("agree", "the 95% intervals overlap")
-    return RateComparison("undecided", f"the 95% intervals are disjoint, but the gap is not significant at the {level} level",
-                          _members_needed(v, abs(v.rate - centre), h_expected))
+    return RateComparison(
+        "undecided",
+        f"the 95% intervals are disjoint, but the gap is not significant at the {level} level",
+        _members_needed(v, abs(v.rate - centre), h_expected),
+    )
 
 
 def disagreement(v: VerdictInputs) -> bool:

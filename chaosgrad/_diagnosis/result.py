@@ -20,8 +20,8 @@ from chaosgrad._diagnosis.advice import explain, overflow_horizons, recommend
 from chaosgrad._diagnosis.evidence import verdict_inputs
 from chaosgrad._diagnosis.shadowing import run_shadowing, shadowing_applies, shadowing_recommendation, shadowing_words
 from chaosgrad._diagnosis.types import Diagnosis, Recommendation
-from chaosgrad._spectra.finite_time import paired_gap
 from chaosgrad._diagnosis.verdict import decide, physics_class
+from chaosgrad._spectra.finite_time import paired_gap
 
 LOG2 = math.log(2.0)
 STEPS = 5  # the progress steps: transient, lambda_physical, lambda_numerical, gradient growth, ablations
@@ -56,7 +56,9 @@ def _recommendations(tested, evidence, notes, **general) -> list:
                 notes.append(f"cause {cause.name} could not word its advice: {type(exc).__name__}: {exc}")
     recs = recommend(**general) + own
     if not recs and general["verdict"] == "stable":
-        recs.append(Recommendation("none", "The gradient is well conditioned at these horizons; no change needed.", None, None))
+        recs.append(
+            Recommendation("none", "The gradient is well conditioned at these horizons; no change needed.", None, None)
+        )
     return recs
 
 
@@ -71,7 +73,9 @@ def _config(grad, simulator, ref_run, lam_phys, lyap, causes, *, members, seed, 
         "seed": int(seed),
         "transient": float(transient),
         "lyapunov": {
-            "k": lyap["k"], "interval": float(lyap["interval"]), "time": float(lam_phys.time),
+            "k": lyap["k"],
+            "interval": float(lyap["interval"]),
+            "time": float(lam_phys.time),
             "convergence": lam_phys.convergence,
         },
         "causes": [c.name for c in causes],
@@ -93,50 +97,96 @@ def diagnosis_result(d, sp, physics, chosen, grad, evidence, tested, notes: list
     # exponents; their difference is the sharper test, where the prediction is a rate
     # (the initial state's gradient, or a parameter's on growth) rather than an interval.
     along = chosen.along
-    gap = (paired_gap(grad, along, independent=source.independent)
-           if along is not None and (is_state or along.low > 0) else None)
+    gap = (
+        paired_gap(grad, along, independent=source.independent)
+        if along is not None and (is_state or along.low > 0)
+        else None
+    )
     ablations = tuple(ab for _, (ab, _) in tested)
     for ab in ablations:
         if ab.status == "failed":
             notes.append(f"ablation {ab.name} could not run: {ab.error}")
     expected, e_lo, e_hi = chosen.expected
-    phys = physics_class(physics.lam1, physics.half_width, t_max, reference_ok=lam_phys.status == "ok",
-                         reference_diverged=sp.reference_diverged)
-    inputs = verdict_inputs(grad, ablations, (expected, e_lo, e_hi), t_max, phys, sp.reference_diverged,
-                            chosen.expected_dof, simulator.dtype)
-    propagates = all(isinstance(x, float) and math.isfinite(x) and x != 0.0
-                     for x in (sp.step_derivatives.get("state"), sp.step_derivatives.get("wrt")))
+    phys = physics_class(
+        physics.lam1,
+        physics.half_width,
+        t_max,
+        reference_ok=lam_phys.status == "ok",
+        reference_diverged=sp.reference_diverged,
+    )
+    inputs = verdict_inputs(
+        grad,
+        ablations,
+        (expected, e_lo, e_hi),
+        t_max,
+        phys,
+        sp.reference_diverged,
+        chosen.expected_dof,
+        simulator.dtype,
+    )
+    propagates = all(
+        isinstance(x, float) and math.isfinite(x) and x != 0.0
+        for x in (sp.step_derivatives.get("state"), sp.step_derivatives.get("wrt"))
+    )
     decision = decide(dataclasses.replace(inputs, paired=gap or (), step_propagates=propagates))
 
     overflow, underflow = overflow_horizons(grad, simulator.dtype)
     recommendations = _recommendations(
-        tested, evidence, notes, physics=phys, verdict=decision.verdict, lam1_phys=physics.lam1, grad=grad,
-        dtype=simulator.dtype, overflow=overflow, underflow=underflow, is_state=is_state,
+        tested,
+        evidence,
+        notes,
+        physics=phys,
+        verdict=decision.verdict,
+        lam1_phys=physics.lam1,
+        grad=grad,
+        dtype=simulator.dtype,
+        overflow=overflow,
+        underflow=underflow,
+        is_state=is_state,
     )
     shadow, shadow_note = None, None
     if d.shadowing is not None:
         applies, shadow_note = shadowing_applies(decision.verdict, phys, d.loss.long_time_average, is_state)
         if applies:
             d.report("shadowing", 5, STEPS + 1)
-            shadow, shadow_note = run_shadowing(d.shadowing, simulator, simulator.prepare(sp.y_ref), d.args, d.loss,
-                                                d.wrt, physics.lam1)
+            shadow, shadow_note = run_shadowing(
+                d.shadowing, simulator, simulator.prepare(sp.y_ref), d.args, d.loss, d.wrt, physics.lam1
+            )
             if shadow is not None and shadow_note is None:
                 recommendations = [shadowing_recommendation(shadow), *recommendations]
         if shadow_note:
             notes.append(shadow_note)
     diag_name = name or "user simulator"
     explanation = explain(
-        name=diag_name, decision=decision, physics=phys, lam_phys=lam_phys, lam_num=sp.lam_num, grad=grad,
-        expected=expected, ablations=ablations, overflow=overflow, dtype=simulator.dtype,
+        name=diag_name,
+        decision=decision,
+        physics=phys,
+        lam_phys=lam_phys,
+        lam_num=sp.lam_num,
+        grad=grad,
+        expected=expected,
+        ablations=ablations,
+        overflow=overflow,
+        dtype=simulator.dtype,
     )
     if shadow is not None and shadow_note is None:
         explanation += " The usable derivative: " + shadowing_words(shadow) + "."
     failed = any(ab.status == "failed" for ab in ablations)
-    status = ("partial" if failed or lam_phys.status != "ok" or not sp.ref_run.converged or grad.status == "partial"
-              else "ok")
-    cfg = _config(grad, simulator, sp.ref_run, lam_phys, d.lyap, d.causes, members=source.count, seed=d.seed,
-                  transient=d.transient, extra={"member_source": source.describe(),
-                                                "expected_basis": chosen.expected_basis, **(d.config or {})})
+    status = (
+        "partial" if failed or lam_phys.status != "ok" or not sp.ref_run.converged or grad.status == "partial" else "ok"
+    )
+    cfg = _config(
+        grad,
+        simulator,
+        sp.ref_run,
+        lam_phys,
+        d.lyap,
+        d.causes,
+        members=source.count,
+        seed=d.seed,
+        transient=d.transient,
+        extra={"member_source": source.describe(), "expected_basis": chosen.expected_basis, **(d.config or {})},
+    )
     d.report("done", STEPS, STEPS)
     return Diagnosis(
         name=diag_name,

@@ -29,26 +29,31 @@ def shadowing_applies(verdict: str, physics: str, time_averaged: bool, wrt_state
     if physics != "chaotic" or verdict not in ("intrinsic-explosion", "inconclusive"):
         return False, None
     if wrt_state:
-        return False, ("shadowing does not apply: a long-time average does not depend on the initial state, and a "
-                       "finite-horizon loss's gradient with respect to it grows at lambda_1 by the physics")
+        return False, (
+            "shadowing does not apply: a long-time average does not depend on the initial state, and a "
+            "finite-horizon loss's gradient with respect to it grows at lambda_1 by the physics"
+        )
     if not time_averaged:
-        return False, ("shadowing does not apply: the loss is a function of the final state, whose derivative grows "
-                       "without limit as T grows; a long-time average of it (TimeAveragedLoss) has a finite "
-                       "derivative that shadowing computes")
+        return False, (
+            "shadowing does not apply: the loss is a function of the final state, whose derivative grows "
+            "without limit as T grows; a long-time average of it (TimeAveragedLoss) has a finite "
+            "derivative that shadowing computes"
+        )
     return True, None
 
 
 def run_shadowing(option, simulator, y_start, args, loss, wrt, lam1: float):
     """``(result, note)``: the shadowing derivative, or why it is missing."""
-    from chaosgrad._shadowing.methods import NILSS
     from chaosgrad._shadowing.api import shadowing_gradient
+    from chaosgrad._shadowing.methods import NILSS
 
     method = NILSS() if option == "auto" else option
     dt = float(simulator.dt)
     window = min(WINDOW_LYAPUNOV_TIMES / lam1 if math.isfinite(lam1) and lam1 > 0 else 100.0, MAX_WINDOW_STEPS * dt)
     try:
-        result = shadowing_gradient(simulator, y_start, args, objective=loss, wrt=wrt, time=window, method=method,
-                                    windows=WINDOWS)
+        result = shadowing_gradient(
+            simulator, y_start, args, objective=loss, wrt=wrt, time=window, method=method, windows=WINDOWS
+        )
     except Exception as exc:  # noqa: BLE001 - a finding, not a failure of the diagnosis
         return None, f"the shadowing derivative could not be computed: {type(exc).__name__}: {exc}"
     if result.status == "nonfinite":
@@ -57,17 +62,24 @@ def run_shadowing(option, simulator, y_start, args, loss, wrt, lam1: float):
 
 
 def shadowing_words(result) -> str:
-    parts = [f"{name} = {d:.4g} ± {2 * se:.2g}" if math.isfinite(se) else f"{name} = {d:.4g}"
-             for name, d, se in zip(result.parameters, result.derivative, result.standard_error)]
-    return (f"the derivative of the long-time average is d<J>/d {', '.join(parts)} ({result.method}, "
-            f"{result.unstable} unstable direction(s), {len(result.window_derivatives)} windows of "
-            f"{result.window_time:.3g} time units; ± two standard errors)")
+    parts = [
+        f"{name} = {d:.4g} ± {2 * se:.2g}" if math.isfinite(se) else f"{name} = {d:.4g}"
+        for name, d, se in zip(result.parameters, result.derivative, result.standard_error)
+    ]
+    return (
+        f"the derivative of the long-time average is d<J>/d {', '.join(parts)} ({result.method}, "
+        f"{result.unstable} unstable direction(s), {len(result.window_derivatives)} windows of "
+        f"{result.window_time:.3g} time units; ± two standard errors)"
+    )
 
 
 def shadowing_recommendation(result) -> Recommendation:
     value = float(result.derivative[0]) if result.derivative.size == 1 else None
     return Recommendation(
         "shadowing",
-        "Use the shadowing derivative instead of the exploding finite-horizon gradient: " + shadowing_words(result) + ".",
-        value, None,
+        "Use the shadowing derivative instead of the exploding finite-horizon gradient: "
+        + shadowing_words(result)
+        + ".",
+        value,
+        None,
     )

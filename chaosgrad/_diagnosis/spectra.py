@@ -14,11 +14,11 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 from chaosgrad._gradients.members import make_members
-from chaosgrad._spectra.lyapunov import lyapunov_spectrum, states_in_intervals
-from chaosgrad._spectra.result import LyapunovResult
-from chaosgrad._simulators.probe import probe_step
-from chaosgrad._spectra.reference import ReferenceRun, reference_spectrum, run_transient
 from chaosgrad._runtime.schedule import MEMBERS, REFERENCE_SPECTRUM, TRANSIENT_DONE, USER_SPECTRUM, Schedule, current
+from chaosgrad._simulators.probe import probe_step
+from chaosgrad._spectra.lyapunov import lyapunov_spectrum, states_in_intervals
+from chaosgrad._spectra.reference import ReferenceRun, reference_spectrum, run_transient
+from chaosgrad._spectra.result import LyapunovResult
 
 
 class Spectra(NamedTuple):
@@ -40,14 +40,21 @@ class MemberPlan(NamedTuple):
     seed: int
 
 
-def members_along_reference(simulator, ref_start, y_ref, args, plan: MemberPlan, *, lyap: dict, reference_diverged: bool):
+def members_along_reference(
+    simulator, ref_start, y_ref, args, plan: MemberPlan, *, lyap: dict, reference_diverged: bool
+):
     """Independent start states along the reference trajectory from ``y_ref``, one to two
     longest horizons apart, run with the reference's own compiled loop; along the user's
     dynamics in float64 when the reference diverged."""
     member_sim = ref_start if not reference_diverged else simulator.with_dtype("float64")
-    along = None if reference_diverged else (lambda gaps: states_in_intervals(
-        member_sim, y_ref, args, gaps, k=lyap["k"], interval=lyap["interval"]))
-    return make_members(member_sim, member_sim.prepare(y_ref), args, plan.count, plan.spacing, seed=plan.seed, along=along)
+    along = (
+        None
+        if reference_diverged
+        else (lambda gaps: states_in_intervals(member_sim, y_ref, args, gaps, k=lyap["k"], interval=lyap["interval"]))
+    )
+    return make_members(
+        member_sim, member_sim.prepare(y_ref), args, plan.count, plan.spacing, seed=plan.seed, along=along
+    )
 
 
 USER_SPECTRUM_RUN = "user's spectrum"  # with its measuring time: (USER_SPECTRUM_RUN, time)
@@ -60,8 +67,19 @@ def user_spectrum(schedule: Schedule, simulator, y_ref, args, lyap: dict, time):
     return lyapunov_spectrum(simulator, simulator.prepare(y_ref), args, **dict(lyap, time=time))
 
 
-def measure_spectra(simulator, reference, y0, args, sel, *, lyap: dict, transient: float, report, steps: int,
-                    members: MemberPlan | None = None) -> Spectra:
+def measure_spectra(
+    simulator,
+    reference,
+    y0,
+    args,
+    sel,
+    *,
+    lyap: dict,
+    transient: float,
+    report,
+    steps: int,
+    members: MemberPlan | None = None,
+) -> Spectra:
     """The probe, the transient with the reference dynamics, and both spectra; what went
     wrong with the spectra is in ``notes``, never raised. ``members``: sample them too
     (:func:`members_along_reference`). What runs ahead and beside is the current
@@ -89,16 +107,18 @@ def measure_spectra(simulator, reference, y0, args, sel, *, lyap: dict, transien
     notes.append(f"reference dynamics: {ref_run.note}")
     notes.append(f"measuring time of the reference spectrum: {lam_phys.convergence}")
     report("lambda_numerical", 2, steps)
-    lam_num = schedule.take((USER_SPECTRUM_RUN, lam_phys.time), user_spectrum, schedule, simulator, y_ref, args, lyap,
-                            lam_phys.time)
+    lam_num = schedule.take(
+        (USER_SPECTRUM_RUN, lam_phys.time), user_spectrum, schedule, simulator, y_ref, args, lyap, lam_phys.time
+    )
     for whose, res in (("the reference", lam_phys), ("the user's simulator", lam_num)):
         if res.failure:
             notes.append(f"{whose}'s step reported a failure at {res.failure}")
     reference_diverged |= lam_phys.status != "ok" and lam_phys.nonfinite_quantity == "state"
     starts = None
     if members is not None:
-        along = (lambda: members_along_reference(simulator, ref_start, y_ref, args, members, lyap=lyap,
-                                                 reference_diverged=reference_diverged))
+        along = lambda: members_along_reference(
+            simulator, ref_start, y_ref, args, members, lyap=lyap, reference_diverged=reference_diverged
+        )
         if reference_diverged:
             schedule.discard(MEMBERS)  # the reference spectrum diverged: along the user's dynamics instead
             starts = along()

@@ -59,17 +59,36 @@ def try_cause(cause, evidence: CauseEvidence, y0s, measure) -> tuple[Ablation, G
         after = measure(check_simulator(sim), args, y0s, **options)
     except Exception as exc:  # an ablation that cannot run is reported, not raised
         return Ablation(
-            name=name, cause=cause.name, change="(could not be built)", suspected=suspected, rate_before=grad.rate,
-            rate_after=math.nan, interval_before=(grad.rate_low, grad.rate_high), interval_after=(math.nan, math.nan),
-            confirmed=False, reason="the ablation could not run", status="failed", error=f"{type(exc).__name__}: {exc}",
+            name=name,
+            cause=cause.name,
+            change="(could not be built)",
+            suspected=suspected,
+            rate_before=grad.rate,
+            rate_after=math.nan,
+            interval_before=(grad.rate_low, grad.rate_high),
+            interval_after=(math.nan, math.nan),
+            confirmed=False,
+            reason="the ablation could not run",
+            status="failed",
+            error=f"{type(exc).__name__}: {exc}",
             evidence={},
         ), None
     target = None if cause.exact else cause.target(evidence)
     result = compare(grad, after, exact=cause.exact, target=target, t_max=evidence.t_max)
     return Ablation(
-        name=name, cause=cause.name, change=change, suspected=suspected, rate_before=grad.rate, rate_after=after.rate,
-        interval_before=(grad.rate_low, grad.rate_high), interval_after=(after.rate_low, after.rate_high),
-        confirmed=result.confirmed, reason=result.reason, status="ok", error=None, evidence=result.numbers,
+        name=name,
+        cause=cause.name,
+        change=change,
+        suspected=suspected,
+        rate_before=grad.rate,
+        rate_after=after.rate,
+        interval_before=(grad.rate_low, grad.rate_high),
+        interval_after=(after.rate_low, after.rate_high),
+        confirmed=result.confirmed,
+        reason=result.reason,
+        status="ok",
+        error=None,
+        evidence=result.numbers,
     ), after
 
 
@@ -78,18 +97,41 @@ def confirmed_by_comparison(cause, name: str, evidence: CauseEvidence) -> Ablati
     a comparison that cannot run is reported, not raised."""
     grad = evidence.gradient
     nan = math.nan
-    record = dict(name=name, cause=cause.name, suspected="the caller asked for it (causes=)", rate_before=grad.rate,
-                  rate_after=nan, interval_before=(grad.rate_low, grad.rate_high), interval_after=(nan, nan))
+    record = dict(
+        name=name,
+        cause=cause.name,
+        suspected="the caller asked for it (causes=)",
+        rate_before=grad.rate,
+        rate_after=nan,
+        interval_before=(grad.rate_low, grad.rate_high),
+        interval_after=(nan, nan),
+    )
     try:
         confirmed, why, result = cause.confirm(evidence)
     except Exception as exc:  # noqa: BLE001 - reported like a failed ablation
-        return Ablation(**record, change="(could not be measured)", confirmed=False, reason="the comparison could not run",
-                        status="failed", error=f"{type(exc).__name__}: {exc}", evidence={})
+        return Ablation(
+            **record,
+            change="(could not be measured)",
+            confirmed=False,
+            reason="the comparison could not run",
+            status="failed",
+            error=f"{type(exc).__name__}: {exc}",
+            evidence={},
+        )
     numbers = {}
     biased = np.asarray(getattr(result, "biased", ()), bool)
     if biased.any():
         first = int(np.flatnonzero(biased)[0])
-        numbers = {"first_biased_horizon": float(np.asarray(result.horizons)[first]),
-                   "worst_z": float(np.asarray(result.worst_z)[first])}
-    return Ablation(**record, change=getattr(cause, "change", "its own comparison (cause rule 8)"),
-                    confirmed=bool(confirmed), reason=why, status="ok", error=None, evidence=numbers)
+        numbers = {
+            "first_biased_horizon": float(np.asarray(result.horizons)[first]),
+            "worst_z": float(np.asarray(result.worst_z)[first]),
+        }
+    return Ablation(
+        **record,
+        change=getattr(cause, "change", "its own comparison (cause rule 8)"),
+        confirmed=bool(confirmed),
+        reason=why,
+        status="ok",
+        error=None,
+        evidence=numbers,
+    )

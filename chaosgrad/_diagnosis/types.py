@@ -12,10 +12,10 @@ from typing import ClassVar
 
 import numpy as np
 
-from chaosgrad._spectra.result import LyapunovResult
+from chaosgrad._diagnosis.verdict import PHYSICS, VERDICTS
 from chaosgrad._results.serialize import Result
 from chaosgrad._shadowing.types import ShadowingResult
-from chaosgrad._diagnosis.verdict import PHYSICS, VERDICTS
+from chaosgrad._spectra.result import LyapunovResult
 
 # Names of the bundled causes (``chaosgrad.DEFAULT_CAUSES``); a user's own cause adds its own.
 CAUSES = ("discretization", "adjoint", "precision")
@@ -307,14 +307,19 @@ class Diagnosis(Result):
         if self.overflow_horizon is not None and words.finite(self.overflow_horizon):
             from chaosgrad.report._text import horizon_kind  # the rule the report's words use
 
-            kind = ("overflow at T ≈ {} (extrapolated at the measured rate)" if horizon_kind(self) == "overflow"
-                    else "gradient non-finite from T ≈ {} (observed)")
+            kind = (
+                "overflow at T ≈ {} (extrapolated at the measured rate)"
+                if horizon_kind(self) == "overflow"
+                else "gradient non-finite from T ≈ {} (observed)"
+            )
             lines.append(f"  {self.dtype} {kind.format(words.number(self.overflow_horizon))}")
         if self.underflow_horizon is not None:
             lines.append(f"  {self.dtype} underflow at T ≈ {self.underflow_horizon:.3g}")
         if self.shadowing is not None:
-            lines.append(f"  shadowing          {', '.join(f'{d:+.4g} ± {2 * e:.2g}' for d, e in zip(self.shadowing.derivative, self.shadowing.standard_error))} "
-                         f"(d<J>/d{', '.join(self.shadowing.parameters)}, {self.shadowing.method})")
+            lines.append(
+                f"  shadowing          {', '.join(f'{d:+.4g} ± {2 * e:.2g}' for d, e in zip(self.shadowing.derivative, self.shadowing.standard_error))} "
+                f"(d<J>/d{', '.join(self.shadowing.parameters)}, {self.shadowing.method})"
+            )
         elif self.shadowing_note:
             lines.append(f"  shadowing          {self.shadowing_note}")
         lines += [f"  because: {r}" for r in self.reasons]

@@ -44,7 +44,6 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
-
 from typing import TYPE_CHECKING
 
 from chaosgrad._diagnosis import words as words
@@ -209,19 +208,26 @@ def _overflow_of_growth(v: VerdictInputs) -> Decision | None:
         after = growth_class(rate, low, high, v.t_max)
         if after is None:
             return Decision(
-                "inconclusive", tuple(dict.fromkeys(v.confirmed)),
-                (f"the gradient is non-finite at {v.nonfinite_fraction:.0%} of the measured horizons and members, too "
-                 f"early to fit its rate, and the ablation of {cause} that keeps it finite does not decide its growth "
-                 f"either ({words.rate(rate, low, high)})",),
+                "inconclusive",
+                tuple(dict.fromkeys(v.confirmed)),
+                (
+                    f"the gradient is non-finite at {v.nonfinite_fraction:.0%} of the measured horizons and members, too "
+                    f"early to fit its rate, and the ablation of {cause} that keeps it finite does not decide its growth "
+                    f"either ({words.rate(rate, low, high)})",
+                ),
                 ("more members", "horizons below where the gradient overflows", "a wider dtype"),
             )
         if after == "grows" and not disagreement(dataclasses.replace(v, rate=rate, rate_low=low, rate_high=high)):
             return Decision(
-                "intrinsic-explosion", tuple(dict.fromkeys(v.confirmed)),
-                (f"the gradient is non-finite at {v.nonfinite_fraction:.0%} of the measured horizons and members, too "
-                 f"early to fit its own rate; the ablation of {cause} keeps it finite and it grows at "
-                 f"{words.rate(rate, low, high)}, as the physics predicts ({words.rate(v.expected, v.expected_low, v.expected_high)}): "
-                 "the non-finite values are the overflow of a physical explosion",), (),
+                "intrinsic-explosion",
+                tuple(dict.fromkeys(v.confirmed)),
+                (
+                    f"the gradient is non-finite at {v.nonfinite_fraction:.0%} of the measured horizons and members, too "
+                    f"early to fit its own rate; the ablation of {cause} keeps it finite and it grows at "
+                    f"{words.rate(rate, low, high)}, as the physics predicts ({words.rate(v.expected, v.expected_low, v.expected_high)}): "
+                    "the non-finite values are the overflow of a physical explosion",
+                ),
+                (),
             )
     return None
 
@@ -254,25 +260,33 @@ def _neutral_growth_law(v: VerdictInputs, user, comparison: RateComparison, rate
     if law.law == "power":
         net_lo, net_hi = law.net_rate_interval
         return Decision(
-            "stable", causes,
-            (f"{_law_words(law)}: polynomial, not exponential (the exponential rate net of the power is "
-             f"{words.rate(law.net_rate, net_lo, net_hi)}, which contains 0)",
-             f"{expected_words}: a neutral direction, along which a parameter moves the phase or a secular term, "
-             "so the gradient grows like a power of T without exploding",
-             f"fitted as an exponential the same data give {rate_words[4:]}, a rate that falls like p ln(T) / T "
-             "as the horizons grow"),
+            "stable",
+            causes,
+            (
+                f"{_law_words(law)}: polynomial, not exponential (the exponential rate net of the power is "
+                f"{words.rate(law.net_rate, net_lo, net_hi)}, which contains 0)",
+                f"{expected_words}: a neutral direction, along which a parameter moves the phase or a secular term, "
+                "so the gradient grows like a power of T without exploding",
+                f"fitted as an exponential the same data give {rate_words[4:]}, a rate that falls like p ln(T) / T "
+                "as the horizons grow",
+            ),
             (),
         )
     if law.law == "either":
         lo, hi = law.horizon_range
-        decide_at = (f"horizons from T = {lo:.4g} up to T = {law.deciding_horizon:.4g} (at the scatter measured)"
-                     if math.isfinite(law.deciding_horizon) else
-                     "more members: at the scatter measured no horizon up to 1024 times the longest tells the laws apart")
+        decide_at = (
+            f"horizons from T = {lo:.4g} up to T = {law.deciding_horizon:.4g} (at the scatter measured)"
+            if math.isfinite(law.deciding_horizon)
+            else "more members: at the scatter measured no horizon up to 1024 times the longest tells the laws apart"
+        )
         return Decision(
-            "inconclusive", causes,
-            (f"{rate_words}; {expected_words}: the gradient grows, but over T = {lo:.4g} to {hi:.4g} its growth "
-             f"fits both an exponential and a power of T ({_law_words(law)[len('|grad| grows like '):]}); "
-             "a power is what neutral physics allows, an exponential is not",),
+            "inconclusive",
+            causes,
+            (
+                f"{rate_words}; {expected_words}: the gradient grows, but over T = {lo:.4g} to {hi:.4g} its growth "
+                f"fits both an exponential and a power of T ({_law_words(law)[len('|grad| grows like ') :]}); "
+                "a power is what neutral physics allows, an exponential is not",
+            ),
             (decide_at,),
         )
     return None
@@ -285,7 +299,9 @@ def decide(v: VerdictInputs) -> Decision:
     if v.forward_diverged:
         reasons = ["the forward simulation became non-finite within the horizons studied"]
         if v.reference_diverged:
-            reasons.append("the reference dynamics blow up as well: the motion itself is unbounded, not a numerical artefact")
+            reasons.append(
+                "the reference dynamics blow up as well: the motion itself is unbounded, not a numerical artefact"
+            )
         elif causes:
             reasons.append("the ablation of " + ", ".join(causes) + " stays finite")
         return Decision("diverged", causes, tuple(reasons), ())
@@ -294,17 +310,25 @@ def decide(v: VerdictInputs) -> Decision:
             # The probe at y0 saw the step carry derivatives with respect to the state and
             # to wrt: the zero is the loss's, not the step's.
             return Decision(
-                "no-gradient", causes,
-                ("the gradient is exactly zero at every horizon and member, although one step at y0 propagates "
-                 "derivatives with respect to the state and to what is differentiated: the loss does not depend on "
-                 "what the step changes (a constant reward, a loss that reads a leaf the step never writes)",),
-                ("a loss that reads the state the dynamics change (for a return, a reward that depends on the state "
-                 "or the action)",),
+                "no-gradient",
+                causes,
+                (
+                    "the gradient is exactly zero at every horizon and member, although one step at y0 propagates "
+                    "derivatives with respect to the state and to what is differentiated: the loss does not depend on "
+                    "what the step changes (a constant reward, a loss that reads a leaf the step never writes)",
+                ),
+                (
+                    "a loss that reads the state the dynamics change (for a return, a reward that depends on the state "
+                    "or the action)",
+                ),
             )
         return Decision(
-            "no-gradient", causes,
-            ("the gradient is exactly zero at every horizon and member: the step propagates no derivative "
-             "(a stop_gradient, an integer or discrete operation, or a state that does not enter the loss)",),
+            "no-gradient",
+            causes,
+            (
+                "the gradient is exactly zero at every horizon and member: the step propagates no derivative "
+                "(a stop_gradient, an integer or discrete operation, or a state that does not enter the loss)",
+            ),
             ("make the step differentiable, e.g. a transition with gradients enabled or a relaxed discrete action",),
         )
     user = growth_class(v.rate, v.rate_low, v.rate_high, v.t_max) or members_class(v) or change_class(v)
@@ -316,39 +340,57 @@ def decide(v: VerdictInputs) -> Decision:
         # Growth that stays finite elsewhere, but the blow-up is out of its reach: the
         # ablation that removes it names a numerical failure (a reverse solve that fails).
         return Decision(
-            "numerical-explosion", causes,
-            (f"the gradient is non-finite at {v.nonfinite_fraction:.0%} of the measured horizons and members while "
-             "the forward simulation stays finite, and growth at the rate that the ablation measures cannot reach the "
-             "dtype's largest number there: the blow-up is not an overflow of growth",
-             "the ablation of " + ", ".join(v.nonfinite_fixed_by) + " makes it finite"), (),
+            "numerical-explosion",
+            causes,
+            (
+                f"the gradient is non-finite at {v.nonfinite_fraction:.0%} of the measured horizons and members while "
+                "the forward simulation stays finite, and growth at the rate that the ablation measures cannot reach the "
+                "dtype's largest number there: the blow-up is not an overflow of growth",
+                "the ablation of " + ", ".join(v.nonfinite_fixed_by) + " makes it finite",
+            ),
+            (),
         )
     if v.nonfinite_fixed_by and user != "grows":
         # Non-finite values are the overflow of a physical explosion only when what stays
         # finite grows; otherwise a blow-up that one change removes is numerical.
-        rest = ("no rate can be measured on the rest" if user is None or v.gradient_status == "nonfinite"
-                else f"what stays finite does not grow ({v.rate:+.3g} per time unit), so the blow-up is not an overflow "
-                     "of growth")
+        rest = (
+            "no rate can be measured on the rest"
+            if user is None or v.gradient_status == "nonfinite"
+            else f"what stays finite does not grow ({v.rate:+.3g} per time unit), so the blow-up is not an overflow "
+            "of growth"
+        )
         return Decision(
-            "numerical-explosion", causes,
-            (f"the gradient is non-finite at {v.nonfinite_fraction:.0%} of the measured horizons and members while "
-             f"the forward simulation stays finite, and {rest}",
-             "the ablation of " + ", ".join(v.nonfinite_fixed_by) + " makes it finite"), (),
+            "numerical-explosion",
+            causes,
+            (
+                f"the gradient is non-finite at {v.nonfinite_fraction:.0%} of the measured horizons and members while "
+                f"the forward simulation stays finite, and {rest}",
+                "the ablation of " + ", ".join(v.nonfinite_fixed_by) + " makes it finite",
+            ),
+            (),
         )
     if "non-smooth" in causes:
         # Whatever the rate does, the derivative AD computes is not the gradient of the
         # loss an optimiser sees (Suh, Simchowitz, Zhang & Tedrake 2022).
         return Decision(
-            "non-smooth", causes,
-            ("the first-order (AD) estimate of the smoothed loss's gradient lies outside the zeroth-order estimate's "
-             "interval: the program is piecewise smooth, and its exact derivative misses the jumps, so it is not the "
-             "gradient of the loss an optimiser sees (the non-smooth ablation gives the evidence and where it sits)",),
+            "non-smooth",
+            causes,
+            (
+                "the first-order (AD) estimate of the smoothed loss's gradient lies outside the zeroth-order estimate's "
+                "interval: the program is piecewise smooth, and its exact derivative misses the jumps, so it is not the "
+                "gradient of the loss an optimiser sees (the non-smooth ablation gives the evidence and where it sits)",
+            ),
             (),
         )
     if v.gradient_status == "nonfinite":
         return Decision(
-            "inconclusive", causes,
+            "inconclusive",
+            causes,
             ("the gradient is non-finite at too many horizons to fit a rate, and no ablation made it finite",),
-            ("shorter horizons, below where the gradient overflows", "a wider dtype if the simulator is in 16 or 32 bits"),
+            (
+                "shorter horizons, below where the gradient overflows",
+                "a wider dtype if the simulator is in 16 or 32 bits",
+            ),
         )
 
     rate_words = f"the gradient rate {words.rate(v.rate, v.rate_low, v.rate_high)}"
@@ -358,51 +400,72 @@ def decide(v: VerdictInputs) -> Decision:
     if law is not None:
         return law
     physics_growth = growth_class(v.expected, v.expected_low, v.expected_high, v.t_max)
-    if user is None and v.paired and comparison.outcome == "agree" and physics_growth is not None and v.physics not in (
-            "undetermined", "unbounded"):
+    if (
+        user is None
+        and v.paired
+        and comparison.outcome == "agree"
+        and physics_growth is not None
+        and v.physics not in ("undetermined", "unbounded")
+    ):
         # One trajectory's gradient has a wide interval of its own, but it follows the
         # physics along the same members, whose rate is decided.
         user = physics_growth
     if user is None:
         return Decision(
-            "inconclusive", causes,
+            "inconclusive",
+            causes,
             (f"{rate_words} spans more than one class over T = {v.t_max:.4g} (growth, decay or flat)",),
-            ("longer horizons (the interval narrows like 1 / T)",
-             "more members (the interval narrows like 1 / sqrt(members))" if v.rate_from_spread else
-             "independent members (members=GivenStates(...) or OnAttractor(...)): these members' curves coincide, "
-             "so more of them add nothing"),
+            (
+                "longer horizons (the interval narrows like 1 / T)",
+                "more members (the interval narrows like 1 / sqrt(members))"
+                if v.rate_from_spread
+                else "independent members (members=GivenStates(...) or OnAttractor(...)): these members' curves coincide, "
+                "so more of them add nothing",
+            ),
         )
     if comparison.outcome == "disagree":
         gap_words = f"{rate_words} while {expected_words} ({comparison.evidence})"
         if causes:
             return Decision(
-                _explained_gap(user, v.rate > v.expected), causes,
+                _explained_gap(user, v.rate > v.expected),
+                causes,
                 (gap_words, "the ablation of " + ", ".join(causes) + " explains the gap"),
                 (),
             )
         reasons = [gap_words, "no ablation explains the gap"]
         if failed:
             reasons.append("the ablation(s) " + ", ".join(failed) + " could not run")
-        to_decide = ["an ablation of the cause you suspect (diagnose(..., causes=[...]))",
-                     "a reference= simulator that is known to resolve the physics"]
+        to_decide = [
+            "an ablation of the cause you suspect (diagnose(..., causes=[...]))",
+            "a reference= simulator that is known to resolve the physics",
+        ]
         return Decision("inconclusive", causes, tuple(reasons), tuple(to_decide))
     if comparison.outcome == "undecided":
-        more = (f"about {comparison.members_needed} members (members=), at the spread measured"
-                if comparison.members_needed else
-                "a narrower physics interval (a longer lyapunov_time=)" if v.rate_from_spread else
-                "independent members (the members' curves coincide, so more of them add nothing): longer horizons")
+        more = (
+            f"about {comparison.members_needed} members (members=), at the spread measured"
+            if comparison.members_needed
+            else "a narrower physics interval (a longer lyapunov_time=)"
+            if v.rate_from_spread
+            else "independent members (the members' curves coincide, so more of them add nothing): longer horizons"
+        )
         return Decision(
-            "inconclusive", causes,
-            (f"{rate_words} and {expected_words[4:]}: {comparison.evidence}, so the rates neither agree nor "
-             "are shown to differ",),
+            "inconclusive",
+            causes,
+            (
+                f"{rate_words} and {expected_words[4:]}: {comparison.evidence}, so the rates neither agree nor "
+                "are shown to differ",
+            ),
             (more, "longer horizons (the rate's interval narrows like 1 / T)"),
         )
     if v.physics in ("undetermined", "unbounded"):
         return Decision(
-            "inconclusive", causes,
+            "inconclusive",
+            causes,
             (f"{rate_words} agrees with the physics, but {expected_words}, which does not decide its class",),
-            ("a longer Lyapunov time (lyapunov_time= or a larger UntilConverged budget)",
-             "a reference= simulator if the default reference did not converge"),
+            (
+                "a longer Lyapunov time (lyapunov_time= or a larger UntilConverged budget)",
+                "a reference= simulator if the default reference did not converge",
+            ),
         )
     # The rates agree. The physics' class names the verdict when it is decided (the
     # spectrum is the longer, better-resolved measurement); the gradient's own class only
@@ -412,9 +475,13 @@ def decide(v: VerdictInputs) -> Decision:
     verdict = names[physics or user]
     reasons = [f"{rate_words} agrees with what {expected_words[4:]} ({comparison.evidence})"]
     if physics is not None and physics != user:
-        reasons.append(f"on its own the gradient's rate looks {'flat' if user == 'flat' else 'like ' + ('growth' if user == 'grows' else 'decay')}"
-                       f" over T = {v.t_max:.4g}, but it is consistent with the physics, whose class is decided")
+        reasons.append(
+            f"on its own the gradient's rate looks {'flat' if user == 'flat' else 'like ' + ('growth' if user == 'grows' else 'decay')}"
+            f" over T = {v.t_max:.4g}, but it is consistent with the physics, whose class is decided"
+        )
     if causes:
-        reasons.append("the ablation of " + ", ".join(causes) + " shows the user's gradient is wrong in value, "
-                       "although its rate is the physical one")
+        reasons.append(
+            "the ablation of " + ", ".join(causes) + " shows the user's gradient is wrong in value, "
+            "although its rate is the physical one"
+        )
     return Decision(verdict, causes, tuple(reasons), ())

@@ -142,8 +142,17 @@ def _mean_and_se(x: np.ndarray) -> tuple[float, float, int]:
     return float(x.mean()), float(x.std(ddof=1) / math.sqrt(x.size)), int(x.size)
 
 
-def fit_growth_rate(times, norms, finite, *, fit_mask=None, confidence=0.95, dtype_eps=np.finfo(np.float64).eps,
-                    logs_given: bool = False, independent: bool = True) -> Fit:
+def fit_growth_rate(
+    times,
+    norms,
+    finite,
+    *,
+    fit_mask=None,
+    confidence=0.95,
+    dtype_eps=np.finfo(np.float64).eps,
+    logs_given: bool = False,
+    independent: bool = True,
+) -> Fit:
     """Fit ``gamma`` over the horizons in ``fit_mask`` (default: ``T >= T_last/4``).
 
     ``norms`` is ``(M, H)`` (``logs_given``: their logarithms); ``finite`` marks usable
@@ -173,7 +182,7 @@ def fit_growth_rate(times, norms, finite, *, fit_mask=None, confidence=0.95, dty
         # Too few fit-grid points survive: fall back to the last usable horizons.
         idx = np.nonzero(usable)[0]
         window = np.zeros_like(usable)
-        window[idx[-max(3, min(idx.size, FIT_POINTS)):]] = True
+        window[idx[-max(3, min(idx.size, FIT_POINTS)) :]] = True
         window &= usable
     if window.sum() < 3:
         nan = math.nan
@@ -217,5 +226,17 @@ def fit_growth_rate(times, norms, finite, *, fit_mask=None, confidence=0.95, dty
     else:
         # Nothing measures the sampling error: the interval is unbounded.
         u, low, high, dof = math.inf, -math.inf, math.inf, 0
-    return Fit(float(rate), float(low), float(high), float(u), dof, member_rates, window, "ok", method,
-               member_se=member_se, member_dof=member_dof, from_spread=from_spread)
+    return Fit(
+        float(rate),
+        float(low),
+        float(high),
+        float(u),
+        dof,
+        member_rates,
+        window,
+        "ok",
+        method,
+        member_se=member_se,
+        member_dof=member_dof,
+        from_spread=from_spread,
+    )

@@ -19,21 +19,20 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from chaosgrad._simulators.capabilities import adjoint_name, reverse_through_steps
 from chaosgrad._diagnosis.types import GradientGrowthResult
+from chaosgrad._diagnosis.verdict import growth_class
 from chaosgrad._gradients.fit import FIT_POINTS, fit_growth_rate
+from chaosgrad._gradients.horizons import HorizonPlan
 from chaosgrad._gradients.laws import fit_growth_law
 from chaosgrad._gradients.options import HorizonOptions
-from chaosgrad._gradients.horizons import HorizonPlan
-from chaosgrad._runtime.precision import float64_scope
-from chaosgrad._runtime.schedule import GROWTH, SWEEP_LOWERED, Schedule, current
-from chaosgrad._simulators.base import AbstractSimulator
 from chaosgrad._gradients.sketch import describe_sketch
 from chaosgrad._gradients.sweep import split_theta, sweep_horizons
 from chaosgrad._gradients.sweep_adjoint import AdjointProgram, through_adjoint
-from chaosgrad._diagnosis.verdict import growth_class
 from chaosgrad._gradients.wrt import Wrt
-
+from chaosgrad._runtime.precision import float64_scope
+from chaosgrad._runtime.schedule import GROWTH, SWEEP_LOWERED, Schedule, current
+from chaosgrad._simulators.base import AbstractSimulator
+from chaosgrad._simulators.capabilities import adjoint_name, reverse_through_steps
 
 # A fit through fewer horizons than this (half the internal grid) is reported as partial.
 FEW_FIT_POINTS = FIT_POINTS // 2 + 1
@@ -82,9 +81,20 @@ def precompile_growth(simulator, y0s, args, *, loss, sel: Wrt, plan: HorizonPlan
     return AdjointProgram(simulator, y0s, args, loss, sel, plan.b, plan.blocks).start()
 
 
-def measure_growth(simulator, y0s, args, *, loss, sel: Wrt, plan: HorizonPlan, confidence=0.95, progress=None,
-                   loss_scaling=None, time_integral: bool | None = None,
-                   independent: bool = True) -> GradientGrowthResult:
+def measure_growth(
+    simulator,
+    y0s,
+    args,
+    *,
+    loss,
+    sel: Wrt,
+    plan: HorizonPlan,
+    confidence=0.95,
+    progress=None,
+    loss_scaling=None,
+    time_integral: bool | None = None,
+    independent: bool = True,
+) -> GradientGrowthResult:
     """The gradient growth of prepared members ``y0s`` (axis 0) on ``plan``'s horizons.
 
     No argument checks: callers validate first. Non-finite members and blow-ups are
@@ -123,11 +133,14 @@ def measure_growth(simulator, y0s, args, *, loss, sel: Wrt, plan: HorizonPlan, c
     report("gradient sweep", 1, 1)
     method_paths = "one forward pass, then each horizon's backward pass through the steps"
     if loss_scaling is not None:
-        method_paths += (f"; dynamic loss scaling per horizon (powers of two, headroom 2^{loss_scaling.headroom_log2}, "
-                         f"back-off 2^{loss_scaling.backoff_log2} on a non-finite pass)")
+        method_paths += (
+            f"; dynamic loss scaling per horizon (powers of two, headroom 2^{loss_scaling.headroom_log2}, "
+            f"back-off 2^{loss_scaling.backoff_log2} on a non-finite pass)"
+        )
     if own_adjoint:
-        norms, grads, reverse_note = through_adjoint(simulator, y0s, args, loss, sel, b, blocks, report, program,
-                                                     forward_ok=state_ok)
+        norms, grads, reverse_note = through_adjoint(
+            simulator, y0s, args, loss, sel, b, blocks, report, program, forward_ok=state_ok
+        )
         method_paths = (
             f"each horizon through the simulator's own adjoint ({adjoint_name(simulator)}); "
             "cotangent profile through the steps" + (f"; {reverse_note}" if reverse_note else "")
@@ -140,16 +153,26 @@ def measure_growth(simulator, y0s, args, *, loss, sel: Wrt, plan: HorizonPlan, c
     usable = is_finite & ~zero
     norms = np.where(is_finite, norms, np.nan)
     times = plan.times(simulator.dt)
+
     def fit_on(values):
-        return fit_growth_rate(times, values, usable, fit_mask=plan.fit, confidence=confidence,
-                               dtype_eps=float(jnp.finfo(jnp.dtype(simulator.dtype)).eps), independent=independent)
+        return fit_growth_rate(
+            times,
+            values,
+            usable,
+            fit_mask=plan.fit,
+            confidence=confidence,
+            dtype_eps=float(jnp.finfo(jnp.dtype(simulator.dtype)).eps),
+            independent=independent,
+        )
 
     fit = fit_on(norms)
     if time_integral is None:
         time_integral = loss.long_time_average and time_average_grows(fit, times[fit.mask])
     if time_integral:
         fit = fit_on(norms * times[None, :])
-        method_paths += "; the gradient grows, so its rate is fitted on T |dL_T/dtheta| (the time average's 1/T removed)"
+        method_paths += (
+            "; the gradient grows, so its rate is fitted on T |dL_T/dtheta| (the time average's 1/T removed)"
+        )
     first_bad = np.where(is_finite.all(axis=1), -1, np.argmin(is_finite, axis=1))
     if is_finite.any() and not usable.any():
         status = "zero"
@@ -161,11 +184,18 @@ def measure_growth(simulator, y0s, args, *, loss, sel: Wrt, plan: HorizonPlan, c
     if status == "ok" and fit.mask.sum() < FEW_FIT_POINTS:
         # A rate through a handful of horizons has no reliable error: not a full result.
         status = "partial"
-        fit_notes = (f"the rate is fitted on {int(fit.mask.sum())} horizons only (fewer than {FEW_FIT_POINTS}): "
-                     "longer or more finely resolved horizons give the full fit",)
-    law = fit_growth_law(times, norms * times[None, :] if time_integral else norms, usable,
-                         flat=growth_class(fit.rate, fit.low, fit.high, float(times[-1])) == "flat", confidence=confidence,
-                         independent=independent)
+        fit_notes = (
+            f"the rate is fitted on {int(fit.mask.sum())} horizons only (fewer than {FEW_FIT_POINTS}): "
+            "longer or more finely resolved horizons give the full fit",
+        )
+    law = fit_growth_law(
+        times,
+        norms * times[None, :] if time_integral else norms,
+        usable,
+        flat=growth_class(fit.rate, fit.low, fit.high, float(times[-1])) == "flat",
+        confidence=confidence,
+        independent=independent,
+    )
     rep = plan.reported
     template = jax.tree_util.tree_map(lambda x: x[0], y0s)
     dim = _wrt_dimension(simulator, sel, template, args)
@@ -254,9 +284,26 @@ def gradient_growth(
         A :class:`GradientGrowthResult`. Non-finite gradients are recorded with their
         horizon, never raised; the rate is fitted on the finite part.
     """
-    options = HorizonOptions(horizons=horizons, wrt=wrt, members=members, spacing=spacing, transient=transient,
-                             ensemble=ensemble, confidence=confidence, seed=seed, progress=progress)
+    options = HorizonOptions(
+        horizons=horizons,
+        wrt=wrt,
+        members=members,
+        spacing=spacing,
+        transient=transient,
+        ensemble=ensemble,
+        confidence=confidence,
+        seed=seed,
+        progress=progress,
+    )
     simulator, y0s, args, sel, loss, plan = options.prepare(simulator, y0, args, loss)
     with Schedule():  # the user's own adjoint program compiles beside the sweep's
-        return measure_growth(simulator, y0s, args, loss=loss, sel=sel, plan=plan, confidence=options.confidence,
-                              progress=options.progress)
+        return measure_growth(
+            simulator,
+            y0s,
+            args,
+            loss=loss,
+            sel=sel,
+            plan=plan,
+            confidence=options.confidence,
+            progress=options.progress,
+        )

@@ -60,10 +60,15 @@ def check_horizons(horizons, dt: float, least: int = 3) -> np.ndarray:
         need = "a growth rate needs at least 3" if least == 3 else f"at least {least} needed"
         raise bad_argument("horizons", f"has {h.size} value(s); {need}", f"pass {least} or more horizons")
     if not np.all(np.isfinite(h)) or np.any(h <= 0) or np.any(np.diff(h) <= 0):
-        raise bad_argument("horizons", f"{h.tolist()} are not positive and increasing", "pass e.g. np.geomspace(1, 20, 8)")
+        raise bad_argument(
+            "horizons", f"{h.tolist()} are not positive and increasing", "pass e.g. np.geomspace(1, 20, 8)"
+        )
     if np.any(h / dt > MAX_COUNT):
-        raise bad_argument("horizons", f"{h.max():.3g} is {h.max() / dt:.3g} steps, more than the {MAX_COUNT} a "
-                           "compiled loop counts", f"pass horizons of at most {MAX_COUNT * dt:.3g}")
+        raise bad_argument(
+            "horizons",
+            f"{h.max():.3g} is {h.max() / dt:.3g} steps, more than the {MAX_COUNT} a compiled loop counts",
+            f"pass horizons of at most {MAX_COUNT * dt:.3g}",
+        )
     steps = np.maximum(1, np.round(h / dt)).astype(np.int64)
     distinct = np.unique(steps)
     if distinct.size < least or (least == 3 and distinct[-1] < 3):

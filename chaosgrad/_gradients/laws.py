@@ -137,7 +137,9 @@ def deciding_horizon(t: np.ndarray, half_widths: tuple[float, float], alternativ
     return math.nan
 
 
-def fit_growth_law(times, norms, usable, *, flat: bool, confidence: float = 0.95, independent: bool = True) -> GrowthLaw:
+def fit_growth_law(
+    times, norms, usable, *, flat: bool, confidence: float = 0.95, independent: bool = True
+) -> GrowthLaw:
     """The growth law of ``norms`` ``(M, H)`` over ``times`` ``(H,)`` (module docstring).
 
     ``flat``: the exponential fit's rate is flat over the horizons (criterion 1);
@@ -146,9 +148,18 @@ def fit_growth_law(times, norms, usable, *, flat: bool, confidence: float = 0.95
     times = np.asarray(times, float)
     window = usable_horizons(usable) & (times > 0)
     nan = math.nan
-    empty = GrowthLaw(law="undetermined", exponent=nan, exponent_interval=(nan, nan), net_rate=nan,
-                      net_rate_interval=(nan, nan), joint_exponent=nan, joint_exponent_interval=(nan, nan),
-                      horizon_range=(nan, nan), deciding_horizon=nan, points=int(window.sum()))
+    empty = GrowthLaw(
+        law="undetermined",
+        exponent=nan,
+        exponent_interval=(nan, nan),
+        net_rate=nan,
+        net_rate_interval=(nan, nan),
+        joint_exponent=nan,
+        joint_exponent_interval=(nan, nan),
+        horizon_range=(nan, nan),
+        deciding_horizon=nan,
+        points=int(window.sum()),
+    )
     if window.sum() < MIN_POINTS:
         return empty
     t = times[window]
@@ -172,15 +183,23 @@ def fit_growth_law(times, norms, usable, *, flat: bool, confidence: float = 0.95
     elif exponential_ok and power_ok:
         law = "either"
         # The exponential alternative: the plain slope over the same horizons.
-        rate = float(np.nanmean([np.polyfit(t[ok[m]], logs[m, ok[m]], 1)[0] for m in range(len(ok)) if ok[m].sum() >= 3]))
+        rate = float(
+            np.nanmean([np.polyfit(t[ok[m]], logs[m, ok[m]], 1)[0] for m in range(len(ok)) if ok[m].sum() >= 3])
+        )
         decided = deciding_horizon(t, (hw_gamma, hw_jp), (rate, p[1]))
     elif power_ok:
         law = "power"
     else:
         law = "exponential"
     return GrowthLaw(
-        law=law, exponent=float(p[1]), exponent_interval=(float(p[1] - hw_p[1]), float(p[1] + hw_p[1])),
-        net_rate=float(gamma), net_rate_interval=(float(gamma - hw_gamma), float(gamma + hw_gamma)),
-        joint_exponent=float(jp), joint_exponent_interval=(float(jp - hw_jp), float(jp + hw_jp)),
-        horizon_range=(float(t[0]), t_hi), deciding_horizon=float(decided), points=int(t.size),
+        law=law,
+        exponent=float(p[1]),
+        exponent_interval=(float(p[1] - hw_p[1]), float(p[1] + hw_p[1])),
+        net_rate=float(gamma),
+        net_rate_interval=(float(gamma - hw_gamma), float(gamma + hw_gamma)),
+        joint_exponent=float(jp),
+        joint_exponent_interval=(float(jp - hw_jp), float(jp + hw_jp)),
+        horizon_range=(float(t[0]), t_hi),
+        deciding_horizon=float(decided),
+        points=int(t.size),
     )

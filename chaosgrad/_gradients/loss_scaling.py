@@ -51,8 +51,11 @@ class DynamicLossScale:
         for name in ("min_log2", "initial_log2", "max_log2"):
             check_real(name, getattr(self, name), example="15")
         if not self.min_log2 <= self.initial_log2 <= self.max_log2:
-            raise bad_argument("initial_log2", f"{self.initial_log2} is not within [min_log2, max_log2] = "
-                               f"[{self.min_log2}, {self.max_log2}]", "pass e.g. 15")
+            raise bad_argument(
+                "initial_log2",
+                f"{self.initial_log2} is not within [min_log2, max_log2] = [{self.min_log2}, {self.max_log2}]",
+                "pass e.g. 15",
+            )
 
     def init(self) -> dict:
         """Training state: ``{"log2": e, "good": finite steps since the last change}``."""
@@ -68,6 +71,7 @@ class DynamicLossScale:
     def unscale(state, grads):
         """``grads / S`` in float32 at least (a float16 gradient divided in float16 could
         underflow again; a float64 one stays float64)."""
+
         def one(g):
             wide = jnp.promote_types(g.dtype, jnp.float32)
             return g.astype(wide) * jnp.exp2(-state["log2"]).astype(wide)

@@ -20,7 +20,8 @@ Built-in losses (final classes):
 
 from __future__ import annotations
 
-from typing import Callable, ClassVar
+from collections.abc import Callable
+from typing import ClassVar
 
 import equinox as eqx
 import jax
@@ -177,7 +178,8 @@ class ReturnLoss(AbstractLoss):
         del template
         if not (hasattr(y, "ret") and hasattr(y, "total")):
             raise bad_argument(
-                "loss", "ReturnLoss reads the return accumulated in the state (y.ret, y.total), which this state lacks",
+                "loss",
+                "ReturnLoss reads the return accumulated in the state (y.ret, y.total), which this state lacks",
                 "build the simulator with chaosgrad.envs.gymnax or chaosgrad.envs.brax, or pass another loss",
             )
         return y.ret / jnp.maximum(y.total, 1e-30) if self.per_step else y.ret
@@ -189,11 +191,16 @@ def as_loss(loss) -> AbstractLoss:
         return LinearReadout()
     if isinstance(loss, AbstractLoss):
         if not isinstance(getattr(loss, "name", None), str):
-            raise bad_argument("loss", f"{type(loss).__name__} has no name",
-                               "give the class a `name: str` field or class attribute (loss rule 1)")
+            raise bad_argument(
+                "loss",
+                f"{type(loss).__name__} has no name",
+                "give the class a `name: str` field or class attribute (loss rule 1)",
+            )
         return loss
     if isinstance(loss, type) and issubclass(loss, AbstractLoss):
-        raise bad_argument("loss", f"{loss.__name__} is a loss class, not a loss", f"pass an instance, e.g. {loss.__name__}(...)")
+        raise bad_argument(
+            "loss", f"{loss.__name__} is a loss class, not a loss", f"pass an instance, e.g. {loss.__name__}(...)"
+        )
     if callable(loss):
         label = getattr(loss, "__name__", "<lambda>")
         return FinalStateLoss(loss, name="final-state loss" if label == "<lambda>" else f"final-state loss {label}")
@@ -212,7 +219,8 @@ def _shape_of(fn, y_template, part: str):
         raise
     except Exception as exc:
         raise bad_argument(
-            "loss", f"its {part} cannot be evaluated on the state ({type(exc).__name__}: {exc})",
+            "loss",
+            f"its {part} cannot be evaluated on the state ({type(exc).__name__}: {exc})",
             "pass a function that takes the state pytree and returns a scalar",
         ) from exc
 
@@ -227,6 +235,7 @@ def check_scalar_loss(loss: AbstractLoss, y_template) -> None:
         out = _shape_of(fn, y_template, part)
         if not hasattr(out, "shape") or out.shape != () or not jnp.issubdtype(out.dtype, jnp.floating):
             raise bad_argument(
-                "loss", f"its {part} returns {getattr(out, 'shape', type(out))} {getattr(out, 'dtype', '')}, not a float scalar",
+                "loss",
+                f"its {part} returns {getattr(out, 'shape', type(out))} {getattr(out, 'dtype', '')}, not a float scalar",
                 "reduce the loss to a single float, e.g. with jnp.sum or jnp.mean",
             )

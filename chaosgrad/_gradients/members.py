@@ -65,13 +65,17 @@ def _check_like_y0(states, y0) -> None:
     one = jax.tree_util.tree_map(lambda x: np.shape(x)[1:], states)
     want = jax.tree_util.tree_map(np.shape, y0)
     if jax.tree_util.tree_structure(states) != jax.tree_util.tree_structure(y0) or one != want:
-        raise bad_argument("members", f"GivenStates holds states shaped {one} (after the member axis); y0 is shaped "
-                           f"{want}", "stack states shaped like y0 on a new axis 0")
+        raise bad_argument(
+            "members",
+            f"GivenStates holds states shaped {one} (after the member axis); y0 is shaped {want}",
+            "stack states shaped like y0 on a new axis 0",
+        )
 
 
 def _check_flags(members) -> None:
     check_flag("ergodic", members.ergodic)
     check_flag("independent", members.independent)
+
 
 @dataclass(frozen=True)
 class NearStart(AbstractMembers):
@@ -104,10 +108,16 @@ class NearStart(AbstractMembers):
     def __post_init__(self):
         _check_count(self.count)
         _check_flags(self)
-        for name, value, fix in (("scale", self.scale, "pass e.g. 1e-3 (relative perturbation)"),
-                                 ("shift", self.shift, "pass e.g. 0.5 (of the shortest horizon)")):
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1 or (
-                    name == "scale" and value == 0):
+        for name, value, fix in (
+            ("scale", self.scale, "pass e.g. 1e-3 (relative perturbation)"),
+            ("shift", self.shift, "pass e.g. 0.5 (of the shortest horizon)"),
+        ):
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, (int, float))
+                or not 0 <= value < 1
+                or (name == "scale" and value == 0)
+            ):
                 raise bad_argument(name, f"{value!r} is not in {'(0, 1)' if name == 'scale' else '[0, 1)'}", fix)
 
     def starts(self, simulator, y0, args, *, seed: int, horizons):
@@ -128,8 +138,10 @@ class NearStart(AbstractMembers):
         return jax.tree_util.tree_map(lambda *xs: jnp.stack(xs), *members)
 
     def describe(self) -> str:
-        return (f"y0 and {self.count - 1} states on its own trajectory within {self.shift:g} of the shortest horizon, "
-                f"perturbed by {self.scale:g} of each component (the user's own start)")
+        return (
+            f"y0 and {self.count - 1} states on its own trajectory within {self.shift:g} of the shortest horizon, "
+            f"perturbed by {self.scale:g} of each component (the user's own start)"
+        )
 
 
 @dataclass(frozen=True)
@@ -164,8 +176,11 @@ class GivenStates(AbstractMembers):
         leaves = jax.tree_util.tree_leaves(self.states)
         sizes = {np.shape(x)[0] if np.ndim(x) else None for x in leaves}
         if not leaves or None in sizes or len(sizes) != 1:
-            raise bad_argument("states", "its leaves do not share a leading (member) axis",
-                               "stack the start states on axis 0, e.g. jax.tree.map(lambda *x: jnp.stack(x), *states)")
+            raise bad_argument(
+                "states",
+                "its leaves do not share a leading (member) axis",
+                "stack the start states on axis 0, e.g. jax.tree.map(lambda *x: jnp.stack(x), *states)",
+            )
         _check_count(sizes.pop(), "states (its leading axis)")
 
     @property
@@ -190,8 +205,11 @@ def as_members(members, y0=None) -> AbstractMembers:
         raise bad_argument("members", f"{members.__name__} is a class, not an instance", f"pass {members.__name__}(8)")
     if isinstance(members, (int, np.integer)) and not isinstance(members, bool):
         return NearStart(_check_count(members, "members"))
-    raise bad_argument("members", f"{members!r} is neither a count nor a member source",
-                       "pass e.g. 8, chaosgrad.NearStart(8), chaosgrad.OnAttractor(8) or chaosgrad.GivenStates(batch)")
+    raise bad_argument(
+        "members",
+        f"{members!r} is neither a count nor a member source",
+        "pass e.g. 8, chaosgrad.NearStart(8), chaosgrad.OnAttractor(8) or chaosgrad.GivenStates(batch)",
+    )
 
 
 @eqx.filter_jit

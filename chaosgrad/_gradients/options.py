@@ -8,8 +8,9 @@ from them, so the checks and the ensemble are the same for all three.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -23,15 +24,15 @@ from chaosgrad._checks import (
     check_state_values,
     check_time,
 )
-from chaosgrad._simulators.episodes import check_horizons_in_episode, check_members_in_episode
 from chaosgrad._gradients.horizons import HorizonPlan, check_horizons, plan_horizons
 from chaosgrad._gradients.losses import as_loss, check_scalar_loss
-from chaosgrad._spectra.lyapunov import check_finite_input, check_step_shapes
 from chaosgrad._gradients.members import make_members, member_gaps
-from chaosgrad._simulators.probe import check_closed_tangent
+from chaosgrad._gradients.wrt import resolve_wrt
 from chaosgrad._pytree import floats_as_arrays
 from chaosgrad._simulators.base import check_simulator
-from chaosgrad._gradients.wrt import resolve_wrt
+from chaosgrad._simulators.episodes import check_horizons_in_episode, check_members_in_episode
+from chaosgrad._simulators.probe import check_closed_tangent
+from chaosgrad._spectra.lyapunov import check_finite_input, check_step_shapes
 
 
 @dataclass(frozen=True)
@@ -65,12 +66,24 @@ class HorizonOptions:
     def prepare(self, simulator, y0, args, loss, *, plan: bool = True):
         """``(simulator, y0s, args, sel, loss, plan)``: :func:`prepare_measurement` on these options."""
         return prepare_measurement(
-            simulator, y0, args, loss=loss, horizons=self.horizons, wrt=self.wrt, members=self.members,
-            spacing=self.spacing, transient=self.transient, ensemble=self.ensemble, seed=self.seed, plan=plan)
+            simulator,
+            y0,
+            args,
+            loss=loss,
+            horizons=self.horizons,
+            wrt=self.wrt,
+            members=self.members,
+            spacing=self.spacing,
+            transient=self.transient,
+            ensemble=self.ensemble,
+            seed=self.seed,
+            plan=plan,
+        )
 
 
-def prepare_measurement(simulator, y0, args, *, loss, horizons, wrt, members, spacing, transient, ensemble, seed,
-                        plan=True):
+def prepare_measurement(
+    simulator, y0, args, *, loss, horizons, wrt, members, spacing, transient, ensemble, seed, plan=True
+):
     """The checks and the ensemble shared by every horizon measurement (gradient growth,
     curvature, gradient noise): ``(simulator, y0s, args, sel, loss, plan)``, members on
     axis 0 of ``y0s``. Every argument is checked before anything runs. ``plan=False``
@@ -95,8 +108,14 @@ def prepare_measurement(simulator, y0, args, *, loss, horizons, wrt, members, sp
     if ensemble:
         return simulator, jax.vmap(simulator.restart)(y0), args, sel, loss, plan
     space = max(1, int(round((h_steps * simulator.dt if spacing is None else spacing) / simulator.dt)))
-    check_members_in_episode(simulator, y0, gaps=member_gaps(members, space, seed), horizon_steps=h_steps,
-                             transient_steps=tr_steps, at_most=lambda n: member_gaps(n, space, seed))
+    check_members_in_episode(
+        simulator,
+        y0,
+        gaps=member_gaps(members, space, seed),
+        horizon_steps=h_steps,
+        transient_steps=tr_steps,
+        at_most=lambda n: member_gaps(n, space, seed),
+    )
     if transient > 0:
         y0 = simulator.evolve(0.0, y0, args, max(1, int(round(transient / simulator.dt))))
     t_max = float(plan.times(simulator.dt)[-1]) if isinstance(plan, HorizonPlan) else float(plan[-1] * simulator.dt)
@@ -124,9 +143,14 @@ def strong_parameters(args, dtype):
     float32, and the two disagree inside a transformed program (diffrax's
     ``BacksolveAdjoint`` asserts on it). Combined with the state, a weak scalar takes the
     state's dtype, so the simulator's dtype is the value every step computed with."""
+
     def strong(x):
-        if isinstance(x, jax.Array) and getattr(x, "weak_type", False) and jnp.issubdtype(x.dtype, jnp.floating) \
-                and x.dtype != jnp.float64:
+        if (
+            isinstance(x, jax.Array)
+            and getattr(x, "weak_type", False)
+            and jnp.issubdtype(x.dtype, jnp.floating)
+            and x.dtype != jnp.float64
+        ):
             return jnp.asarray(x, dtype=dtype)
         return x
 

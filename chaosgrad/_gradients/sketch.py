@@ -27,7 +27,7 @@ def sketch_size(n: int) -> int:
 def describe_sketch(n: int) -> str:
     if n <= SKETCH_SIZE:
         return f"exact ({n} entries)"
-    return f"CountSketch of {n} entries into {SKETCH_SIZE} buckets (relative error ~ {SKETCH_SIZE ** -0.5:.0%})"
+    return f"CountSketch of {n} entries into {SKETCH_SIZE} buckets (relative error ~ {SKETCH_SIZE**-0.5:.0%})"
 
 
 def flat_floats(tree) -> jax.Array:

@@ -29,14 +29,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from chaosgrad._simulators.capabilities import reverse_through_steps
 from chaosgrad._checks import leading_size
-from chaosgrad._runtime.compilation_cache import BackgroundProgram, tracing
-from chaosgrad._runtime.compile_policy import COMPILE_BOUND, policy_jit
 from chaosgrad._gradients.horizons import MAX_BLOCKS
-from chaosgrad._runtime.schedule import SWEEP, SWEEP_LOWERED, current
-from chaosgrad._pytree import all_finite, float_leaves, is_float_array, tangent_mask
-from chaosgrad._runtime.sharding import shard_ensemble, to_host
 from chaosgrad._gradients.sketch import sketch_tree
 from chaosgrad._gradients.sweep_blocks import (
     DEFAULT_CAPACITY,
@@ -48,6 +42,12 @@ from chaosgrad._gradients.sweep_blocks import (
     stored_steps,
 )
 from chaosgrad._gradients.wrt import Wrt
+from chaosgrad._pytree import all_finite, float_leaves, is_float_array, tangent_mask
+from chaosgrad._runtime.compilation_cache import BackgroundProgram, tracing
+from chaosgrad._runtime.compile_policy import COMPILE_BOUND, policy_jit
+from chaosgrad._runtime.schedule import SWEEP, SWEEP_LOWERED, current
+from chaosgrad._runtime.sharding import shard_ensemble, to_host
+from chaosgrad._simulators.capabilities import reverse_through_steps
 
 # Blocks up to this many steps keep every step's start state for the block's VJP (one
 # forward recomputation per block); longer blocks fall back to sqrt(b) checkpointing.
@@ -142,8 +142,13 @@ def _scale_exponents(seeds, cot_s, shift, dtype, headroom_log2: int):
     lane's seed ``headroom_log2`` binary orders below ``dtype``'s largest number, plus the
     caller's ``shift`` (``<= 0``: the back-off after a non-finite pass)."""
     leaves = [x for x in jax.tree_util.tree_leaves(seeds) if x.size]
-    amax = jnp.max(jnp.stack([jnp.max(jnp.abs(x.astype(jnp.float32)).reshape(x.shape[0], -1), axis=1)
-                              for x in leaves]), axis=0) if leaves else jnp.zeros(cot_s.shape, jnp.float32)
+    amax = (
+        jnp.max(
+            jnp.stack([jnp.max(jnp.abs(x.astype(jnp.float32)).reshape(x.shape[0], -1), axis=1) for x in leaves]), axis=0
+        )
+        if leaves
+        else jnp.zeros(cot_s.shape, jnp.float32)
+    )
     amax = jnp.maximum(amax, jnp.abs(cot_s).astype(jnp.float32))
     room = jnp.floor(jnp.log2(jnp.finfo(dtype).max.astype(jnp.float32)) - headroom_log2 - jnp.log2(amax))
     return jnp.where(amax > 0, room, 0.0) + shift
@@ -196,8 +201,10 @@ def _backward_all(simulator, ys, args, loss, sel: Wrt, layout: SweepLayout, b, K
         state_dtype = jnp.dtype(simulator.dtype)
         seeds = jax.tree_util.tree_map(
             lambda x: (x * factor.reshape((H,) + (1,) * (x.ndim - 1)).astype(x.dtype)).astype(
-                state_dtype if x.dtype != state_dtype and jnp.issubdtype(x.dtype, jnp.floating) else x.dtype),
-            seeds)
+                state_dtype if x.dtype != state_dtype and jnp.issubdtype(x.dtype, jnp.floating) else x.dtype
+            ),
+            seeds,
+        )
         cot_s = cot_s * factor.astype(jnp.float64)
     cot_theta = jax.tree_util.tree_map(lambda x: jnp.zeros((H,) + jnp.shape(x), jnp.result_type(x)), theta)
 
@@ -224,8 +231,12 @@ def _backward_all(simulator, ys, args, loss, sel: Wrt, layout: SweepLayout, b, K
     if scaling is None:
         return jax.vmap(tree_norm)(g), profile, jax.vmap(sketch_tree)(g)
     unscale = jnp.exp2(-exponent.astype(jnp.float64))
-    return (jax.vmap(tree_norm)(g) * unscale, profile * unscale[H - 1], jax.vmap(sketch_tree)(g) * unscale[:, None],
-            exponent)
+    return (
+        jax.vmap(tree_norm)(g) * unscale,
+        profile * unscale[H - 1],
+        jax.vmap(sketch_tree)(g) * unscale[:, None],
+        exponent,
+    )
 
 
 @policy_jit(COMPILE_BOUND)
@@ -350,8 +361,11 @@ def sweep_horizons(simulator, y0s, args, loss, sel: Wrt, b: int, blocks, loss_sc
     out = _sweep_ensemble(*sweep_args)
     norms, profile, state, grads, states = _plan_lanes(out, M, H, K)
     return (
-        norms.astype(np.float64), profile.astype(np.float64), state.astype(bool),
-        grads.astype(np.float64), states.astype(np.float64),
+        norms.astype(np.float64),
+        profile.astype(np.float64),
+        state.astype(bool),
+        grads.astype(np.float64),
+        states.astype(np.float64),
     )
 
 
@@ -360,7 +374,7 @@ def _plan_lanes(out, M: int, H: int, K: int) -> list:
     state, gradient sketches, state sketches, then any exponents): the last ``H`` horizon
     lanes, the first ``K`` profile entries, as NumPy arrays."""
     out = [to_host(x)[:M] for x in out]
-    return [x[:, :K] if i == 1 else x[:, x.shape[1] - H:] for i, x in enumerate(out)]
+    return [x[:, :K] if i == 1 else x[:, x.shape[1] - H :] for i, x in enumerate(out)]
 
 
 def _scaled_sweep(simulator, y_in, a_in, loss, sel, layout, b, blocks, scaling, M):
@@ -392,5 +406,5 @@ def _scaled_sweep(simulator, y_in, a_in, loss, sel, layout, b, blocks, scaling, 
             break
         # Back off by backoff_log2, then twice that, four times...: a cotangent that grows
         # by 2^k inside the pass is found in about log2(k) reruns, not k.
-        shifts = np.where(retry, shifts - scaling.backoff_log2 * 2.0 ** attempt, shifts).astype(np.float32)
+        shifts = np.where(retry, shifts - scaling.backoff_log2 * 2.0**attempt, shifts).astype(np.float32)
     return best[0], best[1], best[2].astype(bool), best[3], best[4], best[5]

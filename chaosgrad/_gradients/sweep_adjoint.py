@@ -13,11 +13,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from chaosgrad._runtime.compile_policy import COMPILE_BOUND, policy_jit
-from chaosgrad._pytree import is_float_array
 from chaosgrad._gradients.sketch import sketch_tree
 from chaosgrad._gradients.sweep import BackgroundProgram, split_theta, tangent_part, tree_norm
 from chaosgrad._gradients.wrt import Wrt
+from chaosgrad._pytree import is_float_array
+from chaosgrad._runtime.compile_policy import COMPILE_BOUND, policy_jit
 
 # A reverse solve may take this many times the forward solve's internal steps (at least
 # MIN_REVERSE_STEPS): a reverse-time reconstruction that stays near the forward trajectory
@@ -57,8 +57,10 @@ def _gradient_through_adjoint(simulator, y0s, args, loss, sel, n_max, horizon, s
 def reverse_step_budget(simulator, y0s, args, n_max: int, t_max: float) -> int | None:
     """``REVERSE_STEP_FACTOR`` times the most internal steps any member's forward solve
     takes to ``t_max`` (capability rule 6), or ``None`` without that information."""
-    probe = eqx.filter_eval_shape(lambda y: simulator.forward_solver_steps(0.0, y, args, t_max, n_max),
-                                  jax.tree_util.tree_map(lambda x: x[0], y0s))
+    probe = eqx.filter_eval_shape(
+        lambda y: simulator.forward_solver_steps(0.0, y, args, t_max, n_max),
+        jax.tree_util.tree_map(lambda x: x[0], y0s),
+    )
     if probe is None:
         return None
     # The forward solve does not depend on the adjoint: one program for the user's and the ablation's.
@@ -91,7 +93,9 @@ def _one_horizon(simulator, y0s, args, loss, sel, n_max, horizon, budget):
             grads.append(None)
     width = next((g.shape for g in grads if g is not None), None)
     if width is None:
-        width = jax.eval_shape(lambda: _gradient_through_adjoint(simulator, y0s, args, loss, sel, n_max, horizon, budget))[1].shape[1:]
+        width = jax.eval_shape(
+            lambda: _gradient_through_adjoint(simulator, y0s, args, loss, sel, n_max, horizon, budget)
+        )[1].shape[1:]
     grads = [np.full(width, np.nan) if g is None else g for g in grads]
     return np.asarray(norms), np.stack(grads)
 
@@ -106,12 +110,23 @@ class AdjointProgram(BackgroundProgram):
         self.n_max = int(blocks[-1]) * b
         self.budget = reverse_step_budget(simulator, y0s, args, self.n_max, float(self.n_max * simulator.dt))
         horizon = jnp.asarray(float(self.n_max * simulator.dt))
-        super().__init__(lambda: _gradient_through_adjoint.lower(simulator, y0s, args, loss, sel, self.n_max, horizon,
-                                                                 self.budget))
+        super().__init__(
+            lambda: _gradient_through_adjoint.lower(simulator, y0s, args, loss, sel, self.n_max, horizon, self.budget)
+        )
 
 
-def through_adjoint(simulator, y0s, args, loss, sel: Wrt, b: int, blocks, progress, program: AdjointProgram | None = None,
-                    forward_ok=None):
+def through_adjoint(
+    simulator,
+    y0s,
+    args,
+    loss,
+    sel: Wrt,
+    b: int,
+    blocks,
+    progress,
+    program: AdjointProgram | None = None,
+    forward_ok=None,
+):
     """Norms ``(M, H)``, gradient sketches ``(M, H, P)`` through the user's adjoint, and
     a note on reverse solves that did not get back to the start (``None`` when all did):
     the member-horizons whose gradient is non-finite while their forward state
@@ -131,8 +146,10 @@ def through_adjoint(simulator, y0s, args, loss, sel: Wrt, b: int, blocks, progre
     failed = int((~np.isfinite(norms) & ok).sum())
     note = None
     if failed and budget is not None:
-        note = (f"the adjoint's reverse solve did not get back to t = 0 within {budget} solver steps "
-                f"({REVERSE_STEP_FACTOR} times the forward solve's), or went non-finite, for {failed} of "
-                f"{norms.size} member-horizons: recorded as non-finite gradients (a reverse-time reconstruction "
-                "that diverges)")
+        note = (
+            f"the adjoint's reverse solve did not get back to t = 0 within {budget} solver steps "
+            f"({REVERSE_STEP_FACTOR} times the forward solve's), or went non-finite, for {failed} of "
+            f"{norms.size} member-horizons: recorded as non-finite gradients (a reverse-time reconstruction "
+            "that diverges)"
+        )
     return norms, grads, note

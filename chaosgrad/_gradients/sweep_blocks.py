@@ -51,8 +51,11 @@ def _one_step(simulator, loss, rebuild):
     def step(t, yf, rest, theta):
         y = eqx.combine(yf, rest)
         y1 = simulator.step(t, y, rebuild(theta))
-        acc = (loss.integrand(t, y, y).astype(jnp.float64) * simulator.dt if loss.accumulates
-               else jnp.zeros((), jnp.float64))
+        acc = (
+            loss.integrand(t, y, y).astype(jnp.float64) * simulator.dt
+            if loss.accumulates
+            else jnp.zeros((), jnp.float64)
+        )
         y1f, rest1 = eqx.partition(y1, is_float_array)
         return (y1f, acc), rest1
 
@@ -97,8 +100,9 @@ class StoredSteps:
 
         def forward(i, carry):
             t, yf, rest, bufs = carry
-            bufs = jax.tree_util.tree_map(lambda b, v: jax.lax.dynamic_update_index_in_dim(b, v, i, 0),
-                                          bufs, (t, yf, rest))
+            bufs = jax.tree_util.tree_map(
+                lambda b, v: jax.lax.dynamic_update_index_in_dim(b, v, i, 0), bufs, (t, yf, rest)
+            )
             (yf1, _), rest1 = step(t, yf, rest, theta)
             return t + simulator.dt, yf1, rest1, bufs
 
@@ -109,13 +113,15 @@ class StoredSteps:
                 g_y, g_theta = carry
                 i = n - 1 - j
                 t_i, yf_i, rest_i = jax.tree_util.tree_map(
-                    lambda b: jax.lax.dynamic_index_in_dim(b, i, 0, keepdims=False), buffers)
+                    lambda b: jax.lax.dynamic_index_in_dim(b, i, 0, keepdims=False), buffers
+                )
                 step_pull = _step_pullback(step, t_i, yf_i, rest_i, theta)[0]
                 d_y, d_theta = jax.vmap(step_pull)((g_y, cot_s))
                 return d_y, jax.tree_util.tree_map(jnp.add, g_theta, d_theta)
 
             zero_theta = jax.tree_util.tree_map(
-                lambda x: jnp.zeros((cot_s.shape[0],) + jnp.shape(x), jnp.result_type(x)), theta)
+                lambda x: jnp.zeros((cot_s.shape[0],) + jnp.shape(x), jnp.result_type(x)), theta
+            )
             return jax.lax.fori_loop(0, n, backward, (cot_y, zero_theta))
 
         return pull, buffers

@@ -106,22 +106,27 @@ def resolve_wrt(wrt: Any, args) -> Wrt:
     elif isinstance(wrt, tuple) and all(isinstance(k, (str, int)) for k in wrt):
         path = wrt
     else:
-        raise bad_argument("wrt", f"{wrt!r} is not 'y0', 'args' or a path into args",
-                           "pass e.g. 'y0', 'rho', a dotted path such as 'p.rho', or a tuple of keys")
+        raise bad_argument(
+            "wrt",
+            f"{wrt!r} is not 'y0', 'args' or a path into args",
+            "pass e.g. 'y0', 'rho', a dotted path such as 'p.rho', or a tuple of keys",
+        )
     sel = Wrt("args", path, "args" if not path else "args" + "".join(f"[{k!r}]" for k in path))
     try:
         target = sel.get(args)
     except (KeyError, IndexError, TypeError):
         paths = selectable_paths(args)
         raise bad_argument(
-            "wrt", f"{wrt!r} is not in args" + (f" (selectable paths: {', '.join(paths)})" if paths else ""),
+            "wrt",
+            f"{wrt!r} is not in args" + (f" (selectable paths: {', '.join(paths)})" if paths else ""),
             "name a parameter that args contains, as a dotted path such as 'p.rho' or a tuple of keys, or pass 'y0'",
         ) from None
     # Non-array leaves (an equinox module's activation functions, flags) are carried,
     # as equinox's filtered transformations do; only floating arrays are differentiated.
     if not float_leaves(target):
         raise bad_argument(
-            "wrt", f"{wrt!r} selects no floating-point values",
+            "wrt",
+            f"{wrt!r} selects no floating-point values",
             "select a float parameter (for an equinox module, a field holding arrays, e.g. 'layers')",
         )
     return sel

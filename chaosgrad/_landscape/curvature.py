@@ -33,10 +33,10 @@ import numpy as np
 from chaosgrad._errors import bad_argument
 from chaosgrad._gradients.fit import fit_growth_rate
 from chaosgrad._gradients.options import HorizonOptions
+from chaosgrad._gradients.unroll import flat_objective
 from chaosgrad._landscape.lanczos import lanczos
 from chaosgrad._landscape.types import CurvatureResult, LossSliceResult
 from chaosgrad._runtime.precision import float64_scope
-from chaosgrad._gradients.unroll import flat_objective
 
 
 def curvature_regime(rate: float, low: float, high: float, span: float) -> tuple[str, str]:
@@ -45,19 +45,30 @@ def curvature_regime(rate: float, low: float, high: float, span: float) -> tuple
     the high end, ``"settling"`` when it neither doubles nor surely halves (the high end
     below doubling), else ``"undecided"`` (with what would decide it)."""
     if not (math.isfinite(rate) and math.isfinite(low) and math.isfinite(high)) or span <= 0:
-        return "undecided", "the sharpness has no finite rate interval: more members or more finite horizons would decide it"
+        return (
+            "undecided",
+            "the sharpness has no finite rate interval: more members or more finite horizons would decide it",
+        )
     doubling = math.log(2.0) / span
     if low > doubling:
-        return "growing", (f"the sharpness grows like exp({rate:.3g} T) (interval [{low:.3g}, {high:.3g}]): "
-                           f"it at least doubles over the fitted horizons")
+        return "growing", (
+            f"the sharpness grows like exp({rate:.3g} T) (interval [{low:.3g}, {high:.3g}]): "
+            f"it at least doubles over the fitted horizons"
+        )
     if high < -doubling:
-        return "decaying", (f"the sharpness decays like exp({rate:.3g} T) (interval [{low:.3g}, {high:.3g}]): "
-                            f"it at least halves over the fitted horizons")
+        return "decaying", (
+            f"the sharpness decays like exp({rate:.3g} T) (interval [{low:.3g}, {high:.3g}]): "
+            f"it at least halves over the fitted horizons"
+        )
     if high < doubling:
-        return "settling", (f"the sharpness changes by less than a factor 2 over the fitted horizons "
-                            f"(rate {rate:.3g}, interval [{low:.3g}, {high:.3g}])")
-    return "undecided", (f"the rate interval [{low:.3g}, {high:.3g}] straddles doubling over the fitted horizons "
-                         f"({doubling:.3g}); longer horizons or more members would decide it")
+        return "settling", (
+            f"the sharpness changes by less than a factor 2 over the fitted horizons "
+            f"(rate {rate:.3g}, interval [{low:.3g}, {high:.3g}])"
+        )
+    return "undecided", (
+        f"the rate interval [{low:.3g}, {high:.3g}] straddles doubling over the fitted horizons "
+        f"({doubling:.3g}); longer horizons or more members would decide it"
+    )
 
 
 @eqx.filter_jit
@@ -80,8 +91,9 @@ def _starts(simulator, loss, sel, args, y_template, b, K, y0s):
 def _check_k(k, iterations):
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
         raise bad_argument("k", f"{k!r} is not a positive int", "pass e.g. 3")
-    if iterations is not None and (isinstance(iterations, bool) or not isinstance(iterations, (int, np.integer))
-                                   or iterations < 1):
+    if iterations is not None and (
+        isinstance(iterations, bool) or not isinstance(iterations, (int, np.integer)) or iterations < 1
+    ):
         raise bad_argument("iterations", f"{iterations!r} is not a positive int", "pass e.g. 20, or None")
 
 
@@ -118,8 +130,17 @@ def curvature(
     Returns a :class:`CurvatureResult`; non-finite products are recorded (NaN), never raised.
     """
     _check_k(k, iterations)
-    options = HorizonOptions(horizons=horizons, wrt=wrt, members=members, spacing=spacing, transient=transient,
-                             ensemble=ensemble, confidence=confidence, seed=seed, progress=progress)
+    options = HorizonOptions(
+        horizons=horizons,
+        wrt=wrt,
+        members=members,
+        spacing=spacing,
+        transient=transient,
+        ensemble=ensemble,
+        confidence=confidence,
+        seed=seed,
+        progress=progress,
+    )
     simulator, y0s, args, sel, loss, plan = options.prepare(simulator, y0, args, loss)
     report = options.report
     template = jax.tree_util.tree_map(lambda x: x[0], y0s)
@@ -162,17 +183,36 @@ def curvature(
     else:
         status = "partial-nonfinite" if fit.status == "ok" and not np.isfinite(sharp).all() else fit.status
     return CurvatureResult(
-        horizons=times, horizon_steps=(plan.blocks * b).astype(np.int64),
-        eigenvalues=values, residuals=residuals, sharpness=np.where(np.isfinite(sharp), sharp, np.nan),
-        finite=usable, gradient_norms=grad_norms,
-        rate=fit.rate, rate_low=fit.low, rate_high=fit.high,
-        gradient_rate=gfit.rate, gradient_rate_low=gfit.low, gradient_rate_high=gfit.high,
-        confidence=float(confidence), regime=regime, regime_reason=reason,
-        fit_mask=fit.mask, reported=plan.reported.astype(bool), member_rates=fit.member_rates,
-        dimension=P, iterations=m, wrt=sel.label, loss=loss.name, dtype=simulator.dtype, status=status,
-        method=(f"Lanczos, {m} steps with full reorthogonalisation, on Hessian-vector products "
-                f"(forward-over-reverse through the checkpointed unroll); sharpness = largest |Ritz value|; "
-                f"{fit.method}"),
+        horizons=times,
+        horizon_steps=(plan.blocks * b).astype(np.int64),
+        eigenvalues=values,
+        residuals=residuals,
+        sharpness=np.where(np.isfinite(sharp), sharp, np.nan),
+        finite=usable,
+        gradient_norms=grad_norms,
+        rate=fit.rate,
+        rate_low=fit.low,
+        rate_high=fit.high,
+        gradient_rate=gfit.rate,
+        gradient_rate_low=gfit.low,
+        gradient_rate_high=gfit.high,
+        confidence=float(confidence),
+        regime=regime,
+        regime_reason=reason,
+        fit_mask=fit.mask,
+        reported=plan.reported.astype(bool),
+        member_rates=fit.member_rates,
+        dimension=P,
+        iterations=m,
+        wrt=sel.label,
+        loss=loss.name,
+        dtype=simulator.dtype,
+        status=status,
+        method=(
+            f"Lanczos, {m} steps with full reorthogonalisation, on Hessian-vector products "
+            f"(forward-over-reverse through the checkpointed unroll); sharpness = largest |Ritz value|; "
+            f"{fit.method}"
+        ),
     )
 
 
@@ -242,20 +282,43 @@ def loss_slice(
     else:
         d = np.asarray(direction, np.float64).reshape(-1)
         if d.size != P or not np.isfinite(d).all() or not np.any(d):
-            raise bad_argument("direction", f"has {d.size} entries (finite, not all zero needed); wrt has {P}",
-                               f"pass a non-zero vector of {P} numbers, or None for a random one")
+            raise bad_argument(
+                "direction",
+                f"has {d.size} entries (finite, not all zero needed); wrt has {P}",
+                f"pass a non-zero vector of {P} numbers, or None for a random one",
+            )
     d = d / np.linalg.norm(d)
     x0_host = np.asarray(x0, np.float64)
     r = float(radius) if radius is not None else (0.01 * float(np.linalg.norm(x0_host)) or 0.01)
     offsets = np.linspace(-r, r, int(points))
-    losses = np.stack([
-        np.asarray(_slice_losses(*statics, template, x0, jnp.asarray(d, x0.dtype), jnp.asarray(offsets, x0.dtype),
-                                 jnp.asarray(int(nb), jnp.int32)), np.float64)
-        for nb in user])
+    losses = np.stack(
+        [
+            np.asarray(
+                _slice_losses(
+                    *statics,
+                    template,
+                    x0,
+                    jnp.asarray(d, x0.dtype),
+                    jnp.asarray(offsets, x0.dtype),
+                    jnp.asarray(int(nb), jnp.int32),
+                ),
+                np.float64,
+            )
+            for nb in user
+        ]
+    )
     losses = np.where(np.isfinite(losses), losses, np.nan)
     rough, turns = _roughness(losses)
     return LossSliceResult(
-        offsets=offsets, horizons=(user * b * simulator.dt).astype(np.float64), horizon_steps=(user * b).astype(np.int64),
-        losses=losses, roughness=rough, turning_points=turns, direction=d, center=x0_host,
-        wrt=sel.label, loss=loss.name, dtype=simulator.dtype,
+        offsets=offsets,
+        horizons=(user * b * simulator.dt).astype(np.float64),
+        horizon_steps=(user * b).astype(np.int64),
+        losses=losses,
+        roughness=rough,
+        turning_points=turns,
+        direction=d,
+        center=x0_host,
+        wrt=sel.label,
+        loss=loss.name,
+        dtype=simulator.dtype,
     )

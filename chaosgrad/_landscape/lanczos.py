@@ -20,8 +20,8 @@ member non-finite (NaN Ritz values), the others go on.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
@@ -64,7 +64,7 @@ def lanczos(apply: Callable[[np.ndarray], np.ndarray], M: int, P: int, m: int, k
         beta[:, j] = np.linalg.norm(w, axis=1)
         if j == m - 1:
             break
-        scale = np.maximum(np.abs(alpha[:, : j + 1]).max(axis=1), beta[:, :j + 1].max(axis=1))
+        scale = np.maximum(np.abs(alpha[:, : j + 1]).max(axis=1), beta[:, : j + 1].max(axis=1))
         broken = beta[:, j] <= BREAKDOWN * np.maximum(scale, np.finfo(float).tiny)
         if broken.any():
             r = _orthogonalise(rng.standard_normal((M, P)), Q[:, : j + 1])

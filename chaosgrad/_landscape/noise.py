@@ -27,9 +27,9 @@ import numpy as np
 from chaosgrad._errors import bad_argument
 from chaosgrad._gradients.fit import fit_growth_rate
 from chaosgrad._gradients.options import HorizonOptions
+from chaosgrad._gradients.unroll import flat_objective
 from chaosgrad._landscape.types import GradientNoiseResult
 from chaosgrad._runtime.precision import float64_scope
-from chaosgrad._gradients.unroll import flat_objective
 
 
 @eqx.filter_jit
@@ -124,22 +124,39 @@ def gradient_noise(
         resamples: bootstrap resamples for the intervals on ``B_simple`` and the SNR.
     """
     if wrt == "y0":
-        raise bad_argument("wrt", "'y0' differs per example, so there is no common gradient to average",
-                           "pass the trained parameters, e.g. 'args' or 'rho'")
+        raise bad_argument(
+            "wrt",
+            "'y0' differs per example, so there is no common gradient to average",
+            "pass the trained parameters, e.g. 'args' or 'rho'",
+        )
     for name, value, least in (("batch", batch, 1), ("groups", groups, 2), ("resamples", resamples, 10)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < least:
             raise bad_argument(name, f"{value!r} is not an int of at least {least}", f"pass e.g. {max(least, 8)}")
-    if not ensemble and (isinstance(examples, bool) or not isinstance(examples, (int, np.integer))
-                         or examples < 2 * groups):
-        raise bad_argument("examples", f"{examples!r} is not an int of at least 2 * groups = {2 * groups}",
-                           "pass e.g. 64")
-    options = HorizonOptions(horizons=horizons, wrt=wrt, members=examples, spacing=spacing, transient=transient,
-                             ensemble=ensemble, confidence=confidence, seed=seed, progress=progress)
+    if not ensemble and (
+        isinstance(examples, bool) or not isinstance(examples, (int, np.integer)) or examples < 2 * groups
+    ):
+        raise bad_argument(
+            "examples", f"{examples!r} is not an int of at least 2 * groups = {2 * groups}", "pass e.g. 64"
+        )
+    options = HorizonOptions(
+        horizons=horizons,
+        wrt=wrt,
+        members=examples,
+        spacing=spacing,
+        transient=transient,
+        ensemble=ensemble,
+        confidence=confidence,
+        seed=seed,
+        progress=progress,
+    )
     simulator, y0s, args, sel, loss, plan = options.prepare(simulator, y0, args, loss)
     N = int(jax.tree_util.tree_leaves(y0s)[0].shape[0])
     if N < 2 * groups:
-        raise bad_argument("y0", f"holds {N} examples; {groups} groups need at least {2 * groups}",
-                           "pass more examples on axis 0, or fewer groups")
+        raise bad_argument(
+            "y0",
+            f"holds {N} examples; {groups} groups need at least {2 * groups}",
+            "pass more examples on axis 0, or fewer groups",
+        )
     report = options.report
     template = jax.tree_util.tree_map(lambda x: x[0], y0s)
     K, b = int(plan.blocks[-1]), int(plan.b)
@@ -151,8 +168,19 @@ def gradient_noise(
         grads.append(np.asarray(g, np.float64))
     report("gradient noise", H, H)
     rng = np.random.default_rng(seed)
-    out = {key: np.full(H, np.nan) for key in
-           ("mean_norm", "noise", "noise_scale", "noise_scale_low", "noise_scale_high", "snr", "snr_low", "snr_high")}
+    out = {
+        key: np.full(H, np.nan)
+        for key in (
+            "mean_norm",
+            "noise",
+            "noise_scale",
+            "noise_scale_low",
+            "noise_scale_high",
+            "snr",
+            "snr_low",
+            "snr_high",
+        )
+    }
     finite_examples = np.zeros(H, np.int64)
     for h, g in enumerate(grads):
         g = g[np.isfinite(g).all(axis=1)]
@@ -163,23 +191,39 @@ def gradient_noise(
         out["mean_norm"][h], out["noise"][h] = math.sqrt(max(m2, 0.0)), math.sqrt(tr)
         out["noise_scale"][h] = tr / m2 if m2 > 0 else math.inf
         out["snr"][h] = (batch * max(m2, 0.0) / tr) if tr > 0 else math.inf
-        (out["noise_scale_low"][h], out["noise_scale_high"][h]), (out["snr_low"][h], out["snr_high"][h]) = \
-            _bootstrap(g, batch, resamples, confidence, rng)
+        (out["noise_scale_low"][h], out["noise_scale_high"][h]), (out["snr_low"][h], out["snr_high"][h]) = _bootstrap(
+            g, batch, resamples, confidence, rng
+        )
     noise, mean = _group_curves(grads, groups)
     times = plan.times(simulator.dt)
     eps = float(jnp.finfo(jnp.dtype(simulator.dtype)).eps)
-    nfit = fit_growth_rate(times, noise, np.isfinite(noise) & (noise > 0), fit_mask=plan.fit,
-                           confidence=confidence, dtype_eps=eps)
-    mfit = fit_growth_rate(times, mean, np.isfinite(mean) & (mean > 0), fit_mask=plan.fit,
-                           confidence=confidence, dtype_eps=eps)
+    nfit = fit_growth_rate(
+        times, noise, np.isfinite(noise) & (noise > 0), fit_mask=plan.fit, confidence=confidence, dtype_eps=eps
+    )
+    mfit = fit_growth_rate(
+        times, mean, np.isfinite(mean) & (mean > 0), fit_mask=plan.fit, confidence=confidence, dtype_eps=eps
+    )
     rep = plan.reported.astype(bool)
     return GradientNoiseResult(
-        horizons=times[rep], horizon_steps=(plan.blocks * b).astype(np.int64)[rep], examples=N, batch=int(batch),
-        **{key: value[rep] for key, value in out.items()}, finite_examples=finite_examples[rep],
-        noise_rate=nfit.rate, noise_rate_low=nfit.low, noise_rate_high=nfit.high,
-        mean_rate=mfit.rate, mean_rate_low=mfit.low, mean_rate_high=mfit.high,
-        confidence=float(confidence), wrt=sel.label, loss=loss.name, dtype=simulator.dtype,
-        method=(f"per-example gradients of {N} examples through one compiled unroll; unbiased covariance; "
-                f"{int(round(confidence * 100))}% bootstrap percentile intervals ({resamples} resamples); "
-                f"growth rates of sqrt(tr Sigma) and of the debiased |G| over {groups} disjoint groups: {nfit.method}"),
+        horizons=times[rep],
+        horizon_steps=(plan.blocks * b).astype(np.int64)[rep],
+        examples=N,
+        batch=int(batch),
+        **{key: value[rep] for key, value in out.items()},
+        finite_examples=finite_examples[rep],
+        noise_rate=nfit.rate,
+        noise_rate_low=nfit.low,
+        noise_rate_high=nfit.high,
+        mean_rate=mfit.rate,
+        mean_rate_low=mfit.low,
+        mean_rate_high=mfit.high,
+        confidence=float(confidence),
+        wrt=sel.label,
+        loss=loss.name,
+        dtype=simulator.dtype,
+        method=(
+            f"per-example gradients of {N} examples through one compiled unroll; unbiased covariance; "
+            f"{int(round(confidence * 100))}% bootstrap percentile intervals ({resamples} resamples); "
+            f"growth rates of sqrt(tr Sigma) and of the debiased |G| over {groups} disjoint groups: {nfit.method}"
+        ),
     )

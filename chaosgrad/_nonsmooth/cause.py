@@ -28,9 +28,9 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from chaosgrad._checks import check_count, check_real, check_seed
 from chaosgrad._diagnosis import words as words
 from chaosgrad._diagnosis.causes import AbstractCause, CauseEvidence
-from chaosgrad._checks import check_count, check_real, check_seed
 from chaosgrad._diagnosis.types import Recommendation
 from chaosgrad._nonsmooth.estimators import smoothed_advice, smoothed_gradients
 from chaosgrad._nonsmooth.types import SmoothedGradientResult
@@ -45,11 +45,14 @@ def _steps_words(result: SmoothedGradientResult) -> str:
     parts = []
     if flagged.size:
         k = int(np.argmax(result.step_flags))
-        listed = ", ".join(str(int(s)) for s in flagged[:8]) + (f" and {flagged.size - 8} more" if flagged.size > 8 else "")
+        listed = ", ".join(str(int(s)) for s in flagged[:8]) + (
+            f" and {flagged.size - 8} more" if flagged.size > 8 else ""
+        )
         parts.append(
             f"at step{'s' if flagged.size > 1 else ''} {listed} of {result.step_flags.size} (most at step {k}: "
             f"{int(result.step_flags[k])} of {result.samples} pairs, relative disagreement up to "
-            f"{words.number(float(result.step_disagreement[k]))} against a tolerance of {result.tolerance:g})")
+            f"{words.number(float(result.step_disagreement[k]))} against a tolerance of {result.tolerance:g})"
+        )
     if result.loss_flags:
         parts.append(f"in the loss at the final state ({result.loss_flags} of {result.samples} pairs)")
     if not parts:
@@ -62,11 +65,16 @@ def evidence_words(result: SmoothedGradientResult) -> str:
     horizon, the component with the largest standardised difference."""
     biased = np.flatnonzero(result.biased)
     if biased.size == 0:
-        h = int(np.nanargmax(np.where(np.isfinite(result.worst_z), result.worst_z, -np.inf))) \
-            if np.isfinite(result.worst_z).any() else 0
-        return (f"the first-order and zeroth-order estimates agree at every horizon (largest difference "
-                f"{words.number(float(result.worst_z[h]))} standard errors, at T = {words.number(float(result.horizons[h]))}); "
-                + _steps_words(result))
+        h = (
+            int(np.nanargmax(np.where(np.isfinite(result.worst_z), result.worst_z, -np.inf)))
+            if np.isfinite(result.worst_z).any()
+            else 0
+        )
+        return (
+            f"the first-order and zeroth-order estimates agree at every horizon (largest difference "
+            f"{words.number(float(result.worst_z[h]))} standard errors, at T = {words.number(float(result.horizons[h]))}); "
+            + _steps_words(result)
+        )
     h = int(biased[0])
     d, lo, hi = result.difference[h], result.difference_low[h], result.difference_high[h]
     excludes = (lo > 0) | (hi < 0)
@@ -83,7 +91,8 @@ def evidence_words(result: SmoothedGradientResult) -> str:
         f"{words.number(float(d[i]), signed=True)} [{words.number(float(lo[i]), signed=True)}, "
         f"{words.number(float(hi[i]), signed=True)}] excludes 0 ({words.number(float(result.worst_z[h]))} standard "
         f"errors; biased at T = {times}; smoothing scale {words.number(result.sigma)}, {result.samples} pairs); "
-        + _steps_words(result))
+        + _steps_words(result)
+    )
 
 
 class NonSmooth(AbstractCause):
@@ -120,11 +129,14 @@ class NonSmooth(AbstractCause):
 
     name: ClassVar[str] = OUTCOME
     ablation_name: ClassVar[str] = "first-vs-zeroth-order"
-    words: ClassVar[str] = ("the program is piecewise smooth (contact, clipping, a reset, a step-function loss): AD's "
-                            "exact derivative misses its jumps and is not the gradient of the smoothed loss")
+    words: ClassVar[str] = (
+        "the program is piecewise smooth (contact, clipping, a reset, a step-function loss): AD's "
+        "exact derivative misses its jumps and is not the gradient of the smoothed loss"
+    )
     exact: ClassVar[bool] = False
-    change: ClassVar[str] = ("first-order (AD) against zeroth-order (randomised smoothing) estimates of the smoothed "
-                             "loss's gradient")
+    change: ClassVar[str] = (
+        "first-order (AD) against zeroth-order (randomised smoothing) estimates of the smoothed loss's gradient"
+    )
 
     def measurement(self, evidence: CauseEvidence) -> SmoothedGradientResult:
         """The stored measurement, or one made on the evidence's set-up."""
@@ -133,8 +145,17 @@ class NonSmooth(AbstractCause):
         horizons = np.asarray(evidence.gradient.reported_horizons, np.float64)
         wrt = self.wrt if self.wrt is not None else ("y0" if evidence.wrt_state else "args")
         start = evidence.y0 if evidence.y0 is not None else evidence.y_start  # the user's own start
-        return smoothed_gradients(evidence.simulator, start, evidence.args, horizons=horizons, wrt=wrt,
-                                  loss=self.loss, sigma=self.sigma, samples=self.samples, seed=self.seed)
+        return smoothed_gradients(
+            evidence.simulator,
+            start,
+            evidence.args,
+            horizons=horizons,
+            wrt=wrt,
+            loss=self.loss,
+            sigma=self.sigma,
+            samples=self.samples,
+            seed=self.seed,
+        )
 
     def confirm(self, evidence: CauseEvidence) -> tuple[bool, str, SmoothedGradientResult]:
         """``(confirmed, evidence in words, measurement)``."""
@@ -148,7 +169,8 @@ class NonSmooth(AbstractCause):
     def ablate(self, evidence):
         raise ValueError(
             "the non-smooth cause is confirmed by the first-order against zeroth-order comparison "
-            "(NonSmooth.confirm), not by a growth-rate ablation: " + self.confirm(evidence)[1])
+            "(NonSmooth.confirm), not by a growth-rate ablation: " + self.confirm(evidence)[1]
+        )
 
     def recommend(self, evidence, ablated):
         del ablated
@@ -160,5 +182,6 @@ class NonSmooth(AbstractCause):
             "smooth saturation), or estimate the gradient of the smoothed loss with the zeroth-order or alpha-order "
             "estimator below.",
             float(result.horizons[np.flatnonzero(result.biased)[0]]) if result.confirmed else None,
-            "time" if result.confirmed else None)
+            "time" if result.confirmed else None,
+        )
         return [head] + smoothed_advice(result)

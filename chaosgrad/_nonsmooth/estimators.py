@@ -68,19 +68,19 @@ import jax.numpy as jnp
 import numpy as np
 from jax.flatten_util import ravel_pytree
 
+from chaosgrad._checks import check_count, check_probability, check_step_shapes
 from chaosgrad._diagnosis import words as words
-from chaosgrad._checks import check_probability, check_count, check_step_shapes
 from chaosgrad._diagnosis.types import Recommendation
 from chaosgrad._errors import bad_argument
-from chaosgrad._gradients.options import checked_inputs
 from chaosgrad._gradients.horizons import check_horizons
 from chaosgrad._gradients.losses import as_loss, check_scalar_loss
-from chaosgrad._runtime.precision import float64_scope
-from chaosgrad._nonsmooth.types import SmoothedGradientResult
-from chaosgrad._student_t import t_quantile
+from chaosgrad._gradients.options import checked_inputs
 from chaosgrad._gradients.sweep import split_theta
 from chaosgrad._gradients.unroll import flat_objective
 from chaosgrad._gradients.wrt import resolve_wrt
+from chaosgrad._nonsmooth.types import SmoothedGradientResult
+from chaosgrad._runtime.precision import float64_scope
+from chaosgrad._student_t import t_quantile
 
 DEFAULT_TOLERANCE = 0.1
 
@@ -180,7 +180,11 @@ def _disagreement(simulator, loss, sel, args, y0, eps, sigma, n_steps, tolerance
 
     r, rl = jax.vmap(one_pair)(eps)
     r = jnp.where(jnp.isfinite(r), r, jnp.inf)
-    return (jnp.sum(r > tolerance, axis=0), jnp.max(r, axis=0), jnp.sum(jnp.where(jnp.isfinite(rl), rl, jnp.inf) > tolerance))
+    return (
+        jnp.sum(r > tolerance, axis=0),
+        jnp.max(r, axis=0),
+        jnp.sum(jnp.where(jnp.isfinite(rl), rl, jnp.inf) > tolerance),
+    )
 
 
 def _pointwise(loss, t, y, template):
@@ -191,8 +195,11 @@ def _pointwise(loss, t, y, template):
 
 
 def _check_positive(name, value, example):
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) or not (
-            0 < value < math.inf):
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float, np.integer, np.floating))
+        or not (0 < value < math.inf)
+    ):
         raise bad_argument(name, f"{value!r} is not a positive finite number", f"pass e.g. {example}")
     return float(value)
 
@@ -209,9 +216,23 @@ def pair_statistics(lp, lm, gp, gm, eps, sigma, confidence):
     g0 = ((lp[ok] - lm[ok]) / (2 * sigma))[:, None] * eps[ok]
     nan = np.full(P, np.nan)
     if n < 2:
-        return dict(first=nan, zeroth=nan, v1=nan, v0=nan, cov=math.nan, zlo=nan, zhi=nan, diff=nan, dlo=nan,
-                    dhi=nan, q=math.nan, outside=False, differ=False, worst=math.nan,
-                    smoothed=float(np.mean((lp[ok] + lm[ok]) / 2)) if n else math.nan), n
+        return dict(
+            first=nan,
+            zeroth=nan,
+            v1=nan,
+            v0=nan,
+            cov=math.nan,
+            zlo=nan,
+            zhi=nan,
+            diff=nan,
+            dlo=nan,
+            dhi=nan,
+            q=math.nan,
+            outside=False,
+            differ=False,
+            worst=math.nan,
+            smoothed=float(np.mean((lp[ok] + lm[ok]) / 2)) if n else math.nan,
+        ), n
     d = g1 - g0
     m1, m0, md = g1.mean(0), g0.mean(0), d.mean(0)
     v1, v0, vd = g1.var(0, ddof=1), g0.var(0, ddof=1), d.var(0, ddof=1)
@@ -223,9 +244,23 @@ def pair_statistics(lp, lm, gp, gm, eps, sigma, confidence):
     differ = bool(np.any((dlo > 0) | (dhi < 0)))
     with np.errstate(divide="ignore", invalid="ignore"):
         z = np.where(sd > 0, np.abs(md) / sd, np.where(md != 0, np.inf, 0.0))
-    return dict(first=m1, zeroth=m0, v1=v1, v0=v0, cov=cov, zlo=zlo, zhi=zhi, diff=md, dlo=dlo, dhi=dhi, q=q,
-                outside=outside, differ=differ, worst=float(np.max(z)),
-                smoothed=float(np.mean((lp[ok] + lm[ok]) / 2))), n
+    return dict(
+        first=m1,
+        zeroth=m0,
+        v1=v1,
+        v0=v0,
+        cov=cov,
+        zlo=zlo,
+        zhi=zhi,
+        diff=md,
+        dlo=dlo,
+        dhi=dhi,
+        q=q,
+        outside=outside,
+        differ=differ,
+        worst=float(np.max(z)),
+        smoothed=float(np.mean((lp[ok] + lm[ok]) / 2)),
+    ), n
 
 
 @float64_scope
@@ -304,24 +339,47 @@ def smoothed_gradients(
     flags = np.asarray(flags, np.int64)
     level = int(round(confidence * 100))
     return SmoothedGradientResult(
-        horizons=(steps * simulator.dt).astype(np.float64), horizon_steps=steps.astype(np.int64),
-        first_order=arrays["first"], zeroth_order=arrays["zeroth"],
-        first_order_var=arrays["v1"], zeroth_order_var=arrays["v0"],
-        first_order_trace=arrays["v1"].sum(1), zeroth_order_trace=arrays["v0"].sum(1),
-        covariance_trace=scalars["cov"], zeroth_low=arrays["zlo"], zeroth_high=arrays["zhi"],
-        difference=arrays["diff"], difference_low=arrays["dlo"], difference_high=arrays["dhi"],
-        quantile=scalars["q"], first_outside=outside, differ=differ, biased=outside & differ,
-        worst_z=scalars["worst"], smoothed_loss=scalars["smoothed"],
-        loss_at_center=np.asarray(l0, np.float64), finite_pairs=finite,
-        step_flags=flags, step_disagreement=np.asarray(worst_r, np.float64), loss_flags=int(loss_flags),
-        nonsmooth_steps=np.flatnonzero(flags).astype(np.int64), tolerance=float(tolerance),
-        sigma=sigma, samples=samples, confidence=float(confidence), seed=seed, wrt=sel.label, loss=loss.name,
+        horizons=(steps * simulator.dt).astype(np.float64),
+        horizon_steps=steps.astype(np.int64),
+        first_order=arrays["first"],
+        zeroth_order=arrays["zeroth"],
+        first_order_var=arrays["v1"],
+        zeroth_order_var=arrays["v0"],
+        first_order_trace=arrays["v1"].sum(1),
+        zeroth_order_trace=arrays["v0"].sum(1),
+        covariance_trace=scalars["cov"],
+        zeroth_low=arrays["zlo"],
+        zeroth_high=arrays["zhi"],
+        difference=arrays["diff"],
+        difference_low=arrays["dlo"],
+        difference_high=arrays["dhi"],
+        quantile=scalars["q"],
+        first_outside=outside,
+        differ=differ,
+        biased=outside & differ,
+        worst_z=scalars["worst"],
+        smoothed_loss=scalars["smoothed"],
+        loss_at_center=np.asarray(l0, np.float64),
+        finite_pairs=finite,
+        step_flags=flags,
+        step_disagreement=np.asarray(worst_r, np.float64),
+        loss_flags=int(loss_flags),
+        nonsmooth_steps=np.flatnonzero(flags).astype(np.int64),
+        tolerance=float(tolerance),
+        sigma=sigma,
+        samples=samples,
+        confidence=float(confidence),
+        seed=seed,
+        wrt=sel.label,
+        loss=loss.name,
         dtype=simulator.dtype,
-        method=(f"{samples} antithetic Gaussian pairs of scale {sigma:g} on {sel.label}; first order: mean AD "
-                "gradient at x +- sigma eps; zeroth order: (L(x + sigma eps) - L(x - sigma eps)) eps / (2 sigma) "
-                f"(baseline L(x), cancelled by the pairs); {level}% Student-t intervals simultaneous over the {P} "
-                "components (Bonferroni), paired for the difference; non-smooth steps: central difference across "
-                f"each pair against the midpoint's one-step derivative, relative tolerance {tolerance:g}"),
+        method=(
+            f"{samples} antithetic Gaussian pairs of scale {sigma:g} on {sel.label}; first order: mean AD "
+            "gradient at x +- sigma eps; zeroth order: (L(x + sigma eps) - L(x - sigma eps)) eps / (2 sigma) "
+            f"(baseline L(x), cancelled by the pairs); {level}% Student-t intervals simultaneous over the {P} "
+            "components (Bonferroni), paired for the difference; non-smooth steps: central difference across "
+            f"each pair against the midpoint's one-step derivative, relative tolerance {tolerance:g}"
+        ),
     )
 
 
@@ -390,61 +448,92 @@ def smoothed_advice(result: SmoothedGradientResult, *, relative_error: float = 0
     out = []
     if not ok.any():
         return [Recommendation("smoothing", "No horizon has two finite pairs: nothing to advise on.", None, None)]
-    pairs = "; ".join(f"T = {words.number(t)}: {words.number(a)} vs {words.number(z)}"
-                      for t, a, z in zip(T[ok], s1[ok], s0[ok]))
+    pairs = "; ".join(
+        f"T = {words.number(t)}: {words.number(a)} vs {words.number(z)}" for t, a, z in zip(T[ok], s1[ok], s0[ok])
+    )
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(s0 > 0, s1 / s0, np.where(s1 > 0, np.inf, 1.0))
     text = f"Per-sample variance (trace) of the first-order vs the zeroth-order estimate: {pairs}."
     rates = [variance_rate(T[ok], s) for s in (s1[ok], s0[ok])]
     if all(r is not None for r in rates):
-        text += (f" Least-squares growth rates of ln(variance) in T: {words.number(rates[0], signed=True)} (first "
-                 f"order) and {words.number(rates[1], signed=True)} (zeroth order) per time unit.")
+        text += (
+            f" Least-squares growth rates of ln(variance) in T: {words.number(rates[0], signed=True)} (first "
+            f"order) and {words.number(rates[1], signed=True)} (zeroth order) per time unit."
+        )
     out.append(Recommendation("estimator variance", text, float(ratio[ok][-1]), "ratio"))
     biased = result.biased & ok
     cross = _crossing(T[ok], ratio[ok])
     if biased.any():
         t_b = float(T[biased][0])
-        out.append(Recommendation(
-            "first-order horizon",
-            f"The first-order (AD) estimate is biased from T = {words.number(t_b)} on (it falls outside the "
-            f"zeroth-order interval and their difference excludes 0, largest |difference| = "
-            f"{words.number(float(np.nanmax(result.worst_z[biased])))} standard errors): the program is non-smooth at "
-            "the smoothing scale, and AD's exact derivative is not the smoothed loss's gradient there. Use the "
-            "zeroth-order estimate (or smooth the contact / clip) at those horizons.", t_b, "time"))
+        out.append(
+            Recommendation(
+                "first-order horizon",
+                f"The first-order (AD) estimate is biased from T = {words.number(t_b)} on (it falls outside the "
+                f"zeroth-order interval and their difference excludes 0, largest |difference| = "
+                f"{words.number(float(np.nanmax(result.worst_z[biased])))} standard errors): the program is non-smooth at "
+                "the smoothing scale, and AD's exact derivative is not the smoothed loss's gradient there. Use the "
+                "zeroth-order estimate (or smooth the contact / clip) at those horizons.",
+                t_b,
+                "time",
+            )
+        )
     elif cross is not None and np.all(ratio[ok][T[ok] > cross] > 1):
-        out.append(Recommendation(
-            "first-order horizon",
-            f"The first-order estimate stops paying beyond T ≈ {words.number(cross)}: its variance exceeds the "
-            "zeroth-order's from there on (both unbiased within their intervals).", cross, "time"))
+        out.append(
+            Recommendation(
+                "first-order horizon",
+                f"The first-order estimate stops paying beyond T ≈ {words.number(cross)}: its variance exceeds the "
+                "zeroth-order's from there on (both unbiased within their intervals).",
+                cross,
+                "time",
+            )
+        )
     elif cross is not None:
         over = ", ".join(words.number(float(t)) for t in T[ok][ratio[ok] > 1])
         under = ", ".join(words.number(float(t)) for t in T[ok][(ratio[ok] <= 1) & (T[ok] > cross)])
-        out.append(Recommendation(
-            "first-order horizon",
-            f"The first-order estimate's variance first exceeds the zeroth-order's at T ≈ {words.number(cross)} "
-            f"(above at T = {over}; below again at T = {under}): from there on neither estimator is reliably the "
-            "cheaper, so use the alpha-order combination below, horizon by horizon.", cross, "time"))
+        out.append(
+            Recommendation(
+                "first-order horizon",
+                f"The first-order estimate's variance first exceeds the zeroth-order's at T ≈ {words.number(cross)} "
+                f"(above at T = {over}; below again at T = {under}): from there on neither estimator is reliably the "
+                "cheaper, so use the alpha-order combination below, horizon by horizon.",
+                cross,
+                "time",
+            )
+        )
     else:
-        out.append(Recommendation(
-            "first-order horizon",
-            f"The first-order estimate pays at every horizon measured (up to T = {words.number(float(T[ok][-1]))}): "
-            "its variance stays below the zeroth-order's and it agrees with it.", None, None))
+        out.append(
+            Recommendation(
+                "first-order horizon",
+                f"The first-order estimate pays at every horizon measured (up to T = {words.number(float(T[ok][-1]))}): "
+                "its variance stays below the zeroth-order's and it agrees with it.",
+                None,
+                None,
+            )
+        )
     alpha = interpolation_alpha(result)
     listed = "; ".join(f"T = {words.number(t)}: {a:.3g}" for t, a in zip(T[ok], alpha[ok]))
-    out.append(Recommendation(
-        "alpha-order estimator",
-        "Interpolate alpha g_first + (1 - alpha) g_zeroth with the alpha that minimises the variance (inverse-"
-        f"variance weighting, Parmas et al. 2018; Suh et al. 2022), 0 where the first order is biased: {listed}.",
-        float(alpha[ok][-1]), None))
+    out.append(
+        Recommendation(
+            "alpha-order estimator",
+            "Interpolate alpha g_first + (1 - alpha) g_zeroth with the alpha that minimises the variance (inverse-"
+            f"variance weighting, Parmas et al. 2018; Suh et al. 2022), 0 where the first order is biased: {listed}.",
+            float(alpha[ok][-1]),
+            None,
+        )
+    )
     g0 = result.zeroth_order[ok][-1]
     norm = float(np.linalg.norm(g0))
     q = float(result.quantile[ok][-1])
     need = math.ceil((q * math.sqrt(s0[ok][-1]) / (relative_error * norm)) ** 2) if norm > 0 else None
-    text = (f"Smoothing scale sigma = {words.number(result.sigma)} (units of {result.wrt}): the smoothed loss is the "
-            "loss averaged over that scale; a smaller sigma tracks the unsmoothed loss more closely, and the "
-            "zeroth-order variance grows like 1/sigma^2 (twice smaller, four times the pairs).")
+    text = (
+        f"Smoothing scale sigma = {words.number(result.sigma)} (units of {result.wrt}): the smoothed loss is the "
+        "loss averaged over that scale; a smaller sigma tracks the unsmoothed loss more closely, and the "
+        "zeroth-order variance grows like 1/sigma^2 (twice smaller, four times the pairs)."
+    )
     if need is not None:
-        text += (f" At T = {words.number(float(T[ok][-1]))} the zeroth-order estimate needs about {need} pairs for "
-                 f"an error of {relative_error:.0%} of its norm ({words.number(norm)}) at {result.confidence:.0%}.")
+        text += (
+            f" At T = {words.number(float(T[ok][-1]))} the zeroth-order estimate needs about {need} pairs for "
+            f"an error of {relative_error:.0%} of its norm ({words.number(norm)}) at {result.confidence:.0%}."
+        )
     out.append(Recommendation("smoothing scale", text, result.sigma, result.wrt))
     return out

@@ -75,7 +75,11 @@ def _same_bits(a, b) -> bool:
     """Whether two arrays have the same dtype, shape and bytes (NaN payloads and the
     sign of zero included)."""
     a, b = np.asarray(a), np.asarray(b)
-    return a.dtype == b.dtype and a.shape == b.shape and np.ascontiguousarray(a).tobytes() == np.ascontiguousarray(b).tobytes()
+    return (
+        a.dtype == b.dtype
+        and a.shape == b.shape
+        and np.ascontiguousarray(a).tobytes() == np.ascontiguousarray(b).tobytes()
+    )
 
 
 def _derivable(result, name: str) -> bool:
@@ -92,8 +96,12 @@ def _derivable(result, name: str) -> bool:
 def _encode_array(arr: np.ndarray) -> dict:
     if arr.dtype.kind in "biuf" and arr.size > INLINE_ELEMENTS and arr.dtype.itemsize <= 8:
         little = np.ascontiguousarray(arr, dtype=arr.dtype.newbyteorder("<"))
-        return {"__ndarray__": base64.b64encode(little.tobytes()).decode("ascii"), "encoding": "base64",
-                "dtype": str(arr.dtype), "shape": list(arr.shape)}
+        return {
+            "__ndarray__": base64.b64encode(little.tobytes()).decode("ascii"),
+            "encoding": "base64",
+            "dtype": str(arr.dtype),
+            "shape": list(arr.shape),
+        }
     return {"__ndarray__": _flat_list(arr), "dtype": str(arr.dtype), "shape": list(arr.shape)}
 
 
@@ -131,8 +139,14 @@ def _registered(name: str):
     """Result classes register when their module is imported; import them all once."""
     import importlib
 
-    for module in ("_spectra.result", "_diagnosis.types", "_landscape.types", "_shadowing.types", "_nonsmooth.types",
-                   "_results.study"):
+    for module in (
+        "_spectra.result",
+        "_diagnosis.types",
+        "_landscape.types",
+        "_shadowing.types",
+        "_nonsmooth.types",
+        "_results.study",
+    ):
         importlib.import_module(f"chaosgrad.{module}")
     return _REGISTRY.get(name)
 
@@ -168,8 +182,11 @@ def _conforms(value, hint) -> bool:
         return value is None
     if hint is float:
         # An integer beyond a float's range (JSON allows 10**400) is no float value.
-        return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_)) \
+        return (
+            isinstance(value, (int, float, np.integer, np.floating))
+            and not isinstance(value, (bool, np.bool_))
             and (not isinstance(value, int) or abs(value) <= _FLOAT_MAX_INT)
+        )
     if hint is int:
         return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
     if hint is bool:
@@ -247,7 +264,9 @@ def _derive(cls, name: str, kwargs: dict):
         with np.errstate(all="ignore"):
             return cls.DERIVED[name](kwargs)
     except Exception as exc:
-        raise ValueError(f"field {cls.__name__}.{name} cannot be derived from the others ({type(exc).__name__}: {exc})") from None
+        raise ValueError(
+            f"field {cls.__name__}.{name} cannot be derived from the others ({type(exc).__name__}: {exc})"
+        ) from None
 
 
 def decode(data: Any) -> Any:
@@ -276,7 +295,9 @@ def decode(data: Any) -> Any:
         fields = dataclasses.fields(cls)
         names = {f.name for f in fields}
         # A field added later with a default may be absent from an older file.
-        required = {f.name for f in fields if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING}
+        required = {
+            f.name for f in fields if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+        }
         missing = required - set(kwargs)
         if missing:
             raise ValueError(f"{cls.__name__} JSON lacks fields {sorted(missing)}")
@@ -288,7 +309,9 @@ def decode(data: Any) -> Any:
                 )
         for name, allowed in cls.CHOICES.items():
             if name in kwargs and kwargs[name] not in allowed:
-                raise ValueError(f"field {cls.__name__}.{name} holds {_short(kwargs[name])}, not one of {', '.join(allowed)}")
+                raise ValueError(
+                    f"field {cls.__name__}.{name} holds {_short(kwargs[name])}, not one of {', '.join(allowed)}"
+                )
         return cls(**{k: v for k, v in kwargs.items() if k in names})
     if "__derived__" in data:
         raise ValueError("a derived value appears outside a result's fields")

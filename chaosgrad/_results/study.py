@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from chaosgrad._diagnosis.types import Diagnosis
-from chaosgrad._spectra.result import LyapunovResult
 from chaosgrad._results.serialize import Result
+from chaosgrad._spectra.result import LyapunovResult
 
 
 @dataclass(frozen=True)
@@ -135,9 +135,11 @@ def _summary(value):
     """An extra diagnosis as ``Study.extra`` keeps it; anything else as it is."""
     if not isinstance(value, Diagnosis):
         return value
-    parts = {"lambda_physical": _without_intervals(value.lambda_physical),
-             "lambda_numerical": _without_intervals(value.lambda_numerical),
-             "gradient": _without_profile(value.gradient)}
+    parts = {
+        "lambda_physical": _without_intervals(value.lambda_physical),
+        "lambda_numerical": _without_intervals(value.lambda_numerical),
+        "gradient": _without_profile(value.gradient),
+    }
     if all(v is getattr(value, k) for k, v in parts.items()):
         return value
     return dataclasses.replace(value, **parts)

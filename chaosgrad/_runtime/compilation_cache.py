@@ -73,8 +73,11 @@ def ensure_cache() -> str | None:
     try:
         os.makedirs(folder, exist_ok=True)
     except OSError as exc:
-        warnings.warn(f"chaosgrad: the compilation cache folder {folder} cannot be created ({exc}); "
-                      f"compiling without a cache (set {ENV} to a writable folder, or to off)", stacklevel=3)
+        warnings.warn(
+            f"chaosgrad: the compilation cache folder {folder} cannot be created ({exc}); "
+            f"compiling without a cache (set {ENV} to a writable folder, or to off)",
+            stacklevel=3,
+        )
         return None
     drop_unreadable(folder)
     jax.config.update("jax_compilation_cache_dir", folder)
@@ -131,8 +134,10 @@ def drop_unreadable(folder: str) -> list[str]:
                 json.dump(verified, fh)
             os.replace(tmp, index_path)
     if dropped:
-        sys.stderr.write(f"chaosgrad: warning: removed {len(dropped)} unreadable entr{'y' if len(dropped) == 1 else 'ies'} "
-                         f"(cut short) of the compilation cache {folder}; they are compiled and written again\n")
+        sys.stderr.write(
+            f"chaosgrad: warning: removed {len(dropped)} unreadable entr{'y' if len(dropped) == 1 else 'ies'} "
+            f"(cut short) of the compilation cache {folder}; they are compiled and written again\n"
+        )
     return dropped
 
 

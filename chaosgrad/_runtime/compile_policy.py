@@ -53,7 +53,7 @@ RUN_BOUND = CompilePolicy("run-bound")
 COMPILE_BOUND = CompilePolicy("compile-bound", {"xla_cpu_use_fusion_emitters": False})
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _accepted(backend: str, items: tuple) -> bool:
     if jax.default_backend() != backend:
         return False

@@ -47,8 +47,14 @@ class StderrProgress:
                 except ImportError:  # no tqdm: one line per stage instead of a bar
                     self.bars = False
                 else:
-                    self._bar = tqdm(total=total or None, desc=label, file=self.stream, leave=True,
-                                     dynamic_ncols=True, mininterval=0.2)
+                    self._bar = tqdm(
+                        total=total or None,
+                        desc=label,
+                        file=self.stream,
+                        leave=True,
+                        dynamic_ncols=True,
+                        mininterval=0.2,
+                    )
         self._done = done
         if label != self._label:
             self._label = label

@@ -8,13 +8,14 @@ import math
 import jax
 import numpy as np
 
-from chaosgrad._checks import check_callable, check_probability, as_count
+from chaosgrad._checks import as_count, check_callable, check_probability
 from chaosgrad._errors import bad_argument
-from chaosgrad._gradients.options import checked_inputs
 from chaosgrad._gradients.losses import AbstractLoss
-from chaosgrad._spectra.lyapunov import check_step_shapes, lyapunov_spectrum
-from chaosgrad._runtime.precision import float64_scope
+from chaosgrad._gradients.options import checked_inputs
+from chaosgrad._gradients.sweep import split_theta
+from chaosgrad._gradients.wrt import resolve_wrt
 from chaosgrad._pytree import leaf_names
+from chaosgrad._runtime.precision import float64_scope
 from chaosgrad._shadowing.methods import (
     LSS,
     NILSS,
@@ -24,9 +25,8 @@ from chaosgrad._shadowing.methods import (
     nilss_window,
 )
 from chaosgrad._shadowing.types import ShadowingResult
+from chaosgrad._spectra.lyapunov import check_step_shapes, lyapunov_spectrum
 from chaosgrad._student_t import t_quantile
-from chaosgrad._gradients.sweep import split_theta
-from chaosgrad._gradients.wrt import resolve_wrt
 
 # Spectra longer than this many exponents are not needed to count the unstable ones in
 # the systems shadowing is used on; a system with more is told to pass ``unstable=``.
@@ -44,21 +44,30 @@ def _neutral(simulator, neutral):
     if neutral == "auto":
         field = getattr(simulator, "vector_field", None)
         return (field, "the simulator's vector field") if callable(field) else (None, "none (a map)")
-    raise bad_argument("neutral", f"{neutral!r} is not 'auto', None or a function f(t, y, args)",
-                       "pass 'auto' (an ODE's vector field), None for a non-autonomous system, or your own f")
+    raise bad_argument(
+        "neutral",
+        f"{neutral!r} is not 'auto', None or a function f(t, y, args)",
+        "pass 'auto' (an ODE's vector field), None for a non-autonomous system, or your own f",
+    )
 
 
 def _objective(objective):
     if isinstance(objective, AbstractLoss):
         if not objective.long_time_average:
-            raise bad_argument("objective", f"{objective.name!r} is not a long-time average of a function of the state",
-                               "pass J(y) -> scalar, TimeAveragedLoss(J), or a loss whose long_time_average is True")
+            raise bad_argument(
+                "objective",
+                f"{objective.name!r} is not a long-time average of a function of the state",
+                "pass J(y) -> scalar, TimeAveragedLoss(J), or a loss whose long_time_average is True",
+            )
         # Loss rule 7: the integrand of a long-time average is J(y) alone.
         return (lambda y: objective.integrand(0.0, y, y)), objective.name
     if callable(objective):
         return objective, getattr(objective, "__name__", "objective")
-    raise bad_argument("objective", f"{objective!r} is not a function of the state",
-                       "pass J(y) -> scalar (its long-time average is differentiated), or TimeAveragedLoss(J)")
+    raise bad_argument(
+        "objective",
+        f"{objective!r} is not a function of the state",
+        "pass J(y) -> scalar (its long-time average is differentiated), or TimeAveragedLoss(J)",
+    )
 
 
 def _unstable(method, simulator, y0, args, time, n):
@@ -73,8 +82,11 @@ def _unstable(method, simulator, y0, args, time, n):
         return int(method.unstable), "given", ex, lam1
     u = int(np.sum(ex - unc > 0))
     if u == k and k < n:
-        raise bad_argument("method", f"all {k} exponents measured are positive, so the unstable dimension is unknown",
-                           "pass NILSS(unstable=...) with the number of positive exponents")
+        raise bad_argument(
+            "method",
+            f"all {k} exponents measured are positive, so the unstable dimension is unknown",
+            "pass NILSS(unstable=...) with the number of positive exponents",
+        )
     return u, "spectrum", ex, lam1
 
 
@@ -93,21 +105,43 @@ def _check(method, windows, confidence, time, dt):
     if method is None:
         method = NILSS()
     if not isinstance(method, (NILSS, LSS)):
-        raise bad_argument("method", f"{method!r} is not a shadowing method", "pass chaosgrad.NILSS() or chaosgrad.LSS()")
+        raise bad_argument(
+            "method", f"{method!r} is not a shadowing method", "pass chaosgrad.NILSS() or chaosgrad.LSS()"
+        )
     if isinstance(windows, bool) or not isinstance(windows, (int, np.integer)) or windows < 1:
-        raise bad_argument("windows", f"{windows!r} is not a positive int", "pass e.g. 4 (the error bar needs 2 or more)")
+        raise bad_argument(
+            "windows", f"{windows!r} is not a positive int", "pass e.g. 4 (the error bar needs 2 or more)"
+        )
     confidence = check_probability("confidence", confidence)
     steps = as_count("time", time, dt, allow_zero=False)
-    if isinstance(method, NILSS) and method.unstable is not None and (
-            isinstance(method.unstable, bool) or not isinstance(method.unstable, int) or method.unstable < 0):
-        raise bad_argument("method", f"unstable={method.unstable!r} is not a non-negative int", "pass e.g. NILSS(unstable=1)")
+    if (
+        isinstance(method, NILSS)
+        and method.unstable is not None
+        and (isinstance(method.unstable, bool) or not isinstance(method.unstable, int) or method.unstable < 0)
+    ):
+        raise bad_argument(
+            "method", f"unstable={method.unstable!r} is not a non-negative int", "pass e.g. NILSS(unstable=1)"
+        )
     return method, steps
 
 
 @float64_scope
-def shadowing_gradient(simulator, y0, args=None, *, objective, wrt, time, method=None, windows: int = 4,
-                       transient: float = 0.0, neutral="auto", confidence: float = 0.95, seed: int = 0,
-                       progress=None) -> ShadowingResult:
+def shadowing_gradient(
+    simulator,
+    y0,
+    args=None,
+    *,
+    objective,
+    wrt,
+    time,
+    method=None,
+    windows: int = 4,
+    transient: float = 0.0,
+    neutral="auto",
+    confidence: float = 0.95,
+    seed: int = 0,
+    progress=None,
+) -> ShadowingResult:
     """The derivative of the long-time average of ``objective(y)`` with respect to ``wrt``.
 
     Arguments:
@@ -128,8 +162,9 @@ def shadowing_gradient(simulator, y0, args=None, *, objective, wrt, time, method
     simulator, y0, args, seed = checked_inputs(simulator, y0, args, seed)
     method, steps = _check(method, windows, confidence, time, simulator.dt)
     if wrt == "y0":
-        raise bad_argument("wrt", "a long-time average does not depend on the initial state",
-                           "pass a parameter in args, e.g. 'rho'")
+        raise bad_argument(
+            "wrt", "a long-time average does not depend on the initial state", "pass a parameter in args, e.g. 'rho'"
+        )
     sel = resolve_wrt(wrt, args)
     J, objective_name = _objective(objective)
     check_step_shapes(simulator, y0, args)
@@ -175,11 +210,27 @@ def shadowing_gradient(simulator, y0, args=None, *, objective, wrt, time, method
     theta_tree, _ = split_theta(sel, args)
     names = tuple(_parameter_names(theta_tree, sel.label))
     return ShadowingResult(
-        derivative=mean, standard_error=se, low=low, high=high, confidence=float(confidence),
-        window_derivatives=values, window_averages=np.asarray(averages, np.float64),
-        average=float(np.mean(averages)) if averages else float("nan"), unstable=int(u), unstable_source=source, exponents=exponents,
-        neutral=neutral_words, method=method.name, segments=int(K), segment_steps=int(m), window_time=K * m * dt,
-        parameters=names, wrt=sel.label, objective=objective_name, status=status, notes=tuple(notes),
+        derivative=mean,
+        standard_error=se,
+        low=low,
+        high=high,
+        confidence=float(confidence),
+        window_derivatives=values,
+        window_averages=np.asarray(averages, np.float64),
+        average=float(np.mean(averages)) if averages else float("nan"),
+        unstable=int(u),
+        unstable_source=source,
+        exponents=exponents,
+        neutral=neutral_words,
+        method=method.name,
+        segments=int(K),
+        segment_steps=int(m),
+        window_time=K * m * dt,
+        parameters=names,
+        wrt=sel.label,
+        objective=objective_name,
+        status=status,
+        notes=tuple(notes),
     )
 
 

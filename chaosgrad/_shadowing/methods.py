@@ -211,8 +211,9 @@ def nilss_window(problem, y0, theta, u, m, K, dt, rng, t0=0.0):
     W0 = rng.standard_normal((n, u))
     if u:
         W0 = np.linalg.qr(np.asarray(_project(jnp.asarray(f0), jnp.asarray(W0))))[0]
-    y_end, out = _nilss_window(problem, y0, theta, jnp.asarray(W0, jnp.float64), int(m), int(K), dt,
-                               jnp.asarray(t0, jnp.float64))
+    y_end, out = _nilss_window(
+        problem, y0, theta, jnp.asarray(W0, jnp.float64), int(m), int(K), dt, jnp.asarray(t0, jnp.float64)
+    )
     C, D, R, B, gW, gV, acc, xiW, xiV, Jend, ok = (np.asarray(x, np.float64) for x in out)
     T = K * m * float(dt)
     if not ok.all():
@@ -241,7 +242,10 @@ def lss_window(problem, y0, theta, N, dt, alpha, t0=0.0):
     k = np.arange(N)
     eye_r = (k[:, None] * n + np.arange(n)).ravel()
     rows = [eye_r, np.repeat(k * n, n * n) + np.tile(np.repeat(np.arange(n), n), N)]
-    cols = [((k + 1)[:, None] * n + np.arange(n)).ravel(), np.repeat(k * n, n * n) + np.tile(np.tile(np.arange(n), n), N)]
+    cols = [
+        ((k + 1)[:, None] * n + np.arange(n)).ravel(),
+        np.repeat(k * n, n * n) + np.tile(np.tile(np.arange(n), n), N),
+    ]
     vals = [np.ones(N * n), -Phi.reshape(-1)]
     if has_f:
         rows.append(eye_r)
@@ -251,8 +255,8 @@ def lss_window(problem, y0, theta, N, dt, alpha, t0=0.0):
     Bm = sparse.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(N * n, width))
     w = sparse_linalg.splu((Bm @ Bm.T).tocsc()).solve(b.reshape(N * n, P))
     x = Bm.T @ w
-    v = x[:(N + 1) * n].reshape(N + 1, n, P)
-    eta = x[(N + 1) * n:].reshape(N, P) / alpha if has_f else np.zeros((N, P))
+    v = x[: (N + 1) * n].reshape(N + 1, n, P)
+    eta = x[(N + 1) * n :].reshape(N, P) / alpha if has_f else np.zeros((N, P))
     Jk = J[:-1]
     Jbar = float(Jk.mean())
     derivative = np.einsum("kn,knp->p", dJ[:-1], v[:-1]) / N + np.einsum("kp,k->p", eta, Jk - Jbar) / N
@@ -290,10 +294,14 @@ def make_problem(simulator, objective, sel, args, neutral):
     theta_tree, rebuild_tree = split_theta(sel, args)
     theta, unravel = ravel_pytree(theta_tree)
     if theta.size == 0:
-        raise bad_argument("wrt", f"{sel.label} holds no floating-point array to differentiate",
-                           "pass the parameter as a JAX or NumPy array (e.g. jnp.asarray(28.0))")
-    problem = _Problem(simulator=simulator, objective=objective, neutral=neutral,
-                       rebuild=lambda th: rebuild_tree(unravel(th)))
+        raise bad_argument(
+            "wrt",
+            f"{sel.label} holds no floating-point array to differentiate",
+            "pass the parameter as a JAX or NumPy array (e.g. jnp.asarray(28.0))",
+        )
+    problem = _Problem(
+        simulator=simulator, objective=objective, neutral=neutral, rebuild=lambda th: rebuild_tree(unravel(th))
+    )
     return problem, jnp.asarray(theta)
 
 

@@ -14,15 +14,16 @@ import abc
 import dataclasses
 import inspect
 import math
-from typing import Any, Callable, ClassVar
+from collections.abc import Callable
+from typing import Any, ClassVar
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 
 from chaosgrad._errors import bad_argument
-from chaosgrad._runtime.precision import float64_scope
 from chaosgrad._pytree import FlatState, as_arrays, cast_floats
+from chaosgrad._runtime.precision import float64_scope
 
 _FLOAT_DTYPES = ("float16", "bfloat16", "float32", "float64")
 
@@ -48,8 +49,11 @@ def mark_failed(y, code):
     ends the trajectory visibly (the engines record where), never by a silent stall."""
     failed = jnp.asarray(code) != SUCCESS
     return jax.tree_util.tree_map(
-        lambda x: jnp.where(failed, jnp.asarray(jnp.nan, x.dtype), x)
-        if jnp.issubdtype(jnp.result_type(x), jnp.inexact) else x,
+        lambda x: (
+            jnp.where(failed, jnp.asarray(jnp.nan, x.dtype), x)
+            if jnp.issubdtype(jnp.result_type(x), jnp.inexact)
+            else x
+        ),
         y,
     )
 
@@ -73,7 +77,8 @@ def _check_dt(dt) -> float:
 def _check_tangent_arg(tangent) -> None:
     if tangent is not None and not callable(tangent):
         raise bad_argument(
-            "tangent", f"{tangent!r} is not callable",
+            "tangent",
+            f"{tangent!r} is not callable",
             "pass a function from the state to the leaves that carry dynamics, e.g. lambda s: (s.theta, s.theta_dot)",
         )
 
@@ -144,7 +149,7 @@ class AbstractSimulator(eqx.Module):
         """One numerical step from ``t`` to ``t + dt``."""
 
     @abc.abstractmethod
-    def with_dtype(self, dtype) -> "AbstractSimulator":
+    def with_dtype(self, dtype) -> AbstractSimulator:
         """The same simulator with states in ``dtype``."""
 
     def advance(self, t, y, args):
@@ -277,9 +282,7 @@ class MapSimulator(AbstractSimulator):
 
     def __check_init__(self):
         if not callable(self.map_step):
-            raise bad_argument(
-                "map_step", f"{self.map_step!r} is not callable", "pass a function step(y, args) -> y"
-            )
+            raise bad_argument("map_step", f"{self.map_step!r} is not callable", "pass a function step(y, args) -> y")
         _check_tangent_arg(self.tangent)
 
     def step(self, t, y, args):
@@ -427,4 +430,3 @@ def check_simulator(simulator: Any) -> AbstractSimulator:
             "use an adapter from chaosgrad.envs, or subclass AbstractSimulator",
         )
     return simulator
-

@@ -9,7 +9,8 @@ recorded, never a silent stall.
 
 from __future__ import annotations
 
-from typing import Callable, ClassVar
+from collections.abc import Callable
+from typing import ClassVar
 
 import diffrax
 import equinox as eqx
@@ -17,11 +18,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from chaosgrad._simulators.bounded_backsolve import BoundedBacksolveAdjoint
-from chaosgrad._simulators.capabilities import Refinable, SwappableAdjoint
 from chaosgrad._errors import bad_argument
 from chaosgrad._pytree import all_finite
-from chaosgrad._simulators.rk import has_unrolled_step, unrolled_rk_step, variational_rk_step
 from chaosgrad._simulators.base import (
     NONFINITE,
     SUCCESS,
@@ -32,6 +30,9 @@ from chaosgrad._simulators.base import (
     mark_failed,
     replace_fields,
 )
+from chaosgrad._simulators.bounded_backsolve import BoundedBacksolveAdjoint
+from chaosgrad._simulators.capabilities import Refinable, SwappableAdjoint
+from chaosgrad._simulators.rk import has_unrolled_step, unrolled_rk_step, variational_rk_step
 
 # Smallest stacked array [u; Q^T] for which ODESimulator.tangent_step integrates the
 # variational system (see its docstring for the measurements behind the number).
@@ -43,9 +44,14 @@ def step_code(result) -> jax.Array:
     R = diffrax.RESULTS
     code = jnp.asarray(5, jnp.int32)
     for item, c in (
-        (R.successful, SUCCESS), (R.max_steps_reached, 1), (R.dt_min_reached, 2),
-        (R.nonlinear_max_steps_reached, 3), (R.nonlinear_divergence, 3), (R.singular, 3),
-        (R.nonfinite, NONFINITE), (R.event_occurred, SUCCESS),
+        (R.successful, SUCCESS),
+        (R.max_steps_reached, 1),
+        (R.dt_min_reached, 2),
+        (R.nonlinear_max_steps_reached, 3),
+        (R.nonlinear_divergence, 3),
+        (R.singular, 3),
+        (R.nonfinite, NONFINITE),
+        (R.event_occurred, SUCCESS),
     ):
         code = jnp.where(result == item, jnp.asarray(c, jnp.int32), code)
     return code
@@ -105,9 +111,7 @@ class ODESimulator(AbstractSimulator, SwappableAdjoint, Refinable):
         # np.float64 is a Python float (host arithmetic, formatting) and an array to
         # equinox (traced under filter_jit).
         self.dt = np.float64(_check_dt(dt))
-        self.stepsize_controller = (
-            diffrax.ConstantStepSize() if stepsize_controller is None else stepsize_controller
-        )
+        self.stepsize_controller = diffrax.ConstantStepSize() if stepsize_controller is None else stepsize_controller
         self.adjoint = diffrax.RecursiveCheckpointAdjoint() if adjoint is None else adjoint
         self.dtype = _check_dtype(dtype)
         self.max_steps = max_steps
@@ -115,9 +119,7 @@ class ODESimulator(AbstractSimulator, SwappableAdjoint, Refinable):
 
     def __check_init__(self):
         if not callable(self.vector_field):
-            raise bad_argument(
-                "vector_field", "is not callable", "pass a function f(t, y, args) -> dy/dt"
-            )
+            raise bad_argument("vector_field", "is not callable", "pass a function f(t, y, args) -> dy/dt")
         if not isinstance(self.solver, diffrax.AbstractSolver):
             raise bad_argument("solver", f"{self.solver!r} is not a diffrax solver", "pass e.g. diffrax.Tsit5()")
         if not isinstance(self.stepsize_controller, diffrax.AbstractStepSizeController):
@@ -127,7 +129,11 @@ class ODESimulator(AbstractSimulator, SwappableAdjoint, Refinable):
                 "pass diffrax.ConstantStepSize() or diffrax.PIDController(rtol=..., atol=...)",
             )
         if not isinstance(self.adjoint, diffrax.AbstractAdjoint):
-            raise bad_argument("adjoint", f"{self.adjoint!r} is not a diffrax adjoint", "pass e.g. diffrax.RecursiveCheckpointAdjoint()")
+            raise bad_argument(
+                "adjoint",
+                f"{self.adjoint!r} is not a diffrax adjoint",
+                "pass e.g. diffrax.RecursiveCheckpointAdjoint()",
+            )
         if isinstance(self.max_steps, bool) or not isinstance(self.max_steps, int) or self.max_steps < 1:
             raise bad_argument("max_steps", f"{self.max_steps!r} is not a positive int", "pass e.g. 4096")
         _check_tangent_arg(self.tangent)
@@ -175,9 +181,7 @@ class ODESimulator(AbstractSimulator, SwappableAdjoint, Refinable):
         y_in = jax.tree_util.tree_map(lambda x: jnp.where(finite, x, jnp.zeros_like(x)), y)
         if self.constant_step:
             state = self.solver.init(self.terms, t0, t1, y_in, args)
-            y1, _, _, _, result = _jvp_capable(self.solver).step(
-                self.terms, t0, t1, y_in, args, state, False
-            )
+            y1, _, _, _, result = _jvp_capable(self.solver).step(self.terms, t0, t1, y_in, args, state, False)
             return self.prepare(mark_failed(y1, jnp.where(finite, SUCCESS, NONFINITE))), step_code(result)
         sol = diffrax.diffeqsolve(
             self.terms,
@@ -253,7 +257,9 @@ class ODESimulator(AbstractSimulator, SwappableAdjoint, Refinable):
 
     def with_adjoint(self, adjoint):
         if not isinstance(adjoint, diffrax.AbstractAdjoint):
-            raise bad_argument("adjoint", f"{adjoint!r} is not a diffrax adjoint", "pass e.g. diffrax.RecursiveCheckpointAdjoint()")
+            raise bad_argument(
+                "adjoint", f"{adjoint!r} is not a diffrax adjoint", "pass e.g. diffrax.RecursiveCheckpointAdjoint()"
+            )
         return replace_fields(self, adjoint=adjoint)
 
     def exact_adjoint(self):
@@ -340,8 +346,11 @@ class ODESimulator(AbstractSimulator, SwappableAdjoint, Refinable):
         """Capability rule 2 of :class:`Refinable`: Dopri8 at a constant step, float64,
         discretise-then-optimise."""
         return replace_fields(
-            self, solver=diffrax.Dopri8(), stepsize_controller=diffrax.ConstantStepSize(),
-            adjoint=diffrax.RecursiveCheckpointAdjoint(), dtype="float64",
+            self,
+            solver=diffrax.Dopri8(),
+            stepsize_controller=diffrax.ConstantStepSize(),
+            adjoint=diffrax.RecursiveCheckpointAdjoint(),
+            dtype="float64",
         )
 
     def describe(self) -> dict:

@@ -18,12 +18,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from chaosgrad._runtime.compile_policy import COMPILE_BOUND, policy_jit
 from chaosgrad._errors import bad_argument
-from chaosgrad._pytree import is_float_array, leaf_names, tangent_mask
 from chaosgrad._gradients.sketch import flat_floats
 from chaosgrad._gradients.sweep import split_theta
 from chaosgrad._gradients.wrt import Wrt
+from chaosgrad._pytree import is_float_array, leaf_names, tangent_mask
+from chaosgrad._runtime.compile_policy import COMPILE_BOUND, policy_jit
 
 
 @policy_jit(COMPILE_BOUND)
@@ -59,7 +59,10 @@ def _probe(simulator, y0, args, sel: Wrt):
     v = rng.standard_normal(u.size)
     sizes = [int(np.size(x)) for x in jax.tree_util.tree_leaves(flat.unravel(u))]
     offsets = np.cumsum([0] + sizes)
-    windows = [np.where((np.arange(u.size) >= lo) & (np.arange(u.size) < hi), v, 0.0) for lo, hi in zip(offsets[:-1], offsets[1:])]
+    windows = [
+        np.where((np.arange(u.size) >= lo) & (np.arange(u.size) < hi), v, 0.0)
+        for lo, hi in zip(offsets[:-1], offsets[1:])
+    ]
     # With one leaf its window is v itself.
     directions = np.stack([v] + (windows if len(windows) > 1 else []))
     theta, _ = split_theta(sel, args)
@@ -76,7 +79,7 @@ def _as_written(simulator, name: str) -> str:
     """A leaf's name relative to where the user's ``tangent=`` starts (an adapter wraps
     the environment's state in its own)."""
     root = simulator.tangent_root
-    return name[len(root):] if root and name.startswith(root) else name
+    return name[len(root) :] if root and name.startswith(root) else name
 
 
 def _outside_mask(simulator, y0):
@@ -118,8 +121,9 @@ def probe_step(simulator, y0, args, sel: Wrt) -> tuple[dict, list[str]]:
     passive = [name for name, norm in zip(names, per_leaf) if norm == 0] if state != 0 else []
     notes = []
     if passive:
-        passive, active = ([_as_written(simulator, n) for n in group]
-                           for group in (passive, [n for n in names if n not in passive]))
+        passive, active = (
+            [_as_written(simulator, n) for n in group] for group in (passive, [n for n in names if n not in passive])
+        )
         notes.append(
             f"the step never reads the state leaf/leaves {', '.join(passive)}: their directions collapse exactly in one "
             "step (exponent -inf), a passive record rather than dynamics. Fix: pass tangent= to the simulator, a "

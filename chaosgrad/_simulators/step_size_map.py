@@ -11,15 +11,16 @@ leading exponents stop moving, and the discretisation ablation runs the refined 
 
 from __future__ import annotations
 
-from typing import Callable, ClassVar
+from collections.abc import Callable
+from typing import ClassVar
 
 import equinox as eqx
 import jax.numpy as jnp
 import numpy as np
 
-from chaosgrad._simulators.capabilities import Refinable
 from chaosgrad._errors import bad_argument
 from chaosgrad._simulators.base import AbstractSimulator, _check_dt, _check_dtype, _check_tangent_arg, replace_fields
+from chaosgrad._simulators.capabilities import Refinable
 
 
 class StepSizeMapSimulator(AbstractSimulator, Refinable):
@@ -63,7 +64,8 @@ class StepSizeMapSimulator(AbstractSimulator, Refinable):
     def __check_init__(self):
         if not callable(self.step_factory):
             raise bad_argument(
-                "step_factory", f"{self.step_factory!r} is not callable",
+                "step_factory",
+                f"{self.step_factory!r} is not callable",
                 "pass a function h -> step, where step(y, args) -> y takes one step of size h",
             )
         _check_tangent_arg(self.tangent)

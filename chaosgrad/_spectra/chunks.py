@@ -218,11 +218,14 @@ class _Chunks:
             count = np.asarray(c, np.int32)
             started = time.monotonic()
             if self.members is None:
-                self.carry, (lg, ok) = _chunk_single(self.simulator, self.carry, self.args, count, self.m, self.size, self.unroll)
+                self.carry, (lg, ok) = _chunk_single(
+                    self.simulator, self.carry, self.args, count, self.m, self.size, self.unroll
+                )
                 lg, ok = lg[None], ok[None]
             else:
                 self.carry, (lg, ok) = _chunk_ensemble(
-                    self.simulator, self.carry, self.args, count, self.m, self.size, self.unroll, self.a_axis)
+                    self.simulator, self.carry, self.args, count, self.m, self.size, self.unroll, self.a_axis
+                )
             if timed:  # to the host now: the pace below is the call's own time, not its dispatch
                 lg, ok = to_host(lg), to_host(ok)
             # Untimed, the logs stay on the device until every call is dispatched: no host
@@ -251,7 +254,9 @@ class _Chunks:
         count = jnp.asarray(1, jnp.int32)
         if self.members is None:
             return _chunk_single.lower(self.simulator, self.carry, self.args, count, self.m, self.size, self.unroll)
-        return _chunk_ensemble.lower(self.simulator, self.carry, self.args, count, self.m, self.size, self.unroll, self.a_axis)
+        return _chunk_ensemble.lower(
+            self.simulator, self.carry, self.args, count, self.m, self.size, self.unroll, self.a_axis
+        )
 
     def transient(self, n: int, *, report=None) -> np.ndarray:
         """``n`` intervals whose logs are discarded; per member, whether the state stayed finite."""

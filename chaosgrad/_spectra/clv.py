@@ -24,9 +24,9 @@ import numpy as np
 from chaosgrad._checks import as_count, check_count
 from chaosgrad._errors import bad_argument
 from chaosgrad._gradients.options import checked_inputs
-from chaosgrad._spectra.lyapunov import check_step_shapes, interval_steps
 from chaosgrad._runtime.precision import float64_scope
 from chaosgrad._shadowing.types import CovariantVectorsResult
+from chaosgrad._spectra.lyapunov import check_step_shapes, interval_steps
 
 
 @eqx.filter_jit
@@ -64,9 +64,19 @@ def subspace_angles(V: np.ndarray, u: int) -> np.ndarray:
 
 
 @float64_scope
-def covariant_vectors(simulator, y0, args=None, *, k: int | None = None, time: float, transient: float | None = None,
-                      backward_transient: float | None = None, interval: float | None = None, unstable: int | None = None,
-                      seed: int = 0) -> CovariantVectorsResult:
+def covariant_vectors(
+    simulator,
+    y0,
+    args=None,
+    *,
+    k: int | None = None,
+    time: float,
+    transient: float | None = None,
+    backward_transient: float | None = None,
+    interval: float | None = None,
+    unstable: int | None = None,
+    seed: int = 0,
+) -> CovariantVectorsResult:
     """The ``k`` leading covariant Lyapunov vectors at times spaced ``interval`` over ``time``.
 
     Arguments:
@@ -93,8 +103,12 @@ def covariant_vectors(simulator, y0, args=None, *, k: int | None = None, time: f
     block = steps * dt
     window = max(1, as_count("time", time, block, allow_zero=False, unit="one interval ({dt:g})"))
     ahead = as_count("transient", time / 2 if transient is None else transient, block, allow_zero=True)
-    behind = max(1, as_count("backward_transient", time / 2 if backward_transient is None else backward_transient,
-                             block, allow_zero=True))
+    behind = max(
+        1,
+        as_count(
+            "backward_transient", time / 2 if backward_transient is None else backward_transient, block, allow_zero=True
+        ),
+    )
     Q0 = np.linalg.qr(np.random.default_rng(seed).standard_normal((n, k)))[0]
     dtype = jnp.dtype(simulator.dtype)
     ahead = max(ahead, 1)  # at least one interval: the stored Q are then QR factors of pushed frames
@@ -126,11 +140,20 @@ def covariant_vectors(simulator, y0, args=None, *, k: int | None = None, time: f
     angles = subspace_angles(V, u) if 0 < u < k else np.full(window, np.nan)
     times = (ahead + np.arange(window)) * block
     flat = simulator.tangent_space(y0)[0]
-    states = np.asarray(jax.vmap(lambda y: flat.split(y)[0])(jax.tree_util.tree_map(lambda x: x[:window], ys)),
-                        np.float64)
+    states = np.asarray(
+        jax.vmap(lambda y: flat.split(y)[0])(jax.tree_util.tree_map(lambda x: x[:window], ys)), np.float64
+    )
     return CovariantVectorsResult(
-        times=times, vectors=V, exponents=exponents, unstable=u, angles=angles, states=states,
-        interval=block, status="ok" if finite else "nonfinite",
-        method=(f"Ginelli et al. 2007: forward QR every {steps} steps after {ahead} intervals, backward R^-1 pass from "
-                f"{behind} intervals beyond the window"),
+        times=times,
+        vectors=V,
+        exponents=exponents,
+        unstable=u,
+        angles=angles,
+        states=states,
+        interval=block,
+        status="ok" if finite else "nonfinite",
+        method=(
+            f"Ginelli et al. 2007: forward QR every {steps} steps after {ahead} intervals, backward R^-1 pass from "
+            f"{behind} intervals beyond the window"
+        ),
     )

@@ -98,10 +98,12 @@ class SpectrumCost:
         at_least = "at least " if self.budget_steps is not None else ""
         budget = f" (budget {self.budget_steps} steps)" if self.budget_steps is not None else ""
         members = f", {self.members} members" if self.members > 1 else ""
-        return (f"{self.k} tangent columns of a {self.dimension}-dimensional state{members}: {at_least}{self.steps} steps"
-                f"{budget}, {self.jvps:.3g} Jacobian-vector products (>= {self.jvp_flops:.2g} flops), "
-                f"{self.intervals} QR renormalisations ({self.qr_flops:.2g} flops), tangent frame "
-                f"{_bytes(self.frame_bytes)}, logs {_bytes(self.log_bytes)}")
+        return (
+            f"{self.k} tangent columns of a {self.dimension}-dimensional state{members}: {at_least}{self.steps} steps"
+            f"{budget}, {self.jvps:.3g} Jacobian-vector products (>= {self.jvp_flops:.2g} flops), "
+            f"{self.intervals} QR renormalisations ({self.qr_flops:.2g} flops), tangent frame "
+            f"{_bytes(self.frame_bytes)}, logs {_bytes(self.log_bytes)}"
+        )
 
 
 def _bytes(b: float) -> str:
@@ -116,8 +118,17 @@ def qr_flops(n: int, k: int) -> float:
     return 4.0 * n * k * k - 4.0 / 3.0 * k**3
 
 
-def spectrum_cost(dimension: int, k: int, *, intervals: int, steps_per_interval: int = 1, transient_intervals: int = 0,
-                  members: int = 1, itemsize: int = 8, budget_intervals: int | None = None) -> SpectrumCost:
+def spectrum_cost(
+    dimension: int,
+    k: int,
+    *,
+    intervals: int,
+    steps_per_interval: int = 1,
+    transient_intervals: int = 0,
+    members: int = 1,
+    itemsize: int = 8,
+    budget_intervals: int | None = None,
+) -> SpectrumCost:
     """The cost of measuring ``k`` exponents of a ``dimension``-dimensional state over
     ``intervals`` renormalisation intervals of ``steps_per_interval`` steps each, after
     ``transient_intervals`` more (frame evolved, logs discarded), for ``members`` members
@@ -126,8 +137,15 @@ def spectrum_cost(dimension: int, k: int, *, intervals: int, steps_per_interval:
     first check). Pure arithmetic: see the module docstring."""
     from chaosgrad._checks import check_count  # checks import the simulators, which import this module
 
-    n, k, M, m = [check_count(name, v) for name, v in (("dimension", dimension), ("k", k), ("members", members),
-                                                      ("steps_per_interval", steps_per_interval))]
+    n, k, M, m = [
+        check_count(name, v)
+        for name, v in (
+            ("dimension", dimension),
+            ("k", k),
+            ("members", members),
+            ("steps_per_interval", steps_per_interval),
+        )
+    ]
     intervals, itemsize = check_count("intervals", intervals), check_count("itemsize", itemsize)
     transient_intervals = check_count("transient_intervals", transient_intervals, minimum=0)
     if budget_intervals is not None:
@@ -136,10 +154,17 @@ def spectrum_cost(dimension: int, k: int, *, intervals: int, steps_per_interval:
     steps = total_intervals * m
     jvps = steps * k * M
     return SpectrumCost(
-        dimension=n, k=k, members=M, steps=steps, intervals=total_intervals,
+        dimension=n,
+        k=k,
+        members=M,
+        steps=steps,
+        intervals=total_intervals,
         budget_steps=None if budget_intervals is None else (int(budget_intervals) + int(transient_intervals)) * m,
-        jvps=jvps, jvp_flops=float(jvps) * n, qr_flops=total_intervals * M * qr_flops(n, k),
-        frame_bytes=n * k * int(itemsize) * M, log_bytes=2 * 8 * int(intervals) * k * M,
+        jvps=jvps,
+        jvp_flops=float(jvps) * n,
+        qr_flops=total_intervals * M * qr_flops(n, k),
+        frame_bytes=n * k * int(itemsize) * M,
+        log_bytes=2 * 8 * int(intervals) * k * M,
     )
 
 
@@ -161,15 +186,23 @@ def warn_if_costly(cost: SpectrumCost, *, caller: str, fix_k: bool = True) -> bo
         return False
     fixes = []
     if fix_k and cost.k > SUGGESTED_K:
-        small = spectrum_cost(cost.dimension, SUGGESTED_K, intervals=max(cost.intervals, 1), members=cost.members,
-                              itemsize=max(1, cost.frame_bytes // max(1, cost.dimension * cost.k * cost.members)))
-        fixes.append(f"pass k= (the number of leading exponents you need; k={SUGGESTED_K} would do "
-                     f"{small.qr_flops:.2g} flops of QR and hold a frame of {_bytes(small.frame_bytes)})")
+        small = spectrum_cost(
+            cost.dimension,
+            SUGGESTED_K,
+            intervals=max(cost.intervals, 1),
+            members=cost.members,
+            itemsize=max(1, cost.frame_bytes // max(1, cost.dimension * cost.k * cost.members)),
+        )
+        fixes.append(
+            f"pass k= (the number of leading exponents you need; k={SUGGESTED_K} would do "
+            f"{small.qr_flops:.2g} flops of QR and hold a frame of {_bytes(small.frame_bytes)})"
+        )
     fixes.append("pass a shorter time= or a longer interval=")
     warnings.warn(
         f"chaosgrad: {caller} is estimated to need {' and '.join(reasons)}: {cost.describe()}. "
         f"Fix: {'; or '.join(fixes)}. Silence with warnings.simplefilter('ignore', chaosgrad.CostWarning).",
-        CostWarning, stacklevel=_caller_level(),
+        CostWarning,
+        stacklevel=_caller_level(),
     )
     return True
 

@@ -53,25 +53,61 @@ def _growth_curves(ftle: np.ndarray, valid: np.ndarray, tau: float, times: np.nd
     return logs, known
 
 
-def finite_time_physics(reference, starts, args, times, fit_mask, *, interval: float, seed: int,
-                        confidence: float = 0.95, independent: bool = True) -> FiniteTimePhysics:
+def finite_time_physics(
+    reference,
+    starts,
+    args,
+    times,
+    fit_mask,
+    *,
+    interval: float,
+    seed: int,
+    confidence: float = 0.95,
+    independent: bool = True,
+) -> FiniteTimePhysics:
     """The leading finite-time exponent of ``reference`` along ``starts`` (members on
     axis 0) over the gradient's horizons ``times`` and fit window ``fit_mask``."""
     t_max = float(times[-1])
     steps = max(1, int(round(interval / reference.dt)))
     tau = steps * reference.dt
     n_int = max(1, int(math.ceil(t_max / tau - 1e-9)))
-    res = lyapunov_spectrum(reference, reference.prepare(starts), args, k=1, transient=0.0, interval=tau,
-                            n_intervals=n_int, ensemble_axes=(0, None), seed=seed)
+    res = lyapunov_spectrum(
+        reference,
+        reference.prepare(starts),
+        args,
+        k=1,
+        transient=0.0,
+        interval=tau,
+        n_intervals=n_int,
+        ensemble_axes=(0, None),
+        seed=seed,
+    )
     logs, known = _growth_curves(np.asarray(res.finite_time_exponents)[:, :, 0], res.valid_intervals, tau, times)
-    fit = fit_growth_rate(times, logs, known & np.isfinite(logs), fit_mask=fit_mask, confidence=confidence,
-                          logs_given=True, independent=independent)
+    fit = fit_growth_rate(
+        times,
+        logs,
+        known & np.isfinite(logs),
+        fit_mask=fit_mask,
+        confidence=confidence,
+        logs_given=True,
+        independent=independent,
+    )
     window = times[fit.mask] if fit.mask.any() else times
     count = int(np.shape(jax.tree_util.tree_leaves(starts)[0])[0])
-    basis = (f"the reference's finite-time exponent along the {count} members over "
-             f"T = {window[0]:.4g} to {window[-1]:.4g}")
-    return FiniteTimePhysics(fit.rate, fit.low, fit.high, int(fit.dof), fit.member_rates,
-                             "ok" if fit.status == "ok" and res.status == "ok" else "partial", basis, logs, known)
+    basis = (
+        f"the reference's finite-time exponent along the {count} members over T = {window[0]:.4g} to {window[-1]:.4g}"
+    )
+    return FiniteTimePhysics(
+        fit.rate,
+        fit.low,
+        fit.high,
+        int(fit.dof),
+        fit.member_rates,
+        "ok" if fit.status == "ok" and res.status == "ok" else "partial",
+        basis,
+        logs,
+        known,
+    )
 
 
 def paired_gap(grad, ft: FiniteTimePhysics, *, independent: bool, confidence: float = 0.95):
@@ -91,10 +127,16 @@ def paired_gap(grad, ft: FiniteTimePhysics, *, independent: bool, confidence: fl
     with np.errstate(all="ignore"):
         d = np.log(norms) - ft.logs
     ok = grad.finite & ft.known & np.isfinite(d)
-    fit = fit_growth_rate(grad.horizons, np.where(ok, d, 0.0), ok, fit_mask=grad.fit_mask, confidence=confidence,
-                          logs_given=True, independent=independent)
+    fit = fit_growth_rate(
+        grad.horizons,
+        np.where(ok, d, 0.0),
+        ok,
+        fit_mask=grad.fit_mask,
+        confidence=confidence,
+        logs_given=True,
+        independent=independent,
+    )
     if fit.status != "ok" or not all(math.isfinite(x) for x in (fit.rate, fit.low, fit.high)):
         return None
     window = grad.horizons[fit.mask]
     return float(fit.rate), float(fit.low), float(fit.high), int(fit.dof), float(window[-1] - window[0])
-

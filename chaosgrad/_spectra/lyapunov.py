@@ -31,33 +31,33 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from time import monotonic
 from dataclasses import dataclass
+from time import monotonic
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from chaosgrad._checks import (
-    check_flag,
     as_count,
     check_callable,
     check_count,
     check_finite_input,
+    check_flag,
     check_seed,
     check_state_values,
     check_step_shapes,
     leading_size,
 )
-from chaosgrad._simulators.episodes import check_spectrum_in_episode
-from chaosgrad._spectra.cost import spectrum_cost, until_converged_intervals, warn_if_costly
 from chaosgrad._errors import bad_argument
-from chaosgrad._spectra.chunks import MAX_INTERVALS, STATE_ONLY_FRAME, _Chunks, _initial_frame, evolve_state
-from chaosgrad._simulators.probe import check_closed_tangent
-from chaosgrad._spectra.result import LyapunovResult, kaplan_yorke_dimension, summarise
 from chaosgrad._runtime.precision import float64_scope
 from chaosgrad._runtime.sharding import shard_ensemble
 from chaosgrad._simulators.base import AbstractSimulator, check_simulator, first_failure
+from chaosgrad._simulators.episodes import check_spectrum_in_episode
+from chaosgrad._simulators.probe import check_closed_tangent
+from chaosgrad._spectra.chunks import MAX_INTERVALS, STATE_ONLY_FRAME, _Chunks, _initial_frame, evolve_state
+from chaosgrad._spectra.cost import spectrum_cost, until_converged_intervals, warn_if_costly
+from chaosgrad._spectra.result import LyapunovResult, kaplan_yorke_dimension, summarise
 
 __all__ = [
     "LyapunovResult",
@@ -67,7 +67,6 @@ __all__ = [
     "kaplan_yorke_dimension",
     "lyapunov_spectrum",
 ]
-
 
 
 # ---------------------------------------------------------------------------- until converged
@@ -123,12 +122,19 @@ class UntilConverged:
             v = getattr(self, name)
             check_count(name, v, example=500_000 if name == "max_steps" else 400)
         if self.max_steps < self.min_intervals:  # every interval is one step or more
-            raise bad_argument("max_steps", f"{self.max_steps} is below min_intervals = {self.min_intervals}, the "
-                               "first length checked, so the budget could only be overspent",
-                               f"pass max_steps >= {self.min_intervals}, or a smaller min_intervals")
+            raise bad_argument(
+                "max_steps",
+                f"{self.max_steps} is below min_intervals = {self.min_intervals}, the "
+                "first length checked, so the budget could only be overspent",
+                f"pass max_steps >= {self.min_intervals}, or a smaller min_intervals",
+            )
         v = self.max_seconds
         if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0):
-            raise bad_argument("max_seconds", f"{v!r} is not a positive number of seconds", "pass e.g. 300.0, or None for no wall-clock budget")
+            raise bad_argument(
+                "max_seconds",
+                f"{v!r} is not a positive number of seconds",
+                "pass e.g. 300.0, or None for no wall-clock budget",
+            )
 
     def done(self, res: LyapunovResult) -> bool:
         lam, h = float(res.exponents[0]), float(res.uncertainty[0])
@@ -148,8 +154,17 @@ class Within:
     deadline: float
 
 
-def _run_until(strategy: UntilConverged, chunks: _Chunks, *, n_transient_intervals, transient_ok, summary,
-               budget: str | None = None, deadline=None, report=None):
+def _run_until(
+    strategy: UntilConverged,
+    chunks: _Chunks,
+    *,
+    n_transient_intervals,
+    transient_ok,
+    summary,
+    budget: str | None = None,
+    deadline=None,
+    report=None,
+):
     """Chunks of ``strategy.min_intervals`` intervals, doubling the measured length until
     ``strategy.done`` or a budget (``max_steps``; ``deadline``, a ``time.monotonic()``
     value); ``report(done, total)`` in intervals, against the step budget. ``budget``
@@ -159,8 +174,11 @@ def _run_until(strategy: UntilConverged, chunks: _Chunks, *, n_transient_interva
     max_intervals = max(chunk, strategy.max_steps // chunks.m)
     logs, oks, target, n = [], [], chunk, 0
     while True:
-        lg, ok = chunks.run(target - n, deadline=deadline,
-                            report=None if report is None else (lambda done, n=n: report(n + done, max_intervals)))
+        lg, ok = chunks.run(
+            target - n,
+            deadline=deadline,
+            report=None if report is None else (lambda done, n=n: report(n + done, max_intervals)),
+        )
         logs.append(lg)
         oks.append(ok & transient_ok[:, None])
         n += lg.shape[1]
@@ -177,9 +195,11 @@ def _run_until(strategy: UntilConverged, chunks: _Chunks, *, n_transient_interva
             how = f"not converged: {spent} with {width} > {goal}"
             return lg_all, ok_all, how, "episode end" if budget else "step budget"
         if deadline is not None and monotonic() >= deadline:
-            how = (f"not converged: the wall-clock budget of {strategy.max_seconds:g} s was spent after "
-                   f"{n * chunks.m} steps with {width} > {goal}; pass UntilConverged(max_seconds=...) "
-                   f"for more, a fixed time=, or a smaller k=")
+            how = (
+                f"not converged: the wall-clock budget of {strategy.max_seconds:g} s was spent after "
+                f"{n * chunks.m} steps with {width} > {goal}; pass UntilConverged(max_seconds=...) "
+                f"for more, a fixed time=, or a smaller k="
+            )
             return lg_all, ok_all, how, "time budget"
         target = min(2 * target, max_intervals)
 
@@ -217,8 +237,11 @@ def interval_steps(dt: float, interval: float | None) -> int:
 def check_interval_count(name: str, n_int: int) -> None:
     """Every interval's logs come back to the host (k floats each): at most ``MAX_INTERVALS``."""
     if n_int > MAX_INTERVALS:
-        raise bad_argument(name, f"asks for {n_int} renormalisation intervals, more than {MAX_INTERVALS}",
-                           "pass a shorter time, a longer interval, or time=UntilConverged()")
+        raise bad_argument(
+            name,
+            f"asks for {n_int} renormalisation intervals, more than {MAX_INTERVALS}",
+            "pass a shorter time, a longer interval, or time=UntilConverged()",
+        )
 
 
 def fixed_time_intervals(name: str, time, dt: float, m: int) -> int:
@@ -287,9 +310,7 @@ def lyapunov_spectrum(
     transient_steps = as_count("transient", transient, dt, allow_zero=True)
     m = interval_steps(dt, interval)
     if (time is None) == (n_intervals is None):
-        raise bad_argument(
-            "time", "give exactly one of `time` and `n_intervals`", "pass e.g. time=1000.0"
-        )
+        raise bad_argument("time", "give exactly one of `time` and `n_intervals`", "pass e.g. time=1000.0")
     within = time if isinstance(time, Within) else None
     if within is not None:
         time = within.time
@@ -311,13 +332,17 @@ def lyapunov_spectrum(
     axes = (None, None) if ensemble_axes is None else ensemble_axes
     if not isinstance(axes, (tuple, list)) or len(axes) != 2:
         raise bad_argument(
-            "ensemble_axes", f"{ensemble_axes!r} is not a pair of 0/None with at least one 0",
+            "ensemble_axes",
+            f"{ensemble_axes!r} is not a pair of 0/None with at least one 0",
             "pass (0, None) for many initial states, (None, 0) for many parameter sets",
         )
     y_axis, a_axis = axes
-    if ensemble_axes is not None and (y_axis not in (0, None) or a_axis not in (0, None) or (y_axis is None and a_axis is None)):
+    if ensemble_axes is not None and (
+        y_axis not in (0, None) or a_axis not in (0, None) or (y_axis is None and a_axis is None)
+    ):
         raise bad_argument(
-            "ensemble_axes", f"{ensemble_axes!r} is not a pair of 0/None with at least one 0",
+            "ensemble_axes",
+            f"{ensemble_axes!r} is not a pair of 0/None with at least one 0",
             "pass (0, None) for many initial states, (None, 0) for many parameter sets",
         )
     check_state_values("y0", y0)
@@ -350,9 +375,16 @@ def lyapunov_spectrum(
     # The cost, before anything compiles: for a run until converged, up to its first check.
     n_tr = -(-transient_steps // m)
     first, budget = until_converged_intervals(strategy, m) if strategy is not None else (n_int, None)
-    cost = spectrum_cost(n, k, intervals=first, steps_per_interval=m, transient_intervals=n_tr,
-                         members=1 if members is None else members, itemsize=jnp.dtype(flat.dtype).itemsize,
-                         budget_intervals=budget)
+    cost = spectrum_cost(
+        n,
+        k,
+        intervals=first,
+        steps_per_interval=m,
+        transient_intervals=n_tr,
+        members=1 if members is None else members,
+        itemsize=jnp.dtype(flat.dtype).itemsize,
+        budget_intervals=budget,
+    )
     costly = warn_if_costly(cost, caller=f"lyapunov_spectrum(k={k})", fix_k=k > 1)
     close = None
     if progress is None and costly:
@@ -363,26 +395,43 @@ def lyapunov_spectrum(
 
     def summary(logs, ok, n_int, convergence):
         return summarise(
-            logs.astype(np.float64), ok, simulator=simulator, n=n, k=k, m=m, n_int=n_int,
-            transient_steps=transient_steps, n_batches=n_batches, seed=int(seed),
-            ensemble=members is not None, convergence=convergence,
+            logs.astype(np.float64),
+            ok,
+            simulator=simulator,
+            n=n,
+            k=k,
+            m=m,
+            n_int=n_int,
+            transient_steps=transient_steps,
+            n_batches=n_batches,
+            seed=int(seed),
+            ensemble=members is not None,
+            convergence=convergence,
         )
 
     def finish(logs, ok, n_int, convergence):
         res = summary(logs, ok, n_int, convergence)
-        return _with_failure(res, simulator, y0, args, ok, members=members, axes=(y_axis, a_axis), m=m,
-                             transient_steps=transient_steps)
+        return _with_failure(
+            res, simulator, y0, args, ok, members=members, axes=(y_axis, a_axis), m=m, transient_steps=transient_steps
+        )
 
     # Within the episode of y0 (``_simulators.episodes``): refused past its end, UntilConverged's
     # budget ends there.
     budget = None
-    left = check_spectrum_in_episode(simulator, y0, transient_steps=-(-transient_steps // m) * m,
-                                     measured_steps=None if strategy is not None else n_int * m,
-                                     argument="time" if time is not None else "n_intervals")
+    left = check_spectrum_in_episode(
+        simulator,
+        y0,
+        transient_steps=-(-transient_steps // m) * m,
+        measured_steps=None if strategy is not None else n_int * m,
+        argument="time" if time is not None else "n_intervals",
+    )
     if strategy is not None and left is not None and left < strategy.max_steps:
         if left < m:
-            raise bad_argument("transient", f"leaves {left} steps of the episode, less than one renormalisation "
-                               f"interval ({m} steps)", "pass a shorter transient or interval")
+            raise bad_argument(
+                "transient",
+                f"leaves {left} steps of the episode, less than one renormalisation interval ({m} steps)",
+                "pass a shorter transient or interval",
+            )
         strategy = dataclasses.replace(strategy, max_steps=left, min_intervals=min(strategy.min_intervals, left // m))
         budget = f"the episode's end ({left} steps after the transient)"
     dtype = jnp.dtype(flat.dtype).name
@@ -399,22 +448,37 @@ def lyapunov_spectrum(
     # measurement starts from a frame aligned with the leading Lyapunov directions and
     # the 1/T bias of a random initial frame is not in the estimate.
     label = "Lyapunov spectrum"
-    transient_ok = chunks.transient(n_tr, report=None if report is None else (
-        lambda done: report(f"{label}: transient", done, n_tr)))
+    transient_ok = chunks.transient(
+        n_tr, report=None if report is None else (lambda done: report(f"{label}: transient", done, n_tr))
+    )
     if strategy is not None:
         deadline = None if strategy.max_seconds is None else started + float(strategy.max_seconds)
         logs, ok, how, stop = _run_until(
-            strategy, chunks, n_transient_intervals=n_tr, transient_ok=transient_ok, summary=summary, budget=budget,
+            strategy,
+            chunks,
+            n_transient_intervals=n_tr,
+            transient_ok=transient_ok,
+            summary=summary,
+            budget=budget,
             deadline=deadline,
-            report=None if report is None else (lambda done, total: report(f"{label} until converged", done, total)))
+            report=None if report is None else (lambda done, total: report(f"{label} until converged", done, total)),
+        )
     else:
-        logs, ok = chunks.run(n_int, report=None if report is None else (lambda done: report(label, done, n_int)),
-                              deadline=None if within is None else within.deadline)
+        logs, ok = chunks.run(
+            n_int,
+            report=None if report is None else (lambda done: report(label, done, n_int)),
+            deadline=None if within is None else within.deadline,
+        )
         ok = ok & transient_ok[:, None]
         how, stop = f"fixed time {n_int * m * dt:g}", "fixed time"
         if logs.shape[1] < n_int:
-            how, stop = (f"stopped by its wall-clock budget after {logs.shape[1] * m * dt:g} of the fixed time "
-                         f"{n_int * m * dt:g}"), "time budget"
+            how, stop = (
+                (
+                    f"stopped by its wall-clock budget after {logs.shape[1] * m * dt:g} of the fixed time "
+                    f"{n_int * m * dt:g}"
+                ),
+                "time budget",
+            )
     if close is not None:
         close.close()
     if members is not None:
@@ -429,8 +493,16 @@ def _one_trajectory(simulator, y0, args, k: int, interval: float) -> _Chunks:
     m = as_count("interval", interval, simulator.dt, allow_zero=False)
     y0 = simulator.prepare(y0)
     flat = simulator.tangent_space(y0)[0]
-    return _Chunks(simulator, y0, args, _initial_frame(0, flat.dim, k, jnp.dtype(flat.dtype).name),
-                   m=m, unroll=1, members=None, a_axis=None)
+    return _Chunks(
+        simulator,
+        y0,
+        args,
+        _initial_frame(0, flat.dim, k, jnp.dtype(flat.dtype).name),
+        m=m,
+        unroll=1,
+        members=None,
+        a_axis=None,
+    )
 
 
 def evolve_in_intervals(simulator, y0, args, time: float, *, k: int, interval: float):

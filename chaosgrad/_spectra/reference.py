@@ -22,10 +22,11 @@ import equinox as eqx
 import jax
 import numpy as np
 
-from chaosgrad._simulators.capabilities import float64_limit, refinable
+from chaosgrad._errors import bad_argument
 from chaosgrad._runtime.concurrent import alongside
 from chaosgrad._runtime.schedule import MEASURING_TIME, current
-from chaosgrad._errors import bad_argument
+from chaosgrad._simulators.base import AbstractSimulator
+from chaosgrad._simulators.capabilities import float64_limit, refinable
 from chaosgrad._spectra.lyapunov import (
     LyapunovResult,
     UntilConverged,
@@ -34,7 +35,6 @@ from chaosgrad._spectra.lyapunov import (
     lyapunov_spectrum,
     measured_time,
 )
-from chaosgrad._simulators.base import AbstractSimulator
 
 MAX_HALVINGS = 4
 # Of an UntilConverged budget ``max_seconds``, the share of the first run; the step
@@ -87,7 +87,8 @@ def check_reference(reference, y0, args) -> AbstractSimulator:
     """The reference must step the caller's state: same structure and shapes."""
     if not isinstance(reference, AbstractSimulator):
         raise bad_argument(
-            "reference", f"{type(reference).__name__} is not a chaosgrad simulator",
+            "reference",
+            f"{type(reference).__name__} is not a chaosgrad simulator",
             "pass a simulator of the same physics (e.g. the same vector field with a smaller dt), or None",
         )
 
@@ -99,18 +100,22 @@ def check_reference(reference, y0, args) -> AbstractSimulator:
         out = eqx.filter_eval_shape(lambda y: reference.step(0.0, y, args), reference.prepare(y0))
     except Exception as exc:
         raise bad_argument(
-            "reference", f"cannot step the simulator's state ({type(exc).__name__}: {exc})",
+            "reference",
+            f"cannot step the simulator's state ({type(exc).__name__}: {exc})",
             "pass a reference simulator for the same state pytree and args",
         ) from exc
     if shapes(out) != shapes(y0):
         raise bad_argument(
-            "reference", f"maps the state to {shapes(out)[1]}, not {shapes(y0)[1]}",
+            "reference",
+            f"maps the state to {shapes(out)[1]}, not {shapes(y0)[1]}",
             "pass a reference simulator for the same state pytree (same structure and shapes)",
         )
     return reference
 
 
-def run_transient(simulator, reference, y0, args, time: float, *, lyap_kwargs: dict) -> tuple[AbstractSimulator, object, str | None]:
+def run_transient(
+    simulator, reference, y0, args, time: float, *, lyap_kwargs: dict
+) -> tuple[AbstractSimulator, object, str | None]:
     """The reference, and the state after ``time`` with it (rounded up to whole
     renormalisation intervals: the transient is the first intervals of the reference
     spectrum's own compiled loop); halves the default ODE reference's step while the
@@ -119,8 +124,7 @@ def run_transient(simulator, reference, y0, args, time: float, *, lyap_kwargs: d
     ref = reference if reference is not None else default_reference(simulator)
     halvable = reference is None and refinable(simulator)
     for _ in range(MAX_STABILITY_HALVINGS + 1):
-        y, finite = evolve_in_intervals(
-            ref, y0, args, time, k=lyap_kwargs["k"], interval=lyap_kwargs["interval"])
+        y, finite = evolve_in_intervals(ref, y0, args, time, k=lyap_kwargs["k"], interval=lyap_kwargs["interval"])
         if finite:
             return ref, y, None
         if not halvable:
@@ -168,8 +172,9 @@ def _budgets(lyap_kwargs: dict, started: float) -> tuple[dict, float | None]:
     return dict(lyap_kwargs, time=first), started + strategy.max_seconds
 
 
-def reference_spectrum(simulator, reference, y0, args, *, lyap_kwargs: dict,
-                       start: AbstractSimulator | None = None) -> ReferenceRun:
+def reference_spectrum(
+    simulator, reference, y0, args, *, lyap_kwargs: dict, start: AbstractSimulator | None = None
+) -> ReferenceRun:
     """Spectrum of the reference dynamics, with a step-halving convergence check.
 
     ``reference`` is the caller's (measured as given); otherwise the default reference
@@ -198,8 +203,13 @@ def reference_spectrum(simulator, reference, y0, args, *, lyap_kwargs: dict,
         if not fixed:
             notify(res.time)
         limit = float64_limit(ref)
-        note = ("reference supplied by the caller" if reference is not None
-                else "the same step in float64" if limit is None else f"the same step, not in float64: {limit}")
+        note = (
+            "reference supplied by the caller"
+            if reference is not None
+            else "the same step in float64"
+            if limit is None
+            else f"the same step, not in float64: {limit}"
+        )
         return ReferenceRun(ref, res, res.status == "ok", note)
     first = start if start is not None else default_reference(simulator)
     ahead = None
@@ -233,9 +243,11 @@ def reference_spectrum(simulator, reference, y0, args, *, lyap_kwargs: dict,
                 for i in range(k)
             ):
                 if j > 0 and res.stop_reason == "time budget":  # a shorter check: keep the longer run it confirms
-                    note = (f"{_name(full[0])} in float64, converged at dt = {full[0].dt:g} (halving the step, measured "
-                            f"over {res.time:g} of {full[1].time:g} time units within the halvings' wall-clock budget, "
-                            f"moved the leading exponents by less than their uncertainty)")
+                    note = (
+                        f"{_name(full[0])} in float64, converged at dt = {full[0].dt:g} (halving the step, measured "
+                        f"over {res.time:g} of {full[1].time:g} time units within the halvings' wall-clock budget, "
+                        f"moved the leading exponents by less than their uncertainty)"
+                    )
                     return ReferenceRun(full[0], full[1], True, note, moved)
                 note = f"{_name(ref)} in float64, converged at dt = {ref.dt:g} (halving the step moved the leading exponents by less than their uncertainty)"
                 return ReferenceRun(ref, res, True, note, moved)
@@ -244,11 +256,15 @@ def reference_spectrum(simulator, reference, y0, args, *, lyap_kwargs: dict,
             full = ref, res
     ref, res = full if full is not None else (ref, previous)
     spent = " (the halvings' wall-clock budget ran out)" if deadline is not None and monotonic() >= deadline else ""
-    note = f"{_name(ref)} in float64 did not converge down to dt = {ref.dt:g}{spent}; lambda_physical is the last estimate"
+    note = (
+        f"{_name(ref)} in float64 did not converge down to dt = {ref.dt:g}{spent}; lambda_physical is the last estimate"
+    )
     return ReferenceRun(ref, res, False, note, moved)
 
 
-def largest_safe_step(simulator, y0, args, lam1_phys, h_phys, t_max, *, time, seed=0, max_halvings=10, max_steps=4_000_000):
+def largest_safe_step(
+    simulator, y0, args, lam1_phys, h_phys, t_max, *, time, seed=0, max_halvings=10, max_steps=4_000_000
+):
     """Largest ``dt / 2^j`` at which the user's solver reproduces the physical lambda_1.
 
     "Reproduces" means: within the combined 95% intervals, or close enough that the gap
@@ -269,8 +285,7 @@ def largest_safe_step(simulator, y0, args, lam1_phys, h_phys, t_max, *, time, se
             return None
         # A budget below the first length checked runs that length anyway (every interval
         # is a step or more), so it is that length at least.
-        strategy = UntilConverged(rtol=0.05, atol=atol,
-                                  max_steps=max(UntilConverged.min_intervals, int(time / sim.dt)))
+        strategy = UntilConverged(rtol=0.05, atol=atol, max_steps=max(UntilConverged.min_intervals, int(time / sim.dt)))
         res = lyapunov_spectrum(sim, y0, args, k=1, time=strategy, seed=seed)
         if res.status != "ok":
             continue

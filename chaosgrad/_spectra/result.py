@@ -242,7 +242,11 @@ def summarise(logs, state_ok, *, simulator, n, k, m, n_int, transient_steps, n_b
     with np.errstate(invalid="ignore"):
         if ensemble:
             exps = member_exp[usable].mean(axis=0) if usable.any() else np.full(k, np.nan)
-            se = (member_exp[usable].std(axis=0, ddof=1) / math.sqrt(usable.sum())) if usable.sum() > 1 else np.full(k, np.nan)
+            se = (
+                (member_exp[usable].std(axis=0, ddof=1) / math.sqrt(usable.sum()))
+                if usable.sum() > 1
+                else np.full(k, np.nan)
+            )
             dof = int(usable.sum()) - 1
             method = "ensemble spread over sqrt(M)"
         else:

@@ -34,8 +34,17 @@ from chaosgrad._landscape.types import Symptom, TrainingLog
 from chaosgrad._pytree import float_leaves, leaf_names
 from chaosgrad._training.symptoms import WORDS, symptoms_of
 
-_SCALARS = ("loss", "grad_norm", "max_abs_grad", "nan_count", "inf_count", "update_norm", "param_norm",
-            "update_ratio", "clipped")
+_SCALARS = (
+    "loss",
+    "grad_norm",
+    "max_abs_grad",
+    "nan_count",
+    "inf_count",
+    "update_norm",
+    "param_norm",
+    "update_ratio",
+    "clipped",
+)
 
 
 class MonitorState(NamedTuple):
@@ -44,8 +53,11 @@ class MonitorState(NamedTuple):
 
 
 def _norm(leaves):
-    return jnp.sqrt(sum(jnp.sum(jnp.square(x.astype(jnp.float32 if x.dtype == jnp.float16 else x.dtype)))
-                        for x in leaves)) if leaves else jnp.zeros(())
+    return (
+        jnp.sqrt(sum(jnp.sum(jnp.square(x.astype(jnp.float32 if x.dtype == jnp.float16 else x.dtype))) for x in leaves))
+        if leaves
+        else jnp.zeros(())
+    )
 
 
 def _stats(grads, updates, params, value, clip_norm):
@@ -60,7 +72,8 @@ def _stats(grads, updates, params, value, clip_norm):
         "grad_dtype": jnp.zeros((0,), g[0].dtype if g else jnp.float32),  # which range overflow is judged in
         "grad_norm": f32(grad_norm),
         "layer_norms": layer,
-        "max_abs_grad": f32(jnp.max(jnp.stack([jnp.max(jnp.abs(jnp.nan_to_num(x, nan=0.0))) for x in g]))) if g
+        "max_abs_grad": f32(jnp.max(jnp.stack([jnp.max(jnp.abs(jnp.nan_to_num(x, nan=0.0))) for x in g])))
+        if g
         else jnp.zeros(()),
         "nan_count": sum(jnp.sum(jnp.isnan(x)) for x in g) if g else jnp.zeros((), jnp.int32),
         "inf_count": sum(jnp.sum(jnp.isinf(x)) for x in g) if g else jnp.zeros((), jnp.int32),
@@ -82,10 +95,14 @@ def monitor(inner, *, clip_norm: float | None = None):
     import optax
 
     if not hasattr(inner, "init") or not hasattr(inner, "update"):
-        raise bad_argument("inner", f"{inner!r} is not an optax gradient transformation",
-                           "pass e.g. optax.adam(1e-3) or an optax.chain(...)")
-    check_real("clip_norm", clip_norm, positive=True, allow_none=True,
-               example="the max_norm of your optax.clip_by_global_norm")
+        raise bad_argument(
+            "inner",
+            f"{inner!r} is not an optax gradient transformation",
+            "pass e.g. optax.adam(1e-3) or an optax.chain(...)",
+        )
+    check_real(
+        "clip_norm", clip_norm, positive=True, allow_none=True, example="the max_norm of your optax.clip_by_global_norm"
+    )
     inner = optax.with_extra_args_support(inner)
 
     def init(params):
@@ -100,11 +117,17 @@ def monitor(inner, *, clip_norm: float | None = None):
 
 
 def _find_monitor_state(state):
-    found = [x for x in jax.tree_util.tree_leaves(state, is_leaf=lambda x: isinstance(x, MonitorState))
-             if isinstance(x, MonitorState)]
+    found = [
+        x
+        for x in jax.tree_util.tree_leaves(state, is_leaf=lambda x: isinstance(x, MonitorState))
+        if isinstance(x, MonitorState)
+    ]
     if len(found) != 1:
-        raise bad_argument("state", f"holds {len(found)} monitor states, not one",
-                           "pass the state returned by the update of chaosgrad.monitor(...)")
+        raise bad_argument(
+            "state",
+            f"holds {len(found)} monitor states, not one",
+            "pass the state returned by the update of chaosgrad.monitor(...)",
+        )
     return found[0]
 
 
@@ -112,8 +135,16 @@ class TrainingRecorder:
     """Host-side record of a monitored training run; ``params`` (optional) names the leaves."""
 
     def __init__(self, params=None):
-        self.names = tuple(leaf_names(params, jax.tree_util.tree_map(
-            lambda x: bool(jnp.issubdtype(jnp.result_type(x), jnp.floating)), params))) if params is not None else None
+        self.names = (
+            tuple(
+                leaf_names(
+                    params,
+                    jax.tree_util.tree_map(lambda x: bool(jnp.issubdtype(jnp.result_type(x), jnp.floating)), params),
+                )
+            )
+            if params is not None
+            else None
+        )
         self.dtype = None
         self.grad_dtype = None
         if params is not None and float_leaves(params):
@@ -134,12 +165,18 @@ class TrainingRecorder:
         flags = symptoms_of(arrays, float(jnp.finfo(jnp.dtype(dtype)).max))
         symptoms = tuple(
             Symptom(name=name, steps=np.nonzero(mask)[0].astype(np.int64), words=WORDS[name])
-            for name, mask in flags.items() if mask.any())
+            for name, mask in flags.items()
+            if mask.any()
+        )
         names = self.names or tuple(f"leaf {i}" for i in range(layers.shape[1]))
         return TrainingLog(
             steps=np.arange(len(self.rows), dtype=np.int64),
             **{k: arrays[k].astype(np.float64) for k in _SCALARS if k not in ("nan_count", "inf_count", "clipped")},
-            nan_count=arrays["nan_count"].astype(np.int64), inf_count=arrays["inf_count"].astype(np.int64),
-            clipped=arrays["clipped"].astype(bool), layer_norms=layers, layer_names=tuple(names), dtype=dtype,
+            nan_count=arrays["nan_count"].astype(np.int64),
+            inf_count=arrays["inf_count"].astype(np.int64),
+            clipped=arrays["clipped"].astype(bool),
+            layer_norms=layers,
+            layer_names=tuple(names),
+            dtype=dtype,
             symptoms=symptoms,
         )

@@ -59,7 +59,7 @@ def loss_spike(loss):
     loss = np.asarray(loss, float)
     out = np.zeros(loss.size, bool)
     for s in range(loss.size):
-        prev = loss[max(0, s - SPIKE_WINDOW):s]
+        prev = loss[max(0, s - SPIKE_WINDOW) : s]
         prev = prev[np.isfinite(prev)]
         if prev.size < SPIKE_MIN_HISTORY or not np.isfinite(loss[s]):
             continue
@@ -73,7 +73,7 @@ def oscillating_loss(loss):
     loss = np.asarray(loss, float)
     out = np.zeros(loss.size, bool)
     for s in range(OSC_WINDOW, loss.size):
-        window = loss[s - OSC_WINDOW:s + 1]
+        window = loss[s - OSC_WINDOW : s + 1]
         if not np.isfinite(window).all():
             continue
         d = np.diff(window)

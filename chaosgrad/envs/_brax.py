@@ -20,7 +20,7 @@ time limit, and the simulator says so.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
@@ -99,12 +99,19 @@ def brax(
         notes.append("episode='continue': one trajectory followed past termination and any time limit, without reset")
     else:
         length = episode_length if episode_length is not None else wrapped_length
-        notes.append("auto-reset off: the rollout stops when Brax sets done" + (
-            f" and after episode_length = {length} steps" if length is not None else
-            "; no time limit: the environment has no EpisodeWrapper and episode_length was not given "
-            "(brax.envs.create uses 1000)"))
+        notes.append(
+            "auto-reset off: the rollout stops when Brax sets done"
+            + (
+                f" and after episode_length = {length} steps"
+                if length is not None
+                else "; no time limit: the environment has no EpisodeWrapper and episode_length was not given "
+                "(brax.envs.create uses 1000)"
+            )
+        )
     if not all(hasattr(env, name) for name in ("reset", "step", "action_size")):
-        raise bad_argument("env", f"{type(env).__name__} is not a Brax environment", "pass brax.envs.get_environment(name)")
+        raise bad_argument(
+            "env", f"{type(env).__name__} is not a Brax environment", "pass brax.envs.get_environment(name)"
+        )
     x64 = bool(jax.config.jax_enable_x64)
 
     def reset(key):
@@ -129,8 +136,19 @@ def brax(
     if not x64:
         limit = float64_probe(transition, state0, np.zeros((env.action_size,), np.float64))
     return EnvironmentSimulator(
-        transition, observe, reset, policy, discount=discount, dt=dt, dtype=dtype,
-        x64=x64 or jnp.dtype(dtype).itemsize == 8, tangent_env=tangent, name=f"brax {type(env).__name__}",
-        notes=tuple(notes), episode_length=length, end_on_done=episode == "stop", env_dtype=built,
+        transition,
+        observe,
+        reset,
+        policy,
+        discount=discount,
+        dt=dt,
+        dtype=dtype,
+        x64=x64 or jnp.dtype(dtype).itemsize == 8,
+        tangent_env=tangent,
+        name=f"brax {type(env).__name__}",
+        notes=tuple(notes),
+        episode_length=length,
+        end_on_done=episode == "stop",
+        env_dtype=built,
         precision_limit=limit,
     )

@@ -14,7 +14,7 @@ measures within it; ``episode="continue"`` follows the physics past both, as a n
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
@@ -29,8 +29,11 @@ EPISODE = ("stop", "continue")
 
 def check_episode(episode) -> None:
     if episode not in EPISODE:
-        raise bad_argument("episode", f"{episode!r} is not one of {EPISODE}",
-                           "pass 'stop' (the rollout ends with the episode) or 'continue' (one trajectory past its end)")
+        raise bad_argument(
+            "episode",
+            f"{episode!r} is not one of {EPISODE}",
+            "pass 'stop' (the rollout ends with the episode) or 'continue' (one trajectory past its end)",
+        )
 
 
 def _n_discrete(space) -> int | None:
@@ -40,7 +43,9 @@ def _n_discrete(space) -> int | None:
         return int(space.n)
     if kind == "Box":
         return None
-    raise bad_argument("env", f"its action space is a {kind}, which the adapter does not handle", "use a Box or Discrete action space")
+    raise bad_argument(
+        "env", f"its action space is a {kind}, which the adapter does not handle", "use a Box or Discrete action space"
+    )
 
 
 def gymnax(
@@ -85,20 +90,29 @@ def gymnax(
         from ``simulator.initial_state(seed)``.
     """
     if not hasattr(env, "step_env") or not hasattr(env, "reset_env"):
-        raise bad_argument("env", f"{type(env).__name__} is not a gymnax environment", "pass env from gymnax.make(name)")
+        raise bad_argument(
+            "env", f"{type(env).__name__} is not a gymnax environment", "pass env from gymnax.make(name)"
+        )
     if policy is None or not callable(policy):
         raise bad_argument("policy", f"{policy!r} is not callable", "pass policy(params, obs) -> action")
     if transition_gradients not in GRADIENTS:
-        raise bad_argument("transition_gradients", f"{transition_gradients!r} is not one of {GRADIENTS}", "pass 'require'")
+        raise bad_argument(
+            "transition_gradients", f"{transition_gradients!r} is not one of {GRADIENTS}", "pass 'require'"
+        )
     check_episode(episode)
     params = env.default_params if env_params is None else env_params
     name = getattr(env, "name", type(env).__name__)
     limit = getattr(params, "max_steps_in_episode", None)
     episode_length = int(limit) if episode == "stop" and limit is not None else None
     if episode == "stop":
-        notes = ["auto-reset off: stepped with env.step_env; the rollout stops at termination"
-                 + (f" and after env_params.max_steps_in_episode = {episode_length} steps" if episode_length else
-                    " (env_params has no max_steps_in_episode: no time limit)")]
+        notes = [
+            "auto-reset off: stepped with env.step_env; the rollout stops at termination"
+            + (
+                f" and after env_params.max_steps_in_episode = {episode_length} steps"
+                if episode_length
+                else " (env_params has no max_steps_in_episode: no time limit)"
+            )
+        ]
     else:
         notes = ["episode='continue': one trajectory followed past termination and the time limit, without reset"]
     if transition_gradients == "require":
@@ -141,8 +155,21 @@ def gymnax(
     else:
         action = np.zeros((), np.int32)
     return EnvironmentSimulator(
-        transition, observe, reset, policy, n_actions=n_actions, discrete=discrete, discount=discount,
-        dt=1.0, dtype=dtype, x64=x64 or jnp.dtype(dtype).itemsize == 8, tangent_env=tangent, name=f"gymnax {name}",
-        notes=tuple(notes), episode_length=episode_length, end_on_done=episode == "stop", env_dtype=built,
+        transition,
+        observe,
+        reset,
+        policy,
+        n_actions=n_actions,
+        discrete=discrete,
+        discount=discount,
+        dt=1.0,
+        dtype=dtype,
+        x64=x64 or jnp.dtype(dtype).itemsize == 8,
+        tangent_env=tangent,
+        name=f"gymnax {name}",
+        notes=tuple(notes),
+        episode_length=episode_length,
+        end_on_done=episode == "stop",
+        env_dtype=built,
         precision_limit=None if x64 else float64_probe(transition, probe, action),
     )

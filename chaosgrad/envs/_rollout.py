@@ -31,7 +31,8 @@ stepping in float32 inside the float64 twin, which says so in ``float64_limit``.
 
 from __future__ import annotations
 
-from typing import Any, Callable, ClassVar
+from collections.abc import Callable
+from typing import Any, ClassVar
 
 import equinox as eqx
 import jax
@@ -40,8 +41,8 @@ import jax.numpy as jnp
 from chaosgrad._checks import check_seed
 from chaosgrad._errors import bad_argument
 from chaosgrad._pytree import as_arrays, cast_floats
-from chaosgrad._simulators.capabilities import BuiltPrecision, Episodic
 from chaosgrad._simulators.base import AbstractSimulator, _check_dt, _check_dtype, replace_fields
+from chaosgrad._simulators.capabilities import BuiltPrecision, Episodic
 
 DISCRETE = ("refuse", "expected")
 
@@ -124,10 +125,24 @@ class EnvironmentSimulator(AbstractSimulator, Episodic, BuiltPrecision):
     tangent_root: ClassVar[str] = ".env"
 
     def __init__(
-        self, transition: Callable, observe: Callable, reset_fn: Callable, policy: Callable, *,
-        n_actions: int | None = None, discrete: str = "refuse", discount: float = 1.0, dt: float = 1.0,
-        dtype="float32", x64: bool = False, tangent_env: Callable | None = None, name: str = "environment",
-        notes: tuple = (), episode_length: int | None = None, end_on_done: bool = True, env_dtype=None,
+        self,
+        transition: Callable,
+        observe: Callable,
+        reset_fn: Callable,
+        policy: Callable,
+        *,
+        n_actions: int | None = None,
+        discrete: str = "refuse",
+        discount: float = 1.0,
+        dt: float = 1.0,
+        dtype="float32",
+        x64: bool = False,
+        tangent_env: Callable | None = None,
+        name: str = "environment",
+        notes: tuple = (),
+        episode_length: int | None = None,
+        end_on_done: bool = True,
+        env_dtype=None,
         precision_limit: str | None = None,
     ):
         self.transition, self.observe, self.reset_fn, self.policy = transition, observe, reset_fn, policy
@@ -158,13 +173,17 @@ class EnvironmentSimulator(AbstractSimulator, Episodic, BuiltPrecision):
         if self.episode_length is not None and (
             isinstance(self.episode_length, bool) or not isinstance(self.episode_length, int) or self.episode_length < 1
         ):
-            raise bad_argument("episode_length", f"{self.episode_length!r} is not a positive int",
-                               "pass the episode's time limit in steps, e.g. 1000, or None")
+            raise bad_argument(
+                "episode_length",
+                f"{self.episode_length!r} is not a positive int",
+                "pass the episode's time limit in steps, e.g. 1000, or None",
+            )
         if not isinstance(self.end_on_done, bool):
             raise bad_argument("end_on_done", f"{self.end_on_done!r} is not a bool", "pass True or False")
         if self.x64 and self.precision_limit is not None:
             raise bad_argument(
-                "dtype", f"{self.name} cannot step {self.dtype} states: it was built in {self.env_dtype} "
+                "dtype",
+                f"{self.name} cannot step {self.dtype} states: it was built in {self.env_dtype} "
                 f"({self.precision_limit})",
                 f"pass dtype='{self.env_dtype}' (the precision it was built in), or build the environment in a "
                 "process with jax.config.update('jax_enable_x64', True) before creating it",
@@ -191,9 +210,11 @@ class EnvironmentSimulator(AbstractSimulator, Episodic, BuiltPrecision):
     def float64_limit(self) -> str | None:
         if self.precision_limit is None:
             return None
-        return (f"{self.name} was built in {self.env_dtype} and steps in {self.env_dtype} in every float64 part of "
-                f"the analysis ({self.precision_limit}); build it in a process with "
-                "jax.config.update('jax_enable_x64', True) to measure it in float64")
+        return (
+            f"{self.name} was built in {self.env_dtype} and steps in {self.env_dtype} in every float64 part of "
+            f"the analysis ({self.precision_limit}); build it in a process with "
+            "jax.config.update('jax_enable_x64', True) to measure it in float64"
+        )
 
     def initial_state(self, seed: int = 0) -> RolloutState:
         """The environment's reset state for ``PRNGKey(seed)``, with a zero return."""
@@ -201,8 +222,9 @@ class EnvironmentSimulator(AbstractSimulator, Episodic, BuiltPrecision):
         with jax.enable_x64(self.x64):
             env = self.reset_fn(sub)
         zero = jnp.zeros((), self.dtype)
-        return self.prepare(RolloutState(env=env, ret=zero, weight=jnp.ones((), self.dtype), total=zero, key=key,
-                                         steps=0, done=False))
+        return self.prepare(
+            RolloutState(env=env, ret=zero, weight=jnp.ones((), self.dtype), total=zero, key=key, steps=0, done=False)
+        )
 
     def prepare(self, y):
         """Python numbers become arrays under the environment's own float64 setting
@@ -216,8 +238,9 @@ class EnvironmentSimulator(AbstractSimulator, Episodic, BuiltPrecision):
     def restart(self, y: RolloutState) -> RolloutState:
         """Contract rule 11: a member's return starts at zero with weight 1."""
         zero = jnp.zeros_like(y.ret)
-        return RolloutState(env=y.env, ret=zero, weight=jnp.ones_like(y.weight), total=zero, key=y.key,
-                            steps=y.steps, done=y.done)
+        return RolloutState(
+            env=y.env, ret=zero, weight=jnp.ones_like(y.weight), total=zero, key=y.key, steps=y.steps, done=y.done
+        )
 
     def action(self, y: RolloutState, params):
         return self.policy(params, self.observe(y.env))
@@ -267,8 +290,13 @@ class EnvironmentSimulator(AbstractSimulator, Episodic, BuiltPrecision):
 
     def describe(self) -> dict:
         return {
-            **super().describe(), "environment": self.name, "discount": self.discount,
-            "actions": "continuous" if self.n_actions is None else f"{self.n_actions} discrete ({self.discrete} transition)",
-            "episode_length": self.episode_length, "ends_on_termination": self.end_on_done,
+            **super().describe(),
+            "environment": self.name,
+            "discount": self.discount,
+            "actions": "continuous"
+            if self.n_actions is None
+            else f"{self.n_actions} discrete ({self.discrete} transition)",
+            "episode_length": self.episode_length,
+            "ends_on_termination": self.end_on_done,
             "notes": list(self.notes) + ([self.float64_limit] if self.float64_limit else []),
         }

@@ -65,8 +65,11 @@ def parse_formats(formats) -> tuple[str, ...]:
         try:
             items = [str(f).strip().lower() for f in formats]
         except TypeError:
-            raise bad_argument("formats", f"{formats!r} is not a list of formats",
-                               f"pass a comma-separated subset of {','.join(FORMATS)}") from None
+            raise bad_argument(
+                "formats",
+                f"{formats!r} is not a list of formats",
+                f"pass a comma-separated subset of {','.join(FORMATS)}",
+            ) from None
     items = [f for f in items if f]
     unknown = [f for f in items if f not in FORMATS]
     if unknown or not items:
@@ -151,7 +154,9 @@ def render(
 
     fmts = parse_formats(formats)
     if pdf_engine not in PDF_ENGINES:
-        raise bad_argument("pdf_engine", f"{pdf_engine!r} is not one of {PDF_ENGINES}", "pass 'auto', 'chromium' or 'matplotlib'")
+        raise bad_argument(
+            "pdf_engine", f"{pdf_engine!r} is not one of {PDF_ENGINES}", "pass 'auto', 'chromium' or 'matplotlib'"
+        )
     study = as_study(result)
     html_name, pdf_name = f"{basename}.html", f"{basename}.pdf"
     chromium = _pdf.find_chromium() if "pdf" in fmts and pdf_engine != "matplotlib" else None

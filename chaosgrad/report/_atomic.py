@@ -114,7 +114,7 @@ class Staging:
         self._staged: dict[str, Path] = {}
         self._committed = False
 
-    def __enter__(self) -> "Staging":
+    def __enter__(self) -> Staging:
         missing = []
         p = self.folder
         while not p.exists():

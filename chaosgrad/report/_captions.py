@@ -25,21 +25,31 @@ def gradient_growth(d) -> str:
     n_fit = int(np.asarray(parts["fit"], dtype=bool).sum())
     green = colour_name(GRAD)
     if not have.any():
-        s = (f"ln‖∂L_T/∂{g.wrt}‖ for {M} ensemble members at {H} horizons: no member's gradient is finite "
-             "and positive at any horizon, so there is no curve to draw, and too few horizons were finite to fit γ. ")
+        s = (
+            f"ln‖∂L_T/∂{g.wrt}‖ for {M} ensemble members at {H} horizons: no member's gradient is finite "
+            "and positive at any horizon, so there is no curve to draw, and too few horizons were finite to fit γ. "
+        )
     else:
-        members = (f"for {M} ensemble members ({colour_name(GREY)} lines)" if parts["members"]
-                   else f"for {M} ensemble members (too many to draw one by one)" if M > _figures.MAX_MEMBER_LINES
-                   else f"for {M} ensemble members (no member is finite at two consecutive horizons, so no "
-                        "member's line is drawn)")
-        circles = ([f"filled circles the {n_fit} horizon{'s' if n_fit != 1 else ''} used in the fit"]
-                   if n_fit else []) + (
+        members = (
+            f"for {M} ensemble members ({colour_name(GREY)} lines)"
+            if parts["members"]
+            else f"for {M} ensemble members (too many to draw one by one)"
+            if M > _figures.MAX_MEMBER_LINES
+            else f"for {M} ensemble members (no member is finite at two consecutive horizons, so no "
+            "member's line is drawn)"
+        )
+        circles = (
+            [f"filled circles the {n_fit} horizon{'s' if n_fit != 1 else ''} used in the fit"] if n_fit else []
+        ) + (
             ["open circles " + ("those left out of it" if n_fit else "horizons not used in any fit")]
-            if parts["unfit"] else [])
+            if parts["unfit"]
+            else []
+        )
         median = f"the {green} line and band are the member median and its 10–90 % spread"
         if not parts["median_line"]:
-            median = (f"the {green} point is the member median at the one horizon where gradients are finite, "
-                      + ("filled: it is used in the fit" if n_fit else "open: it is not used in any fit"))
+            median = f"the {green} point is the member median at the one horizon where gradients are finite, " + (
+                "filled: it is used in the fit" if n_fit else "open: it is not used in any fit"
+            )
             circles = []
         s = f"ln‖∂L_T/∂{g.wrt}‖ {members} at {H} horizons; {median}" + "".join(", " + c for c in circles) + ". "
         if parts["fit_line"] and is_finite(d.gradient_rate):
@@ -50,19 +60,26 @@ def gradient_growth(d) -> str:
                 f"{words.rate(d.gradient_rate, *tuple(d.gradient_interval or (None, None))[:2])}{band}. "
             )
         elif parts["fit_line"]:
-            s += (f"The thin {green} line has the slope of the gradient's own rate "
-                  f"{words.number(parts['rate'], 3, signed=True)}; the diagnosis reports no rate. ")
+            s += (
+                f"The thin {green} line has the slope of the gradient's own rate "
+                f"{words.number(parts['rate'], 3, signed=True)}; the diagnosis reports no rate. "
+            )
         else:
             s += "Here too few horizons were finite to fit γ, so no fitted line is drawn. "
         expected = parts["expected"]
         if expected:
-            lines = [f"the {_line(color, ls)} line has the slope expected from {name} "
-                     f"({words.number(slope, 3, signed=True)})" for slope, color, ls, name in expected]
+            lines = [
+                f"the {_line(color, ls)} line has the slope expected from {name} "
+                f"({words.number(slope, 3, signed=True)})"
+                for slope, color, ls, name in expected
+            ]
             s += "Through the fitted points " + " and ".join(lines) + "."
             if any(name == "λ_physical" for *_, name in expected) and parts["fit_line"]:
                 phys = _line(*next((c, ls) for _, c, ls, n in expected if n == "λ_physical"))
-                s += (f" A fit along the {phys} line means the physics explains the growth; a steeper or "
-                      "flatter fit means something else adds to it.")
+                s += (
+                    f" A fit along the {phys} line means the physics explains the growth; a steeper or "
+                    "flatter fit means something else adds to it."
+                )
             s += " "
     bad = parts["bad"]
     if bad.any():
@@ -75,16 +92,19 @@ def gradient_growth(d) -> str:
         )
     lim = dtype_limits(d.dtype)
     if parts["dtype_line"]:
-        s += (f"The {_line(*DTYPE_LINE)} line is the logarithm of the largest {d.dtype}"
-              f" ({words.number(lim[0])}). ")
+        s += f"The {_line(*DTYPE_LINE)} line is the logarithm of the largest {d.dtype} ({words.number(lim[0])}). "
     kind = horizon_kind(d)
     drawn = f" ({_line(*OVERFLOW_LINE)} vertical line)" if parts["overflow_line"] else ""
     if kind == "overflow":
-        s += (f"At the measured rate the gradient reaches the largest {d.dtype}"
-              f"{f' ({words.number(lim[0])})' if lim else ''} at T ≈ {words.number(d.overflow_horizon)}{drawn}. ")
+        s += (
+            f"At the measured rate the gradient reaches the largest {d.dtype}"
+            f"{f' ({words.number(lim[0])})' if lim else ''} at T ≈ {words.number(d.overflow_horizon)}{drawn}. "
+        )
     elif kind == "non-finite":
-        s += (f"At least half of the members' gradients are non-finite from T ≈ {words.number(d.overflow_horizon)}"
-              f"{drawn} on, observed where no growth rate was measured. ")
+        s += (
+            f"At least half of the members' gradients are non-finite from T ≈ {words.number(d.overflow_horizon)}"
+            f"{drawn} on, observed where no growth rate was measured. "
+        )
     if is_finite(d.underflow_horizon) and is_finite(d.gradient_rate):
         s += f"It falls below the smallest normal {d.dtype} at T ≈ {words.number(d.underflow_horizon)}."
     return s.strip()
@@ -112,8 +132,10 @@ def convergence(d) -> str:
     )
     lit = d.literature.get("exponents") if isinstance(d.literature, dict) else None
     if lit and any(is_finite(x) for x in list(lit)[:k]):
-        s += (f" {_line(*LITERATURE_LINE).capitalize()} lines: literature "
-              f"({d.literature.get('source', 'source not given')}).")
+        s += (
+            f" {_line(*LITERATURE_LINE).capitalize()} lines: literature "
+            f"({d.literature.get('source', 'source not given')})."
+        )
     for name, r in (("reference", p), ("numerical", n)):
         hist = np.asarray(r.history, dtype=float)
         if r.first_nonfinite_interval is not None and hist.ndim == 2 and hist.shape[0] and hist.shape[1]:
@@ -132,12 +154,15 @@ def ftle(d) -> str:
     if v.size == 0:
         return "No finite-time exponents were recorded."
     frac = float(np.mean(v > 0))
-    means = [name for name, r in (("reference", d.lambda_physical), ("numerical", d.lambda_numerical))
-             if np.asarray(r.finite_time_exponents).ndim == 3 and np.asarray(r.finite_time_exponents).shape[2]
-             and np.isfinite(np.asarray(r.finite_time_exponents, dtype=float)[:, :, 0]).any()
-             and is_finite(np.asarray(r.exponents, dtype=float)[0])]
-    mark = (f", and vertical lines mark the {' and '.join(means)} mean{'s' if len(means) > 1 else ''}"
-            if means else "")
+    means = [
+        name
+        for name, r in (("reference", d.lambda_physical), ("numerical", d.lambda_numerical))
+        if np.asarray(r.finite_time_exponents).ndim == 3
+        and np.asarray(r.finite_time_exponents).shape[2]
+        and np.isfinite(np.asarray(r.finite_time_exponents, dtype=float)[:, :, 0]).any()
+        and is_finite(np.asarray(r.exponents, dtype=float)[0])
+    ]
+    mark = f", and vertical lines mark the {' and '.join(means)} mean{'s' if len(means) > 1 else ''}" if means else ""
     return (
         f"Histogram of the leading exponent measured over single intervals of τ = "
         f"{fmt(d.lambda_physical.interval, 3)}: {100 * frac:.0f} % of the reference intervals stretch "
@@ -188,19 +213,31 @@ def ablations(d) -> str:
 
     marks = ablation_marks(d)
     before, confirmed, other = (colour_name(c) for c in ABLATION_COLOURS)
-    after = [w for w, key in ((f"{confirmed} where the change confirmed its cause", "confirmed"),
-                              (f"{other} where it did not", "other")) if marks[key]]
+    after = [
+        w
+        for w, key in (
+            (f"{confirmed} where the change confirmed its cause", "confirmed"),
+            (f"{other} where it did not", "other"),
+        )
+        if marks[key]
+    ]
     s = "Each row reruns the measurement with one thing changed"
     if marks["before"] or after:
-        s += ": " + ", ".join(
-            ([f"the {before} square is the gradient rate before"] if marks["before"] else [])
-            + ([f"the circle is the rate after ({'; '.join(after)})"] if after else [])
-        ) + ", each with its confidence interval where one was measured. "
+        s += (
+            ": "
+            + ", ".join(
+                ([f"the {before} square is the gradient rate before"] if marks["before"] else [])
+                + ([f"the circle is the rate after ({'; '.join(after)})"] if after else [])
+            )
+            + ", each with its confidence interval where one was measured. "
+        )
     else:
         s += "; no rate before or after was measured. "
     if is_finite(d.expected_rate):
-        s += (f"The {_line(*PHYSICS_LINE)} line is the rate the physics predicts "
-              f"({words.number(d.expected_rate, 3, signed=True)}). ")
+        s += (
+            f"The {_line(*PHYSICS_LINE)} line is the rate the physics predicts "
+            f"({words.number(d.expected_rate, 3, signed=True)}). "
+        )
     s += f"Confirmed: {', '.join(conf)}. " if conf else "No change closed the gap. "
     if failed:
         s += f"Failed to run: {', '.join(failed)} (the error is printed in the row and in the table below)."
@@ -222,8 +259,10 @@ def spectrum(d) -> str:
     if not (np.isfinite(phys).all() and np.isfinite(num).all()):
         s += f" {colour_name(BAD).capitalize()} crosses at zero mark exponents that are not finite."
     if isinstance(d.literature, dict) and d.literature.get("exponents"):
-        s += (f" {colour_name(REF).capitalize()} ticks: published values "
-              f"({d.literature.get('source', 'source not given')}).")
+        s += (
+            f" {colour_name(REF).capitalize()} ticks: published values "
+            f"({d.literature.get('source', 'source not given')})."
+        )
     else:
         s += " No published values are known for this system."
     ky = d.lambda_physical.kaplan_yorke

@@ -58,10 +58,13 @@ class ChromiumPrinter:
         # running Python code between fork and exec; the ends are first moved above 9 so
         # that the two dup2 actions cannot clobber one another.
         a, b = (fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 10) for fd in (to_chrome_r, from_chrome_w))
-        actions = [(os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
-                   (os.POSIX_SPAWN_OPEN, 1, os.devnull, os.O_WRONLY, 0),
-                   (os.POSIX_SPAWN_OPEN, 2, os.devnull, os.O_WRONLY, 0),
-                   (os.POSIX_SPAWN_DUP2, a, 3), (os.POSIX_SPAWN_DUP2, b, 4)]
+        actions = [
+            (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
+            (os.POSIX_SPAWN_OPEN, 1, os.devnull, os.O_WRONLY, 0),
+            (os.POSIX_SPAWN_OPEN, 2, os.devnull, os.O_WRONLY, 0),
+            (os.POSIX_SPAWN_DUP2, a, 3),
+            (os.POSIX_SPAWN_DUP2, b, 4),
+        ]
         argv = [chromium, *SESSION_FLAGS, "--remote-debugging-pipe", f"--user-data-dir={self._profile}", "about:blank"]
         try:
             try:
@@ -93,7 +96,7 @@ class ChromiumPrinter:
         data = json.dumps(msg).encode() + b"\0"
         try:
             while data:  # a large command may take more than one write
-                data = data[os.write(self._w, data):]
+                data = data[os.write(self._w, data) :]
         except OSError as exc:  # EPIPE: Chromium has exited
             raise PdfError(f"{self.chromium} exited before printing ({exc.strerror or exc})") from None
         return self._id

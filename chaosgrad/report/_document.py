@@ -17,9 +17,9 @@ from importlib import metadata
 
 import numpy as np
 
-from chaosgrad._runtime import interrupts as interrupts
 from chaosgrad._diagnosis import words as words
 from chaosgrad._diagnosis.types import Diagnosis
+from chaosgrad._runtime import interrupts as interrupts
 from chaosgrad.report import _captions
 from chaosgrad.report._text import (
     as_float,
@@ -194,10 +194,14 @@ def rates_table(d: Diagnosis) -> TableItem:
     if is_finite(d.gradient_rate) and is_finite(d.expected_rate):
         gap = float(d.gradient_rate) - float(d.expected_rate)
         numerical = str(d.verdict).startswith("numerical")
-        add("gap γ − expected", fmt(gap, 3, signed=True),
+        add(
+            "gap γ − expected",
+            fmt(gap, 3, signed=True),
             "The part of the growth the physics does not explain. The diagnosis decided: "
-            + "; ".join(str(r) for r in (d.reasons or ())) + ".",
-            "warn" if numerical or d.verdict == "inconclusive" else "")
+            + "; ".join(str(r) for r in (d.reasons or ()))
+            + ".",
+            "warn" if numerical or d.verdict == "inconclusive" else "",
+        )
     limits = dtype_limits(d.dtype)
     lim_s = f" ({fmt(limits[0], 3)})" if limits else ""
     kind = horizon_kind(d)
@@ -217,7 +221,9 @@ def rates_table(d: Diagnosis) -> TableItem:
         if is_finite(d.gradient_rate)
         else "No growth rate was measured, and no horizon was seen where at least half of the gradients turn "
         "non-finite with a finite forward state.",
-        "warn" if is_finite(d.overflow_horizon) and float(d.overflow_horizon) <= float(np.max(g.horizons, initial=0)) else "",
+        "warn"
+        if is_finite(d.overflow_horizon) and float(d.overflow_horizon) <= float(np.max(g.horizons, initial=0))
+        else "",
     )
     tiny_s = f" ({fmt(limits[1], 3)})" if limits else ""
     add(
@@ -242,11 +248,18 @@ def rates_table(d: Diagnosis) -> TableItem:
     )
     ky = d.lambda_physical.kaplan_yorke
     if ky is not None:
-        add("Kaplan–Yorke dimension", fmt(ky, 4),
-            "j + (λ₁ + … + λ_j) / |λ_{j+1}| (Kaplan & Yorke 1979): the attractor's information dimension.")
-    return TableItem("Rates", ["quantity", "value", "what it means"], rows,
-                     caption="Rates are per unit of the simulator's time (per step for maps).",
-                     row_classes=classes)
+        add(
+            "Kaplan–Yorke dimension",
+            fmt(ky, 4),
+            "j + (λ₁ + … + λ_j) / |λ_{j+1}| (Kaplan & Yorke 1979): the attractor's information dimension.",
+        )
+    return TableItem(
+        "Rates",
+        ["quantity", "value", "what it means"],
+        rows,
+        caption="Rates are per unit of the simulator's time (per step for maps).",
+        row_classes=classes,
+    )
 
 
 def ablation_table(d: Diagnosis) -> TableItem | None:
@@ -261,12 +274,16 @@ def ablation_table(d: Diagnosis) -> TableItem | None:
         else:
             result += f": {a.reason}"
         evidence = evidence_words(a.evidence, a.reason)
-        rows.append([
-            f"{a.name} ({a.cause})", a.change,
-            fmt_rate_interval(a.rate_before, a.interval_before),
-            fmt_rate_interval(a.rate_after, a.interval_after),
-            result, evidence or "—",
-        ])
+        rows.append(
+            [
+                f"{a.name} ({a.cause})",
+                a.change,
+                fmt_rate_interval(a.rate_before, a.interval_before),
+                fmt_rate_interval(a.rate_after, a.interval_after),
+                result,
+                evidence or "—",
+            ]
+        )
         classes.append("good" if a.confirmed else ("bad" if a.status != "ok" else ""))
     return TableItem(
         "Ablations",
@@ -322,13 +339,17 @@ def extra_table(extra: dict, tables=()) -> TableItem | None:
         if isinstance(r, Diagnosis):
             p1, pse = _lambda1(r.lambda_physical)
             n1, nse = _lambda1(r.lambda_numerical)
-            rows.append([
-                str(label), f"{verdict_label(r.verdict)} ({r.physics})",
-                ", ".join(dict.fromkeys(r.causes)) if r.causes else "none",
-                fmt_rate(p1, pse), fmt_rate(n1, nse),
-                fmt_rate_interval(r.gradient_rate, r.gradient_interval),
-                f"{r.dtype}, {r.status}",
-            ])
+            rows.append(
+                [
+                    str(label),
+                    f"{verdict_label(r.verdict)} ({r.physics})",
+                    ", ".join(dict.fromkeys(r.causes)) if r.causes else "none",
+                    fmt_rate(p1, pse),
+                    fmt_rate(n1, nse),
+                    fmt_rate_interval(r.gradient_rate, r.gradient_interval),
+                    f"{r.dtype}, {r.status}",
+                ]
+            )
             classes.append("" if r.status == "ok" else "warn")
         else:
             rows.append([str(label), type(r).__name__] + ["—"] * 4 + [str(getattr(r, "status", "—"))])
@@ -435,8 +456,13 @@ def key_numbers(d: Diagnosis) -> list:
     sh = getattr(d, "shadowing", None)
     if sh is not None and sh.derivative.size:
         se = float(sh.standard_error[0])
-        out.append((f"d⟨J⟩/d{sh.parameters[0]}", fmt(float(sh.derivative[0]), 4)
-                    + (f" ± {fmt(2 * se, 2)}" if is_finite(se) else ""), f"shadowing ({sh.method}), the usable derivative"))
+        out.append(
+            (
+                f"d⟨J⟩/d{sh.parameters[0]}",
+                fmt(float(sh.derivative[0]), 4) + (f" ± {fmt(2 * se, 2)}" if is_finite(se) else ""),
+                f"shadowing ({sh.method}), the usable derivative",
+            )
+        )
     return out
 
 
@@ -457,15 +483,19 @@ def build(study, *, dpi: int = 150, scale: float = 1.0, figures: bool = True) ->
         if _figures.nothing_to_draw(fid, d):  # a panel with nothing in it is left out, and said
             omitted.append((title, caption))
             continue
-        figs.append(_figure(fid, title, caption, draw, d, dpi, scale, warnings) if figures
-                    else FigureItem(fid, title, caption))
+        figs.append(
+            _figure(fid, title, caption, draw, d, dpi, scale, warnings) if figures else FigureItem(fid, title, caption)
+        )
     sections = []
     for s_i, sec in enumerate(study.sections or ()):
         sfigs = []
         for f_i, spec in enumerate(sec.figures or ()):
             fid = f"s{s_i + 1}-f{f_i + 1}"
-            sfigs.append(_figure(fid, spec.title, spec.caption, _plot.draw_generic, spec, dpi, scale, warnings)
-                         if figures else FigureItem(fid, spec.title, spec.caption))
+            sfigs.append(
+                _figure(fid, spec.title, spec.caption, _plot.draw_generic, spec, dpi, scale, warnings)
+                if figures
+                else FigureItem(fid, spec.title, spec.caption)
+            )
         sections.append(SectionItem(sec.title, paragraphs(sec.text), sfigs, [_table(t) for t in sec.tables or ()]))
     repro, command, configuration = repro_block(study, d)
     doc = Document(
@@ -486,7 +516,8 @@ def build(study, *, dpi: int = 150, scale: float = 1.0, figures: bool = True) ->
         to_decide=[str(t) for t in (d.to_decide or ())],
         no_cause_text="none confirmed: the numerics are sound"
         if d.verdict in ("stable", "intrinsic-explosion", "intrinsic-vanishing")
-        and not words.disjoint(d.gradient_interval, d.expected_interval) else "none confirmed",
+        and not words.disjoint(d.gradient_interval, d.expected_interval)
+        else "none confirmed",
         summary=[p for p in paragraphs(study.summary) if p not in paragraphs(d.explanation)],
         key_numbers=key_numbers(d),
         rates=rates_table(d),
@@ -530,8 +561,14 @@ def _in_one_notation(value):
     if isinstance(value, tuple):
         return tuple(_in_one_notation(v) for v in value)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return dataclasses.replace(value, **{f.name: _in_one_notation(getattr(value, f.name))
-                                             for f in dataclasses.fields(value) if f.name not in _VERBATIM})
+        return dataclasses.replace(
+            value,
+            **{
+                f.name: _in_one_notation(getattr(value, f.name))
+                for f in dataclasses.fields(value)
+                if f.name not in _VERBATIM
+            },
+        )
     return value
 
 

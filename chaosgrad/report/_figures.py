@@ -82,8 +82,20 @@ def gradient_growth_parts(d) -> dict:
     ln_max = float(np.log(limits[0])) if limits is not None else None
     oh = d.overflow_horizon
     return {
-        "T": T, "logn": logn, "M": M, "n_ok": n_ok, "med": med, "lo": lo, "hi": hi, "fit": fit, "have": have,
-        "rate": rate, "interval": (lo_r, hi_r), "ylim": ylim, "limits": limits, "ln_max": ln_max,
+        "T": T,
+        "logn": logn,
+        "M": M,
+        "n_ok": n_ok,
+        "med": med,
+        "lo": lo,
+        "hi": hi,
+        "fit": fit,
+        "have": have,
+        "rate": rate,
+        "interval": (lo_r, hi_r),
+        "ylim": ylim,
+        "limits": limits,
+        "ln_max": ln_max,
         # A member's line shows where it is finite at two consecutive horizons.
         "members": bool(M <= MAX_MEMBER_LINES and (np.isfinite(logn[:, :-1]) & np.isfinite(logn[:, 1:])).any()),
         "median_line": bool(have.sum() >= 2),
@@ -91,10 +103,12 @@ def gradient_growth_parts(d) -> dict:
         "fit_block": fit_block,
         "fit_line": fit_block and is_finite(rate),
         "fit_band": fit_block and is_finite(rate) and is_finite(lo_r) and is_finite(hi_r),
-        "expected": tuple((getattr(d, attr), color, ls, name) for attr, color, ls, name in EXPECTED_LINES
-                          if fit_block and is_finite(getattr(d, attr))),
-        "dtype_line": bool(ylim is not None and ln_max is not None
-                           and ln_max <= ylim[1] + 0.5 * (ylim[1] - ylim[0])),
+        "expected": tuple(
+            (getattr(d, attr), color, ls, name)
+            for attr, color, ls, name in EXPECTED_LINES
+            if fit_block and is_finite(getattr(d, attr))
+        ),
+        "dtype_line": bool(ylim is not None and ln_max is not None and ln_max <= ylim[1] + 0.5 * (ylim[1] - ylim[0])),
         "bad": n_ok < M,
         "overflow_line": bool(is_finite(oh) and T.size and float(oh) <= 1.3 * T.max()),
     }
@@ -112,14 +126,20 @@ def gradient_growth(d, width=6.4, height=3.7):
         for m in range(M):
             ax.plot(T, logn[m], "-", color=GREY, alpha=0.25, linewidth=0.6)
     if have.any():
-        ax.fill_between(T, lo, hi, where=have, color=GRAD, alpha=0.16, linewidth=0,
-                        label="10–90 % of members")
+        ax.fill_between(T, lo, hi, where=have, color=GRAD, alpha=0.16, linewidth=0, label="10–90 % of members")
         ax.plot(T[have], med[have], "-", color=GRAD, linewidth=1.4)
         ax.plot(T[fit], med[fit], "o", color=GRAD, markersize=4, label="median (used in fit)")
         unfit = have & ~fit
         if unfit.any():
-            ax.plot(T[unfit], med[unfit], "o", markerfacecolor="white", markeredgecolor=GRAD,
-                    markersize=4, label="median (not in fit)")
+            ax.plot(
+                T[unfit],
+                med[unfit],
+                "o",
+                markerfacecolor="white",
+                markeredgecolor=GRAD,
+                markersize=4,
+                label="median (not in fit)",
+            )
 
     ylim = parts["ylim"]
     if parts["fit_block"]:
@@ -130,14 +150,28 @@ def gradient_growth(d, width=6.4, height=3.7):
         if parts["fit_band"]:
             lo_r, hi_r = parts["interval"]
             tt = np.linspace(span[0], span[1], 50)
-            ax.fill_between(tt, ybar + lo_r * (tt - tbar), ybar + hi_r * (tt - tbar),
-                            color=GRAD, alpha=0.10, linewidth=0)
+            ax.fill_between(
+                tt, ybar + lo_r * (tt - tbar), ybar + hi_r * (tt - tbar), color=GRAD, alpha=0.10, linewidth=0
+            )
         if parts["fit_line"]:
-            ax.plot(span, ybar + rate * (span - tbar), "-", color=GRAD, linewidth=1.0, alpha=0.8,
-                    label=f"fit γ = {fmt(rate, 3, signed=True)}")
+            ax.plot(
+                span,
+                ybar + rate * (span - tbar),
+                "-",
+                color=GRAD,
+                linewidth=1.0,
+                alpha=0.8,
+                label=f"fit γ = {fmt(rate, 3, signed=True)}",
+            )
         for slope, color, ls, name in parts["expected"]:
-            ax.plot(span, ybar + float(slope) * (span - tbar), ls, color=color, linewidth=1.5,
-                    label=f"slope from {name}: {fmt(slope, 3, signed=True)}")
+            ax.plot(
+                span,
+                ybar + float(slope) * (span - tbar),
+                ls,
+                color=color,
+                linewidth=1.5,
+                label=f"slope from {name}: {fmt(slope, 3, signed=True)}",
+            )
     if ylim is not None:
         ax.set_ylim(*ylim)
 
@@ -146,8 +180,13 @@ def gradient_growth(d, width=6.4, height=3.7):
     lo_y, hi_y = ax.get_ylim()
     if parts["dtype_line"]:
         ln_max = parts["ln_max"]
-        ax.axhline(ln_max, color=DTYPE_LINE[0], linestyle=DTYPE_LINE[1], linewidth=0.9,
-                   label=f"largest {d.dtype} ({fmt(limits[0], 3)})")
+        ax.axhline(
+            ln_max,
+            color=DTYPE_LINE[0],
+            linestyle=DTYPE_LINE[1],
+            linewidth=0.9,
+            label=f"largest {d.dtype} ({fmt(limits[0], 3)})",
+        )
         hi_y = max(hi_y, ln_max)
     # Non-finite horizons are never dropped silently: crosses in a strip at the top.
     bad = parts["bad"]
@@ -156,21 +195,33 @@ def gradient_growth(d, width=6.4, height=3.7):
         hi_y = hi_y + 0.16 * (hi_y - lo_y)
         first = float(T[np.argmax(bad)])
         ax.axvspan(first, T.max(), color=BAD, alpha=0.06, linewidth=0)
-        ax.plot(T[bad], np.full(bad.sum(), 0.955), "x", color=BAD, markersize=7, mew=1.6,
-                transform=tr, clip_on=False, label="non-finite gradient (count of members)")
+        ax.plot(
+            T[bad],
+            np.full(bad.sum(), 0.955),
+            "x",
+            color=BAD,
+            markersize=7,
+            mew=1.6,
+            transform=tr,
+            clip_on=False,
+            label="non-finite gradient (count of members)",
+        )
         for t, n in zip(T[bad], n_ok[bad]) if have.any() else ():
-            ax.text(t, 0.915, f"{M - n}/{M}", transform=tr, ha="center", va="top", fontsize=6.5,
-                    color=BAD)
+            ax.text(t, 0.915, f"{M - n}/{M}", transform=tr, ha="center", va="top", fontsize=6.5, color=BAD)
     if have.any():
         ax.set_ylim(lo_y, hi_y)
     oh = d.overflow_horizon
     if parts["overflow_line"]:
         what = f"{d.dtype} overflow at" if horizon_kind(d) == "overflow" else "gradient non-finite from"
-        ax.axvline(float(oh), color=OVERFLOW_LINE[0], linestyle=OVERFLOW_LINE[1], linewidth=0.9,
-                   label=f"{what} T ≈ {fmt(oh, 3)}")
+        ax.axvline(
+            float(oh),
+            color=OVERFLOW_LINE[0],
+            linestyle=OVERFLOW_LINE[1],
+            linewidth=0.9,
+            label=f"{what} T ≈ {fmt(oh, 3)}",
+        )
     if not have.any():
-        note(ax, f"no finite gradient at any horizon\n({M} members × {T.size} horizons non-finite)",
-             color=BAD)
+        note(ax, f"no finite gradient at any horizon\n({M} members × {T.size} horizons non-finite)", color=BAD)
         ax.set_yticks([])
         if T.size:
             ax.set_xlim(T.min() - 0.05 * np.ptp(T), T.max() + 0.05 * np.ptp(T))
@@ -209,11 +260,17 @@ def convergence(d, width=6.4, height=3.2):
                 vals.extend(finite((tail - band[n > hist.shape[0] // 3])[-1:]))
             if res.first_nonfinite_interval is not None:
                 tb = (int(res.first_nonfinite_interval) + 1) * float(res.interval)
-                ax.axvline(tb, color=NONFINITE_LINE[0], linewidth=0.9, linestyle=NONFINITE_LINE[1],
-                           label=f"{name}: {res.nonfinite_quantity or 'value'} non-finite" if i == 0 else None)
+                ax.axvline(
+                    tb,
+                    color=NONFINITE_LINE[0],
+                    linewidth=0.9,
+                    linestyle=NONFINITE_LINE[1],
+                    label=f"{name}: {res.nonfinite_quantity or 'value'} non-finite" if i == 0 else None,
+                )
         if lit is not None and i < len(lit) and is_finite(lit[i]):
-            ax.axhline(float(lit[i]), color=LITERATURE_LINE[0], linewidth=0.9, linestyle=LITERATURE_LINE[1],
-                       label="literature")
+            ax.axhline(
+                float(lit[i]), color=LITERATURE_LINE[0], linewidth=0.9, linestyle=LITERATURE_LINE[1], label="literature"
+            )
             vals.append(float(lit[i]))
         if vals:
             lo_v, hi_v = min(vals), max(vals)
@@ -233,8 +290,9 @@ def _figure_legend(fig, ax, ncol: int = 4) -> None:
     """One legend for the whole figure, below the axes, so it never hides data."""
     handles, labels = ax.get_legend_handles_labels()
     if handles:
-        fig.legend(handles, labels, loc="outside lower center", ncol=min(ncol, len(handles)),
-                   fontsize=7.5, frameon=False)
+        fig.legend(
+            handles, labels, loc="outside lower center", ncol=min(ncol, len(handles)), fontsize=7.5, frameon=False
+        )
 
 
 def _sub(n: int) -> str:
@@ -256,9 +314,16 @@ def ftle(d, width=6.4, height=3.0):
         for name, (v, color, res) in samples.items():
             if v.size == 0:
                 continue
-            ax.hist(v, bins=bins, density=True, color=color, alpha=0.35 if name == "physical" else 1.0,
-                    histtype="stepfilled" if name == "physical" else "step", linewidth=1.3,
-                    label=f"{name}: {v.size} intervals of τ = {fmt(res.interval, 3)}")
+            ax.hist(
+                v,
+                bins=bins,
+                density=True,
+                color=color,
+                alpha=0.35 if name == "physical" else 1.0,
+                histtype="stepfilled" if name == "physical" else "step",
+                linewidth=1.3,
+                label=f"{name}: {v.size} intervals of τ = {fmt(res.interval, 3)}",
+            )
             mean = float(np.asarray(res.exponents, dtype=float)[0])
             if np.isfinite(mean):
                 ax.axvline(mean, color=color, linewidth=1.2, linestyle="--" if name == "numerical" else "-")
@@ -297,12 +362,19 @@ def cotangent(d, width=6.4, height=3.0):
     lam = float(np.asarray(d.lambda_physical.exponents, dtype=float)[0])
     last = np.nonzero(have)[0][-1]
     if np.isfinite(lam):
-        ax.plot([t[0], t[last]], [med[last] + lam * (t[last] - t[0]), med[last]], PHYSICS_LINE[1], color=PHYSICS_LINE[0],
-                linewidth=1.3, label=f"slope −λ₁ = {fmt(-lam, 3, signed=True)}")
+        ax.plot(
+            [t[0], t[last]],
+            [med[last] + lam * (t[last] - t[0]), med[last]],
+            PHYSICS_LINE[1],
+            color=PHYSICS_LINE[0],
+            linewidth=1.3,
+            label=f"slope −λ₁ = {fmt(-lam, 3, signed=True)}",
+        )
     bad = ~ok.all(axis=0)
     if bad.any():
-        ax.plot(t[bad], np.full(bad.sum(), 0.96), "x", color=BAD, transform=_blend(ax), clip_on=False,
-                label="non-finite")
+        ax.plot(
+            t[bad], np.full(bad.sum(), 0.96), "x", color=BAD, transform=_blend(ax), clip_on=False, label="non-finite"
+        )
     ax.set_xlabel("time t along the trajectory")
     ax.set_ylabel("ln ‖∂L/∂y(t)‖")
     legend(ax, loc="upper right")
@@ -318,8 +390,13 @@ def cotangent(d, width=6.4, height=3.0):
     ax2.fill_between(mid, rlo, rhi, where=have_r, step="mid", color=GRAD, alpha=0.16, linewidth=0)
     ax2.step(mid, rmed, where="mid", color=GRAD, linewidth=1.2, label="median rate per block")
     if np.isfinite(lam):
-        ax2.axhline(lam, color=PHYSICS_LINE[0], linestyle=PHYSICS_LINE[1], linewidth=1.2,
-                    label=f"λ₁ physical {fmt(lam, 3, signed=True)}")
+        ax2.axhline(
+            lam,
+            color=PHYSICS_LINE[0],
+            linestyle=PHYSICS_LINE[1],
+            linewidth=1.2,
+            label=f"λ₁ physical {fmt(lam, 3, signed=True)}",
+        )
     ax2.axhline(0.0, color=GREY, linewidth=0.7)
     ax2.set_xlabel("time t")
     ax2.set_ylabel("backward growth rate")
@@ -330,6 +407,7 @@ def cotangent(d, width=6.4, height=3.0):
 def ablation_marks(d) -> dict:
     """Which marks :func:`ablations` draws for ``d``: ``{"before", "confirmed", "other"}``
     each ``True`` when some row has a finite rate or interval of that kind."""
+
     def shown(rate, interval):
         lo, hi = (tuple(interval) + (np.nan, np.nan))[:2] if interval is not None else (np.nan, np.nan)
         return is_finite(rate) or (is_finite(lo) and is_finite(hi))
@@ -357,33 +435,60 @@ def ablations(d, width=6.4, height=None):
         labels.append(f"{a.name}\n({a.cause})")
         for rate, interval, dy, color, name in (
             (a.rate_before, a.interval_before, 0.14, ABLATION_COLOURS[0], "before"),
-            (a.rate_after, a.interval_after, -0.14, ABLATION_COLOURS[1] if a.confirmed else ABLATION_COLOURS[2], "after"),
+            (
+                a.rate_after,
+                a.interval_after,
+                -0.14,
+                ABLATION_COLOURS[1] if a.confirmed else ABLATION_COLOURS[2],
+                "after",
+            ),
         ):
             lo, hi = (tuple(interval) + (np.nan, np.nan))[:2] if interval is not None else (np.nan, np.nan)
             if is_finite(lo) and is_finite(hi):
-                ax.plot([lo, hi], [y + dy, y + dy], "-", color=color, linewidth=2.2, alpha=0.7,
-                        solid_capstyle="butt")
+                ax.plot([lo, hi], [y + dy, y + dy], "-", color=color, linewidth=2.2, alpha=0.7, solid_capstyle="butt")
                 xs += [float(lo), float(hi)]
             if is_finite(rate):
-                ax.plot([rate], [y + dy], "o" if name == "after" else "s", color=color, markersize=5,
-                        label=None)
+                ax.plot([rate], [y + dy], "o" if name == "after" else "s", color=color, markersize=5, label=None)
                 xs.append(float(rate))
         if a.status != "ok" or not is_finite(a.rate_after):
             msg = a.error or f"status {a.status}"
             msg = msg if len(msg) <= 70 else msg[:67] + "…"
-            ax.text(0.02, y - 0.14, f"after: {'failed' if a.status != 'ok' else 'no rate'} — {msg}",
-                    transform=_blend_y(ax), color=BAD, fontsize=7, va="center")
+            ax.text(
+                0.02,
+                y - 0.14,
+                f"after: {'failed' if a.status != 'ok' else 'no rate'} — {msg}",
+                transform=_blend_y(ax),
+                color=BAD,
+                fontsize=7,
+                va="center",
+            )
         elif a.confirmed:
-            ax.text(0.99, y - 0.14, "confirmed", transform=_blend_y(ax), ha="right", va="center",
-                    fontsize=7, color=GRAD, fontweight="bold")
+            ax.text(
+                0.99,
+                y - 0.14,
+                "confirmed",
+                transform=_blend_y(ax),
+                ha="right",
+                va="center",
+                fontsize=7,
+                color=GRAD,
+                fontweight="bold",
+            )
     if is_finite(d.expected_rate):
-        ax.axvline(float(d.expected_rate), color=PHYSICS_LINE[0], linestyle=PHYSICS_LINE[1], linewidth=1.2,
-                   label=f"expected from physics {fmt(d.expected_rate, 3, signed=True)}")
+        ax.axvline(
+            float(d.expected_rate),
+            color=PHYSICS_LINE[0],
+            linestyle=PHYSICS_LINE[1],
+            linewidth=1.2,
+            label=f"expected from physics {fmt(d.expected_rate, 3, signed=True)}",
+        )
         xs.append(float(d.expected_rate))
     marks = ablation_marks(d)
-    for key, marker, color, label in (("before", "s", ABLATION_COLOURS[0], "before"),
-                                      ("confirmed", "o", ABLATION_COLOURS[1], "after (confirmed)"),
-                                      ("other", "o", ABLATION_COLOURS[2], "after (not confirmed)")):
+    for key, marker, color, label in (
+        ("before", "s", ABLATION_COLOURS[0], "before"),
+        ("confirmed", "o", ABLATION_COLOURS[1], "after (confirmed)"),
+        ("other", "o", ABLATION_COLOURS[2], "after (not confirmed)"),
+    ):
         if marks[key]:
             ax.plot([], [], marker, color=color, label=label)
     if xs:
@@ -416,8 +521,15 @@ def spectrum(d, width=6.4, height=3.2):
     split = k > 1 and lead > 0 and scale > 8 * lead and 0 < zoom.size < k
     fig, axes = new_figure(width, height, ncols=2 if split else 1)
     # Value labels: in the zoom panel for the exponents it shows, in the full panel for the rest.
-    _spectrum_bars(axes[0, 0], d, phys, num, np.arange(k), scale,
-                   labelled=set(range(k)) - set(zoom.tolist()) if split else set(range(k)))
+    _spectrum_bars(
+        axes[0, 0],
+        d,
+        phys,
+        num,
+        np.arange(k),
+        scale,
+        labelled=set(range(k)) - set(zoom.tolist()) if split else set(range(k)),
+    )
     if split:
         ax = axes[0, 1]
         _spectrum_bars(ax, d, phys, num, zoom, scale, labelled=set(zoom.tolist()))
@@ -441,19 +553,36 @@ def _spectrum_bars(ax, d, phys, num, which, scale, labelled=frozenset()):
         e = np.array([err[i] if i < err.size and np.isfinite(err[i]) else 0.0 for i in sel])
         pos = sel + 1 + off
         good = np.isfinite(v)
-        ax.bar(pos[good], v[good], width=w, color=color, alpha=0.85, yerr=e[good], capsize=2,
-               error_kw={"linewidth": 0.8}, label=f"{name} ({res.dtype})")
+        ax.bar(
+            pos[good],
+            v[good],
+            width=w,
+            color=color,
+            alpha=0.85,
+            yerr=e[good],
+            capsize=2,
+            error_kw={"linewidth": 0.8},
+            label=f"{name} ({res.dtype})",
+        )
         if (~good).any():
-            ax.plot(pos[~good], np.zeros((~good).sum()), "x", color=BAD, markersize=8, mew=1.6,
-                    label=f"{name}: non-finite")
+            ax.plot(
+                pos[~good], np.zeros((~good).sum()), "x", color=BAD, markersize=8, mew=1.6, label=f"{name}: non-finite"
+            )
         if which.size <= 6:
             for p, val, err_i, i in zip(pos[good], v[good], e[good], sel[good]):
                 if i not in labelled:
                     continue
                 tip = val + err_i if val >= 0 else val - err_i  # above the error bar
-                ax.annotate(_bar_label(val, scale), (p, tip), xytext=(0, 3 if val >= 0 else -3),
-                            textcoords="offset points", ha="center",
-                            va="bottom" if val >= 0 else "top", fontsize=6.5, color="#333333")
+                ax.annotate(
+                    _bar_label(val, scale),
+                    (p, tip),
+                    xytext=(0, 3 if val >= 0 else -3),
+                    textcoords="offset points",
+                    ha="center",
+                    va="bottom" if val >= 0 else "top",
+                    fontsize=6.5,
+                    color="#333333",
+                )
     lit = (d.literature or {}).get("exponents") if isinstance(d.literature, dict) else None
     if lit:
         lv = np.asarray([np.nan if x is None else x for x in lit], dtype=float)
@@ -497,10 +626,12 @@ def nothing_to_draw(fid: str, d) -> bool:
         t, c = np.asarray(d.gradient.cotangent_times), np.asarray(d.gradient.cotangent_norms)
         return t.size < 2 or c.ndim != 2 or c.shape[1] != t.size
     if fid == "ftle":
-        return not any(np.asarray(r.finite_time_exponents, dtype=float).ndim == 3
-                       and np.asarray(r.finite_time_exponents).shape[2] > 0
-                       and np.isfinite(np.asarray(r.finite_time_exponents, dtype=float)[:, :, 0]).any()
-                       for r in (d.lambda_physical, d.lambda_numerical))
+        return not any(
+            np.asarray(r.finite_time_exponents, dtype=float).ndim == 3
+            and np.asarray(r.finite_time_exponents).shape[2] > 0
+            and np.isfinite(np.asarray(r.finite_time_exponents, dtype=float)[:, :, 0]).any()
+            for r in (d.lambda_physical, d.lambda_numerical)
+        )
     return False
 
 
@@ -513,4 +644,3 @@ STANDARD = (
     ("ablations", "Ablations: the rate before and after each fix", ablations),
     ("spectrum", "Lyapunov spectrum", spectrum),
 )
-

@@ -121,8 +121,10 @@ def e(text) -> str:
 
 # A cell that holds only a number, an interval or a number with its error (no words):
 # it never wraps, so "-0.490 ± 3.3e-4" is not split across two lines.
-_NUMBER_CELL = re.compile(r"[-+−]?[\d.]+(?:e[-+]?\d+)?(?:\s*(?:±\s*|\[|,\s*|\]|\s)[-+−]?[\d.]*(?:e[-+]?\d+)?\]?)*"
-                          r"|T ≈ [\d.e+-]+|[\d.e+-]+ ?%?")
+_NUMBER_CELL = re.compile(
+    r"[-+−]?[\d.]+(?:e[-+]?\d+)?(?:\s*(?:±\s*|\[|,\s*|\]|\s)[-+−]?[\d.]*(?:e[-+]?\d+)?\]?)*"
+    r"|T ≈ [\d.e+-]+|[\d.e+-]+ ?%?"
+)
 
 
 def number_cell(text) -> bool:
@@ -135,8 +137,9 @@ def _unbreakable(text: str) -> str:
     text = str(text).strip().replace(" ± ", " ±\u00a0")
     # an interval is one piece that only a narrow screen may break after its comma
     pieces = re.findall(r"\[[^\]]*\]|[^ ]+", text)  # not \\S, which splits at the no-break space
-    return " ".join(f'<span class="nw iv">{e(p)}</span>' if p.startswith("[") else f'<span class="nw">{e(p)}</span>'
-                    for p in pieces)
+    return " ".join(
+        f'<span class="nw iv">{e(p)}</span>' if p.startswith("[") else f'<span class="nw">{e(p)}</span>' for p in pieces
+    )
 
 
 def _td(c) -> str:
@@ -151,8 +154,10 @@ def _table(t: TableItem, cls: str = "") -> str:
         cells = "".join(_td(c) for c in row)
         body.append(f'<tr class="{rc}">{cells}</tr>' if rc else f"<tr>{cells}</tr>")
     cls = f"{cls} wide".strip() if len(t.columns) >= 9 else cls  # many columns: a smaller font on narrow screens
-    out = (f'<div class="tablewrap"><table class="{cls}"><thead><tr>{head}</tr></thead>'
-           f'<tbody>{"".join(body)}</tbody></table></div>')
+    out = (
+        f'<div class="tablewrap"><table class="{cls}"><thead><tr>{head}</tr></thead>'
+        f"<tbody>{''.join(body)}</tbody></table></div>"
+    )
     if t.caption:
         out += f'<p class="tcaption">{e(t.caption)}</p>'
     return out
@@ -164,10 +169,7 @@ def _figure(f: FigureItem) -> str:
         body = f'<img src="data:image/png;base64,{data}" alt="{e(f.title)}">'
     else:
         body = f'<div class="fig-error">{e(f.error or "figure not drawn")}</div>'
-    return (
-        f'<figure id="fig-{e(f.id)}"><h3>{e(f.title)}</h3>{body}'
-        f"<figcaption>{e(f.caption)}</figcaption></figure>"
-    )
+    return f'<figure id="fig-{e(f.id)}"><h3>{e(f.title)}</h3>{body}<figcaption>{e(f.caption)}</figcaption></figure>'
 
 
 def render(doc: Document) -> str:
@@ -178,15 +180,19 @@ def render(doc: Document) -> str:
     add('<html lang="en"><head><meta charset="utf-8">')
     add('<meta name="viewport" content="width=device-width, initial-scale=1">')
     # Forbid every network fetch: images may only be inline data, no scripts at all.
-    add('<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
-        'img-src data:; style-src \'unsafe-inline\'">')
+    add(
+        '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
+        "img-src data:; style-src 'unsafe-inline'\">"
+    )
     add(f"<title>{e(doc.title)}: {e(doc.verdict_label)} (chaosgrad report)</title>")
     add(f"<style>{CSS}</style></head><body><main>")
 
     add(f"<h1>{e(doc.title)}</h1>")
-    add('<div class="meta">'
+    add(
+        '<div class="meta">'
         f"<span>system <b>{e(doc.system)}</b></span><span>{e(doc.mode)} mode</span>"
-        f"<span>status {e(doc.status)}</span><span>rendered {e(doc.rendered)}</span></div>")
+        f"<span>status {e(doc.status)}</span><span>rendered {e(doc.rendered)}</span></div>"
+    )
     nav = [("headline", "Headline"), ("rates", "Rates"), ("figures", "Figures")]
     if doc.ablation_table:
         nav.append(("ablations", "Ablations"))
@@ -211,20 +217,28 @@ def render(doc: Document) -> str:
     for p in doc.explanation or ["No explanation was recorded with this result."]:
         add(f"<p>{e(p)}</p>")
     if doc.to_decide:
-        add('<div id="to-decide"><b>What would decide it:</b><ul>'
-            + "".join(f"<li>{e(t)}</li>" for t in doc.to_decide) + "</ul></div>")
+        add(
+            '<div id="to-decide"><b>What would decide it:</b><ul>'
+            + "".join(f"<li>{e(t)}</li>" for t in doc.to_decide)
+            + "</ul></div>"
+        )
     for p in doc.summary:
         add(f"<p>{e(p)}</p>")
     add("</section>")
     if doc.what_to_do:
-        add('<section id="what-to-do" class="todo"><h2>What to do</h2><ul>'
-            + "".join(f"<li>{e(t)}</li>" for t in doc.what_to_do) + "</ul></section>")
+        add(
+            '<section id="what-to-do" class="todo"><h2>What to do</h2><ul>'
+            + "".join(f"<li>{e(t)}</li>" for t in doc.what_to_do)
+            + "</ul></section>"
+        )
     for w in doc.warnings:
         add(f'<div class="warning">{e(w)}</div>')
     add('<div class="cards">')
     for k, v, dtl in doc.key_numbers:
-        add(f'<div class="card"><div class="k">{e(k)}</div><div class="v">{_unbreakable(v)}</div>'
-            f'<div class="d">{_unbreakable(dtl) if number_cell(dtl) else e(dtl)}</div></div>')
+        add(
+            f'<div class="card"><div class="k">{e(k)}</div><div class="v">{_unbreakable(v)}</div>'
+            f'<div class="d">{_unbreakable(dtl) if number_cell(dtl) else e(dtl)}</div></div>'
+        )
     add("</div>")
 
     add('<h2 id="rates">Rates</h2>')
@@ -252,7 +266,7 @@ def render(doc: Document) -> str:
             add(_table(t))
 
     if doc.extra_table:
-        add(f"<h2 id=\"other\">{e(doc.extra_table.title)}</h2>")
+        add(f'<h2 id="other">{e(doc.extra_table.title)}</h2>')
         add(_table(doc.extra_table))
     if doc.findings:
         add('<h2 id="findings">Findings</h2><ul class="findings">')
@@ -273,7 +287,9 @@ def render(doc: Document) -> str:
     add(f'<pre id="command">{e(doc.command)}</pre>')
     add("<h3>Configuration</h3>")
     add(f'<pre id="configuration">{e(doc.configuration)}</pre>')
-    add(f"<footer>chaosgrad report · {e(doc.system)} · rendered {e(doc.rendered)} from results.json; "
-        "rebuild with <code>chaosgrad report results.json</code></footer>")
+    add(
+        f"<footer>chaosgrad report · {e(doc.system)} · rendered {e(doc.rendered)} from results.json; "
+        "rebuild with <code>chaosgrad report results.json</code></footer>"
+    )
     add("</main></body></html>")
     return "\n".join(parts)

@@ -50,8 +50,9 @@ def scan(reports_dir) -> list[dict]:
         results = folder / RESULTS_NAME
         if results.is_file():
             row = _row(folder, results, load)
-            row["links"] = [(n, f"{folder.name}/{n}") for n in ("report.html", "report.pdf", RESULTS_NAME)
-                            if (folder / n).is_file()]
+            row["links"] = [
+                (n, f"{folder.name}/{n}") for n in ("report.html", "report.pdf", RESULTS_NAME) if (folder / n).is_file()
+            ]
             rows.append(row)
     return rows
 
@@ -81,11 +82,11 @@ def render_index(rows: list[dict], title: str = "chaosgrad reports") -> str:
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; img-src data:; style-src \'unsafe-inline\'">',
+        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; img-src data:; style-src 'unsafe-inline'\">",
         f"<title>{e(title)}</title><style>{CSS}{INDEX_CSS}</style></head><body><main>",
         f"<h1>{e(title)}</h1>",
         f'<div class="meta"><span>{len(rows)} system(s)</span><span>updated '
-        f'{e(_dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"))}</span></div>',
+        f"{e(_dt.datetime.now().astimezone().strftime('%Y-%m-%d %H:%M %Z'))}</span></div>",
         "<p>Each row is one analysis: the verdict says whether its gradients explode or vanish "
         "because of the physics (chaos, contraction) or because of the numerics; open the report "
         "for the rates, figures and advice.</p>",
@@ -95,17 +96,18 @@ def render_index(rows: list[dict], title: str = "chaosgrad reports") -> str:
     else:
         # Seven columns that fit a card from 800 to 1400 px: the run's dtype, mode and
         # status share one, the update time sits under the system's name.
-        out.append('<div class="tablewrap"><table class="index"><thead><tr><th>system</th><th>verdict and physics</th>'
-                   "<th>causes</th><th>λ₁ physical</th><th>gradient rate γ</th><th>run</th>"
-                   "<th>files</th></tr></thead><tbody>")
+        out.append(
+            '<div class="tablewrap"><table class="index"><thead><tr><th>system</th><th>verdict and physics</th>'
+            "<th>causes</th><th>λ₁ physical</th><th>gradient rate γ</th><th>run</th>"
+            "<th>files</th></tr></thead><tbody>"
+        )
         for r in rows:
             links = " ".join(f'<a href="{e(href)}">{e(n.split(".")[-1])}</a>' for n, href in r.get("links", []))
             main_link = next((href for n, href in r.get("links", []) if n == "report.html"), None)
-            name = (f'<a href="{e(main_link)}"><b>{e(r["title"])}</b></a>' if main_link else f'<b>{e(r["title"])}</b>')
+            name = f'<a href="{e(main_link)}"><b>{e(r["title"])}</b></a>' if main_link else f"<b>{e(r['title'])}</b>"
             name += f'<br><span class="sub">{e(r["system"])}</span>'
             if r["error"]:
-                out.append(f'<tr class="bad"><td>{name}</td><td colspan="5">{e(r["error"])}</td>'
-                           f"<td>{links}</td></tr>")
+                out.append(f'<tr class="bad"><td>{name}</td><td colspan="5">{e(r["error"])}</td><td>{links}</td></tr>')
                 continue
             name += f'<br><span class="sub">updated {e(r["updated"])}</span>'
             out.append(

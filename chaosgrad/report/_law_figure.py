@@ -53,16 +53,24 @@ def growth_law_parts(d) -> dict | None:
 def growth_law(d, width=6.4, height=3.0):
     parts = growth_law_parts(d)
     fig, axes = new_figure(width, height, ncols=2)
-    for ax, name, x, label in ((axes[0, 0], "exponential", parts["T"], "horizon T (time units)"),
-                               (axes[0, 1], "power", np.log(parts["T"]), "ln T")):
+    for ax, name, x, label in (
+        (axes[0, 0], "exponential", parts["T"], "horizon T (time units)"),
+        (axes[0, 1], "power", np.log(parts["T"]), "ln T"),
+    ):
         ax.plot(x, parts["med"], "o", color=GREY, markersize=4, label="member median")
         if name in parts["lines"]:
             slope, intercept = parts["lines"][name]
             xx = np.array([x.min(), x.max()])
             style = CHOSEN if parts["chosen"] == name else OTHER
             what = "γ" if name == "exponential" else "p"
-            ax.plot(xx, intercept + slope * xx, style, color=LAW_COLOURS[name], linewidth=1.4,
-                    label=f"{NAMES[name]}: {what} = {words.number(slope, 3, signed=True)}")
+            ax.plot(
+                xx,
+                intercept + slope * xx,
+                style,
+                color=LAW_COLOURS[name],
+                linewidth=1.4,
+                label=f"{NAMES[name]}: {what} = {words.number(slope, 3, signed=True)}",
+            )
         ax.set_title(f"{'chosen: ' if parts['chosen'] == name else ''}{NAMES[name]} is straight here")
         ax.set_xlabel(label)
         ax.set_ylabel(f"ln ‖∂L_T / ∂{d.gradient.wrt}‖")
@@ -75,36 +83,53 @@ def caption(d) -> str:
     if parts is None:  # no figure (``_figures.nothing_to_draw``): say why
         if getattr(d.gradient, "law", None) is None:
             return "No growth law is recorded in these results (they were written before growth laws were fitted)."
-        return ("No growth law was fitted: fewer than 5 horizons have a finite gradient for at least half of the "
-                "members.")
+        return (
+            "No growth law was fitted: fewer than 5 horizons have a finite gradient for at least half of the members."
+        )
     law = parts["law"]
     lo, hi = law.horizon_range
-    median = f"the member median of ln‖∂L_T/∂{d.gradient.wrt}‖ ({colour_name(GREY)} circles) over T = " \
-             f"{words.number(lo)} to {words.number(hi)}"
-    pieces = [f"Left: {median} against T, where exponential growth e^(γT) is a straight line; right: the same "
-              "against ln T, where a power T^p is."]
+    median = (
+        f"the member median of ln‖∂L_T/∂{d.gradient.wrt}‖ ({colour_name(GREY)} circles) over T = "
+        f"{words.number(lo)} to {words.number(hi)}"
+    )
+    pieces = [
+        f"Left: {median} against T, where exponential growth e^(γT) is a straight line; right: the same "
+        "against ln T, where a power T^p is."
+    ]
     for name in ("exponential", "power"):
         if name not in parts["lines"]:
             continue
         style = "solid" if parts["chosen"] == name else "dashed"
         slope = parts["lines"][name][0]
-        what = (f"slope γ = {words.number(slope, 3, signed=True)}" if name == "exponential" else
-                f"slope p = {words.rate(law.exponent, *law.exponent_interval)}")
+        what = (
+            f"slope γ = {words.number(slope, 3, signed=True)}"
+            if name == "exponential"
+            else f"slope p = {words.rate(law.exponent, *law.exponent_interval)}"
+        )
         pieces.append(f"The {colour_name(LAW_COLOURS[name])} {style} line is the {name} law ({what}).")
     net_lo, net_hi = law.net_rate_interval
-    joint = (f"Fitted with both terms, ln‖g‖ = a + γT + p ln T gives γ = {words.rate(law.net_rate, net_lo, net_hi)} "
-             f"and p = {words.rate(law.joint_exponent, *law.joint_exponent_interval)}.")
+    joint = (
+        f"Fitted with both terms, ln‖g‖ = a + γT + p ln T gives γ = {words.rate(law.net_rate, net_lo, net_hi)} "
+        f"and p = {words.rate(law.joint_exponent, *law.joint_exponent_interval)}."
+    )
     if law.law == "power":
         pieces.append(f"{joint} γ's interval contains 0 and p's does not: the growth is a power of T.")
     elif law.law == "exponential":
         pieces.append(f"{joint} The exponential term is needed: the growth is exponential.")
     elif law.law == "saturating":
-        pieces.append("The gradient stays within an order of magnitude over the horizons: it levels off, and "
-                      "neither line is the chosen law.")
+        pieces.append(
+            "The gradient stays within an order of magnitude over the horizons: it levels off, and "
+            "neither line is the chosen law."
+        )
     elif law.law == "either":
-        decide = (f" Horizons up to T ≈ {words.number(law.deciding_horizon)} would tell them apart at the scatter "
-                  "measured." if is_finite(law.deciding_horizon) else " More members would be needed to tell them "
-                  "apart: no horizon up to 1024 times the longest would at the scatter measured.")
-        pieces.append(f"{joint} Both intervals contain 0: these horizons cannot tell the two laws apart, so "
-                      "neither line is the chosen law." + decide)
+        decide = (
+            f" Horizons up to T ≈ {words.number(law.deciding_horizon)} would tell them apart at the scatter measured."
+            if is_finite(law.deciding_horizon)
+            else " More members would be needed to tell them "
+            "apart: no horizon up to 1024 times the longest would at the scatter measured."
+        )
+        pieces.append(
+            f"{joint} Both intervals contain 0: these horizons cannot tell the two laws apart, so "
+            "neither line is the chosen law." + decide
+        )
     return " ".join(pieces)

@@ -81,12 +81,20 @@ def print_with_chromium(html_path: Path, pdf_path: Path, chromium: str, timeout:
     handler) that outlive a killed parent and keep writing to the profile folder, so on a
     timeout or an interrupt the whole group is killed before the folder is removed.
     """
-    with tempfile.TemporaryDirectory(prefix="chaosgrad-chromium-", dir=profile_parent(), ignore_cleanup_errors=True) as profile:
-        cmd = [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}",
-               f"--print-to-pdf={pdf_path}", Path(html_path).resolve().as_uri()]
+    with tempfile.TemporaryDirectory(
+        prefix="chaosgrad-chromium-", dir=profile_parent(), ignore_cleanup_errors=True
+    ) as profile:
+        cmd = [
+            chromium,
+            *CHROMIUM_FLAGS,
+            f"--user-data-dir={profile}",
+            f"--print-to-pdf={pdf_path}",
+            Path(html_path).resolve().as_uri(),
+        ]
         try:
-            proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                    stderr=subprocess.PIPE, start_new_session=True)
+            proc = subprocess.Popen(
+                cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True
+            )
         except OSError as exc:
             raise PdfError(f"could not start {chromium}: {exc}") from exc
         try:
@@ -151,8 +159,10 @@ def write_pdf(doc, html_path: Path, pdf_path: Path, chromium, printer, pdf_engin
             raise failure
         warnings.append(f"PDF drawn with matplotlib because Chromium failed: {failure}")
     elif pdf_engine == "auto":
-        warnings.append("PDF drawn with matplotlib because no Chromium was found "
-                        "(install chromium or set CHAOSGRAD_CHROMIUM for a PDF identical to the HTML)")
+        warnings.append(
+            "PDF drawn with matplotlib because no Chromium was found "
+            "(install chromium or set CHAOSGRAD_CHROMIUM for a PDF identical to the HTML)"
+        )
     reason = "Chromium was not found" if chromium is None else "Chromium failed"
     matplotlib_pdf(doc, pdf_path, reason if pdf_engine == "auto" else "requested")
     return "matplotlib"
@@ -198,8 +208,15 @@ class _Flow:
 
     def finish_page(self):
         if self.fig is not None:
-            self.fig.text(0.5, 0.25 / A4[1], f"{self.footer} · page {self.page}", ha="center",
-                          va="bottom", fontsize=7, color="#666666")
+            self.fig.text(
+                0.5,
+                0.25 / A4[1],
+                f"{self.footer} · page {self.page}",
+                ha="center",
+                va="bottom",
+                fontsize=7,
+                color="#666666",
+            )
             self.pdf.savefig(self.fig)
             self.fig = None
 
@@ -220,8 +237,9 @@ class _Flow:
         if self.fig is None:
             self.new_page()
         renderer = self.fig.canvas.get_renderer()
-        w, _, _ = renderer.get_text_width_height_descent(s, FontProperties(family="sans-serif", size=size, weight=weight),
-                                                         ismath=False)
+        w, _, _ = renderer.get_text_width_height_descent(
+            s, FontProperties(family="sans-serif", size=size, weight=weight), ismath=False
+        )
         return w / self.fig.dpi
 
     def wrap(self, para, size: float, weight: str, width: float) -> list:
@@ -229,7 +247,7 @@ class _Flow:
         ``width`` inches, measured in the font (a bold title is wider than a count of
         characters suggests); never inside a word."""
         lines, line = [], ""
-        for word in (para.split() if isinstance(para, str) else para):
+        for word in para.split() if isinstance(para, str) else para:
             candidate = f"{line} {word}" if line else word
             if line and self.text_width(candidate, size, weight) > width:
                 lines.append(line)
@@ -238,8 +256,17 @@ class _Flow:
                 line = candidate
         return lines + [line] if line else lines
 
-    def text(self, s: str, size: float = 9, weight: str = "normal", color: str = "#1d2330",
-             indent: float = 0.0, gap: float = 0.06, mono: bool = False, width: float | None = None):
+    def text(
+        self,
+        s: str,
+        size: float = 9,
+        weight: str = "normal",
+        color: str = "#1d2330",
+        indent: float = 0.0,
+        gap: float = 0.06,
+        mono: bool = False,
+        width: float | None = None,
+    ):
         chars = int((width or self.width - indent) * 72 / (size * 0.60))
         lines = []
         chars = max(chars, 10)
@@ -253,9 +280,18 @@ class _Flow:
             self.need(lh)
             room = max(int((A4[1] - MARGIN - self.y) / lh), 1)
             chunk, lines = lines[:room], lines[room:]
-            self.fig.text(self._fx(MARGIN + indent), self._fy(self.y), "\n".join(chunk), fontsize=size,
-                          va="top", ha="left", weight=weight, color=color, linespacing=SPACING,
-                          family="monospace" if mono else "sans-serif")
+            self.fig.text(
+                self._fx(MARGIN + indent),
+                self._fy(self.y),
+                "\n".join(chunk),
+                fontsize=size,
+                va="top",
+                ha="left",
+                weight=weight,
+                color=color,
+                linespacing=SPACING,
+                family="monospace" if mono else "sans-serif",
+            )
             self.y += lh * len(chunk)
         self.y += gap
 
@@ -281,9 +317,15 @@ class _Flow:
             # wraps (no "-0.490 ± 3.3e-" over "4"); the rest of the page is shared by
             # text length. Headers are measured in bold, as they are drawn.
             cells = [[str(c)] + [str(r[i]) for r in rows if i < len(r)] for i, c in enumerate(columns)]
-            need = [max(self.text_width(u, size, "bold" if j == 0 else "normal")
-                        for j, c in enumerate(col) for u in (units(c) or [""])) + pad
-                    for col in cells]
+            need = [
+                max(
+                    self.text_width(u, size, "bold" if j == 0 else "normal")
+                    for j, c in enumerate(col)
+                    for u in (units(c) or [""])
+                )
+                + pad
+                for col in cells
+            ]
             if sum(need) > self.width:  # too many columns for the page: a smaller font
                 size = max(size * self.width / sum(need), 5.0)
                 need = [w * self.width / sum(need) for w in need]
@@ -301,14 +343,28 @@ class _Flow:
             self.need(h)
             x = MARGIN
             for i, w in enumerate(wrapped):
-                self.fig.text(self._fx(x), self._fy(self.y), "\n".join(w), fontsize=size, va="top",
-                              weight=weight, color=color, linespacing=SPACING)
+                self.fig.text(
+                    self._fx(x),
+                    self._fy(self.y),
+                    "\n".join(w),
+                    fontsize=size,
+                    va="top",
+                    weight=weight,
+                    color=color,
+                    linespacing=SPACING,
+                )
                 x += widths[i]
             self.y += h
             from matplotlib.lines import Line2D
 
-            self.fig.add_artist(Line2D([self._fx(MARGIN), self._fx(MARGIN + self.width)],
-                                       [self._fy(self.y - 0.02)] * 2, color="#dddddd", linewidth=0.5))
+            self.fig.add_artist(
+                Line2D(
+                    [self._fx(MARGIN), self._fx(MARGIN + self.width)],
+                    [self._fy(self.y - 0.02)] * 2,
+                    color="#dddddd",
+                    linewidth=0.5,
+                )
+            )
 
         draw_row(columns, "bold", "#555555")
         for r in rows:
@@ -343,9 +399,15 @@ def matplotlib_pdf(doc, pdf_path: Path, reason: str) -> None:
             flow = _Flow(pdf, f"chaosgrad report · {doc.system} · PDF drawn with matplotlib ({reason})")
             flow.new_page()
             flow.text(doc.title, size=20, weight="bold", gap=0.02)
-            flow.text(f"system {doc.system} · {doc.mode} mode · status {doc.status} · rendered {doc.rendered}",
-                      size=8, color="#5b6472", gap=0.15)
-            tone = {"good": "#1b7f5b", "physics": "#1f5fa8", "numerics": "#c0392b", "bad": "#8e1b10"}.get(doc.tone, "#5b6472")
+            flow.text(
+                f"system {doc.system} · {doc.mode} mode · status {doc.status} · rendered {doc.rendered}",
+                size=8,
+                color="#5b6472",
+                gap=0.15,
+            )
+            tone = {"good": "#1b7f5b", "physics": "#1f5fa8", "numerics": "#c0392b", "bad": "#8e1b10"}.get(
+                doc.tone, "#5b6472"
+            )
             flow.text(f"VERDICT: {doc.verdict_label.upper()}", size=8.5, weight="bold", color=tone, gap=0.02)
             flow.text(doc.verdict_text, size=12.5, weight="bold", gap=0.1)
             flow.text(f"physics: {doc.physics_text}", size=8.5)
@@ -365,10 +427,12 @@ def matplotlib_pdf(doc, pdf_path: Path, reason: str) -> None:
                 flow.text(f"To decide: {t}", size=9, color="#8a5a00")
             for w in doc.warnings:
                 flow.text(w, size=8.5, color="#8a5a00")
-            flow.table(["", *(k for k, _, _ in doc.key_numbers)], [["", *(v for _, v, _ in doc.key_numbers)],
-                                                                 ["", *(dd for _, _, dd in doc.key_numbers)]],
-                       widths=[0.01] + [(flow.width - 0.01) / max(len(doc.key_numbers), 1)] * len(doc.key_numbers),
-                       size=9)
+            flow.table(
+                ["", *(k for k, _, _ in doc.key_numbers)],
+                [["", *(v for _, v, _ in doc.key_numbers)], ["", *(dd for _, _, dd in doc.key_numbers)]],
+                widths=[0.01] + [(flow.width - 0.01) / max(len(doc.key_numbers), 1)] * len(doc.key_numbers),
+                size=9,
+            )
             flow.heading("Rates")
             flow.table(doc.rates.columns, doc.rates.rows, widths=[1.45, 1.45, flow.width - 2.9])
             flow.text(doc.rates.caption, size=7.5, color="#5b6472")

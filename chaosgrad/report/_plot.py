@@ -23,8 +23,16 @@ CYCLE = ("#1f5fa8", "#e07a1f", "#1b7f5b", "#8e44ad", "#c0392b", "#5d6d7e", "#b79
 # Words for the palette and the line styles, so that captions name the colours and styles
 # the figures draw from these same constants (one source of truth).
 COLOUR_NAMES = {
-    PHYS: "blue", NUM: "orange", GRAD: "green", BAD: "red", REF: "black", GREY: "grey",
-    "#8e44ad": "purple", "#5d6d7e": "slate", "#b7950b": "ochre", "#17a2b8": "teal",
+    PHYS: "blue",
+    NUM: "orange",
+    GRAD: "green",
+    BAD: "red",
+    REF: "black",
+    GREY: "grey",
+    "#8e44ad": "purple",
+    "#5d6d7e": "slate",
+    "#b7950b": "ochre",
+    "#17a2b8": "teal",
 }
 STYLE_NAMES = {"-": "solid", "--": "dashed", ":": "dotted", "-.": "dash-dotted"}
 
@@ -98,8 +106,7 @@ def note(ax, text: str, color: str = "#555555", *, blank: bool = False) -> None:
     """A centred message in an axes that has nothing to show (instead of a blank plot)."""
     if blank:
         ax.set_axis_off()
-    ax.text(0.5, 0.5, text, transform=ax.transAxes, ha="center", va="center",
-            fontsize=9, color=color, wrap=True)
+    ax.text(0.5, 0.5, text, transform=ax.transAxes, ha="center", va="center", fontsize=9, color=color, wrap=True)
 
 
 def finite(a) -> np.ndarray:
@@ -174,8 +181,15 @@ def draw_generic(spec, *, width: float = BASE_SIZE[0], height: float = BASE_SIZE
         if style == "hist":
             xs = finite(x)
             if xs.size:
-                ax.hist(xs, bins=min(40, max(8, int(np.sqrt(xs.size)))), color=color, alpha=0.55,
-                        edgecolor="white", linewidth=0.4, label=notation(s.label))
+                ax.hist(
+                    xs,
+                    bins=min(40, max(8, int(np.sqrt(xs.size)))),
+                    color=color,
+                    alpha=0.55,
+                    edgecolor="white",
+                    linewidth=0.4,
+                    label=notation(s.label),
+                )
                 drew = True
             continue
         if style == "bar":
@@ -194,8 +208,17 @@ def draw_generic(spec, *, width: float = BASE_SIZE[0], height: float = BASE_SIZE
             if s.lower is not None and s.upper is not None:
                 lo, hi = np.asarray(s.lower, float), np.asarray(s.upper, float)
                 yerr = np.vstack([np.clip(y - lo, 0, None), np.clip(hi - y, 0, None)])
-            ax.bar(pos, np.nan_to_num(y), width=wid, color=color, alpha=0.85, label=notation(s.label),
-                   yerr=yerr, capsize=2, error_kw={"linewidth": 0.8})
+            ax.bar(
+                pos,
+                np.nan_to_num(y),
+                width=wid,
+                color=color,
+                alpha=0.85,
+                label=notation(s.label),
+                yerr=yerr,
+                capsize=2,
+                error_kw={"linewidth": 0.8},
+            )
             bad = ~np.isfinite(y)
             if bad.any():
                 ax.plot(pos[bad], np.zeros(bad.sum()), "x", color=BAD, markersize=7)
@@ -206,8 +229,14 @@ def draw_generic(spec, *, width: float = BASE_SIZE[0], height: float = BASE_SIZE
         # A long plain line is thinned to what the figure can show; markers are not.
         idx = thin_index(y) if style not in ("marker", "line+marker") and xf.size == y.size else slice(None)
         if s.lower is not None and s.upper is not None:
-            ax.fill_between(xf[idx], np.asarray(s.lower, float)[idx], np.asarray(s.upper, float)[idx],
-                            color=color, alpha=0.18, linewidth=0)
+            ax.fill_between(
+                xf[idx],
+                np.asarray(s.lower, float)[idx],
+                np.asarray(s.upper, float)[idx],
+                color=color,
+                alpha=0.18,
+                linewidth=0,
+            )
         if style == "marker":
             ax.plot(xf, y, "o", color=color, markersize=4, label=notation(s.label))
         elif style == "line+marker":
@@ -219,8 +248,16 @@ def draw_generic(spec, *, width: float = BASE_SIZE[0], height: float = BASE_SIZE
             from matplotlib.transforms import blended_transform_factory
 
             tr = blended_transform_factory(ax.transData, ax.transAxes)
-            ax.plot(xf[bad], np.full(bad.sum(), 0.97), "x", color=BAD, transform=tr,
-                    markersize=6, clip_on=False, label="non-finite")
+            ax.plot(
+                xf[bad],
+                np.full(bad.sum(), 0.97),
+                "x",
+                color=BAD,
+                transform=tr,
+                markersize=6,
+                clip_on=False,
+                label="non-finite",
+            )
         drew = True
     for setter, scale in ((ax.set_xscale, spec.xscale), (ax.set_yscale, spec.yscale)):
         if scale in ("log", "symlog", "logit"):

@@ -24,8 +24,7 @@ VERDICT_WORDS = {
         "physics",
     ),
     "numerical-explosion": (
-        "The gradient explodes because of the numerics, not the physics: it grows "
-        "faster than the true dynamics allow.",
+        "The gradient explodes because of the numerics, not the physics: it grows faster than the true dynamics allow.",
         "numerics",
     ),
     "numerical-vanishing": (
@@ -49,8 +48,7 @@ VERDICT_WORDS = {
         "bad",
     ),
     "inconclusive": (
-        "The evidence does not decide why the gradient behaves as it does; the report says "
-        "what would decide it.",
+        "The evidence does not decide why the gradient behaves as it does; the report says what would decide it.",
         "neutral",
     ),
 }
@@ -69,8 +67,7 @@ CAUSE_WORDS = {
     "adjoint": "adjoint: the way the gradient is computed is unstable (for example a "
     "backsolve adjoint re-integrating a contracting flow backwards in time)",
     "precision": "precision: round-off, overflow or underflow of the floating-point type",
-    "saturation": "saturation: saturated nonlinearities (tanh, sigmoid, clipping) damp "
-    "the gradient",
+    "saturation": "saturation: saturated nonlinearities (tanh, sigmoid, clipping) damp the gradient",
     "nonfinite": "non-finite values: infinite or not-a-number values appear in the forward or backward pass",
 }
 
@@ -102,15 +99,22 @@ def headline(d) -> tuple[str, str]:
     rate_known = words.finite(d.gradient_rate) and words.finite(g_lo) and words.finite(g_hi)
     expected_known = words.finite(e_lo) and words.finite(e_hi)
     rate_s = words.rate(d.gradient_rate, g_lo, g_hi) if rate_known else words.interval(g_lo, g_hi)
-    expected_s = words.rate(d.expected_rate, e_lo, e_hi) if expected_known and words.finite(d.expected_rate) else (
-        words.interval(e_lo, e_hi) if expected_known else None)
+    expected_s = (
+        words.rate(d.expected_rate, e_lo, e_hi)
+        if expected_known and words.finite(d.expected_rate)
+        else (words.interval(e_lo, e_hi) if expected_known else None)
+    )
     causes = tuple(d.causes or ())
     if verdict in ("numerical-explosion", "numerical-vanishing"):
         grows = verdict == "numerical-explosion"
-        first = ("The gradient explodes" if grows else "The gradient vanishes") + " because of the numerics, not the physics"
+        first = (
+            "The gradient explodes" if grows else "The gradient vanishes"
+        ) + " because of the numerics, not the physics"
         beyond = rate_known and expected_known and (g_lo > e_hi if grows else g_hi < e_lo)
         if beyond:
-            how = "grows faster than the true dynamics allow" if grows else "decays faster than the true dynamics demand"
+            how = (
+                "grows faster than the true dynamics allow" if grows else "decays faster than the true dynamics demand"
+            )
             return f"{first}: it {how} (rate {rate_s} against {expected_s} from the physics).", tone
         why = nonfinite_words(d)
         if why:
@@ -118,14 +122,22 @@ def headline(d) -> tuple[str, str]:
         return first + (f" (confirmed cause: {', '.join(causes)})." if causes else "."), tone
     if verdict in ("intrinsic-explosion", "intrinsic-vanishing"):
         grows = verdict == "intrinsic-explosion"
-        s = ("The gradient explodes because the dynamics are chaotic" if grows
-             else "The gradient vanishes because the dynamics contract")
+        s = (
+            "The gradient explodes because the dynamics are chaotic"
+            if grows
+            else "The gradient vanishes because the dynamics contract"
+        )
         if words.disjoint((g_lo, g_hi), (e_lo, e_hi)):
-            s += (f"; its rate {rate_s} lies outside the physics' interval {expected_s}, so the physics names "
-                  "the class but not the value")
+            s += (
+                f"; its rate {rate_s} lies outside the physics' interval {expected_s}, so the physics names "
+                "the class but not the value"
+            )
         else:
-            s += (": the exact derivative really is this large" if grows
-                  else ": the true sensitivity really is this small")
+            s += (
+                ": the exact derivative really is this large"
+                if grows
+                else ": the true sensitivity really is this small"
+            )
         if causes:
             s += f"; the confirmed cause ({', '.join(causes)}) changes the gradient beside the physics"
         elif not words.disjoint((g_lo, g_hi), (e_lo, e_hi)):
@@ -143,7 +155,7 @@ def _pair(interval):
 
 
 def nonfinite_words(d) -> str | None:
-    """"it turns non-finite in 40 of 64 evaluations (from T ≈ 3.63) while the
+    """ "it turns non-finite in 40 of 64 evaluations (from T ≈ 3.63) while the
     forward simulation stays finite", from the gradient's own arrays; ``None`` when every
     gradient is finite or the forward state is not."""
     g = d.gradient
@@ -156,8 +168,10 @@ def nonfinite_words(d) -> str | None:
     if not bad.any() or state is None or not state[bad].all():
         return None
     first = float(np.asarray(g.horizons, dtype=float)[np.nonzero(bad.any(axis=0))[0][0]])
-    return (f"it turns non-finite in {int(bad.sum())} of {bad.size} evaluations (from T ≈ "
-            f"{words.number(first)}) while the forward simulation stays finite")
+    return (
+        f"it turns non-finite in {int(bad.sum())} of {bad.size} evaluations (from T ≈ "
+        f"{words.number(first)}) while the forward simulation stays finite"
+    )
 
 
 def horizon_kind(d) -> str | None:
@@ -169,8 +183,7 @@ def horizon_kind(d) -> str | None:
     if not words.finite(d.overflow_horizon):
         return None
     g_lo = _pair(d.gradient_interval)[0]
-    if (words.finite(d.gradient_rate) and words.finite(g_lo) and float(g_lo) > 0
-            and overflow_extrapolated(d.gradient)):
+    if words.finite(d.gradient_rate) and words.finite(g_lo) and float(g_lo) > 0 and overflow_extrapolated(d.gradient):
         return "overflow"
     return "non-finite"
 
@@ -393,8 +406,12 @@ def summary_table(study, paths=(), *, ascii_only: bool = False) -> str:
         ("causes", ", ".join(d.causes) if d.causes else "none confirmed"),
         ("lambda_1 physical", lam(d.lambda_physical)),
         ("lambda_1 numerical", lam(d.lambda_numerical)),
-        ("gradient rate", words.rate(d.gradient_rate, *_pair(d.gradient_interval))
-         if words.finite(d.gradient_rate) else f"{words.MISSING} (fit status {d.gradient.status})"),
+        (
+            "gradient rate",
+            words.rate(d.gradient_rate, *_pair(d.gradient_interval))
+            if words.finite(d.gradient_rate)
+            else f"{words.MISSING} (fit status {d.gradient.status})",
+        ),
         ("expected rate", words.rate(d.expected_rate, *_pair(d.expected_interval), digits=4)),
     ]
     rows += [("because" if i == 0 else "", r) for i, r in enumerate(d.reasons)]
@@ -462,8 +479,11 @@ def evidence_words(evidence: dict, reason: str = "") -> str:
     if moved is not None:
         by = f" by {words.number(gap, 2, signed=True)}" if words.finite(gap) else ""
         if moved:
-            where = ("towards the exact derivative's" if exact else "towards the prediction") if towards \
+            where = (
+                ("towards the exact derivative's" if exact else "towards the prediction")
+                if towards
                 else "away from the prediction"
+            )
             out.append(f"the rate moved{by}, {where}")
         else:
             out.append(f"the rate did not move beyond its uncertainty (change{by or ' not measured'})")
@@ -485,7 +505,9 @@ def evidence_words(evidence: dict, reason: str = "") -> str:
             detail.append(f"median cosine {words.number(cos, 2, signed=True)}")
         at = f"at T = {words.number(values.get('horizon'))}, " if words.finite(values.get("horizon")) else ""
         verb = "differ from" if values.get("values_differ") else "agree with"
-        count = f"{differ} of {paired} members' gradients" if differ is not None and paired is not None else "the gradients"
+        count = (
+            f"{differ} of {paired} members' gradients" if differ is not None and paired is not None else "the gradients"
+        )
         out.append(f"{at}{count} {verb} the exact derivative" + (f" ({', '.join(detail)})" if detail else ""))
     for k, v in ev.items():  # anything else, named in words
         shown = words.number(v) if words.finite(v) else fmt_value(v)

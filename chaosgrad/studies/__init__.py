@@ -8,8 +8,8 @@ returns a :class:`chaosgrad.Study`. ``chaosgrad analyze NAME`` and the scripts u
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from chaosgrad._results.study import Study
 
@@ -73,8 +73,10 @@ FAST_SECONDS: dict[str, float] = {
     "shadowing": 27.1,
     "training": 21.3,
 }
-FAST_SECONDS_MEASURED = ("`chaosgrad analyze NAME --fast` measured once on 2 shared CPU cores with an empty "
-                         "compilation cache (chaosgrad.studies.FAST_SECONDS); expect more on a busy machine")
+FAST_SECONDS_MEASURED = (
+    "`chaosgrad analyze NAME --fast` measured once on 2 shared CPU cores with an empty "
+    "compilation cache (chaosgrad.studies.FAST_SECONDS); expect more on a busy machine"
+)
 
 
 def register(name: str, module: str) -> None:

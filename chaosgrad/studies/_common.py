@@ -4,15 +4,15 @@ parameter, and turn the results into figures and tables (data only)."""
 from __future__ import annotations
 
 import math
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
 from chaosgrad._diagnosis.diagnose import diagnose
 from chaosgrad._diagnosis.types import Diagnosis
 from chaosgrad._gradients.members import OnAttractor
-from chaosgrad._spectra.reference import exponent_uncertainty
 from chaosgrad._results.study import Figure, Section, Series, Study, Table
+from chaosgrad._spectra.reference import exponent_uncertainty
 from chaosgrad.zoo import System
 
 
@@ -84,7 +84,9 @@ def rates_colours() -> dict:
     return {name: colour_name(series_colour(i)) for i, name in enumerate(RATES_SERIES)}
 
 
-def rates_figure(x, diagnoses: Sequence[Diagnosis], *, xlabel: str, title: str, caption: str, xscale="linear") -> Figure:
+def rates_figure(
+    x, diagnoses: Sequence[Diagnosis], *, xlabel: str, title: str, caption: str, xscale="linear"
+) -> Figure:
     """lambda_1 (physical and numerical) and the gradient rate with its interval against ``x``."""
     x = np.asarray(x, dtype=float)
     lp = np.array([lam1(d)[0] for d in diagnoses])
@@ -94,12 +96,22 @@ def rates_figure(x, diagnoses: Sequence[Diagnosis], *, xlabel: str, title: str, 
     glo = np.array([d.gradient_interval[0] for d in diagnoses])
     ghi = np.array([d.gradient_interval[1] for d in diagnoses])
     return Figure(
-        title=title, caption=caption, xlabel=xlabel, ylabel="rate (1 / time unit)", xscale=xscale,
-        series=tuple({
-            "physical": Series("lambda_1 physical (95% interval)", x, lp, lower=lp - up, upper=lp + up, style="line+marker"),
-            "numerical": Series("lambda_1 numerical", x, ln, style="marker"),
-            "gradient": Series("gradient rate (95% interval)", x, g, lower=glo, upper=ghi, style="line+marker"),
-        }[name] for name in RATES_SERIES) + (Series("zero", x[:1], np.zeros(1), style="hline"),),
+        title=title,
+        caption=caption,
+        xlabel=xlabel,
+        ylabel="rate (1 / time unit)",
+        xscale=xscale,
+        series=tuple(
+            {
+                "physical": Series(
+                    "lambda_1 physical (95% interval)", x, lp, lower=lp - up, upper=lp + up, style="line+marker"
+                ),
+                "numerical": Series("lambda_1 numerical", x, ln, style="marker"),
+                "gradient": Series("gradient rate (95% interval)", x, g, lower=glo, upper=ghi, style="line+marker"),
+            }[name]
+            for name in RATES_SERIES
+        )
+        + (Series("zero", x[:1], np.zeros(1), style="hline"),),
     )
 
 
@@ -109,12 +121,19 @@ def verdict_table(title: str, xname: str, x, diagnoses: Sequence[Diagnosis], cap
     rows = []
     for v, d in zip(x, diagnoses):
         lp, up = lam1(d)
-        rows.append((
-            fmt(float(v), 4), d.physics, d.verdict, ", ".join(d.causes) or "none",
-            f"{lp:+.3f} ± {up:.3f}", fmt_rate_interval(d.gradient_rate, d.gradient_interval),
-        ))
+        rows.append(
+            (
+                fmt(float(v), 4),
+                d.physics,
+                d.verdict,
+                ", ".join(d.causes) or "none",
+                f"{lp:+.3f} ± {up:.3f}",
+                fmt_rate_interval(d.gradient_rate, d.gradient_interval),
+            )
+        )
     return Table(
-        title=title, caption=caption,
+        title=title,
+        caption=caption,
         columns=(xname, "physics", "verdict", "causes", "lambda_1 physical", "gradient rate [95% interval]"),
         rows=tuple(rows),
     )
@@ -122,22 +141,55 @@ def verdict_table(title: str, xname: str, x, diagnoses: Sequence[Diagnosis], cap
 
 def transitions(x, labels) -> list[tuple[float, float, str, str]]:
     """Consecutive sweep points where a label changes: ``(x_before, x_after, before, after)``."""
-    return [(float(x[i]), float(x[i + 1]), labels[i], labels[i + 1]) for i in range(len(x) - 1) if labels[i] != labels[i + 1]]
+    return [
+        (float(x[i]), float(x[i + 1]), labels[i], labels[i + 1])
+        for i in range(len(x) - 1)
+        if labels[i] != labels[i + 1]
+    ]
 
 
-def make_study(system: str, title: str, summary: str, diagnosis: Diagnosis, sections, findings, *, fast: bool, config: dict, extra=None) -> Study:
+def make_study(
+    system: str,
+    title: str,
+    summary: str,
+    diagnosis: Diagnosis,
+    sections,
+    findings,
+    *,
+    fast: bool,
+    config: dict,
+    extra=None,
+) -> Study:
     return Study(
-        system=system, title=title, summary=summary, diagnosis=diagnosis, sections=tuple(sections),
-        findings=tuple(findings), mode="fast" if fast else "full",
+        system=system,
+        title=title,
+        summary=summary,
+        diagnosis=diagnosis,
+        sections=tuple(sections),
+        findings=tuple(findings),
+        mode="fast" if fast else "full",
         config={"command": f"chaosgrad analyze {system}" + (" --fast" if fast else ""), **config},
         extra=extra or {},
     )
 
 
 __all__ = [
-    "Figure", "Section", "Series", "Table", "diagnose_system", "exponent_list", "fmt", "import_optional", "lam1",
-    "make_study", "no_progress",
-    "rates_colours", "rates_figure", "sweep", "transitions", "verdict_table",
+    "Figure",
+    "Section",
+    "Series",
+    "Table",
+    "diagnose_system",
+    "exponent_list",
+    "fmt",
+    "import_optional",
+    "lam1",
+    "make_study",
+    "no_progress",
+    "rates_colours",
+    "rates_figure",
+    "sweep",
+    "transitions",
+    "verdict_table",
 ]
 
 
@@ -159,10 +211,15 @@ def layerwise_gradient_figure(gradients: dict, *, unit: str = "layer", title: st
     gradient scale": where along the depth the gradient grows or shrinks."""
     series = [member_band(g.cotangent_times, g.cotangent_norms, label, style="line") for label, g in gradients.items()]
     return Figure(
-        title=title or f"Gradient scale {unit} by {unit}", xlabel=unit, ylabel=f"||dL/dx|| at that {unit}",
-        yscale="log", series=tuple(series),
-        caption=(f"The backpropagated gradient of the longest horizon at each {unit} (median over members, band: "
-                 f"range), read from the output back to the input: a straight line is a constant rate per {unit}."),
+        title=title or f"Gradient scale {unit} by {unit}",
+        xlabel=unit,
+        ylabel=f"||dL/dx|| at that {unit}",
+        yscale="log",
+        series=tuple(series),
+        caption=(
+            f"The backpropagated gradient of the longest horizon at each {unit} (median over members, band: "
+            f"range), read from the output back to the input: a straight line is a constant rate per {unit}."
+        ),
     )
 
 
@@ -170,13 +227,15 @@ def activation_histogram_figure(samples: dict, *, title: str = "Activations") ->
     """Histograms of activation samples (label -> 1-D array), e.g. one per layer: where
     units saturate (tanh near ±1), die (ReLU at 0) or stay linear."""
     return Figure(
-        title=title, xlabel="activation", ylabel="count",
-        series=tuple(Series(label, np.asarray(x, float).reshape(-1), np.zeros(0), style="hist")
-                     for label, x in samples.items()),
+        title=title,
+        xlabel="activation",
+        ylabel="count",
+        series=tuple(
+            Series(label, np.asarray(x, float).reshape(-1), np.zeros(0), style="hist") for label, x in samples.items()
+        ),
         caption="Saturated units sit at the ends of a tanh's range and pass almost no gradient; a ReLU at 0 "
-                "passes none.",
+        "passes none.",
     )
-
 
 
 def activation_samples(simulator, y0s, args, keep, read=lambda y: y) -> dict:

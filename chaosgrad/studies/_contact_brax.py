@@ -32,13 +32,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from chaosgrad._diagnosis.words import number
 from chaosgrad._errors import ChaosgradInputError
 from chaosgrad._gradients.losses import ReturnLoss
 from chaosgrad._nonsmooth.cause import NonSmooth
 from chaosgrad._nonsmooth.estimators import smoothed_advice, smoothed_gradients
 from chaosgrad._nonsmooth.types import SmoothedGradientResult
 from chaosgrad._results.study import Figure, Section, Series, Table
-from chaosgrad._diagnosis.words import number
 from chaosgrad.envs import brax as brax_adapter
 from chaosgrad.envs import coordinates
 from chaosgrad.studies._common import import_optional
@@ -90,12 +90,14 @@ def skid_env(n_frames: int = 2):
         def step(self, state, action):
             ps = self.pipeline_step(state.pipeline_state, action)
             forward = (ps.x.pos[0, 0] - state.pipeline_state.x.pos[0, 0]) / self.dt
-            return state.replace(pipeline_state=ps, obs=self._obs(ps), reward=forward - 0.1 * jnp.sum(action ** 2))
+            return state.replace(pipeline_state=ps, obs=self._obs(ps), reward=forward - 0.1 * jnp.sum(action**2))
 
         def _obs(self, ps):
             return jnp.concatenate([ps.q, ps.qd])
 
     return Skid()
+
+
 POLICY_SEED = 0
 POLICY_SCALE = 0.5  # K_ij ~ N(0, (0.5 / sqrt(obs size))^2): |K obs| of order 0.5 for unit observations
 
@@ -134,8 +136,11 @@ def measure(fast: bool) -> BraxContact:
     naming the install command when Brax is not installed."""
     cfg = settings(fast)
     if fast:
-        return BraxContact(None, "skipped under --fast: compiling Brax's step, its gradient and its derivative "
-                                 "checks takes minutes on two cores; `chaosgrad analyze contact` runs it")
+        return BraxContact(
+            None,
+            "skipped under --fast: compiling Brax's step, its gradient and its derivative "
+            "checks takes minutes on two cores; `chaosgrad analyze contact` runs it",
+        )
     try:
         env = skid_env()
     except ChaosgradInputError as exc:
@@ -145,9 +150,17 @@ def measure(fast: bool) -> BraxContact:
     y0 = sim.initial_state(0)
     obs = y0.env.obs
     gains = random_gains(env.action_size, int(obs.shape[0]), obs.dtype)
-    result = smoothed_gradients(sim, y0, gains, horizons=[n * sim.dt for n in cfg["brax_horizon_steps"]],
-                                wrt="args", loss=ReturnLoss(), sigma=SIGMA, samples=cfg["brax_samples"],
-                                seed=0)
+    result = smoothed_gradients(
+        sim,
+        y0,
+        gains,
+        horizons=[n * sim.dt for n in cfg["brax_horizon_steps"]],
+        wrt="args",
+        loss=ReturnLoss(),
+        sigma=SIGMA,
+        samples=cfg["brax_samples"],
+        seed=0,
+    )
     return BraxContact(result, None, sim.dt, int(np.size(gains["K"])))
 
 
@@ -173,58 +186,87 @@ def report(m: BraxContact) -> tuple[Section, list[str], str]:
     steps, n1, n0 = r.horizon_steps.astype(float), debiased(r, "first"), debiased(r, "zeroth")
     confirmed, why, _ = NonSmooth(measured=r).confirm(None)
     biased_at = ", ".join(str(int(n)) for n in r.horizon_steps[r.biased])
-    norms = "; ".join(f"{int(n)} steps: first {number(a)}, zeroth {number(b)}"
-                      for n, a, b in zip(r.horizon_steps, n1, n0))
+    norms = "; ".join(
+        f"{int(n)} steps: first {number(a)}, zeroth {number(b)}" for n, a, b in zip(r.horizon_steps, n1, n0)
+    )
     norm_fig = Figure(
         title="Brax skid: the return's gradient norm against trajectory length (random linear policy)",
-        xlabel="horizon (environment steps)", ylabel="|gradient| (debiased)", yscale="log",
-        series=(Series("first order (AD through the contact)", steps, n1, style="line+marker"),
-                Series("zeroth order (randomised smoothing)", steps, n0, style="line+marker")),
-        caption=(f"Norm of the smoothed return's gradient with respect to the {m.parameters} gains (sigma = "
-                 f"{r.sigma:g}, {r.samples} antithetic pairs) at {_steps(r)} steps of {m.dt:g} s, debiased for "
-                 f"each estimate's noise (|mean|^2 - tr Sigma / N; 0 is drawn as a gap): {norms}."),
+        xlabel="horizon (environment steps)",
+        ylabel="|gradient| (debiased)",
+        yscale="log",
+        series=(
+            Series("first order (AD through the contact)", steps, n1, style="line+marker"),
+            Series("zeroth order (randomised smoothing)", steps, n0, style="line+marker"),
+        ),
+        caption=(
+            f"Norm of the smoothed return's gradient with respect to the {m.parameters} gains (sigma = "
+            f"{r.sigma:g}, {r.samples} antithetic pairs) at {_steps(r)} steps of {m.dt:g} s, debiased for "
+            f"each estimate's noise (|mean|^2 - tr Sigma / N; 0 is drawn as a gap): {norms}."
+        ),
     )
     var_fig = Figure(
         title="Brax skid: per-pair variance of each estimator against the horizon",
-        xlabel="horizon (environment steps)", ylabel="tr Sigma per pair", yscale="log",
-        series=(Series("first order", steps, r.first_order_trace, style="line+marker"),
-                Series("zeroth order", steps, r.zeroth_order_trace, style="line+marker")),
-        caption=(f"tr Sigma of one pair's estimate: first order from {number(r.first_order_trace[0])} to "
-                 f"{number(r.first_order_trace[-1])}, zeroth order from {number(r.zeroth_order_trace[0])} to "
-                 f"{number(r.zeroth_order_trace[-1])} over {int(steps[0])} to {int(steps[-1])} steps."),
+        xlabel="horizon (environment steps)",
+        ylabel="tr Sigma per pair",
+        yscale="log",
+        series=(
+            Series("first order", steps, r.first_order_trace, style="line+marker"),
+            Series("zeroth order", steps, r.zeroth_order_trace, style="line+marker"),
+        ),
+        caption=(
+            f"tr Sigma of one pair's estimate: first order from {number(r.first_order_trace[0])} to "
+            f"{number(r.first_order_trace[-1])}, zeroth order from {number(r.zeroth_order_trace[0])} to "
+            f"{number(r.zeroth_order_trace[-1])} over {int(steps[0])} to {int(steps[-1])} steps."
+        ),
     )
     k = np.arange(r.step_flags.size, dtype=float)
     flag_fig = Figure(
-        title="Brax skid: where the program is non-smooth", xlabel="step", ylabel="pairs flagged",
-        series=(Series("pairs whose step disagrees with its derivative", k, r.step_flags.astype(float),
-                       style="bar"),),
-        caption=(f"Per step of the {r.step_flags.size}-step horizon, the pairs (of {r.samples}) whose central "
-                 f"difference across the pair disagrees with the step's derivative along it by more than "
-                 f"{r.tolerance:g} (relative): {int(np.count_nonzero(r.step_flags))} steps flagged, at most "
-                 f"{int(r.step_flags.max(initial=0))} pairs at one step."),
+        title="Brax skid: where the program is non-smooth",
+        xlabel="step",
+        ylabel="pairs flagged",
+        series=(Series("pairs whose step disagrees with its derivative", k, r.step_flags.astype(float), style="bar"),),
+        caption=(
+            f"Per step of the {r.step_flags.size}-step horizon, the pairs (of {r.samples}) whose central "
+            f"difference across the pair disagrees with the step's derivative along it by more than "
+            f"{r.tolerance:g} (relative): {int(np.count_nonzero(r.step_flags))} steps flagged, at most "
+            f"{int(r.step_flags.max(initial=0))} pairs at one step."
+        ),
     )
     table = Table(
         title="Brax skid: both estimators per horizon",
-        columns=("steps", "|g| first order", "|g| zeroth order", "tr Sigma first", "tr Sigma zeroth",
-                 "largest |difference| / s.e.", "first order biased", "finite pairs"),
-        rows=tuple((int(n), number(a), number(b), number(c), number(d), number(z), "yes" if bias else "no", int(f))
-                   for n, a, b, c, d, z, bias, f in zip(r.horizon_steps, n1, n0, r.first_order_trace,
-                                                        r.zeroth_order_trace, r.worst_z, r.biased,
-                                                        r.finite_pairs)),
-        caption=(f"Bonferroni-simultaneous intervals over the {m.parameters} gains at {r.confidence:.0%} "
-                 f"(quantile {r.quantile[-1]:.2f}); the return is the skid's reward (forward velocity less "
-                 "0.1 |a|^2) summed over the horizon."),
+        columns=(
+            "steps",
+            "|g| first order",
+            "|g| zeroth order",
+            "tr Sigma first",
+            "tr Sigma zeroth",
+            "largest |difference| / s.e.",
+            "first order biased",
+            "finite pairs",
+        ),
+        rows=tuple(
+            (int(n), number(a), number(b), number(c), number(d), number(z), "yes" if bias else "no", int(f))
+            for n, a, b, c, d, z, bias, f in zip(
+                r.horizon_steps, n1, n0, r.first_order_trace, r.zeroth_order_trace, r.worst_z, r.biased, r.finite_pairs
+            )
+        ),
+        caption=(
+            f"Bonferroni-simultaneous intervals over the {m.parameters} gains at {r.confidence:.0%} "
+            f"(quantile {r.quantile[-1]:.2f}); the return is the skid's reward (forward velocity less "
+            "0.1 |a|^2) summed over the horizon."
+        ),
     )
     section = Section(
         title=f"Brax {ENV} ({BACKEND} pipeline): ground contact under a random linear policy",
         text=(f"The non-smooth cause is {'confirmed' if confirmed else 'not confirmed'}: {why}"),
-        figures=(norm_fig, var_fig, flag_fig), tables=(table,),
+        figures=(norm_fig, var_fig, flag_fig),
+        tables=(table,),
     )
     advice = smoothed_advice(r)
     findings = [
         f"Brax skid (random linear policy, {m.parameters} gains, sigma = {r.sigma:g}, {r.samples} pairs): the "
-        "first-order estimate is " + (f"biased at {biased_at} steps" if confirmed else
-                                      f"not biased at any of {_steps(r)} steps")
+        "first-order estimate is "
+        + (f"biased at {biased_at} steps" if confirmed else f"not biased at any of {_steps(r)} steps")
         + f"; debiased gradient norms: {norms}.",
         f"Brax skid: {advice[0].text}",
     ]

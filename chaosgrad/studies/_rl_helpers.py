@@ -55,8 +55,14 @@ def estimators(ret, hs, *, sigma: float, samples: int, seed: int = 0) -> dict:
         minus = jax.vmap(ret)(h - sigma * eps)
         zo = (plus - minus) * eps / (2.0 * sigma)
         n = eps.shape[0]
-        return (value, ad, jnp.mean(grads), jnp.std(grads, ddof=1) / math.sqrt(n),
-                jnp.mean(zo), jnp.std(zo, ddof=1) / math.sqrt(n))
+        return (
+            value,
+            ad,
+            jnp.mean(grads),
+            jnp.std(grads, ddof=1) / math.sqrt(n),
+            jnp.mean(zo),
+            jnp.std(zo, ddof=1) / math.sqrt(n),
+        )
 
     out = jax.lax.map(at, jnp.asarray(hs, jnp.float64))
     keys = ("value", "ad", "first", "first_se", "zeroth", "zeroth_se")

@@ -24,11 +24,10 @@ import jax.numpy as jnp
 import numpy as np
 
 from chaosgrad._gradients.fit import fit_growth_rate
-from chaosgrad._spectra.lyapunov import lyapunov_spectrum
+from chaosgrad._results.study import Figure, Series, Study, Table
 from chaosgrad._runtime.precision import float64_scope
 from chaosgrad._simulators.base import MapSimulator
-from chaosgrad._results.study import Figure, Series, Study, Table
-from chaosgrad.zoo import tanh_rnn
+from chaosgrad._spectra.lyapunov import lyapunov_spectrum
 from chaosgrad.studies import StudySpec
 from chaosgrad.studies._common import (
     Section,
@@ -38,6 +37,7 @@ from chaosgrad.studies._common import (
     make_study,
     no_progress,
 )
+from chaosgrad.zoo import tanh_rnn
 
 D = 32
 
@@ -82,6 +82,7 @@ def _recurrent_outputs(step, init):
 def first_input_jacobian_norms(outputs, X, a):
     """``||d y_t / d x_1||_F`` for every ``t``, by one forward-mode pass per input
     direction (``D`` columns, vmapped)."""
+
     def push(e):
         tangent = jnp.zeros_like(X).at[0].set(e)
         return jax.jvp(lambda X: outputs(X, a), (X,), (tangent,))[1]
@@ -144,8 +145,9 @@ def run(*, fast: bool = False, progress=None) -> Study:
     gains = (0.5, 1.0, 2.0)
     progress("diagnosis", 0, 4)
     system = tanh_rnn(n=D, g=2.0)
-    main = diagnose_system(system, members=members, lyapunov_time=500.0 if fast else 2000.0, k=1,
-                           horizons=[8.0, 16.0, 32.0, 64.0])
+    main = diagnose_system(
+        system, members=members, lyapunov_time=500.0 if fast else 2000.0, k=1, horizons=[8.0, 16.0, 32.0, 64.0]
+    )
     progress("recurrent networks", 1, 4)
     rnn = {g: _curves("rnn", lengths, members, g) for g in gains}
     lam = {g: _driven_lambda1(g, 7, 1500 if fast else 4000) for g in gains}
@@ -159,43 +161,70 @@ def run(*, fast: bool = False, progress=None) -> Study:
     med = lambda c: np.median(c, axis=0)
     slope = float(np.polyfit(np.log(lengths[lengths >= 8]), np.log(med(attn)[lengths >= 8]), 1)[0])
     fig = Figure(
-        title="||d y_L / d x_1|| against sequence length", xlabel="sequence length L", ylabel="Jacobian norm",
-        xscale="log", yscale="log",
-        caption=(f"Median over {members} input sequences (band: range). Recurrence: exponential in L at the driven "
-                 f"network's lambda_1; attention: a power law, log-log slope {slope:.2f}."),
-        series=tuple(Series(name, lengths.astype(float), med(c), lower=c.min(0), upper=c.max(0), style="line+marker")
-                     for name, c in [*((f"tanh RNN, g = {g:g}", rnn[g]) for g in gains), ("LSTM", lstm),
-                                     ("self-attention", attn)]),
+        title="||d y_L / d x_1|| against sequence length",
+        xlabel="sequence length L",
+        ylabel="Jacobian norm",
+        xscale="log",
+        yscale="log",
+        caption=(
+            f"Median over {members} input sequences (band: range). Recurrence: exponential in L at the driven "
+            f"network's lambda_1; attention: a power law, log-log slope {slope:.2f}."
+        ),
+        series=tuple(
+            Series(name, lengths.astype(float), med(c), lower=c.min(0), upper=c.max(0), style="line+marker")
+            for name, c in [
+                *((f"tanh RNN, g = {g:g}", rnn[g]) for g in gains),
+                ("LSTM", lstm),
+                ("self-attention", attn),
+            ]
+        ),
     )
     rows = []
     for name, fit in fits.items():
         g = next((g for g in gains if name == f"tanh RNN, g = {g:g}"), None)
         lyap = lam[g] if g is not None else None
-        lyap_text = (f"{float(lyap.exponents[0]):+.4f} ± {float(lyap.uncertainty[0]):.4f}" if lyap is not None
-                     else "n/a")
+        lyap_text = f"{float(lyap.exponents[0]):+.4f} ± {float(lyap.uncertainty[0]):.4f}" if lyap is not None else "n/a"
         rows.append((name, f"{fit.rate:+.4f} [{fit.low:+.4f}, {fit.high:+.4f}]", lyap_text))
-    table = Table(title="Exponential rate in L", columns=("network", "rate of ln||J|| per step [95%]",
-                                                           "lambda_1 of the driven network (95%)"),
-                  rows=tuple(rows),
-                  caption=f"Attention's rate is the slope of a power law on a linear axis; its log-log slope is {slope:.2f}.")
-    findings = [f"{name}: ln||d y_L/d x_1|| changes at {fit.rate:+.4f} per step [{fit.low:+.4f}, {fit.high:+.4f}]."
-                for name, fit in fits.items()]
+    table = Table(
+        title="Exponential rate in L",
+        columns=("network", "rate of ln||J|| per step [95%]", "lambda_1 of the driven network (95%)"),
+        rows=tuple(rows),
+        caption=f"Attention's rate is the slope of a power law on a linear axis; its log-log slope is {slope:.2f}.",
+    )
+    findings = [
+        f"{name}: ln||d y_L/d x_1|| changes at {fit.rate:+.4f} per step [{fit.low:+.4f}, {fit.high:+.4f}]."
+        for name, fit in fits.items()
+    ]
     findings += [f"tanh RNN g = {g:g}: its driven lambda_1 is {float(lam[g].exponents[0]):+.4f}." for g in gains]
     findings.append(f"Self-attention's Jacobian follows L^{slope:.2f}: a path of length one, no product of Jacobians.")
     hist = activation_histogram_figure(_hidden_states(lengths), title="tanh RNN hidden states h_t, by gain")
     section = Section(
         title="Recurrence multiplies Jacobians; attention does not",
-        text=("A recurrent network reaches its last output from its first input through L - 1 step Jacobians: the "
-              "norm changes like exp(lambda_1 L). Attention reaches it in one step, weighted by the softmax on "
-              "the first position, about 1/L for random weights."),
-        figures=(fig, hist), tables=(table,))
-    summary = (f"Gradient of the last output with respect to the first input against sequence length: tanh RNNs "
-               f"change at their driven lambda_1 ({', '.join(fmt(float(lam[g].exponents[0]), 3) for g in gains)} "
-               f"for g = {', '.join(f'{g:g}' for g in gains)}), the LSTM at {fits['LSTM'].rate:+.3f} per step, "
-               f"self-attention as L^{slope:.2f}.")
-    return make_study("attention", "Attention against recurrence", summary, main, [section], findings, fast=fast,
-                      config={"d": D, "members": members, "lengths": [int(x) for x in lengths],
-                              "gains": list(gains)}, extra={})
+        text=(
+            "A recurrent network reaches its last output from its first input through L - 1 step Jacobians: the "
+            "norm changes like exp(lambda_1 L). Attention reaches it in one step, weighted by the softmax on "
+            "the first position, about 1/L for random weights."
+        ),
+        figures=(fig, hist),
+        tables=(table,),
+    )
+    summary = (
+        f"Gradient of the last output with respect to the first input against sequence length: tanh RNNs "
+        f"change at their driven lambda_1 ({', '.join(fmt(float(lam[g].exponents[0]), 3) for g in gains)} "
+        f"for g = {', '.join(f'{g:g}' for g in gains)}), the LSTM at {fits['LSTM'].rate:+.3f} per step, "
+        f"self-attention as L^{slope:.2f}."
+    )
+    return make_study(
+        "attention",
+        "Attention against recurrence",
+        summary,
+        main,
+        [section],
+        findings,
+        fast=fast,
+        config={"d": D, "members": members, "lengths": [int(x) for x in lengths], "gains": list(gains)},
+        extra={},
+    )
 
 
 SPEC = StudySpec(

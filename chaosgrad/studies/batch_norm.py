@@ -29,9 +29,9 @@ import numpy as np
 
 from chaosgrad._diagnosis.diagnose import diagnose
 from chaosgrad._gradients.growth import gradient_growth
+from chaosgrad._results.study import Study, Table
 from chaosgrad._runtime.precision import float64_scope
 from chaosgrad._simulators.base import MapSimulator
-from chaosgrad._results.study import Study, Table
 from chaosgrad.studies import StudySpec
 from chaosgrad.studies._common import (
     Figure,
@@ -90,46 +90,88 @@ def run(*, fast: bool = False, progress=None) -> Study:
     X0 = jnp.asarray(rng.standard_normal((members, batch, n)))
     y0 = {"x": X0, "l": jnp.zeros(members, jnp.int32)}
     horizons = [depth / 4, depth / 2, 3 * depth / 4, depth]
-    cases = [("tanh", "batch", False, 1.0), ("tanh", "batch", False, 0.25), ("tanh", "batch", False, 4.0),
-             ("relu", "batch", False, 1.0), ("relu", "batch", False, 4.0), ("linear", "batch", False, 1.0),
-             *((a, "batch", False, 1.0) for a in LINEARITY if a not in ("tanh", "linear")),
-             ("tanh", "batch", True, 1.0), ("relu", "batch", True, 1.0),
-             ("tanh", "layer", False, 1.0), ("relu", "layer", False, 1.0), ("tanh", "none", False, 1.0)]
+    cases = [
+        ("tanh", "batch", False, 1.0),
+        ("tanh", "batch", False, 0.25),
+        ("tanh", "batch", False, 4.0),
+        ("relu", "batch", False, 1.0),
+        ("relu", "batch", False, 4.0),
+        ("linear", "batch", False, 1.0),
+        *((a, "batch", False, 1.0) for a in LINEARITY if a not in ("tanh", "linear")),
+        ("tanh", "batch", True, 1.0),
+        ("relu", "batch", True, 1.0),
+        ("tanh", "layer", False, 1.0),
+        ("relu", "layer", False, 1.0),
+        ("tanh", "none", False, 1.0),
+    ]
     results = {}
     for i, (act, norm, res, scale) in enumerate(cases):
         progress(f"{act}, {norm} norm", i, len(cases))
         results[(act, norm, res, scale)] = gradient_growth(
-            network(act, norm, res), y0, {"W": W, "scale": jnp.asarray(scale)}, horizons=horizons, wrt="y0",
-            ensemble=True)
+            network(act, norm, res),
+            y0,
+            {"W": W, "scale": jnp.asarray(scale)},
+            horizons=horizons,
+            wrt="y0",
+            ensemble=True,
+        )
     progress("diagnosis", len(cases), len(cases) + 1)
     args = {"W": W, "scale": jnp.asarray(1.0)}
-    main = diagnose(network("tanh", "batch"), {"x": X0[0], "l": jnp.asarray(0, jnp.int32)}, args, wrt="y0",
-                    horizons=horizons, members=members, transient=0.0, lyapunov_time=float(depth), k=1,
-                    name="batch-normalised tanh network, read layer by layer", progress=None)
+    main = diagnose(
+        network("tanh", "batch"),
+        {"x": X0[0], "l": jnp.asarray(0, jnp.int32)},
+        args,
+        wrt="y0",
+        horizons=horizons,
+        members=members,
+        transient=0.0,
+        lyapunov_time=float(depth),
+        k=1,
+        name="batch-normalised tanh network, read layer by layer",
+        progress=None,
+    )
     progress("done", len(cases) + 1, len(cases) + 1)
-    label = lambda act, norm, res, scale: (f"{act}, {norm} norm" + (", residual" if res else "")
-                                           + (f", weight scale {scale:g}" if scale != 1.0 else ""))
+    label = lambda act, norm, res, scale: (
+        f"{act}, {norm} norm" + (", residual" if res else "") + (f", weight scale {scale:g}" if scale != 1.0 else "")
+    )
     rows = tuple((label(*k), _rate_text(g), g.status) for k, g in results.items())
-    table = Table(title="Gradient growth per layer", columns=("network", "rate of ln||dL/dX_0|| per layer [95%]",
-                                                               "status"), rows=rows,
-                  caption=f"Width {n}, batch {batch}, depth {depth}, {members} input batches; weights N(0, scale^2/n).")
+    table = Table(
+        title="Gradient growth per layer",
+        columns=("network", "rate of ln||dL/dX_0|| per layer [95%]", "status"),
+        rows=rows,
+        caption=f"Width {n}, batch {batch}, depth {depth}, {members} input batches; weights N(0, scale^2/n).",
+    )
     lin = [results[(a, "batch", False, 1.0)] for a in LINEARITY]
     lin_fig = Figure(
-        title="Towards the linear regime", xlabel="a in phi(h) = tanh(a h) / a (0: linear)",
-        ylabel="rate per layer", series=(Series(
-            "batch-normalised rate (95%)", np.array([2.0, 1.0, 0.5, 0.25, 0.0]), np.array([g.rate for g in lin]),
-            lower=np.array([g.rate_low for g in lin]), upper=np.array([g.rate_high for g in lin]),
-            style="line+marker"),),
-        caption="The explosion shrinks as the activation becomes linear but stays positive at a = 0 (finite batch).")
-    same = np.max(np.abs(results[("tanh", "batch", False, 0.25)].norms / results[("tanh", "batch", False, 4.0)].norms - 1))
-    profile = layerwise_gradient_figure({
-        "tanh, batch norm": results[("tanh", "batch", False, 1.0)],
-        "tanh, batch norm, residual": results[("tanh", "batch", True, 1.0)],
-        "tanh, layer norm": results[("tanh", "layer", False, 1.0)],
-        "relu, batch norm": results[("relu", "batch", False, 1.0)],
-    })
-    hist = activation_histogram_figure(_activations("tanh", "batch", W, X0[0], depth),
-                                       title="Activations of the batch-normalised tanh network")
+        title="Towards the linear regime",
+        xlabel="a in phi(h) = tanh(a h) / a (0: linear)",
+        ylabel="rate per layer",
+        series=(
+            Series(
+                "batch-normalised rate (95%)",
+                np.array([2.0, 1.0, 0.5, 0.25, 0.0]),
+                np.array([g.rate for g in lin]),
+                lower=np.array([g.rate_low for g in lin]),
+                upper=np.array([g.rate_high for g in lin]),
+                style="line+marker",
+            ),
+        ),
+        caption="The explosion shrinks as the activation becomes linear but stays positive at a = 0 (finite batch).",
+    )
+    same = np.max(
+        np.abs(results[("tanh", "batch", False, 0.25)].norms / results[("tanh", "batch", False, 4.0)].norms - 1)
+    )
+    profile = layerwise_gradient_figure(
+        {
+            "tanh, batch norm": results[("tanh", "batch", False, 1.0)],
+            "tanh, batch norm, residual": results[("tanh", "batch", True, 1.0)],
+            "tanh, layer norm": results[("tanh", "layer", False, 1.0)],
+            "relu, batch norm": results[("relu", "batch", False, 1.0)],
+        }
+    )
+    hist = activation_histogram_figure(
+        _activations("tanh", "batch", W, X0[0], depth), title="Activations of the batch-normalised tanh network"
+    )
     g = {k[:3]: v for k, v in results.items() if k[3] == 1.0}
     findings = (
         f"With batch norm every activation explodes: tanh {g[('tanh', 'batch', False)].rate:+.3f}, "
@@ -139,8 +181,9 @@ def run(*, fast: bool = False, progress=None) -> Study:
         + f" per layer. Individual gradients at 0.25 and 4 differ by up to {same:.1e} (relative) only through BN's "
         f"epsilon = {EPS:g} (against a pre-activation variance of about 0.03 at scale 0.25), a perturbation of every "
         "layer that the same explosion amplifies.",
-        "Towards the linear regime the rate falls: " + ", ".join(
-            f"{a} {results[(a, 'batch', False, 1.0)].rate:+.3f}" for a in LINEARITY) + ".",
+        "Towards the linear regime the rate falls: "
+        + ", ".join(f"{a} {results[(a, 'batch', False, 1.0)].rate:+.3f}" for a in LINEARITY)
+        + ".",
         f"Residual connections: tanh {_rate_text(g[('tanh', 'batch', True)])}, ReLU "
         f"{_rate_text(g[('relu', 'batch', True)])} per layer.",
         f"Layer norm instead: tanh {_rate_text(g[('tanh', 'layer', False)])}, ReLU "
@@ -149,18 +192,33 @@ def run(*, fast: bool = False, progress=None) -> Study:
     )
     section = Section(
         title="Batch norm at initialisation",
-        text=("The gradient of a unit readout of the last layer's batch with respect to the input batch, against "
-              "depth, for each network; the rate is the batch map's leading Lyapunov exponent per layer. Batch norm "
-              "divides by the batch's spread, which depends on every example: its Jacobian has a component that "
-              "grows the gradient at every layer, whatever the activation and the weights' scale."),
-        figures=(lin_fig, profile, hist), tables=(table,))
+        text=(
+            "The gradient of a unit readout of the last layer's batch with respect to the input batch, against "
+            "depth, for each network; the rate is the batch map's leading Lyapunov exponent per layer. Batch norm "
+            "divides by the batch's spread, which depends on every example: its Jacobian has a component that "
+            "grows the gradient at every layer, whatever the activation and the weights' scale."
+        ),
+        figures=(lin_fig, profile, hist),
+        tables=(table,),
+    )
     main_case = results[("tanh", "batch", False, 1.0)]
     res_case = results[("tanh", "batch", True, 1.0)]
-    summary = (f"A batch-normalised tanh network's gradient grows at {main_case.rate:.3f} per layer at initialisation; "
-               f"no weight scale changes that rate, a more linear activation reduces it, residual connections reduce it "
-               f"to {res_case.rate:.3f}.")
-    return make_study("batch_norm", "Batch normalisation at initialisation", summary, main, [section], list(findings),
-                      fast=fast, config={"width": n, "batch": batch, "depth": depth, "members": members}, extra={})
+    summary = (
+        f"A batch-normalised tanh network's gradient grows at {main_case.rate:.3f} per layer at initialisation; "
+        f"no weight scale changes that rate, a more linear activation reduces it, residual connections reduce it "
+        f"to {res_case.rate:.3f}."
+    )
+    return make_study(
+        "batch_norm",
+        "Batch normalisation at initialisation",
+        summary,
+        main,
+        [section],
+        list(findings),
+        fast=fast,
+        config={"width": n, "batch": batch, "depth": depth, "members": members},
+        extra={},
+    )
 
 
 def _activations(act, norm, W, X, depth):

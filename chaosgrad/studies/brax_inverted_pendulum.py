@@ -17,8 +17,8 @@ import numpy as np
 
 from chaosgrad._diagnosis.diagnose import diagnose
 from chaosgrad._gradients.losses import FinalStateLoss, ReturnLoss
-from chaosgrad._runtime.precision import float64_scope
 from chaosgrad._results.study import Section, Table
+from chaosgrad._runtime.precision import float64_scope
 from chaosgrad.envs import brax as brax_adapter
 from chaosgrad.studies import StudySpec
 from chaosgrad.studies._common import exponent_list, import_optional, lam1, make_study, no_progress
@@ -56,8 +56,14 @@ def run(*, fast: bool = False, progress=None):
     sim = brax_adapter(env, linear_policy, episode="continue")
     y0 = sim.initial_state(0)
     horizons = tuple(n * sim.dt for n in cfg["horizon_steps"])
-    kw = dict(wrt="args", horizons=horizons, members=cfg["members"], transient=0.0,
-              lyapunov_time=cfg["lyapunov_steps"] * sim.dt, k=4)
+    kw = dict(
+        wrt="args",
+        horizons=horizons,
+        members=cfg["members"],
+        transient=0.0,
+        lyapunov_time=cfg["lyapunov_steps"] * sim.dt,
+        k=4,
+    )
     cases = {
         "balancing gain, pole angle": (BALANCING, FinalStateLoss(pole_angle, name="pole angle q[1](T)")),
         "falling gain, pole angle": (FALLING, FinalStateLoss(pole_angle, name="pole angle q[1](T)")),
@@ -76,8 +82,14 @@ def run(*, fast: bool = False, progress=None):
         caption=f"Exponents per unit of simulated time (one environment step is {sim.dt:.3g} s).",
         columns=("case", "gain K", "verdict", "physics", "exponents", "gradient rate"),
         rows=tuple(
-            (label, str(cases[label][0]), d.verdict, d.physics, exponent_list(d),
-             f"{d.gradient_rate:+.3f}" if np.isfinite(d.gradient_rate) else "n/a")
+            (
+                label,
+                str(cases[label][0]),
+                d.verdict,
+                d.physics,
+                exponent_list(d),
+                f"{d.gradient_rate:+.3f}" if np.isfinite(d.gradient_rate) else "n/a",
+            )
             for label, d in results.items()
         ),
     )
@@ -104,10 +116,20 @@ def run(*, fast: bool = False, progress=None):
         f"Brax's alive-bonus return has no gradient at all ({ret.verdict})."
     )
     return make_study(
-        "brax_inverted_pendulum", "Brax inverted pendulum: a third-party physics engine", summary, main, [section],
-        findings, fast=fast,
-        config={"horizon_steps": list(cfg["horizon_steps"]), "members": cfg["members"],
-                "lyapunov_steps": cfg["lyapunov_steps"], "balancing": list(BALANCING), "falling": list(FALLING)},
+        "brax_inverted_pendulum",
+        "Brax inverted pendulum: a third-party physics engine",
+        summary,
+        main,
+        [section],
+        findings,
+        fast=fast,
+        config={
+            "horizon_steps": list(cfg["horizon_steps"]),
+            "members": cfg["members"],
+            "lyapunov_steps": cfg["lyapunov_steps"],
+            "balancing": list(BALANCING),
+            "falling": list(FALLING),
+        },
         extra={label: d for label, d in results.items() if d is not main},
     )
 

@@ -37,16 +37,15 @@ import numpy as np
 from scipy.special import ndtr
 
 from chaosgrad._diagnosis.diagnose import diagnose
+from chaosgrad._diagnosis.words import number
 from chaosgrad._gradients.losses import ReturnLoss
 from chaosgrad._nonsmooth.cause import evidence_words
-from chaosgrad._runtime.precision import float64_scope
-from chaosgrad._simulators.base import MapSimulator
 from chaosgrad._nonsmooth.estimators import interpolation_alpha, smoothed_advice, smoothed_gradients
 from chaosgrad._results.study import Figure, Section, Series, Table
-from chaosgrad._diagnosis.words import number
+from chaosgrad._runtime.precision import float64_scope
+from chaosgrad._simulators.base import MapSimulator
 from chaosgrad.envs import gymnax as gymnax_adapter
-from chaosgrad.studies import StudySpec
-from chaosgrad.studies import _contact_brax
+from chaosgrad.studies import StudySpec, _contact_brax
 from chaosgrad.studies._common import import_optional, make_study, no_progress
 from chaosgrad.studies.gymnax_pendulum import mlp_policy, policy_params
 
@@ -65,8 +64,9 @@ def ball_step(y, e):
     return jnp.stack([jnp.where(hit, -e * x1, x1), jnp.where(hit, -e * y[1], y[1])])
 
 
-def ball_smoothed_gradient(n: int, sigma: float = BALL_SIGMA, e: float = RESTITUTION,
-                           start: tuple = BALL_START) -> tuple[np.ndarray, np.ndarray]:
+def ball_smoothed_gradient(
+    n: int, sigma: float = BALL_SIGMA, e: float = RESTITUTION, start: tuple = BALL_START
+) -> tuple[np.ndarray, np.ndarray]:
     """``d/d(x0, v0) E[v_n]`` with noise ``sigma`` on ``(x0, v0)``, in closed form, and
     the mean of AD's derivative (the first-order estimate's limit).
 
@@ -88,11 +88,24 @@ def ball_smoothed_gradient(n: int, sigma: float = BALL_SIGMA, e: float = RESTITU
 
 def _settings(fast: bool) -> dict:
     if fast:
-        return {"ball_horizons": (2, 3, 4, 5, 6, 8), "ball_samples": 512, "pendulum_horizons": (10, 25, 50, 100),
-                "pendulum_samples": 64, "horizons": (25, 50, 100, 200), "members": 4, "transient": 200.0}
-    return {"ball_horizons": (2, 3, 4, 5, 6, 8, 10), "ball_samples": 4096,
-            "pendulum_horizons": (10, 25, 50, 100, 200, 400), "pendulum_samples": 256,
-            "horizons": (50, 100, 200, 400), "members": 8, "transient": 500.0}
+        return {
+            "ball_horizons": (2, 3, 4, 5, 6, 8),
+            "ball_samples": 512,
+            "pendulum_horizons": (10, 25, 50, 100),
+            "pendulum_samples": 64,
+            "horizons": (25, 50, 100, 200),
+            "members": 4,
+            "transient": 200.0,
+        }
+    return {
+        "ball_horizons": (2, 3, 4, 5, 6, 8, 10),
+        "ball_samples": 4096,
+        "pendulum_horizons": (10, 25, 50, 100, 200, 400),
+        "pendulum_samples": 256,
+        "horizons": (50, 100, 200, 400),
+        "members": 8,
+        "transient": 500.0,
+    }
 
 
 def debiased_norm(result, h: int, which: str) -> float:
@@ -111,9 +124,17 @@ def run(*, fast: bool = False, progress=None):
     gymnax = import_optional("gymnax", "gymnax")
 
     progress("bouncing ball", 0, 4)
-    ball = smoothed_gradients(MapSimulator(ball_step), jnp.asarray(BALL_START), jnp.asarray(RESTITUTION),
-                              horizons=cfg["ball_horizons"], wrt="y0", loss=lambda y: y[1], sigma=BALL_SIGMA,
-                              samples=cfg["ball_samples"], seed=0)
+    ball = smoothed_gradients(
+        MapSimulator(ball_step),
+        jnp.asarray(BALL_START),
+        jnp.asarray(RESTITUTION),
+        horizons=cfg["ball_horizons"],
+        wrt="y0",
+        loss=lambda y: y[1],
+        sigma=BALL_SIGMA,
+        samples=cfg["ball_samples"],
+        seed=0,
+    )
     progress("gymnax Pendulum-v1, both estimators", 1, 4)
     env, env_params = gymnax.make("Pendulum-v1")
     # The study is about the clipped dynamics themselves, measured past Pendulum-v1's
@@ -122,14 +143,32 @@ def run(*, fast: bool = False, progress=None):
     params = policy_params()
     y0 = sim.initial_state(0)
     dtype = y0.env.theta.dtype
-    y0 = eqx.tree_at(lambda s: (s.env.theta, s.env.theta_dot), y0,
-                     (jnp.asarray(SPIN[0], dtype), jnp.asarray(SPIN[1], dtype)))
-    pend = smoothed_gradients(sim, y0, params, horizons=cfg["pendulum_horizons"], wrt="args", loss=ReturnLoss(),
-                              sigma=PENDULUM_SIGMA, samples=cfg["pendulum_samples"], seed=0)
+    y0 = eqx.tree_at(
+        lambda s: (s.env.theta, s.env.theta_dot), y0, (jnp.asarray(SPIN[0], dtype), jnp.asarray(SPIN[1], dtype))
+    )
+    pend = smoothed_gradients(
+        sim,
+        y0,
+        params,
+        horizons=cfg["pendulum_horizons"],
+        wrt="args",
+        loss=ReturnLoss(),
+        sigma=PENDULUM_SIGMA,
+        samples=cfg["pendulum_samples"],
+        seed=0,
+    )
     progress("gymnax Pendulum-v1, diagnosis", 2, 4)
-    main = diagnose(sim, y0, params, name="gymnax Pendulum-v1 (velocity and torque clipped), random policy, spinning",
-                    loss=ReturnLoss(), wrt="args", horizons=cfg["horizons"], members=cfg["members"],
-                    transient=cfg["transient"])
+    main = diagnose(
+        sim,
+        y0,
+        params,
+        name="gymnax Pendulum-v1 (velocity and torque clipped), random policy, spinning",
+        loss=ReturnLoss(),
+        wrt="args",
+        horizons=cfg["horizons"],
+        members=cfg["members"],
+        transient=cfg["transient"],
+    )
     progress("Brax skid (ground contact), both estimators", 3, 4)
     skid = _contact_brax.measure(fast)
     progress("done", 4, 4)
@@ -138,29 +177,56 @@ def run(*, fast: bool = False, progress=None):
     rows = []
     for h, n in enumerate(ball.horizon_steps):
         exact, ad = ball_smoothed_gradient(int(n))
-        rows.append((int(n), f"{exact[0]:+.4f}", f"{ball.first_order[h, 0]:+.4f} (AD mean {ad[0]:+.1f})",
-                     f"{ball.zeroth_order[h, 0]:+.4f} [{ball.zeroth_low[h, 0]:+.4f}, {ball.zeroth_high[h, 0]:+.4f}]",
-                     f"{exact[1]:+.4f}", f"{ball.first_order[h, 1]:+.4f}",
-                     f"{ball.zeroth_order[h, 1]:+.4f} [{ball.zeroth_low[h, 1]:+.4f}, {ball.zeroth_high[h, 1]:+.4f}]",
-                     "yes" if ball.biased[h] else "no"))
+        rows.append(
+            (
+                int(n),
+                f"{exact[0]:+.4f}",
+                f"{ball.first_order[h, 0]:+.4f} (AD mean {ad[0]:+.1f})",
+                f"{ball.zeroth_order[h, 0]:+.4f} [{ball.zeroth_low[h, 0]:+.4f}, {ball.zeroth_high[h, 0]:+.4f}]",
+                f"{exact[1]:+.4f}",
+                f"{ball.first_order[h, 1]:+.4f}",
+                f"{ball.zeroth_order[h, 1]:+.4f} [{ball.zeroth_low[h, 1]:+.4f}, {ball.zeroth_high[h, 1]:+.4f}]",
+                "yes" if ball.biased[h] else "no",
+            )
+        )
     ball_table = Table(
         title="Bouncing ball: d E[v_n] / d(x0, v0) against its closed form",
-        columns=("steps n", "closed form d/dx0", "first order d/dx0", "zeroth order d/dx0 [95% simultaneous]",
-                 "closed form d/dv0", "first order d/dv0", "zeroth order d/dv0 [95%]", "first order biased"),
+        columns=(
+            "steps n",
+            "closed form d/dx0",
+            "first order d/dx0",
+            "zeroth order d/dx0 [95% simultaneous]",
+            "closed form d/dv0",
+            "first order d/dv0",
+            "zeroth order d/dv0 [95%]",
+            "first order biased",
+        ),
         rows=tuple(rows),
-        caption=(f"Ball from x0 = {BALL_START[0]:g} at v0 = {BALL_START[1]:g} towards a wall at 0 (restitution "
-                 f"{RESTITUTION:g}), Gaussian noise of scale {BALL_SIGMA:g} on (x0, v0), {ball.samples} antithetic "
-                 "pairs. The final velocity jumps when the ball bounces; AD's derivative with respect to x0 is "
-                 "exactly 0 at every sample."),
+        caption=(
+            f"Ball from x0 = {BALL_START[0]:g} at v0 = {BALL_START[1]:g} towards a wall at 0 (restitution "
+            f"{RESTITUTION:g}), Gaussian noise of scale {BALL_SIGMA:g} on (x0, v0), {ball.samples} antithetic "
+            "pairs. The final velocity jumps when the ball bounces; AD's derivative with respect to x0 is "
+            "exactly 0 at every sample."
+        ),
     )
     steps = np.arange(ball.step_flags.size)
     ball_fig = Figure(
-        title="Where the ball's program is non-smooth", xlabel="step", ylabel="pairs flagged",
-        series=(Series("pairs whose step disagrees with its derivative", steps.astype(float),
-                       ball.step_flags.astype(float), style="bar"),),
-        caption=(f"Per step of the longest horizon, the pairs of noisy trajectories whose central difference across "
-                 f"the pair disagrees with the step's derivative at the midpoint by more than {ball.tolerance:g} "
-                 "(relative): the steps at which some trajectories hit the wall."),
+        title="Where the ball's program is non-smooth",
+        xlabel="step",
+        ylabel="pairs flagged",
+        series=(
+            Series(
+                "pairs whose step disagrees with its derivative",
+                steps.astype(float),
+                ball.step_flags.astype(float),
+                style="bar",
+            ),
+        ),
+        caption=(
+            f"Per step of the longest horizon, the pairs of noisy trajectories whose central difference across "
+            f"the pair disagrees with the step's derivative at the midpoint by more than {ball.tolerance:g} "
+            "(relative): the steps at which some trajectories hit the wall."
+        ),
     )
 
     T = pend.horizons
@@ -168,36 +234,66 @@ def run(*, fast: bool = False, progress=None):
     n0 = np.array([debiased_norm(pend, h, "zeroth") for h in range(T.size)])
     norm_fig = Figure(
         title="Pendulum: the return's gradient norm against trajectory length (random policy)",
-        xlabel="horizon (steps)", ylabel="|gradient| (debiased)", yscale="log",
-        series=(Series("first order (AD through the clipped steps)", T, n1, style="line+marker"),
-                Series("zeroth order (randomised smoothing)", T, n0, style="line+marker")),
-        caption=(f"Norm of the smoothed return's gradient (sigma = {PENDULUM_SIGMA:g} on the policy's parameters, "
-                 f"{pend.samples} pairs), debiased for each estimate's noise (|mean|^2 - tr Sigma / N)."),
+        xlabel="horizon (steps)",
+        ylabel="|gradient| (debiased)",
+        yscale="log",
+        series=(
+            Series("first order (AD through the clipped steps)", T, n1, style="line+marker"),
+            Series("zeroth order (randomised smoothing)", T, n0, style="line+marker"),
+        ),
+        caption=(
+            f"Norm of the smoothed return's gradient (sigma = {PENDULUM_SIGMA:g} on the policy's parameters, "
+            f"{pend.samples} pairs), debiased for each estimate's noise (|mean|^2 - tr Sigma / N)."
+        ),
     )
     var_fig = Figure(
         title="Pendulum: per-sample variance of each estimator against the horizon",
-        xlabel="horizon (steps)", ylabel="tr Sigma per pair", yscale="log",
-        series=(Series("first order", T, pend.first_order_trace, style="line+marker"),
-                Series("zeroth order", T, pend.zeroth_order_trace, style="line+marker")),
+        xlabel="horizon (steps)",
+        ylabel="tr Sigma per pair",
+        yscale="log",
+        series=(
+            Series("first order", T, pend.first_order_trace, style="line+marker"),
+            Series("zeroth order", T, pend.zeroth_order_trace, style="line+marker"),
+        ),
         caption="Where the first order's curve crosses above the zeroth order's, the first order stops paying.",
     )
     alpha = interpolation_alpha(pend)
     pend_table = Table(
         title="Pendulum: both estimators per horizon",
-        columns=("horizon", "|g| first order", "|g| zeroth order", "tr Sigma first", "tr Sigma zeroth",
-                 "largest |difference| / s.e.", "first order biased", "alpha"),
-        rows=tuple((int(t), number(a), number(b), number(c), number(d), number(z), "yes" if bias else "no",
-                    f"{al:.3f}")
-                   for t, a, b, c, d, z, bias, al in zip(T, n1, n0, pend.first_order_trace, pend.zeroth_order_trace,
-                                                         pend.worst_z, pend.biased, alpha)),
-        caption=(f"Bonferroni-simultaneous intervals over the {pend.first_order.shape[1]} parameters at 95% "
-                 f"(quantile {pend.quantile[-1]:.2f})."),
+        columns=(
+            "horizon",
+            "|g| first order",
+            "|g| zeroth order",
+            "tr Sigma first",
+            "tr Sigma zeroth",
+            "largest |difference| / s.e.",
+            "first order biased",
+            "alpha",
+        ),
+        rows=tuple(
+            (int(t), number(a), number(b), number(c), number(d), number(z), "yes" if bias else "no", f"{al:.3f}")
+            for t, a, b, c, d, z, bias, al in zip(
+                T, n1, n0, pend.first_order_trace, pend.zeroth_order_trace, pend.worst_z, pend.biased, alpha
+            )
+        ),
+        caption=(
+            f"Bonferroni-simultaneous intervals over the {pend.first_order.shape[1]} parameters at 95% "
+            f"(quantile {pend.quantile[-1]:.2f})."
+        ),
     )
     sections = [
-        Section(title="A ball against a wall: a closed form", text=evidence_words(ball), figures=(ball_fig,),
-                tables=(ball_table,)),
-        Section(title="gymnax Pendulum-v1 with clipping: both estimators against the horizon",
-                text=evidence_words(pend), figures=(norm_fig, var_fig), tables=(pend_table,)),
+        Section(
+            title="A ball against a wall: a closed form",
+            text=evidence_words(ball),
+            figures=(ball_fig,),
+            tables=(ball_table,),
+        ),
+        Section(
+            title="gymnax Pendulum-v1 with clipping: both estimators against the horizon",
+            text=evidence_words(pend),
+            figures=(norm_fig, var_fig),
+            tables=(pend_table,),
+        ),
     ]
     skid_section, skid_findings, skid_sentence = _contact_brax.report(skid)
     sections.append(skid_section)
@@ -210,13 +306,18 @@ def run(*, fast: bool = False, progress=None):
         f"{ball.zeroth_high[h4, 0]:+.4f}] and the first order (AD) exactly 0. The first order is biased at n = "
         f"{ball_biased or 'none'}.",
         "Pendulum (random policy, clipping): the first-order estimate is "
-        + ("biased at T = " + ", ".join(str(int(t)) for t in T[pend.biased]) if pend.biased.any() else
-           "not biased at any horizon measured")
+        + (
+            "biased at T = " + ", ".join(str(int(t)) for t in T[pend.biased])
+            if pend.biased.any()
+            else "not biased at any horizon measured"
+        )
         + f"; its per-pair variance grows from {number(pend.first_order_trace[0])} to "
-          f"{number(pend.first_order_trace[-1])} over T = {int(T[0])} to {int(T[-1])} steps, the zeroth order's from "
-          f"{number(pend.zeroth_order_trace[0])} to {number(pend.zeroth_order_trace[-1])}; debiased gradient norm, "
-          "first order: " + ", ".join(f"{number(v)} at T = {int(t)}" for v, t in zip(n1, T))
-        + "; zeroth order: " + ", ".join(f"{number(v)} at T = {int(t)}" for v, t in zip(n0, T))
+        f"{number(pend.first_order_trace[-1])} over T = {int(T[0])} to {int(T[-1])} steps, the zeroth order's from "
+        f"{number(pend.zeroth_order_trace[0])} to {number(pend.zeroth_order_trace[-1])}; debiased gradient norm, "
+        "first order: "
+        + ", ".join(f"{number(v)} at T = {int(t)}" for v, t in zip(n1, T))
+        + "; zeroth order: "
+        + ", ".join(f"{number(v)} at T = {int(t)}" for v, t in zip(n0, T))
         + f" (0: below what {pend.samples} pairs resolve).",
     ]
     pend_advice = smoothed_advice(pend)
@@ -227,23 +328,35 @@ def run(*, fast: bool = False, progress=None):
         f"to the start is 0, while the smoothed loss's gradient at the wall is {exact4[0]:+.3f}; the zeroth-order "
         f"estimate covers it ({ball.zeroth_order[h4, 0]:+.3f}), and the non-smooth cause is confirmed. gymnax "
         "Pendulum-v1, whose velocity and torque are clipped but continuous, "
-        + ("shows a biased first order" if pend.biased.any() else
-           "shows no bias (a clip is Lipschitz, so AD's derivative is the smoothed gradient's integrand)")
+        + (
+            "shows a biased first order"
+            if pend.biased.any()
+            else "shows no bias (a clip is Lipschitz, so AD's derivative is the smoothed gradient's integrand)"
+        )
         + f" on a spinning orbit whose velocity clip engages; the first order's variance grows from "
-          f"{number(pend.first_order_trace[0])} to {number(pend.first_order_trace[-1])} (zeroth order "
-          f"{number(pend.zeroth_order_trace[0])} to {number(pend.zeroth_order_trace[-1])}) over T = {int(T[0])} to "
-          f"{int(T[-1])} steps. {pend_advice[1].text} Its diagnosis: {main.verdict} ({main.physics}). "
-        + skid_sentence
+        f"{number(pend.first_order_trace[0])} to {number(pend.first_order_trace[-1])} (zeroth order "
+        f"{number(pend.zeroth_order_trace[0])} to {number(pend.zeroth_order_trace[-1])}) over T = {int(T[0])} to "
+        f"{int(T[-1])} steps. {pend_advice[1].text} Its diagnosis: {main.verdict} ({main.physics}). " + skid_sentence
     )
     return make_study(
-        "contact", "Contact and clipping: first-order against zeroth-order gradients", summary, main, sections,
-        findings, fast=fast,
-        config={**{k: list(v) if isinstance(v, tuple) else v for k, v in cfg.items()}, "ball_sigma": BALL_SIGMA,
-                "pendulum_sigma": PENDULUM_SIGMA, "restitution": RESTITUTION,
-                "pendulum_start": list(SPIN),
-                **{k: list(v) if isinstance(v, tuple) else v for k, v in _contact_brax.settings(fast).items()},
-                "brax_sigma": _contact_brax.SIGMA, "brax_start": list(_contact_brax.START),
-                "brax_policy_seed": _contact_brax.POLICY_SEED},
+        "contact",
+        "Contact and clipping: first-order against zeroth-order gradients",
+        summary,
+        main,
+        sections,
+        findings,
+        fast=fast,
+        config={
+            **{k: list(v) if isinstance(v, tuple) else v for k, v in cfg.items()},
+            "ball_sigma": BALL_SIGMA,
+            "pendulum_sigma": PENDULUM_SIGMA,
+            "restitution": RESTITUTION,
+            "pendulum_start": list(SPIN),
+            **{k: list(v) if isinstance(v, tuple) else v for k, v in _contact_brax.settings(fast).items()},
+            "brax_sigma": _contact_brax.SIGMA,
+            "brax_start": list(_contact_brax.START),
+            "brax_policy_seed": _contact_brax.POLICY_SEED,
+        },
         extra={},
     )
 
@@ -251,7 +364,9 @@ def run(*, fast: bool = False, progress=None):
 SPEC = StudySpec(
     name="contact",
     title="Contact and clipping",
-    description=("A bouncing ball, a clipped gymnax pendulum and a body on the ground in Brax: first-order (AD) "
-                 "against zeroth-order gradients."),
+    description=(
+        "A bouncing ball, a clipped gymnax pendulum and a body on the ground in Brax: first-order (AD) "
+        "against zeroth-order gradients."
+    ),
     run=run,
 )

@@ -31,18 +31,10 @@ import numpy as np
 
 from chaosgrad._diagnosis.causes import DEFAULT_CAUSES, AbstractCause
 from chaosgrad._diagnosis.diagnose import diagnose
-from chaosgrad._spectra.lyapunov import lyapunov_spectrum
+from chaosgrad._results.study import Figure, Section, Series, Table
 from chaosgrad._runtime.precision import float64_scope
 from chaosgrad._simulators.base import AbstractSimulator, _check_dtype
-from chaosgrad._results.study import Figure, Section, Series, Table
-from chaosgrad.zoo import (
-    dead_relu_fraction,
-    deep_network,
-    jacobian_singular_values,
-    layer_jacobian_norms,
-    saturation_fraction,
-)
-from chaosgrad.zoo._networks import _layer
+from chaosgrad._spectra.lyapunov import lyapunov_spectrum
 from chaosgrad.studies import StudySpec
 from chaosgrad.studies._common import (
     activation_histogram_figure,
@@ -52,11 +44,24 @@ from chaosgrad.studies._common import (
     make_study,
     no_progress,
 )
+from chaosgrad.zoo import (
+    dead_relu_fraction,
+    deep_network,
+    jacobian_singular_values,
+    layer_jacobian_norms,
+    saturation_fraction,
+)
+from chaosgrad.zoo._networks import _layer
 
 ACTIVATIONS = ("sigmoid", "tanh", "relu", "linear")
 INITS = ("gaussian", "orthogonal", "xavier", "he")
 RESOLVED = 1e-15  # singular values below this fraction of sigma_max are float64 round-off
-VARIANTS = {"plain": (False, False), "residual": (True, False), "layer norm": (False, True), "residual + layer norm": (True, True)}
+VARIANTS = {
+    "plain": (False, False),
+    "residual": (True, False),
+    "layer norm": (False, True),
+    "residual + layer norm": (True, True),
+}
 
 
 class LayerByLayer(AbstractSimulator):
@@ -117,8 +122,9 @@ class RescaledNetwork(AbstractCause):
 def per_layer_rate(system) -> tuple[float, float]:
     """lambda_1 of the layer map over all layers of ``system`` and its 95% half-width."""
     depth = system.parameters["depth"]
-    res = lyapunov_spectrum(layer_by_layer(system), system.y0["x"], system.args,
-                            k=1, n_intervals=depth, n_batches=min(8, depth))
+    res = lyapunov_spectrum(
+        layer_by_layer(system), system.y0["x"], system.args, k=1, n_intervals=depth, n_batches=min(8, depth)
+    )
     return float(res.exponents[0]), float(res.uncertainty[0])
 
 
@@ -139,17 +145,27 @@ def _measure(system, batch) -> dict:
     kind, frac = _unit_fraction(system, batch)
     smin = float(sv[-1])
     return {
-        "lambda_1": lam, "se": se, "sv": sv, "smax": float(sv[0]), "smin": smin,
+        "lambda_1": lam,
+        "se": se,
+        "sv": sv,
+        "smax": float(sv[0]),
+        "smin": smin,
         "spread_log10": float(np.log10(sv[0] / smin)) if smin > 0 else math.inf,
-        "gain_ratio_max": float(np.max(gains / w_norms)), "layer_gains": gains, "w_norms": w_norms,
-        "fraction_kind": kind, "fraction": frac,
+        "gain_ratio_max": float(np.max(gains / w_norms)),
+        "layer_gains": gains,
+        "w_norms": w_norms,
+        "fraction_kind": kind,
+        "fraction": frac,
     }
 
 
 def _settings(fast: bool) -> dict:
     horizons = [4.0, 8.0, 12.0, 16.0] if fast else [4.0, 8.0, 12.0, 16.0, 20.0, 24.0, 28.0, 32.0]
     return dict(
-        width=100, depth=16 if fast else 32, headline_depth=int(horizons[-1]), horizons=horizons,
+        width=100,
+        depth=16 if fast else 32,
+        headline_depth=int(horizons[-1]),
+        horizons=horizons,
         members=4 if fast else 8,
         inits=("gaussian", "orthogonal") if fast else INITS,
         sigma_ws=[0.5, 1.0, 2.0, 4.0, 8.0] if fast else [0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0],
@@ -178,10 +194,18 @@ def _comparison(cfg, batch, progress):
         system = deep_network(depth=cfg["depth"], width=cfg["width"], activation=act, init=init)
         m = _measure(system, batch)
         measured[(act, init)] = m
-        table_rows.append((
-            act, init, f"{m['lambda_1']:+.3f} ± {m['se']:.3f}", f"{m['smax']:.3g}", f"{m['smin']:.3g}",
-            _spread_text(m), f"{m['gain_ratio_max']:.3f}", _fmt_frac(m["fraction_kind"], m["fraction"]),
-        ))
+        table_rows.append(
+            (
+                act,
+                init,
+                f"{m['lambda_1']:+.3f} ± {m['se']:.3f}",
+                f"{m['smax']:.3g}",
+                f"{m['smin']:.3g}",
+                _spread_text(m),
+                f"{m['gain_ratio_max']:.3f}",
+                _fmt_frac(m["fraction_kind"], m["fraction"]),
+            )
+        )
     progress("activations and initialisations", len(combos), len(combos))
     table = Table(
         title=f"Activation and initialisation (depth {cfg['depth']}, width {cfg['width']}, sigma_w = 1, no bias)",
@@ -192,18 +216,38 @@ def _comparison(cfg, batch, progress):
             "to its weights (sigmoid: at most 0.25); unit fractions over 32 random inputs. Gaussian N(0, 1/n), "
             "orthogonal (Haar), Xavier (uniform, variance 1/n for square layers) and He N(0, 2/n)."
         ),
-        columns=("activation", "init", "lambda_1 per layer", "sigma_max", "sigma_min", "log10 spread",
-                 "max ||D_l|| / ||W_l||", "units"),
+        columns=(
+            "activation",
+            "init",
+            "lambda_1 per layer",
+            "sigma_max",
+            "sigma_min",
+            "log10 spread",
+            "max ||D_l|| / ||W_l||",
+            "units",
+        ),
         rows=tuple(table_rows),
     )
-    shown = [k for k in (("linear", "orthogonal"), ("tanh", "orthogonal"), ("tanh", "gaussian"), ("relu", "he"),
-                         ("relu", "gaussian"), ("sigmoid", "gaussian"), ("sigmoid", "orthogonal")) if k in measured]
+    shown = [
+        k
+        for k in (
+            ("linear", "orthogonal"),
+            ("tanh", "orthogonal"),
+            ("tanh", "gaussian"),
+            ("relu", "he"),
+            ("relu", "gaussian"),
+            ("sigmoid", "gaussian"),
+            ("sigmoid", "orthogonal"),
+        )
+        if k in measured
+    ]
     series = []
     for act, init in shown:
         sv = measured[(act, init)]["sv"]
         resolved = sv > RESOLVED * sv[0]
-        series.append(Series(f"{act}, {init}", np.arange(1, sv.size + 1, dtype=float)[resolved], sv[resolved],
-                             style="line"))
+        series.append(
+            Series(f"{act}, {init}", np.arange(1, sv.size + 1, dtype=float)[resolved], sv[resolved], style="line")
+        )
     series.append(Series("isometry (all 1)", np.zeros(1), np.ones(1), style="hline"))
     figure = Figure(
         title="Singular values of the input-output Jacobian",
@@ -214,7 +258,10 @@ def _comparison(cfg, batch, progress):
             "(vanishing). Values below 1e-15 sigma_max are not resolved by float64 and are left out, as are exact zeros "
             "(ReLU units dead for this input)."
         ),
-        xlabel="index i", ylabel="sigma_i", yscale="log", series=tuple(series),
+        xlabel="index i",
+        ylabel="sigma_i",
+        yscale="log",
+        series=tuple(series),
     )
     return measured, table, figure
 
@@ -239,12 +286,21 @@ def _sigma_sweep(cfg, batch, progress):
             "finite width and depth shift it), ReLU near sigma_w = sqrt(2) (He), while sigmoid stays negative even at "
             "sigma_w = 8: its derivative is at most 1/4."
         ),
-        xlabel="sigma_w", ylabel="lambda_1 (1 / layer)", xscale="log",
+        xlabel="sigma_w",
+        ylabel="lambda_1 (1 / layer)",
+        xscale="log",
         series=tuple(
-            Series(act, x, rates[act][:, 0], lower=rates[act][:, 0] - 2 * rates[act][:, 1],
-                   upper=rates[act][:, 0] + 2 * rates[act][:, 1], style="line+marker")
+            Series(
+                act,
+                x,
+                rates[act][:, 0],
+                lower=rates[act][:, 0] - 2 * rates[act][:, 1],
+                upper=rates[act][:, 0] + 2 * rates[act][:, 1],
+                style="line+marker",
+            )
             for act in rates
-        ) + (Series("zero", np.zeros(1), np.zeros(1), style="hline"),),
+        )
+        + (Series("zero", np.zeros(1), np.zeros(1), style="hline"),),
     )
     frac_fig = Figure(
         title="Saturated and dead units against the weight scale",
@@ -254,9 +310,13 @@ def _sigma_sweep(cfg, batch, progress):
             "lambda_1 rises with sigma_w in the figure above: in these networks saturation is not what makes "
             "sigmoid gradients vanish. The ReLU fraction does not depend on the scale (ReLU is homogeneous)."
         ),
-        xlabel="sigma_w", ylabel="fraction of units", xscale="log",
-        series=tuple(Series(f"{act} ({'dead' if act == 'relu' else 'saturated'})", x, fracs[act], style="line+marker")
-                     for act in fracs),
+        xlabel="sigma_w",
+        ylabel="fraction of units",
+        xscale="log",
+        series=tuple(
+            Series(f"{act} ({'dead' if act == 'relu' else 'saturated'})", x, fracs[act], style="line+marker")
+            for act in fracs
+        ),
     )
     return rates, fracs, rate_fig, frac_fig
 
@@ -277,7 +337,9 @@ def _bound_figure(measured, cfg) -> Figure:
             "(lines). The bound holds at every layer and is nearly attained with sigma_w = 1 (pre-activations near 0, "
             "where sigmoid' = 1/4); with sigma_w = 4 saturated units pull the gain further below it."
         ),
-        xlabel="layer l", ylabel="spectral norm", series=tuple(series),
+        xlabel="layer l",
+        ylabel="spectral norm",
+        series=tuple(series),
     )
 
 
@@ -287,12 +349,27 @@ def _variants(cfg, batch, progress):
     for j, (act, name) in enumerate(combos):
         progress(f"{act}, {name}", j, len(combos))
         residual, layer_norm = VARIANTS[name]
-        system = deep_network(depth=cfg["depth"], width=cfg["width"], activation=act, init="gaussian",
-                              residual=residual, layer_norm=layer_norm)
+        system = deep_network(
+            depth=cfg["depth"],
+            width=cfg["width"],
+            activation=act,
+            init="gaussian",
+            residual=residual,
+            layer_norm=layer_norm,
+        )
         m = _measure(system, batch)
         measured[(act, name)] = m
-        rows.append((act, name, f"{m['lambda_1']:+.3f} ± {m['se']:.3f}", f"{m['smax']:.3g}", f"{m['smin']:.3g}",
-                     _spread_text(m), _fmt_frac(m["fraction_kind"], m["fraction"])))
+        rows.append(
+            (
+                act,
+                name,
+                f"{m['lambda_1']:+.3f} ± {m['se']:.3f}",
+                f"{m['smax']:.3g}",
+                f"{m['smin']:.3g}",
+                _spread_text(m),
+                _fmt_frac(m["fraction_kind"], m["fraction"]),
+            )
+        )
     progress("residual and layer norm", len(combos), len(combos))
     table = Table(
         title=f"Residual connections and layer normalisation (Gaussian weights, depth {cfg['depth']})",
@@ -319,17 +396,35 @@ def run(*, fast: bool = False, progress=None):
     halved = {"W": 0.5 * headline.args["W"], "b": headline.args["b"]}
     critical = deep_network(depth=depth_h, width=cfg["width"], activation="tanh", init="orthogonal")
     ablations = (
-        RescaledNetwork("weights-halved", "the same sigmoid network with every W_l halved (pre-activations halved, "
-                        "further from saturation)", sim, halved),
-        RescaledNetwork("tanh-critical-orthogonal", "tanh activation with orthogonal weights at sigma_w = 1 "
-                        "(the critical, non-saturated initialisation)", layer_by_layer(critical), critical.args),
+        RescaledNetwork(
+            "weights-halved",
+            "the same sigmoid network with every W_l halved (pre-activations halved, further from saturation)",
+            sim,
+            halved,
+        ),
+        RescaledNetwork(
+            "tanh-critical-orthogonal",
+            "tanh activation with orthogonal weights at sigma_w = 1 (the critical, non-saturated initialisation)",
+            layer_by_layer(critical),
+            critical.args,
+        ),
     )
     progress("diagnosis of the deep sigmoid network", 0, 1)
     # The network is finite: no transient, Lyapunov time = depth, horizons <= depth.
     main = diagnose(
-        sim, headline.y0["x"], headline.args, wrt="y0", horizons=horizons, members=members, transient=0.0,
-        lyapunov_time=float(depth_h), k=2 if fast else 4, causes=DEFAULT_CAUSES + ablations, literature=headline.literature,
-        name=f"{headline.title}, read layer by layer", progress=progress,
+        sim,
+        headline.y0["x"],
+        headline.args,
+        wrt="y0",
+        horizons=horizons,
+        members=members,
+        transient=0.0,
+        lyapunov_time=float(depth_h),
+        k=2 if fast else 4,
+        causes=DEFAULT_CAUSES + ablations,
+        literature=headline.literature,
+        name=f"{headline.title}, read layer by layer",
+        progress=progress,
     )
     head_sat = float(np.mean(saturation_fraction(headline, batch)))
 
@@ -414,7 +509,8 @@ def run(*, fast: bool = False, progress=None):
                 "that map (Benettin/QR over all layers); over L layers gradients change by about exp(L lambda_1). "
                 "Dynamical isometry means every singular value of the input-output Jacobian near 1."
             ),
-            figures=(sv_figure,), tables=(comp_table,),
+            figures=(sv_figure,),
+            tables=(comp_table,),
         ),
         Section(
             title="Weight scale, the quarter bound and saturation",
@@ -442,9 +538,15 @@ def run(*, fast: bool = False, progress=None):
     )
     extra = {}
     return make_study(
-        "deep_network", "Deep networks read layer by layer", summary, main, sections, findings, fast=fast,
-        config={k: (list(v) if isinstance(v, (tuple, list)) else v) for k, v in cfg.items()} | {
-            "headline": "sigmoid, Gaussian N(0, 1/n), width %d, depth %d" % (cfg["width"], depth_h)},
+        "deep_network",
+        "Deep networks read layer by layer",
+        summary,
+        main,
+        sections,
+        findings,
+        fast=fast,
+        config={k: (list(v) if isinstance(v, (tuple, list)) else v) for k, v in cfg.items()}
+        | {"headline": f"sigmoid, Gaussian N(0, 1/n), width {cfg['width']}, depth {depth_h}"},
         extra=extra,
     )
 
@@ -458,11 +560,16 @@ def _layerwise_section(headline, main, batch, depth) -> Section:
     samples = activation_samples(headline.simulator, y0s, headline.args, keep, read=lambda y: y["x"])
     return Section(
         title="Layer-wise gradient scale and activations",
-        text=("The headline network's backpropagated gradient at each layer (from the diagnosis's longest window) "
-              "and the distribution of its activations at four depths, over 32 Gaussian inputs."),
-        figures=(layerwise_gradient_figure({"sigmoid, Gaussian": main.gradient}),
-                 activation_histogram_figure({f"layer {k}": v for k, v in samples.items()},
-                                             title="Activations of the headline network")),
+        text=(
+            "The headline network's backpropagated gradient at each layer (from the diagnosis's longest window) "
+            "and the distribution of its activations at four depths, over 32 Gaussian inputs."
+        ),
+        figures=(
+            layerwise_gradient_figure({"sigmoid, Gaussian": main.gradient}),
+            activation_histogram_figure(
+                {f"layer {k}": v for k, v in samples.items()}, title="Activations of the headline network"
+            ),
+        ),
     )
 
 

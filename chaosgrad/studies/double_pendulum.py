@@ -22,14 +22,14 @@ import jax
 import numpy as np
 
 from chaosgrad._gradients.losses import FinalStateLoss
-from chaosgrad._simulators.ode import ODESimulator
-from chaosgrad._runtime.precision import float64_scope
-from chaosgrad._spectra.reference import exponent_uncertainty
 from chaosgrad._results.study import Figure, Section, Series, Table
-from chaosgrad.zoo import double_pendulum, double_pendulum_energy
-from chaosgrad.zoo._flows import double_pendulum_vector_field
+from chaosgrad._runtime.precision import float64_scope
+from chaosgrad._simulators.ode import ODESimulator
+from chaosgrad._spectra.reference import exponent_uncertainty
 from chaosgrad.studies import StudySpec
 from chaosgrad.studies._common import diagnose_system, lam1, make_study, no_progress
+from chaosgrad.zoo import double_pendulum, double_pendulum_energy
+from chaosgrad.zoo._flows import double_pendulum_vector_field
 
 DT = 0.02
 E_REST = -(1.0 + 1.0) * 9.8 * 1.0 - 1.0 * 9.8 * 1.0  # both links hanging down: -(m1 + m2) g l1 - m2 g l2
@@ -70,9 +70,7 @@ def _pairs_table(results: dict) -> Table:
         lam = np.asarray(res.exponents)
         n = lam.size
         u = [exponent_uncertainty(res, i) for i in range(n)]
-        pairs = [
-            f"{lam[i] + lam[n - 1 - i]:+.4f} ± {float(np.hypot(u[i], u[n - 1 - i])):.4f}" for i in range(n // 2)
-        ]
+        pairs = [f"{lam[i] + lam[n - 1 - i]:+.4f} ± {float(np.hypot(u[i], u[n - 1 - i])):.4f}" for i in range(n // 2)]
         rows.append((label, ", ".join(f"{v:+.4f}" for v in lam), *pairs, f"{lam.sum():+.2e}"))
     return Table(
         title="Exponents in ± pairs",
@@ -98,7 +96,9 @@ def run(*, fast: bool = False, progress=None):
     # zoo's (Dopri8 at half the step); fast mode Dopri8 at the user's step, half the cost
     # of the reference-step ablation (its eighth-order error at dt = 0.02 is still far
     # below the statistical error of the exponents).
-    reference = midpoint.reference if not fast else ODESimulator(double_pendulum_vector_field, solver=diffrax.Dopri8(), dt=DT)
+    reference = (
+        midpoint.reference if not fast else ODESimulator(double_pendulum_vector_field, solver=diffrax.Dopri8(), dt=DT)
+    )
     kw["reference"] = reference
     progress("implicit midpoint", 0, 3)
     main = diagnose_system(midpoint, **kw)
@@ -117,10 +117,12 @@ def run(*, fast: bool = False, progress=None):
         f"{', '.join(main.causes) or 'none'}; lambda_1 = {lp:.3f} ± {up:.3f} (literature about {lit}, DAPPER, rough) and "
         f"the gradient of theta_1(T) grows at {main.gradient_rate:.3f} [{main.gradient_interval[0]:.3f}, "
         f"{main.gradient_interval[1]:.3f}].",
-        "Midpoint exponents " + ", ".join(f"{v:+.4f}" for v in mid_num.exponents)
+        "Midpoint exponents "
+        + ", ".join(f"{v:+.4f}" for v in mid_num.exponents)
         + f": pair sums {mid_num.exponents[0] + mid_num.exponents[3]:+.4f} and "
         f"{mid_num.exponents[1] + mid_num.exponents[2]:+.4f}, total {mid_num.exponents.sum():+.1e}.",
-        "Heun exponents " + ", ".join(f"{v:+.4f}" for v in heun_num.exponents)
+        "Heun exponents "
+        + ", ".join(f"{v:+.4f}" for v in heun_num.exponents)
         + f": pair sums {heun_num.exponents[0] + heun_num.exponents[3]:+.4f} and "
         f"{heun_num.exponents[1] + heun_num.exponents[2]:+.4f}, total {heun_num.exponents.sum():+.1e} "
         "(negative: Heun contracts phase-space volume).",
@@ -152,7 +154,8 @@ def run(*, fast: bool = False, progress=None):
             "oscillates within a narrow band (a nearby Hamiltonian is conserved); Heun's drifts down by tens of "
             f"units towards rest (E_rest - E0 = {E_REST - float(double_pendulum_energy(heun.y0, heun.args)):.1f})."
         ),
-        xlabel="time t", ylabel="energy error H(t) - H(0)",
+        xlabel="time t",
+        ylabel="energy error H(t) - H(0)",
         series=(
             Series("implicit midpoint (symplectic)", t_mid, e_mid, style="line"),
             Series("Heun (not symplectic)", t_heun, e_heun, style="line"),
@@ -169,11 +172,15 @@ def run(*, fast: bool = False, progress=None):
                 "the extra diagnoses below."
             ),
             figures=(energy_fig,),
-            tables=(_pairs_table({
-                "reference flow (Dopri8)": main.lambda_physical,
-                f"implicit midpoint, dt = {DT:g}": mid_num,
-                f"Heun, dt = {DT:g}": heun_num,
-            }),),
+            tables=(
+                _pairs_table(
+                    {
+                        "reference flow (Dopri8)": main.lambda_physical,
+                        f"implicit midpoint, dt = {DT:g}": mid_num,
+                        f"Heun, dt = {DT:g}": heun_num,
+                    }
+                ),
+            ),
         ),
     ]
     summary = (
@@ -184,10 +191,20 @@ def run(*, fast: bool = False, progress=None):
         f"{other.gradient_rate:.2f} (verdict {other.verdict}, causes {', '.join(other.causes) or 'none'})."
     )
     return make_study(
-        "double_pendulum", "Double pendulum: symplectic against non-symplectic integration", summary, main, sections,
-        findings, fast=fast,
-        config={"dt": DT, "members": cfg["members"], "lyapunov_time": cfg["lyapunov_time"],
-                "horizons": [float(h) for h in cfg["horizons"]], "energy_time": cfg["energy_time"]},
+        "double_pendulum",
+        "Double pendulum: symplectic against non-symplectic integration",
+        summary,
+        main,
+        sections,
+        findings,
+        fast=fast,
+        config={
+            "dt": DT,
+            "members": cfg["members"],
+            "lyapunov_time": cfg["lyapunov_time"],
+            "horizons": [float(h) for h in cfg["horizons"]],
+            "energy_time": cfg["energy_time"],
+        },
         extra={f"Heun, dt = {DT:g}": other},
     )
 

@@ -21,8 +21,8 @@ import numpy as np
 
 from chaosgrad._diagnosis.diagnose import diagnose
 from chaosgrad._gradients.losses import ReturnLoss
-from chaosgrad._runtime.precision import float64_scope
 from chaosgrad._results.study import Section, Table
+from chaosgrad._runtime.precision import float64_scope
 from chaosgrad.envs import gymnax as gymnax_adapter
 from chaosgrad.studies import StudySpec
 from chaosgrad.studies._common import exponent_list, import_optional, lam1, make_study, no_progress
@@ -61,10 +61,14 @@ def run(*, fast: bool = False, progress=None):
     gymnax = import_optional("gymnax", "gymnax")
     env, env_params = gymnax.make("Pendulum-v1")
     params = policy_params()
-    kw = dict(loss=ReturnLoss(), wrt="args", horizons=cfg["horizons"], members=cfg["members"], transient=cfg["transient"])
+    kw = dict(
+        loss=ReturnLoss(), wrt="args", horizons=cfg["horizons"], members=cfg["members"], transient=cfg["transient"]
+    )
 
     variants = {
-        "as shipped (transitions detached)": gymnax_adapter(env, env_params, mlp_policy, transition_gradients="as-shipped"),
+        "as shipped (transitions detached)": gymnax_adapter(
+            env, env_params, mlp_policy, transition_gradients="as-shipped"
+        ),
         "transition gradients, every leaf": gymnax_adapter(env, env_params, mlp_policy),
         "transition gradients, tangent = (theta, theta_dot)": gymnax_adapter(
             env, env_params, mlp_policy, tangent=lambda s: (s.theta, s.theta_dot)
@@ -79,8 +83,14 @@ def run(*, fast: bool = False, progress=None):
     lp, up = lam1(main)
 
     rows = tuple(
-        (label, d.verdict, d.physics, exponent_list(d), f"{d.gradient_rate:+.4f}" if np.isfinite(d.gradient_rate) else "n/a",
-         "; ".join(n for n in d.notes if "never reads" in n or "derivative with respect to the state" in n) or "-")
+        (
+            label,
+            d.verdict,
+            d.physics,
+            exponent_list(d),
+            f"{d.gradient_rate:+.4f}" if np.isfinite(d.gradient_rate) else "n/a",
+            "; ".join(n for n in d.notes if "never reads" in n or "derivative with respect to the state" in n) or "-",
+        )
         for label, d in results.items()
     )
     table = Table(
@@ -111,7 +121,11 @@ def run(*, fast: bool = False, progress=None):
         "stop_gradient), before anything else is measured. The return's gradient is then only each step's direct "
         f"dependence on its own action (a myopic gradient): its median grows {median[-1] / median[0]:.2f}-fold while "
         f"the horizon grows {T[-1] / T[0]:.0f}-fold, i.e. linearly, not exponentially. Verdict {shipped.verdict}"
-        + (": over one window a linear growth cannot be told from a slow exponential one" if shipped.verdict == "inconclusive" else "")
+        + (
+            ": over one window a linear growth cannot be told from a slow exponential one"
+            if shipped.verdict == "inconclusive"
+            else ""
+        )
         + ".",
         f"Every leaf as the tangent space: exponents {exponent_list(every)}; the probe names last_u as a leaf the step never "
         "reads.",
@@ -126,9 +140,18 @@ def run(*, fast: bool = False, progress=None):
         f"{main.physics} (lambda_1 = {lp:+.4f} ± {up:.4f} per step) and the verdict is {main.verdict}."
     )
     return make_study(
-        "gymnax_pendulum", "gymnax Pendulum-v1: a third-party environment, three ways", summary, main, [section],
-        findings, fast=fast, config={**{k: list(v) if isinstance(v, tuple) else v for k, v in cfg.items()},
-                                     "policy_seed": POLICY_SEED, "hidden": HIDDEN},
+        "gymnax_pendulum",
+        "gymnax Pendulum-v1: a third-party environment, three ways",
+        summary,
+        main,
+        [section],
+        findings,
+        fast=fast,
+        config={
+            **{k: list(v) if isinstance(v, tuple) else v for k, v in cfg.items()},
+            "policy_seed": POLICY_SEED,
+            "hidden": HIDDEN,
+        },
         extra={label: d for label, d in results.items() if d is not main},
     )
 

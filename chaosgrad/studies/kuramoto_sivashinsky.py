@@ -19,16 +19,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from chaosgrad._gradients.losses import FinalStateLoss
-from chaosgrad._spectra.lyapunov import lyapunov_spectrum
-from chaosgrad._runtime.precision import float64_scope
-from chaosgrad._spectra.reference import exponent_uncertainty
-from chaosgrad._simulators.rk import RK4
-from chaosgrad._results.study import Figure, Section, Series, Table
 from chaosgrad._diagnosis.words import finite, number
-from chaosgrad.zoo import kuramoto_sivashinsky
+from chaosgrad._gradients.losses import FinalStateLoss
+from chaosgrad._results.study import Figure, Section, Series, Table
+from chaosgrad._runtime.precision import float64_scope
+from chaosgrad._simulators.rk import RK4
+from chaosgrad._spectra.lyapunov import lyapunov_spectrum
+from chaosgrad._spectra.reference import exponent_uncertainty
 from chaosgrad.studies import StudySpec
 from chaosgrad.studies._common import diagnose_system, fmt, lam1, make_study, no_progress
+from chaosgrad.zoo import kuramoto_sivashinsky
 
 EXPLICIT_DT = 0.05
 RK4_REAL_BOUND = 2.785  # classical RK4's stability interval on the negative real axis
@@ -63,12 +63,16 @@ def _literature_table(d22, d36) -> Table:
         lit_exp = lit.get("exponents", [])
         res = d.lambda_physical
         for i in range(res.k):
-            rows.append((
-                label if i == 0 else "", str(i + 1), f"{res.exponents[i]:+.4f} ± {exponent_uncertainty(res, i):.4f}",
-                f"{d.lambda_numerical.exponents[i]:+.4f}",
-                (f"{lit_exp[i]:+.3f}" if i < len(lit_exp) else "n/a")
-                + (" (0.043–0.048)" if i == 0 and "lambda_1_range" in lit else ""),
-            ))
+            rows.append(
+                (
+                    label if i == 0 else "",
+                    str(i + 1),
+                    f"{res.exponents[i]:+.4f} ± {exponent_uncertainty(res, i):.4f}",
+                    f"{d.lambda_numerical.exponents[i]:+.4f}",
+                    (f"{lit_exp[i]:+.3f}" if i < len(lit_exp) else "n/a")
+                    + (" (0.043–0.048)" if i == 0 and "lambda_1_range" in lit else ""),
+                )
+            )
     return Table(
         title="Leading exponents against the literature",
         caption=(
@@ -87,11 +91,21 @@ def _exponent_figure(d22, d36) -> Figure:
         res = d.lambda_physical
         i = np.arange(1, res.k + 1, dtype=float)
         u = np.array([exponent_uncertainty(res, j) for j in range(res.k)])
-        series.append(Series(f"{label}, measured (95% interval)", i, res.exponents, lower=res.exponents - u,
-                             upper=res.exponents + u, style="line+marker"))
+        series.append(
+            Series(
+                f"{label}, measured (95% interval)",
+                i,
+                res.exponents,
+                lower=res.exponents - u,
+                upper=res.exponents + u,
+                style="line+marker",
+            )
+        )
         lit = (d.literature or {}).get("exponents")
         if lit:
-            series.append(Series(f"{label}, literature", np.arange(1, len(lit) + 1, dtype=float), np.asarray(lit), style="marker"))
+            series.append(
+                Series(f"{label}, literature", np.arange(1, len(lit) + 1, dtype=float), np.asarray(lit), style="marker")
+            )
     series.append(Series("zero", np.zeros(1), np.zeros(1), style="hline"))
     return Figure(
         title="Leading Lyapunov exponents of Kuramoto–Sivashinsky",
@@ -100,7 +114,9 @@ def _exponent_figure(d22, d36) -> Figure:
             "unstable directions (extensive chaos) and a larger lambda_1; both have exponents near zero from the "
             "time and space translation symmetries."
         ),
-        xlabel="index i", ylabel="lambda_i (1 / time unit)", series=tuple(series),
+        xlabel="index i",
+        ylabel="lambda_i (1 / time unit)",
+        series=tuple(series),
     )
 
 
@@ -126,11 +142,17 @@ def run(*, fast: bool = False, progress=None):
         progress(f"RK4 stability dt = {dt:g}", 0, 1)
         s = kuramoto_sivashinsky(L=22.0, solver=RK4(), dt=dt)
         res = lyapunov_spectrum(s.simulator, s.y0, s.args, k=1, time=cfg["stability_time"], interval=10 * dt)
-        stability_rows.append((
-            f"RK4, dt = {dt:g}", f"{dt * stiff:.2f}", res.status,
-            "none" if res.first_nonfinite_interval is None else f"{res.first_nonfinite_interval * res.interval:.3g}",
-            fmt(float(res.exponents[0]), 3),
-        ))
+        stability_rows.append(
+            (
+                f"RK4, dt = {dt:g}",
+                f"{dt * stiff:.2f}",
+                res.status,
+                "none"
+                if res.first_nonfinite_interval is None
+                else f"{res.first_nonfinite_interval * res.interval:.3g}",
+                fmt(float(res.exponents[0]), 3),
+            )
+        )
 
     lp, up = lam1(main)
     lit22 = main.literature or {}
@@ -156,28 +178,36 @@ def run(*, fast: bool = False, progress=None):
             findings.append(f"Explicit RK4: {rec.text}")
     l36 = d36.lambda_physical.exponents
     findings.append(
-        "L = 36: " + ", ".join(f"{v:+.4f}" for v in l36) + " against "
+        "L = 36: "
+        + ", ".join(f"{v:+.4f}" for v in l36)
+        + " against "
         + ", ".join(f"{v:+.3f}" for v in (d36.literature or {}).get("exponents", []))
         + f" (Edson et al. 2019); verdict {d36.verdict} ({d36.physics})."
     )
     n_pos36 = int(np.sum(l36 - np.array([exponent_uncertainty(d36.lambda_physical, i) for i in range(l36.size)]) > 0))
-    findings.append(f"L = 36 has {n_pos36} exponents positive beyond two uncertainties, L = 22 has "
-                    f"{int(np.sum(main.lambda_physical.exponents - np.array([exponent_uncertainty(main.lambda_physical, i) for i in range(3)]) > 0))}.")
+    findings.append(
+        f"L = 36 has {n_pos36} exponents positive beyond two uncertainties, L = 22 has "
+        f"{int(np.sum(main.lambda_physical.exponents - np.array([exponent_uncertainty(main.lambda_physical, i) for i in range(3)]) > 0))}."
+    )
     if fast:
-        findings.append(f"Fast mode: Lyapunov time {cfg['lyapunov_time']:g}, {cfg['members']} members, no RK4 step table.")
+        findings.append(
+            f"Fast mode: Lyapunov time {cfg['lyapunov_time']:g}, {cfg['members']} members, no RK4 step table."
+        )
 
     tables = [_literature_table(main, d36)]
     if stability_rows:
-        tables.append(Table(
-            title="Explicit RK4 against the stiffness bound",
-            caption=(
-                f"Classical RK4 is stable on the negative real axis for dt |c| < {RK4_REAL_BOUND}; the stiffest kept "
-                f"mode has |c_K| = {stiff:.0f}, so the bound is dt < {bound:.4f}. Each row is a Benettin run of "
-                f"{cfg['stability_time']:g} time units."
-            ),
-            columns=("integrator", "dt |c_K|", "status", "first non-finite time", "lambda_1"),
-            rows=tuple(stability_rows),
-        ))
+        tables.append(
+            Table(
+                title="Explicit RK4 against the stiffness bound",
+                caption=(
+                    f"Classical RK4 is stable on the negative real axis for dt |c| < {RK4_REAL_BOUND}; the stiffest kept "
+                    f"mode has |c_K| = {stiff:.0f}, so the bound is dt < {bound:.4f}. Each row is a Benettin run of "
+                    f"{cfg['stability_time']:g} time units."
+                ),
+                columns=("integrator", "dt |c_K|", "status", "first non-finite time", "lambda_1"),
+                rows=tuple(stability_rows),
+            )
+        )
     sections = [
         Section(
             title="Stiffness: explicit RK4 against ETDRK4",
@@ -203,10 +233,20 @@ def run(*, fast: bool = False, progress=None):
         f"modes need dt < {bound:.4f}. At L = 36 lambda_1 = {l36[0]:.3f} (Edson et al. 2019: 0.080)."
     )
     return make_study(
-        "kuramoto_sivashinsky", "Kuramoto–Sivashinsky: a stiff chaotic PDE, explicit against exponential integration",
-        summary, main, sections, findings, fast=fast,
-        config={"members": cfg["members"], "lyapunov_time": cfg["lyapunov_time"], "explicit_dt": EXPLICIT_DT,
-                "horizons": [float(h) for h in cfg["horizons"]], "n_grid": 64},
+        "kuramoto_sivashinsky",
+        "Kuramoto–Sivashinsky: a stiff chaotic PDE, explicit against exponential integration",
+        summary,
+        main,
+        sections,
+        findings,
+        fast=fast,
+        config={
+            "members": cfg["members"],
+            "lyapunov_time": cfg["lyapunov_time"],
+            "explicit_dt": EXPLICIT_DT,
+            "horizons": [float(h) for h in cfg["horizons"]],
+            "n_grid": 64,
+        },
         extra={f"explicit RK4, dt = {EXPLICIT_DT:g}": explicit, "ETDRK4, L = 36": d36},
     )
 

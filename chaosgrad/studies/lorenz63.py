@@ -13,9 +13,8 @@ from __future__ import annotations
 import numpy as np
 
 from chaosgrad._gradients.losses import FinalStateLoss
-from chaosgrad._runtime.precision import float64_scope
 from chaosgrad._results.study import Study
-from chaosgrad.zoo import lorenz63
+from chaosgrad._runtime.precision import float64_scope
 from chaosgrad.studies import StudySpec
 from chaosgrad.studies._common import (
     Section,
@@ -30,6 +29,7 @@ from chaosgrad.studies._common import (
     transitions,
     verdict_table,
 )
+from chaosgrad.zoo import lorenz63
 
 RHO_HOPF = 10.0 * (10.0 + 8.0 / 3.0 + 3.0) / (10.0 - 8.0 / 3.0 - 1.0)
 # The chaotic attractor exists from rho ~ 24.06 (Kaplan & Yorke 1979; Sparrow 1982),
@@ -55,11 +55,15 @@ def run(*, fast: bool = False, progress=None) -> Study:
     horizons = np.geomspace(25.0 / 16, 25.0, 9)
     system = lorenz63()
     progress("diagnosis at rho = 28", 0, 1)
-    main = diagnose_system(system, wrt="rho", loss=loss, members=members, lyapunov_time=lyap_time, k=3, horizons=horizons)
+    main = diagnose_system(
+        system, wrt="rho", loss=loss, members=members, lyapunov_time=lyap_time, k=3, horizons=horizons
+    )
 
     def at(rho):
         s = lorenz63(rho=float(rho))
-        return diagnose_system(s, wrt="rho", loss=loss, members=members, lyapunov_time=lyap_time, k=1, horizons=horizons)
+        return diagnose_system(
+            s, wrt="rho", loss=loss, members=members, lyapunov_time=lyap_time, k=1, horizons=horizons
+        )
 
     points = sweep(rhos, at, progress, "rho")
     verdicts = [d.verdict for d in points]
@@ -102,7 +106,10 @@ def run(*, fast: bool = False, progress=None) -> Study:
         ),
         figures=(
             rates_figure(
-                rhos, points, xlabel="rho", title="lambda_1 and gradient growth rate against rho",
+                rhos,
+                points,
+                xlabel="rho",
+                title="lambda_1 and gradient growth rate against rho",
                 caption=(
                     f"Where lambda_1 ({rates_colours()['physical']} band) crosses zero the gradient rate "
                     f"({rates_colours()['gradient']}, with its 95% interval) "
@@ -119,8 +126,14 @@ def run(*, fast: bool = False, progress=None) -> Study:
         f"where lambda_1 changes sign."
     )
     return make_study(
-        "lorenz63", "Lorenz-63: gradients through the onset of chaos", summary, main, [sweep_section], findings,
-        fast=fast, config={"rho_values": [float(r) for r in rhos], "members": members, "lyapunov_time": lyap_time},
+        "lorenz63",
+        "Lorenz-63: gradients through the onset of chaos",
+        summary,
+        main,
+        [sweep_section],
+        findings,
+        fast=fast,
+        config={"rho_values": [float(r) for r in rhos], "members": members, "lyapunov_time": lyap_time},
         extra={f"rho={fmt(float(r), 4)}": d for r, d in zip(rhos, points)},
     )
 

@@ -21,11 +21,10 @@ from __future__ import annotations
 import numpy as np
 
 from chaosgrad._gradients.losses import FinalStateLoss
-from chaosgrad._spectra.lyapunov import kaplan_yorke_dimension, lyapunov_spectrum
-from chaosgrad._runtime.precision import float64_scope
-from chaosgrad._spectra.reference import exponent_uncertainty
 from chaosgrad._results.study import Figure, Section, Series, Table
-from chaosgrad.zoo import lorenz96
+from chaosgrad._runtime.precision import float64_scope
+from chaosgrad._spectra.lyapunov import kaplan_yorke_dimension, lyapunov_spectrum
+from chaosgrad._spectra.reference import exponent_uncertainty
 from chaosgrad.studies import StudySpec
 from chaosgrad.studies._common import (
     diagnose_system,
@@ -38,6 +37,7 @@ from chaosgrad.studies._common import (
     transitions,
     verdict_table,
 )
+from chaosgrad.zoo import lorenz96
 
 N = 40
 LIT_LAMBDA1 = (1.66, 1.70)
@@ -76,10 +76,13 @@ def _spectrum_figure(full, main) -> Figure:
             f"are positive ({int((full.exponents - full.uncertainty > 0).sum())} beyond their 95% interval); the next is the zero exponent of the autonomous flow, the rest "
             "contract, and all of them sum to -N."
         ),
-        xlabel="index i", ylabel="lambda_i (1 / time unit)",
+        xlabel="index i",
+        ylabel="lambda_i (1 / time unit)",
         series=(
             Series("user's map, full spectrum", i_full, np.asarray(full.exponents), style="line+marker"),
-            Series("reference, leading exponents (95% interval)", i_lead, lp, lower=lp - up, upper=lp + up, style="marker"),
+            Series(
+                "reference, leading exponents (95% interval)", i_lead, lp, lower=lp - up, upper=lp + up, style="marker"
+            ),
             Series("zero", np.zeros(1), np.zeros(1), style="hline"),
         ),
     )
@@ -89,10 +92,14 @@ def _leading_table(full, main) -> Table:
     lp = main.lambda_physical.exponents
     rows = []
     for i in range(lp.size):
-        rows.append((
-            str(i + 1), f"{lp[i]:+.4f} ± {exponent_uncertainty(main.lambda_physical, i):.4f}",
-            f"{main.lambda_numerical.exponents[i]:+.4f}", f"{full.exponents[i]:+.4f}",
-        ))
+        rows.append(
+            (
+                str(i + 1),
+                f"{lp[i]:+.4f} ± {exponent_uncertainty(main.lambda_physical, i):.4f}",
+                f"{main.lambda_numerical.exponents[i]:+.4f}",
+                f"{full.exponents[i]:+.4f}",
+            )
+        )
     return Table(
         title="Leading exponents at F = 8",
         caption=(
@@ -112,8 +119,12 @@ def run(*, fast: bool = False, progress=None):
     loss = FinalStateLoss(lambda y: y[0], name="final x_0(T)")
     progress("diagnosis at F = 8", 0, 1)
     main = diagnose_system(
-        lorenz96(N=N, F=8.0), loss=loss, horizons=cfg["horizons"], members=cfg["members"],
-        lyapunov_time=cfg["lyapunov_time"], k=cfg["k"],
+        lorenz96(N=N, F=8.0),
+        loss=loss,
+        horizons=cfg["horizons"],
+        members=cfg["members"],
+        lyapunov_time=cfg["lyapunov_time"],
+        k=cfg["k"],
     )
     progress("full spectrum at F = 8", 0, 1)
     system = lorenz96(N=N, F=8.0)
@@ -129,8 +140,12 @@ def run(*, fast: bool = False, progress=None):
 
     def at(F):
         return diagnose_system(
-            lorenz96(N=N, F=float(F)), loss=loss, horizons=cfg["horizons"], members=cfg["sweep_members"],
-            lyapunov_time=cfg["sweep_lyapunov_time"], k=1,
+            lorenz96(N=N, F=float(F)),
+            loss=loss,
+            horizons=cfg["horizons"],
+            members=cfg["sweep_members"],
+            lyapunov_time=cfg["sweep_lyapunov_time"],
+            k=1,
         )
 
     points = sweep(forcings, at, progress, "F")
@@ -145,8 +160,9 @@ def run(*, fast: bool = False, progress=None):
         f"{LIT_POSITIVE}), Kaplan–Yorke dimension {fmt(ky, 4)} of {N}, sum {full.exponents.sum():.6f} against -N = {-N} "
         "(exact).",
         f"Useful gradient windows at F = 8 are about ln 2 / lambda_1 = {main.truncation_horizon:.2f} time units, "
-        "the doubling time of errors (about 0.4 in Lorenz & Emanuel 1998)." if main.truncation_horizon else
-        "No truncation window: the dynamics are not chaotic.",
+        "the doubling time of errors (about 0.4 in Lorenz & Emanuel 1998)."
+        if main.truncation_horizon
+        else "No truncation window: the dynamics are not chaotic.",
     ]
     physics = [d.physics for d in points]
     verdicts = [d.verdict for d in points]
@@ -162,10 +178,7 @@ def run(*, fast: bool = False, progress=None):
                 f"At F = {F:g} (steady state) lambda_1 = {lam1(d)[0]:+.4f} ± {lam1(d)[1]:.4f} against the exact "
                 f"F max_k (cos theta_k - cos 2 theta_k) - 1 = {exact:+.4f}; the gradient decays at {d.gradient_rate:+.4f}."
             )
-    mism = [
-        (F, d) for F, d in zip(forcings, points)
-        if d.physics == "chaotic" and d.verdict != "intrinsic-explosion"
-    ]
+    mism = [(F, d) for F, d in zip(forcings, points) if d.physics == "chaotic" and d.verdict != "intrinsic-explosion"]
     for F, d in mism:
         findings.append(
             f"At F = {F:g} lambda_1 = {lam1(d)[0]:.3f} is positive but the gradient rate {d.gradient_rate:+.3f} "
@@ -201,7 +214,10 @@ def run(*, fast: bool = False, progress=None):
             ),
             figures=(
                 rates_figure(
-                    forcings, points, xlabel="forcing F", title="lambda_1 and gradient growth rate against F",
+                    forcings,
+                    points,
+                    xlabel="forcing F",
+                    title="lambda_1 and gradient growth rate against F",
                     caption=(
                         "lambda_1 (with its 95% band) is negative where the steady state x_i = F attracts, zero on the "
                         "travelling waves and grows with F in chaos; the gradient rate (with its 95% interval) follows it."
@@ -219,12 +235,25 @@ def run(*, fast: bool = False, progress=None):
         "the physics."
     )
     return make_study(
-        "lorenz96", f"Lorenz-96 (N = {N}): extensive chaos and the forcing sweep", summary, main, sections, findings,
+        "lorenz96",
+        f"Lorenz-96 (N = {N}): extensive chaos and the forcing sweep",
+        summary,
+        main,
+        sections,
+        findings,
         fast=fast,
-        config={"N": N, "forcings": [float(F) for F in forcings], "members": cfg["members"], "k": cfg["k"],
-                "lyapunov_time": cfg["lyapunov_time"], "spectrum_time": cfg["spectrum_time"],
-                "full_spectrum": [float(v) for v in full.exponents], "kaplan_yorke": ky, "n_positive": n_pos,
-                "n_significantly_positive": n_sig},
+        config={
+            "N": N,
+            "forcings": [float(F) for F in forcings],
+            "members": cfg["members"],
+            "k": cfg["k"],
+            "lyapunov_time": cfg["lyapunov_time"],
+            "spectrum_time": cfg["spectrum_time"],
+            "full_spectrum": [float(v) for v in full.exponents],
+            "kaplan_yorke": ky,
+            "n_positive": n_pos,
+            "n_significantly_positive": n_sig,
+        },
         extra={f"F={fmt(float(F), 3)}": d for F, d in zip(forcings, points)},
     )
 

@@ -24,11 +24,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from chaosgrad._gradients.losses import FinalStateLoss
-from chaosgrad._spectra.lyapunov import lyapunov_spectrum
-from chaosgrad._runtime.precision import float64_scope
 from chaosgrad._results.study import Figure, Section, Series, Table
-from chaosgrad.zoo import henon, logistic
-from chaosgrad.zoo._maps import logistic_step
+from chaosgrad._runtime.precision import float64_scope
+from chaosgrad._spectra.lyapunov import lyapunov_spectrum
 from chaosgrad.studies import StudySpec
 from chaosgrad.studies._common import (
     diagnose_system,
@@ -40,6 +38,8 @@ from chaosgrad.studies._common import (
     transitions,
     verdict_table,
 )
+from chaosgrad.zoo import henon, logistic
+from chaosgrad.zoo._maps import logistic_step
 
 # Period-doubling points r_1..r_4 and their accumulation point (Feigenbaum 1978).
 DOUBLINGS = (3.0, 1.0 + math.sqrt(6.0), 3.544090, 3.564407)
@@ -102,11 +102,15 @@ def _rates_figure(cfg, lam_dense, points) -> Figure:
             f"r_inf = {R_INF}; it reaches ln 2 at r = 4 (upper dashed line). The growth rate of d x_n / d x_0 "
             "(markers with 95% intervals) follows it: the gradient vanishes on periodic orbits and explodes in chaos."
         ),
-        xlabel="r", ylabel="rate (1 / iteration)",
+        xlabel="r",
+        ylabel="rate (1 / iteration)",
         series=(
             Series("lambda(r)", np.asarray(cfg["r_dense"]), lam_dense, style="line"),
             Series(
-                "gradient rate (95% interval)", x, g, style="marker",
+                "gradient rate (95% interval)",
+                x,
+                g,
+                style="marker",
                 lower=np.array([d.gradient_interval[0] for d in points]),
                 upper=np.array([d.gradient_interval[1] for d in points]),
             ),
@@ -125,7 +129,8 @@ def _orbit_figure(cfg, orbits) -> Figure:
             "r = 3, then 2, 4, 8, ... branches at each period doubling, a band of chaos past r_inf = 3.5699 with "
             "periodic windows (period 3 near r = 3.83). Compare with the dips of lambda(r) above."
         ),
-        xlabel="r", ylabel="x",
+        xlabel="r",
+        ylabel="x",
         series=(Series("x_n", r, orbits.reshape(-1), style="marker"),),
     )
 
@@ -137,8 +142,12 @@ def _henon_table(d) -> Table:
         ("lambda_1", f"{lam[0]:+.5f} ± {se[0]:.5f}", f"{HENON_LIT[0]:+.5f}", f"{lam[0] - HENON_LIT[0]:+.5f}"),
         ("lambda_2", f"{lam[1]:+.5f} ± {se[1]:.5f}", f"{HENON_LIT[1]:+.5f}", f"{lam[1] - HENON_LIT[1]:+.5f}"),
         ("sum", f"{lam.sum():+.5f}", f"{math.log(0.3):+.5f} (ln b, exact)", f"{lam.sum() - math.log(0.3):+.5e}"),
-        ("gradient rate", f"{d.gradient_rate:+.4f} [{d.gradient_interval[0]:+.4f}, {d.gradient_interval[1]:+.4f}]",
-         f"{HENON_LIT[0]:+.5f} (lambda_1)", f"{d.gradient_rate - HENON_LIT[0]:+.4f}"),
+        (
+            "gradient rate",
+            f"{d.gradient_rate:+.4f} [{d.gradient_interval[0]:+.4f}, {d.gradient_interval[1]:+.4f}]",
+            f"{HENON_LIT[0]:+.5f} (lambda_1)",
+            f"{d.gradient_rate - HENON_LIT[0]:+.4f}",
+        ),
     ]
     return Table(
         title="Hénon map (a = 1.4, b = 0.3) against the literature",
@@ -162,8 +171,14 @@ def run(*, fast: bool = False, progress=None):
     progress("lambda(r), dense", 0, 1)
     r_dense = np.asarray(cfg["r_dense"])
     dense = lyapunov_spectrum(
-        logistic().simulator, jnp.asarray([0.3]), {"r": jnp.asarray(r_dense)}, k=1, transient=1000.0,
-        n_intervals=cfg["dense_iterations"], interval=1.0, ensemble_axes=(None, 0),
+        logistic().simulator,
+        jnp.asarray([0.3]),
+        {"r": jnp.asarray(r_dense)},
+        k=1,
+        transient=1000.0,
+        n_intervals=cfg["dense_iterations"],
+        interval=1.0,
+        ensemble_axes=(None, 0),
     )
     lam_dense = np.asarray(dense.member_exponents[:, 0])
     orbits = np.asarray(_orbits(jnp.asarray(cfg["r_orbit"]), 1000, cfg["orbit_points"]))
@@ -188,7 +203,8 @@ def run(*, fast: bool = False, progress=None):
             "lambda(r) rises to 0 and falls again (a period doubling) at r ≈ "
             + ", ".join(f"{p:.3f}" for p in peaks)
             + f" on a grid of step {r_dense[1] - r_dense[0]:.4f}; the doublings are at "
-            + ", ".join(f"{p:.4f}" for p in DOUBLINGS) + " (Feigenbaum 1978)."
+            + ", ".join(f"{p:.4f}" for p in DOUBLINGS)
+            + " (Feigenbaum 1978)."
         )
     chaotic = r_dense[lam_dense > 0.01]
     if chaotic.size:
@@ -202,8 +218,7 @@ def run(*, fast: bool = False, progress=None):
             "the orbit is periodic and gradients vanish, surrounded by chaos on both sides."
         )
     agree_pts = [
-        d for d in points
-        if d.gradient_interval[0] - lam1(d)[1] <= lam1(d)[0] <= d.gradient_interval[1] + lam1(d)[1]
+        d for d in points if d.gradient_interval[0] - lam1(d)[1] <= lam1(d)[0] <= d.gradient_interval[1] + lam1(d)[1]
     ]
     findings.append(
         f"At {len(agree_pts)} of {len(points)} sweep points the gradient rate's 95% interval contains lambda(r) "
@@ -257,10 +272,20 @@ def run(*, fast: bool = False, progress=None):
         f"cascade and the periodic windows. The Hénon map gives lambda_1 = {hl[0]:.4f} against {HENON_LIT[0]}."
     )
     return make_study(
-        "maps", "Logistic and Hénon maps: gradients through the period-doubling cascade", summary, main,
-        sections, findings, fast=fast,
-        config={"r_points": r_points, "members": cfg["members"], "lyapunov_time": cfg["lyapunov_time"],
-                "horizons": [float(h) for h in cfg["horizons"]], "dense_r": len(r_dense)},
+        "maps",
+        "Logistic and Hénon maps: gradients through the period-doubling cascade",
+        summary,
+        main,
+        sections,
+        findings,
+        fast=fast,
+        config={
+            "r_points": r_points,
+            "members": cfg["members"],
+            "lyapunov_time": cfg["lyapunov_time"],
+            "horizons": [float(h) for h in cfg["horizons"]],
+            "dense_r": len(r_dense),
+        },
         extra={"henon": hen, **{f"r={fmt(r, 5)}": d for r, d in zip(r_points, points)}},
     )
 

@@ -27,18 +27,12 @@ import diffrax
 import jax.numpy as jnp
 import numpy as np
 
+from chaosgrad._diagnosis.words import number
 from chaosgrad._gradients.losses import FinalStateLoss
-from chaosgrad._spectra.lyapunov import lyapunov_spectrum
+from chaosgrad._results.study import Figure, Section, Series
 from chaosgrad._runtime.precision import float64_scope
 from chaosgrad._simulators.base import MapSimulator
-from chaosgrad._results.study import Figure, Section, Series
-from chaosgrad._diagnosis.words import number
-from chaosgrad.zoo import damped_oscillator, van_der_pol
-from chaosgrad.zoo._flows import (
-    damped_oscillator_matrix,
-    damped_oscillator_vector_field,
-    van_der_pol_vector_field,
-)
+from chaosgrad._spectra.lyapunov import lyapunov_spectrum
 from chaosgrad.studies import StudySpec
 from chaosgrad.studies._common import (
     diagnose_system,
@@ -48,6 +42,12 @@ from chaosgrad.studies._common import (
     no_progress,
     sweep,
     verdict_table,
+)
+from chaosgrad.zoo import damped_oscillator, van_der_pol
+from chaosgrad.zoo._flows import (
+    damped_oscillator_matrix,
+    damped_oscillator_vector_field,
+    van_der_pol_vector_field,
 )
 
 OMEGA, ZETA = 10.0, 0.1
@@ -60,8 +60,9 @@ def euler_map(vector_field) -> MapSimulator:
     return MapSimulator(lambda y, a: y + a["h"] * vector_field(0.0, y, a))
 
 
-def euler_exponents(vector_field, y0, params: dict, hs, *, transient_time: float, time: float, k: int = 2,
-                    until_escape: bool = False):
+def euler_exponents(
+    vector_field, y0, params: dict, hs, *, transient_time: float, time: float, k: int = 2, until_escape: bool = False
+):
     """Exponents per unit time of the Euler map at every step in ``hs`` (one vectorised run).
 
     Every member runs the same number of iterations, ``time / min(hs)``, after
@@ -75,8 +76,14 @@ def euler_exponents(vector_field, y0, params: dict, hs, *, transient_time: float
     # A common iteration count, sized by the smallest step; exponents are per iteration / h.
     n_iter = int(round(time / hs.min()))
     res = lyapunov_spectrum(
-        euler_map(vector_field), jnp.asarray(y0), args, k=k, transient=float(round(transient_time / hs.min())),
-        n_intervals=n_iter, interval=1.0, ensemble_axes=(None, 0),
+        euler_map(vector_field),
+        jnp.asarray(y0),
+        args,
+        k=k,
+        transient=float(round(transient_time / hs.min())),
+        n_intervals=n_iter,
+        interval=1.0,
+        ensemble_axes=(None, 0),
     )
     per_time = np.asarray(res.member_exponents) / hs[:, None]
     valid = np.asarray(res.valid_intervals)
@@ -123,15 +130,19 @@ def step_advice(recommendations, *, dt: float, threshold: tuple[float, float], t
         step = float(rec.value)
         below = f"Below Euler's stability threshold h = {number(lo, 5)} to {number(hi, 5)} (measured by the step sweep)"
         if step < lo:
-            text = (f"Reduce the step from {dt:g}. {below} the Euler map contracts, so the gradient stops "
-                    f"exploding: that threshold binds if the aim is a finite gradient. To also reproduce the physical "
-                    f"rate within a factor 2 of the gradient over T = {t_max:g}, the step must be at most "
-                    f"{number(step)}: Euler's exponent differs from the physics by about h ((Im mu)^2 - (Re mu)^2) / 2 "
-                    "even where it is stable, so this smaller step binds for the gradient's value.")
+            text = (
+                f"Reduce the step from {dt:g}. {below} the Euler map contracts, so the gradient stops "
+                f"exploding: that threshold binds if the aim is a finite gradient. To also reproduce the physical "
+                f"rate within a factor 2 of the gradient over T = {t_max:g}, the step must be at most "
+                f"{number(step)}: Euler's exponent differs from the physics by about h ((Im mu)^2 - (Re mu)^2) / 2 "
+                "even where it is stable, so this smaller step binds for the gradient's value."
+            )
         else:
             step = lo
-            text = (f"Reduce the step from {dt:g} to at most {number(lo, 5)}. {below} the Euler map contracts; "
-                    "above it the gradient explodes whatever else matches, so the threshold binds.")
+            text = (
+                f"Reduce the step from {dt:g} to at most {number(lo, 5)}. {below} the Euler map contracts; "
+                "above it the gradient explodes whatever else matches, so the threshold binds."
+            )
         out.append(dataclasses.replace(rec, text=text, value=step))
     return tuple(out)
 
@@ -175,12 +186,17 @@ def _osc_figure(cfg, lam_num, analytic, dts, points, h_found) -> Figure:
             "interval) follows the numerical exponent, not the physical one: past the threshold the gradient "
             "explodes although the oscillator is damped."
         ),
-        xlabel="step h", ylabel="rate (1 / time unit)", xscale="log",
+        xlabel="step h",
+        ylabel="rate (1 / time unit)",
+        xscale="log",
         series=(
             Series("ln|1 + h mu| / h (exact)", hs, analytic, style="line"),
             Series("lambda_1 of the Euler map (measured)", hs[ok], lam_num[ok], style="marker"),
             Series(
-                "gradient rate (95% interval)", x[order], g, style="line+marker",
+                "gradient rate (95% interval)",
+                x[order],
+                g,
+                style="line+marker",
                 lower=np.array([d.gradient_interval[0] for d in points])[order],
                 upper=np.array([d.gradient_interval[1] for d in points])[order],
             ),
@@ -199,7 +215,10 @@ def _vdp_figure(cfg, lam, complete, dts, points, lam_phys) -> Figure:
         Series("lambda_1 of the Euler map", hs[complete], lam[complete, 0], style="line"),
         Series("lambda_2 of the Euler map", hs[complete], lam[complete, 1], style="line"),
         Series(
-            "gradient rate (95% interval)", np.asarray(dts)[fin], rates[fin], style="marker",
+            "gradient rate (95% interval)",
+            np.asarray(dts)[fin],
+            rates[fin],
+            style="marker",
             lower=np.array([d.gradient_interval[0] for d in points])[fin],
             upper=np.array([d.gradient_interval[1] for d in points])[fin],
         ),
@@ -207,7 +226,9 @@ def _vdp_figure(cfg, lam, complete, dts, points, lam_phys) -> Figure:
         Series("zero (physical lambda_1)", np.zeros(1), np.zeros(1), style="hline"),
     ]
     if escaped.size:
-        series.insert(2, Series("orbit escapes to infinity (no exponent)", escaped, np.zeros(escaped.size), style="marker"))
+        series.insert(
+            2, Series("orbit escapes to infinity (no exponent)", escaped, np.zeros(escaped.size), style="marker")
+        )
     return Figure(
         title="Van der Pol (mu = 1): explicit Euler's exponents and the gradient rate against the step",
         caption=(
@@ -217,7 +238,9 @@ def _vdp_figure(cfg, lam, complete, dts, points, lam_phys) -> Figure:
             "The gradient rate (markers with 95% intervals; none where the gradient is non-finite) follows the map. "
             "Euler's lambda_2 departs from the physical one long before lambda_1 does."
         ),
-        xlabel="step h", ylabel="rate (1 / time unit)", series=tuple(series),
+        xlabel="step h",
+        ylabel="rate (1 / time unit)",
+        series=tuple(series),
     )
 
 
@@ -226,21 +249,37 @@ def run(*, fast: bool = False, progress=None):
     progress = progress or no_progress
     cfg = _settings(fast)
     loss = FinalStateLoss(lambda y: y[0], name="final x(T)")
-    osc_kw = dict(loss=loss, horizons=cfg["osc_horizons"], members=cfg["members"], lyapunov_time=cfg["lyapunov_time"], k=2)
-    vdp_kw = dict(loss=loss, horizons=cfg["vdp_horizons"], members=cfg["vdp_members"], lyapunov_time=cfg["vdp_lyapunov_time"], k=2)
+    osc_kw = dict(
+        loss=loss, horizons=cfg["osc_horizons"], members=cfg["members"], lyapunov_time=cfg["lyapunov_time"], k=2
+    )
+    vdp_kw = dict(
+        loss=loss, horizons=cfg["vdp_horizons"], members=cfg["vdp_members"], lyapunov_time=cfg["vdp_lyapunov_time"], k=2
+    )
 
     # ---- damped oscillator
     progress(f"damped oscillator, Euler dt = {HEADLINE_DT}", 0, 1)
     main = diagnose_system(damped_oscillator(omega=OMEGA, zeta=ZETA, dt=HEADLINE_DT), **osc_kw)
     osc_dts = cfg["osc_dts"]
-    osc_points = sweep(osc_dts, lambda h: diagnose_system(damped_oscillator(omega=OMEGA, zeta=ZETA, dt=h), **osc_kw), progress, "damped oscillator dt")
+    osc_points = sweep(
+        osc_dts,
+        lambda h: diagnose_system(damped_oscillator(omega=OMEGA, zeta=ZETA, dt=h), **osc_kw),
+        progress,
+        "damped oscillator dt",
+    )
 
     params = {"omega": OMEGA, "zeta": ZETA}
     progress("Euler step sweep", 0, 2)
     # No transient (a linear map has no attractor to reach); past the threshold the
     # state overflows after some hundred iterations, which still fix the exponent.
-    lam_osc, _ = euler_exponents(damped_oscillator_vector_field, [1.0, 0.0], params, cfg["osc_dense"], transient_time=0.0,
-                                 time=cfg["dense_time"], until_escape=True)
+    lam_osc, _ = euler_exponents(
+        damped_oscillator_vector_field,
+        [1.0, 0.0],
+        params,
+        cfg["osc_dense"],
+        transient_time=0.0,
+        time=cfg["dense_time"],
+        until_escape=True,
+    )
     mu = np.linalg.eigvals(damped_oscillator_matrix(OMEGA, ZETA))
     hs = np.asarray(cfg["osc_dense"])
     analytic = np.log(np.abs(1.0 + hs[:, None] * mu[None, :])).max(axis=1) / hs
@@ -251,20 +290,37 @@ def run(*, fast: bool = False, progress=None):
         # O(1 / iterations), sets how finely the sign change can be placed.
         # Near the threshold |1 + h mu| ~ 1 and nothing overflows: a transient aligns the
         # tangent vector first, removing most of the O(1 / iterations) bias.
-        lambda h: euler_exponents(damped_oscillator_vector_field, [1.0, 0.0], params, h, transient_time=1.0,
-                                  time=10 * cfg["dense_time"], until_escape=True)[0][:, 0],
-        lo, hi,
+        lambda h: euler_exponents(
+            damped_oscillator_vector_field,
+            [1.0, 0.0],
+            params,
+            h,
+            transient_time=1.0,
+            time=10 * cfg["dense_time"],
+            until_escape=True,
+        )[0][:, 0],
+        lo,
+        hi,
     )
     h_found = 0.5 * (lo + hi)
-    main = dataclasses.replace(main, recommendations=step_advice(
-        main.recommendations, dt=HEADLINE_DT, threshold=(lo, hi), t_max=float(np.max(main.gradient.horizons))))
+    main = dataclasses.replace(
+        main,
+        recommendations=step_advice(
+            main.recommendations, dt=HEADLINE_DT, threshold=(lo, hi), t_max=float(np.max(main.gradient.horizons))
+        ),
+    )
 
     # ---- van der Pol
     progress("van der Pol step sweep", 1, 2)
-    lam_vdp, fin_vdp = euler_exponents(van_der_pol_vector_field, [2.0, 0.0], {"mu": 1.0}, cfg["vdp_dense"], transient_time=50.0, time=cfg["dense_time"])
+    lam_vdp, fin_vdp = euler_exponents(
+        van_der_pol_vector_field, [2.0, 0.0], {"mu": 1.0}, cfg["vdp_dense"], transient_time=50.0, time=cfg["dense_time"]
+    )
     vdp_dts = cfg["vdp_dts"]
     vdp_points = sweep(
-        vdp_dts, lambda h: diagnose_system(van_der_pol(mu=1.0, dt=h, solver=diffrax.Euler()), **vdp_kw), progress, "van der Pol dt"
+        vdp_dts,
+        lambda h: diagnose_system(van_der_pol(mu=1.0, dt=h, solver=diffrax.Euler()), **vdp_kw),
+        progress,
+        "van der Pol dt",
     )
     lam_phys_vdp = np.asarray(vdp_points[0].lambda_physical.exponents)
 
@@ -322,7 +378,11 @@ def run(*, fast: bool = False, progress=None):
                 f"{cfg['osc_horizons'][-1]:g}) at dt = {', '.join(fmt(h, 3) for h in [*osc_dts, HEADLINE_DT])}."
             ),
             figures=(_osc_figure(cfg, lam_osc[:, 0], analytic, osc_dts, [main, *osc_points], h_found),),
-            tables=(verdict_table("Damped oscillator: verdict at each Euler step", "dt", [HEADLINE_DT, *osc_dts], [main, *osc_points]),),
+            tables=(
+                verdict_table(
+                    "Damped oscillator: verdict at each Euler step", "dt", [HEADLINE_DT, *osc_dts], [main, *osc_points]
+                ),
+            ),
         ),
         Section(
             title="Van der Pol: a neutral cycle under explicit Euler",
@@ -344,10 +404,25 @@ def run(*, fast: bool = False, progress=None):
         "finally diverges as the step grows."
     )
     return make_study(
-        "oscillators", "Damped and van der Pol oscillators: explicit Euler as the only source of explosion", summary, main,
-        sections, findings, fast=fast,
-        config={"omega": OMEGA, "zeta": ZETA, "headline_dt": HEADLINE_DT, "oscillator_dts": osc_dts, "van_der_pol_dts": vdp_dts,
-                "members": cfg["members"], "vdp_members": cfg["vdp_members"], "vdp_lyapunov_time": cfg["vdp_lyapunov_time"], "lyapunov_time": cfg["lyapunov_time"], "threshold_bracket": [lo, hi]},
+        "oscillators",
+        "Damped and van der Pol oscillators: explicit Euler as the only source of explosion",
+        summary,
+        main,
+        sections,
+        findings,
+        fast=fast,
+        config={
+            "omega": OMEGA,
+            "zeta": ZETA,
+            "headline_dt": HEADLINE_DT,
+            "oscillator_dts": osc_dts,
+            "van_der_pol_dts": vdp_dts,
+            "members": cfg["members"],
+            "vdp_members": cfg["vdp_members"],
+            "vdp_lyapunov_time": cfg["vdp_lyapunov_time"],
+            "lyapunov_time": cfg["lyapunov_time"],
+            "threshold_bracket": [lo, hi],
+        },
         extra={
             **{f"oscillator dt={fmt(h, 3)}": d for h, d in zip(osc_dts, osc_points)},
             **{f"van der Pol dt={fmt(h, 3)}": d for h, d in zip(vdp_dts, vdp_points)},

@@ -25,15 +25,15 @@ import jax.numpy as jnp
 import numpy as np
 
 from chaosgrad._gradients.losses import TimeAveragedLoss
-from chaosgrad._spectra.lyapunov import lyapunov_spectrum
-from chaosgrad._runtime.precision import float64_scope
-from chaosgrad._spectra.reference import exponent_uncertainty
 from chaosgrad._results.study import Figure, Section, Series, Table
-from chaosgrad.zoo import _rl as rl
-from chaosgrad.zoo import get as zoo_get
+from chaosgrad._runtime.precision import float64_scope
+from chaosgrad._spectra.lyapunov import lyapunov_spectrum
+from chaosgrad._spectra.reference import exponent_uncertainty
 from chaosgrad.studies import StudySpec
 from chaosgrad.studies import _rl_helpers as helpers
 from chaosgrad.studies._common import diagnose_system, fmt, lam1, make_study, no_progress
+from chaosgrad.zoo import _rl as rl
+from chaosgrad.zoo import get as zoo_get
 
 HEADLINE = "bouncing_ball"
 ACROBOT_SEED = 5  # a policy whose closed loop the Gym step changes most (see the seed scan)
@@ -50,9 +50,15 @@ def mean_cost(name: str) -> TimeAveragedLoss:
 
 def _settings(fast: bool) -> dict:
     return dict(
-        steps=1000, members=4 if fast else 8, lyapunov_steps=2000 if fast else 5000, horizons=6 if fast else 10,
-        seeds=list(range(6)) if fast else list(range(12)), seed_steps=1500 if fast else 3000,
-        contact_points=121 if fast else 401, contact_samples=256 if fast else 1024, sigma=0.002,
+        steps=1000,
+        members=4 if fast else 8,
+        lyapunov_steps=2000 if fast else 5000,
+        horizons=6 if fast else 10,
+        seeds=list(range(6)) if fast else list(range(12)),
+        seed_steps=1500 if fast else 3000,
+        contact_points=121 if fast else 401,
+        contact_samples=256 if fast else 1024,
+        sigma=0.002,
     )
 
 
@@ -64,8 +70,13 @@ def _horizons(system, cfg) -> np.ndarray:
 def _diagnose_env(system, cfg, k):
     dt = system.simulator.dt
     return diagnose_system(
-        system, wrt="policy", loss=mean_cost(system.name), horizons=_horizons(system, cfg), members=cfg["members"],
-        lyapunov_time=cfg["lyapunov_steps"] * dt, k=k,
+        system,
+        wrt="policy",
+        loss=mean_cost(system.name),
+        horizons=_horizons(system, cfg),
+        members=cfg["members"],
+        lyapunov_time=cfg["lyapunov_steps"] * dt,
+        k=k,
     )
 
 
@@ -86,15 +97,31 @@ def _env_row(label, d, dt):
     rate = d.gradient_rate
     trunc = f"{d.truncation_horizon / dt:.0f}" if d.truncation_horizon else "none (not chaotic)"
     return (
-        label, fmt(dt, 3), d.physics, d.verdict, ", ".join(d.causes) or "none",
-        f"{ln:+.3f} ± {un:.3f}" if np.isfinite(ln) else "diverged", f"{lp:+.3f} ± {up:.3f}",
+        label,
+        fmt(dt, 3),
+        d.physics,
+        d.verdict,
+        ", ".join(d.causes) or "none",
+        f"{ln:+.3f} ± {un:.3f}" if np.isfinite(ln) else "diverged",
+        f"{lp:+.3f} ± {up:.3f}",
         f"{rate:+.3f} [{d.gradient_interval[0]:+.3f}, {d.gradient_interval[1]:+.3f}]" if np.isfinite(rate) else "n/a",
-        fmt(rate * dt, 3) if np.isfinite(rate) else "n/a", trunc,
+        fmt(rate * dt, 3) if np.isfinite(rate) else "n/a",
+        trunc,
     )
 
 
-ENV_COLUMNS = ("environment", "dt", "physics", "verdict", "causes", "lambda_1 user map", "lambda_1 reference",
-               "gradient rate [95%] (1/s)", "rate per step", "truncation (steps)")
+ENV_COLUMNS = (
+    "environment",
+    "dt",
+    "physics",
+    "verdict",
+    "causes",
+    "lambda_1 user map",
+    "lambda_1 reference",
+    "gradient rate [95%] (1/s)",
+    "rate per step",
+    "truncation (steps)",
+)
 
 
 def _seed_scan(cfg, progress):
@@ -111,8 +138,14 @@ def _seed_scan(cfg, progress):
         user.append((la, ua))
         ref.append((float(b.exponents[0]), ub))
         differ = a.status != "ok" or abs(la - b.exponents[0]) > math.hypot(ua, ub)
-        rows.append((str(seed), f"{la:+.3f} ± {ua:.3f}" if a.status == "ok" else "diverged",
-                     f"{b.exponents[0]:+.3f} ± {ub:.3f}", "yes" if differ else "no"))
+        rows.append(
+            (
+                str(seed),
+                f"{la:+.3f} ± {ua:.3f}" if a.status == "ok" else "diverged",
+                f"{b.exponents[0]:+.3f} ± {ub:.3f}",
+                "yes" if differ else "no",
+            )
+        )
     progress("acrobot policy seeds", len(cfg["seeds"]), len(cfg["seeds"]))
     return np.array(user), np.array(ref), rows
 
@@ -134,8 +167,14 @@ def _contact(cfg, progress):
     wide = np.linspace(*CONTACT_RANGE, 2001)
     series = []
     for contact, o in out.items():
-        series.append(Series(f"return, {contact} contact", wide,
-                             helpers.estimators(o["ret"], wide, sigma=cfg["sigma"], samples=2)["value"], style="line"))
+        series.append(
+            Series(
+                f"return, {contact} contact",
+                wide,
+                helpers.estimators(o["ret"], wide, sigma=cfg["sigma"], samples=2)["value"],
+                style="line",
+            )
+        )
     return_fig = Figure(
         title="Return of the bouncing ball against its initial height",
         caption=(
@@ -144,7 +183,9 @@ def _contact(cfg, progress):
             "even with exact impact times the policy then samples the velocity before or after the impact, and the "
             "two choices send the ball on different paths."
         ),
-        xlabel="initial height h0", ylabel="return", series=tuple(series),
+        xlabel="initial height h0",
+        ylabel="return",
+        series=tuple(series),
     )
     h_c, s = ev["big"][0], cfg["sigma"]
     near = np.linspace(h_c - 8 * s, h_c + 8 * s, cfg["contact_points"])
@@ -158,13 +199,26 @@ def _contact(cfg, progress):
             "J / (sigma sqrt(2 pi)); averaging autodiff gradients at perturbed heights (first-order smoothing) "
             "stays near the slope: it is biased at the discontinuity. Away from the jump all three agree."
         ),
-        xlabel="initial height h0", ylabel="dR / dh0",
+        xlabel="initial height h0",
+        ylabel="dR / dh0",
         series=(
             Series("autodiff", near, e["ad"], style="line"),
-            Series("first-order smoothing (AD at perturbed h0)", near, e["first"], lower=e["first"] - 2 * e["first_se"],
-                   upper=e["first"] + 2 * e["first_se"], style="line"),
-            Series("zeroth-order smoothing (antithetic)", near, e["zeroth"], lower=e["zeroth"] - 2 * e["zeroth_se"],
-                   upper=e["zeroth"] + 2 * e["zeroth_se"], style="line"),
+            Series(
+                "first-order smoothing (AD at perturbed h0)",
+                near,
+                e["first"],
+                lower=e["first"] - 2 * e["first_se"],
+                upper=e["first"] + 2 * e["first_se"],
+                style="line",
+            ),
+            Series(
+                "zeroth-order smoothing (antithetic)",
+                near,
+                e["zeroth"],
+                lower=e["zeroth"] - 2 * e["zeroth_se"],
+                upper=e["zeroth"] + 2 * e["zeroth_se"],
+                style="line",
+            ),
         ),
     )
     rows = []
@@ -172,11 +226,18 @@ def _contact(cfg, progress):
         a = o["at"]
         for i, (where, h) in enumerate((("largest jump", o["big"][0]), ("farthest from any jump", o["away"]))):
             predicted = a["first"][i] + (o["big"][1] / (s * math.sqrt(2 * math.pi)) if i == 0 else 0.0)
-            rows.append((
-                contact, where, f"{h:.6f}", f"{a['ad'][i]:+.2f}", f"{a['first'][i]:+.2f} ± {2 * a['first_se'][i]:.2f}",
-                f"{a['zeroth'][i]:+.2f} ± {2 * a['zeroth_se'][i]:.2f}", f"{predicted:+.2f}",
-                "agree" if abs(a["ad"][i] - a["zeroth"][i]) <= 3 * a["zeroth_se"][i] else "DISAGREE",
-            ))
+            rows.append(
+                (
+                    contact,
+                    where,
+                    f"{h:.6f}",
+                    f"{a['ad'][i]:+.2f}",
+                    f"{a['first'][i]:+.2f} ± {2 * a['first_se'][i]:.2f}",
+                    f"{a['zeroth'][i]:+.2f} ± {2 * a['zeroth_se'][i]:.2f}",
+                    f"{predicted:+.2f}",
+                    "agree" if abs(a["ad"][i] - a["zeroth"][i]) <= 3 * a["zeroth_se"][i] else "DISAGREE",
+                )
+            )
     table = Table(
         title="Gradient estimates of the return with respect to the initial height",
         caption=(
@@ -184,8 +245,16 @@ def _contact(cfg, progress):
             "estimate plus the jump term J / (sigma sqrt(2 pi)) that only the zeroth-order estimator sees. "
             "'agree' means |AD - zeroth-order| <= 3 standard errors."
         ),
-        columns=("contact", "where", "h0", "autodiff", "first-order smoothed", "zeroth-order smoothed",
-                 "predicted zeroth-order", "AD vs smoothed"),
+        columns=(
+            "contact",
+            "where",
+            "h0",
+            "autodiff",
+            "first-order smoothed",
+            "zeroth-order smoothed",
+            "predicted zeroth-order",
+            "AD vs smoothed",
+        ),
         rows=tuple(rows),
     )
     return out, return_fig, grad_fig, table
@@ -207,7 +276,11 @@ def _growth_figure(diags: dict) -> Figure:
             "sensitivity converges; rising lines: it expands. Points marked non-finite: the gradient (or the rollout) was "
             "non-finite for most members at that horizon."
         ),
-        xlabel="horizon (control steps)", ylabel="||dL/d theta||", xscale="log", yscale="log", series=tuple(series),
+        xlabel="horizon (control steps)",
+        ylabel="||dL/d theta||",
+        xscale="log",
+        yscale="log",
+        series=tuple(series),
     )
 
 
@@ -232,8 +305,11 @@ def _acrobot_findings(d, cfg) -> list[str]:
         out.append(
             f"Acrobot: rerunning the gradient with the reference step gives a growth rate of {ab.rate_after:+.3f} per "
             f"second [{ab.interval_after[0]:+.3f}, {ab.interval_after[1]:+.3f}] against "
-            + (f"{ab.rate_before:+.3f} with the Gym step" if np.isfinite(ab.rate_before)
-               else "a Gym-step gradient too often non-finite to fit")
+            + (
+                f"{ab.rate_before:+.3f} with the Gym step"
+                if np.isfinite(ab.rate_before)
+                else "a Gym-step gradient too often non-finite to fit"
+            )
             + f": the discretisation cause is {'confirmed' if ab.confirmed else 'not confirmed'}."
         )
     return out
@@ -345,7 +421,8 @@ def run(*, fast: bool = False, progress=None):
             f"(seeds on the x axis), for Gym's single RK4 step of {adt:g} s and for the reference (20 RK4 substeps, "
             "same control period). Where the Gym marker is missing its rollout diverged."
         ),
-        xlabel="policy seed", ylabel="lambda_1 (1/s)",
+        xlabel="policy seed",
+        ylabel="lambda_1 (1/s)",
         series=(
             Series("Gym step", seeds, user[:, 0], style="marker"),
             Series("reference", seeds, ref[:, 0], style="marker"),
@@ -363,8 +440,13 @@ def run(*, fast: bool = False, progress=None):
                 "drifts away without bound, so its closed loop is not stationary and its exponents are uncertain."
             ),
             figures=(_growth_figure(diags),),
-            tables=(Table(title="Diagnosis of each closed loop", columns=ENV_COLUMNS,
-                          rows=tuple(_env_row(k, d, float(d.config["simulator"]["dt"])) for k, d in diags.items())),),
+            tables=(
+                Table(
+                    title="Diagnosis of each closed loop",
+                    columns=ENV_COLUMNS,
+                    rows=tuple(_env_row(k, d, float(d.config["simulator"]["dt"])) for k, d in diags.items()),
+                ),
+            ),
         ),
         Section(
             title="Acrobot: how much the Gym step changes the closed loop",
@@ -374,8 +456,18 @@ def run(*, fast: bool = False, progress=None):
                 "is strongly chaotic where the reference is nearly regular."
             ),
             figures=(seed_fig,),
-            tables=(Table(title="Acrobot closed loops", columns=("policy seed", "lambda_1 Gym step", "lambda_1 reference",
-                                                                 "differ beyond the 95% intervals"), rows=tuple(seed_rows)),),
+            tables=(
+                Table(
+                    title="Acrobot closed loops",
+                    columns=(
+                        "policy seed",
+                        "lambda_1 Gym step",
+                        "lambda_1 reference",
+                        "differ beyond the 95% intervals",
+                    ),
+                    rows=tuple(seed_rows),
+                ),
+            ),
         ),
         Section(
             title="Contact: autodiff against smoothed gradients (bouncing ball)",
@@ -386,7 +478,8 @@ def run(*, fast: bool = False, progress=None):
                 "average miss the jump (Suh et al. 2022 call this the empirical bias of first-order estimators); "
                 "where it is smooth, all agree."
             ),
-            figures=(return_fig, grad_fig), tables=(contact_table,),
+            figures=(return_fig, grad_fig),
+            tables=(contact_table,),
         ),
     ]
     acro = diags[f"acrobot, policy seed {ACROBOT_SEED}"]
@@ -400,9 +493,14 @@ def run(*, fast: bool = False, progress=None):
         f"{float(acro.lambda_numerical.exponents[0]):.3f} per second."
     )
     return make_study(
-        "rl", "Long-horizon RL rollouts: policy gradients through control environments", summary, main, sections,
-        findings, fast=fast, config={**cfg, "headline": HEADLINE, "acrobot_policy_seed": ACROBOT_SEED,
-                                     "contact_steps": CONTACT_STEPS},
+        "rl",
+        "Long-horizon RL rollouts: policy gradients through control environments",
+        summary,
+        main,
+        sections,
+        findings,
+        fast=fast,
+        config={**cfg, "headline": HEADLINE, "acrobot_policy_seed": ACROBOT_SEED, "contact_steps": CONTACT_STEPS},
         extra={k: d for k, d in diags.items() if not k.startswith("bouncing")},
     )
 

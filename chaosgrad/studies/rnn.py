@@ -20,9 +20,8 @@ from __future__ import annotations
 import jax.numpy as jnp
 import numpy as np
 
-from chaosgrad._runtime.precision import float64_scope
 from chaosgrad._results.study import Figure, Section, Series, Table
-from chaosgrad.zoo import gru_rnn, lstm_rnn, tanh_rnn
+from chaosgrad._runtime.precision import float64_scope
 from chaosgrad.studies import StudySpec
 from chaosgrad.studies._common import (
     activation_histogram_figure,
@@ -38,6 +37,7 @@ from chaosgrad.studies._common import (
     transitions,
     verdict_table,
 )
+from chaosgrad.zoo import gru_rnn, lstm_rnn, tanh_rnn
 
 HEADLINE_GAIN = 2.0
 NETWORKS = {"tanh": tanh_rnn, "GRU": gru_rnn, "LSTM": lstm_rnn}
@@ -63,10 +63,16 @@ def _rate_figure_gated(points: dict, gains: dict) -> Figure:
     series = []
     for name, ds in points.items():
         x = np.asarray(gains[name], dtype=float)
-        series.append(Series(
-            f"{name} (95% interval)", x, np.array([d.gradient_rate for d in ds]), style="line+marker",
-            lower=np.array([d.gradient_interval[0] for d in ds]), upper=np.array([d.gradient_interval[1] for d in ds]),
-        ))
+        series.append(
+            Series(
+                f"{name} (95% interval)",
+                x,
+                np.array([d.gradient_rate for d in ds]),
+                style="line+marker",
+                lower=np.array([d.gradient_interval[0] for d in ds]),
+                upper=np.array([d.gradient_interval[1] for d in ds]),
+            )
+        )
     series.append(Series("zero", np.zeros(1), np.zeros(1), style="hline"))
     return Figure(
         title="Gradient rate against gain: tanh against gated networks",
@@ -75,7 +81,9 @@ def _rate_figure_gated(points: dict, gains: dict) -> Figure:
             "same gains; each lies on its network's lambda_1 (table below). Far from the tanh network's onset the "
             "gated networks stay much closer to zero on both sides, and their onset of chaos moves to larger gains."
         ),
-        xlabel="gain g", ylabel="rate (1 / step)", series=tuple(series),
+        xlabel="gain g",
+        ylabel="rate (1 / step)",
+        series=tuple(series),
     )
 
 
@@ -98,7 +106,10 @@ def _memory_figure(points: dict, gains: dict) -> Figure:
             "log scale is exp(rate T). The gated networks' lines are flatter: information from the start "
             "survives longer (below the onset) and sensitivity grows more slowly (above it)."
         ),
-        xlabel="horizon T (steps)", ylabel="||d readout / d h_0||", yscale="log", series=tuple(series),
+        xlabel="horizon T (steps)",
+        ylabel="||d readout / d h_0||",
+        yscale="log",
+        series=tuple(series),
     )
 
 
@@ -110,11 +121,15 @@ def _exact_table(tanh_points, gains, n: int) -> Table:
         bound = float(np.log(g_val * np.linalg.norm(W, 2)))
         lp, up = lam1(d)
         exact = float(np.log(g_val * np.max(np.abs(np.linalg.eigvals(W))))) if g_val < 1 else None
-        rows.append((
-            fmt(float(g_val), 3), f"{lp:+.4f} ± {up:.4f}",
-            f"{exact:+.4f}" if exact is not None else "n/a (chaotic or marginal)", f"{bound:+.4f}",
-            "yes" if lp <= bound else "NO",
-        ))
+        rows.append(
+            (
+                fmt(float(g_val), 3),
+                f"{lp:+.4f} ± {up:.4f}",
+                f"{exact:+.4f}" if exact is not None else "n/a (chaotic or marginal)",
+                f"{bound:+.4f}",
+                "yes" if lp <= bound else "NO",
+            )
+        )
     return Table(
         title="tanh network: lambda_1 against exact values and the Jacobian bound",
         caption=(
@@ -145,7 +160,8 @@ def _memory_table(points: dict, gains: dict) -> Table:
         title="Gradient e-folding time 1/|rate| (steps)",
         caption="How many steps the gradient takes to change by a factor e: a memory time where it vanishes, a "
         "predictability time where it explodes. Longer is better-conditioned backpropagation through time.",
-        columns=("g", *points), rows=tuple(rows),
+        columns=("g", *points),
+        rows=tuple(rows),
     )
 
 
@@ -153,7 +169,13 @@ def _memory_table(points: dict, gains: dict) -> Table:
 def run(*, fast: bool = False, progress=None):
     progress = progress or no_progress
     cfg = _settings(fast)
-    n, members, lyap_time, horizons, gains = cfg["n"], cfg["members"], cfg["lyapunov_time"], cfg["horizons"], cfg["gains"]
+    n, members, lyap_time, horizons, gains = (
+        cfg["n"],
+        cfg["members"],
+        cfg["lyapunov_time"],
+        cfg["horizons"],
+        cfg["gains"],
+    )
     common = dict(wrt="y0", members=members, lyapunov_time=lyap_time, horizons=horizons)
 
     progress(f"diagnosis of the tanh network at g = {HEADLINE_GAIN:g}", 0, 1)
@@ -162,8 +184,10 @@ def run(*, fast: bool = False, progress=None):
     points = {}
     for name, factory in NETWORKS.items():
         points[name] = sweep(
-            gains[name], lambda g_val, f=factory: diagnose_system(f(n=n, g=float(g_val)), k=1, **common),
-            progress, f"{name} gain g",
+            gains[name],
+            lambda g_val, f=factory: diagnose_system(f(n=n, g=float(g_val)), k=1, **common),
+            progress,
+            f"{name} gain g",
         )
 
     tanh_gains, tanh_points = gains["tanh"], points["tanh"]
@@ -201,8 +225,11 @@ def run(*, fast: bool = False, progress=None):
                     f"At g = {g_val:g} the {name} gradient rate is {d.gradient_rate:+.4f} per step against "
                     f"{t.gradient_rate:+.4f} for the tanh network ({d.verdict} vs {t.verdict})."
                 )
-        slower = [g_val for g_val, d in zip(gains[name], points[name]) if g_val in tanh_gains
-                  and abs(d.gradient_rate) > abs(tanh_points[tanh_gains.index(g_val)].gradient_rate)]
+        slower = [
+            g_val
+            for g_val, d in zip(gains[name], points[name])
+            if g_val in tanh_gains and abs(d.gradient_rate) > abs(tanh_points[tanh_gains.index(g_val)].gradient_rate)
+        ]
         if slower:
             findings.append(
                 f"Surprise: at g = {', '.join(f'{v:g}' for v in slower)} the {name} gradient changes faster than the "
@@ -212,9 +239,16 @@ def run(*, fast: bool = False, progress=None):
         chaotic = [g_val for g_val, d in zip(gains[name], points[name]) if d.physics == "chaotic"]
         tanh_chaotic = [g_val for g_val, d in zip(tanh_gains, tanh_points) if d.physics == "chaotic"]
         findings.append(
-            (f"The {name} is chaotic from g = {min(chaotic):g} on" if chaotic else
-             f"The {name} is not chaotic at any gain swept (up to g = {gains[name][-1]:g})")
-            + (f"; the tanh network from g = {min(tanh_chaotic):g} (same sweep points where both were measured)." if tanh_chaotic else ".")
+            (
+                f"The {name} is chaotic from g = {min(chaotic):g} on"
+                if chaotic
+                else f"The {name} is not chaotic at any gain swept (up to g = {gains[name][-1]:g})"
+            )
+            + (
+                f"; the tanh network from g = {min(tanh_chaotic):g} (same sweep points where both were measured)."
+                if tanh_chaotic
+                else "."
+            )
         )
     if main.truncation_horizon:
         findings.append(
@@ -232,7 +266,10 @@ def run(*, fast: bool = False, progress=None):
         ),
         figures=(
             rates_figure(
-                tanh_gains, tanh_points, xlabel="gain g", title="tanh network: lambda_1 and gradient rate against g",
+                tanh_gains,
+                tanh_points,
+                xlabel="gain g",
+                title="tanh network: lambda_1 and gradient rate against g",
                 caption=(
                     "The gradient rate (with its 95% interval) lies on lambda_1 (within their 95% intervals) at every gain: negative "
                     "(vanishing) below the onset, positive (exploding) above it. 'numerical' equals 'physical' here "
@@ -240,8 +277,10 @@ def run(*, fast: bool = False, progress=None):
                 ),
             ),
         ),
-        tables=(verdict_table("tanh network: verdict at each gain", "g", tanh_gains, tanh_points),
-                _exact_table(tanh_points, tanh_gains, n)),
+        tables=(
+            verdict_table("tanh network: verdict at each gain", "g", tanh_gains, tanh_points),
+            _exact_table(tanh_points, tanh_gains, n),
+        ),
     )
     gated_section = Section(
         title="Gated networks beside the tanh network",
@@ -260,11 +299,16 @@ def run(*, fast: bool = False, progress=None):
     samples = activation_samples(headline.simulator, starts, headline.args, keep)
     layer_section = Section(
         title="Step-wise gradient scale and activations",
-        text=(f"The headline network's backpropagated gradient at each step of the diagnosis's longest horizon, and "
-              f"the distribution of h_t at four steps over 16 random starts (g = {HEADLINE_GAIN:g})."),
-        figures=(layerwise_gradient_figure({f"tanh, g = {HEADLINE_GAIN:g}": main.gradient}, unit="step"),
-                 activation_histogram_figure({f"step {k}": v for k, v in samples.items()},
-                                             title="Activations of the headline network")),
+        text=(
+            f"The headline network's backpropagated gradient at each step of the diagnosis's longest horizon, and "
+            f"the distribution of h_t at four steps over 16 random starts (g = {HEADLINE_GAIN:g})."
+        ),
+        figures=(
+            layerwise_gradient_figure({f"tanh, g = {HEADLINE_GAIN:g}": main.gradient}, unit="step"),
+            activation_histogram_figure(
+                {f"step {k}": v for k, v in samples.items()}, title="Activations of the headline network"
+            ),
+        ),
     )
     summary = (
         f"A random tanh RNN (N = {n}) at g = {HEADLINE_GAIN:g} is {main.physics} (lambda_1 = {lp:.3f} per step) and "
@@ -278,10 +322,21 @@ def run(*, fast: bool = False, progress=None):
         for g_val, d in zip(gains[name], ds):
             extra[f"{name} g={fmt(float(g_val), 3)}"] = d
     return make_study(
-        "rnn", "Chaotic recurrent networks: gradients through the onset of chaos", summary, main,
-        [sweep_section, gated_section, layer_section], findings, fast=fast,
-        config={"n": n, "members": members, "lyapunov_time": lyap_time, "horizons": [float(h) for h in horizons],
-                "gains": {k: [float(v) for v in vs] for k, vs in gains.items()}, "headline_gain": HEADLINE_GAIN},
+        "rnn",
+        "Chaotic recurrent networks: gradients through the onset of chaos",
+        summary,
+        main,
+        [sweep_section, gated_section, layer_section],
+        findings,
+        fast=fast,
+        config={
+            "n": n,
+            "members": members,
+            "lyapunov_time": lyap_time,
+            "horizons": [float(h) for h in horizons],
+            "gains": {k: [float(v) for v in vs] for k, vs in gains.items()},
+            "headline_gain": HEADLINE_GAIN,
+        },
         extra=extra,
     )
 

@@ -18,11 +18,11 @@ import numpy as np
 
 from chaosgrad._gradients.growth import gradient_growth
 from chaosgrad._gradients.losses import FinalStateLoss
-from chaosgrad._runtime.precision import float64_scope
 from chaosgrad._results.study import Figure, Section, Series, Table
-from chaosgrad.zoo import rossler
+from chaosgrad._runtime.precision import float64_scope
 from chaosgrad.studies import StudySpec
 from chaosgrad.studies._common import diagnose_system, lam1, make_study, no_progress
+from chaosgrad.zoo import rossler
 
 LITERATURE_LAMBDA1 = 0.0714
 
@@ -54,7 +54,11 @@ def horizon_sweep(system, loss, windows, *, members: int, progress=None):
         if progress is not None:
             progress(f"horizon T = {T:g}", i, len(windows))
         g = gradient_growth(
-            system.simulator, system.y0, system.args, loss=loss, horizons=np.geomspace(T / 16, T, 9),
+            system.simulator,
+            system.y0,
+            system.args,
+            loss=loss,
+            horizons=np.geomspace(T / 16, T, 9),
             members=members,
         )
         out.append((float(g.horizons[-1]), float(g.rate), float(g.rate_low), float(g.rate_high)))
@@ -79,7 +83,12 @@ def run(*, fast: bool = False, progress=None):
     system = rossler(dt=cfg["dt"])
     progress("diagnosis", 0, 1)
     main = diagnose_system(
-        system, loss=loss, horizons=cfg["horizons"], members=cfg["members"], lyapunov_time=cfg["lyapunov_time"], k=3,
+        system,
+        loss=loss,
+        horizons=cfg["horizons"],
+        members=cfg["members"],
+        lyapunov_time=cfg["lyapunov_time"],
+        k=3,
     )
     lp, up = lam1(main)
     rows = horizon_sweep(system, loss, cfg["windows"], members=cfg["members"], progress=progress)
@@ -96,7 +105,8 @@ def run(*, fast: bool = False, progress=None):
         f"Verdict {main.verdict} ({main.physics}): lambda_1 = {lp:.4f} ± {up:.4f} (literature {LITERATURE_LAMBDA1}, "
         f"Sprott 2003); over horizons up to T = {T[-1]:g} the gradient grows at {main.gradient_rate:.4f} "
         f"[{main.gradient_interval[0]:.4f}, {main.gradient_interval[1]:.4f}] per time unit.",
-        "Spectrum " + ", ".join(f"{v:+.4f}" for v in main.lambda_physical.exponents)
+        "Spectrum "
+        + ", ".join(f"{v:+.4f}" for v in main.lambda_physical.exponents)
         + " against 0.0714, 0, -5.3943 (Sprott 2003).",
     ]
     if excl0 is not None:
@@ -131,8 +141,14 @@ def run(*, fast: bool = False, progress=None):
         ),
         columns=("T", "lambda_1 T", "gradient rate", "95% interval", "excludes 0", "contains lambda_1"),
         rows=tuple(
-            (f"{t:.4g}", f"{lp * t:.1f}", f"{r:+.4f}", f"[{a:+.4f}, {b:+.4f}]", "yes" if a > 0 else "no",
-             "yes" if a <= lp <= b else "no")
+            (
+                f"{t:.4g}",
+                f"{lp * t:.1f}",
+                f"{r:+.4f}",
+                f"[{a:+.4f}, {b:+.4f}]",
+                "yes" if a > 0 else "no",
+                "yes" if a <= lp <= b else "no",
+            )
             for t, r, a, b in zip(T, rate, lo, hi)
         ),
     )
@@ -146,7 +162,9 @@ def run(*, fast: bool = False, progress=None):
             + (f"from T = {measured:g}" if measured is not None else "at no T measured")
             + ". The table below gives the number of e-foldings lambda_1 T for each T."
         ),
-        xlabel="longest horizon T", ylabel="rate (1 / time unit)", xscale="log",
+        xlabel="longest horizon T",
+        ylabel="rate (1 / time unit)",
+        xscale="log",
         series=(
             Series("gradient rate (95% interval)", T, rate, lower=lo, upper=hi, style="line+marker"),
             Series(f"lambda_1 = {lp:.4f}", np.ones(1), np.array([lp]), style="hline"),
@@ -169,14 +187,27 @@ def run(*, fast: bool = False, progress=None):
         f"{main.verdict}. Because lambda_1 is small, a short horizon holds few e-foldings and the rate's interval is "
         f"wide: {hi[0] - lo[0]:.3f} at T = {T[0]:g} ({lp * T[0]:.1f} e-foldings) against {hi[-1] - lo[-1]:.4f} at "
         f"T = {T[-1]:g}. "
-        + (f"The interval excludes 0 and contains lambda_1 from T = {measured:g} on." if measured is not None
-           else "At no T measured does the interval both exclude 0 and contain lambda_1.")
+        + (
+            f"The interval excludes 0 and contains lambda_1 from T = {measured:g} on."
+            if measured is not None
+            else "At no T measured does the interval both exclude 0 and contain lambda_1."
+        )
     )
     return make_study(
-        "rossler", "Rössler: how long a horizon slow chaos needs", summary, main, [section], findings, fast=fast,
-        config={"dt": cfg["dt"], "members": cfg["members"], "lyapunov_time": cfg["lyapunov_time"],
-                "windows": [float(t) for t in T],
-                "window_rates": [[float(v) for v in row] for row in rows]},
+        "rossler",
+        "Rössler: how long a horizon slow chaos needs",
+        summary,
+        main,
+        [section],
+        findings,
+        fast=fast,
+        config={
+            "dt": cfg["dt"],
+            "members": cfg["members"],
+            "lyapunov_time": cfg["lyapunov_time"],
+            "windows": [float(t) for t in T],
+            "window_rates": [[float(v) for v in row] for row in rows],
+        },
     )
 
 

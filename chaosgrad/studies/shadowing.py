@@ -15,15 +15,15 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from chaosgrad._spectra.clv import covariant_vectors
 from chaosgrad._gradients.growth import gradient_growth
 from chaosgrad._gradients.losses import TimeAveragedLoss
+from chaosgrad._results.study import Figure, Series, Study, Table
 from chaosgrad._runtime.precision import float64_scope
 from chaosgrad._shadowing.api import shadowing_gradient
-from chaosgrad._results.study import Figure, Series, Study, Table
-from chaosgrad.zoo import lorenz63, lorenz96
+from chaosgrad._spectra.clv import covariant_vectors
 from chaosgrad.studies import StudySpec
 from chaosgrad.studies._common import Section, diagnose_system, fmt, make_study, no_progress
+from chaosgrad.zoo import lorenz63, lorenz96
 
 
 def _z(y):
@@ -67,8 +67,9 @@ def _lorenz_section(fast, progress):
     for i, rho in enumerate(rhos):
         progress(f"NILSS at rho = {rho:g}", i, len(rhos))
         s = lorenz63(rho=rho)
-        shadows.append(shadowing_gradient(s.simulator, s.y0, s.args, objective=_z, wrt="rho", time=window,
-                                          windows=windows))
+        shadows.append(
+            shadowing_gradient(s.simulator, s.y0, s.args, objective=_z, wrt="rho", time=window, windows=windows)
+        )
     h = 0.5
     grid = sorted({r + d for r in rhos for d in (-h, h)})
     means, errors = long_averages(lorenz63(), _z, "rho", grid, steps=50_000 if fast else 200_000, runs=4 if fast else 8)
@@ -76,33 +77,88 @@ def _lorenz_section(fast, progress):
     fd = np.array([(at[r + h][0] - at[r - h][0]) / (2 * h) for r in rhos])
     fd_se = np.array([np.hypot(at[r + h][1], at[r - h][1]) / (2 * h) for r in rhos])
     s28 = lorenz63()
-    grad = gradient_growth(s28.simulator, s28.y0, s28.args, loss=TimeAveragedLoss(_z), horizons=[2.0, 5.0, 10.0, 20.0],
-                           wrt="rho", members=6)
-    rows = tuple((fmt(r, 4), f"{sh.derivative[0]:.4f} ± {2 * sh.standard_error[0]:.3f}",
-                  f"{f:.4f} ± {2 * e:.3f}", str(sh.unstable)) for r, sh, f, e in zip(rhos, shadows, fd, fd_se))
-    table = Table(title="d<z>/d rho: shadowing against finite differences of long averages",
-                  columns=("rho", "NILSS (± 2 se)", "central difference, step 0.5 (± 2 se)", "unstable directions"),
-                  rows=rows)
+    grad = gradient_growth(
+        s28.simulator,
+        s28.y0,
+        s28.args,
+        loss=TimeAveragedLoss(_z),
+        horizons=[2.0, 5.0, 10.0, 20.0],
+        wrt="rho",
+        members=6,
+    )
+    rows = tuple(
+        (
+            fmt(r, 4),
+            f"{sh.derivative[0]:.4f} ± {2 * sh.standard_error[0]:.3f}",
+            f"{f:.4f} ± {2 * e:.3f}",
+            str(sh.unstable),
+        )
+        for r, sh, f, e in zip(rhos, shadows, fd, fd_se)
+    )
+    table = Table(
+        title="d<z>/d rho: shadowing against finite differences of long averages",
+        columns=("rho", "NILSS (± 2 se)", "central difference, step 0.5 (± 2 se)", "unstable directions"),
+        rows=rows,
+    )
     fig = Figure(
-        title="d<z>/d rho against rho", xlabel="rho", ylabel="d<z>/d rho",
-        series=(Series("NILSS (± 2 se)", np.asarray(rhos), np.array([s.derivative[0] for s in shadows]),
-                       lower=np.array([s.derivative[0] - 2 * s.standard_error[0] for s in shadows]),
-                       upper=np.array([s.derivative[0] + 2 * s.standard_error[0] for s in shadows]), style="line+marker"),
-                Series("central difference of long averages (± 2 se)", np.asarray(rhos), fd, lower=fd - 2 * fd_se,
-                       upper=fd + 2 * fd_se, style="marker")),
-        caption="The shadowing derivative follows the slope of <z>(rho), about 1 across the chaotic range.")
+        title="d<z>/d rho against rho",
+        xlabel="rho",
+        ylabel="d<z>/d rho",
+        series=(
+            Series(
+                "NILSS (± 2 se)",
+                np.asarray(rhos),
+                np.array([s.derivative[0] for s in shadows]),
+                lower=np.array([s.derivative[0] - 2 * s.standard_error[0] for s in shadows]),
+                upper=np.array([s.derivative[0] + 2 * s.standard_error[0] for s in shadows]),
+                style="line+marker",
+            ),
+            Series(
+                "central difference of long averages (± 2 se)",
+                np.asarray(rhos),
+                fd,
+                lower=fd - 2 * fd_se,
+                upper=fd + 2 * fd_se,
+                style="marker",
+            ),
+        ),
+        caption="The shadowing derivative follows the slope of <z>(rho), about 1 across the chaotic range.",
+    )
     med = np.nanmedian(np.where(grad.finite, grad.norms, np.nan), axis=0)
     grad_fig = Figure(
-        title="The finite-horizon gradient of <z>_T at rho = 28", xlabel="T", ylabel="|d<z>_T / d rho|", yscale="log",
-        series=(Series("median over members", grad.horizons, med, style="line+marker"),
-                Series("shadowing derivative", grad.horizons[:1], np.array([abs(shadows[rhos.index(28.0)].derivative[0])]),
-                       style="hline")),
-        caption=(f"The gradient of the finite-horizon average grows at {grad.rate:.2f} per time unit (lambda_1 ≈ 0.91): "
-                 "at no horizon does it estimate the slope the shadowing derivative gives (dashed)."))
-    return shadows, fd, fd_se, grad, Section(
-        title="Lorenz-63: mean z against rho",
-        text=(f"NILSS with {windows} windows of {window:g} time units at each rho; the central differences use "
-              f"long averages at rho ± {h:g}."), figures=(fig, grad_fig), tables=(table,))
+        title="The finite-horizon gradient of <z>_T at rho = 28",
+        xlabel="T",
+        ylabel="|d<z>_T / d rho|",
+        yscale="log",
+        series=(
+            Series("median over members", grad.horizons, med, style="line+marker"),
+            Series(
+                "shadowing derivative",
+                grad.horizons[:1],
+                np.array([abs(shadows[rhos.index(28.0)].derivative[0])]),
+                style="hline",
+            ),
+        ),
+        caption=(
+            f"The gradient of the finite-horizon average grows at {grad.rate:.2f} per time unit (lambda_1 ≈ 0.91): "
+            "at no horizon does it estimate the slope the shadowing derivative gives (dashed)."
+        ),
+    )
+    return (
+        shadows,
+        fd,
+        fd_se,
+        grad,
+        Section(
+            title="Lorenz-63: mean z against rho",
+            text=(
+                f"NILSS with {windows} windows of {window:g} time units at each rho; the central differences use "
+                f"long averages at rho ± {h:g}."
+            ),
+            figures=(fig, grad_fig),
+            tables=(table,),
+        ),
+    )
 
 
 def _lorenz96_section(fast):
@@ -111,33 +167,67 @@ def _lorenz96_section(fast):
     sh = shadowing_gradient(s.simulator, s.y0, s.args, objective=_mean_x, wrt="F", time=window, windows=windows)
     means, errors = long_averages(s, _mean_x, "F", [7.5, 8.5], steps=30_000 if fast else 100_000, runs=4 if fast else 6)
     fd, fd_se = means[1] - means[0], float(np.hypot(*errors))
-    table = Table(title="Lorenz-96 (N = 40, F = 8): d<mean x>/dF", columns=("method", "value (± 2 se)", "notes"), rows=(
-        ("NILSS", f"{sh.derivative[0]:.4f} ± {2 * sh.standard_error[0]:.3f}",
-         f"{sh.unstable} unstable directions from the spectrum, {windows} windows of {window:g}"),
-        ("central difference, F ± 0.5", f"{fd:.4f} ± {2 * fd_se:.3f}", "long averages")))
-    return sh, fd, fd_se, Section(title="Lorenz-96: a higher-dimensional unstable subspace", text=(
-        "With 13 positive exponents NILSS carries 13 homogeneous tangents per step; its cost per step grows with "
-        "the unstable dimension, its memory with the number of segments."), tables=(table,))
+    table = Table(
+        title="Lorenz-96 (N = 40, F = 8): d<mean x>/dF",
+        columns=("method", "value (± 2 se)", "notes"),
+        rows=(
+            (
+                "NILSS",
+                f"{sh.derivative[0]:.4f} ± {2 * sh.standard_error[0]:.3f}",
+                f"{sh.unstable} unstable directions from the spectrum, {windows} windows of {window:g}",
+            ),
+            ("central difference, F ± 0.5", f"{fd:.4f} ± {2 * fd_se:.3f}", "long averages"),
+        ),
+    )
+    return (
+        sh,
+        fd,
+        fd_se,
+        Section(
+            title="Lorenz-96: a higher-dimensional unstable subspace",
+            text=(
+                "With 13 positive exponents NILSS carries 13 homogeneous tangents per step; its cost per step grows with "
+                "the unstable dimension, its memory with the number of segments."
+            ),
+            tables=(table,),
+        ),
+    )
 
 
 def _clv_section(fast):
     s = lorenz63()
     r = covariant_vectors(s.simulator, s.y0, s.args, time=50.0 if fast else 200.0)
     degrees = np.degrees(r.angles[np.isfinite(r.angles)])
-    fig = Figure(title="Angle between the unstable direction and the rest, Lorenz-63", xlabel="angle (degrees)",
-                 ylabel="count", series=(Series("smallest principal angle", degrees, np.zeros(0), style="hist"),),
-                 caption="Near-tangencies (small angles) are where the shadowing direction is ill-conditioned.")
-    return r, Section(title="Covariant Lyapunov vectors", text=(
-        f"Exponents from the covariant vectors' growth: {', '.join(f'{x:+.3f}' for x in r.exponents)}. The smallest "
-        f"angle over the window is {degrees.min():.2f} degrees; the median {np.median(degrees):.1f}."), figures=(fig,))
+    fig = Figure(
+        title="Angle between the unstable direction and the rest, Lorenz-63",
+        xlabel="angle (degrees)",
+        ylabel="count",
+        series=(Series("smallest principal angle", degrees, np.zeros(0), style="hist"),),
+        caption="Near-tangencies (small angles) are where the shadowing direction is ill-conditioned.",
+    )
+    return r, Section(
+        title="Covariant Lyapunov vectors",
+        text=(
+            f"Exponents from the covariant vectors' growth: {', '.join(f'{x:+.3f}' for x in r.exponents)}. The smallest "
+            f"angle over the window is {degrees.min():.2f} degrees; the median {np.median(degrees):.1f}."
+        ),
+        figures=(fig,),
+    )
 
 
 @float64_scope
 def run(*, fast: bool = False, progress=None) -> Study:
     progress = progress or no_progress
     progress("diagnosis", 0, 4)
-    main = diagnose_system(lorenz63(), wrt="rho", loss=TimeAveragedLoss(_z, name="<z>_T"), members=6 if fast else 12,
-                           lyapunov_time=100.0 if fast else 500.0, k=3, horizons=[4.0, 8.0, 16.0, 32.0])
+    main = diagnose_system(
+        lorenz63(),
+        wrt="rho",
+        loss=TimeAveragedLoss(_z, name="<z>_T"),
+        members=6 if fast else 12,
+        lyapunov_time=100.0 if fast else 500.0,
+        k=3,
+        horizons=[4.0, 8.0, 16.0, 32.0],
+    )
     progress("Lorenz-63", 1, 4)
     shadows, fd, fd_se, grad, l63 = _lorenz_section(fast, progress)
     progress("Lorenz-96", 2, 4)
@@ -147,13 +237,19 @@ def run(*, fast: bool = False, progress=None) -> Study:
     progress("done", 4, 4)
     rows = l63.tables[0].rows
     findings = [f"rho = {r[0]}: NILSS {r[1]}, central difference {r[2]}." for r in rows]
-    findings.append(f"Lorenz-96: NILSS {sh96.derivative[0]:.4f} ± {2 * sh96.standard_error[0]:.3f} with "
-                    f"{sh96.unstable} unstable directions; central difference {fd96:.4f} ± {2 * fd96_se:.3f}.")
-    findings.append(f"The finite-horizon gradient of <z>_T grows at {grad.rate:.3f} [{grad.rate_low:.3f}, "
-                    f"{grad.rate_high:.3f}] per time unit: it is not an estimate of the slope at any horizon.")
+    findings.append(
+        f"Lorenz-96: NILSS {sh96.derivative[0]:.4f} ± {2 * sh96.standard_error[0]:.3f} with "
+        f"{sh96.unstable} unstable directions; central difference {fd96:.4f} ± {2 * fd96_se:.3f}."
+    )
+    findings.append(
+        f"The finite-horizon gradient of <z>_T grows at {grad.rate:.3f} [{grad.rate_low:.3f}, "
+        f"{grad.rate_high:.3f}] per time unit: it is not an estimate of the slope at any horizon."
+    )
     if main.shadowing is not None:
-        findings.append(f"The diagnosis at rho = 28 reports the shadowing derivative "
-                        f"{main.shadowing.derivative[0]:.4f} beside its verdict {main.verdict}.")
+        findings.append(
+            f"The diagnosis at rho = 28 reports the shadowing derivative "
+            f"{main.shadowing.derivative[0]:.4f} beside its verdict {main.verdict}."
+        )
     rhos = [float(r[0]) for r in rows]
     sh_se = np.array([sh.standard_error[0] for sh in shadows])
     agree = np.abs(np.array([sh.derivative[0] for sh in shadows]) - fd) <= 2 * np.hypot(sh_se, fd_se)
@@ -161,20 +257,37 @@ def run(*, fast: bool = False, progress=None) -> Study:
     agree96 = abs(sh96.derivative[0] - fd96) <= 2 * np.hypot(sh96.standard_error[0], fd96_se)
     findings.append(
         f"NILSS and the central differences agree within 2 combined standard errors at {int(agree.sum())} of "
-        f"{len(rhos)} values of rho" + (f"; they differ at rho = {', '.join(differ)} (a central difference over a "
-                                        "step of 1 in rho, and an attractor that is not uniformly hyperbolic)"
-                                        if differ else "") + ".")
+        f"{len(rhos)} values of rho"
+        + (
+            f"; they differ at rho = {', '.join(differ)} (a central difference over a "
+            "step of 1 in rho, and an attractor that is not uniformly hyperbolic)"
+            if differ
+            else ""
+        )
+        + "."
+    )
     values = np.array([sh.derivative[0] for sh in shadows])
     worst = int(np.argmax(np.abs(values - fd)))
-    summary = ("For Lorenz-63 the exploding gradient of a finite-horizon average is no estimate of d<z>/d rho; "
-               f"shadowing (NILSS) gives {values.min():.3f} to {values.max():.3f} across rho = {rhos[0]:g} to "
-               f"{rhos[-1]:g}, within 2 combined standard errors of central differences of long averages at "
-               f"{int(agree.sum())} of {len(rhos)} values; the largest gap is {abs(values[worst] - fd[worst]):.3f} at "
-               f"rho = {rhos[worst]:g}. Shadowing's bias on an attractor that is not uniformly hyperbolic, or the "
-               "difference's step, would decide it: a smaller step with longer averages. For Lorenz-96 "
-               f"({sh96.unstable} unstable directions) the two {'agree' if agree96 else 'differ'} by the same measure.")
-    return make_study("shadowing", "Shadowing: the derivative of a long-time average", summary, main,
-                      [l63, l96, clv_section], findings, fast=fast, config={}, extra={})
+    summary = (
+        "For Lorenz-63 the exploding gradient of a finite-horizon average is no estimate of d<z>/d rho; "
+        f"shadowing (NILSS) gives {values.min():.3f} to {values.max():.3f} across rho = {rhos[0]:g} to "
+        f"{rhos[-1]:g}, within 2 combined standard errors of central differences of long averages at "
+        f"{int(agree.sum())} of {len(rhos)} values; the largest gap is {abs(values[worst] - fd[worst]):.3f} at "
+        f"rho = {rhos[worst]:g}. Shadowing's bias on an attractor that is not uniformly hyperbolic, or the "
+        "difference's step, would decide it: a smaller step with longer averages. For Lorenz-96 "
+        f"({sh96.unstable} unstable directions) the two {'agree' if agree96 else 'differ'} by the same measure."
+    )
+    return make_study(
+        "shadowing",
+        "Shadowing: the derivative of a long-time average",
+        summary,
+        main,
+        [l63, l96, clv_section],
+        findings,
+        fast=fast,
+        config={},
+        extra={},
+    )
 
 
 SPEC = StudySpec(

@@ -30,12 +30,12 @@ import numpy as np
 import optax
 
 from chaosgrad._gradients.losses import FinalStateLoss
-from chaosgrad._training.monitor import TrainingRecorder, monitor
-from chaosgrad._runtime.precision import float64_scope
 from chaosgrad._results.study import Figure, Series, Study, Table
-from chaosgrad.zoo import lorenz63
+from chaosgrad._runtime.precision import float64_scope
+from chaosgrad._training.monitor import TrainingRecorder, monitor
 from chaosgrad.studies import StudySpec
 from chaosgrad.studies._common import Section, diagnose_system, lam1, make_study, no_progress
+from chaosgrad.zoo import lorenz63
 
 RHO_TRUE, RHO_START = 28.0, 25.0
 RECORD = 20.0  # time units observed
@@ -96,8 +96,14 @@ def _methods(simulator, args, record, n_window, n_full, steps, seed):
     return {
         "short window": _fit(lambda rho, s: one(rho, 0, n_window), adam, steps, rng, None),
         "full": _fit(lambda rho, s: one(rho, 0, n_full), adam, steps, rng, None),
-        "full, clipped": _fit(lambda rho, s: one(rho, 0, n_full), optax.chain(optax.clip_by_global_norm(CLIP), adam),
-                              steps, rng, None, clip_norm=CLIP),
+        "full, clipped": _fit(
+            lambda rho, s: one(rho, 0, n_full),
+            optax.chain(optax.clip_by_global_norm(CLIP), adam),
+            steps,
+            rng,
+            None,
+            clip_norm=CLIP,
+        ),
         "truncated": _fit(lambda rho, s: one(rho, s, n_window), adam, steps, rng, random_starts),
         "averaged windows": _fit(averaged, adam, steps, rng, None),
     }
@@ -106,33 +112,60 @@ def _methods(simulator, args, record, n_window, n_full, steps, seed):
 def _tables_and_figures(runs, window, lam):
     steps = next(iter(runs.values()))[0].steps
     loss_fig = Figure(
-        title="Training loss", xlabel="step", ylabel="loss (each method's own)", yscale="log",
+        title="Training loss",
+        xlabel="step",
+        ylabel="loss (each method's own)",
+        yscale="log",
         caption="The loss each method descends, per step. The full-record loss is dominated by its exploding "
-                "gradient: its steps are huge and the loss does not come down.",
+        "gradient: its steps are huge and the loss does not come down.",
         series=tuple(Series(name, steps.astype(float), log.loss, style="line") for name, (log, _) in runs.items()),
     )
     rho_fig = Figure(
-        title="rho during training", xlabel="step", ylabel="rho",
+        title="rho during training",
+        xlabel="step",
+        ylabel="rho",
         caption=f"True rho = {RHO_TRUE:g} (dashed), start {RHO_START:g}. Window length {window:.3g} "
-                f"= ln 2 / lambda_1 (lambda_1 = {lam:.3f}).",
+        f"= ln 2 / lambda_1 (lambda_1 = {lam:.3f}).",
         series=tuple(Series(name, steps.astype(float), rho, style="line") for name, (_, rho) in runs.items())
         + (Series("true rho", steps[:1].astype(float), np.array([RHO_TRUE]), style="hline"),),
     )
     grad_fig = Figure(
-        title="Gradient norm", xlabel="step", ylabel="|dL/d rho|", yscale="log",
+        title="Gradient norm",
+        xlabel="step",
+        ylabel="|dL/d rho|",
+        yscale="log",
         caption="Gradient norm per step (before clipping): the full-record gradient is exp(lambda_1 T) larger.",
         series=tuple(Series(name, steps.astype(float), log.grad_norm, style="line") for name, (log, _) in runs.items()),
     )
     rows = []
     for name, (log, rho) in runs.items():
-        tail = rho[-max(1, len(rho) // 5):]
+        tail = rho[-max(1, len(rho) // 5) :]
         symptoms = ", ".join(f"{s.name} ({s.steps.size})" for s in log.symptoms) or "none"
-        rows.append((name, f"{rho[-1]:.4f}", f"{abs(rho[-1] - RHO_TRUE):.2g}", f"{np.std(tail):.2g}",
-                     f"{np.median(log.grad_norm):.3g}", f"{np.mean(log.clipped):.0%}", symptoms))
-    table = Table(title="Where each method ends", rows=tuple(rows),
-                  columns=("method", "final rho", "|error|", "sd of rho, last 20%", "median |grad|", "clipped",
-                           "symptoms (steps flagged)"),
-                  caption="Symptoms are the monitor's rules (chaosgrad._training.symptoms).")
+        rows.append(
+            (
+                name,
+                f"{rho[-1]:.4f}",
+                f"{abs(rho[-1] - RHO_TRUE):.2g}",
+                f"{np.std(tail):.2g}",
+                f"{np.median(log.grad_norm):.3g}",
+                f"{np.mean(log.clipped):.0%}",
+                symptoms,
+            )
+        )
+    table = Table(
+        title="Where each method ends",
+        rows=tuple(rows),
+        columns=(
+            "method",
+            "final rho",
+            "|error|",
+            "sd of rho, last 20%",
+            "median |grad|",
+            "clipped",
+            "symptoms (steps flagged)",
+        ),
+        caption="Symptoms are the monitor's rules (chaosgrad._training.symptoms).",
+    )
     return (loss_fig, rho_fig, grad_fig), table
 
 
@@ -142,9 +175,15 @@ def run(*, fast: bool = False, progress=None) -> Study:
     steps = 150 if fast else 400
     system = lorenz63()
     progress("diagnosis", 0, 3)
-    main = diagnose_system(system, wrt="rho", loss=FinalStateLoss(lambda y: y[2], name="final z(T)"),
-                           members=6 if fast else 12, lyapunov_time=100.0 if fast else 500.0, k=3,
-                           horizons=[1.0, 2.0, 4.0, 8.0])
+    main = diagnose_system(
+        system,
+        wrt="rho",
+        loss=FinalStateLoss(lambda y: y[2], name="final z(T)"),
+        members=6 if fast else 12,
+        lyapunov_time=100.0 if fast else 500.0,
+        k=3,
+        horizons=[1.0, 2.0, 4.0, 8.0],
+    )
     lam = lam1(main)[0]
     window = main.truncation_horizon or math.log(2.0) / 0.9056
     sim = system.simulator
@@ -157,30 +196,52 @@ def run(*, fast: bool = False, progress=None) -> Study:
     progress("done", 3, 3)
     figures, table = _tables_and_figures(runs, window, lam)
     err = {name: abs(rho[-1] - RHO_TRUE) for name, (_, rho) in runs.items()}
-    spread = {name: float(np.std(rho[-max(1, len(rho) // 5):])) for name, (_, rho) in runs.items()}
+    spread = {name: float(np.std(rho[-max(1, len(rho) // 5) :])) for name, (_, rho) in runs.items()}
     findings = tuple(
         f"{name}: rho ends at {rho[-1]:.4f} (error {err[name]:.2g}, spread over the last 20% of steps "
         f"{spread[name]:.2g}); symptoms: " + (", ".join(s.name for s in log.symptoms) or "none") + "."
-        for name, (log, rho) in runs.items())
+        for name, (log, rho) in runs.items()
+    )
     section = Section(
         title="Fitting rho by gradient descent",
-        text=(f"The record is {RECORD:g} time units of the full state at rho = {RHO_TRUE:g}; Adam (learning rate "
-              f"{LEARNING_RATE:g}) starts at rho = {RHO_START:g} for {steps} steps. The recommended window is "
-              f"ln 2 / lambda_1 = {window:.3g} time units ({n_window} steps); the full record is {n_full} steps, "
-              f"about {lam * RECORD:.0f} e-foldings of the gradient. Adam divides by the gradient's running size, so "
-              f"its steps stay small even when the gradient is {np.median(runs['full'][0].grad_norm):.2g} (median): "
-              "the full record shows no huge update; what the monitor shows is the gradient norm itself, "
-              f"{np.median(runs['full'][0].grad_norm) / np.median(runs['truncated'][0].grad_norm):.2g} times the "
-              "truncated one's, and a loss that does not come down. The truncated run's loss is that of a different "
-              "random window each step: a spike flagged there is the spread between windows."),
-        figures=figures, tables=(table,))
-    summary = (f"Fitting rho of Lorenz-63 (lambda_1 = {lam:.3f}) through a {RECORD:g}-time-unit record: "
-               + "; ".join(f"{name} ends {err[name]:.2g} from the truth" for name in runs) + ".")
-    return make_study("training", "Training through chaos: fitting rho of Lorenz-63", summary, main, [section],
-                      list(findings), fast=fast,
-                      config={"steps": steps, "window": window, "record": RECORD, "learning_rate": LEARNING_RATE,
-                              "clip": CLIP, "rho_start": RHO_START, "rho_true": RHO_TRUE},
-                      extra={f"log: {name}": log for name, (log, _) in runs.items()})
+        text=(
+            f"The record is {RECORD:g} time units of the full state at rho = {RHO_TRUE:g}; Adam (learning rate "
+            f"{LEARNING_RATE:g}) starts at rho = {RHO_START:g} for {steps} steps. The recommended window is "
+            f"ln 2 / lambda_1 = {window:.3g} time units ({n_window} steps); the full record is {n_full} steps, "
+            f"about {lam * RECORD:.0f} e-foldings of the gradient. Adam divides by the gradient's running size, so "
+            f"its steps stay small even when the gradient is {np.median(runs['full'][0].grad_norm):.2g} (median): "
+            "the full record shows no huge update; what the monitor shows is the gradient norm itself, "
+            f"{np.median(runs['full'][0].grad_norm) / np.median(runs['truncated'][0].grad_norm):.2g} times the "
+            "truncated one's, and a loss that does not come down. The truncated run's loss is that of a different "
+            "random window each step: a spike flagged there is the spread between windows."
+        ),
+        figures=figures,
+        tables=(table,),
+    )
+    summary = (
+        f"Fitting rho of Lorenz-63 (lambda_1 = {lam:.3f}) through a {RECORD:g}-time-unit record: "
+        + "; ".join(f"{name} ends {err[name]:.2g} from the truth" for name in runs)
+        + "."
+    )
+    return make_study(
+        "training",
+        "Training through chaos: fitting rho of Lorenz-63",
+        summary,
+        main,
+        [section],
+        list(findings),
+        fast=fast,
+        config={
+            "steps": steps,
+            "window": window,
+            "record": RECORD,
+            "learning_rate": LEARNING_RATE,
+            "clip": CLIP,
+            "rho_start": RHO_START,
+            "rho_true": RHO_TRUE,
+        },
+        extra={f"log: {name}": log for name, (log, _) in runs.items()},
+    )
 
 
 SPEC = StudySpec(

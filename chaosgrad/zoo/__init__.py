@@ -66,8 +66,8 @@ SYSTEMS = {**PHYSICAL_SYSTEMS, **LEARNING_SYSTEMS}
 for _name, _factory in SYSTEMS.items():
     globals()[_factory.__name__] = _factory
 (dead_relu_fraction, jacobian_singular_values, layer_jacobian_norms, saturation_fraction, policy_params) = (
-    float64_scope(f) for f in
-    (dead_relu_fraction, jacobian_singular_values, layer_jacobian_norms, saturation_fraction, policy_params)
+    float64_scope(f)
+    for f in (dead_relu_fraction, jacobian_singular_values, layer_jacobian_norms, saturation_fraction, policy_params)
 )
 
 

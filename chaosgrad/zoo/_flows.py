@@ -20,7 +20,7 @@ from here.
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import diffrax
 import equinox as eqx
@@ -102,8 +102,12 @@ def on_attractor(vector_field, start, values: dict, time: float) -> Callable[[],
 def _flow(name, title, vector_field, values, y0, dtype, numerics, **fields) -> System:
     """Assemble a :class:`System` for a flow solved with :class:`ODESimulator`."""
     return System(
-        name=name, title=title, y0=y0, args=make_args(values, dtype),
-        simulator=ODESimulator(vector_field, dtype=dtype, **numerics), **fields,
+        name=name,
+        title=title,
+        y0=y0,
+        args=make_args(values, dtype),
+        simulator=ODESimulator(vector_field, dtype=dtype, **numerics),
+        **fields,
     )
 
 
@@ -120,8 +124,16 @@ def lorenz63_divergence(y, args):
 
 
 def lorenz63(
-    *, sigma=10.0, rho=28.0, beta=8.0 / 3.0, y0=None, solver=None, dt=0.01, dtype="float64",
-    stepsize_controller=None, adjoint=None,
+    *,
+    sigma=10.0,
+    rho=28.0,
+    beta=8.0 / 3.0,
+    y0=None,
+    solver=None,
+    dt=0.01,
+    dtype="float64",
+    stepsize_controller=None,
+    adjoint=None,
 ) -> System:
     """Lorenz-63 (Lorenz, J. Atmos. Sci. 20, 130, 1963).
 
@@ -134,17 +146,27 @@ def lorenz63(
     Literature spectrum ``0.9056, 0, -14.5723`` (Kaplan–Yorke dimension 2.062), Sprott
     (2003), App. A. Default ``y0``: on the attractor, 20 time units from (1, 1, 1).
     """
-    values = {"sigma": real_parameter("sigma", sigma), "rho": real_parameter("rho", rho),
-              "beta": real_parameter("beta", beta)}
+    values = {
+        "sigma": real_parameter("sigma", sigma),
+        "rho": real_parameter("rho", rho),
+        "beta": real_parameter("beta", beta),
+    }
     y0, _ = initial_state(y0, (3,), on_attractor(lorenz63_vector_field, [1.0, 1.0, 1.0], values, 20.0), dtype)
     literature = None
     if at_defaults(values, {"sigma": 10.0, "rho": 28.0, "beta": 8.0 / 3.0}):
         literature = {"exponents": [0.9056, 0.0, -14.5723], "source": SPROTT_2003, "kaplan_yorke": 2.062}
     return _flow(
-        "lorenz63", "Lorenz-63", lorenz63_vector_field, values, y0, dtype,
+        "lorenz63",
+        "Lorenz-63",
+        lorenz63_vector_field,
+        values,
+        y0,
+        dtype,
         dict(solver=solver, dt=dt, stepsize_controller=stepsize_controller, adjoint=adjoint),
         equations="x' = sigma (y - x); y' = x (rho - z) - y; z' = x y - beta z",
-        parameters=values, literature=literature, divergence=lorenz63_divergence,
+        parameters=values,
+        literature=literature,
+        divergence=lorenz63_divergence,
         notes="Sum of exponents = -(sigma + 1 + beta) exactly; one zero exponent (autonomous flow).",
     )
 
@@ -162,8 +184,16 @@ def rossler_divergence(y, args):
 
 
 def rossler(
-    *, a=0.2, b=0.2, c=5.7, y0=None, solver=None, dt=0.01, dtype="float64",
-    stepsize_controller=None, adjoint=None,
+    *,
+    a=0.2,
+    b=0.2,
+    c=5.7,
+    y0=None,
+    solver=None,
+    dt=0.01,
+    dtype="float64",
+    stepsize_controller=None,
+    adjoint=None,
 ) -> System:
     """Rössler (Rössler, Phys. Lett. A 57, 397, 1976).
 
@@ -182,10 +212,17 @@ def rossler(
     if at_defaults(values, {"a": 0.2, "b": 0.2, "c": 5.7}):
         literature = {"exponents": [0.0714, 0.0, -5.3943], "source": SPROTT_2003, "note": "slow to converge"}
     return _flow(
-        "rossler", "Rössler", rossler_vector_field, values, y0, dtype,
+        "rossler",
+        "Rössler",
+        rossler_vector_field,
+        values,
+        y0,
+        dtype,
         dict(solver=solver, dt=dt, stepsize_controller=stepsize_controller, adjoint=adjoint),
         equations="x' = -y - z; y' = x + a y; z' = b + z (x - c)",
-        parameters=values, literature=literature, divergence=rossler_divergence,
+        parameters=values,
+        literature=literature,
+        divergence=rossler_divergence,
         notes="Sum of exponents = time average of a + x - c; one zero exponent.",
     )
 
@@ -202,8 +239,15 @@ def lorenz96_divergence(y, args):
 
 
 def lorenz96(
-    *, N=40, F=8.0, y0=None, solver=None, dt=0.01, dtype="float64",
-    stepsize_controller=None, adjoint=None,
+    *,
+    N=40,
+    F=8.0,
+    y0=None,
+    solver=None,
+    dt=0.01,
+    dtype="float64",
+    stepsize_controller=None,
+    adjoint=None,
 ) -> System:
     """Lorenz-96 (Lorenz, ECMWF Seminar on Predictability, 1996; Lorenz & Emanuel,
     J. Atmos. Sci. 55, 399, 1998).
@@ -228,15 +272,24 @@ def lorenz96(
     literature = None
     if N == 40 and at_defaults(values, {"F": 8.0}):
         literature = {
-            "exponents": [1.68], "lambda_1_range": [1.66, 1.70], "n_positive": 13,
+            "exponents": [1.68],
+            "lambda_1_range": [1.66, 1.70],
+            "n_positive": 13,
             "source": "Lorenz & Emanuel, J. Atmos. Sci. 55, 399 (1998); DAPPER model table",
             "note": "lambda_1 about 1.66-1.7 (1.68 is the middle of that range); 13 positive exponents",
         }
     return _flow(
-        "lorenz96", f"Lorenz-96 (N = {N})", lorenz96_vector_field, values, y0, dtype,
+        "lorenz96",
+        f"Lorenz-96 (N = {N})",
+        lorenz96_vector_field,
+        values,
+        y0,
+        dtype,
         dict(solver=solver, dt=dt, stepsize_controller=stepsize_controller, adjoint=adjoint),
         equations="x_i' = (x_{i+1} - x_{i-2}) x_{i-1} - x_i + F, cyclic indices",
-        parameters={"N": N, **values}, literature=literature, divergence=lorenz96_divergence,
+        parameters={"N": N, **values},
+        literature=literature,
+        divergence=lorenz96_divergence,
         notes="Sum of exponents = -N exactly; one zero exponent. N is the state size.",
     )
 
@@ -282,12 +335,14 @@ def double_pendulum_vector_field(t, y, args):
     N = m2 * l2**2 * p1**2 + (m1 + m2) * l1**2 * p2**2 - 2 * m2 * l1 * l2 * p1 * p2 * cos_d
     C1 = p1 * p2 * sin_d / (l1 * l2 * D)
     C2 = N * 2 * sin_d * cos_d / (2 * l1**2 * l2**2 * D**2)
-    return jnp.stack([
-        (l2 * p1 - l1 * p2 * cos_d) / (l1**2 * l2 * D),
-        ((m1 + m2) * l1 * p2 - m2 * l2 * p1 * cos_d) / (m2 * l1 * l2**2 * D),
-        -(m1 + m2) * g * l1 * jnp.sin(th1) - C1 + C2,
-        -m2 * g * l2 * jnp.sin(th2) + C1 - C2,
-    ])
+    return jnp.stack(
+        [
+            (l2 * p1 - l1 * p2 * cos_d) / (l1**2 * l2 * D),
+            ((m1 + m2) * l1 * p2 - m2 * l2 * p1 * cos_d) / (m2 * l1 * l2**2 * D),
+            -(m1 + m2) * g * l1 * jnp.sin(th1) - C1 + C2,
+            -m2 * g * l2 * jnp.sin(th2) + C1 - C2,
+        ]
+    )
 
 
 def double_pendulum_divergence(y, args):
@@ -296,8 +351,19 @@ def double_pendulum_divergence(y, args):
 
 
 def double_pendulum(
-    *, g=9.8, m1=1.0, m2=1.0, l1=1.0, l2=1.0, y0=None, solver=None, dt=0.01, dtype="float64",
-    newton_iterations: int = 4, stepsize_controller=None, adjoint=None,
+    *,
+    g=9.8,
+    m1=1.0,
+    m2=1.0,
+    l1=1.0,
+    l2=1.0,
+    y0=None,
+    solver=None,
+    dt=0.01,
+    dtype="float64",
+    newton_iterations: int = 4,
+    stepsize_controller=None,
+    adjoint=None,
 ) -> System:
     """Planar double pendulum in canonical coordinates ``(theta1, theta2, p1, p2)``.
 
@@ -314,11 +380,10 @@ def double_pendulum(
     Divergence 0 (Liouville). Literature: about ``1.05, 0, 0, -1.05`` at this energy
     (rough value from DAPPER's model notes; it depends on the energy).
     """
-    values = {k: real_parameter(k, v, positive=True) for k, v in
-              {"g": g, "m1": m1, "m2": m2, "l1": l1, "l2": l2}.items()}
-    y0, default_y0 = initial_state(
-        y0, (4,), lambda: [math.radians(130.0), math.radians(-10.0), 0.0, 0.0], dtype
-    )
+    values = {
+        k: real_parameter(k, v, positive=True) for k, v in {"g": g, "m1": m1, "m2": m2, "l1": l1, "l2": l2}.items()
+    }
+    y0, default_y0 = initial_state(y0, (4,), lambda: [math.radians(130.0), math.radians(-10.0), 0.0, 0.0], dtype)
     if solver is None:
         if stepsize_controller is not None or adjoint is not None:
             raise bad_argument(
@@ -326,26 +391,42 @@ def double_pendulum(
                 "applies only to a diffrax solver; the implicit midpoint rule takes constant steps",
                 "pass a diffrax solver with it (e.g. solver=diffrax.Tsit5()), or drop it",
             )
-        simulator = ImplicitMidpoint(double_pendulum_vector_field, dt=dt, dtype=dtype,
-                                     newton_iterations=newton_iterations)
+        simulator = ImplicitMidpoint(
+            double_pendulum_vector_field, dt=dt, dtype=dtype, newton_iterations=newton_iterations
+        )
         reference = ODESimulator(double_pendulum_vector_field, solver=diffrax.Dopri8(), dt=simulator.dt / 2)
     else:
-        simulator = ODESimulator(double_pendulum_vector_field, solver=solver, dt=dt, dtype=dtype,
-                                 stepsize_controller=stepsize_controller, adjoint=adjoint)
+        simulator = ODESimulator(
+            double_pendulum_vector_field,
+            solver=solver,
+            dt=dt,
+            dtype=dtype,
+            stepsize_controller=stepsize_controller,
+            adjoint=adjoint,
+        )
         reference = None
     literature = None
     if default_y0 and at_defaults(values, {"g": 9.8, "m1": 1.0, "m2": 1.0, "l1": 1.0, "l2": 1.0}):
-        literature = {"exponents": [1.05, 0.0, 0.0, -1.05],
-                      "source": "DAPPER double-pendulum model notes (rough value)",
-                      "note": "depends on the energy; the +- pairing is exact, the value approximate"}
+        literature = {
+            "exponents": [1.05, 0.0, 0.0, -1.05],
+            "source": "DAPPER double-pendulum model notes (rough value)",
+            "note": "depends on the energy; the +- pairing is exact, the value approximate",
+        }
     return System(
-        name="double_pendulum", title="Double pendulum", simulator=simulator, y0=y0,
+        name="double_pendulum",
+        title="Double pendulum",
+        simulator=simulator,
+        y0=y0,
         args=make_args(values, dtype),
         equations="theta_i' = dH/dp_i, p_i' = -dH/dtheta_i, H = double_pendulum_energy(y, args)",
-        parameters=values, literature=literature, divergence=double_pendulum_divergence,
+        parameters=values,
+        literature=literature,
+        divergence=double_pendulum_divergence,
         reference=reference,
-        notes=("Hamiltonian: exponents in +- pairs, two zero exponents (time and energy). "
-               "Energy: chaosgrad.zoo.double_pendulum_energy(y, args)."),
+        notes=(
+            "Hamiltonian: exponents in +- pairs, two zero exponents (time and energy). "
+            "Energy: chaosgrad.zoo.double_pendulum_energy(y, args)."
+        ),
     )
 
 
@@ -366,8 +447,15 @@ def damped_oscillator_matrix(omega: float, zeta: float) -> np.ndarray:  # (x, v)
 
 
 def damped_oscillator(
-    *, omega=10.0, zeta=0.1, y0=None, solver=None, dt=0.01, dtype="float64",
-    stepsize_controller=None, adjoint=None,
+    *,
+    omega=10.0,
+    zeta=0.1,
+    y0=None,
+    solver=None,
+    dt=0.01,
+    dtype="float64",
+    stepsize_controller=None,
+    adjoint=None,
 ) -> System:
     """Damped harmonic oscillator ``x'' + 2 zeta omega x' + omega^2 x = 0``.
 
@@ -379,18 +467,33 @@ def damped_oscillator(
     exponents are ``ln|1 + dt mu| / dt``, positive (a numerical explosion of a stable
     system) once ``dt > 2 zeta / omega`` (0.02 at the defaults).
     """
-    values = {"omega": real_parameter("omega", omega, positive=True),
-              "zeta": real_parameter("zeta", zeta, nonnegative=True)}
+    values = {
+        "omega": real_parameter("omega", omega, positive=True),
+        "zeta": real_parameter("zeta", zeta, nonnegative=True),
+    }
     y0, _ = initial_state(y0, (2,), lambda: [1.0, 0.0], dtype)
     eig = np.linalg.eigvals(damped_oscillator_matrix(values["omega"], values["zeta"]))
-    literature = {"exponents": sorted(np.real(eig).tolist(), reverse=True),
-                  "source": "exact: linear ODE y' = A y, exponents Re eig(A)"}
+    literature = {
+        "exponents": sorted(np.real(eig).tolist(), reverse=True),
+        "source": "exact: linear ODE y' = A y, exponents Re eig(A)",
+    }
     return _flow(
-        "damped_oscillator", "Damped harmonic oscillator", damped_oscillator_vector_field, values, y0, dtype,
-        dict(solver=diffrax.Euler() if solver is None else solver, dt=dt,
-             stepsize_controller=stepsize_controller, adjoint=adjoint),
+        "damped_oscillator",
+        "Damped harmonic oscillator",
+        damped_oscillator_vector_field,
+        values,
+        y0,
+        dtype,
+        dict(
+            solver=diffrax.Euler() if solver is None else solver,
+            dt=dt,
+            stepsize_controller=stepsize_controller,
+            adjoint=adjoint,
+        ),
         equations="x' = v; v' = -2 zeta omega v - omega^2 x",
-        parameters=values, literature=literature, divergence=damped_oscillator_divergence,
+        parameters=values,
+        literature=literature,
+        divergence=damped_oscillator_divergence,
         notes="Explicit Euler's numerical exponents are ln|1 + dt mu_i| / dt for the eigenvalues mu_i.",
     )
 
@@ -405,7 +508,14 @@ def van_der_pol_divergence(y, args):
 
 
 def van_der_pol(
-    *, mu=1.0, y0=None, solver=None, dt=0.01, dtype="float64", stepsize_controller=None, adjoint=None,
+    *,
+    mu=1.0,
+    y0=None,
+    solver=None,
+    dt=0.01,
+    dtype="float64",
+    stepsize_controller=None,
+    adjoint=None,
 ) -> System:
     """Van der Pol oscillator (van der Pol, Phil. Mag. 2, 978, 1926).
 
@@ -428,13 +538,24 @@ def van_der_pol(
     reference = None  # explicit high-order steps converge: the default reference rule applies
     if values["mu"] >= 10.0 and values["mu"] * float(dt) > 0.1:
         reference = ODESimulator(
-            van_der_pol_vector_field, solver=diffrax.Kvaerno5(), dt=dt,
-            stepsize_controller=diffrax.PIDController(rtol=1e-9, atol=1e-9), max_steps=100_000,
+            van_der_pol_vector_field,
+            solver=diffrax.Kvaerno5(),
+            dt=dt,
+            stepsize_controller=diffrax.PIDController(rtol=1e-9, atol=1e-9),
+            max_steps=100_000,
         )
     return _flow(
-        "van_der_pol", f"Van der Pol (mu = {values['mu']:g})", van_der_pol_vector_field, values, y0, dtype,
+        "van_der_pol",
+        f"Van der Pol (mu = {values['mu']:g})",
+        van_der_pol_vector_field,
+        values,
+        y0,
+        dtype,
         dict(solver=solver, dt=dt, stepsize_controller=stepsize_controller, adjoint=adjoint),
         equations="x' = v; v' = mu (1 - x^2) v - x",
-        parameters=values, literature=None, divergence=van_der_pol_divergence, reference=reference,
+        parameters=values,
+        literature=None,
+        divergence=van_der_pol_divergence,
+        reference=reference,
         notes="Limit cycle: exponents (0, time average of mu (1 - x^2) over the cycle).",
     )

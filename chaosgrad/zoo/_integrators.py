@@ -9,7 +9,7 @@ mode differentiate the map that is actually iterated.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import diffrax
 import equinox as eqx
@@ -17,10 +17,10 @@ import jax
 import jax.numpy as jnp
 from jax.flatten_util import ravel_pytree
 
-from chaosgrad._simulators.capabilities import Refinable
 from chaosgrad._errors import bad_argument
-from chaosgrad._simulators.ode import ODESimulator
 from chaosgrad._simulators.base import AbstractSimulator, _check_dt, _check_dtype, replace_fields
+from chaosgrad._simulators.capabilities import Refinable
+from chaosgrad._simulators.ode import ODESimulator
 
 # ---------------------------------------------------------------------------- implicit midpoint
 
@@ -159,8 +159,9 @@ class ETDRK4(AbstractSimulator, Refinable):
     dtype: str = eqx.field(static=True)
     contour_points: int = eqx.field(static=True)
 
-    def __init__(self, linear: Callable, nonlinear: Callable, *, dt: float = 0.25, dtype="float64",
-                 contour_points: int = 32):
+    def __init__(
+        self, linear: Callable, nonlinear: Callable, *, dt: float = 0.25, dtype="float64", contour_points: int = 32
+    ):
         self.linear = linear
         self.nonlinear = nonlinear
         self.dt = _check_dt(dt)

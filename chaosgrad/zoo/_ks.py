@@ -82,17 +82,30 @@ class KuramotoSivashinskyModel(eqx.Module):
         return jnp.sum(self.linear(args)) + 0.0 * y[0]
 
 
-_L22 = {"source": "Cvitanović, Davidchack & Siminos, SIAM J. Appl. Dyn. Syst. 9, 1 (2010)",
-        "exponents": [0.048, 0.0, 0.0], "lambda_1_range": [0.043, 0.048],
-        "note": "lambda_1 about 0.043-0.048 across independent computations; two zero exponents "
-                "(time and space translation)"}
-_L36 = {"source": "Edson, Bunder, Mattner & Roberts, ANZIAM J. 61, 270 (2019)",
-        "exponents": [0.080, 0.056, 0.014, 0.003, -0.003]}
+_L22 = {
+    "source": "Cvitanović, Davidchack & Siminos, SIAM J. Appl. Dyn. Syst. 9, 1 (2010)",
+    "exponents": [0.048, 0.0, 0.0],
+    "lambda_1_range": [0.043, 0.048],
+    "note": "lambda_1 about 0.043-0.048 across independent computations; two zero exponents "
+    "(time and space translation)",
+}
+_L36 = {
+    "source": "Edson, Bunder, Mattner & Roberts, ANZIAM J. 61, 270 (2019)",
+    "exponents": [0.080, 0.056, 0.014, 0.003, -0.003],
+}
 
 
 def kuramoto_sivashinsky(
-    *, L=22.0, n_grid: int = 64, y0=None, solver=None, dt=0.25, dtype="float64",
-    contour_points: int = 32, stepsize_controller=None, adjoint=None,
+    *,
+    L=22.0,
+    n_grid: int = 64,
+    y0=None,
+    solver=None,
+    dt=0.25,
+    dtype="float64",
+    contour_points: int = 32,
+    stepsize_controller=None,
+    adjoint=None,
 ) -> System:
     """Kuramoto–Sivashinsky ``u_t = -u u_x - u_xx - u_xxxx`` on a periodic domain of length L.
 
@@ -143,8 +156,14 @@ def kuramoto_sivashinsky(
             )
         simulator = ETDRK4(model.linear, model.nonlinear, dt=dt, dtype=dtype, contour_points=contour_points)
     else:
-        simulator = ODESimulator(model.vector_field, solver=solver, dt=dt, dtype=dtype,
-                                 stepsize_controller=stepsize_controller, adjoint=adjoint)
+        simulator = ODESimulator(
+            model.vector_field,
+            solver=solver,
+            dt=dt,
+            dtype=dtype,
+            stepsize_controller=stepsize_controller,
+            adjoint=adjoint,
+        )
     literature = None
     if n_grid >= 64 and at_defaults(values, {"L": 22.0}):
         literature = dict(_L22)

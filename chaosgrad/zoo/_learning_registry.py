@@ -6,7 +6,7 @@ it gives the documented defaults, and ``System.name`` equals the registry key.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from chaosgrad.zoo._networks import deep_network, gru_rnn, lstm_rnn, tanh_rnn
 from chaosgrad.zoo._rl import acrobot, bouncing_ball, cartpole, pendulum

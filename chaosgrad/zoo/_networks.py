@@ -25,8 +25,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from chaosgrad._errors import bad_argument
 from chaosgrad import _checks
+from chaosgrad._errors import bad_argument
 from chaosgrad._pytree import FlatState
 from chaosgrad._simulators.base import MapSimulator
 from chaosgrad.zoo._system import System
@@ -151,13 +151,24 @@ def _gate(a, name, h, x):
 
 
 def _gated_checks(n, g, n_in, input_scale, seed):
-    return (check_int("n", n), check_real("g", g, positive=True), check_int("n_in", n_in),
-            check_real("input_scale", input_scale), _checks.check_seed(seed))
+    return (
+        check_int("n", n),
+        check_real("g", g, positive=True),
+        check_int("n_in", n_in),
+        check_real("input_scale", input_scale),
+        _checks.check_seed(seed),
+    )
 
 
 def gru_rnn(
-    *, n: int = 100, g: float = 2.0, n_in: int = 10, input_scale: float = 0.0,
-    gate_bias: float = 0.0, seed: int = 0, dtype="float64",
+    *,
+    n: int = 100,
+    g: float = 2.0,
+    n_in: int = 10,
+    input_scale: float = 0.0,
+    gate_bias: float = 0.0,
+    seed: int = 0,
+    dtype="float64",
 ) -> System:
     """Gated recurrent unit with random weights (Cho et al., EMNLP 2014), as a map.
 
@@ -195,17 +206,25 @@ def gru_rnn(
         args=args,
         equations="z = s(U_z h + W_z x + b_z); r = s(U_r h + W_r x + b_r); "
         "c = tanh(U_h (r*h) + W_h x + b_h); h' = z*h + (1-z)*c",
-        parameters={"n": n, "g": g, "n_in": n_in, "input_scale": input_scale,
-                    "gate_bias": gate_bias, "seed": seed},
-        literature={"exponents": None, "source": "Cho et al., EMNLP 2014",
-                    "note": "exponents tend to 0 as the update gate saturates open (z -> 1)"},
+        parameters={"n": n, "g": g, "n_in": n_in, "input_scale": input_scale, "gate_bias": gate_bias, "seed": seed},
+        literature={
+            "exponents": None,
+            "source": "Cho et al., EMNLP 2014",
+            "note": "exponents tend to 0 as the update gate saturates open (z -> 1)",
+        },
         divergence=log_abs_det_divergence(step),
     )
 
 
 def lstm_rnn(
-    *, n: int = 100, g: float = 2.0, n_in: int = 10, input_scale: float = 0.0,
-    forget_bias: float = 1.0, seed: int = 0, dtype="float64",
+    *,
+    n: int = 100,
+    g: float = 2.0,
+    n_in: int = 10,
+    input_scale: float = 0.0,
+    forget_bias: float = 1.0,
+    seed: int = 0,
+    dtype="float64",
 ) -> System:
     """Long short-term memory network with random weights, as a map on ``{"h", "c"}``.
 
@@ -239,12 +258,13 @@ def lstm_rnn(
         simulator=MapSimulator(step, dtype=dtype),
         y0={"h": jnp.tanh(xi), "c": xi},
         args=args,
-        equations="c' = f*c + i*tanh(U_c h + W_c x + b_c); h' = o*tanh(c'); "
-        "gates i, f, o = sigmoid(U h + W x + b)",
-        parameters={"n": n, "g": g, "n_in": n_in, "input_scale": input_scale,
-                    "forget_bias": forget_bias, "seed": seed},
-        literature={"exponents": None, "source": "Hochreiter & Schmidhuber 1997; Gers et al. 2000",
-                    "note": "exponents tend to 0 as the forget gate saturates open (f -> 1)"},
+        equations="c' = f*c + i*tanh(U_c h + W_c x + b_c); h' = o*tanh(c'); gates i, f, o = sigmoid(U h + W x + b)",
+        parameters={"n": n, "g": g, "n_in": n_in, "input_scale": input_scale, "forget_bias": forget_bias, "seed": seed},
+        literature={
+            "exponents": None,
+            "source": "Hochreiter & Schmidhuber 1997; Gers et al. 2000",
+            "note": "exponents tend to 0 as the forget gate saturates open (f -> 1)",
+        },
         divergence=log_abs_det_divergence(step),
     )
 
@@ -295,9 +315,18 @@ def _layer(x, W, b, cfg):
 
 
 def deep_network(
-    *, depth: int = 50, width: int = 100, activation: str = "tanh", init: str = "orthogonal",
-    sigma_w: float = 1.0, sigma_b: float = 0.0, bias: float = 0.0, residual: bool = False,
-    layer_norm: bool = False, seed: int = 0, dtype="float64",
+    *,
+    depth: int = 50,
+    width: int = 100,
+    activation: str = "tanh",
+    init: str = "orthogonal",
+    sigma_w: float = 1.0,
+    sigma_b: float = 0.0,
+    bias: float = 0.0,
+    residual: bool = False,
+    layer_norm: bool = False,
+    seed: int = 0,
+    dtype="float64",
 ) -> System:
     """A depth-``L`` fully connected network read layer by layer as a discrete map.
 
@@ -332,9 +361,18 @@ def deep_network(
     for name, flag in (("residual", residual), ("layer_norm", layer_norm)):
         if not isinstance(flag, bool):
             raise bad_argument(name, f"{flag!r} is not a bool", "pass True or False")
-    cfg = {"depth": depth, "width": width, "activation": activation, "init": init,
-           "sigma_w": sigma_w, "sigma_b": sigma_b, "bias": bias, "residual": residual,
-           "layer_norm": layer_norm, "seed": seed}
+    cfg = {
+        "depth": depth,
+        "width": width,
+        "activation": activation,
+        "init": init,
+        "sigma_w": sigma_w,
+        "sigma_b": sigma_b,
+        "bias": bias,
+        "residual": residual,
+        "layer_norm": layer_norm,
+        "seed": seed,
+    }
     rng = np.random.default_rng(seed)
     args = {
         "W": jnp.asarray(init_weights(rng, depth, width, init, sigma_w)),
@@ -357,9 +395,11 @@ def deep_network(
         args=args,
         equations=f"h_l = {norm}; x_(l+1) = {form}, phi = {activation}",
         parameters=cfg,
-        literature={"exponents": None,
-                    "source": "Pennington, Schoenholz & Ganguli, NeurIPS 2017; Poole et al., NeurIPS 2016",
-                    "note": "orthogonal + linear: all Jacobian singular values 1; sigmoid: <= 0.25 ||W||"},
+        literature={
+            "exponents": None,
+            "source": "Pennington, Schoenholz & Ganguli, NeurIPS 2017; Poole et al., NeurIPS 2016",
+            "note": "orthogonal + linear: all Jacobian singular values 1; sigmoid: <= 0.25 ||W||",
+        },
         divergence=log_abs_det_divergence(step),
         notes=f"run exactly {depth} steps (one per layer)",
     )
@@ -415,15 +455,19 @@ def _compiled_cached(kind, frozen):
     if kind == "preactivations":
         return jax.jit(lambda args, x: jax.vmap(lambda v: _trace(cfg, args, v)[1])(x))
     if kind == "singular_values":
+
         def sv(args, x):
             J = jax.jacfwd(lambda v: _trace(cfg, args, v)[2])(x)
             return jnp.linalg.svd(J, compute_uv=False)
+
         return jax.jit(sv)
 
     def norms(args, x):
         def norm(xl, W, b):
             return jnp.linalg.norm(jax.jacfwd(lambda v: _layer(v, W, b, cfg)[0])(xl), 2)
+
         return jax.vmap(norm)(_trace(cfg, args, x)[0], args["W"], args["b"])
+
     return jax.jit(norms)
 
 
@@ -459,8 +503,9 @@ def saturation_fraction(system: System, x=None, *, args=None) -> np.ndarray:
     cfg, args, x = _network(system, x, args, batch=True)
     if cfg["activation"] not in ("tanh", "sigmoid"):
         raise bad_argument(
-            "system", f"has activation {cfg['activation']!r}; saturation is defined for tanh "
-            "and sigmoid", "use dead_relu_fraction for relu networks",
+            "system",
+            f"has activation {cfg['activation']!r}; saturation is defined for tanh and sigmoid",
+            "use dead_relu_fraction for relu networks",
         )
     hs = _preactivations(cfg, args, x)
     if cfg["activation"] == "tanh":
@@ -481,7 +526,8 @@ def dead_relu_fraction(system: System, x=None, *, args=None) -> np.ndarray:
     cfg, args, x = _network(system, x, args, batch=True)
     if cfg["activation"] != "relu":
         raise bad_argument(
-            "system", f"has activation {cfg['activation']!r}, not relu",
+            "system",
+            f"has activation {cfg['activation']!r}, not relu",
             "use saturation_fraction for tanh and sigmoid networks",
         )
     dead = jnp.all(_preactivations(cfg, args, x) <= 0.0, axis=0)

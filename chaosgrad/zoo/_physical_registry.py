@@ -6,7 +6,7 @@ Every factory takes keyword overrides for its parameters and numerics and return
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from chaosgrad.zoo._flows import (
     damped_oscillator,

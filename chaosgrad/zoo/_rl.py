@@ -18,7 +18,7 @@ Environments: :func:`pendulum`, :func:`cartpole`, :func:`acrobot`,
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
@@ -112,11 +112,28 @@ def _squashed(substep: Callable, max_u: float, repeat: int = 1) -> Callable:
 def _mechanical_env(accel: Callable, integrator: str, max_u: float) -> Callable:
     """``env(h, reference, repeat)`` for ``q'' = accel(q, q', u)``: RK4 for the reference."""
     return lambda h, reference, repeat=1: _squashed(
-        _mechanical_step(accel, h, "rk4" if reference else integrator), max_u, repeat)
+        _mechanical_step(accel, h, "rk4" if reference else integrator), max_u, repeat
+    )
 
 
-def _system(name, title, env, *, obs, obs_dim, dt, substeps, ref_substeps, hidden, seed,
-            dtype, y0, equations, parameters, source) -> System:
+def _system(
+    name,
+    title,
+    env,
+    *,
+    obs,
+    obs_dim,
+    dt,
+    substeps,
+    ref_substeps,
+    hidden,
+    seed,
+    dtype,
+    y0,
+    equations,
+    parameters,
+    source,
+) -> System:
     """Assemble the closed loop of ``env(h, reference)`` with the default MLP policy.
 
     ``env(h, reference, repeat=1)`` returns ``env_step(s, a)`` taking ``repeat`` substeps
@@ -126,18 +143,32 @@ def _system(name, title, env, *, obs, obs_dim, dt, substeps, ref_substeps, hidde
     dt = check_real("dt", dt, positive=True)
     substeps, ref_substeps = check_int("substeps", substeps), check_int("ref_substeps", ref_substeps)
     args = {"policy": policy_params(obs_dim, 1, hidden=hidden, seed=seed)}
-    sim = RolloutSimulator(env(dt / substeps, False), args_policy,
-                           observe=obs, substeps=substeps, dt=dt, dtype=dtype)
+    sim = RolloutSimulator(env(dt / substeps, False), args_policy, observe=obs, substeps=substeps, dt=dt, dtype=dtype)
     # The reference repeats its substeps inside one env_step (a loop, not an unroll).
-    ref = RolloutSimulator(env(dt / ref_substeps, True, ref_substeps), args_policy,
-                           observe=obs, substeps=1, dt=dt, dtype=dtype)
-    parameters = {**parameters, "dt": dt, "substeps": substeps, "reference_substeps": ref_substeps,
-                  "hidden": list(hidden), "seed": seed}
+    ref = RolloutSimulator(
+        env(dt / ref_substeps, True, ref_substeps), args_policy, observe=obs, substeps=1, dt=dt, dtype=dtype
+    )
+    parameters = {
+        **parameters,
+        "dt": dt,
+        "substeps": substeps,
+        "reference_substeps": ref_substeps,
+        "hidden": list(hidden),
+        "seed": seed,
+    }
     return System(
-        name=name, title=title, simulator=sim, y0=jnp.asarray(y0, jnp.float64), args=args,
-        equations=equations, parameters=parameters,
-        literature={"exponents": None, "source": source,
-                    "note": "closed-loop exponents depend on the policy; no published values"},
+        name=name,
+        title=title,
+        simulator=sim,
+        y0=jnp.asarray(y0, jnp.float64),
+        args=args,
+        equations=equations,
+        parameters=parameters,
+        literature={
+            "exponents": None,
+            "source": source,
+            "note": "closed-loop exponents depend on the policy; no published values",
+        },
         divergence=log_abs_det_divergence(lambda s, a: sim.step(0.0, s, a)),
         reference=ref,
         notes=f"reward: chaosgrad.zoo._rl.{name}_reward(state, action)",
@@ -165,9 +196,18 @@ def pendulum_reward(state, action):
 
 
 def pendulum(
-    *, dt: float = 0.05, substeps: int = 1, integrator: str = "semi_implicit",
-    g: float = 10.0, m: float = 1.0, l: float = 1.0, friction: float = 0.0,
-    max_torque: float = PENDULUM_MAX_TORQUE, hidden=(32, 32), seed: int = 0, dtype="float64",
+    *,
+    dt: float = 0.05,
+    substeps: int = 1,
+    integrator: str = "semi_implicit",
+    g: float = 10.0,
+    m: float = 1.0,
+    l: float = 1.0,
+    friction: float = 0.0,
+    max_torque: float = PENDULUM_MAX_TORQUE,
+    hidden=(32, 32),
+    seed: int = 0,
+    dtype="float64",
 ) -> System:
     """Pendulum swing-up (Gym Pendulum-v1 physics) with an MLP policy.
 
@@ -189,13 +229,20 @@ def pendulum(
         return 3.0 * g / (2.0 * l) * jnp.sin(q) + 3.0 * (u - friction * v) / (m * l**2)
 
     return _system(
-        "pendulum", "Pendulum swing-up", _mechanical_env(accel, integrator, max_torque),
-        obs=lambda s: jnp.stack([jnp.cos(s[0]), jnp.sin(s[0]), s[1]]), obs_dim=3, dt=dt,
-        substeps=substeps, ref_substeps=50 * substeps, hidden=hidden, seed=seed, dtype=dtype,
+        "pendulum",
+        "Pendulum swing-up",
+        _mechanical_env(accel, integrator, max_torque),
+        obs=lambda s: jnp.stack([jnp.cos(s[0]), jnp.sin(s[0]), s[1]]),
+        obs_dim=3,
+        dt=dt,
+        substeps=substeps,
+        ref_substeps=50 * substeps,
+        hidden=hidden,
+        seed=seed,
+        dtype=dtype,
         y0=[math.pi, 0.0],
         equations="(m l^2/3) theta'' = m g (l/2) sin(theta) + u - friction theta'; u = u_max tanh(a)",
-        parameters={"g": g, "m": m, "l": l, "friction": friction, "max_torque": max_torque,
-                    "integrator": integrator},
+        parameters={"g": g, "m": m, "l": l, "friction": friction, "max_torque": max_torque, "integrator": integrator},
         source="OpenAI Gym Pendulum-v1 (Brockman et al. 2016)",
     )
 
@@ -212,9 +259,18 @@ def cartpole_reward(state, action):
 
 
 def cartpole(
-    *, dt: float = 0.02, substeps: int = 1, integrator: str = "semi_implicit",
-    g: float = 9.8, m_cart: float = 1.0, m_pole: float = 0.1, half_length: float = 0.5,
-    max_force: float = 10.0, hidden=(32, 32), seed: int = 0, dtype="float64",
+    *,
+    dt: float = 0.02,
+    substeps: int = 1,
+    integrator: str = "semi_implicit",
+    g: float = 9.8,
+    m_cart: float = 1.0,
+    m_pole: float = 0.1,
+    half_length: float = 0.5,
+    max_force: float = 10.0,
+    hidden=(32, 32),
+    seed: int = 0,
+    dtype="float64",
 ) -> System:
     """Cart-pole balancing (Barto, Sutton & Anderson 1983; Gym CartPole-v1 physics).
 
@@ -230,8 +286,10 @@ def cartpole(
     ``[0, 0.1, 0, 0]``. Reward :func:`cartpole_reward`.
     """
     check_choice("integrator", integrator, INTEGRATORS)
-    g, mc, mp, lh = (check_real(k, v, positive=True) for k, v in
-                     (("g", g), ("m_cart", m_cart), ("m_pole", m_pole), ("half_length", half_length)))
+    g, mc, mp, lh = (
+        check_real(k, v, positive=True)
+        for k, v in (("g", g), ("m_cart", m_cart), ("m_pole", m_pole), ("half_length", half_length))
+    )
     max_force = check_real("max_force", max_force)
     total = mc + mp
 
@@ -242,13 +300,28 @@ def cartpole(
         return jnp.stack([temp - mp * lh * th_acc * cos / total, th_acc])
 
     return _system(
-        "cartpole", "Cart-pole", _mechanical_env(accel, integrator, max_force),
-        obs=None, obs_dim=4, dt=dt, substeps=substeps, ref_substeps=20 * substeps,
-        hidden=hidden, seed=seed, dtype=dtype, y0=[0.0, 0.1, 0.0, 0.0],
+        "cartpole",
+        "Cart-pole",
+        _mechanical_env(accel, integrator, max_force),
+        obs=None,
+        obs_dim=4,
+        dt=dt,
+        substeps=substeps,
+        ref_substeps=20 * substeps,
+        hidden=hidden,
+        seed=seed,
+        dtype=dtype,
+        y0=[0.0, 0.1, 0.0, 0.0],
         equations="theta'' = (g sin th - cos th temp) / (l (4/3 - m_p cos^2 th / M)), "
         "x'' = temp - m_p l theta'' cos th / M, temp = (F + m_p l th'^2 sin th) / M",
-        parameters={"g": g, "m_cart": mc, "m_pole": mp, "half_length": lh, "max_force": max_force,
-                    "integrator": integrator},
+        parameters={
+            "g": g,
+            "m_cart": mc,
+            "m_pole": mp,
+            "half_length": lh,
+            "max_force": max_force,
+            "integrator": integrator,
+        },
         source="Barto, Sutton & Anderson, IEEE SMC 13 (1983); Gym CartPole-v1",
     )
 
@@ -265,8 +338,14 @@ def acrobot_reward(state, action):
 
 
 def acrobot(
-    *, dt: float = 0.2, substeps: int = 1, integrator: str = "rk4", max_torque: float = 1.0,
-    hidden=(32, 32), seed: int = 0, dtype="float64",
+    *,
+    dt: float = 0.2,
+    substeps: int = 1,
+    integrator: str = "rk4",
+    max_torque: float = 1.0,
+    hidden=(32, 32),
+    seed: int = 0,
+    dtype="float64",
 ) -> System:
     """Acrobot swing-up (Sutton, NIPS 1996; Gym Acrobot-v1 "book" dynamics).
 
@@ -298,20 +377,42 @@ def acrobot(
         d1 = m1 * lc1**2 + m2 * (l1**2 + lc2**2 + 2 * l1 * lc2 * jnp.cos(th2)) + i1 + i2
         d2 = m2 * (lc2**2 + l1 * lc2 * jnp.cos(th2)) + i2
         phi2 = m2 * lc2 * g * jnp.cos(th1 + th2 - jnp.pi / 2)
-        phi1 = (-m2 * l1 * lc2 * v[1] ** 2 * jnp.sin(th2) - 2 * m2 * l1 * lc2 * v[1] * v[0] * jnp.sin(th2)
-                + (m1 * lc1 + m2 * l1) * g * jnp.cos(th1 - jnp.pi / 2) + phi2)
-        dd2 = (u + d2 / d1 * phi1 - m2 * l1 * lc2 * v[0] ** 2 * jnp.sin(th2) - phi2) / (
-            m2 * lc2**2 + i2 - d2**2 / d1)
+        phi1 = (
+            -m2 * l1 * lc2 * v[1] ** 2 * jnp.sin(th2)
+            - 2 * m2 * l1 * lc2 * v[1] * v[0] * jnp.sin(th2)
+            + (m1 * lc1 + m2 * l1) * g * jnp.cos(th1 - jnp.pi / 2)
+            + phi2
+        )
+        dd2 = (u + d2 / d1 * phi1 - m2 * l1 * lc2 * v[0] ** 2 * jnp.sin(th2) - phi2) / (m2 * lc2**2 + i2 - d2**2 / d1)
         return jnp.stack([-(d2 * dd2 + phi1) / d1, dd2])
 
     obs = lambda s: jnp.stack([jnp.cos(s[0]), jnp.sin(s[0]), jnp.cos(s[1]), jnp.sin(s[1]), s[2], s[3]])
     return _system(
-        "acrobot", "Acrobot", _mechanical_env(accel, integrator, max_torque),
-        obs=obs, obs_dim=6, dt=dt, substeps=substeps, ref_substeps=20 * substeps, hidden=hidden,
-        seed=seed, dtype=dtype, y0=[0.1, 0.1, 0.0, 0.0],
+        "acrobot",
+        "Acrobot",
+        _mechanical_env(accel, integrator, max_torque),
+        obs=obs,
+        obs_dim=6,
+        dt=dt,
+        substeps=substeps,
+        ref_substeps=20 * substeps,
+        hidden=hidden,
+        seed=seed,
+        dtype=dtype,
+        y0=[0.1, 0.1, 0.0, 0.0],
         equations="two-link underactuated arm, Spong's equations as in Gym Acrobot-v1 ('book')",
-        parameters={"m1": m1, "m2": m2, "l1": l1, "lc1": lc1, "lc2": lc2, "I1": i1, "I2": i2,
-                    "g": g, "max_torque": max_torque, "integrator": integrator},
+        parameters={
+            "m1": m1,
+            "m2": m2,
+            "l1": l1,
+            "lc1": lc1,
+            "lc2": lc2,
+            "I1": i1,
+            "I2": i2,
+            "g": g,
+            "max_torque": max_torque,
+            "integrator": integrator,
+        },
         source="Sutton, NIPS 1996; Spong, IEEE Control Syst. 15 (1995); Gym Acrobot-v1",
     )
 
@@ -366,9 +467,17 @@ def bouncing_ball_reward(state, action):
 
 
 def bouncing_ball(
-    *, dt: float = 0.05, substeps: int = 1, contact: str = "event", restitution: float = 0.8,
-    g: float = 9.81, max_thrust: float = 5.0, height: float = 1.5, hidden=(32, 32),
-    seed: int = 0, dtype="float64",
+    *,
+    dt: float = 0.05,
+    substeps: int = 1,
+    contact: str = "event",
+    restitution: float = 0.8,
+    g: float = 9.81,
+    max_thrust: float = 5.0,
+    height: float = 1.5,
+    hidden=(32, 32),
+    seed: int = 0,
+    dtype="float64",
 ) -> System:
     """A ball bouncing on a floor with restitution, pushed by a vertical thrust.
 
@@ -402,12 +511,27 @@ def bouncing_ball(
         return _squashed(_ball_substep(h, e, g, mode), max_thrust, repeat)
 
     return _system(
-        "bouncing_ball", "Bouncing ball (contact)", env, obs=None, obs_dim=2, dt=dt,
-        substeps=substeps, ref_substeps=10 * substeps, hidden=hidden, seed=seed, dtype=dtype,
+        "bouncing_ball",
+        "Bouncing ball (contact)",
+        env,
+        obs=None,
+        obs_dim=2,
+        dt=dt,
+        substeps=substeps,
+        ref_substeps=10 * substeps,
+        hidden=hidden,
+        seed=seed,
+        dtype=dtype,
         y0=[height, 0.0],
         equations="z'' = u - g for z > 0; v -> -e v at z = 0; u = u_max tanh(a)",
-        parameters={"restitution": e, "g": g, "max_thrust": max_thrust, "contact": contact,
-                    "height": height, "integrator": "exact"},
+        parameters={
+            "restitution": e,
+            "g": g,
+            "max_thrust": max_thrust,
+            "contact": contact,
+            "height": height,
+            "integrator": "exact",
+        },
         source="Newton restitution; Suh, Simchowitz, Zhang & Tedrake, ICML 2022",
     )
 
@@ -423,10 +547,7 @@ ENV_REWARDS: dict[str, Callable] = {
 """The reward ``reward(state, action)`` of each environment, by system name."""
 
 
-
-def rollout_return(
-    simulator: AbstractSimulator, reward: Callable, y0, args, n_steps: int, *, discount: float = 1.0
-):
+def rollout_return(simulator: AbstractSimulator, reward: Callable, y0, args, n_steps: int, *, discount: float = 1.0):
     """``R = sum_{k=0}^{n-1} discount^k reward(s_k, a_k)`` along the closed loop.
 
     ``a_k = policy(args, observe(s_k))`` and ``s_{k+1}`` is ``simulator``'s step with that
@@ -436,8 +557,11 @@ def rollout_return(
     """
     simulator = check_simulator(simulator)
     if not isinstance(simulator, RolloutSimulator):
-        raise bad_argument("simulator", f"{type(simulator).__name__} is not a RolloutSimulator",
-                           "pass the simulator of an environment system")
+        raise bad_argument(
+            "simulator",
+            f"{type(simulator).__name__} is not a RolloutSimulator",
+            "pass the simulator of an environment system",
+        )
     if not callable(reward):
         raise bad_argument("reward", f"{reward!r} is not callable", "pass reward(state, action)")
     n_steps = check_int("n_steps", n_steps)
