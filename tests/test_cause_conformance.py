@@ -28,6 +28,7 @@ import pytest
 from _synthetic import make_gradient, make_lyapunov
 
 import chaosgrad as cg
+from chaosgrad._diagnosis import causes
 from chaosgrad._diagnosis.testing import ablation_name, try_cause
 
 
@@ -138,10 +139,10 @@ class Saturation(cg.AbstractCause):
 
 # (cause, evidence that makes it suspect, evidence that does not)
 CAUSES = {
-    "Discretization": (cg._causes.Discretization(), lorenz_float32_backsolve, float64_exact),
-    "Adjoint": (cg._causes.Adjoint(), lorenz_float32_backsolve, float64_exact),
-    "Precision": (cg._causes.Precision(), lorenz_float32_backsolve, float64_exact),
-    "LossScaling": (cg._causes.LossScaling(), float16_map, lorenz_float32_backsolve),
+    "Discretization": (causes.Discretization(), lorenz_float32_backsolve, float64_exact),
+    "Adjoint": (causes.Adjoint(), lorenz_float32_backsolve, float64_exact),
+    "Precision": (causes.Precision(), lorenz_float32_backsolve, float64_exact),
+    "LossScaling": (causes.LossScaling(), float16_map, lorenz_float32_backsolve),
     "NonSmooth": (cg.NonSmooth(loss=lambda y: y[1], samples=256, seed=0), bouncing_ball, None),
     "README Saturation": (Saturation(), saturated_rnn, float64_exact),
 }

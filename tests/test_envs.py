@@ -16,6 +16,8 @@ import numpy as np
 import pytest
 
 import chaosgrad as cg
+from chaosgrad._gradients.wrt import resolve_wrt
+from chaosgrad._simulators.probe import probe_step
 
 gymnax = pytest.importorskip("gymnax")
 
@@ -47,7 +49,7 @@ def test_gymnax_pendulum_as_shipped_is_detached_and_said_up_front(pendulum):
     res = cg.lyapunov_spectrum(sim, y0, params(), time=100.0)
     # stop_gradient: every direction collapses in one step, which is a result, not a failure.
     assert res.status == "ok" and np.all(res.exponents == -np.inf)
-    probe, notes = cg._probe.probe_step(sim, y0, params(), cg._wrt.resolve_wrt("y0", None))
+    probe, notes = probe_step(sim, y0, params(), resolve_wrt("y0", None))
     assert probe["state"] == 0 and any("exactly zero" in n for n in notes)
 
 
@@ -60,7 +62,7 @@ def test_gymnax_transition_gradients_and_the_passive_leaf(pendulum):
     # (This policy also spins the pendulum into gymnax's velocity clip, max_speed = 8,
     # whose derivative is zero: theta_dot's direction collapses too.)
     assert every.dimension == 3 and every.exponents[-1] == -np.inf and np.isfinite(every.exponents[0])
-    notes = cg._probe.probe_step(sim, y0, params(), cg._wrt.resolve_wrt("y0", None))[1]
+    notes = probe_step(sim, y0, params(), resolve_wrt("y0", None))[1]
     assert any(".last_u" in n and "tangent=" in n for n in notes), notes
     chosen = cg.envs.gymnax(env, env_params, policy, tangent=lambda s: (s.theta, s.theta_dot))
     two = cg.lyapunov_spectrum(chosen, y0, params(), time=200.0)

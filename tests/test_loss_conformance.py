@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 
 import chaosgrad as cg
+from chaosgrad._gradients.losses import as_loss, check_scalar_loss
 from chaosgrad._gradients.unroll import flat_objective
 from chaosgrad._gradients.wrt import resolve_wrt
 from chaosgrad._shadowing.api import _objective
@@ -90,7 +91,7 @@ LOSSES = {
     "LinearReadout": cg.LinearReadout(seed=3),
     "ReturnLoss": cg.ReturnLoss(),
     "ReturnLoss(per_step=False)": cg.ReturnLoss(per_step=False),
-    "plain function": cg._losses.as_loss(lambda s: jnp.sin(s.x[0])),
+    "plain function": as_loss(lambda s: jnp.sin(s.x[0])),
     "user: discounted return with a baseline": DiscountedReturnWithBaseline(),
     "user: trajectory matching": TrajectoryMatching(np.array([1.0, -1.0, 24.0])),
 }
@@ -119,12 +120,12 @@ def _direct(loss, a, n):
 @params
 def test_rule_1_a_name_and_accepted_as_given(loss):
     assert isinstance(loss.name, str) and loss.name
-    assert cg._losses.as_loss(loss) is loss
+    assert as_loss(loss) is loss
 
 
 @params
 def test_rule_6_scalar_floats_in_every_dtype(loss):
-    cg._losses.check_scalar_loss(loss, Y0)
+    check_scalar_loss(loss, Y0)
     for dtype in (jnp.float32, jnp.float64):
         y = jax.tree_util.tree_map(lambda v: v.astype(dtype), Y0)
         parts = [loss.final(y, y)] + ([loss.integrand(jnp.asarray(0.5), y, y)] if loss.accumulates else [])
