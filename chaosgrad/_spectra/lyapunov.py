@@ -325,6 +325,7 @@ def lyapunov_spectrum(
     seed = check_seed(seed)
     shard = check_flag("shard", shard)
     n_batches = check_count("n_batches", n_batches, minimum=2, example=20)  # batch means need two batches
+    unroll = check_count("unroll", unroll, example=1)
     if progress is not False:
         check_callable("progress", progress, signature="progress(label, done, total), or False")
     started = monotonic()
