@@ -15,7 +15,7 @@ import numpy as np
 
 from chaosgrad._errors import bad_argument
 from chaosgrad._pytree import float_leaves
-from chaosgrad._step_checks import check_step_shapes, step_function_error  # noqa: F401 (one place for checks)
+from chaosgrad._step_checks import check_step_shapes, step_function_error  # noqa: F401 (re-exported)
 
 # Step and interval counts run as int32 loop counters inside compiled programs.
 MAX_COUNT = 2**31 - 1

@@ -45,7 +45,7 @@ from chaosgrad._checks import (
     check_finite_input,
     check_flag,
     check_seed,
-    check_state_values,
+    check_state,
     check_step_shapes,
     leading_size,
 )
@@ -346,9 +346,7 @@ def lyapunov_spectrum(
             f"{ensemble_axes!r} is not a pair of 0/None with at least one 0",
             "pass (0, None) for many initial states, (None, 0) for many parameter sets",
         )
-    check_state_values("y0", y0)
-    y0 = simulator.prepare(y0)
-    check_finite_input("y0", y0)
+    y0 = check_state("y0", y0, prepare=simulator.prepare)
     check_finite_input("args", args)
 
     members = None

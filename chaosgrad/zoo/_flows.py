@@ -93,7 +93,8 @@ def initial_state(y0, shape: tuple, default: Callable[[], np.ndarray], dtype):
         raise bad_argument(
             "y0", f"is {found}, expected one array of shape {tuple(shape)}", f"pass jnp.asarray of {shape[0]} numbers"
         )
-    state = jnp.asarray(np.asarray(y0, np.float64), jnp.dtype(dtype))
+    with np.errstate(over="ignore"):  # a value the dtype cannot hold is refused by name next
+        state = jnp.asarray(np.asarray(y0, np.float64), jnp.dtype(dtype))
     check_finite_input("y0", state)
     return state, False
 
