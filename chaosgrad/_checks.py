@@ -7,17 +7,15 @@ findings, recorded in the result.
 
 from __future__ import annotations
 
-import collections
 import math
 
-import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from chaosgrad._errors import bad_argument
 from chaosgrad._pytree import float_leaves
-from chaosgrad._simulators.base import AbstractSimulator
+from chaosgrad._step_checks import check_step_shapes, step_function_error  # noqa: F401 (re-exported)
 
 # Step and interval counts run as int32 loop counters inside compiled programs.
 MAX_COUNT = 2**31 - 1
@@ -166,6 +164,109 @@ def check_mapping(name: str, value, *, allow_none: bool = True, example: str = "
     )
 
 
+FLOAT_DTYPES = ("float16", "bfloat16", "float32", "float64")
+
+
+def check_dtype(name: str, value, *, allowed: tuple = FLOAT_DTYPES, allow_none: bool = False):
+    """One rule for every dtype: anything ``jnp.dtype`` reads (a name, a NumPy or JAX
+    type) naming one of ``allowed``; ``None`` where ``allow_none``. Returns the name."""
+    if value is None and allow_none:
+        return None
+    try:
+        dtype = None if value is None or isinstance(value, (bool, int, float)) else jnp.dtype(value)
+    except Exception:  # jnp.dtype raises TypeError or ValueError, by input
+        dtype = None
+    if dtype is None:
+        raise bad_argument(
+            name, f"{value!r} is not a dtype", f"pass one of {allowed}" + (" or None" if allow_none else "")
+        )
+    if dtype.name not in allowed:
+        raise bad_argument(name, f"{dtype.name!r} is not one of {allowed}", f"pass one of {allowed}")
+    return dtype.name
+
+
+def check_adjoint(name: str, value, *, allow_none: bool = True):
+    """One rule for every adjoint: a diffrax adjoint instance (``None`` where
+    ``allow_none``: the simulator's default, ``RecursiveCheckpointAdjoint``)."""
+    import diffrax  # only simulators built on diffrax take an adjoint
+
+    if (value is None and allow_none) or isinstance(value, diffrax.AbstractAdjoint):
+        return value
+    if isinstance(value, type) and issubclass(value, diffrax.AbstractAdjoint):
+        raise bad_argument(name, f"{value.__name__} is a class, not an adjoint", f"pass {value.__name__}()")
+    raise bad_argument(
+        name,
+        f"{value!r} is not a diffrax adjoint",
+        "pass e.g. diffrax.RecursiveCheckpointAdjoint() or diffrax.BacksolveAdjoint()"
+        + (", or None for the default" if allow_none else ""),
+    )
+
+
+def check_discount(name: str, value) -> float:
+    """One rule for every discount ``gamma`` of a return: a real number in (0, 1]."""
+    gamma = check_real(name, value, positive=True, example="0.99")
+    if gamma > 1:
+        raise bad_argument(name, f"{value!r} is not in (0, 1]", "pass e.g. 1.0 or 0.99")
+    return gamma
+
+
+def check_wrt(name: str, value, *, allow_none: bool = False):
+    """The form of every ``wrt`` before the ``args`` it selects from are known: ``'y0'``,
+    ``'args'`` or a path into args (a string, an int, or a tuple of them); ``None`` where
+    ``allow_none``. That the path exists in ``args`` is checked where ``args`` are given."""
+    if value is None and allow_none:
+        return None
+    path = value if isinstance(value, tuple) else (value,)
+    if path and all(isinstance(k, (str, int)) and not isinstance(k, bool) for k in path):
+        return value
+    raise bad_argument(
+        name,
+        f"{value!r} is not 'y0', 'args' or a path into args",
+        "pass e.g. 'y0', 'rho', a dotted path such as 'p.rho', or a tuple of keys"
+        + (", or None" if allow_none else ""),
+    )
+
+
+def check_exponents(name: str, value) -> np.ndarray:
+    """One rule for every spectrum handed in: a non-empty one-dimensional sequence of
+    real numbers, none NaN or +inf (``-inf``, a direction that collapsed exactly, is an
+    exponent). Returns it as a float64 array."""
+    try:
+        if isinstance(value, (str, bytes)):
+            raise TypeError
+        arr = np.asarray(value)
+        ok = (
+            arr.ndim == 1
+            and arr.size > 0
+            and (np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer))
+        )
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise bad_argument(
+            name, f"{value!r} is not a one-dimensional sequence of real numbers", "pass e.g. [0.9, 0.0, -14.6]"
+        )
+    arr = arr.astype(np.float64)
+    if np.any(np.isnan(arr) | (arr == np.inf)):
+        raise bad_argument(
+            name,
+            f"contains NaN or +inf ({arr.tolist()}): a spectrum measured on a run that became non-finite has no value",
+            "pass finite exponents (a LyapunovResult whose status is 'nonfinite' reports kaplan_yorke = None)",
+        )
+    return arr
+
+
+def check_state(name: str, y, *, prepare=None):
+    """The rule for every state handed in (``y0``): its leaves are real numbers or arrays
+    (:func:`check_state_values`), cast by ``prepare`` (a simulator's), then finite
+    (:func:`check_finite_input`). Returns the prepared state."""
+    check_state_values(name, y)
+    if prepare is not None:
+        y = prepare(y)
+    check_finite_input(name, y)
+    return y
+
+
 def check_state_values(name: str, y) -> None:
     """Leaves chaosgrad cannot use, caught before anything runs: complex values (the
     tangent space is real), a state with no floating leaf, a Python list of numbers."""
@@ -214,118 +315,6 @@ def check_finite_input(name: str, tree) -> None:
                 "pass finite values; a state that becomes non-finite during the run is "
                 "reported in the result's status instead",
             )
-
-
-def check_step_shapes(simulator: AbstractSimulator, y, args) -> None:
-    """The step must map the state to a state of the same structure, shapes and dtypes.
-
-    The check traces ``simulator.step`` abstractly (``jax.eval_shape``). Its outcome
-    depends only on the simulator and on the structure, shapes and dtypes of ``y`` and
-    ``args``, so a passed check is remembered under that signature and repeated calls
-    with the same kind of input do not trace the step again.
-    """
-    key = _check_key(simulator, y, args)
-    if key is not None and key in _CHECKED:
-        _CHECKED.move_to_end(key)
-        return
-    try:
-        # equinox's filter: non-array leaves of args (an equinox module's activation
-        # functions, flags) are closed over, array leaves abstracted.
-        out = eqx.filter_eval_shape(lambda y, a: simulator.step(0.0, y, a), y, args)
-    except Exception as exc:  # the user's step cannot run on this y/args: say who is at fault
-        raise step_function_error(simulator, exc, y, args) from exc
-    expect = jax.tree_util.tree_map(lambda x: (jnp.shape(x), jnp.result_type(x)), y)
-    got = jax.tree_util.tree_map(lambda x: (x.shape, x.dtype), out)
-    if jax.tree_util.tree_structure(out) != jax.tree_util.tree_structure(y) or expect != got:
-        raise bad_argument(
-            "y0",
-            f"one step maps the state {expect} to {got}; structure, shapes and dtypes must match",
-            "make step return a state shaped like its input, and cast y0 to the simulator's dtype",
-        )
-    if key is not None:
-        _CHECKED[key] = None
-        while len(_CHECKED) > _CHECKED_MAX:
-            _CHECKED.popitem(last=False)
-
-
-# JAX's errors for Python control flow or NumPy on traced values: the step function's
-# fault whatever y0 and args are.
-_TRACER_ERRORS = {
-    "TracerBoolConversionError": (
-        "branches in Python (`if`, `while`, `and`/`or`) on a traced value",
-        "use jnp.where(cond, a, b) or jax.lax.cond / jax.lax.while_loop instead of Python control flow",
-    ),
-    "ConcretizationTypeError": (
-        "needs a concrete value of a traced array (Python control flow, a shape or an index computed from the state)",
-        "use jnp.where / jax.lax.cond, and keep shapes independent of the state's values",
-    ),
-    "TracerIntegerConversionError": (
-        "converts a traced value to a Python int",
-        "index with jnp arrays (jnp.take, jax.lax.dynamic_slice) instead of int(...)",
-    ),
-    "TracerArrayConversionError": (
-        "calls NumPy (or converts to a NumPy array) on a traced value",
-        "use jax.numpy (jnp) instead of numpy (np) inside the step",
-    ),
-}
-
-
-def _shapes(tree) -> str:
-    leaves = [x for x in jax.tree_util.tree_leaves(tree) if hasattr(x, "shape") or isinstance(x, (int, float))]
-    return str([tuple(np.shape(x)) for x in leaves][:8]) + (" ..." if len(leaves) > 8 else "")
-
-
-def step_function_error(simulator, exc: Exception, y, args):
-    """The error for a step that raised while being traced on ``(y, args)``: JAX's
-    tracer errors blame the user's step function and give the fix; anything else names
-    the step function too and says what it was given."""
-    name = simulator.step_function_name
-    kind = type(exc).__name__
-    first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else kind
-    if kind in _TRACER_ERRORS:
-        problem, fix = _TRACER_ERRORS[kind]
-        return bad_argument(name, f"the step function {problem} ({kind}: {first_line})", fix)
-    return bad_argument(
-        name,
-        f"the step function raised {kind}: {first_line}, on y0 with leaf shapes {_shapes(y)} and args with leaf "
-        f"shapes {_shapes(args)}",
-        "if y0 and args are what the step function expects, the step function itself is at fault (run it once on "
-        "them outside chaosgrad to see); otherwise pass y0 and args of the shapes it expects",
-    )
-
-
-# Signatures of (simulator, y, args) whose step passed check_step_shapes, most recent last.
-_CHECKED: collections.OrderedDict = collections.OrderedDict()
-_CHECKED_MAX = 256
-
-
-def _leaf_signature(x, abstract: bool):
-    """What the check depends on in one leaf. Arrays: shape, dtype and weak type. Python
-    numbers: their type where ``jax.eval_shape`` abstracts them (``abstract``, the leaves
-    of ``y`` and ``args``), their value where the step closes over them (the simulator's
-    fields). Anything else (functions, flags): the object itself."""
-    if isinstance(x, (bool, int, float, complex)):
-        return type(x) if abstract else (type(x), x)
-    if hasattr(x, "shape") and hasattr(x, "dtype"):
-        return (tuple(x.shape), jnp.dtype(x.dtype).name, bool(getattr(x, "weak_type", False)))
-    return x
-
-
-def _check_key(simulator, y, args):
-    """A hashable signature of the inputs of check_step_shapes, or ``None`` if some leaf
-    is unhashable (then nothing is remembered). The simulator's array fields enter by
-    shape and dtype only: the engine traces them, so their values cannot decide the
-    shapes a step it can run produces."""
-    parts = [jax.config.jax_enable_x64]
-    for tree, abstract in ((simulator, False), (y, True), (args, True)):
-        leaves, treedef = jax.tree_util.tree_flatten(tree)
-        parts.append((treedef, tuple(_leaf_signature(x, abstract) for x in leaves)))
-    key = tuple(parts)
-    try:
-        hash(key)
-    except TypeError:
-        return None
-    return key
 
 
 def leading_size(tree, name: str) -> int:

@@ -212,3 +212,30 @@ def test_an_error_in_diagnose_leaves_no_background_compilation_behind(tmp_path):
     assert "Traceback (most recent call last)" in out.stderr
     assert "RuntimeError: the step failed while chaosgrad compiled in the background" in out.stderr
     assert out.stdout.strip().splitlines()[-1] == "running: []"
+
+
+@pytest.mark.parametrize("dtype", ["float32", jnp.float32, np.dtype("float32"), np.float32])
+def test_one_dtype_rule_accepts_every_spelling_of_a_float_dtype(dtype):
+    """The dtype rule is the same in a bundled system and in a simulator's constructor."""
+    assert cg.zoo.henon(dtype=dtype).simulator.dtype == "float32"
+    assert cg.MapSimulator(lambda x, a: x, dtype=dtype).dtype == "float32"
+
+
+@pytest.mark.parametrize("make", [cg.zoo.henon, cg.zoo.van_der_pol])
+def test_a_bundled_system_takes_the_states_the_engines_take(make):
+    """A float array is taken as the state, cast to the system's dtype; a complex one is
+    refused by name instead of losing its imaginary part with a ComplexWarning."""
+    system = make(y0=np.array([0.5, -0.25]), dtype="float32")
+    assert system.y0.dtype == jnp.float32 and np.allclose(system.y0, [0.5, -0.25])
+    with pytest.raises(cg.ChaosgradInputError, match="argument `y0`.*complex"):
+        make(y0=np.array([0.5 + 1j, 0.0]))
+    # 1e39 is finite in float64 and overflows float32: refused once cast, by name.
+    with pytest.raises(cg.ChaosgradInputError, match="argument `y0`.*non-finite"):
+        make(y0=np.array([1e39, 0.0]), dtype="float32")
+
+
+def test_kaplan_yorke_dimension_takes_a_collapsed_direction_and_refuses_nan():
+    # -inf (a direction that collapsed exactly) contributes nothing: D = 1 + 0.5 / 1.0.
+    assert cg.kaplan_yorke_dimension([0.5, -1.0, -np.inf]) == pytest.approx(1.5, abs=0)
+    with pytest.raises(cg.ChaosgradInputError, match="argument `exponents`.*NaN"):
+        cg.kaplan_yorke_dimension([0.5, np.nan])

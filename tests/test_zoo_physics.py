@@ -103,7 +103,7 @@ def test_overrides_reach_args_dtype_and_literature():
     assert system.literature is None  # published values hold only at rho = 28
     assert lorenz63().literature["exponents"] == [0.9056, 0.0, -14.5723]
     assert lorenz96(N=12, F=5.0).y0.shape == (12,) and lorenz96(N=12).literature is None
-    assert double_pendulum(y0=[0.1, 0.2, 0.0, 0.0]).literature is None  # exponents depend on energy
+    assert double_pendulum(y0=np.array([0.1, 0.2, 0.0, 0.0])).literature is None  # exponents depend on energy
     assert kuramoto_sivashinsky(n_grid=32).y0.shape == (2 * 10,)
     # Where the default reference rule (an explicit high-order step) does not apply, the
     # system carries its own: ETDRK4 for KS, Kvaerno5 for stiff van der Pol, Dopri8 for

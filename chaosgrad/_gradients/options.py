@@ -21,7 +21,7 @@ from chaosgrad._checks import (
     check_flag,
     check_probability,
     check_seed,
-    check_state_values,
+    check_state,
     check_time,
 )
 from chaosgrad._gradients.horizons import HorizonPlan, check_horizons, plan_horizons
@@ -129,9 +129,7 @@ def checked_inputs(simulator, y0, args, seed):
     Returns ``(simulator, y0, args, seed)``."""
     simulator = check_simulator(simulator)
     seed = check_seed(seed)
-    check_state_values("y0", y0)
-    y0 = simulator.prepare(y0)
-    check_finite_input("y0", y0)
+    y0 = check_state("y0", y0, prepare=simulator.prepare)
     check_finite_input("args", args)
     return simulator, y0, strong_parameters(floats_as_arrays(args), simulator.dtype), seed
 

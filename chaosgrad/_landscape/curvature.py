@@ -30,6 +30,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from chaosgrad._checks import check_time
 from chaosgrad._errors import bad_argument
 from chaosgrad._gradients.fit import fit_growth_rate
 from chaosgrad._gradients.options import HorizonOptions
@@ -265,8 +266,7 @@ def loss_slice(
     """
     if isinstance(points, bool) or not isinstance(points, (int, np.integer)) or points < 3:
         raise bad_argument("points", f"{points!r} is not an int of at least 3", "pass e.g. 201")
-    if radius is not None and not (isinstance(radius, (int, float)) and math.isfinite(radius) and radius > 0):
-        raise bad_argument("radius", f"{radius!r} is not a positive number", "pass e.g. 0.5, or None for 1% of |x0|")
+    check_time("radius", radius, allow_none=True, allow_zero=False, example="0.5 (None: 1% of |x0|)")
     options = HorizonOptions(horizons=horizons, wrt=wrt, members=1, transient=transient, seed=seed)
     simulator, y0s, args, sel, loss, steps = options.prepare(simulator, y0, args, loss, plan=False)
     template = jax.tree_util.tree_map(lambda x: x[0], y0s)

@@ -28,10 +28,11 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from chaosgrad._checks import check_count, check_real, check_seed
+from chaosgrad._checks import check_count, check_real, check_seed, check_wrt
 from chaosgrad._diagnosis import words as words
 from chaosgrad._diagnosis.causes import AbstractCause, CauseEvidence
 from chaosgrad._diagnosis.types import Recommendation
+from chaosgrad._gradients.losses import as_loss
 from chaosgrad._nonsmooth.estimators import smoothed_advice, smoothed_gradients
 from chaosgrad._nonsmooth.types import SmoothedGradientResult
 
@@ -123,6 +124,9 @@ class NonSmooth(AbstractCause):
     seed: int = 0
 
     def __check_init__(self):
+        if self.loss is not None:
+            as_loss(self.loss)  # the loss kind's rule; the field keeps the caller's object
+        check_wrt("wrt", self.wrt, allow_none=True)
         check_real("sigma", self.sigma, positive=True, example="0.1")
         check_count("samples", self.samples, minimum=2, example=256)
         check_seed(self.seed)

@@ -25,8 +25,6 @@ from chaosgrad._errors import bad_argument
 from chaosgrad._pytree import FlatState, as_arrays, cast_floats
 from chaosgrad._runtime.precision import float64_scope
 
-_FLOAT_DTYPES = ("float16", "bfloat16", "float32", "float64")
-
 # Result codes of one step (rule 9). 0 is success; the messages say what failed and how to
 # fix it. Codes are int32 scalars so that they can be carried through a compiled loop.
 SUCCESS = 0
@@ -59,13 +57,9 @@ def mark_failed(y, code):
 
 
 def _check_dtype(dtype) -> str:
-    try:
-        name = jnp.dtype(dtype).name
-    except TypeError:
-        raise bad_argument("dtype", f"{dtype!r} is not a dtype", f"use one of {_FLOAT_DTYPES}") from None
-    if name not in _FLOAT_DTYPES:
-        raise bad_argument("dtype", f"{name!r} is not a floating dtype", f"use one of {_FLOAT_DTYPES}")
-    return name
+    from chaosgrad._checks import check_dtype  # _checks imports this module
+
+    return check_dtype("dtype", dtype)
 
 
 def _check_dt(dt) -> float:
@@ -254,8 +248,11 @@ def _first_failure(simulator, y0, args, n_steps: int):
 def first_failure(simulator, y0, args, n_steps: int) -> tuple[int, str] | None:
     """``(step index, reason)`` of the first step whose result code is not success within
     ``n_steps`` steps from ``y0``, or ``None`` (rule 9). One forward pass of ``advance``."""
-    from chaosgrad._checks import check_count  # _checks imports this module
+    from chaosgrad._checks import check_count, check_state, check_step_shapes  # _checks imports this module
 
+    simulator = check_simulator(simulator)
+    y0 = check_state("y0", y0, prepare=simulator.prepare)
+    check_step_shapes(simulator, y0, args)
     if check_count("n_steps", n_steps, minimum=0, example=100) == 0:
         return None
     first, code = (int(x) for x in _first_failure(simulator, y0, args, int(n_steps)))
@@ -388,7 +385,7 @@ def replace_fields(simulator, **changes):
     The constructor's parameters are matched to fields by name; a field the constructor
     does not take is copied as it is.
     """
-    cls = type(simulator)
+    cls = type(check_simulator(simulator))
     fields = {f.name: getattr(simulator, f.name) for f in dataclasses.fields(simulator)}
     unknown = set(changes) - set(fields)
     if unknown:

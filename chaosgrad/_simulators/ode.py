@@ -18,6 +18,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from chaosgrad._checks import check_adjoint
 from chaosgrad._errors import bad_argument
 from chaosgrad._pytree import all_finite
 from chaosgrad._simulators.base import (
@@ -128,12 +129,7 @@ class ODESimulator(AbstractSimulator, SwappableAdjoint, Refinable):
                 f"{self.stepsize_controller!r} is not a diffrax step-size controller",
                 "pass diffrax.ConstantStepSize() or diffrax.PIDController(rtol=..., atol=...)",
             )
-        if not isinstance(self.adjoint, diffrax.AbstractAdjoint):
-            raise bad_argument(
-                "adjoint",
-                f"{self.adjoint!r} is not a diffrax adjoint",
-                "pass e.g. diffrax.RecursiveCheckpointAdjoint()",
-            )
+        check_adjoint("adjoint", self.adjoint, allow_none=False)
         if isinstance(self.max_steps, bool) or not isinstance(self.max_steps, int) or self.max_steps < 1:
             raise bad_argument("max_steps", f"{self.max_steps!r} is not a positive int", "pass e.g. 4096")
         _check_tangent_arg(self.tangent)

@@ -23,6 +23,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from chaosgrad._checks import check_strategy
+
+# The values of diffrax's AbstractRungeKutta.scan_kind.
+SCAN_KINDS = (None, "lax", "checkpointed", "bounded")
+
 
 def _tableau(solver):
     if isinstance(solver, diffrax.Euler):
@@ -115,6 +120,10 @@ class RK4(diffrax.AbstractERK):
         a_lower=(np.array([0.5]), np.array([0.0, 0.5]), np.array([0.0, 0.0, 1.0])),
     )
     interpolation_cls = diffrax.ThirdOrderHermitePolynomialInterpolation.from_k
+
+    def __check_init__(self):
+        # scan_kind is diffrax's field (how its stage loop is scanned), checked here by name.
+        check_strategy("scan_kind", self.scan_kind, (), words=SCAN_KINDS, example="None")
 
     def order(self, terms):
         return 4

@@ -21,7 +21,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from chaosgrad._checks import as_count, check_count
+from chaosgrad._checks import as_count, check_count, check_time
 from chaosgrad._errors import bad_argument
 from chaosgrad._gradients.options import checked_inputs
 from chaosgrad._runtime.precision import float64_scope
@@ -90,6 +90,9 @@ def covariant_vectors(
             (default: the exponents above zero by three standard errors of their
             per-interval growth).
     """
+    check_time("time", time, allow_zero=False, example="100.0")
+    check_time("transient", transient, allow_none=True, example="50.0 (None: time / 2)")
+    check_time("backward_transient", backward_transient, allow_none=True, example="50.0 (None: time / 2)")
     simulator, y0, args, seed = checked_inputs(simulator, y0, args, seed)
     if unstable is not None:
         check_count("unstable", unstable, minimum=0, example=1)

@@ -45,7 +45,7 @@ from chaosgrad._checks import (
     check_finite_input,
     check_flag,
     check_seed,
-    check_state_values,
+    check_state,
     check_step_shapes,
     leading_size,
 )
@@ -325,6 +325,7 @@ def lyapunov_spectrum(
     seed = check_seed(seed)
     shard = check_flag("shard", shard)
     n_batches = check_count("n_batches", n_batches, minimum=2, example=20)  # batch means need two batches
+    unroll = check_count("unroll", unroll, example=1)
     if progress is not False:
         check_callable("progress", progress, signature="progress(label, done, total), or False")
     started = monotonic()
@@ -345,9 +346,7 @@ def lyapunov_spectrum(
             f"{ensemble_axes!r} is not a pair of 0/None with at least one 0",
             "pass (0, None) for many initial states, (None, 0) for many parameter sets",
         )
-    check_state_values("y0", y0)
-    y0 = simulator.prepare(y0)
-    check_finite_input("y0", y0)
+    y0 = check_state("y0", y0, prepare=simulator.prepare)
     check_finite_input("args", args)
 
     members = None

@@ -28,6 +28,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from chaosgrad._checks import check_exponents
 from chaosgrad._results.serialize import Result
 from chaosgrad._student_t import t_quantile
 
@@ -127,12 +128,22 @@ class LyapunovResult(Result):
 
 
 def kaplan_yorke_dimension(exponents) -> float | None:
-    """Kaplan–Yorke dimension ``D = j + (lambda_1 + ... + lambda_j) / |lambda_{j+1}|``.
+    """Kaplan–Yorke dimension ``D = j + (lambda_1 + ... + lambda_j) / |lambda_{j+1}|``
+    (Kaplan & Yorke, Lecture Notes in Math. 730, 204, 1979).
 
     ``j`` is the largest index with a non-negative partial sum. Returns 0 when
     ``lambda_1 < 0`` and ``None`` when all partial sums of the given exponents are
-    non-negative (the dimension needs more exponents than were computed).
+    non-negative (the dimension needs more exponents than were computed). ``exponents``
+    is a one-dimensional sequence of real numbers (``-inf``, a direction that collapsed
+    exactly, included); NaN or ``+inf`` is refused: a measured spectrum that became
+    non-finite reports ``kaplan_yorke = None`` in its result instead.
     """
+    return _dimension(check_exponents("exponents", exponents))
+
+
+def _dimension(exponents) -> float | None:
+    """:func:`kaplan_yorke_dimension` of measured exponents, ``None`` where NaN or
+    ``+inf`` leave it undefined."""
     lam = np.sort(np.asarray(exponents, dtype=float))[::-1]
     # A collapsed direction (-inf) contributes nothing to the dimension; NaN or +inf
     # leave it undefined.
@@ -272,7 +283,7 @@ def summarise(logs, state_ok, *, simulator, n, k, m, n_int, transient_steps, n_b
         history=history,
         finite_time_exponents=ftle,
         valid_intervals=valid,
-        kaplan_yorke=kaplan_yorke_dimension(exps) if k == n or np.any(np.cumsum(exps) < 0) else None,
+        kaplan_yorke=_dimension(exps) if k == n or np.any(np.cumsum(exps) < 0) else None,
         status="ok" if first_bad is None else "nonfinite",
         first_nonfinite_interval=first_bad,
         nonfinite_quantity=quantity,

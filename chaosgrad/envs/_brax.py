@@ -26,6 +26,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from chaosgrad._checks import check_discount, check_dtype
 from chaosgrad._errors import bad_argument
 from chaosgrad.envs._gymnax import check_episode
 from chaosgrad.envs._rollout import EnvironmentSimulator, float64_probe
@@ -88,6 +89,8 @@ def brax(
     """
     if policy is None or not callable(policy):
         raise bad_argument("policy", f"{policy!r} is not callable", "pass policy(params, obs) -> action")
+    check_discount("discount", discount)
+    check_dtype("dtype", dtype, allow_none=True)
     check_episode(episode)
     env, notes, wrapped_length = _unwrap_auto_reset(env)
     if episode_length is not None and (

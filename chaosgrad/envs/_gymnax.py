@@ -20,6 +20,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from chaosgrad._checks import check_discount, check_dtype
 from chaosgrad._errors import bad_argument
 from chaosgrad.envs._rollout import EnvironmentSimulator, float64_probe
 
@@ -99,6 +100,8 @@ def gymnax(
         raise bad_argument(
             "transition_gradients", f"{transition_gradients!r} is not one of {GRADIENTS}", "pass 'require'"
         )
+    check_discount("discount", discount)
+    check_dtype("dtype", dtype, allow_none=True)
     check_episode(episode)
     params = env.default_params if env_params is None else env_params
     name = getattr(env, "name", type(env).__name__)

@@ -38,7 +38,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 
-from chaosgrad._checks import check_seed
+from chaosgrad._checks import check_discount, check_seed
 from chaosgrad._errors import bad_argument
 from chaosgrad._pytree import as_arrays, cast_floats
 from chaosgrad._simulators.base import AbstractSimulator, _check_dt, _check_dtype, replace_fields
@@ -168,8 +168,7 @@ class EnvironmentSimulator(AbstractSimulator, Episodic, BuiltPrecision):
                 "pass discrete='expected' to analyse the expected transition under the policy's softmax "
                 "(the policy then returns one logit per action), or use a continuous-action environment",
             )
-        if not isinstance(self.discount, (int, float)) or not 0 < self.discount <= 1:
-            raise bad_argument("discount", f"{self.discount!r} is not in (0, 1]", "pass e.g. 1.0 or 0.99")
+        check_discount("discount", self.discount)
         if self.episode_length is not None and (
             isinstance(self.episode_length, bool) or not isinstance(self.episode_length, int) or self.episode_length < 1
         ):

@@ -28,12 +28,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from chaosgrad._checks import check_real
+from chaosgrad._checks import check_finite_input, check_real, check_state_values
 from chaosgrad._errors import bad_argument
 from chaosgrad._simulators.ode import ODESimulator
 from chaosgrad._simulators.rk import RK4
 from chaosgrad.zoo._integrators import ImplicitMidpoint  # noqa: F401 (importable from here)
-from chaosgrad.zoo._system import System
+from chaosgrad.zoo._system import System, check_numerics
 
 SPROTT_2003 = "Sprott, Chaos and Time-Series Analysis, Oxford University Press (2003), App. A"
 
@@ -77,16 +77,26 @@ def settle(simulator, y0, args, time: float) -> np.ndarray:
 
 
 def initial_state(y0, shape: tuple, default: Callable[[], np.ndarray], dtype):
-    """The user's ``y0`` (shape checked) or ``default()``, as an array in ``dtype``.
+    """The user's ``y0`` or ``default()``, as an array of ``shape`` in ``dtype``.
 
-    Returns ``(state, is_default)``; ``default`` is called only when ``y0`` is None.
+    ``y0`` follows the package's rule for states (``_checks.check_state``: real numbers in
+    arrays, not complex, not a Python list of scalars, finite once cast to ``dtype``), then
+    must be one array of ``shape``. Returns ``(state, is_default)``; ``default`` is called
+    only when ``y0`` is None.
     """
     if y0 is None:
         return jnp.asarray(np.asarray(default(), np.float64), jnp.dtype(dtype)), True
-    arr = np.asarray(y0, dtype=np.float64)
-    if arr.shape != tuple(shape):
-        raise bad_argument("y0", f"has shape {arr.shape}, expected {tuple(shape)}", f"pass {shape[0]} numbers")
-    return jnp.asarray(arr, jnp.dtype(dtype)), False
+    check_state_values("y0", y0)
+    leaves = jax.tree_util.tree_leaves(y0)
+    if len(leaves) != 1 or leaves[0] is not y0 or np.shape(y0) != tuple(shape):
+        found = f"shape {np.shape(y0)}" if len(leaves) == 1 and leaves[0] is y0 else f"a pytree of {len(leaves)} leaves"
+        raise bad_argument(
+            "y0", f"is {found}, expected one array of shape {tuple(shape)}", f"pass jnp.asarray of {shape[0]} numbers"
+        )
+    with np.errstate(over="ignore"):  # a value the dtype cannot hold is refused by name next
+        state = jnp.asarray(np.asarray(y0, np.float64), jnp.dtype(dtype))
+    check_finite_input("y0", state)
+    return state, False
 
 
 def on_attractor(vector_field, start, values: dict, time: float) -> Callable[[], np.ndarray]:
@@ -146,6 +156,7 @@ def lorenz63(
     Literature spectrum ``0.9056, 0, -14.5723`` (Kaplan–Yorke dimension 2.062), Sprott
     (2003), App. A. Default ``y0``: on the attractor, 20 time units from (1, 1, 1).
     """
+    dtype = check_numerics(dtype, dt=dt, solver=solver, stepsize_controller=stepsize_controller, adjoint=adjoint)
     values = {
         "sigma": real_parameter("sigma", sigma),
         "rho": real_parameter("rho", rho),
@@ -206,6 +217,7 @@ def rossler(
     order 1e4 for two digits). Default ``y0``: on the attractor, 200 time units from
     (1, 1, 0).
     """
+    dtype = check_numerics(dtype, dt=dt, solver=solver, stepsize_controller=stepsize_controller, adjoint=adjoint)
     values = {"a": real_parameter("a", a), "b": real_parameter("b", b), "c": real_parameter("c", c)}
     y0, _ = initial_state(y0, (3,), on_attractor(rossler_vector_field, [1.0, 1.0, 0.0], values, 200.0), dtype)
     literature = None
@@ -262,6 +274,7 @@ def lorenz96(
     Lorenz & Emanuel 1998; DAPPER's model table). Default ``y0``: on the attractor, 20
     time units from ``x_i = F`` with ``x_0 += 0.01``.
     """
+    dtype = check_numerics(dtype, dt=dt, solver=solver, stepsize_controller=stepsize_controller, adjoint=adjoint)
     if isinstance(N, bool) or not isinstance(N, (int, np.integer)) or N < 4:
         raise bad_argument("N", f"{N!r} is not an int >= 4", "pass e.g. N=40")
     N = int(N)
@@ -380,6 +393,7 @@ def double_pendulum(
     Divergence 0 (Liouville). Literature: about ``1.05, 0, 0, -1.05`` at this energy
     (rough value from DAPPER's model notes; it depends on the energy).
     """
+    dtype = check_numerics(dtype, dt=dt, solver=solver, stepsize_controller=stepsize_controller, adjoint=adjoint)
     values = {
         k: real_parameter(k, v, positive=True) for k, v in {"g": g, "m1": m1, "m2": m2, "l1": l1, "l2": l2}.items()
     }
@@ -467,6 +481,7 @@ def damped_oscillator(
     exponents are ``ln|1 + dt mu| / dt``, positive (a numerical explosion of a stable
     system) once ``dt > 2 zeta / omega`` (0.02 at the defaults).
     """
+    dtype = check_numerics(dtype, dt=dt, solver=solver, stepsize_controller=stepsize_controller, adjoint=adjoint)
     values = {
         "omega": real_parameter("omega", omega, positive=True),
         "zeta": real_parameter("zeta", zeta, nonnegative=True),
@@ -533,6 +548,7 @@ def van_der_pol(
     reference-step ablation of ``diagnose`` needs that; an adaptive solve is
     differentiated in forward mode only).
     """
+    dtype = check_numerics(dtype, dt=dt, solver=solver, stepsize_controller=stepsize_controller, adjoint=adjoint)
     values = {"mu": real_parameter("mu", mu, nonnegative=True)}
     y0, _ = initial_state(y0, (2,), lambda: [2.0, 0.0], dtype)
     reference = None  # explicit high-order steps converge: the default reference rule applies

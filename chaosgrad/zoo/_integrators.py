@@ -17,6 +17,7 @@ import jax
 import jax.numpy as jnp
 from jax.flatten_util import ravel_pytree
 
+from chaosgrad._checks import check_count
 from chaosgrad._errors import bad_argument
 from chaosgrad._simulators.base import AbstractSimulator, _check_dt, _check_dtype, replace_fields
 from chaosgrad._simulators.capabilities import Refinable
@@ -56,9 +57,7 @@ class ImplicitMidpoint(AbstractSimulator, Refinable):
     def __check_init__(self):
         if not callable(self.vector_field):
             raise bad_argument("vector_field", "is not callable", "pass a function f(t, y, args) -> dy/dt")
-        n = self.newton_iterations
-        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-            raise bad_argument("newton_iterations", f"{n!r} is not a positive int", "pass e.g. 4")
+        check_count("newton_iterations", self.newton_iterations, example=4)
 
     def step(self, t, y, args):
         work = jnp.promote_types(self.dtype, jnp.float32)
@@ -172,9 +171,7 @@ class ETDRK4(AbstractSimulator, Refinable):
         for name in ("linear", "nonlinear"):
             if not callable(getattr(self, name)):
                 raise bad_argument(name, "is not callable", f"pass a function for {name}")
-        m = self.contour_points
-        if isinstance(m, bool) or not isinstance(m, int) or m < 4:
-            raise bad_argument("contour_points", f"{m!r} is not an int >= 4", "pass e.g. 32")
+        check_count("contour_points", self.contour_points, minimum=4, example=32)
 
     def step(self, t, y, args):
         work = jnp.promote_types(self.dtype, jnp.float32)

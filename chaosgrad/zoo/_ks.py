@@ -29,7 +29,7 @@ from chaosgrad._errors import bad_argument
 from chaosgrad._simulators.ode import ODESimulator
 from chaosgrad.zoo._flows import at_defaults, initial_state, make_args, real_parameter, settle
 from chaosgrad.zoo._integrators import ETDRK4, etdrk4_coefficients  # noqa: F401 (importable from here)
-from chaosgrad.zoo._system import System
+from chaosgrad.zoo._system import System, check_numerics
 
 # ---------------------------------------------------------------------------- KS model
 
@@ -135,18 +135,14 @@ def kuramoto_sivashinsky(
     Default ``y0``: on the attractor, 500 time units of ETDRK4 (dt 0.25, float64) from
     small random modes (seed 0).
     """
+    dtype = check_numerics(dtype, dt=dt, solver=solver, stepsize_controller=stepsize_controller, adjoint=adjoint)
     values = {"L": real_parameter("L", L, positive=True)}
     if isinstance(n_grid, bool) or not isinstance(n_grid, (int, np.integer)) or n_grid < 8 or n_grid % 2:
         raise bad_argument("n_grid", f"{n_grid!r} is not an even int >= 8", "pass e.g. 64")
     model = KuramotoSivashinskyModel(n_grid=int(n_grid))
     dim = 2 * model.n_modes
 
-    def on_attractor():
-        start = 0.1 * np.random.default_rng(0).standard_normal(dim)
-        settler = ETDRK4(model.linear, model.nonlinear, dt=0.25, contour_points=32)
-        return settle(settler, start, make_args(values, "float64"), 500.0)
-
-    y0, _ = initial_state(y0, (dim,), on_attractor, dtype)
+    # The simulator first: its options are checked before the default state's transient runs.
     if solver is None:
         if stepsize_controller is not None or adjoint is not None:
             raise bad_argument(
@@ -164,6 +160,13 @@ def kuramoto_sivashinsky(
             stepsize_controller=stepsize_controller,
             adjoint=adjoint,
         )
+
+    def on_attractor():
+        start = 0.1 * np.random.default_rng(0).standard_normal(dim)
+        settler = ETDRK4(model.linear, model.nonlinear, dt=0.25, contour_points=32)
+        return settle(settler, start, make_args(values, "float64"), 500.0)
+
+    y0, _ = initial_state(y0, (dim,), on_attractor, dtype)
     literature = None
     if n_grid >= 64 and at_defaults(values, {"L": 22.0}):
         literature = dict(_L22)

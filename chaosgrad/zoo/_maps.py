@@ -19,7 +19,7 @@ from chaosgrad.zoo._flows import (
     real_parameter,
     settle,
 )
-from chaosgrad.zoo._system import System
+from chaosgrad.zoo._system import System, check_numerics
 
 # ---------------------------------------------------------------------------- logistic
 
@@ -39,6 +39,7 @@ def logistic(*, r=4.0, y0=None, dtype="float64") -> System:
     conjugate to the tent map and the exponent is exactly ``ln 2 = 0.693147`` per
     iteration (Ulam & von Neumann 1947). ``divergence = ln|r (1 - 2x)|``.
     """
+    dtype = check_numerics(dtype)
     values = {"r": real_parameter("r", r)}
     literature = None
     if at_defaults(values, {"r": 4.0}):
@@ -77,6 +78,7 @@ def henon(*, a=1.4, b=0.3, y0=None, dtype="float64") -> System:
     ``ln b`` exactly. Literature spectrum ``0.41922, -1.62319`` (Sprott 2003, App. A).
     Default ``y0``: on the attractor, 1000 iterations from (0, 0).
     """
+    dtype = check_numerics(dtype)
     values = {"a": real_parameter("a", a), "b": real_parameter("b", b)}
     y0, _ = initial_state(
         y0, (2,), lambda: settle(MapSimulator(henon_step), np.zeros(2), make_args(values, "float64"), 1000.0), dtype

@@ -29,7 +29,7 @@ from chaosgrad import _checks
 from chaosgrad._errors import bad_argument
 from chaosgrad._pytree import FlatState
 from chaosgrad._simulators.base import MapSimulator
-from chaosgrad.zoo._system import System
+from chaosgrad.zoo._system import System, check_numerics
 
 # ---------------------------------------------------------------------------- checks
 
@@ -92,6 +92,7 @@ def tanh_rnn(*, n: int = 100, g: float = 2.0, seed: int = 0, dtype="float64") ->
     ``||Df|| <= g ||W||_2`` because ``|tanh'| <= 1``, so ``lambda_1 <= ln(g ||W||_2)``.
     ``divergence`` is ``ln|det Df| = sum_i ln sech^2((g W h)_i) + N ln g + ln|det W|``.
     """
+    dtype = check_numerics(dtype)
     n = check_int("n", n)
     g = check_real("g", g, positive=True)
     seed = _checks.check_seed(seed)
@@ -187,6 +188,7 @@ def gru_rnn(
     every exponent tends to 0 at any gain, unlike :func:`tanh_rnn` at the same ``g``.
     ``args`` holds every weight by name (``"U_h"``, ``"b_z"``, ``"x"``, ...).
     """
+    dtype = check_numerics(dtype)
     n, g, n_in, input_scale, seed = _gated_checks(n, g, n_in, input_scale, seed)
     gate_bias = check_real("gate_bias", gate_bias)
     args, xi = _gated_weights(seed, n, n_in, g, ("z", "r", "h"), input_scale)
@@ -239,6 +241,7 @@ def lstm_rnn(
     Zaremba & Sutskever, ICML 2015), other biases 0. The cell path ``c_{t+1} = f * c_t``
     is the additive memory: as ``forget_bias`` grows, ``dc_{t+1}/dc_t -> I``.
     """
+    dtype = check_numerics(dtype)
     n, g, n_in, input_scale, seed = _gated_checks(n, g, n_in, input_scale, seed)
     forget_bias = check_real("forget_bias", forget_bias)
     args, xi = _gated_weights(seed, n, n_in, g, ("i", "f", "o", "c"), input_scale)
@@ -352,6 +355,7 @@ def deep_network(
     relu is critical at He's variance ``2 / n``; a sigmoid layer scales gradients by
     at most ``0.25 ||W_l||_2``.
     """
+    dtype = check_numerics(dtype)
     depth, width = check_int("depth", depth), check_int("width", width)
     check_choice("activation", activation, tuple(ACTIVATIONS))
     check_choice("init", init, INITS)

@@ -28,7 +28,7 @@ from chaosgrad import _checks
 from chaosgrad._errors import bad_argument
 from chaosgrad._simulators.base import AbstractSimulator, RolloutSimulator, check_simulator
 from chaosgrad.zoo._networks import check_choice, check_int, check_real, log_abs_det_divergence
-from chaosgrad.zoo._system import System
+from chaosgrad.zoo._system import System, check_numerics
 
 INTEGRATORS = ("semi_implicit", "rk4")
 
@@ -125,7 +125,7 @@ def _system(
     obs_dim,
     dt,
     substeps,
-    ref_substeps,
+    ref_factor,
     hidden,
     seed,
     dtype,
@@ -138,10 +138,11 @@ def _system(
 
     ``env(h, reference, repeat=1)`` returns ``env_step(s, a)`` taking ``repeat`` substeps
     of length ``h``: the user-facing discretisation when ``reference`` is False, the
-    converged one otherwise.
+    converged one otherwise (``ref_factor`` times as many substeps).
     """
-    dt = check_real("dt", dt, positive=True)
-    substeps, ref_substeps = check_int("substeps", substeps), check_int("ref_substeps", ref_substeps)
+    dtype = check_numerics(dtype, dt=dt)
+    dt, substeps = float(dt), check_int("substeps", substeps)
+    ref_substeps = ref_factor * substeps
     args = {"policy": policy_params(obs_dim, 1, hidden=hidden, seed=seed)}
     sim = RolloutSimulator(env(dt / substeps, False), args_policy, observe=obs, substeps=substeps, dt=dt, dtype=dtype)
     # The reference repeats its substeps inside one env_step (a loop, not an unroll).
@@ -236,7 +237,7 @@ def pendulum(
         obs_dim=3,
         dt=dt,
         substeps=substeps,
-        ref_substeps=50 * substeps,
+        ref_factor=50,
         hidden=hidden,
         seed=seed,
         dtype=dtype,
@@ -307,7 +308,7 @@ def cartpole(
         obs_dim=4,
         dt=dt,
         substeps=substeps,
-        ref_substeps=20 * substeps,
+        ref_factor=20,
         hidden=hidden,
         seed=seed,
         dtype=dtype,
@@ -395,7 +396,7 @@ def acrobot(
         obs_dim=6,
         dt=dt,
         substeps=substeps,
-        ref_substeps=20 * substeps,
+        ref_factor=20,
         hidden=hidden,
         seed=seed,
         dtype=dtype,
@@ -518,7 +519,7 @@ def bouncing_ball(
         obs_dim=2,
         dt=dt,
         substeps=substeps,
-        ref_substeps=10 * substeps,
+        ref_factor=10,
         hidden=hidden,
         seed=seed,
         dtype=dtype,

@@ -6,6 +6,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import diffrax
+
+from chaosgrad._checks import check_adjoint, check_dtype, check_strategy, check_time
 from chaosgrad._simulators.base import AbstractSimulator
 
 
@@ -40,3 +43,31 @@ class System:
     divergence: Callable | None = None
     reference: AbstractSimulator | None = None
     notes: str = field(default="")
+
+
+# The rule of each numerical option a bundled system may take besides ``dtype``.
+_NUMERICS = {
+    "dt": lambda v: check_time("dt", v, allow_zero=False, example="0.01"),
+    "solver": lambda v: check_strategy(
+        "solver", v, (diffrax.AbstractSolver,), words=(None,), example="diffrax.Tsit5()"
+    ),
+    "stepsize_controller": lambda v: check_strategy(
+        "stepsize_controller",
+        v,
+        (diffrax.AbstractStepSizeController,),
+        words=(None,),
+        example="diffrax.PIDController(rtol=1e-8, atol=1e-8)",
+    ),
+    "adjoint": lambda v: check_adjoint("adjoint", v),
+}
+
+
+def check_numerics(dtype, **options) -> str:
+    """The bundled systems' one check of their numerical options, run first in every
+    factory: ``dtype`` (one of the floating dtypes) and each of ``options`` present
+    (``dt``, ``solver``, ``stepsize_controller``, ``adjoint``) by its kind's rule. A
+    factory may integrate a transient for its default state; a wrong option is refused
+    before that runs. Returns the dtype's name."""
+    for name, value in options.items():
+        _NUMERICS[name](value)
+    return check_dtype("dtype", dtype)
