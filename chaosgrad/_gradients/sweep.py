@@ -263,6 +263,7 @@ def sweep_layout(simulator, y0s, args, loss, sel: Wrt, b: int, n_horizons: int) 
     """The compiled shape for blocks of ``b`` steps and ``n_horizons`` horizons: stored
     steps (one program for every plan that fits) when reverse mode goes through the steps
     and a block is at most ``MAX_STORED_STEPS``, else the whole block at its own length."""
+    block: StoredSteps | WholeBlock
     if not reverse_through_steps(simulator) or b > MAX_STORED_STEPS:
         block = WholeBlock(int(b))
     else:

@@ -134,7 +134,7 @@ class _Sequential(Schedule):
 
 
 SEQUENTIAL = _Sequential()
-_CURRENT = contextvars.ContextVar("chaosgrad_schedule", default=SEQUENTIAL)
+_CURRENT: contextvars.ContextVar[Schedule] = contextvars.ContextVar("chaosgrad_schedule", default=SEQUENTIAL)
 
 
 def current() -> Schedule:

@@ -35,6 +35,7 @@ the ordinary derivative of the window average, exactly.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import equinox as eqx
@@ -87,9 +88,9 @@ class _Problem(eqx.Module):
     (its tangent leaves), parameters ``theta`` (the flat float part of ``wrt``)."""
 
     simulator: eqx.Module
-    objective: callable = eqx.field(static=True)
-    neutral: callable = eqx.field(static=True)
-    rebuild: callable = eqx.field(static=True)
+    objective: Callable = eqx.field(static=True)
+    neutral: Callable = eqx.field(static=True)
+    rebuild: Callable = eqx.field(static=True)
 
     def flat(self, y):
         return self.simulator.tangent_space(y)[0]
