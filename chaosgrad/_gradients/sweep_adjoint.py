@@ -81,7 +81,8 @@ def _one_horizon(simulator, y0s, args, loss, sel, n_max, horizon, budget):
         if budget is None:
             raise
     M = jax.tree_util.tree_leaves(y0s)[0].shape[0]
-    norms, grads = [], []
+    norms: list[float] = []
+    grads: list[np.ndarray | None] = []
     for i in range(M):
         one = jax.tree_util.tree_map(lambda x: jnp.broadcast_to(x[i], x.shape), y0s)
         try:
@@ -96,8 +97,8 @@ def _one_horizon(simulator, y0s, args, loss, sel, n_max, horizon, budget):
         width = jax.eval_shape(
             lambda: _gradient_through_adjoint(simulator, y0s, args, loss, sel, n_max, horizon, budget)
         )[1].shape[1:]
-    grads = [np.full(width, np.nan) if g is None else g for g in grads]
-    return np.asarray(norms), np.stack(grads)
+    filled = [np.full(width, np.nan) if g is None else g for g in grads]
+    return np.asarray(norms), np.stack(filled)
 
 
 class AdjointProgram(BackgroundProgram):

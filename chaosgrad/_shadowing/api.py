@@ -237,7 +237,7 @@ def shadowing_gradient(
 def _parameter_names(tree, label):
     leaves = jax.tree_util.tree_leaves(tree)
     names = leaf_names(tree)
-    out = []
+    out: list[str] = []
     for name, leaf in zip(names, leaves):
         size = int(np.size(leaf))
         base = label if name == "(the state)" else f"{label}{name}"

@@ -48,6 +48,7 @@ from jax.flatten_util import ravel_pytree
 
 from chaosgrad._checks import check_count, check_real, check_time
 from chaosgrad._gradients.sweep import split_theta
+from chaosgrad._simulators.base import AbstractSimulator
 
 
 @dataclass(frozen=True)
@@ -87,7 +88,7 @@ class _Problem(eqx.Module):
     """The flat view of the user's set-up: state ``y`` (any pytree), tangent vector ``u``
     (its tangent leaves), parameters ``theta`` (the flat float part of ``wrt``)."""
 
-    simulator: eqx.Module
+    simulator: AbstractSimulator
     objective: Callable = eqx.field(static=True)
     neutral: Callable = eqx.field(static=True)
     rebuild: Callable = eqx.field(static=True)

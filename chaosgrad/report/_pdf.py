@@ -389,7 +389,7 @@ class _Flow:
         w, h = self.image_size(img)
         fig = self.need(h + 0.05)
         left = MARGIN + (self.width - w) / 2
-        ax = fig.add_axes([self._fx(left), self._fy(self.y + h), w / A4[0], h / A4[1]])
+        ax = fig.add_axes((self._fx(left), self._fy(self.y + h), w / A4[0], h / A4[1]))
         ax.imshow(img, interpolation="none")  # embedded as is, pixel for pixel
         ax.set_axis_off()
         self.y += h + 0.06
