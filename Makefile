@@ -1,11 +1,13 @@
 # Two commands do all the set-up: `make demo` (the Lorenz-63 analysis and its report)
 # and `make test` (the test suite). Both create .venv and install chaosgrad on first use.
+# `make lint` runs the linter, the formatter's check and the type checker, as CI does.
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.chaosgrad-installed
 
-.PHONY: demo test test-fast test-long systems bench clean
+.PHONY: demo test test-fast test-long lint systems bench clean
+LINTED := chaosgrad tests benchmarks systems
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +27,12 @@ test-fast: $(STAMP)
 test-long: $(STAMP)
 	HYPOTHESIS_PROFILE=long $(PY) -m pytest -q
 
+# Rules and settings of all three are in pyproject.toml ([tool.ruff], [tool.mypy]).
+lint: $(STAMP)
+	$(PY) -m ruff check $(LINTED)
+	$(PY) -m ruff format --check $(LINTED)
+	$(PY) -m mypy chaosgrad
+
 systems: $(STAMP)
 	$(VENV)/bin/chaosgrad analyze all
 
@@ -38,4 +46,4 @@ bench: $(STAMP)
 	$(PY) benchmarks/calibration.py --out benchmarks/RESULTS_calibration.md
 
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -385,6 +385,7 @@ BAD = [
     (["analyze", "--simulator", "nocolon"], 2, "expected MODULE:FACTORY"),
     (["analyze", "--simulator", "no_such_module_xyz:make"], 2, "cannot import 'no_such_module_xyz'"),
     (["analyze", "--simulator", "missing.py:make"], 2, "no file missing.py"),
+    (["analyze", "--simulator", "./bad.json:make"], 2, "bad.json is not a Python file"),
     (["analyze", "--simulator", "factories:nope"], 2, "has no 'nope'"),
     (["analyze", "--simulator", "factories:not_callable"], 2, "has a non-callable 'not_callable'"),
     (["analyze", "--simulator", "factories:as_list"], 2, "returned a list"),

@@ -88,6 +88,8 @@ def test_cause_reads_a_stored_measurement_without_running(evidence):
     )
     cause = cg.NonSmooth(measured=res)  # no loss: the measurement is not repeated
     assert cause.suspect(evidence) == evidence_words(res)
+    confirmed, why, got = cause.confirm(None)  # a stored measurement needs no evidence
+    assert confirmed and why == evidence_words(res) and got is res
     assert res.confirmed and np.argmax(res.step_flags) == 3
 
 
@@ -167,3 +169,8 @@ def test_contact_study_brax_part_concludes_from_its_numbers():
     norm_caption = section.figures[0].caption
     for n, a, b in zip(r.horizon_steps, n1, n0):
         assert f"{int(n)} steps: first {number(a)}, zeroth {number(b)}" in norm_caption
+
+
+def test_nonsmooth_without_measurement_or_evidence_names_the_argument():
+    with pytest.raises(cg.ChaosgradInputError, match="argument `evidence`: is None"):
+        cg.NonSmooth(loss=lambda y: y[0]).confirm(None)

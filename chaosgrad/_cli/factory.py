@@ -33,6 +33,8 @@ def _load_factory(spec: str):
             if not path.is_file():
                 raise CliError(f"--simulator: no file {path}; pass an existing path/to/file.py:FACTORY", EXIT_USAGE)
             mod_spec = importlib.util.spec_from_file_location(path.stem, path)
+            if mod_spec is None or mod_spec.loader is None:  # a file Python cannot import (not .py)
+                raise CliError(f"--simulator: {path} is not a Python file; pass path/to/file.py:FACTORY", EXIT_USAGE)
             module = importlib.util.module_from_spec(mod_spec)
             sys.modules.setdefault(path.stem, module)
             mod_spec.loader.exec_module(module)

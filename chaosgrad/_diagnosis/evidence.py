@@ -63,7 +63,8 @@ def member_evidence(grad: GradientGrowthResult) -> dict:
         return () if x is None else tuple(kind(a) for a in np.asarray(x).ravel())
 
     window = np.nonzero(np.asarray(grad.fit_mask))[0]
-    changes, bands = (), ()
+    changes: tuple[float, ...] = ()
+    bands: tuple[float, ...] = ()
     if window.size >= 2:
         with np.errstate(all="ignore"):
             logs = np.log(grad.norms[:, window])

@@ -64,7 +64,7 @@ class DiagnosisOverlap:
             )
         schedule.compile(SWEEP, early_sweep_program(simulator, simulator.prepare(y0), members, args, loss, sel, plan))
         self._sample_members = sample_members
-        self.early_members = None
+        self.early_members: MemberPlan | None = None
         schedule.on(TRANSIENT_DONE, self._transient_done)
 
     @classmethod
@@ -120,10 +120,9 @@ class DiagnosisOverlap:
 
     def ablations_ahead(self, causes, y0s, ablated_inputs) -> None:
         """Compile the ablations the causes anticipate once the user's sweep is lowered."""
-        self.schedule.on(
-            SWEEP_LOWERED,
-            lambda: [
+
+        def compile_ablations() -> None:
+            for program in anticipate_ablations(causes, self.simulator, self.args, y0s, ablated_inputs):
                 self.schedule.compile(GROWTH, program)
-                for program in anticipate_ablations(causes, self.simulator, self.args, y0s, ablated_inputs)
-            ],
-        )
+
+        self.schedule.on(SWEEP_LOWERED, compile_ablations)

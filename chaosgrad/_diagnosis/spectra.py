@@ -11,6 +11,7 @@ sampled along it. What compiles ahead and runs beside is the diagnosis's schedul
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from chaosgrad._gradients.members import make_members
@@ -32,7 +33,8 @@ class Spectra(NamedTuple):
     members: Any  # the members' start states (``MemberPlan`` given), else ``None``
 
 
-class MemberPlan(NamedTuple):
+@dataclass(frozen=True)
+class MemberPlan:
     """How many members, how far apart (the longest horizon) and the seed."""
 
     count: int

@@ -282,6 +282,7 @@ class Diagnosis(Result):
             return " (95%)" if words.finite(a) and words.finite(b) else ""
 
         lo, hi = self.gradient_interval
+        expected_lo, expected_hi = self.expected_interval
         p, n = self.lambda_physical, self.lambda_numerical
         lines = [
             f"chaosgrad diagnosis: {self.name}",
@@ -291,18 +292,24 @@ class Diagnosis(Result):
             f"  lambda_1 physical  {words.plus_minus(p.exponents[0], p.uncertainty[0])} (95%)",
             f"  lambda_1 numerical {words.plus_minus(n.exponents[0], n.uncertainty[0])} (95%)",
             f"  gradient rate      {words.rate(self.gradient_rate, lo, hi, 4)}{level(lo, hi)}",
-            f"  expected rate      {words.rate(self.expected_rate, *self.expected_interval, 4)}{level(*self.expected_interval)}",
+            f"  expected rate      {words.rate(self.expected_rate, expected_lo, expected_hi, 4)}{level(expected_lo, expected_hi)}",
         ]
         if self.expected_basis:
             lines.append(f"  expected from      {self.expected_basis}")
         if self.paired_gap is not None:
-            lines.append(f"  gradient - physics {words.rate(*self.paired_gap, 4)} (95%, along the same members)")
+            gap, gap_lo, gap_hi = self.paired_gap
+            lines.append(f"  gradient - physics {words.rate(gap, gap_lo, gap_hi, 4)} (95%, along the same members)")
         if self.member_source:
             lines.append(f"  members            {self.member_source}")
         law = self.gradient.law
         if law is not None and law.law != "undetermined":
-            p = f"|grad| ~ T^p, p = {law.exponent:.3g} [{law.exponent_interval[0]:.3g}, {law.exponent_interval[1]:.3g}]"
-            law_words = {"power": f"power: {p}", "either": f"exponential or power ({p}), not decided by these horizons"}
+            fit = (
+                f"|grad| ~ T^p, p = {law.exponent:.3g} [{law.exponent_interval[0]:.3g}, {law.exponent_interval[1]:.3g}]"
+            )
+            law_words = {
+                "power": f"power: {fit}",
+                "either": f"exponential or power ({fit}), not decided by these horizons",
+            }
             lines.append(f"  growth law         {law_words.get(law.law, law.law)}")
         if self.overflow_horizon is not None and words.finite(self.overflow_horizon):
             from chaosgrad.report._text import horizon_kind  # the rule the report's words use

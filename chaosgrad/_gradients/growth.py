@@ -180,7 +180,7 @@ def measure_growth(
         status = "partial-nonfinite"
     else:
         status = fit.status
-    fit_notes = ()
+    fit_notes: tuple[str, ...] = ()
     if status == "ok" and fit.mask.sum() < FEW_FIT_POINTS:
         # A rate through a handful of horizons has no reliable error: not a full result.
         status = "partial"

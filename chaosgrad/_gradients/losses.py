@@ -21,7 +21,7 @@ Built-in losses (final classes):
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import equinox as eqx
 import jax
@@ -74,8 +74,13 @@ class AbstractLoss(eqx.Module):
     :class:`FinalStateLoss` is the shortest reference implementation.
     """
 
-    # ``name`` (rule 1) is not declared here: a subclass's own field with a default would
-    # otherwise take the base's place, before fields without one.
+    # ``name`` (rule 1) is not a field here: a subclass's own field with a default would
+    # otherwise take the base's place, before fields without one. The type checker is
+    # told it exists, read-only.
+    if TYPE_CHECKING:
+
+        @property
+        def name(self) -> str: ...
 
     # Whether L_T has a per-step part (rule 2), and whether it is a long-time average of a
     # function of the state (rule 7): class attributes, declared by the class.

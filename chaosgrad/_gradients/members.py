@@ -32,6 +32,7 @@ from __future__ import annotations
 import abc
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import equinox as eqx
 import jax
@@ -45,7 +46,13 @@ from chaosgrad._errors import bad_argument
 class AbstractMembers(abc.ABC):
     """Where the members of a diagnosis start (see the module docstring's rules)."""
 
-    count: int
+    if TYPE_CHECKING:
+        # Read-only (rule 5): a field of most sources, a property of GivenStates.
+        @property
+        def count(self) -> int: ...
+
+    else:
+        count: int
     ergodic: bool
     independent: bool
 
@@ -64,7 +71,8 @@ def _check_like_y0(states, y0) -> None:
     """Each member of ``states`` (axis 0 dropped) has the structure and shapes of ``y0``."""
     one = jax.tree_util.tree_map(lambda x: np.shape(x)[1:], states)
     want = jax.tree_util.tree_map(np.shape, y0)
-    if jax.tree_util.tree_structure(states) != jax.tree_util.tree_structure(y0) or one != want:
+    # The ignore: jaxlib ships PyTreeDef without stubs, so mypy cannot see its ``!=``.
+    if jax.tree_util.tree_structure(states) != jax.tree_util.tree_structure(y0) or one != want:  # type: ignore[operator, unused-ignore]
         raise bad_argument(
             "members",
             f"GivenStates holds states shaped {one} (after the member axis); y0 is shaped {want}",

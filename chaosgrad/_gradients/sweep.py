@@ -263,6 +263,7 @@ def sweep_layout(simulator, y0s, args, loss, sel: Wrt, b: int, n_horizons: int) 
     """The compiled shape for blocks of ``b`` steps and ``n_horizons`` horizons: stored
     steps (one program for every plan that fits) when reverse mode goes through the steps
     and a block is at most ``MAX_STORED_STEPS``, else the whole block at its own length."""
+    block: StoredSteps | WholeBlock
     if not reverse_through_steps(simulator) or b > MAX_STORED_STEPS:
         block = WholeBlock(int(b))
     else:
@@ -385,7 +386,8 @@ def _scaled_sweep(simulator, y_in, a_in, loss, sel, layout, b, blocks, scaling, 
     five arrays and the exponents."""
     H, K = len(blocks), int(blocks[-1])
     shifts = np.zeros((M, H), np.float32)
-    best, retry = None, np.zeros((M, H), bool)
+    best: list[np.ndarray] | None = None
+    retry = np.zeros((M, H), bool)
     call = _sweep_call(simulator, y_in, a_in, loss, sel, layout, b, blocks)
     for attempt in range(scaling.retries + 1):
         sh = jnp.asarray(np.pad(shifts, ((0, leading_size(y_in, "y0") - M), (layout.max_horizons - H, 0))))
@@ -407,4 +409,5 @@ def _scaled_sweep(simulator, y_in, a_in, loss, sel, layout, b, blocks, scaling, 
         # Back off by backoff_log2, then twice that, four times...: a cotangent that grows
         # by 2^k inside the pass is found in about log2(k) reruns, not k.
         shifts = np.where(retry, shifts - scaling.backoff_log2 * 2.0**attempt, shifts).astype(np.float32)
+    assert best is not None  # the first attempt sets it
     return best[0], best[1], best[2].astype(bool), best[3], best[4], best[5]

@@ -81,7 +81,8 @@ def _one_horizon(simulator, y0s, args, loss, sel, n_max, horizon, budget):
         if budget is None:
             raise
     M = jax.tree_util.tree_leaves(y0s)[0].shape[0]
-    norms, grads = [], []
+    norms: list[float] = []
+    grads: list[np.ndarray | None] = []
     for i in range(M):
         one = jax.tree_util.tree_map(lambda x: jnp.broadcast_to(x[i], x.shape), y0s)
         try:
@@ -96,8 +97,8 @@ def _one_horizon(simulator, y0s, args, loss, sel, n_max, horizon, budget):
         width = jax.eval_shape(
             lambda: _gradient_through_adjoint(simulator, y0s, args, loss, sel, n_max, horizon, budget)
         )[1].shape[1:]
-    grads = [np.full(width, np.nan) if g is None else g for g in grads]
-    return np.asarray(norms), np.stack(grads)
+    filled = [np.full(width, np.nan) if g is None else g for g in grads]
+    return np.asarray(norms), np.stack(filled)
 
 
 class AdjointProgram(BackgroundProgram):
@@ -134,15 +135,15 @@ def through_adjoint(
     program = program or AdjointProgram(simulator, y0s, args, loss, sel, b, blocks)
     program.join()
     n_max, budget = program.n_max, program.budget
-    norms, grads = [], []
+    norm_list, grad_list = [], []
     for i, nb in enumerate(blocks):
         progress("gradient through the adjoint", i, len(blocks))
         horizon = jnp.asarray(float(nb * b * simulator.dt))
         n, g = _one_horizon(simulator, y0s, args, loss, sel, n_max, horizon, budget)
-        norms.append(n)
-        grads.append(g)
-    norms, grads = np.stack(norms, axis=1), np.stack(grads, axis=1)
-    ok = np.ones(norms.shape, bool) if forward_ok is None else np.asarray(forward_ok, bool)
+        norm_list.append(n)
+        grad_list.append(g)
+    norms, grads = np.stack(norm_list, axis=1), np.stack(grad_list, axis=1)
+    ok = np.ones(norms.shape, np.bool_) if forward_ok is None else np.asarray(forward_ok, bool)
     failed = int((~np.isfinite(norms) & ok).sum())
     note = None
     if failed and budget is not None:

@@ -64,7 +64,8 @@ def _children(node) -> list:
 
 def selectable_paths(args, limit: int = 20) -> list[str]:
     """Dotted paths into ``args`` that hold floating-point values, shortest first."""
-    out, queue = [], [((), args)]
+    out: list[str] = []
+    queue: list[tuple[tuple, Any]] = [((), args)]
     while queue and len(out) <= limit:
         path, node = queue.pop(0)
         for key, child in _children(node):
@@ -97,6 +98,7 @@ class Wrt:
 def resolve_wrt(wrt: Any, args) -> Wrt:
     if isinstance(wrt, str) and wrt == "y0":
         return Wrt("y0", (), "y0")
+    path: tuple
     if isinstance(wrt, str) and wrt == "args":
         path = ()
     elif isinstance(wrt, str):

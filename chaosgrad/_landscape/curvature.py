@@ -158,7 +158,7 @@ def curvature(
     for h, nb in enumerate(plan.blocks):
         report("curvature", h, H)
         nb_arr = jnp.asarray(int(nb), jnp.int32)
-        first = {}
+        first: dict[str, np.ndarray] = {}
 
         def apply(V, nb_arr=nb_arr, first=first):
             g, hv = _grad_and_hvp(*statics, xs, y0s, nb_arr, jnp.asarray(V))

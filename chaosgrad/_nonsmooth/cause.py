@@ -32,6 +32,7 @@ from chaosgrad._checks import check_count, check_real, check_seed, check_wrt
 from chaosgrad._diagnosis import words as words
 from chaosgrad._diagnosis.causes import AbstractCause, CauseEvidence
 from chaosgrad._diagnosis.types import Recommendation
+from chaosgrad._errors import bad_argument
 from chaosgrad._gradients.losses import as_loss
 from chaosgrad._nonsmooth.estimators import smoothed_advice, smoothed_gradients
 from chaosgrad._nonsmooth.types import SmoothedGradientResult
@@ -142,10 +143,17 @@ class NonSmooth(AbstractCause):
         "first-order (AD) against zeroth-order (randomised smoothing) estimates of the smoothed loss's gradient"
     )
 
-    def measurement(self, evidence: CauseEvidence) -> SmoothedGradientResult:
-        """The stored measurement, or one made on the evidence's set-up."""
+    def measurement(self, evidence: CauseEvidence | None) -> SmoothedGradientResult:
+        """The stored measurement, or one made on the evidence's set-up (``evidence`` may
+        be ``None`` only with a stored measurement)."""
         if self.measured is not None:
             return self.measured
+        if evidence is None:
+            raise bad_argument(
+                "evidence",
+                "is None and this NonSmooth holds no measurement to use instead",
+                "pass the diagnosis's CauseEvidence, or NonSmooth(measured=...) with a smoothed_gradients result",
+            )
         horizons = np.asarray(evidence.gradient.reported_horizons, np.float64)
         wrt = self.wrt if self.wrt is not None else ("y0" if evidence.wrt_state else "args")
         start = evidence.y0 if evidence.y0 is not None else evidence.y_start  # the user's own start
@@ -161,8 +169,9 @@ class NonSmooth(AbstractCause):
             seed=self.seed,
         )
 
-    def confirm(self, evidence: CauseEvidence) -> tuple[bool, str, SmoothedGradientResult]:
-        """``(confirmed, evidence in words, measurement)``."""
+    def confirm(self, evidence: CauseEvidence | None) -> tuple[bool, str, SmoothedGradientResult]:
+        """``(confirmed, evidence in words, measurement)``; ``evidence`` may be ``None``
+        with a stored measurement."""
         result = self.measurement(evidence)
         return result.confirmed, evidence_words(result), result
 

@@ -44,7 +44,7 @@ _ARRAY_KINDS = "biufU"
 # Arrays of more elements than this (and of a bool or numeric dtype) are written as
 # base64 bytes; smaller ones as readable lists.
 INLINE_ELEMENTS = 32
-_REGISTRY: dict[str, type] = {}
+_REGISTRY: dict[str, type[Result]] = {}
 _NONFINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
 
 
@@ -108,7 +108,7 @@ def _encode_array(arr: np.ndarray) -> dict:
 def encode(value: Any) -> Any:
     """Turn a result, array, tuple or scalar into plain JSON data."""
     if isinstance(value, Result):
-        out = {"__type__": type(value).__name__}
+        out: dict[str, Any] = {"__type__": type(value).__name__}
         for f in dataclasses.fields(value):
             if f.name in type(value).DERIVED and _derivable(value, f.name):
                 out[f.name] = {"__derived__": f.name}
@@ -135,7 +135,7 @@ def encode(value: Any) -> Any:
     raise TypeError(f"cannot serialise {type(value).__name__}: {value!r}")
 
 
-def _registered(name: str):
+def _registered(name: str) -> type[Result] | None:
     """Result classes register when their module is imported; import them all once."""
     import importlib
 
@@ -329,7 +329,10 @@ def decode(data: Any) -> Any:
 class Result:
     """Mixin for frozen-dataclass results: ``to_json`` / ``from_json`` without loss."""
 
-    kind: ClassVar[str] = "result"
+    # Every result class is a dataclass (what dataclasses.fields needs); a subclass that
+    # names its kind makes it a field, written to and read from its files.
+    __dataclass_fields__: ClassVar[dict[str, dataclasses.Field[Any]]]
+    kind: str = "result"
     # Fields that hold one of a fixed set of strings: ``{field: allowed values}``.
     CHOICES: ClassVar[dict] = {}
     # Fields that are a function of the others: ``{field: f(fields as a dict) -> value}``;

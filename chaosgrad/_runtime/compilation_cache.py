@@ -62,7 +62,7 @@ def ensure_cache() -> str | None:
     global _configured
     import jax
 
-    current = jax.config.jax_compilation_cache_dir
+    current = jax.config.jax_compilation_cache_dir  # type: ignore[attr-defined]  # options are set at run time
     if _configured or current:
         _configured = True
         return current

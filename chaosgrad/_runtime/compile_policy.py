@@ -27,7 +27,9 @@ from __future__ import annotations
 
 import functools
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import equinox as eqx
 import jax
@@ -73,7 +75,8 @@ def policy_jit(policy: CompilePolicy):
 class _PolicyJit:
     def __init__(self, fun, policy: CompilePolicy):
         self.__wrapped__, self.policy = fun, policy
-        self._jit, self._lock = None, threading.Lock()
+        self._jit: Callable | None = None
+        self._lock = threading.Lock()
         functools.update_wrapper(self, fun)
 
     def _jitted(self):
@@ -81,7 +84,7 @@ class _PolicyJit:
             with self._lock:
                 if self._jit is None:
                     options = self.policy.resolved()
-                    kwargs = {"compiler_options": options} if options else {}
+                    kwargs: dict[str, Any] = {"compiler_options": options} if options else {}
                     self._jit = eqx.filter_jit(self.__wrapped__, **kwargs)
         return self._jit
 

@@ -31,24 +31,24 @@ def _on_signal(signum, frame):
         raise KeyboardInterrupt(signal.Signals(signum).name)
 
 
-def _quiet_unraisable(previous):
+class _QuietUnraisable:
     """An interrupt raised inside a callback that cannot propagate it (the runtime's
     garbage-collection hook) is remembered already: print nothing for it."""
 
-    def hook(unraisable):
+    def __init__(self, previous):
+        self.previous = previous
+
+    def __call__(self, unraisable) -> None:
         if unraisable.exc_type is KeyboardInterrupt and _STATE["interrupted"]:
             return
-        previous(unraisable)
-
-    return hook
+        self.previous(unraisable)
 
 
 def install() -> None:
     """SIGINT and SIGTERM raise ``KeyboardInterrupt`` and are remembered (main thread only)."""
     _STATE["interrupted"] = False
-    if not getattr(sys.unraisablehook, "_chaosgrad", False):
-        sys.unraisablehook = _quiet_unraisable(sys.unraisablehook)
-        sys.unraisablehook._chaosgrad = True
+    if not isinstance(sys.unraisablehook, _QuietUnraisable):
+        sys.unraisablehook = _QuietUnraisable(sys.unraisablehook)
     for sig in (signal.SIGINT, signal.SIGTERM):
         try:
             signal.signal(sig, _on_signal)

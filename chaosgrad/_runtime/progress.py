@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import sys
 import time
+from typing import Any
 
 from chaosgrad._runtime import interrupts as interrupts
 
@@ -25,10 +26,10 @@ class StderrProgress:
         self.stream = stream if stream is not None else sys.stderr
         self.enabled = enabled
         self.bars = (hasattr(self.stream, "isatty") and self.stream.isatty()) if bars is None else bars
-        self._bar = None
-        self._total = None
+        self._bar: Any = None
+        self._total: int | None = None
         self._done = 0
-        self._label = None
+        self._label: str | None = None
         self._start = time.monotonic()
 
     def __call__(self, label: str, done: int, total: int) -> None:

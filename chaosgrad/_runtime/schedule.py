@@ -59,7 +59,7 @@ class Schedule:
         self._programs = defaultdict(list)
         self._handlers = defaultdict(list)
         self._started = {}
-        self._token = None
+        self._token: contextvars.Token[Schedule] | None = None
 
     # --- what the owner says up front
 
@@ -114,6 +114,7 @@ class Schedule:
         return self
 
     def __exit__(self, *exc) -> None:
+        assert self._token is not None  # set by __enter__
         _CURRENT.reset(self._token)
         for started in self._started.values():
             started.discard()  # rule 4
@@ -134,7 +135,7 @@ class _Sequential(Schedule):
 
 
 SEQUENTIAL = _Sequential()
-_CURRENT = contextvars.ContextVar("chaosgrad_schedule", default=SEQUENTIAL)
+_CURRENT: contextvars.ContextVar[Schedule] = contextvars.ContextVar("chaosgrad_schedule", default=SEQUENTIAL)
 
 
 def current() -> Schedule:

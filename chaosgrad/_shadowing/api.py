@@ -202,9 +202,9 @@ def shadowing_gradient(
     report("shadowing windows", int(windows), int(windows))
     if abs(K * m - steps) > 0:
         notes.append(f"each window is {K} segments of {m} steps = {K * m * dt:g} time units (asked: {steps * dt:g})")
-    values = np.asarray(values, np.float64).reshape(-1, theta.shape[0])
-    mean, se, low, high = _statistics(values, confidence)
-    status = "ok" if len(values) == windows else ("partial-nonfinite" if len(values) else "nonfinite")
+    window_values = np.asarray(values, np.float64).reshape(-1, theta.shape[0])
+    mean, se, low, high = _statistics(window_values, confidence)
+    status = "ok" if len(window_values) == windows else ("partial-nonfinite" if len(window_values) else "nonfinite")
     if u == 0 and isinstance(method, NILSS):
         notes.append("no positive exponent: the derivative is that of the window average itself")
     theta_tree, _ = split_theta(sel, args)
@@ -215,7 +215,7 @@ def shadowing_gradient(
         low=low,
         high=high,
         confidence=float(confidence),
-        window_derivatives=values,
+        window_derivatives=window_values,
         window_averages=np.asarray(averages, np.float64),
         average=float(np.mean(averages)) if averages else float("nan"),
         unstable=int(u),
@@ -237,7 +237,7 @@ def shadowing_gradient(
 def _parameter_names(tree, label):
     leaves = jax.tree_util.tree_leaves(tree)
     names = leaf_names(tree)
-    out = []
+    out: list[str] = []
     for name, leaf in zip(names, leaves):
         size = int(np.size(leaf))
         base = label if name == "(the state)" else f"{label}{name}"

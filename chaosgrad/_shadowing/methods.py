@@ -35,6 +35,7 @@ the ordinary derivative of the window average, exactly.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import equinox as eqx
@@ -47,6 +48,7 @@ from jax.flatten_util import ravel_pytree
 
 from chaosgrad._checks import check_count, check_real, check_time
 from chaosgrad._gradients.sweep import split_theta
+from chaosgrad._simulators.base import AbstractSimulator
 
 
 @dataclass(frozen=True)
@@ -86,10 +88,10 @@ class _Problem(eqx.Module):
     """The flat view of the user's set-up: state ``y`` (any pytree), tangent vector ``u``
     (its tangent leaves), parameters ``theta`` (the flat float part of ``wrt``)."""
 
-    simulator: eqx.Module
-    objective: callable = eqx.field(static=True)
-    neutral: callable = eqx.field(static=True)
-    rebuild: callable = eqx.field(static=True)
+    simulator: AbstractSimulator
+    objective: Callable = eqx.field(static=True)
+    neutral: Callable = eqx.field(static=True)
+    rebuild: Callable = eqx.field(static=True)
 
     def flat(self, y):
         return self.simulator.tangent_space(y)[0]

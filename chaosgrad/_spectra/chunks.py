@@ -252,9 +252,10 @@ class _Chunks:
         """The chunk program for this carry, lowered (``.compile()`` it to compile it
         without running: JAX keeps the executable, so the first :meth:`run` does not)."""
         count = jnp.asarray(1, jnp.int32)
+        # The ignores: equinox types filter_jit's result as a plain callable; it has .lower.
         if self.members is None:
-            return _chunk_single.lower(self.simulator, self.carry, self.args, count, self.m, self.size, self.unroll)
-        return _chunk_ensemble.lower(
+            return _chunk_single.lower(self.simulator, self.carry, self.args, count, self.m, self.size, self.unroll)  # type: ignore[attr-defined]
+        return _chunk_ensemble.lower(  # type: ignore[attr-defined]
             self.simulator, self.carry, self.args, count, self.m, self.size, self.unroll, self.a_axis
         )
 

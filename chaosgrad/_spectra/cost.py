@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import types
 import warnings
 from dataclasses import dataclass
 
@@ -171,7 +172,8 @@ def spectrum_cost(
 def _caller_level() -> int:
     """The ``stacklevel`` of the first frame outside chaosgrad (the user's call)."""
     package = os.path.dirname(os.path.abspath(__file__))
-    frame, level = sys._getframe(1), 1
+    frame: types.FrameType | None = sys._getframe(1)
+    level = 1
     while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package + os.sep):
         frame, level = frame.f_back, level + 1
     return level

@@ -373,7 +373,7 @@ def lyapunov_spectrum(
 
     # The cost, before anything compiles: for a run until converged, up to its first check.
     n_tr = -(-transient_steps // m)
-    first, budget = until_converged_intervals(strategy, m) if strategy is not None else (n_int, None)
+    first, budget_intervals = until_converged_intervals(strategy, m) if strategy is not None else (n_int, None)
     cost = spectrum_cost(
         n,
         k,
@@ -382,7 +382,7 @@ def lyapunov_spectrum(
         transient_intervals=n_tr,
         members=1 if members is None else members,
         itemsize=jnp.dtype(flat.dtype).itemsize,
-        budget_intervals=budget,
+        budget_intervals=budget_intervals,
     )
     costly = warn_if_costly(cost, caller=f"lyapunov_spectrum(k={k})", fix_k=k > 1)
     close = None
@@ -416,7 +416,7 @@ def lyapunov_spectrum(
 
     # Within the episode of y0 (``_simulators.episodes``): refused past its end, UntilConverged's
     # budget ends there.
-    budget = None
+    budget: str | None = None
     left = check_spectrum_in_episode(
         simulator,
         y0,

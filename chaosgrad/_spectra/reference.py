@@ -17,6 +17,7 @@ import dataclasses
 import math
 from dataclasses import dataclass
 from time import monotonic
+from typing import cast
 
 import equinox as eqx
 import jax
@@ -26,7 +27,7 @@ from chaosgrad._errors import bad_argument
 from chaosgrad._runtime.concurrent import alongside
 from chaosgrad._runtime.schedule import MEASURING_TIME, current
 from chaosgrad._simulators.base import AbstractSimulator
-from chaosgrad._simulators.capabilities import float64_limit, refinable
+from chaosgrad._simulators.capabilities import Refinable, float64_limit, refinable
 from chaosgrad._spectra.lyapunov import (
     LyapunovResult,
     UntilConverged,
@@ -78,9 +79,15 @@ class ReferenceRun:
 
 
 def default_reference(simulator: AbstractSimulator) -> AbstractSimulator:
-    if refinable(simulator):
+    if isinstance(simulator, Refinable):  # as refinable(), which the type checker cannot see through
         return simulator.accurate_twin()
     return simulator.with_dtype("float64")
+
+
+def _with_step(reference: AbstractSimulator, dt: float) -> AbstractSimulator:
+    """``reference`` at step ``dt``. Only the default reference of a :class:`Refinable`
+    simulator is halved, and that is its accurate twin, Refinable too (its rule 2)."""
+    return cast(Refinable, reference).with_step(dt)
 
 
 def check_reference(reference, y0, args) -> AbstractSimulator:
@@ -129,7 +136,7 @@ def run_transient(
             return ref, y, None
         if not halvable:
             break
-        ref = ref.with_step(ref.dt / 2)
+        ref = _with_step(ref, ref.dt / 2)
     what = "the reference dynamics" + (f" (down to dt = {ref.dt:g})" if halvable else "")
     return ref, None, f"the transient of {time:g} time units diverged with {what}"
 
@@ -146,7 +153,7 @@ def _halved(reference: AbstractSimulator, lyap_kwargs: dict, j: int) -> tuple[Ab
     interval (the exponents do not depend on it): every halving runs the one compiled
     program of the first."""
     for _ in range(j):
-        reference = reference.with_step(reference.dt / 2)
+        reference = _with_step(reference, reference.dt / 2)
     return reference, dict(lyap_kwargs, interval=lyap_kwargs["interval"] / 2**j)
 
 
@@ -219,7 +226,8 @@ def reference_spectrum(
         halved, kwargs = _halved(first, lyap_kwargs, 1)
         ahead = halved, alongside(lyapunov_spectrum, halved, y0, args, **kwargs)
     kwargs, deadline = _budgets(lyap_kwargs, monotonic())
-    previous = full = None
+    previous: LyapunovResult | None = None
+    full: tuple[AbstractSimulator, LyapunovResult] | None = None
     moved = math.inf
     for j in range(MAX_HALVINGS + 1):
         if j == 1 and ahead is not None:
@@ -243,6 +251,7 @@ def reference_spectrum(
                 for i in range(k)
             ):
                 if j > 0 and res.stop_reason == "time budget":  # a shorter check: keep the longer run it confirms
+                    assert full is not None  # the first run (j = 0) set it
                     note = (
                         f"{_name(full[0])} in float64, converged at dt = {full[0].dt:g} (halving the step, measured "
                         f"over {res.time:g} of {full[1].time:g} time units within the halvings' wall-clock budget, "
@@ -254,7 +263,8 @@ def reference_spectrum(
         previous = res
         if j == 0 or res.stop_reason != "time budget":  # the first run sets the time; a check may stop short
             full = ref, res
-    ref, res = full if full is not None else (ref, previous)
+    assert full is not None  # the first run (j = 0) never breaks the loop, and returns or sets it
+    ref, res = full
     spent = " (the halvings' wall-clock budget ran out)" if deadline is not None and monotonic() >= deadline else ""
     note = (
         f"{_name(ref)} in float64 did not converge down to dt = {ref.dt:g}{spent}; lambda_physical is the last estimate"

@@ -115,7 +115,7 @@ def brax(
         raise bad_argument(
             "env", f"{type(env).__name__} is not a Brax environment", "pass brax.envs.get_environment(name)"
         )
-    x64 = bool(jax.config.jax_enable_x64)
+    x64 = bool(jax.config.jax_enable_x64)  # type: ignore[attr-defined]  # jax.config's options are set at run time
 
     def reset(key):
         return env.reset(key)

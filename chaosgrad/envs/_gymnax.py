@@ -147,7 +147,7 @@ def gymnax(
     def reset(key):
         return env.reset_env(key, params)[1]
 
-    x64 = bool(jax.config.jax_enable_x64)
+    x64 = bool(jax.config.jax_enable_x64)  # type: ignore[attr-defined]  # jax.config's options are set at run time
     with jax.enable_x64(x64):
         probe = reset(jax.random.PRNGKey(0))
     floats = [x for x in jax.tree_util.tree_leaves(probe) if jnp.issubdtype(jnp.result_type(x), jnp.inexact)]

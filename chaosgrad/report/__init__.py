@@ -171,7 +171,7 @@ def render(
         warnings = list(doc.warnings) if doc else []
         engine = None
         with Staging(out_dir) as st:
-            if need_doc:
+            if doc is not None:  # built when need_doc
                 html_tmp = st.write(html_name, _html.render(doc))
             if "pdf" in fmts:
                 engine = _pdf.write_pdf(doc, html_tmp, st.path(pdf_name), chromium, printer, pdf_engine, warnings)

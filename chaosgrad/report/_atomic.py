@@ -38,7 +38,8 @@ def _pid_running(pid: int) -> bool:
 def remove_stale(folder) -> list[Path]:
     """Delete staged temporaries left in ``folder`` by writers that died (killed before
     their commit or abort); return what was removed. Other files are never touched."""
-    removed, now = [], time.time()
+    removed: list[Path] = []
+    now = time.time()
     try:
         entries = list(os.scandir(folder))
     except OSError:

@@ -91,7 +91,7 @@ def gradient_growth(d) -> str:
             f"T = {words.number(float(T[np.argmax(bad)]))}. "
         )
     lim = dtype_limits(d.dtype)
-    if parts["dtype_line"]:
+    if parts["dtype_line"] and lim is not None:  # the line is drawn only where the limits are known
         s += f"The {_line(*DTYPE_LINE)} line is the logarithm of the largest {d.dtype} ({words.number(lim[0])}). "
     kind = horizon_kind(d)
     drawn = f" ({_line(*OVERFLOW_LINE)} vertical line)" if parts["overflow_line"] else ""

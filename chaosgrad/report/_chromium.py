@@ -51,7 +51,10 @@ class ChromiumPrinter:
     def __init__(self, chromium: str):
         self.chromium = chromium
         self._profile = tempfile.mkdtemp(prefix="chaosgrad-chromium-", dir=profile_parent())
-        self._buf, self._id, self._events, self.pid, self._status = b"", 0, [], None, None
+        self._buf, self._id = b"", 0
+        self._events: list[dict] = []
+        self.pid: int | None = None
+        self._status: int | None = None
         to_chrome_r, self._w = os.pipe()
         self._r, from_chrome_w = os.pipe()
         # posix_spawn's dup2 actions put the pipe ends on Chromium's fds 3 and 4 without

@@ -239,7 +239,7 @@ def convergence(d, width=6.4, height=3.2):
     lit = (d.literature or {}).get("exponents") if isinstance(d.literature, dict) else None
     for i in range(k):
         ax = axes[0, i]
-        vals = []
+        vals: list[float] = []
         for res, (color, ls), name in zip((phys, num), CONVERGENCE_LINES, ("physical", "numerical")):
             hist = np.asarray(res.history, dtype=float)
             if hist.ndim != 2 or hist.shape[1] <= i or hist.shape[0] == 0:

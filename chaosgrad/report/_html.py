@@ -174,7 +174,7 @@ def _figure(f: FigureItem) -> str:
 
 def render(doc: Document) -> str:
     """The report as one HTML string."""
-    parts = []
+    parts: list[str] = []
     add = parts.append
     add("<!DOCTYPE html>")
     add('<html lang="en"><head><meta charset="utf-8">')

@@ -52,6 +52,8 @@ def growth_law_parts(d) -> dict | None:
 
 def growth_law(d, width=6.4, height=3.0):
     parts = growth_law_parts(d)
+    if parts is None:  # the report asks figures.nothing_to_draw first and leaves the figure out
+        raise ValueError("the diagnosis has no growth law to draw (none fitted, or fewer than 3 finite horizons)")
     fig, axes = new_figure(width, height, ncols=2)
     for ax, name, x, label in (
         (axes[0, 0], "exponential", parts["T"], "horizon T (time units)"),

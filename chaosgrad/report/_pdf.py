@@ -19,6 +19,10 @@ import signal
 import subprocess
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # matplotlib is imported when a PDF is drawn
+    from matplotlib.figure import Figure
 
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome")
 CHROMIUM_FLAGS = (
@@ -192,19 +196,20 @@ class _Flow:
         self.pdf = pdf
         self.footer = footer
         self.page = 0
-        self.fig = None
+        self.fig: Figure | None = None
         self.y = 0.0
         self.width = A4[0] - 2 * MARGIN
 
-    def new_page(self):
+    def new_page(self) -> Figure:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
 
         self.finish_page()
-        self.fig = Figure(figsize=A4)
-        FigureCanvasAgg(self.fig)
+        self.fig = fig = Figure(figsize=A4)
+        FigureCanvasAgg(fig)
         self.page += 1
         self.y = MARGIN
+        return fig
 
     def finish_page(self):
         if self.fig is not None:
@@ -220,9 +225,11 @@ class _Flow:
             self.pdf.savefig(self.fig)
             self.fig = None
 
-    def need(self, height: float):
+    def need(self, height: float) -> Figure:
+        """The page to draw on, a new one when ``height`` inches do not fit on this one."""
         if self.fig is None or self.y + height > A4[1] - MARGIN:
-            self.new_page()
+            return self.new_page()
+        return self.fig
 
     def _fx(self, x):
         return x / A4[0]
@@ -234,13 +241,12 @@ class _Flow:
         """The width in inches that ``s`` takes in the page's sans-serif font."""
         from matplotlib.font_manager import FontProperties
 
-        if self.fig is None:
-            self.new_page()
-        renderer = self.fig.canvas.get_renderer()
+        fig = self.fig if self.fig is not None else self.new_page()
+        renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]  # the Agg canvas of new_page
         w, _, _ = renderer.get_text_width_height_descent(
             s, FontProperties(family="sans-serif", size=size, weight=weight), ismath=False
         )
-        return w / self.fig.dpi
+        return w / fig.dpi
 
     def wrap(self, para, size: float, weight: str, width: float) -> list:
         """``para`` (a string, or its words as a list) broken into lines that fit
@@ -277,10 +283,10 @@ class _Flow:
                 lines.extend(self.wrap(para, size, weight, width or self.width - indent) or [""])
         lh = size * LINE / 72
         while lines:  # one text artist per page-chunk of the paragraph (drawing is per artist)
-            self.need(lh)
+            fig = self.need(lh)
             room = max(int((A4[1] - MARGIN - self.y) / lh), 1)
             chunk, lines = lines[:room], lines[room:]
-            self.fig.text(
+            fig.text(
                 self._fx(MARGIN + indent),
                 self._fy(self.y),
                 "\n".join(chunk),
@@ -340,10 +346,10 @@ class _Flow:
                 cell = str(cells[i]) if i < len(cells) else ""
                 wrapped.append(self.wrap(units(cell), size, weight, widths[i] - pad) or [""])
             h = max(len(w) for w in wrapped) * lh + 0.05
-            self.need(h)
+            fig = self.need(h)
             x = MARGIN
             for i, w in enumerate(wrapped):
-                self.fig.text(
+                fig.text(
                     self._fx(x),
                     self._fy(self.y),
                     "\n".join(w),
@@ -357,7 +363,7 @@ class _Flow:
             self.y += h
             from matplotlib.lines import Line2D
 
-            self.fig.add_artist(
+            fig.add_artist(
                 Line2D(
                     [self._fx(MARGIN), self._fx(MARGIN + self.width)],
                     [self._fy(self.y - 0.02)] * 2,
@@ -381,9 +387,9 @@ class _Flow:
 
     def image(self, img):
         w, h = self.image_size(img)
-        self.need(h + 0.05)
+        fig = self.need(h + 0.05)
         left = MARGIN + (self.width - w) / 2
-        ax = self.fig.add_axes([self._fx(left), self._fy(self.y + h), w / A4[0], h / A4[1]])
+        ax = fig.add_axes((self._fx(left), self._fy(self.y + h), w / A4[0], h / A4[1]))
         ax.imshow(img, interpolation="none")  # embedded as is, pixel for pixel
         ax.set_axis_off()
         self.y += h + 0.06

@@ -77,15 +77,18 @@ def render_png(draw, dpi: int, *args, **kwargs) -> bytes:
     """Call ``draw(*args, **kwargs) -> Figure`` under the report style; return PNG bytes."""
     import matplotlib
 
-    style = {
-        "font.size": 8.5,
-        "axes.titlesize": 9,
-        "axes.labelsize": 8.5,
-        "legend.fontsize": 7.5,
-        "legend.frameon": False,
-        "figure.dpi": dpi,
-    }
-    with matplotlib.rc_context(style), warnings.catch_warnings():
+    # Written in the call, where the keys are checked against matplotlib's rc names.
+    style = matplotlib.rc_context(
+        {
+            "font.size": 8.5,
+            "axes.titlesize": 9,
+            "axes.labelsize": 8.5,
+            "legend.fontsize": 7.5,
+            "legend.frameon": False,
+            "figure.dpi": dpi,
+        }
+    )
+    with style, warnings.catch_warnings():
         # All-NaN slices and log scales of empty data are handled explicitly by the
         # drawing code; numpy's and matplotlib's warnings about them are noise here.
         warnings.simplefilter("ignore", RuntimeWarning)

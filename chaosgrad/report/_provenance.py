@@ -14,13 +14,13 @@ def provenance() -> dict:
     """Versions and device of this process (recorded with a fresh analysis)."""
     from importlib import metadata
 
-    versions = {}
+    versions: dict[str, str] = {}
     for pkg in ("chaosgrad", "jax", "jaxlib", "diffrax", "equinox", "numpy"):
         try:
             versions[pkg] = metadata.version(pkg)
         except metadata.PackageNotFoundError:
             pass
-    out = {"versions": versions}
+    out: dict[str, dict[str, str] | str] = {"versions": versions}
     try:
         import jax
 

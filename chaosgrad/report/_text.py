@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from typing import Any
 
 import numpy as np
 
@@ -146,7 +147,7 @@ def headline(d) -> tuple[str, str]:
     return verdict_words(verdict)
 
 
-def _pair(interval):
+def _pair(interval) -> tuple[Any, Any]:
     try:
         lo, hi = interval
     except (TypeError, ValueError):
@@ -496,7 +497,7 @@ def evidence_words(evidence: dict, reason: str = "") -> str:
     if isinstance(values, dict):
         differ = values.get("members_differing")
         paired = values.get("paired_members")
-        ratio = values.get("median_log_ratio")
+        ratio = values.get("median_log_ratio", math.nan)  # nan: not finite, as a missing value
         cos = values.get("median_cosine")
         detail = []
         if words.finite(ratio):
