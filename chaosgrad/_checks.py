@@ -325,7 +325,9 @@ def leading_size(tree, name: str) -> int:
             f"an ensemble needs a common leading axis on every leaf, found sizes {sizes}",
             "stack the members along axis 0 of every leaf",
         )
-    return sizes.pop()
+    size = sizes.pop()
+    assert size is not None  # refused above
+    return size
 
 
 # The kind of every parameter of the public API, by name: one rule per kind (the checks

@@ -36,7 +36,8 @@ def check_step_shapes(simulator: AbstractSimulator, y, args) -> None:
         raise step_function_error(simulator, exc, y, args) from exc
     expect = jax.tree_util.tree_map(lambda x: (jnp.shape(x), jnp.result_type(x)), y)
     got = jax.tree_util.tree_map(lambda x: (x.shape, x.dtype), out)
-    if jax.tree_util.tree_structure(out) != jax.tree_util.tree_structure(y) or expect != got:
+    same_tree = jax.tree_util.tree_structure(out) == jax.tree_util.tree_structure(y)  # type: ignore[operator, unused-ignore]
+    if not same_tree or expect != got:
         raise bad_argument(
             "y0",
             f"one step maps the state {expect} to {got}; structure, shapes and dtypes must match",
@@ -116,7 +117,7 @@ def _check_key(simulator, y, args):
     is unhashable (then nothing is remembered). The simulator's array fields enter by
     shape and dtype only: the engine traces them, so their values cannot decide the
     shapes a step it can run produces."""
-    parts = [jax.config.jax_enable_x64]
+    parts = [jax.config.jax_enable_x64]  # type: ignore[attr-defined]  # set at run time
     for tree, abstract in ((simulator, False), (y, True), (args, True)):
         leaves, treedef = jax.tree_util.tree_flatten(tree)
         parts.append((treedef, tuple(_leaf_signature(x, abstract) for x in leaves)))

@@ -202,7 +202,8 @@ class AbstractSimulator(eqx.Module):
 
 def clock(t0):
     """The step clock: float64 where JAX allows it (inside chaosgrad's computations)."""
-    return jnp.asarray(t0, jnp.float64 if jax.config.jax_enable_x64 else jnp.float32)
+    x64 = jax.config.jax_enable_x64  # type: ignore[attr-defined]  # jax.config's options are set at run time
+    return jnp.asarray(t0, jnp.float64 if x64 else jnp.float32)
 
 
 def checkpointed_steps(step, t0, y, args, n_steps: int, dt: float):

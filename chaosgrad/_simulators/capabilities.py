@@ -22,6 +22,7 @@ The markers:
 from __future__ import annotations
 
 import abc
+from typing import TYPE_CHECKING, Any
 
 import equinox as eqx
 import numpy as np
@@ -55,6 +56,11 @@ class SwappableAdjoint(eqx.Module):
        array), so that the engines can bound the reverse solve (rule 5) by a multiple of
        it; ``None`` when the solve has no internal steps of its own.
     """
+
+    if TYPE_CHECKING:  # rule 1: a field or a property of the implementor
+
+        @property
+        def adjoint(self) -> Any: ...
 
     @abc.abstractmethod
     def with_adjoint(self, adjoint):

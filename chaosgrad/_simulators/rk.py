@@ -32,7 +32,7 @@ SCAN_KINDS = (None, "lax", "checkpointed", "bounded")
 def _tableau(solver):
     if isinstance(solver, diffrax.Euler):
         return (), (1.0,), ()
-    if isinstance(solver, diffrax.AbstractERK):
+    if isinstance(solver, diffrax.AbstractERK) and isinstance(solver.tableau, diffrax.ButcherTableau):
         tab = solver.tableau
         a = tuple(tuple(float(v) for v in row) for row in tab.a_lower)
         b = tuple(float(v) for v in np.asarray(tab.b_sol))

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import Any
 
 import diffrax
 import equinox as eqx
@@ -30,6 +31,7 @@ import numpy as np
 
 from chaosgrad._checks import check_finite_input, check_real, check_state_values
 from chaosgrad._errors import bad_argument
+from chaosgrad._simulators.base import AbstractSimulator
 from chaosgrad._simulators.ode import ODESimulator
 from chaosgrad._simulators.rk import RK4
 from chaosgrad.zoo._integrators import ImplicitMidpoint  # noqa: F401 (importable from here)
@@ -76,7 +78,7 @@ def settle(simulator, y0, args, time: float) -> np.ndarray:
     return y if np.all(np.isfinite(y)) else np.asarray(y0, np.float64)
 
 
-def initial_state(y0, shape: tuple, default: Callable[[], np.ndarray], dtype):
+def initial_state(y0, shape: tuple, default: Callable[[], Any], dtype):
     """The user's ``y0`` or ``default()``, as an array of ``shape`` in ``dtype``.
 
     ``y0`` follows the package's rule for states (``_checks.check_state``: real numbers in
@@ -405,7 +407,7 @@ def double_pendulum(
                 "applies only to a diffrax solver; the implicit midpoint rule takes constant steps",
                 "pass a diffrax solver with it (e.g. solver=diffrax.Tsit5()), or drop it",
             )
-        simulator = ImplicitMidpoint(
+        simulator: AbstractSimulator = ImplicitMidpoint(
             double_pendulum_vector_field, dt=dt, dtype=dtype, newton_iterations=newton_iterations
         )
         reference = ODESimulator(double_pendulum_vector_field, solver=diffrax.Dopri8(), dt=simulator.dt / 2)

@@ -26,6 +26,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from chaosgrad._errors import bad_argument
+from chaosgrad._simulators.base import AbstractSimulator
 from chaosgrad._simulators.ode import ODESimulator
 from chaosgrad.zoo._flows import at_defaults, initial_state, make_args, real_parameter, settle
 from chaosgrad.zoo._integrators import ETDRK4, etdrk4_coefficients  # noqa: F401 (importable from here)
@@ -150,7 +151,9 @@ def kuramoto_sivashinsky(
                 "applies only to a diffrax solver; ETDRK4 takes constant steps",
                 "pass a diffrax solver with it, or drop it",
             )
-        simulator = ETDRK4(model.linear, model.nonlinear, dt=dt, dtype=dtype, contour_points=contour_points)
+        simulator: AbstractSimulator = ETDRK4(
+            model.linear, model.nonlinear, dt=dt, dtype=dtype, contour_points=contour_points
+        )
     else:
         simulator = ODESimulator(
             model.vector_field,

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import math
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -108,7 +109,7 @@ def tanh_rnn(*, n: int = 100, g: float = 2.0, seed: int = 0, dtype="float64") ->
         pre = a["g"] * (a["W"] @ h)
         return jnp.sum(_log_sech2(pre)) + n * jnp.log(a["g"]) + jnp.linalg.slogdet(a["W"])[1]
 
-    literature = {
+    literature: dict[str, Any] = {
         "exponents": None,
         "source": "Sompolinsky, Crisanti & Sommers, PRL 61, 259 (1988); "
         "Molgedey, Schuchhardt & Schuster, PRL 69, 3717 (1992)",
