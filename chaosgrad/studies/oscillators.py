@@ -53,6 +53,7 @@ from chaosgrad.zoo._flows import (
 OMEGA, ZETA = 10.0, 0.1
 H_EXACT = 2.0 * ZETA / OMEGA
 HEADLINE_DT = 0.25
+LOSS = FinalStateLoss(lambda y: y[0], name="final x(T)")  # both systems: the gradient of x(T)
 
 
 def _settings(fast: bool) -> dict:
@@ -175,15 +176,11 @@ class VanDerPol:
     lam_phys: np.ndarray  # the physical spectrum of the cycle
 
 
-def _loss() -> FinalStateLoss:
-    return FinalStateLoss(lambda y: y[0], name="final x(T)")
-
-
 def measure_damped(cfg: dict, progress) -> Damped:
     """Diagnose Euler on the damped oscillator at HEADLINE_DT and along cfg["osc_dts"], and
     bracket the step where Euler's lambda_1 turns positive."""
     osc_kw = dict(
-        loss=_loss(), horizons=cfg["osc_horizons"], members=cfg["members"], lyapunov_time=cfg["lyapunov_time"], k=2
+        loss=LOSS, horizons=cfg["osc_horizons"], members=cfg["members"], lyapunov_time=cfg["lyapunov_time"], k=2
     )
     progress(f"damped oscillator, Euler dt = {HEADLINE_DT}", 0, 1)
     main = diagnose_system(damped_oscillator(omega=OMEGA, zeta=ZETA, dt=HEADLINE_DT), **osc_kw)
@@ -242,7 +239,7 @@ def measure_damped(cfg: dict, progress) -> Damped:
 def measure_van_der_pol(cfg: dict, progress) -> VanDerPol:
     """Euler's exponents of the van der Pol cycle on the dense steps, and diagnoses along cfg["vdp_dts"]."""
     vdp_kw = dict(
-        loss=_loss(),
+        loss=LOSS,
         horizons=cfg["vdp_horizons"],
         members=cfg["vdp_members"],
         lyapunov_time=cfg["vdp_lyapunov_time"],
