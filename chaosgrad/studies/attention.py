@@ -18,11 +18,13 @@ For a sequence ``x_1..x_L`` (``x_t ~ N(0, I/d)``, random weights), the Jacobian 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from chaosgrad._diagnosis.types import Diagnosis
 from chaosgrad._gradients.fit import fit_growth_rate
 from chaosgrad._results.study import Figure, Series, Study, Table
 from chaosgrad._runtime.precision import float64_scope
@@ -137,9 +139,23 @@ def _rate(lengths, norms):
     return fit
 
 
-@float64_scope
-def run(*, fast: bool = False, progress=None) -> Study:
-    progress = progress or no_progress
+@dataclass(frozen=True)
+class Measured:
+    """What :func:`measure` computes and :func:`narrate` reports."""
+
+    members: int
+    lengths: np.ndarray  # sequence lengths L
+    gains: tuple
+    main: Diagnosis  # the undriven tanh network at g = 2
+    curves: dict  # network name -> ||d y_L / d x_1||, one row per input sequence, one column per L
+    lam: dict  # gain -> Lyapunov spectrum of the driven tanh network
+    fits: dict  # network name -> exponential rate fit in L
+    hidden: dict  # gain -> hidden states of the tanh network
+
+
+def measure(fast: bool, progress) -> Measured:
+    """Jacobian norms against sequence length for tanh RNNs, an LSTM and self-attention,
+    their rates in L, the driven networks' lambda_1, and a diagnosis of the tanh network."""
     members = 4 if fast else 8
     lengths = np.unique(np.round(np.geomspace(2, 64 if fast else 256, 16)).astype(int))
     gains = (0.5, 1.0, 2.0)
@@ -158,9 +174,20 @@ def run(*, fast: bool = False, progress=None) -> Study:
     fits = {f"tanh RNN, g = {g:g}": _rate(lengths, rnn[g]) for g in gains}
     fits["LSTM"] = _rate(lengths, lstm)
     fits["self-attention"] = _rate(lengths, attn)
+    curves = {**{f"tanh RNN, g = {g:g}": rnn[g] for g in gains}, "LSTM": lstm, "self-attention": attn}
+    return Measured(members, lengths, gains, main, curves, lam, fits, _hidden_states(lengths))
+
+
+def _loglog_slope(m: Measured) -> float:
+    """Self-attention's log-log slope in L from L = 8 on: the exponent of its power law."""
+    lengths, med = m.lengths, np.median(m.curves["self-attention"], axis=0)
+    return float(np.polyfit(np.log(lengths[lengths >= 8]), np.log(med[lengths >= 8]), 1)[0])
+
+
+def _figure(m: Measured, slope: float) -> Figure:
+    members, lengths = m.members, m.lengths
     med = lambda c: np.median(c, axis=0)
-    slope = float(np.polyfit(np.log(lengths[lengths >= 8]), np.log(med(attn)[lengths >= 8]), 1)[0])
-    fig = Figure(
+    return Figure(
         title="||d y_L / d x_1|| against sequence length",
         xlabel="sequence length L",
         ylabel="Jacobian norm",
@@ -172,13 +199,15 @@ def run(*, fast: bool = False, progress=None) -> Study:
         ),
         series=tuple(
             Series(name, lengths.astype(float), med(c), lower=c.min(0), upper=c.max(0), style="line+marker")
-            for name, c in [
-                *((f"tanh RNN, g = {g:g}", rnn[g]) for g in gains),
-                ("LSTM", lstm),
-                ("self-attention", attn),
-            ]
+            for name, c in m.curves.items()
         ),
     )
+
+
+def narrate(m: Measured, *, fast: bool) -> Study:
+    """The study's section, summary and findings from the numbers :func:`measure` returned."""
+    members, lengths, gains, lam, fits = m.members, m.lengths, m.gains, m.lam, m.fits
+    slope = _loglog_slope(m)
     rows = []
     for name, fit in fits.items():
         g = next((g for g in gains if name == f"tanh RNN, g = {g:g}"), None)
@@ -197,7 +226,7 @@ def run(*, fast: bool = False, progress=None) -> Study:
     ]
     findings += [f"tanh RNN g = {g:g}: its driven lambda_1 is {float(lam[g].exponents[0]):+.4f}." for g in gains]
     findings.append(f"Self-attention's Jacobian follows L^{slope:.2f}: a path of length one, no product of Jacobians.")
-    hist = activation_histogram_figure(_hidden_states(lengths), title="tanh RNN hidden states h_t, by gain")
+    hist = activation_histogram_figure(m.hidden, title="tanh RNN hidden states h_t, by gain")
     section = Section(
         title="Recurrence multiplies Jacobians; attention does not",
         text=(
@@ -205,7 +234,7 @@ def run(*, fast: bool = False, progress=None) -> Study:
             "norm changes like exp(lambda_1 L). Attention reaches it in one step, weighted by the softmax on "
             "the first position, about 1/L for random weights."
         ),
-        figures=(fig, hist),
+        figures=(_figure(m, slope), hist),
         tables=(table,),
     )
     summary = (
@@ -218,13 +247,18 @@ def run(*, fast: bool = False, progress=None) -> Study:
         "attention",
         "Attention against recurrence",
         summary,
-        main,
+        m.main,
         [section],
         findings,
         fast=fast,
         config={"d": D, "members": members, "lengths": [int(x) for x in lengths], "gains": list(gains)},
         extra={},
     )
+
+
+@float64_scope
+def run(*, fast: bool = False, progress=None) -> Study:
+    return narrate(measure(fast, progress or no_progress), fast=fast)
 
 
 SPEC = StudySpec(

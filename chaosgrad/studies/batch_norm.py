@@ -23,11 +23,14 @@ beside layer normalisation (per example, no coupling across the batch).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from chaosgrad._diagnosis.diagnose import diagnose
+from chaosgrad._diagnosis.types import Diagnosis
 from chaosgrad._gradients.growth import gradient_growth
 from chaosgrad._results.study import Study, Table
 from chaosgrad._runtime.precision import float64_scope
@@ -81,9 +84,22 @@ def _rate_text(g):
     return f"{g.rate:+.4f} [{g.rate_low:+.4f}, {g.rate_high:+.4f}]"
 
 
-@float64_scope
-def run(*, fast: bool = False, progress=None) -> Study:
-    progress = progress or no_progress
+@dataclass(frozen=True)
+class Measured:
+    """What :func:`measure` computes and :func:`narrate` reports."""
+
+    n: int  # width
+    batch: int
+    depth: int
+    members: int  # input batches
+    results: dict  # (activation, norm, residual, weight scale) -> gradient growth per layer
+    main: Diagnosis  # the batch-normalised tanh network, read layer by layer
+    activations: dict  # label -> activations of the batch-normalised tanh network at a few layers
+
+
+def measure(fast: bool, progress) -> Measured:
+    """Gradient growth per layer of every network in the case list, and a diagnosis of the
+    batch-normalised tanh network."""
     n, batch, depth, members = (48, 16, 40, 4) if fast else (128, 32, 100, 8)
     rng = np.random.default_rng(0)
     W = jnp.asarray(rng.standard_normal((depth + 1, n, n)) / np.sqrt(n))
@@ -131,6 +147,35 @@ def run(*, fast: bool = False, progress=None) -> Study:
         progress=None,
     )
     progress("done", len(cases) + 1, len(cases) + 1)
+    return Measured(n, batch, depth, members, results, main, _activations("tanh", "batch", W, X0[0], depth))
+
+
+def _findings(results: dict) -> list[str]:
+    same = np.max(
+        np.abs(results[("tanh", "batch", False, 0.25)].norms / results[("tanh", "batch", False, 4.0)].norms - 1)
+    )
+    g = {k[:3]: v for k, v in results.items() if k[3] == 1.0}
+    return [
+        f"With batch norm every activation explodes: tanh {g[('tanh', 'batch', False)].rate:+.3f}, "
+        f"ReLU {g[('relu', 'batch', False)].rate:+.3f}, linear {g[('linear', 'batch', False)].rate:+.3f} per layer.",
+        "The weight scale does not change the rate: at scales 0.25, 1, 4 it is "
+        + ", ".join(f"{results[('tanh', 'batch', False, sc)].rate:+.4f}" for sc in (0.25, 1.0, 4.0))
+        + f" per layer. Individual gradients at 0.25 and 4 differ by up to {same:.1e} (relative) only through BN's "
+        f"epsilon = {EPS:g} (against a pre-activation variance of about 0.03 at scale 0.25), a perturbation of every "
+        "layer that the same explosion amplifies.",
+        "Towards the linear regime the rate falls: "
+        + ", ".join(f"{a} {results[(a, 'batch', False, 1.0)].rate:+.3f}" for a in LINEARITY)
+        + ".",
+        f"Residual connections: tanh {_rate_text(g[('tanh', 'batch', True)])}, ReLU "
+        f"{_rate_text(g[('relu', 'batch', True)])} per layer.",
+        f"Layer norm instead: tanh {_rate_text(g[('tanh', 'layer', False)])}, ReLU "
+        f"{_rate_text(g[('relu', 'layer', False)])}; no normalisation, tanh at unit weight scale: "
+        f"{_rate_text(g[('tanh', 'none', False)])}.",
+    ]
+
+
+def _section(m: Measured) -> Section:
+    results = m.results
     label = lambda act, norm, res, scale: (
         f"{act}, {norm} norm" + (", residual" if res else "") + (f", weight scale {scale:g}" if scale != 1.0 else "")
     )
@@ -139,7 +184,7 @@ def run(*, fast: bool = False, progress=None) -> Study:
         title="Gradient growth per layer",
         columns=("network", "rate of ln||dL/dX_0|| per layer [95%]", "status"),
         rows=rows,
-        caption=f"Width {n}, batch {batch}, depth {depth}, {members} input batches; weights N(0, scale^2/n).",
+        caption=f"Width {m.n}, batch {m.batch}, depth {m.depth}, {m.members} input batches; weights N(0, scale^2/n).",
     )
     lin = [results[(a, "batch", False, 1.0)] for a in LINEARITY]
     lin_fig = Figure(
@@ -158,9 +203,6 @@ def run(*, fast: bool = False, progress=None) -> Study:
         ),
         caption="The explosion shrinks as the activation becomes linear but stays positive at a = 0 (finite batch).",
     )
-    same = np.max(
-        np.abs(results[("tanh", "batch", False, 0.25)].norms / results[("tanh", "batch", False, 4.0)].norms - 1)
-    )
     profile = layerwise_gradient_figure(
         {
             "tanh, batch norm": results[("tanh", "batch", False, 1.0)],
@@ -169,28 +211,8 @@ def run(*, fast: bool = False, progress=None) -> Study:
             "relu, batch norm": results[("relu", "batch", False, 1.0)],
         }
     )
-    hist = activation_histogram_figure(
-        _activations("tanh", "batch", W, X0[0], depth), title="Activations of the batch-normalised tanh network"
-    )
-    g = {k[:3]: v for k, v in results.items() if k[3] == 1.0}
-    findings = (
-        f"With batch norm every activation explodes: tanh {g[('tanh', 'batch', False)].rate:+.3f}, "
-        f"ReLU {g[('relu', 'batch', False)].rate:+.3f}, linear {g[('linear', 'batch', False)].rate:+.3f} per layer.",
-        "The weight scale does not change the rate: at scales 0.25, 1, 4 it is "
-        + ", ".join(f"{results[('tanh', 'batch', False, sc)].rate:+.4f}" for sc in (0.25, 1.0, 4.0))
-        + f" per layer. Individual gradients at 0.25 and 4 differ by up to {same:.1e} (relative) only through BN's "
-        f"epsilon = {EPS:g} (against a pre-activation variance of about 0.03 at scale 0.25), a perturbation of every "
-        "layer that the same explosion amplifies.",
-        "Towards the linear regime the rate falls: "
-        + ", ".join(f"{a} {results[(a, 'batch', False, 1.0)].rate:+.3f}" for a in LINEARITY)
-        + ".",
-        f"Residual connections: tanh {_rate_text(g[('tanh', 'batch', True)])}, ReLU "
-        f"{_rate_text(g[('relu', 'batch', True)])} per layer.",
-        f"Layer norm instead: tanh {_rate_text(g[('tanh', 'layer', False)])}, ReLU "
-        f"{_rate_text(g[('relu', 'layer', False)])}; no normalisation, tanh at unit weight scale: "
-        f"{_rate_text(g[('tanh', 'none', False)])}.",
-    )
-    section = Section(
+    hist = activation_histogram_figure(m.activations, title="Activations of the batch-normalised tanh network")
+    return Section(
         title="Batch norm at initialisation",
         text=(
             "The gradient of a unit readout of the last layer's batch with respect to the input batch, against "
@@ -201,6 +223,11 @@ def run(*, fast: bool = False, progress=None) -> Study:
         figures=(lin_fig, profile, hist),
         tables=(table,),
     )
+
+
+def narrate(m: Measured, *, fast: bool) -> Study:
+    """The study's section, summary and findings from the numbers :func:`measure` returned."""
+    results = m.results
     main_case = results[("tanh", "batch", False, 1.0)]
     res_case = results[("tanh", "batch", True, 1.0)]
     summary = (
@@ -212,11 +239,11 @@ def run(*, fast: bool = False, progress=None) -> Study:
         "batch_norm",
         "Batch normalisation at initialisation",
         summary,
-        main,
-        [section],
-        list(findings),
+        m.main,
+        [_section(m)],
+        _findings(results),
         fast=fast,
-        config={"width": n, "batch": batch, "depth": depth, "members": members},
+        config={"width": m.n, "batch": m.batch, "depth": m.depth, "members": m.members},
         extra={},
     )
 
@@ -231,6 +258,11 @@ def _activations(act, norm, W, X, depth):
         if l in picks:
             out[f"layer {l}"] = np.asarray(y["x"])
     return out
+
+
+@float64_scope
+def run(*, fast: bool = False, progress=None) -> Study:
+    return narrate(measure(fast, progress or no_progress), fast=fast)
 
 
 SPEC = StudySpec(

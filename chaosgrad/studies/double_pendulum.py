@@ -16,13 +16,16 @@ different dynamical system before any exponent is computed.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import diffrax
 import equinox as eqx
 import jax
 import numpy as np
 
+from chaosgrad._diagnosis.types import Diagnosis
 from chaosgrad._gradients.losses import FinalStateLoss
-from chaosgrad._results.study import Figure, Section, Series, Table
+from chaosgrad._results.study import Figure, Section, Series, Study, Table
 from chaosgrad._runtime.precision import float64_scope
 from chaosgrad._simulators.ode import ODESimulator
 from chaosgrad._spectra.reference import exponent_uncertainty
@@ -83,10 +86,21 @@ def _pairs_table(results: dict) -> Table:
     )
 
 
-@float64_scope
-def run(*, fast: bool = False, progress=None):
-    progress = progress or no_progress
-    cfg = _settings(fast)
+@dataclass(frozen=True)
+class Measured:
+    """What :func:`measure` computes and :func:`narrate` reports."""
+
+    main: Diagnosis  # implicit midpoint
+    other: Diagnosis  # Heun
+    midpoint: object  # the two zoo systems, for their initial energies
+    heun: object
+    reference_dt: float  # the step of the reference both diagnoses share
+    energy: dict  # integrator ("midpoint", "heun") -> (times, energy error)
+
+
+def measure(cfg: dict, fast: bool, progress) -> Measured:
+    """Diagnose implicit midpoint and Heun at the same step against one reference, and
+    follow each one's energy error."""
     loss = FinalStateLoss(lambda y: y[0], name="final theta_1(T)")
     kw = dict(loss=loss, horizons=cfg["horizons"], members=cfg["members"], lyapunov_time=cfg["lyapunov_time"], k=4)
 
@@ -107,7 +121,13 @@ def run(*, fast: bool = False, progress=None):
     progress("energy", 2, 3)
     t_mid, e_mid = energy_drift(midpoint, cfg["energy_time"])
     t_heun, e_heun = energy_drift(heun, cfg["energy_time"])
+    energy = {"midpoint": (t_mid, e_mid), "heun": (t_heun, e_heun)}
+    return Measured(main, other, midpoint, heun, reference.dt, energy)
 
+
+def _findings(cfg: dict, m: Measured) -> list[str]:
+    main, other, midpoint, heun = m.main, m.other, m.midpoint, m.heun
+    e_mid, e_heun = m.energy["midpoint"][1], m.energy["heun"][1]
     lp, up = lam1(main)
     lit = (main.literature or {}).get("exponents", [1.05])[0]
     mid_num = main.lambda_numerical
@@ -146,7 +166,12 @@ def run(*, fast: bool = False, progress=None):
             "Surprise worth stating plainly: the non-symplectic integrator makes the gradient look tame. A user who "
             "trusted it would conclude that the pendulum has no exploding gradients, while the physics is chaotic."
         )
+    return findings
 
+
+def _section(cfg: dict, m: Measured) -> Section:
+    main, heun = m.main, m.heun
+    (t_mid, e_mid), (t_heun, e_heun) = m.energy["midpoint"], m.energy["heun"]
     energy_fig = Figure(
         title="Energy error against time at the same step",
         caption=(
@@ -162,27 +187,32 @@ def run(*, fast: bool = False, progress=None):
             Series("zero", np.zeros(1), np.zeros(1), style="hline"),
         ),
     )
-    sections = [
-        Section(
-            title="Symplectic against non-symplectic, same step",
-            text=(
-                f"Both integrators use dt = {DT:g} and the same reference (Dopri8 at dt = {reference.dt:g}) for lambda_physical. "
-                f"Gradients of theta_1(T) with respect to the initial state, {cfg['members']} members on the reference "
-                f"trajectory, horizons {cfg['horizons'][0]:g} to {cfg['horizons'][-1]:g}. The Heun diagnosis is in "
-                "the extra diagnoses below."
-            ),
-            figures=(energy_fig,),
-            tables=(
-                _pairs_table(
-                    {
-                        "reference flow (Dopri8)": main.lambda_physical,
-                        f"implicit midpoint, dt = {DT:g}": mid_num,
-                        f"Heun, dt = {DT:g}": heun_num,
-                    }
-                ),
+    return Section(
+        title="Symplectic against non-symplectic, same step",
+        text=(
+            f"Both integrators use dt = {DT:g} and the same reference (Dopri8 at dt = {m.reference_dt:g}) for lambda_physical. "
+            f"Gradients of theta_1(T) with respect to the initial state, {cfg['members']} members on the reference "
+            f"trajectory, horizons {cfg['horizons'][0]:g} to {cfg['horizons'][-1]:g}. The Heun diagnosis is in "
+            "the extra diagnoses below."
+        ),
+        figures=(energy_fig,),
+        tables=(
+            _pairs_table(
+                {
+                    "reference flow (Dopri8)": main.lambda_physical,
+                    f"implicit midpoint, dt = {DT:g}": main.lambda_numerical,
+                    f"Heun, dt = {DT:g}": m.other.lambda_numerical,
+                }
             ),
         ),
-    ]
+    )
+
+
+def narrate(cfg: dict, m: Measured, *, fast: bool) -> Study:
+    """The study's section, summary and findings from the numbers :func:`measure` returned."""
+    main, other = m.main, m.other
+    e_mid, e_heun = m.energy["midpoint"][1], m.energy["heun"][1]
+    lp = lam1(main)[0]
     summary = (
         f"The double pendulum is {main.physics} (lambda_1 = {lp:.2f}). With the symplectic implicit midpoint rule the "
         f"gradient explodes at {main.gradient_rate:.2f}, as the physics says (verdict {main.verdict}), the exponents "
@@ -195,8 +225,8 @@ def run(*, fast: bool = False, progress=None):
         "Double pendulum: symplectic against non-symplectic integration",
         summary,
         main,
-        sections,
-        findings,
+        [_section(cfg, m)],
+        _findings(cfg, m),
         fast=fast,
         config={
             "dt": DT,
@@ -207,6 +237,12 @@ def run(*, fast: bool = False, progress=None):
         },
         extra={f"Heun, dt = {DT:g}": other},
     )
+
+
+@float64_scope
+def run(*, fast: bool = False, progress=None) -> Study:
+    cfg = _settings(fast)
+    return narrate(cfg, measure(cfg, fast, progress or no_progress), fast=fast)
 
 
 SPEC = StudySpec(

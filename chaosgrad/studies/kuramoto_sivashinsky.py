@@ -17,11 +17,14 @@ Davidchack & Siminos 2010; Edson, Bunder, Mattner & Roberts 2019).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
+from chaosgrad._diagnosis.types import Diagnosis
 from chaosgrad._diagnosis.words import finite, number
 from chaosgrad._gradients.losses import FinalStateLoss
-from chaosgrad._results.study import Figure, Section, Series, Table
+from chaosgrad._results.study import Figure, Section, Series, Study, Table
 from chaosgrad._runtime.precision import float64_scope
 from chaosgrad._simulators.rk import RK4
 from chaosgrad._spectra.lyapunov import lyapunov_spectrum
@@ -120,10 +123,20 @@ def _exponent_figure(d22, d36) -> Figure:
     )
 
 
-@float64_scope
-def run(*, fast: bool = False, progress=None):
-    progress = progress or no_progress
-    cfg = _settings(fast)
+@dataclass(frozen=True)
+class Measured:
+    """What :func:`measure` computes and :func:`narrate` reports."""
+
+    main: Diagnosis  # ETDRK4, L = 22
+    explicit: Diagnosis  # classical RK4 at EXPLICIT_DT, L = 22
+    d36: Diagnosis  # ETDRK4, L = 36
+    stiff: float  # decay rate of the stiffest kept mode, |c_K|
+    stability_rows: list  # one row per RK4 step of cfg["rk4_steps"]
+
+
+def measure(cfg: dict, progress) -> Measured:
+    """Diagnose ETDRK4 (L = 22 and 36) and explicit RK4 (L = 22), and run RK4's exponent at
+    each step of cfg["rk4_steps"] against the stiffness bound."""
     loss = FinalStateLoss(lambda y: y[0], name="final Re a_1(T)")
     kw = dict(loss=loss, horizons=cfg["horizons"], members=cfg["members"], lyapunov_time=cfg["lyapunov_time"])
 
@@ -136,7 +149,6 @@ def run(*, fast: bool = False, progress=None):
     d36 = diagnose_system(kuramoto_sivashinsky(L=36.0), k=5, **kw)
 
     stiff = _stiffness(etd)
-    bound = RK4_REAL_BOUND / stiff
     stability_rows = []
     for dt in cfg["rk4_steps"]:
         progress(f"RK4 stability dt = {dt:g}", 0, 1)
@@ -153,7 +165,12 @@ def run(*, fast: bool = False, progress=None):
                 fmt(float(res.exponents[0]), 3),
             )
         )
+    return Measured(main, explicit, d36, stiff, stability_rows)
 
+
+def _findings(cfg: dict, m: Measured, *, fast: bool) -> list[str]:
+    main, explicit, d36, stiff = m.main, m.explicit, m.d36, m.stiff
+    bound = RK4_REAL_BOUND / stiff
     lp, up = lam1(main)
     lit22 = main.literature or {}
     findings = [
@@ -193,7 +210,12 @@ def run(*, fast: bool = False, progress=None):
         findings.append(
             f"Fast mode: Lyapunov time {cfg['lyapunov_time']:g}, {cfg['members']} members, no RK4 step table."
         )
+    return findings
 
+
+def _sections(cfg: dict, m: Measured) -> list[Section]:
+    main, d36, stiff, stability_rows = m.main, m.d36, m.stiff, m.stability_rows
+    bound = RK4_REAL_BOUND / stiff
     tables = [_literature_table(main, d36)]
     if stability_rows:
         tables.append(
@@ -208,7 +230,7 @@ def run(*, fast: bool = False, progress=None):
                 rows=tuple(stability_rows),
             )
         )
-    sections = [
+    return [
         Section(
             title="Stiffness: explicit RK4 against ETDRK4",
             text=(
@@ -226,6 +248,14 @@ def run(*, fast: bool = False, progress=None):
             tables=(tables[0],),
         ),
     ]
+
+
+def narrate(cfg: dict, m: Measured, *, fast: bool) -> Study:
+    """The study's sections, summary and findings from the numbers :func:`measure` returned."""
+    main, explicit, d36 = m.main, m.explicit, m.d36
+    bound = RK4_REAL_BOUND / m.stiff
+    lp = lam1(main)[0]
+    l36 = d36.lambda_physical.exponents
     summary = (
         f"Kuramoto–Sivashinsky at L = 22 is {main.physics} (lambda_1 = {lp:.3f}). With ETDRK4 the gradient explodes at "
         f"{main.gradient_rate:.3f}, as the physics says (verdict {main.verdict}); explicit RK4 at dt = {EXPLICIT_DT:g} "
@@ -237,8 +267,8 @@ def run(*, fast: bool = False, progress=None):
         "Kuramoto–Sivashinsky: a stiff chaotic PDE, explicit against exponential integration",
         summary,
         main,
-        sections,
-        findings,
+        _sections(cfg, m),
+        _findings(cfg, m, fast=fast),
         fast=fast,
         config={
             "members": cfg["members"],
@@ -249,6 +279,12 @@ def run(*, fast: bool = False, progress=None):
         },
         extra={f"explicit RK4, dt = {EXPLICIT_DT:g}": explicit, "ETDRK4, L = 36": d36},
     )
+
+
+@float64_scope
+def run(*, fast: bool = False, progress=None) -> Study:
+    cfg = _settings(fast)
+    return narrate(cfg, measure(cfg, progress or no_progress), fast=fast)
 
 
 SPEC = StudySpec(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from chaosgrad._diagnosis.types import Diagnosis
 from chaosgrad._gradients.losses import FinalStateLoss
 from chaosgrad._results.study import Study
 from chaosgrad._runtime.precision import float64_scope
@@ -42,12 +43,17 @@ def _z(y):
     return y[2]
 
 
-@float64_scope
-def run(*, fast: bool = False, progress=None) -> Study:
-    progress = progress or no_progress
-    members = 6 if fast else 16
-    lyap_time = 100.0 if fast else 1000.0
-    rhos = [10.0, 20.0, 24.0, 26.0, 28.0] if fast else list(np.round(np.linspace(10.0, 30.0, 21), 3))
+def _settings(fast: bool) -> dict:
+    return dict(
+        members=6 if fast else 16,
+        lyapunov_time=100.0 if fast else 1000.0,
+        rhos=[10.0, 20.0, 24.0, 26.0, 28.0] if fast else list(np.round(np.linspace(10.0, 30.0, 21), 3)),
+    )
+
+
+def measure(cfg: dict, progress) -> tuple[Diagnosis, list[Diagnosis]]:
+    """The diagnosis at rho = 28 (three exponents) and one at every rho of the sweep."""
+    members, lyap_time, rhos = cfg["members"], cfg["lyapunov_time"], cfg["rhos"]
     loss = FinalStateLoss(_z, name="final z(T)")
 
     # One set of horizons everywhere: the rates are comparable, and the compiled
@@ -65,7 +71,10 @@ def run(*, fast: bool = False, progress=None) -> Study:
             s, wrt="rho", loss=loss, members=members, lyapunov_time=lyap_time, k=1, horizons=horizons
         )
 
-    points = sweep(rhos, at, progress, "rho")
+    return main, sweep(rhos, at, progress, "rho")
+
+
+def _findings(rhos, main: Diagnosis, points: list[Diagnosis]) -> list[str]:
     verdicts = [d.verdict for d in points]
     physics = [d.physics for d in points]
     changes = transitions(rhos, verdicts)
@@ -93,7 +102,13 @@ def run(*, fast: bool = False, progress=None) -> Study:
         findings.append(
             f"Useful gradient windows at rho = 28 are about ln 2 / lambda_1 = {main.truncation_horizon:.2f} time units."
         )
+    return findings
 
+
+def narrate(cfg: dict, main: Diagnosis, points: list[Diagnosis], *, fast: bool) -> Study:
+    """The study's section, summary and findings from the numbers :func:`measure` returned."""
+    members, lyap_time, rhos = cfg["members"], cfg["lyapunov_time"], cfg["rhos"]
+    lp = lam1(main)[0]
     sweep_section = Section(
         title="Sweep of rho across the onset of chaos",
         text=(
@@ -131,11 +146,17 @@ def run(*, fast: bool = False, progress=None) -> Study:
         summary,
         main,
         [sweep_section],
-        findings,
+        _findings(rhos, main, points),
         fast=fast,
         config={"rho_values": [float(r) for r in rhos], "members": members, "lyapunov_time": lyap_time},
         extra={f"rho={fmt(float(r), 4)}": d for r, d in zip(rhos, points)},
     )
+
+
+@float64_scope
+def run(*, fast: bool = False, progress=None) -> Study:
+    cfg = _settings(fast)
+    return narrate(cfg, *measure(cfg, progress or no_progress), fast=fast)
 
 
 SPEC = StudySpec(

@@ -18,10 +18,13 @@ full spectrum (positive count, Kaplan–Yorke dimension, sum rule), and sweeps F
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
+from chaosgrad._diagnosis.types import Diagnosis
 from chaosgrad._gradients.losses import FinalStateLoss
-from chaosgrad._results.study import Figure, Section, Series, Table
+from chaosgrad._results.study import Figure, Section, Series, Study, Table
 from chaosgrad._runtime.precision import float64_scope
 from chaosgrad._spectra.lyapunov import kaplan_yorke_dimension, lyapunov_spectrum
 from chaosgrad._spectra.reference import exponent_uncertainty
@@ -112,10 +115,26 @@ def _leading_table(full, main) -> Table:
     )
 
 
-@float64_scope
-def run(*, fast: bool = False, progress=None):
-    progress = progress or no_progress
-    cfg = _settings(fast)
+@dataclass(frozen=True)
+class Measured:
+    """What :func:`measure` computes and :func:`narrate` reports."""
+
+    main: Diagnosis  # at F = 8
+    full: object  # the user's map's full spectrum at F = 8 (a lyapunov_spectrum result)
+    points: list  # one Diagnosis per forcing in cfg["forcings"]
+
+    def counts(self) -> tuple[float, int, int]:
+        """Kaplan–Yorke dimension, positive exponents, and those positive beyond their 95%
+        interval (the flow's zero exponent may come out slightly above zero; the smallest
+        positive one, about 0.05, needs a long run to be told from it)."""
+        ky = kaplan_yorke_dimension(self.full.exponents)
+        n_pos = int((self.full.exponents > 0).sum())
+        n_sig = int((self.full.exponents - self.full.uncertainty > 0).sum())
+        return ky, n_pos, n_sig
+
+
+def measure(cfg: dict, progress) -> Measured:
+    """Diagnose F = 8, measure its full spectrum, and diagnose every forcing of the sweep."""
     loss = FinalStateLoss(lambda y: y[0], name="final x_0(T)")
     progress("diagnosis at F = 8", 0, 1)
     main = diagnose_system(
@@ -129,13 +148,6 @@ def run(*, fast: bool = False, progress=None):
     progress("full spectrum at F = 8", 0, 1)
     system = lorenz96(N=N, F=8.0)
     full = lyapunov_spectrum(system.simulator, system.y0, system.args, k=N, time=cfg["spectrum_time"], transient=20.0)
-    ky = kaplan_yorke_dimension(full.exponents)
-    # Positive estimates, and of those the ones positive beyond their 95% interval (the
-    # zero exponent of the flow may come out slightly above zero; the smallest positive
-    # one, about 0.05, needs a long run to be told from it).
-    n_pos = int((full.exponents > 0).sum())
-    n_sig = int((full.exponents - full.uncertainty > 0).sum())
-
     forcings = cfg["forcings"]
 
     def at(F):
@@ -148,7 +160,12 @@ def run(*, fast: bool = False, progress=None):
             k=1,
         )
 
-    points = sweep(forcings, at, progress, "F")
+    return Measured(main, full, sweep(forcings, at, progress, "F"))
+
+
+def _findings(cfg: dict, m: Measured, *, fast: bool) -> list[str]:
+    main, full, points, forcings = m.main, m.full, m.points, cfg["forcings"]
+    ky, n_pos, n_sig = m.counts()
     lp, up = lam1(main)
     lit = main.literature or {}
     findings = [
@@ -191,8 +208,12 @@ def run(*, fast: bool = False, progress=None):
             f"Fast mode: {cfg['k']} leading exponents, Lyapunov time {cfg['lyapunov_time']:g}, "
             f"{len(forcings)} forcings; the full mode measures 14 exponents and 13 forcings."
         )
+    return findings
 
-    sections = [
+
+def _sections(cfg: dict, m: Measured) -> list[Section]:
+    main, full, points, forcings = m.main, m.full, m.points, cfg["forcings"]
+    return [
         Section(
             title="Spectrum at F = 8",
             text=(
@@ -227,6 +248,13 @@ def run(*, fast: bool = False, progress=None):
             tables=(verdict_table("Verdict at each F", "F", forcings, points),),
         ),
     ]
+
+
+def narrate(cfg: dict, m: Measured, *, fast: bool) -> Study:
+    """The study's sections, summary and findings from the numbers :func:`measure` returned."""
+    main, full, points, forcings = m.main, m.full, m.points, cfg["forcings"]
+    ky, n_pos, n_sig = m.counts()
+    lp = lam1(main)[0]
     summary = (
         f"Lorenz-96 (N = {N}, F = 8) is {main.physics} with lambda_1 = {lp:.3f} (literature {LIT_LAMBDA1[0]}–"
         f"{LIT_LAMBDA1[1]}), {n_pos} positive exponents and Kaplan–Yorke dimension {fmt(ky, 3)}; the gradient explodes "
@@ -239,8 +267,8 @@ def run(*, fast: bool = False, progress=None):
         f"Lorenz-96 (N = {N}): extensive chaos and the forcing sweep",
         summary,
         main,
-        sections,
-        findings,
+        _sections(cfg, m),
+        _findings(cfg, m, fast=fast),
         fast=fast,
         config={
             "N": N,
@@ -256,6 +284,12 @@ def run(*, fast: bool = False, progress=None):
         },
         extra={f"F={fmt(float(F), 3)}": d for F, d in zip(forcings, points)},
     )
+
+
+@float64_scope
+def run(*, fast: bool = False, progress=None) -> Study:
+    cfg = _settings(fast)
+    return narrate(cfg, measure(cfg, progress or no_progress), fast=fast)
 
 
 SPEC = StudySpec(

@@ -17,14 +17,16 @@ Hénon map ``(x, y) -> (1 - a x^2 + y, b x)`` (Hénon, Commun. Math. Phys. 50, 6
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from chaosgrad._diagnosis.types import Diagnosis
 from chaosgrad._gradients.losses import FinalStateLoss
-from chaosgrad._results.study import Figure, Section, Series, Table
+from chaosgrad._results.study import Figure, Section, Series, Study, Table
 from chaosgrad._runtime.precision import float64_scope
 from chaosgrad._spectra.lyapunov import lyapunov_spectrum
 from chaosgrad.studies import StudySpec
@@ -158,9 +160,22 @@ def _henon_table(d) -> Table:
     )
 
 
-@float64_scope
-def run(*, fast: bool = False, progress=None):
-    progress = progress or no_progress
+@dataclass(frozen=True)
+class Measured:
+    """What :func:`measure` computes and :func:`narrate` reports."""
+
+    cfg: dict
+    main: Diagnosis  # logistic map at r = 4
+    r_dense: np.ndarray
+    lam_dense: np.ndarray  # lambda(r) on r_dense
+    orbits: np.ndarray  # orbit diagram, one row per r in cfg["r_orbit"]
+    points: list  # one Diagnosis per r in cfg["r_points"]
+    hen: Diagnosis  # Hénon map
+
+
+def measure(fast: bool, progress) -> Measured:
+    """Diagnose the logistic map at r = 4 and along the r sweep, lambda(r) on a dense grid,
+    the orbit diagram, and the Hénon map."""
     cfg = _settings(fast)
     loss = FinalStateLoss(lambda y: y[0], name="final x_n")
     common = dict(loss=loss, horizons=cfg["horizons"], members=cfg["members"], lyapunov_time=cfg["lyapunov_time"], k=1)
@@ -188,8 +203,12 @@ def run(*, fast: bool = False, progress=None):
 
     progress("Hénon map", 0, 1)
     hen = diagnose_system(henon(), **dict(common, k=2))
+    return Measured(cfg, main, r_dense, lam_dense, orbits, points, hen)
 
-    # ---- findings from the numbers
+
+def _findings(m: Measured) -> list[str]:
+    cfg, main, r_dense, lam_dense, points, hen = m.cfg, m.main, m.r_dense, m.lam_dense, m.points, m.hen
+    r_points = cfg["r_points"]
     lp, up = lam1(main)
     ln2 = math.log(2.0)
     findings = [
@@ -241,6 +260,24 @@ def run(*, fast: bool = False, progress=None):
         f"sum {hl.sum():.5f} against ln 0.3 = {math.log(0.3):.5f}; verdict {hen.verdict} ({hen.physics}), "
         f"gradient rate {hen.gradient_rate:.3f} [{hen.gradient_interval[0]:.3f}, {hen.gradient_interval[1]:.3f}]."
     )
+    return findings
+
+
+def narrate(m: Measured, *, fast: bool) -> Study:
+    """The study's sections, summary and findings from the numbers :func:`measure` returned."""
+    cfg, main, r_dense, lam_dense, orbits, points, hen = (
+        m.cfg,
+        m.main,
+        m.r_dense,
+        m.lam_dense,
+        m.orbits,
+        m.points,
+        m.hen,
+    )
+    r_points = cfg["r_points"]
+    lp = lam1(main)[0]
+    ln2 = math.log(2.0)
+    hl = hen.lambda_physical.exponents
 
     sections = [
         Section(
@@ -277,7 +314,7 @@ def run(*, fast: bool = False, progress=None):
         summary,
         main,
         sections,
-        findings,
+        _findings(m),
         fast=fast,
         config={
             "r_points": r_points,
@@ -288,6 +325,11 @@ def run(*, fast: bool = False, progress=None):
         },
         extra={"henon": hen, **{f"r={fmt(r, 5)}": d for r, d in zip(r_points, points)}},
     )
+
+
+@float64_scope
+def run(*, fast: bool = False, progress=None) -> Study:
+    return narrate(measure(fast, progress or no_progress), fast=fast)
 
 
 SPEC = StudySpec(

@@ -22,17 +22,15 @@ covers every step at once; the diagnoses at selected steps use the zoo systems.
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass
 
 import diffrax
-import jax.numpy as jnp
 import numpy as np
 
-from chaosgrad._diagnosis.words import number
+from chaosgrad._diagnosis.types import Diagnosis
 from chaosgrad._gradients.losses import FinalStateLoss
-from chaosgrad._results.study import Figure, Section, Series
+from chaosgrad._results.study import Figure, Section, Series, Study
 from chaosgrad._runtime.precision import float64_scope
-from chaosgrad._simulators.base import MapSimulator
-from chaosgrad._spectra.lyapunov import lyapunov_spectrum
 from chaosgrad.studies import StudySpec
 from chaosgrad.studies._common import (
     diagnose_system,
@@ -43,6 +41,8 @@ from chaosgrad.studies._common import (
     sweep,
     verdict_table,
 )
+from chaosgrad.studies._euler import euler_exponents, euler_threshold, step_advice
+from chaosgrad.studies._euler import euler_map as euler_map  # re-exported: the tests build Euler maps from here
 from chaosgrad.zoo import damped_oscillator, van_der_pol
 from chaosgrad.zoo._flows import (
     damped_oscillator_matrix,
@@ -53,98 +53,7 @@ from chaosgrad.zoo._flows import (
 OMEGA, ZETA = 10.0, 0.1
 H_EXACT = 2.0 * ZETA / OMEGA
 HEADLINE_DT = 0.25
-
-
-def euler_map(vector_field) -> MapSimulator:
-    """Explicit Euler as a map with its step in ``args["h"]``: ``y -> y + h f(0, y, args)``."""
-    return MapSimulator(lambda y, a: y + a["h"] * vector_field(0.0, y, a))
-
-
-def euler_exponents(
-    vector_field, y0, params: dict, hs, *, transient_time: float, time: float, k: int = 2, until_escape: bool = False
-):
-    """Exponents per unit time of the Euler map at every step in ``hs`` (one vectorised run).
-
-    Every member runs the same number of iterations, ``time / min(hs)``, after
-    ``transient_time / min(hs)``. Returns ``(exponents, complete)``: ``complete[i]`` says
-    whether member ``i`` stayed finite to the end. Members that did not are NaN, unless
-    ``until_escape``: then their estimate from the intervals before the state overflowed
-    is kept (right for a linear map, whose exponent is the same at every state).
-    """
-    hs = np.asarray(hs, dtype=float)
-    args = {**{k2: jnp.full(hs.size, v) for k2, v in params.items()}, "h": jnp.asarray(hs)}
-    # A common iteration count, sized by the smallest step; exponents are per iteration / h.
-    n_iter = int(round(time / hs.min()))
-    res = lyapunov_spectrum(
-        euler_map(vector_field),
-        jnp.asarray(y0),
-        args,
-        k=k,
-        transient=float(round(transient_time / hs.min())),
-        n_intervals=n_iter,
-        interval=1.0,
-        ensemble_axes=(None, 0),
-    )
-    per_time = np.asarray(res.member_exponents) / hs[:, None]
-    valid = np.asarray(res.valid_intervals)
-    complete = valid == res.n_intervals
-    keep = valid > 0 if until_escape else complete
-    return np.where(keep[:, None], per_time, np.nan), complete
-
-
-def euler_threshold(lam_of_h, lo: float, hi: float, rounds: int = 3, n: int = 33) -> tuple[float, float]:
-    """Bracket the step where ``lam_of_h`` changes sign from negative to positive.
-
-    ``lam_of_h(hs) -> lambda_1`` per time. Each round evaluates ``n`` steps in the current
-    bracket and keeps the pair around the first sign change: ``rounds`` rounds shrink it by
-    ``(n - 1) ** rounds``.
-    """
-    for _ in range(rounds):
-        hs = np.linspace(lo, hi, n)
-        lam = lam_of_h(hs)
-        up = np.nonzero((lam[:-1] <= 0) & (lam[1:] > 0))[0]
-        if up.size == 0:
-            break
-        lo, hi = float(hs[up[0]]), float(hs[up[0] + 1])
-    return lo, hi
-
-
-def step_advice(recommendations, *, dt: float, threshold: tuple[float, float], t_max: float) -> tuple:
-    """The diagnosis' recommendations with its step-size advice reconciled with Euler's
-    stability threshold ``threshold = (lo, hi)`` (the bracket the step sweep measured).
-
-    The two steps answer different questions: below the threshold the Euler map contracts,
-    so the gradient no longer explodes; the diagnosis' step (``largest_safe_step``) is the
-    one at which the map's lambda_1 matches the physics within a factor 2 of the gradient
-    over ``t_max``, which Euler's error ``ln|1 + h mu| / h - Re mu ~ h ((Im mu)^2 - (Re mu)^2) / 2``
-    makes much smaller (``mu`` an eigenvalue of the oscillator). The advice says which binds for what; a matching step above the
-    threshold (impossible for an unstable map) is replaced by the threshold's lower end.
-    Other advice is returned unchanged.
-    """
-    lo, hi = float(threshold[0]), float(threshold[1])
-    out = []
-    for rec in recommendations:
-        if rec.topic != "step size" or rec.value is None:
-            out.append(rec)
-            continue
-        step = float(rec.value)
-        below = f"Below Euler's stability threshold h = {number(lo, 5)} to {number(hi, 5)} (measured by the step sweep)"
-        if step < lo:
-            text = (
-                f"Reduce the step from {dt:g}. {below} the Euler map contracts, so the gradient stops "
-                f"exploding: that threshold binds if the aim is a finite gradient. To also reproduce the physical "
-                f"rate within a factor 2 of the gradient over T = {t_max:g}, the step must be at most "
-                f"{number(step)}: Euler's exponent differs from the physics by about h ((Im mu)^2 - (Re mu)^2) / 2 "
-                "even where it is stable, so this smaller step binds for the gradient's value."
-            )
-        else:
-            step = lo
-            text = (
-                f"Reduce the step from {dt:g} to at most {number(lo, 5)}. {below} the Euler map contracts; "
-                "above it the gradient explodes whatever else matches, so the threshold binds."
-            )
-        out.append(dataclasses.replace(rec, text=text, value=step))
-    return tuple(out)
+LOSS = FinalStateLoss(lambda y: y[0], name="final x(T)")  # both systems: the gradient of x(T)
 
 
 def _settings(fast: bool) -> dict:
@@ -244,19 +153,35 @@ def _vdp_figure(cfg, lam, complete, dts, points, lam_phys) -> Figure:
     )
 
 
-@float64_scope
-def run(*, fast: bool = False, progress=None):
-    progress = progress or no_progress
-    cfg = _settings(fast)
-    loss = FinalStateLoss(lambda y: y[0], name="final x(T)")
-    osc_kw = dict(
-        loss=loss, horizons=cfg["osc_horizons"], members=cfg["members"], lyapunov_time=cfg["lyapunov_time"], k=2
-    )
-    vdp_kw = dict(
-        loss=loss, horizons=cfg["vdp_horizons"], members=cfg["vdp_members"], lyapunov_time=cfg["vdp_lyapunov_time"], k=2
-    )
+@dataclass(frozen=True)
+class Damped:
+    """The damped oscillator's numbers: diagnoses, Euler's exponents, the threshold bracket."""
 
-    # ---- damped oscillator
+    main: Diagnosis  # at HEADLINE_DT, its step advice reconciled with the threshold
+    points: list  # one Diagnosis per cfg["osc_dts"]
+    lam: np.ndarray  # Euler's exponents on cfg["osc_dense"]
+    analytic: np.ndarray  # ln|1 + h mu| / h on cfg["osc_dense"]
+    mu: np.ndarray  # eigenvalues of the oscillator
+    lo: float
+    hi: float
+
+
+@dataclass(frozen=True)
+class VanDerPol:
+    """The van der Pol cycle's numbers: Euler's exponents on the dense steps and the sweep."""
+
+    lam: np.ndarray  # Euler's exponents on cfg["vdp_dense"]
+    finite: np.ndarray  # whether each dense member stayed finite
+    points: list  # one Diagnosis per cfg["vdp_dts"]
+    lam_phys: np.ndarray  # the physical spectrum of the cycle
+
+
+def measure_damped(cfg: dict, progress) -> Damped:
+    """Diagnose Euler on the damped oscillator at HEADLINE_DT and along cfg["osc_dts"], and
+    bracket the step where Euler's lambda_1 turns positive."""
+    osc_kw = dict(
+        loss=LOSS, horizons=cfg["osc_horizons"], members=cfg["members"], lyapunov_time=cfg["lyapunov_time"], k=2
+    )
     progress(f"damped oscillator, Euler dt = {HEADLINE_DT}", 0, 1)
     main = diagnose_system(damped_oscillator(omega=OMEGA, zeta=ZETA, dt=HEADLINE_DT), **osc_kw)
     osc_dts = cfg["osc_dts"]
@@ -302,15 +227,24 @@ def run(*, fast: bool = False, progress=None):
         lo,
         hi,
     )
-    h_found = 0.5 * (lo + hi)
     main = dataclasses.replace(
         main,
         recommendations=step_advice(
             main.recommendations, dt=HEADLINE_DT, threshold=(lo, hi), t_max=float(np.max(main.gradient.horizons))
         ),
     )
+    return Damped(main, osc_points, lam_osc, analytic, mu, lo, hi)
 
-    # ---- van der Pol
+
+def measure_van_der_pol(cfg: dict, progress) -> VanDerPol:
+    """Euler's exponents of the van der Pol cycle on the dense steps, and diagnoses along cfg["vdp_dts"]."""
+    vdp_kw = dict(
+        loss=LOSS,
+        horizons=cfg["vdp_horizons"],
+        members=cfg["vdp_members"],
+        lyapunov_time=cfg["vdp_lyapunov_time"],
+        k=2,
+    )
     progress("van der Pol step sweep", 1, 2)
     lam_vdp, fin_vdp = euler_exponents(
         van_der_pol_vector_field, [2.0, 0.0], {"mu": 1.0}, cfg["vdp_dense"], transient_time=50.0, time=cfg["dense_time"]
@@ -323,8 +257,13 @@ def run(*, fast: bool = False, progress=None):
         "van der Pol dt",
     )
     lam_phys_vdp = np.asarray(vdp_points[0].lambda_physical.exponents)
+    return VanDerPol(lam_vdp, fin_vdp, vdp_points, lam_phys_vdp)
 
-    # ---- findings
+
+def _findings(cfg: dict, osc: Damped, vdp: VanDerPol) -> list[str]:
+    main, lo, hi, mu = osc.main, osc.lo, osc.hi, osc.mu
+    osc_dts, osc_points = cfg["osc_dts"], osc.points
+    lam_vdp, fin_vdp, vdp_dts, vdp_points, lam_phys_vdp = vdp.lam, vdp.finite, cfg["vdp_dts"], vdp.points, vdp.lam_phys
     lp, up_ = lam1(main)
     ln_main = float(main.lambda_numerical.exponents[0])
     exact_main = float(np.log(np.abs(1.0 + HEADLINE_DT * mu)).max() / HEADLINE_DT)
@@ -366,8 +305,14 @@ def run(*, fast: bool = False, progress=None):
             f"Van der Pol at dt = {h:g}: {d.verdict}, causes {', '.join(d.causes) or 'none'}; Euler's lambda_1 "
             f"{float(d.lambda_numerical.exponents[0]):+.3f}, gradient rate {d.gradient_rate:+.3f}."
         )
+    return findings
 
-    sections = [
+
+def _sections(cfg: dict, osc: Damped, vdp: VanDerPol) -> list[Section]:
+    main, osc_dts, osc_points, vdp_dts, vdp_points = osc.main, cfg["osc_dts"], osc.points, cfg["vdp_dts"], vdp.points
+    hs = np.asarray(cfg["osc_dense"])
+    h_found = 0.5 * (osc.lo + osc.hi)
+    return [
         Section(
             title="Damped oscillator: where explicit Euler starts to explode",
             text=(
@@ -377,7 +322,7 @@ def run(*, fast: bool = False, progress=None):
                 f"(gradient of x(T) with respect to the initial state, horizons {cfg['osc_horizons'][0]:g} to "
                 f"{cfg['osc_horizons'][-1]:g}) at dt = {', '.join(fmt(h, 3) for h in [*osc_dts, HEADLINE_DT])}."
             ),
-            figures=(_osc_figure(cfg, lam_osc[:, 0], analytic, osc_dts, [main, *osc_points], h_found),),
+            figures=(_osc_figure(cfg, osc.lam[:, 0], osc.analytic, osc_dts, [main, *osc_points], h_found),),
             tables=(
                 verdict_table(
                     "Damped oscillator: verdict at each Euler step", "dt", [HEADLINE_DT, *osc_dts], [main, *osc_points]
@@ -392,10 +337,18 @@ def run(*, fast: bool = False, progress=None):
                 f"on {len(cfg['vdp_dense'])} steps, and diagnoses (horizons {cfg['vdp_horizons'][0]:g} to "
                 f"{cfg['vdp_horizons'][-1]:g}) at dt = {', '.join(fmt(h, 3) for h in vdp_dts)}."
             ),
-            figures=(_vdp_figure(cfg, lam_vdp, fin_vdp, vdp_dts, vdp_points, lam_phys_vdp),),
+            figures=(_vdp_figure(cfg, vdp.lam, vdp.finite, vdp_dts, vdp_points, vdp.lam_phys),),
             tables=(verdict_table("Van der Pol: verdict at each Euler step", "dt", vdp_dts, vdp_points),),
         ),
     ]
+
+
+def narrate(cfg: dict, osc: Damped, vdp: VanDerPol, *, fast: bool) -> Study:
+    """The study's sections, summary and findings from the measured numbers."""
+    main, lo, hi = osc.main, osc.lo, osc.hi
+    osc_dts, osc_points, vdp_dts, vdp_points = cfg["osc_dts"], osc.points, cfg["vdp_dts"], vdp.points
+    ln_main = float(main.lambda_numerical.exponents[0])
+    h_found = 0.5 * (lo + hi)
     summary = (
         f"A damped oscillator (exponent -1) integrated with explicit Euler at dt = {HEADLINE_DT:g} has a numerical "
         f"exponent {ln_main:.2f} and a gradient that grows at {main.gradient_rate:.2f} per time unit: verdict "
@@ -408,8 +361,8 @@ def run(*, fast: bool = False, progress=None):
         "Damped and van der Pol oscillators: explicit Euler as the only source of explosion",
         summary,
         main,
-        sections,
-        findings,
+        _sections(cfg, osc, vdp),
+        _findings(cfg, osc, vdp),
         fast=fast,
         config={
             "omega": OMEGA,
@@ -428,6 +381,14 @@ def run(*, fast: bool = False, progress=None):
             **{f"van der Pol dt={fmt(h, 3)}": d for h, d in zip(vdp_dts, vdp_points)},
         },
     )
+
+
+@float64_scope
+def run(*, fast: bool = False, progress=None) -> Study:
+    progress = progress or no_progress
+    cfg = _settings(fast)
+    osc = measure_damped(cfg, progress)
+    return narrate(cfg, osc, measure_van_der_pol(cfg, progress), fast=fast)
 
 
 SPEC = StudySpec(

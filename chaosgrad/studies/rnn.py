@@ -17,10 +17,13 @@ chaos needs a larger gain. The study sweeps the gain for all three at the same h
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import jax.numpy as jnp
 import numpy as np
 
-from chaosgrad._results.study import Figure, Section, Series, Table
+from chaosgrad._diagnosis.types import Diagnosis
+from chaosgrad._results.study import Figure, Section, Series, Study, Table
 from chaosgrad._runtime.precision import float64_scope
 from chaosgrad.studies import StudySpec
 from chaosgrad.studies._common import (
@@ -165,10 +168,18 @@ def _memory_table(points: dict, gains: dict) -> Table:
     )
 
 
-@float64_scope
-def run(*, fast: bool = False, progress=None):
-    progress = progress or no_progress
-    cfg = _settings(fast)
+@dataclass(frozen=True)
+class Measured:
+    """What :func:`measure` computes and :func:`narrate` reports."""
+
+    main: Diagnosis  # the tanh network at HEADLINE_GAIN
+    points: dict  # network name -> one Diagnosis per gain in cfg["gains"][name]
+    samples: dict  # step -> activations of the headline network over 16 random starts
+
+
+def measure(cfg: dict, fast: bool, progress) -> Measured:
+    """Diagnose the headline tanh network, sweep the gain of all three networks, and sample
+    the headline network's activations at four steps."""
     n, members, lyap_time, horizons, gains = (
         cfg["n"],
         cfg["members"],
@@ -189,7 +200,16 @@ def run(*, fast: bool = False, progress=None):
             progress,
             f"{name} gain g",
         )
+    headline = tanh_rnn(n=n, g=HEADLINE_GAIN)
+    T = int(horizons[-1])
+    keep = sorted({1, max(1, T // 4), max(1, T // 2), T})
+    starts = jnp.tanh(jnp.asarray(np.random.default_rng(3).standard_normal((16, n))))
+    samples = activation_samples(headline.simulator, starts, headline.args, keep)
+    return Measured(main, points, samples)
 
+
+def _findings(cfg: dict, m: Measured) -> list[str]:
+    n, gains, main, points = cfg["n"], cfg["gains"], m.main, m.points
     tanh_gains, tanh_points = gains["tanh"], points["tanh"]
     lp, up = lam1(main)
     findings = [
@@ -255,7 +275,19 @@ def run(*, fast: bool = False, progress=None):
             f"At g = {HEADLINE_GAIN:g} useful backpropagation windows are about ln 2 / lambda_1 = "
             f"{main.truncation_horizon:.1f} steps (truncated BPTT)."
         )
+    return findings
 
+
+def _sections(cfg: dict, m: Measured) -> list[Section]:
+    n, members, horizons, gains, main, points = (
+        cfg["n"],
+        cfg["members"],
+        cfg["horizons"],
+        cfg["gains"],
+        m.main,
+        m.points,
+    )
+    tanh_gains, tanh_points = gains["tanh"], points["tanh"]
     sweep_section = Section(
         title="Gain sweep of the tanh network across the onset of chaos",
         text=(
@@ -292,11 +324,6 @@ def run(*, fast: bool = False, progress=None):
         figures=(_rate_figure_gated(points, gains), _memory_figure(points, gains)),
         tables=(_memory_table(points, gains),),
     )
-    headline = tanh_rnn(n=n, g=HEADLINE_GAIN)
-    T = int(horizons[-1])
-    keep = sorted({1, max(1, T // 4), max(1, T // 2), T})
-    starts = jnp.tanh(jnp.asarray(np.random.default_rng(3).standard_normal((16, n))))
-    samples = activation_samples(headline.simulator, starts, headline.args, keep)
     layer_section = Section(
         title="Step-wise gradient scale and activations",
         text=(
@@ -306,10 +333,18 @@ def run(*, fast: bool = False, progress=None):
         figures=(
             layerwise_gradient_figure({f"tanh, g = {HEADLINE_GAIN:g}": main.gradient}, unit="step"),
             activation_histogram_figure(
-                {f"step {k}": v for k, v in samples.items()}, title="Activations of the headline network"
+                {f"step {k}": v for k, v in m.samples.items()}, title="Activations of the headline network"
             ),
         ),
     )
+    return [sweep_section, gated_section, layer_section]
+
+
+def narrate(cfg: dict, m: Measured, *, fast: bool) -> Study:
+    """The study's sections, summary and findings from the numbers :func:`measure` returned."""
+    n, gains, main, points = cfg["n"], cfg["gains"], m.main, m.points
+    tanh_gains, tanh_points = gains["tanh"], points["tanh"]
+    lp = lam1(main)[0]
     summary = (
         f"A random tanh RNN (N = {n}) at g = {HEADLINE_GAIN:g} is {main.physics} (lambda_1 = {lp:.3f} per step) and "
         f"its gradient with respect to the initial state explodes at {main.gradient_rate:.3f} per step: verdict "
@@ -326,19 +361,25 @@ def run(*, fast: bool = False, progress=None):
         "Chaotic recurrent networks: gradients through the onset of chaos",
         summary,
         main,
-        [sweep_section, gated_section, layer_section],
-        findings,
+        _sections(cfg, m),
+        _findings(cfg, m),
         fast=fast,
         config={
             "n": n,
-            "members": members,
-            "lyapunov_time": lyap_time,
-            "horizons": [float(h) for h in horizons],
+            "members": cfg["members"],
+            "lyapunov_time": cfg["lyapunov_time"],
+            "horizons": [float(h) for h in cfg["horizons"]],
             "gains": {k: [float(v) for v in vs] for k, vs in gains.items()},
             "headline_gain": HEADLINE_GAIN,
         },
         extra=extra,
     )
+
+
+@float64_scope
+def run(*, fast: bool = False, progress=None) -> Study:
+    cfg = _settings(fast)
+    return narrate(cfg, measure(cfg, fast, progress or no_progress), fast=fast)
 
 
 SPEC = StudySpec(

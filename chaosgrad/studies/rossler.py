@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from chaosgrad._diagnosis.types import Diagnosis
 from chaosgrad._gradients.growth import gradient_growth
 from chaosgrad._gradients.losses import FinalStateLoss
-from chaosgrad._results.study import Figure, Section, Series, Table
+from chaosgrad._results.study import Figure, Section, Series, Study, Table
 from chaosgrad._runtime.precision import float64_scope
 from chaosgrad.studies import StudySpec
 from chaosgrad.studies._common import diagnose_system, lam1, make_study, no_progress
@@ -75,10 +76,9 @@ def _first_from_which(rows, ok) -> float | None:
     return first
 
 
-@float64_scope
-def run(*, fast: bool = False, progress=None):
-    progress = progress or no_progress
-    cfg = _settings(fast)
+def measure(cfg: dict, progress) -> tuple[Diagnosis, list]:
+    """The diagnosis over cfg["horizons"], and the rate against the longest horizon
+    (:func:`horizon_sweep` over cfg["windows"])."""
     loss = FinalStateLoss(lambda y: y[0], name="final x(T)")
     system = rossler(dt=cfg["dt"])
     progress("diagnosis", 0, 1)
@@ -90,17 +90,28 @@ def run(*, fast: bool = False, progress=None):
         lyapunov_time=cfg["lyapunov_time"],
         k=3,
     )
-    lp, up = lam1(main)
-    rows = horizon_sweep(system, loss, cfg["windows"], members=cfg["members"], progress=progress)
-    T = np.array([r[0] for r in rows])
-    rate = np.array([r[1] for r in rows])
-    lo = np.array([r[2] for r in rows])
-    hi = np.array([r[3] for r in rows])
-    excl0 = _first_from_which(rows, lambda r: r[2] > 0)
-    # "Measured": the interval excludes 0 and contains lambda_1 (to within its own 95%
-    # interval), for this T and every longer one.
-    measured = _first_from_which(rows, lambda r: r[2] > 0 and r[2] - up <= lp <= r[3] + up)
+    return main, horizon_sweep(system, loss, cfg["windows"], members=cfg["members"], progress=progress)
 
+
+def _onsets(main: Diagnosis, rows) -> tuple[float | None, float | None]:
+    """The T from which the interval excludes 0, and from which the rate is "measured": the
+    interval excludes 0 and contains lambda_1 (to within its own 95% interval), for this T
+    and every longer one."""
+    lp, up = lam1(main)
+    excl0 = _first_from_which(rows, lambda r: r[2] > 0)
+    measured = _first_from_which(rows, lambda r: r[2] > 0 and r[2] - up <= lp <= r[3] + up)
+    return excl0, measured
+
+
+def _columns(rows) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(T, rate, low, high) of :func:`horizon_sweep`'s rows as arrays."""
+    return tuple(np.array([r[i] for r in rows]) for i in range(4))
+
+
+def _findings(main: Diagnosis, rows, *, fast: bool) -> list[str]:
+    lp, up = lam1(main)
+    T, _, lo, hi = _columns(rows)
+    excl0, measured = _onsets(main, rows)
     findings = [
         f"Verdict {main.verdict} ({main.physics}): lambda_1 = {lp:.4f} ± {up:.4f} (literature {LITERATURE_LAMBDA1}, "
         f"Sprott 2003); over horizons up to T = {T[-1]:g} the gradient grows at {main.gradient_rate:.4f} "
@@ -132,7 +143,13 @@ def run(*, fast: bool = False, progress=None):
     )
     if fast:
         findings.append("Fast mode: Tsit5 at dt = 0.05 (the zoo default is 0.01), horizons up to T = 640.")
+    return findings
 
+
+def _section(cfg: dict, main: Diagnosis, rows) -> Section:
+    lp = lam1(main)[0]
+    T, rate, lo, hi = _columns(rows)
+    excl0, measured = _onsets(main, rows)
     table = Table(
         title="Gradient rate against the longest horizon",
         caption=(
@@ -171,7 +188,7 @@ def run(*, fast: bool = False, progress=None):
             Series("zero", np.zeros(1), np.zeros(1), style="hline"),
         ),
     )
-    section = Section(
+    return Section(
         title="How long a horizon the rate needs",
         text=(
             f"For each longest horizon T, the growth rate of the gradient over nine horizons from T/16 to T "
@@ -182,6 +199,13 @@ def run(*, fast: bool = False, progress=None):
         figures=(figure,),
         tables=(table,),
     )
+
+
+def narrate(cfg: dict, main: Diagnosis, rows, *, fast: bool) -> Study:
+    """The study's section, summary and findings from the numbers :func:`measure` returned."""
+    lp = lam1(main)[0]
+    T, _, lo, hi = _columns(rows)
+    measured = _onsets(main, rows)[1]
     summary = (
         f"The Rössler attractor is {main.physics} with lambda_1 = {lp:.4f} (literature {LITERATURE_LAMBDA1}): verdict "
         f"{main.verdict}. Because lambda_1 is small, a short horizon holds few e-foldings and the rate's interval is "
@@ -198,8 +222,8 @@ def run(*, fast: bool = False, progress=None):
         "Rössler: how long a horizon slow chaos needs",
         summary,
         main,
-        [section],
-        findings,
+        [_section(cfg, main, rows)],
+        _findings(main, rows, fast=fast),
         fast=fast,
         config={
             "dt": cfg["dt"],
@@ -209,6 +233,12 @@ def run(*, fast: bool = False, progress=None):
             "window_rates": [[float(v) for v in row] for row in rows],
         },
     )
+
+
+@float64_scope
+def run(*, fast: bool = False, progress=None) -> Study:
+    cfg = _settings(fast)
+    return narrate(cfg, *measure(cfg, progress or no_progress), fast=fast)
 
 
 SPEC = StudySpec(
