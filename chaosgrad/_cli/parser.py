@@ -33,7 +33,7 @@ class _Parser(argparse.ArgumentParser):
     def _sub_command_parser(self, ns) -> argparse.ArgumentParser:
         for action in self._actions:
             if isinstance(action, argparse._SubParsersAction):
-                return action.choices.get(getattr(ns, action.dest, None), self)
+                return action.choices.get(getattr(ns, action.dest, None) or "", self)
         return self
 
 

@@ -197,7 +197,7 @@ def build(study, *, dpi: int = 150, scale: float = 1.0, figures: bool = True) ->
     d = study.diagnosis
     verdict_text, tone = headline(d)
     figs = []
-    warnings = []
+    warnings: list[str] = []
     from chaosgrad.report import _figures, _plot  # matplotlib itself is imported only when drawing
 
     omitted = []

@@ -150,7 +150,7 @@ def _horizon_rows(d: Diagnosis, add) -> None:
         else "No growth rate was measured, and no horizon was seen where at least half of the gradients turn "
         "non-finite with a finite forward state.",
         "warn"
-        if is_finite(d.overflow_horizon) and float(d.overflow_horizon) <= float(np.max(g.horizons, initial=0))
+        if is_finite(d.overflow_horizon) and float(d.overflow_horizon) <= float(np.max(g.horizons, initial=0))  # type: ignore[arg-type]  # finite: not None
         else "",
     )
     tiny_s = f" ({fmt(limits[1], 3)})" if limits else ""
@@ -244,8 +244,8 @@ def _shown_in(label: str, tables) -> bool:
     label = str(label)
     name, _, value = label.partition("=")
     # "van der Pol dt=0.05": the column "dt" of a table whose title names "van der Pol"
-    *prefix, name = name.split() or [""]
-    prefix = " ".join(prefix).lower()
+    *words, name = name.split() or [""]
+    prefix = " ".join(words).lower()
     for t in tables:
         columns = [str(c).strip() for c in (t.columns or ())]
         for_this = not prefix or prefix in str(t.title).lower()

@@ -75,7 +75,7 @@ def skid_env(n_frames: int = 2):
     base = import_optional("brax.envs.base", "contact study's Brax")
     mjcf = import_optional("brax.io.mjcf", "contact study's Brax")
 
-    class Skid(base.PipelineEnv):
+    class Skid(base.PipelineEnv):  # type: ignore[name-defined]  # brax is imported when the study runs
         def __init__(self):
             super().__init__(sys=mjcf.loads(SKID_XML), backend=BACKEND, n_frames=n_frames)
 

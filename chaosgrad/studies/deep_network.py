@@ -536,7 +536,7 @@ def run(*, fast: bool = False, progress=None):
         "isometry, ReLU is critical with He weights, and residual connections keep the smallest singular values "
         "away from zero."
     )
-    extra = {}
+    extra: dict[str, Any] = {}
     return make_study(
         "deep_network",
         "Deep networks read layer by layer",

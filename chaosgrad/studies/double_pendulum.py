@@ -33,6 +33,7 @@ from chaosgrad.studies import StudySpec
 from chaosgrad.studies._common import diagnose_system, lam1, make_study, no_progress
 from chaosgrad.zoo import double_pendulum, double_pendulum_energy
 from chaosgrad.zoo._flows import double_pendulum_vector_field
+from chaosgrad.zoo._system import System
 
 DT = 0.02
 E_REST = -(1.0 + 1.0) * 9.8 * 1.0 - 1.0 * 9.8 * 1.0  # both links hanging down: -(m1 + m2) g l1 - m2 g l2
@@ -92,8 +93,8 @@ class Measured:
 
     main: Diagnosis  # implicit midpoint
     other: Diagnosis  # Heun
-    midpoint: object  # the two zoo systems, for their initial energies
-    heun: object
+    midpoint: System  # the two zoo systems, for their initial energies
+    heun: System
     reference_dt: float  # the step of the reference both diagnoses share
     energy: dict  # integrator ("midpoint", "heun") -> (times, energy error)
 
@@ -113,6 +114,7 @@ def measure(cfg: dict, fast: bool, progress) -> Measured:
     reference = (
         midpoint.reference if not fast else ODESimulator(double_pendulum_vector_field, solver=diffrax.Dopri8(), dt=DT)
     )
+    assert reference is not None  # the zoo's double pendulum always has one
     kw["reference"] = reference
     progress("implicit midpoint", 0, 3)
     main = diagnose_system(midpoint, **kw)

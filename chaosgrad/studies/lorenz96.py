@@ -26,8 +26,9 @@ from chaosgrad._diagnosis.types import Diagnosis
 from chaosgrad._gradients.losses import FinalStateLoss
 from chaosgrad._results.study import Figure, Section, Series, Study, Table
 from chaosgrad._runtime.precision import float64_scope
-from chaosgrad._spectra.lyapunov import kaplan_yorke_dimension, lyapunov_spectrum
+from chaosgrad._spectra.lyapunov import lyapunov_spectrum
 from chaosgrad._spectra.reference import exponent_uncertainty
+from chaosgrad._spectra.result import LyapunovResult
 from chaosgrad.studies import StudySpec
 from chaosgrad.studies._common import (
     diagnose_system,
@@ -120,14 +121,14 @@ class Measured:
     """What :func:`measure` computes and :func:`narrate` reports."""
 
     main: Diagnosis  # at F = 8
-    full: object  # the user's map's full spectrum at F = 8 (a lyapunov_spectrum result)
+    full: LyapunovResult  # the user's map's full spectrum at F = 8
     points: list  # one Diagnosis per forcing in cfg["forcings"]
 
-    def counts(self) -> tuple[float, int, int]:
+    def counts(self) -> tuple[float | None, int, int]:
         """Kaplan–Yorke dimension, positive exponents, and those positive beyond their 95%
         interval (the flow's zero exponent may come out slightly above zero; the smallest
         positive one, about 0.05, needs a long run to be told from it)."""
-        ky = kaplan_yorke_dimension(self.full.exponents)
+        ky = self.full.kaplan_yorke  # None when the spectrum is not finite
         n_pos = int((self.full.exponents > 0).sum())
         n_sig = int((self.full.exponents - self.full.uncertainty > 0).sum())
         return ky, n_pos, n_sig

@@ -194,12 +194,11 @@ def measure(cfg: dict, fast: bool, progress) -> Measured:
 
     points = {}
     for name, factory in NETWORKS.items():
-        points[name] = sweep(
-            gains[name],
-            lambda g_val, f=factory: diagnose_system(f(n=n, g=float(g_val)), k=1, **common),
-            progress,
-            f"{name} gain g",
-        )
+
+        def at_gain(g_val, f=factory):
+            return diagnose_system(f(n=n, g=float(g_val)), k=1, **common)
+
+        points[name] = sweep(gains[name], at_gain, progress, f"{name} gain g")
     headline = tanh_rnn(n=n, g=HEADLINE_GAIN)
     T = int(horizons[-1])
     keep = sorted({1, max(1, T // 4), max(1, T // 2), T})

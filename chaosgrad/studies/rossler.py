@@ -105,7 +105,8 @@ def _onsets(main: Diagnosis, rows) -> tuple[float | None, float | None]:
 
 def _columns(rows) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(T, rate, low, high) of :func:`horizon_sweep`'s rows as arrays."""
-    return tuple(np.array([r[i] for r in rows]) for i in range(4))
+    t, rate, low, high = (np.array([r[i] for r in rows]) for i in range(4))
+    return t, rate, low, high
 
 
 def _findings(main: Diagnosis, rows, *, fast: bool) -> list[str]:
