@@ -6,7 +6,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.chaosgrad-installed
 
-.PHONY: demo test test-fast test-long lint systems bench clean
+.PHONY: demo test test-fast test-studies test-long lint systems bench clean
 LINTED := chaosgrad tests benchmarks systems
 
 $(STAMP): pyproject.toml
@@ -18,11 +18,16 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(PY) systems/lorenz63.py
 
+# The tiers are set in tests/conftest.py: `studies` (end-to-end runs of minutes) and
+# `slow` (seconds to a minute each). CI runs `make test` and `make test-studies`.
 test: $(STAMP)
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -m "not studies"
 
 test-fast: $(STAMP)
-	$(PY) -m pytest -q -m "not slow"
+	$(PY) -m pytest -q -m "not slow and not studies"
+
+test-studies: $(STAMP)
+	$(PY) -m pytest -q -m studies
 
 test-long: $(STAMP)
 	HYPOTHESIS_PROFILE=long $(PY) -m pytest -q

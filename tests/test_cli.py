@@ -773,6 +773,7 @@ def test_a_step_that_raises_part_way_leaves_the_old_report(registry, capsys, tmp
     assert after == before  # nothing half-written, the old report intact
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fault", ["disk full", "read-only"])
 def test_a_write_that_fails_at_each_file_keeps_the_old_report(registry, capsys, tmp_path, monkeypatch, fault):
     from chaosgrad.report import _atomic
