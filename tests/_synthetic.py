@@ -25,9 +25,9 @@ from chaosgrad import (
     Series,
     Study,
     Table,
-    kaplan_yorke_dimension,
 )
 from chaosgrad._gradients.laws import fit_growth_law
+from chaosgrad._spectra.result import _dimension as kaplan_yorke_or_none
 from chaosgrad.studies import StudySpec
 
 LORENZ_LITERATURE = {
@@ -90,7 +90,7 @@ def make_lyapunov(
         history=history,
         finite_time_exponents=ftle,
         valid_intervals=valid,
-        kaplan_yorke=kaplan_yorke_dimension(exps),
+        kaplan_yorke=kaplan_yorke_or_none(exps),  # None for a non-finite spectrum, as a measured result
         status=status,
         first_nonfinite_interval=first_bad,
         nonfinite_quantity=quantity,

@@ -28,7 +28,6 @@ from typing import ClassVar
 
 import numpy as np
 
-from chaosgrad._checks import check_exponents
 from chaosgrad._results.serialize import Result
 from chaosgrad._student_t import t_quantile
 
@@ -138,6 +137,8 @@ def kaplan_yorke_dimension(exponents) -> float | None:
     exactly, included); NaN or ``+inf`` is refused: a measured spectrum that became
     non-finite reports ``kaplan_yorke = None`` in its result instead.
     """
+    from chaosgrad._checks import check_exponents  # here: reading a results file never imports JAX
+
     return _dimension(check_exponents("exponents", exponents))
 
 
