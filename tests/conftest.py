@@ -28,11 +28,11 @@ STUDIES_FILES = {
     "test_envs.py",  # gymnax and Brax environments compiled and diagnosed
     "test_soak_faults.py",  # reports rendered under seeded kills
     "test_distributed.py",  # two processes
+    "test_ablation_conformance.py",  # each ablation against diffrax and jax.grad on real solvers
 }
 STUDIES_TESTS = {"test_nonsmooth.py::test_contact_study_brax_part_concludes_from_its_numbers"}
 SLOW_FILES = {
     "test_conformance.py",  # every simulator contract rule on every bundled simulator
-    "test_ablation_conformance.py",  # ablations against diffrax and jax.grad
     "test_verdict_benchmark.py",  # the verdict benchmark's cases
 }
 

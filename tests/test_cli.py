@@ -157,6 +157,7 @@ def test_analyze_all_runs_every_system_and_reports_the_worst(registry, capsys, t
     assert _run(["analyze", "all", "--format", "json", "--out", "rep", *FAST], capsys)[0] == 1  # f16 is partial
 
 
+@pytest.mark.slow
 def test_report_rebuilds_from_json_without_recomputing(registry, capsys, tmp_path):
     module = registry("counted", "return syn.lorenz_study()")
     assert _run(["analyze", "counted", "--format", "json", "--out", "rep", *FAST], capsys)[0] == 0

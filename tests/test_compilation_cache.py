@@ -185,6 +185,7 @@ print("done")
 """
 
 
+@pytest.mark.slow
 def test_cut_short_cache_entries_are_removed_once_and_written_again(tmp_path):
     folder = tmp_path / "cache"
     env = dict(os.environ, **{ENV: str(folder)})

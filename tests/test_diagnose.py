@@ -124,6 +124,7 @@ def test_explicit_euler_at_small_step_is_not_an_explosion():
     assert d.gradient_rate < 0
 
 
+@pytest.mark.slow
 def test_float16_lorenz_overflows_from_precision():
     sim = cg.ODESimulator(lorenz, solver=cg.RK4(), dt=0.01, dtype="float16")
     d = cg.diagnose(sim, jnp.array([1.0, 1.0, 1.0]), LORENZ, members=6, lyapunov_time=50.0)

@@ -146,6 +146,7 @@ def test_state_with_integer_leaves():
     assert abs(g.rate) < np.log(2) / 9
 
 
+@pytest.mark.slow
 def test_adaptive_step_simulator_is_differentiated_through_its_solves():
     import diffrax
 
@@ -189,6 +190,7 @@ def test_a_reverse_solve_that_cannot_get_back_is_non_finite_not_a_partial_gradie
     assert "did not get back to t = 0" in g_back.method
 
 
+@pytest.mark.slow
 def test_a_bounded_backsolve_fails_member_by_member_not_the_batch():
     """Two members of one vmapped gradient through an adaptive BacksolveAdjoint: the
     first one's reverse solve needs about 1000 steps, the second one's (its state and
@@ -276,6 +278,7 @@ def test_a_settling_time_average_keeps_its_own_rate():
     assert 0 < g.rate < 0.1 * algebraic_rate(N)
 
 
+@pytest.mark.slow
 @pytest.mark.user_process
 def test_a_weakly_typed_float32_parameter_through_a_backsolve_adjoint():
     # jnp.array(0.3) in a default (float32) process is weakly typed; in chaosgrad's

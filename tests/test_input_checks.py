@@ -191,6 +191,7 @@ finally:
 """
 
 
+@pytest.mark.slow
 def test_an_error_in_diagnose_leaves_no_background_compilation_behind(tmp_path):
     """A daemon thread still inside XLA when the interpreter exits aborts it (exit 134,
     "FATAL: exception not rethrown"): the error must reach the caller with none running."""

@@ -642,6 +642,7 @@ def test_an_early_started_chromium_that_hangs_is_killed_with_its_helpers(tmp_pat
     assert not (tmp_path / "r.pdf").exists()
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(sys.platform == "win32", reason="process groups are POSIX")
 def test_a_chromium_that_exits_at_once_falls_back_to_matplotlib(tmp_path, monkeypatch):
     """A browser that exits without printing (here before reading a command) while a
