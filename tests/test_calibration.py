@@ -27,6 +27,7 @@ def test_exponent_interval_covers_the_exact_exponent_at_its_stated_level(interva
     assert 0.90 <= r["coverage"] <= 0.99, r
 
 
+@pytest.mark.slow
 def test_a_coboundary_and_a_deterministic_curve_are_covered_conservatively():
     # The logistic map's sum of ln|f'| telescopes (conjugacy to the tent map): its error is
     # O(1/n) while batch means see O(1/sqrt n) scatter, so its intervals over-cover.

@@ -89,6 +89,7 @@ def test_list(registry, capsys):
     assert lines[3] == "" and lines[4].startswith("times: ")
 
 
+@pytest.mark.slow
 def test_analyze_writes_every_file_and_the_index(registry, capsys, tmp_path):
     code, out, err = _run(["analyze", "synthetic-lorenz", "--fast", "--out", "rep", "--dpi", "40"], capsys)
     assert code == 0
@@ -454,6 +455,7 @@ def test_failure_mid_render_leaves_nothing_behind(registry, capsys, tmp_path, mo
     assert _files(tmp_path / "rep") == []  # no report, no temporary file, no index, no folder
 
 
+@pytest.mark.slow
 def test_failed_rerender_keeps_the_previous_report(registry, capsys, tmp_path, monkeypatch):
     assert _run(["analyze", "synthetic-lorenz", "--format", "html,json", "--out", "rep", *FAST], capsys)[0] == 0
     snapshot = {p: (tmp_path / "rep" / p).read_bytes() for p in _files(tmp_path / "rep") if "." in p}
@@ -752,6 +754,7 @@ FAULTY = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fault_at", [2, 3, 5, 8])
 def test_a_step_that_raises_part_way_leaves_the_old_report(registry, capsys, tmp_path, fault_at):
     Path("faulty.py").write_text(FAULTY.replace("FAULT_AT", "10**9"))
@@ -823,6 +826,7 @@ def test_a_write_that_fails_at_each_file_keeps_the_old_report(registry, capsys, 
         assert not [p for p in _files(tmp_path / "rep") if ".tmp" in p]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("version", ["0.0.1", "9.9.9"])
 def test_report_says_when_the_file_is_from_another_version(registry, capsys, tmp_path, version):
     data = json.loads(syn.lorenz_diagnosis().to_json())

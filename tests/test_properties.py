@@ -152,6 +152,7 @@ def test_malformed_results_json_is_refused_by_name(text, tmp_path_factory):
     horizons=valid_horizons,
     members=st.integers(1, 4),
 )
+@pytest.mark.slow
 def test_valid_inputs_give_the_exact_rates(y0, time, seed, dtype, horizons, members):
     """Only valid inputs: the results themselves are checked against ln 0.5."""
     test_lyapunov_spectrum_input_or_truthful_status.hypothesis.inner_test(y0, time, None, seed, dtype)

@@ -66,6 +66,7 @@ def test_the_layout_is_chosen_by_the_simulator_and_the_block_length():
 
 # With respect to a parameter, tests/test_gradients.py::test_all_horizons_match_separate_gradients
 # checks the same sweep through the public API.
+@pytest.mark.slow
 @pytest.mark.parametrize("wrt,loss", [("y0", LinearReadout()), ("y0", TimeAveragedLoss(lambda y: y[2]))])
 def test_one_program_serves_two_plans_with_the_gradients_of_evolve(wrt, loss):
     sim = cg.ODESimulator(lorenz, dt=0.01, solver=cg.RK4())
