@@ -596,6 +596,7 @@ EVERY_CODE = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("code", sorted(EVERY_CODE))
 def test_every_exit_code_of_the_table_is_provoked(registry, capsys, tmp_path, code):
     assert sorted(EVERY_CODE) == sorted(cli.EXIT_MEANINGS)  # the table and this test list the same codes

@@ -662,6 +662,7 @@ def test_a_chromium_that_exits_at_once_falls_back_to_matplotlib(tmp_path, monkey
         report.render(syn.float16_study(), tmp_path / "x", ("pdf",), dpi=DPI, pdf_engine="chromium")
 
 
+@pytest.mark.slow
 @needs_poppler
 @needs_chromium
 def test_the_early_printer_prints_what_the_one_shot_print_prints(out, tmp_path):

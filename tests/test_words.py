@@ -254,6 +254,7 @@ def _check_caption(caption: str, fig, where: str) -> None:
         assert c in colours, f"{where}: the caption names {c}, which the figure does not draw: {caption}"
 
 
+@pytest.mark.slow
 @given(d=diagnoses())
 def test_every_sentence_follows_the_numbers(d):
     texts = _texts(d)
