@@ -131,56 +131,6 @@ def check_literature(literature) -> None:
         raise bad_argument("literature", f"source {literature['source']!r} is not a string", fix)
 
 
-def _checked(
-    simulator,
-    y0,
-    args,
-    *,
-    loss,
-    horizons,
-    wrt,
-    reference,
-    members,
-    transient,
-    lyapunov_time,
-    k,
-    causes,
-    seed,
-    literature=None,
-):
-    """Every argument of :func:`diagnose`, checked before anything is computed."""
-    simulator, y0, args, seed = checked_inputs(simulator, y0, args, seed)
-    sel = resolve_wrt(wrt, args)
-    loss = as_loss(loss)
-    if reference is not None:
-        reference = check_reference(reference, y0, args)
-    members = as_members(members, y0)
-    check_time("transient", transient, allow_none=True, example="10.0")
-    if (
-        lyapunov_time is not None
-        and not isinstance(lyapunov_time, UntilConverged)
-        and (not isinstance(lyapunov_time, (int, float)) or not 0 < lyapunov_time < math.inf)
-    ):
-        raise bad_argument(
-            "lyapunov_time", f"{lyapunov_time!r} is not a positive time", "pass e.g. 100.0, or UntilConverged()"
-        )
-    if isinstance(lyapunov_time, (int, float)):
-        fixed_time_intervals("lyapunov_time", lyapunov_time, simulator.dt, default_interval_steps(simulator.dt))
-    check_literature(literature)
-    causes = check_causes(causes)
-    check_step_shapes(simulator, y0, args)
-    check_closed_tangent(simulator, y0, args)
-    check_scalar_loss(loss, y0)
-    plan = plan_horizons(horizons, simulator.dt) if horizons is not None else None
-    check_diagnosis_in_episode(
-        simulator, y0, plan=plan, transient=transient, lyapunov_time=lyapunov_time, source=members, seed=seed
-    )
-    n = simulator.tangent_space(y0)[0].dim
-    if k is not None and (not isinstance(k, (int, np.integer)) or not 1 <= k <= n):
-        raise bad_argument("k", f"{k!r} is not between 1 and the state dimension {n}", f"pass 1 <= k <= {n}")
-    return simulator, y0, args, sel, loss, reference, causes, plan, n, members
-
-
 def check_diagnosis(
     simulator,
     y0,
@@ -212,22 +162,35 @@ def check_diagnosis(
         check_count("k", k, example=3)
     check_callable("progress", progress, signature="progress(label, done, total)")
     check_strategy("shadowing", shadowing, (NILSS, LSS), words=("auto", None), example="'auto', NILSS(), LSS() or None")
-    simulator, y0, args, sel, loss, reference, causes, plan, n, source = _checked(
-        simulator,
-        y0,
-        args,
-        loss=loss,
-        horizons=horizons,
-        wrt=wrt,
-        reference=reference,
-        members=members,
-        transient=transient,
-        lyapunov_time=lyapunov_time,
-        k=k,
-        causes=causes,
-        seed=seed,
-        literature=literature,
+    simulator, y0, args, seed = checked_inputs(simulator, y0, args, seed)
+    sel = resolve_wrt(wrt, args)
+    loss = as_loss(loss)
+    if reference is not None:
+        reference = check_reference(reference, y0, args)
+    source = as_members(members, y0)
+    check_time("transient", transient, allow_none=True, example="10.0")
+    if (
+        lyapunov_time is not None
+        and not isinstance(lyapunov_time, UntilConverged)
+        and (not isinstance(lyapunov_time, (int, float)) or not 0 < lyapunov_time < math.inf)
+    ):
+        raise bad_argument(
+            "lyapunov_time", f"{lyapunov_time!r} is not a positive time", "pass e.g. 100.0, or UntilConverged()"
+        )
+    if isinstance(lyapunov_time, (int, float)):
+        fixed_time_intervals("lyapunov_time", lyapunov_time, simulator.dt, default_interval_steps(simulator.dt))
+    check_literature(literature)
+    causes = check_causes(causes)
+    check_step_shapes(simulator, y0, args)
+    check_closed_tangent(simulator, y0, args)
+    check_scalar_loss(loss, y0)
+    plan = plan_horizons(horizons, simulator.dt) if horizons is not None else None
+    check_diagnosis_in_episode(
+        simulator, y0, plan=plan, transient=transient, lyapunov_time=lyapunov_time, source=source, seed=seed
     )
+    n = simulator.tangent_space(y0)[0].dim
+    if k is not None and (not isinstance(k, (int, np.integer)) or not 1 <= k <= n):
+        raise bad_argument("k", f"{k!r} is not between 1 and the state dimension {n}", f"pass 1 <= k <= {n}")
     t_hint = float(plan.times(simulator.dt)[-1]) if plan is not None else MAX_DEFAULT_STEPS * simulator.dt
     lyap = _lyapunov_options(simulator, n, lyapunov_time, k, t_hint, int(seed))
     if transient is None and steps_left(simulator, y0) is not None:
