@@ -126,7 +126,7 @@ def diagnose(
     )
     simulator, y0, args, sel, loss, source = d.simulator, d.y0, d.args, d.sel, d.loss, d.source
     with Schedule() as schedule:
-        overlap = DiagnosisOverlap.for_diagnosis(schedule, d)
+        overlap = DiagnosisOverlap(schedule, d)
 
         # ---- the probe, the transient with the reference dynamics, and the two spectra
         sp = measure_spectra(

@@ -12,8 +12,6 @@ anticipate (cause rule 7) compile from the moment the user's sweep is lowered.
 
 from __future__ import annotations
 
-from functools import partial
-
 from chaosgrad._diagnosis.spectra import USER_SPECTRUM_RUN, MemberPlan, members_along_reference, user_spectrum
 from chaosgrad._diagnosis.testing import anticipate_ablations
 from chaosgrad._gradients.sweep import early_sweep_program
@@ -34,76 +32,46 @@ from chaosgrad._spectra.reference import default_reference
 
 
 class DiagnosisOverlap:
-    """Registers, on ``schedule``, what the diagnosis of ``simulator`` compiles ahead and
-    runs beside; ``sample_members(ref_start, y_ref)`` samples the members along the
-    reference (or ``None`` when the horizons are not known up front)."""
+    """Registers, on ``schedule``, what the diagnosis of the checked inputs ``d``
+    (``_diagnosis.inputs``) compiles ahead and runs beside. Members on the attractor are
+    sampled beside the spectra when the caller fixed the horizons (their spacing is the
+    longest horizon): :attr:`early_members`, else ``None``."""
 
-    def __init__(
-        self,
-        schedule: Schedule,
-        simulator,
-        reference,
-        y0,
-        args,
-        *,
-        lyap: dict,
-        loss,
-        sel,
-        plan,
-        members: int,
-        sample_members=None,
-    ):
-        self.schedule, self.simulator, self.args, self.lyap = schedule, simulator, args, lyap
-        ref = reference if reference is not None else default_reference(simulator)
+    def __init__(self, schedule: Schedule, d):
+        self.schedule, self.simulator, self.args, self.lyap = schedule, d.simulator, d.args, d.lyap
+        simulator, plan, source, lyap = d.simulator, d.plan, d.source, d.lyap
+        ref = d.reference if d.reference is not None else default_reference(simulator)
         for role, sim in ((REFERENCE_SPECTRUM, ref), (USER_SPECTRUM, simulator)):
             schedule.compile(
                 role,
                 BackgroundProgram(
-                    lambda sim=sim: lower_spectrum(sim, y0, args, k=lyap["k"], interval=lyap["interval"])
+                    lambda sim=sim: lower_spectrum(sim, d.y0, d.args, k=lyap["k"], interval=lyap["interval"])
                 ),
             )
-        schedule.compile(SWEEP, early_sweep_program(simulator, simulator.prepare(y0), members, args, loss, sel, plan))
-        self._sample_members = sample_members
-        self.early_members: MemberPlan | None = None
-        schedule.on(TRANSIENT_DONE, self._transient_done)
-
-    @classmethod
-    def for_diagnosis(cls, schedule: Schedule, d) -> DiagnosisOverlap:
-        """The overlap of the diagnosis of checked inputs ``d`` (``_diagnosis.inputs``).
-        Members on the attractor are sampled beside the spectra when the caller fixed
-        the horizons (their spacing is the longest horizon): :attr:`early_members`."""
-        plan, source, simulator = d.plan, d.source, d.simulator
-        early = (
+        schedule.compile(
+            SWEEP,
+            early_sweep_program(simulator, simulator.prepare(d.y0), source.count, d.args, d.loss, d.sel, plan),
+        )
+        self.early_members = (
             None
             if plan is None or not source.ergodic
             else MemberPlan(source.count, float(plan.times(simulator.dt)[-1]), int(d.seed))
         )
-        sample = (
-            None
-            if early is None
-            else partial(
-                members_along_reference, simulator, args=d.args, plan=early, lyap=d.lyap, reference_diverged=False
-            )
-        )
-        overlap = cls(
-            schedule,
-            simulator,
-            d.reference,
-            d.y0,
-            d.args,
-            lyap=d.lyap,
-            loss=d.loss,
-            sel=d.sel,
-            plan=plan,
-            members=source.count,
-            sample_members=sample,
-        )
-        overlap.early_members = early
-        return overlap
+        schedule.on(TRANSIENT_DONE, self._transient_done)
 
     def _transient_done(self, ref_start, y_ref, diverged: bool) -> None:
-        if self._sample_members is not None and not diverged:
-            self.schedule.start(MEMBERS, self._sample_members, ref_start, y_ref)
+        if self.early_members is not None and not diverged:
+            self.schedule.start(
+                MEMBERS,
+                members_along_reference,
+                self.simulator,
+                ref_start,
+                y_ref,
+                self.args,
+                self.early_members,
+                lyap=self.lyap,
+                reference_diverged=False,
+            )
         self.schedule.on(
             MEASURING_TIME,
             lambda time: self.schedule.start(
