@@ -182,3 +182,64 @@ def test_a_large_frame_transient_runs_the_state_alone_to_the_same_state():
     # The same 30 steps of a contracting map, component by component, by two programs:
     # equal to round-off (1e-14 relative, a few ulps over 30 steps).
     assert jnp.allclose(big[:8], small, rtol=1e-14, atol=0)
+
+
+# ---------------------------------------------------------------- one budget for a diagnosis's spectra
+
+
+def test_the_spectra_budget_rules_set_their_deadlines_from_its_start():
+    from chaosgrad._spectra.budget import CAUSE_SHARE, FIRST_SHARE, SpectraBudget
+    from chaosgrad._spectra.lyapunov import Within
+
+    fixed = SpectraBudget.starting_now(100.0)  # rule 6: a fixed time has no budget
+    assert fixed.until is None and fixed.first_run_until is None and fixed.cause_seconds is None
+    assert fixed.first_run(100.0) == 100.0 and fixed.beside(100.0) == 100.0
+    b = SpectraBudget(seconds=40.0, started=time.monotonic())
+    assert b.first_run_until == pytest.approx(b.started + FIRST_SHARE * 40.0)
+    assert b.until == pytest.approx(b.started + 40.0) and b.cause_seconds == CAUSE_SHARE * 40.0
+    first = b.first_run(cg.UntilConverged(rtol=0.01))
+    # What is left of the first run's share (rule 2), the other settings kept.
+    assert first.rtol == 0.01 and 0 < first.max_seconds <= FIRST_SHARE * 40.0
+    beside = b.beside(250.0)  # rule 3: a fixed time stopped at the budget's end
+    assert isinstance(beside, Within) and beside.time == 250.0 and beside.deadline == b.until
+
+
+def test_a_first_run_past_its_share_confirms_nothing():
+    from chaosgrad._spectra.budget import SpectraBudget
+    from chaosgrad._spectra.reference import reference_spectrum
+
+    sim = cg.ODESimulator(lambda t, y, a: -a * y, solver=cg.RK4(), dt=0.1)
+    lyap = dict(k=1, interval=0.1, time=cg.UntilConverged(max_seconds=10.0), seed=0)
+    spent = SpectraBudget(seconds=10.0, started=time.monotonic() - 100.0)
+    run = reference_spectrum(sim, None, jnp.ones(2), jnp.array([1.0, 2.0]), lyap_kwargs=lyap, budget=spent)
+    # One check's length at most (rule 5), no halving started after the budget: not
+    # converged, however well a short run's wide interval would "agree".
+    assert run.result.stop_reason == "time budget" and not run.converged
+    assert "wall-clock budget ran out" in run.note
+
+
+def test_the_step_search_stops_at_its_budget_and_says_why():
+    from chaosgrad._spectra.reference import largest_safe_step
+
+    sim = cg.ODESimulator(lambda t, y, a: -a * y, solver=cg.RK4(), dt=0.5)
+    # lambda_1 = -1 exactly; a physical value the search cannot reach (+5) keeps it halving
+    # until the budget, which a zero-second budget ends before the first halving.
+    found = largest_safe_step(sim, jnp.ones(2), jnp.array(1.0), 5.0, 0.0, 10.0, time=100.0, max_seconds=1e-9)
+    assert found.dt is None and "wall-clock budget of 1e-09 s ran out" in found.why
+    free = largest_safe_step(sim, jnp.ones(2), jnp.array(1.0), -1.0, 0.01, 10.0, time=100.0)
+    assert free.dt is not None and free.dt < 0.5 and free.why == ""
+
+
+def test_a_diagnosis_s_spectra_end_within_its_budget_and_say_so():
+    # The logistic map at r = 4 fluctuates so much that rtol = 1e-6 would take ~1e12
+    # steps: every spectrum of the diagnosis ends by its budget (0.5 s for the spectra,
+    # 60 s in all: room for compiling on a loaded machine).
+    started = time.monotonic()
+    d = cg.diagnose(
+        LOGISTIC, Y0, 4.0, horizons=[2, 4, 8], lyapunov_time=cg.UntilConverged(rtol=1e-6, max_seconds=0.5)
+    )
+    assert time.monotonic() - started < 60
+    assert d.lambda_physical.stop_reason == "time budget"
+    assert any("wall-clock budget" in n for n in d.notes)
+    # The interval reached is reported, never a converged claim.
+    assert 0 < float(d.lambda_physical.uncertainty[0]) < 1

@@ -48,6 +48,8 @@ class CauseEvidence:
         lyapunov_options: the keyword arguments the spectra were measured with.
         y0: the user's own start (``None`` when not given): where a cause that measures
             the user's computation itself starts (``chaosgrad.NonSmooth``).
+        search_seconds: the wall-clock budget of a cause's own spectra (``None``: none),
+            the diagnosis's share for them (``chaosgrad._spectra.budget`` rule 4).
     """
 
     simulator: AbstractSimulator
@@ -64,6 +66,7 @@ class CauseEvidence:
     y_start: Any
     lyapunov_options: dict
     y0: Any = None
+    search_seconds: float | None = None
 
 
 class AbstractCause(eqx.Module):
@@ -323,15 +326,16 @@ class Discretization(AbstractCause):
             evidence.t_max,
             time=float(evidence.lambda_numerical.time) / 4,
             seed=int(evidence.lyapunov_options.get("seed", 0)),
+            max_seconds=evidence.search_seconds,
         )
-        if safe is not None:
+        if safe.dt is not None:
             return [
                 Recommendation(
                     "step size",
-                    f"Reduce the step from {sim.dt:g} to at most {safe:.3g}: at that step the numerical map's lambda_1 "
+                    f"Reduce the step from {sim.dt:g} to at most {safe.dt:.3g}: at that step the numerical map's lambda_1 "
                     f"matches the physics (within their 95% intervals, or a factor 2 of the gradient over T = "
                     f"{evidence.t_max:g}); a step that only keeps the map stable can be much larger.",
-                    safe,
+                    safe.dt,
                     "time",
                 )
             ]
@@ -341,7 +345,7 @@ class Discretization(AbstractCause):
                 "step size",
                 f"The step {evidence.simulator.dt:g} changes the dynamics; use a smaller step, the reference "
                 f"discretisation ({ref.describe().get('solver', type(ref).__name__)} at dt = {ref.dt:g}) or an implicit / "
-                "exponential integrator for stiff systems.",
+                f"exponential integrator for stiff systems (the largest faithful step is not known: {safe.why}).",
                 ref.dt,
                 "time",
             )

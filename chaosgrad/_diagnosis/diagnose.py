@@ -90,7 +90,10 @@ def diagnose(
         lyapunov_time, k: measured time and number of exponents of the spectra. The
             default time is :class:`UntilConverged`: until lambda_1's 95% half-width is
             2% of its size (or a tenth of ln 2 over the longest horizon), within 500,000
-            steps. Default ``k``: up to 8 exponents.
+            steps and 30 s of wall clock for all the spectra together (``max_seconds``,
+            counted from the end of the transient; ``_spectra.budget``): a spectrum the
+            budget stops keeps the interval of the time it measured, and the notes say
+            so. Default ``k``: up to 8 exponents.
         literature: ``{"exponents": [...], "source": "..."}`` shown beside the results.
         causes: the causes to test (default ``DEFAULT_CAUSES``: discretisation, adjoint,
             precision); add your own :class:`AbstractCause` subclasses.
@@ -171,6 +174,7 @@ def diagnose(
             y_start=simulator.prepare(sp.y_ref),
             lyapunov_options=dict(d.lyap, time=physics.lam_phys.time),
             y0=y0,
+            search_seconds=sp.budget.cause_seconds,
         )
 
         def measure(sim, a, starts, loss_scaling=None):

@@ -27,6 +27,7 @@ from chaosgrad._runtime.schedule import (
     USER_SPECTRUM,
     Schedule,
 )
+from chaosgrad._spectra.budget import SpectraBudget
 from chaosgrad._spectra.lyapunov import lower_spectrum
 from chaosgrad._spectra.reference import default_reference
 
@@ -59,7 +60,7 @@ class DiagnosisOverlap:
         )
         schedule.on(TRANSIENT_DONE, self._transient_done)
 
-    def _transient_done(self, ref_start, y_ref, diverged: bool) -> None:
+    def _transient_done(self, ref_start, y_ref, diverged: bool, budget: SpectraBudget) -> None:
         if self.early_members is not None and not diverged:
             self.schedule.start(
                 MEMBERS,
@@ -83,6 +84,7 @@ class DiagnosisOverlap:
                 self.args,
                 self.lyap,
                 time,
+                budget,
             ),
         )
 

@@ -17,6 +17,7 @@ from typing import Any, NamedTuple
 from chaosgrad._gradients.members import make_members
 from chaosgrad._runtime.schedule import MEMBERS, REFERENCE_SPECTRUM, TRANSIENT_DONE, USER_SPECTRUM, Schedule, current
 from chaosgrad._simulators.probe import probe_step
+from chaosgrad._spectra.budget import SpectraBudget
 from chaosgrad._spectra.lyapunov import lyapunov_spectrum, states_in_intervals
 from chaosgrad._spectra.reference import ReferenceRun, reference_spectrum, run_transient
 from chaosgrad._spectra.result import LyapunovResult
@@ -31,6 +32,7 @@ class Spectra(NamedTuple):
     reference_diverged: bool
     notes: list
     members: Any  # the members' start states (``MemberPlan`` given), else ``None``
+    budget: SpectraBudget  # the spectra's wall-clock budget (``_spectra.budget``)
 
 
 @dataclass(frozen=True)
@@ -62,11 +64,12 @@ def members_along_reference(
 USER_SPECTRUM_RUN = "user's spectrum"  # with its measuring time: (USER_SPECTRUM_RUN, time)
 
 
-def user_spectrum(schedule: Schedule, simulator, y_ref, args, lyap: dict, time):
+def user_spectrum(schedule: Schedule, simulator, y_ref, args, lyap: dict, time, budget: SpectraBudget):
     """The user's spectrum from the reference's state over ``time``, once its program has
-    compiled (``_runtime.concurrent`` rule 3)."""
+    compiled (``_runtime.concurrent`` rule 3), stopped at the end of the spectra's budget
+    (``_spectra.budget`` rule 3)."""
     schedule.program(USER_SPECTRUM)
-    return lyapunov_spectrum(simulator, simulator.prepare(y_ref), args, **dict(lyap, time=time))
+    return lyapunov_spectrum(simulator, simulator.prepare(y_ref), args, **dict(lyap, time=budget.beside(time)))
 
 
 def measure_spectra(
@@ -82,10 +85,10 @@ def measure_spectra(
     steps: int,
     members: MemberPlan | None = None,
 ) -> Spectra:
-    """The probe, the transient with the reference dynamics, and both spectra; what went
-    wrong with the spectra is in ``notes``, never raised. ``members``: sample them too
-    (:func:`members_along_reference`). What runs ahead and beside is the current
-    schedule's (``_diagnosis.overlap``)."""
+    """The probe, the transient with the reference dynamics, and both spectra within one
+    budget (``_spectra.budget``) that starts after the transient; what went wrong with the spectra is in ``notes``,
+    never raised. ``members``: sample them too (:func:`members_along_reference`). What
+    runs ahead and beside is the current schedule's (``_diagnosis.overlap``)."""
     schedule = current()
     notes = []
     # Up front: does one step propagate a derivative at all?
@@ -100,18 +103,32 @@ def measure_spectra(
     if reference_diverged:
         notes.append(f"{problem}; measurements start from y0 itself")
         y_ref = ref_start.prepare(y0)
-    schedule.announce(TRANSIENT_DONE, ref_start=ref_start, y_ref=y_ref, diverged=reference_diverged)
+    budget = SpectraBudget.starting_now(lyap["time"])
+    schedule.announce(TRANSIENT_DONE, ref_start=ref_start, y_ref=y_ref, diverged=reference_diverged, budget=budget)
 
     # The two spectra, the user's measured over the same time as the reference.
     report("lambda_physical", 1, steps)
-    ref_run = reference_spectrum(simulator, reference, y_ref, args, lyap_kwargs=lyap, start=ref_start)
+    ref_run = reference_spectrum(simulator, reference, y_ref, args, lyap_kwargs=lyap, start=ref_start, budget=budget)
     lam_phys = ref_run.result
     notes.append(f"reference dynamics: {ref_run.note}")
     notes.append(f"measuring time of the reference spectrum: {lam_phys.convergence}")
     report("lambda_numerical", 2, steps)
     lam_num = schedule.take(
-        (USER_SPECTRUM_RUN, lam_phys.time), user_spectrum, schedule, simulator, y_ref, args, lyap, lam_phys.time
+        (USER_SPECTRUM_RUN, lam_phys.time),
+        user_spectrum,
+        schedule,
+        simulator,
+        y_ref,
+        args,
+        lyap,
+        lam_phys.time,
+        budget,
     )
+    if lam_num.stop_reason == "time budget":
+        notes.append(
+            f"the user's spectrum measured {lam_num.time:g} of the reference's {lam_phys.time:g} time units "
+            "within the spectra's wall-clock budget (lyapunov_time=UntilConverged(max_seconds=...))"
+        )
     for whose, res in (("the reference", lam_phys), ("the user's simulator", lam_num)):
         if res.failure:
             notes.append(f"{whose}'s step reported a failure at {res.failure}")
@@ -126,4 +143,6 @@ def measure_spectra(
             starts = along()
         else:
             starts = schedule.take(MEMBERS, along)
-    return Spectra(step_derivatives, ref_start, y_ref, ref_run, lam_num, bool(reference_diverged), notes, starts)
+    return Spectra(
+        step_derivatives, ref_start, y_ref, ref_run, lam_num, bool(reference_diverged), notes, starts, budget
+    )

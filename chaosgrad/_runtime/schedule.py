@@ -47,7 +47,7 @@ USER_SPECTRUM = "user's spectrum program"
 SWEEP = "gradient sweep program"
 GROWTH = "gradient growth programs"  # several: the ablations anticipated (cause rule 7)
 MEMBERS = "members sampled along the reference"
-TRANSIENT_DONE = "transient done"  # values: ref_start, y_ref, diverged
+TRANSIENT_DONE = "transient done"  # values: ref_start, y_ref, diverged, budget (the spectra's)
 MEASURING_TIME = "measuring time known"  # value: time
 SWEEP_LOWERED = "sweep lowered"
 

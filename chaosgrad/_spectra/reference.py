@@ -13,11 +13,10 @@ environment with finer substeps) to do better.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from dataclasses import dataclass
 from time import monotonic
-from typing import cast
+from typing import NamedTuple, cast
 
 import equinox as eqx
 import jax
@@ -28,6 +27,7 @@ from chaosgrad._runtime.concurrent import alongside
 from chaosgrad._runtime.schedule import MEASURING_TIME, current
 from chaosgrad._simulators.base import AbstractSimulator
 from chaosgrad._simulators.capabilities import Refinable, float64_limit, refinable
+from chaosgrad._spectra.budget import SpectraBudget
 from chaosgrad._spectra.lyapunov import (
     LyapunovResult,
     UntilConverged,
@@ -38,14 +38,6 @@ from chaosgrad._spectra.lyapunov import (
 )
 
 MAX_HALVINGS = 4
-# Of an UntilConverged budget ``max_seconds``, the share of the first run; the step
-# halvings measure the first run's time at dt / 2, dt / 4, ... (each twice as costly) in
-# the rest, while ``diagnose`` measures the user's spectrum over that time beside them (as
-# costly as the first run when the reference is the user's step in float64). A halving
-# stopped by the budget is a shorter check with its own error bar (``_spectra.lyapunov.Within``).
-# On the bundled systems a diagnosis's reference takes seconds, so the budget binds only
-# where it would otherwise run for many minutes (a 1,024-dimensional state).
-FIRST_SHARE = 0.5
 # Halvings allowed to find a reference step at which the reference stays finite.
 MAX_STABILITY_HALVINGS = 8
 
@@ -167,20 +159,42 @@ def _same_time(runs) -> float | None:
     return times.pop() if len(times) == 1 else None
 
 
-def _budgets(lyap_kwargs: dict, started: float) -> tuple[dict, float | None]:
-    """A run until converged with a wall-clock budget covers the step halvings too: the
-    first run gets ``FIRST_SHARE`` of ``max_seconds``, the halvings the rest, to the
-    returned deadline (a ``time.monotonic()`` value; ``None`` without a budget, or for a
-    fixed time, which the caller chose)."""
-    strategy = lyap_kwargs.get("time")
-    if not isinstance(strategy, UntilConverged) or strategy.max_seconds is None:
-        return lyap_kwargs, None
-    first = dataclasses.replace(strategy, max_seconds=FIRST_SHARE * strategy.max_seconds)
-    return dict(lyap_kwargs, time=first), started + strategy.max_seconds
+# A check the budget stopped short confirms the run it halves only when its interval is at
+# most this many times as wide: a short run's wide interval agrees with anything. In the
+# same seconds a check at dt / 2 measures half the time or less (twice as costly per time
+# unit, beside the user's spectrum on the same cores): about 1.4 to 2 times as wide; three
+# leaves room for a loaded machine.
+SHORT_CHECK_WIDTH = 3.0
+
+
+def _confirms(check: LyapunovResult, previous: LyapunovResult, longest: LyapunovResult) -> bool:
+    """Whether ``check`` (at half the step of ``previous``) confirms the reference has
+    converged: the two leading exponents agree within their combined intervals, every
+    interval is finite (an estimate with no error bar, one interval as a run stopped by
+    its budget at once may be, confirms nothing), and a check the budget stopped short is
+    at most ``SHORT_CHECK_WIDTH`` times as wide as the longest run, ``longest``."""
+    k = min(2, check.k)
+    if not all(math.isfinite(float(r.uncertainty[i])) for r in (check, previous) for i in range(k)):
+        return False
+    if not all(
+        agree(check.exponents[i], check.uncertainty[i], previous.exponents[i], previous.uncertainty[i])
+        for i in range(k)
+    ):
+        return False
+    if check.stop_reason != "time budget":
+        return True
+    return float(check.uncertainty[0]) <= SHORT_CHECK_WIDTH * float(longest.uncertainty[0])
 
 
 def reference_spectrum(
-    simulator, reference, y0, args, *, lyap_kwargs: dict, start: AbstractSimulator | None = None
+    simulator,
+    reference,
+    y0,
+    args,
+    *,
+    lyap_kwargs: dict,
+    start: AbstractSimulator | None = None,
+    budget: SpectraBudget | None = None,
 ) -> ReferenceRun:
     """Spectrum of the reference dynamics, with a step-halving convergence check.
 
@@ -193,11 +207,13 @@ def reference_spectrum(
     otherwise; so that a measurement over that time can start while the halvings run.
     With a fixed time, the run at ``dt / 2``, which every convergence check needs, is
     started beside the first (``_runtime.concurrent.alongside``). With :class:`UntilConverged`
-    and its ``max_seconds``, that budget covers the halvings too (:func:`_budgets`): a
-    halving the budget stops is a check over a shorter time, with its own error bar;
-    when it agrees, the longer run at the step it checked is returned.
+    and its ``max_seconds``, that budget covers the halvings too (``budget``, default
+    from now; ``_spectra.budget`` rules 2, 3 and 5): a halving the budget stops is a check
+    over a shorter time, with its own error bar; when it agrees, the longer run at the
+    step it checked is returned.
     """
     fixed = "time" in lyap_kwargs and not isinstance(lyap_kwargs["time"], UntilConverged)
+    budget = budget if budget is not None else SpectraBudget.starting_now(lyap_kwargs.get("time"))
 
     def notify(time):
         current().announce(MEASURING_TIME, time=time)
@@ -206,7 +222,7 @@ def reference_spectrum(
         ref = reference if reference is not None else default_reference(simulator)
         if fixed and (time := _same_time([(ref, lyap_kwargs)])) is not None:
             notify(time)
-        res = lyapunov_spectrum(ref, y0, args, **lyap_kwargs)
+        res = lyapunov_spectrum(ref, y0, args, **dict(lyap_kwargs, time=budget.first_run(lyap_kwargs.get("time"))))
         if not fixed:
             notify(res.time)
         limit = float64_limit(ref)
@@ -225,7 +241,7 @@ def reference_spectrum(
             notify(time)
         halved, kwargs = _halved(first, lyap_kwargs, 1)
         ahead = halved, alongside(lyapunov_spectrum, halved, y0, args, **kwargs)
-    kwargs, deadline = _budgets(lyap_kwargs, monotonic())
+    kwargs, deadline = dict(lyap_kwargs, time=budget.first_run(lyap_kwargs.get("time"))), budget.until
     previous: LyapunovResult | None = None
     full: tuple[AbstractSimulator, LyapunovResult] | None = None
     moved = math.inf
@@ -244,14 +260,10 @@ def reference_spectrum(
             if not fixed:
                 notify(res.time)
         if res.status == "ok" and previous is not None and previous.status == "ok":
-            k = min(2, res.k)
             moved = abs(float(res.exponents[0]) - float(previous.exponents[0]))
-            if all(
-                agree(res.exponents[i], res.uncertainty[i], previous.exponents[i], previous.uncertainty[i])
-                for i in range(k)
-            ):
+            assert full is not None  # the first run (j = 0) set it
+            if _confirms(res, previous, full[1]):
                 if j > 0 and res.stop_reason == "time budget":  # a shorter check: keep the longer run it confirms
-                    assert full is not None  # the first run (j = 0) set it
                     note = (
                         f"{_name(full[0])} in float64, converged at dt = {full[0].dt:g} (halving the step, measured "
                         f"over {res.time:g} of {full[1].time:g} time units within the halvings' wall-clock budget, "
@@ -266,40 +278,85 @@ def reference_spectrum(
     assert full is not None  # the first run (j = 0) never breaks the loop, and returns or sets it
     ref, res = full
     spent = " (the halvings' wall-clock budget ran out)" if deadline is not None and monotonic() >= deadline else ""
+    if previous is not None and previous is not res and previous.stop_reason == "time budget":
+        spent += (
+            f"; the last check measured {previous.time:g} time units, lambda_1 {float(previous.exponents[0]):+.3g} "
+            f"+- {float(previous.uncertainty[0]):.2g}, too short to confirm it"
+        )
     note = (
         f"{_name(ref)} in float64 did not converge down to dt = {ref.dt:g}{spent}; lambda_physical is the last estimate"
     )
     return ReferenceRun(ref, res, False, note, moved)
 
 
+class StepSearch(NamedTuple):
+    """What :func:`largest_safe_step` found: ``dt``, or ``None`` and ``why``."""
+
+    dt: float | None
+    why: str = ""
+
+
 def largest_safe_step(
-    simulator, y0, args, lam1_phys, h_phys, t_max, *, time, seed=0, max_halvings=10, max_steps=4_000_000
-):
+    simulator,
+    y0,
+    args,
+    lam1_phys,
+    h_phys,
+    t_max,
+    *,
+    time,
+    seed=0,
+    max_halvings=10,
+    max_steps=4_000_000,
+    max_seconds: float | None = None,
+) -> StepSearch:
     """Largest ``dt / 2^j`` at which the user's solver reproduces the physical lambda_1.
 
     "Reproduces" means: within the combined 95% intervals, or close enough that the gap
     changes the gradient by less than a factor of 2 over ``t_max``. Each halving measures
     lambda_1 until it is known to that precision, within ``time`` time units
     (:class:`UntilConverged`), so a step that blows up costs one chunk, not the whole
-    run. Returns ``None`` when no halving (within the step budget) gets there, or for
-    simulators without a step.
+    run. ``max_seconds`` bounds the whole search (``_spectra.budget`` rule 4): a halving
+    it stops counts only when its whole interval is within the factor 2 (a short run's
+    wide interval agrees with anything), and no halving starts after it. ``dt`` is
+    ``None`` when no halving (within the step and time budgets) gets there, or for
+    simulators without a step; ``why`` then says which.
     """
     if not refinable(simulator):
-        return None
+        return StepSearch(None, "the simulator has no step to halve")
+    deadline = None if max_seconds is None else monotonic() + float(max_seconds)
     sim = simulator
     # Precision enough for the test below: half the gap that counts (ln 2 over t_max).
     atol = 0.5 * math.log(2.0) / t_max
     for _ in range(max_halvings):
         sim = sim.with_step(sim.dt / 2)
         if time / sim.dt > max_steps:
-            return None
+            return StepSearch(None, f"halving further (dt = {sim.dt:.3g}) would take over {max_steps} steps")
+        left = None if deadline is None else deadline - monotonic()
+        if left is not None and left <= 0:
+            return StepSearch(
+                None, f"the search's wall-clock budget of {max_seconds:g} s ran out before dt = {sim.dt:.3g}"
+            )
         # A budget below the first length checked runs that length anyway (every interval
         # is a step or more), so it is that length at least.
-        strategy = UntilConverged(rtol=0.05, atol=atol, max_steps=max(UntilConverged.min_intervals, int(time / sim.dt)))
+        strategy = UntilConverged(
+            rtol=0.05,
+            atol=atol,
+            max_steps=max(UntilConverged.min_intervals, int(time / sim.dt)),
+            max_seconds=left if left is not None else UntilConverged.max_seconds,
+        )
         res = lyapunov_spectrum(sim, y0, args, k=1, time=strategy, seed=seed)
         if res.status != "ok":
             continue
         lam, h = float(res.exponents[0]), float(res.uncertainty[0])
+        if res.stop_reason == "time budget":
+            if (abs(lam - lam1_phys) + h + h_phys) * t_max <= math.log(2.0):
+                return StepSearch(sim.dt)
+            return StepSearch(
+                None,
+                f"the search's wall-clock budget of {max_seconds:g} s ran out at dt = {sim.dt:.3g} "
+                f"(lambda_1 {lam:+.3g} +- {h:.2g} there, not yet decided)",
+            )
         if agree(lam, h, lam1_phys, h_phys) or abs(lam - lam1_phys) * t_max <= math.log(2.0):
-            return sim.dt
-    return None
+            return StepSearch(sim.dt)
+    return StepSearch(None, f"no step down to dt = {sim.dt:.3g} reproduced the physical lambda_1")

@@ -1,0 +1,81 @@
+"""One wall-clock budget for a set of spectra: a reference, its step halvings, the
+user's spectrum beside them, and a cause's own spectra.
+
+The budget is the ``max_seconds`` of an :class:`~chaosgrad.UntilConverged` measuring
+time. Its rules:
+
+1. It starts when the caller creates it: ``diagnose`` creates it after the transient,
+   so it bounds the measuring, not the compilation and the transient before it (whose
+   cost does not depend on it).
+2. The reference's first run until converged stops by ``FIRST_SHARE`` of it.
+3. The reference's step halvings and the user's spectrum over the reference's time,
+   which run beside each other, stop by the whole budget.
+4. A cause's own spectra (the discretisation's search for the largest faithful step)
+   get ``CAUSE_SHARE`` of it more, counted from when they start.
+5. A run the budget stops keeps the time it measured, with that time's error bar
+   (``stop_reason == "time budget"``); nothing measured before is lost.
+6. A fixed measuring time, or ``UntilConverged(max_seconds=None)``, has no budget: every
+   run measures its full time, as the caller chose.
+
+So the spectra end within about ``(1 + CAUSE_SHARE) * max_seconds``, plus up to one
+check (about a second, ``_spectra.chunks.PACE``) per run past its deadline.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from time import monotonic
+
+from chaosgrad._spectra.lyapunov import UntilConverged, Within
+
+# The first run sets the time every later run measures; the halvings measure that time
+# at dt / 2, dt / 4, ... (each twice as costly as the one before) in the other half,
+# beside the user's spectrum over the same time.
+FIRST_SHARE = 0.5
+# The step search halves the user's step until lambda_1 matches the physics: each
+# halving measures a quarter of the user's spectrum's time at a smaller step, so a
+# quarter of the budget covers one or two halvings of a costly map and all of a cheap one.
+CAUSE_SHARE = 0.25
+
+
+@dataclass(frozen=True)
+class SpectraBudget:
+    """Deadlines (``time.monotonic()`` values) of the rules above; ``seconds is None``
+    means no budget (rule 6)."""
+
+    seconds: float | None
+    started: float
+
+    @classmethod
+    def starting_now(cls, time) -> SpectraBudget:
+        """The budget of a measuring time ``time`` (a number or a strategy), from now."""
+        seconds = time.max_seconds if isinstance(time, UntilConverged) else None
+        return cls(None if seconds is None else float(seconds), monotonic())
+
+    @property
+    def first_run_until(self) -> float | None:
+        return None if self.seconds is None else self.started + FIRST_SHARE * self.seconds
+
+    @property
+    def until(self) -> float | None:
+        return None if self.seconds is None else self.started + self.seconds
+
+    @property
+    def cause_seconds(self) -> float | None:
+        return None if self.seconds is None else CAUSE_SHARE * self.seconds
+
+    def first_run(self, time):
+        """``time`` for the reference's first run (rule 2): an :class:`UntilConverged`
+        whose own ``max_seconds`` is what is left of its share (at least a millisecond:
+        it then measures one check's length, rule 5)."""
+        if self.seconds is None or not isinstance(time, UntilConverged):
+            return time
+        assert self.first_run_until is not None
+        left = self.first_run_until - monotonic()  # to a tenth of a second, for the messages that quote it
+        return dataclasses.replace(time, max_seconds=max(1e-3, round(left, 1)))
+
+    def beside(self, time):
+        """A fixed ``time`` for a run beside the halvings (rule 3): stopped at the budget's
+        end, when there is one."""
+        return time if self.until is None else Within(float(time), self.until)
