@@ -10,6 +10,7 @@ import pytest
 import chaosgrad as cg
 import chaosgrad._spectra.cost as cost_module
 from chaosgrad import ChaosgradInputError
+from chaosgrad._spectra.options import SpectrumOptions
 
 # The logistic map at r = 4: lambda_1 = ln 2, but its finite-time exponents fluctuate by
 # O(1) from step to step, so the 95% half-width shrinks like ~1/sqrt(N): reaching 1e-6 of
@@ -159,9 +160,9 @@ def test_the_reference_halvings_share_the_budget_of_its_run_until_converged():
     from chaosgrad._spectra.reference import reference_spectrum
 
     sim = cg.ODESimulator(lambda t, y, a: -a * y, solver=cg.RK4(), dt=0.1)
-    lyap = dict(k=1, interval=0.1, time=cg.UntilConverged(rtol=1e-9, max_seconds=0.01), seed=0)
+    lyap = SpectrumOptions(k=1, interval=0.1, time=cg.UntilConverged(rtol=1e-9, max_seconds=0.01), seed=0)
     started = time.monotonic()
-    run = reference_spectrum(sim, None, jnp.ones(2), jnp.array([1.0, 2.0]), lyap_kwargs=lyap)
+    run = reference_spectrum(sim, None, jnp.ones(2), jnp.array([1.0, 2.0]), options=lyap)
     # 0.01 s for the first run and its halvings together: the first run stops at its
     # share, no halving starts after the budget (60 s: room for compiling on a loaded
     # machine; without the budget the halvings would measure its time at dt / 2 ... / 16).
@@ -209,9 +210,9 @@ def test_a_first_run_past_its_share_confirms_nothing():
     from chaosgrad._spectra.reference import reference_spectrum
 
     sim = cg.ODESimulator(lambda t, y, a: -a * y, solver=cg.RK4(), dt=0.1)
-    lyap = dict(k=1, interval=0.1, time=cg.UntilConverged(max_seconds=10.0), seed=0)
+    lyap = SpectrumOptions(k=1, interval=0.1, time=cg.UntilConverged(max_seconds=10.0), seed=0)
     spent = SpectraBudget(seconds=10.0, started=time.monotonic() - 100.0)
-    run = reference_spectrum(sim, None, jnp.ones(2), jnp.array([1.0, 2.0]), lyap_kwargs=lyap, budget=spent)
+    run = reference_spectrum(sim, None, jnp.ones(2), jnp.array([1.0, 2.0]), options=lyap, budget=spent)
     # One check's length at most (rule 5), no halving started after the budget: not
     # converged, however well a short run's wide interval would "agree".
     assert run.result.stop_reason == "time budget" and not run.converged
@@ -235,9 +236,7 @@ def test_a_diagnosis_s_spectra_end_within_its_budget_and_say_so():
     # steps: every spectrum of the diagnosis ends by its budget (0.5 s for the spectra,
     # 60 s in all: room for compiling on a loaded machine).
     started = time.monotonic()
-    d = cg.diagnose(
-        LOGISTIC, Y0, 4.0, horizons=[2, 4, 8], lyapunov_time=cg.UntilConverged(rtol=1e-6, max_seconds=0.5)
-    )
+    d = cg.diagnose(LOGISTIC, Y0, 4.0, horizons=[2, 4, 8], lyapunov_time=cg.UntilConverged(rtol=1e-6, max_seconds=0.5))
     assert time.monotonic() - started < 60
     assert d.lambda_physical.stop_reason == "time budget"
     assert any("wall-clock budget" in n for n in d.notes)

@@ -172,7 +172,7 @@ def diagnose(
             t_max=physics.t_max,
             wrt_state=physics.is_state,
             y_start=simulator.prepare(sp.y_ref),
-            lyapunov_options=dict(d.lyap, time=physics.lam_phys.time),
+            lyapunov_options=d.lyap.replace(time=physics.lam_phys.time).kwargs(),
             y0=y0,
             search_seconds=sp.budget.cause_seconds,
         )

@@ -94,7 +94,7 @@ def finite_time_expectation(reference, y0s, args, plan, dt, lyap, seed, is_state
             args,
             plan.times(dt),
             plan.fit,
-            interval=lyap["interval"],
+            interval=lyap.interval,
             seed=seed,
             independent=independent,
         )

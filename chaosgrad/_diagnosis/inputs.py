@@ -36,6 +36,7 @@ from chaosgrad._gradients.wrt import Wrt, resolve_wrt
 from chaosgrad._simulators.episodes import check_diagnosis_in_episode, steps_left
 from chaosgrad._simulators.probe import check_closed_tangent
 from chaosgrad._spectra.lyapunov import UntilConverged, default_interval_steps, fixed_time_intervals, warn_spectrum_cost
+from chaosgrad._spectra.options import SpectrumOptions
 from chaosgrad._spectra.reference import check_reference
 
 LOG2 = math.log(2.0)
@@ -62,7 +63,7 @@ class DiagnosisInputs:
     n: int  # the state's tangent dimension
     source: Any  # the member strategy (``_gradients.members``)
     seed: int
-    lyap: dict  # the spectra's options (``lyapunov_spectrum`` keywords)
+    lyap: SpectrumOptions  # the spectra's options
     transient: float
     lyapunov_time: Any
     literature: dict | None
@@ -100,7 +101,7 @@ def check_causes(causes) -> tuple[AbstractCause, ...]:
 SPECTRA_SECONDS = 30.0
 
 
-def _lyapunov_options(simulator, n, lyapunov_time, k, t_max_hint, seed) -> dict:
+def _lyapunov_options(simulator, n, lyapunov_time, k, t_max_hint, seed) -> SpectrumOptions:
     dt = simulator.dt
     if lyapunov_time is None:
         # An error of a tenth of ln 2 over the longest horizon changes the predicted
@@ -109,8 +110,8 @@ def _lyapunov_options(simulator, n, lyapunov_time, k, t_max_hint, seed) -> dict:
         time = UntilConverged(atol=atol, max_seconds=SPECTRA_SECONDS)
     else:
         time = lyapunov_time
-    return dict(
-        k=min(n, 8) if k is None else k, transient=0.0, interval=default_interval_steps(dt) * dt, time=time, seed=seed
+    return SpectrumOptions(
+        k=min(n, 8) if k is None else k, interval=default_interval_steps(dt) * dt, time=time, seed=seed, transient=0.0
     )
 
 
@@ -202,7 +203,7 @@ def check_diagnosis(
     lyap = _lyapunov_options(simulator, n, lyapunov_time, k, t_hint, int(seed))
     if transient is None and steps_left(simulator, y0) is not None:
         transient = 0.0  # the user's episode from its start (``_simulators.episodes``)
-    warn_spectrum_cost(simulator, n, lyap, caller=f"diagnose: each of its spectra (k={lyap['k']})")
+    warn_spectrum_cost(simulator, n, lyap.kwargs(), caller=f"diagnose: each of its spectra (k={lyap.k})")
     if transient is None:
         transient = 0.1 * (lyapunov_time if isinstance(lyapunov_time, (int, float)) else 20000 * simulator.dt)
     return DiagnosisInputs(

@@ -45,9 +45,7 @@ class DiagnosisOverlap:
         for role, sim in ((REFERENCE_SPECTRUM, ref), (USER_SPECTRUM, simulator)):
             schedule.compile(
                 role,
-                BackgroundProgram(
-                    lambda sim=sim: lower_spectrum(sim, d.y0, d.args, k=lyap["k"], interval=lyap["interval"])
-                ),
+                BackgroundProgram(lambda sim=sim: lower_spectrum(sim, d.y0, d.args, k=lyap.k, interval=lyap.interval)),
             )
         schedule.compile(
             SWEEP,

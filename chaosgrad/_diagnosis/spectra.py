@@ -19,6 +19,7 @@ from chaosgrad._runtime.schedule import MEMBERS, REFERENCE_SPECTRUM, TRANSIENT_D
 from chaosgrad._simulators.probe import probe_step
 from chaosgrad._spectra.budget import SpectraBudget
 from chaosgrad._spectra.lyapunov import lyapunov_spectrum, states_in_intervals
+from chaosgrad._spectra.options import SpectrumOptions
 from chaosgrad._spectra.reference import ReferenceRun, reference_spectrum, run_transient
 from chaosgrad._spectra.result import LyapunovResult
 
@@ -45,7 +46,7 @@ class MemberPlan:
 
 
 def members_along_reference(
-    simulator, ref_start, y_ref, args, plan: MemberPlan, *, lyap: dict, reference_diverged: bool
+    simulator, ref_start, y_ref, args, plan: MemberPlan, *, lyap: SpectrumOptions, reference_diverged: bool
 ):
     """Independent start states along the reference trajectory from ``y_ref``, one to two
     longest horizons apart, run with the reference's own compiled loop; along the user's
@@ -54,7 +55,7 @@ def members_along_reference(
     along = (
         None
         if reference_diverged
-        else (lambda gaps: states_in_intervals(member_sim, y_ref, args, gaps, k=lyap["k"], interval=lyap["interval"]))
+        else (lambda gaps: states_in_intervals(member_sim, y_ref, args, gaps, k=lyap.k, interval=lyap.interval))
     )
     return make_members(
         member_sim, member_sim.prepare(y_ref), args, plan.count, plan.spacing, seed=plan.seed, along=along
@@ -64,12 +65,14 @@ def members_along_reference(
 USER_SPECTRUM_RUN = "user's spectrum"  # with its measuring time: (USER_SPECTRUM_RUN, time)
 
 
-def user_spectrum(schedule: Schedule, simulator, y_ref, args, lyap: dict, time, budget: SpectraBudget):
+def user_spectrum(schedule: Schedule, simulator, y_ref, args, lyap: SpectrumOptions, time, budget: SpectraBudget):
     """The user's spectrum from the reference's state over ``time``, once its program has
     compiled (``_runtime.concurrent`` rule 3), stopped at the end of the spectra's budget
     (``_spectra.budget`` rule 3)."""
     schedule.program(USER_SPECTRUM)
-    return lyapunov_spectrum(simulator, simulator.prepare(y_ref), args, **dict(lyap, time=budget.beside(time)))
+    return lyapunov_spectrum(
+        simulator, simulator.prepare(y_ref), args, **lyap.replace(time=budget.beside(time)).kwargs()
+    )
 
 
 def measure_spectra(
@@ -79,7 +82,7 @@ def measure_spectra(
     args,
     sel,
     *,
-    lyap: dict,
+    lyap: SpectrumOptions,
     transient: float,
     report,
     steps: int,
@@ -98,17 +101,17 @@ def measure_spectra(
     # The transient with the reference dynamics (the user's step may be what is unstable).
     report("transient", 0, steps)
     schedule.program(REFERENCE_SPECTRUM)
-    ref_start, y_ref, problem = run_transient(simulator, reference, y0, args, transient, lyap_kwargs=lyap)
+    ref_start, y_ref, problem = run_transient(simulator, reference, y0, args, transient, options=lyap)
     reference_diverged = problem is not None
     if reference_diverged:
         notes.append(f"{problem}; measurements start from y0 itself")
         y_ref = ref_start.prepare(y0)
-    budget = SpectraBudget.starting_now(lyap["time"])
+    budget = SpectraBudget.starting_now(lyap.time)
     schedule.announce(TRANSIENT_DONE, ref_start=ref_start, y_ref=y_ref, diverged=reference_diverged, budget=budget)
 
     # The two spectra, the user's measured over the same time as the reference.
     report("lambda_physical", 1, steps)
-    ref_run = reference_spectrum(simulator, reference, y_ref, args, lyap_kwargs=lyap, start=ref_start, budget=budget)
+    ref_run = reference_spectrum(simulator, reference, y_ref, args, options=lyap, start=ref_start, budget=budget)
     lam_phys = ref_run.result
     notes.append(f"reference dynamics: {ref_run.note}")
     notes.append(f"measuring time of the reference spectrum: {lam_phys.convergence}")

@@ -36,6 +36,7 @@ from chaosgrad._spectra.lyapunov import (
     lyapunov_spectrum,
     measured_time,
 )
+from chaosgrad._spectra.options import SpectrumOptions
 
 MAX_HALVINGS = 4
 # Halvings allowed to find a reference step at which the reference stays finite.
@@ -113,7 +114,7 @@ def check_reference(reference, y0, args) -> AbstractSimulator:
 
 
 def run_transient(
-    simulator, reference, y0, args, time: float, *, lyap_kwargs: dict
+    simulator, reference, y0, args, time: float, *, options: SpectrumOptions
 ) -> tuple[AbstractSimulator, object, str | None]:
     """The reference, and the state after ``time`` with it (rounded up to whole
     renormalisation intervals: the transient is the first intervals of the reference
@@ -123,7 +124,7 @@ def run_transient(
     ref = reference if reference is not None else default_reference(simulator)
     halvable = reference is None and refinable(simulator)
     for _ in range(MAX_STABILITY_HALVINGS + 1):
-        y, finite = evolve_in_intervals(ref, y0, args, time, k=lyap_kwargs["k"], interval=lyap_kwargs["interval"])
+        y, finite = evolve_in_intervals(ref, y0, args, time, k=options.k, interval=options.interval)
         if finite:
             return ref, y, None
         if not halvable:
@@ -133,27 +134,29 @@ def run_transient(
     return ref, None, f"the transient of {time:g} time units diverged with {what}"
 
 
-def _fixed_time(lyap_kwargs: dict, res: LyapunovResult) -> dict:
+def _fixed_time(options: SpectrumOptions, res: LyapunovResult) -> SpectrumOptions:
     """After an adaptive first run, later runs measure the same time (comparable errors)."""
-    if isinstance(lyap_kwargs.get("time"), UntilConverged):
-        return dict(lyap_kwargs, time=res.time)
-    return lyap_kwargs
+    if isinstance(options.time, UntilConverged):
+        return options.replace(time=res.time)
+    return options
 
 
-def _halved(reference: AbstractSimulator, lyap_kwargs: dict, j: int) -> tuple[AbstractSimulator, dict]:
+def _halved(
+    reference: AbstractSimulator, options: SpectrumOptions, j: int
+) -> tuple[AbstractSimulator, SpectrumOptions]:
     """The reference at ``dt / 2^j``, with the same number of steps per renormalisation
     interval (the exponents do not depend on it): every halving runs the one compiled
     program of the first."""
     for _ in range(j):
         reference = _with_step(reference, reference.dt / 2)
-    return reference, dict(lyap_kwargs, interval=lyap_kwargs["interval"] / 2**j)
+    return reference, options.replace(interval=options.interval / 2**j)
 
 
 def _same_time(runs) -> float | None:
-    """The time every ``(simulator, lyap_kwargs)`` of ``runs`` measures with its fixed
+    """The time every ``(simulator, options)`` of ``runs`` measures with its fixed
     time, when it is one and the same (``None`` otherwise, or when it cannot be known)."""
     try:
-        times = {measured_time(sim, kw["time"], kw.get("interval")) for sim, kw in runs}
+        times = {measured_time(sim, o.time, o.interval) for sim, o in runs}
     except Exception:  # noqa: BLE001 - bad options: the run itself reports them
         return None
     return times.pop() if len(times) == 1 else None
@@ -192,7 +195,7 @@ def reference_spectrum(
     y0,
     args,
     *,
-    lyap_kwargs: dict,
+    options: SpectrumOptions,
     start: AbstractSimulator | None = None,
     budget: SpectraBudget | None = None,
 ) -> ReferenceRun:
@@ -212,17 +215,17 @@ def reference_spectrum(
     over a shorter time, with its own error bar; when it agrees, the longer run at the
     step it checked is returned.
     """
-    fixed = "time" in lyap_kwargs and not isinstance(lyap_kwargs["time"], UntilConverged)
-    budget = budget if budget is not None else SpectraBudget.starting_now(lyap_kwargs.get("time"))
+    fixed = not isinstance(options.time, UntilConverged)
+    budget = budget if budget is not None else SpectraBudget.starting_now(options.time)
 
     def notify(time):
         current().announce(MEASURING_TIME, time=time)
 
     if reference is not None or not refinable(simulator):
         ref = reference if reference is not None else default_reference(simulator)
-        if fixed and (time := _same_time([(ref, lyap_kwargs)])) is not None:
+        if fixed and (time := _same_time([(ref, options)])) is not None:
             notify(time)
-        res = lyapunov_spectrum(ref, y0, args, **dict(lyap_kwargs, time=budget.first_run(lyap_kwargs.get("time"))))
+        res = lyapunov_spectrum(ref, y0, args, **options.replace(time=budget.first_run(options.time)).kwargs())
         if not fixed:
             notify(res.time)
         limit = float64_limit(ref)
@@ -237,11 +240,11 @@ def reference_spectrum(
     first = start if start is not None else default_reference(simulator)
     ahead = None
     if fixed:
-        if (time := _same_time([_halved(first, lyap_kwargs, j) for j in range(MAX_HALVINGS + 1)])) is not None:
+        if (time := _same_time([_halved(first, options, j) for j in range(MAX_HALVINGS + 1)])) is not None:
             notify(time)
-        halved, kwargs = _halved(first, lyap_kwargs, 1)
-        ahead = halved, alongside(lyapunov_spectrum, halved, y0, args, **kwargs)
-    kwargs, deadline = dict(lyap_kwargs, time=budget.first_run(lyap_kwargs.get("time"))), budget.until
+        halved, halved_options = _halved(first, options, 1)
+        ahead = halved, alongside(lyapunov_spectrum, halved, y0, args, **halved_options.kwargs())
+    run_options, deadline = options.replace(time=budget.first_run(options.time)), budget.until
     previous: LyapunovResult | None = None
     full: tuple[AbstractSimulator, LyapunovResult] | None = None
     moved = math.inf
@@ -249,14 +252,14 @@ def reference_spectrum(
         if j == 1 and ahead is not None:
             ref, res = ahead[0], ahead[1].result()
         else:
-            ref, halved_kwargs = _halved(first, kwargs, j)
+            ref, halved_options = _halved(first, run_options, j)
             if j > 0 and deadline is not None:
                 if monotonic() >= deadline:
                     break
-                halved_kwargs = dict(halved_kwargs, time=Within(halved_kwargs["time"], deadline))
-            res = lyapunov_spectrum(ref, y0, args, **halved_kwargs)
+                halved_options = halved_options.replace(time=Within(halved_options.time, deadline))
+            res = lyapunov_spectrum(ref, y0, args, **halved_options.kwargs())
         if j == 0:
-            kwargs = _fixed_time(kwargs, res)
+            run_options = _fixed_time(run_options, res)
             if not fixed:
                 notify(res.time)
         if res.status == "ok" and previous is not None and previous.status == "ok":
