@@ -24,7 +24,7 @@ import pytest
 import chaosgrad
 from chaosgrad import Study, cli, load_result, studies
 from chaosgrad._runtime.progress import StderrProgress
-from chaosgrad.report import _document, _pdf
+from chaosgrad.report import _document, _matplotlib_pdf
 
 FAST = ["--dpi", "40", "-q"]
 _UNIQUE = itertools.count()  # small figures and no progress: fast and quiet
@@ -447,7 +447,7 @@ def _broken_pdf(exc):
     ],
 )
 def test_failure_mid_render_leaves_nothing_behind(registry, capsys, tmp_path, monkeypatch, exc, code, message):
-    monkeypatch.setattr(_pdf, "matplotlib_pdf", _broken_pdf(exc))
+    monkeypatch.setattr(_matplotlib_pdf, "matplotlib_pdf", _broken_pdf(exc))
     build = _document.build  # the figures are not what this test is about: skip drawing them
     monkeypatch.setattr(_document, "build", lambda study, **kw: build(study, figures=False))
     got, out, err = _run(["analyze", "synthetic-lorenz", "--pdf-engine", "matplotlib", "--out", "rep", *FAST], capsys)
@@ -460,7 +460,7 @@ def test_failed_rerender_keeps_the_previous_report(registry, capsys, tmp_path, m
     assert _run(["analyze", "synthetic-lorenz", "--format", "html,json", "--out", "rep", *FAST], capsys)[0] == 0
     snapshot = {p: (tmp_path / "rep" / p).read_bytes() for p in _files(tmp_path / "rep") if "." in p}
     assert len(snapshot) == 3
-    monkeypatch.setattr(_pdf, "matplotlib_pdf", _broken_pdf(RuntimeError("crash")))
+    monkeypatch.setattr(_matplotlib_pdf, "matplotlib_pdf", _broken_pdf(RuntimeError("crash")))
     build = _document.build
     monkeypatch.setattr(_document, "build", lambda study, **kw: build(study, figures=False))
     code, _, _ = _run(["report", "rep/synthetic-lorenz/results.json", "--pdf-engine", "matplotlib", *FAST], capsys)
@@ -490,7 +490,7 @@ def test_an_interrupt_that_surfaces_as_a_write_error_exits_130(registry, capsys,
         _interrupts._STATE["interrupted"] = True
         raise OSError(39, "Directory not empty")
 
-    monkeypatch.setattr(_pdf, "matplotlib_pdf", interrupted_mid_write)
+    monkeypatch.setattr(_matplotlib_pdf, "matplotlib_pdf", interrupted_mid_write)
     build = _document.build
     monkeypatch.setattr(_document, "build", lambda study, **kw: build(study, figures=False))
     try:

@@ -24,8 +24,19 @@ import pytest
 from _browser import Browser
 
 from chaosgrad import ChaosgradInputError, report
-from chaosgrad.report import _document, _figures, _html, _pdf, _plot
-from chaosgrad.report._text import fmt, headline, notation, spectrum_text
+from chaosgrad.report import (
+    _ablation_figure,
+    _document,
+    _figures,
+    _gradient_figures,
+    _html,
+    _lyapunov_figures,
+    _matplotlib_pdf,
+    _pdf,
+    _plot,
+)
+from chaosgrad.report._numbers import fmt, spectrum_text
+from chaosgrad.report._text import headline, notation
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 POPPLER = all(shutil.which(t) for t in ("pdftoppm", "pdftotext", "pdfimages"))
@@ -167,7 +178,7 @@ def _lines(fig):
 
 def test_gradient_figure_reference_slopes_and_nonfinite_marks():
     d = syn.float16_diagnosis()
-    fig = _figures.gradient_growth(d)
+    fig = _gradient_figures.gradient_growth(d)
     lines = _lines(fig)
     for key, slope in (("λ_physical", d.expected_rate), ("λ_numerical", d.expected_numerical_rate)):
         (ln,) = [v for k, v in lines.items() if key in k]
@@ -183,7 +194,7 @@ def test_gradient_figure_reference_slopes_and_nonfinite_marks():
 
 def test_spectrum_and_ablation_figures_show_the_data():
     d = syn.lorenz_diagnosis()
-    fig = _figures.spectrum(d)
+    fig = _lyapunov_figures.spectrum(d)
     from matplotlib.container import BarContainer
 
     bars = [c for c in fig.axes[0].containers if isinstance(c, BarContainer)][0]  # physical, full panel
@@ -191,7 +202,7 @@ def test_spectrum_and_ablation_figures_show_the_data():
     (lit,) = [ln for ln in fig.axes[0].get_lines() if ln.get_label() == "literature"]
     np.testing.assert_allclose(lit.get_ydata(), d.literature["exponents"])
     assert len(fig.axes) == 2  # lambda_3 = -14.6 hides lambda_1 = 0.9: a zoom panel is added
-    fig = _figures.ablations(syn.float16_diagnosis())
+    fig = _ablation_figure.ablations(syn.float16_diagnosis())
     texts = " ".join(t.get_text() for t in fig.axes[0].texts)
     assert "failed" in texts and "RESOURCE_EXHAUSTED" in texts and "confirmed" in texts
 
@@ -224,7 +235,7 @@ def test_long_lines_are_thinned_to_what_a_figure_shows_and_keep_their_spikes():
     # the history of 20 000 intervals draws a line of at most that many points
     hist = syn.make_lyapunov([0.9, 0.0, -14.5], n_intervals=20000)
     d = dataclasses.replace(syn.lorenz_diagnosis(), lambda_physical=hist)
-    fig = _figures.convergence(d)
+    fig = _lyapunov_figures.convergence(d)
     assert max(np.size(line.get_xdata()) for ax in fig.axes for line in ax.get_lines()) <= _plot.MAX_LINE_POINTS + 2
 
 
@@ -279,7 +290,7 @@ def test_failed_render_leaves_nothing(tmp_path, monkeypatch):
         Path(path).write_bytes(b"%PDF-1.4 half a page")
         raise RuntimeError("disk full in the middle of the PDF")
 
-    monkeypatch.setattr(_pdf, "matplotlib_pdf", broken)
+    monkeypatch.setattr(_matplotlib_pdf, "matplotlib_pdf", broken)
     build = _document.build  # figures are not what this test is about: skip drawing them
     monkeypatch.setattr(_document, "build", lambda study, **kw: build(study, figures=False))
     target = tmp_path / "new" / "lorenz63"
@@ -806,7 +817,7 @@ def test_index_and_a_report_fit_the_window_without_hidden_columns(out, browser, 
 
 
 def test_matplotlib_pdf_wraps_by_measured_width_and_never_splits_a_number():
-    flow = _pdf._Flow(None, "footer")
+    flow = _matplotlib_pdf._Flow(None, "footer")
     flow.new_page()
     title = "Logistic and Hénon maps: gradients through the period-doubling cascade"
     lines = flow.wrap(title, 20, "bold", flow.width)

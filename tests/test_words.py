@@ -29,7 +29,7 @@ from chaosgrad._diagnosis import words as words
 from chaosgrad._diagnosis.advice import explain, overflow_extrapolated, overflow_horizons, recommend
 from chaosgrad._diagnosis.types import CAUSES
 from chaosgrad._diagnosis.verdict import PHYSICS, VERDICTS, Decision
-from chaosgrad.report import _captions, _document, _figures
+from chaosgrad.report import _ablation_figure, _captions, _document, _figures, _gradient_figures, _lyapunov_figures
 from chaosgrad.report._plot import COLOUR_NAMES, STYLE_NAMES, draw_generic
 from chaosgrad.report._text import headline, summary_table
 
@@ -283,11 +283,11 @@ def test_every_sentence_follows_the_numbers(d):
     if "not to blame" in head:
         assert not d.causes, head
     for fid, draw in (
-        ("gradient-growth", _figures.gradient_growth),
-        ("cotangent", _figures.cotangent),
-        ("ablations", _figures.ablations),
-        ("convergence", _figures.convergence),
-        ("spectrum", _figures.spectrum),
+        ("gradient-growth", _gradient_figures.gradient_growth),
+        ("cotangent", _gradient_figures.cotangent),
+        ("ablations", _ablation_figure.ablations),
+        ("convergence", _lyapunov_figures.convergence),
+        ("spectrum", _lyapunov_figures.spectrum),
     ):
         _check_caption(texts[f"caption {fid}"], draw(d), fid)
 

@@ -15,6 +15,15 @@ is written atomically (temporary file in the same folder, then ``os.replace``).
 
 matplotlib is imported only while figures are drawn (Agg canvas, never pyplot), so
 importing chaosgrad or this package does not import it.
+
+Its parts: ``_document`` (the content of a report, whatever its format), ``_tables``,
+``_text`` (words) and ``_numbers`` (number formatting); the figures: ``_figures`` (the
+standard ones, in order), drawn by ``_gradient_figures``, ``_lyapunov_figures``,
+``_ablation_figure`` and ``_law_figure``, with their ``_captions``, on ``_plot``
+(matplotlib plumbing, palette and a study's own figures); the formats: ``_html``,
+``_pdf`` (printed by Chromium, started early by ``_chromium``) and ``_matplotlib_pdf``
+(the PDF without Chromium); and ``_index`` (the folder's index page), ``_atomic`` (files
+written whole or not at all) and ``_provenance`` (how the numbers were made).
 """
 
 from __future__ import annotations

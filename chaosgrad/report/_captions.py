@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from chaosgrad._diagnosis import words as words
-from chaosgrad.report._plot import BAD, GRAD, GREY, NUM, PHYS, REF, STYLE_NAMES, colour_name
-from chaosgrad.report._text import dtype_limits, fmt, horizon_kind, is_finite
+from chaosgrad.report._numbers import dtype_limits, fmt, is_finite
+from chaosgrad.report._plot import BAD, GRAD, GREY, NUM, PHYS, PHYSICS_LINE, REF, STYLE_NAMES, colour_name
+from chaosgrad.report._text import horizon_kind
 
 
 def _line(colour: str, style: str) -> str:
@@ -15,11 +16,18 @@ def _line(colour: str, style: str) -> str:
 
 
 def gradient_growth(d) -> str:
-    from chaosgrad.report import _figures
-    from chaosgrad.report._figures import DTYPE_LINE, OVERFLOW_LINE, gradient_growth_parts
+    from chaosgrad.report._gradient_figures import gradient_growth_parts
+
+    parts = gradient_growth_parts(d)
+    return (_growth_curves(d, parts) + _growth_limits(d, parts)).strip()
+
+
+def _growth_curves(d, parts) -> str:
+    """What the gradient-growth figure's curves are: the members, their median, the fit and
+    the slopes expected from the physics."""
+    from chaosgrad.report._gradient_figures import MAX_MEMBER_LINES
 
     g = d.gradient
-    parts = gradient_growth_parts(d)
     M, T, have = parts["M"], parts["T"], parts["have"]
     H = T.size
     n_fit = int(np.asarray(parts["fit"], dtype=bool).sum())
@@ -34,7 +42,7 @@ def gradient_growth(d) -> str:
             f"for {M} ensemble members ({colour_name(GREY)} lines)"
             if parts["members"]
             else f"for {M} ensemble members (too many to draw one by one)"
-            if M > _figures.MAX_MEMBER_LINES
+            if M > MAX_MEMBER_LINES
             else f"for {M} ensemble members (no member is finite at two consecutive horizons, so no "
             "member's line is drawn)"
         )
@@ -81,6 +89,17 @@ def gradient_growth(d) -> str:
                     "flatter fit means something else adds to it."
                 )
             s += " "
+    return s
+
+
+def _growth_limits(d, parts) -> str:
+    """What the gradient-growth figure marks beyond the curves: the non-finite horizons, the
+    dtype's largest number, and the horizons of overflow and underflow."""
+    from chaosgrad.report._gradient_figures import DTYPE_LINE, OVERFLOW_LINE
+
+    M, T = parts["M"], parts["T"]
+    H = T.size
+    s = ""
     bad = parts["bad"]
     if bad.any():
         ok = np.isfinite(parts["logn"])
@@ -107,11 +126,11 @@ def gradient_growth(d) -> str:
         )
     if is_finite(d.underflow_horizon) and is_finite(d.gradient_rate):
         s += f"It falls below the smallest normal {d.dtype} at T ≈ {words.number(d.underflow_horizon)}."
-    return s.strip()
+    return s
 
 
 def convergence(d) -> str:
-    from chaosgrad.report._figures import CONVERGENCE_LINES, LITERATURE_LINE, NONFINITE_LINE
+    from chaosgrad.report._lyapunov_figures import CONVERGENCE_LINES, LITERATURE_LINE, NONFINITE_LINE
 
     p, n = d.lambda_physical, d.lambda_numerical
     k = max(int(min(3, np.asarray(p.exponents).size)), 1)
@@ -174,8 +193,6 @@ def ftle(d) -> str:
 
 
 def cotangent(d) -> str:
-    from chaosgrad.report._figures import PHYSICS_LINE
-
     g = d.gradient
     t = np.asarray(g.cotangent_times)
     c = np.asarray(g.cotangent_norms, dtype=float)
@@ -209,7 +226,7 @@ def ablations(d) -> str:
         return "No ablations were run, so no cause is confirmed by a rerun."
     conf = [a.name for a in abl if a.confirmed]
     failed = [a.name for a in abl if a.status != "ok"]
-    from chaosgrad.report._figures import ABLATION_COLOURS, PHYSICS_LINE, ablation_marks
+    from chaosgrad.report._ablation_figure import ABLATION_COLOURS, ablation_marks
 
     marks = ablation_marks(d)
     before, confirmed, other = (colour_name(c) for c in ABLATION_COLOURS)

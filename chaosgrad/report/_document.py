@@ -20,6 +20,7 @@ from chaosgrad._diagnosis import words as words
 from chaosgrad._diagnosis.types import Diagnosis
 from chaosgrad._runtime import interrupts as interrupts
 from chaosgrad.report import _captions
+from chaosgrad.report._numbers import fmt, fmt_value, is_finite, plain, pretty_json
 from chaosgrad.report._tables import (  # noqa: F401 (extra_table and _table: part of the document's parts)
     TableItem,
     _lambda1,
@@ -32,16 +33,11 @@ from chaosgrad.report._tables import (  # noqa: F401 (extra_table and _table: pa
 from chaosgrad.report._text import (
     cause_words,
     first_sentence,
-    fmt,
-    fmt_value,
     headline,
     horizon_kind,
-    is_finite,
     notation,
     paragraphs,
     physics_words,
-    plain,
-    pretty_json,
     verdict_label,
 )
 

@@ -174,6 +174,12 @@ def _figure(f: FigureItem) -> str:
 
 def render(doc: Document) -> str:
     """The report as one HTML string."""
+    parts = _head(doc) + _headline(doc) + _rates_and_figures(doc) + _sections(doc) + _reproducibility(doc)
+    return "\n".join(parts)
+
+
+def _head(doc: Document) -> list[str]:
+    """The document head (inline CSS, no fetches allowed), the title and the navigation."""
     parts: list[str] = []
     add = parts.append
     add("<!DOCTYPE html>")
@@ -203,8 +209,14 @@ def render(doc: Document) -> str:
         nav.append(("recommendations", "Recommendations"))
     nav.append(("reproducibility", "Reproducibility"))
     add("<nav>" + "".join(f'<a href="#{a}">{e(t)}</a>' for a, t in nav) + "</nav>")
+    return parts
 
-    # Headline
+
+def _headline(doc: Document) -> list[str]:
+    """The verdict banner (physics and causes as chips, the explanation, what would decide
+    it), what to do, the warnings and the key-number cards."""
+    parts: list[str] = []
+    add = parts.append
     add(f'<section id="headline" class="verdict tone-{e(doc.tone)}">')
     add(f'<div class="label">Verdict: {e(doc.verdict_label)}</div>')
     add(f'<div class="words" id="verdict-text">{e(doc.verdict_text)}</div>')
@@ -240,7 +252,13 @@ def render(doc: Document) -> str:
             f'<div class="d">{_unbreakable(dtl) if number_cell(dtl) else e(dtl)}</div></div>'
         )
     add("</div>")
+    return parts
 
+
+def _rates_and_figures(doc: Document) -> list[str]:
+    """The rates table, the standard figures (and those left out, with why) and the ablations."""
+    parts: list[str] = []
+    add = parts.append
     add('<h2 id="rates">Rates</h2>')
     add(_table(doc.rates, "rates"))
 
@@ -254,7 +272,13 @@ def render(doc: Document) -> str:
     if doc.ablation_table:
         add('<h2 id="ablations">Ablations</h2>')
         add(_table(doc.ablation_table, "ablations"))
+    return parts
 
+
+def _sections(doc: Document) -> list[str]:
+    """The study's own sections, then other configurations, findings, recommendations and notes."""
+    parts: list[str] = []
+    add = parts.append
     for i, s in enumerate(doc.sections):
         add(f'<h2 id="section-{i + 1}">{e(s.title)}</h2>')
         for p in s.paragraphs:
@@ -279,7 +303,13 @@ def render(doc: Document) -> str:
         add('<h2 id="notes">Notes</h2><ul class="notes">')
         add("".join(f"<li>{e(n)}</li>" for n in doc.notes))
         add("</ul>")
+    return parts
 
+
+def _reproducibility(doc: Document) -> list[str]:
+    """What the result was computed with, the command and configuration, and the footer."""
+    parts: list[str] = []
+    add = parts.append
     add('<h2 id="reproducibility">Reproducibility</h2><dl class="repro">')
     for k, v in doc.repro:
         add(f"<dt>{e(k)}</dt><dd>{e(v)}</dd>")
@@ -292,4 +322,4 @@ def render(doc: Document) -> str:
         "rebuild with <code>chaosgrad report results.json</code></footer>"
     )
     add("</main></body></html>")
-    return "\n".join(parts)
+    return parts

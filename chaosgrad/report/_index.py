@@ -8,7 +8,8 @@ from pathlib import Path
 
 from chaosgrad.report._atomic import write_atomic
 from chaosgrad.report._html import CSS, _unbreakable
-from chaosgrad.report._text import fmt_rate, fmt_rate_interval, verdict_label, verdict_words
+from chaosgrad.report._numbers import fmt_rate
+from chaosgrad.report._text import fmt_rate_interval, verdict_label, verdict_words
 
 RESULTS_NAME = "results.json"
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 import numpy as np
 
 from chaosgrad._diagnosis import words as words
+from chaosgrad.report._numbers import is_finite
 from chaosgrad.report._plot import GRAD, GREY, NUM, colour_name, new_figure
-from chaosgrad.report._text import is_finite
 
 # The chosen law's line is solid, the other one dashed.
 CHOSEN, OTHER = "-", "--"

@@ -18,6 +18,7 @@ GRAD = "#1b7f5b"  # the measured gradient
 BAD = "#c0392b"  # non-finite values, failures
 REF = "#222222"  # literature values, reference lines
 GREY = "#8a8f98"
+PHYSICS_LINE = (PHYS, "--")  # lambda_1 or the expected rate as a reference line (captions name it)
 CYCLE = ("#1f5fa8", "#e07a1f", "#1b7f5b", "#8e44ad", "#c0392b", "#5d6d7e", "#b7950b", "#17a2b8")
 
 # Words for the palette and the line styles, so that captions name the colours and styles
@@ -105,6 +106,15 @@ def legend(ax, **kw) -> None:
         ax.legend(fontsize=7.5, frameon=False, **kw)
 
 
+def figure_legend(fig, ax, ncol: int = 4) -> None:
+    """One legend for the whole figure, below the axes, so it never hides data."""
+    handles, labels = ax.get_legend_handles_labels()
+    if handles:
+        fig.legend(
+            handles, labels, loc="outside lower center", ncol=min(ncol, len(handles)), fontsize=7.5, frameon=False
+        )
+
+
 def note(ax, text: str, color: str = "#555555", *, blank: bool = False) -> None:
     """A centred message in an axes that has nothing to show (instead of a blank plot)."""
     if blank:
@@ -162,13 +172,12 @@ def draw_generic(spec, *, width: float = BASE_SIZE[0], height: float = BASE_SIZE
     ax = axes[0, 0]
     series = tuple(spec.series or ())
     bars = [s for s in series if s.style == "bar"]
-    cats: list = []
+    cats: list = []  # the categories of categorical bars, in order of appearance
     for s in bars:
         if _is_categorical(s.x):
             for c in np.asarray(s.x).reshape(-1).tolist():
                 if c not in cats:
                     cats.append(c)
-    nbar = len(bars)
     bar_i = 0
     drew = False
     for i, s in enumerate(series):
@@ -177,91 +186,16 @@ def draw_generic(spec, *, width: float = BASE_SIZE[0], height: float = BASE_SIZE
         y = np.asarray(s.y, dtype=float) if s.y is not None else np.zeros(0)
         style = str(s.style)
         if style == "hline":
-            if y.size and np.isfinite(y[0]):
-                ax.axhline(float(y[0]), color=REF, linestyle="--", linewidth=0.9, label=notation(s.label))
-                drew = True
-            continue
-        if style == "hist":
-            xs = finite(x)
-            if xs.size:
-                ax.hist(
-                    xs,
-                    bins=min(40, max(8, int(np.sqrt(xs.size)))),
-                    color=color,
-                    alpha=0.55,
-                    edgecolor="white",
-                    linewidth=0.4,
-                    label=notation(s.label),
-                )
-                drew = True
-            continue
-        if style == "bar":
-            if _is_categorical(x):
-                pos = np.array([cats.index(c) for c in x.reshape(-1).tolist()], dtype=float)
-            else:
-                pos = x.astype(float)
-            if cats:
-                wid = 0.8 / max(nbar, 1)
-                pos = pos + (bar_i - (nbar - 1) / 2) * wid
-            else:
-                step = np.min(np.diff(np.unique(pos))) if np.unique(pos).size > 1 else 1.0
-                wid = 0.8 * step / max(nbar, 1)
-                pos = pos + (bar_i - (nbar - 1) / 2) * wid
-            yerr = None
-            if s.lower is not None and s.upper is not None:
-                lo, hi = np.asarray(s.lower, float), np.asarray(s.upper, float)
-                yerr = np.vstack([np.clip(y - lo, 0, None), np.clip(hi - y, 0, None)])
-            ax.bar(
-                pos,
-                np.nan_to_num(y),
-                width=wid,
-                color=color,
-                alpha=0.85,
-                label=notation(s.label),
-                yerr=yerr,
-                capsize=2,
-                error_kw={"linewidth": 0.8},
-            )
-            bad = ~np.isfinite(y)
-            if bad.any():
-                ax.plot(pos[bad], np.zeros(bad.sum()), "x", color=BAD, markersize=7)
+            drew = _draw_hline(ax, s, y, notation) or drew
+        elif style == "hist":
+            drew = _draw_hist(ax, s, x, color, notation) or drew
+        elif style == "bar":
+            _draw_bar(ax, s, x, y, color, cats, (bar_i, len(bars)), notation)
             bar_i += 1
             drew = True
-            continue
-        xf = x.astype(float) if not _is_categorical(x) else np.arange(x.size, dtype=float)
-        # A long plain line is thinned to what the figure can show; markers are not.
-        idx = thin_index(y) if style not in ("marker", "line+marker") and xf.size == y.size else slice(None)
-        if s.lower is not None and s.upper is not None:
-            ax.fill_between(
-                xf[idx],
-                np.asarray(s.lower, float)[idx],
-                np.asarray(s.upper, float)[idx],
-                color=color,
-                alpha=0.18,
-                linewidth=0,
-            )
-        if style == "marker":
-            ax.plot(xf, y, "o", color=color, markersize=4, label=notation(s.label))
-        elif style == "line+marker":
-            ax.plot(xf, y, "-o", color=color, markersize=3.5, linewidth=1.4, label=notation(s.label))
         else:
-            ax.plot(xf[idx], y[idx], "-", color=color, linewidth=1.4, label=notation(s.label))
-        bad = ~np.isfinite(y)
-        if bad.any() and xf.size == y.size:
-            from matplotlib.transforms import blended_transform_factory
-
-            tr = blended_transform_factory(ax.transData, ax.transAxes)
-            ax.plot(
-                xf[bad],
-                np.full(bad.sum(), 0.97),
-                "x",
-                color=BAD,
-                transform=tr,
-                markersize=6,
-                clip_on=False,
-                label="non-finite",
-            )
-        drew = True
+            _draw_line(ax, s, x, y, color, style, notation)
+            drew = True
     for setter, scale in ((ax.set_xscale, spec.xscale), (ax.set_yscale, spec.yscale)):
         if scale in ("log", "symlog", "logit"):
             setter(scale)
@@ -273,3 +207,102 @@ def draw_generic(spec, *, width: float = BASE_SIZE[0], height: float = BASE_SIZE
         note(ax, "no finite data to show")
     legend(ax)
     return fig
+
+
+def _draw_hline(ax, s, y, notation) -> bool:
+    """A horizontal reference line at the series' first value, when it is finite."""
+    if y.size and np.isfinite(y[0]):
+        ax.axhline(float(y[0]), color=REF, linestyle="--", linewidth=0.9, label=notation(s.label))
+        return True
+    return False
+
+
+def _draw_hist(ax, s, x, color, notation) -> bool:
+    """A histogram of the series' finite x values (8 to 40 bins, about sqrt(n))."""
+    xs = finite(x)
+    if not xs.size:
+        return False
+    ax.hist(
+        xs,
+        bins=min(40, max(8, int(np.sqrt(xs.size)))),
+        color=color,
+        alpha=0.55,
+        edgecolor="white",
+        linewidth=0.4,
+        label=notation(s.label),
+    )
+    return True
+
+
+def _draw_bar(ax, s, x, y, color, cats, place, notation) -> None:
+    """Bars, side by side with the other bar series (``place`` = (this one's index, how
+    many)): at category positions, or numeric x spread over 0.8 of the closest spacing;
+    error bars from lower/upper, crosses where a value is not finite."""
+    bar_i, nbar = place
+    if _is_categorical(x):
+        pos = np.array([cats.index(c) for c in x.reshape(-1).tolist()], dtype=float)
+    else:
+        pos = x.astype(float)
+    if cats:
+        wid = 0.8 / max(nbar, 1)
+        pos = pos + (bar_i - (nbar - 1) / 2) * wid
+    else:
+        step = np.min(np.diff(np.unique(pos))) if np.unique(pos).size > 1 else 1.0
+        wid = 0.8 * step / max(nbar, 1)
+        pos = pos + (bar_i - (nbar - 1) / 2) * wid
+    yerr = None
+    if s.lower is not None and s.upper is not None:
+        lo, hi = np.asarray(s.lower, float), np.asarray(s.upper, float)
+        yerr = np.vstack([np.clip(y - lo, 0, None), np.clip(hi - y, 0, None)])
+    ax.bar(
+        pos,
+        np.nan_to_num(y),
+        width=wid,
+        color=color,
+        alpha=0.85,
+        label=notation(s.label),
+        yerr=yerr,
+        capsize=2,
+        error_kw={"linewidth": 0.8},
+    )
+    bad = ~np.isfinite(y)
+    if bad.any():
+        ax.plot(pos[bad], np.zeros(bad.sum()), "x", color=BAD, markersize=7)
+
+
+def _draw_line(ax, s, x, y, color, style, notation) -> None:
+    """A line, markers or both, with its lower/upper band; non-finite values are crosses
+    in a strip at the top."""
+    xf = x.astype(float) if not _is_categorical(x) else np.arange(x.size, dtype=float)
+    # A long plain line is thinned to what the figure can show; markers are not.
+    idx = thin_index(y) if style not in ("marker", "line+marker") and xf.size == y.size else slice(None)
+    if s.lower is not None and s.upper is not None:
+        ax.fill_between(
+            xf[idx],
+            np.asarray(s.lower, float)[idx],
+            np.asarray(s.upper, float)[idx],
+            color=color,
+            alpha=0.18,
+            linewidth=0,
+        )
+    if style == "marker":
+        ax.plot(xf, y, "o", color=color, markersize=4, label=notation(s.label))
+    elif style == "line+marker":
+        ax.plot(xf, y, "-o", color=color, markersize=3.5, linewidth=1.4, label=notation(s.label))
+    else:
+        ax.plot(xf[idx], y[idx], "-", color=color, linewidth=1.4, label=notation(s.label))
+    bad = ~np.isfinite(y)
+    if bad.any() and xf.size == y.size:
+        from matplotlib.transforms import blended_transform_factory
+
+        tr = blended_transform_factory(ax.transData, ax.transAxes)
+        ax.plot(
+            xf[bad],
+            np.full(bad.sum(), 0.97),
+            "x",
+            color=BAD,
+            transform=tr,
+            markersize=6,
+            clip_on=False,
+            label="non-finite",
+        )

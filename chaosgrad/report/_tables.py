@@ -9,20 +9,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from chaosgrad._diagnosis.types import Diagnosis
-from chaosgrad.report._text import (
-    as_float,
-    dtype_limits,
-    evidence_words,
-    fmt,
-    fmt_rate,
-    fmt_rate_interval,
-    fmt_value,
-    horizon_kind,
-    is_finite,
-    spectrum_text,
-    unit_words,
-    verdict_label,
-)
+from chaosgrad.report._numbers import as_float, dtype_limits, fmt, fmt_rate, fmt_value, is_finite, spectrum_text
+from chaosgrad.report._text import evidence_words, fmt_rate_interval, horizon_kind, unit_words, verdict_label
 
 
 @dataclass
