@@ -1,6 +1,6 @@
 """Numbers in words: the one formatter for numbers that appear inside sentences.
 
-Tables may show a non-finite value as ``NaN`` (``chaosgrad.report._text.fmt``); a
+Tables may show a non-finite value as ``NaN`` (``chaosgrad.report._numbers.fmt``); a
 sentence may not: advice such as "scale the loss by exp(-nan T)" says nothing. Every
 function here returns words for a missing or non-finite value ("not measured",
 "infinite"), never ``nan`` or ``inf``, and a rate is always written with its interval in
