@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import chaosgrad as cg
-from chaosgrad.zoo._flows import lorenz63_vector_field
+from chaosgrad.zoo._attractors import lorenz63_vector_field
 
 E = np.array([[1.0, 1.0, 0.0], [0.0, 1.0, 1.0], [1.0, 0.0, 1.0]])  # not orthogonal: CLVs, not Lyapunov (QR) vectors
 LAM = np.array([1.5, 0.9, 0.4])

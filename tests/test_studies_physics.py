@@ -14,7 +14,7 @@ import chaosgrad as cg
 from chaosgrad import studies
 from chaosgrad._results.serialize import Result
 from chaosgrad.studies.oscillators import euler_map, euler_threshold
-from chaosgrad.zoo._flows import damped_oscillator_vector_field
+from chaosgrad.zoo._oscillators import damped_oscillator_vector_field
 
 LN2 = math.log(2.0)
 

@@ -7,12 +7,22 @@ import pytest
 
 import chaosgrad as cg
 from chaosgrad._pytree import all_finite, float_leaves
-from chaosgrad.zoo import _networks as nets
-from chaosgrad.zoo import _rl as rl
+from chaosgrad.zoo._bouncing_ball import bouncing_ball
+from chaosgrad.zoo._deep_diagnostics import (
+    dead_relu_fraction,
+    jacobian_singular_values,
+    layer_jacobian_norms,
+    saturation_fraction,
+)
+from chaosgrad.zoo._deep_network import LAYER_NORM_EPS, deep_network
+from chaosgrad.zoo._learning_build import log_abs_det_divergence
 from chaosgrad.zoo._learning_registry import LEARNING_SYSTEMS
+from chaosgrad.zoo._mechanical_tasks import pendulum, pendulum_energy
+from chaosgrad.zoo._recurrent import gru_rnn, lstm_rnn, tanh_rnn
+from chaosgrad.zoo._rl import ENV_REWARDS, bouncing_ball_reward, policy_params, rollout_return
 from chaosgrad.zoo._system import System
 
-REWARDS = rl.ENV_REWARDS
+REWARDS = ENV_REWARDS
 SMALL = {  # small instances of the network systems, to keep the suite fast
     "tanh_rnn": dict(n=20),
     "gru": dict(n=20),
@@ -42,7 +52,7 @@ def test_registry_defaults_build_and_step(name):
 
 @pytest.mark.parametrize("g", [0.5, 2.0])
 def test_tanh_rnn_exponent_sign_and_jacobian_bound(g):
-    system = nets.tanh_rnn(n=100, g=g)
+    system = tanh_rnn(n=100, g=g)
     res = cg.lyapunov_spectrum(system.simulator, system.y0, system.args, k=1, transient=300, n_intervals=1500)
     W = np.asarray(system.args["W"])
     bound = np.log(g * np.linalg.norm(W, 2))
@@ -64,7 +74,7 @@ def test_tanh_rnn_exponent_sign_and_jacobian_bound(g):
 
 
 def test_tanh_rnn_sum_rule_matches_divergence():
-    system = nets.tanh_rnn(n=20, g=2.0, seed=3)
+    system = tanh_rnn(n=20, g=2.0, seed=3)
     n_transient, n_steps = 50, 300
     res = cg.lyapunov_spectrum(system.simulator, system.y0, system.args, transient=n_transient, n_intervals=n_steps)
     step = lambda y, _: (system.simulator.step(0.0, y, system.args),) * 2
@@ -74,7 +84,7 @@ def test_tanh_rnn_sum_rule_matches_divergence():
     # sum_i ln R_ii = ln|det(J_N ... J_1)| exactly; the two sides differ only by the
     # round-off of ~6000 float64 logs (1e-9 is 1e5 times that).
     assert np.sum(res.exponents) == pytest.approx(mean_div, abs=1e-9)
-    generic = nets.log_abs_det_divergence(lambda y, a: system.simulator.step(0.0, y, a))
+    generic = log_abs_det_divergence(lambda y, a: system.simulator.step(0.0, y, a))
     assert float(generic(ys[7], system.args)) == pytest.approx(float(system.divergence(ys[7], system.args)), abs=1e-9)
 
 
@@ -83,8 +93,8 @@ def test_tanh_rnn_sum_rule_matches_divergence():
 
 def test_gru_memory_path_keeps_exponents_near_zero():
     kw = dict(k=1, transient=300, n_intervals=1000)
-    plain = nets.tanh_rnn(n=100, g=4.0)
-    gated = nets.gru_rnn(n=100, g=4.0, gate_bias=5.0)
+    plain = tanh_rnn(n=100, g=4.0)
+    gated = gru_rnn(n=100, g=4.0, gate_bias=5.0)
     lam_plain = cg.lyapunov_spectrum(plain.simulator, plain.y0, plain.args, **kw).leading
     lam_gated = cg.lyapunov_spectrum(gated.simulator, gated.y0, gated.args, **kw).leading
     # With z = sigmoid(5 + ...) ~ 0.99 the step is I + O(1 - z): measured lambda_1 = 0.003,
@@ -95,14 +105,14 @@ def test_gru_memory_path_keeps_exponents_near_zero():
 
 def test_gated_steps_follow_their_equations():
     sig, tanh = jax.nn.sigmoid, jnp.tanh
-    gru = nets.gru_rnn(n=6, n_in=3, input_scale=1.0, gate_bias=0.7)
+    gru = gru_rnn(n=6, n_in=3, input_scale=1.0, gate_bias=0.7)
     a, h = gru.args, gru.y0
     pre = lambda k, v: a[f"U_{k}"] @ v + a[f"W_{k}"] @ a["x"] + a[f"b_{k}"]
     z, r = sig(pre("z", h)), sig(pre("r", h))
     expect = z * h + (1 - z) * tanh(pre("h", r * h))
     # Same floating-point operations in the same order: agreement to round-off.
     np.testing.assert_allclose(gru.simulator.step(0.0, h, a), expect, rtol=1e-13, atol=1e-15)
-    lstm = nets.lstm_rnn(n=6, n_in=3, input_scale=1.0, forget_bias=2.0)
+    lstm = lstm_rnn(n=6, n_in=3, input_scale=1.0, forget_bias=2.0)
     a, y = lstm.args, lstm.y0
     i, f, o = (sig(a[f"U_{k}"] @ y["h"] + a[f"W_{k}"] @ a["x"] + a[f"b_{k}"]) for k in "ifo")
     c1 = f * y["c"] + i * tanh(a["U_c"] @ y["h"] + a["W_c"] @ a["x"] + a["b_c"])
@@ -116,8 +126,8 @@ def test_gated_steps_follow_their_equations():
 
 
 def test_linear_orthogonal_network_is_an_exact_isometry():
-    system = nets.deep_network(depth=20, width=16, activation="linear", init="orthogonal")
-    sv = nets.jacobian_singular_values(system)
+    system = deep_network(depth=20, width=16, activation="linear", init="orthogonal")
+    sv = jacobian_singular_values(system)
     # A product of 20 orthogonal matrices: singular values 1 up to float64 round-off (~1e-15).
     assert sv.shape == (16,)
     np.testing.assert_allclose(sv, 1.0, atol=1e-10)
@@ -126,7 +136,7 @@ def test_linear_orthogonal_network_is_an_exact_isometry():
 
 
 def test_layer_index_picks_each_layers_weights():
-    system = nets.deep_network(depth=5, width=8, activation="tanh", init="gaussian", sigma_b=0.3)
+    system = deep_network(depth=5, width=8, activation="tanh", init="gaussian", sigma_b=0.3)
     W, b, x = system.args["W"], system.args["b"], system.y0["x"]
     y = system.simulator.evolve(0.0, system.y0, system.args, 3)
     expect = x
@@ -137,11 +147,11 @@ def test_layer_index_picks_each_layers_weights():
 
 
 def test_residual_layer_norm_network():
-    system = nets.deep_network(depth=6, width=12, residual=True, layer_norm=True, sigma_b=0.1)
+    system = deep_network(depth=6, width=12, residual=True, layer_norm=True, sigma_b=0.1)
     W, b = system.args["W"][0], system.args["b"][0]
     x = system.y0["x"]
     h = W @ x + b
-    h = (h - h.mean()) / jnp.sqrt(h.var() + nets.LAYER_NORM_EPS)
+    h = (h - h.mean()) / jnp.sqrt(h.var() + LAYER_NORM_EPS)
     y1 = system.simulator.step(0.0, system.y0, system.args)
     np.testing.assert_allclose(y1["x"], x + jnp.tanh(h), rtol=1e-13, atol=1e-14)  # same ops
     # Layer normalisation removes the scale of h, so scaling W and b by 3 changes the
@@ -155,41 +165,41 @@ def test_residual_layer_norm_network():
 
 
 def test_sigmoid_layer_scales_gradients_by_at_most_a_quarter():
-    system = nets.deep_network(depth=12, width=32, activation="sigmoid", init="gaussian", sigma_b=0.5)
-    norms = nets.layer_jacobian_norms(system)
+    system = deep_network(depth=12, width=32, activation="sigmoid", init="gaussian", sigma_b=0.5)
+    norms = layer_jacobian_norms(system)
     w_norms = np.linalg.norm(np.asarray(system.args["W"]), 2, axis=(1, 2))
     ratio = norms / w_norms
     # sigmoid' <= 1/4, so ||diag(sigmoid') W|| <= ||W||/4; 1e-12 allows float64 round-off.
     assert np.all(ratio <= 0.25 * (1 + 1e-12))
     # ... and the bound is nearly attained (measured 0.22-0.24), so the norms are real.
     assert np.all(ratio > 0.15)
-    tanh = nets.deep_network(depth=12, width=32, activation="tanh", init="gaussian", sigma_b=0.5)
-    tanh_ratio = nets.layer_jacobian_norms(tanh) / np.linalg.norm(np.asarray(tanh.args["W"]), 2, axis=(1, 2))
+    tanh = deep_network(depth=12, width=32, activation="tanh", init="gaussian", sigma_b=0.5)
+    tanh_ratio = layer_jacobian_norms(tanh) / np.linalg.norm(np.asarray(tanh.args["W"]), 2, axis=(1, 2))
     assert np.all(tanh_ratio > 0.5)  # tanh' <= 1: no quarter bound (measured 0.74-0.89)
 
 
 def test_dead_relu_fraction():
-    dead = nets.deep_network(depth=6, width=32, activation="relu", init="he", bias=-10.0)
+    dead = deep_network(depth=6, width=32, activation="relu", init="he", bias=-10.0)
     # W x ~ N(0, 2) at most, 7 standard deviations short of the bias: every unit is off.
-    np.testing.assert_array_equal(nets.dead_relu_fraction(dead), 1.0)
-    alive = nets.deep_network(depth=6, width=64, activation="relu", init="he")
-    frac = nets.dead_relu_fraction(alive)
+    np.testing.assert_array_equal(dead_relu_fraction(dead), 1.0)
+    alive = deep_network(depth=6, width=64, activation="relu", init="he")
+    frac = dead_relu_fraction(alive)
     # One input, zero bias: about half the units are inactive (binomial, sd 0.06 at n = 64).
     assert np.all((frac > 0.3) & (frac < 0.7))
     batch = np.random.default_rng(0).normal(size=(32, 64))
-    assert np.all(nets.dead_relu_fraction(alive, batch) < frac)  # dead for all 32 inputs is rarer
+    assert np.all(dead_relu_fraction(alive, batch) < frac)  # dead for all 32 inputs is rarer
     with pytest.raises(cg.ChaosgradInputError, match="system"):
-        nets.saturation_fraction(alive)
+        saturation_fraction(alive)
 
 
 def test_saturation_fraction_tracks_weight_scale():
-    big = nets.deep_network(depth=8, width=64, activation="tanh", init="gaussian", sigma_w=4.0)
-    small = nets.deep_network(depth=8, width=64, activation="tanh", init="gaussian", sigma_w=0.5)
+    big = deep_network(depth=8, width=64, activation="tanh", init="gaussian", sigma_w=4.0)
+    small = deep_network(depth=8, width=64, activation="tanh", init="gaussian", sigma_w=0.5)
     # sigma_w = 4 drives |h| ~ 4 (measured 39-50% saturated); sigma_w = 0.5 shrinks h to 0.
-    assert np.all(nets.saturation_fraction(big)[1:] > 0.3)
-    np.testing.assert_array_equal(nets.saturation_fraction(small), 0.0)
-    sig = nets.deep_network(depth=4, width=16, activation="sigmoid", init="gaussian", bias=-20.0)
-    np.testing.assert_array_equal(nets.saturation_fraction(sig), 1.0)  # sigmoid'(-20) ~ 2e-9
+    assert np.all(saturation_fraction(big)[1:] > 0.3)
+    np.testing.assert_array_equal(saturation_fraction(small), 0.0)
+    sig = deep_network(depth=4, width=16, activation="sigmoid", init="gaussian", bias=-20.0)
+    np.testing.assert_array_equal(saturation_fraction(sig), 1.0)  # sigmoid'(-20) ~ 2e-9
 
 
 # ---------------------------------------------------------------------------- environments
@@ -199,7 +209,7 @@ def test_saturation_fraction_tracks_weight_scale():
 def test_environment_return_is_differentiable(name):
     system = LEARNING_SYSTEMS[name]()
     reward = REWARDS[name]
-    ret = lambda theta: rl.rollout_return(system.simulator, reward, system.y0, {"policy": theta}, 100)
+    ret = lambda theta: rollout_return(system.simulator, reward, system.y0, {"policy": theta}, 100)
     value, grad = jax.value_and_grad(ret)(system.args["policy"])
     leaves = jax.tree_util.tree_leaves(grad)
     assert np.isfinite(float(value))
@@ -229,26 +239,24 @@ def test_reference_is_converged():
 def test_pendulum_conserves_energy_without_torque_or_friction():
     y0 = jnp.array([2.0, 0.5])
     for integrator, tol in (("rk4", 1e-10), ("semi_implicit", 5e-3)):
-        system = rl.pendulum(integrator=integrator, dt=1e-3, friction=0.0)
+        system = pendulum(integrator=integrator, dt=1e-3, friction=0.0)
         args = _zero_policy(system)
         step = lambda y, _: (system.simulator.step(0.0, y, args),) * 2
         _, ys = jax.lax.scan(step, y0, None, length=2000)
-        drift = float(jnp.max(jnp.abs(jax.vmap(rl.pendulum_energy)(ys) - rl.pendulum_energy(y0))))
+        drift = float(jnp.max(jnp.abs(jax.vmap(pendulum_energy)(ys) - pendulum_energy(y0))))
         # Relative energy error over 2 s at h = 1e-3. RK4 errs by O(h^4): measured 7.7e-13,
         # tolerance 1e-10. Symplectic Euler keeps a bounded O(h) oscillation: measured
         # 3.2e-3, tolerance 5e-3 (explicit Euler would drift past it).
-        assert drift / abs(float(rl.pendulum_energy(y0))) < tol
-    damped = rl.pendulum(integrator="rk4", dt=1e-3, friction=0.1)
+        assert drift / abs(float(pendulum_energy(y0))) < tol
+    damped = pendulum(integrator="rk4", dt=1e-3, friction=0.1)
     y = damped.simulator.evolve(0.0, y0, _zero_policy(damped), 2000)
-    assert float(rl.pendulum_energy(y)) < float(rl.pendulum_energy(y0)) - 1e-3  # friction dissipates
+    assert float(pendulum_energy(y)) < float(pendulum_energy(y0)) - 1e-3  # friction dissipates
 
 
 def test_bouncing_ball_gradient_jumps_where_the_bounce_count_changes():
-    system = rl.bouncing_ball(restitution=0.8)
+    system = bouncing_ball(restitution=0.8)
     args = _zero_policy(system)  # no thrust: free fall, z'' = -g
-    ret = jax.jit(
-        lambda h0: rl.rollout_return(system.simulator, rl.bouncing_ball_reward, jnp.stack([h0, 0.0]), args, 20)
-    )
+    ret = jax.jit(lambda h0: rollout_return(system.simulator, bouncing_ball_reward, jnp.stack([h0, 0.0]), args, 20))
     grad = jax.jit(jax.grad(ret))
     g, e, dt, m = 9.81, 0.8, 0.05, 10
     h_star = g * (m * dt) ** 2 / 2  # dropped from here, the ball lands exactly at step m
@@ -280,17 +288,15 @@ def test_bouncing_ball_gradient_jumps_where_the_bounce_count_changes():
     # Away from any change in the bounce count the slope is continuous.
     assert fd(1.0 + delta) - fd(1.0 - delta) == pytest.approx(0.0, abs=1e-3)
     # Time stepping ("reflect") makes the return itself jump there.
-    stepped = rl.bouncing_ball(contact="reflect")
-    ret_s = lambda h0: float(
-        rl.rollout_return(stepped.simulator, rl.bouncing_ball_reward, jnp.stack([h0, 0.0]), args, 20)
-    )
+    stepped = bouncing_ball(contact="reflect")
+    ret_s = lambda h0: float(rollout_return(stepped.simulator, bouncing_ball_reward, jnp.stack([h0, 0.0]), args, 20))
     assert abs(ret_s(h_star + 1e-9) - ret_s(h_star - 1e-9)) > 0.1  # measured 0.59
 
 
 def test_policy_params_are_seeded():
-    a = rl.policy_params(3, 1, seed=4)
-    b = rl.policy_params(3, 1, seed=4)
-    c = rl.policy_params(3, 1, seed=5)
+    a = policy_params(3, 1, seed=4)
+    b = policy_params(3, 1, seed=4)
+    c = policy_params(3, 1, seed=5)
     assert [p["W"].shape for p in a] == [(32, 3), (32, 32), (1, 32)]
     assert all(bool(jnp.array_equal(p["W"], q["W"])) for p, q in zip(a, b))
     assert not bool(jnp.array_equal(a[0]["W"], c[0]["W"]))
@@ -307,20 +313,20 @@ def test_lower_precision_maps_keep_their_dtype():
 @pytest.mark.parametrize(
     "build",
     [
-        lambda: nets.tanh_rnn(g=-1.0),
-        lambda: nets.tanh_rnn(n=0),
-        lambda: nets.gru_rnn(gate_bias=float("nan")),
-        lambda: nets.deep_network(activation="gelu"),
-        lambda: nets.deep_network(init="kaiming"),
-        lambda: nets.deep_network(residual="yes"),
-        lambda: nets.deep_network(depth=True),
-        lambda: nets.jacobian_singular_values(nets.tanh_rnn(n=4)),
-        lambda: nets.jacobian_singular_values(nets.deep_network(depth=2, width=4), np.ones(5)),
-        lambda: rl.pendulum(integrator="euler"),
-        lambda: rl.bouncing_ball(restitution=1.5),
-        lambda: rl.bouncing_ball(contact="penalty"),
-        lambda: rl.policy_params(3, 1, hidden=32),
-        lambda: rl.rollout_return(rl.pendulum().simulator, "reward", jnp.zeros(2), None, 10),
+        lambda: tanh_rnn(g=-1.0),
+        lambda: tanh_rnn(n=0),
+        lambda: gru_rnn(gate_bias=float("nan")),
+        lambda: deep_network(activation="gelu"),
+        lambda: deep_network(init="kaiming"),
+        lambda: deep_network(residual="yes"),
+        lambda: deep_network(depth=True),
+        lambda: jacobian_singular_values(tanh_rnn(n=4)),
+        lambda: jacobian_singular_values(deep_network(depth=2, width=4), np.ones(5)),
+        lambda: pendulum(integrator="euler"),
+        lambda: bouncing_ball(restitution=1.5),
+        lambda: bouncing_ball(contact="penalty"),
+        lambda: policy_params(3, 1, hidden=32),
+        lambda: rollout_return(pendulum().simulator, "reward", jnp.zeros(2), None, 10),
     ],
 )
 def test_bad_arguments_raise(build):

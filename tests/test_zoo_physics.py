@@ -9,19 +9,11 @@ import pytest
 
 import chaosgrad as cg
 from chaosgrad._errors import ChaosgradInputError
-from chaosgrad.zoo._flows import (
-    ImplicitMidpoint,
-    damped_oscillator,
-    damped_oscillator_matrix,
-    double_pendulum,
-    double_pendulum_energy,
-    lorenz63,
-    lorenz96,
-    rossler,
-    van_der_pol,
-)
+from chaosgrad.zoo._attractors import lorenz63, lorenz96, rossler
+from chaosgrad.zoo._double_pendulum import ImplicitMidpoint, double_pendulum, double_pendulum_energy
 from chaosgrad.zoo._ks import ETDRK4, KuramotoSivashinskyModel, etdrk4_coefficients, kuramoto_sivashinsky
 from chaosgrad.zoo._maps import henon, logistic
+from chaosgrad.zoo._oscillators import damped_oscillator, damped_oscillator_matrix, van_der_pol
 from chaosgrad.zoo._physical_registry import PHYSICAL_SYSTEMS
 from chaosgrad.zoo._system import System
 
@@ -56,10 +48,10 @@ def trajectory(simulator, y, args, n_steps: int):
 
 
 def test_integrators_are_importable_from_their_old_homes():
-    # They live in _integrators; _flows, _ks and chaosgrad.zoo re-export the same classes.
-    from chaosgrad.zoo import _flows, _integrators, _ks
+    # They live in _integrators; _double_pendulum, _ks and chaosgrad.zoo re-export the same classes.
+    from chaosgrad.zoo import _double_pendulum, _integrators, _ks
 
-    assert _flows.ImplicitMidpoint is _integrators.ImplicitMidpoint is cg.zoo.ImplicitMidpoint
+    assert _double_pendulum.ImplicitMidpoint is _integrators.ImplicitMidpoint is cg.zoo.ImplicitMidpoint
     assert _ks.ETDRK4 is _integrators.ETDRK4 is cg.zoo.ETDRK4
     assert _ks.etdrk4_coefficients is _integrators.etdrk4_coefficients is cg.zoo.etdrk4_coefficients
 

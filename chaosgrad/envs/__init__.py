@@ -12,6 +12,9 @@ loss :class:`~chaosgrad.ReturnLoss`::
 
 Neither gymnax nor Brax is imported here: the adapters work on the objects the user
 passes (``pip install chaosgrad[envs]`` installs both).
+
+Parts: ``_rollout`` (the simulator and its state), ``_gymnax`` and ``_brax`` (the
+adapters), ``_options`` (the rules and the precision probe they share).
 """
 
 from chaosgrad.envs._brax import brax, coordinates

@@ -22,13 +22,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 
-from chaosgrad._checks import check_discount, check_dtype
 from chaosgrad._errors import bad_argument
-from chaosgrad.envs._gymnax import check_episode
+from chaosgrad.envs._options import check_policy, check_rollout_options, probe_reset
 from chaosgrad.envs._rollout import EnvironmentSimulator, float64_probe
 
 
@@ -87,50 +85,21 @@ def brax(
         An :class:`EnvironmentSimulator` with ``dt = env.dt``; start states from
         ``simulator.initial_state(seed)``.
     """
-    if policy is None or not callable(policy):
-        raise bad_argument("policy", f"{policy!r} is not callable", "pass policy(params, obs) -> action")
-    check_discount("discount", discount)
-    check_dtype("dtype", dtype, allow_none=True)
-    check_episode(episode)
+    policy = check_policy(policy)
+    check_rollout_options(discount, dtype, episode)
     env, notes, wrapped_length = _unwrap_auto_reset(env)
     if episode_length is not None and (
         isinstance(episode_length, bool) or not isinstance(episode_length, int) or episode_length < 1
     ):
         raise bad_argument("episode_length", f"{episode_length!r} is not a positive int", "pass e.g. 1000, or None")
-    if episode == "continue":
-        length = None
-        notes.append("episode='continue': one trajectory followed past termination and any time limit, without reset")
-    else:
-        length = episode_length if episode_length is not None else wrapped_length
-        notes.append(
-            "auto-reset off: the rollout stops when Brax sets done"
-            + (
-                f" and after episode_length = {length} steps"
-                if length is not None
-                else "; no time limit: the environment has no EpisodeWrapper and episode_length was not given "
-                "(brax.envs.create uses 1000)"
-            )
-        )
+    length, note = _episode(episode, episode_length, wrapped_length)
+    notes.append(note)
     if not all(hasattr(env, name) for name in ("reset", "step", "action_size")):
         raise bad_argument(
             "env", f"{type(env).__name__} is not a Brax environment", "pass brax.envs.get_environment(name)"
         )
-    x64 = bool(jax.config.jax_enable_x64)  # type: ignore[attr-defined]  # jax.config's options are set at run time
-
-    def reset(key):
-        return env.reset(key)
-
-    def transition(key, state, action):
-        del key  # Brax steps are deterministic given the state
-        state1 = env.step(state, jnp.reshape(action, (env.action_size,)))
-        return state1, state1.reward, jnp.asarray(getattr(state1, "done", 0.0)) > 0
-
-    def observe(state):
-        return state.obs
-
-    with jax.enable_x64(x64):
-        state0 = reset(jax.random.PRNGKey(0))
-    floats = [x for x in jax.tree_util.tree_leaves(state0) if jnp.issubdtype(jnp.result_type(x), jnp.inexact)]
+    transition, observe, reset = _functions(env)
+    x64, state0, floats = probe_reset(reset)
     q = getattr(getattr(state0, "pipeline_state", None), "q", floats[0] if floats else jnp.zeros(()))
     built = jnp.result_type(q).name
     dtype = built if dtype is None else dtype
@@ -155,3 +124,35 @@ def brax(
         env_dtype=built,
         precision_limit=limit,
     )
+
+
+def _episode(episode: str, episode_length: int | None, wrapped_length: int | None) -> tuple[int | None, str]:
+    """``(length, note)``: the rollout's time limit (``episode_length``, else the removed
+    ``EpisodeWrapper``'s; none with ``episode="continue"``) and what the rollout does at the
+    end of the episode."""
+    if episode == "continue":
+        return None, "episode='continue': one trajectory followed past termination and any time limit, without reset"
+    length = episode_length if episode_length is not None else wrapped_length
+    return length, "auto-reset off: the rollout stops when Brax sets done" + (
+        f" and after episode_length = {length} steps"
+        if length is not None
+        else "; no time limit: the environment has no EpisodeWrapper and episode_length was not given "
+        "(brax.envs.create uses 1000)"
+    )
+
+
+def _functions(env):
+    """The adapter's ``transition``, ``observe`` and ``reset`` for a Brax environment."""
+
+    def reset(key):
+        return env.reset(key)
+
+    def transition(key, state, action):
+        del key  # Brax steps are deterministic given the state
+        state1 = env.step(state, jnp.reshape(action, (env.action_size,)))
+        return state1, state1.reward, jnp.asarray(getattr(state1, "done", 0.0)) > 0
+
+    def observe(state):
+        return state.obs
+
+    return transition, observe, reset

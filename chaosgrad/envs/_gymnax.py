@@ -16,25 +16,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 
-from chaosgrad._checks import check_discount, check_dtype
 from chaosgrad._errors import bad_argument
+from chaosgrad.envs._options import check_policy, check_rollout_options, probe_reset
 from chaosgrad.envs._rollout import EnvironmentSimulator, float64_probe
 
 GRADIENTS = ("require", "as-shipped")
-EPISODE = ("stop", "continue")
-
-
-def check_episode(episode) -> None:
-    if episode not in EPISODE:
-        raise bad_argument(
-            "episode",
-            f"{episode!r} is not one of {EPISODE}",
-            "pass 'stop' (the rollout ends with the episode) or 'continue' (one trajectory past its end)",
-        )
 
 
 def _n_discrete(space) -> int | None:
@@ -94,69 +83,22 @@ def gymnax(
         raise bad_argument(
             "env", f"{type(env).__name__} is not a gymnax environment", "pass env from gymnax.make(name)"
         )
-    if policy is None or not callable(policy):
-        raise bad_argument("policy", f"{policy!r} is not callable", "pass policy(params, obs) -> action")
+    policy = check_policy(policy)
     if transition_gradients not in GRADIENTS:
         raise bad_argument(
             "transition_gradients", f"{transition_gradients!r} is not one of {GRADIENTS}", "pass 'require'"
         )
-    check_discount("discount", discount)
-    check_dtype("dtype", dtype, allow_none=True)
-    check_episode(episode)
+    check_rollout_options(discount, dtype, episode)
     params = env.default_params if env_params is None else env_params
     name = getattr(env, "name", type(env).__name__)
-    limit = getattr(params, "max_steps_in_episode", None)
-    episode_length = int(limit) if episode == "stop" and limit is not None else None
-    if episode == "stop":
-        notes = [
-            "auto-reset off: stepped with env.step_env; the rollout stops at termination"
-            + (
-                f" and after env_params.max_steps_in_episode = {episode_length} steps"
-                if episode_length
-                else " (env_params has no max_steps_in_episode: no time limit)"
-            )
-        ]
-    else:
-        notes = ["episode='continue': one trajectory followed past termination and the time limit, without reset"]
-    if transition_gradients == "require":
-        if not getattr(env, "supports_transition_gradients", False):
-            raise bad_argument(
-                "env",
-                f"{name} detaches its transitions (jax.lax.stop_gradient in its step_env) and does not support "
-                "with_transition_gradients(): its step propagates no derivative",
-                "use an environment that supports transition gradients (e.g. Pendulum-v1, MountainCarContinuous-v0), "
-                "a differentiable re-implementation (chaosgrad.zoo has cartpole and acrobot), or pass "
-                "transition_gradients='as-shipped' to analyse it as it is",
-            )
-        if not env.transition_gradients_enabled:
-            env = env.with_transition_gradients()
-        notes.append("transition gradients enabled (env.with_transition_gradients())")
-    else:
-        notes.append("environment as shipped: its transitions may be detached")
+    episode_length, episode_note = _episode(episode, params)
+    env, gradients_note = _with_gradients(env, name, transition_gradients)
     n_actions = _n_discrete(env.action_space(params))
-
-    def transition(key, state, action):
-        if n_actions is None:
-            action = jnp.reshape(action, env.action_space(params).shape)
-        _, state1, reward, done, _ = env.step_env(key, state, action, params)
-        return state1, reward, done
-
-    def observe(state):
-        return env.get_obs(state, params)
-
-    def reset(key):
-        return env.reset_env(key, params)[1]
-
-    x64 = bool(jax.config.jax_enable_x64)  # type: ignore[attr-defined]  # jax.config's options are set at run time
-    with jax.enable_x64(x64):
-        probe = reset(jax.random.PRNGKey(0))
-    floats = [x for x in jax.tree_util.tree_leaves(probe) if jnp.issubdtype(jnp.result_type(x), jnp.inexact)]
+    transition, observe, reset = _functions(env, params, n_actions)
+    x64, probe, floats = probe_reset(reset)
     built = jnp.result_type(floats[0]).name if floats else "float32"
     dtype = built if dtype is None else dtype
-    if n_actions is None:
-        action = np.zeros(env.action_space(params).shape, np.float64)
-    else:
-        action = np.zeros((), np.int32)
+    action = np.zeros(env.action_space(params).shape, np.float64) if n_actions is None else np.zeros((), np.int32)
     return EnvironmentSimulator(
         transition,
         observe,
@@ -170,9 +112,61 @@ def gymnax(
         x64=x64 or jnp.dtype(dtype).itemsize == 8,
         tangent_env=tangent,
         name=f"gymnax {name}",
-        notes=tuple(notes),
+        notes=(episode_note, gradients_note),
         episode_length=episode_length,
         end_on_done=episode == "stop",
         env_dtype=built,
         precision_limit=None if x64 else float64_probe(transition, probe, action),
     )
+
+
+def _episode(episode: str, params) -> tuple[int | None, str]:
+    """``(length, note)``: the rollout's time limit (``params.max_steps_in_episode`` with
+    ``episode="stop"``) and what the rollout does at the end of gymnax's episode."""
+    limit = getattr(params, "max_steps_in_episode", None)
+    episode_length = int(limit) if episode == "stop" and limit is not None else None
+    if episode == "stop":
+        return episode_length, "auto-reset off: stepped with env.step_env; the rollout stops at termination" + (
+            f" and after env_params.max_steps_in_episode = {episode_length} steps"
+            if episode_length
+            else " (env_params has no max_steps_in_episode: no time limit)"
+        )
+    return None, "episode='continue': one trajectory followed past termination and the time limit, without reset"
+
+
+def _with_gradients(env, name: str, transition_gradients: str):
+    """``(env, note)``: with ``"require"``, the environment with its transition gradients
+    enabled, or a refusal naming the fix where it cannot enable them."""
+    if transition_gradients != "require":
+        return env, "environment as shipped: its transitions may be detached"
+    if not getattr(env, "supports_transition_gradients", False):
+        raise bad_argument(
+            "env",
+            f"{name} detaches its transitions (jax.lax.stop_gradient in its step_env) and does not support "
+            "with_transition_gradients(): its step propagates no derivative",
+            "use an environment that supports transition gradients (e.g. Pendulum-v1, MountainCarContinuous-v0), "
+            "a differentiable re-implementation (chaosgrad.zoo has cartpole and acrobot), or pass "
+            "transition_gradients='as-shipped' to analyse it as it is",
+        )
+    if not env.transition_gradients_enabled:
+        env = env.with_transition_gradients()
+    return env, "transition gradients enabled (env.with_transition_gradients())"
+
+
+def _functions(env, params, n_actions: int | None):
+    """The adapter's ``transition``, ``observe`` and ``reset`` for a gymnax environment:
+    ``env.step_env`` (no auto-reset), ``env.get_obs`` and ``env.reset_env`` at ``params``."""
+
+    def transition(key, state, action):
+        if n_actions is None:
+            action = jnp.reshape(action, env.action_space(params).shape)
+        _, state1, reward, done, _ = env.step_env(key, state, action, params)
+        return state1, reward, done
+
+    def observe(state):
+        return env.get_obs(state, params)
+
+    def reset(key):
+        return env.reset_env(key, params)[1]
+
+    return transition, observe, reset

@@ -51,7 +51,7 @@ from chaosgrad.zoo import (
     layer_jacobian_norms,
     saturation_fraction,
 )
-from chaosgrad.zoo._networks import _layer
+from chaosgrad.zoo._deep_network import _layer
 
 ACTIVATIONS = ("sigmoid", "tanh", "relu", "linear")
 INITS = ("gaussian", "orthogonal", "xavier", "he")

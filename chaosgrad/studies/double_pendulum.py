@@ -32,7 +32,7 @@ from chaosgrad._spectra.reference import exponent_uncertainty
 from chaosgrad.studies import StudySpec
 from chaosgrad.studies._common import diagnose_system, lam1, make_study, no_progress
 from chaosgrad.zoo import double_pendulum, double_pendulum_energy
-from chaosgrad.zoo._flows import double_pendulum_vector_field
+from chaosgrad.zoo._double_pendulum import double_pendulum_vector_field
 from chaosgrad.zoo._system import System
 
 DT = 0.02

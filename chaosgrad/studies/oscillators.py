@@ -44,7 +44,7 @@ from chaosgrad.studies._common import (
 from chaosgrad.studies._euler import euler_exponents, euler_threshold, step_advice
 from chaosgrad.studies._euler import euler_map as euler_map  # re-exported: the tests build Euler maps from here
 from chaosgrad.zoo import damped_oscillator, van_der_pol
-from chaosgrad.zoo._flows import (
+from chaosgrad.zoo._oscillators import (
     damped_oscillator_matrix,
     damped_oscillator_vector_field,
     van_der_pol_vector_field,

@@ -34,6 +34,8 @@ from chaosgrad.studies import _rl_helpers as helpers
 from chaosgrad.studies._common import diagnose_system, fmt, lam1, make_study, no_progress
 from chaosgrad.zoo import _rl as rl
 from chaosgrad.zoo import get as zoo_get
+from chaosgrad.zoo._bouncing_ball import bouncing_ball
+from chaosgrad.zoo._mechanical_tasks import acrobot
 
 HEADLINE = "bouncing_ball"
 ACROBOT_SEED = 5  # a policy whose closed loop the Gym step changes most (see the seed scan)
@@ -125,7 +127,7 @@ ENV_COLUMNS = (
 
 
 def _seed_scan(cfg, progress):
-    base = rl.acrobot()
+    base = acrobot()
     rows, user, ref = [], [], []
     for j, seed in enumerate(cfg["seeds"]):
         progress(f"acrobot policy seed {seed}", j, len(cfg["seeds"]))
@@ -155,7 +157,7 @@ def _contact(cfg, progress):
     out = {}
     for contact in ("event", "reflect"):
         progress(f"bouncing ball, {contact} contact", 0, 1)
-        system = rl.bouncing_ball(contact=contact)
+        system = bouncing_ball(contact=contact)
         ret = helpers.height_return(system, CONTACT_STEPS)
         jumps = helpers.find_jumps(ret, *CONTACT_RANGE, points=4001, threshold=1e-3)
         big = max(jumps, key=lambda j: abs(j[1]))
@@ -412,7 +414,7 @@ def run(*, fast: bool = False, progress=None):
         "falls on a control step the policy observes either the velocity before or after it."
     )
 
-    adt = rl.acrobot().simulator.dt
+    adt = acrobot().simulator.dt
     seeds = np.asarray(cfg["seeds"], dtype=float)
     seed_fig = Figure(
         title="Acrobot: closed-loop lambda_1 of the Gym step against the reference, per policy",

@@ -3,22 +3,32 @@
 Each factory returns a :class:`System` (simulator, default state and parameters,
 equations, literature values with their source). ``SYSTEMS`` maps every registry name
 to its factory; ``get(name, **overrides)`` builds one.
+
+Parts: ``_system`` (the :class:`System` record and the numerics check); ``_build``
+(parameters, default states on the attractor, a flow's assembly); the flows
+``_attractors`` (Lorenz-63, Rössler, Lorenz-96), ``_double_pendulum``, ``_oscillators``
+(damped, van der Pol) and ``_ks`` (Kuramoto–Sivashinsky), stepped where diffrax does not
+suffice by ``_integrators``; the maps ``_maps``; the networks ``_recurrent`` (tanh, GRU,
+LSTM) and ``_deep_network`` with ``_deep_diagnostics``, sharing ``_learning_build``; the
+control tasks ``_mechanical_tasks`` (pendulum, cart-pole, acrobot) and ``_bouncing_ball``,
+closed by ``_closed_loop`` with the policy, rewards and return of ``_rl``; the registries
+``_physical_registry`` and ``_learning_registry``.
 """
 
 from __future__ import annotations
 
 from chaosgrad._errors import bad_argument
 from chaosgrad._runtime.precision import float64_scope
-from chaosgrad.zoo._flows import (
-    ImplicitMidpoint,
-    damped_oscillator,
-    double_pendulum,
-    double_pendulum_energy,
-    lorenz63,
-    lorenz96,
-    rossler,
-    van_der_pol,
+from chaosgrad.zoo._attractors import lorenz63, lorenz96, rossler
+from chaosgrad.zoo._bouncing_ball import bouncing_ball
+from chaosgrad.zoo._deep_diagnostics import (
+    dead_relu_fraction,
+    jacobian_singular_values,
+    layer_jacobian_norms,
+    saturation_fraction,
 )
+from chaosgrad.zoo._deep_network import deep_network
+from chaosgrad.zoo._double_pendulum import ImplicitMidpoint, double_pendulum, double_pendulum_energy
 from chaosgrad.zoo._ks import (
     ETDRK4,
     KuramotoSivashinskyModel,
@@ -28,28 +38,16 @@ from chaosgrad.zoo._ks import (
 )
 from chaosgrad.zoo._learning_registry import LEARNING_SYSTEMS
 from chaosgrad.zoo._maps import henon, logistic
-from chaosgrad.zoo._networks import (
-    dead_relu_fraction,
-    deep_network,
-    gru_rnn,
-    jacobian_singular_values,
-    layer_jacobian_norms,
-    lstm_rnn,
-    saturation_fraction,
-    tanh_rnn,
-)
+from chaosgrad.zoo._mechanical_tasks import acrobot, cartpole, pendulum, pendulum_energy
+from chaosgrad.zoo._oscillators import damped_oscillator, van_der_pol
 from chaosgrad.zoo._physical_registry import PHYSICAL_SYSTEMS
+from chaosgrad.zoo._recurrent import gru_rnn, lstm_rnn, tanh_rnn
 from chaosgrad.zoo._rl import (
     ENV_REWARDS,
-    acrobot,
     acrobot_reward,
-    bouncing_ball,
     bouncing_ball_reward,
-    cartpole,
     cartpole_reward,
     mlp_policy,
-    pendulum,
-    pendulum_energy,
     pendulum_reward,
     policy_params,
     rollout_return,

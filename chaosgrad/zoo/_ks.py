@@ -26,9 +26,14 @@ import jax.numpy as jnp
 import numpy as np
 
 from chaosgrad._errors import bad_argument
-from chaosgrad._simulators.base import AbstractSimulator
-from chaosgrad._simulators.ode import ODESimulator
-from chaosgrad.zoo._flows import at_defaults, initial_state, make_args, real_parameter, settle
+from chaosgrad.zoo._build import (
+    at_defaults,
+    initial_state,
+    make_args,
+    own_integrator_or_diffrax,
+    real_parameter,
+    settle,
+)
 from chaosgrad.zoo._integrators import ETDRK4, etdrk4_coefficients  # noqa: F401 (importable from here)
 from chaosgrad.zoo._system import System, check_numerics
 
@@ -136,45 +141,22 @@ def kuramoto_sivashinsky(
     Default ``y0``: on the attractor, 500 time units of ETDRK4 (dt 0.25, float64) from
     small random modes (seed 0).
     """
-    dtype = check_numerics(dtype, dt=dt, solver=solver, stepsize_controller=stepsize_controller, adjoint=adjoint)
+    numerics = dict(dt=dt, solver=solver, stepsize_controller=stepsize_controller, adjoint=adjoint)
+    dtype = check_numerics(dtype, **numerics)
     values = {"L": real_parameter("L", L, positive=True)}
     if isinstance(n_grid, bool) or not isinstance(n_grid, (int, np.integer)) or n_grid < 8 or n_grid % 2:
         raise bad_argument("n_grid", f"{n_grid!r} is not an even int >= 8", "pass e.g. 64")
     model = KuramotoSivashinskyModel(n_grid=int(n_grid))
-    dim = 2 * model.n_modes
-
     # The simulator first: its options are checked before the default state's transient runs.
-    if solver is None:
-        if stepsize_controller is not None or adjoint is not None:
-            raise bad_argument(
-                "stepsize_controller" if stepsize_controller is not None else "adjoint",
-                "applies only to a diffrax solver; ETDRK4 takes constant steps",
-                "pass a diffrax solver with it, or drop it",
-            )
-        simulator: AbstractSimulator = ETDRK4(
-            model.linear, model.nonlinear, dt=dt, dtype=dtype, contour_points=contour_points
-        )
-    else:
-        simulator = ODESimulator(
-            model.vector_field,
-            solver=solver,
-            dt=dt,
-            dtype=dtype,
-            stepsize_controller=stepsize_controller,
-            adjoint=adjoint,
-        )
-
-    def on_attractor():
-        start = 0.1 * np.random.default_rng(0).standard_normal(dim)
-        settler = ETDRK4(model.linear, model.nonlinear, dt=0.25, contour_points=32)
-        return settle(settler, start, make_args(values, "float64"), 500.0)
-
-    y0, _ = initial_state(y0, (dim,), on_attractor, dtype)
-    literature = None
-    if n_grid >= 64 and at_defaults(values, {"L": 22.0}):
-        literature = dict(_L22)
-    elif n_grid >= 64 and at_defaults(values, {"L": 36.0}):
-        literature = dict(_L36)
+    simulator = own_integrator_or_diffrax(
+        model.vector_field,
+        lambda: ETDRK4(model.linear, model.nonlinear, dt=dt, dtype=dtype, contour_points=contour_points),
+        integrator="ETDRK4",
+        fix="pass a diffrax solver with it, or drop it",
+        numerics=numerics,
+        dtype=dtype,
+    )
+    y0, _ = initial_state(y0, (2 * model.n_modes,), _on_attractor(model, values), dtype)
     return System(
         name="kuramoto_sivashinsky",
         title=f"Kuramoto–Sivashinsky (L = {values['L']:g})",
@@ -183,7 +165,7 @@ def kuramoto_sivashinsky(
         args=make_args(values, dtype),
         equations="u_t = -u u_x - u_xx - u_xxxx, periodic on [0, L); a_k' = (q^2 - q^4) a_k - (i q/2) FFT[u^2]_k",
         parameters={**values, "n_grid": int(n_grid), "n_modes": model.n_modes},
-        literature=literature,
+        literature=_literature(values, n_grid),
         divergence=model.divergence,
         reference=ETDRK4(model.linear, model.nonlinear, dt=0.05, contour_points=contour_points),
         notes=(
@@ -194,6 +176,27 @@ def kuramoto_sivashinsky(
             "until dt |c_K| < ~2 (dt ~ 0.002 at L = 22); only then does the sum approach the divergence."
         ),
     )
+
+
+def _on_attractor(model: KuramotoSivashinskyModel, values: dict):
+    """Default-state thunk: 500 time units of ETDRK4 (dt 0.25, float64) from small random
+    modes (seed 0)."""
+
+    def default():
+        start = 0.1 * np.random.default_rng(0).standard_normal(2 * model.n_modes)
+        settler = ETDRK4(model.linear, model.nonlinear, dt=0.25, contour_points=32)
+        return settle(settler, start, make_args(values, "float64"), 500.0)
+
+    return default
+
+
+def _literature(values: dict, n_grid: int) -> dict | None:
+    """The published exponents at ``L = 22`` or ``L = 36`` on a grid of 64 points or more."""
+    if n_grid >= 64 and at_defaults(values, {"L": 22.0}):
+        return dict(_L22)
+    if n_grid >= 64 and at_defaults(values, {"L": 36.0}):
+        return dict(_L36)
+    return None
 
 
 def kuramoto_sivashinsky_36(**overrides) -> System:

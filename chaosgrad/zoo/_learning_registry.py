@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from chaosgrad.zoo._networks import deep_network, gru_rnn, lstm_rnn, tanh_rnn
-from chaosgrad.zoo._rl import acrobot, bouncing_ball, cartpole, pendulum
+from chaosgrad.zoo._bouncing_ball import bouncing_ball
+from chaosgrad.zoo._deep_network import deep_network
+from chaosgrad.zoo._mechanical_tasks import acrobot, cartpole, pendulum
+from chaosgrad.zoo._recurrent import gru_rnn, lstm_rnn, tanh_rnn
 from chaosgrad.zoo._system import System
 
 LEARNING_SYSTEMS: dict[str, Callable[..., System]] = {

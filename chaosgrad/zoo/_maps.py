@@ -11,7 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from chaosgrad._simulators.base import MapSimulator
-from chaosgrad.zoo._flows import (
+from chaosgrad.zoo._build import (
     SPROTT_2003,
     at_defaults,
     initial_state,

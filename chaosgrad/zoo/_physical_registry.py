@@ -8,16 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from chaosgrad.zoo._flows import (
-    damped_oscillator,
-    double_pendulum,
-    lorenz63,
-    lorenz96,
-    rossler,
-    van_der_pol,
-)
+from chaosgrad.zoo._attractors import lorenz63, lorenz96, rossler
+from chaosgrad.zoo._double_pendulum import double_pendulum
 from chaosgrad.zoo._ks import kuramoto_sivashinsky, kuramoto_sivashinsky_36
 from chaosgrad.zoo._maps import henon, logistic
+from chaosgrad.zoo._oscillators import damped_oscillator, van_der_pol
 from chaosgrad.zoo._system import System
 
 PHYSICAL_SYSTEMS: dict[str, Callable[..., System]] = {
