@@ -10,7 +10,7 @@ import pytest
 import chaosgrad as cg
 import chaosgrad._spectra.cost as cost_module
 from chaosgrad import ChaosgradInputError
-from chaosgrad._spectra.options import SpectrumOptions
+from chaosgrad._spectra.settings import SpectraSettings
 
 # The logistic map at r = 4: lambda_1 = ln 2, but its finite-time exponents fluctuate by
 # O(1) from step to step, so the 95% half-width shrinks like ~1/sqrt(N): reaching 1e-6 of
@@ -160,7 +160,7 @@ def test_the_reference_halvings_share_the_budget_of_its_run_until_converged():
     from chaosgrad._spectra.reference import reference_spectrum
 
     sim = cg.ODESimulator(lambda t, y, a: -a * y, solver=cg.RK4(), dt=0.1)
-    lyap = SpectrumOptions(k=1, interval=0.1, time=cg.UntilConverged(rtol=1e-9, max_seconds=0.01), seed=0)
+    lyap = SpectraSettings(k=1, interval=0.1, time=cg.UntilConverged(rtol=1e-9, max_seconds=0.01), seed=0)
     started = time.monotonic()
     run = reference_spectrum(sim, None, jnp.ones(2), jnp.array([1.0, 2.0]), options=lyap)
     # 0.01 s for the first run and its halvings together: the first run stops at its
@@ -210,7 +210,7 @@ def test_a_first_run_past_its_share_confirms_nothing():
     from chaosgrad._spectra.reference import reference_spectrum
 
     sim = cg.ODESimulator(lambda t, y, a: -a * y, solver=cg.RK4(), dt=0.1)
-    lyap = SpectrumOptions(k=1, interval=0.1, time=cg.UntilConverged(max_seconds=10.0), seed=0)
+    lyap = SpectraSettings(k=1, interval=0.1, time=cg.UntilConverged(max_seconds=10.0), seed=0)
     spent = SpectraBudget(seconds=10.0, started=time.monotonic() - 100.0)
     run = reference_spectrum(sim, None, jnp.ones(2), jnp.array([1.0, 2.0]), options=lyap, budget=spent)
     # One check's length at most (rule 5), no halving started after the budget: not

@@ -36,8 +36,8 @@ from chaosgrad._gradients.wrt import Wrt, resolve_wrt
 from chaosgrad._simulators.episodes import check_diagnosis_in_episode, steps_left
 from chaosgrad._simulators.probe import check_closed_tangent
 from chaosgrad._spectra.lyapunov import UntilConverged, default_interval_steps, fixed_time_intervals, warn_spectrum_cost
-from chaosgrad._spectra.options import SpectrumOptions
 from chaosgrad._spectra.reference import check_reference
+from chaosgrad._spectra.settings import SpectraSettings
 
 LOG2 = math.log(2.0)
 # Default horizons: the longest is where the expected rate changes the gradient by e^25
@@ -63,7 +63,7 @@ class DiagnosisInputs:
     n: int  # the state's tangent dimension
     source: Any  # the member strategy (``_gradients.members``)
     seed: int
-    lyap: SpectrumOptions  # the spectra's options
+    lyap: SpectraSettings  # the spectra's options
     transient: float
     lyapunov_time: Any
     literature: dict | None
@@ -101,7 +101,7 @@ def check_causes(causes) -> tuple[AbstractCause, ...]:
 SPECTRA_SECONDS = 30.0
 
 
-def _lyapunov_options(simulator, n, lyapunov_time, k, t_max_hint, seed) -> SpectrumOptions:
+def _lyapunov_options(simulator, n, lyapunov_time, k, t_max_hint, seed) -> SpectraSettings:
     dt = simulator.dt
     if lyapunov_time is None:
         # An error of a tenth of ln 2 over the longest horizon changes the predicted
@@ -110,7 +110,7 @@ def _lyapunov_options(simulator, n, lyapunov_time, k, t_max_hint, seed) -> Spect
         time = UntilConverged(atol=atol, max_seconds=SPECTRA_SECONDS)
     else:
         time = lyapunov_time
-    return SpectrumOptions(
+    return SpectraSettings(
         k=min(n, 8) if k is None else k, interval=default_interval_steps(dt) * dt, time=time, seed=seed, transient=0.0
     )
 

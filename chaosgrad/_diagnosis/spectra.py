@@ -19,9 +19,9 @@ from chaosgrad._runtime.schedule import MEMBERS, REFERENCE_SPECTRUM, TRANSIENT_D
 from chaosgrad._simulators.probe import probe_step
 from chaosgrad._spectra.budget import SpectraBudget
 from chaosgrad._spectra.lyapunov import lyapunov_spectrum, states_in_intervals
-from chaosgrad._spectra.options import SpectrumOptions
 from chaosgrad._spectra.reference import ReferenceRun, reference_spectrum, run_transient
 from chaosgrad._spectra.result import LyapunovResult
+from chaosgrad._spectra.settings import SpectraSettings
 
 
 class Spectra(NamedTuple):
@@ -46,7 +46,7 @@ class MemberPlan:
 
 
 def members_along_reference(
-    simulator, ref_start, y_ref, args, plan: MemberPlan, *, lyap: SpectrumOptions, reference_diverged: bool
+    simulator, ref_start, y_ref, args, plan: MemberPlan, *, lyap: SpectraSettings, reference_diverged: bool
 ):
     """Independent start states along the reference trajectory from ``y_ref``, one to two
     longest horizons apart, run with the reference's own compiled loop; along the user's
@@ -65,7 +65,7 @@ def members_along_reference(
 USER_SPECTRUM_RUN = "user's spectrum"  # with its measuring time: (USER_SPECTRUM_RUN, time)
 
 
-def user_spectrum(schedule: Schedule, simulator, y_ref, args, lyap: SpectrumOptions, time, budget: SpectraBudget):
+def user_spectrum(schedule: Schedule, simulator, y_ref, args, lyap: SpectraSettings, time, budget: SpectraBudget):
     """The user's spectrum from the reference's state over ``time``, once its program has
     compiled (``_runtime.concurrent`` rule 3), stopped at the end of the spectra's budget
     (``_spectra.budget`` rule 3)."""
@@ -82,7 +82,7 @@ def measure_spectra(
     args,
     sel,
     *,
-    lyap: SpectrumOptions,
+    lyap: SpectraSettings,
     transient: float,
     report,
     steps: int,

@@ -36,7 +36,7 @@ from chaosgrad._spectra.lyapunov import (
     lyapunov_spectrum,
     measured_time,
 )
-from chaosgrad._spectra.options import SpectrumOptions
+from chaosgrad._spectra.settings import SpectraSettings
 
 MAX_HALVINGS = 4
 # Halvings allowed to find a reference step at which the reference stays finite.
@@ -114,7 +114,7 @@ def check_reference(reference, y0, args) -> AbstractSimulator:
 
 
 def run_transient(
-    simulator, reference, y0, args, time: float, *, options: SpectrumOptions
+    simulator, reference, y0, args, time: float, *, options: SpectraSettings
 ) -> tuple[AbstractSimulator, object, str | None]:
     """The reference, and the state after ``time`` with it (rounded up to whole
     renormalisation intervals: the transient is the first intervals of the reference
@@ -134,7 +134,7 @@ def run_transient(
     return ref, None, f"the transient of {time:g} time units diverged with {what}"
 
 
-def _fixed_time(options: SpectrumOptions, res: LyapunovResult) -> SpectrumOptions:
+def _fixed_time(options: SpectraSettings, res: LyapunovResult) -> SpectraSettings:
     """After an adaptive first run, later runs measure the same time (comparable errors)."""
     if isinstance(options.time, UntilConverged):
         return options.replace(time=res.time)
@@ -142,8 +142,8 @@ def _fixed_time(options: SpectrumOptions, res: LyapunovResult) -> SpectrumOption
 
 
 def _halved(
-    reference: AbstractSimulator, options: SpectrumOptions, j: int
-) -> tuple[AbstractSimulator, SpectrumOptions]:
+    reference: AbstractSimulator, options: SpectraSettings, j: int
+) -> tuple[AbstractSimulator, SpectraSettings]:
     """The reference at ``dt / 2^j``, with the same number of steps per renormalisation
     interval (the exponents do not depend on it): every halving runs the one compiled
     program of the first."""
@@ -195,7 +195,7 @@ def reference_spectrum(
     y0,
     args,
     *,
-    options: SpectrumOptions,
+    options: SpectraSettings,
     start: AbstractSimulator | None = None,
     budget: SpectraBudget | None = None,
 ) -> ReferenceRun:

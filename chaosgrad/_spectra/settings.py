@@ -1,4 +1,4 @@
-"""The options a set of related spectra share (a diagnosis's reference, its halvings, the
+"""The settings a set of related spectra share (a diagnosis's reference, its halvings, the
 user's spectrum, the members sampled along the reference).
 
 One typed value instead of a dict of :func:`~chaosgrad.lyapunov_spectrum` keywords:
@@ -16,14 +16,14 @@ from typing import Any
 
 
 @dataclass(frozen=True)
-class SpectrumOptions:
+class SpectraSettings:
     k: int
     interval: float
     time: Any  # float | UntilConverged | Within
     seed: int = 0
     transient: float = 0.0
 
-    def replace(self, **changes) -> SpectrumOptions:
+    def replace(self, **changes) -> SpectraSettings:
         return dataclasses.replace(self, **changes)
 
     def kwargs(self) -> dict:
