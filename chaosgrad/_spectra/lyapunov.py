@@ -141,7 +141,9 @@ def _progress(options: SpectrumOptions, inputs: SpectrumInputs):
     converged, up to its first check), and ``(report, close)``: the progress callback
     (``None`` for none) and the stderr progress drawn for a costly call, to close."""
     m, k, strategy = options.m, inputs.k, options.strategy
-    first, budget_intervals = until_converged_intervals(strategy, m) if strategy is not None else (options.n_int, None)
+    first, budget_intervals = (
+        until_converged_intervals(strategy, m) if strategy is not None else (options.fixed_intervals, None)
+    )
     cost = spectrum_cost(
         inputs.n,
         k,

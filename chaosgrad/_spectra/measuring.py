@@ -32,7 +32,7 @@ def within_episode(simulator, y0, options: SpectrumOptions) -> tuple[UntilConver
         simulator,
         y0,
         transient_steps=options.transient_intervals * m,
-        measured_steps=None if strategy is not None else options.n_int * m,
+        measured_steps=None if strategy is not None else options.fixed_intervals * m,
         argument=options.argument,
     )
     if strategy is None or left is None or left >= strategy.max_steps:
@@ -158,7 +158,7 @@ def measure(chunks: _Chunks, options: SpectrumOptions, strategy, budget, *, summ
         )
     return run_fixed(
         chunks,
-        options.n_int,
+        options.fixed_intervals,
         transient_ok=transient_ok,
         deadline=options.deadline,
         report=None if report is None else (lambda done, total: report(label, done, total)),

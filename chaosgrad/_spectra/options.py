@@ -89,6 +89,12 @@ class SpectrumOptions:
     progress: Any
 
     @property
+    def fixed_intervals(self) -> int:
+        """``n_int``, of a fixed time (``strategy`` is ``None``)."""
+        assert self.n_int is not None, "a run until converged has no fixed number of intervals"
+        return self.n_int
+
+    @property
     def transient_intervals(self) -> int:
         """The transient in whole intervals (rounded up)."""
         return -(-self.transient_steps // self.m)
