@@ -25,6 +25,12 @@ on the host (NumPy), so no device program is compiled for it either.
 Because the tangent map is that of the user's *own* step (their solver, step size and
 dtype), the result is lambda_numerical; with a converged reference step it is
 lambda_physical.
+
+:func:`lyapunov_spectrum` runs in stages: its options and inputs checked
+(:mod:`chaosgrad._spectra.options`), the cost estimated, the transient and the measuring
+time run (:mod:`chaosgrad._spectra.measuring`, with the strategies of
+:mod:`chaosgrad._spectra.strategies`), the result summarised
+(:func:`chaosgrad._spectra.result.summarise`).
 """
 
 from __future__ import annotations
@@ -126,7 +132,7 @@ def lyapunov_spectrum(
     options = check_options(simulator, transient, interval, time, n_intervals, seed, shard, n_batches, unroll, progress)
     started = monotonic()
     inputs = check_inputs(simulator, y0, args, ensemble_axes, k)
-    report, close = _progress(options, inputs)
+    report, close = _cost_and_progress(options, inputs)
     strategy, budget = within_episode(simulator, inputs.y0, options)
     summary = _summary(simulator, options, inputs)
     chunks = _chunks(simulator, inputs, options)
@@ -136,7 +142,7 @@ def lyapunov_spectrum(
     return _result(summary, simulator, inputs, options, logs, ok, how, stop)
 
 
-def _progress(options: SpectrumOptions, inputs: SpectrumInputs):
+def _cost_and_progress(options: SpectrumOptions, inputs: SpectrumInputs):
     """The call's cost, logged and warned about before anything compiles (for a run until
     converged, up to its first check), and ``(report, close)``: the progress callback
     (``None`` for none) and the stderr progress drawn for a costly call, to close."""
