@@ -137,7 +137,7 @@ def test_a_run_until_converged_that_blows_up_says_so():
 
 
 def test_a_fixed_time_within_a_distant_deadline_is_the_fixed_time_run():
-    from chaosgrad._spectra.lyapunov import Within
+    from chaosgrad._spectra.strategies import Within
 
     fixed = cg.lyapunov_spectrum(LOGISTIC, Y0, 4.0, time=500)
     within = cg.lyapunov_spectrum(LOGISTIC, Y0, 4.0, time=Within(500.0, time.monotonic() + 600))
@@ -147,7 +147,7 @@ def test_a_fixed_time_within_a_distant_deadline_is_the_fixed_time_run():
 
 
 def test_a_fixed_time_past_its_deadline_is_a_shorter_run_with_its_own_error_bar():
-    from chaosgrad._spectra.lyapunov import Within
+    from chaosgrad._spectra.strategies import Within
 
     res = cg.lyapunov_spectrum(LOGISTIC, Y0, 4.0, time=Within(500.0, time.monotonic() - 1))
     # No call starts after the deadline, and at least one runs: the first call of a timed

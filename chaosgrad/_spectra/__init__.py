@@ -1,1 +1,1 @@
-"""Lyapunov spectra: the engine (``lyapunov``, ``chunks``), its result, covariant vectors, the converged reference dynamics, finite-time exponents along members, and the cost estimate."""
+"""Lyapunov spectra: the engine (``lyapunov``; its checked ``options``, the ``measuring`` stage with the ``strategies`` of its measuring time, and the compiled ``chunks``), its result, covariant vectors, the converged reference dynamics, finite-time exponents along members, and the cost estimate."""

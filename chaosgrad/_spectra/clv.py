@@ -21,12 +21,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from chaosgrad._checks import as_count, check_count, check_time
-from chaosgrad._errors import bad_argument
+from chaosgrad._checks import as_count, check_count, check_step_shapes, check_time
 from chaosgrad._gradients.options import checked_inputs
 from chaosgrad._runtime.precision import float64_scope
 from chaosgrad._shadowing.types import CovariantVectorsResult
-from chaosgrad._spectra.lyapunov import check_step_shapes, interval_steps
+from chaosgrad._spectra.options import check_k, interval_steps
 
 
 @eqx.filter_jit
@@ -98,48 +97,15 @@ def covariant_vectors(
         check_count("unstable", unstable, minimum=0, example=1)
     check_step_shapes(simulator, y0, args)
     n = int(simulator.tangent_space(y0)[0].dim)
-    k = n if k is None else k
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= n:
-        raise bad_argument("k", f"{k!r} is not between 1 and the state dimension {n}", f"pass 1 <= k <= {n}")
-    dt = float(simulator.dt)
-    steps = interval_steps(dt, interval)
-    block = steps * dt
-    window = max(1, as_count("time", time, block, allow_zero=False, unit="one interval ({dt:g})"))
-    ahead = as_count("transient", time / 2 if transient is None else transient, block, allow_zero=True)
-    behind = max(
-        1,
-        as_count(
-            "backward_transient", time / 2 if backward_transient is None else backward_transient, block, allow_zero=True
-        ),
-    )
+    k = check_k(k, n)
+    steps, block, ahead, window, behind = _intervals(simulator.dt, time, transient, backward_transient, interval)
     Q0 = np.linalg.qr(np.random.default_rng(seed).standard_normal((n, k)))[0]
     dtype = jnp.dtype(simulator.dtype)
-    ahead = max(ahead, 1)  # at least one interval: the stored Q are then QR factors of pushed frames
     y, Q, _, _, _ = _forward(simulator, y0, args, jnp.asarray(Q0, dtype), steps, ahead, jnp.asarray(0.0))
     _, _, ys, Qs, Rs = _forward(simulator, y, args, Q, steps, window + behind, jnp.asarray(ahead * block))
-    Qs, Rs = np.asarray(Qs, np.float64), np.asarray(Rs, np.float64)
-    # Backward: C_i = R_{i+1}^{-1} C_{i+1} (R of interval i ends at i+1), columns normalised.
-    C = np.triu(np.random.default_rng(seed + 1).standard_normal((k, k))) + np.eye(k)
-    logs = np.zeros((window, k))
-    V = np.zeros((window, n, k))
-    finite = bool(np.isfinite(Rs).all() and np.all(np.abs(np.diagonal(Rs, axis1=1, axis2=2)) > 0))
-    if finite:
-        for i in range(window + behind - 1, -1, -1):
-            C = np.linalg.solve(Rs[i], C)
-            norms = np.linalg.norm(C, axis=0)
-            C = C / norms
-            if i < window:
-                logs[i] = np.log(norms)
-                V[i] = Qs[i] @ C
-        finite = bool(np.isfinite(V).all())
-    else:  # a collapsed direction (R singular): no backward pass, recorded
-        V[:] = np.nan
-        logs[:] = np.nan
+    V, logs, finite = _backward(np.asarray(Qs, np.float64), np.asarray(Rs, np.float64), window, seed)
     exponents = -logs.mean(axis=0) / block  # the backward pass contracts each CLV at its own rate
-    # Unstable: above zero by three standard errors of the per-interval growth (a flow's
-    # neutral exponent has a random sign over a finite window).
-    spread = logs.std(axis=0, ddof=1) / np.sqrt(window) / block if window > 1 else np.zeros(k)
-    u = int(np.sum(exponents - 3 * spread > 0)) if unstable is None else int(unstable)
+    u = _unstable_count(exponents, logs, block) if unstable is None else int(unstable)
     angles = subspace_angles(V, u) if 0 < u < k else np.full(window, np.nan)
     times = (ahead + np.arange(window)) * block
     flat = simulator.tangent_space(y0)[0]
@@ -160,3 +126,56 @@ def covariant_vectors(
             f"{behind} intervals beyond the window"
         ),
     )
+
+
+def _intervals(dt, time, transient, backward_transient, interval) -> tuple[int, float, int, int, int]:
+    """``(steps, block, ahead, window, behind)``: the steps per QR interval and its length in
+    time, then the forward transient, the window and the backward transient in intervals
+    (each at least one; the transients ``time / 2`` by default)."""
+    dt = float(dt)
+    steps = interval_steps(dt, interval)
+    block = steps * dt
+    window = max(1, as_count("time", time, block, allow_zero=False, unit="one interval ({dt:g})"))
+    ahead = as_count("transient", time / 2 if transient is None else transient, block, allow_zero=True)
+    behind = max(
+        1,
+        as_count(
+            "backward_transient", time / 2 if backward_transient is None else backward_transient, block, allow_zero=True
+        ),
+    )
+    # At least one interval ahead: the stored Q are then QR factors of pushed frames.
+    return steps, block, max(ahead, 1), window, behind
+
+
+def _backward(Qs: np.ndarray, Rs: np.ndarray, window: int, seed: int) -> tuple[np.ndarray, np.ndarray, bool]:
+    """The backward pass over the stored ``Q`` (``(N, n, k)``) and ``R`` (``(N, k, k)``,
+    ``N = window + behind``): ``C_i = R_{i+1}^{-1} C_{i+1}`` (R of interval i ends at i+1)
+    with columns normalised, from a random upper-triangular ``C`` at the end. Returns the
+    covariant vectors ``V_i = Q_i C_i`` and the logs of the normalisations over the window,
+    and whether they are finite; a collapsed direction (``R`` singular) has no backward
+    pass (NaN)."""
+    n, k = Qs.shape[1], Qs.shape[2]
+    C = np.triu(np.random.default_rng(seed + 1).standard_normal((k, k))) + np.eye(k)
+    logs = np.zeros((window, k))
+    V = np.zeros((window, n, k))
+    finite = bool(np.isfinite(Rs).all() and np.all(np.abs(np.diagonal(Rs, axis1=1, axis2=2)) > 0))
+    if not finite:
+        V[:] = np.nan
+        logs[:] = np.nan
+        return V, logs, finite
+    for i in range(len(Rs) - 1, -1, -1):
+        C = np.linalg.solve(Rs[i], C)
+        norms = np.linalg.norm(C, axis=0)
+        C = C / norms
+        if i < window:
+            logs[i] = np.log(norms)
+            V[i] = Qs[i] @ C
+    return V, logs, bool(np.isfinite(V).all())
+
+
+def _unstable_count(exponents: np.ndarray, logs: np.ndarray, block: float) -> int:
+    """The exponents above zero by three standard errors of the per-interval growth (a
+    flow's neutral exponent has a random sign over a finite window)."""
+    window = len(logs)
+    spread = logs.std(axis=0, ddof=1) / np.sqrt(window) / block if window > 1 else np.zeros(logs.shape[1])
+    return int(np.sum(exponents - 3 * spread > 0))
