@@ -190,7 +190,7 @@ def test_a_large_frame_transient_runs_the_state_alone_to_the_same_state():
 
 def test_the_spectra_budget_rules_set_their_deadlines_from_its_start():
     from chaosgrad._spectra.budget import CAUSE_SHARE, FIRST_SHARE, SpectraBudget
-    from chaosgrad._spectra.lyapunov import Within
+    from chaosgrad._spectra.strategies import Within
 
     fixed = SpectraBudget.starting_now(100.0)  # rule 6: a fixed time has no budget
     assert fixed.until is None and fixed.first_run_until is None and fixed.cause_seconds is None

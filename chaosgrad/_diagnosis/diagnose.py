@@ -37,7 +37,7 @@ from chaosgrad._runtime.precision import float64_scope
 from chaosgrad._runtime.schedule import Schedule
 from chaosgrad._simulators.base import AbstractSimulator
 from chaosgrad._simulators.capabilities import refinable
-from chaosgrad._spectra.lyapunov import UntilConverged
+from chaosgrad._spectra.strategies import UntilConverged
 
 
 @waits_for_background_on_error

@@ -35,9 +35,11 @@ from chaosgrad._gradients.options import checked_inputs
 from chaosgrad._gradients.wrt import Wrt, resolve_wrt
 from chaosgrad._simulators.episodes import check_diagnosis_in_episode, steps_left
 from chaosgrad._simulators.probe import check_closed_tangent
-from chaosgrad._spectra.lyapunov import UntilConverged, default_interval_steps, fixed_time_intervals, warn_spectrum_cost
+from chaosgrad._spectra.lyapunov import warn_spectrum_cost
+from chaosgrad._spectra.options import default_interval_steps, fixed_time_intervals
 from chaosgrad._spectra.reference import check_reference
 from chaosgrad._spectra.settings import SpectraSettings
+from chaosgrad._spectra.strategies import UntilConverged
 
 LOG2 = math.log(2.0)
 # Default horizons: the longest is where the expected rate changes the gradient by e^25

@@ -145,7 +145,7 @@ def check_diagnosis_in_episode(simulator, y0, *, plan, transient, lyapunov_time,
     """``diagnose``'s caller-given horizons, transient, measuring time and members within
     ``y0``'s episode (its defaults are chosen inside it), before anything runs."""
     from chaosgrad._gradients.members import member_gaps
-    from chaosgrad._spectra.lyapunov import default_interval_steps
+    from chaosgrad._spectra.options import default_interval_steps
 
     left = steps_left(simulator, y0)
     if left is None:

@@ -27,7 +27,7 @@ import dataclasses
 from dataclasses import dataclass
 from time import monotonic
 
-from chaosgrad._spectra.lyapunov import UntilConverged, Within
+from chaosgrad._spectra.strategies import UntilConverged, Within
 
 # The first run sets the time every later run measures; the halvings measure that time
 # at dt / 2, dt / 4, ... (each twice as costly as the one before) in the other half,

@@ -211,6 +211,6 @@ def warn_if_costly(cost: SpectrumCost, *, caller: str, fix_k: bool = True) -> bo
 
 def until_converged_intervals(strategy, m: int) -> tuple[int, int]:
     """``(first check, budget)`` in measured intervals of a run until converged, as
-    :func:`chaosgrad._spectra.lyapunov._run_until` runs it."""
+    :func:`chaosgrad._spectra.measuring.run_until` runs it."""
     first = int(strategy.min_intervals)
     return first, max(first, int(strategy.max_steps) // m)

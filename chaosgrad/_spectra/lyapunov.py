@@ -57,13 +57,9 @@ from chaosgrad._spectra.options import (
     fixed_time_intervals,
     interval_steps,
 )
-from chaosgrad._spectra.options import default_interval_steps as default_interval_steps
 from chaosgrad._spectra.result import LyapunovResult, kaplan_yorke_dimension, summarise
 from chaosgrad._spectra.strategies import UntilConverged
-from chaosgrad._spectra.strategies import Within as Within
 
-# default_interval_steps and Within are imported from here too (by chaosgrad._spectra.reference,
-# chaosgrad._diagnosis and chaosgrad._simulators.episodes).
 __all__ = [
     "LyapunovResult",
     "UntilConverged",

@@ -28,15 +28,9 @@ from chaosgrad._runtime.schedule import MEASURING_TIME, current
 from chaosgrad._simulators.base import AbstractSimulator
 from chaosgrad._simulators.capabilities import Refinable, float64_limit, refinable
 from chaosgrad._spectra.budget import SpectraBudget
-from chaosgrad._spectra.lyapunov import (
-    LyapunovResult,
-    UntilConverged,
-    Within,
-    evolve_in_intervals,
-    lyapunov_spectrum,
-    measured_time,
-)
+from chaosgrad._spectra.lyapunov import LyapunovResult, evolve_in_intervals, lyapunov_spectrum, measured_time
 from chaosgrad._spectra.settings import SpectraSettings
+from chaosgrad._spectra.strategies import UntilConverged, Within
 
 MAX_HALVINGS = 4
 # Halvings allowed to find a reference step at which the reference stays finite.
