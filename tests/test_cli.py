@@ -508,17 +508,26 @@ def _listed_names(out: str) -> list[str]:
     return [line.split()[0] for line in out.split("\n\n")[0].splitlines()[1:]]
 
 
-def test_every_listed_system_has_a_script_and_a_row_in_the_readme(capsys):
+def test_every_script_and_readme_row_names_a_listed_study(capsys):
+    """A new study is one module and one registry line: a `systems/` script and a README row
+    are optional, but each one that exists must name a registered study (no stale ones)."""
     code, out, _ = _run(["list"], capsys)
     names = _listed_names(out)
     assert code == 0 and "lorenz63" in names and len(names) == len(studies.names())
     root = Path(__file__).resolve().parents[1]
+    scripts = sorted((root / "systems").glob("*.py"))
+    assert scripts
+    for script in scripts:
+        text = script.read_text(encoding="utf-8")
+        ran = re.findall(r'entry\(\["analyze", "([^"]+)", \*sys\.argv\[1:\]\]\)', text)
+        assert ran == [script.stem], f"{script} does not run the study {script.stem!r}"
+        assert script.stem in names, f"{script} runs {script.stem!r}, which is not a registered study"
     readme = (root / "README.md").read_text(encoding="utf-8")
-    for name in names:
-        script = root / "systems" / f"{name}.py"
-        assert script.is_file(), f"no script systems/{name}.py"
-        assert f'entry(["analyze", "{name}", *sys.argv[1:]])' in script.read_text(), script
-        assert f"| `{name}` |" in readme, f"README's table of bundled systems lacks {name}"
+    table = readme[readme.index("| analysis | what it shows |") :].split("\n\n")[0]
+    rows = re.findall(r"^\| `([^`]+)` \|", table, flags=re.MULTILINE)
+    assert "lorenz63" in rows
+    stale = sorted(set(rows) - set(names))
+    assert not stale, f"README's table of bundled systems names unregistered studies: {stale}"
 
 
 def test_every_listed_time_was_measured_and_every_study_has_fast(capsys):

@@ -21,7 +21,7 @@ from chaosgrad import zoo
 from chaosgrad._checks import check_step_shapes
 from chaosgrad._simulators.base import mark_failed
 from chaosgrad._simulators.capabilities import Refinable, SwappableAdjoint
-from chaosgrad.studies.deep_network import LayerByLayer
+from chaosgrad.studies._deep_layers import LayerByLayer
 
 
 def _lorenz(t, y, a):

@@ -14,8 +14,8 @@ import pytest
 
 import chaosgrad as cg
 from chaosgrad import studies
+from chaosgrad.studies import _deep_layers as deep_layers
 from chaosgrad.studies import _rl_helpers as helpers
-from chaosgrad.studies import deep_network as deep_study
 from chaosgrad.zoo import deep_network, tanh_rnn
 
 # ---------------------------------------------------------------------------- helpers (fast)
@@ -49,12 +49,12 @@ def test_estimators_on_a_known_jump():
 
 def test_layer_by_layer_map_is_the_zoo_network():
     system = deep_network(depth=6, width=12, activation="tanh", init="gaussian", sigma_b=0.2, residual=True)
-    sim = deep_study.layer_by_layer(system)
+    sim = deep_layers.layer_by_layer(system)
     x = sim.evolve(0.0, system.y0["x"], system.args, 6)
     y = system.simulator.evolve(0.0, system.y0, system.args, 6)
     np.testing.assert_allclose(x, y["x"], rtol=1e-13, atol=1e-14)  # same float ops in the same order
     linear = deep_network(depth=20, width=16, activation="linear", init="orthogonal")
-    lam, _ = deep_study.per_layer_rate(linear)
+    lam, _ = deep_layers.per_layer_rate(linear)
     assert abs(lam) < 1e-12  # ln 1 per layer, round-off only
 
 
@@ -62,7 +62,7 @@ def test_layer_by_layer_gradient_matches_the_jacobian():
     # The gradient sweep through the clock-indexed map reproduces J^T c with J the exact
     # input-output Jacobian of the zoo network.
     system = deep_network(depth=8, width=10, activation="sigmoid", init="gaussian")
-    sim = deep_study.layer_by_layer(system)
+    sim = deep_layers.layer_by_layer(system)
     res = cg.gradient_growth(sim, system.y0["x"][None], system.args, horizons=[2, 4, 8], ensemble=True)
     c = jax.random.normal(jax.random.PRNGKey(0), (10,), jnp.float64)
     c = c / jnp.linalg.norm(c)

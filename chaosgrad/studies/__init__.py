@@ -2,7 +2,12 @@
 
 Each study module registers a :class:`StudySpec` whose ``run(fast=..., progress=...)``
 returns a :class:`chaosgrad.Study`. ``chaosgrad analyze NAME`` and the scripts under
-``systems/`` run them.
+``systems/`` run them. A new study is one module here and one line in :data:`_MODULES`.
+
+A study's own helper modules carry its name after an underscore: ``_contact_ball`` and
+``_contact_brax`` (contact), ``_deep_layers`` and ``_deep_sweeps`` (deep_network),
+``_rl_acrobot``, ``_rl_contact`` and ``_rl_helpers`` (rl); ``_euler`` serves oscillators
+and ``_common`` every study.
 """
 
 from __future__ import annotations

@@ -177,18 +177,18 @@ def _steps(result) -> str:
     return ", ".join(str(int(n)) for n in result.horizon_steps)
 
 
-def report(m: BraxContact) -> tuple[Section, list[str], str]:
-    """The section, the findings and the summary's sentence for the Brax part."""
-    if m.result is None:
-        text = f"The Brax skid was not run: {m.missing}"
-        return Section(title="Brax skid: ground contact", text=text), [text], text
-    r = m.result
-    steps, n1, n0 = r.horizon_steps.astype(float), debiased(r, "first"), debiased(r, "zeroth")
-    confirmed, why, _ = NonSmooth(measured=r).confirm(None)
-    biased_at = ", ".join(str(int(n)) for n in r.horizon_steps[r.biased])
-    norms = "; ".join(
+def _norms(r: SmoothedGradientResult, n1: np.ndarray, n0: np.ndarray) -> str:
+    """The debiased norms per horizon, in words."""
+    return "; ".join(
         f"{int(n)} steps: first {number(a)}, zeroth {number(b)}" for n, a, b in zip(r.horizon_steps, n1, n0)
     )
+
+
+def _figures(
+    r: SmoothedGradientResult, m: BraxContact, n1: np.ndarray, n0: np.ndarray
+) -> tuple[Figure, Figure, Figure]:
+    """The gradient norms and the per-pair variances against the horizon, and the steps flagged non-smooth."""
+    steps = r.horizon_steps.astype(float)
     norm_fig = Figure(
         title="Brax skid: the return's gradient norm against trajectory length (random linear policy)",
         xlabel="horizon (environment steps)",
@@ -201,7 +201,7 @@ def report(m: BraxContact) -> tuple[Section, list[str], str]:
         caption=(
             f"Norm of the smoothed return's gradient with respect to the {m.parameters} gains (sigma = "
             f"{r.sigma:g}, {r.samples} antithetic pairs) at {_steps(r)} steps of {m.dt:g} s, debiased for "
-            f"each estimate's noise (|mean|^2 - tr Sigma / N; 0 is drawn as a gap): {norms}."
+            f"each estimate's noise (|mean|^2 - tr Sigma / N; 0 is drawn as a gap): {_norms(r, n1, n0)}."
         ),
     )
     var_fig = Figure(
@@ -232,7 +232,12 @@ def report(m: BraxContact) -> tuple[Section, list[str], str]:
             f"{int(r.step_flags.max(initial=0))} pairs at one step."
         ),
     )
-    table = Table(
+    return norm_fig, var_fig, flag_fig
+
+
+def _table(r: SmoothedGradientResult, m: BraxContact, n1: np.ndarray, n0: np.ndarray) -> Table:
+    """Both estimators per horizon."""
+    return Table(
         title="Brax skid: both estimators per horizon",
         columns=(
             "steps",
@@ -256,18 +261,29 @@ def report(m: BraxContact) -> tuple[Section, list[str], str]:
             "0.1 |a|^2) summed over the horizon."
         ),
     )
+
+
+def report(m: BraxContact) -> tuple[Section, list[str], str]:
+    """The section, the findings and the summary's sentence for the Brax part."""
+    if m.result is None:
+        text = f"The Brax skid was not run: {m.missing}"
+        return Section(title="Brax skid: ground contact", text=text), [text], text
+    r = m.result
+    n1, n0 = debiased(r, "first"), debiased(r, "zeroth")
+    confirmed, why, _ = NonSmooth(measured=r).confirm(None)
+    biased_at = ", ".join(str(int(n)) for n in r.horizon_steps[r.biased])
     section = Section(
         title=f"Brax {ENV} ({BACKEND} pipeline): ground contact under a random linear policy",
         text=(f"The non-smooth cause is {'confirmed' if confirmed else 'not confirmed'}: {why}"),
-        figures=(norm_fig, var_fig, flag_fig),
-        tables=(table,),
+        figures=_figures(r, m, n1, n0),
+        tables=(_table(r, m, n1, n0),),
     )
     advice = smoothed_advice(r)
     findings = [
         f"Brax skid (random linear policy, {m.parameters} gains, sigma = {r.sigma:g}, {r.samples} pairs): the "
         "first-order estimate is "
         + (f"biased at {biased_at} steps" if confirmed else f"not biased at any of {_steps(r)} steps")
-        + f"; debiased gradient norms: {norms}.",
+        + f"; debiased gradient norms: {_norms(r, n1, n0)}.",
         f"Brax skid: {advice[0].text}",
     ]
     sentence = (

@@ -12,12 +12,15 @@ exactly zero: that is diagnosed too. Needs ``pip install chaosgrad[envs]``.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import jax.numpy as jnp
 import numpy as np
 
 from chaosgrad._diagnosis.diagnose import diagnose
+from chaosgrad._diagnosis.types import Diagnosis
 from chaosgrad._gradients.losses import FinalStateLoss, ReturnLoss
-from chaosgrad._results.study import Section, Table
+from chaosgrad._results.study import Section, Study, Table
 from chaosgrad._runtime.precision import float64_scope
 from chaosgrad.envs import brax as brax_adapter
 from chaosgrad.studies import StudySpec
@@ -46,10 +49,27 @@ def _settings(fast: bool) -> dict:
     return {"horizon_steps": (10, 20, 40, 80), "members": 6, "lyapunov_steps": 2000}
 
 
-@float64_scope
-def run(*, fast: bool = False, progress=None):
-    progress = progress or no_progress
-    cfg = _settings(fast)
+def _cases() -> dict:
+    """The three diagnoses, by label: each a gain and the loss differentiated."""
+    return {
+        "balancing gain, pole angle": (BALANCING, FinalStateLoss(pole_angle, name="pole angle q[1](T)")),
+        "falling gain, pole angle": (FALLING, FinalStateLoss(pole_angle, name="pole angle q[1](T)")),
+        "balancing gain, return": (BALANCING, ReturnLoss()),
+    }
+
+
+@dataclass(frozen=True)
+class BraxPendulumMeasured:
+    """What :func:`measure` returns: the diagnosis and the gain of each case, by label (the
+    balancing gain's pole angle first, the headline), and the environment's step in seconds."""
+
+    results: dict[str, Diagnosis]
+    gains: dict[str, tuple]
+    dt: float
+
+
+def measure(cfg: dict, progress) -> BraxPendulumMeasured:
+    """Diagnose each of :func:`_cases` on one trajectory of the generalized pipeline."""
     envs = import_optional("brax.envs", "Brax")
     env = envs.get_environment("inverted_pendulum", backend="generalized")
     # The falling pole is followed as physics, past Brax's termination at |angle| > 0.2.
@@ -64,36 +84,33 @@ def run(*, fast: bool = False, progress=None):
         lyapunov_time=cfg["lyapunov_steps"] * sim.dt,
         k=4,
     )
-    cases = {
-        "balancing gain, pole angle": (BALANCING, FinalStateLoss(pole_angle, name="pole angle q[1](T)")),
-        "falling gain, pole angle": (FALLING, FinalStateLoss(pole_angle, name="pole angle q[1](T)")),
-        "balancing gain, return": (BALANCING, ReturnLoss()),
-    }
+    cases = _cases()
     results = {}
     for i, (label, (gain, loss)) in enumerate(cases.items()):
         progress(label, i, len(cases))
         results[label] = diagnose(sim, y0, _gains(gain), loss=loss, name=f"Brax inverted_pendulum, {label}", **kw)
     progress("done", len(cases), len(cases))
-    main, falling, ret = results.values()
-    lp, up = lam1(main)
+    return BraxPendulumMeasured(results, {label: gain for label, (gain, _) in cases.items()}, sim.dt)
 
+
+def _section(m: BraxPendulumMeasured) -> Section:
     table = Table(
         title="Two gains and two losses",
-        caption=f"Exponents per unit of simulated time (one environment step is {sim.dt:.3g} s).",
+        caption=f"Exponents per unit of simulated time (one environment step is {m.dt:.3g} s).",
         columns=("case", "gain K", "verdict", "physics", "exponents", "gradient rate"),
         rows=tuple(
             (
                 label,
-                str(cases[label][0]),
+                str(m.gains[label]),
                 d.verdict,
                 d.physics,
                 exponent_list(d),
                 f"{d.gradient_rate:+.3f}" if np.isfinite(d.gradient_rate) else "n/a",
             )
-            for label, d in results.items()
+            for label, d in m.results.items()
         ),
     )
-    section = Section(
+    return Section(
         title="A third-party physics engine",
         text=(
             "Brax's generalized pipeline steps (q, qd) with its own integrator, and its next step also reads some of "
@@ -104,6 +121,12 @@ def run(*, fast: bool = False, progress=None):
         ),
         tables=(table,),
     )
+
+
+def narrate(cfg: dict, m: BraxPendulumMeasured, *, fast: bool) -> Study:
+    """The study's section, summary and findings from the diagnoses :func:`measure` returned."""
+    main, falling, ret = m.results.values()
+    lp, up = lam1(main)
     findings = [
         f"Balancing gain: verdict {main.verdict} ({main.physics}), lambda_1 = {lp:+.3f} ± {up:.3f} per second.",
         f"Falling gain: verdict {falling.verdict} ({falling.physics}); exponents {exponent_list(falling)}.",
@@ -120,7 +143,7 @@ def run(*, fast: bool = False, progress=None):
         "Brax inverted pendulum: a third-party physics engine",
         summary,
         main,
-        [section],
+        [_section(m)],
         findings,
         fast=fast,
         config={
@@ -130,8 +153,14 @@ def run(*, fast: bool = False, progress=None):
             "balancing": list(BALANCING),
             "falling": list(FALLING),
         },
-        extra={label: d for label, d in results.items() if d is not main},
+        extra={label: d for label, d in m.results.items() if d is not main},
     )
+
+
+@float64_scope
+def run(*, fast: bool = False, progress=None) -> Study:
+    cfg = _settings(fast)
+    return narrate(cfg, measure(cfg, progress or no_progress), fast=fast)
 
 
 SPEC = StudySpec(

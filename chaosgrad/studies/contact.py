@@ -6,7 +6,8 @@ Tedrake, ICML 2022):
 
 1. a ball thrown at a wall (a reflection with restitution ``e``), the loss its final
    velocity, which jumps when the ball bounces: the smoothed gradient is known in closed
-   form, AD's first-order estimate misses the jump's term, the zeroth-order one does not;
+   form, AD's first-order estimate misses the jump's term, the zeroth-order one does not
+   (:mod:`chaosgrad.studies._contact_ball`);
 2. gymnax Pendulum-v1 (its velocity is clipped to ``[-8, 8]`` and its torque to
    ``[-2, 2]``) closed with a seeded random MLP policy and started spinning (``theta =
    0.1`` from upright, ``theta_dot = 5``), so that the velocity clip engages at each
@@ -30,60 +31,29 @@ The headline diagnosis is the pendulum's (transition gradients, tangent space
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import equinox as eqx
 import jax.numpy as jnp
 import numpy as np
-from scipy.special import ndtr
 
 from chaosgrad._diagnosis.diagnose import diagnose
+from chaosgrad._diagnosis.types import Diagnosis
 from chaosgrad._diagnosis.words import number
 from chaosgrad._gradients.losses import ReturnLoss
 from chaosgrad._nonsmooth.cause import evidence_words
 from chaosgrad._nonsmooth.estimators import interpolation_alpha, smoothed_advice, smoothed_gradients
-from chaosgrad._results.study import Figure, Section, Series, Table
+from chaosgrad._nonsmooth.types import SmoothedGradientResult
+from chaosgrad._results.study import Figure, Section, Series, Study, Table
 from chaosgrad._runtime.precision import float64_scope
-from chaosgrad._simulators.base import MapSimulator
 from chaosgrad.envs import gymnax as gymnax_adapter
 from chaosgrad.studies import StudySpec, _contact_brax
 from chaosgrad.studies._common import import_optional, make_study, no_progress
+from chaosgrad.studies._contact_ball import BALL_SIGMA, RESTITUTION, ball_section, ball_smoothed_gradient, measure_ball
 from chaosgrad.studies.gymnax_pendulum import mlp_policy, policy_params
 
-RESTITUTION = 0.8
-BALL_START = (1.0, -0.25)  # x0 (distance to the wall) and v0: the wall is reached at step 4
-BALL_SIGMA = 0.1
 PENDULUM_SIGMA = 0.05
 SPIN = (0.1, 5.0)  # theta (0 = upright) and theta_dot of the pendulum's start
-
-
-def ball_step(y, e):
-    """One step (dt = 1) of a ball moving towards a wall at ``x = 0``: a reflection with
-    restitution ``e`` when the step would cross it."""
-    x1 = y[0] + y[1]
-    hit = x1 < 0
-    return jnp.stack([jnp.where(hit, -e * x1, x1), jnp.where(hit, -e * y[1], y[1])])
-
-
-def ball_smoothed_gradient(
-    n: int, sigma: float = BALL_SIGMA, e: float = RESTITUTION, start: tuple = BALL_START
-) -> tuple[np.ndarray, np.ndarray]:
-    """``d/d(x0, v0) E[v_n]`` with noise ``sigma`` on ``(x0, v0)``, in closed form, and
-    the mean of AD's derivative (the first-order estimate's limit).
-
-    The ball bounces once (then moves away) iff ``m = x0 + n v0 < 0``, so
-    ``v_n = v0 (1 - (1 + e) 1[m < 0])``. With ``s = sigma sqrt(1 + n^2)``,
-    ``c = -E[m] / s`` and ``rho = corr(v0, m) = n / sqrt(1 + n^2)``,
-    ``E[v0 1[m < 0]] = E[v0] Phi(c) - sigma rho phi(c)``; differentiating in the means
-    gives the smoothed gradient. AD differentiates ``v_n`` with the indicator held fixed:
-    ``(0, 1 - (1 + e) 1[m < 0])``, whose mean misses the jump's term."""
-    x0, v0 = start
-    s = sigma * math.sqrt(1 + n * n)
-    rho = n / math.sqrt(1 + n * n)
-    c = -(x0 + n * v0) / s
-    pdf = math.exp(-c * c / 2) / math.sqrt(2 * math.pi)
-    k = pdf * (v0 + sigma * rho * c) / s
-    cdf = float(ndtr(c))
-    return np.array([(1 + e) * k, 1 - (1 + e) * (cdf - n * k)]), np.array([0.0, 1 - (1 + e) * cdf])
 
 
 def _settings(fast: bool) -> dict:
@@ -117,25 +87,20 @@ def debiased_norm(result, h: int, which: str) -> float:
     return math.sqrt(max(float(mean @ mean) - trace / n, 0.0))
 
 
-@float64_scope
-def run(*, fast: bool = False, progress=None):
-    progress = progress or no_progress
-    cfg = _settings(fast)
-    gymnax = import_optional("gymnax", "gymnax")
+@dataclass(frozen=True)
+class ContactMeasured:
+    """What :func:`measure` returns: the ball's and the pendulum's estimators, the pendulum's
+    diagnosis (the study's headline) and the Brax part."""
 
-    progress("bouncing ball", 0, 4)
-    ball = smoothed_gradients(
-        MapSimulator(ball_step),
-        jnp.asarray(BALL_START),
-        jnp.asarray(RESTITUTION),
-        horizons=cfg["ball_horizons"],
-        wrt="y0",
-        loss=lambda y: y[1],
-        sigma=BALL_SIGMA,
-        samples=cfg["ball_samples"],
-        seed=0,
-    )
-    progress("gymnax Pendulum-v1, both estimators", 1, 4)
+    ball: SmoothedGradientResult
+    pendulum: SmoothedGradientResult
+    main: Diagnosis
+    skid: _contact_brax.BraxContact
+
+
+def _spinning_pendulum(gymnax):
+    """gymnax Pendulum-v1 closed with the random MLP policy, started spinning (:data:`SPIN`):
+    the simulator, its start and the policy's parameters."""
     env, env_params = gymnax.make("Pendulum-v1")
     # The study is about the clipped dynamics themselves, measured past Pendulum-v1's
     # 200-step time limit: the episode's end is a named choice to continue through.
@@ -146,6 +111,17 @@ def run(*, fast: bool = False, progress=None):
     y0 = eqx.tree_at(
         lambda s: (s.env.theta, s.env.theta_dot), y0, (jnp.asarray(SPIN[0], dtype), jnp.asarray(SPIN[1], dtype))
     )
+    return sim, y0, params
+
+
+def measure(cfg: dict, fast: bool, progress) -> ContactMeasured:
+    """Both estimators on the ball and the pendulum, the pendulum's diagnosis and the Brax part."""
+    gymnax = import_optional("gymnax", "gymnax")
+
+    progress("bouncing ball", 0, 4)
+    ball = measure_ball(cfg)
+    progress("gymnax Pendulum-v1, both estimators", 1, 4)
+    sim, y0, params = _spinning_pendulum(gymnax)
     pend = smoothed_gradients(
         sim,
         y0,
@@ -172,66 +148,13 @@ def run(*, fast: bool = False, progress=None):
     progress("Brax skid (ground contact), both estimators", 3, 4)
     skid = _contact_brax.measure(fast)
     progress("done", 4, 4)
+    return ContactMeasured(ball, pend, main, skid)
 
-    # The ball against its closed form.
-    rows = []
-    for h, n in enumerate(ball.horizon_steps):
-        exact, ad = ball_smoothed_gradient(int(n))
-        rows.append(
-            (
-                int(n),
-                f"{exact[0]:+.4f}",
-                f"{ball.first_order[h, 0]:+.4f} (AD mean {ad[0]:+.1f})",
-                f"{ball.zeroth_order[h, 0]:+.4f} [{ball.zeroth_low[h, 0]:+.4f}, {ball.zeroth_high[h, 0]:+.4f}]",
-                f"{exact[1]:+.4f}",
-                f"{ball.first_order[h, 1]:+.4f}",
-                f"{ball.zeroth_order[h, 1]:+.4f} [{ball.zeroth_low[h, 1]:+.4f}, {ball.zeroth_high[h, 1]:+.4f}]",
-                "yes" if ball.biased[h] else "no",
-            )
-        )
-    ball_table = Table(
-        title="Bouncing ball: d E[v_n] / d(x0, v0) against its closed form",
-        columns=(
-            "steps n",
-            "closed form d/dx0",
-            "first order d/dx0",
-            "zeroth order d/dx0 [95% simultaneous]",
-            "closed form d/dv0",
-            "first order d/dv0",
-            "zeroth order d/dv0 [95%]",
-            "first order biased",
-        ),
-        rows=tuple(rows),
-        caption=(
-            f"Ball from x0 = {BALL_START[0]:g} at v0 = {BALL_START[1]:g} towards a wall at 0 (restitution "
-            f"{RESTITUTION:g}), Gaussian noise of scale {BALL_SIGMA:g} on (x0, v0), {ball.samples} antithetic "
-            "pairs. The final velocity jumps when the ball bounces; AD's derivative with respect to x0 is "
-            "exactly 0 at every sample."
-        ),
-    )
-    steps = np.arange(ball.step_flags.size)
-    ball_fig = Figure(
-        title="Where the ball's program is non-smooth",
-        xlabel="step",
-        ylabel="pairs flagged",
-        series=(
-            Series(
-                "pairs whose step disagrees with its derivative",
-                steps.astype(float),
-                ball.step_flags.astype(float),
-                style="bar",
-            ),
-        ),
-        caption=(
-            f"Per step of the longest horizon, the pairs of noisy trajectories whose central difference across "
-            f"the pair disagrees with the step's derivative at the midpoint by more than {ball.tolerance:g} "
-            "(relative): the steps at which some trajectories hit the wall."
-        ),
-    )
 
+def _pendulum_section(pend: SmoothedGradientResult, n1: np.ndarray, n0: np.ndarray) -> Section:
+    """The pendulum's gradient norms (debiased, ``n1`` first order and ``n0`` zeroth order)
+    and variances against the horizon, and both estimators per horizon."""
     T = pend.horizons
-    n1 = np.array([debiased_norm(pend, h, "first") for h in range(T.size)])
-    n0 = np.array([debiased_norm(pend, h, "zeroth") for h in range(T.size)])
     norm_fig = Figure(
         title="Pendulum: the return's gradient norm against trajectory length (random policy)",
         xlabel="horizon (steps)",
@@ -281,24 +204,26 @@ def run(*, fast: bool = False, progress=None):
             f"(quantile {pend.quantile[-1]:.2f})."
         ),
     )
-    sections = [
-        Section(
-            title="A ball against a wall: a closed form",
-            text=evidence_words(ball),
-            figures=(ball_fig,),
-            tables=(ball_table,),
-        ),
-        Section(
-            title="gymnax Pendulum-v1 with clipping: both estimators against the horizon",
-            text=evidence_words(pend),
-            figures=(norm_fig, var_fig),
-            tables=(pend_table,),
-        ),
-    ]
-    skid_section, skid_findings, skid_sentence = _contact_brax.report(skid)
-    sections.append(skid_section)
+    return Section(
+        title="gymnax Pendulum-v1 with clipping: both estimators against the horizon",
+        text=evidence_words(pend),
+        figures=(norm_fig, var_fig),
+        tables=(pend_table,),
+    )
+
+
+def _ball_at_wall(ball: SmoothedGradientResult) -> tuple[np.ndarray, int]:
+    """The closed form at n = 4 steps (where the ball reaches the wall) and that horizon's index."""
     exact4, _ = ball_smoothed_gradient(4)
-    h4 = int(np.flatnonzero(ball.horizon_steps == 4)[0])
+    return exact4, int(np.flatnonzero(ball.horizon_steps == 4)[0])
+
+
+def _findings(m: ContactMeasured, n1: np.ndarray, n0: np.ndarray, pend_advice) -> list[str]:
+    """The ball's and the pendulum's findings and the pendulum's first advice (the Brax part's are added by
+    :func:`narrate`)."""
+    ball, pend = m.ball, m.pendulum
+    T = pend.horizons
+    exact4, h4 = _ball_at_wall(ball)
     ball_biased = ", ".join(str(int(n)) for n in ball.horizon_steps[ball.biased])
     findings = [
         f"Ball: at n = 4 steps (the wall) the smoothed gradient d E[v_4]/dx0 is {exact4[0]:+.4f} in closed form; the "
@@ -320,10 +245,14 @@ def run(*, fast: bool = False, progress=None):
         + ", ".join(f"{number(v)} at T = {int(t)}" for v, t in zip(n0, T))
         + f" (0: below what {pend.samples} pairs resolve).",
     ]
-    pend_advice = smoothed_advice(pend)
-    findings += [f"Advice: {r.text}" for r in pend_advice[:3]]
-    findings += skid_findings
-    summary = (
+    return findings + [f"Advice: {r.text}" for r in pend_advice[:3]]
+
+
+def _summary(m: ContactMeasured, pend_advice, skid_sentence: str) -> str:
+    ball, pend, main = m.ball, m.pendulum, m.main
+    T = pend.horizons
+    exact4, h4 = _ball_at_wall(ball)
+    return (
         "Contact and clipping. A ball bouncing off a wall: AD's exact derivative of the final velocity with respect "
         f"to the start is 0, while the smoothed loss's gradient at the wall is {exact4[0]:+.3f}; the zeroth-order "
         f"estimate covers it ({ball.zeroth_order[h4, 0]:+.3f}), and the non-smooth cause is confirmed. gymnax "
@@ -338,27 +267,48 @@ def run(*, fast: bool = False, progress=None):
         f"{number(pend.zeroth_order_trace[0])} to {number(pend.zeroth_order_trace[-1])}) over T = {int(T[0])} to "
         f"{int(T[-1])} steps. {pend_advice[1].text} Its diagnosis: {main.verdict} ({main.physics}). " + skid_sentence
     )
+
+
+def _config(cfg: dict, fast: bool) -> dict:
+    """The settings of all three parts, as recorded in the results file."""
+    return {
+        **{k: list(v) if isinstance(v, tuple) else v for k, v in cfg.items()},
+        "ball_sigma": BALL_SIGMA,
+        "pendulum_sigma": PENDULUM_SIGMA,
+        "restitution": RESTITUTION,
+        "pendulum_start": list(SPIN),
+        **{k: list(v) if isinstance(v, tuple) else v for k, v in _contact_brax.settings(fast).items()},
+        "brax_sigma": _contact_brax.SIGMA,
+        "brax_start": list(_contact_brax.START),
+        "brax_policy_seed": _contact_brax.POLICY_SEED,
+    }
+
+
+def narrate(cfg: dict, m: ContactMeasured, *, fast: bool) -> Study:
+    """The study's sections, summary and findings from the numbers :func:`measure` returned."""
+    pend = m.pendulum
+    n1 = np.array([debiased_norm(pend, h, "first") for h in range(pend.horizons.size)])
+    n0 = np.array([debiased_norm(pend, h, "zeroth") for h in range(pend.horizons.size)])
+    skid_section, skid_findings, skid_sentence = _contact_brax.report(m.skid)
+    sections = [ball_section(m.ball), _pendulum_section(pend, n1, n0), skid_section]
+    pend_advice = smoothed_advice(pend)
     return make_study(
         "contact",
         "Contact and clipping: first-order against zeroth-order gradients",
-        summary,
-        main,
+        _summary(m, pend_advice, skid_sentence),
+        m.main,
         sections,
-        findings,
+        _findings(m, n1, n0, pend_advice) + skid_findings,
         fast=fast,
-        config={
-            **{k: list(v) if isinstance(v, tuple) else v for k, v in cfg.items()},
-            "ball_sigma": BALL_SIGMA,
-            "pendulum_sigma": PENDULUM_SIGMA,
-            "restitution": RESTITUTION,
-            "pendulum_start": list(SPIN),
-            **{k: list(v) if isinstance(v, tuple) else v for k, v in _contact_brax.settings(fast).items()},
-            "brax_sigma": _contact_brax.SIGMA,
-            "brax_start": list(_contact_brax.START),
-            "brax_policy_seed": _contact_brax.POLICY_SEED,
-        },
+        config=_config(cfg, fast),
         extra={},
     )
+
+
+@float64_scope
+def run(*, fast: bool = False, progress=None) -> Study:
+    cfg = _settings(fast)
+    return narrate(cfg, measure(cfg, fast, progress or no_progress), fast=fast)
 
 
 SPEC = StudySpec(

@@ -23,18 +23,17 @@ activations reached by applying the first layers to it again and again).
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
-import equinox as eqx
 import jax.numpy as jnp
 import numpy as np
 
 from chaosgrad._diagnosis.causes import DEFAULT_CAUSES, AbstractCause
 from chaosgrad._diagnosis.diagnose import diagnose
-from chaosgrad._results.study import Figure, Section, Series, Table
+from chaosgrad._diagnosis.types import Diagnosis
+from chaosgrad._results.study import Section, Study
 from chaosgrad._runtime.precision import float64_scope
-from chaosgrad._simulators.base import AbstractSimulator, _check_dtype
-from chaosgrad._spectra.lyapunov import lyapunov_spectrum
 from chaosgrad.studies import StudySpec
 from chaosgrad.studies._common import (
     activation_histogram_figure,
@@ -44,61 +43,19 @@ from chaosgrad.studies._common import (
     make_study,
     no_progress,
 )
-from chaosgrad.zoo import (
-    dead_relu_fraction,
-    deep_network,
-    jacobian_singular_values,
-    layer_jacobian_norms,
-    saturation_fraction,
+from chaosgrad.studies._deep_layers import fmt_frac, layer_by_layer, spread_text
+from chaosgrad.studies._deep_sweeps import (
+    INITS,
+    bound_figure,
+    comparison_table,
+    measure_comparison,
+    measure_sigma_sweep,
+    measure_variants,
+    sigma_figures,
+    singular_value_figure,
+    variants_table,
 )
-from chaosgrad.zoo._deep_network import _layer
-
-ACTIVATIONS = ("sigmoid", "tanh", "relu", "linear")
-INITS = ("gaussian", "orthogonal", "xavier", "he")
-RESOLVED = 1e-15  # singular values below this fraction of sigma_max are float64 round-off
-VARIANTS = {
-    "plain": (False, False),
-    "residual": (True, False),
-    "layer norm": (False, True),
-    "residual + layer norm": (True, True),
-}
-
-
-class LayerByLayer(AbstractSimulator):
-    """The layer map of :func:`chaosgrad.zoo.deep_network` with the layer index read from
-    the clock: step ``t`` applies layer ``round(t)`` (clamped to the last layer), and the
-    state is the activation vector ``x_l`` alone.
-
-    The zoo's simulator carries the index as an integer leaf of the state; this form keeps
-    every leaf of the state floating-point, which reverse-mode gradient sweeps require.
-    Every ``evolve`` starts at ``t = 0``, i.e. at the first layer, so ensemble members
-    are different inputs to the same network. Weights live in ``args``, so every weight
-    draw of one structure shares one compilation.
-    """
-
-    activation: str = eqx.field(static=True)
-    residual: bool = eqx.field(static=True)
-    layer_norm: bool = eqx.field(static=True)
-    dt: float = eqx.field(static=True)
-    dtype: str = eqx.field(static=True)
-
-    def __init__(self, activation: str, residual: bool, layer_norm: bool, *, dtype="float64"):
-        self.activation, self.residual, self.layer_norm = activation, residual, layer_norm
-        self.dt = 1.0
-        self.dtype = _check_dtype(dtype)
-
-    def step(self, t, y, args):
-        cfg = {"activation": self.activation, "residual": self.residual, "layer_norm": self.layer_norm}
-        index = jnp.clip(jnp.round(t).astype(jnp.int32), 0, args["W"].shape[0] - 1)
-        return _layer(y, args["W"][index], args["b"][index], cfg)[0]
-
-    def with_dtype(self, dtype):
-        return LayerByLayer(self.activation, self.residual, self.layer_norm, dtype=dtype)
-
-
-def layer_by_layer(system) -> LayerByLayer:
-    p = system.parameters
-    return LayerByLayer(p["activation"], p["residual"], p["layer_norm"])
+from chaosgrad.zoo import deep_network, saturation_fraction
 
 
 class RescaledNetwork(AbstractCause):
@@ -119,46 +76,6 @@ class RescaledNetwork(AbstractCause):
         return self.simulator, self.args, self.change
 
 
-def per_layer_rate(system) -> tuple[float, float]:
-    """lambda_1 of the layer map over all layers of ``system`` and its 95% half-width."""
-    depth = system.parameters["depth"]
-    res = lyapunov_spectrum(
-        layer_by_layer(system), system.y0["x"], system.args, k=1, n_intervals=depth, n_batches=min(8, depth)
-    )
-    return float(res.exponents[0]), float(res.uncertainty[0])
-
-
-def _unit_fraction(system, batch) -> tuple[str, float]:
-    act = system.parameters["activation"]
-    if act in ("tanh", "sigmoid"):
-        return "saturated", float(np.mean(saturation_fraction(system, batch)))
-    if act == "relu":
-        return "dead", float(np.mean(dead_relu_fraction(system, batch)))
-    return "n/a", math.nan
-
-
-def _measure(system, batch) -> dict:
-    sv = jacobian_singular_values(system)
-    gains = layer_jacobian_norms(system)
-    w_norms = np.linalg.norm(np.asarray(system.args["W"]), 2, axis=(1, 2))
-    lam, se = per_layer_rate(system)
-    kind, frac = _unit_fraction(system, batch)
-    smin = float(sv[-1])
-    return {
-        "lambda_1": lam,
-        "se": se,
-        "sv": sv,
-        "smax": float(sv[0]),
-        "smin": smin,
-        "spread_log10": float(np.log10(sv[0] / smin)) if smin > 0 else math.inf,
-        "gain_ratio_max": float(np.max(gains / w_norms)),
-        "layer_gains": gains,
-        "w_norms": w_norms,
-        "fraction_kind": kind,
-        "fraction": frac,
-    }
-
-
 def _settings(fast: bool) -> dict:
     horizons = [4.0, 8.0, 12.0, 16.0] if fast else [4.0, 8.0, 12.0, 16.0, 20.0, 24.0, 28.0, 32.0]
     return dict(
@@ -173,229 +90,27 @@ def _settings(fast: bool) -> dict:
     )
 
 
-def _spread_text(m) -> str:
-    """log10(sigma_max / sigma_min); beyond ~15 decades sigma_min is at float64 round-off."""
-    if m["smin"] <= 0:
-        return "infinite (sigma_min = 0)"
-    if m["spread_log10"] > 15:
-        return "> 15 (sigma_min at round-off)"
-    return f"{m['spread_log10']:.3g}"
+@dataclass(frozen=True)
+class DeepNetworkMeasured:
+    """What :func:`measure` returns: the headline network, its diagnosis and saturated fraction,
+    and the numbers of the three sweeps (:mod:`chaosgrad.studies._deep_sweeps`)."""
+
+    headline: Any
+    batch: np.ndarray
+    main: Diagnosis
+    head_sat: float
+    measured: dict
+    rates: dict
+    fracs: dict
+    var_measured: dict
 
 
-def _fmt_frac(kind, frac) -> str:
-    return "n/a" if kind == "n/a" else f"{100 * frac:.1f}% {kind}"
-
-
-def _comparison(cfg, batch, progress):
-    table_rows, measured = [], {}
-    combos = [(a, i) for a in ACTIVATIONS for i in cfg["inits"]]
-    for j, (act, init) in enumerate(combos):
-        progress(f"{act} network, {init} weights", j, len(combos))
-        system = deep_network(depth=cfg["depth"], width=cfg["width"], activation=act, init=init)
-        m = _measure(system, batch)
-        measured[(act, init)] = m
-        table_rows.append(
-            (
-                act,
-                init,
-                f"{m['lambda_1']:+.3f} ± {m['se']:.3f}",
-                f"{m['smax']:.3g}",
-                f"{m['smin']:.3g}",
-                _spread_text(m),
-                f"{m['gain_ratio_max']:.3f}",
-                _fmt_frac(m["fraction_kind"], m["fraction"]),
-            )
-        )
-    progress("activations and initialisations", len(combos), len(combos))
-    table = Table(
-        title=f"Activation and initialisation (depth {cfg['depth']}, width {cfg['width']}, sigma_w = 1, no bias)",
-        caption=(
-            "lambda_1: per-layer log growth of backpropagated gradients (largest Lyapunov exponent of the layer map, "
-            "± standard error); sigma_max, sigma_min: extreme singular values of the input-output Jacobian "
-            "(values below about 1e-16 sigma_max are at round-off); max ||D_l|| / ||W_l||: largest layer gain relative "
-            "to its weights (sigmoid: at most 0.25); unit fractions over 32 random inputs. Gaussian N(0, 1/n), "
-            "orthogonal (Haar), Xavier (uniform, variance 1/n for square layers) and He N(0, 2/n)."
-        ),
-        columns=(
-            "activation",
-            "init",
-            "lambda_1 per layer",
-            "sigma_max",
-            "sigma_min",
-            "log10 spread",
-            "max ||D_l|| / ||W_l||",
-            "units",
-        ),
-        rows=tuple(table_rows),
-    )
-    shown = [
-        k
-        for k in (
-            ("linear", "orthogonal"),
-            ("tanh", "orthogonal"),
-            ("tanh", "gaussian"),
-            ("relu", "he"),
-            ("relu", "gaussian"),
-            ("sigmoid", "gaussian"),
-            ("sigmoid", "orthogonal"),
-        )
-        if k in measured
-    ]
-    series = []
-    for act, init in shown:
-        sv = measured[(act, init)]["sv"]
-        resolved = sv > RESOLVED * sv[0]
-        series.append(
-            Series(f"{act}, {init}", np.arange(1, sv.size + 1, dtype=float)[resolved], sv[resolved], style="line")
-        )
-    series.append(Series("isometry (all 1)", np.zeros(1), np.ones(1), style="hline"))
-    figure = Figure(
-        title="Singular values of the input-output Jacobian",
-        caption=(
-            f"All {cfg['width']} singular values, largest first, of dx_L/dx_0 for a {cfg['depth']}-layer network. "
-            "Linear + orthogonal is an exact isometry (a flat line at 1); tanh + orthogonal stays within a few "
-            "decades of 1; Gaussian weights spread the spectrum over many decades; sigmoid shifts it far below 1 "
-            "(vanishing). Values below 1e-15 sigma_max are not resolved by float64 and are left out, as are exact zeros "
-            "(ReLU units dead for this input)."
-        ),
-        xlabel="index i",
-        ylabel="sigma_i",
-        yscale="log",
-        series=tuple(series),
-    )
-    return measured, table, figure
-
-
-def _sigma_sweep(cfg, batch, progress):
-    sws = cfg["sigma_ws"]
-    rates, fracs = {}, {}
-    for act in ("sigmoid", "tanh", "relu"):
-        r, f = [], []
-        for j, sw in enumerate(sws):
-            progress(f"{act}: sigma_w = {sw:g}", j, len(sws))
-            system = deep_network(depth=cfg["depth"], width=cfg["width"], activation=act, init="gaussian", sigma_w=sw)
-            r.append(per_layer_rate(system))
-            f.append(_unit_fraction(system, batch)[1])
-        rates[act], fracs[act] = np.array(r), np.array(f)
-    x = np.asarray(sws, dtype=float)
-    rate_fig = Figure(
-        title="Per-layer gradient growth rate against the weight scale",
-        caption=(
-            "lambda_1 of the layer map (95% intervals) for Gaussian weights N(0, sigma_w^2/n), no bias. tanh "
-            "crosses zero a little above sigma_w = 1 (the mean-field order-chaos edge of Poole et al. 2016 is exactly 1; "
-            "finite width and depth shift it), ReLU near sigma_w = sqrt(2) (He), while sigmoid stays negative even at "
-            "sigma_w = 8: its derivative is at most 1/4."
-        ),
-        xlabel="sigma_w",
-        ylabel="lambda_1 (1 / layer)",
-        xscale="log",
-        series=tuple(
-            Series(
-                act,
-                x,
-                rates[act][:, 0],
-                lower=rates[act][:, 0] - 2 * rates[act][:, 1],
-                upper=rates[act][:, 0] + 2 * rates[act][:, 1],
-                style="line+marker",
-            )
-            for act in rates
-        )
-        + (Series("zero", np.zeros(1), np.zeros(1), style="hline"),),
-    )
-    frac_fig = Figure(
-        title="Saturated and dead units against the weight scale",
-        caption=(
-            "Fraction of saturated tanh (|tanh| > 0.99) and sigmoid (sigmoid' < 0.01) units and of dead ReLU units "
-            "(off for all 32 inputs), averaged over layers. Saturation grows with sigma_w, yet the sigmoid's "
-            "lambda_1 rises with sigma_w in the figure above: in these networks saturation is not what makes "
-            "sigmoid gradients vanish. The ReLU fraction does not depend on the scale (ReLU is homogeneous)."
-        ),
-        xlabel="sigma_w",
-        ylabel="fraction of units",
-        xscale="log",
-        series=tuple(
-            Series(f"{act} ({'dead' if act == 'relu' else 'saturated'})", x, fracs[act], style="line+marker")
-            for act in fracs
-        ),
-    )
-    return rates, fracs, rate_fig, frac_fig
-
-
-def _bound_figure(measured, cfg) -> Figure:
-    series = []
-    for sw in (1.0, 4.0):
-        system = deep_network(depth=cfg["depth"], width=cfg["width"], activation="sigmoid", init="gaussian", sigma_w=sw)
-        gains = layer_jacobian_norms(system)
-        w = np.linalg.norm(np.asarray(system.args["W"]), 2, axis=(1, 2))
-        layers = np.arange(gains.size, dtype=float)
-        series.append(Series(f"||D_l||_2, sigma_w = {sw:g}", layers, gains, style="line+marker"))
-        series.append(Series(f"0.25 ||W_l||_2, sigma_w = {sw:g}", layers, 0.25 * w, style="line"))
-    return Figure(
-        title="The quarter bound of a sigmoid layer",
-        caption=(
-            "Spectral norm of each sigmoid layer's Jacobian diag(sigmoid'(h_l)) W_l (markers) against 0.25 ||W_l||_2 "
-            "(lines). The bound holds at every layer and is nearly attained with sigma_w = 1 (pre-activations near 0, "
-            "where sigmoid' = 1/4); with sigma_w = 4 saturated units pull the gain further below it."
-        ),
-        xlabel="layer l",
-        ylabel="spectral norm",
-        series=tuple(series),
-    )
-
-
-def _variants(cfg, batch, progress):
-    rows, measured = [], {}
-    combos = [(a, v) for a in cfg["variant_activations"] for v in VARIANTS]
-    for j, (act, name) in enumerate(combos):
-        progress(f"{act}, {name}", j, len(combos))
-        residual, layer_norm = VARIANTS[name]
-        system = deep_network(
-            depth=cfg["depth"],
-            width=cfg["width"],
-            activation=act,
-            init="gaussian",
-            residual=residual,
-            layer_norm=layer_norm,
-        )
-        m = _measure(system, batch)
-        measured[(act, name)] = m
-        rows.append(
-            (
-                act,
-                name,
-                f"{m['lambda_1']:+.3f} ± {m['se']:.3f}",
-                f"{m['smax']:.3g}",
-                f"{m['smin']:.3g}",
-                _spread_text(m),
-                _fmt_frac(m["fraction_kind"], m["fraction"]),
-            )
-        )
-    progress("residual and layer norm", len(combos), len(combos))
-    table = Table(
-        title=f"Residual connections and layer normalisation (Gaussian weights, depth {cfg['depth']})",
-        caption=(
-            "A residual layer x + phi(h) adds the identity to each layer Jacobian, which keeps the smallest "
-            "singular values away from zero but can push lambda_1 above 0 (gradients grow with depth); layer "
-            "normalisation fixes the scale of the pre-activations whatever sigma_w is."
-        ),
-        columns=("activation", "variant", "lambda_1 per layer", "sigma_max", "sigma_min", "log10 spread", "units"),
-        rows=tuple(rows),
-    )
-    return measured, table
-
-
-@float64_scope
-def run(*, fast: bool = False, progress=None):
-    progress = progress or no_progress
-    cfg = _settings(fast)
-    batch = np.random.default_rng(1).standard_normal((32, cfg["width"]))
-    depth_h, horizons, members = cfg["headline_depth"], cfg["horizons"], cfg["members"]
-
-    headline = deep_network(depth=depth_h, width=cfg["width"], activation="sigmoid", init="gaussian")
-    sim = layer_by_layer(headline)
+def _ablations(headline, sim, cfg) -> tuple[RescaledNetwork, RescaledNetwork]:
+    """The saturation cause's two reruns: the same network with its weights halved, and tanh
+    at the critical orthogonal initialisation."""
     halved = {"W": 0.5 * headline.args["W"], "b": headline.args["b"]}
-    critical = deep_network(depth=depth_h, width=cfg["width"], activation="tanh", init="orthogonal")
-    ablations = (
+    critical = deep_network(depth=cfg["headline_depth"], width=cfg["width"], activation="tanh", init="orthogonal")
+    return (
         RescaledNetwork(
             "weights-halved",
             "the same sigmoid network with every W_l halved (pre-activations halved, further from saturation)",
@@ -409,6 +124,15 @@ def run(*, fast: bool = False, progress=None):
             critical.args,
         ),
     )
+
+
+def measure(cfg: dict, fast: bool, progress) -> DeepNetworkMeasured:
+    """The headline sigmoid network's diagnosis, then the three sweeps."""
+    batch = np.random.default_rng(1).standard_normal((32, cfg["width"]))
+    depth_h = cfg["headline_depth"]
+    headline = deep_network(depth=depth_h, width=cfg["width"], activation="sigmoid", init="gaussian")
+    sim = layer_by_layer(headline)
+    ablations = _ablations(headline, sim, cfg)
     progress("diagnosis of the deep sigmoid network", 0, 1)
     # The network is finite: no transient, Lyapunov time = depth, horizons <= depth.
     main = diagnose(
@@ -416,8 +140,8 @@ def run(*, fast: bool = False, progress=None):
         headline.y0["x"],
         headline.args,
         wrt="y0",
-        horizons=horizons,
-        members=members,
+        horizons=cfg["horizons"],
+        members=cfg["members"],
         transient=0.0,
         lyapunov_time=float(depth_h),
         k=2 if fast else 4,
@@ -427,20 +151,23 @@ def run(*, fast: bool = False, progress=None):
         progress=progress,
     )
     head_sat = float(np.mean(saturation_fraction(headline, batch)))
+    measured = measure_comparison(cfg, batch, progress)
+    rates, fracs = measure_sigma_sweep(cfg, batch, progress)
+    var_measured = measure_variants(cfg, batch, progress)
+    return DeepNetworkMeasured(headline, batch, main, head_sat, measured, rates, fracs, var_measured)
 
-    measured, comp_table, sv_figure = _comparison(cfg, batch, progress)
-    rates, fracs, rate_fig, frac_fig = _sigma_sweep(cfg, batch, progress)
-    bound_fig = _bound_figure(measured, cfg)
-    var_measured, var_table = _variants(cfg, batch, progress)
 
+def _headline_findings(cfg: dict, m: DeepNetworkMeasured) -> list[str]:
+    """The headline diagnosis, the saturation cause, and the facts checked across activations and initialisations."""
+    main, measured, horizons = m.main, m.measured, cfg["horizons"]
     lp, up = lam1(main)
     ab = {a.name: a for a in main.ablations}
     findings = [
-        f"A {depth_h}-layer sigmoid network with Gaussian weights N(0, 1/n) is {main.physics} layer to layer: "
+        f"A {cfg['headline_depth']}-layer sigmoid network with Gaussian weights N(0, 1/n) is {main.physics} layer to layer: "
         f"lambda_1 = {lp:.3f} ± {up:.3f} per layer, and the gradient with respect to the input of a window of layers "
         f"shrinks at {main.gradient_rate:.3f} per layer [{main.gradient_interval[0]:.3f}, {main.gradient_interval[1]:.3f}]: "
         f"verdict {main.verdict}, a factor {math.exp(main.gradient_rate * horizons[-1]):.2g} over {horizons[-1]:g} layers.",
-        f"Saturation is {'confirmed' if 'saturation' in main.causes else 'refuted'} as the cause: {100 * head_sat:.1f}% of "
+        f"Saturation is {'confirmed' if 'saturation' in main.causes else 'refuted'} as the cause: {100 * m.head_sat:.1f}% of "
         f"the headline network's units are saturated; halving the weights moves the rate to "
         f"{ab['weights-halved'].rate_after:.3f} (more vanishing, not less), while tanh with critical orthogonal weights "
         f"moves it to {ab['tanh-critical-orthogonal'].rate_after:.3f}. The vanishing comes from sigmoid' <= 1/4 "
@@ -459,8 +186,8 @@ def run(*, fast: bool = False, progress=None):
     to = measured[("tanh", "orthogonal")]
     tg = measured[("tanh", "gaussian")]
     findings.append(
-        f"tanh: orthogonal weights keep the Jacobian's log10 spread sigma_max / sigma_min at {_spread_text(to)} against "
-        f"{_spread_text(tg)} with Gaussian weights at the same sigma_w = 1 (per-layer rates "
+        f"tanh: orthogonal weights keep the Jacobian's log10 spread sigma_max / sigma_min at {spread_text(to)} against "
+        f"{spread_text(tg)} with Gaussian weights at the same sigma_w = 1 (per-layer rates "
         f"{to['lambda_1']:+.3f} and {tg['lambda_1']:+.3f})."
     )
     if ("relu", "he") in measured:
@@ -470,6 +197,13 @@ def run(*, fast: bool = False, progress=None):
             f"({rg['lambda_1']:+.3f} ≈ ln(1/sqrt 2) = -0.347); {100 * rh['fraction']:.0f}% of units are dead for all 32 "
             "inputs, and dead units make the smallest singular values exactly 0."
         )
+    return findings
+
+
+def _sweep_findings(cfg: dict, m: DeepNetworkMeasured) -> list[str]:
+    """The weight-scale sweep's crossing and saturation, and what residual connections change."""
+    rates, fracs, var_measured = m.rates, m.fracs, m.var_measured
+    findings = []
     sw = np.asarray(cfg["sigma_ws"])
     tanh_r = rates["tanh"][:, 0]
     cross = [(sw[i], sw[i + 1]) for i in range(len(sw) - 1) if tanh_r[i] < 0 <= tanh_r[i + 1]]
@@ -488,7 +222,7 @@ def run(*, fast: bool = False, progress=None):
         p, r = var_measured[(act, "plain")], var_measured[(act, "residual")]
         findings.append(
             f"{act}, Gaussian: a residual connection changes lambda_1 from {p['lambda_1']:+.3f} to {r['lambda_1']:+.3f} "
-            f"per layer and sigma_min from {p['smin']:.2g} to {r['smin']:.2g} ({_fmt_frac(r['fraction_kind'], r['fraction'])} "
+            f"per layer and sigma_min from {p['smin']:.2g} to {r['smin']:.2g} ({fmt_frac(r['fraction_kind'], r['fraction'])} "
             "in the residual network)."
         )
     if ("sigmoid", "residual") in var_measured:
@@ -499,8 +233,12 @@ def run(*, fast: bool = False, progress=None):
             f"(singular values in [{r['smin']:.2g}, {r['smax']:.2g}]): the identity path carries the gradient past "
             "the saturated units."
         )
+    return findings
 
-    sections = [
+
+def _sections(cfg: dict, m: DeepNetworkMeasured) -> list[Section]:
+    rate_fig, frac_fig = sigma_figures(cfg, m.rates, m.fracs)
+    return [
         Section(
             title="Activations and initialisations",
             text=(
@@ -509,8 +247,8 @@ def run(*, fast: bool = False, progress=None):
                 "that map (Benettin/QR over all layers); over L layers gradients change by about exp(L lambda_1). "
                 "Dynamical isometry means every singular value of the input-output Jacobian near 1."
             ),
-            figures=(sv_figure,),
-            tables=(comp_table,),
+            figures=(singular_value_figure(cfg, m.measured),),
+            tables=(comparison_table(cfg, m.measured),),
         ),
         Section(
             title="Weight scale, the quarter bound and saturation",
@@ -519,15 +257,21 @@ def run(*, fast: bool = False, progress=None):
                 "critical scale of each activation, and saturated or dead units appear. A sigmoid layer's Jacobian "
                 "diag(sigmoid') W has norm at most ||W|| / 4."
             ),
-            figures=(rate_fig, frac_fig, bound_fig),
+            figures=(rate_fig, frac_fig, bound_figure(cfg)),
         ),
         Section(
             title="Residual connections and layer normalisation",
             text="The same Gaussian networks with x_{l+1} = x_l + phi(h_l) and/or h_l normalised per layer.",
-            tables=(var_table,),
+            tables=(variants_table(cfg, m.var_measured),),
         ),
-        _layerwise_section(headline, main, batch, depth_h),
+        _layerwise_section(m.headline, m.main, m.batch, cfg["headline_depth"]),
     ]
+
+
+def narrate(cfg: dict, m: DeepNetworkMeasured, *, fast: bool) -> Study:
+    """The study's sections, summary and findings from the numbers :func:`measure` returned."""
+    main = m.main
+    lp = lam1(main)[0]
     summary = (
         f"A deep sigmoid network with Gaussian initialisation contracts layer to layer (lambda_1 = {lp:.3f} per layer): "
         f"the gradient with respect to the input vanishes at {main.gradient_rate:.3f} per layer, verdict {main.verdict}; "
@@ -536,19 +280,24 @@ def run(*, fast: bool = False, progress=None):
         "isometry, ReLU is critical with He weights, and residual connections keep the smallest singular values "
         "away from zero."
     )
-    extra: dict[str, Any] = {}
     return make_study(
         "deep_network",
         "Deep networks read layer by layer",
         summary,
         main,
-        sections,
-        findings,
+        _sections(cfg, m),
+        _headline_findings(cfg, m) + _sweep_findings(cfg, m),
         fast=fast,
         config={k: (list(v) if isinstance(v, (tuple, list)) else v) for k, v in cfg.items()}
-        | {"headline": f"sigmoid, Gaussian N(0, 1/n), width {cfg['width']}, depth {depth_h}"},
-        extra=extra,
+        | {"headline": f"sigmoid, Gaussian N(0, 1/n), width {cfg['width']}, depth {cfg['headline_depth']}"},
+        extra={},
     )
+
+
+@float64_scope
+def run(*, fast: bool = False, progress=None) -> Study:
+    cfg = _settings(fast)
+    return narrate(cfg, measure(cfg, fast, progress or no_progress), fast=fast)
 
 
 def _layerwise_section(headline, main, batch, depth) -> Section:

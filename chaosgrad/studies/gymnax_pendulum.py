@@ -20,8 +20,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from chaosgrad._diagnosis.diagnose import diagnose
+from chaosgrad._diagnosis.types import Diagnosis
 from chaosgrad._gradients.losses import ReturnLoss
-from chaosgrad._results.study import Section, Table
+from chaosgrad._results.study import Section, Study, Table
 from chaosgrad._runtime.precision import float64_scope
 from chaosgrad.envs import gymnax as gymnax_adapter
 from chaosgrad.studies import StudySpec
@@ -54,18 +55,9 @@ def _settings(fast: bool) -> dict:
     return {"horizons": (12.5, 25, 50, 100, 200), "members": 8, "transient": 0.0}
 
 
-@float64_scope
-def run(*, fast: bool = False, progress=None):
-    progress = progress or no_progress
-    cfg = _settings(fast)
-    gymnax = import_optional("gymnax", "gymnax")
-    env, env_params = gymnax.make("Pendulum-v1")
-    params = policy_params()
-    kw = dict(
-        loss=ReturnLoss(), wrt="args", horizons=cfg["horizons"], members=cfg["members"], transient=cfg["transient"]
-    )
-
-    variants = {
+def _variants(env, env_params) -> dict:
+    """The three ways of plugging the environment in, by label, in the order they are diagnosed."""
+    return {
         "as shipped (transitions detached)": gymnax_adapter(
             env, env_params, mlp_policy, transition_gradients="as-shipped"
         ),
@@ -74,14 +66,26 @@ def run(*, fast: bool = False, progress=None):
             env, env_params, mlp_policy, tangent=lambda s: (s.theta, s.theta_dot)
         ),
     }
+
+
+def measure(cfg: dict, progress) -> dict[str, Diagnosis]:
+    """The diagnosis of each variant, by label: as shipped, every leaf, then the headline."""
+    gymnax = import_optional("gymnax", "gymnax")
+    env, env_params = gymnax.make("Pendulum-v1")
+    params = policy_params()
+    kw = dict(
+        loss=ReturnLoss(), wrt="args", horizons=cfg["horizons"], members=cfg["members"], transient=cfg["transient"]
+    )
+    variants = _variants(env, env_params)
     results = {}
     for i, (label, sim) in enumerate(variants.items()):
         progress(label, i, len(variants))
         results[label] = diagnose(sim, sim.initial_state(0), params, name=f"gymnax Pendulum-v1, {label}", **kw)
     progress("done", len(variants), len(variants))
-    shipped, every, main = results.values()
-    lp, up = lam1(main)
+    return results
 
+
+def _section(results: dict[str, Diagnosis]) -> Section:
     rows = tuple(
         (
             label,
@@ -102,7 +106,7 @@ def run(*, fast: bool = False, progress=None):
         columns=("variant", "verdict", "physics", "exponents", "gradient rate", "what the probe said"),
         rows=rows,
     )
-    section = Section(
+    return Section(
         title="Plugging in a third-party environment",
         text=(
             "gymnax's step_env is used (no auto-reset); the rollout stops at the end of the episode (200 steps), "
@@ -113,6 +117,11 @@ def run(*, fast: bool = False, progress=None):
         ),
         tables=(table,),
     )
+
+
+def _findings(results: dict[str, Diagnosis]) -> list[str]:
+    shipped, every, main = results.values()
+    lp, up = lam1(main)
     g = shipped.gradient
     median = np.median(g.norms[:, g.reported], axis=0)
     T = g.reported_horizons
@@ -133,7 +142,13 @@ def run(*, fast: bool = False, progress=None):
         f"per step; gradient rate {main.gradient_rate:+.4f} [{main.gradient_interval[0]:+.4f}, "
         f"{main.gradient_interval[1]:+.4f}].",
     ]
-    findings += [f"To decide: {x}" for x in main.to_decide]
+    return findings + [f"To decide: {x}" for x in main.to_decide]
+
+
+def narrate(cfg: dict, results: dict[str, Diagnosis], *, fast: bool) -> Study:
+    """The study's section, summary and findings from the diagnoses :func:`measure` returned."""
+    shipped, _, main = results.values()
+    lp, up = lam1(main)
     summary = (
         f"gymnax Pendulum-v1 with a seeded {HIDDEN}-unit MLP policy: as shipped the transition is detached and the "
         f"return's gradient is myopic ({shipped.verdict}); with transition gradients and the tangent space (theta, theta_dot) the closed loop is "
@@ -144,8 +159,8 @@ def run(*, fast: bool = False, progress=None):
         "gymnax Pendulum-v1: a third-party environment, three ways",
         summary,
         main,
-        [section],
-        findings,
+        [_section(results)],
+        _findings(results),
         fast=fast,
         config={
             **{k: list(v) if isinstance(v, tuple) else v for k, v in cfg.items()},
@@ -154,6 +169,12 @@ def run(*, fast: bool = False, progress=None):
         },
         extra={label: d for label, d in results.items() if d is not main},
     )
+
+
+@float64_scope
+def run(*, fast: bool = False, progress=None) -> Study:
+    cfg = _settings(fast)
+    return narrate(cfg, measure(cfg, progress or no_progress), fast=fast)
 
 
 SPEC = StudySpec(

@@ -15,33 +15,40 @@ the diagnosis recommends truncated windows; its contact section compares autodif
 smoothed gradient estimates where the return jumps. The acrobot shows the other story:
 at Gym's single RK4 step of 0.2 s some closed loops are a different, strongly expanding
 system from the reference, and the diagnosis blames the discretisation.
+
+The acrobot's seed scan lives in :mod:`chaosgrad.studies._rl_acrobot`, the contact part in
+:mod:`chaosgrad.studies._rl_contact`.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import jax.numpy as jnp
 import numpy as np
 
+from chaosgrad._diagnosis.types import Diagnosis
 from chaosgrad._gradients.losses import TimeAveragedLoss
-from chaosgrad._results.study import Figure, Section, Series, Table
+from chaosgrad._results.study import Figure, Section, Series, Study, Table
 from chaosgrad._runtime.precision import float64_scope
-from chaosgrad._spectra.lyapunov import lyapunov_spectrum
 from chaosgrad._spectra.reference import exponent_uncertainty
 from chaosgrad.studies import StudySpec
-from chaosgrad.studies import _rl_helpers as helpers
 from chaosgrad.studies._common import diagnose_system, fmt, lam1, make_study, no_progress
+from chaosgrad.studies._rl_acrobot import (
+    ACROBOT_SEED,
+    acrobot_findings,
+    seed_scan,
+    seed_scan_finding,
+    seed_scan_section,
+)
+from chaosgrad.studies._rl_contact import CONTACT_STEPS, contact_findings, contact_section, measure_contact
 from chaosgrad.zoo import _rl as rl
 from chaosgrad.zoo import get as zoo_get
-from chaosgrad.zoo._bouncing_ball import bouncing_ball
-from chaosgrad.zoo._mechanical_tasks import acrobot
+from chaosgrad.zoo._system import System
 
 HEADLINE = "bouncing_ball"
-ACROBOT_SEED = 5  # a policy whose closed loop the Gym step changes most (see the seed scan)
 ENVIRONMENTS = ("pendulum", "cartpole", "acrobot", "bouncing_ball")
-CONTACT_STEPS = 40
-CONTACT_RANGE = (1.0, 2.0)
 
 
 def mean_cost(name: str) -> TimeAveragedLoss:
@@ -82,16 +89,6 @@ def _diagnose_env(system, cfg, k):
     )
 
 
-def _diverged_members(d) -> tuple[int, int, float | None]:
-    """Members whose forward state became non-finite, and the first horizon (steps) where one did."""
-    ok = d.gradient.state_finite
-    bad = ~ok.all(axis=1)
-    first = None
-    if bad.any():
-        first = float(d.gradient.horizon_steps[int(np.argmax((~ok).any(axis=0)))])
-    return int(bad.sum()), int(ok.shape[0]), first
-
-
 def _env_row(label, d, dt):
     lp, up = lam1(d)
     ln = float(d.lambda_numerical.exponents[0])
@@ -126,142 +123,6 @@ ENV_COLUMNS = (
 )
 
 
-def _seed_scan(cfg, progress):
-    base = acrobot()
-    rows, user, ref = [], [], []
-    for j, seed in enumerate(cfg["seeds"]):
-        progress(f"acrobot policy seed {seed}", j, len(cfg["seeds"]))
-        args = {"policy": rl.policy_params(6, 1, seed=seed)}
-        kw = dict(k=1, transient=100.0, time=cfg["seed_steps"] * base.simulator.dt, interval=2.0)
-        a = lyapunov_spectrum(base.simulator, base.y0, args, **kw)
-        b = lyapunov_spectrum(base.reference, base.y0, args, **kw)
-        ua, ub = exponent_uncertainty(a, 0), exponent_uncertainty(b, 0)
-        la = float(a.exponents[0]) if a.status == "ok" else math.nan
-        user.append((la, ua))
-        ref.append((float(b.exponents[0]), ub))
-        differ = a.status != "ok" or abs(la - b.exponents[0]) > math.hypot(ua, ub)
-        rows.append(
-            (
-                str(seed),
-                f"{la:+.3f} ± {ua:.3f}" if a.status == "ok" else "diverged",
-                f"{b.exponents[0]:+.3f} ± {ub:.3f}",
-                "yes" if differ else "no",
-            )
-        )
-    progress("acrobot policy seeds", len(cfg["seeds"]), len(cfg["seeds"]))
-    return np.array(user), np.array(ref), rows
-
-
-def _contact(cfg, progress):
-    """Return and gradient estimators of the bouncing ball against its initial height."""
-    out = {}
-    for contact in ("event", "reflect"):
-        progress(f"bouncing ball, {contact} contact", 0, 1)
-        system = bouncing_ball(contact=contact)
-        ret = helpers.height_return(system, CONTACT_STEPS)
-        jumps = helpers.find_jumps(ret, *CONTACT_RANGE, points=4001, threshold=1e-3)
-        big = max(jumps, key=lambda j: abs(j[1]))
-        away = helpers.farthest_from(jumps, *CONTACT_RANGE)
-        at = helpers.estimators(ret, np.array([big[0], away]), sigma=cfg["sigma"], samples=cfg["contact_samples"])
-        out[contact] = dict(ret=ret, jumps=jumps, big=big, away=away, at=at)
-    # Figures: the return over the whole range, the estimators around the largest jump.
-    ev = out["event"]
-    wide = np.linspace(*CONTACT_RANGE, 2001)
-    series = []
-    for contact, o in out.items():
-        series.append(
-            Series(
-                f"return, {contact} contact",
-                wide,
-                helpers.estimators(o["ret"], wide, sigma=cfg["sigma"], samples=2)["value"],
-                style="line",
-            )
-        )
-    return_fig = Figure(
-        title="Return of the bouncing ball against its initial height",
-        caption=(
-            f"Return over {CONTACT_STEPS} control steps (2 s) with the default policy, for exact impact times "
-            "('event') and time-stepping reflection ('reflect'). Both jump where an impact falls on a control step: "
-            "even with exact impact times the policy then samples the velocity before or after the impact, and the "
-            "two choices send the ball on different paths."
-        ),
-        xlabel="initial height h0",
-        ylabel="return",
-        series=tuple(series),
-    )
-    h_c, s = ev["big"][0], cfg["sigma"]
-    near = np.linspace(h_c - 8 * s, h_c + 8 * s, cfg["contact_points"])
-    e = helpers.estimators(ev["ret"], near, sigma=s, samples=cfg["contact_samples"])
-    grad_fig = Figure(
-        title="Autodiff against smoothed gradients at a contact jump",
-        caption=(
-            f"dR/dh0 around the largest jump of the event-contact return (h0 = {h_c:.5f}, jump {ev['big'][1]:+.2f}), "
-            f"smoothing scale sigma = {s:g}. Autodiff (blue) sees only the smooth slope; the zeroth-order antithetic "
-            "estimate of the smoothed gradient (band: ± 2 standard errors) carries the jump as a bump of height "
-            "J / (sigma sqrt(2 pi)); averaging autodiff gradients at perturbed heights (first-order smoothing) "
-            "stays near the slope: it is biased at the discontinuity. Away from the jump all three agree."
-        ),
-        xlabel="initial height h0",
-        ylabel="dR / dh0",
-        series=(
-            Series("autodiff", near, e["ad"], style="line"),
-            Series(
-                "first-order smoothing (AD at perturbed h0)",
-                near,
-                e["first"],
-                lower=e["first"] - 2 * e["first_se"],
-                upper=e["first"] + 2 * e["first_se"],
-                style="line",
-            ),
-            Series(
-                "zeroth-order smoothing (antithetic)",
-                near,
-                e["zeroth"],
-                lower=e["zeroth"] - 2 * e["zeroth_se"],
-                upper=e["zeroth"] + 2 * e["zeroth_se"],
-                style="line",
-            ),
-        ),
-    )
-    rows = []
-    for contact, o in out.items():
-        a = o["at"]
-        for i, (where, h) in enumerate((("largest jump", o["big"][0]), ("farthest from any jump", o["away"]))):
-            predicted = a["first"][i] + (o["big"][1] / (s * math.sqrt(2 * math.pi)) if i == 0 else 0.0)
-            rows.append(
-                (
-                    contact,
-                    where,
-                    f"{h:.6f}",
-                    f"{a['ad'][i]:+.2f}",
-                    f"{a['first'][i]:+.2f} ± {2 * a['first_se'][i]:.2f}",
-                    f"{a['zeroth'][i]:+.2f} ± {2 * a['zeroth_se'][i]:.2f}",
-                    f"{predicted:+.2f}",
-                    "agree" if abs(a["ad"][i] - a["zeroth"][i]) <= 3 * a["zeroth_se"][i] else "DISAGREE",
-                )
-            )
-    table = Table(
-        title="Gradient estimates of the return with respect to the initial height",
-        caption=(
-            f"sigma = {s:g}, {cfg['contact_samples']} samples; ± 2 standard errors. 'predicted' is the first-order "
-            "estimate plus the jump term J / (sigma sqrt(2 pi)) that only the zeroth-order estimator sees. "
-            "'agree' means |AD - zeroth-order| <= 3 standard errors."
-        ),
-        columns=(
-            "contact",
-            "where",
-            "h0",
-            "autodiff",
-            "first-order smoothed",
-            "zeroth-order smoothed",
-            "predicted zeroth-order",
-            "AD vs smoothed",
-        ),
-        rows=tuple(rows),
-    )
-    return out, return_fig, grad_fig, table
-
-
 def _growth_figure(diags: dict) -> Figure:
     series = []
     for label, d in diags.items():
@@ -284,37 +145,6 @@ def _growth_figure(diags: dict) -> Figure:
         yscale="log",
         series=tuple(series),
     )
-
-
-def _acrobot_findings(d, cfg) -> list[str]:
-    dt = float(d.config["simulator"]["dt"])
-    lp, up = lam1(d)
-    ln = float(d.lambda_numerical.exponents[0])
-    out = [
-        f"Acrobot, policy seed {ACROBOT_SEED}, Gym step (one RK4 step of {dt:g} s): lambda_1 of the user's closed loop is "
-        f"{ln:+.3f} per second, of the reference (RK4 at {dt / 20:g} s, same control period) {lp:+.3f} ± {up:.3f}: "
-        f"physics {d.physics}, verdict {d.verdict}, causes {', '.join(d.causes) or 'none'}.",
-    ]
-    n_bad, n_members, first_bad = _diverged_members(d)
-    if n_bad:
-        out.append(
-            f"With the Gym step the acrobot rollout became non-finite in {n_bad} of {n_members} members started on the "
-            f"reference trajectory, the first by {first_bad:.0f} steps: the coarse step cannot follow the closed loop "
-            "at the velocities it reaches."
-        )
-    ab = next((a for a in d.ablations if a.name == "reference-step"), None)
-    if ab is not None and ab.status == "ok":
-        out.append(
-            f"Acrobot: rerunning the gradient with the reference step gives a growth rate of {ab.rate_after:+.3f} per "
-            f"second [{ab.interval_after[0]:+.3f}, {ab.interval_after[1]:+.3f}] against "
-            + (
-                f"{ab.rate_before:+.3f} with the Gym step"
-                if np.isfinite(ab.rate_before)
-                else "a Gym-step gradient too often non-finite to fit"
-            )
-            + f": the discretisation cause is {'confirmed' if ab.confirmed else 'not confirmed'}."
-        )
-    return out
 
 
 def _environment_notes(diags: dict) -> list[str]:
@@ -347,11 +177,26 @@ def _environment_notes(diags: dict) -> list[str]:
     return out
 
 
-@float64_scope
-def run(*, fast: bool = False, progress=None):
-    progress = progress or no_progress
-    cfg = _settings(fast)
+@dataclass(frozen=True)
+class RLMeasured:
+    """What :func:`measure` returns: the diagnosis of every closed loop (the headline first),
+    the acrobot seed scan's exponents (user's map, reference) and rows, and the contact part
+    (:func:`chaosgrad.studies._rl_contact.measure_contact`)."""
 
+    headline: System
+    diags: dict
+    user: np.ndarray
+    ref: np.ndarray
+    seed_rows: list
+    contact: dict
+
+    @property
+    def main(self) -> Diagnosis:
+        return self.diags["bouncing ball, policy seed 0 (headline)"]
+
+
+def measure(cfg: dict, progress) -> RLMeasured:
+    """The headline's and the other environments' diagnoses, the acrobot seed scan and the contact part."""
     headline = zoo_get(HEADLINE)
     progress("diagnosis of the bouncing ball", 0, 1)
     main = _diagnose_env(headline, cfg, k=2)
@@ -362,10 +207,13 @@ def run(*, fast: bool = False, progress=None):
         progress(f"{name} (policy seed {seed})", j, len(others))
         diags[f"{name}, policy seed {seed}"] = _diagnose_env(zoo_get(name, seed=seed), cfg, k=1)
     progress("environments", len(others), len(others))
-    user, ref, seed_rows = _seed_scan(cfg, progress)
-    contact, return_fig, grad_fig, contact_table = _contact(cfg, progress)
+    user, ref, seed_rows = seed_scan(cfg, progress)
+    return RLMeasured(headline, diags, user, ref, seed_rows, measure_contact(cfg, progress))
 
-    dt = headline.simulator.dt
+
+def _findings(cfg: dict, m: RLMeasured) -> list[str]:
+    main, diags = m.main, m.diags
+    dt = m.headline.simulator.dt
     lp, up = lam1(main)
     ln = float(main.lambda_numerical.exponents[0])
     findings = [
@@ -380,15 +228,8 @@ def run(*, fast: bool = False, progress=None):
             f"The diagnosis recommends truncated windows of ln 2 / lambda_1 = {main.truncation_horizon:.2f} s = "
             f"{main.truncation_horizon / dt:.0f} control steps for the bouncing ball."
         )
-    findings += _acrobot_findings(diags[f"acrobot, policy seed {ACROBOT_SEED}"], cfg)
-    finite_user = np.isfinite(user[:, 0])
-    differ = [r[3] == "yes" for r in seed_rows]
-    findings.append(
-        f"Over {len(cfg['seeds'])} random acrobot policies (seeds {cfg['seeds'][0]}-{cfg['seeds'][-1]}) the Gym step's "
-        f"closed-loop lambda_1 differs from the reference beyond the two 95% intervals in {sum(differ)} "
-        f"({int((~finite_user).sum())} diverged); many random closed loops are nearly neutral in both, and the "
-        "intermittent chaotic ones converge slowly, hence the large uncertainties."
-    )
+    findings += acrobot_findings(diags[f"acrobot, policy seed {ACROBOT_SEED}"], cfg)
+    findings.append(seed_scan_finding(cfg, m.user, m.seed_rows))
     findings += _environment_notes(diags)
     for label, d in diags.items():
         if label.startswith("bouncing") or label == f"acrobot, policy seed {ACROBOT_SEED}":
@@ -399,39 +240,11 @@ def run(*, fast: bool = False, progress=None):
             f"{label}: {d.physics}, verdict {d.verdict}; lambda_1 {float(d.lambda_numerical.exponents[0]):+.3f} (user) vs "
             f"{lam1(d)[0]:+.3f} (reference) per second; gradient rate {d.gradient_rate:+.3f} per second{t}."
         )
-    for contact_name, o in contact.items():
-        a = o["at"]
-        findings.append(
-            f"Bouncing ball ({contact_name} contact): at the largest jump of the return (h0 = {o['big'][0]:.5f}, "
-            f"J = {o['big'][1]:+.2f}) autodiff gives {a['ad'][0]:+.1f}, first-order smoothing {a['first'][0]:+.1f} ± "
-            f"{2 * a['first_se'][0]:.1f}, zeroth-order smoothing {a['zeroth'][0]:+.0f} ± {2 * a['zeroth_se'][0]:.0f}; "
-            f"farthest from any jump (h0 = {o['away']:.3f}) they give {a['ad'][1]:+.2f}, {a['first'][1]:+.2f} ± "
-            f"{2 * a['first_se'][1]:.2f} and {a['zeroth'][1]:+.2f} ± {2 * a['zeroth_se'][1]:.2f}."
-        )
-    findings.append(
-        f"Surprise: with exact impact times the state is continuous but the closed-loop return still jumps "
-        f"({len(contact['event']['jumps'])} jumps for h0 in [{CONTACT_RANGE[0]:g}, {CONTACT_RANGE[1]:g}]): when an impact "
-        "falls on a control step the policy observes either the velocity before or after it."
-    )
+    return findings + contact_findings(m.contact)
 
-    adt = acrobot().simulator.dt
-    seeds = np.asarray(cfg["seeds"], dtype=float)
-    seed_fig = Figure(
-        title="Acrobot: closed-loop lambda_1 of the Gym step against the reference, per policy",
-        caption=(
-            "Largest Lyapunov exponent (per second; uncertainties in the table below) of the closed loop with random MLP policies "
-            f"(seeds on the x axis), for Gym's single RK4 step of {adt:g} s and for the reference (20 RK4 substeps, "
-            "same control period). Where the Gym marker is missing its rollout diverged."
-        ),
-        xlabel="policy seed",
-        ylabel="lambda_1 (1/s)",
-        series=(
-            Series("Gym step", seeds, user[:, 0], style="marker"),
-            Series("reference", seeds, ref[:, 0], style="marker"),
-            Series("zero", np.zeros(1), np.zeros(1), style="hline"),
-        ),
-    )
-    sections = [
+
+def _sections(cfg: dict, m: RLMeasured) -> list[Section]:
+    return [
         Section(
             title="Environments with random policies",
             text=(
@@ -441,49 +254,24 @@ def run(*, fast: bool = False, progress=None):
                 "ln 2 / lambda_1 of the reference when it is chaotic. With the random cart-pole policy the cart "
                 "drifts away without bound, so its closed loop is not stationary and its exponents are uncertain."
             ),
-            figures=(_growth_figure(diags),),
+            figures=(_growth_figure(m.diags),),
             tables=(
                 Table(
                     title="Diagnosis of each closed loop",
                     columns=ENV_COLUMNS,
-                    rows=tuple(_env_row(k, d, float(d.config["simulator"]["dt"])) for k, d in diags.items()),
+                    rows=tuple(_env_row(k, d, float(d.config["simulator"]["dt"])) for k, d in m.diags.items()),
                 ),
             ),
         ),
-        Section(
-            title="Acrobot: how much the Gym step changes the closed loop",
-            text=(
-                "The same comparison of exponents for many random policies: the discretisation artefact depends on "
-                "the closed loop. Many random closed loops are nearly neutral with either step; in a few the Gym step "
-                "is strongly chaotic where the reference is nearly regular."
-            ),
-            figures=(seed_fig,),
-            tables=(
-                Table(
-                    title="Acrobot closed loops",
-                    columns=(
-                        "policy seed",
-                        "lambda_1 Gym step",
-                        "lambda_1 reference",
-                        "differ beyond the 95% intervals",
-                    ),
-                    rows=tuple(seed_rows),
-                ),
-            ),
-        ),
-        Section(
-            title="Contact: autodiff against smoothed gradients (bouncing ball)",
-            text=(
-                "The gradient of the return with respect to the initial height, by autodiff, by averaging autodiff "
-                "gradients at Gaussian-perturbed heights (first-order randomised smoothing) and by an antithetic "
-                "zeroth-order estimate of the smoothed return's gradient. Where the return jumps, autodiff and its "
-                "average miss the jump (Suh et al. 2022 call this the empirical bias of first-order estimators); "
-                "where it is smooth, all agree."
-            ),
-            figures=(return_fig, grad_fig),
-            tables=(contact_table,),
-        ),
+        seed_scan_section(cfg, m.user, m.ref, m.seed_rows),
+        contact_section(cfg, m.contact),
     ]
+
+
+def narrate(cfg: dict, m: RLMeasured, *, fast: bool) -> Study:
+    """The study's sections, summary and findings from the numbers :func:`measure` returned."""
+    main, diags = m.main, m.diags
+    lp = lam1(main)[0]
     acro = diags[f"acrobot, policy seed {ACROBOT_SEED}"]
     summary = (
         f"Analytic policy gradients over up to {cfg['steps']} control steps. The bouncing ball's closed loop is "
@@ -499,12 +287,18 @@ def run(*, fast: bool = False, progress=None):
         "Long-horizon RL rollouts: policy gradients through control environments",
         summary,
         main,
-        sections,
-        findings,
+        _sections(cfg, m),
+        _findings(cfg, m),
         fast=fast,
         config={**cfg, "headline": HEADLINE, "acrobot_policy_seed": ACROBOT_SEED, "contact_steps": CONTACT_STEPS},
         extra={k: d for k, d in diags.items() if not k.startswith("bouncing")},
     )
+
+
+@float64_scope
+def run(*, fast: bool = False, progress=None) -> Study:
+    cfg = _settings(fast)
+    return narrate(cfg, measure(cfg, progress or no_progress), fast=fast)
 
 
 SPEC = StudySpec(

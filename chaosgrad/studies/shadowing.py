@@ -11,15 +11,19 @@ the angle between the unstable direction and the rest (Ginelli et al. 2007).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from chaosgrad._diagnosis.types import Diagnosis, GradientGrowthResult
 from chaosgrad._gradients.growth import gradient_growth
 from chaosgrad._gradients.losses import TimeAveragedLoss
 from chaosgrad._results.study import Figure, Series, Study, Table
 from chaosgrad._runtime.precision import float64_scope
 from chaosgrad._shadowing.api import shadowing_gradient
+from chaosgrad._shadowing.types import CovariantVectorsResult, ShadowingResult
 from chaosgrad._spectra.clv import covariant_vectors
 from chaosgrad.studies import StudySpec
 from chaosgrad.studies._common import Section, diagnose_system, fmt, make_study, no_progress
@@ -60,7 +64,23 @@ def long_averages(system, objective, key, values, *, steps, runs):
     return np.asarray(means), np.asarray(errors)
 
 
-def _lorenz_section(fast, progress):
+@dataclass(frozen=True)
+class Lorenz63Slopes:
+    """NILSS at each rho, the central differences of long averages at rho ± h, and the
+    finite-horizon gradient of <z>_T at rho = 28."""
+
+    rhos: list[float]
+    window: float
+    windows: int
+    h: float
+    shadows: list[ShadowingResult]
+    fd: np.ndarray
+    fd_se: np.ndarray
+    grad: GradientGrowthResult
+
+
+def measure_lorenz63(fast, progress) -> Lorenz63Slopes:
+    """NILSS at each rho, the sweep of long averages around them, and the finite-horizon gradient at rho = 28."""
     rhos = [26.0, 28.0, 30.0] if fast else [24.5, 26.0, 28.0, 30.0, 32.0, 35.0]
     window, windows = (30.0, 3) if fast else (50.0, 6)
     shadows = []
@@ -86,21 +106,24 @@ def _lorenz_section(fast, progress):
         wrt="rho",
         members=6,
     )
-    rows = tuple(
+    return Lorenz63Slopes(rhos, window, windows, h, shadows, fd, fd_se, grad)
+
+
+def _lorenz63_rows(m: Lorenz63Slopes) -> tuple:
+    return tuple(
         (
             fmt(r, 4),
             f"{sh.derivative[0]:.4f} ± {2 * sh.standard_error[0]:.3f}",
             f"{f:.4f} ± {2 * e:.3f}",
             str(sh.unstable),
         )
-        for r, sh, f, e in zip(rhos, shadows, fd, fd_se)
+        for r, sh, f, e in zip(m.rhos, m.shadows, m.fd, m.fd_se)
     )
-    table = Table(
-        title="d<z>/d rho: shadowing against finite differences of long averages",
-        columns=("rho", "NILSS (± 2 se)", "central difference, step 0.5 (± 2 se)", "unstable directions"),
-        rows=rows,
-    )
-    fig = Figure(
+
+
+def _slope_figure(m: Lorenz63Slopes) -> Figure:
+    rhos, shadows, fd, fd_se = m.rhos, m.shadows, m.fd, m.fd_se
+    return Figure(
         title="d<z>/d rho against rho",
         xlabel="rho",
         ylabel="d<z>/d rho",
@@ -124,8 +147,12 @@ def _lorenz_section(fast, progress):
         ),
         caption="The shadowing derivative follows the slope of <z>(rho), about 1 across the chaotic range.",
     )
+
+
+def _finite_horizon_figure(m: Lorenz63Slopes) -> Figure:
+    grad = m.grad
     med = np.nanmedian(np.where(grad.finite, grad.norms, np.nan), axis=0)
-    grad_fig = Figure(
+    return Figure(
         title="The finite-horizon gradient of <z>_T at rho = 28",
         xlabel="T",
         ylabel="|d<z>_T / d rho|",
@@ -135,7 +162,7 @@ def _lorenz_section(fast, progress):
             Series(
                 "shadowing derivative",
                 grad.horizons[:1],
-                np.array([abs(shadows[rhos.index(28.0)].derivative[0])]),
+                np.array([abs(m.shadows[m.rhos.index(28.0)].derivative[0])]),
                 style="hline",
             ),
         ),
@@ -144,29 +171,46 @@ def _lorenz_section(fast, progress):
             "at no horizon does it estimate the slope the shadowing derivative gives (dashed)."
         ),
     )
-    return (
-        shadows,
-        fd,
-        fd_se,
-        grad,
-        Section(
-            title="Lorenz-63: mean z against rho",
-            text=(
-                f"NILSS with {windows} windows of {window:g} time units at each rho; the central differences use "
-                f"long averages at rho ± {h:g}."
-            ),
-            figures=(fig, grad_fig),
-            tables=(table,),
+
+
+def lorenz63_section(m: Lorenz63Slopes) -> Section:
+    table = Table(
+        title="d<z>/d rho: shadowing against finite differences of long averages",
+        columns=("rho", "NILSS (± 2 se)", "central difference, step 0.5 (± 2 se)", "unstable directions"),
+        rows=_lorenz63_rows(m),
+    )
+    return Section(
+        title="Lorenz-63: mean z against rho",
+        text=(
+            f"NILSS with {m.windows} windows of {m.window:g} time units at each rho; the central differences use "
+            f"long averages at rho ± {m.h:g}."
         ),
+        figures=(_slope_figure(m), _finite_horizon_figure(m)),
+        tables=(table,),
     )
 
 
-def _lorenz96_section(fast):
+@dataclass(frozen=True)
+class Lorenz96Slope:
+    """NILSS of d<mean x>/dF and the central difference of long averages at F ± 0.5."""
+
+    sh: ShadowingResult
+    fd: float
+    fd_se: float
+    window: float
+    windows: int
+
+
+def measure_lorenz96(fast) -> Lorenz96Slope:
     s = lorenz96()
     window, windows = (20.0, 3) if fast else (20.0, 8)
     sh = shadowing_gradient(s.simulator, s.y0, s.args, objective=_mean_x, wrt="F", time=window, windows=windows)
     means, errors = long_averages(s, _mean_x, "F", [7.5, 8.5], steps=30_000 if fast else 100_000, runs=4 if fast else 6)
-    fd, fd_se = means[1] - means[0], float(np.hypot(*errors))
+    return Lorenz96Slope(sh, means[1] - means[0], float(np.hypot(*errors)), window, windows)
+
+
+def lorenz96_section(m: Lorenz96Slope) -> Section:
+    sh, fd, fd_se = m.sh, m.fd, m.fd_se
     table = Table(
         title="Lorenz-96 (N = 40, F = 8): d<mean x>/dF",
         columns=("method", "value (± 2 se)", "notes"),
@@ -174,29 +218,27 @@ def _lorenz96_section(fast):
             (
                 "NILSS",
                 f"{sh.derivative[0]:.4f} ± {2 * sh.standard_error[0]:.3f}",
-                f"{sh.unstable} unstable directions from the spectrum, {windows} windows of {window:g}",
+                f"{sh.unstable} unstable directions from the spectrum, {m.windows} windows of {m.window:g}",
             ),
             ("central difference, F ± 0.5", f"{fd:.4f} ± {2 * fd_se:.3f}", "long averages"),
         ),
     )
-    return (
-        sh,
-        fd,
-        fd_se,
-        Section(
-            title="Lorenz-96: a higher-dimensional unstable subspace",
-            text=(
-                "With 13 positive exponents NILSS carries 13 homogeneous tangents per step; its cost per step grows with "
-                "the unstable dimension, its memory with the number of segments."
-            ),
-            tables=(table,),
+    return Section(
+        title="Lorenz-96: a higher-dimensional unstable subspace",
+        text=(
+            "With 13 positive exponents NILSS carries 13 homogeneous tangents per step; its cost per step grows with "
+            "the unstable dimension, its memory with the number of segments."
         ),
+        tables=(table,),
     )
 
 
-def _clv_section(fast):
+def measure_clv(fast) -> CovariantVectorsResult:
     s = lorenz63()
-    r = covariant_vectors(s.simulator, s.y0, s.args, time=50.0 if fast else 200.0)
+    return covariant_vectors(s.simulator, s.y0, s.args, time=50.0 if fast else 200.0)
+
+
+def clv_section(r: CovariantVectorsResult) -> Section:
     degrees = np.degrees(r.angles[np.isfinite(r.angles)])
     fig = Figure(
         title="Angle between the unstable direction and the rest, Lorenz-63",
@@ -205,7 +247,7 @@ def _clv_section(fast):
         series=(Series("smallest principal angle", degrees, np.zeros(0), style="hist"),),
         caption="Near-tangencies (small angles) are where the shadowing direction is ill-conditioned.",
     )
-    return r, Section(
+    return Section(
         title="Covariant Lyapunov vectors",
         text=(
             f"Exponents from the covariant vectors' growth: {', '.join(f'{x:+.3f}' for x in r.exponents)}. The smallest "
@@ -215,9 +257,18 @@ def _clv_section(fast):
     )
 
 
-@float64_scope
-def run(*, fast: bool = False, progress=None) -> Study:
-    progress = progress or no_progress
+@dataclass(frozen=True)
+class ShadowingMeasured:
+    """What :func:`measure` returns: the diagnosis at rho = 28 and the three parts' numbers."""
+
+    main: Diagnosis
+    l63: Lorenz63Slopes
+    l96: Lorenz96Slope
+    clv: CovariantVectorsResult
+
+
+def measure(fast: bool, progress) -> ShadowingMeasured:
+    """The diagnosis at rho = 28, then the Lorenz-63 slopes, the Lorenz-96 slope and the covariant vectors."""
     progress("diagnosis", 0, 4)
     main = diagnose_system(
         lorenz63(),
@@ -229,17 +280,31 @@ def run(*, fast: bool = False, progress=None) -> Study:
         horizons=[4.0, 8.0, 16.0, 32.0],
     )
     progress("Lorenz-63", 1, 4)
-    shadows, fd, fd_se, grad, l63 = _lorenz_section(fast, progress)
+    l63 = measure_lorenz63(fast, progress)
     progress("Lorenz-96", 2, 4)
-    sh96, fd96, fd96_se, l96 = _lorenz96_section(fast)
+    l96 = measure_lorenz96(fast)
     progress("covariant vectors", 3, 4)
-    clv, clv_section = _clv_section(fast)
+    clv = measure_clv(fast)
     progress("done", 4, 4)
-    rows = l63.tables[0].rows
+    return ShadowingMeasured(main, l63, l96, clv)
+
+
+def _agreement(m: ShadowingMeasured) -> tuple[np.ndarray, bool]:
+    """Where NILSS and the central differences agree within 2 combined standard errors: per rho, and for Lorenz-96."""
+    l63, l96 = m.l63, m.l96
+    sh_se = np.array([sh.standard_error[0] for sh in l63.shadows])
+    agree = np.abs(np.array([sh.derivative[0] for sh in l63.shadows]) - l63.fd) <= 2 * np.hypot(sh_se, l63.fd_se)
+    agree96 = abs(l96.sh.derivative[0] - l96.fd) <= 2 * np.hypot(l96.sh.standard_error[0], l96.fd_se)
+    return agree, bool(agree96)
+
+
+def _findings(m: ShadowingMeasured) -> list[str]:
+    main, sh96, grad = m.main, m.l96.sh, m.l63.grad
+    rows = _lorenz63_rows(m.l63)
     findings = [f"rho = {r[0]}: NILSS {r[1]}, central difference {r[2]}." for r in rows]
     findings.append(
         f"Lorenz-96: NILSS {sh96.derivative[0]:.4f} ± {2 * sh96.standard_error[0]:.3f} with "
-        f"{sh96.unstable} unstable directions; central difference {fd96:.4f} ± {2 * fd96_se:.3f}."
+        f"{sh96.unstable} unstable directions; central difference {m.l96.fd:.4f} ± {2 * m.l96.fd_se:.3f}."
     )
     findings.append(
         f"The finite-horizon gradient of <z>_T grows at {grad.rate:.3f} [{grad.rate_low:.3f}, "
@@ -251,10 +316,8 @@ def run(*, fast: bool = False, progress=None) -> Study:
             f"{main.shadowing.derivative[0]:.4f} beside its verdict {main.verdict}."
         )
     rhos = [float(r[0]) for r in rows]
-    sh_se = np.array([sh.standard_error[0] for sh in shadows])
-    agree = np.abs(np.array([sh.derivative[0] for sh in shadows]) - fd) <= 2 * np.hypot(sh_se, fd_se)
+    agree, _ = _agreement(m)
     differ = [f"{r:g}" for r, ok in zip(rhos, agree) if not ok]
-    agree96 = abs(sh96.derivative[0] - fd96) <= 2 * np.hypot(sh96.standard_error[0], fd96_se)
     findings.append(
         f"NILSS and the central differences agree within 2 combined standard errors at {int(agree.sum())} of "
         f"{len(rhos)} values of rho"
@@ -266,28 +329,44 @@ def run(*, fast: bool = False, progress=None) -> Study:
         )
         + "."
     )
-    values = np.array([sh.derivative[0] for sh in shadows])
+    return findings
+
+
+def _summary(m: ShadowingMeasured) -> str:
+    rhos = [float(r[0]) for r in _lorenz63_rows(m.l63)]
+    fd = m.l63.fd
+    agree, agree96 = _agreement(m)
+    values = np.array([sh.derivative[0] for sh in m.l63.shadows])
     worst = int(np.argmax(np.abs(values - fd)))
-    summary = (
+    return (
         "For Lorenz-63 the exploding gradient of a finite-horizon average is no estimate of d<z>/d rho; "
         f"shadowing (NILSS) gives {values.min():.3f} to {values.max():.3f} across rho = {rhos[0]:g} to "
         f"{rhos[-1]:g}, within 2 combined standard errors of central differences of long averages at "
         f"{int(agree.sum())} of {len(rhos)} values; the largest gap is {abs(values[worst] - fd[worst]):.3f} at "
         f"rho = {rhos[worst]:g}. Shadowing's bias on an attractor that is not uniformly hyperbolic, or the "
         "difference's step, would decide it: a smaller step with longer averages. For Lorenz-96 "
-        f"({sh96.unstable} unstable directions) the two {'agree' if agree96 else 'differ'} by the same measure."
+        f"({m.l96.sh.unstable} unstable directions) the two {'agree' if agree96 else 'differ'} by the same measure."
     )
+
+
+def narrate(m: ShadowingMeasured, *, fast: bool) -> Study:
+    """The study's sections, summary and findings from the numbers :func:`measure` returned."""
     return make_study(
         "shadowing",
         "Shadowing: the derivative of a long-time average",
-        summary,
-        main,
-        [l63, l96, clv_section],
-        findings,
+        _summary(m),
+        m.main,
+        [lorenz63_section(m.l63), lorenz96_section(m.l96), clv_section(m.clv)],
+        _findings(m),
         fast=fast,
         config={},
         extra={},
     )
+
+
+@float64_scope
+def run(*, fast: bool = False, progress=None) -> Study:
+    return narrate(measure(fast, progress or no_progress), fast=fast)
 
 
 SPEC = StudySpec(
