@@ -4,7 +4,7 @@ before anything is compiled.
 The public callables are enumerated from ``chaosgrad.__all__`` (and the lazily exported
 names), the bundled systems' factories (``chaosgrad.zoo.SYSTEMS``) and the environment
 adapters; their parameters are read from their signatures and classified by the package's
-one table (``chaosgrad._checks.PARAMETER_KINDS``). A parameter the table does not know
+one table (``chaosgrad._parameter_kinds.PARAMETER_KINDS``). A parameter the table does not know
 fails the first test: a new argument cannot skip its check.
 """
 
@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import chaosgrad as cg
-from chaosgrad._checks import parameter_kind
+from chaosgrad._parameter_kinds import parameter_kind
 
 # ---------------------------------------------------------------- the public callables
 
@@ -76,7 +76,7 @@ def test_every_public_parameter_has_a_kind():
         f"{q}({p.name})" for q in PUBLIC for p in _parameters(q) if parameter_kind(q.rpartition(".")[2], p.name) is None
     ]
     assert not unclassified, (
-        "public parameters without a kind in chaosgrad._checks.PARAMETER_KINDS (add each with its rule): "
+        "public parameters without a kind in chaosgrad._parameter_kinds.PARAMETER_KINDS (add each with its rule): "
         + ", ".join(unclassified)
     )
 

@@ -16,7 +16,8 @@ import numpy as np
 import pytest
 
 import chaosgrad as cg
-from chaosgrad._results.serialize import INLINE_ELEMENTS, Result
+from chaosgrad._results.arrays import INLINE_ELEMENTS
+from chaosgrad._results.serialize import Result
 
 LOGISTIC = cg.MapSimulator(lambda x, r: r * x * (1 - x))
 

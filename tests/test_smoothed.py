@@ -355,7 +355,7 @@ def test_first_order_variance_of_a_doubling_map_matches_its_closed_form():
     more than three of those. The fitted growth rate of the variance (advice) then matches
     the closed form's rate to 0.05 per step (each log-variance is good to 0.05, and the
     slope over n = 4..8 divides that by sqrt(sum (n - 6)^2) = 3.2)."""
-    from chaosgrad._nonsmooth.estimators import variance_rate
+    from chaosgrad._nonsmooth.advice import variance_rate
 
     x, sigma = 0.3, 0.3
     sim = cg.MapSimulator(lambda y, p: 2.0 * y)

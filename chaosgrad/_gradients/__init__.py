@@ -1,1 +1,1 @@
-"""Gradient growth with the horizon: the public measurement (``growth``), the members, the losses (``losses``: the loss extension point), parameter selection, the horizon plan, the all-horizon sweep and the adjoint sweep, the rate fit and the growth laws."""
+"""Gradient growth with the horizon: the public measurement (``growth``), the members, the losses (``losses``: the loss extension point), parameter selection, the horizon plan, the all-horizon sweep (``sweep``, its loss scaling in ``sweep_scaling``) and the adjoint sweep, the rate fit and the growth laws."""

@@ -142,6 +142,51 @@ def _mean_and_se(x: np.ndarray) -> tuple[float, float, int]:
     return float(x.mean()), float(x.std(ddof=1) / math.sqrt(x.size)), int(x.size)
 
 
+def _fit_window(times: np.ndarray, usable: np.ndarray, fit_mask) -> np.ndarray:
+    """The horizons the rate is fitted on: ``fit_mask``'s usable ones with ``T >= T_last / 4``
+    of what is left, or, when fewer than three survive, the last usable horizons (at most
+    ``FIT_POINTS``). Fewer than three when not even those exist."""
+    if fit_mask is None:
+        fit_mask = np.ones_like(usable)
+    window = np.asarray(fit_mask, bool) & usable
+    if window.sum() >= 3:
+        # A non-finite tail moves the window's end: keep T >= T_last / 4 of what is left.
+        t_last = times[window][-1]
+        window &= times >= WINDOW_START * t_last
+    if window.sum() < 3:
+        # Too few fit-grid points survive: fall back to the last usable horizons.
+        idx = np.nonzero(usable)[0]
+        window = np.zeros_like(usable)
+        window[idx[-max(3, min(idx.size, FIT_POINTS)) :]] = True
+        window &= usable
+    return window
+
+
+def _rate_error(t, logs, ok, member_rates, se, n_fit: int, independent: bool) -> tuple[float, int, bool]:
+    """The rate's standard error, its degrees of freedom and whether it comes from the
+    members' spread (rule 3 of the module docstring): the spread's, or the member-mean
+    curve's own least-squares error with its bend when the members agree far better than
+    independent ones would, or (``independent=False``) when that is the larger."""
+    # The member-mean curve over horizons where every fitted member is finite.
+    fitted = np.isfinite(member_rates)
+    common = ok[fitted].all(axis=0)
+    se_curve = _ols_slope_se(t[common], logs[fitted][:, common].mean(axis=0)) if common.sum() >= 3 else math.nan
+    se_members = se if np.isfinite(se) else 0.0
+    dof = n_fit - 1
+    se_total = se_members
+    from_spread = True
+    if np.isfinite(se_curve) and se_members < se_curve / math.sqrt(n_fit):
+        bend = _half_slope_change(t[common], logs[fitted][:, common].mean(axis=0))
+        se_total, dof = math.hypot(se_curve, 0.5 * bend), int(common.sum()) - 2
+        from_spread = False
+    elif not independent and np.isfinite(se_curve):
+        one_curve = math.hypot(se_curve, 0.5 * _half_slope_change(t[common], logs[fitted][:, common].mean(axis=0)))
+        if one_curve > se_members:
+            se_total, dof = one_curve, min(dof, int(common.sum()) - 2)
+            from_spread = False
+    return se_total, dof, from_spread
+
+
 def fit_growth_rate(
     times,
     norms,
@@ -171,19 +216,7 @@ def fit_growth_rate(
         f"{int(round(confidence * 100))}% Student-t interval from the member spread (M - 1 degrees of freedom), "
         "or the member-mean curve's own least-squares error when the members are not independent"
     )
-    if fit_mask is None:
-        fit_mask = np.ones_like(usable)
-    window = np.asarray(fit_mask, bool) & usable
-    if window.sum() >= 3:
-        # A non-finite tail moves the window's end: keep T >= T_last / 4 of what is left.
-        t_last = times[window][-1]
-        window &= times >= WINDOW_START * t_last
-    if window.sum() < 3:
-        # Too few fit-grid points survive: fall back to the last usable horizons.
-        idx = np.nonzero(usable)[0]
-        window = np.zeros_like(usable)
-        window[idx[-max(3, min(idx.size, FIT_POINTS)) :]] = True
-        window &= usable
+    window = _fit_window(times, usable, fit_mask)
     if window.sum() < 3:
         nan = math.nan
         return Fit(nan, nan, nan, nan, 0, np.full(M, nan), window, "nonfinite", method)
@@ -197,23 +230,7 @@ def fit_growth_rate(
     if n_fit == 0:
         nan = math.nan
         return Fit(nan, nan, nan, nan, 0, member_rates, window, "nonfinite", method)
-    # The member-mean curve over horizons where every fitted member is finite.
-    fitted = np.isfinite(member_rates)
-    common = ok[fitted].all(axis=0)
-    se_curve = _ols_slope_se(t[common], logs[fitted][:, common].mean(axis=0)) if common.sum() >= 3 else math.nan
-    se_members = se if np.isfinite(se) else 0.0
-    dof = n_fit - 1
-    se_total = se_members
-    from_spread = True
-    if np.isfinite(se_curve) and se_members < se_curve / math.sqrt(n_fit):
-        bend = _half_slope_change(t[common], logs[fitted][:, common].mean(axis=0))
-        se_total, dof = math.hypot(se_curve, 0.5 * bend), int(common.sum()) - 2
-        from_spread = False
-    elif not independent and np.isfinite(se_curve):
-        one_curve = math.hypot(se_curve, 0.5 * _half_slope_change(t[common], logs[fitted][:, common].mean(axis=0)))
-        if one_curve > se_members:
-            se_total, dof = one_curve, min(dof, int(common.sum()) - 2)
-            from_spread = False
+    se_total, dof, from_spread = _rate_error(t, logs, ok, member_rates, se, n_fit, independent)
     # Round-off floor: the logs carry a relative error of a few eps of the user's dtype.
     span = float(t[-1] - t[0])
     floor = 10.0 * dtype_eps * (1.0 + float(np.nanmax(np.abs(logs)))) / span

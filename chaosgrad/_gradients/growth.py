@@ -14,6 +14,7 @@ as non-finite: it means the step propagates no derivative.
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -81,6 +82,129 @@ def precompile_growth(simulator, y0s, args, *, loss, sel: Wrt, plan: HorizonPlan
     return AdjointProgram(simulator, y0s, args, loss, sel, plan.b, plan.blocks).start()
 
 
+def _sweep_method(loss_scaling) -> str:
+    """How the all-horizon sweep computed the gradients, for the result's ``method``."""
+    method = "one forward pass, then each horizon's backward pass through the steps"
+    if loss_scaling is not None:
+        method += (
+            f"; dynamic loss scaling per horizon (powers of two, headroom 2^{loss_scaling.headroom_log2}, "
+            f"back-off 2^{loss_scaling.backoff_log2} on a non-finite pass)"
+        )
+    return method
+
+
+def _usable(norms, state_ok):
+    """Which gradients are finite, exactly zero and usable for the fit, and the norms with
+    the non-finite ones as NaN. A gradient along a forward trajectory that went non-finite
+    is no measurement, even when it is finite itself (a NaN branch of ``jnp.where`` has a
+    zero derivative)."""
+    is_finite = np.isfinite(norms) & state_ok.astype(bool)
+    zero = is_finite & (norms == 0)
+    return is_finite, zero, is_finite & ~zero, np.where(is_finite, norms, np.nan)
+
+
+def _growth_status(fit, is_finite, usable) -> tuple[str, tuple[str, ...]]:
+    """The result's status and its notes from the fit and which gradients are usable: ``zero``
+    when every finite gradient is exactly zero, ``partial-nonfinite`` when a good fit left
+    non-finite gradients out, ``partial`` when it went through too few horizons."""
+    if is_finite.any() and not usable.any():
+        status = "zero"
+    elif fit.status == "ok" and not is_finite.all():
+        status = "partial-nonfinite"
+    else:
+        status = fit.status
+    fit_notes: tuple[str, ...] = ()
+    if status == "ok" and fit.mask.sum() < FEW_FIT_POINTS:
+        # A rate through a handful of horizons has no reliable error: not a full result.
+        status = "partial"
+        fit_notes = (
+            f"the rate is fitted on {int(fit.mask.sum())} horizons only (fewer than {FEW_FIT_POINTS}): "
+            "longer or more finely resolved horizons give the full fit",
+        )
+    return status, fit_notes
+
+
+def _fit_rate(simulator, loss, plan: HorizonPlan, times, norms, usable, confidence, time_integral, independent):
+    """The rate fit of ``ln ||dL_T/d wrt||`` (or of ``ln T ||dL_T/d wrt||`` for a growing time
+    average, :func:`time_average_grows`), whether it was the latter, and the growth law
+    fitted on the same values."""
+
+    def fit_on(values):
+        return fit_growth_rate(
+            times,
+            values,
+            usable,
+            fit_mask=plan.fit,
+            confidence=confidence,
+            dtype_eps=float(jnp.finfo(jnp.dtype(simulator.dtype)).eps),
+            independent=independent,
+        )
+
+    fit = fit_on(norms)
+    if time_integral is None:
+        time_integral = loss.long_time_average and time_average_grows(fit, times[fit.mask])
+    if time_integral:
+        fit = fit_on(norms * times[None, :])
+    law = fit_growth_law(
+        times,
+        norms * times[None, :] if time_integral else norms,
+        usable,
+        flat=growth_class(fit.rate, fit.low, fit.high, float(times[-1])) == "flat",
+        confidence=confidence,
+        independent=independent,
+    )
+    return fit, bool(time_integral), law
+
+
+class _Swept(NamedTuple):
+    """The gradients of every member and horizon, and how they were computed."""
+
+    norms: np.ndarray  # (members, horizons)
+    profile: np.ndarray  # cotangent norm per block, (members, blocks)
+    state_ok: np.ndarray  # the forward trajectory finite up to each horizon
+    grads: np.ndarray  # gradient sketches
+    states: np.ndarray  # state sketches
+    scale_log2: np.ndarray | None  # loss scale exponents, with loss scaling
+    method: str
+
+
+def _swept_gradients(simulator, y0s, args, loss, sel: Wrt, plan: HorizonPlan, loss_scaling, report) -> _Swept:
+    """Every horizon's gradient in one sweep, then, for a simulator with its own adjoint, the
+    norms and sketches again through that adjoint (the one the user's gradient takes)."""
+    schedule = current()
+    schedule.program(GROWTH)
+    blocks, b = plan.blocks, plan.b
+    through_steps = reverse_through_steps(simulator)
+    # The all-horizon sweep (cotangent profile, forward states) goes through the exact
+    # adjoint of a SwappableAdjoint simulator; the norms below then use the user's.
+    sweep_sim = simulator if through_steps else simulator.with_adjoint(simulator.exact_adjoint())
+    # The simulator's own adjoint is taken on the final state alone (a per-step part goes
+    # through the steps).
+    own_adjoint = not through_steps and not loss.accumulates
+    if loss_scaling is not None and own_adjoint:
+        raise ValueError("loss scaling applies to reverse mode through the steps, not to the simulator's own adjoint")
+    # The user's adjoint program traces once the sweep's is lowered, and compiles with it.
+    program = AdjointProgram(simulator, y0s, args, loss, sel, b, blocks) if own_adjoint else None
+    if program is not None:
+        schedule.on(SWEEP_LOWERED, program.start, first=True)
+
+    report("gradient sweep", 0, 1)
+    swept = sweep_horizons(sweep_sim, y0s, args, loss, sel, b, blocks, loss_scaling=loss_scaling)
+    norms, profile, state_ok, grads, states = swept[:5]
+    scale_log2 = swept[5] if loss_scaling is not None else None
+    report("gradient sweep", 1, 1)
+    method = _sweep_method(loss_scaling)
+    if own_adjoint:
+        norms, grads, reverse_note = through_adjoint(
+            simulator, y0s, args, loss, sel, b, blocks, report, program, forward_ok=state_ok
+        )
+        method = (
+            f"each horizon through the simulator's own adjoint ({adjoint_name(simulator)}); "
+            "cotangent profile through the steps" + (f"; {reverse_note}" if reverse_note else "")
+        )
+    return _Swept(norms, profile, state_ok, grads, states, scale_log2, method)
+
+
 def measure_growth(
     simulator,
     y0s,
@@ -108,100 +232,23 @@ def measure_growth(
     measurement are the current schedule's (``_runtime.schedule.GROWTH``).
     """
     report = progress or (lambda *a: None)
-    schedule = current()
-    schedule.program(GROWTH)
-    blocks, b = plan.blocks, plan.b
-    K = int(blocks[-1])
-    through_steps = reverse_through_steps(simulator)
-    # The all-horizon sweep (cotangent profile, forward states) goes through the exact
-    # adjoint of a SwappableAdjoint simulator; the norms below then use the user's.
-    sweep_sim = simulator if through_steps else simulator.with_adjoint(simulator.exact_adjoint())
-    # The simulator's own adjoint is taken on the final state alone (a per-step part goes
-    # through the steps).
-    own_adjoint = not through_steps and not loss.accumulates
-    if loss_scaling is not None and own_adjoint:
-        raise ValueError("loss scaling applies to reverse mode through the steps, not to the simulator's own adjoint")
-    # The user's adjoint program traces once the sweep's is lowered, and compiles with it.
-    program = AdjointProgram(simulator, y0s, args, loss, sel, b, blocks) if own_adjoint else None
-    if program is not None:
-        schedule.on(SWEEP_LOWERED, program.start, first=True)
-
-    report("gradient sweep", 0, 1)
-    swept = sweep_horizons(sweep_sim, y0s, args, loss, sel, b, blocks, loss_scaling=loss_scaling)
-    norms, profile, state_ok, grads, states = swept[:5]
-    scale_log2 = swept[5] if loss_scaling is not None else None
-    report("gradient sweep", 1, 1)
-    method_paths = "one forward pass, then each horizon's backward pass through the steps"
-    if loss_scaling is not None:
-        method_paths += (
-            f"; dynamic loss scaling per horizon (powers of two, headroom 2^{loss_scaling.headroom_log2}, "
-            f"back-off 2^{loss_scaling.backoff_log2} on a non-finite pass)"
-        )
-    if own_adjoint:
-        norms, grads, reverse_note = through_adjoint(
-            simulator, y0s, args, loss, sel, b, blocks, report, program, forward_ok=state_ok
-        )
-        method_paths = (
-            f"each horizon through the simulator's own adjoint ({adjoint_name(simulator)}); "
-            "cotangent profile through the steps" + (f"; {reverse_note}" if reverse_note else "")
-        )
-
-    # A gradient along a forward trajectory that went non-finite is no measurement, even
-    # when it is finite itself (a NaN branch of jnp.where has a zero derivative).
-    is_finite = np.isfinite(norms) & state_ok.astype(bool)
-    zero = is_finite & (norms == 0)
-    usable = is_finite & ~zero
-    norms = np.where(is_finite, norms, np.nan)
+    swept = _swept_gradients(simulator, y0s, args, loss, sel, plan, loss_scaling, report)
+    is_finite, zero, usable, norms = _usable(swept.norms, swept.state_ok)
     times = plan.times(simulator.dt)
-
-    def fit_on(values):
-        return fit_growth_rate(
-            times,
-            values,
-            usable,
-            fit_mask=plan.fit,
-            confidence=confidence,
-            dtype_eps=float(jnp.finfo(jnp.dtype(simulator.dtype)).eps),
-            independent=independent,
-        )
-
-    fit = fit_on(norms)
-    if time_integral is None:
-        time_integral = loss.long_time_average and time_average_grows(fit, times[fit.mask])
-    if time_integral:
-        fit = fit_on(norms * times[None, :])
-        method_paths += (
-            "; the gradient grows, so its rate is fitted on T |dL_T/dtheta| (the time average's 1/T removed)"
-        )
-    first_bad = np.where(is_finite.all(axis=1), -1, np.argmin(is_finite, axis=1))
-    if is_finite.any() and not usable.any():
-        status = "zero"
-    elif fit.status == "ok" and not is_finite.all():
-        status = "partial-nonfinite"
-    else:
-        status = fit.status
-    fit_notes: tuple[str, ...] = ()
-    if status == "ok" and fit.mask.sum() < FEW_FIT_POINTS:
-        # A rate through a handful of horizons has no reliable error: not a full result.
-        status = "partial"
-        fit_notes = (
-            f"the rate is fitted on {int(fit.mask.sum())} horizons only (fewer than {FEW_FIT_POINTS}): "
-            "longer or more finely resolved horizons give the full fit",
-        )
-    law = fit_growth_law(
-        times,
-        norms * times[None, :] if time_integral else norms,
-        usable,
-        flat=growth_class(fit.rate, fit.low, fit.high, float(times[-1])) == "flat",
-        confidence=confidence,
-        independent=independent,
+    fit, time_integral, law = _fit_rate(
+        simulator, loss, plan, times, norms, usable, confidence, time_integral, independent
     )
+    method = swept.method
+    if time_integral:
+        method += "; the gradient grows, so its rate is fitted on T |dL_T/dtheta| (the time average's 1/T removed)"
+    status, fit_notes = _growth_status(fit, is_finite, usable)
+    first_bad = np.where(is_finite.all(axis=1), -1, np.argmin(is_finite, axis=1))
     rep = plan.reported
     template = jax.tree_util.tree_map(lambda x: x[0], y0s)
     dim = _wrt_dimension(simulator, sel, template, args)
     return GradientGrowthResult(
         horizons=times,
-        horizon_steps=(blocks * b).astype(np.int64),
+        horizon_steps=(plan.blocks * plan.b).astype(np.int64),
         norms=norms,
         finite=usable,
         first_nonfinite_horizon=first_bad.astype(np.int64),
@@ -210,25 +257,25 @@ def measure_growth(
         rate_high=fit.high,
         confidence=float(confidence),
         fit_mask=fit.mask,
-        cotangent_times=(np.arange(K) * b * simulator.dt).astype(np.float64),
-        cotangent_norms=np.where(np.isfinite(profile), profile, np.nan),
+        cotangent_times=(np.arange(int(plan.blocks[-1])) * plan.b * simulator.dt).astype(np.float64),
+        cotangent_norms=np.where(np.isfinite(swept.profile), swept.profile, np.nan),
         wrt=sel.label,
         loss=loss.name,
         status=status,
-        method=f"{method_paths}; {fit.method}",
+        method=f"{method}; {fit.method}",
         dtype=simulator.dtype,
         adjoint=adjoint_name(simulator),
-        state_finite=state_ok.astype(bool),
+        state_finite=swept.state_ok.astype(bool),
         zero=zero,
         reported=rep.astype(bool),
         member_rates=fit.member_rates,
         rate_uncertainty=float(fit.standard_uncertainty),
         rate_dof=int(fit.dof),
-        gradient_sketch=grads[:, rep],
-        state_sketch=states[:, rep],
+        gradient_sketch=swept.grads[:, rep],
+        state_sketch=swept.states[:, rep],
         sketch=f"gradient: {describe_sketch(dim)}; state: {describe_sketch(simulator.tangent_space(template)[0].dim)}",
-        loss_scale_log2=scale_log2,
-        rate_of_time_integral=bool(time_integral),
+        loss_scale_log2=swept.scale_log2,
+        rate_of_time_integral=time_integral,
         law=law,
         member_rate_se=fit.member_se,
         member_rate_dof=fit.member_dof,

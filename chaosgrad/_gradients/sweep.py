@@ -41,6 +41,7 @@ from chaosgrad._gradients.sweep_blocks import (
     horizon_lanes,
     stored_steps,
 )
+from chaosgrad._gradients.sweep_scaling import retry_scaled, scale_seeds
 from chaosgrad._gradients.wrt import Wrt
 from chaosgrad._pytree import all_finite, float_leaves, is_float_array, tangent_mask
 from chaosgrad._runtime.compilation_cache import BackgroundProgram, tracing
@@ -137,21 +138,28 @@ def _masked(mask, tree):
     )
 
 
-def _scale_exponents(seeds, cot_s, shift, dtype, headroom_log2: int):
-    """Per horizon lane, ``log2`` of the loss scale: the largest power of two that keeps the
-    lane's seed ``headroom_log2`` binary orders below ``dtype``'s largest number, plus the
-    caller's ``shift`` (``<= 0``: the back-off after a non-finite pass)."""
-    leaves = [x for x in jax.tree_util.tree_leaves(seeds) if x.size]
-    amax = (
-        jnp.max(
-            jnp.stack([jnp.max(jnp.abs(x.astype(jnp.float32)).reshape(x.shape[0], -1), axis=1) for x in leaves]), axis=0
-        )
-        if leaves
-        else jnp.zeros(cot_s.shape, jnp.float32)
-    )
-    amax = jnp.maximum(amax, jnp.abs(cot_s).astype(jnp.float32))
-    room = jnp.floor(jnp.log2(jnp.finfo(dtype).max.astype(jnp.float32)) - headroom_log2 - jnp.log2(amax))
-    return jnp.where(amax > 0, room, 0.0) + shift
+def _seeds(loss, pick, blocks, block_time, wide: bool):
+    """Every horizon's cotangent seeds: ``dL/dy(T_h)`` of the final part at the state stored
+    on its boundary (``pick(k)``: the floating leaves and the rest), and the weight of its
+    per-step part (0 for a loss without one)."""
+
+    def seed(k_h):
+        # Only the floating leaves carry cotangents; integer leaves (counters, layer
+        # indices) ride along from the stored states. With loss scaling the seed is taken
+        # in float32 at least, so that it is scaled before it can underflow the state's type.
+        yf_end, rest_end = pick(k_h)
+        if wide:
+            yf_end = jax.tree_util.tree_map(lambda x: x.astype(jnp.promote_types(x.dtype, jnp.float32)), yf_end)
+        y_end = eqx.combine(yf_end, rest_end)
+        return jax.grad(lambda yf: loss.final(eqx.combine(yf, rest_end), y_end))(yf_end)
+
+    seeds = jax.vmap(seed)(blocks)
+    if loss.accumulates:
+        # Each horizon's weight on the sum of the integrand (loss rule 3).
+        cot_s = jnp.where(blocks > 0, loss.weight(jnp.maximum(blocks, 1) * block_time), 0.0).astype(jnp.float64)
+    else:
+        cot_s = jnp.zeros(blocks.shape[0], jnp.float64)
+    return seeds, cot_s
 
 
 def _backward_all(simulator, ys, args, loss, sel: Wrt, layout: SweepLayout, b, K, blocks, scaling=None):
@@ -169,7 +177,7 @@ def _backward_all(simulator, ys, args, loss, sel: Wrt, layout: SweepLayout, b, K
 
     ``scaling = (shift, headroom_log2)`` turns on loss scaling: each lane's seed (and its
     per-step injection for a loss with a per-step part) is multiplied by ``2^e`` with ``e`` from
-    :func:`_scale_exponents`, so its cotangents stay inside a 16-bit type's range; the
+    :func:`~chaosgrad._gradients.sweep_scaling.scale_exponents`, so its cotangents stay inside a 16-bit type's range; the
     results are unscaled by ``2^-e`` in float64 (exact: a power of two), and ``e`` is
     returned as a fourth output.
     """
@@ -177,35 +185,10 @@ def _backward_all(simulator, ys, args, loss, sel: Wrt, layout: SweepLayout, b, K
     block_time = b * simulator.dt
     pick = lambda k: eqx.partition(jax.tree_util.tree_map(lambda a: a[k], ys), is_float_array)
 
-    def seed(k_h, wide=False):
-        # Only the floating leaves carry cotangents; integer leaves (counters, layer
-        # indices) ride along from the stored states. With loss scaling the seed is taken
-        # in float32 at least, so that it is scaled before it can underflow the state's type.
-        yf_end, rest_end = pick(k_h)
-        if wide:
-            yf_end = jax.tree_util.tree_map(lambda x: x.astype(jnp.promote_types(x.dtype, jnp.float32)), yf_end)
-        y_end = eqx.combine(yf_end, rest_end)
-        return jax.grad(lambda yf: loss.final(eqx.combine(yf, rest_end), y_end))(yf_end)
-
-    seeds = jax.vmap(lambda k: seed(k, wide=scaling is not None))(blocks)
+    seeds, cot_s = _seeds(loss, pick, blocks, block_time, wide=scaling is not None)
     H = blocks.shape[0]
-    if loss.accumulates:
-        # Each horizon's weight on the sum of the integrand (loss rule 3).
-        cot_s = jnp.where(blocks > 0, loss.weight(jnp.maximum(blocks, 1) * block_time), 0.0).astype(jnp.float64)
-    else:
-        cot_s = jnp.zeros(H, jnp.float64)
     if scaling is not None:
-        shift, headroom_log2 = scaling
-        exponent = _scale_exponents(seeds, cot_s, shift, jnp.dtype(simulator.dtype), headroom_log2)
-        factor = jnp.exp2(exponent)
-        state_dtype = jnp.dtype(simulator.dtype)
-        seeds = jax.tree_util.tree_map(
-            lambda x: (x * factor.reshape((H,) + (1,) * (x.ndim - 1)).astype(x.dtype)).astype(
-                state_dtype if x.dtype != state_dtype and jnp.issubdtype(x.dtype, jnp.floating) else x.dtype
-            ),
-            seeds,
-        )
-        cot_s = cot_s * factor.astype(jnp.float64)
+        seeds, cot_s, exponent = scale_seeds(seeds, cot_s, scaling, jnp.dtype(simulator.dtype))
     cot_theta = jax.tree_util.tree_map(lambda x: jnp.zeros((H,) + jnp.shape(x), jnp.result_type(x)), theta)
 
     yf0, rest0 = pick(0)
@@ -379,35 +362,15 @@ def _plan_lanes(out, M: int, H: int, K: int) -> list:
 
 
 def _scaled_sweep(simulator, y_in, a_in, loss, sel, layout, b, blocks, scaling, M):
-    """The sweep with dynamic loss scaling (``chaosgrad.DynamicLossScale``): lanes whose
-    scaled backward pass is non-finite while their forward state is finite back off
-    (``backoff_log2``, doubling at each rerun) and are run again, at most
-    ``scaling.retries`` times; every other lane keeps its first result. Returns the usual
-    five arrays and the exponents."""
+    """The sweep with dynamic loss scaling (``chaosgrad.DynamicLossScale``), lanes rerun with
+    a back-off by :func:`~chaosgrad._gradients.sweep_scaling.retry_scaled`. Returns the
+    usual five arrays and the exponents."""
     H, K = len(blocks), int(blocks[-1])
-    shifts = np.zeros((M, H), np.float32)
-    best: list[np.ndarray] | None = None
-    retry = np.zeros((M, H), bool)
     call = _sweep_call(simulator, y_in, a_in, loss, sel, layout, b, blocks)
-    for attempt in range(scaling.retries + 1):
+
+    def run(shifts):
         sh = jnp.asarray(np.pad(shifts, ((0, leading_size(y_in, "y0") - M), (layout.max_horizons - H, 0))))
         out = _sweep_ensemble(*call, shifts=sh, headroom_log2=int(scaling.headroom_log2))
-        norms, profile, state, grads, states, expo = (np.asarray(x, np.float64) for x in _plan_lanes(out, M, H, K))
-        state = state.astype(bool)
-        if best is None:
-            best = [norms, profile, state, grads, states, expo]
-        else:
-            redo = retry[:, :, None]
-            best[0] = np.where(retry, norms, best[0])
-            best[3] = np.where(redo, grads, best[3])
-            best[5] = np.where(retry, expo, best[5])
-            longest = retry[:, -1]
-            best[1] = np.where(longest[:, None], profile, best[1])
-        retry = ~np.isfinite(best[0]) & best[2]
-        if not retry.any():
-            break
-        # Back off by backoff_log2, then twice that, four times...: a cotangent that grows
-        # by 2^k inside the pass is found in about log2(k) reruns, not k.
-        shifts = np.where(retry, shifts - scaling.backoff_log2 * 2.0**attempt, shifts).astype(np.float32)
-    assert best is not None  # the first attempt sets it
-    return best[0], best[1], best[2].astype(bool), best[3], best[4], best[5]
+        return _plan_lanes(out, M, H, K)
+
+    return retry_scaled(run, M, H, scaling)

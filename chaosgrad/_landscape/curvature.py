@@ -98,6 +98,64 @@ def _check_k(k, iterations):
         raise bad_argument("iterations", f"{iterations!r} is not a positive int", "pass e.g. 20, or None")
 
 
+def _ritz_per_horizon(simulator, loss, sel, args, y0s, plan, k: int, iterations, rng, report):
+    """Per member and horizon of ``plan``: the ``k`` (at most ``m``) Ritz values of largest
+    magnitude after ``m`` Lanczos steps, their residual bounds, and the gradient's norm
+    (from the first Hessian-vector product's gradient, NaN where it is non-finite); and
+    the dimension ``P`` of ``wrt`` and ``m``."""
+    template = jax.tree_util.tree_map(lambda x: x[0], y0s)
+    K, b = int(plan.blocks[-1]), int(plan.b)
+    statics = (simulator, loss, sel, args, template, b, K)
+    xs = _starts(*statics, y0s)
+    M, P = (int(n) for n in xs.shape)
+    m = int(min(P, iterations if iterations is not None else max(2 * k + 8, 16)))
+    k_eff = int(min(k, m))
+    H = len(plan.blocks)
+    values, residuals = np.full((M, H, k_eff), np.nan), np.full((M, H, k_eff), np.nan)
+    grad_norms = np.full((M, H), np.nan)
+    for h, nb in enumerate(plan.blocks):
+        report("curvature", h, H)
+        nb_arr = jnp.asarray(int(nb), jnp.int32)
+        first: dict[str, np.ndarray] = {}
+
+        def apply(V, nb_arr=nb_arr, first=first):
+            g, hv = _grad_and_hvp(*statics, xs, y0s, nb_arr, jnp.asarray(V))
+            first.setdefault("g", np.asarray(g, np.float64))
+            return np.asarray(hv, np.float64)
+
+        ritz = lanczos(apply, M, P, m, k_eff, rng)
+        values[:, h], residuals[:, h] = ritz.values, ritz.residuals
+        g = first["g"]
+        grad_norms[:, h] = np.where(np.isfinite(g).all(axis=1), np.linalg.norm(g, axis=1), np.nan)
+    report("curvature", H, H)
+    return values, residuals, grad_norms, P, m
+
+
+def _sharpness_fits(values, grad_norms, times, plan, confidence: float, dtype):
+    """The sharpness (largest ``|Ritz value|``), where it is usable, the growth-rate fits of
+    the sharpness and of the gradient's norm, and the status: ``zero`` or ``nonfinite``
+    when no sharpness is usable, ``partial-nonfinite`` when a good fit left some out."""
+    sharp = np.abs(values[:, :, 0])
+    usable = np.isfinite(sharp) & (sharp > 0)
+    eps = float(jnp.finfo(jnp.dtype(dtype)).eps)
+    fit = fit_growth_rate(times, sharp, usable, fit_mask=plan.fit, confidence=confidence, dtype_eps=eps)
+    g_ok = np.isfinite(grad_norms) & (grad_norms > 0)
+    gfit = fit_growth_rate(times, grad_norms, g_ok, fit_mask=plan.fit, confidence=confidence, dtype_eps=eps)
+    if not usable.any():
+        status = "zero" if np.isfinite(sharp).any() else "nonfinite"
+    else:
+        status = "partial-nonfinite" if fit.status == "ok" and not np.isfinite(sharp).all() else fit.status
+    return sharp, usable, fit, gfit, status
+
+
+def _lanczos_method(m: int, fit_method: str) -> str:
+    return (
+        f"Lanczos, {m} steps with full reorthogonalisation, on Hessian-vector products "
+        f"(forward-over-reverse through the checkpointed unroll); sharpness = largest |Ritz value|; "
+        f"{fit_method}"
+    )
+
+
 @float64_scope
 def curvature(
     simulator,
@@ -143,49 +201,16 @@ def curvature(
         progress=progress,
     )
     simulator, y0s, args, sel, loss, plan = options.prepare(simulator, y0, args, loss)
-    report = options.report
-    template = jax.tree_util.tree_map(lambda x: x[0], y0s)
-    K, b = int(plan.blocks[-1]), int(plan.b)
-    statics = (simulator, loss, sel, args, template, b, K)
-    xs = _starts(*statics, y0s)
-    M, P = (int(n) for n in xs.shape)
-    m = int(min(P, iterations if iterations is not None else max(2 * k + 8, 16)))
-    k_eff = int(min(k, m))
-    H = len(plan.blocks)
-    values, residuals = np.full((M, H, k_eff), np.nan), np.full((M, H, k_eff), np.nan)
-    grad_norms = np.full((M, H), np.nan)
-    rng = np.random.default_rng(seed)
-    for h, nb in enumerate(plan.blocks):
-        report("curvature", h, H)
-        nb_arr = jnp.asarray(int(nb), jnp.int32)
-        first: dict[str, np.ndarray] = {}
-
-        def apply(V, nb_arr=nb_arr, first=first):
-            g, hv = _grad_and_hvp(*statics, xs, y0s, nb_arr, jnp.asarray(V))
-            first.setdefault("g", np.asarray(g, np.float64))
-            return np.asarray(hv, np.float64)
-
-        ritz = lanczos(apply, M, P, m, k_eff, rng)
-        values[:, h], residuals[:, h] = ritz.values, ritz.residuals
-        g = first["g"]
-        grad_norms[:, h] = np.where(np.isfinite(g).all(axis=1), np.linalg.norm(g, axis=1), np.nan)
-    report("curvature", H, H)
-    sharp = np.abs(values[:, :, 0])
-    usable = np.isfinite(sharp) & (sharp > 0)
+    values, residuals, grad_norms, P, m = _ritz_per_horizon(
+        simulator, loss, sel, args, y0s, plan, k, iterations, np.random.default_rng(seed), options.report
+    )
     times = plan.times(simulator.dt)
-    eps = float(jnp.finfo(jnp.dtype(simulator.dtype)).eps)
-    fit = fit_growth_rate(times, sharp, usable, fit_mask=plan.fit, confidence=confidence, dtype_eps=eps)
-    g_ok = np.isfinite(grad_norms) & (grad_norms > 0)
-    gfit = fit_growth_rate(times, grad_norms, g_ok, fit_mask=plan.fit, confidence=confidence, dtype_eps=eps)
+    sharp, usable, fit, gfit, status = _sharpness_fits(values, grad_norms, times, plan, confidence, simulator.dtype)
     span = float(np.ptp(times[fit.mask])) if fit.mask.any() else 0.0
     regime, reason = curvature_regime(fit.rate, fit.low, fit.high, span)
-    if not usable.any():
-        status = "zero" if np.isfinite(sharp).any() else "nonfinite"
-    else:
-        status = "partial-nonfinite" if fit.status == "ok" and not np.isfinite(sharp).all() else fit.status
     return CurvatureResult(
         horizons=times,
-        horizon_steps=(plan.blocks * b).astype(np.int64),
+        horizon_steps=(plan.blocks * int(plan.b)).astype(np.int64),
         eigenvalues=values,
         residuals=residuals,
         sharpness=np.where(np.isfinite(sharp), sharp, np.nan),
@@ -209,11 +234,7 @@ def curvature(
         loss=loss.name,
         dtype=simulator.dtype,
         status=status,
-        method=(
-            f"Lanczos, {m} steps with full reorthogonalisation, on Hessian-vector products "
-            f"(forward-over-reverse through the checkpointed unroll); sharpness = largest |Ritz value|; "
-            f"{fit.method}"
-        ),
+        method=_lanczos_method(m, fit.method),
     )
 
 
@@ -235,6 +256,23 @@ def _roughness(losses: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def _slice_losses(simulator, loss, sel, args, y_template, b, K, y0, x0, direction, offsets, nb):
     _, objective = flat_objective(simulator, loss, sel, args, y_template, b, K)
     return jax.vmap(lambda s: objective((x0 + s * direction).astype(x0.dtype), y0, nb))(offsets)
+
+
+def _slice_direction(direction, P: int, seed: int) -> np.ndarray:
+    """The slice's unit direction in the flattened ``wrt`` of size ``P``: the caller's,
+    normalised, or a seeded random one (``+1`` for a scalar)."""
+    if direction is None:
+        d = np.ones(1) if P == 1 else np.random.default_rng(seed).standard_normal(P)
+    else:
+        d = np.asarray(direction, np.float64).reshape(-1)
+        if d.size != P or not np.isfinite(d).all() or not np.any(d):
+            raise bad_argument(
+                "direction",
+                f"has {d.size} entries (finite, not all zero needed); wrt has {P}",
+                f"pass a non-zero vector of {P} numbers, or None for a random one",
+            )
+    d = d / np.linalg.norm(d)
+    return d
 
 
 @float64_scope
@@ -277,17 +315,7 @@ def loss_slice(
     statics = (simulator, loss, sel, args, template, b, K)
     x0 = _starts(*statics, y0s)[0]
     P = int(x0.shape[0])
-    if direction is None:
-        d = np.ones(1) if P == 1 else np.random.default_rng(seed).standard_normal(P)
-    else:
-        d = np.asarray(direction, np.float64).reshape(-1)
-        if d.size != P or not np.isfinite(d).all() or not np.any(d):
-            raise bad_argument(
-                "direction",
-                f"has {d.size} entries (finite, not all zero needed); wrt has {P}",
-                f"pass a non-zero vector of {P} numbers, or None for a random one",
-            )
-    d = d / np.linalg.norm(d)
+    d = _slice_direction(direction, P, seed)
     x0_host = np.asarray(x0, np.float64)
     r = float(radius) if radius is not None else (0.01 * float(np.linalg.norm(x0_host)) or 0.01)
     offsets = np.linspace(-r, r, int(points))

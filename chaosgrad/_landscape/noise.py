@@ -90,6 +90,87 @@ def _group_curves(grads: list, groups: int) -> tuple[np.ndarray, np.ndarray]:
     return noise, mean
 
 
+def _check_noise_arguments(wrt, examples, ensemble, batch, groups, resamples) -> None:
+    """Refuse ``wrt="y0"`` (it differs per example) and counts too small for the statistics."""
+    if wrt == "y0":
+        raise bad_argument(
+            "wrt",
+            "'y0' differs per example, so there is no common gradient to average",
+            "pass the trained parameters, e.g. 'args' or 'rho'",
+        )
+    for name, value, least in (("batch", batch, 1), ("groups", groups, 2), ("resamples", resamples, 10)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < least:
+            raise bad_argument(name, f"{value!r} is not an int of at least {least}", f"pass e.g. {max(least, 8)}")
+    if not ensemble and (
+        isinstance(examples, bool) or not isinstance(examples, (int, np.integer)) or examples < 2 * groups
+    ):
+        raise bad_argument(
+            "examples", f"{examples!r} is not an int of at least 2 * groups = {2 * groups}", "pass e.g. 64"
+        )
+
+
+def _per_horizon_gradients(simulator, loss, sel, args, y0s, plan, report) -> list:
+    """The per-example gradients at every horizon of ``plan``: a list of ``(examples, P)``
+    float64 arrays, one compiled program for all horizons."""
+    template = jax.tree_util.tree_map(lambda x: x[0], y0s)
+    K, b = int(plan.blocks[-1]), int(plan.b)
+    H = len(plan.blocks)
+    grads = []
+    for h, nb in enumerate(plan.blocks):
+        report("gradient noise", h, H)
+        g = _per_example_gradients(simulator, loss, sel, args, template, b, K, y0s, jnp.asarray(int(nb), jnp.int32))
+        grads.append(np.asarray(g, np.float64))
+    report("gradient noise", H, H)
+    return grads
+
+
+def _horizon_statistics(grads: list, batch: int, resamples: int, confidence: float, rng) -> tuple[dict, np.ndarray]:
+    """Per horizon, over the finite examples: ``|G|`` and ``sqrt(tr Sigma)``
+    (:func:`noise_statistics`), ``B_simple = tr Sigma / |G|^2``, the SNR of a ``batch`` and
+    their bootstrap intervals; and the number of finite examples."""
+    out = {
+        key: np.full(len(grads), np.nan)
+        for key in (
+            "mean_norm",
+            "noise",
+            "noise_scale",
+            "noise_scale_low",
+            "noise_scale_high",
+            "snr",
+            "snr_low",
+            "snr_high",
+        )
+    }
+    finite_examples = np.zeros(len(grads), np.int64)
+    for h, g in enumerate(grads):
+        g = g[np.isfinite(g).all(axis=1)]
+        finite_examples[h] = g.shape[0]
+        if g.shape[0] < 2:
+            continue
+        m2, tr = noise_statistics(g)
+        out["mean_norm"][h], out["noise"][h] = math.sqrt(max(m2, 0.0)), math.sqrt(tr)
+        out["noise_scale"][h] = tr / m2 if m2 > 0 else math.inf
+        out["snr"][h] = (batch * max(m2, 0.0) / tr) if tr > 0 else math.inf
+        (out["noise_scale_low"][h], out["noise_scale_high"][h]), (out["snr_low"][h], out["snr_high"][h]) = _bootstrap(
+            g, batch, resamples, confidence, rng
+        )
+    return out, finite_examples
+
+
+def _growth_rates(grads: list, groups: int, times, plan, confidence: float, dtype):
+    """The growth rates of ``sqrt(tr Sigma)`` and of the debiased ``|G|`` with the horizon,
+    their intervals from ``groups`` disjoint groups of examples (:func:`_group_curves`)."""
+    noise, mean = _group_curves(grads, groups)
+    eps = float(jnp.finfo(jnp.dtype(dtype)).eps)
+    nfit = fit_growth_rate(
+        times, noise, np.isfinite(noise) & (noise > 0), fit_mask=plan.fit, confidence=confidence, dtype_eps=eps
+    )
+    mfit = fit_growth_rate(
+        times, mean, np.isfinite(mean) & (mean > 0), fit_mask=plan.fit, confidence=confidence, dtype_eps=eps
+    )
+    return nfit, mfit
+
+
 @float64_scope
 def gradient_noise(
     simulator,
@@ -123,21 +204,7 @@ def gradient_noise(
         groups: disjoint groups of examples for the growth rates' intervals.
         resamples: bootstrap resamples for the intervals on ``B_simple`` and the SNR.
     """
-    if wrt == "y0":
-        raise bad_argument(
-            "wrt",
-            "'y0' differs per example, so there is no common gradient to average",
-            "pass the trained parameters, e.g. 'args' or 'rho'",
-        )
-    for name, value, least in (("batch", batch, 1), ("groups", groups, 2), ("resamples", resamples, 10)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < least:
-            raise bad_argument(name, f"{value!r} is not an int of at least {least}", f"pass e.g. {max(least, 8)}")
-    if not ensemble and (
-        isinstance(examples, bool) or not isinstance(examples, (int, np.integer)) or examples < 2 * groups
-    ):
-        raise bad_argument(
-            "examples", f"{examples!r} is not an int of at least 2 * groups = {2 * groups}", "pass e.g. 64"
-        )
+    _check_noise_arguments(wrt, examples, ensemble, batch, groups, resamples)
     options = HorizonOptions(
         horizons=horizons,
         wrt=wrt,
@@ -157,56 +224,14 @@ def gradient_noise(
             f"holds {N} examples; {groups} groups need at least {2 * groups}",
             "pass more examples on axis 0, or fewer groups",
         )
-    report = options.report
-    template = jax.tree_util.tree_map(lambda x: x[0], y0s)
-    K, b = int(plan.blocks[-1]), int(plan.b)
-    H = len(plan.blocks)
-    grads = []
-    for h, nb in enumerate(plan.blocks):
-        report("gradient noise", h, H)
-        g = _per_example_gradients(simulator, loss, sel, args, template, b, K, y0s, jnp.asarray(int(nb), jnp.int32))
-        grads.append(np.asarray(g, np.float64))
-    report("gradient noise", H, H)
-    rng = np.random.default_rng(seed)
-    out = {
-        key: np.full(H, np.nan)
-        for key in (
-            "mean_norm",
-            "noise",
-            "noise_scale",
-            "noise_scale_low",
-            "noise_scale_high",
-            "snr",
-            "snr_low",
-            "snr_high",
-        )
-    }
-    finite_examples = np.zeros(H, np.int64)
-    for h, g in enumerate(grads):
-        g = g[np.isfinite(g).all(axis=1)]
-        finite_examples[h] = g.shape[0]
-        if g.shape[0] < 2:
-            continue
-        m2, tr = noise_statistics(g)
-        out["mean_norm"][h], out["noise"][h] = math.sqrt(max(m2, 0.0)), math.sqrt(tr)
-        out["noise_scale"][h] = tr / m2 if m2 > 0 else math.inf
-        out["snr"][h] = (batch * max(m2, 0.0) / tr) if tr > 0 else math.inf
-        (out["noise_scale_low"][h], out["noise_scale_high"][h]), (out["snr_low"][h], out["snr_high"][h]) = _bootstrap(
-            g, batch, resamples, confidence, rng
-        )
-    noise, mean = _group_curves(grads, groups)
+    grads = _per_horizon_gradients(simulator, loss, sel, args, y0s, plan, options.report)
+    out, finite_examples = _horizon_statistics(grads, batch, resamples, confidence, np.random.default_rng(seed))
     times = plan.times(simulator.dt)
-    eps = float(jnp.finfo(jnp.dtype(simulator.dtype)).eps)
-    nfit = fit_growth_rate(
-        times, noise, np.isfinite(noise) & (noise > 0), fit_mask=plan.fit, confidence=confidence, dtype_eps=eps
-    )
-    mfit = fit_growth_rate(
-        times, mean, np.isfinite(mean) & (mean > 0), fit_mask=plan.fit, confidence=confidence, dtype_eps=eps
-    )
+    nfit, mfit = _growth_rates(grads, groups, times, plan, confidence, simulator.dtype)
     rep = plan.reported.astype(bool)
     return GradientNoiseResult(
         horizons=times[rep],
-        horizon_steps=(plan.blocks * b).astype(np.int64)[rep],
+        horizon_steps=(plan.blocks * int(plan.b)).astype(np.int64)[rep],
         examples=N,
         batch=int(batch),
         **{key: value[rep] for key, value in out.items()},

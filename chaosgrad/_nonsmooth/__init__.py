@@ -1,1 +1,1 @@
-"""Non-smooth dynamics: first-order against zeroth-order estimates of a smoothed loss's gradient (``estimators``), their result, and the non-smooth cause."""
+"""Non-smooth dynamics: first-order against zeroth-order estimates of a smoothed loss's gradient (``estimators``), the pairs' statistics (``pairs``), where the program is non-smooth (``locate``), the advice drawn from them (``advice``), their result, and the non-smooth cause."""

@@ -1,1 +1,1 @@
-"""Results on disk: the serialisation of every result type and the study's result."""
+"""Results on disk: the serialisation of every result type (``serialize``, its arrays in ``arrays``) and the study's result."""

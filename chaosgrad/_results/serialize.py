@@ -6,7 +6,7 @@ and non-finite floats are written as the strings ``"nan"``, ``"inf"``, ``"-inf"`
 the file stays strict JSON that any browser or tool can parse.
 
 Bulk arrays stay compact: a bool or numeric array of more than
-:data:`INLINE_ELEMENTS` elements is written as the base64 of its little-endian bytes in
+:data:`~chaosgrad._results.arrays.INLINE_ELEMENTS` elements is written as the base64 of its little-endian bytes in
 C order, ``{"__ndarray__": "<base64>", "encoding": "base64", "dtype": ..., "shape":
 [...]}`` (about 11 characters per float64 instead of about 20, and bit-exact), smaller
 ones as a list of numbers. A field that a result class declares in ``DERIVED`` (a
@@ -17,8 +17,6 @@ on reading; otherwise it is written as itself.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import dataclasses
 import json
 import math
@@ -31,6 +29,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from chaosgrad._errors import ChaosgradInputError, bad_argument
+from chaosgrad._results.arrays import decode_array, decode_float, encode_array, encode_float, same_bits, short_repr
 
 SCHEMA_VERSION = 1
 # The largest results file the loaders read. The bundled analyses write under 2 MB (bulk
@@ -38,48 +37,7 @@ SCHEMA_VERSION = 1
 # the lists of earlier versions could reach some 60 MB. A larger file, or a stream that
 # never ends (a link to /dev/zero), is refused before it fills the memory.
 MAX_RESULTS_BYTES = 512 * 2**20
-# Array dtypes a results file may hold: bool, signed and unsigned integers, floats, and
-# fixed-width text (studies keep label arrays); never Python objects.
-_ARRAY_KINDS = "biufU"
-# Arrays of more elements than this (and of a bool or numeric dtype) are written as
-# base64 bytes; smaller ones as readable lists.
-INLINE_ELEMENTS = 32
 _REGISTRY: dict[str, type[Result]] = {}
-_NONFINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
-
-
-def _encode_float(x: float) -> Any:
-    if math.isfinite(x):
-        return x
-    return "nan" if math.isnan(x) else ("inf" if x > 0 else "-inf")
-
-
-def _decode_float(x: Any) -> float:
-    return _NONFINITE[x] if isinstance(x, str) else float(x)
-
-
-def _flat_list(arr: np.ndarray) -> list:
-    """The elements as Python scalars in C order; a float's non-finite values as their
-    strings. ``tolist`` converts in bulk, exactly as ``float(x)`` does one by one, which
-    matters for a report's millions of floats (``benchmarks/RESULTS_design.md``)."""
-    if arr.dtype.kind == "f" and arr.dtype.itemsize > 8:
-        arr = arr.astype(np.float64)  # a long double to a Python float, as float(x) does
-    flat = arr.reshape(-1).tolist()
-    if arr.dtype.kind == "f":
-        for i in np.flatnonzero(~np.isfinite(arr.reshape(-1))).tolist():
-            flat[i] = _encode_float(flat[i])
-    return flat
-
-
-def _same_bits(a, b) -> bool:
-    """Whether two arrays have the same dtype, shape and bytes (NaN payloads and the
-    sign of zero included)."""
-    a, b = np.asarray(a), np.asarray(b)
-    return (
-        a.dtype == b.dtype
-        and a.shape == b.shape
-        and np.ascontiguousarray(a).tobytes() == np.ascontiguousarray(b).tobytes()
-    )
 
 
 def _derivable(result, name: str) -> bool:
@@ -90,19 +48,7 @@ def _derivable(result, name: str) -> bool:
             derived = type(result).DERIVED[name]({f.name: getattr(result, f.name) for f in dataclasses.fields(result)})
     except Exception:  # a result the function cannot handle is written as it is
         return False
-    return _same_bits(derived, getattr(result, name))
-
-
-def _encode_array(arr: np.ndarray) -> dict:
-    if arr.dtype.kind in "biuf" and arr.size > INLINE_ELEMENTS and arr.dtype.itemsize <= 8:
-        little = np.ascontiguousarray(arr, dtype=arr.dtype.newbyteorder("<"))
-        return {
-            "__ndarray__": base64.b64encode(little.tobytes()).decode("ascii"),
-            "encoding": "base64",
-            "dtype": str(arr.dtype),
-            "shape": list(arr.shape),
-        }
-    return {"__ndarray__": _flat_list(arr), "dtype": str(arr.dtype), "shape": list(arr.shape)}
+    return same_bits(derived, getattr(result, name))
 
 
 def encode(value: Any) -> Any:
@@ -116,14 +62,14 @@ def encode(value: Any) -> Any:
                 out[f.name] = encode(getattr(value, f.name))
         return out
     if isinstance(value, np.ndarray) or (hasattr(value, "__array__") and not np.isscalar(value)):
-        return _encode_array(np.asarray(value))
+        return encode_array(np.asarray(value))
     if isinstance(value, (bool, np.bool_)):
         return bool(value)
     if isinstance(value, (int, np.integer)):
         return int(value)
     if isinstance(value, (float, np.floating)):
         value = float(value)
-        return value if math.isfinite(value) else {"__float__": _encode_float(value)}
+        return value if math.isfinite(value) else {"__float__": encode_float(value)}
     if isinstance(value, tuple):
         return {"__tuple__": [encode(v) for v in value]}
     if isinstance(value, list):
@@ -156,11 +102,6 @@ def _hints(cls) -> dict:
         return typing.get_type_hints(cls)
     except Exception:  # an annotation that cannot be resolved is not checked
         return {}
-
-
-def _short(value) -> str:
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def _hint_name(hint) -> str:
@@ -205,57 +146,6 @@ def _conforms(value, hint) -> bool:
         if issubclass(hint, Result) or dataclasses.is_dataclass(hint):
             return isinstance(value, hint)
     return True
-
-
-def _decode_array(data: dict) -> np.ndarray:
-    """An array from ``{"__ndarray__": [...], "dtype": ..., "shape": [...]}``, checked: a
-    numeric, bool or text dtype, a shape of non-negative integers that the values fill, and
-    values of the dtype's kind (numbers, or ``"nan"``/``"inf"``/``"-inf"`` for floats)."""
-    name, values, shape = data.get("dtype"), data["__ndarray__"], data.get("shape")
-    try:
-        dtype = np.dtype(name) if isinstance(name, str) else None
-    except (TypeError, ValueError):
-        dtype = None
-    if dtype is None or dtype.kind not in _ARRAY_KINDS or dtype.fields is not None or dtype.subdtype is not None:
-        raise ValueError(f"array dtype {_short(name)} is not a bool, integer, float or text dtype")
-    if not isinstance(shape, list) or not all(type(n) is int and n >= 0 for n in shape):
-        raise ValueError(f"array shape {_short(shape)} is not a list of non-negative integers")
-    if "encoding" in data:
-        return _decode_bytes(data, dtype, shape)
-    if not isinstance(values, list) or len(values) != math.prod(shape):
-        count = f"{len(values)} values" if isinstance(values, list) else f"a {type(values).__name__}"
-        raise ValueError(f"array of shape {shape} holds {count}")
-    kinds = {"b": (bool,), "i": (int,), "u": (int,), "f": (float, int), "U": (str,)}[dtype.kind]
-    if not all(type(v) in kinds for v in values):
-        for v in values:
-            if type(v) not in kinds and not (dtype.kind == "f" and type(v) is str and v in _NONFINITE):
-                raise ValueError(f"array of dtype {dtype} holds {type(v).__name__} {_short(v)}")
-        values = [_decode_float(v) for v in values]
-    return np.asarray(values, dtype=dtype).reshape(shape)
-
-
-def _decode_bytes(data: dict, dtype: np.dtype, shape: list) -> np.ndarray:
-    """An array from its base64 little-endian bytes (see the module docstring), checked:
-    the encoding is ``"base64"``, the dtype bool or numeric, the text valid base64 of
-    exactly the bytes the shape needs, and a bool array's bytes 0 or 1."""
-    encoding, text = data["encoding"], data["__ndarray__"]
-    if encoding != "base64":
-        raise ValueError(f"array encoding {_short(encoding)} is not base64")
-    if dtype.kind not in "biuf":
-        raise ValueError(f"an array of dtype {dtype} cannot be stored as bytes")
-    if not isinstance(text, str):
-        raise ValueError(f"base64 array holds a {type(text).__name__}, not text")
-    try:
-        raw = base64.b64decode(text.encode("ascii"), validate=True)
-    except (binascii.Error, UnicodeEncodeError):
-        raise ValueError("array bytes are not valid base64") from None
-    need = math.prod(shape) * dtype.itemsize
-    if len(raw) != need:
-        raise ValueError(f"array of shape {shape} and dtype {dtype} needs {need} bytes, holds {len(raw)}")
-    arr = np.frombuffer(raw, dtype=dtype.newbyteorder("<")).astype(dtype).reshape(shape)
-    if dtype.kind == "b" and not np.isin(np.frombuffer(raw, dtype=np.uint8), (0, 1)).all():
-        raise ValueError("bool array holds bytes other than 0 and 1")
-    return arr
 
 
 def _derive(cls, name: str, kwargs: dict):
@@ -305,20 +195,20 @@ def decode(data: Any) -> Any:
         for name, value in kwargs.items():
             if name in names and name in hints and not _conforms(value, hints[name]):
                 raise ValueError(
-                    f"field {cls.__name__}.{name} holds {type(value).__name__} {_short(value)}, not {_hint_name(hints[name])}"
+                    f"field {cls.__name__}.{name} holds {type(value).__name__} {short_repr(value)}, not {_hint_name(hints[name])}"
                 )
         for name, allowed in cls.CHOICES.items():
             if name in kwargs and kwargs[name] not in allowed:
                 raise ValueError(
-                    f"field {cls.__name__}.{name} holds {_short(kwargs[name])}, not one of {', '.join(allowed)}"
+                    f"field {cls.__name__}.{name} holds {short_repr(kwargs[name])}, not one of {', '.join(allowed)}"
                 )
         return cls(**{k: v for k, v in kwargs.items() if k in names})
     if "__derived__" in data:
         raise ValueError("a derived value appears outside a result's fields")
     if "__ndarray__" in data:
-        return _decode_array(data)
+        return decode_array(data)
     if "__float__" in data:
-        return _decode_float(data["__float__"])
+        return decode_float(data["__float__"])
     if "__tuple__" in data:
         return tuple(decode(v) for v in data["__tuple__"])
     if "__dict__" in data:

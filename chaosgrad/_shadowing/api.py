@@ -101,7 +101,7 @@ def _statistics(values, confidence):
     return mean, se, mean - q * se, mean + q * se
 
 
-def _check(method, windows, confidence, time, dt):
+def _check(method, windows, confidence, time, dt, wrt):
     if method is None:
         method = NILSS()
     if not isinstance(method, (NILSS, LSS)):
@@ -122,7 +122,46 @@ def _check(method, windows, confidence, time, dt):
         raise bad_argument(
             "method", f"unstable={method.unstable!r} is not a non-negative int", "pass e.g. NILSS(unstable=1)"
         )
+    if wrt == "y0":
+        raise bad_argument(
+            "wrt", "a long-time average does not depend on the initial state", "pass a parameter in args, e.g. 'rho'"
+        )
     return method, steps
+
+
+def _segments(method, lam1, steps: int, dt: float) -> tuple[int, int]:
+    """The steps ``m`` of one segment and the segments ``K`` of one window: NILSS splits a
+    window into segments (``default_segment_steps``); LSS solves a window as one."""
+    if isinstance(method, NILSS):
+        m = default_segment_steps(method, lam1, steps, dt)
+        return m, max(1, steps // m)
+    return steps, 1
+
+
+def _run_windows(problem, y0, theta, u, method, m, K, steps, dt, windows: int, t0: float, seed, progress):
+    """The consecutive windows' derivatives and averages from ``y0`` at ``t0``, the windows
+    whose tangents became non-finite left out with a note (and a note when the windows'
+    length differs from the one asked)."""
+    report = progress or (lambda *a: None)
+    rng = np.random.default_rng(seed)
+    values, averages, notes = [], [], []
+    y = y0
+    for w in range(windows):
+        report("shadowing windows", w, windows)
+        if isinstance(method, NILSS):
+            d, avg, y, ok = nilss_window(problem, y, theta, u, m, K, dt, rng, t0)
+        else:
+            d, avg, y, ok = lss_window(problem, y, theta, steps, dt, float(method.alpha), t0)
+        t0 += K * m * dt
+        if ok and np.isfinite(d).all():
+            values.append(d)
+            averages.append(avg)
+        else:
+            notes.append(f"window {w} (from t = {t0 - K * m * dt:g}) became non-finite and is left out")
+    report("shadowing windows", windows, windows)
+    if abs(K * m - steps) > 0:
+        notes.append(f"each window is {K} segments of {m} steps = {K * m * dt:g} time units (asked: {steps * dt:g})")
+    return values, averages, notes
 
 
 @float64_scope
@@ -160,16 +199,11 @@ def shadowing_gradient(
     """
     check_callable("progress", progress, signature="progress(label, done, total)")
     simulator, y0, args, seed = checked_inputs(simulator, y0, args, seed)
-    method, steps = _check(method, windows, confidence, time, simulator.dt)
-    if wrt == "y0":
-        raise bad_argument(
-            "wrt", "a long-time average does not depend on the initial state", "pass a parameter in args, e.g. 'rho'"
-        )
+    method, steps = _check(method, windows, confidence, time, simulator.dt, wrt)
     sel = resolve_wrt(wrt, args)
     J, objective_name = _objective(objective)
     check_step_shapes(simulator, y0, args)
     field, neutral_words = _neutral(simulator, neutral)
-    report = progress or (lambda *a: None)
     dt = float(simulator.dt)
     if transient:
         y0 = simulator.evolve(0.0, y0, args, as_count("transient", transient, dt, allow_zero=True))
@@ -179,36 +213,15 @@ def shadowing_gradient(
     spectrum_time = max(steps * dt * int(windows), SPECTRUM_STEPS * dt)
     u, source, exponents, lam1 = _unstable(method, simulator, y0, args, spectrum_time, n)
     problem, theta = make_problem(simulator, J, sel, args, field)
-    rng = np.random.default_rng(seed)
-    if isinstance(method, NILSS):
-        m = default_segment_steps(method, lam1, steps, dt)
-        K = max(1, steps // m)
-    else:
-        m, K = steps, 1
-    values, averages, notes = [], [], []
-    y, t0 = y0, float(transient)
-    for w in range(int(windows)):
-        report("shadowing windows", w, int(windows))
-        if isinstance(method, NILSS):
-            d, avg, y, ok = nilss_window(problem, y, theta, u, m, K, dt, rng, t0)
-        else:
-            d, avg, y, ok = lss_window(problem, y, theta, steps, dt, float(method.alpha), t0)
-        t0 += K * m * dt
-        if ok and np.isfinite(d).all():
-            values.append(d)
-            averages.append(avg)
-        else:
-            notes.append(f"window {w} (from t = {t0 - K * m * dt:g}) became non-finite and is left out")
-    report("shadowing windows", int(windows), int(windows))
-    if abs(K * m - steps) > 0:
-        notes.append(f"each window is {K} segments of {m} steps = {K * m * dt:g} time units (asked: {steps * dt:g})")
+    m, K = _segments(method, lam1, steps, dt)
+    values, averages, notes = _run_windows(
+        problem, y0, theta, u, method, m, K, steps, dt, int(windows), float(transient), seed, progress
+    )
     window_values = np.asarray(values, np.float64).reshape(-1, theta.shape[0])
     mean, se, low, high = _statistics(window_values, confidence)
     status = "ok" if len(window_values) == windows else ("partial-nonfinite" if len(window_values) else "nonfinite")
     if u == 0 and isinstance(method, NILSS):
         notes.append("no positive exponent: the derivative is that of the window average itself")
-    theta_tree, _ = split_theta(sel, args)
-    names = tuple(_parameter_names(theta_tree, sel.label))
     return ShadowingResult(
         derivative=mean,
         standard_error=se,
@@ -226,7 +239,7 @@ def shadowing_gradient(
         segments=int(K),
         segment_steps=int(m),
         window_time=K * m * dt,
-        parameters=names,
+        parameters=tuple(_parameter_names(split_theta(sel, args)[0], sel.label)),
         wrt=sel.label,
         objective=objective_name,
         status=status,

@@ -1,1 +1,1 @@
-"""The simulator extension point and what it declares: the contract (``base``), ODE and map simulators, Runge-Kutta steps, steps with their own step size, episodes, capabilities and the one-step probe."""
+"""The simulator extension point and what it declares: the contract (``base``, with its shared argument checks in ``arguments`` and the checkpointed scan of steps in ``stepping``), ODE and map simulators, Runge-Kutta steps, steps with their own step size, episodes, capabilities and the one-step probe."""

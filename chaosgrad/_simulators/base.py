@@ -13,7 +13,6 @@ from __future__ import annotations
 import abc
 import dataclasses
 import inspect
-import math
 from collections.abc import Callable
 from typing import Any, ClassVar
 
@@ -24,6 +23,8 @@ import jax.numpy as jnp
 from chaosgrad._errors import bad_argument
 from chaosgrad._pytree import FlatState, as_arrays, cast_floats
 from chaosgrad._runtime.precision import float64_scope
+from chaosgrad._simulators.arguments import _check_dt, _check_dtype, _check_tangent_arg
+from chaosgrad._simulators.stepping import checkpointed_steps, clock
 
 # Result codes of one step (rule 9). 0 is success; the messages say what failed and how to
 # fix it. Codes are int32 scalars so that they can be carried through a compiled loop.
@@ -54,27 +55,6 @@ def mark_failed(y, code):
         ),
         y,
     )
-
-
-def _check_dtype(dtype) -> str:
-    from chaosgrad._checks import check_dtype  # _checks imports this module
-
-    return check_dtype("dtype", dtype)
-
-
-def _check_dt(dt) -> float:
-    from chaosgrad._checks import check_time  # _checks imports this module
-
-    return float(check_time("dt", dt, allow_zero=False, example="0.01"))
-
-
-def _check_tangent_arg(tangent) -> None:
-    if tangent is not None and not callable(tangent):
-        raise bad_argument(
-            "tangent",
-            f"{tangent!r} is not callable",
-            "pass a function from the state to the leaves that carry dynamics, e.g. lambda s: (s.theta, s.theta_dot)",
-        )
 
 
 class AbstractSimulator(eqx.Module):
@@ -198,36 +178,6 @@ class AbstractSimulator(eqx.Module):
     def evolve_forward(self, t0, y, args, n_steps: int):
         """The same map as :meth:`evolve`, differentiable with ``jax.jvp``."""
         return self.evolve(t0, y, args, n_steps)
-
-
-def clock(t0):
-    """The step clock: float64 where JAX allows it (inside chaosgrad's computations)."""
-    x64 = jax.config.jax_enable_x64  # type: ignore[attr-defined]  # jax.config's options are set at run time
-    return jnp.asarray(t0, jnp.float64 if x64 else jnp.float32)
-
-
-def checkpointed_steps(step, t0, y, args, n_steps: int, dt: float):
-    """``n_steps`` applications of ``step(t, y, args)`` with sqrt(n) checkpointing."""
-    block = max(1, math.isqrt(max(n_steps, 1)))
-    n_blocks, remainder = divmod(n_steps, block)
-
-    def run(t, y, length):
-        def body(carry, _):
-            t, y = carry
-            return (t + dt, step(t, y, args)), None
-
-        return jax.lax.scan(body, (t, y), None, length=length)[0]
-
-    run_block = jax.checkpoint(lambda t, y: run(t, y, block))
-
-    def outer(carry, _):
-        return run_block(*carry), None
-
-    carry = (clock(t0), y)
-    carry, _ = jax.lax.scan(outer, carry, None, length=n_blocks)
-    if remainder:
-        carry = run(*carry, remainder)
-    return carry[1]
 
 
 @eqx.filter_jit
