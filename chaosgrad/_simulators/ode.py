@@ -21,16 +21,8 @@ import numpy as np
 from chaosgrad._checks import check_adjoint
 from chaosgrad._errors import bad_argument
 from chaosgrad._pytree import all_finite
-from chaosgrad._simulators.base import (
-    NONFINITE,
-    SUCCESS,
-    AbstractSimulator,
-    _check_dt,
-    _check_dtype,
-    _check_tangent_arg,
-    mark_failed,
-    replace_fields,
-)
+from chaosgrad._simulators.arguments import _check_dt, _check_dtype, _check_tangent_arg
+from chaosgrad._simulators.base import NONFINITE, SUCCESS, AbstractSimulator, mark_failed, replace_fields
 from chaosgrad._simulators.bounded_backsolve import BoundedBacksolveAdjoint
 from chaosgrad._simulators.capabilities import Refinable, SwappableAdjoint
 from chaosgrad._simulators.rk import has_unrolled_step, unrolled_rk_step, variational_rk_step

@@ -19,7 +19,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from chaosgrad._errors import bad_argument
-from chaosgrad._simulators.base import AbstractSimulator, _check_dt, _check_dtype, _check_tangent_arg, replace_fields
+from chaosgrad._simulators.arguments import _check_dt, _check_dtype, _check_tangent_arg
+from chaosgrad._simulators.base import AbstractSimulator, replace_fields
 from chaosgrad._simulators.capabilities import Refinable
 
 

@@ -41,7 +41,8 @@ import jax.numpy as jnp
 from chaosgrad._checks import check_discount, check_seed
 from chaosgrad._errors import bad_argument
 from chaosgrad._pytree import as_arrays, cast_floats
-from chaosgrad._simulators.base import AbstractSimulator, _check_dt, _check_dtype, replace_fields
+from chaosgrad._simulators.arguments import _check_dt, _check_dtype
+from chaosgrad._simulators.base import AbstractSimulator, replace_fields
 from chaosgrad._simulators.capabilities import BuiltPrecision, Episodic
 
 DISCRETE = ("refuse", "expected")

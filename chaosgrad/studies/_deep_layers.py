@@ -11,7 +11,8 @@ import equinox as eqx
 import jax.numpy as jnp
 import numpy as np
 
-from chaosgrad._simulators.base import AbstractSimulator, _check_dtype
+from chaosgrad._simulators.arguments import _check_dtype
+from chaosgrad._simulators.base import AbstractSimulator
 from chaosgrad._spectra.lyapunov import lyapunov_spectrum
 from chaosgrad.zoo import dead_relu_fraction, jacobian_singular_values, layer_jacobian_norms, saturation_fraction
 from chaosgrad.zoo._deep_network import _layer

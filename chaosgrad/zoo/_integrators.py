@@ -19,7 +19,8 @@ from jax.flatten_util import ravel_pytree
 
 from chaosgrad._checks import check_count
 from chaosgrad._errors import bad_argument
-from chaosgrad._simulators.base import AbstractSimulator, _check_dt, _check_dtype, replace_fields
+from chaosgrad._simulators.arguments import _check_dt, _check_dtype
+from chaosgrad._simulators.base import AbstractSimulator, replace_fields
 from chaosgrad._simulators.capabilities import Refinable
 from chaosgrad._simulators.ode import ODESimulator
 
