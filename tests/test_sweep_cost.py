@@ -23,3 +23,15 @@ def test_the_cost_is_logged_for_the_caller(caplog):
     with caplog.at_level(logging.INFO, logger="chaosgrad"):
         log_sweep_cost(sweep_cost(3, 8, 16, 2800), caller="diagnose: the gradient sweep")
     assert "diagnose: the gradient sweep: 8 members x 16 horizon lanes over 2800 steps" in caplog.text
+
+
+def test_a_measurement_logs_the_cost_of_its_own_sweep(caplog):
+    import jax.numpy as jnp
+
+    import chaosgrad as cg
+
+    sim = cg.MapSimulator(lambda y, a: a * y)
+    with caplog.at_level(logging.INFO, logger="chaosgrad"):
+        cg.gradient_growth(sim, jnp.ones(3), 1.1, horizons=[2, 4, 8], members=2)
+    # 2 members of a 3-dimensional state, the plan's horizons padded to 16 lanes, 8 steps.
+    assert "the gradient sweep: 2 members x 16 horizon lanes over 8 steps of a 3-dimensional state" in caplog.text

@@ -16,6 +16,8 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+import numpy as np
+
 logger = logging.getLogger("chaosgrad")
 
 
@@ -49,6 +51,17 @@ def sweep_cost(dimension: int, members: int, lanes: int, steps: int) -> SweepCos
     ``steps`` steps."""
     n, M, L, N = int(dimension), int(members), int(lanes), int(steps)
     return SweepCost(dimension=n, members=M, lanes=L, steps=N, forward_steps=2 * M * N, vjps=M * L * N)
+
+
+def members_sweep_cost(y0s, lanes: int, steps: int) -> SweepCost:
+    """:func:`sweep_cost` of the members ``y0s`` (a pytree, members on axis 0 of every
+    leaf; the dimension counts their floating numbers)."""
+    from chaosgrad._checks import leading_size
+    from chaosgrad._pytree import float_leaves
+
+    members = leading_size(y0s, "y0s")
+    dimension = sum(int(np.size(x)) for x in float_leaves(y0s)) // max(1, members)
+    return sweep_cost(dimension, members, lanes, steps)
 
 
 def log_sweep_cost(cost: SweepCost, *, caller: str) -> None:

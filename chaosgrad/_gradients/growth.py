@@ -22,6 +22,7 @@ import numpy as np
 
 from chaosgrad._diagnosis.types import GradientGrowthResult
 from chaosgrad._diagnosis.verdict import growth_class
+from chaosgrad._gradients.cost import log_sweep_cost, members_sweep_cost
 from chaosgrad._gradients.fit import FIT_POINTS, fit_growth_rate
 from chaosgrad._gradients.horizons import HorizonPlan
 from chaosgrad._gradients.laws import fit_growth_law
@@ -29,6 +30,7 @@ from chaosgrad._gradients.options import HorizonOptions
 from chaosgrad._gradients.sketch import describe_sketch
 from chaosgrad._gradients.sweep import split_theta, sweep_horizons
 from chaosgrad._gradients.sweep_adjoint import AdjointProgram, through_adjoint
+from chaosgrad._gradients.sweep_blocks import horizon_lanes
 from chaosgrad._gradients.wrt import Wrt
 from chaosgrad._runtime.precision import float64_scope
 from chaosgrad._runtime.schedule import GROWTH, SWEEP_LOWERED, Schedule, current
@@ -188,6 +190,10 @@ def _swept_gradients(simulator, y0s, args, loss, sel: Wrt, plan: HorizonPlan, lo
     if program is not None:
         schedule.on(SWEEP_LOWERED, program.start, first=True)
 
+    log_sweep_cost(
+        members_sweep_cost(y0s, horizon_lanes(len(blocks)), int(blocks[-1]) * b),
+        caller="the gradient sweep",
+    )
     report("gradient sweep", 0, 1)
     swept = sweep_horizons(sweep_sim, y0s, args, loss, sel, b, blocks, loss_scaling=loss_scaling)
     norms, profile, state_ok, grads, states = swept[:5]
