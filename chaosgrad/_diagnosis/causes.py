@@ -345,7 +345,8 @@ class Discretization(AbstractCause):
                 "step size",
                 f"The step {evidence.simulator.dt:g} changes the dynamics; use a smaller step, the reference "
                 f"discretisation ({ref.describe().get('solver', type(ref).__name__)} at dt = {ref.dt:g}) or an implicit / "
-                f"exponential integrator for stiff systems (the largest faithful step is not known: {safe.why}).",
+                "exponential integrator for stiff systems"
+                + (f" (the largest faithful step is not known: {safe.why})." if safe.why else "."),
                 ref.dt,
                 "time",
             )

@@ -287,7 +287,8 @@ def reference_spectrum(
 
 
 class StepSearch(NamedTuple):
-    """What :func:`largest_safe_step` found: ``dt``, or ``None`` and ``why``."""
+    """What :func:`largest_safe_step` found: ``dt``, or ``None`` and ``why`` (empty for a
+    simulator without a step to halve, where nothing was searched)."""
 
     dt: float | None
     why: str = ""
@@ -320,7 +321,7 @@ def largest_safe_step(
     simulators without a step; ``why`` then says which.
     """
     if not refinable(simulator):
-        return StepSearch(None, "the simulator has no step to halve")
+        return StepSearch(None)  # nothing to search: no reason to give
     deadline = None if max_seconds is None else monotonic() + float(max_seconds)
     sim = simulator
     # Precision enough for the test below: half the gap that counts (ln 2 over t_max).
