@@ -125,8 +125,10 @@ def gap_from_physics(f: Facts) -> Outcome | None:
         return None
     gap_words = f"{f.rate_words} while {f.expected_words} ({f.comparison.evidence})"
     if f.causes:
+        user = f.gradient_class
+        assert user is not None  # class_undecided applies before
         return Outcome(
-            _explained_gap(f.gradient_class, f.v.rate > f.v.expected),
+            _explained_gap(user, f.v.rate > f.v.expected),
             (gap_words, "the ablation of " + ", ".join(f.causes) + " explains the gap"),
         )
     reasons = [gap_words, "no ablation explains the gap"]
@@ -183,6 +185,7 @@ def as_the_physics_predicts(f: Facts) -> Outcome:
     spectrum is the longer, better-resolved measurement); the gradient's own class only
     when the physics' interval leaves the class open."""
     physics, user = f.physics_growth, f.gradient_class
+    assert user is not None  # class_undecided applies before
     names = {"grows": "intrinsic-explosion", "shrinks": "intrinsic-vanishing", "flat": "stable"}
     reasons = [f"{f.rate_words} agrees with what {f.expected_words[4:]} ({f.comparison.evidence})"]
     if physics is not None and physics != user:
