@@ -26,20 +26,32 @@ disagree (significant at 99% and material, from the mean over members, from ever
 member on its own, or from the gap along the same trajectories), or undecided (disjoint
 95% intervals that are not significantly apart: never called agreement).
 
-Order of the rules: the forward simulation diverged; the gradient is identically zero;
-the gradient is partly non-finite, an ablation removes the blow-up, and growth cannot
-reach the dtype's range there or what stays finite does not grow (numerical explosion);
-the gradient is non-finite at too many horizons to fit (otherwise inconclusive); on
-neutral physics, growth as a power of T (``_gradients.laws``) is stable, and growth the
-horizons cannot tell from an exponential is inconclusive with the horizon that would
-decide; its class is undecided; it disagrees with the physics (numerical when an
-ablation explains the gap, inconclusive when none does); the comparison is undecided
-(inconclusive, with the members or horizons that would decide); the physics is
-undetermined; otherwise the gradient is what the physics predicts and the verdict names
-its class (intrinsic explosion or vanishing, stable). Each rule is a small pure function
-of the numbers (``_diagnosis.verdict_facts``): those for a gradient that is not a
-measurable rate are in ``_diagnosis.verdict_failures``, those for a rate against the
-physics in ``_diagnosis.verdict_comparison``; :data:`RULES` lists them in this order.
+Order of the rules (:data:`RULES`):
+
+1. the forward simulation diverged;
+2. the gradient is identically zero;
+3. the gradient is partly non-finite and an ablation removes the blow-up: growth at the
+   ablation's rate that reaches the dtype's range there and agrees with the physics is
+   the overflow of a physical explosion (intrinsic); growth that cannot reach it, or
+   what stays finite that does not grow, is a numerical explosion;
+4. a confirmed non-smooth cause (non-smooth);
+5. the gradient is non-finite at too many horizons to fit (otherwise inconclusive);
+6. on neutral physics, growth as a power of T (``_gradients.laws``) is stable, and
+   growth the horizons cannot tell from an exponential is inconclusive with the horizon
+   that would decide;
+7. its class is undecided;
+8. it disagrees with the physics (numerical when an ablation explains the gap,
+   inconclusive when none does);
+9. the comparison is undecided (inconclusive, with the members or horizons that would
+   decide);
+10. the physics is undetermined;
+11. otherwise the gradient is what the physics predicts and the verdict names its class
+    (intrinsic explosion or vanishing, stable).
+
+Each rule is a small pure function of the numbers and what follows from them
+(``_diagnosis.verdict_facts``): rules 1-5, for a gradient that is not a measurable rate,
+are in ``_diagnosis.verdict_failures``, rules 6-11, for a rate against the physics, in
+``_diagnosis.verdict_comparison``.
 """
 
 from __future__ import annotations
