@@ -22,6 +22,7 @@ _EXPORTS = {
     "BuiltPrecision": "_simulators.capabilities",
     "DEFAULT_CAUSES": "_diagnosis.causes",
     "AbstractCause": "_diagnosis.causes",
+    "AblatedSetup": "_diagnosis.causes",
     "Adjoint": "_diagnosis.causes",
     "CauseEvidence": "_diagnosis.causes",
     "Discretization": "_diagnosis.causes",

@@ -271,7 +271,7 @@ def test_the_adjoint_ablation_is_the_checkpointed_gradient(case):
         # through the steps, or (an adaptive solve) with diffrax's checkpointed adjoint.
         assert not isinstance(sim, cg.SwappableAdjoint) or isinstance(sim.adjoint, diffrax.RecursiveCheckpointAdjoint)
         return
-    ablated, args, _ = cause.ablate(evidence)
+    ablated, args, *_ = cause.ablate(evidence)
     _check(case, ablated, args, replace(case.config, adjoint=diffrax.RecursiveCheckpointAdjoint()))
 
 
@@ -284,7 +284,7 @@ def test_the_step_ablation_is_the_reference_step(case):
         return
     # The reference as the diagnosis finds it: the accurate twin, halved once.
     reference = default_reference(sim).with_step(sim.dt / 2)
-    ablated, args, _ = cg.Discretization().ablate(_evidence(sim, case.config.args, reference))
+    ablated, args, *_ = cg.Discretization().ablate(_evidence(sim, case.config.args, reference))
     c = case.config
     if c.field is not None:
         # Dopri8 at a constant half step, in the user's dtype, through the user's adjoint.
@@ -300,7 +300,7 @@ def test_the_precision_ablation_is_float64(case):
     evidence = _evidence(sim32, case.config.args)
     cause = cg.Precision()
     assert cause.suspect(evidence) is not None
-    ablated, args, _ = cause.ablate(evidence)
+    ablated, args, *_ = cause.ablate(evidence)
     _check(replace(case, simulator=sim32, config=replace(case.config, dtype="float32")), ablated, args, case.config)
 
 
@@ -359,7 +359,7 @@ def test_the_adjoint_ablation_of_an_adaptive_neural_ode_is_diffrax_checkpointed_
         for _ in range(20):
             y_star = y_star - jnp.linalg.solve(jax.jacfwd(lambda y: field(0.0, y, m))(y_star), field(0.0, y_star, m))
         starts = jnp.stack([y0, y_star])
-        ablated, args, _ = cg.Adjoint().ablate(_evidence(sim, m))
+        ablated, args, *_ = cg.Adjoint().ablate(_evidence(sim, m))
         res = cg.gradient_growth(
             ablated, starts, args, loss=lambda y: y[0], wrt="layers", horizons=(2.0, 4.0, 8.0), ensemble=True
         )

@@ -28,8 +28,9 @@ from chaosgrad._parameter_kinds import parameter_kind
 # ---------------------------------------------------------------- the public callables
 
 # Records the library builds from measured numbers (results, documents, evidence handed
-# to a cause): they are read, not called by users with options to check.
-_RECORDS = {"CauseEvidence", "SpectrumCost", "Symptom", "TrainingLog"}
+# to a cause) and the set-up a cause hands back: they are read, not called by users with
+# options to check.
+_RECORDS = {"AblatedSetup", "CauseEvidence", "SpectrumCost", "Symptom", "TrainingLog"}
 
 
 def _public_callables() -> dict[str, object]:

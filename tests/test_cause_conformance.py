@@ -18,6 +18,7 @@ import copy
 import dataclasses
 import functools
 import re
+from collections.abc import Mapping
 
 import diffrax
 import equinox as eqx
@@ -29,7 +30,7 @@ from _synthetic import make_gradient, make_lyapunov
 
 import chaosgrad as cg
 from chaosgrad._diagnosis import causes
-from chaosgrad._diagnosis.testing import ablation_name, try_cause
+from chaosgrad._diagnosis.testing import ablated_setup, ablation_name, try_cause
 
 
 def _lorenz(t, y, a):
@@ -187,11 +188,11 @@ def test_rules_3_4_7_ablate_returns_one_change_on_the_same_state_and_anticipate_
     if callable(getattr(cause, "confirm", None)):
         return  # rule 8: confirmed by its own comparison; ablate may raise
     built = cause.ablate(evidence)
-    assert len(built) in (3, 4)
-    sim, args, change = built[:3]
+    # An AblatedSetup, or the tuple (simulator, args, change[, options]) read as one.
+    assert isinstance(built, cg.AblatedSetup) or (isinstance(built, tuple) and len(built) in (3, 4))
+    sim, args, change, options = ablated_setup(cause, built)
     assert isinstance(sim, cg.AbstractSimulator) and isinstance(change, str) and change
-    if len(built) == 4:
-        assert isinstance(built[3], dict)
+    assert isinstance(options, Mapping)
     # The ablated simulator steps the user's state pytree (its dtype may be the change).
     y = evidence.y_start
     out = jax.eval_shape(lambda y: sim.step(0.0, sim.prepare(y), args), y)
@@ -200,6 +201,39 @@ def test_rules_3_4_7_ablate_returns_one_change_on_the_same_state_and_anticipate_
     guess = cause.anticipate(evidence.simulator, evidence.args)
     if guess is not None:
         assert guess[0].describe() == sim.describe() and eqx.tree_equal(guess[1], args)
+
+
+class Returns(cg.AbstractCause):
+    """A user's cause whose ``ablate`` returns ``built`` as it is."""
+
+    name = "saturation"
+    words = "saturated units scale the gradient down"
+    built: object = None
+
+    def suspect(self, evidence):
+        return "the caller asked for it"
+
+    def ablate(self, evidence):
+        return self.built
+
+
+def test_rule_3_a_tuple_is_read_as_an_ablated_setup_and_anything_else_names_the_fix():
+    sim = cg.MapSimulator(lambda y, a: a * y)
+    assert ablated_setup(Returns(), (sim, 0.5, "half")) == cg.AblatedSetup(sim, 0.5, "half")
+    assert ablated_setup(Returns(), (sim, 0.5, "half", {"a": 1})).options == {"a": 1}
+    assert ablated_setup(Returns(), cg.AblatedSetup(sim, 0.5, "half")).options == {}
+    for built, problem in [
+        (sim, "returned a MapSimulator"),
+        ((sim, 0.5), "returned a tuple of 2 elements"),
+        ((sim, 0.5, "half", None), "options of type NoneType"),
+    ]:
+        with pytest.raises(cg.ChaosgradInputError, match=r"Returns\.ablate \(cause 'saturation'\)") as info:
+            ablated_setup(Returns(), built)
+        assert problem in str(info.value) and "AblatedSetup(simulator, args, change)" in str(info.value)
+    # In a diagnosis the malformed ablation is reported as failed, with that message.
+    evidence = CAUSES["README Saturation"][1]()
+    ablation, after = try_cause(Returns(built=(sim, 0.5)), evidence, None, lambda *a, **k: None)
+    assert ablation.status == "failed" and after is None and "tuple of 2 elements" in ablation.error
 
 
 @params

@@ -87,7 +87,7 @@ def test_the_adjoint_cause_anticipates_its_own_ablation():
     cause = cg.Adjoint()
     sim, args = cause.anticipate(back, LORENZ)
     evidence = types.SimpleNamespace(simulator=back, args=LORENZ)
-    ablated_sim, ablated_args, _ = cause.ablate(evidence)
+    ablated_sim, ablated_args, *_ = cause.ablate(evidence)
     assert args is ablated_args
     assert jax.tree_util.tree_structure(sim) == jax.tree_util.tree_structure(ablated_sim)
     assert isinstance(sim.adjoint, diffrax.RecursiveCheckpointAdjoint)

@@ -1,1 +1,1 @@
-"""The diagnosis: its inputs, the spectra and the expectation, the causes (``causes``: the cause extension point) and their tests, the comparison of rates, the verdict (a pure function), advice and words, and the result types."""
+"""The diagnosis: its inputs, the spectra and the expectation, the causes (``causes``: the cause extension point) and their tests, the comparison of rates, the verdict (a pure function: ``verdict`` applies the rules of ``verdict_failures`` and ``verdict_comparison`` to ``verdict_facts``), advice and words, and the result types."""

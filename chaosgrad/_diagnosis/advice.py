@@ -105,30 +105,33 @@ def explain(
     return " ".join(parts)
 
 
-def recommend(*, physics, verdict, lam1_phys, grad, dtype, overflow, underflow, is_state) -> list[Recommendation]:
-    """Advice that follows from the physics and the measured rate (not from one cause)."""
-    recs: list[Recommendation] = []
-    if physics == "chaotic" and words.finite(lam1_phys) and lam1_phys > 0:
-        window = math.log(2.0) / lam1_phys
-        recs.append(
-            Recommendation(
-                "truncation",
-                f"The dynamics are chaotic (lambda_1 = {words.number(lam1_phys)}): differentiate over windows of about "
-                f"ln 2 / lambda_1 = {words.number(window)} time units (truncated backpropagation), not the full horizon.",
-                window,
-                "time",
-            )
-        )
-        recs.append(
-            Recommendation(
-                "estimator",
-                "For gradients of long-time averages use shadowing (least-squares shadowing or NILSS); for noisy "
-                "objectives use randomised smoothing or likelihood-ratio estimators. Gradient clipping hides the "
-                "explosion but does not remove the variance.",
-                None,
-                None,
-            )
-        )
+def _chaos_advice(lam1_phys) -> list[Recommendation]:
+    """Chaotic dynamics: truncated windows near ln 2 / lambda_1, and estimators that do not
+    differentiate through the chaos."""
+    window = math.log(2.0) / lam1_phys
+    return [
+        Recommendation(
+            "truncation",
+            f"The dynamics are chaotic (lambda_1 = {words.number(lam1_phys)}): differentiate over windows of about "
+            f"ln 2 / lambda_1 = {words.number(window)} time units (truncated backpropagation), not the full horizon.",
+            window,
+            "time",
+        ),
+        Recommendation(
+            "estimator",
+            "For gradients of long-time averages use shadowing (least-squares shadowing or NILSS); for noisy "
+            "objectives use randomised smoothing or likelihood-ratio estimators. Gradient clipping hides the "
+            "explosion but does not remove the variance.",
+            None,
+            None,
+        ),
+    ]
+
+
+def _dtype_advice(grad, dtype, overflow, underflow) -> list[Recommendation]:
+    """Where the gradient leaves the dtype's range: the overflow horizon (extrapolated from
+    the rate, or observed) and the underflow horizon."""
+    recs = []
     if words.finite(overflow) and overflow_extrapolated(grad):
         wider = "" if dtype == "float64" else "compute in float64, "
         recs.append(
@@ -160,33 +163,48 @@ def recommend(*, physics, verdict, lam1_phys, grad, dtype, overflow, underflow, 
                 "time",
             )
         )
+    return recs
+
+
+def _memory_advice(lam1_phys) -> Recommendation:
+    """Contracting dynamics: a parameter gradient converges, so long horizons add nothing."""
+    memory = 5.0 / abs(lam1_phys)
+    return Recommendation(
+        "horizon",
+        f"The dynamics contract (lambda_1 = {words.number(lam1_phys)}): the parameter gradient converges to a steady "
+        f"value; horizons beyond about 5 / |lambda_1| = {words.number(memory)} add cost but no information.",
+        memory,
+        "time",
+    )
+
+
+def _vanishing_advice(lam1_phys) -> Recommendation:
+    """An initial-state gradient that vanishes physically: what is forgotten stays forgotten."""
+    shrink = (
+        f"shrink like exp({words.number(lam1_phys)} T)"
+        if words.finite(lam1_phys)
+        else "shrink as the dynamics contract"
+    )
+    return Recommendation(
+        "vanishing",
+        f"Initial-state gradients {shrink}: information from the start is "
+        "forgotten physically. Use shorter horizons, or for networks orthogonal initialisation, gating or "
+        "residual connections to keep the Jacobian near an isometry.",
+        None,
+        None,
+    )
+
+
+def recommend(*, physics, verdict, lam1_phys, grad, dtype, overflow, underflow, is_state) -> list[Recommendation]:
+    """Advice that follows from the physics and the measured rate (not from one cause)."""
+    recs: list[Recommendation] = []
+    if physics == "chaotic" and words.finite(lam1_phys) and lam1_phys > 0:
+        recs += _chaos_advice(lam1_phys)
+    recs += _dtype_advice(grad, dtype, overflow, underflow)
     if physics == "contracting" and not is_state and lam1_phys < 0 and math.isfinite(lam1_phys):
-        memory = 5.0 / abs(lam1_phys)
-        recs.append(
-            Recommendation(
-                "horizon",
-                f"The dynamics contract (lambda_1 = {words.number(lam1_phys)}): the parameter gradient converges to a steady "
-                f"value; horizons beyond about 5 / |lambda_1| = {words.number(memory)} add cost but no information.",
-                memory,
-                "time",
-            )
-        )
+        recs.append(_memory_advice(lam1_phys))
     if verdict == "intrinsic-vanishing" and is_state:
-        shrink = (
-            f"shrink like exp({words.number(lam1_phys)} T)"
-            if words.finite(lam1_phys)
-            else "shrink as the dynamics contract"
-        )
-        recs.append(
-            Recommendation(
-                "vanishing",
-                f"Initial-state gradients {shrink}: information from the start is "
-                "forgotten physically. Use shorter horizons, or for networks orthogonal initialisation, gating or "
-                "residual connections to keep the Jacobian near an isometry.",
-                None,
-                None,
-            )
-        )
+        recs.append(_vanishing_advice(lam1_phys))
     return recs
 
 

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import abc
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from types import MappingProxyType
+from typing import Any, ClassVar, NamedTuple
 
 import equinox as eqx
 import jax.numpy as jnp
@@ -69,6 +71,24 @@ class CauseEvidence:
     search_seconds: float | None = None
 
 
+class AblatedSetup(NamedTuple):
+    """What :meth:`AbstractCause.ablate` returns (cause rule 3): the user's set-up with
+    exactly one thing changed.
+
+    Attributes:
+        simulator, args: the ablated set-up; the simulator steps the user's state pytree.
+        change: that one change, in words (``"float64 instead of float32"``).
+        options: keywords of the gradient measurement, for a change in how the gradient is
+            computed rather than in the set-up (``{"loss_scaling": DynamicLossScale()}``);
+            none by default.
+    """
+
+    simulator: AbstractSimulator
+    args: Any
+    change: str
+    options: Mapping[str, Any] = MappingProxyType({})
+
+
 class AbstractCause(eqx.Module):
     """A suspected cause of an exploding or vanishing gradient, tested by an ablation.
 
@@ -80,12 +100,15 @@ class AbstractCause(eqx.Module):
        by several ablations (a class attribute, or a field of the instance).
     2. ``suspect(evidence)`` is a pure function of the :class:`CauseEvidence`: it
        returns why the cause is suspected, in words, or ``None`` (then no ablation runs).
-    3. ``ablate(evidence)`` returns ``(simulator, args, change)``: the user's set-up with
-       exactly this one thing changed, and that change in words. The simulator must step
-       the same state pytree. It may raise: the ablation is then reported as failed,
-       never raised, and the rest of the diagnosis still runs. A cause that changes how
-       the gradient is computed rather than the set-up returns a fourth element, the
-       measurement's options (``{"loss_scaling": DynamicLossScale()}``).
+    3. ``ablate(evidence)`` returns an :class:`AblatedSetup` ``(simulator, args, change)``:
+       the user's set-up with exactly this one thing changed, and that change in words.
+       The simulator must step the same state pytree. A cause that changes how the
+       gradient is computed rather than the set-up gives the measurement's options too
+       (``options={"loss_scaling": DynamicLossScale()}``). A plain tuple ``(simulator,
+       args, change)`` or ``(simulator, args, change, options)`` is read the same way;
+       anything else is reported as a failed ablation that names the cause and the fix.
+       It may raise: the ablation is then reported as failed, never raised, and the rest
+       of the diagnosis still runs.
     4. ``exact`` is ``True`` when the ablated gradient is, by construction, the exact
        derivative of the same numerical map (a discretise-then-optimise adjoint, a
        float64 twin): a material difference member by member along coinciding forward
@@ -118,8 +141,8 @@ class AbstractCause(eqx.Module):
         """Why this cause is suspected, or ``None``."""
 
     @abc.abstractmethod
-    def ablate(self, evidence: CauseEvidence) -> tuple[AbstractSimulator, Any, str]:
-        """The set-up with this one thing changed, and the change in words."""
+    def ablate(self, evidence: CauseEvidence) -> AblatedSetup | tuple:
+        """The set-up with this one thing changed, and the change in words (rule 3)."""
 
     def target(self, evidence: CauseEvidence) -> float:
         return evidence.expected_physical
@@ -151,7 +174,7 @@ class Precision(AbstractCause):
         if limit is not None:
             # Its float64 twin would compare the computation with itself: not measured, said.
             raise ValueError(f"float64 is not measurable here: {limit}")
-        return sim.with_dtype("float64"), evidence.args, f"float64 instead of {sim.dtype}"
+        return AblatedSetup(sim.with_dtype("float64"), evidence.args, f"float64 instead of {sim.dtype}")
 
     def recommend(self, evidence, ablated):
         return [
@@ -188,15 +211,12 @@ class LossScaling(AbstractCause):
     def ablate(self, evidence):
         from chaosgrad._gradients.loss_scaling import DynamicLossScale
 
-        scaling = DynamicLossScale()
-        return (
+        return AblatedSetup(
             evidence.simulator,
             evidence.args,
-            (
-                f"dynamic loss scaling in {evidence.simulator.dtype} (each horizon's backward pass scaled by the largest "
-                "power of two that keeps it finite)"
-            ),
-            {"loss_scaling": scaling},
+            f"dynamic loss scaling in {evidence.simulator.dtype} (each horizon's backward pass scaled by the largest "
+            "power of two that keeps it finite)",
+            options={"loss_scaling": DynamicLossScale()},
         )
 
     def recommend(self, evidence, ablated):
@@ -259,10 +279,10 @@ class Adjoint(AbstractCause):
     def ablate(self, evidence):
         sim = evidence.simulator
         exact = sim.exact_adjoint()
-        return (
+        return AblatedSetup(
             sim.with_adjoint(exact),
             evidence.args,
-            (f"{type(exact).__name__} (discretise-then-optimise) instead of {adjoint_name(sim)}"),
+            f"{type(exact).__name__} (discretise-then-optimise) instead of {adjoint_name(sim)}",
         )
 
     def recommend(self, evidence, ablated):
@@ -308,7 +328,7 @@ class Discretization(AbstractCause):
         if isinstance(sim, SwappableAdjoint) and isinstance(ref, SwappableAdjoint):
             ref = ref.with_adjoint(sim.adjoint)
         solver = ref.describe().get("solver", type(ref).__name__)
-        return (
+        return AblatedSetup(
             ref,
             evidence.args,
             f"the reference step ({solver}, dt = {ref.dt:g}) instead of the user's, same dtype and adjoint",

@@ -163,24 +163,22 @@ def _value_test(before, after):
     return None
 
 
-def compare(
-    before: GradientGrowthResult, after: GradientGrowthResult, *, exact: bool, target: float | None, t_max: float
-) -> Comparison:
-    """Does the ablation ``after`` change the user's gradient ``before``, towards ``target``?
-
-    ``exact``: the ablated gradient is the exact derivative of the same numerical map, so
-    it is itself the target and a value mismatch confirms. ``target``: otherwise, the
-    rate the ablated gradient should approach (e.g. the physics' prediction).
-    """
-    nf_b, nf_a = nonfinite_fraction(before), nonfinite_fraction(after)
-    numbers: dict = {
+def _first_numbers(before: GradientGrowthResult, after: GradientGrowthResult) -> dict:
+    """The two runs' rates, non-finite fractions and median norms at the longest horizon."""
+    return {
         "rate_before": float(before.rate),
         "rate_after": float(after.rate),
-        "nonfinite_fraction_before": nf_b,
-        "nonfinite_fraction_after": nf_a,
+        "nonfinite_fraction_before": nonfinite_fraction(before),
+        "nonfinite_fraction_after": nonfinite_fraction(after),
         "median_norm_longest_before": _median_longest(before),
         "median_norm_longest_after": _median_longest(after),
     }
+
+
+def _values_lost(before, after, *, exact: bool, numbers: dict) -> Comparison | None:
+    """Rule 1 of the module docstring: the change removes the user's non-finite values, or
+    the exact derivative holds values the user's dtype lost; ``None`` when neither decides."""
+    nf_b, nf_a = numbers["nonfinite_fraction_before"], numbers["nonfinite_fraction_after"]
     if nf_b > 0 and nf_a == 0:
         return Comparison(True, f"the change removes the non-finite values ({nf_b:.0%} of the user's entries)", numbers)
     lost = lost_fraction(before, after) if exact else 0.0
@@ -194,8 +192,14 @@ def compare(
         )
     if exact and nf_a > nf_b:
         return Comparison(False, "the ablated run itself has more non-finite values", numbers)
+    return None
 
+
+def _rate_change(before, after, *, exact: bool, target, t_max: float, numbers: dict) -> tuple[bool, bool, float]:
+    """Rule 2 of the module docstring: ``(moved, towards the target, gap)``, the gap from
+    the two rates or, where they alone do not show it, from the paired log-ratio."""
     rate_moved = towards = False
+    gap = math.nan
     if np.isfinite(before.rate) and np.isfinite(after.rate):
         gap = after.rate - before.rate
         rate_moved = abs(gap) > math.hypot(half_width(before), half_width(after)) and abs(gap) * t_max > LOG2
@@ -209,9 +213,12 @@ def compare(
             target is not None and np.isfinite(target) and abs(moved_to - target) < abs(before.rate - target)
         )
         numbers.update(rate_gap=float(gap), rate_moved=bool(rate_moved), towards_target=bool(towards))
-    values = _value_test(before, after) if exact else None
-    if values is not None:
-        numbers["values"] = values
+    return rate_moved, towards, gap
+
+
+def _conclusion(before, after, *, exact: bool, moved: tuple[bool, bool, float], values, numbers) -> Comparison:
+    """The rate test, then the value test (rule 3), in words."""
+    rate_moved, towards, gap = moved
     if rate_moved and towards:
         where = "the exact derivative's" if exact else "the prediction's"
         return Comparison(
@@ -245,3 +252,23 @@ def compare(
         "the change leaves the gradient's rate" + (" and values" if values is not None else "") + " as they were",
         numbers,
     )
+
+
+def compare(
+    before: GradientGrowthResult, after: GradientGrowthResult, *, exact: bool, target: float | None, t_max: float
+) -> Comparison:
+    """Does the ablation ``after`` change the user's gradient ``before``, towards ``target``?
+
+    ``exact``: the ablated gradient is the exact derivative of the same numerical map, so
+    it is itself the target and a value mismatch confirms. ``target``: otherwise, the
+    rate the ablated gradient should approach (e.g. the physics' prediction).
+    """
+    numbers = _first_numbers(before, after)
+    lost = _values_lost(before, after, exact=exact, numbers=numbers)
+    if lost is not None:
+        return lost
+    moved = _rate_change(before, after, exact=exact, target=target, t_max=t_max, numbers=numbers)
+    values = _value_test(before, after) if exact else None
+    if values is not None:
+        numbers["values"] = values
+    return _conclusion(before, after, exact=exact, moved=moved, values=values, numbers=numbers)

@@ -141,6 +141,53 @@ def check_literature(literature) -> None:
         raise bad_argument("literature", f"source {literature['source']!r} is not a string", fix)
 
 
+def _check_options(*, config, name, k, progress, shadowing) -> None:
+    """The options that stand alone: the run's record, its name, ``k``, progress, shadowing."""
+    from chaosgrad._shadowing.methods import LSS, NILSS
+
+    check_mapping("config", config, example="{'experiment': 'baseline'}")
+    check_text("name", name)
+    if k is not None:
+        check_count("k", k, example=3)
+    check_callable("progress", progress, signature="progress(label, done, total)")
+    check_strategy("shadowing", shadowing, (NILSS, LSS), words=("auto", None), example="'auto', NILSS(), LSS() or None")
+
+
+def check_lyapunov_time(lyapunov_time, dt: float) -> None:
+    """``lyapunov_time``: ``None``, an ``UntilConverged`` or a positive time that is a whole
+    number of the spectra's intervals."""
+    if (
+        lyapunov_time is not None
+        and not isinstance(lyapunov_time, UntilConverged)
+        and (not isinstance(lyapunov_time, (int, float)) or not 0 < lyapunov_time < math.inf)
+    ):
+        raise bad_argument(
+            "lyapunov_time", f"{lyapunov_time!r} is not a positive time", "pass e.g. 100.0, or UntilConverged()"
+        )
+    if isinstance(lyapunov_time, (int, float)):
+        fixed_time_intervals("lyapunov_time", lyapunov_time, dt, default_interval_steps(dt))
+
+
+def _check_step(simulator, y0, args, loss) -> None:
+    """One step and the loss, tried on the user's state: shapes, a closed tangent map, a scalar loss."""
+    check_step_shapes(simulator, y0, args)
+    check_closed_tangent(simulator, y0, args)
+    check_scalar_loss(loss, y0)
+
+
+def _spectra_options(simulator, y0, n, plan, *, lyapunov_time, k, transient, seed) -> tuple[SpectraSettings, float]:
+    """The spectra's options and the transient, with the spectra's cost estimated (and
+    warned about)."""
+    t_hint = float(plan.times(simulator.dt)[-1]) if plan is not None else MAX_DEFAULT_STEPS * simulator.dt
+    lyap = _lyapunov_options(simulator, n, lyapunov_time, k, t_hint, int(seed))
+    if transient is None and steps_left(simulator, y0) is not None:
+        transient = 0.0  # the user's episode from its start (``_simulators.episodes``)
+    warn_spectrum_cost(simulator, n, lyap.kwargs(), caller=f"diagnose: each of its spectra (k={lyap.k})")
+    if transient is None:
+        transient = 0.1 * (lyapunov_time if isinstance(lyapunov_time, (int, float)) else 20000 * simulator.dt)
+    return lyap, float(transient)
+
+
 def check_diagnosis(
     simulator,
     y0,
@@ -164,14 +211,7 @@ def check_diagnosis(
 ) -> DiagnosisInputs:
     """Every argument of ``diagnose``, checked before anything is computed; the cost of
     its spectra is estimated (and warned about) here too."""
-    from chaosgrad._shadowing.methods import LSS, NILSS
-
-    check_mapping("config", config, example="{'experiment': 'baseline'}")
-    check_text("name", name)
-    if k is not None:
-        check_count("k", k, example=3)
-    check_callable("progress", progress, signature="progress(label, done, total)")
-    check_strategy("shadowing", shadowing, (NILSS, LSS), words=("auto", None), example="'auto', NILSS(), LSS() or None")
+    _check_options(config=config, name=name, k=k, progress=progress, shadowing=shadowing)
     simulator, y0, args, seed = checked_inputs(simulator, y0, args, seed)
     sel = resolve_wrt(wrt, args)
     loss = as_loss(loss)
@@ -179,21 +219,10 @@ def check_diagnosis(
         reference = check_reference(reference, y0, args)
     source = as_members(members, y0)
     check_time("transient", transient, allow_none=True, example="10.0")
-    if (
-        lyapunov_time is not None
-        and not isinstance(lyapunov_time, UntilConverged)
-        and (not isinstance(lyapunov_time, (int, float)) or not 0 < lyapunov_time < math.inf)
-    ):
-        raise bad_argument(
-            "lyapunov_time", f"{lyapunov_time!r} is not a positive time", "pass e.g. 100.0, or UntilConverged()"
-        )
-    if isinstance(lyapunov_time, (int, float)):
-        fixed_time_intervals("lyapunov_time", lyapunov_time, simulator.dt, default_interval_steps(simulator.dt))
+    check_lyapunov_time(lyapunov_time, simulator.dt)
     check_literature(literature)
     causes = check_causes(causes)
-    check_step_shapes(simulator, y0, args)
-    check_closed_tangent(simulator, y0, args)
-    check_scalar_loss(loss, y0)
+    _check_step(simulator, y0, args, loss)
     plan = plan_horizons(horizons, simulator.dt) if horizons is not None else None
     check_diagnosis_in_episode(
         simulator, y0, plan=plan, transient=transient, lyapunov_time=lyapunov_time, source=source, seed=seed
@@ -201,13 +230,9 @@ def check_diagnosis(
     n = simulator.tangent_space(y0)[0].dim
     if k is not None and (not isinstance(k, (int, np.integer)) or not 1 <= k <= n):
         raise bad_argument("k", f"{k!r} is not between 1 and the state dimension {n}", f"pass 1 <= k <= {n}")
-    t_hint = float(plan.times(simulator.dt)[-1]) if plan is not None else MAX_DEFAULT_STEPS * simulator.dt
-    lyap = _lyapunov_options(simulator, n, lyapunov_time, k, t_hint, int(seed))
-    if transient is None and steps_left(simulator, y0) is not None:
-        transient = 0.0  # the user's episode from its start (``_simulators.episodes``)
-    warn_spectrum_cost(simulator, n, lyap.kwargs(), caller=f"diagnose: each of its spectra (k={lyap.k})")
-    if transient is None:
-        transient = 0.1 * (lyapunov_time if isinstance(lyapunov_time, (int, float)) else 20000 * simulator.dt)
+    lyap, transient = _spectra_options(
+        simulator, y0, n, plan, lyapunov_time=lyapunov_time, k=k, transient=transient, seed=seed
+    )
     return DiagnosisInputs(
         simulator=simulator,
         y0=y0,
@@ -222,7 +247,7 @@ def check_diagnosis(
         source=source,
         seed=seed,
         lyap=lyap,
-        transient=float(transient),
+        transient=transient,
         lyapunov_time=lyapunov_time,
         literature=literature,
         shadowing=shadowing,

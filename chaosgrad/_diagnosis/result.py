@@ -62,75 +62,88 @@ def _recommendations(tested, evidence, notes, **general) -> list:
     return recs
 
 
-def _config(grad, simulator, ref_run, lam_phys, lyap, causes, *, members, seed, transient, extra) -> dict:
+def _config(d, sp, lam_phys, grad, chosen) -> dict:
     """Everything needed to reproduce the run."""
     return {
         "horizons": [float(h) for h in grad.reported_horizons],
         "fit_horizons": [float(h) for h in grad.horizons[grad.fit_mask]],
-        "members": int(members),
+        "members": int(d.source.count),
         "wrt": grad.wrt,
         "loss": grad.loss,
-        "seed": int(seed),
-        "transient": float(transient),
+        "seed": int(d.seed),
+        "transient": float(d.transient),
         "lyapunov": {
-            "k": lyap.k,
-            "interval": float(lyap.interval),
+            "k": d.lyap.k,
+            "interval": float(d.lyap.interval),
             "time": float(lam_phys.time),
             "convergence": lam_phys.convergence,
         },
-        "causes": [c.name for c in causes],
-        "simulator": simulator.describe(),
-        "reference": ref_run.simulator.describe(),
+        "causes": [c.name for c in d.causes],
+        "simulator": d.simulator.describe(),
+        "reference": sp.ref_run.simulator.describe(),
         "versions": _versions(),
         "device": _device(),
-        "dtype": simulator.dtype,
+        "dtype": d.simulator.dtype,
         "command": " ".join(sys.argv) if sys.argv and sys.argv[0] else "python",
-        **(extra or {}),
+        "member_source": d.source.describe(),
+        "expected_basis": chosen.expected_basis,
+        **(d.config or {}),
     }
 
 
-def diagnosis_result(d, sp, physics, chosen, grad, evidence, tested, notes: list, *, name) -> Diagnosis:
-    """The verdict on the measurements, its advice and words, as a :class:`Diagnosis`."""
-    simulator, lam_phys, t_max = d.simulator, physics.lam_phys, physics.t_max
-    source, is_state = d.source, physics.is_state
-    # Along the same members the gradient and the physics share their finite-time
-    # exponents; their difference is the sharper test, where the prediction is a rate
-    # (the initial state's gradient, or a parameter's on growth) rather than an interval.
-    along = chosen.along
-    gap = (
-        paired_gap(grad, along, independent=source.independent)
-        if along is not None and (is_state or along.low > 0)
-        else None
-    )
-    ablations = tuple(ab for _, (ab, _) in tested)
-    for ab in ablations:
-        if ab.status == "failed":
-            notes.append(f"ablation {ab.name} could not run: {ab.error}")
-    expected, e_lo, e_hi = chosen.expected
+def _paired_gap(grad, along, source, is_state):
+    """Along the same members the gradient and the physics share their finite-time
+    exponents; their difference is the sharper test, where the prediction is a rate
+    (the initial state's gradient, or a parameter's on growth) rather than an interval."""
+    if along is not None and (is_state or along.low > 0):
+        return paired_gap(grad, along, independent=source.independent)
+    return None
+
+
+def _decide(sp, physics, chosen, grad, ablations, gap, dtype):
+    """The class of the physics and the verdict (``_diagnosis.verdict``) on the measurements."""
     phys = physics_class(
         physics.lam1,
         physics.half_width,
-        t_max,
-        reference_ok=lam_phys.status == "ok",
+        physics.t_max,
+        reference_ok=physics.lam_phys.status == "ok",
         reference_diverged=sp.reference_diverged,
     )
     inputs = verdict_inputs(
-        grad,
-        ablations,
-        (expected, e_lo, e_hi),
-        t_max,
-        phys,
-        sp.reference_diverged,
-        chosen.expected_dof,
-        simulator.dtype,
+        grad, ablations, chosen.expected, physics.t_max, phys, sp.reference_diverged, chosen.expected_dof, dtype
     )
     propagates = all(
         isinstance(x, float) and math.isfinite(x) and x != 0.0
         for x in (sp.step_derivatives.get("state"), sp.step_derivatives.get("wrt"))
     )
-    decision = decide(dataclasses.replace(inputs, paired=gap or (), step_propagates=propagates))
+    return phys, decide(dataclasses.replace(inputs, paired=gap or (), step_propagates=propagates))
 
-    overflow, underflow = overflow_horizons(grad, simulator.dtype)
+
+def _with_shadowing(d, sp, physics, phys, verdict, recommendations, notes):
+    """The shadowing derivative where it applies, headed into the advice:
+    ``(shadowing, note, recommendations)``."""
+    shadow, note = None, None
+    if d.shadowing is None:
+        return shadow, note, recommendations
+    applies, note = shadowing_applies(verdict, phys, d.loss.long_time_average, physics.is_state)
+    if applies:
+        d.report("shadowing", 5, STEPS + 1)
+        simulator = d.simulator
+        shadow, note = run_shadowing(
+            d.shadowing, simulator, simulator.prepare(sp.y_ref), d.args, d.loss, d.wrt, physics.lam1
+        )
+        if shadow is not None and note is None:
+            recommendations = [shadowing_recommendation(shadow), *recommendations]
+    if note:
+        notes.append(note)
+    return shadow, note, recommendations
+
+
+def _advice_and_words(d, sp, physics, chosen, grad, evidence, tested, notes, phys, decision, horizons, name):
+    """The advice (general, each confirmed cause's, the shadowing derivative's first where
+    it applies) and the explanation in words: ``(recommendations, shadowing, its note,
+    explanation)``."""
+    dtype, (overflow, underflow) = d.simulator.dtype, horizons
     recommendations = _recommendations(
         tested,
         evidence,
@@ -139,54 +152,54 @@ def diagnosis_result(d, sp, physics, chosen, grad, evidence, tested, notes: list
         verdict=decision.verdict,
         lam1_phys=physics.lam1,
         grad=grad,
-        dtype=simulator.dtype,
+        dtype=dtype,
         overflow=overflow,
         underflow=underflow,
-        is_state=is_state,
+        is_state=physics.is_state,
     )
-    shadow, shadow_note = None, None
-    if d.shadowing is not None:
-        applies, shadow_note = shadowing_applies(decision.verdict, phys, d.loss.long_time_average, is_state)
-        if applies:
-            d.report("shadowing", 5, STEPS + 1)
-            shadow, shadow_note = run_shadowing(
-                d.shadowing, simulator, simulator.prepare(sp.y_ref), d.args, d.loss, d.wrt, physics.lam1
-            )
-            if shadow is not None and shadow_note is None:
-                recommendations = [shadowing_recommendation(shadow), *recommendations]
-        if shadow_note:
-            notes.append(shadow_note)
-    diag_name = name or "user simulator"
+    shadow, shadow_note, recommendations = _with_shadowing(
+        d, sp, physics, phys, decision.verdict, recommendations, notes
+    )
     explanation = explain(
-        name=diag_name,
+        name=name,
         decision=decision,
         physics=phys,
-        lam_phys=lam_phys,
+        lam_phys=physics.lam_phys,
         lam_num=sp.lam_num,
         grad=grad,
-        expected=expected,
-        ablations=ablations,
+        expected=chosen.expected[0],
+        ablations=tuple(ab for _, (ab, _) in tested),
         overflow=overflow,
-        dtype=simulator.dtype,
+        dtype=dtype,
     )
     if shadow is not None and shadow_note is None:
         explanation += " The usable derivative: " + shadowing_words(shadow) + "."
+    return recommendations, shadow, shadow_note, explanation
+
+
+def _status(ablations, lam_phys, sp, grad) -> str:
+    """``"partial"`` when an ablation failed, the spectra did not converge or the gradient
+    was measured only in part."""
     failed = any(ab.status == "failed" for ab in ablations)
-    status = (
-        "partial" if failed or lam_phys.status != "ok" or not sp.ref_run.converged or grad.status == "partial" else "ok"
+    partial = failed or lam_phys.status != "ok" or not sp.ref_run.converged or grad.status == "partial"
+    return "partial" if partial else "ok"
+
+
+def diagnosis_result(d, sp, physics, chosen, grad, evidence, tested, notes: list, *, name) -> Diagnosis:
+    """The verdict on the measurements, its advice and words, as a :class:`Diagnosis`."""
+    dtype, lam_phys = d.simulator.dtype, physics.lam_phys
+    gap = _paired_gap(grad, chosen.along, d.source, physics.is_state)
+    ablations = tuple(ab for _, (ab, _) in tested)
+    notes.extend(f"ablation {ab.name} could not run: {ab.error}" for ab in ablations if ab.status == "failed")
+    phys, decision = _decide(sp, physics, chosen, grad, ablations, gap, dtype)
+    overflow, underflow = overflow_horizons(grad, dtype)
+    diag_name = name or "user simulator"
+    recommendations, shadow, shadow_note, explanation = _advice_and_words(
+        d, sp, physics, chosen, grad, evidence, tested, notes, phys, decision, (overflow, underflow), diag_name
     )
-    cfg = _config(
-        grad,
-        simulator,
-        sp.ref_run,
-        lam_phys,
-        d.lyap,
-        d.causes,
-        members=source.count,
-        seed=d.seed,
-        transient=d.transient,
-        extra={"member_source": source.describe(), "expected_basis": chosen.expected_basis, **(d.config or {})},
-    )
+    expected, e_lo, e_hi = chosen.expected
+    status = _status(ablations, lam_phys, sp, grad)
+    cfg = _config(d, sp, lam_phys, grad, chosen)
     d.report("done", STEPS, STEPS)
     return Diagnosis(
         name=diag_name,
@@ -211,7 +224,7 @@ def diagnosis_result(d, sp, physics, chosen, grad, evidence, tested, notes: list
         overflow_horizon=overflow,
         underflow_horizon=underflow,
         truncation_horizon=LOG2 / physics.lam1 if phys == "chaotic" else None,
-        dtype=simulator.dtype,
+        dtype=dtype,
         literature=d.literature,
         config=cfg,
         step_derivatives=sp.step_derivatives,
@@ -219,7 +232,7 @@ def diagnosis_result(d, sp, physics, chosen, grad, evidence, tested, notes: list
         status=status,
         shadowing=shadow,
         shadowing_note=shadow_note,
-        member_source=source.describe(),
+        member_source=d.source.describe(),
         expected_basis=chosen.expected_basis,
         paired_gap=gap[:3] if gap else None,
     )

@@ -3,19 +3,21 @@
 A suspected cause builds its ablation (the user's set-up with one thing changed), whose
 gradient is measured on the same members and horizons and compared with the user's
 (``_diagnosis.compare``); a cause that no growth-rate ablation can show confirms itself by its own
-comparison (rule 8, ``chaosgrad.NonSmooth``). An ablation that cannot run is reported,
-never raised.
+comparison (rule 8, ``chaosgrad.NonSmooth``). What ``ablate`` returns is read in one place
+(:func:`ablated_setup`). An ablation that cannot run is reported, never raised.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
 import numpy as np
 
-from chaosgrad._diagnosis.causes import CauseEvidence
+from chaosgrad._diagnosis.causes import AblatedSetup, CauseEvidence
 from chaosgrad._diagnosis.compare import compare
 from chaosgrad._diagnosis.types import Ablation, GradientGrowthResult
+from chaosgrad._errors import bad_argument
 from chaosgrad._gradients.growth import precompile_growth
 from chaosgrad._simulators.base import check_simulator
 
@@ -23,6 +25,28 @@ from chaosgrad._simulators.base import check_simulator
 def ablation_name(cause) -> str:
     """The optional ``ablation_name`` (class attribute or field), else the cause's name."""
     return getattr(cause, "ablation_name", None) or cause.name
+
+
+def ablated_setup(cause, built) -> AblatedSetup:
+    """What ``cause.ablate`` returned, as an :class:`~chaosgrad.AblatedSetup` (cause rule 3):
+    the typed value itself, or a tuple ``(simulator, args, change)`` or ``(simulator, args,
+    change, options)``. Anything else raises, naming the cause and the fix (the ablation is
+    then reported as failed)."""
+    if isinstance(built, (tuple, list)) and len(built) in (3, 4):  # an AblatedSetup is a tuple of 4
+        setup = AblatedSetup(*built)
+        if isinstance(setup.options, Mapping):
+            return setup
+        problem = f"options of type {type(setup.options).__name__}, not a dict"
+    else:
+        problem = f"a {type(built).__name__}" + (
+            f" of {len(built)} elements" if isinstance(built, (tuple, list)) else ""
+        )
+    raise bad_argument(
+        "causes",
+        f"{type(cause).__name__}.ablate (cause {cause.name!r}) returned {problem}",
+        "return chaosgrad.AblatedSetup(simulator, args, change), with options={...} for the measurement's keywords, "
+        "or a tuple (simulator, args, change) or (simulator, args, change, options)",
+    )
 
 
 def anticipate_ablations(causes, simulator, args, y0s, ablated_inputs) -> list:
@@ -53,10 +77,8 @@ def try_cause(cause, evidence: CauseEvidence, y0s, measure) -> tuple[Ablation, G
     if suspected is None:
         return None
     try:
-        built = cause.ablate(evidence)
-        sim, args, change = built[:3]
-        options = built[3] if len(built) > 3 else {}
-        after = measure(check_simulator(sim), args, y0s, **options)
+        setup = ablated_setup(cause, cause.ablate(evidence))
+        after = measure(check_simulator(setup.simulator), setup.args, y0s, **setup.options)
     except Exception as exc:  # an ablation that cannot run is reported, not raised
         return Ablation(
             name=name,
@@ -78,7 +100,7 @@ def try_cause(cause, evidence: CauseEvidence, y0s, measure) -> tuple[Ablation, G
     return Ablation(
         name=name,
         cause=cause.name,
-        change=change,
+        change=setup.change,
         suspected=suspected,
         rate_before=grad.rate,
         rate_after=after.rate,
