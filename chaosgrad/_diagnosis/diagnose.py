@@ -25,7 +25,7 @@ from collections.abc import Sequence
 
 from chaosgrad._diagnosis.causes import DEFAULT_CAUSES, AbstractCause, CauseEvidence
 from chaosgrad._diagnosis.expectation import choose_members, physical_expectation
-from chaosgrad._diagnosis.inputs import check_diagnosis
+from chaosgrad._diagnosis.inputs import DiagnosisInputs, check_diagnosis
 from chaosgrad._diagnosis.overlap import DiagnosisOverlap
 from chaosgrad._diagnosis.result import STEPS, diagnosis_result
 from chaosgrad._diagnosis.spectra import measure_spectra
@@ -107,26 +107,12 @@ def diagnose(
         A :class:`Diagnosis`. Parts that could not be measured are reported in
         ``notes`` and ``status == "partial"``, never raised.
     """
-    d = check_diagnosis(
-        simulator,
-        y0,
-        args,
-        loss=loss,
-        horizons=horizons,
-        wrt=wrt,
-        reference=reference,
-        members=members,
-        transient=transient,
-        lyapunov_time=lyapunov_time,
-        k=k,
-        causes=causes,
-        seed=seed,
-        literature=literature,
-        config=config,
-        shadowing=shadowing,
-        progress=progress,
-        name=name,
-    )
+    # Every argument by name: all of them are checked before anything runs.
+    return run_diagnosis(check_diagnosis(**locals()), name=name)
+
+
+def run_diagnosis(d: DiagnosisInputs, *, name: str | None) -> Diagnosis:
+    """The diagnosis of the checked inputs ``d`` (:func:`diagnose`'s steps)."""
     simulator, y0, args, sel, loss, source = d.simulator, d.y0, d.args, d.sel, d.loss, d.source
     with Schedule() as schedule:
         overlap = DiagnosisOverlap(schedule, d)
@@ -159,23 +145,7 @@ def diagnose(
 
         # ---- causes: each suspect one ablated on the same members and horizons
         d.report("ablations", 4, STEPS)
-        evidence = CauseEvidence(
-            simulator=simulator,
-            args=args,
-            reference=sp.ref_run.simulator,
-            reference_differs=d.reference is not None or refinable(simulator),
-            lambda_physical=physics.lam_phys,
-            lambda_numerical=sp.lam_num,
-            gradient=grad,
-            expected_physical=chosen.expected[0],
-            expected_numerical=physics.expected_numerical,
-            t_max=physics.t_max,
-            wrt_state=physics.is_state,
-            y_start=simulator.prepare(sp.y_ref),
-            lyapunov_options=d.lyap.replace(time=physics.lam_phys.time).kwargs(),
-            y0=y0,
-            search_seconds=sp.budget.cause_seconds,
-        )
+        evidence = cause_evidence(d, sp, physics, chosen, grad)
 
         def measure(sim, a, starts, loss_scaling=None):
             return measure_growth(
@@ -188,3 +158,25 @@ def diagnose(
 
         tested = [(c, r) for c in d.causes if (r := try_cause(c, evidence, chosen.y0s, measure)) is not None]
         return diagnosis_result(d, sp, physics, chosen, grad, evidence, tested, notes, name=name)
+
+
+def cause_evidence(d: DiagnosisInputs, sp, physics, chosen, grad) -> CauseEvidence:
+    """What the causes may look at: the measurements made before any ablation."""
+    simulator = d.simulator
+    return CauseEvidence(
+        simulator=simulator,
+        args=d.args,
+        reference=sp.ref_run.simulator,
+        reference_differs=d.reference is not None or refinable(simulator),
+        lambda_physical=physics.lam_phys,
+        lambda_numerical=sp.lam_num,
+        gradient=grad,
+        expected_physical=chosen.expected[0],
+        expected_numerical=physics.expected_numerical,
+        t_max=physics.t_max,
+        wrt_state=physics.is_state,
+        y_start=simulator.prepare(sp.y_ref),
+        lyapunov_options=d.lyap.replace(time=physics.lam_phys.time).kwargs(),
+        y0=d.y0,
+        search_seconds=sp.budget.cause_seconds,
+    )

@@ -216,21 +216,7 @@ def reference_spectrum(
         current().announce(MEASURING_TIME, time=time)
 
     if reference is not None or not refinable(simulator):
-        ref = reference if reference is not None else default_reference(simulator)
-        if fixed and (time := _same_time([(ref, options)])) is not None:
-            notify(time)
-        res = lyapunov_spectrum(ref, y0, args, **options.replace(time=budget.first_run(options.time)).kwargs())
-        if not fixed:
-            notify(res.time)
-        limit = float64_limit(ref)
-        note = (
-            "reference supplied by the caller"
-            if reference is not None
-            else "the same step in float64"
-            if limit is None
-            else f"the same step, not in float64: {limit}"
-        )
-        return ReferenceRun(ref, res, res.status == "ok", note)
+        return _as_given(simulator, reference, y0, args, options, budget, notify)
     first = start if start is not None else default_reference(simulator)
     ahead = None
     if fixed:
@@ -260,25 +246,60 @@ def reference_spectrum(
             moved = abs(float(res.exponents[0]) - float(previous.exponents[0]))
             assert full is not None  # the first run (j = 0) set it
             if _confirms(res, previous, full[1]):
-                if j > 0 and res.stop_reason == "time budget":  # a shorter check: keep the longer run it confirms
-                    note = (
-                        f"{_name(full[0])} in float64, converged at dt = {full[0].dt:g} (halving the step, measured "
-                        f"over {res.time:g} of {full[1].time:g} time units within the halvings' wall-clock budget, "
-                        f"moved the leading exponents by less than their uncertainty)"
-                    )
-                    return ReferenceRun(full[0], full[1], True, note, moved)
-                note = f"{_name(ref)} in float64, converged at dt = {ref.dt:g} (halving the step moved the leading exponents by less than their uncertainty)"
-                return ReferenceRun(ref, res, True, note, moved)
+                return _converged(ref, res, full, moved)
         previous = res
         if j == 0 or res.stop_reason != "time budget":  # the first run sets the time; a check may stop short
             full = ref, res
-    assert full is not None  # the first run (j = 0) never breaks the loop, and returns or sets it
+    assert full is not None and previous is not None  # the first run (j = 0) never breaks the loop
+    return _not_converged(full, previous, deadline, moved)
+
+
+def _as_given(simulator, reference, y0, args, options: SpectraSettings, budget: SpectraBudget, notify) -> ReferenceRun:
+    """The caller's reference, or the same step in float64 for a simulator without a step
+    to halve, measured as it is (its run until converged gets the first run's share)."""
+    ref = reference if reference is not None else default_reference(simulator)
+    fixed = not isinstance(options.time, UntilConverged)
+    if fixed and (time := _same_time([(ref, options)])) is not None:
+        notify(time)
+    res = lyapunov_spectrum(ref, y0, args, **options.replace(time=budget.first_run(options.time)).kwargs())
+    if not fixed:
+        notify(res.time)
+    limit = float64_limit(ref)
+    note = (
+        "reference supplied by the caller"
+        if reference is not None
+        else "the same step in float64"
+        if limit is None
+        else f"the same step, not in float64: {limit}"
+    )
+    return ReferenceRun(ref, res, res.status == "ok", note)
+
+
+def _converged(ref, res: LyapunovResult, full, moved: float) -> ReferenceRun:
+    """The reference at ``ref`` confirmed by the halving ``res``; a check the budget
+    stopped short confirms the longer run ``full`` it halves, which is returned."""
+    if res.stop_reason == "time budget":
+        note = (
+            f"{_name(full[0])} in float64, converged at dt = {full[0].dt:g} (halving the step, measured "
+            f"over {res.time:g} of {full[1].time:g} time units within the halvings' wall-clock budget, "
+            f"moved the leading exponents by less than their uncertainty)"
+        )
+        return ReferenceRun(full[0], full[1], True, note, moved)
+    note = (
+        f"{_name(ref)} in float64, converged at dt = {ref.dt:g} (halving the step moved the leading exponents "
+        "by less than their uncertainty)"
+    )
+    return ReferenceRun(ref, res, True, note, moved)
+
+
+def _not_converged(full, last: LyapunovResult, deadline: float | None, moved: float) -> ReferenceRun:
+    """The longest run ``full`` when no halving confirmed it; ``last``: the last run."""
     ref, res = full
     spent = " (the halvings' wall-clock budget ran out)" if deadline is not None and monotonic() >= deadline else ""
-    if previous is not None and previous is not res and previous.stop_reason == "time budget":
+    if last is not res and last.stop_reason == "time budget":
         spent += (
-            f"; the last check measured {previous.time:g} time units, lambda_1 {float(previous.exponents[0]):+.3g} "
-            f"+- {float(previous.uncertainty[0]):.2g}, too short to confirm it"
+            f"; the last check measured {last.time:g} time units, lambda_1 {float(last.exponents[0]):+.3g} "
+            f"+- {float(last.uncertainty[0]):.2g}, too short to confirm it"
         )
     note = (
         f"{_name(ref)} in float64 did not converge down to dt = {ref.dt:g}{spent}; lambda_physical is the last estimate"
