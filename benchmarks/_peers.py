@@ -329,6 +329,7 @@ def machine_info() -> dict:
         "diffrax / equinox": f"{_version('diffrax')} / {_version('equinox')}",
         "chaosgrad commit": commit,
         "XLA_FLAGS": os.environ.get("XLA_FLAGS", "(unset)"),
+        "CHAOSGRAD_COMPILATION_CACHE": os.environ.get("CHAOSGRAD_COMPILATION_CACHE", "(unset: the default folder)"),
     }
 
 

@@ -41,7 +41,12 @@ import sys
 import time
 from dataclasses import dataclass
 
-import jax
+# A first call compiles, as the peers' do: chaosgrad's persistent compilation cache (which
+# the peers do not have) would load a program an earlier run compiled. Set it to a folder
+# to measure a call that loads from it instead.
+os.environ.setdefault("CHAOSGRAD_COMPILATION_CACHE", "off")
+
+import jax  # noqa: E402
 
 jax.config.update("jax_enable_x64", True)
 
