@@ -27,8 +27,9 @@ from chaosgrad._diagnosis.causes import DEFAULT_CAUSES, AbstractCause, CauseEvid
 from chaosgrad._diagnosis.expectation import choose_members, physical_expectation
 from chaosgrad._diagnosis.inputs import DiagnosisInputs, check_diagnosis
 from chaosgrad._diagnosis.overlap import DiagnosisOverlap
-from chaosgrad._diagnosis.result import STEPS, diagnosis_result
+from chaosgrad._diagnosis.result import diagnosis_result
 from chaosgrad._diagnosis.spectra import measure_spectra
+from chaosgrad._diagnosis.stages import stage
 from chaosgrad._diagnosis.testing import try_cause
 from chaosgrad._diagnosis.types import Diagnosis
 from chaosgrad._gradients.growth import measure_growth
@@ -127,7 +128,6 @@ def run_diagnosis(d: DiagnosisInputs, *, name: str | None) -> Diagnosis:
             lyap=d.lyap,
             transient=d.transient,
             report=d.report,
-            steps=STEPS,
             members=overlap.early_members,
         )
         notes = list(sp.notes)
@@ -135,7 +135,7 @@ def run_diagnosis(d: DiagnosisInputs, *, name: str | None) -> Diagnosis:
 
         # ---- members: the user's own start (and the physics along it, over the user's
         # horizons), or states on the attractor compared with the asymptotic spectrum
-        d.report("gradient growth", 3, STEPS)
+        stage(d.report, "gradient growth")
         chosen = choose_members(sp, d, physics, notes)
         overlap.ablations_ahead(d.causes, chosen.y0s, chosen.ablated_inputs)
         grad = measure_growth(
@@ -144,7 +144,7 @@ def run_diagnosis(d: DiagnosisInputs, *, name: str | None) -> Diagnosis:
         notes += list(grad.notes)
 
         # ---- causes: each suspect one ablated on the same members and horizons
-        d.report("ablations", 4, STEPS)
+        stage(d.report, "ablations")
         evidence = cause_evidence(d, sp, physics, chosen, grad)
 
         def measure(sim, a, starts, loss_scaling=None):

@@ -19,12 +19,12 @@ import numpy as np
 from chaosgrad._diagnosis.advice import explain, overflow_horizons, recommend
 from chaosgrad._diagnosis.evidence import verdict_inputs
 from chaosgrad._diagnosis.shadowing import run_shadowing, shadowing_applies, shadowing_recommendation, shadowing_words
+from chaosgrad._diagnosis.stages import STEPS
 from chaosgrad._diagnosis.types import Diagnosis, Recommendation
 from chaosgrad._diagnosis.verdict import decide, physics_class
 from chaosgrad._spectra.finite_time import paired_gap
 
 LOG2 = math.log(2.0)
-STEPS = 5  # the progress steps: transient, lambda_physical, lambda_numerical, gradient growth, ablations
 
 
 def _versions() -> dict:
@@ -127,7 +127,7 @@ def _with_shadowing(d, sp, physics, phys, verdict, recommendations, notes):
         return shadow, note, recommendations
     applies, note = shadowing_applies(verdict, phys, d.loss.long_time_average, physics.is_state)
     if applies:
-        d.report("shadowing", 5, STEPS + 1)
+        d.report("shadowing", STEPS, STEPS + 1)
         simulator = d.simulator
         shadow, note = run_shadowing(
             d.shadowing, simulator, simulator.prepare(sp.y_ref), d.args, d.loss, d.wrt, physics.lam1

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+from chaosgrad._diagnosis.stages import stage
 from chaosgrad._gradients.members import make_members
 from chaosgrad._runtime.schedule import MEMBERS, REFERENCE_SPECTRUM, TRANSIENT_DONE, USER_SPECTRUM, Schedule, current
 from chaosgrad._simulators.probe import probe_step
@@ -85,7 +86,6 @@ def measure_spectra(
     lyap: SpectraSettings,
     transient: float,
     report,
-    steps: int,
     members: MemberPlan | None = None,
 ) -> Spectra:
     """The probe, the transient with the reference dynamics, and both spectra within one
@@ -99,7 +99,7 @@ def measure_spectra(
     notes += probe_notes
 
     # The transient with the reference dynamics (the user's step may be what is unstable).
-    report("transient", 0, steps)
+    stage(report, "transient")
     schedule.program(REFERENCE_SPECTRUM)
     ref_start, y_ref, problem = run_transient(simulator, reference, y0, args, transient, options=lyap)
     reference_diverged = problem is not None
@@ -110,12 +110,12 @@ def measure_spectra(
     schedule.announce(TRANSIENT_DONE, ref_start=ref_start, y_ref=y_ref, diverged=reference_diverged, budget=budget)
 
     # The two spectra, the user's measured over the same time as the reference.
-    report("lambda_physical", 1, steps)
+    stage(report, "lambda_physical")
     ref_run = reference_spectrum(simulator, reference, y_ref, args, options=lyap, start=ref_start, budget=budget)
     lam_phys = ref_run.result
     notes.append(f"reference dynamics: {ref_run.note}")
     notes.append(f"measuring time of the reference spectrum: {lam_phys.convergence}")
-    report("lambda_numerical", 2, steps)
+    stage(report, "lambda_numerical")
     lam_num = schedule.take(
         (USER_SPECTRUM_RUN, lam_phys.time),
         user_spectrum,
