@@ -203,6 +203,9 @@ def test_the_spectra_budget_rules_set_their_deadlines_from_its_start():
     assert first.rtol == 0.01 and 0 < first.max_seconds <= FIRST_SHARE * 40.0
     beside = b.beside(250.0)  # rule 3: a fixed time stopped at the budget's end
     assert isinstance(beside, Within) and beside.time == 250.0 and beside.deadline == b.until
+    late = SpectraBudget(seconds=40.0, started=time.monotonic() - 35.0).beside(250.0)
+    # Started 5 s before the budget's end: it still gets the halvings' share from now.
+    assert late.deadline >= time.monotonic() + (1 - FIRST_SHARE) * 40.0 - 1.0
 
 
 def test_a_first_run_past_its_share_confirms_nothing():

@@ -8,8 +8,10 @@ time. Its rules:
    so it bounds the measuring, not the compilation and the transient before it (whose
    cost does not depend on it).
 2. The reference's first run until converged stops by ``FIRST_SHARE`` of it.
-3. The reference's step halvings and the user's spectrum over the reference's time,
-   which run beside each other, stop by the whole budget.
+3. The reference's step halvings stop by the whole budget. The user's spectrum over the
+   reference's time, which runs beside them, stops by the whole budget or after the
+   halvings' share from its own start, whichever is later: however late its program is
+   ready, it measures for as long as the halvings may.
 4. A cause's own spectra (the discretisation's search for the largest faithful step)
    get ``CAUSE_SHARE`` of it more, counted from when they start.
 5. A run the budget stops keeps the time it measured, with that time's error bar
@@ -17,8 +19,9 @@ time. Its rules:
 6. A fixed measuring time, or ``UntilConverged(max_seconds=None)``, has no budget: every
    run measures its full time, as the caller chose.
 
-So the spectra end within about ``(1 + CAUSE_SHARE) * max_seconds``, plus up to one
-check (about a second, ``_spectra.chunks.PACE``) per run past its deadline.
+So the spectra end within about ``(1 + CAUSE_SHARE) * max_seconds``, plus any wait for
+the user's spectrum's program and up to one check (about a second,
+``_spectra.chunks.PACE``) per run past its deadline.
 """
 
 from __future__ import annotations
@@ -76,6 +79,8 @@ class SpectraBudget:
         return dataclasses.replace(time, max_seconds=max(1e-3, round(left, 1)))
 
     def beside(self, time):
-        """A fixed ``time`` for a run beside the halvings (rule 3): stopped at the budget's
-        end, when there is one."""
-        return time if self.until is None else Within(float(time), self.until)
+        """A fixed ``time`` for the user's spectrum beside the halvings, starting now (rule
+        3): stopped at the budget's end or after the halvings' share, whichever is later."""
+        if self.seconds is None or self.until is None:
+            return time
+        return Within(float(time), max(self.until, monotonic() + (1.0 - FIRST_SHARE) * self.seconds))
