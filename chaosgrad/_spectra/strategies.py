@@ -43,9 +43,9 @@ class UntilConverged:
             on a 2-core machine, so it only stops a run that would otherwise go on for
             many minutes with no answer (a 1,024-dimensional vorticity field ran over ten).
             A run stopped by it depends on the machine's speed; ``stop_reason`` says so.
-            For the reference spectrum of ``diagnose`` it covers the step halvings that
-            check the reference's convergence too (``chaosgrad._spectra.reference``): the first
-            run gets half of it.
+            In ``diagnose`` it is one budget for all the spectra (``chaosgrad._spectra.budget``):
+            the reference's first run gets half of it, its step halvings and the user's
+            spectrum the rest, the step search a quarter more; ``diagnose``'s default is 30 s.
         min_intervals: the first length checked (20 batches of 20 intervals).
     """
 
