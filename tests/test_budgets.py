@@ -252,3 +252,42 @@ def test_a_diagnosis_s_spectra_end_within_its_budget_and_say_so():
     assert any("wall-clock budget" in n for n in d.notes)
     # The interval reached is reported, never a converged claim.
     assert 0 < float(d.lambda_physical.uncertainty[0]) < 1
+
+
+def _estimate(lam, h, stop, time_=100.0):
+    """A real one-exponent spectrum's result with its numbers replaced (what the
+    reference's convergence check reads)."""
+    import dataclasses
+
+    import numpy as np
+
+    res = cg.lyapunov_spectrum(SCALE, jnp.ones(1), 2.0, time=10)
+    return dataclasses.replace(res, exponents=np.array([lam]), uncertainty=np.array([h]), stop_reason=stop, time=time_)
+
+
+def test_a_short_check_that_confirms_puts_its_move_into_the_interval():
+    from chaosgrad._spectra.reference import _converged, why_not_confirmed
+
+    full = _estimate(1.0, 0.01, "converged", 400.0)
+    check = _estimate(1.029, 0.029, "time budget", 50.0)
+    # Within the combined intervals (0.029 < hypot(0.01, 0.029)) and under three times as
+    # wide: a confirmation, but by a check whose move is three of the kept run's widths.
+    assert why_not_confirmed(check, full, full) == ""
+    sim = cg.MapSimulator(lambda y, a: a * y)
+    run = _converged(sim, check, (sim, full), abs(1.029 - 1.0))
+    assert run.converged and run.short_check and run.result is full
+    assert run.step_error == pytest.approx(0.029) and "interval includes that move" in run.note
+
+
+def test_a_check_that_disagrees_says_so_rather_than_too_short():
+    from chaosgrad._spectra.reference import _not_converged, why_not_confirmed
+
+    full = _estimate(1.0, 0.01, "converged", 400.0)
+    far = _estimate(1.5, 0.02, "time budget", 200.0)
+    why = why_not_confirmed(far, full, full)
+    assert "moved lambda_1 by +0.5" in why and "too short" not in why
+    sim = cg.MapSimulator(lambda y, a: a * y)
+    note = _not_converged((sim, full), far, None, 0.5, why).note
+    assert "moved lambda_1 by +0.5" in note and "did not converge" in note
+    wide = _estimate(1.0, 0.05, "time budget", 20.0)  # agrees, but five times as wide
+    assert "too short to confirm it" in why_not_confirmed(wide, full, full)

@@ -91,10 +91,11 @@ def diagnose(
         lyapunov_time, k: measured time and number of exponents of the spectra. The
             default time is :class:`UntilConverged`: until lambda_1's 95% half-width is
             2% of its size (or a tenth of ln 2 over the longest horizon), within 500,000
-            steps and 30 s of wall clock for all the spectra together (``max_seconds``,
-            counted from the end of the transient; ``_spectra.budget``): a spectrum the
-            budget stops keeps the interval of the time it measured, and the notes say
-            so. Default ``k``: up to 8 exponents.
+            steps and 30 s of wall clock (``max_seconds``, counted from the end of the
+            transient) shared by the reference, its step halvings and the user's spectrum,
+            and a quarter more for the search for a faithful step (``_spectra.budget``,
+            with its exact bound): a spectrum the budget stops keeps the interval of the
+            time it measured, and the notes say so. Default ``k``: up to 8 exponents.
         literature: ``{"exponents": [...], "source": "..."}`` shown beside the results.
         causes: the causes to test (default ``DEFAULT_CAUSES``: discretisation, adjoint,
             precision); add your own :class:`AbstractCause` subclasses.

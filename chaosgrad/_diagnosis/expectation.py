@@ -53,11 +53,13 @@ def physical_expectation(sp: Spectra, d: DiagnosisInputs, notes: list) -> Physic
     lam_phys, lam_num = sp.ref_run.result, sp.lam_num
     lam1_p = float(lam_phys.exponents[0])
     h_p = float(lam_phys.uncertainty[0])
-    if not sp.ref_run.converged and lam_phys.status == "ok":
-        # The reference's own discretisation error: the last halving's change.
+    if (not sp.ref_run.converged or sp.ref_run.short_check) and lam_phys.status == "ok":
+        # The reference's own discretisation error: the last halving's change (also when a
+        # check the budget stopped short confirmed the coarser run, which is the one kept).
         h_p = math.hypot(h_p, sp.ref_run.step_error)
+        why = "did not converge" if not sp.ref_run.converged else "was confirmed by a shorter check"
         notes.append(
-            f"the reference did not converge; lambda_physical's interval includes the last halving's change "
+            f"the reference {why}; lambda_physical's interval includes the last halving's change "
             f"({sp.ref_run.step_error:.2g})"
         )
     is_state = d.sel.kind == "y0"

@@ -19,9 +19,11 @@ time. Its rules:
 6. A fixed measuring time, or ``UntilConverged(max_seconds=None)``, has no budget: every
    run measures its full time, as the caller chose.
 
-So the spectra end within about ``(1 + CAUSE_SHARE) * max_seconds``, plus any wait for
-the user's spectrum's program and up to one check (about a second,
-``_spectra.chunks.PACE``) per run past its deadline.
+So with ``S = max_seconds``, the reference and the user's spectrum end by
+``max(S, t_ready + (1 - FIRST_SHARE) S)`` after the budget's start (``t_ready``: when the
+user's spectrum's program is ready, normally well before ``FIRST_SHARE S``), and the step
+search within ``CAUSE_SHARE S`` more; each run may pass its deadline by one check (about a
+second, ``_spectra.chunks.PACE``) and by a compilation, which cannot be interrupted.
 """
 
 from __future__ import annotations

@@ -56,13 +56,16 @@ def agree(a: float, ha: float, b: float, hb: float) -> bool:
 @dataclass(frozen=True)
 class ReferenceRun:
     """``step_error``: how far the leading exponent moved at the last step halving (an
-    estimate of the reference's own discretisation error; 0 when not halved)."""
+    estimate of the reference's own discretisation error; 0 when not halved).
+    ``short_check``: convergence was confirmed by a halving the budget stopped short, so
+    the returned run is the coarser one and ``step_error`` belongs in its interval."""
 
     simulator: AbstractSimulator
     result: LyapunovResult
     converged: bool
     note: str
     step_error: float = 0.0
+    short_check: bool = False
 
 
 def default_reference(simulator: AbstractSimulator) -> AbstractSimulator:
@@ -164,23 +167,28 @@ def _same_time(runs) -> float | None:
 SHORT_CHECK_WIDTH = 3.0
 
 
-def _confirms(check: LyapunovResult, previous: LyapunovResult, longest: LyapunovResult) -> bool:
-    """Whether ``check`` (at half the step of ``previous``) confirms the reference has
-    converged: the two leading exponents agree within their combined intervals, every
-    interval is finite (an estimate with no error bar, one interval as a run stopped by
-    its budget at once may be, confirms nothing), and a check the budget stopped short is
-    at most ``SHORT_CHECK_WIDTH`` times as wide as the longest run, ``longest``."""
+def why_not_confirmed(check: LyapunovResult, previous: LyapunovResult, longest: LyapunovResult) -> str:
+    """Why ``check`` (at half the step of ``previous``) does not confirm the reference has
+    converged, in words; ``""`` when it does: the leading exponents (up to two) agree
+    within their combined intervals, every interval is finite (an estimate with no error
+    bar, one interval as a run stopped by its budget at once may be, confirms nothing),
+    and a check the budget stopped short is at most ``SHORT_CHECK_WIDTH`` times as wide
+    as the longest run, ``longest``, exponent by exponent."""
     k = min(2, check.k)
     if not all(math.isfinite(float(r.uncertainty[i])) for r in (check, previous) for i in range(k)):
-        return False
-    if not all(
-        agree(check.exponents[i], check.uncertainty[i], previous.exponents[i], previous.uncertainty[i])
-        for i in range(k)
-    ):
-        return False
-    if check.stop_reason != "time budget":
-        return True
-    return float(check.uncertainty[0]) <= SHORT_CHECK_WIDTH * float(longest.uncertainty[0])
+        return "it has no finite interval"
+    for i in range(k):
+        if not agree(check.exponents[i], check.uncertainty[i], previous.exponents[i], previous.uncertainty[i]):
+            moved = float(check.exponents[i]) - float(previous.exponents[i])
+            return f"it moved lambda_{i + 1} by {moved:+.2g}, beyond the two runs' combined intervals"
+    if check.stop_reason == "time budget":
+        for i in range(k):
+            if float(check.uncertainty[i]) > SHORT_CHECK_WIDTH * float(longest.uncertainty[i]):
+                return (
+                    f"its interval of lambda_{i + 1} (+- {float(check.uncertainty[i]):.2g}) is over "
+                    f"{SHORT_CHECK_WIDTH:g} times the longest run's, too short to confirm it"
+                )
+    return ""
 
 
 def reference_spectrum(
@@ -226,6 +234,7 @@ def reference_spectrum(
         ahead = halved, alongside(lyapunov_spectrum, halved, y0, args, **halved_options.kwargs())
     run_options, deadline = options.replace(time=budget.first_run(options.time)), budget.until
     previous: LyapunovResult | None = None
+    why = ""  # why the last check did not confirm the run it halved
     full: tuple[AbstractSimulator, LyapunovResult] | None = None
     moved = math.inf
     for j in range(MAX_HALVINGS + 1):
@@ -245,13 +254,14 @@ def reference_spectrum(
         if res.status == "ok" and previous is not None and previous.status == "ok":
             moved = abs(float(res.exponents[0]) - float(previous.exponents[0]))
             assert full is not None  # the first run (j = 0) set it
-            if _confirms(res, previous, full[1]):
+            why = why_not_confirmed(res, previous, full[1])
+            if not why:
                 return _converged(ref, res, full, moved)
         previous = res
         if j == 0 or res.stop_reason != "time budget":  # the first run sets the time; a check may stop short
             full = ref, res
     assert full is not None and previous is not None  # the first run (j = 0) never breaks the loop
-    return _not_converged(full, previous, deadline, moved)
+    return _not_converged(full, previous, deadline, moved, why)
 
 
 def _as_given(simulator, reference, y0, args, options: SpectraSettings, budget: SpectraBudget, notify) -> ReferenceRun:
@@ -277,14 +287,16 @@ def _as_given(simulator, reference, y0, args, options: SpectraSettings, budget: 
 
 def _converged(ref, res: LyapunovResult, full, moved: float) -> ReferenceRun:
     """The reference at ``ref`` confirmed by the halving ``res``; a check the budget
-    stopped short confirms the longer run ``full`` it halves, which is returned."""
+    stopped short confirms the longer run ``full`` it halves, which is returned with the
+    check's move to be added to its interval (``short_check``)."""
     if res.stop_reason == "time budget":
         note = (
             f"{_name(full[0])} in float64, converged at dt = {full[0].dt:g} (halving the step, measured "
             f"over {res.time:g} of {full[1].time:g} time units within the halvings' wall-clock budget, "
-            f"moved the leading exponents by less than their uncertainty)"
+            f"moved lambda_1 by {moved:.2g}, within the two runs' combined intervals; lambda_physical's "
+            "interval includes that move)"
         )
-        return ReferenceRun(full[0], full[1], True, note, moved)
+        return ReferenceRun(full[0], full[1], True, note, moved, short_check=True)
     note = (
         f"{_name(ref)} in float64, converged at dt = {ref.dt:g} (halving the step moved the leading exponents "
         "by less than their uncertainty)"
@@ -292,14 +304,15 @@ def _converged(ref, res: LyapunovResult, full, moved: float) -> ReferenceRun:
     return ReferenceRun(ref, res, True, note, moved)
 
 
-def _not_converged(full, last: LyapunovResult, deadline: float | None, moved: float) -> ReferenceRun:
-    """The longest run ``full`` when no halving confirmed it; ``last``: the last run."""
+def _not_converged(full, last: LyapunovResult, deadline: float | None, moved: float, why: str) -> ReferenceRun:
+    """The longest run ``full`` when no halving confirmed it; ``last``: the last run,
+    ``why``: why it did not confirm the run it halved."""
     ref, res = full
     spent = " (the halvings' wall-clock budget ran out)" if deadline is not None and monotonic() >= deadline else ""
     if last is not res and last.stop_reason == "time budget":
         spent += (
             f"; the last check measured {last.time:g} time units, lambda_1 {float(last.exponents[0]):+.3g} "
-            f"+- {float(last.uncertainty[0]):.2g}, too short to confirm it"
+            f"+- {float(last.uncertainty[0]):.2g}: {why or 'it did not confirm it'}"
         )
     note = (
         f"{_name(ref)} in float64 did not converge down to dt = {ref.dt:g}{spent}; lambda_physical is the last estimate"
@@ -371,10 +384,12 @@ def largest_safe_step(
         if res.stop_reason == "time budget":
             if (abs(lam - lam1_phys) + h + h_phys) * t_max <= math.log(2.0):
                 return StepSearch(sim.dt)
+            decided = (abs(lam - lam1_phys) - h - h_phys) * t_max > math.log(2.0)
+            verdict = "which does not reproduce it" if decided else "not yet decided"
             return StepSearch(
                 None,
                 f"the search's wall-clock budget of {max_seconds:g} s ran out at dt = {sim.dt:.3g} "
-                f"(lambda_1 {lam:+.3g} +- {h:.2g} there, not yet decided)",
+                f"(lambda_1 {lam:+.3g} +- {h:.2g} there, {verdict}; no smaller step was tried)",
             )
         if agree(lam, h, lam1_phys, h_phys) or abs(lam - lam1_phys) * t_max <= math.log(2.0):
             return StepSearch(sim.dt)
