@@ -28,7 +28,7 @@ from chaosgrad._gradients.horizons import HorizonPlan
 from chaosgrad._gradients.laws import fit_growth_law
 from chaosgrad._gradients.options import HorizonOptions
 from chaosgrad._gradients.sketch import describe_sketch
-from chaosgrad._gradients.sweep import split_theta, sweep_horizons
+from chaosgrad._gradients.sweep import sweep_horizons, wrt_dimension
 from chaosgrad._gradients.sweep_adjoint import AdjointProgram, through_adjoint
 from chaosgrad._gradients.sweep_blocks import horizon_lanes
 from chaosgrad._gradients.wrt import Wrt
@@ -39,13 +39,6 @@ from chaosgrad._simulators.capabilities import adjoint_name, reverse_through_ste
 
 # A fit through fewer horizons than this (half the internal grid) is reported as partial.
 FEW_FIT_POINTS = FIT_POINTS // 2 + 1
-
-
-def _wrt_dimension(simulator, sel: Wrt, y_template, args) -> int:
-    if sel.kind == "y0":
-        return simulator.tangent_space(y_template)[0].dim
-    theta, _ = split_theta(sel, args)
-    return int(sum(np.size(x) for x in jax.tree_util.tree_leaves(theta)))
 
 
 def algebraic_rate(times) -> float:
@@ -251,7 +244,7 @@ def measure_growth(
     first_bad = np.where(is_finite.all(axis=1), -1, np.argmin(is_finite, axis=1))
     rep = plan.reported
     template = jax.tree_util.tree_map(lambda x: x[0], y0s)
-    dim = _wrt_dimension(simulator, sel, template, args)
+    dim = wrt_dimension(simulator, sel, template, args)
     return GradientGrowthResult(
         horizons=times,
         horizon_steps=(plan.blocks * plan.b).astype(np.int64),

@@ -68,6 +68,13 @@ def split_theta(sel: Wrt, args):
     return dyn, lambda theta: sel.set(args, eqx.combine(theta, static))
 
 
+def wrt_dimension(simulator, sel: Wrt, y_template, args) -> int:
+    """The size of the flattened ``wrt``: the state's tangent space, or the parameters'."""
+    if sel.kind == "y0":
+        return simulator.tangent_space(y_template)[0].dim
+    return int(sum(np.size(x) for x in jax.tree_util.tree_leaves(split_theta(sel, args)[0])))
+
+
 def _block_fn(simulator, loss, rebuild, b):
     """One block of ``b`` steps: ``(t, y, theta) -> (y_end, sum of loss dt)``.
 

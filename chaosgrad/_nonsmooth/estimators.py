@@ -62,7 +62,7 @@ from chaosgrad._errors import bad_argument
 from chaosgrad._gradients.horizons import check_horizons
 from chaosgrad._gradients.losses import as_loss, check_scalar_loss
 from chaosgrad._gradients.options import checked_inputs
-from chaosgrad._gradients.sweep import split_theta
+from chaosgrad._gradients.sweep import wrt_dimension
 from chaosgrad._gradients.unroll import flat_objective
 from chaosgrad._gradients.wrt import resolve_wrt
 from chaosgrad._nonsmooth.advice import alpha_advice, horizon_advice, smoothing_advice, variance_advice
@@ -113,13 +113,6 @@ def _check_smoothing(sigma, samples, confidence, tolerance) -> tuple[float, int,
     if isinstance(tolerance, bool) or not isinstance(tolerance, (int, float, np.floating)) or not 0 < tolerance < 1:
         raise bad_argument("tolerance", f"{tolerance!r} is not in (0, 1)", f"pass e.g. {DEFAULT_TOLERANCE}")
     return sigma, samples, confidence
-
-
-def _noise_dimension(simulator, sel, y0, args) -> int:
-    """The size ``P`` of the flattened ``wrt``: the state's tangent space, or the parameters'."""
-    if sel.kind == "y0":
-        return simulator.tangent_space(y0)[0].dim
-    return int(sum(np.size(v) for v in jax.tree_util.tree_leaves(split_theta(sel, args)[0])))
 
 
 def _rollouts(simulator, loss, sel, args, y0, steps, eps, sigma, tolerance):
@@ -188,7 +181,7 @@ def smoothed_gradients(
     check_step_shapes(simulator, y0, args)
     check_scalar_loss(loss, y0)
 
-    P = _noise_dimension(simulator, sel, y0, args)
+    P = wrt_dimension(simulator, sel, y0, args)
     eps = jax.random.normal(jax.random.PRNGKey(seed), (samples, P), jnp.float64)
     (lp, lm, gp, gm, l0), (flags, worst_r, loss_flags) = _rollouts(
         simulator, loss, sel, args, y0, steps, eps, sigma, tolerance
