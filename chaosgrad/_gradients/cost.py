@@ -18,6 +18,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from chaosgrad._checks import leading_size
+from chaosgrad._pytree import float_leaves
+
 logger = logging.getLogger("chaosgrad")
 
 
@@ -56,9 +59,6 @@ def sweep_cost(dimension: int, members: int, lanes: int, steps: int) -> SweepCos
 def members_sweep_cost(y0s, lanes: int, steps: int) -> SweepCost:
     """:func:`sweep_cost` of the members ``y0s`` (a pytree, members on axis 0 of every
     leaf; the dimension counts their floating numbers)."""
-    from chaosgrad._checks import leading_size
-    from chaosgrad._pytree import float_leaves
-
     members = leading_size(y0s, "y0s")
     dimension = sum(int(np.size(x)) for x in float_leaves(y0s)) // max(1, members)
     return sweep_cost(dimension, members, lanes, steps)

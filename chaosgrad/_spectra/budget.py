@@ -83,6 +83,7 @@ class SpectraBudget:
     def beside(self, time):
         """A fixed ``time`` for the user's spectrum beside the halvings, starting now (rule
         3): stopped at the budget's end or after the halvings' share, whichever is later."""
-        if self.seconds is None or self.until is None:
+        if self.seconds is None:
             return time
-        return Within(float(time), max(self.until, monotonic() + (1.0 - FIRST_SHARE) * self.seconds))
+        until = self.started + self.seconds
+        return Within(float(time), max(until, monotonic() + (1.0 - FIRST_SHARE) * self.seconds))
